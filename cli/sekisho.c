@@ -1,0 +1,709 @@
+/* sekisho.c — the command line (DESIGN.md §8)
+ *
+ * Exit codes: 0 done; 1 refused (policy, validation, signature); 2 usage;
+ * 3 environment.  With --json, stdout is exactly one JSON object:
+ *   { "ok", "reason", "message", "findings": [ { "reason", "file", "record",
+ *     "field", "field_name" } ], … }
+ * and never a personal-data value: findings name where, never what.
+ */
+#define G_LOG_DOMAIN "sekisho"
+
+#include "config.h"
+
+#include <glib/gi18n.h>
+#include <json-glib/json-glib.h>
+#include <locale.h>
+#include <stdio.h>
+
+#include "sk-error.h"
+#include "sk-keyring.h"
+#include "sk-policy.h"
+#include "sk-station.h"
+#include "sk-validator.h"
+
+typedef struct
+{
+  char *station_dir;
+  gboolean json;
+  JsonBuilder *extra; /* command-specific members of the JSON result */
+  gboolean extra_open;
+} SkCli;
+
+/* Untrusted text (names from a medium or an archive) is escaped before it
+ * reaches a message: control, bidi and other non-ASCII bytes become \ooo. */
+static char *
+escape_untrusted (const char *s)
+{
+  return g_strescape (s, NULL);
+}
+
+static JsonBuilder *
+extra (SkCli *cli)
+{
+  if (cli->extra == NULL)
+    {
+      cli->extra = json_builder_new ();
+      json_builder_begin_object (cli->extra);
+    }
+  return cli->extra;
+}
+
+static void
+add_finding_json (JsonBuilder *b, const char *file, const SkFinding *f)
+{
+  json_builder_begin_object (b);
+  json_builder_set_member_name (b, "reason");
+  json_builder_add_string_value (b, sk_error_code_to_reason (f->code));
+  if (file != NULL)
+    {
+      json_builder_set_member_name (b, "file");
+      json_builder_add_string_value (b, file);
+    }
+  if (f->record > 0)
+    {
+      json_builder_set_member_name (b, "record");
+      json_builder_add_int_value (b, (gint64)f->record);
+    }
+  if (f->field > 0)
+    {
+      json_builder_set_member_name (b, "field");
+      json_builder_add_int_value (b, f->field);
+      json_builder_set_member_name (b, "field_name");
+      json_builder_add_string_value (b, f->field_name);
+    }
+  json_builder_end_object (b);
+}
+
+/* Print the command's outcome and return its exit code.  REPORTS, when
+ * given, are the validation reports whose findings are listed. */
+static int
+finish (SkCli *cli, const GError *error, const char *ok_message, GPtrArray *reports)
+{
+  const char *reason = NULL;
+  g_autofree char *message = NULL;
+  int exit_code = SK_EXIT_OK;
+  const SkFinding *first = NULL;
+
+  if (error != NULL)
+    {
+      reason = sk_error_get_reason (error);
+      message = g_strdup (error->message);
+      exit_code = sk_error_get_exit_class (error);
+    }
+  for (guint i = 0; reports != NULL && i < reports->len && first == NULL; i++)
+    {
+      SkFileReport *r = g_ptr_array_index (reports, i);
+      if (r->findings->len > 0)
+        first = &g_array_index (r->findings, SkFinding, 0);
+    }
+  if (error == NULL && first != NULL)
+    {
+      reason = sk_error_code_to_reason (first->code);
+      message = g_strdup (_ ("One or more files were refused; see the findings."));
+      exit_code = SK_EXIT_REFUSED;
+    }
+  if (message == NULL)
+    message = g_strdup (ok_message);
+
+  if (cli->json)
+    {
+      g_autoptr (JsonBuilder) b = json_builder_new ();
+      json_builder_begin_object (b);
+      json_builder_set_member_name (b, "ok");
+      json_builder_add_boolean_value (b, exit_code == SK_EXIT_OK);
+      json_builder_set_member_name (b, "reason");
+      if (reason != NULL)
+        json_builder_add_string_value (b, reason);
+      else
+        json_builder_add_null_value (b);
+      json_builder_set_member_name (b, "message");
+      json_builder_add_string_value (b, message);
+      json_builder_set_member_name (b, "findings");
+      json_builder_begin_array (b);
+      for (guint i = 0; reports != NULL && i < reports->len; i++)
+        {
+          SkFileReport *r = g_ptr_array_index (reports, i);
+          g_autofree char *file = escape_untrusted (r->file);
+          for (guint j = 0; j < r->findings->len; j++)
+            add_finding_json (b, file, &g_array_index (r->findings, SkFinding, j));
+        }
+      json_builder_end_array (b);
+      if (cli->extra != NULL)
+        {
+          json_builder_end_object (cli->extra);
+          g_autoptr (JsonNode) node = json_builder_get_root (cli->extra);
+          JsonObject *obj = json_node_get_object (node);
+          g_autoptr (GList) members = json_object_get_members (obj);
+          for (GList *l = members; l != NULL; l = l->next)
+            {
+              json_builder_set_member_name (b, l->data);
+              json_builder_add_value (b, json_node_copy (json_object_get_member (obj, l->data)));
+            }
+        }
+      json_builder_end_object (b);
+      g_autoptr (JsonGenerator) gen = json_generator_new ();
+      g_autoptr (JsonNode) root = json_builder_get_root (b);
+      json_generator_set_root (gen, root);
+      g_autofree char *text = json_generator_to_data (gen, NULL);
+      g_print ("%s\n", text);
+    }
+  else if (exit_code == SK_EXIT_OK)
+    g_print ("%s\n", message);
+  else
+    g_printerr ("sekisho: %s [%s]\n", message, reason);
+  return exit_code;
+}
+
+static int
+usage_error (SkCli *cli, const char *format, ...) G_GNUC_PRINTF (2, 3);
+
+static int
+usage_error (SkCli *cli, const char *format, ...)
+{
+  va_list args;
+  va_start (args, format);
+  g_autofree char *msg = g_strdup_vprintf (format, args);
+  va_end (args);
+  g_autoptr (GError) error =
+      g_error_new (SK_ERROR, SK_ERROR_USAGE, "%s (%s)", msg, _ ("see “sekisho --help”"));
+  return finish (cli, error, NULL, NULL);
+}
+
+/* Parse a subcommand's options; ARGV keeps the positional arguments. */
+static gboolean
+parse_options (SkCli *cli,
+               const char *command,
+               const char *parameters,
+               const GOptionEntry *entries,
+               int *argc,
+               char ***argv,
+               int *out_exit)
+{
+  g_autoptr (GOptionContext) ctx = g_option_context_new (parameters);
+  g_autoptr (GError) error = NULL;
+  g_autofree char *summary = g_strdup_printf ("sekisho %s", command);
+
+  g_option_context_set_summary (ctx, summary);
+  g_option_context_set_translation_domain (ctx, GETTEXT_PACKAGE);
+  if (entries != NULL)
+    g_option_context_add_main_entries (ctx, entries, GETTEXT_PACKAGE);
+  if (!g_option_context_parse (ctx, argc, argv, &error))
+    {
+      *out_exit = usage_error (cli, "%s", error->message);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+static char *
+default_station_dir (void)
+{
+  return g_build_filename (g_get_user_data_dir (), "sekisho", NULL);
+}
+
+static SkStation *
+open_station (SkCli *cli, GError **error)
+{
+  return sk_station_open (cli->station_dir, error);
+}
+
+/* ---- station init ------------------------------------------------------ */
+
+static int
+cmd_station_init (SkCli *cli, int argc, char **argv)
+{
+  g_autofree char *admin = NULL, *signing = NULL, *name = NULL;
+  const GOptionEntry entries[] = {
+    { "admin-key", 0, 0, G_OPTION_ARG_STRING, &admin,
+      N_ ("Fingerprint of the policy administrator's key"), "FPR" },
+    { "signing-key", 0, 0, G_OPTION_ARG_STRING, &signing,
+      N_ ("Fingerprint of the station's own key"), "FPR" },
+    { "name", 0, 0, G_OPTION_ARG_STRING, &name, N_ ("The station's name"), "NAME" },
+    { NULL },
+  };
+  int code;
+
+  if (!parse_options (cli, "station init", "", entries, &argc, &argv, &code))
+    return code;
+  if (argc != 1 || admin == NULL || signing == NULL)
+    return usage_error (cli, _ ("station init takes --admin-key FPR and --signing-key FPR"));
+
+  g_autoptr (GError) error = NULL;
+  g_autoptr (SkStation) station =
+      sk_station_create (cli->station_dir, admin, signing, name, &error);
+  if (station == NULL)
+    return finish (cli, error, NULL, NULL);
+  JsonBuilder *b = extra (cli);
+  json_builder_set_member_name (b, "station");
+  json_builder_add_string_value (b, sk_station_get_dir (station));
+  g_autofree char *msg = g_strdup_printf (_ ("Station created in %s."), cli->station_dir);
+  return finish (cli, NULL, msg, NULL);
+}
+
+/* ---- key import -------------------------------------------------------- */
+
+static int
+cmd_key_import (SkCli *cli, int argc, char **argv)
+{
+  int code;
+
+  if (!parse_options (cli, "key import", "FILE", NULL, &argc, &argv, &code))
+    return code;
+  if (argc != 2)
+    return usage_error (cli, _ ("key import takes one FILE"));
+
+  g_autoptr (GError) error = NULL;
+  g_autoptr (SkStation) station = open_station (cli, &error);
+  if (station == NULL)
+    return finish (cli, error, NULL, NULL);
+  g_autoptr (GPtrArray) fprs = sk_station_import_keys (station, argv[1], &error);
+  if (fprs == NULL)
+    return finish (cli, error, NULL, NULL);
+
+  JsonBuilder *b = extra (cli);
+  json_builder_set_member_name (b, "fingerprints");
+  json_builder_begin_array (b);
+  g_autoptr (GString) msg = g_string_new (NULL);
+  g_string_append_printf (
+      msg, g_dngettext (GETTEXT_PACKAGE, "Imported %u key:", "Imported %u keys:", fprs->len),
+      fprs->len);
+  for (guint i = 0; i < fprs->len; i++)
+    {
+      json_builder_add_string_value (b, g_ptr_array_index (fprs, i));
+      g_string_append_printf (msg, "\n  %s", (const char *)g_ptr_array_index (fprs, i));
+    }
+  json_builder_end_array (b);
+  return finish (cli, NULL, msg->str, NULL);
+}
+
+/* ---- policy ------------------------------------------------------------ */
+
+static void
+describe_policy (SkCli *cli, SkPolicy *policy)
+{
+  JsonBuilder *b = extra (cli);
+
+  json_builder_set_member_name (b, "policy");
+  json_builder_begin_object (b);
+  json_builder_set_member_name (b, "sha256");
+  json_builder_add_string_value (b, sk_policy_get_sha256 (policy));
+  json_builder_set_member_name (b, "serial");
+  json_builder_add_int_value (b, sk_policy_get_serial (policy));
+  json_builder_set_member_name (b, "signer");
+  json_builder_add_string_value (b, sk_policy_get_signer (policy));
+  json_builder_set_member_name (b, "kinds");
+  json_builder_begin_array (b);
+  GPtrArray *kinds = sk_policy_get_kinds (policy);
+  for (guint i = 0; i < kinds->len; i++)
+    json_builder_add_string_value (b, sk_kind_get_id (g_ptr_array_index (kinds, i)));
+  json_builder_end_array (b);
+  json_builder_end_object (b);
+}
+
+static int
+cmd_policy_sign (SkCli *cli, int argc, char **argv)
+{
+  g_autofree char *key = NULL;
+  const GOptionEntry entries[] = {
+    { "key", 0, 0, G_OPTION_ARG_STRING, &key, N_ ("Fingerprint of the signing key"), "FPR" },
+    { NULL },
+  };
+  int code;
+
+  if (!parse_options (cli, "policy sign", "POLICY.json", entries, &argc, &argv, &code))
+    return code;
+  if (argc != 2 || key == NULL)
+    return usage_error (cli, _ ("policy sign takes --key FPR and one POLICY.json"));
+  g_autofree char *fpr = sk_fingerprint_normalize (key);
+  if (fpr == NULL)
+    return usage_error (cli, _ ("--key must be a fingerprint of 40 hex digits"));
+
+  g_autoptr (GError) error = NULL;
+  g_autoptr (SkStation) station = open_station (cli, &error);
+  if (station == NULL)
+    return finish (cli, error, NULL, NULL);
+
+  g_autofree char *contents = NULL;
+  gsize len;
+  if (!g_file_get_contents (argv[1], &contents, &len, &error))
+    return finish (cli, error, NULL, NULL);
+  g_autoptr (GBytes) bytes = g_bytes_new_take (g_steal_pointer (&contents), len);
+
+  /* Never sign a policy that no station would load. */
+  g_autoptr (SkPolicy) policy = sk_policy_new_from_bytes (bytes, &error);
+  if (policy == NULL)
+    return finish (cli, error, NULL, NULL);
+  if (!g_strv_contains (sk_policy_get_admins (policy), fpr))
+    {
+      g_set_error (&error, SK_ERROR, SK_ERROR_POLICY_UNTRUSTED_SIGNER,
+                   _ ("%s is not listed in the policy's keys.admins"), fpr);
+      return finish (cli, error, NULL, NULL);
+    }
+
+  g_autoptr (GBytes) sig =
+      sk_keyring_sign_detached_bytes (sk_station_get_keyring (station), fpr, bytes, &error);
+  if (sig == NULL)
+    return finish (cli, error, NULL, NULL);
+  g_autofree char *sig_path = g_strconcat (argv[1], ".sig", NULL);
+  gsize sig_len;
+  const char *sig_data = g_bytes_get_data (sig, &sig_len);
+  if (!g_file_set_contents_full (sig_path, sig_data, (gssize)sig_len,
+                                 G_FILE_SET_CONTENTS_CONSISTENT | G_FILE_SET_CONTENTS_DURABLE, 0644,
+                                 &error))
+    return finish (cli, error, NULL, NULL);
+
+  JsonBuilder *b = extra (cli);
+  json_builder_set_member_name (b, "signature");
+  json_builder_add_string_value (b, sig_path);
+  json_builder_set_member_name (b, "sha256");
+  json_builder_add_string_value (b, sk_policy_get_sha256 (policy));
+  g_autofree char *msg = g_strdup_printf (_ ("Signed: %s"), sig_path);
+  return finish (cli, NULL, msg, NULL);
+}
+
+static int
+cmd_policy_check_or_install (SkCli *cli, int argc, char **argv, gboolean install)
+{
+  int code;
+
+  if (!parse_options (cli, install ? "policy install" : "policy check", "POLICY.json", NULL, &argc,
+                      &argv, &code))
+    return code;
+  if (argc != 2)
+    return usage_error (cli, _ ("policy check and policy install take one POLICY.json"));
+
+  g_autoptr (GError) error = NULL;
+  g_autoptr (SkStation) station = open_station (cli, &error);
+  if (station == NULL)
+    return finish (cli, error, NULL, NULL);
+  g_autoptr (SkPolicy) policy = install ? sk_station_install_policy (station, argv[1], &error)
+                                        : sk_station_check_policy (station, argv[1], &error);
+  if (policy == NULL)
+    return finish (cli, error, NULL, NULL);
+
+  describe_policy (cli, policy);
+  g_autofree char *msg = g_strdup_printf (
+      install ? _ ("Policy %s (serial %" G_GINT64_FORMAT ") installed, signed by %s.")
+              : _ ("Policy %s (serial %" G_GINT64_FORMAT ") is valid, signed by %s."),
+      sk_policy_get_sha256 (policy), sk_policy_get_serial (policy), sk_policy_get_signer (policy));
+  return finish (cli, NULL, msg, NULL);
+}
+
+static gboolean
+normalize_list (
+    char **in, gboolean allow_many, GStrv *out, const char *option, SkCli *cli, int *exit_code)
+{
+  guint n = in != NULL ? g_strv_length (in) : 0;
+
+  if (n == 0 || (!allow_many && n != 1))
+    {
+      *exit_code = usage_error (
+          cli, allow_many ? _ ("%s is needed at least once") : _ ("%s is needed exactly once"),
+          option);
+      return FALSE;
+    }
+  g_autoptr (GStrvBuilder) builder = g_strv_builder_new ();
+  for (guint i = 0; i < n; i++)
+    {
+      g_autofree char *fpr = sk_fingerprint_normalize (in[i]);
+      if (fpr == NULL)
+        {
+          *exit_code = usage_error (cli, _ ("%s must be a fingerprint of 40 hex digits"), option);
+          return FALSE;
+        }
+      g_strv_builder_add (builder, fpr);
+    }
+  *out = g_strv_builder_end (builder);
+  return TRUE;
+}
+
+static void
+add_strv_member (JsonBuilder *b, const char *name, GStrv values)
+{
+  json_builder_set_member_name (b, name);
+  json_builder_begin_array (b);
+  for (guint i = 0; values[i] != NULL; i++)
+    json_builder_add_string_value (b, values[i]);
+  json_builder_end_array (b);
+}
+
+static void
+add_direction (JsonBuilder *b, const char *name, GStrv signers, const char *recipient)
+{
+  json_builder_set_member_name (b, name);
+  json_builder_begin_object (b);
+  add_strv_member (b, "signers", signers);
+  json_builder_set_member_name (b, "recipient");
+  json_builder_add_string_value (b, recipient);
+  json_builder_end_object (b);
+}
+
+/* Fill the key section (DESIGN.md §5) of a policy, keeping everything else. */
+static int
+cmd_policy_set_keys (SkCli *cli, int argc, char **argv)
+{
+  g_auto (GStrv) admin = NULL, ti_signer = NULL, ti_recipient = NULL, ts_signer = NULL,
+                 ts_recipient = NULL;
+  g_autofree char *out = NULL;
+  const GOptionEntry entries[] = {
+    { "admin", 0, 0, G_OPTION_ARG_STRING_ARRAY, &admin, N_ ("A policy administrator"), "FPR" },
+    { "to-intermediate-signer", 0, 0, G_OPTION_ARG_STRING_ARRAY, &ti_signer,
+      N_ ("A key that signs packages for the 中間サーバー side"), "FPR" },
+    { "to-intermediate-recipient", 0, 0, G_OPTION_ARG_STRING_ARRAY, &ti_recipient,
+      N_ ("The integration terminal's key"), "FPR" },
+    { "to-standard-signer", 0, 0, G_OPTION_ARG_STRING_ARRAY, &ts_signer,
+      N_ ("A key that signs packages for the 標準システム side"), "FPR" },
+    { "to-standard-recipient", 0, 0, G_OPTION_ARG_STRING_ARRAY, &ts_recipient,
+      N_ ("The standard system terminal's key"), "FPR" },
+    { "out", 0, 0, G_OPTION_ARG_FILENAME, &out, N_ ("Where to write the policy"), "FILE" },
+    { NULL },
+  };
+  int code;
+
+  if (!parse_options (cli, "policy set-keys", "POLICY.json", entries, &argc, &argv, &code))
+    return code;
+  if (argc != 2 || out == NULL)
+    return usage_error (cli, _ ("policy set-keys takes one POLICY.json and --out FILE"));
+
+  g_auto (GStrv) admins = NULL, tis = NULL, tir = NULL, tss = NULL, tsr = NULL;
+  if (!normalize_list (admin, TRUE, &admins, "--admin", cli, &code) ||
+      !normalize_list (ti_signer, TRUE, &tis, "--to-intermediate-signer", cli, &code) ||
+      !normalize_list (ti_recipient, FALSE, &tir, "--to-intermediate-recipient", cli, &code) ||
+      !normalize_list (ts_signer, TRUE, &tss, "--to-standard-signer", cli, &code) ||
+      !normalize_list (ts_recipient, FALSE, &tsr, "--to-standard-recipient", cli, &code))
+    return code;
+
+  g_autoptr (GError) error = NULL;
+  g_autoptr (JsonParser) parser = json_parser_new ();
+  if (!json_parser_load_from_mapped_file (parser, argv[1], &error))
+    {
+      g_autoptr (GError) wrapped =
+          g_error_new (SK_ERROR, SK_ERROR_POLICY_INVALID, "%s", error->message);
+      return finish (cli, wrapped, NULL, NULL);
+    }
+  JsonNode *root = json_parser_get_root (parser);
+  if (root == NULL || !JSON_NODE_HOLDS_OBJECT (root))
+    {
+      g_set_error (&error, SK_ERROR, SK_ERROR_POLICY_INVALID, _ ("the policy is not an object"));
+      return finish (cli, error, NULL, NULL);
+    }
+
+  g_autoptr (JsonBuilder) b = json_builder_new ();
+  json_builder_begin_object (b);
+  add_strv_member (b, "admins", admins);
+  add_direction (b, "to-intermediate", tis, tir[0]);
+  add_direction (b, "to-standard", tss, tsr[0]);
+  json_builder_end_object (b);
+  json_object_set_member (json_node_get_object (root), "keys", json_builder_get_root (b));
+
+  g_autoptr (JsonGenerator) gen = json_generator_new ();
+  json_generator_set_pretty (gen, TRUE);
+  json_generator_set_indent (gen, 2);
+  json_generator_set_root (gen, root);
+  gsize len;
+  g_autofree char *text = json_generator_to_data (gen, &len);
+  g_autoptr (GBytes) bytes = g_bytes_new (text, len);
+  g_autoptr (SkPolicy) policy = sk_policy_new_from_bytes (bytes, &error);
+  if (policy == NULL)
+    return finish (cli, error, NULL, NULL);
+  if (!g_file_set_contents_full (out, text, (gssize)len,
+                                 G_FILE_SET_CONTENTS_CONSISTENT | G_FILE_SET_CONTENTS_DURABLE, 0644,
+                                 &error))
+    return finish (cli, error, NULL, NULL);
+  g_autofree char *msg = g_strdup_printf (_ ("Wrote %s; sign it with “sekisho policy sign”."), out);
+  return finish (cli, NULL, msg, NULL);
+}
+
+/* ---- validate ---------------------------------------------------------- */
+
+static void
+print_reports (GPtrArray *reports)
+{
+  for (guint i = 0; i < reports->len; i++)
+    {
+      SkFileReport *r = g_ptr_array_index (reports, i);
+      g_autofree char *file = escape_untrusted (r->file);
+      if (sk_file_report_ok (r))
+        {
+          g_print (_ ("OK       %s  %s, %" G_GUINT64_FORMAT " records\n"), file,
+                   sk_kind_get_id (r->kind), r->records);
+          continue;
+        }
+      g_print (_ ("REFUSED  %s  %s, %u findings%s\n"), file,
+               r->kind != NULL ? sk_kind_get_id (r->kind) : "?", r->findings->len,
+               r->truncated ? _ (" (stopped at the policy's cap)") : "");
+      for (guint j = 0; j < r->findings->len; j++)
+        {
+          const SkFinding *f = &g_array_index (r->findings, SkFinding, j);
+          g_autoptr (GString) where = g_string_new (NULL);
+          if (f->record > 0)
+            g_string_append_printf (where, _ ("record %" G_GUINT64_FORMAT), f->record);
+          else
+            g_string_append (where, _ ("file"));
+          if (f->field > 0)
+            g_string_append_printf (where, _ (", field %u %s"), f->field, f->field_name);
+          g_print ("  %-22s %s: %s\n", sk_error_code_to_reason (f->code), where->str,
+                   sk_error_code_describe (f->code));
+        }
+    }
+}
+
+static int
+cmd_validate (SkCli *cli, int argc, char **argv)
+{
+  g_autofree char *policy_path = NULL;
+  const GOptionEntry entries[] = {
+    { "policy", 0, 0, G_OPTION_ARG_FILENAME, &policy_path,
+      N_ ("Validate against this signed policy instead of the installed one"), "POLICY.json" },
+    { NULL },
+  };
+  int code;
+
+  if (!parse_options (cli, "validate", "FILE…", entries, &argc, &argv, &code))
+    return code;
+  if (argc < 2)
+    return usage_error (cli, _ ("validate takes at least one FILE"));
+
+  g_autoptr (GError) error = NULL;
+  g_autoptr (SkStation) station = open_station (cli, &error);
+  if (station == NULL)
+    return finish (cli, error, NULL, NULL);
+  g_autoptr (SkPolicy) policy = policy_path != NULL
+                                    ? sk_station_check_policy (station, policy_path, &error)
+                                    : sk_station_load_policy (station, &error);
+  if (policy == NULL)
+    return finish (cli, error, NULL, NULL);
+
+  g_autoptr (GPtrArray) reports =
+      sk_validate_paths (policy, (const char *const *)argv + 1, NULL, &error);
+  if (reports == NULL)
+    return finish (cli, error, NULL, NULL);
+
+  JsonBuilder *b = extra (cli);
+  json_builder_set_member_name (b, "files");
+  json_builder_begin_array (b);
+  for (guint i = 0; i < reports->len; i++)
+    {
+      SkFileReport *r = g_ptr_array_index (reports, i);
+      g_autofree char *file = escape_untrusted (r->file);
+      json_builder_begin_object (b);
+      json_builder_set_member_name (b, "file");
+      json_builder_add_string_value (b, file);
+      json_builder_set_member_name (b, "kind");
+      if (r->kind != NULL)
+        json_builder_add_string_value (b, sk_kind_get_id (r->kind));
+      else
+        json_builder_add_null_value (b);
+      json_builder_set_member_name (b, "ok");
+      json_builder_add_boolean_value (b, sk_file_report_ok (r));
+      json_builder_set_member_name (b, "records");
+      json_builder_add_int_value (b, (gint64)r->records);
+      json_builder_set_member_name (b, "size");
+      json_builder_add_int_value (b, (gint64)r->size);
+      json_builder_set_member_name (b, "case");
+      if (r->case_id != NULL)
+        {
+          g_autofree char *case_id = escape_untrusted (r->case_id);
+          json_builder_add_string_value (b, case_id);
+        }
+      else
+        json_builder_add_null_value (b);
+      json_builder_set_member_name (b, "truncated");
+      json_builder_add_boolean_value (b, r->truncated);
+      json_builder_end_object (b);
+    }
+  json_builder_end_array (b);
+
+  if (!cli->json)
+    print_reports (reports);
+  g_autofree char *msg = g_strdup_printf (
+      g_dngettext (GETTEXT_PACKAGE, "%u file is valid.", "All %u files are valid.", reports->len),
+      reports->len);
+  return finish (cli, NULL, msg, reports);
+}
+
+/* ---- dispatch ---------------------------------------------------------- */
+
+static const char usage_text[] =
+    N_ ("Usage: sekisho [--station DIR] [--json] COMMAND …\n"
+        "\n"
+        "  station init --admin-key FPR --signing-key FPR [--name NAME]\n"
+        "  key import FILE\n"
+        "  policy set-keys POLICY.json --admin FPR … --out FILE\n"
+        "  policy sign --key FPR POLICY.json\n"
+        "  policy check POLICY.json\n"
+        "  policy install POLICY.json\n"
+        "  validate [--policy POLICY.json] FILE…\n"
+        "\n"
+        "Exit status: 0 done, 1 refused, 2 usage, 3 environment.\n");
+
+int
+main (int argc, char **argv)
+{
+  SkCli cli = { 0 };
+  int i = 1;
+
+  setlocale (LC_ALL, "");
+  bindtextdomain (GETTEXT_PACKAGE, LOCALEDIR);
+  bind_textdomain_codeset (GETTEXT_PACKAGE, "UTF-8");
+  textdomain (GETTEXT_PACKAGE);
+
+  for (; i < argc && g_str_has_prefix (argv[i], "--"); i++)
+    {
+      if (g_str_equal (argv[i], "--json"))
+        cli.json = TRUE;
+      else if (g_str_equal (argv[i], "--station") && i + 1 < argc)
+        {
+          g_free (cli.station_dir);
+          cli.station_dir = g_strdup (argv[++i]);
+        }
+      else if (g_str_has_prefix (argv[i], "--station="))
+        {
+          g_free (cli.station_dir);
+          cli.station_dir = g_strdup (argv[i] + strlen ("--station="));
+        }
+      else if (g_str_equal (argv[i], "--help"))
+        {
+          g_print ("%s", _ (usage_text));
+          return SK_EXIT_OK;
+        }
+      else if (g_str_equal (argv[i], "--version"))
+        {
+          g_print ("sekisho %s\n", PACKAGE_VERSION);
+          return SK_EXIT_OK;
+        }
+      else
+        break;
+    }
+  if (cli.station_dir == NULL)
+    cli.station_dir = default_station_dir ();
+
+  int rest = argc - i;
+  char **args = argv + i;
+  int code;
+  if (rest >= 2 && g_str_equal (args[0], "station") && g_str_equal (args[1], "init"))
+    code = cmd_station_init (&cli, rest - 1, args + 1);
+  else if (rest >= 2 && g_str_equal (args[0], "key") && g_str_equal (args[1], "import"))
+    code = cmd_key_import (&cli, rest - 1, args + 1);
+  else if (rest >= 2 && g_str_equal (args[0], "policy") && g_str_equal (args[1], "sign"))
+    code = cmd_policy_sign (&cli, rest - 1, args + 1);
+  else if (rest >= 2 && g_str_equal (args[0], "policy") && g_str_equal (args[1], "check"))
+    code = cmd_policy_check_or_install (&cli, rest - 1, args + 1, FALSE);
+  else if (rest >= 2 && g_str_equal (args[0], "policy") && g_str_equal (args[1], "install"))
+    code = cmd_policy_check_or_install (&cli, rest - 1, args + 1, TRUE);
+  else if (rest >= 2 && g_str_equal (args[0], "policy") && g_str_equal (args[1], "set-keys"))
+    code = cmd_policy_set_keys (&cli, rest - 1, args + 1);
+  else if (rest >= 1 && g_str_equal (args[0], "validate"))
+    code = cmd_validate (&cli, rest, args);
+  else if (rest == 0)
+    code = usage_error (&cli, _ ("no command given"));
+  else
+    {
+      g_autofree char *safe = escape_untrusted (args[0]);
+      code = usage_error (&cli, _ ("unknown command “%s”"), safe);
+    }
+
+  g_clear_object (&cli.extra);
+  g_free (cli.station_dir);
+  return code;
+}

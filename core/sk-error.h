@@ -1,0 +1,124 @@
+/* sk-error.h — the project's one error domain and its stable reason codes
+ *
+ * Every refusal Sekisho gives carries one SkErrorCode.  Each code has a stable
+ * kebab-case name (used in --json output, the journal and the GUI's help), a
+ * D-Bus error name (jp.sekisho.Error.<CamelCase>) and an exit class for the
+ * command line.  Codes are appended, never renamed or reused (DESIGN.md §8a).
+ */
+#pragma once
+
+#include <gio/gio.h>
+
+G_BEGIN_DECLS
+
+#define SK_ERROR (sk_error_quark ())
+
+typedef enum
+{
+  /* policy */
+  SK_ERROR_POLICY_UNSIGNED,
+  SK_ERROR_POLICY_BAD_SIGNATURE,
+  SK_ERROR_POLICY_UNTRUSTED_SIGNER,
+  SK_ERROR_POLICY_INVALID,
+  /* signature */
+  SK_ERROR_SIG_MISSING,
+  SK_ERROR_SIG_BAD,
+  SK_ERROR_SIG_MULTIPLE,
+  SK_ERROR_SIG_ARMORED,
+  SK_ERROR_SIG_UNTRUSTED_KEY,
+  SK_ERROR_SIG_WEAK_HASH,
+  SK_ERROR_SIG_WEAK_KEY,
+  SK_ERROR_SIG_KEY_EXPIRED,
+  SK_ERROR_SIG_KEY_REVOKED,
+  /* decryption */
+  SK_ERROR_DECRYPT_FAILED,
+  SK_ERROR_DECRYPT_WRONG_RECIPIENT,
+  SK_ERROR_DECRYPT_NOT_PLAIN,
+  /* archive */
+  SK_ERROR_TAR_MALFORMED,
+  SK_ERROR_TAR_ENTRY_TYPE,
+  SK_ERROR_TAR_PATH,
+  SK_ERROR_TAR_DUPLICATE,
+  SK_ERROR_TAR_ORDER,
+  SK_ERROR_TAR_TOO_LARGE,
+  SK_ERROR_TAR_TOO_MANY,
+  /* manifest */
+  SK_ERROR_MANIFEST_INVALID,
+  SK_ERROR_MANIFEST_MISMATCH,
+  SK_ERROR_MANIFEST_WRONG_STATION,
+  SK_ERROR_PACKAGE_REPLAYED,
+  /* file */
+  SK_ERROR_FILE_KIND_UNKNOWN,
+  SK_ERROR_FILE_NAME,
+  SK_ERROR_ENCODING,
+  SK_ERROR_LINE_ENDING,
+  SK_ERROR_RECORD_LENGTH,
+  SK_ERROR_RECORD_ORDER,
+  SK_ERROR_FIELD_TYPE,
+  SK_ERROR_CHECK_DIGIT,
+  SK_ERROR_DATE_INVALID,
+  SK_ERROR_ERA_MISMATCH,
+  SK_ERROR_AGE,
+  SK_ERROR_CODE_VALUE,
+  SK_ERROR_DUPLICATE_KEY,
+  SK_ERROR_TRAILER_COUNT,
+  SK_ERROR_TRAILER_SUM,
+  SK_ERROR_INQUIRY_NOT_ALLOWED,
+  SK_ERROR_PAIRING,
+  /* media */
+  SK_ERROR_MEDIA_CLASS,
+  SK_ERROR_MEDIA_UNREGISTERED,
+  SK_ERROR_MEDIA_REMOVED,
+  SK_ERROR_MEDIA_READBACK_MISMATCH,
+  /* station */
+  SK_ERROR_ROLE_DENIED,
+  SK_ERROR_DUAL_CONTROL,
+  SK_ERROR_CLOCK_ANOMALY,
+  SK_ERROR_DEADLINE_PASSED,
+  /* environment */
+  SK_ERROR_DISK_FULL,
+  SK_ERROR_IO_ERROR,
+  SK_ERROR_SERVICE_UNREACHABLE,
+  /* added after §8a, more specific where one was needed */
+  SK_ERROR_STATION_INVALID, /* no station at DIR, or its station.conf is unusable */
+  SK_ERROR_KEY_REFUSED,     /* key import offered a secret key that is not the station's */
+  SK_ERROR_FILE_TOO_LARGE,  /* a file exceeds its kind's size or record cap */
+  SK_ERROR_FIELD_MISSING,   /* a required field is blank */
+  SK_ERROR_FIELD_LENGTH,    /* a P2 field is longer (or shorter) than its layout allows */
+  SK_ERROR_USAGE,           /* the command line itself is wrong */
+} SkErrorCode;
+
+#define SK_ERROR_N_CODES (SK_ERROR_USAGE + 1)
+
+/* How the command line reports a code (DESIGN.md §8). */
+typedef enum
+{
+  SK_EXIT_OK = 0,
+  SK_EXIT_REFUSED = 1,
+  SK_EXIT_USAGE = 2,
+  SK_EXIT_ENVIRONMENT = 3,
+} SkExitClass;
+
+GQuark
+sk_error_quark (void);
+
+const char *
+sk_error_code_to_reason (SkErrorCode code);
+gboolean
+sk_error_code_from_reason (const char *reason, SkErrorCode *out_code);
+const char *
+sk_error_code_to_dbus_name (SkErrorCode code);
+const char *
+sk_error_code_describe (SkErrorCode code);
+SkExitClass
+sk_error_code_exit_class (SkErrorCode code);
+
+const char *
+sk_error_get_reason (const GError *error);
+SkExitClass
+sk_error_get_exit_class (const GError *error);
+
+void
+sk_error_set_from_errno (GError **error, int errsv, const char *what);
+
+G_END_DECLS

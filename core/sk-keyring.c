@@ -1,0 +1,1351 @@
+/* sk-keyring.c — the station's GnuPG home: verify, sign, import
+ *
+ * The only file of the project that includes <gpgme.h>.  Every operation
+ * makes its own GPGME context, pinned to this keyring's home, offline, binary,
+ * loopback pinentry; so one SkKeyring may be used from several threads.
+ */
+#define G_LOG_DOMAIN "sekisho-keyring"
+
+#include "config.h"
+
+#include <errno.h>
+#include <ftw.h>
+#include <glib/gstdio.h>
+#include <gpgme.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "sk-error.h"
+#include "sk-keyring.h"
+
+G_DEFINE_AUTO_CLEANUP_FREE_FUNC (gpgme_ctx_t, gpgme_release, NULL)
+G_DEFINE_AUTO_CLEANUP_FREE_FUNC (gpgme_data_t, gpgme_data_release, NULL)
+G_DEFINE_AUTO_CLEANUP_FREE_FUNC (gpgme_key_t, gpgme_key_unref, NULL)
+
+struct _SkKeyring
+{
+  GObject parent_instance;
+
+  char *homedir; /* absolute */
+};
+
+G_DEFINE_FINAL_TYPE (SkKeyring, sk_keyring, G_TYPE_OBJECT)
+
+/* The gpg.conf of a station home.  Each line is here for a reason; stock gpg
+ * 2.2 accepts every one of them (test-keyring runs `gpg --gpgconf-test`). */
+static const char gpg_conf[] =
+  "# Written by Sekisho (sk_keyring_init_home), which rewrites it on every init.\n"
+  /* Never fetch a signer's missing key while verifying: an unknown signer is
+   * a refusal, not a reason to go online. */
+  "no-auto-key-retrieve\n"
+  /* Look keys up by address in this keyring only (no WKD, DANE, keyserver). */
+  "auto-key-locate local\n"
+  /* Never start dirmngr: the station has no network, and this home must not
+   * use one even where the terminal has. */
+  "disable-dirmngr\n"
+  /* A signing subkey counts only with its back-signature to the primary (the
+   * default since 2.0; pinned so a tuned gpg.conf cannot switch it off). */
+  "require-cross-certification\n"
+  /* Signatures made here (packages, policies, checkpoints) use SHA-512 ... */
+  "digest-algo SHA512\n"
+  /* ... and so do the preferences advertised in keys made with this home ... */
+  "personal-digest-preferences SHA512 SHA384 SHA256\n"
+  /* ... and certifications (key signatures) made here. */
+  "cert-digest-algo SHA512\n"
+  /* No copyright banner in the output of a stock `gpg --homedir` run. */
+  "no-greeting\n";
+
+/* ---- errors ---------------------------------------------------------------- */
+
+/* The one place a gpgme_error_t becomes a GError.  Cancellation stays GIO's
+ * cancellation; an errno from the system becomes io-error or disk-full; every
+ * other failure becomes CODE.  The text is GPGME's, which never holds key
+ * material. */
+static void
+set_error_from_gpgme (GError **error, gpgme_error_t gerr, SkErrorCode code, const char *what)
+{
+  gpg_err_code_t ec = gpgme_err_code (gerr);
+  char buf[256];
+  int errsv;
+
+  if (ec == GPG_ERR_CANCELED || ec == GPG_ERR_ECANCELED)
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_CANCELLED, "%s: %s", what,
+                   g_strerror (ECANCELED));
+      return;
+    }
+
+  /* Only where the caller's failure is the environment's (io-error) does an
+   * errno count: a verify or import that ends in EPIPE because gpg gave up on
+   * hostile input is still a refusal, never an environment problem. */
+  errsv = gpgme_err_code_to_errno (ec);
+  if (errsv != 0 && code == SK_ERROR_IO_ERROR)
+    {
+      sk_error_set_from_errno (error, errsv, what);
+      return;
+    }
+
+  if (gpgme_strerror_r (gerr, buf, sizeof buf) != 0)
+    g_strlcpy (buf, "unknown GPGME error", sizeof buf);
+  g_set_error (error, SK_ERROR, code, "%s: %s", what, buf);
+}
+
+/* ---- contexts -------------------------------------------------------------- */
+
+static gpointer
+gpgme_init_once (gpointer data)
+{
+  /* Initialises GPGME (threads, locale of the library) exactly once. */
+  return (gpointer) gpgme_check_version ("1.18.0");
+}
+
+static gboolean
+ensure_gpgme (GError **error)
+{
+  static GOnce once = G_ONCE_INIT;
+  gpgme_error_t gerr;
+
+  if (g_once (&once, gpgme_init_once, NULL) == NULL)
+    {
+      g_set_error (error, SK_ERROR, SK_ERROR_IO_ERROR, "GPGME %s is older than 1.18",
+                   gpgme_check_version (NULL));
+      return FALSE;
+    }
+
+  gerr = gpgme_engine_check_version (GPGME_PROTOCOL_OpenPGP);
+  if (gerr != 0)
+    {
+      set_error_from_gpgme (error, gerr, SK_ERROR_IO_ERROR, "the gpg engine is not usable");
+      return FALSE;
+    }
+  return TRUE;
+}
+
+/* A context for PROTOCOL whose engine runs on HOMEDIR, never on ~/.gnupg or
+ * $GNUPGHOME (gpg gets --homedir, which wins over the environment). */
+static gpgme_ctx_t
+context_new_for_protocol (const char *homedir,
+                          gpgme_protocol_t protocol,
+                          const char *engine_file,
+                          GError **error)
+{
+  g_auto (gpgme_ctx_t) ctx = NULL;
+  gpgme_error_t gerr;
+
+  if (!ensure_gpgme (error))
+    return NULL;
+
+  gerr = gpgme_new (&ctx);
+  if (gerr == 0)
+    gerr = gpgme_set_protocol (ctx, protocol);
+  if (gerr == 0)
+    gerr = gpgme_ctx_set_engine_info (ctx, protocol, engine_file, homedir);
+  if (gerr != 0)
+    {
+      set_error_from_gpgme (error, gerr, SK_ERROR_IO_ERROR, "creating a GPGME context");
+      return NULL;
+    }
+  return g_steal_pointer (&ctx);
+}
+
+/* The OpenPGP context every keyring operation uses. */
+static gpgme_ctx_t
+context_new (const char *homedir, GError **error)
+{
+  g_auto (gpgme_ctx_t) ctx = NULL;
+  gpgme_error_t gerr;
+
+  ctx = context_new_for_protocol (homedir, GPGME_PROTOCOL_OpenPGP, NULL, error);
+  if (ctx == NULL)
+    return NULL;
+
+  /* Never reach the network (no dirmngr, no CRL or key fetching). */
+  gpgme_set_offline (ctx, 1);
+  /* Binary in and out; armored signatures are refused before GPGME. */
+  gpgme_set_armor (ctx, 0);
+  /* Station keys have no passphrase: no pinentry ever pops up on the
+   * service's behalf; a key that wants one fails instead. */
+  gerr = gpgme_set_pinentry_mode (ctx, GPGME_PINENTRY_MODE_LOOPBACK);
+  /* Keys come from this keyring only, never from a keyserver or WKD. */
+  if (gerr == 0)
+    gerr = gpgme_set_keylist_mode (ctx, GPGME_KEYLIST_MODE_LOCAL);
+  if (gerr != 0)
+    {
+      set_error_from_gpgme (error, gerr, SK_ERROR_IO_ERROR, "configuring a GPGME context");
+      return NULL;
+    }
+  return g_steal_pointer (&ctx);
+}
+
+/* The one key whose primary fingerprint is FPR; NULL (no error) when there is
+ * none.  A pattern that matches more than one key is an error. */
+static gboolean
+find_key (const char *homedir, const char *fpr, gboolean secret, gpgme_key_t *out_key, GError **error)
+{
+  g_auto (gpgme_ctx_t) ctx = NULL;
+  g_auto (gpgme_key_t) found = NULL;
+  gpgme_error_t gerr;
+
+  *out_key = NULL;
+  ctx = context_new (homedir, error);
+  if (ctx == NULL)
+    return FALSE;
+
+  gerr = gpgme_op_keylist_start (ctx, fpr, secret ? 1 : 0);
+  for (;;)
+    {
+      g_auto (gpgme_key_t) key = NULL;
+
+      if (gerr == 0)
+        gerr = gpgme_op_keylist_next (ctx, &key);
+      if (gerr != 0)
+        break;
+      if (found != NULL)
+        {
+          gpgme_op_keylist_end (ctx);
+          g_set_error (error, SK_ERROR, SK_ERROR_SIG_UNTRUSTED_KEY,
+                       "more than one key in the keyring matches %s", fpr);
+          return FALSE;
+        }
+      found = g_steal_pointer (&key);
+    }
+  gpgme_op_keylist_end (ctx);
+  if (gpgme_err_code (gerr) != GPG_ERR_EOF)
+    {
+      set_error_from_gpgme (error, gerr, SK_ERROR_IO_ERROR, "listing keys");
+      return FALSE;
+    }
+
+  *out_key = g_steal_pointer (&found);
+  return TRUE;
+}
+
+/* ---- the object ------------------------------------------------------------ */
+
+static void
+sk_keyring_finalize (GObject *object)
+{
+  SkKeyring *self = SK_KEYRING (object);
+
+  g_free (self->homedir);
+  G_OBJECT_CLASS (sk_keyring_parent_class)->finalize (object);
+}
+
+static void
+sk_keyring_class_init (SkKeyringClass *klass)
+{
+  G_OBJECT_CLASS (klass)->finalize = sk_keyring_finalize;
+}
+
+static void
+sk_keyring_init (SkKeyring *self)
+{
+}
+
+void
+sk_signature_free (SkSignature *sig)
+{
+  if (sig == NULL)
+    return;
+  g_free (sig->primary_fpr);
+  g_free (sig->signing_fpr);
+  g_free (sig->hash_algo);
+  g_free (sig->key_algo);
+  g_free (sig);
+}
+
+/* A GnuPG home we may use: a real directory (not a symlink), owned by us, that
+ * no one else may read, write or enter. */
+static gboolean
+check_home_dir (const char *homedir, GError **error)
+{
+  struct stat st;
+
+  if (g_lstat (homedir, &st) != 0)
+    {
+      int errsv = errno;
+      g_set_error (error, SK_ERROR, SK_ERROR_STATION_INVALID, "GnuPG home %s: %s", homedir,
+                   g_strerror (errsv));
+      return FALSE;
+    }
+  if (!S_ISDIR (st.st_mode))
+    {
+      g_set_error (error, SK_ERROR, SK_ERROR_STATION_INVALID, "GnuPG home %s is not a directory",
+                   homedir);
+      return FALSE;
+    }
+  if (st.st_uid != geteuid ())
+    {
+      g_set_error (error, SK_ERROR, SK_ERROR_STATION_INVALID,
+                   "GnuPG home %s is owned by uid %u, not by this process (uid %u)", homedir,
+                   (guint) st.st_uid, (guint) geteuid ());
+      return FALSE;
+    }
+  if ((st.st_mode & 077) != 0)
+    {
+      g_set_error (error, SK_ERROR, SK_ERROR_STATION_INVALID,
+                   "GnuPG home %s has mode %04o; only its owner may access it (0700)", homedir,
+                   (guint) (st.st_mode & 07777));
+      return FALSE;
+    }
+  return TRUE;
+}
+
+gboolean
+sk_keyring_init_home (const char *homedir, GError **error)
+{
+  g_autofree char *conf_path = NULL;
+
+  g_return_val_if_fail (homedir != NULL, FALSE);
+  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
+
+  if (g_mkdir (homedir, 0700) == 0)
+    {
+      /* The umask can only have taken bits away; make the mode exact. */
+      if (g_chmod (homedir, 0700) != 0)
+        {
+          sk_error_set_from_errno (error, errno, homedir);
+          return FALSE;
+        }
+    }
+  else if (errno != EEXIST)
+    {
+      sk_error_set_from_errno (error, errno, homedir);
+      return FALSE;
+    }
+
+  /* Idempotent on a home of ours; an existing directory anyone else can
+   * reach is not ours to reuse. */
+  if (!check_home_dir (homedir, error))
+    return FALSE;
+
+  conf_path = g_build_filename (homedir, "gpg.conf", NULL);
+  if (!g_file_set_contents_full (conf_path, gpg_conf, -1, G_FILE_SET_CONTENTS_CONSISTENT, 0600,
+                                 error))
+    {
+      g_prefix_error (error, "writing %s: ", conf_path);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+SkKeyring *
+sk_keyring_new (const char *homedir, GError **error)
+{
+  g_autoptr (SkKeyring) self = NULL;
+
+  g_return_val_if_fail (homedir != NULL, NULL);
+  g_return_val_if_fail (error == NULL || *error == NULL, NULL);
+
+  if (!check_home_dir (homedir, error))
+    return NULL;
+
+  self = g_object_new (SK_TYPE_KEYRING, NULL);
+  self->homedir = g_canonicalize_filename (homedir, NULL);
+  return g_steal_pointer (&self);
+}
+
+const char *
+sk_keyring_get_homedir (SkKeyring *self)
+{
+  g_return_val_if_fail (SK_IS_KEYRING (self), NULL);
+  return self->homedir;
+}
+
+/* ---- fingerprints ---------------------------------------------------------- */
+
+gboolean
+sk_fingerprint_is_valid (const char *fpr)
+{
+  gsize i;
+
+  if (fpr == NULL)
+    return FALSE;
+  for (i = 0; fpr[i] != '\0'; i++)
+    {
+      if (i >= 40)
+        return FALSE;
+      if (!g_ascii_isdigit (fpr[i]) && !(fpr[i] >= 'A' && fpr[i] <= 'F'))
+        return FALSE;
+    }
+  return i == 40;
+}
+
+char *
+sk_fingerprint_normalize (const char *input)
+{
+  g_autoptr (GString) out = NULL;
+
+  if (input == NULL)
+    return NULL;
+
+  out = g_string_sized_new (40);
+  for (const char *p = input; *p != '\0'; p++)
+    {
+      if (*p != ' ')
+        g_string_append_c (out, g_ascii_toupper (*p));
+    }
+  if (!sk_fingerprint_is_valid (out->str))
+    return NULL;
+  return g_string_free (g_steal_pointer (&out), FALSE);
+}
+
+/* ---- verification ----------------------------------------------------------
+ *
+ * THE RULE.  A detached signature is accepted when, and only when, all hold:
+ *
+ *  0. it is binary OpenPGP (armor is refused before GPGME sees it: the first
+ *     byte of a binary packet has bit 7 set) and consists of signature
+ *     packets only, version 4, of type 0x00 (binary document) — a text-mode
+ *     signature would also match the bytes with other line endings;
+ *  1. GPGME reports exactly one signature (none: sig-missing; more:
+ *     sig-multiple), and its status is not BAD_SIGNATURE (sig-bad);
+ *  2. its key is in this keyring (else sig-untrusted-key), and the primary
+ *     fingerprint of that key — the signing key itself, or the primary of the
+ *     signing subkey — is on the caller's allow-list (else sig-untrusted-key);
+ *  3. neither the primary nor the signing subkey is revoked (sig-key-revoked)
+ *     or expired, now (sig-key-expired);
+ *  4. the hash is SHA-256, SHA-384 or SHA-512 (else sig-weak-hash);
+ *  5. both the signing key and its primary are RSA of at least 3072 bits or
+ *     Ed25519 (else sig-weak-key) — the primary made the subkey binding, so a
+ *     weak primary makes every subkey forgeable;
+ *  6. the signing key may sign, and GPGME has nothing else to say: status
+ *     zero, summary not RED, no wrong key usage, no system error.
+ * Anything that is not an explicit pass is a refusal (sig-bad at the end).
+ *
+ * WHAT IT DOES NOT PROVE.  Only that the bytes are the bytes the holder of
+ * that key signed.  Not when: the creation time is the signer's claim.  Not
+ * what for: the station, workflow, direction and freshness (replay) are the
+ * manifest's job.  Not that the key was not stolen: revocation is known only
+ * once its certificate has been imported here, because this keyring is
+ * offline.  Not who the holder is: that is the policy's allow-list, and GnuPG's
+ * web of trust (validity, ownertrust) plays no part.
+ */
+
+/* An OpenPGP packet header in DATA at *OFFSET (RFC 4880 §4.2). */
+static gboolean
+read_packet_header (const guint8 *data, gsize len, gsize *offset, guint *out_tag, gsize *out_body)
+{
+  gsize off = *offset;
+  guint8 b;
+  gsize body;
+
+  if (off >= len || (data[off] & 0x80) == 0)
+    return FALSE;
+  b = data[off++];
+
+  if (b & 0x40)
+    {
+      /* New format: one-, two- or five-octet lengths; partial lengths are
+       * only for data packets, never for a signature. */
+      *out_tag = b & 0x3f;
+      if (off >= len)
+        return FALSE;
+      if (data[off] < 192)
+        {
+          body = data[off];
+          off += 1;
+        }
+      else if (data[off] < 224)
+        {
+          if (len - off < 2)
+            return FALSE;
+          body = ((gsize) (data[off] - 192) << 8) + data[off + 1] + 192;
+          off += 2;
+        }
+      else if (data[off] == 255)
+        {
+          if (len - off < 5)
+            return FALSE;
+          body = ((gsize) data[off + 1] << 24) | ((gsize) data[off + 2] << 16) |
+                 ((gsize) data[off + 3] << 8) | data[off + 4];
+          off += 5;
+        }
+      else
+        return FALSE;
+    }
+  else
+    {
+      /* Old format: the length type is in the low two bits; 3
+       * (indeterminate) is refused. */
+      gsize n = 0;
+
+      *out_tag = (b >> 2) & 0x0f;
+      switch (b & 0x03)
+        {
+        case 0:
+          n = 1;
+          break;
+        case 1:
+          n = 2;
+          break;
+        case 2:
+          n = 4;
+          break;
+        default:
+          return FALSE;
+        }
+      if (len - off < n)
+        return FALSE;
+      body = 0;
+      for (gsize i = 0; i < n; i++)
+        body = (body << 8) | data[off + i];
+      off += n;
+    }
+
+  if (body > len - off)
+    return FALSE;
+  *offset = off;
+  *out_body = body;
+  return TRUE;
+}
+
+/* Rule 0, before GPGME sees a byte of SIGNATURE. */
+static gboolean
+check_signature_packets (GBytes *signature, GError **error)
+{
+  gsize len = 0;
+  const guint8 *data = g_bytes_get_data (signature, &len);
+  guint n_signatures = 0;
+  guint n_other = 0;
+  guint first_tag = 0;
+  gboolean wrong_kind = FALSE;
+  gsize off = 0;
+
+  if (len == 0)
+    {
+      g_set_error (error, SK_ERROR, SK_ERROR_SIG_MISSING, "the signature is empty");
+      return FALSE;
+    }
+  if ((data[0] & 0x80) == 0)
+    {
+      g_set_error (error, SK_ERROR, SK_ERROR_SIG_ARMORED,
+                   "the signature is ASCII armor or text, not binary OpenPGP");
+      return FALSE;
+    }
+
+  while (off < len)
+    {
+      guint tag = 0;
+      gsize body = 0;
+
+      if (!read_packet_header (data, len, &off, &tag, &body))
+        {
+          g_set_error (error, SK_ERROR, SK_ERROR_SIG_BAD,
+                       "the signature is damaged (malformed OpenPGP packet at byte %" G_GSIZE_FORMAT
+                       ")",
+                       off);
+          return FALSE;
+        }
+      if (n_signatures + n_other == 0)
+        first_tag = tag;
+      if (tag == 2)
+        {
+          n_signatures++;
+          /* Version 4: octet 0 is the version, octet 1 the signature type. */
+          if (body < 2 || data[off] != 4 || data[off + 1] != 0x00)
+            wrong_kind = TRUE;
+        }
+      else
+        n_other++;
+      off += body;
+    }
+
+  /* A file that does not start with a signature (a key, a message) is not a
+   * detached signature at all, whatever follows. */
+  if (n_signatures == 0 || first_tag != 2)
+    {
+      g_set_error (error, SK_ERROR, SK_ERROR_SIG_MISSING,
+                   "the signature file holds no detached signature (its first OpenPGP packet "
+                   "has tag %u)",
+                   first_tag);
+      return FALSE;
+    }
+  if (n_signatures > 1)
+    {
+      g_set_error (error, SK_ERROR, SK_ERROR_SIG_MULTIPLE,
+                   "the signature file holds %u signatures; exactly one is accepted", n_signatures);
+      return FALSE;
+    }
+  if (n_other > 0)
+    {
+      g_set_error (error, SK_ERROR, SK_ERROR_SIG_BAD,
+                   "the signature file holds OpenPGP packets other than the signature");
+      return FALSE;
+    }
+  if (wrong_kind)
+    {
+      g_set_error (error, SK_ERROR, SK_ERROR_SIG_BAD,
+                   "only a version 4 signature over binary data (type 0x00) is accepted");
+      return FALSE;
+    }
+  return TRUE;
+}
+
+static gboolean
+fpr_equal (const char *a, const char *b)
+{
+  return a != NULL && b != NULL && g_ascii_strcasecmp (a, b) == 0;
+}
+
+static gboolean
+fpr_in_list (const char *fpr, const char *const *list)
+{
+  for (gsize i = 0; list[i] != NULL; i++)
+    {
+      if (fpr_equal (fpr, list[i]))
+        return TRUE;
+    }
+  return FALSE;
+}
+
+/* Rule 5: RSA of at least 3072 bits, or EdDSA on Ed25519. */
+static gboolean
+subkey_is_strong (gpgme_subkey_t subkey)
+{
+  switch (subkey->pubkey_algo)
+    {
+    case GPGME_PK_RSA:
+    case GPGME_PK_RSA_S:
+      return subkey->length >= 3072;
+    case GPGME_PK_EDDSA:
+      return subkey->curve != NULL && g_ascii_strcasecmp (subkey->curve, "ed25519") == 0;
+    default:
+      return FALSE;
+    }
+}
+
+static gboolean
+hash_is_strong (gpgme_hash_algo_t algo)
+{
+  return algo == GPGME_MD_SHA256 || algo == GPGME_MD_SHA384 || algo == GPGME_MD_SHA512;
+}
+
+/* Rules 1–6 on GPGME's verdict.  SELF's keyring is where the key is looked up. */
+static SkSignature *
+check_verify_result (SkKeyring *self,
+                     gpgme_verify_result_t result,
+                     const char *const *allowed_fprs,
+                     GError **error)
+{
+  g_auto (gpgme_key_t) key = NULL;
+  g_autoptr (SkSignature) out = NULL;
+  gpgme_signature_t sig;
+  gpgme_subkey_t primary;
+  gpgme_subkey_t signer = NULL;
+  gpg_err_code_t status;
+  char *algo;
+  char *primary_algo;
+
+  /* Rule 1. */
+  if (result == NULL || result->signatures == NULL)
+    {
+      g_set_error (error, SK_ERROR, SK_ERROR_SIG_MISSING, "GnuPG found no signature");
+      return NULL;
+    }
+  if (result->signatures->next != NULL)
+    {
+      g_set_error (error, SK_ERROR, SK_ERROR_SIG_MULTIPLE,
+                   "GnuPG found more than one signature; exactly one is accepted");
+      return NULL;
+    }
+  sig = result->signatures;
+  status = gpgme_err_code (sig->status);
+  if (status == GPG_ERR_BAD_SIGNATURE)
+    {
+      g_set_error (error, SK_ERROR, SK_ERROR_SIG_BAD, "the signature does not match the data");
+      return NULL;
+    }
+
+  /* Rule 2. */
+  if (status == GPG_ERR_NO_PUBKEY || (sig->summary & GPGME_SIGSUM_KEY_MISSING))
+    {
+      g_set_error (error, SK_ERROR, SK_ERROR_SIG_UNTRUSTED_KEY,
+                   "the signing key %s is not in the station's keyring",
+                   sig->fpr != NULL ? sig->fpr : "(unknown)");
+      return NULL;
+    }
+  if (sig->fpr == NULL || strlen (sig->fpr) != 40)
+    {
+      g_set_error (error, SK_ERROR, SK_ERROR_SIG_BAD,
+                   "GnuPG did not name the signing key's fingerprint");
+      return NULL;
+    }
+  if (!find_key (self->homedir, sig->fpr, FALSE, &key, error))
+    return NULL;
+  if (key == NULL || key->subkeys == NULL)
+    {
+      g_set_error (error, SK_ERROR, SK_ERROR_SIG_UNTRUSTED_KEY,
+                   "the signing key %s is not in the station's keyring", sig->fpr);
+      return NULL;
+    }
+  primary = key->subkeys;
+  for (gpgme_subkey_t sk = key->subkeys; sk != NULL; sk = sk->next)
+    {
+      if (fpr_equal (sk->fpr, sig->fpr))
+        signer = sk;
+    }
+  if (signer == NULL || primary->fpr == NULL)
+    {
+      g_set_error (error, SK_ERROR, SK_ERROR_SIG_BAD,
+                   "the key listed for %s does not contain the signing key", sig->fpr);
+      return NULL;
+    }
+  if (!fpr_in_list (primary->fpr, allowed_fprs) || key->disabled)
+    {
+      g_set_error (error, SK_ERROR, SK_ERROR_SIG_UNTRUSTED_KEY,
+                   "the signing key %s is not listed for this use", primary->fpr);
+      return NULL;
+    }
+
+  /* Rule 3. */
+  if (key->revoked || primary->revoked || signer->revoked || status == GPG_ERR_CERT_REVOKED ||
+      (sig->summary & GPGME_SIGSUM_KEY_REVOKED))
+    {
+      g_set_error (error, SK_ERROR, SK_ERROR_SIG_KEY_REVOKED, "the signing key %s is revoked",
+                   signer->fpr);
+      return NULL;
+    }
+  if (key->expired || primary->expired || signer->expired || status == GPG_ERR_KEY_EXPIRED ||
+      (sig->summary & GPGME_SIGSUM_KEY_EXPIRED))
+    {
+      g_set_error (error, SK_ERROR, SK_ERROR_SIG_KEY_EXPIRED, "the signing key %s has expired",
+                   signer->fpr);
+      return NULL;
+    }
+
+  /* Rule 4. */
+  if (!hash_is_strong (sig->hash_algo) || status == GPG_ERR_DIGEST_ALGO)
+    {
+      const char *name = gpgme_hash_algo_name (sig->hash_algo);
+      g_set_error (error, SK_ERROR, SK_ERROR_SIG_WEAK_HASH,
+                   "the signature uses %s; SHA-256 or stronger is required",
+                   name != NULL ? name : "an unknown hash");
+      return NULL;
+    }
+
+  /* Rule 5. */
+  /* gpgme_pubkey_algo_string() returns memory for gpgme_free(). */
+  algo = gpgme_pubkey_algo_string (signer);
+  if (!subkey_is_strong (signer) || !subkey_is_strong (primary))
+    {
+      primary_algo = gpgme_pubkey_algo_string (primary);
+      g_set_error (error, SK_ERROR, SK_ERROR_SIG_WEAK_KEY,
+                   "the signing key is %s (primary %s); RSA of 3072 bits or more, or Ed25519, is "
+                   "required",
+                   algo != NULL ? algo : "unknown", primary_algo != NULL ? primary_algo : "unknown");
+      gpgme_free (primary_algo);
+      gpgme_free (algo);
+      return NULL;
+    }
+
+  /* Rule 6. */
+  if (!signer->can_sign || signer->invalid || signer->disabled || key->invalid ||
+      sig->wrong_key_usage)
+    {
+      g_set_error (error, SK_ERROR, SK_ERROR_SIG_BAD, "the key %s may not make signatures",
+                   signer->fpr);
+      gpgme_free (algo);
+      return NULL;
+    }
+  if (status != 0 || (sig->summary & (GPGME_SIGSUM_RED | GPGME_SIGSUM_SYS_ERROR)))
+    {
+      char buf[256];
+      if (gpgme_strerror_r (sig->status, buf, sizeof buf) != 0)
+        g_strlcpy (buf, "unknown error", sizeof buf);
+      g_set_error (error, SK_ERROR, SK_ERROR_SIG_BAD,
+                   "GnuPG did not accept the signature (%s, summary 0x%x)", buf,
+                   (guint) sig->summary);
+      gpgme_free (algo);
+      return NULL;
+    }
+
+  out = g_new0 (SkSignature, 1);
+  out->primary_fpr = g_ascii_strup (primary->fpr, -1);
+  out->signing_fpr = g_ascii_strup (signer->fpr, -1);
+  out->created = (gint64) sig->timestamp;
+  out->hash_algo = g_strdup (gpgme_hash_algo_name (sig->hash_algo));
+  out->key_algo = g_strdup (algo != NULL ? algo : "unknown");
+  gpgme_free (algo);
+  return g_steal_pointer (&out);
+}
+
+/* Rule 0, GPGME, then rules 1–6.  SIGNED_TEXT is positioned at its start. */
+static SkSignature *
+verify_data (SkKeyring *self,
+             GBytes *signature,
+             gpgme_data_t signed_text,
+             const char *const *allowed_fprs,
+             GError **error)
+{
+  g_auto (gpgme_ctx_t) ctx = NULL;
+  g_auto (gpgme_data_t) sig_data = NULL;
+  gsize sig_len = 0;
+  const void *sig_bytes;
+  gpgme_error_t gerr;
+
+  if (!check_signature_packets (signature, error))
+    return NULL;
+
+  ctx = context_new (self->homedir, error);
+  if (ctx == NULL)
+    return NULL;
+
+  sig_bytes = g_bytes_get_data (signature, &sig_len);
+  gerr = gpgme_data_new_from_mem (&sig_data, sig_bytes, sig_len, 0);
+  if (gerr != 0)
+    {
+      set_error_from_gpgme (error, gerr, SK_ERROR_IO_ERROR, "reading the signature");
+      return NULL;
+    }
+
+  gerr = gpgme_op_verify (ctx, sig_data, signed_text, NULL);
+  if (gpgme_err_code (gerr) == GPG_ERR_NO_DATA)
+    {
+      g_set_error (error, SK_ERROR, SK_ERROR_SIG_MISSING, "GnuPG found no signature");
+      return NULL;
+    }
+  if (gerr != 0)
+    {
+      set_error_from_gpgme (error, gerr, SK_ERROR_SIG_BAD, "verifying the signature");
+      return NULL;
+    }
+
+  return check_verify_result (self, gpgme_op_verify_result (ctx), allowed_fprs, error);
+}
+
+SkSignature *
+sk_keyring_verify_detached_bytes (SkKeyring *self,
+                                  GBytes *signature,
+                                  GBytes *data,
+                                  const char *const *allowed_fprs,
+                                  GError **error)
+{
+  g_auto (gpgme_data_t) signed_text = NULL;
+  gsize len = 0;
+  const void *bytes;
+  gpgme_error_t gerr;
+
+  g_return_val_if_fail (SK_IS_KEYRING (self), NULL);
+  g_return_val_if_fail (signature != NULL, NULL);
+  g_return_val_if_fail (data != NULL, NULL);
+  g_return_val_if_fail (allowed_fprs != NULL, NULL);
+  g_return_val_if_fail (error == NULL || *error == NULL, NULL);
+
+  if (!ensure_gpgme (error))
+    return NULL;
+
+  bytes = g_bytes_get_data (data, &len);
+  gerr = gpgme_data_new_from_mem (&signed_text, bytes != NULL ? bytes : "", len, 0);
+  if (gerr != 0)
+    {
+      set_error_from_gpgme (error, gerr, SK_ERROR_IO_ERROR, "reading the signed data");
+      return NULL;
+    }
+  return verify_data (self, signature, signed_text, allowed_fprs, error);
+}
+
+/* The signed file, streamed through GPGME's read callback (never read whole
+ * into memory).  Before each chunk the callback waits for the fd or the
+ * cancellable, whichever comes first, so a cancellation also ends a read that
+ * waits on a pipe; GPGME then ends the operation. */
+typedef struct
+{
+  int fd;
+  GCancellable *cancellable;
+  GPollFD polls[2]; /* the fd, and the cancellable's when there is one */
+  guint n_polls;
+  int read_errno;
+} FdReader;
+
+static void
+fd_reader_clear (FdReader *reader)
+{
+  if (reader->n_polls > 1)
+    g_cancellable_release_fd (reader->cancellable);
+}
+
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (FdReader, fd_reader_clear)
+
+static gpgme_ssize_t
+fd_reader_read (void *handle, void *buffer, size_t size)
+{
+  FdReader *reader = handle;
+  gssize n;
+
+  while (reader->n_polls > 1 && g_poll (reader->polls, reader->n_polls, -1) < 0 && errno == EINTR)
+    ;
+  if (g_cancellable_is_cancelled (reader->cancellable))
+    {
+      errno = ECANCELED;
+      return -1;
+    }
+  do
+    n = read (reader->fd, buffer, size);
+  while (n < 0 && errno == EINTR);
+  if (n < 0)
+    reader->read_errno = errno;
+  return n;
+}
+
+SkSignature *
+sk_keyring_verify_detached_fd (SkKeyring *self,
+                               GBytes *signature,
+                               int data_fd,
+                               const char *const *allowed_fprs,
+                               GCancellable *cancellable,
+                               GError **error)
+{
+  struct gpgme_data_cbs cbs = { .read = fd_reader_read };
+  g_auto (FdReader) reader = { .fd = data_fd, .cancellable = cancellable, .n_polls = 1 };
+  g_auto (gpgme_data_t) signed_text = NULL;
+  g_autoptr (SkSignature) sig = NULL;
+  g_autoptr (GError) local_error = NULL;
+  gpgme_error_t gerr;
+
+  g_return_val_if_fail (SK_IS_KEYRING (self), NULL);
+  g_return_val_if_fail (signature != NULL, NULL);
+  g_return_val_if_fail (data_fd >= 0, NULL);
+  g_return_val_if_fail (allowed_fprs != NULL, NULL);
+  g_return_val_if_fail (cancellable == NULL || G_IS_CANCELLABLE (cancellable), NULL);
+  g_return_val_if_fail (error == NULL || *error == NULL, NULL);
+
+  if (g_cancellable_set_error_if_cancelled (cancellable, error))
+    return NULL;
+  if (!ensure_gpgme (error))
+    return NULL;
+
+  reader.polls[0].fd = data_fd;
+  reader.polls[0].events = G_IO_IN | G_IO_HUP | G_IO_ERR;
+  if (g_cancellable_make_pollfd (cancellable, &reader.polls[1]))
+    reader.n_polls = 2;
+
+  gerr = gpgme_data_new_from_cbs (&signed_text, &cbs, &reader);
+  if (gerr != 0)
+    {
+      set_error_from_gpgme (error, gerr, SK_ERROR_IO_ERROR, "reading the signed file");
+      return NULL;
+    }
+
+  sig = verify_data (self, signature, signed_text, allowed_fprs, &local_error);
+
+  /* A cancellation or a read error explains whatever GPGME made of the
+   * truncated stream, and wins over it. */
+  if (g_cancellable_set_error_if_cancelled (cancellable, error))
+    return NULL;
+  if (reader.read_errno != 0)
+    {
+      sk_error_set_from_errno (error, reader.read_errno, "reading the signed file");
+      return NULL;
+    }
+  if (sig == NULL)
+    {
+      g_propagate_error (error, g_steal_pointer (&local_error));
+      return NULL;
+    }
+  return g_steal_pointer (&sig);
+}
+
+/* ---- signing --------------------------------------------------------------- */
+
+GBytes *
+sk_keyring_sign_detached_bytes (SkKeyring *self, const char *fpr, GBytes *data, GError **error)
+{
+  g_auto (gpgme_ctx_t) ctx = NULL;
+  g_auto (gpgme_key_t) key = NULL;
+  g_auto (gpgme_data_t) in = NULL;
+  g_auto (gpgme_data_t) out = NULL;
+  g_autoptr (GBytes) result = NULL;
+  g_autoptr (SkSignature) self_check = NULL;
+  gpgme_sign_result_t sign_result;
+  const char *allowed[] = { fpr, NULL };
+  const void *bytes;
+  gsize len = 0;
+  char *mem;
+  size_t mem_len = 0;
+  gpgme_error_t gerr;
+
+  g_return_val_if_fail (SK_IS_KEYRING (self), NULL);
+  g_return_val_if_fail (fpr != NULL, NULL);
+  g_return_val_if_fail (data != NULL, NULL);
+  g_return_val_if_fail (error == NULL || *error == NULL, NULL);
+
+  if (!sk_fingerprint_is_valid (fpr))
+    {
+      g_set_error (error, SK_ERROR, SK_ERROR_SIG_UNTRUSTED_KEY,
+                   "the signing key must be named by its 40-digit primary fingerprint");
+      return NULL;
+    }
+
+  /* The signer: a secret key of this home whose primary is FPR. */
+  if (!find_key (self->homedir, fpr, TRUE, &key, error))
+    return NULL;
+  if (key == NULL || key->subkeys == NULL || !fpr_equal (key->subkeys->fpr, fpr))
+    {
+      g_set_error (error, SK_ERROR, SK_ERROR_SIG_UNTRUSTED_KEY,
+                   "there is no secret key %s in the station's keyring", fpr);
+      return NULL;
+    }
+
+  ctx = context_new (self->homedir, error);
+  if (ctx == NULL)
+    return NULL;
+  gerr = gpgme_signers_add (ctx, key);
+  if (gerr != 0)
+    {
+      set_error_from_gpgme (error, gerr, SK_ERROR_SIG_UNTRUSTED_KEY, "choosing the signing key");
+      return NULL;
+    }
+
+  bytes = g_bytes_get_data (data, &len);
+  gerr = gpgme_data_new_from_mem (&in, bytes != NULL ? bytes : "", len, 0);
+  if (gerr == 0)
+    gerr = gpgme_data_new (&out);
+  if (gerr != 0)
+    {
+      set_error_from_gpgme (error, gerr, SK_ERROR_IO_ERROR, "preparing to sign");
+      return NULL;
+    }
+
+  gerr = gpgme_op_sign (ctx, in, out, GPGME_SIG_MODE_DETACH);
+  sign_result = gpgme_op_sign_result (ctx);
+  if (gerr == 0 && sign_result != NULL && sign_result->invalid_signers != NULL)
+    gerr = sign_result->invalid_signers->reason != 0 ? sign_result->invalid_signers->reason
+                                                     : gpgme_error (GPG_ERR_UNUSABLE_SECKEY);
+  if (gerr != 0)
+    {
+      g_autofree char *what = g_strdup_printf ("signing with %s", fpr);
+      set_error_from_gpgme (error, gerr, SK_ERROR_SIG_UNTRUSTED_KEY, what);
+      return NULL;
+    }
+  if (sign_result == NULL || sign_result->signatures == NULL ||
+      sign_result->signatures->next != NULL ||
+      sign_result->signatures->type != GPGME_SIG_MODE_DETACH)
+    {
+      g_set_error (error, SK_ERROR, SK_ERROR_SIG_BAD,
+                   "GnuPG did not make exactly one detached signature");
+      return NULL;
+    }
+
+  mem = gpgme_data_release_and_get_mem (g_steal_pointer (&out), &mem_len);
+  if (mem == NULL)
+    {
+      g_set_error (error, SK_ERROR, SK_ERROR_SIG_MISSING, "GnuPG made an empty signature");
+      return NULL;
+    }
+  result = g_bytes_new (mem, mem_len);
+  gpgme_free (mem);
+
+  /* The self-check: what we hand out must pass our own rule, with FPR as the
+   * only allowed signer (catches a weak, expired or revoked station key). */
+  self_check = sk_keyring_verify_detached_bytes (self, result, data, allowed, error);
+  if (self_check == NULL)
+    {
+      g_prefix_error (error, "checking the new signature: ");
+      return NULL;
+    }
+  return g_steal_pointer (&result);
+}
+
+/* ---- import ---------------------------------------------------------------- */
+
+/* A throw-away GnuPG home, removed with whatever agent the import started. */
+typedef struct
+{
+  char *path;
+} ScratchHome;
+
+static int
+remove_one (const char *path, const struct stat *st, int typeflag, struct FTW *ftw)
+{
+  if (remove (path) != 0 && errno != ENOENT)
+    g_debug ("removing %s: %s", path, g_strerror (errno));
+  return 0;
+}
+
+/* Stops the gpg-agent of HOME, if one runs, through GPGME alone: gpgconf (run
+ * by GPGME) names the socket, and the agent's own KILLAGENT command ends it. */
+static void
+kill_agent (const char *home)
+{
+  g_auto (gpgme_ctx_t) conf = NULL;
+  g_auto (gpgme_ctx_t) assuan = NULL;
+  g_autoptr (GError) error = NULL;
+  g_autofree char *socket_dir = NULL;
+  char *socket_path = NULL;
+  gpgme_error_t op_err = 0;
+  gpgme_error_t gerr;
+
+  conf = context_new_for_protocol (home, GPGME_PROTOCOL_GPGCONF, NULL, &error);
+  if (conf == NULL)
+    {
+      g_debug ("cannot stop the agent of %s: %s", home, error->message);
+      return;
+    }
+  gerr = gpgme_op_conf_dir (conf, "agent-socket", &socket_path);
+  if (gerr != 0 || socket_path == NULL)
+    return;
+  socket_dir = g_path_get_dirname (socket_path);
+
+  if (g_file_test (socket_path, G_FILE_TEST_EXISTS))
+    assuan = context_new_for_protocol (home, GPGME_PROTOCOL_ASSUAN, socket_path, &error);
+  if (assuan != NULL)
+    {
+      gerr = gpgme_op_assuan_transact_ext (assuan, "KILLAGENT", NULL, NULL, NULL, NULL, NULL,
+                                           NULL, &op_err);
+      /* The agent removes its socket as it exits; give it a moment so that
+       * it is gone before its home is. */
+      for (guint i = 0; gerr == 0 && i < 200 && g_file_test (socket_path, G_FILE_TEST_EXISTS);
+           i++)
+        g_usleep (10 * G_TIME_SPAN_MILLISECOND);
+    }
+  /* Where the sockets live under /run/user, their per-home directory is left
+   * behind empty; rmdir() removes it only if it is. */
+  if (!g_str_equal (socket_dir, home))
+    (void) g_rmdir (socket_dir);
+  gpgme_free (socket_path);
+}
+
+static void
+scratch_home_free (ScratchHome *scratch)
+{
+  if (scratch == NULL)
+    return;
+  if (scratch->path == NULL)
+    {
+      g_free (scratch);
+      return;
+    }
+  kill_agent (scratch->path);
+  if (nftw (scratch->path, remove_one, 16, FTW_DEPTH | FTW_PHYS) != 0)
+    g_warning ("could not remove the scratch GnuPG home %s", scratch->path);
+  g_free (scratch->path);
+  g_free (scratch);
+}
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (ScratchHome, scratch_home_free)
+
+static ScratchHome *
+scratch_home_new (GError **error)
+{
+  g_autoptr (GError) local_error = NULL;
+  g_autoptr (ScratchHome) scratch = g_new0 (ScratchHome, 1);
+
+  /* Short name: the agent's socket lives in it where /run/user is missing. */
+  scratch->path = g_dir_make_tmp ("skk-XXXXXX", &local_error);
+  if (scratch->path == NULL)
+    {
+      g_set_error (error, SK_ERROR, SK_ERROR_IO_ERROR, "making a scratch GnuPG home: %s",
+                   local_error->message);
+      return NULL;
+    }
+  if (!sk_keyring_init_home (scratch->path, error))
+    return NULL;
+  return g_steal_pointer (&scratch);
+}
+
+/* Imports KEYDATA into the home of CTX and returns GPGME's result. */
+static gpgme_import_result_t
+import_into (gpgme_ctx_t ctx, GBytes *keydata, GError **error)
+{
+  g_auto (gpgme_data_t) in = NULL;
+  gpgme_import_result_t result;
+  const void *bytes;
+  gsize len = 0;
+  gpgme_error_t gerr;
+
+  bytes = g_bytes_get_data (keydata, &len);
+  gerr = gpgme_data_new_from_mem (&in, bytes != NULL ? bytes : "", len, 0);
+  if (gerr != 0)
+    {
+      set_error_from_gpgme (error, gerr, SK_ERROR_IO_ERROR, "reading the key file");
+      return NULL;
+    }
+  gerr = gpgme_op_import (ctx, in);
+  result = gpgme_op_import_result (ctx);
+  if (gpgme_err_code (gerr) == GPG_ERR_NO_DATA ||
+      (gerr == 0 && (result == NULL || result->considered == 0)))
+    {
+      g_set_error (error, SK_ERROR, SK_ERROR_KEY_REFUSED, "the key file holds no OpenPGP key");
+      return NULL;
+    }
+  if (gerr != 0)
+    {
+      set_error_from_gpgme (error, gerr, SK_ERROR_KEY_REFUSED, "importing keys");
+      return NULL;
+    }
+  if (result->not_imported > 0)
+    {
+      g_set_error (error, SK_ERROR, SK_ERROR_KEY_REFUSED,
+                   "%d of the %d keys in the key file could not be imported",
+                   result->not_imported, result->considered);
+      return NULL;
+    }
+  if (result->secret_read != result->secret_imported + result->secret_unchanged)
+    {
+      g_set_error (error, SK_ERROR, SK_ERROR_KEY_REFUSED,
+                   "%d of the %d secret keys in the key file could not be imported",
+                   result->secret_read - result->secret_imported - result->secret_unchanged,
+                   result->secret_read);
+      return NULL;
+    }
+  for (gpgme_import_status_t st = result->imports; st != NULL; st = st->next)
+    {
+      if (st->result != 0)
+        {
+          g_autofree char *what = g_strdup_printf ("importing %s", st->fpr ? st->fpr : "a key");
+          set_error_from_gpgme (error, st->result, SK_ERROR_KEY_REFUSED, what);
+          return NULL;
+        }
+    }
+  return result;
+}
+
+/* Refuses when the scratch home holds a secret key other than ALLOWED. */
+static gboolean
+check_secret_keys (gpgme_ctx_t ctx,
+                   gpgme_import_result_t result,
+                   const char *allowed,
+                   GError **error)
+{
+  gpgme_error_t gerr;
+
+  /* What gpg said it imported ... */
+  for (gpgme_import_status_t st = result->imports; st != NULL; st = st->next)
+    {
+      if ((st->status & GPGME_IMPORT_SECRET) && !fpr_equal (st->fpr, allowed))
+        {
+          g_set_error (error, SK_ERROR, SK_ERROR_KEY_REFUSED,
+                       "the key file holds the secret key %s, which is not the station's own",
+                       st->fpr != NULL ? st->fpr : "(unknown)");
+          return FALSE;
+        }
+    }
+
+  /* ... and what the home now holds. */
+  gerr = gpgme_op_keylist_start (ctx, NULL, 1);
+  for (;;)
+    {
+      g_auto (gpgme_key_t) key = NULL;
+
+      if (gerr == 0)
+        gerr = gpgme_op_keylist_next (ctx, &key);
+      if (gerr != 0)
+        break;
+      if (key->subkeys == NULL || !fpr_equal (key->subkeys->fpr, allowed))
+        {
+          gpgme_op_keylist_end (ctx);
+          g_set_error (error, SK_ERROR, SK_ERROR_KEY_REFUSED,
+                       "the key file holds the secret key %s, which is not the station's own",
+                       key->subkeys != NULL && key->subkeys->fpr ? key->subkeys->fpr
+                                                                 : "(unknown)");
+          return FALSE;
+        }
+    }
+  gpgme_op_keylist_end (ctx);
+  if (gpgme_err_code (gerr) != GPG_ERR_EOF)
+    {
+      set_error_from_gpgme (error, gerr, SK_ERROR_KEY_REFUSED, "listing the offered secret keys");
+      return FALSE;
+    }
+  return TRUE;
+}
+
+static gint
+compare_strings (gconstpointer a, gconstpointer b)
+{
+  return g_strcmp0 (*(const char *const *) a, *(const char *const *) b);
+}
+
+GPtrArray *
+sk_keyring_import (SkKeyring *self,
+                   GBytes *keydata,
+                   const char *allowed_secret_fpr,
+                   GError **error)
+{
+  g_autoptr (GPtrArray) fprs = NULL;
+  gpgme_import_result_t result;
+
+  g_return_val_if_fail (SK_IS_KEYRING (self), NULL);
+  g_return_val_if_fail (keydata != NULL, NULL);
+  g_return_val_if_fail (error == NULL || *error == NULL, NULL);
+
+  /* First a dry run in a scratch home, the real thing for gpg, so that what
+   * is checked is exactly what an import does; the real home is touched only
+   * once the whole file has passed. */
+  {
+    g_autoptr (ScratchHome) scratch = NULL;
+    g_auto (gpgme_ctx_t) ctx = NULL;
+
+    scratch = scratch_home_new (error);
+    if (scratch == NULL)
+      return NULL;
+    ctx = context_new (scratch->path, error);
+    if (ctx == NULL)
+      return NULL;
+    result = import_into (ctx, keydata, error);
+    if (result == NULL)
+      return NULL;
+    if (!check_secret_keys (ctx, result, allowed_secret_fpr, error))
+      return NULL;
+  }
+
+  {
+    g_auto (gpgme_ctx_t) ctx = NULL;
+
+    ctx = context_new (self->homedir, error);
+    if (ctx == NULL)
+      return NULL;
+    result = import_into (ctx, keydata, error);
+    if (result == NULL)
+      return NULL;
+
+    fprs = g_ptr_array_new_with_free_func (g_free);
+    for (gpgme_import_status_t st = result->imports; st != NULL; st = st->next)
+      {
+        g_autofree char *fpr = st->fpr != NULL ? g_ascii_strup (st->fpr, -1) : NULL;
+        guint index;
+
+        if (fpr == NULL || g_ptr_array_find_with_equal_func (fprs, fpr, g_str_equal, &index))
+          continue;
+        g_ptr_array_add (fprs, g_steal_pointer (&fpr));
+      }
+  }
+
+  g_ptr_array_sort (fprs, compare_strings);
+  return g_steal_pointer (&fprs);
+}
+
+/* ---- queries --------------------------------------------------------------- */
+
+static gboolean
+has_key (SkKeyring *self, const char *fpr, gboolean secret)
+{
+  g_autoptr (GError) error = NULL;
+  g_auto (gpgme_key_t) key = NULL;
+
+  if (!sk_fingerprint_is_valid (fpr))
+    return FALSE;
+  if (!find_key (self->homedir, fpr, secret, &key, &error))
+    {
+      g_debug ("looking up %s: %s", fpr, error->message);
+      return FALSE;
+    }
+  /* Only a primary counts: a subkey's fingerprint names no key of ours. */
+  return key != NULL && key->subkeys != NULL && fpr_equal (key->subkeys->fpr, fpr);
+}
+
+gboolean
+sk_keyring_has_public_key (SkKeyring *self, const char *fpr)
+{
+  g_return_val_if_fail (SK_IS_KEYRING (self), FALSE);
+  return has_key (self, fpr, FALSE);
+}
+
+gboolean
+sk_keyring_has_secret_key (SkKeyring *self, const char *fpr)
+{
+  g_return_val_if_fail (SK_IS_KEYRING (self), FALSE);
+  return has_key (self, fpr, TRUE);
+}

@@ -1,0 +1,93 @@
+/* sk-keyring.h — the station's GnuPG home: verify, sign, import
+ *
+ * The one door to GPGME.  A keyring is an ordinary GnuPG home (DIR/gnupg) that
+ * stock `gpg --homedir` can read.  It never touches ~/.gnupg or $GNUPGHOME,
+ * never goes online and never retrieves keys.  Trust is not GnuPG's web of
+ * trust: a signature is accepted only when its signer's primary fingerprint is
+ * on the allow-list the caller passes (taken from the signed policy).
+ */
+#pragma once
+
+#include <gio/gio.h>
+
+G_BEGIN_DECLS
+
+/* What an accepted signature proved, and nothing more: that the bytes are the
+ * bytes the holder of that key signed, at the time the signature claims. */
+typedef struct
+{
+  char *primary_fpr; /* 40 upper-case hex digits: the primary key */
+  char *signing_fpr; /* the key or subkey that made the signature */
+  gint64 created;    /* the signature's own creation time, Unix seconds */
+  char *hash_algo;   /* "SHA256", "SHA384", "SHA512" */
+  char *key_algo;    /* "ed25519", "rsa3072", … */
+} SkSignature;
+
+void
+sk_signature_free (SkSignature *sig);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (SkSignature, sk_signature_free)
+
+#define SK_TYPE_KEYRING (sk_keyring_get_type ())
+G_DECLARE_FINAL_TYPE (SkKeyring, sk_keyring, SK, KEYRING, GObject)
+
+/* Create HOMEDIR (mode 0700) with a gpg.conf that keeps it offline and makes
+ * signatures with SHA-512.  Idempotent on an existing home of ours. */
+gboolean
+sk_keyring_init_home (const char *homedir, GError **error);
+
+/* Open an existing home.  Fails with SK_ERROR_STATION_INVALID when HOMEDIR is
+ * missing, not a directory, or readable by others than its owner. */
+SkKeyring *
+sk_keyring_new (const char *homedir, GError **error);
+const char *
+sk_keyring_get_homedir (SkKeyring *self);
+
+/* Verify a binary detached SIGNATURE over DATA.  Exactly one signature is
+ * accepted; by a key whose primary fingerprint is in ALLOWED_FPRS (a
+ * NULL-terminated list of 40-hex fingerprints; a signing subkey of a listed
+ * primary counts as that primary); hash SHA-256 or stronger; RSA ≥ 3072 bits
+ * or Ed25519; neither the key nor the subkey expired or revoked.  Each failure
+ * is its own SK_ERROR_SIG_* code. */
+SkSignature *
+sk_keyring_verify_detached_bytes (SkKeyring *self,
+                                  GBytes *signature,
+                                  GBytes *data,
+                                  const char *const *allowed_fprs,
+                                  GError **error);
+/* The same over the bytes of an open file, streamed from its current offset. */
+SkSignature *
+sk_keyring_verify_detached_fd (SkKeyring *self,
+                               GBytes *signature,
+                               int data_fd,
+                               const char *const *allowed_fprs,
+                               GCancellable *cancellable,
+                               GError **error);
+
+/* A binary detached signature over DATA by the secret key whose primary
+ * fingerprint is FPR, which must be in this home. */
+GBytes *
+sk_keyring_sign_detached_bytes (SkKeyring *self, const char *fpr, GBytes *data, GError **error);
+
+/* Import public keys from KEYDATA (binary or armored).  Secret keys are
+ * imported only when their primary fingerprint is ALLOWED_SECRET_FPR; any
+ * other secret key refuses the whole import (SK_ERROR_KEY_REFUSED) and nothing
+ * is imported.  Returns the primary fingerprints imported, sorted. */
+GPtrArray *
+sk_keyring_import (SkKeyring *self,
+                   GBytes *keydata,
+                   const char *allowed_secret_fpr,
+                   GError **error);
+
+gboolean
+sk_keyring_has_public_key (SkKeyring *self, const char *fpr);
+gboolean
+sk_keyring_has_secret_key (SkKeyring *self, const char *fpr);
+
+/* Fingerprints: 40 upper-case hex digits of a v4 primary key. */
+gboolean
+sk_fingerprint_is_valid (const char *fpr);
+/* Upper-cases and drops spaces; NULL when the result is not valid. */
+char *
+sk_fingerprint_normalize (const char *input);
+
+G_END_DECLS

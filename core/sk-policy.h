@@ -1,0 +1,100 @@
+/* sk-policy.h — the signed transfer policy (DESIGN.md §5, policies/SCHEMA.md)
+ *
+ * A policy is loaded only through its binary detached signature by a pinned
+ * administrator who is also listed in the policy's own keys.admins.  The
+ * object is immutable once loaded.
+ */
+#pragma once
+
+#include <gio/gio.h>
+
+#include "sk-keyring.h"
+
+G_BEGIN_DECLS
+
+typedef enum
+{
+  SK_DIRECTION_TO_INTERMEDIATE,
+  SK_DIRECTION_TO_STANDARD,
+} SkDirection;
+
+typedef enum
+{
+  SK_PROFILE_P1,
+  SK_PROFILE_P2,
+} SkProfile;
+
+typedef struct _SkKind SkKind;
+
+#define SK_TYPE_POLICY (sk_policy_get_type ())
+G_DECLARE_FINAL_TYPE (SkPolicy, sk_policy, SK, POLICY, GObject)
+
+/* The largest policy document we read (bytes). */
+#define SK_POLICY_MAX_SIZE (4 * 1024 * 1024)
+
+/* Read PATH and PATH.sig once each, verify the signature over exactly the
+ * bytes read against PINNED_ADMINS, then parse and check those bytes. */
+SkPolicy *
+sk_policy_load (SkKeyring *keyring,
+                const char *const *pinned_admins,
+                const char *path,
+                GError **error);
+
+/* Check the schema of bytes whose signature the caller already verified (or,
+ * in tests and fuzzers, does not need). */
+SkPolicy *
+sk_policy_new_from_bytes (GBytes *json, GError **error);
+
+GBytes *
+sk_policy_get_bytes (SkPolicy *self);
+const char *
+sk_policy_get_sha256 (SkPolicy *self);
+/* The primary fingerprint that signed it, or NULL when loaded unsigned. */
+const char *
+sk_policy_get_signer (SkPolicy *self);
+gint64
+sk_policy_get_serial (SkPolicy *self);
+
+const char *const *
+sk_policy_get_admins (SkPolicy *self);
+const char *const *
+sk_policy_get_signers (SkPolicy *self, SkDirection direction);
+const char *
+sk_policy_get_recipient (SkPolicy *self, SkDirection direction);
+
+guint
+sk_policy_get_max_findings (SkPolicy *self);
+guint
+sk_policy_get_max_line_length (SkPolicy *self);
+/* The allow-list, sorted. */
+GStrv
+sk_policy_dup_inquiry_allow_list (SkPolicy *self);
+gboolean
+sk_policy_inquiry_allowed (SkPolicy *self, const char *id, gsize len);
+gboolean
+sk_policy_needs_dual_control (SkPolicy *self, const char *kind_id);
+
+/* The kinds in policy order. */
+GPtrArray *
+sk_policy_get_kinds (SkPolicy *self);
+const SkKind *
+sk_policy_lookup_kind (SkPolicy *self, const char *kind_id);
+/* The kind whose name_pattern matches BASENAME, or NULL. */
+const SkKind *
+sk_policy_match_file_name (SkPolicy *self, const char *basename);
+
+const char *
+sk_kind_get_id (const SkKind *kind);
+const char *
+sk_kind_get_title (const SkKind *kind);
+SkDirection
+sk_kind_get_direction (const SkKind *kind);
+const char *
+sk_kind_get_workflow (const SkKind *kind);
+SkProfile
+sk_kind_get_profile (const SkKind *kind);
+
+const char *
+sk_direction_to_string (SkDirection direction);
+
+G_END_DECLS

@@ -1,0 +1,324 @@
+/* sk-station.c — create and open a station directory */
+#define G_LOG_DOMAIN "sekisho-station"
+
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <glib/gstdio.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "sk-error.h"
+#include "sk-station.h"
+
+#define STATION_FORMAT "sekisho-station/1"
+#define MAX_KEYFILE_SIZE (1024 * 1024)
+
+struct _SkStation
+{
+  GObject parent_instance;
+
+  char *dir;
+  char *name;
+  char *signing_key;
+  GStrv admin_keys;
+  SkKeyring *keyring;
+};
+
+G_DEFINE_FINAL_TYPE (SkStation, sk_station, G_TYPE_OBJECT)
+
+static void
+sk_station_finalize (GObject *object)
+{
+  SkStation *self = SK_STATION (object);
+
+  g_free (self->dir);
+  g_free (self->name);
+  g_free (self->signing_key);
+  g_strfreev (self->admin_keys);
+  g_clear_object (&self->keyring);
+
+  G_OBJECT_CLASS (sk_station_parent_class)->finalize (object);
+}
+
+static void
+sk_station_class_init (SkStationClass *klass)
+{
+  G_OBJECT_CLASS (klass)->finalize = sk_station_finalize;
+}
+
+static void
+sk_station_init (SkStation *self)
+{
+}
+
+static gboolean
+make_private_dir (const char *path, GError **error)
+{
+  if (g_mkdir (path, 0700) != 0 && errno != EEXIST)
+    {
+      int errsv = errno;
+      g_autofree char *what = g_strdup_printf ("creating %s", path);
+      sk_error_set_from_errno (error, errsv, what);
+      return FALSE;
+    }
+  if (g_chmod (path, 0700) != 0)
+    {
+      int errsv = errno;
+      g_autofree char *what = g_strdup_printf ("setting the mode of %s", path);
+      sk_error_set_from_errno (error, errsv, what);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+static gboolean
+dir_is_empty (const char *path)
+{
+  g_autoptr (GDir) dir = g_dir_open (path, 0, NULL);
+  return dir == NULL || g_dir_read_name (dir) == NULL;
+}
+
+SkStation *
+sk_station_create (const char *dir,
+                   const char *admin_fpr,
+                   const char *signing_fpr,
+                   const char *name,
+                   GError **error)
+{
+  g_return_val_if_fail (dir != NULL, NULL);
+  g_return_val_if_fail (error == NULL || *error == NULL, NULL);
+
+  g_autofree char *admin = admin_fpr != NULL ? sk_fingerprint_normalize (admin_fpr) : NULL;
+  g_autofree char *signing = signing_fpr != NULL ? sk_fingerprint_normalize (signing_fpr) : NULL;
+  if (admin == NULL || signing == NULL)
+    {
+      g_set_error_literal (error, SK_ERROR, SK_ERROR_USAGE,
+                           "--admin-key and --signing-key must be fingerprints of 40 hex digits");
+      return NULL;
+    }
+  if (g_file_test (dir, G_FILE_TEST_EXISTS) && !dir_is_empty (dir))
+    {
+      g_set_error (error, SK_ERROR, SK_ERROR_STATION_INVALID,
+                   "%s exists and is not empty; a station is made in a new directory", dir);
+      return NULL;
+    }
+  if (g_mkdir_with_parents (dir, 0700) != 0)
+    {
+      int errsv = errno;
+      g_autofree char *what = g_strdup_printf ("creating %s", dir);
+      sk_error_set_from_errno (error, errsv, what);
+      return NULL;
+    }
+
+  g_autofree char *gnupg = g_build_filename (dir, "gnupg", NULL);
+  g_autofree char *store = g_build_filename (dir, "store", NULL);
+  g_autofree char *policy = g_build_filename (dir, "policy", NULL);
+  if (!make_private_dir (dir, error) || !sk_keyring_init_home (gnupg, error) ||
+      !make_private_dir (store, error) || !make_private_dir (policy, error))
+    return NULL;
+
+  g_autoptr (GKeyFile) conf = g_key_file_new ();
+  const char *admins[] = { admin, NULL };
+  g_key_file_set_string (conf, "station", "format", STATION_FORMAT);
+  g_key_file_set_string (conf, "station", "name", name != NULL ? name : g_get_host_name ());
+  g_key_file_set_string_list (conf, "station", "admin-keys", admins, 1);
+  g_key_file_set_string (conf, "station", "signing-key", signing);
+  g_autofree char *data = g_key_file_to_data (conf, NULL, NULL);
+  g_autofree char *conf_path = g_build_filename (dir, "station.conf", NULL);
+  if (!g_file_set_contents_full (conf_path, data, -1,
+                                 G_FILE_SET_CONTENTS_CONSISTENT | G_FILE_SET_CONTENTS_DURABLE, 0600,
+                                 error))
+    return NULL;
+
+  return sk_station_open (dir, error);
+}
+
+SkStation *
+sk_station_open (const char *dir, GError **error)
+{
+  g_return_val_if_fail (dir != NULL, NULL);
+  g_return_val_if_fail (error == NULL || *error == NULL, NULL);
+
+  g_autofree char *conf_path = g_build_filename (dir, "station.conf", NULL);
+  g_autoptr (GKeyFile) conf = g_key_file_new ();
+  g_autoptr (GError) local_error = NULL;
+  if (!g_key_file_load_from_file (conf, conf_path, G_KEY_FILE_NONE, &local_error))
+    {
+      g_set_error (error, SK_ERROR, SK_ERROR_STATION_INVALID,
+                   "no station at %s (%s); make one with “sekisho station init”", dir,
+                   local_error->message);
+      return NULL;
+    }
+
+  g_autofree char *format = g_key_file_get_string (conf, "station", "format", NULL);
+  g_autofree char *signing = g_key_file_get_string (conf, "station", "signing-key", NULL);
+  g_auto (GStrv) admins = g_key_file_get_string_list (conf, "station", "admin-keys", NULL, NULL);
+  if (format == NULL || !g_str_equal (format, STATION_FORMAT) || signing == NULL ||
+      !sk_fingerprint_is_valid (signing) || admins == NULL || admins[0] == NULL)
+    {
+      g_set_error (error, SK_ERROR, SK_ERROR_STATION_INVALID, "%s is not a %s configuration",
+                   conf_path, STATION_FORMAT);
+      return NULL;
+    }
+  for (guint i = 0; admins[i] != NULL; i++)
+    if (!sk_fingerprint_is_valid (admins[i]))
+      {
+        g_set_error (error, SK_ERROR, SK_ERROR_STATION_INVALID,
+                     "%s: admin-keys holds something that is not a fingerprint", conf_path);
+        return NULL;
+      }
+
+  g_autofree char *gnupg = g_build_filename (dir, "gnupg", NULL);
+  g_autoptr (SkKeyring) keyring = sk_keyring_new (gnupg, error);
+  if (keyring == NULL)
+    return NULL;
+
+  SkStation *self = g_object_new (SK_TYPE_STATION, NULL);
+  self->dir = g_strdup (dir);
+  self->name = g_key_file_get_string (conf, "station", "name", NULL);
+  self->signing_key = g_steal_pointer (&signing);
+  self->admin_keys = g_steal_pointer (&admins);
+  self->keyring = g_steal_pointer (&keyring);
+  return self;
+}
+
+const char *
+sk_station_get_dir (SkStation *self)
+{
+  g_return_val_if_fail (SK_IS_STATION (self), NULL);
+  return self->dir;
+}
+
+const char *
+sk_station_get_name (SkStation *self)
+{
+  g_return_val_if_fail (SK_IS_STATION (self), NULL);
+  return self->name;
+}
+
+const char *
+sk_station_get_signing_key (SkStation *self)
+{
+  g_return_val_if_fail (SK_IS_STATION (self), NULL);
+  return self->signing_key;
+}
+
+const char *const *
+sk_station_get_admin_keys (SkStation *self)
+{
+  g_return_val_if_fail (SK_IS_STATION (self), NULL);
+  return (const char *const *)self->admin_keys;
+}
+
+SkKeyring *
+sk_station_get_keyring (SkStation *self)
+{
+  g_return_val_if_fail (SK_IS_STATION (self), NULL);
+  return self->keyring;
+}
+
+SkPolicy *
+sk_station_check_policy (SkStation *self, const char *policy_path, GError **error)
+{
+  g_return_val_if_fail (SK_IS_STATION (self), NULL);
+  return sk_policy_load (self->keyring, (const char *const *)self->admin_keys, policy_path, error);
+}
+
+static gboolean
+write_durable (const char *path, GBytes *bytes, GError **error)
+{
+  gsize len;
+  const char *data = g_bytes_get_data (bytes, &len);
+  return g_file_set_contents_full (path, data, (gssize)len,
+                                   G_FILE_SET_CONTENTS_CONSISTENT | G_FILE_SET_CONTENTS_DURABLE,
+                                   0644, error);
+}
+
+SkPolicy *
+sk_station_install_policy (SkStation *self, const char *policy_path, GError **error)
+{
+  g_return_val_if_fail (SK_IS_STATION (self), NULL);
+
+  g_autoptr (SkPolicy) policy = sk_station_check_policy (self, policy_path, error);
+  if (policy == NULL)
+    return NULL;
+
+  /* The signature file is read again to copy it; the copy is verified once
+   * more below, by loading what was installed, before it is made current. */
+  g_autofree char *sig_path = g_strconcat (policy_path, ".sig", NULL);
+  g_autoptr (GMappedFile) sig = g_mapped_file_new (sig_path, FALSE, error);
+  if (sig == NULL)
+    return NULL;
+  g_autoptr (GBytes) sig_bytes = g_mapped_file_get_bytes (sig);
+
+  const char *sha = sk_policy_get_sha256 (policy);
+  g_autofree char *vdir = g_build_filename (self->dir, "policy", sha, NULL);
+  g_autofree char *json_out = g_build_filename (vdir, "policy.json", NULL);
+  g_autofree char *sig_out = g_build_filename (vdir, "policy.json.sig", NULL);
+  if (!make_private_dir (vdir, error) ||
+      !write_durable (json_out, sk_policy_get_bytes (policy), error) ||
+      !write_durable (sig_out, sig_bytes, error))
+    return NULL;
+
+  g_autoptr (SkPolicy) installed = sk_station_check_policy (self, json_out, error);
+  if (installed == NULL)
+    return NULL;
+
+  /* Swap the link in one rename. */
+  g_autofree char *link_tmp = g_build_filename (self->dir, "policy", ".current.tmp", NULL);
+  g_autofree char *link_path = g_build_filename (self->dir, "policy", "current", NULL);
+  (void)g_unlink (link_tmp);
+  if (symlink (sha, link_tmp) != 0 || g_rename (link_tmp, link_path) != 0)
+    {
+      int errsv = errno;
+      sk_error_set_from_errno (error, errsv, "making the policy current");
+      return NULL;
+    }
+  g_autofree char *policy_dir = g_build_filename (self->dir, "policy", NULL);
+  int dfd = open (policy_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (dfd >= 0)
+    {
+      (void)fsync (dfd);
+      close (dfd);
+    }
+  return g_steal_pointer (&installed);
+}
+
+SkPolicy *
+sk_station_load_policy (SkStation *self, GError **error)
+{
+  g_return_val_if_fail (SK_IS_STATION (self), NULL);
+
+  g_autofree char *path = g_build_filename (self->dir, "policy", "current", "policy.json", NULL);
+  if (!g_file_test (path, G_FILE_TEST_EXISTS))
+    {
+      g_set_error (error, SK_ERROR, SK_ERROR_STATION_INVALID,
+                   "station %s has no policy installed; install one with “sekisho policy "
+                   "install”",
+                   self->dir);
+      return NULL;
+    }
+  return sk_station_check_policy (self, path, error);
+}
+
+GPtrArray *
+sk_station_import_keys (SkStation *self, const char *path, GError **error)
+{
+  g_return_val_if_fail (SK_IS_STATION (self), NULL);
+
+  g_autofree char *contents = NULL;
+  gsize len = 0;
+  GStatBuf st;
+  if (g_stat (path, &st) == 0 && st.st_size > MAX_KEYFILE_SIZE)
+    {
+      g_set_error (error, SK_ERROR, SK_ERROR_KEY_REFUSED, "%s is larger than %d bytes", path,
+                   MAX_KEYFILE_SIZE);
+      return NULL;
+    }
+  if (!g_file_get_contents (path, &contents, &len, error))
+    return NULL;
+  g_autoptr (GBytes) bytes = g_bytes_new_take (g_steal_pointer (&contents), len);
+  return sk_keyring_import (self->keyring, bytes, self->signing_key, error);
+}

@@ -1,0 +1,56 @@
+/* sk-station.h — a station directory: its configuration, keyring and policy
+ *
+ *   DIR/station.conf          name, pinned admin keys, the station's own key
+ *   DIR/gnupg/                the station's GnuPG home (0700)
+ *   DIR/store/                staged items (0700)
+ *   DIR/policy/current        → the directory of the installed policy
+ *   DIR/policy/<sha256>/      policy.json and policy.json.sig as installed
+ */
+#pragma once
+
+#include <gio/gio.h>
+
+#include "sk-keyring.h"
+#include "sk-policy.h"
+
+G_BEGIN_DECLS
+
+#define SK_TYPE_STATION (sk_station_get_type ())
+G_DECLARE_FINAL_TYPE (SkStation, sk_station, SK, STATION, GObject)
+
+/* Make a new station in DIR (which must not exist, or be empty). */
+SkStation *
+sk_station_create (const char *dir,
+                   const char *admin_fpr,
+                   const char *signing_fpr,
+                   const char *name,
+                   GError **error);
+SkStation *
+sk_station_open (const char *dir, GError **error);
+
+const char *
+sk_station_get_dir (SkStation *self);
+const char *
+sk_station_get_name (SkStation *self);
+const char *
+sk_station_get_signing_key (SkStation *self);
+const char *const *
+sk_station_get_admin_keys (SkStation *self);
+SkKeyring *
+sk_station_get_keyring (SkStation *self);
+
+/* Verify POLICY_PATH (and POLICY_PATH.sig) against the pinned admins. */
+SkPolicy *
+sk_station_check_policy (SkStation *self, const char *policy_path, GError **error);
+/* Check, then make it the station's policy, atomically. */
+SkPolicy *
+sk_station_install_policy (SkStation *self, const char *policy_path, GError **error);
+/* The installed policy, verified again on every load. */
+SkPolicy *
+sk_station_load_policy (SkStation *self, GError **error);
+
+/* Import public keys, and the secret key of the station's own fingerprint. */
+GPtrArray *
+sk_station_import_keys (SkStation *self, const char *path, GError **error);
+
+G_END_DECLS

@@ -1,0 +1,1278 @@
+/* sk-validator.c — the record-layout validator of P1 and P2 files
+ *
+ * One pass over the bytes, one line of carry-over between chunks.  Each
+ * record is checked field by field against its layout (type and repertoire
+ * first, then the field's rules), then across fields (dates, eras, age,
+ * conditions, groups), then across records (order, uniqueness, trailer
+ * counts and sums, pairing with a request).  A field that fails one check
+ * gives one finding and takes no part in checks across fields.
+ */
+#define G_LOG_DOMAIN "sekisho-validator"
+
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "sk-charset.h"
+#include "sk-date.h"
+#include "sk-ident.h"
+#include "sk-policy-private.h"
+#include "sk-validator.h"
+
+#define SK_MAX_FIELDS 256
+#define SK_READ_CHUNK (1024 * 1024)
+
+/* ---- a set of 64-bit keys ---------------------------------------------- */
+
+struct _SkKeySet
+{
+  guint64 *slots; /* 0 marks an empty slot */
+  guint64 mask;
+  guint64 size;
+};
+
+static SkKeySet *
+sk_key_set_new (void)
+{
+  SkKeySet *set = g_new0 (SkKeySet, 1);
+  set->mask = 1023;
+  set->slots = g_new0 (guint64, set->mask + 1);
+  return set;
+}
+
+void
+sk_key_set_free (SkKeySet *set)
+{
+  if (set == NULL)
+    return;
+  g_free (set->slots);
+  g_free (set);
+}
+
+guint64
+sk_key_set_size (const SkKeySet *set)
+{
+  return set->size;
+}
+
+static guint64
+mix64 (guint64 x)
+{
+  x ^= x >> 30;
+  x *= G_GUINT64_CONSTANT (0xbf58476d1ce4e5b9);
+  x ^= x >> 27;
+  x *= G_GUINT64_CONSTANT (0x94d049bb133111eb);
+  x ^= x >> 31;
+  return x == 0 ? 1 : x;
+}
+
+static gboolean
+sk_key_set_contains (const SkKeySet *set, guint64 key)
+{
+  for (guint64 i = key & set->mask;; i = (i + 1) & set->mask)
+    {
+      if (set->slots[i] == key)
+        return TRUE;
+      if (set->slots[i] == 0)
+        return FALSE;
+    }
+}
+
+/* TRUE when KEY was new. */
+static gboolean
+sk_key_set_add (SkKeySet *set, guint64 key)
+{
+  if ((set->size + 1) * 2 > set->mask + 1)
+    {
+      guint64 old_mask = set->mask;
+      guint64 *old = set->slots;
+      set->mask = old_mask * 2 + 1;
+      set->slots = g_new0 (guint64, set->mask + 1);
+      for (guint64 i = 0; i <= old_mask; i++)
+        if (old[i] != 0)
+          {
+            guint64 j = old[i] & set->mask;
+            while (set->slots[j] != 0)
+              j = (j + 1) & set->mask;
+            set->slots[j] = old[i];
+          }
+      g_free (old);
+    }
+  for (guint64 i = key & set->mask;; i = (i + 1) & set->mask)
+    {
+      if (set->slots[i] == key)
+        return FALSE;
+      if (set->slots[i] == 0)
+        {
+          set->slots[i] = key;
+          set->size++;
+          return TRUE;
+        }
+    }
+}
+
+/* FNV-1a over the bytes, finished by a 64-bit mixer.  Keys are compared by
+ * hash: two different values of a million collide with odds near 1 in 10^7. */
+static guint64
+hash_bytes (guint64 h, const guint8 *p, gsize len)
+{
+  for (gsize i = 0; i < len; i++)
+    {
+      h ^= p[i];
+      h *= G_GUINT64_CONSTANT (0x100000001b3);
+    }
+  return h;
+}
+
+#define HASH_SEED G_GUINT64_CONSTANT (0xcbf29ce484222325)
+
+/* ---- reports ----------------------------------------------------------- */
+
+void
+sk_file_report_free (SkFileReport *report)
+{
+  if (report == NULL)
+    return;
+  g_free (report->file);
+  g_free (report->case_id);
+  g_array_unref (report->findings);
+  g_free (report);
+}
+
+gboolean
+sk_file_report_ok (const SkFileReport *report)
+{
+  return report->findings->len == 0;
+}
+
+/* ---- the validator ------------------------------------------------------ */
+
+typedef struct
+{
+  const guint8 *p; /* the value: P1 the field's bytes, P2 the column's bytes */
+  guint len;       /* P1 the field's length; P2 the column's */
+  guint trimmed;   /* length without trailing padding */
+  gboolean ok;     /* passed its own checks */
+  gboolean blank;
+  gint32 days;    /* ymd dates */
+  guint64 number; /* 9 fields of at most 19 digits */
+} SkValue;
+
+enum
+{
+  STATE_START,
+  STATE_HEADER,
+  STATE_TRAILER,
+  STATE_END,
+};
+
+struct _SkValidator
+{
+  SkPolicy *policy;
+  const SkKind *kind;
+  SkFileReport *report;
+  guint max_findings;
+  gboolean stopped;
+
+  guint64 record_no;
+  int state;
+  GByteArray *carry;
+  gboolean skipping; /* discarding an over-long line up to its LF */
+  guint max_line;
+
+  /* From the file name, for the header's agreement. */
+  char name_lg[7], name_ts[15], name_seq[4];
+
+  SkKeySet *unique[SK_MAX_FIELDS]; /* per data field */
+  SkKeySet *pair_keys;             /* collected (requests) */
+  const SkKeySet *request_keys;    /* checked (results) */
+  guint64 request_records;
+  gboolean have_request;
+
+  guint64 counts[SK_MAX_FIELDS]; /* per trailer field */
+  guint64 sums[SK_MAX_FIELDS];
+  gboolean sum_overflow[SK_MAX_FIELDS];
+  /* A data record whose fields could not be read (its length or line end
+   * was wrong): the trailer's counts cannot be checked against the data,
+   * and the file is refused for that record already. */
+  gboolean data_unreadable;
+
+  SkValue values[SK_MAX_FIELDS];
+};
+
+static guint8 p1_class[256];
+#define P1_ASCII 1u
+#define P1_KANA 2u
+
+static void
+init_tables (void)
+{
+  static gsize once = 0;
+
+  if (g_once_init_enter (&once))
+    {
+      for (guint b = 0x20; b <= 0x7E; b++)
+        p1_class[b] |= P1_ASCII;
+      for (guint b = 0xA1; b <= 0xDF; b++)
+        p1_class[b] |= P1_KANA;
+      (void)sk_sjis_jisx0208_table ();
+      g_once_init_leave (&once, 1);
+    }
+}
+
+static void
+add_finding (SkValidator *v, SkErrorCode code, guint64 record, const SkField *field)
+{
+  if (v->stopped)
+    return;
+  if (v->report->findings->len >= v->max_findings)
+    {
+      v->report->truncated = TRUE;
+      v->stopped = TRUE;
+      return;
+    }
+  SkFinding finding = {
+    .code = code,
+    .record = record,
+    .field = field != NULL ? field->index + 1 : 0,
+    .field_name = field != NULL ? field->name : NULL,
+  };
+  g_array_append_val (v->report->findings, finding);
+}
+
+static void
+copy_group (GMatchInfo *match, const char *name, char *out, gsize size)
+{
+  g_autofree char *s = g_match_info_fetch_named (match, name);
+  g_strlcpy (out, s != NULL ? s : "", size);
+}
+
+SkValidator *
+sk_validator_new (SkPolicy *policy, const char *file_name)
+{
+  g_return_val_if_fail (SK_IS_POLICY (policy), NULL);
+  g_return_val_if_fail (file_name != NULL, NULL);
+
+  init_tables ();
+
+  SkValidator *v = g_new0 (SkValidator, 1);
+  v->policy = g_object_ref (policy);
+  v->report = g_new0 (SkFileReport, 1);
+  v->report->file = g_strdup (file_name);
+  v->report->findings = g_array_new (FALSE, FALSE, sizeof (SkFinding));
+  v->max_findings = sk_policy_get_max_findings (policy);
+  v->carry = g_byte_array_new ();
+
+  v->kind = sk_policy_match_file_name (policy, file_name);
+  v->report->kind = v->kind;
+  if (v->kind == NULL)
+    {
+      add_finding (v, SK_ERROR_FILE_KIND_UNKNOWN, 0, NULL);
+      v->stopped = TRUE;
+      return v;
+    }
+
+  g_autoptr (GMatchInfo) match = NULL;
+  g_regex_match (v->kind->name_regex, file_name, 0, &match);
+  copy_group (match, "lg", v->name_lg, sizeof v->name_lg);
+  copy_group (match, "ts", v->name_ts, sizeof v->name_ts);
+  copy_group (match, "seq", v->name_seq, sizeof v->name_seq);
+
+  v->max_line = v->kind->profile == SK_PROFILE_P1 ? v->kind->record_length
+                                                  : sk_policy_get_max_line_length (policy);
+
+  const SkRecordLayout *data = v->kind->records[SK_RECORD_DATA];
+  for (guint i = 0; i < data->fields->len; i++)
+    {
+      const SkField *f = g_ptr_array_index (data->fields, i);
+      if (f->unique)
+        v->unique[i] = sk_key_set_new ();
+    }
+  return v;
+}
+
+void
+sk_validator_free (SkValidator *v)
+{
+  if (v == NULL)
+    return;
+  g_clear_object (&v->policy);
+  g_clear_pointer (&v->report, sk_file_report_free);
+  g_byte_array_unref (v->carry);
+  for (guint i = 0; i < SK_MAX_FIELDS; i++)
+    sk_key_set_free (v->unique[i]);
+  sk_key_set_free (v->pair_keys);
+  g_free (v);
+}
+
+const SkKind *
+sk_validator_get_kind (SkValidator *v)
+{
+  return v->kind;
+}
+
+void
+sk_validator_collect_pair_keys (SkValidator *v)
+{
+  if (v->kind != NULL && v->pair_keys == NULL)
+    v->pair_keys = sk_key_set_new ();
+}
+
+void
+sk_validator_set_request (SkValidator *v, const SkKeySet *keys, guint64 request_records)
+{
+  v->request_keys = keys;
+  v->request_records = request_records;
+  v->have_request = TRUE;
+}
+
+/* ---- the rules of one field, shared by P1 and P2 ------------------------ */
+
+static gboolean
+value_is_numeric (const SkValue *val)
+{
+  return val->trimmed > 0 && val->trimmed <= 19;
+}
+
+static void
+check_rules (SkValidator *v, const SkField *f, SkValue *val, guint64 record)
+{
+  const char *s = (const char *)val->p;
+
+  if (f->blank)
+    {
+      if (!val->blank)
+        add_finding (v, SK_ERROR_CODE_VALUE, record, f);
+      else
+        val->ok = TRUE;
+      return;
+    }
+  /* A P1 field of type 9 is zero-filled: zeros are a value unless the field
+   * may be blank.  Everywhere else blank means absent. */
+  if (val->blank && (f->optional || f->type != SK_FIELD_DIGITS || val->len == 0))
+    {
+      /* Conditions and groups decide later whether blank was allowed. */
+      if (!f->optional)
+        add_finding (v, SK_ERROR_FIELD_MISSING, record, f);
+      else
+        val->ok = TRUE;
+      return;
+    }
+  val->blank = FALSE;
+
+  if (f->type == SK_FIELD_DIGITS && value_is_numeric (val))
+    sk_parse_digits (s, val->trimmed, &val->number);
+
+  if (f->const_value != NULL &&
+      (strlen (f->const_value) != val->trimmed || memcmp (f->const_value, s, val->trimmed) != 0))
+    {
+      add_finding (v, SK_ERROR_CODE_VALUE, record, f);
+      return;
+    }
+  if (f->codes.n > 0 && !_sk_codes_contain (&f->codes, s, val->trimmed))
+    {
+      add_finding (v, SK_ERROR_CODE_VALUE, record, f);
+      return;
+    }
+  if (f->prefix != NULL && strncmp (s, f->prefix, strlen (f->prefix)) != 0)
+    {
+      add_finding (v, SK_ERROR_CODE_VALUE, record, f);
+      return;
+    }
+
+  gboolean check_ok = TRUE;
+  switch (f->check)
+    {
+    case SK_CHECK_NONE:
+      break;
+    case SK_CHECK_INDIVIDUAL_NUMBER:
+      check_ok = sk_individual_number_is_valid (s, val->trimmed);
+      break;
+    case SK_CHECK_INSURER_NUMBER:
+      check_ok = sk_insurer_number_is_valid (s, val->trimmed);
+      break;
+    case SK_CHECK_LOCAL_GOVERNMENT_CODE:
+      check_ok = sk_local_government_code_is_valid (s, val->trimmed);
+      break;
+    }
+  if (!check_ok)
+    {
+      add_finding (v, SK_ERROR_CHECK_DIGIT, record, f);
+      return;
+    }
+
+  gboolean date_ok = TRUE;
+  switch (f->date)
+    {
+    case SK_DATE_NONE:
+      break;
+    case SK_DATE_YMD:
+      date_ok = sk_date_parse_ymd (s, &val->days);
+      break;
+    case SK_DATE_YMDHMS:
+      date_ok = sk_date_parse_ymdhms (s);
+      break;
+    case SK_DATE_WAREKI:
+      date_ok = sk_wareki_parse (s, &val->days);
+      break;
+    case SK_DATE_YM:
+      date_ok = sk_date_parse_ym (s);
+      break;
+    case SK_DATE_YEAR:
+      date_ok = sk_date_parse_year (s);
+      break;
+    }
+  if (!date_ok)
+    {
+      add_finding (v, SK_ERROR_DATE_INVALID, record, f);
+      return;
+    }
+
+  if ((f->has_min && val->number < f->min) || (f->has_max && val->number > f->max))
+    {
+      add_finding (v, f->date != SK_DATE_NONE ? SK_ERROR_DATE_INVALID : SK_ERROR_CODE_VALUE, record,
+                   f);
+      return;
+    }
+  if (f->allow_list_inquiry && !sk_policy_inquiry_allowed (v->policy, s, val->trimmed))
+    {
+      add_finding (v, SK_ERROR_INQUIRY_NOT_ALLOWED, record, f);
+      return;
+    }
+  val->ok = TRUE;
+}
+
+/* ---- P1: fixed-length Shift_JIS ---------------------------------------- */
+
+/* Why a P1 field failed its type: bytes outside the repertoire (encoding),
+ * or valid characters of the wrong kind for the field (field-type). */
+static SkErrorCode
+classify_p1 (const guint8 *p, guint len)
+{
+  for (guint i = 0; i < len;)
+    {
+      guint8 b = p[i];
+      if (p1_class[b] != 0)
+        {
+          i++;
+          continue;
+        }
+      if (i + 1 < len && sk_sjis_is_double_byte (b, p[i + 1]))
+        {
+          if (!sk_sjis_is_jisx0208 (b, p[i + 1]))
+            return SK_ERROR_ENCODING;
+          i += 2;
+          continue;
+        }
+      return SK_ERROR_ENCODING;
+    }
+  return SK_ERROR_FIELD_TYPE;
+}
+
+static void
+check_p1_field (SkValidator *v, const SkField *f, const guint8 *rec, SkValue *val, guint64 record)
+{
+  const guint8 *p = rec + f->offset;
+  guint len = f->length;
+  gboolean bad = FALSE;
+  gboolean kana_bad = FALSE;
+
+  val->p = p;
+  val->len = len;
+  val->ok = FALSE;
+
+  switch (f->type)
+    {
+    case SK_FIELD_DIGITS:
+      {
+        gboolean zeros = TRUE;
+        for (guint i = 0; i < len; i++)
+          {
+            bad |= (guint8)(p[i] - '0') > 9;
+            zeros &= p[i] == '0';
+          }
+        val->blank = zeros;
+        val->trimmed = len;
+      }
+      break;
+    case SK_FIELD_HALF:
+      {
+        guint8 allowed = f->halfwidth_kana ? (P1_ASCII | P1_KANA) : P1_ASCII;
+        guint last = 0;
+        for (guint i = 0; i < len; i++)
+          {
+            bad |= (p1_class[p[i]] & allowed) == 0;
+            if (p[i] != ' ')
+              last = i + 1;
+          }
+        val->trimmed = last;
+        val->blank = last == 0;
+      }
+      break;
+    case SK_FIELD_FULL:
+      {
+        const guint8 *table = sk_sjis_jisx0208_table ();
+        guint last = 0;
+        for (guint i = 0; i + 1 < len; i += 2)
+          {
+            guint idx = (guint)p[i] << 8 | p[i + 1];
+            bad |= ((table[idx >> 3] >> (idx & 7)) & 1) == 0;
+            if (f->kana)
+              kana_bad |= !sk_sjis_is_fullwidth_kana (p[i], p[i + 1]);
+            if (idx != 0x8140)
+              last = i + 2;
+          }
+        val->trimmed = last;
+        val->blank = last == 0;
+      }
+      break;
+    }
+
+  if (bad)
+    {
+      add_finding (v, classify_p1 (p, len), record, f);
+      return;
+    }
+  if (kana_bad)
+    {
+      add_finding (v, SK_ERROR_FIELD_TYPE, record, f);
+      return;
+    }
+  check_rules (v, f, val, record);
+}
+
+/* ---- P2: CSV in UTF-8 -------------------------------------------------- */
+
+static void
+check_p2_field (
+    SkValidator *v, const SkField *f, const guint8 *p, guint len, SkValue *val, guint64 record)
+{
+  guint chars = 0;
+  gboolean ascii_only = TRUE, digits_only = TRUE, quote = FALSE, kana_bad = FALSE;
+
+  val->p = p;
+  val->len = len;
+  val->trimmed = len;
+  val->blank = len == 0;
+  val->ok = FALSE;
+
+  for (guint i = 0; i < len;)
+    {
+      guint8 b = p[i];
+      if (b >= 0x20 && b < 0x7F)
+        {
+          digits_only &= (guint8)(b - '0') <= 9;
+          quote |= b == '"';
+          kana_bad |= f->kana;
+          chars++;
+          i++;
+          continue;
+        }
+      gunichar c;
+      gsize n = sk_utf8_decode (p + i, len - i, &c);
+      if (n == 0 || c < 0x20 || (c >= 0x7F && c < 0xA0) || !sk_unicode_is_jisx0213 (c))
+        {
+          add_finding (v, SK_ERROR_ENCODING, record, f);
+          return;
+        }
+      ascii_only = FALSE;
+      digits_only = FALSE;
+      if (f->kana && !sk_unicode_is_fullwidth_kana (c))
+        kana_bad = TRUE;
+      chars++;
+      i += (guint)n;
+    }
+
+  switch (f->type)
+    {
+    case SK_FIELD_DIGITS:
+      if (!digits_only)
+        {
+          add_finding (v, SK_ERROR_FIELD_TYPE, record, f);
+          return;
+        }
+      if (len > 0 && (f->variable ? len > f->length : len != f->length))
+        {
+          add_finding (v, SK_ERROR_FIELD_LENGTH, record, f);
+          return;
+        }
+      break;
+    case SK_FIELD_HALF:
+      if (!ascii_only || quote)
+        {
+          add_finding (v, SK_ERROR_FIELD_TYPE, record, f);
+          return;
+        }
+      if (chars > f->length)
+        {
+          add_finding (v, SK_ERROR_FIELD_LENGTH, record, f);
+          return;
+        }
+      break;
+    case SK_FIELD_FULL:
+      if (quote || kana_bad)
+        {
+          add_finding (v, SK_ERROR_FIELD_TYPE, record, f);
+          return;
+        }
+      if (chars > f->length)
+        {
+          add_finding (v, SK_ERROR_FIELD_LENGTH, record, f);
+          return;
+        }
+      break;
+    }
+  check_rules (v, f, val, record);
+}
+
+/* ---- across fields and records ---------------------------------------- */
+
+static gboolean
+value_in (const SkValue *val, const SkCodes *codes)
+{
+  return val->ok && !val->blank && _sk_codes_contain (codes, (const char *)val->p, val->trimmed);
+}
+
+static void
+check_across_fields (SkValidator *v, const SkRecordLayout *layout, guint64 record)
+{
+  SkValue *vals = v->values;
+  guint group_count[SK_MAX_FIELDS] = { 0 };
+  gboolean group_ok[SK_MAX_FIELDS];
+  const SkField *group_first[SK_MAX_FIELDS] = { NULL };
+
+  for (guint g = 0; g < layout->n_groups; g++)
+    group_ok[g] = TRUE;
+
+  for (guint i = 0; i < layout->fields->len; i++)
+    {
+      const SkField *f = g_ptr_array_index (layout->fields, i);
+      SkValue *val = &vals[i];
+
+      if (f->group >= 0)
+        {
+          group_ok[f->group] &= val->ok;
+          group_count[f->group] += val->ok && !val->blank;
+          if (group_first[f->group] == NULL)
+            group_first[f->group] = f;
+        }
+      if (!val->ok)
+        continue;
+
+      if (f->required_when.field >= 0 && val->blank &&
+          value_in (&vals[f->required_when.field], &f->required_when.codes))
+        add_finding (v, SK_ERROR_FIELD_MISSING, record, f);
+      if (f->blank_when.field >= 0 && !val->blank &&
+          value_in (&vals[f->blank_when.field], &f->blank_when.codes))
+        add_finding (v, SK_ERROR_CODE_VALUE, record, f);
+      if (val->blank)
+        continue;
+
+      if (f->not_before >= 0)
+        {
+          const SkValue *t = &vals[f->not_before];
+          if (t->ok && !t->blank && val->days < t->days)
+            add_finding (v, SK_ERROR_DATE_INVALID, record, f);
+        }
+      if (f->agrees_with >= 0)
+        {
+          const SkValue *t = &vals[f->agrees_with];
+          if (t->ok && !t->blank && val->days != t->days)
+            add_finding (v, SK_ERROR_ERA_MISMATCH, record, f);
+        }
+      if (f->age_at >= 0)
+        {
+          const SkValue *t = &vals[f->age_at];
+          if (t->ok && !t->blank && sk_age_on (val->days, t->days) < (int)f->age_min)
+            add_finding (v, SK_ERROR_AGE, record, f);
+        }
+    }
+
+  for (guint g = 0; g < layout->n_groups; g++)
+    if (group_ok[g] && group_count[g] != 1)
+      add_finding (v, group_count[g] == 0 ? SK_ERROR_FIELD_MISSING : SK_ERROR_CODE_VALUE, record,
+                   group_first[g]);
+}
+
+static guint64
+pair_key_hash (const SkKind *kind, const SkValue *vals, gboolean *out_ok)
+{
+  guint64 h = HASH_SEED;
+
+  *out_ok = TRUE;
+  for (guint i = 0; i < kind->n_pair_key; i++)
+    {
+      const SkValue *val = &vals[kind->pair_key_index[i]];
+      if (!val->ok || val->blank)
+        *out_ok = FALSE;
+      h = hash_bytes (h, val->p, val->trimmed);
+      h = hash_bytes (h, (const guint8 *)"\x1f", 1);
+    }
+  return mix64 (h);
+}
+
+static void
+check_data_record (SkValidator *v, const SkRecordLayout *layout, guint64 record)
+{
+  const SkKind *kind = v->kind;
+  SkValue *vals = v->values;
+
+  v->report->records++;
+  if (v->report->records > kind->max_records)
+    {
+      add_finding (v, SK_ERROR_FILE_TOO_LARGE, record, NULL);
+      v->stopped = TRUE;
+      return;
+    }
+
+  for (guint i = 0; i < layout->fields->len; i++)
+    {
+      const SkField *f = g_ptr_array_index (layout->fields, i);
+      if (v->unique[i] == NULL || !vals[i].ok || vals[i].blank)
+        continue;
+      guint64 key = mix64 (hash_bytes (HASH_SEED, vals[i].p, vals[i].trimmed));
+      if (!sk_key_set_add (v->unique[i], key))
+        add_finding (v, SK_ERROR_DUPLICATE_KEY, record, f);
+    }
+
+  if (v->pair_keys != NULL || v->have_request)
+    {
+      gboolean complete;
+      guint64 key = pair_key_hash (kind, vals, &complete);
+      const SkField *first = g_ptr_array_index (layout->fields, kind->pair_key_index[0]);
+      if (complete && v->pair_keys != NULL)
+        sk_key_set_add (v->pair_keys, key);
+      if (v->have_request)
+        {
+          if (v->report->records > v->request_records)
+            add_finding (v, SK_ERROR_PAIRING, record, NULL);
+          else if (complete && !sk_key_set_contains (v->request_keys, key))
+            add_finding (v, SK_ERROR_PAIRING, record, first);
+        }
+    }
+
+  /* What the trailer will be checked against. */
+  const SkRecordLayout *trailer = kind->records[SK_RECORD_TRAILER];
+  for (guint t = 0; t < trailer->fields->len; t++)
+    {
+      const SkField *tf = g_ptr_array_index (trailer->fields, t);
+      if (tf->count == SK_COUNT_CODES &&
+          value_in (&vals[tf->count_when.field], &tf->count_when.codes))
+        v->counts[t]++;
+      if (tf->sum >= 0)
+        {
+          const SkValue *s = &vals[tf->sum];
+          if (s->ok && !s->blank && !g_uint64_checked_add (&v->sums[t], v->sums[t], s->number))
+            v->sum_overflow[t] = TRUE;
+        }
+    }
+}
+
+static void
+check_header_record (SkValidator *v, const SkRecordLayout *layout, guint64 record)
+{
+  for (guint i = 0; i < layout->fields->len; i++)
+    {
+      const SkField *f = g_ptr_array_index (layout->fields, i);
+      const SkValue *val = &v->values[i];
+      const char *expect = NULL;
+
+      if (!val->ok)
+        continue;
+      switch (f->header)
+        {
+        case SK_HEADER_NONE:
+          break;
+        case SK_HEADER_KIND:
+          expect = v->kind->id;
+          break;
+        case SK_HEADER_LG:
+          expect = v->name_lg;
+          break;
+        case SK_HEADER_TIMESTAMP:
+          expect = v->name_ts;
+          break;
+        case SK_HEADER_SEQ:
+          expect = v->name_seq;
+          break;
+        case SK_HEADER_CASE:
+          g_clear_pointer (&v->report->case_id, g_free);
+          v->report->case_id = g_strndup ((const char *)val->p, val->trimmed);
+          break;
+        }
+      if (expect != NULL &&
+          (strlen (expect) != val->trimmed || memcmp (expect, val->p, val->trimmed) != 0))
+        add_finding (v, SK_ERROR_FILE_NAME, record, f);
+    }
+}
+
+static void
+check_trailer_record (SkValidator *v, const SkRecordLayout *layout, guint64 record)
+{
+  if (v->data_unreadable)
+    return;
+  for (guint t = 0; t < layout->fields->len; t++)
+    {
+      const SkField *f = g_ptr_array_index (layout->fields, t);
+      const SkValue *val = &v->values[t];
+
+      if (!val->ok)
+        continue;
+      if (f->count != SK_COUNT_NONE)
+        {
+          guint64 expect = f->count == SK_COUNT_DATA ? v->report->records : v->counts[t];
+          if (val->number != expect)
+            add_finding (v, SK_ERROR_TRAILER_COUNT, record, f);
+        }
+      if (f->sum >= 0 && (v->sum_overflow[t] || val->number != v->sums[t]))
+        add_finding (v, SK_ERROR_TRAILER_SUM, record, f);
+    }
+}
+
+static const SkRecordLayout *
+layout_for (SkValidator *v, guint8 type_char)
+{
+  for (SkRecordType t = SK_RECORD_HEADER; t < SK_N_RECORDS; t++)
+    if (v->kind->records[t]->type_char == type_char)
+      return v->kind->records[t];
+  return NULL;
+}
+
+/* Record order: one header, data, one trailer, one end.  Returns the layout
+ * to check the record against, or NULL when its type is unknown. */
+static const SkRecordLayout *
+check_order (SkValidator *v, guint8 type_char, guint64 record)
+{
+  const SkRecordLayout *layout = layout_for (v, type_char);
+  int expected_state;
+  int next_state;
+
+  if (layout == NULL)
+    {
+      add_finding (v, SK_ERROR_RECORD_ORDER, record, NULL);
+      return NULL;
+    }
+  switch (layout->type)
+    {
+    case SK_RECORD_HEADER:
+      expected_state = STATE_START, next_state = STATE_HEADER;
+      break;
+    case SK_RECORD_DATA:
+      expected_state = STATE_HEADER, next_state = STATE_HEADER;
+      break;
+    case SK_RECORD_TRAILER:
+      expected_state = STATE_HEADER, next_state = STATE_TRAILER;
+      break;
+    case SK_RECORD_END:
+    default:
+      expected_state = STATE_TRAILER, next_state = STATE_END;
+      break;
+    }
+  if (v->state != expected_state)
+    add_finding (v, SK_ERROR_RECORD_ORDER, record, NULL);
+  else
+    v->state = next_state;
+  return layout;
+}
+
+static void
+finish_record (SkValidator *v, const SkRecordLayout *layout, guint64 record)
+{
+  check_across_fields (v, layout, record);
+  switch (layout->type)
+    {
+    case SK_RECORD_HEADER:
+      check_header_record (v, layout, record);
+      break;
+    case SK_RECORD_DATA:
+      check_data_record (v, layout, record);
+      break;
+    case SK_RECORD_TRAILER:
+      check_trailer_record (v, layout, record);
+      break;
+    case SK_RECORD_END:
+    case SK_N_RECORDS:
+      break;
+    }
+}
+
+/* A record of a known type whose fields cannot be read. */
+static void
+unreadable_record (SkValidator *v, const SkRecordLayout *layout)
+{
+  if (layout != NULL && layout->type == SK_RECORD_DATA)
+    {
+      v->report->records++;
+      v->data_unreadable = TRUE;
+    }
+}
+
+/* LINE includes its LF. */
+static void
+process_p1_line (SkValidator *v, const guint8 *line, gsize len)
+{
+  guint64 record = ++v->record_no;
+
+  if (len < 2 || line[len - 2] != '\r')
+    {
+      add_finding (v, SK_ERROR_LINE_ENDING, record, NULL);
+      if (len > 1)
+        unreadable_record (v, check_order (v, line[0], record));
+      return;
+    }
+  const SkRecordLayout *layout = check_order (v, line[0], record);
+  if (len != v->kind->record_length)
+    {
+      add_finding (v, SK_ERROR_RECORD_LENGTH, record, NULL);
+      unreadable_record (v, layout);
+      return;
+    }
+  if (layout == NULL)
+    return;
+
+  for (guint i = 0; i < layout->fields->len; i++)
+    check_p1_field (v, g_ptr_array_index (layout->fields, i), line, &v->values[i], record);
+  finish_record (v, layout, record);
+}
+
+static void
+process_p2_line (SkValidator *v, const guint8 *line, gsize len)
+{
+  guint64 record = ++v->record_no;
+  const guint8 *bounds[SK_MAX_FIELDS + 1];
+  guint n = 0;
+
+  if (len < 2 || line[len - 2] != '\r')
+    {
+      add_finding (v, SK_ERROR_LINE_ENDING, record, NULL);
+      return;
+    }
+  len -= 2;
+  if (record == 1 && len >= 3 && memcmp (line, "\xEF\xBB\xBF", 3) == 0)
+    {
+      /* A byte-order mark: P2 is UTF-8 without one. */
+      add_finding (v, SK_ERROR_ENCODING, record, NULL);
+      line += 3;
+      len -= 3;
+    }
+  if (len == 0)
+    {
+      add_finding (v, SK_ERROR_RECORD_LENGTH, record, NULL);
+      return;
+    }
+
+  const SkRecordLayout *layout = check_order (v, line[0], record);
+  if (layout == NULL)
+    return;
+
+  /* Split on commas; no quoting in P2. */
+  bounds[n++] = line;
+  for (const guint8 *p = line, *end = line + len; p < end;)
+    {
+      const guint8 *comma = memchr (p, ',', (gsize)(end - p));
+      if (comma == NULL)
+        break;
+      if (n > layout->fields->len)
+        break;
+      bounds[n++] = comma + 1;
+      p = comma + 1;
+    }
+  if (n != layout->fields->len)
+    {
+      add_finding (v, SK_ERROR_RECORD_LENGTH, record, NULL);
+      unreadable_record (v, layout);
+      return;
+    }
+  for (guint i = 0; i < n; i++)
+    {
+      const guint8 *start = bounds[i];
+      const guint8 *stop = i + 1 < n ? bounds[i + 1] - 1 : line + len;
+      check_p2_field (v, g_ptr_array_index (layout->fields, i), start, (guint)(stop - start),
+                      &v->values[i], record);
+    }
+  finish_record (v, layout, record);
+}
+
+static void
+process_line (SkValidator *v, const guint8 *line, gsize len)
+{
+  if (v->stopped)
+    return;
+  if (v->state == STATE_END)
+    {
+      /* Nothing may follow the end record. */
+      add_finding (v, SK_ERROR_RECORD_ORDER, ++v->record_no, NULL);
+      v->stopped = TRUE;
+      return;
+    }
+  if (v->kind->profile == SK_PROFILE_P1)
+    process_p1_line (v, line, len);
+  else
+    process_p2_line (v, line, len);
+}
+
+/* A line longer than any record may be: reported once, then skipped up to
+ * its LF so that memory stays bounded. */
+static void
+overlong_line (SkValidator *v, guint8 first_byte)
+{
+  add_finding (v, SK_ERROR_RECORD_LENGTH, ++v->record_no, NULL);
+  if (v->state != STATE_END)
+    unreadable_record (v, layout_for (v, first_byte));
+  g_byte_array_set_size (v->carry, 0);
+  v->skipping = TRUE;
+}
+
+gboolean
+sk_validator_feed (SkValidator *v, const guint8 *data, gsize len)
+{
+  g_return_val_if_fail (v != NULL, FALSE);
+
+  if (v->stopped)
+    return FALSE;
+
+  v->report->size += len;
+  if (v->report->size > v->kind->max_size)
+    {
+      add_finding (v, SK_ERROR_FILE_TOO_LARGE, 0, NULL);
+      v->stopped = TRUE;
+      return FALSE;
+    }
+
+  const guint8 *p = data, *end = data + len;
+  guint cap = v->max_line;
+
+  /* Finish the line begun in an earlier chunk. */
+  if (v->carry->len > 0 || v->skipping)
+    {
+      const guint8 *lf = memchr (p, '\n', (gsize)(end - p));
+      gsize take = lf != NULL ? (gsize)(lf - p) + 1 : (gsize)(end - p);
+      if (v->skipping)
+        {
+          if (lf != NULL)
+            v->skipping = FALSE;
+        }
+      else if (v->carry->len + take > cap)
+        overlong_line (v, v->carry->len > 0 ? v->carry->data[0] : p[0]);
+      else
+        {
+          g_byte_array_append (v->carry, p, (guint)take);
+          if (lf != NULL)
+            {
+              process_line (v, v->carry->data, v->carry->len);
+              g_byte_array_set_size (v->carry, 0);
+            }
+        }
+      p += take;
+      if (lf != NULL && v->skipping)
+        v->skipping = FALSE;
+    }
+
+  while (p < end && !v->stopped)
+    {
+      gsize avail = (gsize)(end - p);
+      gsize line_len;
+
+      /* P1 records have one length: look where the LF should be first. */
+      if (v->kind->profile == SK_PROFILE_P1 && avail >= cap && p[cap - 1] == '\n')
+        line_len = cap;
+      else
+        {
+          const guint8 *lf = memchr (p, '\n', MIN (avail, (gsize)cap));
+          if (lf == NULL)
+            {
+              if (avail >= cap)
+                {
+                  overlong_line (v, p[0]);
+                  const guint8 *next = memchr (p, '\n', avail);
+                  if (next == NULL)
+                    return !v->stopped;
+                  v->skipping = FALSE;
+                  p = next + 1;
+                  continue;
+                }
+              g_byte_array_append (v->carry, p, (guint)avail);
+              break;
+            }
+          line_len = (gsize)(lf - p) + 1;
+        }
+      process_line (v, p, line_len);
+      p += line_len;
+    }
+  return !v->stopped;
+}
+
+gboolean
+sk_validator_feed_fd (SkValidator *v, int fd, GCancellable *cancellable, GError **error)
+{
+  g_return_val_if_fail (v != NULL, FALSE);
+  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
+
+  g_autofree guint8 *buf = g_malloc (SK_READ_CHUNK);
+
+  (void)posix_fadvise (fd, 0, 0, POSIX_FADV_SEQUENTIAL);
+  for (;;)
+    {
+      if (g_cancellable_set_error_if_cancelled (cancellable, error))
+        return FALSE;
+      ssize_t n = read (fd, buf, SK_READ_CHUNK);
+      if (n < 0 && errno == EINTR)
+        continue;
+      if (n < 0)
+        {
+          sk_error_set_from_errno (error, errno, "reading the file");
+          return FALSE;
+        }
+      if (n == 0)
+        return TRUE;
+      if (!sk_validator_feed (v, buf, (gsize)n))
+        return TRUE;
+    }
+}
+
+SkFileReport *
+sk_validator_finish (SkValidator *v, SkKeySet **out_pair_keys)
+{
+  g_return_val_if_fail (v != NULL, NULL);
+
+  if (v->kind != NULL && !v->stopped)
+    {
+      if (v->carry->len > 0)
+        {
+          /* Bytes after the last CR LF: a record cut short, or trailing
+           * bytes such as 0x1A after the end record. */
+          add_finding (v, v->state == STATE_END ? SK_ERROR_RECORD_ORDER : SK_ERROR_LINE_ENDING,
+                       v->record_no + 1, NULL);
+        }
+      else if (v->state != STATE_END)
+        add_finding (v, SK_ERROR_RECORD_ORDER, 0, NULL);
+    }
+  if (out_pair_keys != NULL)
+    *out_pair_keys = g_steal_pointer (&v->pair_keys);
+  return g_steal_pointer (&v->report);
+}
+
+/* ---- many files --------------------------------------------------------- */
+
+typedef struct
+{
+  const char *path;
+  SkValidator *validator;
+} SkPending;
+
+static SkFileReport *
+run_one (SkValidator *v,
+         const char *path,
+         GCancellable *cancellable,
+         SkKeySet **out_keys,
+         GError **error)
+{
+  if (v->kind != NULL)
+    {
+      int fd = open (path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NOFOLLOW);
+      if (fd < 0)
+        {
+          int errsv = errno;
+          g_autofree char *base = g_path_get_basename (path);
+          g_autofree char *safe = g_strescape (base, NULL);
+          g_autofree char *what = g_strdup_printf ("opening %s", safe);
+          sk_error_set_from_errno (error, errsv, what);
+          return NULL;
+        }
+      gboolean ok = sk_validator_feed_fd (v, fd, cancellable, error);
+      close (fd);
+      if (!ok)
+        return NULL;
+    }
+  return sk_validator_finish (v, out_keys);
+}
+
+GPtrArray *
+sk_validate_paths (SkPolicy *policy,
+                   const char *const *paths,
+                   GCancellable *cancellable,
+                   GError **error)
+{
+  g_return_val_if_fail (SK_IS_POLICY (policy), NULL);
+  g_return_val_if_fail (paths != NULL, NULL);
+
+  guint n = g_strv_length ((GStrv)paths);
+  g_autoptr (GPtrArray) reports =
+      g_ptr_array_new_with_free_func ((GDestroyNotify)sk_file_report_free);
+  g_ptr_array_set_size (reports, n);
+
+  /* Which kinds have results among the files: only their requests need to
+   * keep pair keys. */
+  g_autoptr (GPtrArray) validators =
+      g_ptr_array_new_with_free_func ((GDestroyNotify)sk_validator_free);
+  gboolean any_result = FALSE;
+  for (guint i = 0; i < n; i++)
+    {
+      g_autofree char *base = g_path_get_basename (paths[i]);
+      SkValidator *v = sk_validator_new (policy, base);
+      g_ptr_array_add (validators, v);
+      any_result |= v->kind != NULL && v->kind->direction == SK_DIRECTION_TO_STANDARD;
+    }
+
+  /* Requests first, keeping their pair keys by case. */
+  g_autoptr (GPtrArray) request_keys =
+      g_ptr_array_new_with_free_func ((GDestroyNotify)sk_key_set_free);
+  g_autoptr (GPtrArray) request_reports = g_ptr_array_new ();
+  for (guint i = 0; i < n; i++)
+    {
+      SkValidator *v = g_ptr_array_index (validators, i);
+      if (v->kind != NULL && v->kind->direction == SK_DIRECTION_TO_STANDARD)
+        continue;
+      if (any_result)
+        sk_validator_collect_pair_keys (v);
+      SkKeySet *keys = NULL;
+      SkFileReport *report = run_one (v, paths[i], cancellable, &keys, error);
+      if (report == NULL)
+        return NULL;
+      reports->pdata[i] = report;
+      if (keys != NULL)
+        {
+          g_ptr_array_add (request_keys, keys);
+          g_ptr_array_add (request_reports, report);
+        }
+    }
+
+  for (guint i = 0; i < n; i++)
+    {
+      SkValidator *v = g_ptr_array_index (validators, i);
+      if (v->kind == NULL || v->kind->direction != SK_DIRECTION_TO_STANDARD)
+        continue;
+
+      /* Pair with a request of a kind that answers to this one, in the same
+       * case.  The case is read from the result's own header, so the result
+       * is read twice when a request is present: once for its case, once
+       * for pairing. */
+      g_autoptr (SkValidator) probe = sk_validator_new (policy, v->report->file);
+      g_autoptr (SkFileReport) first = run_one (probe, paths[i], cancellable, NULL, error);
+      if (first == NULL)
+        return NULL;
+      for (guint r = 0; first->case_id != NULL && r < request_reports->len; r++)
+        {
+          const SkFileReport *req = g_ptr_array_index (request_reports, r);
+          if (req->case_id == NULL || !g_str_equal (req->case_id, first->case_id) ||
+              req->kind->pairs_with == NULL ||
+              !g_strv_contains ((const char *const *)req->kind->pairs_with, v->kind->id))
+            continue;
+          sk_validator_set_request (v, g_ptr_array_index (request_keys, r), req->records);
+          break;
+        }
+      if (!v->have_request)
+        {
+          reports->pdata[i] = g_steal_pointer (&first);
+          continue;
+        }
+      SkFileReport *report = run_one (v, paths[i], cancellable, NULL, error);
+      if (report == NULL)
+        return NULL;
+      reports->pdata[i] = report;
+    }
+  return g_steal_pointer (&reports);
+}
