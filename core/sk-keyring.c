@@ -22,6 +22,9 @@
 G_DEFINE_AUTO_CLEANUP_FREE_FUNC (gpgme_ctx_t, gpgme_release, NULL)
 G_DEFINE_AUTO_CLEANUP_FREE_FUNC (gpgme_data_t, gpgme_data_release, NULL)
 G_DEFINE_AUTO_CLEANUP_FREE_FUNC (gpgme_key_t, gpgme_key_unref, NULL)
+/* Memory GPGME allocated and wants back through gpgme_free(). */
+typedef char *SkGpgmeMem;
+G_DEFINE_AUTO_CLEANUP_FREE_FUNC (SkGpgmeMem, gpgme_free, NULL)
 
 struct _SkKeyring
 {
@@ -35,26 +38,26 @@ G_DEFINE_FINAL_TYPE (SkKeyring, sk_keyring, G_TYPE_OBJECT)
 /* The gpg.conf of a station home.  Each line is here for a reason; stock gpg
  * 2.2 accepts every one of them (test-keyring runs `gpg --gpgconf-test`). */
 static const char gpg_conf[] =
-  "# Written by Sekisho (sk_keyring_init_home), which rewrites it on every init.\n"
-  /* Never fetch a signer's missing key while verifying: an unknown signer is
-   * a refusal, not a reason to go online. */
-  "no-auto-key-retrieve\n"
-  /* Look keys up by address in this keyring only (no WKD, DANE, keyserver). */
-  "auto-key-locate local\n"
-  /* Never start dirmngr: the station has no network, and this home must not
-   * use one even where the terminal has. */
-  "disable-dirmngr\n"
-  /* A signing subkey counts only with its back-signature to the primary (the
-   * default since 2.0; pinned so a tuned gpg.conf cannot switch it off). */
-  "require-cross-certification\n"
-  /* Signatures made here (packages, policies, checkpoints) use SHA-512 ... */
-  "digest-algo SHA512\n"
-  /* ... and so do the preferences advertised in keys made with this home ... */
-  "personal-digest-preferences SHA512 SHA384 SHA256\n"
-  /* ... and certifications (key signatures) made here. */
-  "cert-digest-algo SHA512\n"
-  /* No copyright banner in the output of a stock `gpg --homedir` run. */
-  "no-greeting\n";
+    "# Written by Sekisho (sk_keyring_init_home), which rewrites it on every init.\n"
+    /* Never fetch a signer's missing key while verifying: an unknown signer is
+     * a refusal, not a reason to go online. */
+    "no-auto-key-retrieve\n"
+    /* Look keys up by address in this keyring only (no WKD, DANE, keyserver). */
+    "auto-key-locate local\n"
+    /* Never start dirmngr: the station has no network, and this home must not
+     * use one even where the terminal has. */
+    "disable-dirmngr\n"
+    /* A signing subkey counts only with its back-signature to the primary (the
+     * default since 2.0; pinned so a tuned gpg.conf cannot switch it off). */
+    "require-cross-certification\n"
+    /* Signatures made here (packages, policies, checkpoints) use SHA-512 ... */
+    "digest-algo SHA512\n"
+    /* ... and so do the preferences advertised in keys made with this home ... */
+    "personal-digest-preferences SHA512 SHA384 SHA256\n"
+    /* ... and certifications (key signatures) made here. */
+    "cert-digest-algo SHA512\n"
+    /* No copyright banner in the output of a stock `gpg --homedir` run. */
+    "no-greeting\n";
 
 /* ---- errors ---------------------------------------------------------------- */
 
@@ -71,8 +74,7 @@ set_error_from_gpgme (GError **error, gpgme_error_t gerr, SkErrorCode code, cons
 
   if (ec == GPG_ERR_CANCELED || ec == GPG_ERR_ECANCELED)
     {
-      g_set_error (error, G_IO_ERROR, G_IO_ERROR_CANCELLED, "%s: %s", what,
-                   g_strerror (ECANCELED));
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_CANCELLED, "%s: %s", what, g_strerror (ECANCELED));
       return;
     }
 
@@ -97,7 +99,7 @@ static gpointer
 gpgme_init_once (gpointer data)
 {
   /* Initialises GPGME (threads, locale of the library) exactly once. */
-  return (gpointer) gpgme_check_version ("1.18.0");
+  return (gpointer)gpgme_check_version ("1.18.0");
 }
 
 static gboolean
@@ -108,8 +110,7 @@ ensure_gpgme (GError **error)
 
   if (g_once (&once, gpgme_init_once, NULL) == NULL)
     {
-      g_set_error (error, SK_ERROR, SK_ERROR_IO_ERROR, "GPGME %s is older than 1.18",
-                   gpgme_check_version (NULL));
+      g_set_error_literal (error, SK_ERROR, SK_ERROR_IO_ERROR, "GPGME is older than 1.18");
       return FALSE;
     }
 
@@ -181,7 +182,8 @@ context_new (const char *homedir, GError **error)
 /* The one key whose primary fingerprint is FPR; NULL (no error) when there is
  * none.  A pattern that matches more than one key is an error. */
 static gboolean
-find_key (const char *homedir, const char *fpr, gboolean secret, gpgme_key_t *out_key, GError **error)
+find_key (
+    const char *homedir, const char *fpr, gboolean secret, gpgme_key_t *out_key, GError **error)
 {
   g_auto (gpgme_ctx_t) ctx = NULL;
   g_auto (gpgme_key_t) found = NULL;
@@ -279,14 +281,14 @@ check_home_dir (const char *homedir, GError **error)
     {
       g_set_error (error, SK_ERROR, SK_ERROR_STATION_INVALID,
                    "GnuPG home %s is owned by uid %u, not by this process (uid %u)", homedir,
-                   (guint) st.st_uid, (guint) geteuid ());
+                   (guint)st.st_uid, (guint)geteuid ());
       return FALSE;
     }
   if ((st.st_mode & 077) != 0)
     {
       g_set_error (error, SK_ERROR, SK_ERROR_STATION_INVALID,
                    "GnuPG home %s has mode %04o; only its owner may access it (0700)", homedir,
-                   (guint) (st.st_mode & 07777));
+                   (guint)(st.st_mode & 07777));
       return FALSE;
     }
   return TRUE;
@@ -395,10 +397,13 @@ sk_fingerprint_normalize (const char *input)
  *
  * THE RULE.  A detached signature is accepted when, and only when, all hold:
  *
- *  0. it is binary OpenPGP (armor is refused before GPGME sees it: the first
- *     byte of a binary packet has bit 7 set) and consists of signature
- *     packets only, version 4, of type 0x00 (binary document) — a text-mode
- *     signature would also match the bytes with other line endings;
+ *  0. before GPGME sees it: it is binary OpenPGP (the first octet of a binary
+ *     packet has bit 7 set; armor or text: sig-armored) and is one signature
+ *     packet and nothing else (empty, or not starting with a signature:
+ *     sig-missing; two: sig-multiple; more packets or broken framing:
+ *     sig-bad), version 4, of type 0x00 (binary document; sig-bad) — GPGME
+ *     would accept a text-mode signature, which also matches the same text
+ *     with other line endings;
  *  1. GPGME reports exactly one signature (none: sig-missing; more:
  *     sig-multiple), and its status is not BAD_SIGNATURE (sig-bad);
  *  2. its key is in this keyring (else sig-untrusted-key), and the primary
@@ -451,15 +456,15 @@ read_packet_header (const guint8 *data, gsize len, gsize *offset, guint *out_tag
         {
           if (len - off < 2)
             return FALSE;
-          body = ((gsize) (data[off] - 192) << 8) + data[off + 1] + 192;
+          body = ((gsize)(data[off] - 192) << 8) + data[off + 1] + 192;
           off += 2;
         }
       else if (data[off] == 255)
         {
           if (len - off < 5)
             return FALSE;
-          body = ((gsize) data[off + 1] << 24) | ((gsize) data[off + 2] << 16) |
-                 ((gsize) data[off + 3] << 8) | data[off + 4];
+          body = ((gsize)data[off + 1] << 24) | ((gsize)data[off + 2] << 16) |
+                 ((gsize)data[off + 3] << 8) | data[off + 4];
           off += 5;
         }
       else
@@ -635,8 +640,7 @@ check_verify_result (SkKeyring *self,
   gpgme_subkey_t primary;
   gpgme_subkey_t signer = NULL;
   gpg_err_code_t status;
-  char *algo;
-  char *primary_algo;
+  g_auto (SkGpgmeMem) algo = NULL;
 
   /* Rule 1. */
   if (result == NULL || result->signatures == NULL)
@@ -726,17 +730,16 @@ check_verify_result (SkKeyring *self,
     }
 
   /* Rule 5. */
-  /* gpgme_pubkey_algo_string() returns memory for gpgme_free(). */
   algo = gpgme_pubkey_algo_string (signer);
   if (!subkey_is_strong (signer) || !subkey_is_strong (primary))
     {
-      primary_algo = gpgme_pubkey_algo_string (primary);
+      g_auto (SkGpgmeMem) primary_algo = gpgme_pubkey_algo_string (primary);
+
       g_set_error (error, SK_ERROR, SK_ERROR_SIG_WEAK_KEY,
                    "the signing key is %s (primary %s); RSA of 3072 bits or more, or Ed25519, is "
                    "required",
-                   algo != NULL ? algo : "unknown", primary_algo != NULL ? primary_algo : "unknown");
-      gpgme_free (primary_algo);
-      gpgme_free (algo);
+                   algo != NULL ? algo : "unknown",
+                   primary_algo != NULL ? primary_algo : "unknown");
       return NULL;
     }
 
@@ -746,7 +749,6 @@ check_verify_result (SkKeyring *self,
     {
       g_set_error (error, SK_ERROR, SK_ERROR_SIG_BAD, "the key %s may not make signatures",
                    signer->fpr);
-      gpgme_free (algo);
       return NULL;
     }
   if (status != 0 || (sig->summary & (GPGME_SIGSUM_RED | GPGME_SIGSUM_SYS_ERROR)))
@@ -756,18 +758,16 @@ check_verify_result (SkKeyring *self,
         g_strlcpy (buf, "unknown error", sizeof buf);
       g_set_error (error, SK_ERROR, SK_ERROR_SIG_BAD,
                    "GnuPG did not accept the signature (%s, summary 0x%x)", buf,
-                   (guint) sig->summary);
-      gpgme_free (algo);
+                   (guint)sig->summary);
       return NULL;
     }
 
   out = g_new0 (SkSignature, 1);
   out->primary_fpr = g_ascii_strup (primary->fpr, -1);
   out->signing_fpr = g_ascii_strup (signer->fpr, -1);
-  out->created = (gint64) sig->timestamp;
+  out->created = (gint64)sig->timestamp;
   out->hash_algo = g_strdup (gpgme_hash_algo_name (sig->hash_algo));
   out->key_algo = g_strdup (algo != NULL ? algo : "unknown");
-  gpgme_free (algo);
   return g_steal_pointer (&out);
 }
 
@@ -958,11 +958,11 @@ sk_keyring_sign_detached_bytes (SkKeyring *self, const char *fpr, GBytes *data, 
   g_auto (gpgme_data_t) out = NULL;
   g_autoptr (GBytes) result = NULL;
   g_autoptr (SkSignature) self_check = NULL;
+  g_auto (SkGpgmeMem) mem = NULL;
   gpgme_sign_result_t sign_result;
   const char *allowed[] = { fpr, NULL };
   const void *bytes;
   gsize len = 0;
-  char *mem;
   size_t mem_len = 0;
   gpgme_error_t gerr;
 
@@ -1035,7 +1035,6 @@ sk_keyring_sign_detached_bytes (SkKeyring *self, const char *fpr, GBytes *data, 
       return NULL;
     }
   result = g_bytes_new (mem, mem_len);
-  gpgme_free (mem);
 
   /* The self-check: what we hand out must pass our own rule, with FPR as the
    * only allowed signer (catches a weak, expired or revoked station key). */
@@ -1073,7 +1072,7 @@ kill_agent (const char *home)
   g_auto (gpgme_ctx_t) assuan = NULL;
   g_autoptr (GError) error = NULL;
   g_autofree char *socket_dir = NULL;
-  char *socket_path = NULL;
+  g_auto (SkGpgmeMem) socket_path = NULL;
   gpgme_error_t op_err = 0;
   gpgme_error_t gerr;
 
@@ -1092,19 +1091,21 @@ kill_agent (const char *home)
     assuan = context_new_for_protocol (home, GPGME_PROTOCOL_ASSUAN, socket_path, &error);
   if (assuan != NULL)
     {
-      gerr = gpgme_op_assuan_transact_ext (assuan, "KILLAGENT", NULL, NULL, NULL, NULL, NULL,
-                                           NULL, &op_err);
+      gerr = gpgme_op_assuan_transact_ext (assuan, "KILLAGENT", NULL, NULL, NULL, NULL, NULL, NULL,
+                                           &op_err);
       /* The agent removes its socket as it exits; give it a moment so that
        * it is gone before its home is. */
-      for (guint i = 0; gerr == 0 && i < 200 && g_file_test (socket_path, G_FILE_TEST_EXISTS);
-           i++)
+      for (guint i = 0; gerr == 0 && i < 200 && g_file_test (socket_path, G_FILE_TEST_EXISTS); i++)
         g_usleep (10 * G_TIME_SPAN_MILLISECOND);
     }
-  /* Where the sockets live under /run/user, their per-home directory is left
-   * behind empty; rmdir() removes it only if it is. */
+  /* Where the sockets live under /run/user, their per-home directory
+   * (gnupg/d.HASH) is left behind empty; rmdir() removes it only if it is. */
   if (!g_str_equal (socket_dir, home))
-    (void) g_rmdir (socket_dir);
-  gpgme_free (socket_path);
+    {
+      g_autofree char *base = g_path_get_basename (socket_dir);
+      if (g_str_has_prefix (base, "d."))
+        (void)g_rmdir (socket_dir);
+    }
 }
 
 static void
@@ -1178,8 +1179,8 @@ import_into (gpgme_ctx_t ctx, GBytes *keydata, GError **error)
   if (result->not_imported > 0)
     {
       g_set_error (error, SK_ERROR, SK_ERROR_KEY_REFUSED,
-                   "%d of the %d keys in the key file could not be imported",
-                   result->not_imported, result->considered);
+                   "%d of the %d keys in the key file could not be imported", result->not_imported,
+                   result->considered);
       return NULL;
     }
   if (result->secret_read != result->secret_imported + result->secret_unchanged)
@@ -1238,8 +1239,7 @@ check_secret_keys (gpgme_ctx_t ctx,
           gpgme_op_keylist_end (ctx);
           g_set_error (error, SK_ERROR, SK_ERROR_KEY_REFUSED,
                        "the key file holds the secret key %s, which is not the station's own",
-                       key->subkeys != NULL && key->subkeys->fpr ? key->subkeys->fpr
-                                                                 : "(unknown)");
+                       key->subkeys != NULL && key->subkeys->fpr ? key->subkeys->fpr : "(unknown)");
           return FALSE;
         }
     }
@@ -1255,14 +1255,11 @@ check_secret_keys (gpgme_ctx_t ctx,
 static gint
 compare_strings (gconstpointer a, gconstpointer b)
 {
-  return g_strcmp0 (*(const char *const *) a, *(const char *const *) b);
+  return g_strcmp0 (*(const char *const *)a, *(const char *const *)b);
 }
 
 GPtrArray *
-sk_keyring_import (SkKeyring *self,
-                   GBytes *keydata,
-                   const char *allowed_secret_fpr,
-                   GError **error)
+sk_keyring_import (SkKeyring *self, GBytes *keydata, const char *allowed_secret_fpr, GError **error)
 {
   g_autoptr (GPtrArray) fprs = NULL;
   gpgme_import_result_t result;

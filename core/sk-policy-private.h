@@ -111,7 +111,8 @@ typedef struct
   int sum;                /* data field index or -1 */
   char *content;
   char *echo;     /* name of the request field this one repeats */
-  int echo_index; /* resolved against the request kind, -1 when unset */
+  /* Its numeric value is needed (bounds, trailer counts, sums). */
+  gboolean needs_number;
 } SkField;
 
 typedef struct
@@ -139,8 +140,6 @@ struct _SkKind
   guint64 max_size;
   guint record_length; /* P1, CR LF included */
   SkRecordLayout *records[SK_N_RECORDS];
-  /* The request kind this result answers (for echo), NULL for requests. */
-  const SkKind *request;
 };
 
 /* LAYOUTS_ONLY accepts an empty key section, as in policies/default.json

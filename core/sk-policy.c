@@ -1001,6 +1001,9 @@ parse_field (JsonNode *node,
       f->echo = g_strdup (echo);
     }
 
+  f->needs_number = f->type == SK_FIELD_DIGITS
+                    && (f->has_min || f->has_max || f->count != SK_COUNT_NONE || refs->sum != NULL);
+
   /* Everything that identifies or describes a person is personal data. */
   if (f->content != NULL || f->check == SK_CHECK_INDIVIDUAL_NUMBER || f->age_min > 0)
     f->personal = TRUE;
@@ -1272,7 +1275,10 @@ parse_kind (SkPolicy *self, const char *id, JsonNode *node, JsonObject *template
       return NULL;
     }
   g_autoptr (GError) local_error = NULL;
-  kind->name_regex = g_regex_new (pattern, G_REGEX_OPTIMIZE, 0, &local_error);
+  /* DOLLAR_ENDONLY: "$" must not match before a trailing newline, or
+   * "NAME.DAT\n" would pass as NAME.DAT. */
+  kind->name_regex = g_regex_new (pattern, G_REGEX_OPTIMIZE | G_REGEX_DOLLAR_ENDONLY, 0,
+                                  &local_error);
   if (kind->name_regex == NULL)
     {
       invalid (error, path, "\"name_pattern\": %s", local_error->message);
@@ -1369,7 +1375,8 @@ parse_kind (SkPolicy *self, const char *id, JsonNode *node, JsonObject *template
           f->sum = resolve (data, sum_name, fpath, error);
           if (f->sum < 0)
             return NULL;
-          const SkField *summed = g_ptr_array_index (data->fields, f->sum);
+          SkField *summed = g_ptr_array_index (data->fields, f->sum);
+          summed->needs_number = TRUE;
           if (summed->type != SK_FIELD_DIGITS || summed->length > 18)
             {
               invalid (error, fpath, "\"sum\" needs a data field of type 9 of at most 18 digits");
@@ -1800,9 +1807,13 @@ sk_policy_match_file_name (SkPolicy *self, const char *basename)
 {
   g_return_val_if_fail (SK_IS_POLICY (self), NULL);
 
-  /* Names from a medium are untrusted: only valid UTF-8 reaches the regex. */
+  /* Names from a medium are untrusted: only valid UTF-8 without control
+   * characters reaches the regex. */
   if (!g_utf8_validate (basename, -1, NULL))
     return NULL;
+  for (const char *p = basename; *p != '\0'; p++)
+    if ((guchar) *p < 0x20 || *p == 0x7F)
+      return NULL;
   for (guint i = 0; i < self->kinds->len; i++)
     {
       const SkKind *kind = g_ptr_array_index (self->kinds, i);

@@ -14,6 +14,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "sk-charset.h"
@@ -34,13 +35,29 @@ struct _SkKeySet
   guint64 size;
 };
 
+/* A set with room for EXPECTED keys at a load of at most one half. */
 static SkKeySet *
-sk_key_set_new (void)
+sk_key_set_new (guint64 expected)
 {
   SkKeySet *set = g_new0 (SkKeySet, 1);
-  set->mask = 1023;
-  set->slots = g_new0 (guint64, set->mask + 1);
+  guint64 slots = 1024;
+  while (slots < expected * 2 && slots < (G_GUINT64_CONSTANT (1) << 32))
+    slots *= 2;
+  set->mask = slots - 1;
+  set->slots = g_new0 (guint64, slots);
   return set;
+}
+
+static void
+sk_key_set_reserve (SkKeySet *set, guint64 expected)
+{
+  if (set->size == 0 && expected * 2 > set->mask + 1)
+    {
+      g_autoptr (SkKeySet) bigger = sk_key_set_new (expected);
+      g_free (set->slots);
+      set->slots = g_steal_pointer (&bigger->slots);
+      set->mask = bigger->mask;
+    }
 }
 
 void
@@ -67,6 +84,12 @@ mix64 (guint64 x)
   x *= G_GUINT64_CONSTANT (0x94d049bb133111eb);
   x ^= x >> 31;
   return x == 0 ? 1 : x;
+}
+
+static void
+sk_key_set_prefetch (const SkKeySet *set, guint64 key)
+{
+  __builtin_prefetch (&set->slots[key & set->mask], 1, 0);
 }
 
 static gboolean
@@ -152,6 +175,13 @@ sk_file_report_ok (const SkFileReport *report)
 
 typedef struct
 {
+  guint64 key;
+  guint64 record;
+  gboolean set;
+} SkPendingKey;
+
+typedef struct
+{
   const guint8 *p; /* the value: P1 the field's bytes, P2 the column's bytes */
   guint len;       /* P1 the field's length; P2 the column's */
   guint trimmed;   /* length without trailing padding */
@@ -187,6 +217,7 @@ struct _SkValidator
   char name_lg[7], name_ts[15], name_seq[4];
 
   SkKeySet *unique[SK_MAX_FIELDS]; /* per data field */
+  SkPendingKey pending_unique[SK_MAX_FIELDS];
   SkKeySet *pair_keys;             /* collected (requests) */
   const SkKeySet *request_keys;    /* checked (results) */
   guint64 request_records;
@@ -201,6 +232,12 @@ struct _SkValidator
   gboolean data_unreadable;
 
   SkValue values[SK_MAX_FIELDS];
+  /* Scratch for the groups of one record. */
+  guint group_count[SK_MAX_FIELDS];
+  gboolean group_ok[SK_MAX_FIELDS];
+  const SkField *group_first[SK_MAX_FIELDS];
+  /* Key sets are sized for the records a file of this size holds. */
+  guint64 expected_records;
 };
 
 static guint8 p1_class[256];
@@ -289,7 +326,7 @@ sk_validator_new (SkPolicy *policy, const char *file_name)
     {
       const SkField *f = g_ptr_array_index (data->fields, i);
       if (f->unique)
-        v->unique[i] = sk_key_set_new ();
+        v->unique[i] = sk_key_set_new (0);
     }
   return v;
 }
@@ -318,7 +355,7 @@ void
 sk_validator_collect_pair_keys (SkValidator *v)
 {
   if (v->kind != NULL && v->pair_keys == NULL)
-    v->pair_keys = sk_key_set_new ();
+    v->pair_keys = sk_key_set_new (v->expected_records);
 }
 
 void
@@ -363,7 +400,7 @@ check_rules (SkValidator *v, const SkField *f, SkValue *val, guint64 record)
     }
   val->blank = FALSE;
 
-  if (f->type == SK_FIELD_DIGITS && value_is_numeric (val))
+  if (f->needs_number && value_is_numeric (val))
     sk_parse_digits (s, val->trimmed, &val->number);
 
   if (f->const_value != NULL &&
@@ -447,6 +484,27 @@ check_rules (SkValidator *v, const SkField *f, SkValue *val, guint64 record)
 
 /* ---- P1: fixed-length Shift_JIS ---------------------------------------- */
 
+/* The length of P without its trailing padding, where the padding unit of
+ * UNIT bytes repeats to fill PATTERN (read little-endian).  Padding is
+ * compared eight bytes at a time from the end. */
+static guint
+trimmed_length (const guint8 *p, guint len, guint64 pattern, guint unit)
+{
+  guint end = len;
+
+  while (end >= 8)
+    {
+      guint64 word;
+      memcpy (&word, p + end - 8, 8);
+      if (word != pattern)
+        break;
+      end -= 8;
+    }
+  while (end >= unit && memcmp (p + end - unit, &pattern, unit) == 0)
+    end -= unit;
+  return end;
+}
+
 /* Why a P1 field failed its type: bytes outside the repertoire (encoding),
  * or valid characters of the wrong kind for the field (field-type). */
 static SkErrorCode
@@ -501,30 +559,27 @@ check_p1_field (SkValidator *v, const SkField *f, const guint8 *rec, SkValue *va
     case SK_FIELD_HALF:
       {
         guint8 allowed = f->halfwidth_kana ? (P1_ASCII | P1_KANA) : P1_ASCII;
-        guint last = 0;
-        for (guint i = 0; i < len; i++)
-          {
-            bad |= (p1_class[p[i]] & allowed) == 0;
-            if (p[i] != ' ')
-              last = i + 1;
-          }
+        guint last = trimmed_length (p, len, G_GUINT64_CONSTANT (0x2020202020202020), 1);
+        for (guint i = 0; i < last; i++)
+          bad |= (p1_class[p[i]] & allowed) == 0;
         val->trimmed = last;
         val->blank = last == 0;
       }
       break;
     case SK_FIELD_FULL:
       {
+        /* Most of a name or an address is 全角スペース padding: compare it
+         * eight bytes at a time, and look up only the characters before it. */
         const guint8 *table = sk_sjis_jisx0208_table ();
-        guint last = 0;
-        for (guint i = 0; i + 1 < len; i += 2)
+        guint last = trimmed_length (p, len, G_GUINT64_CONSTANT (0x4081408140814081), 2);
+        for (guint i = 0; i + 1 < last; i += 2)
           {
-            guint idx = (guint)p[i] << 8 | p[i + 1];
+            guint idx = (guint) p[i] << 8 | p[i + 1];
             bad |= ((table[idx >> 3] >> (idx & 7)) & 1) == 0;
-            if (f->kana)
-              kana_bad |= !sk_sjis_is_fullwidth_kana (p[i], p[i + 1]);
-            if (idx != 0x8140)
-              last = i + 2;
           }
+        if (f->kana && !bad)
+          for (guint i = 0; i + 1 < last; i += 2)
+            kana_bad |= !sk_sjis_is_fullwidth_kana (p[i], p[i + 1]);
         val->trimmed = last;
         val->blank = last == 0;
       }
@@ -640,12 +695,16 @@ static void
 check_across_fields (SkValidator *v, const SkRecordLayout *layout, guint64 record)
 {
   SkValue *vals = v->values;
-  guint group_count[SK_MAX_FIELDS] = { 0 };
-  gboolean group_ok[SK_MAX_FIELDS];
-  const SkField *group_first[SK_MAX_FIELDS] = { NULL };
+  guint *group_count = v->group_count;
+  gboolean *group_ok = v->group_ok;
+  const SkField **group_first = v->group_first;
 
   for (guint g = 0; g < layout->n_groups; g++)
-    group_ok[g] = TRUE;
+    {
+      group_ok[g] = TRUE;
+      group_count[g] = 0;
+      group_first[g] = NULL;
+    }
 
   for (guint i = 0; i < layout->fields->len; i++)
     {
@@ -714,6 +773,22 @@ pair_key_hash (const SkKind *kind, const SkValue *vals, gboolean *out_ok)
   return mix64 (h);
 }
 
+/* A key set is far larger than the caches: each record's keys are looked
+ * up while the next record is checked, after a prefetch, so that the memory
+ * latency overlaps with work.  Findings still name the record they are in. */
+static void
+flush_unique (SkValidator *v, guint i)
+{
+  SkPendingKey *pending = &v->pending_unique[i];
+
+  if (!pending->set)
+    return;
+  pending->set = FALSE;
+  if (!sk_key_set_add (v->unique[i], pending->key))
+    add_finding (v, SK_ERROR_DUPLICATE_KEY, pending->record,
+                 g_ptr_array_index (v->kind->records[SK_RECORD_DATA]->fields, i));
+}
+
 static void
 check_data_record (SkValidator *v, const SkRecordLayout *layout, guint64 record)
 {
@@ -730,12 +805,12 @@ check_data_record (SkValidator *v, const SkRecordLayout *layout, guint64 record)
 
   for (guint i = 0; i < layout->fields->len; i++)
     {
-      const SkField *f = g_ptr_array_index (layout->fields, i);
       if (v->unique[i] == NULL || !vals[i].ok || vals[i].blank)
         continue;
       guint64 key = mix64 (hash_bytes (HASH_SEED, vals[i].p, vals[i].trimmed));
-      if (!sk_key_set_add (v->unique[i], key))
-        add_finding (v, SK_ERROR_DUPLICATE_KEY, record, f);
+      sk_key_set_prefetch (v->unique[i], key);
+      flush_unique (v, i);
+      v->pending_unique[i] = (SkPendingKey){ key, record, TRUE };
     }
 
   if (v->pair_keys != NULL || v->have_request)
@@ -1105,6 +1180,24 @@ sk_validator_feed (SkValidator *v, const guint8 *data, gsize len)
   return !v->stopped;
 }
 
+void
+sk_validator_set_expected_size (SkValidator *v, guint64 size)
+{
+  g_return_if_fail (v != NULL);
+
+  if (v->kind == NULL || v->report->size > 0)
+    return;
+  /* A P2 line is at least a few bytes; a P1 record is exactly record_length.
+   * The estimate only sizes memory, and is capped by the kind's own limit. */
+  guint per_record = v->kind->profile == SK_PROFILE_P1 ? v->kind->record_length : 64;
+  v->expected_records = MIN (size / per_record, v->kind->max_records);
+  for (guint i = 0; i < SK_MAX_FIELDS; i++)
+    if (v->unique[i] != NULL)
+      sk_key_set_reserve (v->unique[i], v->expected_records);
+  if (v->pair_keys != NULL)
+    sk_key_set_reserve (v->pair_keys, v->expected_records);
+}
+
 gboolean
 sk_validator_feed_fd (SkValidator *v, int fd, GCancellable *cancellable, GError **error)
 {
@@ -1112,6 +1205,10 @@ sk_validator_feed_fd (SkValidator *v, int fd, GCancellable *cancellable, GError 
   g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
 
   g_autofree guint8 *buf = g_malloc (SK_READ_CHUNK);
+  struct stat st;
+
+  if (fstat (fd, &st) == 0 && S_ISREG (st.st_mode))
+    sk_validator_set_expected_size (v, (guint64) st.st_size);
 
   (void)posix_fadvise (fd, 0, 0, POSIX_FADV_SEQUENTIAL);
   for (;;)
@@ -1138,6 +1235,9 @@ sk_validator_finish (SkValidator *v, SkKeySet **out_pair_keys)
 {
   g_return_val_if_fail (v != NULL, NULL);
 
+  for (guint i = 0; v->kind != NULL && i < SK_MAX_FIELDS; i++)
+    if (v->unique[i] != NULL)
+      flush_unique (v, i);
   if (v->kind != NULL && !v->stopped)
     {
       if (v->carry->len > 0)

@@ -68,6 +68,10 @@ sk_validator_collect_pair_keys (SkValidator *validator);
 void
 sk_validator_set_request (SkValidator *validator, const SkKeySet *keys, guint64 request_records);
 
+/* The size of the whole file, when known before it is fed: sizes the key
+ * sets once instead of growing them. */
+void sk_validator_set_expected_size (SkValidator *validator, guint64 size);
+
 /* Feed the next bytes; FALSE once the validator has stopped listening (an
  * unknown kind, the findings cap, a size cap): the caller may stop reading. */
 gboolean
