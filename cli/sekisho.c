@@ -382,10 +382,11 @@ cmd_policy_check_or_install (SkCli *cli, int argc, char **argv, gboolean install
     return finish (cli, error, NULL, NULL);
 
   describe_policy (cli, policy);
-  g_autofree char *msg = g_strdup_printf (
-      install ? _ ("Policy %s (serial %" G_GINT64_FORMAT ") installed, signed by %s.")
-              : _ ("Policy %s (serial %" G_GINT64_FORMAT ") is valid, signed by %s."),
-      sk_policy_get_sha256 (policy), sk_policy_get_serial (policy), sk_policy_get_signer (policy));
+  g_autofree char *msg =
+      g_strdup_printf (install ? _ ("Policy %s (serial %lld) installed, signed by %s.")
+                               : _ ("Policy %s (serial %lld) is valid, signed by %s."),
+                       sk_policy_get_sha256 (policy), (long long)sk_policy_get_serial (policy),
+                       sk_policy_get_signer (policy));
   return finish (cli, NULL, msg, NULL);
 }
 
@@ -525,8 +526,8 @@ print_reports (GPtrArray *reports)
       g_autofree char *file = escape_untrusted (r->file);
       if (sk_file_report_ok (r))
         {
-          g_print (_ ("OK       %s  %s, %" G_GUINT64_FORMAT " records\n"), file,
-                   sk_kind_get_id (r->kind), r->records);
+          g_print (_ ("OK       %s  %s, %llu records\n"), file, sk_kind_get_id (r->kind),
+                   (unsigned long long)r->records);
           continue;
         }
       g_print (_ ("REFUSED  %s  %s, %u findings%s\n"), file,
@@ -537,7 +538,7 @@ print_reports (GPtrArray *reports)
           const SkFinding *f = &g_array_index (r->findings, SkFinding, j);
           g_autoptr (GString) where = g_string_new (NULL);
           if (f->record > 0)
-            g_string_append_printf (where, _ ("record %" G_GUINT64_FORMAT), f->record);
+            g_string_append_printf (where, _ ("record %llu"), (unsigned long long)f->record);
           else
             g_string_append (where, _ ("file"));
           if (f->field > 0)

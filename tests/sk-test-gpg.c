@@ -26,11 +26,11 @@ run (const char *const *argv, GBytes *input)
   g_autoptr (GBytes) out = NULL;
   g_autoptr (GBytes) err = NULL;
   g_autoptr (GError) error = NULL;
-  g_autofree char *cmdline = g_strjoinv (" ", (char **) argv);
+  g_autofree char *cmdline = g_strjoinv (" ", (char **)argv);
 
-  launcher = g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_STDIN_PIPE |
-                                        G_SUBPROCESS_FLAGS_STDOUT_PIPE |
-                                        G_SUBPROCESS_FLAGS_STDERR_PIPE);
+  launcher =
+      g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_STDIN_PIPE | G_SUBPROCESS_FLAGS_STDOUT_PIPE |
+                                 G_SUBPROCESS_FLAGS_STDERR_PIPE);
   g_subprocess_launcher_unsetenv (launcher, "GNUPGHOME");
   proc = g_subprocess_launcher_spawnv (launcher, argv, &error);
   g_assert_no_error (error);
@@ -51,19 +51,19 @@ run_gpg (SkTestGpg *self, GBytes *input, const char *const *args)
 {
   g_autoptr (GPtrArray) argv = g_ptr_array_new ();
 
-  g_ptr_array_add (argv, (char *) "gpg");
-  g_ptr_array_add (argv, (char *) "--homedir");
+  g_ptr_array_add (argv, (char *)"gpg");
+  g_ptr_array_add (argv, (char *)"--homedir");
   g_ptr_array_add (argv, self->home);
-  g_ptr_array_add (argv, (char *) "--batch");
-  g_ptr_array_add (argv, (char *) "--no-tty");
-  g_ptr_array_add (argv, (char *) "--pinentry-mode");
-  g_ptr_array_add (argv, (char *) "loopback");
-  g_ptr_array_add (argv, (char *) "--passphrase");
-  g_ptr_array_add (argv, (char *) "");
+  g_ptr_array_add (argv, (char *)"--batch");
+  g_ptr_array_add (argv, (char *)"--no-tty");
+  g_ptr_array_add (argv, (char *)"--pinentry-mode");
+  g_ptr_array_add (argv, (char *)"loopback");
+  g_ptr_array_add (argv, (char *)"--passphrase");
+  g_ptr_array_add (argv, (char *)"");
   for (gsize i = 0; args != NULL && args[i] != NULL; i++)
-    g_ptr_array_add (argv, (char *) args[i]);
+    g_ptr_array_add (argv, (char *)args[i]);
   g_ptr_array_add (argv, NULL);
-  return run ((const char *const *) argv->pdata, input);
+  return run ((const char *const *)argv->pdata, input);
 }
 
 /* The fingerprints on the `fpr` line after each RECTYPE line ("pub" or
@@ -106,15 +106,15 @@ remove_tree (const char *path)
   g_autoptr (GFile) file = g_file_new_for_path (path);
   g_autoptr (GFileEnumerator) children = NULL;
   g_autoptr (GError) error = NULL;
-  GFileInfo *info;
 
-  children = g_file_enumerate_children (file, G_FILE_ATTRIBUTE_STANDARD_NAME ","
-                                              G_FILE_ATTRIBUTE_STANDARD_TYPE,
-                                        G_FILE_QUERY_INFO_NOFOLLOW_SYMLINKS, NULL, NULL);
-  while (children != NULL &&
-         (info = g_file_enumerator_next_file (children, NULL, &error)) != NULL)
+  children = g_file_enumerate_children (
+      file, G_FILE_ATTRIBUTE_STANDARD_NAME "," G_FILE_ATTRIBUTE_STANDARD_TYPE,
+      G_FILE_QUERY_INFO_NOFOLLOW_SYMLINKS, NULL, NULL);
+  while (children != NULL)
     {
-      g_autoptr (GFileInfo) owned = info;
+      g_autoptr (GFileInfo) info = g_file_enumerator_next_file (children, NULL, &error);
+      if (info == NULL)
+        break;
       g_autofree char *child = g_build_filename (path, g_file_info_get_name (info), NULL);
 
       if (g_file_info_get_file_type (info) == G_FILE_TYPE_DIRECTORY)
@@ -177,16 +177,16 @@ make_key (SkTestGpg *self,
 
   if (faked_time != NULL)
     {
-      g_ptr_array_add (args, (char *) "--faked-system-time");
-      g_ptr_array_add (args, (char *) faked_time);
+      g_ptr_array_add (args, (char *)"--faked-system-time");
+      g_ptr_array_add (args, (char *)faked_time);
     }
-  g_ptr_array_add (args, (char *) "--quick-gen-key");
-  g_ptr_array_add (args, (char *) uid);
-  g_ptr_array_add (args, (char *) algo);
-  g_ptr_array_add (args, (char *) usage);
-  g_ptr_array_add (args, (char *) expire);
+  g_ptr_array_add (args, (char *)"--quick-gen-key");
+  g_ptr_array_add (args, (char *)uid);
+  g_ptr_array_add (args, (char *)algo);
+  g_ptr_array_add (args, (char *)usage);
+  g_ptr_array_add (args, (char *)expire);
   g_ptr_array_add (args, NULL);
-  out = run_gpg (self, NULL, (const char *const *) args->pdata);
+  out = run_gpg (self, NULL, (const char *const *)args->pdata);
 
   fprs = list_fprs (self, exact, "pub");
   g_assert_cmpuint (fprs->len, ==, 1);
@@ -194,11 +194,8 @@ make_key (SkTestGpg *self,
 }
 
 char *
-sk_test_gpg_make_key (SkTestGpg *self,
-                      const char *uid,
-                      const char *algo,
-                      const char *expire,
-                      const char *faked_time)
+sk_test_gpg_make_key (
+    SkTestGpg *self, const char *uid, const char *algo, const char *expire, const char *faked_time)
 {
   g_assert_nonnull (self);
   g_assert_nonnull (uid);
@@ -270,12 +267,12 @@ sk_test_gpg_sign (SkTestGpg *self, GBytes *data, const char *const *args)
   g_assert_nonnull (self);
   g_assert_nonnull (data);
   for (gsize i = 0; args != NULL && args[i] != NULL; i++)
-    g_ptr_array_add (argv, (char *) args[i]);
-  g_ptr_array_add (argv, (char *) "--output");
-  g_ptr_array_add (argv, (char *) "-");
-  g_ptr_array_add (argv, (char *) "--detach-sign");
+    g_ptr_array_add (argv, (char *)args[i]);
+  g_ptr_array_add (argv, (char *)"--output");
+  g_ptr_array_add (argv, (char *)"-");
+  g_ptr_array_add (argv, (char *)"--detach-sign");
   g_ptr_array_add (argv, NULL);
-  out = run_gpg (self, data, (const char *const *) argv->pdata);
+  out = run_gpg (self, data, (const char *const *)argv->pdata);
   g_assert_cmpuint (g_bytes_get_size (out), >, 0);
   return g_steal_pointer (&out);
 }

@@ -36,7 +36,8 @@ sk_test_policy_with (const char *first_old, ...)
     }
   va_end (args);
 
-  g_autoptr (GBytes) bytes = g_bytes_new_take (g_steal_pointer (&text), strlen (text));
+  gsize len = strlen (text);
+  g_autoptr (GBytes) bytes = g_bytes_new_take (g_steal_pointer (&text), len);
   g_autoptr (GError) error = NULL;
   SkPolicy *policy = _sk_policy_new_from_bytes_full (bytes, TRUE, &error);
   g_assert_no_error (error);

@@ -24,12 +24,12 @@
 typedef struct
 {
   SkTestGpg *gpg;
-  char *ed25519;     /* good signer */
-  char *rsa3072;     /* good signer */
-  char *rsa2048;     /* too weak */
-  char *nistp256;    /* ECDSA: neither RSA nor Ed25519 */
-  char *sub_primary; /* certify-only Ed25519 primary ... */
-  char *sub_signing; /* ... and its Ed25519 signing subkey */
+  char *ed25519;          /* good signer */
+  char *rsa3072;          /* good signer */
+  char *rsa2048;          /* too weak */
+  char *nistp256;         /* ECDSA: neither RSA nor Ed25519 */
+  char *sub_primary;      /* certify-only Ed25519 primary ... */
+  char *sub_signing;      /* ... and its Ed25519 signing subkey */
   char *weak_sub_primary; /* Ed25519 primary with ... */
   char *weak_sub_signing; /* ... an RSA 2048 signing subkey */
   char *weak_primary;     /* RSA 2048 primary with ... */
@@ -84,11 +84,12 @@ keys_ensure (void)
   keys->sub_signing = sk_test_gpg_add_signing_subkey (keys->gpg, keys->sub_primary, "ed25519");
   keys->weak_sub_primary = sk_test_gpg_make_cert_key (keys->gpg, "WS <ws@test>", "ed25519");
   keys->weak_sub_signing =
-    sk_test_gpg_add_signing_subkey (keys->gpg, keys->weak_sub_primary, "rsa2048");
+      sk_test_gpg_add_signing_subkey (keys->gpg, keys->weak_sub_primary, "rsa2048");
   keys->weak_primary = sk_test_gpg_make_cert_key (keys->gpg, "WP <wp@test>", "rsa2048");
-  keys->weak_primary_sub = sk_test_gpg_add_signing_subkey (keys->gpg, keys->weak_primary, "ed25519");
-  keys->expired = sk_test_gpg_make_key (keys->gpg, "Old <old@test>", "ed25519", "1d",
-                                        "20200101T000000");
+  keys->weak_primary_sub =
+      sk_test_gpg_add_signing_subkey (keys->gpg, keys->weak_primary, "ed25519");
+  keys->expired =
+      sk_test_gpg_make_key (keys->gpg, "Old <old@test>", "ed25519", "1d", "20200101T000000");
   keys->revoked = sk_test_gpg_make_key (keys->gpg, "Rev <rev@test>", "ed25519", "never", NULL);
   {
     /* gpg signs with no revoked key: sign first. */
@@ -104,10 +105,10 @@ keys_ensure (void)
   keys->foreign = sk_test_gpg_make_key (keys->gpg, "Foreign <fo@test>", "ed25519", "never", NULL);
 
   {
-    const char *const publics[] = { keys->ed25519,      keys->rsa3072,          keys->rsa2048,
-                                    keys->nistp256,     keys->sub_primary,      keys->weak_sub_primary,
-                                    keys->weak_primary, keys->expired,          keys->revoked,
-                                    NULL };
+    const char *const publics[] = {
+      keys->ed25519,          keys->rsa3072,      keys->rsa2048, keys->nistp256, keys->sub_primary,
+      keys->weak_sub_primary, keys->weak_primary, keys->expired, keys->revoked,  NULL
+    };
     keys->publics = concat_exports (publics, FALSE);
   }
 }
@@ -196,26 +197,23 @@ sign_by (const char *key, GBytes *data, const char *const *extra)
   g_autofree char *exact = g_strconcat (key, "!", NULL);
   g_autoptr (GPtrArray) args = g_ptr_array_new ();
 
-  g_ptr_array_add (args, (char *) "-u");
+  g_ptr_array_add (args, (char *)"-u");
   g_ptr_array_add (args, exact);
   for (gsize i = 0; extra != NULL && extra[i] != NULL; i++)
-    g_ptr_array_add (args, (char *) extra[i]);
+    g_ptr_array_add (args, (char *)extra[i]);
   g_ptr_array_add (args, NULL);
-  return sk_test_gpg_sign (keys->gpg, data, (const char *const *) args->pdata);
+  return sk_test_gpg_sign (keys->gpg, data, (const char *const *)args->pdata);
 }
 
 static void
-assert_refused (Station *st,
-                GBytes *signature,
-                GBytes *data,
-                const char *const *allowed,
-                SkErrorCode code)
+assert_refused (
+    Station *st, GBytes *signature, GBytes *data, const char *const *allowed, SkErrorCode code)
 {
   g_autoptr (GError) error = NULL;
   g_autoptr (SkSignature) sig = NULL;
 
   sig = sk_keyring_verify_detached_bytes (st->keyring, signature, data, allowed, &error);
-  g_assert_error (error, SK_ERROR, (gint) code);
+  g_assert_error (error, SK_ERROR, (gint)code);
   g_assert_null (sig);
   g_test_message ("refused as %s: %s", sk_error_get_reason (error), error->message);
 }
@@ -247,7 +245,8 @@ test_fingerprint (void)
     gboolean valid;
     const char *normalized; /* NULL: normalize refuses */
   } cases[] = {
-    { "0123456789ABCDEF0123456789ABCDEF01234567", TRUE, "0123456789ABCDEF0123456789ABCDEF01234567" },
+    { "0123456789ABCDEF0123456789ABCDEF01234567", TRUE,
+      "0123456789ABCDEF0123456789ABCDEF01234567" },
     { "0123456789abcdef0123456789abcdef01234567", FALSE,
       "0123456789ABCDEF0123456789ABCDEF01234567" },
     { "0123 4567 89AB CDEF 0123  4567 89AB CDEF 0123 4567", FALSE,
@@ -403,9 +402,9 @@ open_data_file (Station *st, const char *prefix, GBytes *data)
   g_autoptr (GError) error = NULL;
   int fd;
 
-  g_byte_array_append (all, (const guint8 *) prefix, strlen (prefix));
+  g_byte_array_append (all, (const guint8 *)prefix, strlen (prefix));
   append_bytes (all, data);
-  g_file_set_contents (path, (const char *) all->data, all->len, &error);
+  g_file_set_contents (path, (const char *)all->data, all->len, &error);
   g_assert_no_error (error);
   fd = g_open (path, O_RDONLY | O_CLOEXEC, 0);
   g_assert_cmpint (fd, >=, 0);
@@ -425,7 +424,7 @@ test_pass_fd (Station *st, gconstpointer user_data)
   int fd = open_data_file (st, prefix, st->data);
 
   /* From the current offset ... */
-  g_assert_cmpint (lseek (fd, strlen (prefix), SEEK_SET), ==, (off_t) strlen (prefix));
+  g_assert_cmpint (lseek (fd, strlen (prefix), SEEK_SET), ==, (off_t)strlen (prefix));
   sig = sk_keyring_verify_detached_fd (st->keyring, signature, fd, allowed, NULL, &error);
   g_assert_no_error (error);
   g_assert_nonnull (sig);
@@ -515,8 +514,8 @@ test_fd_cancelled (Station *st, gconstpointer user_data)
   thread = g_thread_new ("feeder", feed_then_cancel, &feeder);
 
   start = g_get_monotonic_time ();
-  sig = sk_keyring_verify_detached_fd (st->keyring, signature, fds[0], allowed, cancellable,
-                                       &error);
+  sig =
+      sk_keyring_verify_detached_fd (st->keyring, signature, fds[0], allowed, cancellable, &error);
   g_assert_error (error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
   g_assert_null (sig);
   g_assert_cmpint (g_get_monotonic_time () - start, <, 5 * G_TIME_SPAN_SECOND);
@@ -552,7 +551,7 @@ first_packet (GBytes *bytes)
       break;
     case 1:
       header = 3;
-      body = ((gsize) p[1] << 8) | p[2];
+      body = ((gsize)p[1] << 8) | p[2];
       break;
     default:
       g_assert_not_reached ();
@@ -571,7 +570,7 @@ test_sig_missing (Station *st, gconstpointer user_data)
 
   assert_refused (st, empty, st->data, allowed, SK_ERROR_SIG_MISSING);
   /* Binary OpenPGP, but a public key packet and no signature packet. */
-  g_assert_cmphex (((const guint8 *) g_bytes_get_data (key_packet, NULL))[0] >> 2 & 0x0f, ==, 6);
+  g_assert_cmphex (((const guint8 *)g_bytes_get_data (key_packet, NULL))[0] >> 2 & 0x0f, ==, 6);
   assert_refused (st, key_packet, st->data, allowed, SK_ERROR_SIG_MISSING);
   /* A whole key file: its self-signatures are no detached signature. */
   assert_refused (st, key_file, st->data, allowed, SK_ERROR_SIG_MISSING);
@@ -809,6 +808,8 @@ test_sign_refused (Station *st, gconstpointer user_data)
 
 /* ---- import ---------------------------------------------------------------- */
 
+/* The scratch homes of import's dry runs in $TMPDIR, which is this process's
+ * own (see main()), so other tests running in parallel do not count. */
 static guint
 count_scratch_homes (void)
 {
@@ -828,16 +829,16 @@ count_scratch_homes (void)
 static void
 test_import_public (Station *st, gconstpointer user_data)
 {
-  const char *expected[] = { keys->ed25519,      keys->rsa3072,          keys->rsa2048,
-                             keys->nistp256,     keys->sub_primary,      keys->weak_sub_primary,
-                             keys->weak_primary, keys->expired,          keys->revoked };
+  const char *expected[] = { keys->ed25519,      keys->rsa3072,     keys->rsa2048,
+                             keys->nistp256,     keys->sub_primary, keys->weak_sub_primary,
+                             keys->weak_primary, keys->expired,     keys->revoked };
   g_autoptr (GPtrArray) imported = NULL;
   g_autoptr (GPtrArray) again = NULL;
   g_autoptr (GPtrArray) wanted = g_ptr_array_new ();
   g_autoptr (GError) error = NULL;
 
   for (gsize i = 0; i < G_N_ELEMENTS (expected); i++)
-    g_ptr_array_add (wanted, (char *) expected[i]);
+    g_ptr_array_add (wanted, (char *)expected[i]);
   imported = sk_keyring_import (st->keyring, keys->publics, NULL, &error);
   g_assert_no_error (error);
   g_assert_cmpuint (imported->len, ==, G_N_ELEMENTS (expected));
@@ -878,7 +879,6 @@ test_import_station_secret (Station *st, gconstpointer user_data)
   g_autoptr (GBytes) bundle_bytes = NULL;
   g_autoptr (GPtrArray) imported = NULL;
   g_autoptr (GError) error = NULL;
-  guint scratch_before = count_scratch_homes ();
 
   append_bytes (bundle, secret);
   append_bytes (bundle, publics);
@@ -896,7 +896,7 @@ test_import_station_secret (Station *st, gconstpointer user_data)
   g_assert_true (sk_keyring_has_public_key (st->keyring, keys->ed25519));
 
   /* The scratch home of the dry run is gone again. */
-  g_assert_cmpuint (count_scratch_homes (), ==, scratch_before);
+  g_assert_cmpuint (count_scratch_homes (), ==, 0);
 }
 
 static void
@@ -909,7 +909,6 @@ test_import_foreign_secret (Station *st, gconstpointer user_data)
   g_autoptr (GBytes) bundle_bytes = NULL;
   g_autoptr (GPtrArray) imported = NULL;
   g_autoptr (GError) error = NULL;
-  guint scratch_before = count_scratch_homes ();
 
   /* Public keys, the station's secret key and a foreign one. */
   append_bytes (bundle, keys->publics);
@@ -935,17 +934,26 @@ test_import_foreign_secret (Station *st, gconstpointer user_data)
   g_assert_false (sk_keyring_has_secret_key (st->keyring, keys->station));
   g_assert_false (sk_keyring_has_public_key (st->keyring, keys->station));
 
-  g_assert_cmpuint (count_scratch_homes (), ==, scratch_before);
+  g_assert_cmpuint (count_scratch_homes (), ==, 0);
 }
 
 int
 main (int argc, char **argv)
 {
+  const char *base = g_getenv ("TMPDIR");
+  g_autofree char *tmpdir = NULL;
   int ret;
 
   g_test_init (&argc, &argv, NULL);
 
-  /* Before any thread: setenv() is not thread-safe. */
+  /* Before any thread, as setenv() is not thread-safe: a $TMPDIR of our own
+   * (short, for the agents' sockets), which must be empty at the end ... */
+  tmpdir = g_build_filename (base != NULL && *base != '\0' ? base : "/tmp", "skr-XXXXXX", NULL);
+  g_assert_nonnull (g_mkdtemp (tmpdir));
+  g_assert_true (g_setenv ("TMPDIR", tmpdir, TRUE));
+  g_assert_cmpstr (g_get_tmp_dir (), ==, tmpdir);
+
+  /* ... and a $GNUPGHOME that holds every key of this file. */
   keys = g_new0 (Keys, 1);
   keys->gpg = sk_test_gpg_new ();
   g_assert_true (g_setenv ("GNUPGHOME", sk_test_gpg_get_home (keys->gpg), TRUE));
@@ -980,5 +988,7 @@ main (int argc, char **argv)
 
   ret = g_test_run ();
   keys_free ();
+  /* Every home, scratch or not, is gone with its agent. */
+  g_assert_cmpint (g_rmdir (tmpdir), ==, 0);
   return ret;
 }

@@ -53,7 +53,7 @@ test_default_compiles (void)
   g_assert_cmpuint (number->offset, ==, 30);
   g_assert_cmpuint (number->length, ==, 12);
   g_assert_true (number->personal);
-  g_assert_cmpuint (((SkField *) g_ptr_array_index (data->fields, 20))->length, ==, 95);
+  g_assert_cmpuint (((SkField *)g_ptr_array_index (data->fields, 20))->length, ==, 95);
 }
 
 /* The shipped policy has an empty key section: usable for its layouts, never
@@ -62,7 +62,8 @@ static void
 test_default_needs_keys (void)
 {
   g_autofree char *text = sk_test_default_policy_text ();
-  g_autoptr (GBytes) bytes = g_bytes_new_take (g_steal_pointer (&text), strlen (text));
+  gsize len = strlen (text);
+  g_autoptr (GBytes) bytes = g_bytes_new_take (g_steal_pointer (&text), len);
   g_autoptr (GError) error = NULL;
   g_autoptr (SkPolicy) policy = sk_policy_new_from_bytes (bytes, &error);
 
@@ -88,8 +89,7 @@ static const SchemaCase schema_cases[] = {
     "\"classes\": [\"usb-storage\", \"network\"]" },
   { "retention-negative", "\"upload_minutes\": 30", "\"upload_minutes\": -1" },
   { "dual-control-unknown", "\"dual_control\": [\"SKI03\"]", "\"dual_control\": [\"XYZ99\"]" },
-  { "unknown-field-member",
-    "{ \"name\": \"処理区分\", \"type\": \"9\", \"length\": 1,",
+  { "unknown-field-member", "{ \"name\": \"処理区分\", \"type\": \"9\", \"length\": 1,",
     "{ \"name\": \"処理区分\", \"type\": \"9\", \"length\": 1, \"regex\": \".*\"," },
   { "bad-type", "{ \"name\": \"性別\", \"type\": \"9\"", "{ \"name\": \"性別\", \"type\": \"Z\"" },
   { "widths", "{ \"name\": \"被保険者記号\", \"type\": \"X\", \"length\": 10",
@@ -112,7 +112,8 @@ static const SchemaCase schema_cases[] = {
   { "regex-unanchored", "\"name_pattern\": \"^(?<lg>", "\"name_pattern\": \"(?<lg>" },
   { "regex-no-group", "(?<seq>[0-9]{3})\\\\.DAT$\"", "([0-9]{3})\\\\.DAT$\"" },
   { "duplicate-field", "{ \"name\": \"被保険者記号\"", "{ \"name\": \"被保険者番号\"" },
-  { "record-type-const", "{ \"name\": \"レコード種別\", \"type\": \"X\", \"length\": 1, \"const\": \"1\" }",
+  { "record-type-const",
+    "{ \"name\": \"レコード種別\", \"type\": \"X\", \"length\": 1, \"const\": \"1\" }",
     "{ \"name\": \"レコード種別\", \"type\": \"X\", \"length\": 1, \"const\": \"2\" }" },
   { "pairs-with-unknown", "\"pairs_with\": [\"KNY02\"]", "\"pairs_with\": [\"KNY99\"]" },
   { "kind-id", "\"KNY01\": {", "\"kny01\": {" },
@@ -151,6 +152,7 @@ test_not_text (void)
       g_autoptr (GError) error = NULL;
       g_autoptr (SkPolicy) policy = _sk_policy_new_from_bytes_full (bytes, TRUE, &error);
       g_assert_error (error, SK_ERROR, SK_ERROR_POLICY_INVALID);
+      g_assert_null (policy);
     }
   g_autofree char *big = g_malloc0 (SK_POLICY_MAX_SIZE + 1);
   memset (big, ' ', SK_POLICY_MAX_SIZE + 1);
@@ -158,6 +160,7 @@ test_not_text (void)
   g_autoptr (GError) error = NULL;
   g_autoptr (SkPolicy) policy = _sk_policy_new_from_bytes_full (bytes, TRUE, &error);
   g_assert_error (error, SK_ERROR, SK_ERROR_POLICY_INVALID);
+  g_assert_null (policy);
 }
 
 /* ---- signed loading with real keys -------------------------------------- */
@@ -179,14 +182,14 @@ keys_make (void)
   if (keys.gpg != NULL)
     return;
   keys.gpg = sk_test_gpg_new ();
-  keys.admin = sk_test_gpg_make_key (keys.gpg, "Admin <admin@test.invalid>", "ed25519", "never",
-                                     NULL);
-  keys.other_admin = sk_test_gpg_make_key (keys.gpg, "Other admin <other@test.invalid>",
-                                           "ed25519", "never", NULL);
-  keys.mallory = sk_test_gpg_make_key (keys.gpg, "Mallory <mallory@test.invalid>", "ed25519",
-                                       "never", NULL);
-  keys.station_key = sk_test_gpg_make_key (keys.gpg, "Station <station@test.invalid>", "ed25519",
-                                           "never", NULL);
+  keys.admin =
+      sk_test_gpg_make_key (keys.gpg, "Admin <admin@test.invalid>", "ed25519", "never", NULL);
+  keys.other_admin =
+      sk_test_gpg_make_key (keys.gpg, "Other admin <other@test.invalid>", "ed25519", "never", NULL);
+  keys.mallory =
+      sk_test_gpg_make_key (keys.gpg, "Mallory <mallory@test.invalid>", "ed25519", "never", NULL);
+  keys.station_key =
+      sk_test_gpg_make_key (keys.gpg, "Station <station@test.invalid>", "ed25519", "never", NULL);
 }
 
 typedef struct
@@ -202,7 +205,7 @@ policy_text (const char *const *admins)
 {
   g_autofree char *text = sk_test_default_policy_text ();
   g_autoptr (GString) s = g_string_new (text);
-  g_autofree char *list = g_strjoinv ("\", \"", (GStrv) admins);
+  g_autofree char *list = g_strjoinv ("\", \"", (GStrv)admins);
   g_autofree char *admins_json = g_strdup_printf ("\"admins\": [\"%s\"]", list);
   g_autofree char *dir_json = g_strdup_printf ("{ \"signers\": [\"%s\"], \"recipient\": \"%s\" }",
                                                keys.station_key, keys.station_key);
@@ -216,7 +219,7 @@ static void
 write_bytes (const char *path, GBytes *bytes)
 {
   g_autoptr (GError) error = NULL;
-  g_file_set_contents (path, g_bytes_get_data (bytes, NULL), (gssize) g_bytes_get_size (bytes),
+  g_file_set_contents (path, g_bytes_get_data (bytes, NULL), (gssize)g_bytes_get_size (bytes),
                        &error);
   g_assert_no_error (error);
 }
@@ -233,11 +236,11 @@ write_policy (Fixture *fx, const char *text, const char *signer, const char *con
 
   g_autoptr (GPtrArray) args = g_ptr_array_new ();
   g_ptr_array_add (args, (gpointer) "-u");
-  g_ptr_array_add (args, (gpointer) signer);
+  g_ptr_array_add (args, (gpointer)signer);
   for (guint i = 0; extra_args != NULL && extra_args[i] != NULL; i++)
-    g_ptr_array_add (args, (gpointer) extra_args[i]);
+    g_ptr_array_add (args, (gpointer)extra_args[i]);
   g_ptr_array_add (args, NULL);
-  g_autoptr (GBytes) sig = sk_test_gpg_sign (keys.gpg, bytes, (const char *const *) args->pdata);
+  g_autoptr (GBytes) sig = sk_test_gpg_sign (keys.gpg, bytes, (const char *const *)args->pdata);
   write_bytes (sig_path, sig);
 }
 
@@ -260,9 +263,10 @@ fixture_setup (Fixture *fx, gconstpointer data)
   for (gsize i = 0; i < G_N_ELEMENTS (known); i++)
     {
       g_autoptr (GBytes) pub = sk_test_gpg_export (keys.gpg, known[i], FALSE);
-      g_autoptr (GPtrArray) fprs = sk_keyring_import (sk_station_get_keyring (fx->station), pub,
-                                                      keys.station_key, &error);
+      g_autoptr (GPtrArray) fprs =
+          sk_keyring_import (sk_station_get_keyring (fx->station), pub, keys.station_key, &error);
       g_assert_no_error (error);
+      g_assert_cmpuint (fprs->len, ==, 1);
     }
 }
 
@@ -295,9 +299,9 @@ test_signed_ok (Fixture *fx, gconstpointer data)
                    keys.station_key);
 
   /* Installed, it loads again from the station's own copy. */
-  g_autoptr (SkPolicy) installed = sk_station_install_policy (fx->station, fx->policy_path,
-                                                              &error);
+  g_autoptr (SkPolicy) installed = sk_station_install_policy (fx->station, fx->policy_path, &error);
   g_assert_no_error (error);
+  g_assert_cmpstr (sk_policy_get_sha256 (installed), ==, sha);
   g_autoptr (SkPolicy) loaded = sk_station_load_policy (fx->station, &error);
   g_assert_no_error (error);
   g_assert_cmpstr (sk_policy_get_sha256 (loaded), ==, sha);
@@ -331,6 +335,7 @@ test_unsigned (Fixture *fx, gconstpointer data)
   g_clear_error (&error);
   g_autoptr (SkPolicy) policy2 = sk_station_check_policy (fx->station, fx->policy_path, &error);
   g_assert_error (error, SK_ERROR, SK_ERROR_POLICY_UNSIGNED);
+  g_assert_null (policy2);
 }
 
 static void

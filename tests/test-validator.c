@@ -127,7 +127,6 @@ test_empty_file_valid (Fixture *fx, gconstpointer data)
   const char *paths[] = { path, NULL };
   g_autoptr (GPtrArray) reports = validate (fx, paths);
   SkFileReport *r = g_ptr_array_index (reports, 0);
-  g_autofree char *desc = sk_test_report_describe (r);
 
   g_assert_true (sk_file_report_ok (r));
   g_assert_cmpuint (r->records, ==, 0);
@@ -635,7 +634,6 @@ test_findings_cap (Fixture *fx, gconstpointer data)
   g_autoptr (SkPolicy) policy =
       sk_test_policy_with ("\"max_findings\": 1000", "\"max_findings\": 5", NULL);
   g_autofree char *path = generate (fx, "KNY01", RECORDS);
-  g_autofree char *base = g_path_get_basename (path);
 
   for (guint64 rec = 2; rec <= RECORDS; rec++)
     p1_patch (fx, path, "KNY01", rec, "性別", "7", 1);
