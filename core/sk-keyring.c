@@ -99,6 +99,10 @@ static gpointer
 gpgme_init_once (gpointer data)
 {
   /* Initialises GPGME (threads, locale of the library) exactly once. */
+  /* Without this GPGME runs gpgconf twice and gpgsm, gpgconf and gpg once
+   * each, on every start, to learn where engines live that we never use.
+   * The engines we use are named explicitly (SK_GPG_PATH, SK_GPGCONF_PATH). */
+  gpgme_set_global_flag ("disable-gpgconf", "1");
   return (gpointer)gpgme_check_version ("1.18.0");
 }
 
@@ -106,7 +110,6 @@ static gboolean
 ensure_gpgme (GError **error)
 {
   static GOnce once = G_ONCE_INIT;
-  gpgme_error_t gerr;
 
   if (g_once (&once, gpgme_init_once, NULL) == NULL)
     {
@@ -114,12 +117,9 @@ ensure_gpgme (GError **error)
       return FALSE;
     }
 
-  gerr = gpgme_engine_check_version (GPGME_PROTOCOL_OpenPGP);
-  if (gerr != 0)
-    {
-      set_error_from_gpgme (error, gerr, SK_ERROR_IO_ERROR, "the gpg engine is not usable");
-      return FALSE;
-    }
+  /* No gpgme_engine_check_version (): it probes every engine GPGME knows
+   * (gpgsm, gpgconf, …), one process each.  The gpg engine is checked on
+   * each context instead (context_new_for_protocol). */
   return TRUE;
 }
 
@@ -147,6 +147,13 @@ context_new_for_protocol (const char *homedir,
       set_error_from_gpgme (error, gerr, SK_ERROR_IO_ERROR, "creating a GPGME context");
       return NULL;
     }
+  gpgme_engine_info_t info = gpgme_ctx_get_engine_info (ctx);
+  if (info == NULL || info->version == NULL)
+    {
+      g_set_error (error, SK_ERROR, SK_ERROR_IO_ERROR, "the %s engine is not usable",
+                   gpgme_get_protocol_name (protocol));
+      return NULL;
+    }
   return g_steal_pointer (&ctx);
 }
 
@@ -157,7 +164,9 @@ context_new (const char *homedir, GError **error)
   g_auto (gpgme_ctx_t) ctx = NULL;
   gpgme_error_t gerr;
 
-  ctx = context_new_for_protocol (homedir, GPGME_PROTOCOL_OpenPGP, NULL, error);
+  /* The gpg found at build time: naming it saves GPGME asking gpgconf
+   * where gpg is, two more processes on every run. */
+  ctx = context_new_for_protocol (homedir, GPGME_PROTOCOL_OpenPGP, SK_GPG_PATH, error);
   if (ctx == NULL)
     return NULL;
 
@@ -182,17 +191,13 @@ context_new (const char *homedir, GError **error)
 /* The one key whose primary fingerprint is FPR; NULL (no error) when there is
  * none.  A pattern that matches more than one key is an error. */
 static gboolean
-find_key (
-    const char *homedir, const char *fpr, gboolean secret, gpgme_key_t *out_key, GError **error)
+find_key_on (
+    gpgme_ctx_t ctx, const char *fpr, gboolean secret, gpgme_key_t *out_key, GError **error)
 {
-  g_auto (gpgme_ctx_t) ctx = NULL;
   g_auto (gpgme_key_t) found = NULL;
   gpgme_error_t gerr;
 
   *out_key = NULL;
-  ctx = context_new (homedir, error);
-  if (ctx == NULL)
-    return FALSE;
 
   gerr = gpgme_op_keylist_start (ctx, fpr, secret ? 1 : 0);
   for (;;)
@@ -221,6 +226,16 @@ find_key (
 
   *out_key = g_steal_pointer (&found);
   return TRUE;
+}
+
+static gboolean
+find_key (
+    const char *homedir, const char *fpr, gboolean secret, gpgme_key_t *out_key, GError **error)
+{
+  g_auto (gpgme_ctx_t) ctx = context_new (homedir, error);
+
+  *out_key = NULL;
+  return ctx != NULL && find_key_on (ctx, fpr, secret, out_key, error);
 }
 
 /* ---- the object ------------------------------------------------------------ */
@@ -628,8 +643,21 @@ hash_is_strong (gpgme_hash_algo_t algo)
 }
 
 /* Rules 1–6 on GPGME's verdict.  SELF's keyring is where the key is looked up. */
+/* What the rules read of a signature, copied out of GPGME's result. */
+typedef struct
+{
+  gpgme_error_t status;
+  unsigned int summary;
+  gpgme_hash_algo_t hash_algo;
+  long int timestamp;
+  gboolean wrong_key_usage;
+  gboolean has_fpr;
+  char fpr[41];
+} SkSigFacts;
+
 static SkSignature *
 check_verify_result (SkKeyring *self,
+                     gpgme_ctx_t ctx,
                      gpgme_verify_result_t result,
                      const char *const *allowed_fprs,
                      GError **error)
@@ -637,6 +665,7 @@ check_verify_result (SkKeyring *self,
   g_auto (gpgme_key_t) key = NULL;
   g_autoptr (SkSignature) out = NULL;
   gpgme_signature_t sig;
+  SkSigFacts facts = { 0 };
   gpgme_subkey_t primary;
   gpgme_subkey_t signer = NULL;
   gpg_err_code_t status;
@@ -654,8 +683,19 @@ check_verify_result (SkKeyring *self,
                    "GnuPG found more than one signature; exactly one is accepted");
       return NULL;
     }
+  /* The result belongs to CTX until its next operation: keep what the rules
+   * need, because the key is looked up on the same context below (a new
+   * context would cost another run of gpg). */
   sig = result->signatures;
-  status = gpgme_err_code (sig->status);
+  facts.status = sig->status;
+  facts.summary = sig->summary;
+  facts.hash_algo = sig->hash_algo;
+  facts.timestamp = sig->timestamp;
+  facts.wrong_key_usage = sig->wrong_key_usage;
+  if (sig->fpr != NULL)
+    g_strlcpy (facts.fpr, sig->fpr, sizeof facts.fpr);
+  facts.has_fpr = sig->fpr != NULL && strlen (sig->fpr) == 40;
+  status = gpgme_err_code (facts.status);
   if (status == GPG_ERR_BAD_SIGNATURE)
     {
       g_set_error (error, SK_ERROR, SK_ERROR_SIG_BAD, "the signature does not match the data");
@@ -663,37 +703,37 @@ check_verify_result (SkKeyring *self,
     }
 
   /* Rule 2. */
-  if (status == GPG_ERR_NO_PUBKEY || (sig->summary & GPGME_SIGSUM_KEY_MISSING))
+  if (status == GPG_ERR_NO_PUBKEY || (facts.summary & GPGME_SIGSUM_KEY_MISSING))
     {
       g_set_error (error, SK_ERROR, SK_ERROR_SIG_UNTRUSTED_KEY,
                    "the signing key %s is not in the station's keyring",
-                   sig->fpr != NULL ? sig->fpr : "(unknown)");
+                   facts.has_fpr ? facts.fpr : "(unknown)");
       return NULL;
     }
-  if (sig->fpr == NULL || strlen (sig->fpr) != 40)
+  if (!facts.has_fpr)
     {
       g_set_error (error, SK_ERROR, SK_ERROR_SIG_BAD,
                    "GnuPG did not name the signing key's fingerprint");
       return NULL;
     }
-  if (!find_key (self->homedir, sig->fpr, FALSE, &key, error))
+  if (!find_key_on (ctx, facts.fpr, FALSE, &key, error))
     return NULL;
   if (key == NULL || key->subkeys == NULL)
     {
       g_set_error (error, SK_ERROR, SK_ERROR_SIG_UNTRUSTED_KEY,
-                   "the signing key %s is not in the station's keyring", sig->fpr);
+                   "the signing key %s is not in the station's keyring", facts.fpr);
       return NULL;
     }
   primary = key->subkeys;
   for (gpgme_subkey_t sk = key->subkeys; sk != NULL; sk = sk->next)
     {
-      if (fpr_equal (sk->fpr, sig->fpr))
+      if (fpr_equal (sk->fpr, facts.fpr))
         signer = sk;
     }
   if (signer == NULL || primary->fpr == NULL)
     {
       g_set_error (error, SK_ERROR, SK_ERROR_SIG_BAD,
-                   "the key listed for %s does not contain the signing key", sig->fpr);
+                   "the key listed for %s does not contain the signing key", facts.fpr);
       return NULL;
     }
   if (!fpr_in_list (primary->fpr, allowed_fprs) || key->disabled)
@@ -705,14 +745,14 @@ check_verify_result (SkKeyring *self,
 
   /* Rule 3. */
   if (key->revoked || primary->revoked || signer->revoked || status == GPG_ERR_CERT_REVOKED ||
-      (sig->summary & GPGME_SIGSUM_KEY_REVOKED))
+      (facts.summary & GPGME_SIGSUM_KEY_REVOKED))
     {
       g_set_error (error, SK_ERROR, SK_ERROR_SIG_KEY_REVOKED, "the signing key %s is revoked",
                    signer->fpr);
       return NULL;
     }
   if (key->expired || primary->expired || signer->expired || status == GPG_ERR_KEY_EXPIRED ||
-      (sig->summary & GPGME_SIGSUM_KEY_EXPIRED))
+      (facts.summary & GPGME_SIGSUM_KEY_EXPIRED))
     {
       g_set_error (error, SK_ERROR, SK_ERROR_SIG_KEY_EXPIRED, "the signing key %s has expired",
                    signer->fpr);
@@ -720,9 +760,9 @@ check_verify_result (SkKeyring *self,
     }
 
   /* Rule 4. */
-  if (!hash_is_strong (sig->hash_algo) || status == GPG_ERR_DIGEST_ALGO)
+  if (!hash_is_strong (facts.hash_algo) || status == GPG_ERR_DIGEST_ALGO)
     {
-      const char *name = gpgme_hash_algo_name (sig->hash_algo);
+      const char *name = gpgme_hash_algo_name (facts.hash_algo);
       g_set_error (error, SK_ERROR, SK_ERROR_SIG_WEAK_HASH,
                    "the signature uses %s; SHA-256 or stronger is required",
                    name != NULL ? name : "an unknown hash");
@@ -745,28 +785,28 @@ check_verify_result (SkKeyring *self,
 
   /* Rule 6. */
   if (!signer->can_sign || signer->invalid || signer->disabled || key->invalid ||
-      sig->wrong_key_usage)
+      facts.wrong_key_usage)
     {
       g_set_error (error, SK_ERROR, SK_ERROR_SIG_BAD, "the key %s may not make signatures",
                    signer->fpr);
       return NULL;
     }
-  if (status != 0 || (sig->summary & (GPGME_SIGSUM_RED | GPGME_SIGSUM_SYS_ERROR)))
+  if (status != 0 || (facts.summary & (GPGME_SIGSUM_RED | GPGME_SIGSUM_SYS_ERROR)))
     {
       char buf[256];
-      if (gpgme_strerror_r (sig->status, buf, sizeof buf) != 0)
+      if (gpgme_strerror_r (facts.status, buf, sizeof buf) != 0)
         g_strlcpy (buf, "unknown error", sizeof buf);
       g_set_error (error, SK_ERROR, SK_ERROR_SIG_BAD,
                    "GnuPG did not accept the signature (%s, summary 0x%x)", buf,
-                   (guint)sig->summary);
+                   (guint)facts.summary);
       return NULL;
     }
 
   out = g_new0 (SkSignature, 1);
   out->primary_fpr = g_ascii_strup (primary->fpr, -1);
   out->signing_fpr = g_ascii_strup (signer->fpr, -1);
-  out->created = (gint64)sig->timestamp;
-  out->hash_algo = g_strdup (gpgme_hash_algo_name (sig->hash_algo));
+  out->created = (gint64)facts.timestamp;
+  out->hash_algo = g_strdup (gpgme_hash_algo_name (facts.hash_algo));
   out->key_algo = g_strdup (algo != NULL ? algo : "unknown");
   return g_steal_pointer (&out);
 }
@@ -812,7 +852,7 @@ verify_data (SkKeyring *self,
       return NULL;
     }
 
-  return check_verify_result (self, gpgme_op_verify_result (ctx), allowed_fprs, error);
+  return check_verify_result (self, ctx, gpgme_op_verify_result (ctx), allowed_fprs, error);
 }
 
 SkSignature *
@@ -1076,7 +1116,7 @@ kill_agent (const char *home)
   gpgme_error_t op_err = 0;
   gpgme_error_t gerr;
 
-  conf = context_new_for_protocol (home, GPGME_PROTOCOL_GPGCONF, NULL, &error);
+  conf = context_new_for_protocol (home, GPGME_PROTOCOL_GPGCONF, SK_GPGCONF_PATH, &error);
   if (conf == NULL)
     {
       g_debug ("cannot stop the agent of %s: %s", home, error->message);
