@@ -71,6 +71,11 @@ add_finding_json (JsonBuilder *b, const char *file, const SkFinding *f)
       json_builder_set_member_name (b, "field_name");
       json_builder_add_string_value (b, f->field_name);
     }
+  if (f->detail != NULL)
+    {
+      json_builder_set_member_name (b, "detail");
+      json_builder_add_string_value (b, f->detail);
+    }
   json_builder_end_object (b);
 }
 
@@ -543,6 +548,8 @@ print_reports (GPtrArray *reports)
             g_string_append (where, _ ("file"));
           if (f->field > 0)
             g_string_append_printf (where, _ (", field %u %s"), f->field, f->field_name);
+          if (f->detail != NULL)
+            g_string_append_printf (where, " (%s)", f->detail);
           g_print ("  %-22s %s: %s\n", sk_error_code_to_reason (f->code), where->str,
                    sk_error_code_describe (f->code));
         }

@@ -218,8 +218,8 @@ struct _SkValidator
 
   SkKeySet *unique[SK_MAX_FIELDS]; /* per data field */
   SkPendingKey pending_unique[SK_MAX_FIELDS];
-  SkKeySet *pair_keys;             /* collected (requests) */
-  const SkKeySet *request_keys;    /* checked (results) */
+  SkKeySet *pair_keys;          /* collected (requests) */
+  const SkKeySet *request_keys; /* checked (results) */
   guint64 request_records;
   gboolean have_request;
 
@@ -261,7 +261,8 @@ init_tables (void)
 }
 
 static void
-add_finding (SkValidator *v, SkErrorCode code, guint64 record, const SkField *field)
+add_finding_detail (
+    SkValidator *v, SkErrorCode code, guint64 record, const SkField *field, const char *detail)
 {
   if (v->stopped)
     return;
@@ -276,8 +277,15 @@ add_finding (SkValidator *v, SkErrorCode code, guint64 record, const SkField *fi
     .record = record,
     .field = field != NULL ? field->index + 1 : 0,
     .field_name = field != NULL ? field->name : NULL,
+    .detail = detail,
   };
   g_array_append_val (v->report->findings, finding);
+}
+
+static void
+add_finding (SkValidator *v, SkErrorCode code, guint64 record, const SkField *field)
+{
+  add_finding_detail (v, code, record, field, NULL);
 }
 
 static void
@@ -505,11 +513,28 @@ trimmed_length (const guint8 *p, guint len, guint64 pattern, guint unit)
   return end;
 }
 
-/* Why a P1 field failed its type: bytes outside the repertoire (encoding),
- * or valid characters of the wrong kind for the field (field-type). */
-static SkErrorCode
-classify_p1 (const guint8 *p, guint len)
+/* What a Shift_JIS double-byte code outside JIS X 0208 is. */
+static const char *
+classify_sjis (guint8 b1, guint8 b2)
 {
+  if (b1 >= 0xF0 && b1 <= 0xF9)
+    return "user-defined";
+  if (b1 >= 0xFA)
+    return "ibm-extension";
+  if (b1 == 0xED || b1 == 0xEE)
+    return "nec-selected-ibm-extension";
+  if (b1 == 0x87)
+    return "nec-special";
+  return "unassigned";
+}
+
+/* Why a P1 field failed its type: bytes outside the repertoire (encoding,
+ * with what kind of character in *DETAIL), or valid characters of the wrong
+ * kind for the field (field-type). */
+static SkErrorCode
+classify_p1 (const guint8 *p, guint len, const char **detail)
+{
+  *detail = NULL;
   for (guint i = 0; i < len;)
     {
       guint8 b = p[i];
@@ -521,10 +546,14 @@ classify_p1 (const guint8 *p, guint len)
       if (i + 1 < len && sk_sjis_is_double_byte (b, p[i + 1]))
         {
           if (!sk_sjis_is_jisx0208 (b, p[i + 1]))
-            return SK_ERROR_ENCODING;
+            {
+              *detail = classify_sjis (b, p[i + 1]);
+              return SK_ERROR_ENCODING;
+            }
           i += 2;
           continue;
         }
+      *detail = b < 0x20 || b == 0x7F ? "control" : "not-shift-jis";
       return SK_ERROR_ENCODING;
     }
   return SK_ERROR_FIELD_TYPE;
@@ -574,7 +603,7 @@ check_p1_field (SkValidator *v, const SkField *f, const guint8 *rec, SkValue *va
         guint last = trimmed_length (p, len, G_GUINT64_CONSTANT (0x4081408140814081), 2);
         for (guint i = 0; i + 1 < last; i += 2)
           {
-            guint idx = (guint) p[i] << 8 | p[i + 1];
+            guint idx = (guint)p[i] << 8 | p[i + 1];
             bad |= ((table[idx >> 3] >> (idx & 7)) & 1) == 0;
           }
         if (f->kana && !bad)
@@ -588,7 +617,9 @@ check_p1_field (SkValidator *v, const SkField *f, const guint8 *rec, SkValue *va
 
   if (bad)
     {
-      add_finding (v, classify_p1 (p, len), record, f);
+      const char *detail;
+      SkErrorCode code = classify_p1 (p, len, &detail);
+      add_finding_detail (v, code, record, f, detail);
       return;
     }
   if (kana_bad)
@@ -630,7 +661,12 @@ check_p2_field (
       gsize n = sk_utf8_decode (p + i, len - i, &c);
       if (n == 0 || c < 0x20 || (c >= 0x7F && c < 0xA0) || !sk_unicode_is_jisx0213 (c))
         {
-          add_finding (v, SK_ERROR_ENCODING, record, f);
+          const char *detail = n == 0                                ? "not-utf-8"
+                               : c < 0x20 || (c >= 0x7F && c < 0xA0) ? "control"
+                               : (c >= 0xE000 && c <= 0xF8FF) || c >= 0xF0000
+                                   ? "private-use"
+                                   : "outside-jis-x-0213";
+          add_finding_detail (v, SK_ERROR_ENCODING, record, f, detail);
           return;
         }
       ascii_only = FALSE;
@@ -1029,7 +1065,7 @@ process_p2_line (SkValidator *v, const guint8 *line, gsize len)
   if (record == 1 && len >= 3 && memcmp (line, "\xEF\xBB\xBF", 3) == 0)
     {
       /* A byte-order mark: P2 is UTF-8 without one. */
-      add_finding (v, SK_ERROR_ENCODING, record, NULL);
+      add_finding_detail (v, SK_ERROR_ENCODING, record, NULL, "byte-order-mark");
       line += 3;
       len -= 3;
     }
@@ -1208,7 +1244,7 @@ sk_validator_feed_fd (SkValidator *v, int fd, GCancellable *cancellable, GError 
   struct stat st;
 
   if (fstat (fd, &st) == 0 && S_ISREG (st.st_mode))
-    sk_validator_set_expected_size (v, (guint64) st.st_size);
+    sk_validator_set_expected_size (v, (guint64)st.st_size);
 
   (void)posix_fadvise (fd, 0, 0, POSIX_FADV_SEQUENTIAL);
   for (;;)

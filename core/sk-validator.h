@@ -22,6 +22,12 @@ typedef struct
   guint64 record;         /* 1-based, counting every record; 0: the whole file */
   guint field;            /* 1-based in the record's layout; 0: the whole record */
   const char *field_name; /* borrowed from the policy; NULL with field 0 */
+  /* For encoding findings, what kind of character it was (DOMAIN.md §5:
+   * classify and report): "control", "not-shift-jis", "nec-special",
+   * "nec-selected-ibm-extension", "ibm-extension", "user-defined" (外字),
+   * "unassigned", "not-utf-8", "private-use", "outside-jis-x-0213",
+   * "byte-order-mark"; NULL otherwise.  A static string. */
+  const char *detail;
 } SkFinding;
 
 typedef struct
@@ -70,7 +76,8 @@ sk_validator_set_request (SkValidator *validator, const SkKeySet *keys, guint64 
 
 /* The size of the whole file, when known before it is fed: sizes the key
  * sets once instead of growing them. */
-void sk_validator_set_expected_size (SkValidator *validator, guint64 size);
+void
+sk_validator_set_expected_size (SkValidator *validator, guint64 size);
 
 /* Feed the next bytes; FALSE once the validator has stopped listening (an
  * unknown kind, the findings cap, a size cap): the caller may stop reading. */

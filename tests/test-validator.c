@@ -328,6 +328,46 @@ test_p1_case (Fixture *fx, gconstpointer data)
   assert_has (r, c->code, c->record, c->field);
 }
 
+static const SkFinding *
+find (const SkFileReport *r, SkErrorCode code, guint64 record)
+{
+  for (guint i = 0; i < r->findings->len; i++)
+    {
+      const SkFinding *f = &g_array_index (r->findings, SkFinding, i);
+      if (f->code == code && f->record == record)
+        return f;
+    }
+  return NULL;
+}
+
+/* DOMAIN.md §5: characters outside the repertoire are classified. */
+static void
+test_encoding_classes (Fixture *fx, gconstpointer data)
+{
+  static const struct
+  {
+    const char *bytes;
+    const char *detail;
+  } cases[] = {
+    { "\xFB\xFC", "ibm-extension" }, { "\xED\x40", "nec-selected-ibm-extension" },
+    { "\x87\x40", "nec-special" },   { "\xF0\x40", "user-defined" },
+    { "\x85\x40", "unassigned" },    { "\x01\x40", "control" },
+    { "\x80\x40", "not-shift-jis" },
+  };
+
+  for (gsize i = 0; i < G_N_ELEMENTS (cases); i++)
+    {
+      g_autofree char *path = generate (fx, "KNY01", 3);
+      const char *paths[] = { path, NULL };
+      p1_patch (fx, path, "KNY01", 3, "住所", cases[i].bytes, 2);
+      g_autoptr (SkFileReport) r = check_one (fx, paths, 0);
+      const SkFinding *f = find (r, SK_ERROR_ENCODING, 3);
+      g_assert_nonnull (f);
+      g_assert_cmpstr (f->detail, ==, cases[i].detail);
+      g_unlink (path);
+    }
+}
+
 /* The wareki of a different day: a valid date that disagrees. */
 static void
 test_era_mismatch (Fixture *fx, gconstpointer data)
@@ -527,12 +567,14 @@ test_p2_defects (Fixture *fx, gconstpointer data)
     const char *text;
     SkErrorCode code;
     const char *field;
+    const char *detail;
   } cases[] = {
-    { "private-use", 3, 11, "\xEE\x80\x80", SK_ERROR_ENCODING, "エラーメッセージ" },
-    { "bad-utf8", 3, 11, "\xE3\x81", SK_ERROR_ENCODING, "エラーメッセージ" },
-    { "overlong", 3, 11, "\xC0\xAF", SK_ERROR_ENCODING, "エラーメッセージ" },
-    { "control", 3, 11, "a\x01", SK_ERROR_ENCODING, "エラーメッセージ" },
-    { "emoji", 3, 11, "\xF0\x9F\x98\x80", SK_ERROR_ENCODING, "エラーメッセージ" },
+    { "private-use", 3, 11, "\xEE\x80\x80", SK_ERROR_ENCODING, "エラーメッセージ", "private-use" },
+    { "bad-utf8", 3, 11, "\xE3\x81", SK_ERROR_ENCODING, "エラーメッセージ", "not-utf-8" },
+    { "overlong", 3, 11, "\xC0\xAF", SK_ERROR_ENCODING, "エラーメッセージ", "not-utf-8" },
+    { "control", 3, 11, "a\x01", SK_ERROR_ENCODING, "エラーメッセージ", "control" },
+    { "emoji", 3, 11, "\xF0\x9F\x98\x80", SK_ERROR_ENCODING, "エラーメッセージ",
+      "outside-jis-x-0213" },
     { "letter-in-9", 3, 9, "12A4", SK_ERROR_FIELD_TYPE, "処理結果コード" },
     { "kanji-in-X", 1, 8, "案件", SK_ERROR_FIELD_TYPE, "処理番号" },
     { "quote", 3, 11, "\"x\"", SK_ERROR_FIELD_TYPE, "エラーメッセージ" },
@@ -552,6 +594,8 @@ test_p2_defects (Fixture *fx, gconstpointer data)
       p2_set (path, cases[i].record, cases[i].column, cases[i].text);
       g_autoptr (SkFileReport) r = check_one (fx, paths, 0);
       assert_has (r, cases[i].code, cases[i].record, cases[i].field);
+      if (cases[i].detail != NULL)
+        g_assert_cmpstr (find (r, cases[i].code, cases[i].record)->detail, ==, cases[i].detail);
       g_unlink (path);
     }
 }
@@ -570,6 +614,7 @@ test_p2_structure (Fixture *fx, gconstpointer data)
   write_all (path, bom, len + 3);
   g_autoptr (SkFileReport) r1 = check_one (fx, paths, 0);
   assert_has (r1, SK_ERROR_ENCODING, 1, NULL);
+  g_assert_cmpstr (find (r1, SK_ERROR_ENCODING, 1)->detail, ==, "byte-order-mark");
 
   /* LF without CR on the second line. */
   g_autofree char *lf = g_strndup (d, len);
@@ -674,6 +719,7 @@ main (int argc, char **argv)
       g_autofree char *path = g_strdup_printf ("/validator/p1/%s", p1_cases[i].name);
       g_test_add (path, Fixture, &p1_cases[i], fixture_setup, test_p1_case, fixture_teardown);
     }
+  ADD ("/validator/p1/encoding-classes", test_encoding_classes);
   ADD ("/validator/p1/era-mismatch", test_era_mismatch);
   ADD ("/validator/p1/age", test_age);
   ADD ("/validator/p1/not-before", test_not_before);
