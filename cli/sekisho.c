@@ -16,6 +16,7 @@
 #include <stdio.h>
 
 #include "sk-error.h"
+#include "sk-journal.h"
 #include "sk-keyring.h"
 #include "sk-policy.h"
 #include "sk-station.h"
@@ -34,7 +35,7 @@ typedef struct
 static char *
 escape_untrusted (const char *s)
 {
-  return g_strescape (s, NULL);
+  return sk_escape_untrusted (s);
 }
 
 static JsonBuilder *
@@ -109,6 +110,10 @@ finish (SkCli *cli, const GError *error, const char *ok_message, GPtrArray *repo
     }
   if (message == NULL)
     message = g_strdup (ok_message);
+  /* Messages carry paths and names the operator passed in, which may have
+   * come from a medium: nothing reaches the terminal unescaped. */
+  g_autofree char *raw_message = g_steal_pointer (&message);
+  message = escape_untrusted (raw_message);
 
   if (cli->json)
     {
@@ -275,7 +280,7 @@ cmd_key_import (SkCli *cli, int argc, char **argv)
   for (guint i = 0; i < fprs->len; i++)
     {
       json_builder_add_string_value (b, g_ptr_array_index (fprs, i));
-      g_string_append_printf (msg, "\n  %s", (const char *)g_ptr_array_index (fprs, i));
+      g_string_append_printf (msg, " %s", (const char *)g_ptr_array_index (fprs, i));
     }
   json_builder_end_array (b);
   return finish (cli, NULL, msg->str, NULL);
@@ -452,7 +457,8 @@ cmd_policy_set_keys (SkCli *cli, int argc, char **argv)
                  ts_recipient = NULL;
   g_autofree char *out = NULL;
   const GOptionEntry entries[] = {
-    { "admin", 0, 0, G_OPTION_ARG_STRING_ARRAY, &admin, N_ ("A policy administrator"), "FPR" },
+    { "admin", 0, 0, G_OPTION_ARG_STRING_ARRAY, &admin,
+      N_ ("Fingerprint of a policy administrator's key"), "FPR" },
     { "to-intermediate-signer", 0, 0, G_OPTION_ARG_STRING_ARRAY, &ti_signer,
       N_ ("A key that signs packages for the 中間サーバー side"), "FPR" },
     { "to-intermediate-recipient", 0, 0, G_OPTION_ARG_STRING_ARRAY, &ti_recipient,
@@ -531,12 +537,14 @@ print_reports (GPtrArray *reports)
       g_autofree char *file = escape_untrusted (r->file);
       if (sk_file_report_ok (r))
         {
-          g_print (_ ("OK       %s  %s, %llu records\n"), file, sk_kind_get_id (r->kind),
-                   (unsigned long long)r->records);
+          g_print (g_dngettext (GETTEXT_PACKAGE, "OK       %s  %s, %llu record\n",
+                                "OK       %s  %s, %llu records\n", r->records),
+                   file, sk_kind_get_id (r->kind), (unsigned long long)r->records);
           continue;
         }
-      g_print (_ ("REFUSED  %s  %s, %u findings%s\n"), file,
-               r->kind != NULL ? sk_kind_get_id (r->kind) : "?", r->findings->len,
+      g_print (g_dngettext (GETTEXT_PACKAGE, "REFUSED  %s  %s, %u finding%s\n",
+                            "REFUSED  %s  %s, %u findings%s\n", r->findings->len),
+               file, r->kind != NULL ? sk_kind_get_id (r->kind) : "?", r->findings->len,
                r->truncated ? _ (" (stopped at the policy's cap)") : "");
       for (guint j = 0; j < r->findings->len; j++)
         {
@@ -630,6 +638,256 @@ cmd_validate (SkCli *cli, int argc, char **argv)
   return finish (cli, NULL, msg, reports);
 }
 
+/* ---- journal ----------------------------------------------------------- */
+
+static GBytes *
+read_small_file (const char *path, GError **error)
+{
+  g_autofree char *data = NULL;
+  gsize len;
+  if (!g_file_get_contents (path, &data, &len, error))
+    return NULL;
+  return g_bytes_new_take (g_steal_pointer (&data), len);
+}
+
+static int
+cmd_journal_verify (SkCli *cli, int argc, char **argv)
+{
+  g_autofree char *checkpoint = NULL;
+  const GOptionEntry entries[] = {
+    { "checkpoint", 0, 0, G_OPTION_ARG_FILENAME, &checkpoint,
+      N_ ("Also check the journal against this signed checkpoint (FILE and FILE.sig)"), "FILE" },
+    { NULL },
+  };
+  int code;
+
+  if (!parse_options (cli, "journal verify", "", entries, &argc, &argv, &code))
+    return code;
+  if (argc != 1)
+    return usage_error (cli, _ ("journal verify takes no arguments"));
+
+  g_autoptr (GError) error = NULL;
+  g_autoptr (SkStation) station = open_station (cli, &error);
+  if (station == NULL)
+    return finish (cli, error, NULL, NULL);
+  g_autoptr (SkJournal) journal = sk_station_open_journal (station, TRUE, &error);
+  if (journal == NULL)
+    return finish (cli, error, NULL, NULL);
+
+  gint64 entries_read = 0, bad_seq = 0, cp_seq = -1;
+  gboolean ok = sk_journal_verify (journal, &entries_read, &bad_seq, NULL, &error);
+  if (ok && checkpoint != NULL)
+    {
+      g_autofree char *sig_path = g_strconcat (checkpoint, ".sig", NULL);
+      g_autoptr (GBytes) cp = read_small_file (checkpoint, &error);
+      g_autoptr (GBytes) sig = cp != NULL ? read_small_file (sig_path, &error) : NULL;
+      ok = sig != NULL && sk_journal_check_checkpoint (journal, sk_station_get_keyring (station),
+                                                       sk_station_get_signing_key (station), cp,
+                                                       sig, &cp_seq, &error);
+    }
+
+  JsonBuilder *b = extra (cli);
+  json_builder_set_member_name (b, "entries");
+  json_builder_add_int_value (b, entries_read);
+  json_builder_set_member_name (b, "first_bad_seq");
+  if (bad_seq > 0)
+    json_builder_add_int_value (b, bad_seq);
+  else
+    json_builder_add_null_value (b);
+  if (cp_seq >= 0)
+    {
+      json_builder_set_member_name (b, "checkpoint_seq");
+      json_builder_add_int_value (b, cp_seq);
+    }
+  if (!ok)
+    return finish (cli, error, NULL, NULL);
+  g_autofree char *msg =
+      cp_seq >= 0
+          ? g_strdup_printf (_ ("The journal verifies: %lld entries, and it "
+                                "still holds checkpoint %lld."),
+                             (long long)entries_read, (long long)cp_seq)
+          : g_strdup_printf (_ ("The journal verifies: %lld entries."), (long long)entries_read);
+  return finish (cli, NULL, msg, NULL);
+}
+
+static gboolean
+parse_time_option (const char *text, gint64 *out)
+{
+  if (text == NULL)
+    return TRUE;
+  g_autoptr (GTimeZone) utc = g_time_zone_new_utc ();
+  g_autoptr (GDateTime) dt = g_date_time_new_from_iso8601 (text, utc);
+  if (dt == NULL)
+    {
+      /* A bare date means its start, UTC. */
+      g_autofree char *midnight = g_strconcat (text, "T00:00:00Z", NULL);
+      dt = g_date_time_new_from_iso8601 (midnight, utc);
+    }
+  if (dt == NULL)
+    return FALSE;
+  *out = g_date_time_to_unix (dt) * G_USEC_PER_SEC + g_date_time_get_microsecond (dt);
+  return TRUE;
+}
+
+static int
+cmd_journal_show (SkCli *cli, int argc, char **argv)
+{
+  g_autofree char *since = NULL, *until = NULL, *event = NULL, *reason = NULL, *case_id = NULL;
+  const GOptionEntry entries[] = {
+    { "since", 0, 0, G_OPTION_ARG_STRING, &since, N_ ("Entries from this time (ISO 8601)"),
+      "TIME" },
+    { "until", 0, 0, G_OPTION_ARG_STRING, &until, N_ ("Entries before this time (ISO 8601)"),
+      "TIME" },
+    { "event", 0, 0, G_OPTION_ARG_STRING, &event, N_ ("Only this event"), "EVENT" },
+    { "reason", 0, 0, G_OPTION_ARG_STRING, &reason, N_ ("Only this reason code"), "CODE" },
+    { "case", 0, 0, G_OPTION_ARG_STRING, &case_id, N_ ("Only this case (処理番号)"), "ID" },
+    { NULL },
+  };
+  int code;
+
+  if (!parse_options (cli, "journal show", "", entries, &argc, &argv, &code))
+    return code;
+  SkJournalFilter filter = { .event = event, .reason = reason, .case_id = case_id };
+  if (argc != 1 || !parse_time_option (since, &filter.since_us) ||
+      !parse_time_option (until, &filter.until_us))
+    return usage_error (cli, _ ("journal show takes --since/--until as ISO 8601 times"));
+
+  g_autoptr (GError) error = NULL;
+  g_autoptr (SkStation) station = open_station (cli, &error);
+  if (station == NULL)
+    return finish (cli, error, NULL, NULL);
+  g_autoptr (SkJournal) journal = sk_station_open_journal (station, TRUE, &error);
+  if (journal == NULL)
+    return finish (cli, error, NULL, NULL);
+  g_autoptr (GPtrArray) rows = sk_journal_query (journal, &filter, &error);
+  if (rows == NULL)
+    return finish (cli, error, NULL, NULL);
+
+  JsonBuilder *b = extra (cli);
+  json_builder_set_member_name (b, "entries");
+  json_builder_begin_array (b);
+  for (guint i = 0; i < rows->len; i++)
+    {
+      const SkJournalRow *r = g_ptr_array_index (rows, i);
+      g_autofree char *time = sk_journal_format_time (r->time_us);
+      const struct
+      {
+        const char *name, *value;
+      } text[] = {
+        { "time", time },          { "event", r->event },     { "outcome", r->outcome },
+        { "reason", r->reason },   { "login", r->login },     { "role", r->role },
+        { "station", r->station }, { "case", r->case_id },    { "package", r->package_id },
+        { "device", r->device },   { "details", r->details }, { "entry_hash", r->entry_hash },
+      };
+      json_builder_begin_object (b);
+      json_builder_set_member_name (b, "seq");
+      json_builder_add_int_value (b, r->seq);
+      json_builder_set_member_name (b, "uid");
+      if (r->uid >= 0)
+        json_builder_add_int_value (b, r->uid);
+      else
+        json_builder_add_null_value (b);
+      for (gsize t = 0; t < G_N_ELEMENTS (text); t++)
+        {
+          json_builder_set_member_name (b, text[t].name);
+          if (text[t].value != NULL)
+            json_builder_add_string_value (b, text[t].value);
+          else
+            json_builder_add_null_value (b);
+        }
+      json_builder_end_object (b);
+      if (!cli->json)
+        g_print ("%6lld  %s  %-18s %-8s %-20s %s\n", (long long)r->seq, time, r->event, r->outcome,
+                 r->reason != NULL ? r->reason : "-", r->details);
+    }
+  json_builder_end_array (b);
+  g_autofree char *msg = g_strdup_printf (_ ("%u entries."), rows->len);
+  return finish (cli, NULL, msg, NULL);
+}
+
+static int
+cmd_journal_export (SkCli *cli, int argc, char **argv)
+{
+  g_autofree char *out = NULL;
+  const GOptionEntry entries[] = {
+    { "out", 0, 0, G_OPTION_ARG_FILENAME, &out, N_ ("Where to write the CSV"), "FILE" },
+    { NULL },
+  };
+  int code;
+
+  if (!parse_options (cli, "journal export", "", entries, &argc, &argv, &code))
+    return code;
+  if (argc != 1 || out == NULL)
+    return usage_error (cli, _ ("journal export takes --out FILE"));
+
+  g_autoptr (GError) error = NULL;
+  g_autoptr (SkStation) station = open_station (cli, &error);
+  if (station == NULL)
+    return finish (cli, error, NULL, NULL);
+  g_autoptr (SkJournal) journal = sk_station_open_journal (station, TRUE, &error);
+  if (journal == NULL)
+    return finish (cli, error, NULL, NULL);
+
+  g_autoptr (GFile) file = g_file_new_for_path (out);
+  g_autoptr (GFileOutputStream) stream =
+      g_file_replace (file, NULL, FALSE, G_FILE_CREATE_NONE, NULL, &error);
+  if (stream == NULL || !sk_journal_export_csv (journal, G_OUTPUT_STREAM (stream), &error) ||
+      !g_output_stream_close (G_OUTPUT_STREAM (stream), NULL, &error))
+    return finish (cli, error, NULL, NULL);
+
+  /* The newest signed checkpoint goes alongside, so that the auditor can
+   * tell later whether the station's journal was cut short or rewritten. */
+  JsonBuilder *b = extra (cli);
+  json_builder_set_member_name (b, "csv");
+  json_builder_add_string_value (b, out);
+  g_autofree char *latest = sk_station_latest_checkpoint (station);
+  json_builder_set_member_name (b, "checkpoint");
+  if (latest != NULL)
+    {
+      g_autofree char *cp_out = g_strconcat (out, ".checkpoint.json", NULL);
+      g_autofree char *sig_in = g_strconcat (latest, ".sig", NULL);
+      g_autofree char *sig_out = g_strconcat (cp_out, ".sig", NULL);
+      g_autoptr (GBytes) cp = read_small_file (latest, &error);
+      g_autoptr (GBytes) sig = cp != NULL ? read_small_file (sig_in, &error) : NULL;
+      if (sig == NULL ||
+          !g_file_set_contents (cp_out, g_bytes_get_data (cp, NULL), (gssize)g_bytes_get_size (cp),
+                                &error) ||
+          !g_file_set_contents (sig_out, g_bytes_get_data (sig, NULL),
+                                (gssize)g_bytes_get_size (sig), &error))
+        return finish (cli, error, NULL, NULL);
+      json_builder_add_string_value (b, cp_out);
+    }
+  else
+    json_builder_add_null_value (b);
+  g_autofree char *msg = g_strdup_printf (_ ("Wrote %s%s."), out,
+                                          latest != NULL ? _ (" and its newest checkpoint") : "");
+  return finish (cli, NULL, msg, NULL);
+}
+
+static int
+cmd_journal_checkpoint (SkCli *cli, int argc, char **argv)
+{
+  int code;
+
+  if (!parse_options (cli, "journal checkpoint", "", NULL, &argc, &argv, &code))
+    return code;
+  if (argc != 1)
+    return usage_error (cli, _ ("journal checkpoint takes no arguments"));
+
+  g_autoptr (GError) error = NULL;
+  g_autoptr (SkStation) station = open_station (cli, &error);
+  if (station == NULL)
+    return finish (cli, error, NULL, NULL);
+  g_autofree char *path = sk_station_make_checkpoint (station, &error);
+  if (path == NULL)
+    return finish (cli, error, NULL, NULL);
+  JsonBuilder *b = extra (cli);
+  json_builder_set_member_name (b, "checkpoint");
+  json_builder_add_string_value (b, path);
+  g_autofree char *msg = g_strdup_printf (_ ("Checkpoint written: %s"), path);
+  return finish (cli, NULL, msg, NULL);
+}
+
 /* ---- dispatch ---------------------------------------------------------- */
 
 static const char usage_text[] =
@@ -642,6 +900,10 @@ static const char usage_text[] =
         "  policy check POLICY.json\n"
         "  policy install POLICY.json\n"
         "  validate [--policy POLICY.json] FILE…\n"
+        "  journal verify [--checkpoint FILE]\n"
+        "  journal show [--since TIME] [--until TIME] [--event E] [--reason R] [--case ID]\n"
+        "  journal export --out FILE\n"
+        "  journal checkpoint\n"
         "\n"
         "Exit status: 0 done, 1 refused, 2 usage, 3 environment.\n");
 
@@ -672,6 +934,8 @@ main (int argc, char **argv)
         }
       else if (g_str_equal (argv[i], "--help"))
         {
+          if (cli.json)
+            return finish (&cli, NULL, _ (usage_text), NULL);
           g_print ("%s", _ (usage_text));
           return SK_EXIT_OK;
         }
@@ -701,6 +965,14 @@ main (int argc, char **argv)
     code = cmd_policy_check_or_install (&cli, rest - 1, args + 1, TRUE);
   else if (rest >= 2 && g_str_equal (args[0], "policy") && g_str_equal (args[1], "set-keys"))
     code = cmd_policy_set_keys (&cli, rest - 1, args + 1);
+  else if (rest >= 2 && g_str_equal (args[0], "journal") && g_str_equal (args[1], "verify"))
+    code = cmd_journal_verify (&cli, rest - 1, args + 1);
+  else if (rest >= 2 && g_str_equal (args[0], "journal") && g_str_equal (args[1], "show"))
+    code = cmd_journal_show (&cli, rest - 1, args + 1);
+  else if (rest >= 2 && g_str_equal (args[0], "journal") && g_str_equal (args[1], "export"))
+    code = cmd_journal_export (&cli, rest - 1, args + 1);
+  else if (rest >= 2 && g_str_equal (args[0], "journal") && g_str_equal (args[1], "checkpoint"))
+    code = cmd_journal_checkpoint (&cli, rest - 1, args + 1);
   else if (rest >= 1 && g_str_equal (args[0], "validate"))
     code = cmd_validate (&cli, rest, args);
   else if (rest == 0)

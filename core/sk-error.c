@@ -4,6 +4,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <string.h>
 #include <glib/gi18n-lib.h>
 
 #include "sk-error.h"
@@ -28,7 +29,7 @@ static const SkErrorInfo error_table[SK_ERROR_N_CODES] = {
   [SK_ERROR_POLICY_UNTRUSTED_SIGNER] = { "policy-untrusted-signer", DBUS ("PolicyUntrustedSigner"),
                                          R,
                                          N_ ("The policy is signed by a key that is not a pinned "
-                                             "policy administrator.") },
+                                             "policy administrator's key.") },
   [SK_ERROR_POLICY_INVALID] = { "policy-invalid", DBUS ("PolicyInvalid"), R,
                                 N_ ("The policy does not follow the sekisho-policy/1 schema.") },
   [SK_ERROR_SIG_MISSING] = { "sig-missing", DBUS ("SigMissing"), R, N_ ("There is no signature.") },
@@ -132,7 +133,8 @@ static const SkErrorInfo error_table[SK_ERROR_N_CODES] = {
   [SK_ERROR_DUAL_CONTROL] = { "dual-control", DBUS ("DualControl"), R,
                               N_ ("A second person's approval is required.") },
   [SK_ERROR_CLOCK_ANOMALY] = { "clock-anomaly", DBUS ("ClockAnomaly"), R,
-                               N_ ("The clock went backwards.") },
+                               N_ ("The clock was set back behind time the journal had "
+                                   "already recorded.") },
   [SK_ERROR_DEADLINE_PASSED] = { "deadline-passed", DBUS ("DeadlinePassed"), R,
                                  N_ ("The item's deadline has passed.") },
   [SK_ERROR_DISK_FULL] = { "disk-full", DBUS ("DiskFull"), E, N_ ("The disk is full.") },
@@ -149,6 +151,9 @@ static const SkErrorInfo error_table[SK_ERROR_N_CODES] = {
                                N_ ("A required field is blank.") },
   [SK_ERROR_FIELD_LENGTH] = { "field-length", DBUS ("FieldLength"), R,
                               N_ ("A field is longer or shorter than its layout allows.") },
+  [SK_ERROR_JOURNAL_INVALID] = { "journal-invalid", DBUS ("JournalInvalid"), R,
+                                 N_ ("The journal fails verification: a row was altered, inserted, "
+                                     "deleted or reordered, or the journal was cut short.") },
   [SK_ERROR_USAGE] = { "usage", DBUS ("Usage"), SK_EXIT_USAGE,
                        N_ ("The command was not used correctly.") },
 };
@@ -268,4 +273,39 @@ sk_error_set_from_errno (GError **error, int errsv, const char *what)
   SkErrorCode code = (errsv == ENOSPC || errsv == EDQUOT) ? SK_ERROR_DISK_FULL : SK_ERROR_IO_ERROR;
 
   g_set_error (error, SK_ERROR, code, "%s: %s", what, g_strerror (errsv));
+}
+
+char *
+sk_escape_untrusted (const char *text)
+{
+  g_return_val_if_fail (text != NULL, NULL);
+
+  GString *out = g_string_sized_new (strlen (text));
+  const char *p = text;
+  const char *end = text + strlen (text);
+
+  while (p < end)
+    {
+      gunichar c = g_utf8_get_char_validated (p, end - p);
+      if (c == (gunichar)-1 || c == (gunichar)-2)
+        {
+          g_string_append_printf (out, "\\x%02x", (guchar)*p);
+          p++;
+          continue;
+        }
+      const char *next = g_utf8_next_char (p);
+      GUnicodeType type = g_unichar_type (c);
+      if (c == '\\')
+        g_string_append (out, "\\\\");
+      else if (c < 0x20 || c == 0x7F || (c >= 0x80 && c < 0xA0))
+        g_string_append_printf (out, "\\x%02x", c);
+      else if (type == G_UNICODE_FORMAT || type == G_UNICODE_LINE_SEPARATOR ||
+               type == G_UNICODE_PARAGRAPH_SEPARATOR || type == G_UNICODE_UNASSIGNED ||
+               type == G_UNICODE_PRIVATE_USE || type == G_UNICODE_SURROGATE)
+        g_string_append_printf (out, "\\u%04x", c);
+      else
+        g_string_append_len (out, p, next - p);
+      p = next;
+    }
+  return g_string_free (out, FALSE);
 }

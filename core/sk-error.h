@@ -85,6 +85,7 @@ typedef enum
   SK_ERROR_FILE_TOO_LARGE,  /* a file exceeds its kind's size or record cap */
   SK_ERROR_FIELD_MISSING,   /* a required field is blank */
   SK_ERROR_FIELD_LENGTH,    /* a P2 field is longer (or shorter) than its layout allows */
+  SK_ERROR_JOURNAL_INVALID, /* the journal fails verification */
   SK_ERROR_USAGE,           /* the command line itself is wrong */
 } SkErrorCode;
 
@@ -120,5 +121,13 @@ sk_error_get_exit_class (const GError *error);
 
 void
 sk_error_set_from_errno (GError **error, int errsv, const char *what);
+
+/* Untrusted text (names from a medium, a tar, a manifest, a command line)
+ * made safe for a message, a log or a widget: control characters, C1
+ * controls, bidirectional and other invisible format characters, and bytes
+ * that are not UTF-8 become visible escapes (\x1b, \u202e); a backslash
+ * becomes two.  Other text, Japanese included, stays as it is. */
+char *
+sk_escape_untrusted (const char *text);
 
 G_END_DECLS

@@ -1516,6 +1516,55 @@ parse_root (SkPolicy *self, JsonNode *root_node, GError **error)
   return TRUE;
 }
 
+/* json-glib's parser recurses once per level of nesting, so a document
+ * nested deeply enough (some 100 000 levels, 200 KB) exhausts the stack
+ * before any error is reported.  Count the depth first, outside
+ * double-quoted strings; single quotes and comments, which json-glib also
+ * accepts, are refused so that no bracket can hide from the count. */
+#define SK_POLICY_MAX_DEPTH 64
+
+static gboolean
+json_nesting_ok (const char *data, gsize len)
+{
+  guint depth = 0;
+  gboolean in_string = FALSE;
+
+  for (gsize i = 0; i < len; i++)
+    {
+      if (in_string)
+        {
+          if (data[i] == '\\')
+            i++;
+          else if (data[i] == '"')
+            in_string = FALSE;
+          continue;
+        }
+      switch (data[i])
+        {
+        case '"':
+          in_string = TRUE;
+          break;
+        case '[':
+        case '{':
+          if (++depth > SK_POLICY_MAX_DEPTH)
+            return FALSE;
+          break;
+        case ']':
+        case '}':
+          if (depth > 0)
+            depth--;
+          break;
+        case '\'':
+        case '/':
+        case '#':
+          return FALSE;
+        default:
+          break;
+        }
+    }
+  return TRUE;
+}
+
 SkPolicy *
 sk_policy_new_from_bytes (GBytes *json, GError **error)
 {
@@ -1540,6 +1589,13 @@ _sk_policy_new_from_bytes_full (GBytes *json, gboolean layouts_only, GError **er
     {
       g_set_error_literal (error, SK_ERROR, SK_ERROR_POLICY_INVALID,
                            "the policy is not UTF-8 text");
+      return NULL;
+    }
+  if (!json_nesting_ok (data, len))
+    {
+      g_set_error (error, SK_ERROR, SK_ERROR_POLICY_INVALID,
+                   "the policy is not plain JSON nested at most %d levels deep",
+                   SK_POLICY_MAX_DEPTH);
       return NULL;
     }
 

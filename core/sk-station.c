@@ -4,6 +4,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <string.h>
 #include <fcntl.h>
 #include <glib/gstdio.h>
 #include <sys/stat.h>
@@ -24,6 +25,7 @@ struct _SkStation
   char *signing_key;
   GStrv admin_keys;
   SkKeyring *keyring;
+  SkJournal *journal; /* opened on first use */
 };
 
 G_DEFINE_FINAL_TYPE (SkStation, sk_station, G_TYPE_OBJECT)
@@ -38,6 +40,7 @@ sk_station_finalize (GObject *object)
   g_free (self->signing_key);
   g_strfreev (self->admin_keys);
   g_clear_object (&self->keyring);
+  g_clear_object (&self->journal);
 
   G_OBJECT_CLASS (sk_station_parent_class)->finalize (object);
 }
@@ -78,6 +81,31 @@ dir_is_empty (const char *path)
 {
   g_autoptr (GDir) dir = g_dir_open (path, 0, NULL);
   return dir == NULL || g_dir_read_name (dir) == NULL;
+}
+
+/* Journal an action of this process's user on the station.  A failure to
+ * journal is an error of the action: nothing unrecorded is acknowledged. */
+static gboolean
+journal_action (SkStation *self,
+                const char *event,
+                const GError *refusal,
+                const char *details,
+                GError **error)
+{
+  g_autoptr (SkJournal) journal = sk_station_open_journal (self, FALSE, error);
+  if (journal == NULL)
+    return FALSE;
+  SkJournalEntry entry = {
+    .event = event,
+    .outcome = refusal == NULL ? "ok" : (sk_error_get_exit_class (refusal) == SK_EXIT_REFUSED
+                                             ? "refused"
+                                             : "failed"),
+    .reason = refusal != NULL ? sk_error_get_reason (refusal) : NULL,
+    .uid = (gint64) getuid (),
+    .login = g_get_user_name (),
+    .details = details,
+  };
+  return sk_journal_record (journal, &entry, error) != 0;
 }
 
 SkStation *
@@ -132,7 +160,15 @@ sk_station_create (const char *dir,
                                  error))
     return NULL;
 
-  return sk_station_open (dir, error);
+  g_autoptr (SkStation) station = sk_station_open (dir, error);
+  if (station == NULL)
+    return NULL;
+  g_autofree char *details = g_strdup_printf (
+      "{\"name\":\"%s\",\"admin_keys\":[\"%s\"],\"signing_key\":\"%s\"}",
+      station->name, admin, signing);
+  if (!journal_action (station, "station-created", NULL, details, error))
+    return NULL;
+  return g_steal_pointer (&station);
 }
 
 SkStation *
@@ -236,11 +272,35 @@ write_durable (const char *path, GBytes *bytes, GError **error)
                                    0644, error);
 }
 
+static SkPolicy *install_policy (SkStation *self, const char *policy_path, GError **error);
+
 SkPolicy *
 sk_station_install_policy (SkStation *self, const char *policy_path, GError **error)
 {
   g_return_val_if_fail (SK_IS_STATION (self), NULL);
 
+  g_autoptr (GError) local_error = NULL;
+  g_autoptr (SkPolicy) policy = install_policy (self, policy_path, &local_error);
+  g_autofree char *details = NULL;
+  if (policy != NULL)
+    details = g_strdup_printf ("{\"sha256\":\"%s\",\"serial\":%" G_GINT64_FORMAT
+                               ",\"signer\":\"%s\"}",
+                               sk_policy_get_sha256 (policy), sk_policy_get_serial (policy),
+                               sk_policy_get_signer (policy));
+  if (!journal_action (self, policy != NULL ? "policy-installed" : "policy-refused", local_error,
+                       details, error))
+    return NULL;
+  if (policy == NULL)
+    {
+      g_propagate_error (error, g_steal_pointer (&local_error));
+      return NULL;
+    }
+  return g_steal_pointer (&policy);
+}
+
+static SkPolicy *
+install_policy (SkStation *self, const char *policy_path, GError **error)
+{
   g_autoptr (SkPolicy) policy = sk_station_check_policy (self, policy_path, error);
   if (policy == NULL)
     return NULL;
@@ -303,11 +363,34 @@ sk_station_load_policy (SkStation *self, GError **error)
   return sk_station_check_policy (self, path, error);
 }
 
+static GPtrArray *import_keys (SkStation *self, const char *path, GError **error);
+
 GPtrArray *
 sk_station_import_keys (SkStation *self, const char *path, GError **error)
 {
   g_return_val_if_fail (SK_IS_STATION (self), NULL);
 
+  g_autoptr (GError) local_error = NULL;
+  g_autoptr (GPtrArray) fprs = import_keys (self, path, &local_error);
+  g_autoptr (GString) details = g_string_new ("{\"fingerprints\":[");
+  for (guint i = 0; fprs != NULL && i < fprs->len; i++)
+    g_string_append_printf (details, "%s\"%s\"", i > 0 ? "," : "",
+                            (const char *) g_ptr_array_index (fprs, i));
+  g_string_append (details, "]}");
+  if (!journal_action (self, fprs != NULL ? "key-imported" : "key-refused", local_error,
+                       details->str, error))
+    return NULL;
+  if (fprs == NULL)
+    {
+      g_propagate_error (error, g_steal_pointer (&local_error));
+      return NULL;
+    }
+  return g_steal_pointer (&fprs);
+}
+
+static GPtrArray *
+import_keys (SkStation *self, const char *path, GError **error)
+{
   g_autofree char *contents = NULL;
   gsize len = 0;
   GStatBuf st;
@@ -321,4 +404,80 @@ sk_station_import_keys (SkStation *self, const char *path, GError **error)
     return NULL;
   g_autoptr (GBytes) bytes = g_bytes_new_take (g_steal_pointer (&contents), len);
   return sk_keyring_import (self->keyring, bytes, self->signing_key, error);
+}
+
+SkJournal *
+sk_station_open_journal (SkStation *self, gboolean read_only, GError **error)
+{
+  g_return_val_if_fail (SK_IS_STATION (self), NULL);
+
+  if (!read_only && self->journal != NULL)
+    return g_object_ref (self->journal);
+
+  g_autofree char *path = g_build_filename (self->dir, "station.db", NULL);
+  if (read_only && !g_file_test (path, G_FILE_TEST_EXISTS))
+    {
+      g_set_error (error, SK_ERROR, SK_ERROR_STATION_INVALID, "station %s has no journal yet",
+                   self->dir);
+      return NULL;
+    }
+  g_autoptr (SkDb) db = sk_db_open (path, read_only ? SK_DB_READ_ONLY : SK_DB_READ_WRITE, error);
+  if (db == NULL)
+    return NULL;
+  if (read_only)
+    return sk_journal_open_read_only (db, error);
+  self->journal = sk_journal_new (db, self->name, error);
+  return self->journal != NULL ? g_object_ref (self->journal) : NULL;
+}
+
+char *
+sk_station_make_checkpoint (SkStation *self, GError **error)
+{
+  g_return_val_if_fail (SK_IS_STATION (self), NULL);
+
+  g_autoptr (SkJournal) journal = sk_station_open_journal (self, FALSE, error);
+  if (journal == NULL)
+    return NULL;
+  g_autoptr (GBytes) sig = NULL;
+  g_autoptr (GBytes) cp = sk_journal_make_checkpoint (journal, self->keyring, self->name,
+                                                      self->signing_key, &sig, error);
+  if (cp == NULL)
+    return NULL;
+  gint64 seq;
+  if (!sk_journal_head (journal, &seq, NULL, error))
+    return NULL;
+
+  g_autofree char *name = g_strdup_printf ("%012" G_GINT64_FORMAT ".json", seq);
+  g_autofree char *path = g_build_filename (self->dir, "checkpoints", name, NULL);
+  g_autofree char *sig_path = g_strconcat (path, ".sig", NULL);
+  if (!write_durable (sig_path, sig, error) || !write_durable (path, cp, error))
+    return NULL;
+  g_autofree char *details = g_strdup_printf ("{\"seq\":%" G_GINT64_FORMAT ",\"file\":\"%s\"}",
+                                              seq, name);
+  if (!journal_action (self, "checkpoint-made", NULL, details, error))
+    return NULL;
+  return g_steal_pointer (&path);
+}
+
+char *
+sk_station_latest_checkpoint (SkStation *self)
+{
+  g_return_val_if_fail (SK_IS_STATION (self), NULL);
+
+  g_autofree char *dir_path = g_build_filename (self->dir, "checkpoints", NULL);
+  g_autoptr (GDir) dir = g_dir_open (dir_path, 0, NULL);
+  g_autofree char *best = NULL;
+  const char *name;
+  while (dir != NULL && (name = g_dir_read_name (dir)) != NULL)
+    {
+      /* Names are zero-padded seq numbers: the greatest is the newest. */
+      if (!g_str_has_suffix (name, ".json") || strlen (name) != 17)
+        continue;
+      if (best == NULL || strcmp (name, best) > 0)
+        {
+          g_free (best);
+          best = g_strdup (name);
+        }
+    }
+  return best != NULL ? g_build_filename (dir_path, best, NULL) : NULL;
 }

@@ -5,11 +5,14 @@
  *   DIR/store/                staged items (0700)
  *   DIR/policy/current        → the directory of the installed policy
  *   DIR/policy/<sha256>/      policy.json and policy.json.sig as installed
+ *   DIR/station.db            the journal and the store's index (SQLite)
+ *   DIR/checkpoints/          signed journal checkpoints, SEQ.json + SEQ.json.sig
  */
 #pragma once
 
 #include <gio/gio.h>
 
+#include "sk-journal.h"
 #include "sk-keyring.h"
 #include "sk-policy.h"
 
@@ -49,8 +52,18 @@ sk_station_install_policy (SkStation *self, const char *policy_path, GError **er
 SkPolicy *
 sk_station_load_policy (SkStation *self, GError **error);
 
-/* Import public keys, and the secret key of the station's own fingerprint. */
-GPtrArray *
-sk_station_import_keys (SkStation *self, const char *path, GError **error);
+/* Import public keys, and the secret key of the station's own fingerprint.
+ * Journaled, refusals included. */
+GPtrArray *sk_station_import_keys (SkStation *self, const char *path, GError **error);
+
+/* The journal, writable (creating the database on first use), or read-only
+ * for the offline commands, which then write nothing at all. */
+SkJournal *sk_station_open_journal (SkStation *self, gboolean read_only, GError **error);
+
+/* Make a signed checkpoint of the journal's head in DIR/checkpoints and
+ * journal that it was made; returns the checkpoint's path. */
+char *sk_station_make_checkpoint (SkStation *self, GError **error);
+/* The path of the newest checkpoint, or NULL when there is none. */
+char *sk_station_latest_checkpoint (SkStation *self);
 
 G_END_DECLS

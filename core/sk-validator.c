@@ -1306,23 +1306,22 @@ run_one (SkValidator *v,
          SkKeySet **out_keys,
          GError **error)
 {
-  if (v->kind != NULL)
+  /* Opened even when the name matches no kind: a file that is not there is
+   * an environment problem, not a refusal of its name. */
+  int fd = open (path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NOFOLLOW);
+  if (fd < 0)
     {
-      int fd = open (path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NOFOLLOW);
-      if (fd < 0)
-        {
-          int errsv = errno;
-          g_autofree char *base = g_path_get_basename (path);
-          g_autofree char *safe = g_strescape (base, NULL);
-          g_autofree char *what = g_strdup_printf ("opening %s", safe);
-          sk_error_set_from_errno (error, errsv, what);
-          return NULL;
-        }
-      gboolean ok = sk_validator_feed_fd (v, fd, cancellable, error);
-      close (fd);
-      if (!ok)
-        return NULL;
+      int errsv = errno;
+      g_autofree char *base = g_path_get_basename (path);
+      g_autofree char *safe = sk_escape_untrusted (base);
+      g_autofree char *what = g_strdup_printf ("opening %s", safe);
+      sk_error_set_from_errno (error, errsv, what);
+      return NULL;
     }
+  gboolean ok = v->kind == NULL || sk_validator_feed_fd (v, fd, cancellable, error);
+  close (fd);
+  if (!ok)
+    return NULL;
   return sk_validator_finish (v, out_keys);
 }
 

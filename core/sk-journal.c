@@ -1,0 +1,951 @@
+/* sk-journal.c — the hash-chained journal and its checkpoints */
+#define G_LOG_DOMAIN "sekisho-journal"
+
+#include "config.h"
+
+#include <errno.h>
+#include <json-glib/json-glib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "sk-error.h"
+#include "sk-journal.h"
+
+#define SCHEMA_VERSION 1
+#define HASH_LEN 32
+#define ZERO_HASH "0000000000000000000000000000000000000000000000000000000000000000"
+/* A clock more than this far behind the high-water mark is an anomaly. */
+#define CLOCK_TOLERANCE_US (2 * G_USEC_PER_SEC)
+#define CHECKPOINT_FORMAT "sekisho-checkpoint/1"
+
+struct _SkJournal
+{
+  GObject parent_instance;
+
+  SkDb *db;
+  char *station;
+  gboolean read_only;
+  gint64 high_water_us;
+  /* Entries appended in the open transaction, for the systemd journal. */
+  GPtrArray *pending; /* SkJournalRow* */
+  SkDbStmt *insert;
+  SkDbStmt *head;
+};
+
+G_DEFINE_FINAL_TYPE (SkJournal, sk_journal, G_TYPE_OBJECT)
+
+void
+sk_journal_row_free (SkJournalRow *row)
+{
+  if (row == NULL)
+    return;
+  g_free (row->event);
+  g_free (row->outcome);
+  g_free (row->reason);
+  g_free (row->login);
+  g_free (row->role);
+  g_free (row->station);
+  g_free (row->case_id);
+  g_free (row->package_id);
+  g_free (row->device);
+  g_free (row->details);
+  g_free (row->prev_hash);
+  g_free (row->entry_hash);
+  g_free (row);
+}
+
+static void
+sk_journal_finalize (GObject *object)
+{
+  SkJournal *self = SK_JOURNAL (object);
+
+  g_clear_pointer (&self->insert, sk_db_stmt_free);
+  g_clear_pointer (&self->head, sk_db_stmt_free);
+  g_clear_object (&self->db);
+  g_free (self->station);
+  g_ptr_array_unref (self->pending);
+
+  G_OBJECT_CLASS (sk_journal_parent_class)->finalize (object);
+}
+
+static void
+sk_journal_class_init (SkJournalClass *klass)
+{
+  G_OBJECT_CLASS (klass)->finalize = sk_journal_finalize;
+}
+
+static void
+sk_journal_init (SkJournal *self)
+{
+  self->pending = g_ptr_array_new_with_free_func ((GDestroyNotify)sk_journal_row_free);
+}
+
+/* ---- schema ------------------------------------------------------------ */
+
+/* Version 1.  Later versions add steps after it; a database is never
+ * opened by a build older than its schema. */
+static const char schema_v1[] = "CREATE TABLE journal ("
+                                "  seq INTEGER PRIMARY KEY,"
+                                "  time_us INTEGER NOT NULL,"
+                                "  event TEXT NOT NULL,"
+                                "  outcome TEXT NOT NULL,"
+                                "  reason TEXT,"
+                                "  uid INTEGER,"
+                                "  login TEXT,"
+                                "  role TEXT,"
+                                "  station TEXT NOT NULL,"
+                                "  case_id TEXT,"
+                                "  package_id TEXT,"
+                                "  device TEXT,"
+                                "  details TEXT NOT NULL,"
+                                "  prev_hash TEXT NOT NULL,"
+                                "  entry_hash TEXT NOT NULL"
+                                ");"
+                                "CREATE INDEX journal_case ON journal (case_id);"
+                                "CREATE TABLE meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL);"
+                                "INSERT INTO meta (key, value) VALUES ('clock_high_water_us', 0);";
+
+static gboolean
+migrate (SkJournal *self, GError **error)
+{
+  gint64 version = sk_db_get_user_version (self->db, error);
+
+  if (version < 0)
+    return FALSE;
+  if (version > SCHEMA_VERSION)
+    {
+      g_set_error (error, SK_ERROR, SK_ERROR_STATION_INVALID,
+                   "the station database has schema version %" G_GINT64_FORMAT
+                   "; this build knows up to %d",
+                   version, SCHEMA_VERSION);
+      return FALSE;
+    }
+  if (version == SCHEMA_VERSION)
+    return TRUE;
+
+  if (!sk_db_begin (self->db, error))
+    return FALSE;
+  if (version < 1 && !sk_db_exec (self->db, schema_v1, error))
+    {
+      sk_db_rollback (self->db);
+      return FALSE;
+    }
+  if (!sk_db_set_user_version (self->db, SCHEMA_VERSION, error))
+    {
+      sk_db_rollback (self->db);
+      return FALSE;
+    }
+  return sk_db_commit (self->db, error);
+}
+
+static gboolean
+read_high_water (SkJournal *self, GError **error)
+{
+  g_autoptr (SkDbStmt) stmt =
+      sk_db_prepare (self->db, "SELECT value FROM meta WHERE key = 'clock_high_water_us'", error);
+
+  if (stmt == NULL)
+    return FALSE;
+  SkDbStep step = sk_db_stmt_step (stmt, error);
+  if (step == SK_DB_STEP_ERROR)
+    return FALSE;
+  self->high_water_us = step == SK_DB_STEP_ROW ? sk_db_stmt_column_int64 (stmt, 0) : 0;
+  return TRUE;
+}
+
+static SkJournal *
+journal_new (SkDb *db, const char *station, gboolean read_only, GError **error)
+{
+  g_autoptr (SkJournal) self = g_object_new (SK_TYPE_JOURNAL, NULL);
+
+  self->db = g_object_ref (db);
+  self->station = g_strdup (station != NULL ? station : "");
+  self->read_only = read_only;
+  if (!read_only && !migrate (self, error))
+    return NULL;
+  if (read_only)
+    {
+      gint64 version = sk_db_get_user_version (db, error);
+      if (version < 0)
+        return NULL;
+      if (version != SCHEMA_VERSION)
+        {
+          g_set_error (error, SK_ERROR, SK_ERROR_STATION_INVALID,
+                       "the station database has schema version %" G_GINT64_FORMAT
+                       "; this build reads version %d",
+                       version, SCHEMA_VERSION);
+          return NULL;
+        }
+    }
+  if (!read_high_water (self, error))
+    return NULL;
+  self->head =
+      sk_db_prepare (db, "SELECT seq, entry_hash FROM journal ORDER BY seq DESC LIMIT 1", error);
+  if (self->head == NULL)
+    return NULL;
+  if (!read_only)
+    {
+      self->insert = sk_db_prepare (
+          db,
+          "INSERT INTO journal (seq, time_us, event, outcome, reason, uid, login, role, station,"
+          " case_id, package_id, device, details, prev_hash, entry_hash)"
+          " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
+          error);
+      if (self->insert == NULL)
+        return NULL;
+    }
+  return g_steal_pointer (&self);
+}
+
+SkJournal *
+sk_journal_new (SkDb *db, const char *station, GError **error)
+{
+  g_return_val_if_fail (SK_IS_DB (db), NULL);
+  return journal_new (db, station, FALSE, error);
+}
+
+SkJournal *
+sk_journal_open_read_only (SkDb *db, GError **error)
+{
+  g_return_val_if_fail (SK_IS_DB (db), NULL);
+  return journal_new (db, NULL, TRUE, error);
+}
+
+SkDb *
+sk_journal_get_db (SkJournal *self)
+{
+  g_return_val_if_fail (SK_IS_JOURNAL (self), NULL);
+  return self->db;
+}
+
+/* ---- the chain --------------------------------------------------------- */
+
+static void
+canon_text (GString *out, const char *name, const char *value)
+{
+  g_string_append (out, name);
+  g_string_append_c (out, ':');
+  if (value == NULL)
+    g_string_append_c (out, '-');
+  else
+    g_string_append_printf (out, "%zu:%s", strlen (value), value);
+  g_string_append_c (out, '\n');
+}
+
+static void
+canon_int (GString *out, const char *name, gint64 value, gboolean is_null)
+{
+  if (is_null)
+    {
+      canon_text (out, name, NULL);
+      return;
+    }
+  char buf[32];
+  g_snprintf (buf, sizeof buf, "%" G_GINT64_FORMAT, value);
+  canon_text (out, name, buf);
+}
+
+static void
+canonical_row (GString *out, const SkJournalRow *row)
+{
+  g_string_truncate (out, 0);
+  canon_int (out, "seq", row->seq, FALSE);
+  canon_int (out, "time_us", row->time_us, FALSE);
+  canon_text (out, "event", row->event);
+  canon_text (out, "outcome", row->outcome);
+  canon_text (out, "reason", row->reason);
+  canon_int (out, "uid", row->uid, row->uid < 0);
+  canon_text (out, "login", row->login);
+  canon_text (out, "role", row->role);
+  canon_text (out, "station", row->station);
+  canon_text (out, "case_id", row->case_id);
+  canon_text (out, "package_id", row->package_id);
+  canon_text (out, "device", row->device);
+  canon_text (out, "details", row->details);
+}
+
+static gboolean
+hex_to_bytes (const char *hex, guint8 out[HASH_LEN])
+{
+  if (hex == NULL || strlen (hex) != HASH_LEN * 2)
+    return FALSE;
+  for (int i = 0; i < HASH_LEN; i++)
+    {
+      int hi = g_ascii_xdigit_value (hex[2 * i]), lo = g_ascii_xdigit_value (hex[2 * i + 1]);
+      if (hi < 0 || lo < 0 || g_ascii_isupper (hex[2 * i]) || g_ascii_isupper (hex[2 * i + 1]))
+        return FALSE;
+      out[i] = (guint8)(hi << 4 | lo);
+    }
+  return TRUE;
+}
+
+/* entry_hash = SHA-256 (prev_hash bytes ‖ canonical), lower-case hex. */
+static gboolean
+chain_hash (GChecksum *sum, GString *scratch, const SkJournalRow *row, char out[HASH_LEN * 2 + 1])
+{
+  guint8 prev[HASH_LEN];
+
+  if (!hex_to_bytes (row->prev_hash, prev))
+    return FALSE;
+  canonical_row (scratch, row);
+  g_checksum_reset (sum);
+  g_checksum_update (sum, prev, HASH_LEN);
+  g_checksum_update (sum, (const guint8 *)scratch->str, (gssize)scratch->len);
+  g_strlcpy (out, g_checksum_get_string (sum), HASH_LEN * 2 + 1);
+  return TRUE;
+}
+
+gboolean
+sk_journal_head (SkJournal *self, gint64 *out_seq, char **out_hash, GError **error)
+{
+  g_return_val_if_fail (SK_IS_JOURNAL (self), FALSE);
+
+  sk_db_stmt_reset (self->head);
+  SkDbStep step = sk_db_stmt_step (self->head, error);
+  if (step == SK_DB_STEP_ERROR)
+    return FALSE;
+  if (step == SK_DB_STEP_ROW)
+    {
+      *out_seq = sk_db_stmt_column_int64 (self->head, 0);
+      if (out_hash != NULL)
+        *out_hash = g_strdup (sk_db_stmt_column_text (self->head, 1));
+    }
+  else
+    {
+      *out_seq = 0;
+      if (out_hash != NULL)
+        *out_hash = g_strdup (ZERO_HASH);
+    }
+  sk_db_stmt_reset (self->head);
+  return TRUE;
+}
+
+/* ---- time -------------------------------------------------------------- */
+
+gint64
+sk_journal_now (SkJournal *self)
+{
+  g_return_val_if_fail (SK_IS_JOURNAL (self), g_get_real_time ());
+  return MAX (g_get_real_time (), self->high_water_us);
+}
+
+char *
+sk_journal_format_time (gint64 time_us)
+{
+  g_autoptr (GDateTime) dt = g_date_time_new_from_unix_utc (time_us / G_USEC_PER_SEC);
+  if (dt == NULL)
+    return g_strdup ("?");
+  g_autoptr (GDateTime) precise = g_date_time_add (dt, time_us % G_USEC_PER_SEC);
+  return g_date_time_format (precise, "%Y-%m-%dT%H:%M:%S.%fZ");
+}
+
+/* ---- appending --------------------------------------------------------- */
+
+gboolean
+sk_journal_begin (SkJournal *self, GError **error)
+{
+  g_return_val_if_fail (SK_IS_JOURNAL (self), FALSE);
+  g_return_val_if_fail (!self->read_only, FALSE);
+
+  if (!sk_db_begin (self->db, error))
+    return FALSE;
+  /* Another process may have moved the mark since we read it. */
+  if (!read_high_water (self, error))
+    {
+      sk_db_rollback (self->db);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+/* The native protocol of systemd-journald: one datagram of KEY=value lines
+ * (values here never hold a newline).  $SEKISHO_JOURNALD_SOCKET points the
+ * tests at a socket of their own; without journald nothing is sent. */
+static void
+send_to_systemd (const SkJournalRow *row)
+{
+  const char *path = g_getenv ("SEKISHO_JOURNALD_SOCKET");
+  if (path == NULL)
+    path = "/run/systemd/journal/socket";
+
+  struct sockaddr_un addr = { .sun_family = AF_UNIX };
+  if (strlen (path) >= sizeof addr.sun_path)
+    return;
+  strcpy (addr.sun_path, path);
+
+  int fd = socket (AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  if (fd < 0)
+    return;
+
+  g_autoptr (GString) msg = g_string_new (NULL);
+  g_string_append_printf (msg, "MESSAGE=sekisho %s %s%s%s (#%" G_GINT64_FORMAT ")\n", row->event,
+                          row->outcome, row->reason != NULL ? " " : "",
+                          row->reason != NULL ? row->reason : "", row->seq);
+  g_string_append_printf (msg, "PRIORITY=%d\n", g_str_equal (row->outcome, "ok") ? 6 : 4);
+  g_string_append (msg, "SYSLOG_IDENTIFIER=sekisho\n");
+  g_string_append_printf (msg, "SEKISHO_SEQ=%" G_GINT64_FORMAT "\n", row->seq);
+  g_string_append_printf (msg, "SEKISHO_EVENT=%s\n", row->event);
+  g_string_append_printf (msg, "SEKISHO_OUTCOME=%s\n", row->outcome);
+  if (row->reason != NULL)
+    g_string_append_printf (msg, "SEKISHO_REASON=%s\n", row->reason);
+  if (row->uid >= 0)
+    g_string_append_printf (msg, "SEKISHO_UID=%" G_GINT64_FORMAT "\n", row->uid);
+  if (row->role != NULL)
+    g_string_append_printf (msg, "SEKISHO_ROLE=%s\n", row->role);
+  if (row->case_id != NULL)
+    g_string_append_printf (msg, "SEKISHO_CASE=%s\n", row->case_id);
+  if (row->package_id != NULL)
+    g_string_append_printf (msg, "SEKISHO_PACKAGE=%s\n", row->package_id);
+  g_string_append_printf (msg, "SEKISHO_STATION=%s\n", row->station);
+  g_string_append_printf (msg, "SEKISHO_ENTRY_HASH=%s\n", row->entry_hash);
+  g_string_append_printf (msg, "SEKISHO_DETAILS=%s\n", row->details);
+
+  (void)sendto (fd, msg->str, msg->len, MSG_NOSIGNAL, (struct sockaddr *)&addr, sizeof addr);
+  close (fd);
+}
+
+gboolean
+sk_journal_commit (SkJournal *self, GError **error)
+{
+  g_return_val_if_fail (SK_IS_JOURNAL (self), FALSE);
+
+  if (!sk_db_commit (self->db, error))
+    {
+      g_ptr_array_set_size (self->pending, 0);
+      return FALSE;
+    }
+  for (guint i = 0; i < self->pending->len; i++)
+    send_to_systemd (g_ptr_array_index (self->pending, i));
+  g_ptr_array_set_size (self->pending, 0);
+  return TRUE;
+}
+
+void
+sk_journal_rollback (SkJournal *self)
+{
+  g_return_if_fail (SK_IS_JOURNAL (self));
+
+  sk_db_rollback (self->db);
+  g_ptr_array_set_size (self->pending, 0);
+  /* The in-memory mark may have moved with the rolled-back entries. */
+  g_autoptr (GError) error = NULL;
+  if (!read_high_water (self, &error))
+    g_warning ("re-reading the clock mark: %s", error->message);
+}
+
+static gboolean
+valid_entry (const SkJournalEntry *e, GError **error)
+{
+  if (e->event == NULL || e->outcome == NULL ||
+      !(g_str_equal (e->outcome, "ok") || g_str_equal (e->outcome, "refused") ||
+        g_str_equal (e->outcome, "failed")))
+    {
+      g_set_error_literal (error, SK_ERROR, SK_ERROR_IO_ERROR,
+                           "a journal entry needs an event and an outcome of ok, refused or "
+                           "failed");
+      return FALSE;
+    }
+  if (e->reason != NULL && !sk_error_code_from_reason (e->reason, NULL))
+    {
+      g_set_error (error, SK_ERROR, SK_ERROR_IO_ERROR, "unknown reason code %s", e->reason);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+static gint64
+append_row (SkJournal *self, const SkJournalEntry *e, gint64 time_us, GError **error)
+{
+  gint64 seq;
+  g_autofree char *prev = NULL;
+
+  if (!sk_journal_head (self, &seq, &prev, error))
+    return 0;
+
+  g_autoptr (SkJournalRow) row = g_new0 (SkJournalRow, 1);
+  row->seq = seq + 1;
+  row->time_us = time_us;
+  row->event = g_strdup (e->event);
+  row->outcome = g_strdup (e->outcome);
+  row->reason = g_strdup (e->reason);
+  row->uid = e->uid;
+  row->login = g_strdup (e->login);
+  row->role = g_strdup (e->role);
+  row->station = g_strdup (self->station);
+  row->case_id = g_strdup (e->case_id);
+  row->package_id = g_strdup (e->package_id);
+  row->device = g_strdup (e->device);
+  row->details = g_strdup (e->details != NULL ? e->details : "{}");
+  row->prev_hash = g_steal_pointer (&prev);
+
+  g_autoptr (GChecksum) sum = g_checksum_new (G_CHECKSUM_SHA256);
+  g_autoptr (GString) scratch = g_string_new (NULL);
+  char hash[HASH_LEN * 2 + 1];
+  if (!chain_hash (sum, scratch, row, hash))
+    {
+      g_set_error (error, SK_ERROR, SK_ERROR_JOURNAL_INVALID,
+                   "the journal's head at seq %" G_GINT64_FORMAT " has a malformed hash", seq);
+      return 0;
+    }
+  row->entry_hash = g_strdup (hash);
+
+  SkDbStmt *st = self->insert;
+  sk_db_stmt_reset (st);
+  sk_db_stmt_bind_int64 (st, 1, row->seq);
+  sk_db_stmt_bind_int64 (st, 2, row->time_us);
+  sk_db_stmt_bind_text (st, 3, row->event);
+  sk_db_stmt_bind_text (st, 4, row->outcome);
+  sk_db_stmt_bind_text (st, 5, row->reason);
+  if (row->uid >= 0)
+    sk_db_stmt_bind_int64 (st, 6, row->uid);
+  sk_db_stmt_bind_text (st, 7, row->login);
+  sk_db_stmt_bind_text (st, 8, row->role);
+  sk_db_stmt_bind_text (st, 9, row->station);
+  sk_db_stmt_bind_text (st, 10, row->case_id);
+  sk_db_stmt_bind_text (st, 11, row->package_id);
+  sk_db_stmt_bind_text (st, 12, row->device);
+  sk_db_stmt_bind_text (st, 13, row->details);
+  sk_db_stmt_bind_text (st, 14, row->prev_hash);
+  sk_db_stmt_bind_text (st, 15, row->entry_hash);
+  if (!sk_db_stmt_run (st, error))
+    return 0;
+  sk_db_stmt_reset (st);
+
+  gint64 out = row->seq;
+  g_ptr_array_add (self->pending, g_steal_pointer (&row));
+  return out;
+}
+
+static gboolean
+store_high_water (SkJournal *self, gint64 value, GError **error)
+{
+  g_autoptr (SkDbStmt) stmt = sk_db_prepare (
+      self->db, "UPDATE meta SET value = ?1 WHERE key = 'clock_high_water_us'", error);
+  if (stmt == NULL)
+    return FALSE;
+  sk_db_stmt_bind_int64 (stmt, 1, value);
+  if (!sk_db_stmt_run (stmt, error))
+    return FALSE;
+  self->high_water_us = value;
+  return TRUE;
+}
+
+gint64
+sk_journal_append (SkJournal *self, const SkJournalEntry *entry, GError **error)
+{
+  g_return_val_if_fail (SK_IS_JOURNAL (self), 0);
+  g_return_val_if_fail (entry != NULL, 0);
+  g_return_val_if_fail (sk_db_in_transaction (self->db), 0);
+
+  if (!valid_entry (entry, error))
+    return 0;
+
+  /* The wall clock is recorded as it is — it is evidence — but a clock
+   * behind the mark is itself journaled, and the mark never goes back. */
+  gint64 now = g_get_real_time ();
+  if (now + CLOCK_TOLERANCE_US < self->high_water_us)
+    {
+      g_autofree char *details = g_strdup_printf ("{\"wall_clock_us\":%" G_GINT64_FORMAT
+                                                  ",\"high_water_us\":%" G_GINT64_FORMAT "}",
+                                                  now, self->high_water_us);
+      SkJournalEntry anomaly = {
+        .event = "clock-anomaly",
+        .outcome = "refused",
+        .reason = "clock-anomaly",
+        .uid = -1,
+        .role = "system",
+        .details = details,
+      };
+      if (append_row (self, &anomaly, now, error) == 0)
+        return 0;
+    }
+  gint64 seq = append_row (self, entry, now, error);
+  if (seq == 0)
+    return 0;
+  if (now > self->high_water_us && !store_high_water (self, now, error))
+    return 0;
+  return seq;
+}
+
+gint64
+sk_journal_record (SkJournal *self, const SkJournalEntry *entry, GError **error)
+{
+  g_return_val_if_fail (SK_IS_JOURNAL (self), 0);
+
+  if (!sk_journal_begin (self, error))
+    return 0;
+  gint64 seq = sk_journal_append (self, entry, error);
+  if (seq == 0)
+    {
+      sk_journal_rollback (self);
+      return 0;
+    }
+  if (!sk_journal_commit (self, error))
+    return 0;
+  return seq;
+}
+
+/* ---- reading ----------------------------------------------------------- */
+
+static char *
+dup_column (SkDbStmt *stmt, int column)
+{
+  return g_strdup (sk_db_stmt_column_text (stmt, column));
+}
+
+static const char select_columns[] =
+    "SELECT seq, time_us, event, outcome, reason, uid, login, role, station, case_id, "
+    "package_id, device, details, prev_hash, entry_hash FROM journal";
+
+/* Fill ROW (whose strings are owned) from the current result row. */
+static void
+read_row (SkDbStmt *stmt, SkJournalRow *row)
+{
+  row->seq = sk_db_stmt_column_int64 (stmt, 0);
+  row->time_us = sk_db_stmt_column_int64 (stmt, 1);
+  row->event = dup_column (stmt, 2);
+  row->outcome = dup_column (stmt, 3);
+  row->reason = dup_column (stmt, 4);
+  row->uid = sk_db_stmt_column_is_null (stmt, 5) ? -1 : sk_db_stmt_column_int64 (stmt, 5);
+  row->login = dup_column (stmt, 6);
+  row->role = dup_column (stmt, 7);
+  row->station = dup_column (stmt, 8);
+  row->case_id = dup_column (stmt, 9);
+  row->package_id = dup_column (stmt, 10);
+  row->device = dup_column (stmt, 11);
+  row->details = dup_column (stmt, 12);
+  row->prev_hash = dup_column (stmt, 13);
+  row->entry_hash = dup_column (stmt, 14);
+}
+
+static void
+clear_row (SkJournalRow *row)
+{
+  g_clear_pointer (&row->event, g_free);
+  g_clear_pointer (&row->outcome, g_free);
+  g_clear_pointer (&row->reason, g_free);
+  g_clear_pointer (&row->login, g_free);
+  g_clear_pointer (&row->role, g_free);
+  g_clear_pointer (&row->station, g_free);
+  g_clear_pointer (&row->case_id, g_free);
+  g_clear_pointer (&row->package_id, g_free);
+  g_clear_pointer (&row->device, g_free);
+  g_clear_pointer (&row->details, g_free);
+  g_clear_pointer (&row->prev_hash, g_free);
+  g_clear_pointer (&row->entry_hash, g_free);
+}
+
+static gboolean
+bad_row (GError **error, gint64 *out_bad_seq, gint64 seq, const char *why)
+{
+  *out_bad_seq = seq;
+  g_set_error (error, SK_ERROR, SK_ERROR_JOURNAL_INVALID,
+               "the journal fails verification at seq %" G_GINT64_FORMAT ": %s", seq, why);
+  return FALSE;
+}
+
+gboolean
+sk_journal_verify (SkJournal *self,
+                   gint64 *out_entries,
+                   gint64 *out_bad_seq,
+                   GCancellable *cancellable,
+                   GError **error)
+{
+  g_return_val_if_fail (SK_IS_JOURNAL (self), FALSE);
+
+  gint64 entries = 0, bad_seq_local = 0;
+  gint64 *bad_seq = out_bad_seq != NULL ? out_bad_seq : &bad_seq_local;
+  *bad_seq = 0;
+  if (out_entries != NULL)
+    *out_entries = 0;
+
+  /* Rows in storage order (rowid = seq): a row moved, inserted or deleted
+   * breaks the run of seq numbers or the chain of hashes. */
+  g_autofree char *sql = g_strconcat (select_columns, " ORDER BY rowid", NULL);
+  g_autoptr (SkDbStmt) stmt = sk_db_prepare (self->db, sql, error);
+  if (stmt == NULL)
+    return FALSE;
+
+  g_autoptr (GChecksum) sum = g_checksum_new (G_CHECKSUM_SHA256);
+  g_autoptr (GString) scratch = g_string_sized_new (512);
+  char expect_prev[HASH_LEN * 2 + 1] = ZERO_HASH;
+  char hash[HASH_LEN * 2 + 1];
+  SkJournalRow row = { 0 };
+
+  for (;;)
+    {
+      SkDbStep step = sk_db_stmt_step (stmt, error);
+      if (step == SK_DB_STEP_ERROR)
+        return FALSE;
+      if (step == SK_DB_STEP_DONE)
+        break;
+      if ((entries & 0xfff) == 0 && g_cancellable_set_error_if_cancelled (cancellable, error))
+        return FALSE;
+
+      clear_row (&row);
+      read_row (stmt, &row);
+      entries++;
+      gint64 expect_seq = entries;
+      if (out_entries != NULL)
+        *out_entries = entries;
+
+      gboolean ok = TRUE;
+      const char *why = NULL;
+      if (row.seq != expect_seq)
+        ok = FALSE, why = "a row is missing, inserted or out of order";
+      else if (row.event == NULL || row.outcome == NULL || row.station == NULL ||
+               row.details == NULL || row.prev_hash == NULL || row.entry_hash == NULL)
+        ok = FALSE, why = "a required column is empty";
+      else if (!g_str_equal (row.prev_hash, expect_prev))
+        ok = FALSE, why = "it does not follow the entry before it";
+      else if (!chain_hash (sum, scratch, &row, hash) || !g_str_equal (hash, row.entry_hash))
+        ok = FALSE, why = "its contents do not match its hash";
+      if (!ok)
+        {
+          gint64 at = row.seq != expect_seq ? MIN (row.seq, expect_seq) : row.seq;
+          clear_row (&row);
+          return bad_row (error, bad_seq, at, why);
+        }
+      g_strlcpy (expect_prev, row.entry_hash, sizeof expect_prev);
+    }
+  clear_row (&row);
+  return TRUE;
+}
+
+GPtrArray *
+sk_journal_query (SkJournal *self, const SkJournalFilter *filter, GError **error)
+{
+  g_return_val_if_fail (SK_IS_JOURNAL (self), NULL);
+
+  g_autofree char *sql =
+      g_strconcat (select_columns,
+                   " WHERE (?1 = 0 OR time_us >= ?1) AND (?2 = 0 OR time_us < ?2)"
+                   " AND (?3 IS NULL OR event = ?3) AND (?4 IS NULL OR reason = ?4)"
+                   " AND (?5 IS NULL OR case_id = ?5) ORDER BY seq",
+                   NULL);
+  g_autoptr (SkDbStmt) stmt = sk_db_prepare (self->db, sql, error);
+  if (stmt == NULL)
+    return NULL;
+  SkJournalFilter none = { 0 };
+  if (filter == NULL)
+    filter = &none;
+  sk_db_stmt_bind_int64 (stmt, 1, filter->since_us);
+  sk_db_stmt_bind_int64 (stmt, 2, filter->until_us);
+  sk_db_stmt_bind_text (stmt, 3, filter->event);
+  sk_db_stmt_bind_text (stmt, 4, filter->reason);
+  sk_db_stmt_bind_text (stmt, 5, filter->case_id);
+
+  g_autoptr (GPtrArray) rows = g_ptr_array_new_with_free_func ((GDestroyNotify)sk_journal_row_free);
+  for (;;)
+    {
+      SkDbStep step = sk_db_stmt_step (stmt, error);
+      if (step == SK_DB_STEP_ERROR)
+        return NULL;
+      if (step == SK_DB_STEP_DONE)
+        break;
+      SkJournalRow *row = g_new0 (SkJournalRow, 1);
+      read_row (stmt, row);
+      g_ptr_array_add (rows, row);
+    }
+  return g_steal_pointer (&rows);
+}
+
+static void
+csv_field (GString *out, const char *value, gboolean last)
+{
+  if (value != NULL)
+    {
+      gboolean quote = strpbrk (value, ",\"\r\n") != NULL;
+      /* A cell a spreadsheet would run as a formula is quoted and prefixed. */
+      gboolean formula = strchr ("=+-@", value[0]) != NULL && value[0] != '\0';
+      if (quote || formula)
+        {
+          g_string_append_c (out, '"');
+          if (formula)
+            g_string_append_c (out, '\'');
+          for (const char *p = value; *p != '\0'; p++)
+            {
+              if (*p == '"')
+                g_string_append_c (out, '"');
+              g_string_append_c (out, *p);
+            }
+          g_string_append_c (out, '"');
+        }
+      else
+        g_string_append (out, value);
+    }
+  g_string_append (out, last ? "\r\n" : ",");
+}
+
+gboolean
+sk_journal_export_csv (SkJournal *self, GOutputStream *out, GError **error)
+{
+  g_return_val_if_fail (SK_IS_JOURNAL (self), FALSE);
+
+  g_autoptr (GPtrArray) rows = sk_journal_query (self, NULL, error);
+  if (rows == NULL)
+    return FALSE;
+
+  g_autoptr (GString) s = g_string_new ("seq,time,event,outcome,reason,uid,login,role,station,"
+                                        "case,package,device,details,prev_hash,entry_hash\r\n");
+  for (guint i = 0; i < rows->len; i++)
+    {
+      const SkJournalRow *r = g_ptr_array_index (rows, i);
+      char seq[32], uid[32];
+      g_autofree char *time = sk_journal_format_time (r->time_us);
+      g_snprintf (seq, sizeof seq, "%" G_GINT64_FORMAT, r->seq);
+      g_snprintf (uid, sizeof uid, "%" G_GINT64_FORMAT, r->uid);
+      csv_field (s, seq, FALSE);
+      csv_field (s, time, FALSE);
+      csv_field (s, r->event, FALSE);
+      csv_field (s, r->outcome, FALSE);
+      csv_field (s, r->reason, FALSE);
+      csv_field (s, r->uid >= 0 ? uid : NULL, FALSE);
+      csv_field (s, r->login, FALSE);
+      csv_field (s, r->role, FALSE);
+      csv_field (s, r->station, FALSE);
+      csv_field (s, r->case_id, FALSE);
+      csv_field (s, r->package_id, FALSE);
+      csv_field (s, r->device, FALSE);
+      csv_field (s, r->details, FALSE);
+      csv_field (s, r->prev_hash, FALSE);
+      csv_field (s, r->entry_hash, TRUE);
+      if (s->len > 65536 || i + 1 == rows->len)
+        {
+          if (!g_output_stream_write_all (out, s->str, s->len, NULL, NULL, error))
+            return FALSE;
+          g_string_truncate (s, 0);
+        }
+    }
+  if (s->len > 0 && !g_output_stream_write_all (out, s->str, s->len, NULL, NULL, error))
+    return FALSE;
+  return TRUE;
+}
+
+/* ---- checkpoints ------------------------------------------------------- */
+
+GBytes *
+sk_journal_make_checkpoint (SkJournal *self,
+                            SkKeyring *keyring,
+                            const char *station_name,
+                            const char *station_key,
+                            GBytes **out_signature,
+                            GError **error)
+{
+  g_return_val_if_fail (SK_IS_JOURNAL (self), NULL);
+  g_return_val_if_fail (SK_IS_KEYRING (keyring), NULL);
+
+  gint64 seq;
+  g_autofree char *head = NULL;
+  if (!sk_journal_head (self, &seq, &head, error))
+    return NULL;
+
+  g_autofree char *time = sk_journal_format_time (sk_journal_now (self));
+  g_autoptr (JsonBuilder) b = json_builder_new ();
+  json_builder_begin_object (b);
+  json_builder_set_member_name (b, "format");
+  json_builder_add_string_value (b, CHECKPOINT_FORMAT);
+  json_builder_set_member_name (b, "seq");
+  json_builder_add_int_value (b, seq);
+  json_builder_set_member_name (b, "head_hash");
+  json_builder_add_string_value (b, head);
+  json_builder_set_member_name (b, "time");
+  json_builder_add_string_value (b, time);
+  json_builder_set_member_name (b, "station");
+  json_builder_add_string_value (b, station_name);
+  json_builder_set_member_name (b, "station_key");
+  json_builder_add_string_value (b, station_key);
+  json_builder_end_object (b);
+
+  g_autoptr (JsonGenerator) gen = json_generator_new ();
+  g_autoptr (JsonNode) root = json_builder_get_root (b);
+  json_generator_set_root (gen, root);
+  gsize len;
+  g_autofree char *text = json_generator_to_data (gen, &len);
+  g_autoptr (GBytes) bytes = g_bytes_new (text, len);
+
+  const char *signers[] = { station_key, NULL };
+  g_autoptr (GBytes) sig = sk_keyring_sign_detached_bytes (keyring, station_key, bytes, error);
+  if (sig == NULL)
+    return NULL;
+  /* A checkpoint nobody could verify is worse than none. */
+  g_autoptr (SkSignature) check =
+      sk_keyring_verify_detached_bytes (keyring, sig, bytes, signers, error);
+  if (check == NULL)
+    return NULL;
+  *out_signature = g_steal_pointer (&sig);
+  return g_steal_pointer (&bytes);
+}
+
+gboolean
+sk_journal_check_checkpoint (SkJournal *self,
+                             SkKeyring *keyring,
+                             const char *station_key,
+                             GBytes *checkpoint,
+                             GBytes *signature,
+                             gint64 *out_seq,
+                             GError **error)
+{
+  g_return_val_if_fail (SK_IS_JOURNAL (self), FALSE);
+
+  const char *signers[] = { station_key, NULL };
+  g_autoptr (SkSignature) sig =
+      sk_keyring_verify_detached_bytes (keyring, signature, checkpoint, signers, error);
+  if (sig == NULL)
+    {
+      g_prefix_error (error, "checkpoint signature: ");
+      return FALSE;
+    }
+
+  g_autoptr (JsonParser) parser = json_parser_new_immutable ();
+  gsize len;
+  const char *data = g_bytes_get_data (checkpoint, &len);
+  g_autoptr (GError) parse_error = NULL;
+  if (!json_parser_load_from_data (parser, data, (gssize)len, &parse_error) ||
+      !JSON_NODE_HOLDS_OBJECT (json_parser_get_root (parser)))
+    {
+      g_set_error (error, SK_ERROR, SK_ERROR_JOURNAL_INVALID, "the checkpoint is not JSON");
+      return FALSE;
+    }
+  JsonObject *obj = json_node_get_object (json_parser_get_root (parser));
+  const char *format = json_object_get_string_member_with_default (obj, "format", "");
+  gint64 seq = json_object_get_int_member_with_default (obj, "seq", -1);
+  const char *head = json_object_get_string_member_with_default (obj, "head_hash", "");
+  if (!g_str_equal (format, CHECKPOINT_FORMAT) || seq < 0)
+    {
+      g_set_error (error, SK_ERROR, SK_ERROR_JOURNAL_INVALID, "the checkpoint is not a %s",
+                   CHECKPOINT_FORMAT);
+      return FALSE;
+    }
+  *out_seq = seq;
+  if (seq == 0)
+    return TRUE;
+
+  g_autoptr (SkDbStmt) stmt =
+      sk_db_prepare (self->db, "SELECT entry_hash FROM journal WHERE seq = ?1", error);
+  if (stmt == NULL)
+    return FALSE;
+  sk_db_stmt_bind_int64 (stmt, 1, seq);
+  SkDbStep step = sk_db_stmt_step (stmt, error);
+  if (step == SK_DB_STEP_ERROR)
+    return FALSE;
+  if (step != SK_DB_STEP_ROW)
+    {
+      g_set_error (error, SK_ERROR, SK_ERROR_JOURNAL_INVALID,
+                   "the journal ends before seq %" G_GINT64_FORMAT
+                   " of the checkpoint: it was truncated",
+                   seq);
+      return FALSE;
+    }
+  if (g_strcmp0 (sk_db_stmt_column_text (stmt, 0), head) != 0)
+    {
+      g_set_error (error, SK_ERROR, SK_ERROR_JOURNAL_INVALID,
+                   "seq %" G_GINT64_FORMAT " differs from the checkpoint: the journal was "
+                   "rewritten",
+                   seq);
+      return FALSE;
+    }
+  return TRUE;
+}

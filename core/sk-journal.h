@@ -1,0 +1,154 @@
+/* sk-journal.h — the hash-chained transfer journal (DESIGN.md §6)
+ *
+ * One row per event, in the station database, written in the same
+ * transaction as the state change it records.  Rows are chained:
+ *
+ *   entry_hash(n) = SHA-256 (prev_hash(n) ‖ canonical(n)),
+ *   prev_hash(n)  = entry_hash(n-1) as 32 raw bytes; 32 zero bytes for n = 1.
+ *
+ * canonical(n) is, for each column in this order —
+ *   seq, time_us, event, outcome, reason, uid, login, role, station,
+ *   case_id, package_id, device, details —
+ * the column's name, ':', then either '-' (NULL) or the value's length in
+ * bytes, ':', the value's bytes; then '\n'.  Integers are written in decimal
+ * ASCII.  The lengths make the encoding unambiguous, so no two different rows
+ * have the same canonical form.
+ *
+ * An entry holds who, when, what, outcome and a stable reason code — counts,
+ * file names, hashes, sizes — and never a personal-data value; callers build
+ * DETAILS from such values only.  After each commit the entries are also sent
+ * to the systemd journal with SEKISHO_* fields.
+ */
+#pragma once
+
+#include <gio/gio.h>
+
+#include "sk-db.h"
+#include "sk-keyring.h"
+
+G_BEGIN_DECLS
+
+typedef struct
+{
+  const char *event;      /* kebab-case, e.g. "policy-installed" */
+  const char *outcome;    /* "ok", "refused" or "failed" */
+  const char *reason;     /* a reason code, or NULL */
+  gint64 uid;             /* the caller's uid, -1 when none */
+  const char *login;      /* may be NULL */
+  const char *role;       /* "operator", "auditor", "admin", "system" or NULL */
+  const char *case_id;    /* 処理番号, may be NULL */
+  const char *package_id; /* may be NULL */
+  const char *device;     /* device identity, may be NULL */
+  const char *details;    /* a JSON object; NULL means "{}" */
+} SkJournalEntry;
+
+/* A row as stored. */
+typedef struct
+{
+  gint64 seq;
+  gint64 time_us;
+  char *event, *outcome, *reason;
+  gint64 uid; /* -1 for NULL */
+  char *login, *role, *station, *case_id, *package_id, *device, *details;
+  char *prev_hash;  /* lower-case hex */
+  char *entry_hash; /* lower-case hex */
+} SkJournalRow;
+
+void
+sk_journal_row_free (SkJournalRow *row);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (SkJournalRow, sk_journal_row_free)
+
+#define SK_TYPE_JOURNAL (sk_journal_get_type ())
+G_DECLARE_FINAL_TYPE (SkJournal, sk_journal, SK, JOURNAL, GObject)
+
+/* Opens the journal in DB, creating or migrating its tables.  STATION names
+ * the station in every row. */
+SkJournal *
+sk_journal_new (SkDb *db, const char *station, GError **error);
+/* For read-only use (verify, show, export): no migration, no writes. */
+SkJournal *
+sk_journal_open_read_only (SkDb *db, GError **error);
+
+SkDb *
+sk_journal_get_db (SkJournal *self);
+
+/* Transactions: an entry and the state change it records commit together.
+ * Entries reach the systemd journal only after the commit. */
+gboolean
+sk_journal_begin (SkJournal *self, GError **error);
+gboolean
+sk_journal_commit (SkJournal *self, GError **error);
+void
+sk_journal_rollback (SkJournal *self);
+
+/* Append inside the current transaction; returns the entry's seq, or 0.
+ * When the wall clock is behind the journal's high-water mark, a
+ * clock-anomaly entry is appended first. */
+gint64
+sk_journal_append (SkJournal *self, const SkJournalEntry *entry, GError **error);
+/* Append in a transaction of its own. */
+gint64
+sk_journal_record (SkJournal *self, const SkJournalEntry *entry, GError **error);
+
+/* The time deadlines are measured against: the wall clock, or the highest
+ * time the journal has seen if the clock was set back.  Microseconds. */
+gint64
+sk_journal_now (SkJournal *self);
+
+/* The last entry's seq and hash (0 and 64 zeros when empty). */
+gboolean
+sk_journal_head (SkJournal *self, gint64 *out_seq, char **out_hash, GError **error);
+
+/* Walk every row.  Returns FALSE with SK_ERROR_JOURNAL_INVALID naming the
+ * first bad seq in *OUT_BAD_SEQ when a row was altered, inserted, deleted or
+ * reordered; *OUT_ENTRIES counts the rows read. */
+gboolean
+sk_journal_verify (SkJournal *self,
+                   gint64 *out_entries,
+                   gint64 *out_bad_seq,
+                   GCancellable *cancellable,
+                   GError **error);
+
+/* Checkpoints: {format, seq, head_hash, time, station, station_key} signed
+ * by the station key.  Making one needs the station's secret key. */
+GBytes *
+sk_journal_make_checkpoint (SkJournal *self,
+                            SkKeyring *keyring,
+                            const char *station_name,
+                            const char *station_key,
+                            GBytes **out_signature,
+                            GError **error);
+/* Verify CHECKPOINT and SIGNATURE by STATION_KEY, then that the journal
+ * still holds the checkpoint's head: a journal truncated or rewritten behind
+ * it fails with SK_ERROR_JOURNAL_INVALID. */
+gboolean
+sk_journal_check_checkpoint (SkJournal *self,
+                             SkKeyring *keyring,
+                             const char *station_key,
+                             GBytes *checkpoint,
+                             GBytes *signature,
+                             gint64 *out_seq,
+                             GError **error);
+
+typedef struct
+{
+  gint64 since_us; /* 0: no bound */
+  gint64 until_us; /* 0: no bound */
+  const char *event;
+  const char *reason;
+  const char *case_id;
+} SkJournalFilter;
+
+/* The rows that pass FILTER, in seq order. */
+GPtrArray *
+sk_journal_query (SkJournal *self, const SkJournalFilter *filter, GError **error);
+
+/* CSV for a spreadsheet: a header line, then one line per row, RFC 4180
+ * quoting, UTF-8, CRLF. */
+gboolean
+sk_journal_export_csv (SkJournal *self, GOutputStream *out, GError **error);
+
+char *
+sk_journal_format_time (gint64 time_us);
+
+G_END_DECLS
