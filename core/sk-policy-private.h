@@ -110,7 +110,7 @@ typedef struct
   SkCondition count_when; /* SK_COUNT_CODES */
   int sum;                /* data field index or -1 */
   char *content;
-  char *echo;     /* name of the request field this one repeats */
+  char *echo; /* name of the request field this one repeats */
   /* Its numeric value is needed (bounds, trailer counts, sums). */
   gboolean needs_number;
 } SkField;

@@ -1001,8 +1001,8 @@ parse_field (JsonNode *node,
       f->echo = g_strdup (echo);
     }
 
-  f->needs_number = f->type == SK_FIELD_DIGITS
-                    && (f->has_min || f->has_max || f->count != SK_COUNT_NONE || refs->sum != NULL);
+  f->needs_number = f->type == SK_FIELD_DIGITS &&
+                    (f->has_min || f->has_max || f->count != SK_COUNT_NONE || refs->sum != NULL);
 
   /* Everything that identifies or describes a person is personal data. */
   if (f->content != NULL || f->check == SK_CHECK_INDIVIDUAL_NUMBER || f->age_min > 0)
@@ -1277,8 +1277,8 @@ parse_kind (SkPolicy *self, const char *id, JsonNode *node, JsonObject *template
   g_autoptr (GError) local_error = NULL;
   /* DOLLAR_ENDONLY: "$" must not match before a trailing newline, or
    * "NAME.DAT\n" would pass as NAME.DAT. */
-  kind->name_regex = g_regex_new (pattern, G_REGEX_OPTIMIZE | G_REGEX_DOLLAR_ENDONLY, 0,
-                                  &local_error);
+  kind->name_regex =
+      g_regex_new (pattern, G_REGEX_OPTIMIZE | G_REGEX_DOLLAR_ENDONLY, 0, &local_error);
   if (kind->name_regex == NULL)
     {
       invalid (error, path, "\"name_pattern\": %s", local_error->message);
@@ -1868,7 +1868,7 @@ sk_policy_match_file_name (SkPolicy *self, const char *basename)
   if (!g_utf8_validate (basename, -1, NULL))
     return NULL;
   for (const char *p = basename; *p != '\0'; p++)
-    if ((guchar) *p < 0x20 || *p == 0x7F)
+    if ((guchar)*p < 0x20 || *p == 0x7F)
       return NULL;
   for (guint i = 0; i < self->kinds->len; i++)
     {

@@ -86,22 +86,19 @@ dir_is_empty (const char *path)
 /* Journal an action of this process's user on the station.  A failure to
  * journal is an error of the action: nothing unrecorded is acknowledged. */
 static gboolean
-journal_action (SkStation *self,
-                const char *event,
-                const GError *refusal,
-                const char *details,
-                GError **error)
+journal_action (
+    SkStation *self, const char *event, const GError *refusal, const char *details, GError **error)
 {
   g_autoptr (SkJournal) journal = sk_station_open_journal (self, FALSE, error);
   if (journal == NULL)
     return FALSE;
   SkJournalEntry entry = {
     .event = event,
-    .outcome = refusal == NULL ? "ok" : (sk_error_get_exit_class (refusal) == SK_EXIT_REFUSED
-                                             ? "refused"
-                                             : "failed"),
+    .outcome = refusal == NULL
+                   ? "ok"
+                   : (sk_error_get_exit_class (refusal) == SK_EXIT_REFUSED ? "refused" : "failed"),
     .reason = refusal != NULL ? sk_error_get_reason (refusal) : NULL,
-    .uid = (gint64) getuid (),
+    .uid = (gint64)getuid (),
     .login = g_get_user_name (),
     .details = details,
   };
@@ -143,8 +140,10 @@ sk_station_create (const char *dir,
   g_autofree char *gnupg = g_build_filename (dir, "gnupg", NULL);
   g_autofree char *store = g_build_filename (dir, "store", NULL);
   g_autofree char *policy = g_build_filename (dir, "policy", NULL);
+  g_autofree char *checkpoints = g_build_filename (dir, "checkpoints", NULL);
   if (!make_private_dir (dir, error) || !sk_keyring_init_home (gnupg, error) ||
-      !make_private_dir (store, error) || !make_private_dir (policy, error))
+      !make_private_dir (store, error) || !make_private_dir (policy, error) ||
+      !make_private_dir (checkpoints, error))
     return NULL;
 
   g_autoptr (GKeyFile) conf = g_key_file_new ();
@@ -163,9 +162,9 @@ sk_station_create (const char *dir,
   g_autoptr (SkStation) station = sk_station_open (dir, error);
   if (station == NULL)
     return NULL;
-  g_autofree char *details = g_strdup_printf (
-      "{\"name\":\"%s\",\"admin_keys\":[\"%s\"],\"signing_key\":\"%s\"}",
-      station->name, admin, signing);
+  g_autofree char *details =
+      g_strdup_printf ("{\"name\":\"%s\",\"admin_keys\":[\"%s\"],\"signing_key\":\"%s\"}",
+                       station->name, admin, signing);
   if (!journal_action (station, "station-created", NULL, details, error))
     return NULL;
   return g_steal_pointer (&station);
@@ -272,7 +271,8 @@ write_durable (const char *path, GBytes *bytes, GError **error)
                                    0644, error);
 }
 
-static SkPolicy *install_policy (SkStation *self, const char *policy_path, GError **error);
+static SkPolicy *
+install_policy (SkStation *self, const char *policy_path, GError **error);
 
 SkPolicy *
 sk_station_install_policy (SkStation *self, const char *policy_path, GError **error)
@@ -283,10 +283,10 @@ sk_station_install_policy (SkStation *self, const char *policy_path, GError **er
   g_autoptr (SkPolicy) policy = install_policy (self, policy_path, &local_error);
   g_autofree char *details = NULL;
   if (policy != NULL)
-    details = g_strdup_printf ("{\"sha256\":\"%s\",\"serial\":%" G_GINT64_FORMAT
-                               ",\"signer\":\"%s\"}",
-                               sk_policy_get_sha256 (policy), sk_policy_get_serial (policy),
-                               sk_policy_get_signer (policy));
+    details =
+        g_strdup_printf ("{\"sha256\":\"%s\",\"serial\":%" G_GINT64_FORMAT ",\"signer\":\"%s\"}",
+                         sk_policy_get_sha256 (policy), sk_policy_get_serial (policy),
+                         sk_policy_get_signer (policy));
   if (!journal_action (self, policy != NULL ? "policy-installed" : "policy-refused", local_error,
                        details, error))
     return NULL;
@@ -363,7 +363,8 @@ sk_station_load_policy (SkStation *self, GError **error)
   return sk_station_check_policy (self, path, error);
 }
 
-static GPtrArray *import_keys (SkStation *self, const char *path, GError **error);
+static GPtrArray *
+import_keys (SkStation *self, const char *path, GError **error);
 
 GPtrArray *
 sk_station_import_keys (SkStation *self, const char *path, GError **error)
@@ -375,7 +376,7 @@ sk_station_import_keys (SkStation *self, const char *path, GError **error)
   g_autoptr (GString) details = g_string_new ("{\"fingerprints\":[");
   for (guint i = 0; fprs != NULL && i < fprs->len; i++)
     g_string_append_printf (details, "%s\"%s\"", i > 0 ? "," : "",
-                            (const char *) g_ptr_array_index (fprs, i));
+                            (const char *)g_ptr_array_index (fprs, i));
   g_string_append (details, "]}");
   if (!journal_action (self, fprs != NULL ? "key-imported" : "key-refused", local_error,
                        details->str, error))
@@ -448,12 +449,15 @@ sk_station_make_checkpoint (SkStation *self, GError **error)
     return NULL;
 
   g_autofree char *name = g_strdup_printf ("%012" G_GINT64_FORMAT ".json", seq);
-  g_autofree char *path = g_build_filename (self->dir, "checkpoints", name, NULL);
+  g_autofree char *cp_dir = g_build_filename (self->dir, "checkpoints", NULL);
+  g_autofree char *path = g_build_filename (cp_dir, name, NULL);
+  if (!make_private_dir (cp_dir, error))
+    return NULL;
   g_autofree char *sig_path = g_strconcat (path, ".sig", NULL);
   if (!write_durable (sig_path, sig, error) || !write_durable (path, cp, error))
     return NULL;
-  g_autofree char *details = g_strdup_printf ("{\"seq\":%" G_GINT64_FORMAT ",\"file\":\"%s\"}",
-                                              seq, name);
+  g_autofree char *details =
+      g_strdup_printf ("{\"seq\":%" G_GINT64_FORMAT ",\"file\":\"%s\"}", seq, name);
   if (!journal_action (self, "checkpoint-made", NULL, details, error))
     return NULL;
   return g_steal_pointer (&path);

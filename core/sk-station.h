@@ -54,16 +54,20 @@ sk_station_load_policy (SkStation *self, GError **error);
 
 /* Import public keys, and the secret key of the station's own fingerprint.
  * Journaled, refusals included. */
-GPtrArray *sk_station_import_keys (SkStation *self, const char *path, GError **error);
+GPtrArray *
+sk_station_import_keys (SkStation *self, const char *path, GError **error);
 
 /* The journal, writable (creating the database on first use), or read-only
  * for the offline commands, which then write nothing at all. */
-SkJournal *sk_station_open_journal (SkStation *self, gboolean read_only, GError **error);
+SkJournal *
+sk_station_open_journal (SkStation *self, gboolean read_only, GError **error);
 
 /* Make a signed checkpoint of the journal's head in DIR/checkpoints and
  * journal that it was made; returns the checkpoint's path. */
-char *sk_station_make_checkpoint (SkStation *self, GError **error);
+char *
+sk_station_make_checkpoint (SkStation *self, GError **error);
 /* The path of the newest checkpoint, or NULL when there is none. */
-char *sk_station_latest_checkpoint (SkStation *self);
+char *
+sk_station_latest_checkpoint (SkStation *self);
 
 G_END_DECLS

@@ -1,0 +1,453 @@
+/* test-journal.c — the hash chain, its verification and its checkpoints
+ *
+ * Real SQLite files in a temporary directory.  Every column of every row is
+ * altered by one byte in turn, rows are deleted, swapped, inserted and the
+ * tail cut off; verification must fail and name the first bad row, and a
+ * cut behind a signed checkpoint must be caught.
+ */
+#include "config.h"
+
+#include <glib/gstdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "sk-db.h"
+#include "sk-error.h"
+#include "sk-journal.h"
+#include "sk-keyring.h"
+#include "sk-test-gpg.h"
+
+#define ROWS 6
+
+typedef struct
+{
+  char *dir;
+  char *path;
+} Fixture;
+
+static void
+fixture_setup (Fixture *fx, gconstpointer data)
+{
+  g_autoptr (GError) error = NULL;
+  fx->dir = g_dir_make_tmp ("skj-XXXXXX", &error);
+  g_assert_no_error (error);
+  fx->path = g_build_filename (fx->dir, "station.db", NULL);
+}
+
+static void
+fixture_teardown (Fixture *fx, gconstpointer data)
+{
+  sk_test_gpg_remove_home (fx->dir);
+  g_free (fx->dir);
+  g_free (fx->path);
+}
+
+static SkJournal *
+open_journal (const char *path)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (SkDb) db = sk_db_open (path, SK_DB_READ_WRITE, &error);
+  g_assert_no_error (error);
+  SkJournal *journal = sk_journal_new (db, "test-station", &error);
+  g_assert_no_error (error);
+  return journal;
+}
+
+static void
+append_rows (SkJournal *journal, guint n)
+{
+  for (guint i = 0; i < n; i++)
+    {
+      g_autoptr (GError) error = NULL;
+      g_autofree char *details =
+          g_strdup_printf ("{\"n\":%u,\"name\":\"039004_KNY01_%u.DAT\"}", i, i);
+      SkJournalEntry entry = {
+        .event = i % 2 ? "package-imported" : "media-in",
+        .outcome = i % 3 ? "ok" : "refused",
+        .reason = i % 3 ? NULL : "check-digit",
+        .uid = 1000 + i,
+        .login = "operator1",
+        .role = "operator",
+        .case_id = i % 2 ? "C0000000000000000001" : NULL,
+        .package_id = NULL,
+        .device = "usb:1234:5678:SERIAL",
+        .details = details,
+      };
+      g_assert_cmpint (sk_journal_record (journal, &entry, &error), >, 0);
+      g_assert_no_error (error);
+    }
+}
+
+static void
+assert_bad (const char *path, gint64 expect_seq, const char *what)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (SkJournal) journal = open_journal (path);
+  gint64 entries, bad = -1;
+
+  gboolean ok = sk_journal_verify (journal, &entries, &bad, NULL, &error);
+  if (ok)
+    g_error ("%s: verification passed", what);
+  g_assert_error (error, SK_ERROR, SK_ERROR_JOURNAL_INVALID);
+  if (bad != expect_seq)
+    g_error ("%s: first bad seq %" G_GINT64_FORMAT ", expected %" G_GINT64_FORMAT " (%s)", what,
+             bad, expect_seq, error->message);
+}
+
+static void
+sql (const char *path, const char *statement)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (SkDb) db = sk_db_open (path, SK_DB_READ_WRITE, &error);
+  g_assert_no_error (error);
+  sk_db_exec (db, statement, &error);
+  g_assert_no_error (error);
+}
+
+static void
+copy_file (const char *from, const char *to)
+{
+  g_autoptr (GError) error = NULL;
+  g_autofree char *data = NULL;
+  gsize len;
+  g_file_get_contents (from, &data, &len, &error);
+  g_assert_no_error (error);
+  g_file_set_contents (to, data, (gssize)len, &error);
+  g_assert_no_error (error);
+}
+
+/* A journal closed cleanly: everything is in the main file. */
+static void
+make_journal (Fixture *fx, guint rows)
+{
+  g_autoptr (SkJournal) journal = open_journal (fx->path);
+  g_autoptr (GError) error = NULL;
+  append_rows (journal, rows);
+  sk_db_checkpoint_truncate (sk_journal_get_db (journal), &error);
+  g_assert_no_error (error);
+}
+
+static void
+test_verify_ok (Fixture *fx, gconstpointer data)
+{
+  make_journal (fx, ROWS);
+  g_autoptr (SkJournal) journal = open_journal (fx->path);
+  g_autoptr (GError) error = NULL;
+  gint64 entries = 0, bad = -1;
+
+  g_assert_true (sk_journal_verify (journal, &entries, &bad, NULL, &error));
+  g_assert_no_error (error);
+  g_assert_cmpint (entries, ==, ROWS);
+  g_assert_cmpint (bad, ==, 0);
+
+  gint64 seq;
+  g_autofree char *head = NULL;
+  g_assert_true (sk_journal_head (journal, &seq, &head, &error));
+  g_assert_cmpint (seq, ==, ROWS);
+  g_assert_cmpuint (strlen (head), ==, 64);
+
+  /* An empty journal verifies too. */
+  g_autofree char *empty = g_build_filename (fx->dir, "empty.db", NULL);
+  g_autoptr (SkJournal) none = open_journal (empty);
+  g_assert_true (sk_journal_verify (none, &entries, &bad, NULL, &error));
+  g_assert_cmpint (entries, ==, 0);
+}
+
+static const char *const text_columns[] = { "event",  "outcome", "reason",    "login",
+                                            "role",   "station", "case_id",   "package_id",
+                                            "device", "details", "prev_hash", "entry_hash" };
+static const char *const int_columns[] = { "time_us", "uid" };
+
+/* One byte of one column of one row, for every row and column. */
+static void
+test_tamper_each_byte (Fixture *fx, gconstpointer data)
+{
+  make_journal (fx, ROWS);
+  g_autofree char *copy = g_build_filename (fx->dir, "copy.db", NULL);
+
+  for (gint64 seq = 1; seq <= ROWS; seq++)
+    {
+      for (gsize c = 0; c < G_N_ELEMENTS (text_columns); c++)
+        {
+          const char *col = text_columns[c];
+          copy_file (fx->path, copy);
+          /* Flip the lowest bit of the column's first byte; a NULL column
+           * becomes a one-byte value. */
+          g_autofree char *stmt = g_strdup_printf (
+              "UPDATE journal SET %s = CASE WHEN %s IS NULL OR %s = '' THEN 'x' ELSE "
+              "char ((unicode (substr (%s, 1, 1)) | 1) - (unicode (substr (%s, 1, 1)) & 1)) "
+              "|| substr (%s, 2) END WHERE seq = %" G_GINT64_FORMAT,
+              col, col, col, col, col, col, seq);
+          sql (copy, stmt);
+          g_autofree char *what = g_strdup_printf ("%s of row %" G_GINT64_FORMAT, col, seq);
+          /* A changed entry_hash is caught at its own row, which no longer
+           * matches its contents. */
+          assert_bad (copy, seq, what);
+        }
+      for (gsize c = 0; c < G_N_ELEMENTS (int_columns); c++)
+        {
+          copy_file (fx->path, copy);
+          g_autofree char *stmt = g_strdup_printf (
+              "UPDATE journal SET %s = coalesce (%s, 0) + 1 WHERE seq = %" G_GINT64_FORMAT,
+              int_columns[c], int_columns[c], seq);
+          sql (copy, stmt);
+          g_autofree char *what =
+              g_strdup_printf ("%s of row %" G_GINT64_FORMAT, int_columns[c], seq);
+          assert_bad (copy, seq, what);
+        }
+      /* seq itself: the row moves away from its place. */
+      copy_file (fx->path, copy);
+      g_autofree char *stmt =
+          g_strdup_printf ("UPDATE journal SET seq = seq + 100 WHERE seq = %" G_GINT64_FORMAT, seq);
+      sql (copy, stmt);
+      assert_bad (copy, seq, "seq");
+    }
+}
+
+static void
+test_delete_swap_insert_truncate (Fixture *fx, gconstpointer data)
+{
+  make_journal (fx, ROWS);
+  g_autofree char *copy = g_build_filename (fx->dir, "copy.db", NULL);
+
+  copy_file (fx->path, copy);
+  sql (copy, "DELETE FROM journal WHERE seq = 3");
+  assert_bad (copy, 3, "a deleted row");
+
+  /* Rows 2 and 4 trade everything but their place. */
+  copy_file (fx->path, copy);
+  sql (copy, "CREATE TEMP TABLE t AS SELECT * FROM journal WHERE seq IN (2, 4);"
+             "UPDATE journal SET (time_us, event, outcome, reason, uid, login, role, station, "
+             "case_id, package_id, device, details, prev_hash, entry_hash) = (SELECT time_us, "
+             "event, outcome, reason, uid, login, role, station, case_id, package_id, device, "
+             "details, prev_hash, entry_hash FROM t WHERE t.seq = 6 - journal.seq) "
+             "WHERE seq IN (2, 4);");
+  assert_bad (copy, 2, "two swapped rows");
+
+  /* A forged row slipped in at 3, the rest renumbered. */
+  copy_file (fx->path, copy);
+  sql (copy, "UPDATE journal SET seq = seq + 1000 WHERE seq >= 3;"
+             "UPDATE journal SET seq = seq - 999 WHERE seq >= 1003;"
+             "INSERT INTO journal SELECT 3, time_us, event, outcome, reason, uid, login, role, "
+             "station, case_id, package_id, device, details, prev_hash, entry_hash "
+             "FROM journal WHERE seq = 2;");
+  assert_bad (copy, 3, "an inserted row");
+
+  /* A row appended without the chain. */
+  copy_file (fx->path, copy);
+  sql (copy, "INSERT INTO journal SELECT seq + 1, time_us, event, outcome, reason, uid, login, "
+             "role, station, case_id, package_id, device, details, entry_hash, entry_hash FROM "
+             "journal WHERE seq = 6;");
+  assert_bad (copy, 7, "an appended forged row");
+
+  /* Cutting the tail leaves a valid chain: only a checkpoint tells. */
+  copy_file (fx->path, copy);
+  sql (copy, "DELETE FROM journal WHERE seq > 4");
+  g_autoptr (SkJournal) cut = open_journal (copy);
+  g_autoptr (GError) error = NULL;
+  g_assert_true (sk_journal_verify (cut, NULL, NULL, NULL, &error));
+}
+
+static void
+test_checkpoint (Fixture *fx, gconstpointer data)
+{
+  g_autoptr (SkTestGpg) gpg = sk_test_gpg_new ();
+  g_autofree char *station_key =
+      sk_test_gpg_make_key (gpg, "Station <s@test.invalid>", "ed25519", "never", NULL);
+  g_autofree char *other =
+      sk_test_gpg_make_key (gpg, "Other <o@test.invalid>", "ed25519", "never", NULL);
+  g_autofree char *home = g_build_filename (fx->dir, "gnupg", NULL);
+  g_autoptr (GError) error = NULL;
+
+  g_assert_true (sk_keyring_init_home (home, &error));
+  g_autoptr (SkKeyring) keyring = sk_keyring_new (home, &error);
+  g_assert_no_error (error);
+  g_autoptr (GBytes) secret = sk_test_gpg_export (gpg, station_key, TRUE);
+  g_autoptr (GBytes) other_pub = sk_test_gpg_export (gpg, other, FALSE);
+  g_autoptr (GPtrArray) a = sk_keyring_import (keyring, secret, station_key, &error);
+  g_assert_no_error (error);
+  g_autoptr (GPtrArray) b = sk_keyring_import (keyring, other_pub, station_key, &error);
+  g_assert_no_error (error);
+
+  make_journal (fx, ROWS);
+  g_autoptr (SkJournal) journal = open_journal (fx->path);
+  g_autoptr (GBytes) sig = NULL;
+  g_autoptr (GBytes) cp =
+      sk_journal_make_checkpoint (journal, keyring, "test-station", station_key, &sig, &error);
+  g_assert_no_error (error);
+  g_assert_nonnull (strstr (g_bytes_get_data (cp, NULL), "\"seq\":6"));
+
+  gint64 seq = -1;
+  g_assert_true (
+      sk_journal_check_checkpoint (journal, keyring, station_key, cp, sig, &seq, &error));
+  g_assert_no_error (error);
+  g_assert_cmpint (seq, ==, ROWS);
+
+  /* Still fine after more entries. */
+  append_rows (journal, 2);
+  g_assert_true (
+      sk_journal_check_checkpoint (journal, keyring, station_key, cp, sig, &seq, &error));
+
+  /* Truncated behind the checkpoint. */
+  g_autofree char *copy = g_build_filename (fx->dir, "copy.db", NULL);
+  sk_db_checkpoint_truncate (sk_journal_get_db (journal), &error);
+  g_assert_no_error (error);
+  copy_file (fx->path, copy);
+  sql (copy, "DELETE FROM journal WHERE seq > 4");
+  g_autoptr (SkJournal) cut = open_journal (copy);
+  g_assert_false (sk_journal_check_checkpoint (cut, keyring, station_key, cp, sig, &seq, &error));
+  g_assert_error (error, SK_ERROR, SK_ERROR_JOURNAL_INVALID);
+  g_clear_error (&error);
+
+  /* A checkpoint with one byte changed, or signed by another key. */
+  g_autofree char *forged = g_strndup (g_bytes_get_data (cp, NULL), g_bytes_get_size (cp));
+  forged[strlen (forged) - 3] ^= 1;
+  g_autoptr (GBytes) forged_bytes = g_bytes_new (forged, strlen (forged));
+  g_assert_false (
+      sk_journal_check_checkpoint (journal, keyring, station_key, forged_bytes, sig, &seq, &error));
+  g_assert_error (error, SK_ERROR, SK_ERROR_SIG_BAD);
+  g_clear_error (&error);
+  const char *args[] = { "-u", other, NULL };
+  g_autoptr (GBytes) other_sig = sk_test_gpg_sign (gpg, cp, args);
+  g_assert_false (
+      sk_journal_check_checkpoint (journal, keyring, station_key, cp, other_sig, &seq, &error));
+  g_assert_error (error, SK_ERROR, SK_ERROR_SIG_UNTRUSTED_KEY);
+}
+
+/* The clock set back behind the mark: journaled, and deadlines keep the
+ * mark's time. */
+static void
+test_clock_anomaly (Fixture *fx, gconstpointer data)
+{
+  make_journal (fx, 2);
+  gint64 future = g_get_real_time () + G_GINT64_CONSTANT (3600) * G_USEC_PER_SEC;
+  g_autofree char *stmt = g_strdup_printf (
+      "UPDATE meta SET value = %" G_GINT64_FORMAT " WHERE key = 'clock_high_water_us'", future);
+  sql (fx->path, stmt);
+
+  g_autoptr (SkJournal) journal = open_journal (fx->path);
+  g_assert_cmpint (sk_journal_now (journal), >=, future);
+  append_rows (journal, 1);
+
+  g_autoptr (GError) error = NULL;
+  SkJournalFilter filter = { .event = "clock-anomaly" };
+  g_autoptr (GPtrArray) rows = sk_journal_query (journal, &filter, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (rows->len, ==, 1);
+  const SkJournalRow *row = g_ptr_array_index (rows, 0);
+  g_assert_cmpstr (row->reason, ==, "clock-anomaly");
+  g_assert_cmpint (row->seq, ==, 3);
+  g_assert_true (sk_journal_verify (journal, NULL, NULL, NULL, &error));
+  /* The mark did not go back. */
+  g_assert_cmpint (sk_journal_now (journal), >=, future);
+}
+
+/* Every committed entry reaches the systemd journal's socket; a rolled-back
+ * one does not. */
+static void
+test_systemd (Fixture *fx, gconstpointer data)
+{
+  g_autofree char *sock_path = g_build_filename (fx->dir, "journald.sock", NULL);
+  int fd = socket (AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  struct sockaddr_un addr = { .sun_family = AF_UNIX };
+  g_assert_cmpint (fd, >=, 0);
+  g_strlcpy (addr.sun_path, sock_path, sizeof addr.sun_path);
+  g_assert_cmpint (bind (fd, (struct sockaddr *)&addr, sizeof addr), ==, 0);
+  g_setenv ("SEKISHO_JOURNALD_SOCKET", sock_path, TRUE);
+
+  g_autoptr (SkJournal) journal = open_journal (fx->path);
+  g_autoptr (GError) error = NULL;
+  SkJournalEntry dropped = { .event = "media-in", .outcome = "ok", .uid = -1 };
+  g_assert_true (sk_journal_begin (journal, &error));
+  g_assert_cmpint (sk_journal_append (journal, &dropped, &error), ==, 1);
+  sk_journal_rollback (journal);
+
+  SkJournalEntry entry = { .event = "package-refused",
+                           .outcome = "refused",
+                           .reason = "sig-bad",
+                           .uid = 1000,
+                           .case_id = "C1" };
+  g_assert_cmpint (sk_journal_record (journal, &entry, &error), ==, 1);
+  g_unsetenv ("SEKISHO_JOURNALD_SOCKET");
+
+  char buf[4096];
+  ssize_t n = recv (fd, buf, sizeof buf - 1, MSG_DONTWAIT);
+  g_assert_cmpint (n, >, 0);
+  buf[n] = '\0';
+  g_assert_nonnull (strstr (buf, "SEKISHO_EVENT=package-refused\n"));
+  g_assert_nonnull (strstr (buf, "SEKISHO_REASON=sig-bad\n"));
+  g_assert_nonnull (strstr (buf, "SEKISHO_SEQ=1\n"));
+  g_assert_nonnull (strstr (buf, "SEKISHO_CASE=C1\n"));
+  g_assert_nonnull (strstr (buf, "SEKISHO_ENTRY_HASH="));
+  /* Nothing else was sent: the rolled-back entry never left. */
+  g_assert_cmpint (recv (fd, buf, sizeof buf, MSG_DONTWAIT), <, 0);
+  close (fd);
+}
+
+static void
+test_entry_checks (Fixture *fx, gconstpointer data)
+{
+  g_autoptr (SkJournal) journal = open_journal (fx->path);
+  g_autoptr (GError) error = NULL;
+  SkJournalEntry bad_outcome = { .event = "media-in", .outcome = "maybe", .uid = -1 };
+  SkJournalEntry bad_reason = {
+    .event = "media-in", .outcome = "refused", .reason = "no-such-code", .uid = -1
+  };
+
+  g_assert_cmpint (sk_journal_record (journal, &bad_outcome, &error), ==, 0);
+  g_assert_nonnull (error);
+  g_clear_error (&error);
+  g_assert_cmpint (sk_journal_record (journal, &bad_reason, &error), ==, 0);
+  g_assert_nonnull (error);
+  g_clear_error (&error);
+  gint64 seq;
+  g_assert_true (sk_journal_head (journal, &seq, NULL, &error));
+  g_assert_cmpint (seq, ==, 0);
+}
+
+static void
+test_export_csv (Fixture *fx, gconstpointer data)
+{
+  g_autoptr (SkJournal) journal = open_journal (fx->path);
+  g_autoptr (GError) error = NULL;
+  append_rows (journal, 3);
+  SkJournalEntry formula = { .event = "media-in",
+                             .outcome = "ok",
+                             .uid = -1,
+                             .login = "=HYPERLINK(\"x\")",
+                             .details = "{\"a\":\"b,c\"}" };
+  g_assert_cmpint (sk_journal_record (journal, &formula, &error), ==, 4);
+
+  g_autoptr (GOutputStream) out = g_memory_output_stream_new_resizable ();
+  g_assert_true (sk_journal_export_csv (journal, out, &error));
+  g_assert_no_error (error);
+  g_output_stream_close (out, NULL, NULL);
+  g_autofree char *csv =
+      g_strndup (g_memory_output_stream_get_data (G_MEMORY_OUTPUT_STREAM (out)),
+                 g_memory_output_stream_get_data_size (G_MEMORY_OUTPUT_STREAM (out)));
+  g_auto (GStrv) lines = g_strsplit (csv, "\r\n", -1);
+  g_assert_cmpuint (g_strv_length (lines), ==, 6); /* header, 4 rows, "" */
+  g_assert_true (g_str_has_prefix (lines[0], "seq,time,event,outcome,"));
+  /* A cell a spreadsheet would run is neutralised; commas are quoted. */
+  g_assert_nonnull (strstr (lines[4], "\"'=HYPERLINK(\"\"x\"\")\""));
+  g_assert_nonnull (strstr (lines[4], "\"{\"\"a\"\":\"\"b,c\"\"}\""));
+}
+
+int
+main (int argc, char **argv)
+{
+  g_test_init (&argc, &argv, NULL);
+#define ADD(path, fn) g_test_add (path, Fixture, NULL, fixture_setup, fn, fixture_teardown)
+  ADD ("/journal/verify-ok", test_verify_ok);
+  ADD ("/journal/tamper/each-byte", test_tamper_each_byte);
+  ADD ("/journal/tamper/rows", test_delete_swap_insert_truncate);
+  ADD ("/journal/checkpoint", test_checkpoint);
+  ADD ("/journal/clock-anomaly", test_clock_anomaly);
+  ADD ("/journal/systemd", test_systemd);
+  ADD ("/journal/entry-checks", test_entry_checks);
+  ADD ("/journal/export-csv", test_export_csv);
+#undef ADD
+  return g_test_run ();
+}
