@@ -797,8 +797,12 @@ cmd_journal_show (SkCli *cli, int argc, char **argv)
         }
       json_builder_end_object (b);
       if (!cli->json)
-        g_print ("%6lld  %s  %-18s %-8s %-20s %s\n", (long long)r->seq, time, r->event, r->outcome,
-                 r->reason != NULL ? r->reason : "-", r->details);
+        {
+          /* Details may hold names that came from a medium. */
+          g_autofree char *details = escape_untrusted (r->details);
+          g_print ("%6lld  %s  %-18s %-8s %-20s %s\n", (long long)r->seq, time, r->event,
+                   r->outcome, r->reason != NULL ? r->reason : "-", details);
+        }
     }
   json_builder_end_array (b);
   g_autofree char *msg = g_strdup_printf (_ ("%u entries."), rows->len);
@@ -888,12 +892,45 @@ cmd_journal_checkpoint (SkCli *cli, int argc, char **argv)
   return finish (cli, NULL, msg, NULL);
 }
 
+/* ---- station sweep ----------------------------------------------------- */
+
+static int
+cmd_station_sweep (SkCli *cli, int argc, char **argv)
+{
+  int code;
+
+  if (!parse_options (cli, "station sweep", "", NULL, &argc, &argv, &code))
+    return code;
+  if (argc != 1)
+    return usage_error (cli, _ ("station sweep takes no arguments"));
+
+  g_autoptr (GError) error = NULL;
+  g_autoptr (SkStation) station = open_station (cli, &error);
+  if (station == NULL)
+    return finish (cli, error, NULL, NULL);
+  g_autoptr (SkStore) store = sk_station_open_store (station, &error);
+  if (store == NULL)
+    return finish (cli, error, NULL, NULL);
+  gint64 deleted = sk_store_sweep (store, &error);
+  if (deleted < 0)
+    return finish (cli, error, NULL, NULL);
+  JsonBuilder *b = extra (cli);
+  json_builder_set_member_name (b, "deleted");
+  json_builder_add_int_value (b, deleted);
+  g_autofree char *msg = g_strdup_printf (
+      g_dngettext (GETTEXT_PACKAGE, "%lld item was past its deadline and is deleted.",
+                   "%lld items were past their deadline and are deleted.", (gulong)deleted),
+      (long long)deleted);
+  return finish (cli, NULL, msg, NULL);
+}
+
 /* ---- dispatch ---------------------------------------------------------- */
 
 static const char usage_text[] =
     N_ ("Usage: sekisho [--station DIR] [--json] COMMAND …\n"
         "\n"
         "  station init --admin-key FPR --signing-key FPR [--name NAME]\n"
+        "  station sweep\n"
         "  key import FILE\n"
         "  policy set-keys POLICY.json --admin FPR … --out FILE\n"
         "  policy sign --key FPR POLICY.json\n"
@@ -955,6 +992,8 @@ main (int argc, char **argv)
   int code;
   if (rest >= 2 && g_str_equal (args[0], "station") && g_str_equal (args[1], "init"))
     code = cmd_station_init (&cli, rest - 1, args + 1);
+  else if (rest >= 2 && g_str_equal (args[0], "station") && g_str_equal (args[1], "sweep"))
+    code = cmd_station_sweep (&cli, rest - 1, args + 1);
   else if (rest >= 2 && g_str_equal (args[0], "key") && g_str_equal (args[1], "import"))
     code = cmd_key_import (&cli, rest - 1, args + 1);
   else if (rest >= 2 && g_str_equal (args[0], "policy") && g_str_equal (args[1], "sign"))

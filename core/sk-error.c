@@ -154,6 +154,9 @@ static const SkErrorInfo error_table[SK_ERROR_N_CODES] = {
   [SK_ERROR_JOURNAL_INVALID] = { "journal-invalid", DBUS ("JournalInvalid"), R,
                                  N_ ("The journal fails verification: a row was altered, inserted, "
                                      "deleted or reordered, or the journal was cut short.") },
+  [SK_ERROR_ITEM_UNKNOWN] = { "item-unknown", DBUS ("ItemUnknown"), R,
+                              N_ ("There is no such item in the store: it was deleted, or never "
+                                  "stored.") },
   [SK_ERROR_USAGE] = { "usage", DBUS ("Usage"), SK_EXIT_USAGE,
                        N_ ("The command was not used correctly.") },
 };

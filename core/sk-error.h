@@ -86,6 +86,7 @@ typedef enum
   SK_ERROR_FIELD_MISSING,   /* a required field is blank */
   SK_ERROR_FIELD_LENGTH,    /* a P2 field is longer (or shorter) than its layout allows */
   SK_ERROR_JOURNAL_INVALID, /* the journal fails verification */
+  SK_ERROR_ITEM_UNKNOWN,    /* no such item in the store (deleted, or never stored) */
   SK_ERROR_USAGE,           /* the command line itself is wrong */
 } SkErrorCode;
 

@@ -12,8 +12,8 @@
 
 #include "sk-error.h"
 #include "sk-journal.h"
+#include "sk-schema.h"
 
-#define SCHEMA_VERSION 1
 #define HASH_LEN 32
 #define ZERO_HASH "0000000000000000000000000000000000000000000000000000000000000000"
 /* A clock more than this far behind the high-water mark is an anomaly. */
@@ -84,62 +84,6 @@ sk_journal_init (SkJournal *self)
 
 /* ---- schema ------------------------------------------------------------ */
 
-/* Version 1.  Later versions add steps after it; a database is never
- * opened by a build older than its schema. */
-static const char schema_v1[] = "CREATE TABLE journal ("
-                                "  seq INTEGER PRIMARY KEY,"
-                                "  time_us INTEGER NOT NULL,"
-                                "  event TEXT NOT NULL,"
-                                "  outcome TEXT NOT NULL,"
-                                "  reason TEXT,"
-                                "  uid INTEGER,"
-                                "  login TEXT,"
-                                "  role TEXT,"
-                                "  station TEXT NOT NULL,"
-                                "  case_id TEXT,"
-                                "  package_id TEXT,"
-                                "  device TEXT,"
-                                "  details TEXT NOT NULL,"
-                                "  prev_hash TEXT NOT NULL,"
-                                "  entry_hash TEXT NOT NULL"
-                                ");"
-                                "CREATE INDEX journal_case ON journal (case_id);"
-                                "CREATE TABLE meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL);"
-                                "INSERT INTO meta (key, value) VALUES ('clock_high_water_us', 0);";
-
-static gboolean
-migrate (SkJournal *self, GError **error)
-{
-  gint64 version = sk_db_get_user_version (self->db, error);
-
-  if (version < 0)
-    return FALSE;
-  if (version > SCHEMA_VERSION)
-    {
-      g_set_error (error, SK_ERROR, SK_ERROR_STATION_INVALID,
-                   "the station database has schema version %" G_GINT64_FORMAT
-                   "; this build knows up to %d",
-                   version, SCHEMA_VERSION);
-      return FALSE;
-    }
-  if (version == SCHEMA_VERSION)
-    return TRUE;
-
-  if (!sk_db_begin (self->db, error))
-    return FALSE;
-  if (version < 1 && !sk_db_exec (self->db, schema_v1, error))
-    {
-      sk_db_rollback (self->db);
-      return FALSE;
-    }
-  if (!sk_db_set_user_version (self->db, SCHEMA_VERSION, error))
-    {
-      sk_db_rollback (self->db);
-      return FALSE;
-    }
-  return sk_db_commit (self->db, error);
-}
-
 static gboolean
 read_high_water (SkJournal *self, GError **error)
 {
@@ -163,21 +107,12 @@ journal_new (SkDb *db, const char *station, gboolean read_only, GError **error)
   self->db = g_object_ref (db);
   self->station = g_strdup (station != NULL ? station : "");
   self->read_only = read_only;
-  if (!read_only && !migrate (self, error))
+  if (!read_only && !sk_schema_migrate (db, error))
     return NULL;
   if (read_only)
     {
-      gint64 version = sk_db_get_user_version (db, error);
-      if (version < 0)
+      if (!sk_schema_check (db, error))
         return NULL;
-      if (version != SCHEMA_VERSION)
-        {
-          g_set_error (error, SK_ERROR, SK_ERROR_STATION_INVALID,
-                       "the station database has schema version %" G_GINT64_FORMAT
-                       "; this build reads version %d",
-                       version, SCHEMA_VERSION);
-          return NULL;
-        }
     }
   if (!read_high_water (self, error))
     return NULL;

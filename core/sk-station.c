@@ -485,3 +485,15 @@ sk_station_latest_checkpoint (SkStation *self)
     }
   return best != NULL ? g_build_filename (dir_path, best, NULL) : NULL;
 }
+
+SkStore *
+sk_station_open_store (SkStation *self, GError **error)
+{
+  g_return_val_if_fail (SK_IS_STATION (self), NULL);
+
+  g_autoptr (SkJournal) journal = sk_station_open_journal (self, FALSE, error);
+  if (journal == NULL)
+    return NULL;
+  g_autofree char *dir = g_build_filename (self->dir, "store", NULL);
+  return sk_store_open (dir, journal, error);
+}

@@ -15,6 +15,7 @@
 #include "sk-journal.h"
 #include "sk-keyring.h"
 #include "sk-policy.h"
+#include "sk-store.h"
 
 G_BEGIN_DECLS
 
@@ -66,6 +67,10 @@ sk_station_open_journal (SkStation *self, gboolean read_only, GError **error);
  * journal that it was made; returns the checkpoint's path. */
 char *
 sk_station_make_checkpoint (SkStation *self, GError **error);
+/* The store of staged items (DIR/store), recovered at open. */
+SkStore *
+sk_station_open_store (SkStation *self, GError **error);
+
 /* The path of the newest checkpoint, or NULL when there is none. */
 char *
 sk_station_latest_checkpoint (SkStation *self);

@@ -270,6 +270,7 @@ test_checkpoint (Fixture *fx, gconstpointer data)
   g_assert_no_error (error);
   g_autoptr (GPtrArray) b = sk_keyring_import (keyring, other_pub, station_key, &error);
   g_assert_no_error (error);
+  g_assert_cmpuint (a->len + b->len, ==, 2);
 
   make_journal (fx, ROWS);
   g_autoptr (SkJournal) journal = open_journal (fx->path);

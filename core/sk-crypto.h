@@ -1,0 +1,61 @@
+/* sk-crypto.h — encryption at rest, the one door to libsodium
+ *
+ * Each stored item has its own random 256-bit key and is sealed with
+ * libsodium's secretstream (XChaCha20-Poly1305): a 24-byte header, then
+ * chunks of at most SK_SEAL_CHUNK bytes of plaintext, each authenticated,
+ * the last one tagged FINAL.  A reader therefore detects any changed,
+ * reordered, dropped or appended chunk and a stream cut short.  Keys live in
+ * guarded, locked memory (sodium_malloc) and are wiped when freed.
+ *
+ * Why libsodium: one well-reviewed call does streaming authenticated
+ * encryption with a nonce scheme that cannot be misused, which GnuTLS or
+ * OpenSSL would make us assemble from parts; GnuPG is for what crosses
+ * between stations, not for the store's many small keys.
+ */
+#pragma once
+
+#include <gio/gio.h>
+
+G_BEGIN_DECLS
+
+#define SK_ITEM_KEY_BYTES 32
+#define SK_SEAL_CHUNK (64 * 1024)
+
+gboolean
+sk_crypto_init (GError **error);
+
+/* A key in locked memory. */
+typedef struct _SkItemKey SkItemKey;
+SkItemKey *
+sk_item_key_new_random (void);
+SkItemKey *
+sk_item_key_new_from_bytes (const guint8 *bytes, gsize len);
+const guint8 *
+sk_item_key_get_bytes (const SkItemKey *key);
+void
+sk_item_key_free (SkItemKey *key);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (SkItemKey, sk_item_key_free)
+
+/* Seal everything read from IN (to its end) into the file descriptor OUT,
+ * which is not fsynced here.  Returns the plaintext's size and SHA-256
+ * (lower-case hex) through the out parameters. */
+gboolean
+sk_seal_stream (const SkItemKey *key,
+                GInputStream *in,
+                int out_fd,
+                guint64 *out_size,
+                char **out_sha256,
+                GCancellable *cancellable,
+                GError **error);
+
+/* Open what sk_seal_stream() wrote, writing the plaintext to OUT.  Anything
+ * altered or cut short fails with SK_ERROR_DECRYPT_FAILED; plaintext already
+ * written to OUT before the failure is the caller's to discard. */
+gboolean
+sk_open_stream (
+    const SkItemKey *key, int in_fd, GOutputStream *out, GCancellable *cancellable, GError **error);
+
+void
+sk_memzero (void *data, gsize len);
+
+G_END_DECLS

@@ -1,0 +1,105 @@
+/* sk-schema.c — the station database's tables and their versions */
+#define G_LOG_DOMAIN "sekisho-schema"
+
+#include "config.h"
+
+#include "sk-error.h"
+#include "sk-schema.h"
+
+static const char *const steps[SK_SCHEMA_VERSION] = {
+  /* 1 */
+  "CREATE TABLE journal ("
+  "  seq INTEGER PRIMARY KEY,"
+  "  time_us INTEGER NOT NULL,"
+  "  event TEXT NOT NULL,"
+  "  outcome TEXT NOT NULL,"
+  "  reason TEXT,"
+  "  uid INTEGER,"
+  "  login TEXT,"
+  "  role TEXT,"
+  "  station TEXT NOT NULL,"
+  "  case_id TEXT,"
+  "  package_id TEXT,"
+  "  device TEXT,"
+  "  details TEXT NOT NULL,"
+  "  prev_hash TEXT NOT NULL,"
+  "  entry_hash TEXT NOT NULL"
+  ");"
+  "CREATE INDEX journal_case ON journal (case_id);"
+  "CREATE TABLE meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL);"
+  "INSERT INTO meta (key, value) VALUES ('clock_high_water_us', 0);",
+  /* 2 */
+  "CREATE TABLE items ("
+  "  id TEXT PRIMARY KEY,"
+  "  kind TEXT NOT NULL,"
+  "  name TEXT NOT NULL,"
+  "  case_id TEXT,"
+  "  size INTEGER NOT NULL,"
+  "  sha256 TEXT NOT NULL,"
+  "  records INTEGER,"
+  "  created_us INTEGER NOT NULL,"
+  "  deadline_us INTEGER NOT NULL,"
+  "  key BLOB NOT NULL CHECK (length (key) = 32)"
+  ");"
+  "CREATE INDEX items_deadline ON items (deadline_us);",
+};
+
+static gboolean
+too_new (gint64 version, GError **error)
+{
+  g_set_error (error, SK_ERROR, SK_ERROR_STATION_INVALID,
+               "the station database has schema version %" G_GINT64_FORMAT
+               "; this build knows up to %d",
+               version, SK_SCHEMA_VERSION);
+  return FALSE;
+}
+
+gboolean
+sk_schema_migrate (SkDb *db, GError **error)
+{
+  g_return_val_if_fail (SK_IS_DB (db), FALSE);
+
+  if (!sk_db_begin (db, error))
+    return FALSE;
+  gint64 version = sk_db_get_user_version (db, error);
+  if (version < 0 || version > SK_SCHEMA_VERSION)
+    {
+      sk_db_rollback (db);
+      return version < 0 ? FALSE : too_new (version, error);
+    }
+  for (gint64 v = version; v < SK_SCHEMA_VERSION; v++)
+    if (!sk_db_exec (db, steps[v], error))
+      {
+        sk_db_rollback (db);
+        g_prefix_error (error, "bringing the station database to version %" G_GINT64_FORMAT ": ",
+                        v + 1);
+        return FALSE;
+      }
+  if (version < SK_SCHEMA_VERSION && !sk_db_set_user_version (db, SK_SCHEMA_VERSION, error))
+    {
+      sk_db_rollback (db);
+      return FALSE;
+    }
+  return sk_db_commit (db, error);
+}
+
+gboolean
+sk_schema_check (SkDb *db, GError **error)
+{
+  g_return_val_if_fail (SK_IS_DB (db), FALSE);
+
+  gint64 version = sk_db_get_user_version (db, error);
+  if (version < 0)
+    return FALSE;
+  if (version > SK_SCHEMA_VERSION)
+    return too_new (version, error);
+  if (version < SK_SCHEMA_VERSION)
+    {
+      g_set_error (error, SK_ERROR, SK_ERROR_STATION_INVALID,
+                   "the station database has schema version %" G_GINT64_FORMAT
+                   "; open it once with a writable command to bring it to version %d",
+                   version, SK_SCHEMA_VERSION);
+      return FALSE;
+    }
+  return TRUE;
+}

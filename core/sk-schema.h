@@ -1,0 +1,24 @@
+/* sk-schema.h — the station database's tables and their versions
+ *
+ * Versioned from the first version with PRAGMA user_version.  Each version
+ * adds one step; a database is brought forward step by step in one
+ * transaction, and never opened by a build older than its schema.
+ *
+ *   1  journal (the hash chain), meta (the clock's high-water mark)
+ *   2  items (the store's index; each row holds its item's key)
+ */
+#pragma once
+
+#include "sk-db.h"
+
+G_BEGIN_DECLS
+
+#define SK_SCHEMA_VERSION 2
+
+gboolean
+sk_schema_migrate (SkDb *db, GError **error);
+/* For read-only use: the schema must be exactly this build's. */
+gboolean
+sk_schema_check (SkDb *db, GError **error);
+
+G_END_DECLS

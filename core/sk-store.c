@@ -1,0 +1,609 @@
+/* sk-store.c — sealed items, their keys, their deadlines */
+#define G_LOG_DOMAIN "sekisho-store"
+
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <json-glib/json-glib.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "sk-crypto.h"
+#include "sk-error.h"
+#include "sk-fault.h"
+#include "sk-store.h"
+
+#define SEALED_SUFFIX ".sealed"
+#define TEMP_PREFIX ".tmp-"
+#define ID_HEX 32
+
+struct _SkStore
+{
+  GObject parent_instance;
+
+  char *dir;
+  int dirfd;
+  SkJournal *journal;
+  SkDb *db;
+};
+
+G_DEFINE_FINAL_TYPE (SkStore, sk_store, G_TYPE_OBJECT)
+
+void
+sk_item_free (SkItem *item)
+{
+  if (item == NULL)
+    return;
+  g_free (item->id);
+  g_free (item->kind);
+  g_free (item->name);
+  g_free (item->case_id);
+  g_free (item->sha256);
+  g_free (item);
+}
+
+static void
+sk_store_finalize (GObject *object)
+{
+  SkStore *self = SK_STORE (object);
+
+  if (self->dirfd >= 0)
+    close (self->dirfd);
+  g_free (self->dir);
+  g_clear_object (&self->journal);
+  g_clear_object (&self->db);
+
+  G_OBJECT_CLASS (sk_store_parent_class)->finalize (object);
+}
+
+static void
+sk_store_class_init (SkStoreClass *klass)
+{
+  G_OBJECT_CLASS (klass)->finalize = sk_store_finalize;
+}
+
+static void
+sk_store_init (SkStore *self)
+{
+  self->dirfd = -1;
+}
+
+/* ---- helpers ----------------------------------------------------------- */
+
+static gboolean
+is_item_id (const char *s, gsize len)
+{
+  if (len != ID_HEX)
+    return FALSE;
+  for (gsize i = 0; i < len; i++)
+    if (!g_ascii_isxdigit (s[i]) || g_ascii_isupper (s[i]))
+      return FALSE;
+  return TRUE;
+}
+
+static char *
+sealed_name (const char *id)
+{
+  return g_strconcat (id, SEALED_SUFFIX, NULL);
+}
+
+static gboolean
+sync_dir (SkStore *self, GError **error)
+{
+  if (fsync (self->dirfd) != 0)
+    {
+      sk_error_set_from_errno (error, errno, "syncing the store directory");
+      return FALSE;
+    }
+  return TRUE;
+}
+
+/* The journal details of an item: names, sizes, hashes — never content. */
+static char *
+item_details (const SkItem *item, const char *method)
+{
+  g_autoptr (JsonBuilder) b = json_builder_new ();
+
+  json_builder_begin_object (b);
+  json_builder_set_member_name (b, "item");
+  json_builder_add_string_value (b, item->id);
+  json_builder_set_member_name (b, "kind");
+  json_builder_add_string_value (b, item->kind);
+  json_builder_set_member_name (b, "name");
+  json_builder_add_string_value (b, item->name);
+  json_builder_set_member_name (b, "size");
+  json_builder_add_int_value (b, (gint64)item->size);
+  json_builder_set_member_name (b, "sha256");
+  json_builder_add_string_value (b, item->sha256);
+  if (item->records >= 0)
+    {
+      json_builder_set_member_name (b, "records");
+      json_builder_add_int_value (b, item->records);
+    }
+  json_builder_set_member_name (b, "deadline_us");
+  json_builder_add_int_value (b, item->deadline_us);
+  if (method != NULL)
+    {
+      json_builder_set_member_name (b, "method");
+      json_builder_add_string_value (b, method);
+    }
+  json_builder_end_object (b);
+
+  g_autoptr (JsonGenerator) gen = json_generator_new ();
+  g_autoptr (JsonNode) root = json_builder_get_root (b);
+  json_generator_set_root (gen, root);
+  return json_generator_to_data (gen, NULL);
+}
+
+static gboolean
+journal_system (SkStore *self,
+                const char *event,
+                const char *outcome,
+                const char *reason,
+                const char *details,
+                GError **error)
+{
+  SkJournalEntry entry = {
+    .event = event,
+    .outcome = outcome,
+    .reason = reason,
+    .uid = -1,
+    .role = "system",
+    .details = details,
+  };
+  return sk_journal_record (self->journal, &entry, error) != 0;
+}
+
+static SkItem *
+item_from_row (SkDbStmt *stmt)
+{
+  SkItem *item = g_new0 (SkItem, 1);
+  item->id = g_strdup (sk_db_stmt_column_text (stmt, 0));
+  item->kind = g_strdup (sk_db_stmt_column_text (stmt, 1));
+  item->name = g_strdup (sk_db_stmt_column_text (stmt, 2));
+  item->case_id = g_strdup (sk_db_stmt_column_text (stmt, 3));
+  item->size = (guint64)sk_db_stmt_column_int64 (stmt, 4);
+  item->sha256 = g_strdup (sk_db_stmt_column_text (stmt, 5));
+  item->records = sk_db_stmt_column_is_null (stmt, 6) ? -1 : sk_db_stmt_column_int64 (stmt, 6);
+  item->created_us = sk_db_stmt_column_int64 (stmt, 7);
+  item->deadline_us = sk_db_stmt_column_int64 (stmt, 8);
+  return item;
+}
+
+#define ITEM_COLUMNS "id, kind, name, case_id, size, sha256, records, created_us, deadline_us"
+
+/* ---- recovery ---------------------------------------------------------- */
+
+static gboolean
+row_exists (SkStore *self, const char *id, GError **error, gboolean *out_exists)
+{
+  g_autoptr (SkDbStmt) stmt = sk_db_prepare (self->db, "SELECT 1 FROM items WHERE id = ?1", error);
+  if (stmt == NULL)
+    return FALSE;
+  sk_db_stmt_bind_text (stmt, 1, id);
+  SkDbStep step = sk_db_stmt_step (stmt, error);
+  if (step == SK_DB_STEP_ERROR)
+    return FALSE;
+  *out_exists = step == SK_DB_STEP_ROW;
+  return TRUE;
+}
+
+/* What a crash can leave, and what it means:
+ *   .tmp-ID          sealing was under way: never acknowledged, removed;
+ *   ID.sealed, no row  stored but not committed, or deleted but not yet
+ *                    unlinked: either way nothing refers to it, removed;
+ *   a row, no file   the file was removed behind the store's back: the item
+ *                    is lost; the row (and its key) goes, and that is
+ *                    journaled as a failure. */
+static gboolean
+recover (SkStore *self, GError **error)
+{
+  g_autoptr (GDir) dir = g_dir_open (self->dir, 0, error);
+  if (dir == NULL)
+    return FALSE;
+
+  const char *name;
+  g_autoptr (GPtrArray) names = g_ptr_array_new_with_free_func (g_free);
+  while ((name = g_dir_read_name (dir)) != NULL)
+    g_ptr_array_add (names, g_strdup (name));
+  g_ptr_array_sort (names, (GCompareFunc)g_strcmp0);
+
+  for (guint i = 0; i < names->len; i++)
+    {
+      const char *n = g_ptr_array_index (names, i);
+      gsize len = strlen (n);
+      gboolean temp = g_str_has_prefix (n, TEMP_PREFIX);
+      gboolean sealed =
+          g_str_has_suffix (n, SEALED_SUFFIX) && is_item_id (n, len - strlen (SEALED_SUFFIX));
+      if (!temp && !sealed)
+        continue; /* not ours: left alone */
+      if (sealed)
+        {
+          g_autofree char *id = g_strndup (n, len - strlen (SEALED_SUFFIX));
+          gboolean exists;
+          if (!row_exists (self, id, error, &exists))
+            return FALSE;
+          if (exists)
+            continue;
+        }
+      if (unlinkat (self->dirfd, n, 0) != 0 && errno != ENOENT)
+        {
+          sk_error_set_from_errno (error, errno, "removing what a crash left in the store");
+          return FALSE;
+        }
+      g_autofree char *safe = sk_escape_untrusted (n);
+      g_autofree char *details =
+          g_strdup_printf ("{\"removed\":\"%s\",\"why\":\"%s\"}", safe,
+                           temp ? "sealing was interrupted" : "no committed item refers to it");
+      if (!sync_dir (self, error) ||
+          !journal_system (self, "store-recovered", "ok", NULL, details, error))
+        return FALSE;
+    }
+
+  g_autoptr (GPtrArray) items = sk_store_list (self, error);
+  if (items == NULL)
+    return FALSE;
+  for (guint i = 0; i < items->len; i++)
+    {
+      SkItem *item = g_ptr_array_index (items, i);
+      g_autofree char *file = sealed_name (item->id);
+      if (faccessat (self->dirfd, file, F_OK, AT_SYMLINK_NOFOLLOW) == 0)
+        continue;
+      if (!sk_journal_begin (self->journal, error))
+        return FALSE;
+      g_autoptr (SkDbStmt) del = sk_db_prepare (self->db, "DELETE FROM items WHERE id = ?1", error);
+      g_autofree char *details = item_details (item, "file missing; key destroyed");
+      SkJournalEntry entry = { .event = "item-lost",
+                               .outcome = "failed",
+                               .reason = "io-error",
+                               .uid = -1,
+                               .role = "system",
+                               .case_id = item->case_id,
+                               .details = details };
+      if (del == NULL)
+        {
+          sk_journal_rollback (self->journal);
+          return FALSE;
+        }
+      sk_db_stmt_bind_text (del, 1, item->id);
+      if (!sk_db_stmt_run (del, error) || sk_journal_append (self->journal, &entry, error) == 0)
+        {
+          sk_journal_rollback (self->journal);
+          return FALSE;
+        }
+      if (!sk_journal_commit (self->journal, error))
+        return FALSE;
+    }
+  return sk_db_checkpoint_truncate (self->db, error);
+}
+
+SkStore *
+sk_store_open (const char *dir, SkJournal *journal, GError **error)
+{
+  g_return_val_if_fail (dir != NULL, NULL);
+  g_return_val_if_fail (SK_IS_JOURNAL (journal), NULL);
+
+  if (!sk_crypto_init (error))
+    return NULL;
+
+  g_autoptr (SkStore) self = g_object_new (SK_TYPE_STORE, NULL);
+  self->dir = g_strdup (dir);
+  self->journal = g_object_ref (journal);
+  self->db = g_object_ref (sk_journal_get_db (journal));
+  self->dirfd = open (dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  if (self->dirfd < 0)
+    {
+      g_autofree char *what = g_strdup_printf ("opening the store %s", dir);
+      sk_error_set_from_errno (error, errno, what);
+      return NULL;
+    }
+  if (!recover (self, error))
+    return NULL;
+  return g_steal_pointer (&self);
+}
+
+/* ---- writing ----------------------------------------------------------- */
+
+static char *
+new_item_id (void)
+{
+  g_autoptr (SkItemKey) random = sk_item_key_new_random ();
+  GString *s = g_string_sized_new (ID_HEX);
+  for (int i = 0; i < ID_HEX / 2; i++)
+    g_string_append_printf (s, "%02x", sk_item_key_get_bytes (random)[i]);
+  return g_string_free (s, FALSE);
+}
+
+/* Remove NAME if it is there; for the ways out of a failed put. */
+static void
+discard (SkStore *self, const char *name)
+{
+  if (unlinkat (self->dirfd, name, 0) == 0)
+    (void)fsync (self->dirfd);
+}
+
+SkItem *
+sk_store_put (SkStore *self,
+              GInputStream *in,
+              const SkItemInfo *info,
+              const SkJournalEntry *who,
+              GCancellable *cancellable,
+              GError **error)
+{
+  g_return_val_if_fail (SK_IS_STORE (self), NULL);
+  g_return_val_if_fail (info != NULL && info->kind != NULL && info->name != NULL, NULL);
+  g_return_val_if_fail (who != NULL && who->event != NULL, NULL);
+
+  g_autoptr (SkItem) item = g_new0 (SkItem, 1);
+  item->id = new_item_id ();
+  item->kind = g_strdup (info->kind);
+  item->name = g_strdup (info->name);
+  item->case_id = g_strdup (info->case_id);
+  item->records = info->records;
+  item->deadline_us = info->deadline_us;
+  item->created_us = sk_journal_now (self->journal);
+
+  g_autoptr (SkItemKey) key = sk_item_key_new_random ();
+  g_autofree char *temp = g_strconcat (TEMP_PREFIX, item->id, NULL);
+  g_autofree char *final = sealed_name (item->id);
+  if (key == NULL)
+    {
+      g_set_error_literal (error, SK_ERROR, SK_ERROR_IO_ERROR, "no locked memory for a key");
+      return NULL;
+    }
+
+  int fd = openat (self->dirfd, temp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+  if (fd < 0)
+    {
+      sk_error_set_from_errno (error, errno, "creating a file in the store");
+      return NULL;
+    }
+  gboolean sealed = sk_seal_stream (key, in, fd, &item->size, &item->sha256, cancellable, error);
+  if (sealed)
+    sk_fault_point ("store-put-before-fsync");
+  if (sealed && fsync (fd) != 0)
+    {
+      sk_error_set_from_errno (error, errno, "syncing a file in the store");
+      sealed = FALSE;
+    }
+  if (close (fd) != 0 && sealed)
+    {
+      sk_error_set_from_errno (error, errno, "closing a file in the store");
+      sealed = FALSE;
+    }
+  if (!sealed)
+    {
+      discard (self, temp);
+      return NULL;
+    }
+
+  sk_fault_point ("store-put-before-rename");
+  if (renameat2 (self->dirfd, temp, self->dirfd, final, RENAME_NOREPLACE) != 0)
+    {
+      sk_error_set_from_errno (error, errno, "naming a file in the store");
+      discard (self, temp);
+      return NULL;
+    }
+  sk_fault_point ("store-put-before-dirsync");
+  if (!sync_dir (self, error))
+    {
+      discard (self, final);
+      return NULL;
+    }
+  sk_fault_point ("store-put-before-commit");
+
+  /* The row, its key and the journal entry commit together. */
+  g_autofree char *details = item_details (item, NULL);
+  SkJournalEntry entry = *who;
+  entry.details = details;
+  if (entry.case_id == NULL)
+    entry.case_id = item->case_id;
+  g_autoptr (SkDbStmt) insert = sk_db_prepare (
+      self->db,
+      "INSERT INTO items (" ITEM_COLUMNS ", key) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+      error);
+  if (insert == NULL || !sk_journal_begin (self->journal, error))
+    {
+      discard (self, final);
+      return NULL;
+    }
+  sk_db_stmt_bind_text (insert, 1, item->id);
+  sk_db_stmt_bind_text (insert, 2, item->kind);
+  sk_db_stmt_bind_text (insert, 3, item->name);
+  sk_db_stmt_bind_text (insert, 4, item->case_id);
+  sk_db_stmt_bind_int64 (insert, 5, (gint64)item->size);
+  sk_db_stmt_bind_text (insert, 6, item->sha256);
+  if (item->records >= 0)
+    sk_db_stmt_bind_int64 (insert, 7, item->records);
+  sk_db_stmt_bind_int64 (insert, 8, item->created_us);
+  sk_db_stmt_bind_int64 (insert, 9, item->deadline_us);
+  sk_db_stmt_bind_blob (insert, 10, sk_item_key_get_bytes (key), SK_ITEM_KEY_BYTES);
+  if (!sk_db_stmt_run (insert, error) || sk_journal_append (self->journal, &entry, error) == 0)
+    {
+      sk_journal_rollback (self->journal);
+      discard (self, final);
+      return NULL;
+    }
+  if (!sk_journal_commit (self->journal, error))
+    {
+      discard (self, final);
+      return NULL;
+    }
+  sk_fault_point ("store-put-after-commit");
+  return g_steal_pointer (&item);
+}
+
+/* ---- reading ----------------------------------------------------------- */
+
+SkItem *
+sk_store_lookup (SkStore *self, const char *id, GError **error)
+{
+  g_return_val_if_fail (SK_IS_STORE (self), NULL);
+
+  g_autoptr (SkDbStmt) stmt =
+      sk_db_prepare (self->db, "SELECT " ITEM_COLUMNS " FROM items WHERE id = ?1", error);
+  if (stmt == NULL)
+    return NULL;
+  sk_db_stmt_bind_text (stmt, 1, id);
+  SkDbStep step = sk_db_stmt_step (stmt, error);
+  if (step == SK_DB_STEP_ERROR)
+    return NULL;
+  if (step != SK_DB_STEP_ROW)
+    {
+      g_autofree char *safe = sk_escape_untrusted (id);
+      g_set_error (error, SK_ERROR, SK_ERROR_ITEM_UNKNOWN,
+                   "no item %s in the store: it was deleted, or never stored", safe);
+      return NULL;
+    }
+  return item_from_row (stmt);
+}
+
+GPtrArray *
+sk_store_list (SkStore *self, GError **error)
+{
+  g_return_val_if_fail (SK_IS_STORE (self), NULL);
+
+  g_autoptr (SkDbStmt) stmt =
+      sk_db_prepare (self->db, "SELECT " ITEM_COLUMNS " FROM items ORDER BY created_us, id", error);
+  if (stmt == NULL)
+    return NULL;
+  g_autoptr (GPtrArray) items = g_ptr_array_new_with_free_func ((GDestroyNotify)sk_item_free);
+  for (;;)
+    {
+      SkDbStep step = sk_db_stmt_step (stmt, error);
+      if (step == SK_DB_STEP_ERROR)
+        return NULL;
+      if (step == SK_DB_STEP_DONE)
+        break;
+      g_ptr_array_add (items, item_from_row (stmt));
+    }
+  return g_steal_pointer (&items);
+}
+
+gboolean
+sk_store_read (
+    SkStore *self, const char *id, GOutputStream *out, GCancellable *cancellable, GError **error)
+{
+  g_return_val_if_fail (SK_IS_STORE (self), FALSE);
+
+  g_autoptr (SkDbStmt) stmt =
+      sk_db_prepare (self->db, "SELECT key FROM items WHERE id = ?1", error);
+  if (stmt == NULL)
+    return FALSE;
+  sk_db_stmt_bind_text (stmt, 1, id);
+  SkDbStep step = sk_db_stmt_step (stmt, error);
+  if (step == SK_DB_STEP_ERROR)
+    return FALSE;
+  gsize len = 0;
+  const guint8 *bytes = step == SK_DB_STEP_ROW ? sk_db_stmt_column_blob (stmt, 0, &len) : NULL;
+  g_autoptr (SkItemKey) key = bytes != NULL ? sk_item_key_new_from_bytes (bytes, len) : NULL;
+  sk_db_stmt_reset (stmt);
+  if (key == NULL)
+    {
+      g_autofree char *safe = sk_escape_untrusted (id);
+      g_set_error (error, SK_ERROR, SK_ERROR_ITEM_UNKNOWN,
+                   "no item %s in the store: it was deleted, or never stored", safe);
+      return FALSE;
+    }
+
+  g_autofree char *file = sealed_name (id);
+  int fd = openat (self->dirfd, file, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+  if (fd < 0)
+    {
+      sk_error_set_from_errno (error, errno, "opening a stored item");
+      return FALSE;
+    }
+  gboolean ok = sk_open_stream (key, fd, out, cancellable, error);
+  close (fd);
+  return ok;
+}
+
+/* ---- deleting ---------------------------------------------------------- */
+
+gboolean
+sk_store_delete (SkStore *self, const char *id, const SkJournalEntry *who, GError **error)
+{
+  g_return_val_if_fail (SK_IS_STORE (self), FALSE);
+  g_return_val_if_fail (who != NULL, FALSE);
+
+  g_autoptr (SkItem) item = sk_store_lookup (self, id, error);
+  if (item == NULL)
+    return FALSE;
+
+  /* The key goes with the row (secure_delete overwrites it in the file), in
+   * the transaction that journals the deletion. */
+  g_autofree char *details = item_details (item, "key destroyed; sealed file unlinked");
+  SkJournalEntry entry = *who;
+  if (entry.event == NULL)
+    entry.event = "item-deleted";
+  if (entry.case_id == NULL)
+    entry.case_id = item->case_id;
+  entry.details = details;
+  g_autoptr (SkDbStmt) del = sk_db_prepare (self->db, "DELETE FROM items WHERE id = ?1", error);
+  if (del == NULL || !sk_journal_begin (self->journal, error))
+    return FALSE;
+  sk_db_stmt_bind_text (del, 1, id);
+  if (!sk_db_stmt_run (del, error) || sk_journal_append (self->journal, &entry, error) == 0)
+    {
+      sk_journal_rollback (self->journal);
+      return FALSE;
+    }
+  if (!sk_journal_commit (self->journal, error))
+    return FALSE;
+
+  /* The key must not linger in the WAL either.  Past the commit, a failure
+   * is repaired at the next open (the orphan file) or the next deletion (the
+   * WAL), so it is reported but the item is gone. */
+  sk_fault_point ("store-delete-before-checkpoint");
+  g_autoptr (GError) local_error = NULL;
+  if (!sk_db_checkpoint_truncate (self->db, &local_error))
+    g_warning ("after deleting an item: %s", local_error->message);
+  sk_fault_point ("store-delete-before-unlink");
+  g_autofree char *file = sealed_name (id);
+  if (unlinkat (self->dirfd, file, 0) != 0 && errno != ENOENT)
+    g_warning ("after deleting an item: unlinking its file: %s", g_strerror (errno));
+  else
+    (void)fsync (self->dirfd);
+  return TRUE;
+}
+
+gint64
+sk_store_sweep (SkStore *self, GError **error)
+{
+  g_return_val_if_fail (SK_IS_STORE (self), -1);
+
+  /* The journal's clock: a clock set back never postpones a deadline. */
+  gint64 now = sk_journal_now (self->journal);
+  g_autoptr (SkDbStmt) stmt = sk_db_prepare (
+      self->db, "SELECT id FROM items WHERE deadline_us <= ?1 ORDER BY deadline_us, id", error);
+  if (stmt == NULL)
+    return -1;
+  sk_db_stmt_bind_int64 (stmt, 1, now);
+  g_autoptr (GPtrArray) due = g_ptr_array_new_with_free_func (g_free);
+  for (;;)
+    {
+      SkDbStep step = sk_db_stmt_step (stmt, error);
+      if (step == SK_DB_STEP_ERROR)
+        return -1;
+      if (step == SK_DB_STEP_DONE)
+        break;
+      g_ptr_array_add (due, g_strdup (sk_db_stmt_column_text (stmt, 0)));
+    }
+  sk_db_stmt_reset (stmt);
+
+  for (guint i = 0; i < due->len; i++)
+    {
+      SkJournalEntry who = {
+        .event = "item-deleted",
+        .outcome = "ok",
+        .reason = "deadline-passed",
+        .uid = -1,
+        .role = "system",
+      };
+      if (!sk_store_delete (self, g_ptr_array_index (due, i), &who, error))
+        return -1;
+    }
+  return due->len;
+}

@@ -1,0 +1,90 @@
+/* sk-store.h — staged items, encrypted at rest, deleted by their deadline
+ *
+ * Each item is one file DIR/store/<id>.sealed, sealed under its own random
+ * key (sk-crypto.h).  The key lives only in the item's row of the station
+ * database, which secure_delete overwrites when the row goes, and the WAL is
+ * truncated after every deletion: once an item is deleted nothing left on
+ * the station — database, WAL, free pages, the station's GnuPG key or its
+ * backup — decrypts it.
+ *
+ * Writes are crash-safe: a temporary file beneath the store's directory
+ * descriptor (O_EXCL|O_NOFOLLOW), fsync, rename without replace, fsync of the
+ * directory, then the row and its journal entry in one transaction.  At
+ * open, whatever a crash left half-done is removed and journaled.
+ */
+#pragma once
+
+#include <gio/gio.h>
+
+#include "sk-journal.h"
+
+G_BEGIN_DECLS
+
+typedef struct
+{
+  char *id; /* 32 lower-case hex digits */
+  char *kind;
+  char *name;
+  char *case_id;
+  guint64 size;
+  char *sha256;
+  gint64 records; /* -1 when not counted */
+  gint64 created_us;
+  gint64 deadline_us;
+} SkItem;
+
+void
+sk_item_free (SkItem *item);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (SkItem, sk_item_free)
+
+/* What a new item is: its KIND (a file kind id, or "package"), the NAME it
+ * arrived under (untrusted text), its case, record count and deadline. */
+typedef struct
+{
+  const char *kind;
+  const char *name;
+  const char *case_id;
+  gint64 records;
+  gint64 deadline_us;
+} SkItemInfo;
+
+#define SK_TYPE_STORE (sk_store_get_type ())
+G_DECLARE_FINAL_TYPE (SkStore, sk_store, SK, STORE, GObject)
+
+/* Open the store in DIR (a directory of its own), recovering from any crash
+ * first; every repair is journaled. */
+SkStore *
+sk_store_open (const char *dir, SkJournal *journal, GError **error);
+
+/* Seal IN into a new item and record it with the journal entry WHO (its
+ * event, actor and case; the store adds the item's details).  Returns the
+ * item, or NULL with nothing left behind. */
+SkItem *
+sk_store_put (SkStore *self,
+              GInputStream *in,
+              const SkItemInfo *info,
+              const SkJournalEntry *who,
+              GCancellable *cancellable,
+              GError **error);
+
+SkItem *
+sk_store_lookup (SkStore *self, const char *id, GError **error);
+GPtrArray *
+sk_store_list (SkStore *self, GError **error);
+
+/* Write the item's plaintext to OUT. */
+gboolean
+sk_store_read (
+    SkStore *self, const char *id, GOutputStream *out, GCancellable *cancellable, GError **error);
+
+/* Destroy the item's key and its file, journaled with WHO (event
+ * "item-deleted" unless WHO names another) and the method. */
+gboolean
+sk_store_delete (SkStore *self, const char *id, const SkJournalEntry *who, GError **error);
+
+/* Delete every item whose deadline has passed, measured against the
+ * journal's clock (which never goes back).  Returns how many. */
+gint64
+sk_store_sweep (SkStore *self, GError **error);
+
+G_END_DECLS
