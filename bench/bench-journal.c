@@ -1,0 +1,106 @@
+/* bench-journal.c — journal append rate and verification time
+ *
+ *   bench-journal [ENTRIES]   (default 1000000)
+ *
+ * Appends ENTRIES entries to a fresh station database in a temporary
+ * directory — first 1,000 in a transaction each (what a station does: every
+ * entry commits with its state change, synchronous=FULL), then the rest in
+ * transactions of 1,000 — and times `sk_journal_verify` over all of them.
+ * Target (DESIGN.md §10): verify of 1,000,000 entries under 10 s.  A
+ * benchmark, not a test: it prints figures and asserts nothing about time.
+ */
+#include "config.h"
+
+#include <glib/gstdio.h>
+#include <stdlib.h>
+
+#include "sk-db.h"
+#include "sk-journal.h"
+
+static void
+append (SkJournal *journal, gint64 i)
+{
+  g_autoptr (GError) error = NULL;
+  g_autofree char *details = g_strdup_printf (
+      "{\"item\":\"%032" G_GINT64_MODIFIER "x\",\"name\":\"039004_KNY01_20261124153000_001.DAT\","
+      "\"size\":500001500,\"sha256\":\"%064" G_GINT64_MODIFIER "x\",\"records\":1000000}",
+      i, i);
+  SkJournalEntry entry = {
+    .event = "package-imported",
+    .outcome = "ok",
+    .uid = 1000,
+    .login = "operator1",
+    .role = "operator",
+    .case_id = "C0000000000000000001",
+    .package_id = "0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0",
+    .device = "usb:0781:5581:4C530001231122112233",
+    .details = details,
+  };
+  if (sk_journal_append (journal, &entry, &error) == 0)
+    g_error ("append: %s", error->message);
+}
+
+int
+main (int argc, char **argv)
+{
+  gint64 entries = argc > 1 ? g_ascii_strtoll (argv[1], NULL, 10) : 1000000;
+  g_autoptr (GError) error = NULL;
+  g_autofree char *dir = g_dir_make_tmp ("sk-bench-journal-XXXXXX", &error);
+  g_autofree char *path = g_build_filename (dir, "station.db", NULL);
+  g_autoptr (SkDb) db = sk_db_open (path, SK_DB_READ_WRITE, &error);
+  g_autoptr (SkJournal) journal = sk_journal_new (db, "bench", &error);
+  if (journal == NULL)
+    g_error ("%s", error->message);
+
+  gint64 single = MIN (entries, 1000);
+  gint64 t0 = g_get_monotonic_time ();
+  for (gint64 i = 0; i < single; i++)
+    {
+      if (!sk_journal_begin (journal, &error))
+        g_error ("%s", error->message);
+      append (journal, i);
+      if (!sk_journal_commit (journal, &error))
+        g_error ("%s", error->message);
+    }
+  gint64 t1 = g_get_monotonic_time ();
+  for (gint64 i = single; i < entries;)
+    {
+      if (!sk_journal_begin (journal, &error))
+        g_error ("%s", error->message);
+      for (gint64 j = 0; j < 1000 && i < entries; j++, i++)
+        append (journal, i);
+      if (!sk_journal_commit (journal, &error))
+        g_error ("%s", error->message);
+    }
+  gint64 t2 = g_get_monotonic_time ();
+  sk_db_checkpoint_truncate (db, NULL);
+
+  gint64 verified = 0, bad = 0;
+  gint64 t3 = g_get_monotonic_time ();
+  if (!sk_journal_verify (journal, &verified, &bad, NULL, &error))
+    g_error ("verify: %s", error->message);
+  gint64 t4 = g_get_monotonic_time ();
+
+  GStatBuf st;
+  g_stat (path, &st);
+  g_print ("entries                         %" G_GINT64_FORMAT "\n", entries);
+  g_print ("append, one commit per entry    %.0f entries/s (%.2f ms each, synchronous=FULL)\n",
+           single / ((t1 - t0) / 1e6), (t1 - t0) / 1e3 / single);
+  if (entries > single)
+    g_print ("append, 1000 per commit         %.0f entries/s\n",
+             (entries - single) / ((t2 - t1) / 1e6));
+  g_print ("journal verify                  %.2f s for %" G_GINT64_FORMAT
+           " entries (target < 10 s)\n",
+           (t4 - t3) / 1e6, verified);
+  g_print ("database size                   %.1f MB\n", st.st_size / 1e6);
+
+  g_clear_object (&journal);
+  g_clear_object (&db);
+  g_unlink (path);
+  g_autofree char *wal = g_strconcat (path, "-wal", NULL);
+  g_autofree char *shm = g_strconcat (path, "-shm", NULL);
+  g_unlink (wal);
+  g_unlink (shm);
+  g_rmdir (dir);
+  return 0;
+}
