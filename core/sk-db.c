@@ -91,7 +91,23 @@ sk_db_open (const char *path, SkDbMode mode, GError **error)
       (mode == SK_DB_READ_ONLY ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE);
 
   self->path = g_strdup (path);
-  int rc = sqlite3_open_v2 (path, &self->handle, flags, NULL);
+
+  /* Read-only for the auditor's offline commands: when no writer is active
+   * (no WAL file beside the database), open it immutable, so that not even
+   * SQLite's -shm and -wal files are created; with a writer active they
+   * exist already and a plain read-only open adds nothing. */
+  g_autofree char *uri = NULL;
+  if (mode == SK_DB_READ_ONLY)
+    {
+      g_autofree char *wal = g_strconcat (path, "-wal", NULL);
+      if (!g_file_test (wal, G_FILE_TEST_EXISTS))
+        {
+          g_autofree char *escaped = g_uri_escape_string (path, "/", FALSE);
+          uri = g_strconcat ("file:", escaped, "?immutable=1", NULL);
+          flags |= SQLITE_OPEN_URI;
+        }
+    }
+  int rc = sqlite3_open_v2 (uri != NULL ? uri : path, &self->handle, flags, NULL);
   if (rc != SQLITE_OK)
     {
       g_autofree char *what = g_strdup_printf ("opening %s", path);
