@@ -33,6 +33,7 @@ struct _SkPolicy
   GHashTable *inquiry_allow; /* set of strings */
   GStrv dual_control;
   GPtrArray *kinds; /* SkKind*, policy order */
+  SkRetention retention;
   gboolean layouts_only;
 };
 
@@ -443,12 +444,14 @@ parse_retention (SkPolicy *self, JsonObject *root, GError **error)
 
   if (retention == NULL || !check_members (retention, "$.retention", members, members, error))
     return FALSE;
+  gint64 *fields[] = {
+    &self->retention.upload_minutes,          &self->retention.download_minutes,
+    &self->retention.staged_days_after_close, &self->retention.inquiry_result_days,
+    &self->retention.no_result_days,          &self->retention.journal_years
+  };
   for (guint i = 0; members[i] != NULL; i++)
-    {
-      gint64 v;
-      if (!get_int (retention, members[i], 1, 100000, &v, "$.retention", error))
-        return FALSE;
-    }
+    if (!get_int (retention, members[i], 1, 100000, fields[i], "$.retention", error))
+      return FALSE;
   return TRUE;
 }
 
@@ -1816,6 +1819,34 @@ static int
 compare_strp (const void *a, const void *b)
 {
   return strcmp (*(char *const *)a, *(char *const *)b);
+}
+
+const SkRetention *
+sk_policy_get_retention (SkPolicy *self)
+{
+  g_return_val_if_fail (SK_IS_POLICY (self), NULL);
+  return &self->retention;
+}
+
+gint64
+sk_retention_deadline (const SkRetention *retention, SkRetentionClass what, gint64 from_us)
+{
+  g_return_val_if_fail (retention != NULL, from_us);
+
+  const gint64 minute = G_GINT64_CONSTANT (60) * G_USEC_PER_SEC;
+  const gint64 day = 24 * 60 * minute;
+  switch (what)
+    {
+    case SK_RETENTION_UPLOAD:
+      return from_us + retention->upload_minutes * minute;
+    case SK_RETENTION_DOWNLOAD:
+      return from_us + retention->download_minutes * minute;
+    case SK_RETENTION_STAGED:
+      return from_us + retention->staged_days_after_close * day;
+    case SK_RETENTION_INQUIRY_RESULT:
+      return from_us + retention->inquiry_result_days * day;
+    }
+  return from_us;
 }
 
 GStrv

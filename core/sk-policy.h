@@ -26,6 +26,30 @@ typedef enum
 
 typedef struct _SkKind SkKind;
 
+/* Deadlines of DESIGN.md §6, as the policy sets them. */
+typedef struct
+{
+  gint64 upload_minutes;          /* plaintext in upload/ */
+  gint64 download_minutes;        /* plaintext in download/ */
+  gint64 staged_days_after_close; /* staged packages, after their case closes */
+  gint64 inquiry_result_days;     /* SKI03, after its inquiry completes or is interrupted */
+  gint64 no_result_days;          /* a request with no result is flagged */
+  gint64 journal_years;           /* records of information linkage are kept */
+} SkRetention;
+
+typedef enum
+{
+  SK_RETENTION_UPLOAD,
+  SK_RETENTION_DOWNLOAD,
+  SK_RETENTION_STAGED,
+  SK_RETENTION_INQUIRY_RESULT,
+} SkRetentionClass;
+
+/* The deadline of an item of class WHAT whose period starts at FROM_US
+ * (microseconds, on the journal's clock). */
+gint64
+sk_retention_deadline (const SkRetention *retention, SkRetentionClass what, gint64 from_us);
+
 #define SK_TYPE_POLICY (sk_policy_get_type ())
 G_DECLARE_FINAL_TYPE (SkPolicy, sk_policy, SK, POLICY, GObject)
 
@@ -64,6 +88,8 @@ sk_policy_get_recipient (SkPolicy *self, SkDirection direction);
 
 guint
 sk_policy_get_max_findings (SkPolicy *self);
+const SkRetention *
+sk_policy_get_retention (SkPolicy *self);
 guint
 sk_policy_get_max_line_length (SkPolicy *self);
 /* The allow-list, sorted. */

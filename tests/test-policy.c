@@ -36,6 +36,14 @@ test_default_compiles (void)
                                                kind->profile == SK_PROFILE_P1 ? "DAT" : "CSV");
       g_assert_true (sk_policy_match_file_name (policy, name) == kind);
     }
+  const SkRetention *retention = sk_policy_get_retention (policy);
+  g_assert_cmpint (retention->upload_minutes, ==, 30);
+  g_assert_cmpint (retention->inquiry_result_days, ==, 7);
+  g_assert_cmpint (retention->journal_years, ==, 7);
+  g_assert_cmpint (sk_retention_deadline (retention, SK_RETENTION_UPLOAD, 1000), ==,
+                   1000 + G_GINT64_CONSTANT (30) * 60 * G_USEC_PER_SEC);
+  g_assert_cmpint (sk_retention_deadline (retention, SK_RETENTION_INQUIRY_RESULT, 0), ==,
+                   G_GINT64_CONSTANT (7) * 24 * 3600 * G_USEC_PER_SEC);
   g_assert_true (sk_policy_needs_dual_control (policy, "SKI03"));
   g_assert_false (sk_policy_needs_dual_control (policy, "KNY01"));
   g_assert_null (sk_policy_match_file_name (policy, "039004_KNY01_20261124153000_001.dat"));
