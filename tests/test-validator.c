@@ -671,6 +671,73 @@ test_pairing (Fixture *fx, gconstpointer data)
   assert_has (r2, SK_ERROR_PAIRING, RECORDS / 2 + 2, NULL);
 }
 
+/* ---- two cores ---------------------------------------------------------- */
+
+/* A file big enough for the two-core path gives exactly the report of one
+ * pass, whether clean or spoiled in either half or across them. */
+static void
+test_two_cores (Fixture *fx, gconstpointer data)
+{
+  const guint64 records = 20000; /* 10 MB: over the two-core threshold */
+  g_autofree char *path = generate (fx, "KNY01", records);
+  g_autofree char *base = g_path_get_basename (path);
+  g_autoptr (GBytes) clean = read_all (path);
+  const guint64 half = (records + 3) / 2; /* the split, in file records */
+
+  struct
+  {
+    const char *name;
+    guint64 record;
+    const char *field;
+    const char *bytes;
+  } cases[] = {
+    { "clean", 0, NULL, NULL },
+    { "first-half", 100, "性別", "7" },
+    { "second-half", half + 100, "性別", "7" },
+    { "trailer", records + 2, "データ件数", "0019999" },
+    { "duplicate-across", half + 50, "個人番号", NULL },
+  };
+  for (gsize i = 0; i < G_N_ELEMENTS (cases); i++)
+    {
+      write_all (path, g_bytes_get_data (clean, NULL), g_bytes_get_size (clean));
+      if (g_str_equal (cases[i].name, "trailer"))
+        {
+          const SkKind *kind = sk_policy_lookup_kind (fx->policy, "KNY01");
+          const SkField *f =
+              _sk_record_layout_find (kind->records[SK_RECORD_TRAILER], cases[i].field);
+          g_autofree guint8 *copy =
+              g_memdup2 (g_bytes_get_data (clean, NULL), g_bytes_get_size (clean));
+          memcpy (copy + kind->record_length * (cases[i].record - 1) + f->offset, cases[i].bytes,
+                  strlen (cases[i].bytes));
+          write_all (path, copy, g_bytes_get_size (clean));
+        }
+      else if (cases[i].record != 0 && cases[i].bytes != NULL)
+        p1_patch (fx, path, "KNY01", cases[i].record, cases[i].field, cases[i].bytes,
+                  strlen (cases[i].bytes));
+      if (g_str_equal (cases[i].name, "duplicate-across"))
+        {
+          g_autofree char *number = p1_read_field (fx, path, "KNY01", 2, "個人番号", 12);
+          p1_patch (fx, path, "KNY01", cases[i].record, "個人番号", number, 12);
+        }
+
+      const char *paths[] = { path, NULL };
+      g_autoptr (SkFileReport) two = check_one (fx, paths, 0);
+      g_autoptr (GBytes) bytes = read_all (path);
+      g_autoptr (SkValidator) one = sk_validator_new (fx->policy, base);
+      sk_validator_feed (one, g_bytes_get_data (bytes, NULL), g_bytes_get_size (bytes));
+      g_autoptr (SkFileReport) single = sk_validator_finish (one, NULL);
+
+      g_autofree char *a = sk_test_report_describe (two);
+      g_autofree char *b = sk_test_report_describe (single);
+      g_test_message ("%s: %s", cases[i].name, a);
+      g_assert_cmpstr (a, ==, b);
+      g_assert_cmpuint (two->records, ==, single->records);
+      g_assert_cmpuint (two->size, ==, single->size);
+      g_assert_cmpstr (two->case_id, ==, single->case_id);
+      g_assert_cmpint (sk_file_report_ok (two), ==, i == 0);
+    }
+}
+
 /* ---- caps -------------------------------------------------------------- */
 
 static void
@@ -734,6 +801,7 @@ main (int argc, char **argv)
   ADD ("/validator/p2/defects", test_p2_defects);
   ADD ("/validator/p2/structure", test_p2_structure);
   ADD ("/validator/pairing", test_pairing);
+  ADD ("/validator/two-cores", test_two_cores);
   ADD ("/validator/cap/findings", test_findings_cap);
   ADD ("/validator/cap/records", test_records_cap);
 #undef ADD
