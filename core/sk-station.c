@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "sk-error.h"
+#include "sk-fault.h"
 #include "sk-station.h"
 
 #define STATION_FORMAT "sekisho-station/1"
@@ -318,9 +319,12 @@ install_policy (SkStation *self, const char *policy_path, GError **error)
   g_autofree char *json_out = g_build_filename (vdir, "policy.json", NULL);
   g_autofree char *sig_out = g_build_filename (vdir, "policy.json.sig", NULL);
   if (!make_private_dir (vdir, error) ||
-      !write_durable (json_out, sk_policy_get_bytes (policy), error) ||
-      !write_durable (sig_out, sig_bytes, error))
+      !write_durable (json_out, sk_policy_get_bytes (policy), error))
     return NULL;
+  sk_fault_point ("policy-install-before-sig");
+  if (!write_durable (sig_out, sig_bytes, error))
+    return NULL;
+  sk_fault_point ("policy-install-before-link");
 
   g_autoptr (SkPolicy) installed = sk_station_check_policy (self, json_out, error);
   if (installed == NULL)
@@ -330,12 +334,20 @@ install_policy (SkStation *self, const char *policy_path, GError **error)
   g_autofree char *link_tmp = g_build_filename (self->dir, "policy", ".current.tmp", NULL);
   g_autofree char *link_path = g_build_filename (self->dir, "policy", "current", NULL);
   (void)g_unlink (link_tmp);
-  if (symlink (sha, link_tmp) != 0 || g_rename (link_tmp, link_path) != 0)
+  if (symlink (sha, link_tmp) != 0)
     {
       int errsv = errno;
       sk_error_set_from_errno (error, errsv, "making the policy current");
       return NULL;
     }
+  sk_fault_point ("policy-install-before-rename");
+  if (g_rename (link_tmp, link_path) != 0)
+    {
+      int errsv = errno;
+      sk_error_set_from_errno (error, errsv, "making the policy current");
+      return NULL;
+    }
+  sk_fault_point ("policy-install-before-dirsync");
   g_autofree char *policy_dir = g_build_filename (self->dir, "policy", NULL);
   int dfd = open (policy_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (dfd >= 0)
@@ -454,8 +466,14 @@ sk_station_make_checkpoint (SkStation *self, GError **error)
   if (!make_private_dir (cp_dir, error))
     return NULL;
   g_autofree char *sig_path = g_strconcat (path, ".sig", NULL);
-  if (!write_durable (sig_path, sig, error) || !write_durable (path, cp, error))
+  /* The signature first: a checkpoint is looked for by its .json, which
+   * therefore never exists without its signature. */
+  if (!write_durable (sig_path, sig, error))
     return NULL;
+  sk_fault_point ("checkpoint-before-json");
+  if (!write_durable (path, cp, error))
+    return NULL;
+  sk_fault_point ("checkpoint-before-journal");
   g_autofree char *details =
       g_strdup_printf ("{\"seq\":%" G_GINT64_FORMAT ",\"file\":\"%s\"}", seq, name);
   if (!journal_action (self, "checkpoint-made", NULL, details, error))

@@ -20,6 +20,7 @@
 #include <errno.h>
 #include <glib/gstdio.h>
 #include <json-glib/json-glib.h>
+#include <signal.h>
 #include <string.h>
 #include <sys/stat.h>
 
@@ -1499,6 +1500,82 @@ test_station_sweep (Fixture *f, gconstpointer user_data)
   expect_json (nowhere, 3, "station-invalid");
 }
 
+/* ---- crashes in the station's own write paths ------------------------------ */
+
+static Run *
+sk_fault_at (const char *fault, const char *station, const char *first, ...) G_GNUC_NULL_TERMINATED;
+static Run *
+sk_fault_at (const char *fault, const char *station, const char *first, ...)
+{
+  g_autoptr (GPtrArray) argv = g_ptr_array_new ();
+  va_list args;
+
+  /* Through sh, which outlives the killed CLI and exits 128 + SIGKILL. */
+  g_ptr_array_add (argv, (char *)"sh");
+  g_ptr_array_add (argv, (char *)"-c");
+  g_ptr_array_add (argv, (char *)"SEKISHO_FAULT=\"$0\" \"$@\"");
+  g_ptr_array_add (argv, (char *)fault);
+  g_ptr_array_add (argv, (char *)keys->cli);
+  g_ptr_array_add (argv, (char *)"--station");
+  g_ptr_array_add (argv, (char *)station);
+  g_ptr_array_add (argv, (char *)"--json");
+  va_start (args, first);
+  for (const char *a = first; a != NULL; a = va_arg (args, const char *))
+    g_ptr_array_add (argv, (char *)a);
+  va_end (args);
+  g_ptr_array_add (argv, NULL);
+  return run_argv ((const char *const *)argv->pdata);
+}
+
+/* Killed at each boundary of a checkpoint and of a policy install, the
+ * station stays whole: the journal verifies, the policy in force loads, a
+ * checkpoint that exists verifies, and the command works when run again. */
+static void
+test_station_crashes (Fixture *f, gconstpointer user_data)
+{
+  const char *checkpoint_points[] = { "checkpoint-before-json", "checkpoint-before-journal" };
+  for (gsize i = 0; i < G_N_ELEMENTS (checkpoint_points); i++)
+    {
+      g_autoptr (Run) killed =
+          sk_fault_at (checkpoint_points[i], f->terminal, "journal", "checkpoint", NULL);
+      g_assert_cmpint (killed->status, ==, 128 + SIGKILL);
+      g_autoptr (Run) verify = sk_at (f->terminal, TRUE, "journal", "verify", NULL);
+      expect_json (verify, 0, NULL);
+      g_autoptr (Run) again = sk_at (f->terminal, TRUE, "journal", "checkpoint", NULL);
+      JsonObject *obj = expect_json (again, 0, NULL);
+      g_autoptr (Run) with_cp = sk_at (f->terminal, TRUE, "journal", "verify", "--checkpoint",
+                                       json_object_get_string_member (obj, "checkpoint"), NULL);
+      expect_json (with_cp, 0, NULL);
+    }
+
+  /* A second policy (serial 2), installed with a crash at each boundary:
+   * afterwards the station has the old policy or the new one, never none. */
+  g_autofree char *text = NULL;
+  g_assert_true (g_file_get_contents (f->policy, &text, NULL, NULL));
+  g_autoptr (GString) next = g_string_new (text);
+  g_string_replace (next, "\"serial\" : 1", "\"serial\" : 2", 1);
+  g_assert_cmpstr (next->str, !=, text);
+  g_autofree char *policy2 = g_build_filename (f->dir, "policy2.json", NULL);
+  write_file (policy2, next->str, next->len);
+  sk_ok ("--station", f->admin, "--json", "policy", "sign", "--key", keys->admin, policy2, NULL);
+
+  const char *install_points[] = { "policy-install-before-sig", "policy-install-before-link",
+                                   "policy-install-before-rename",
+                                   "policy-install-before-dirsync" };
+  for (gsize i = 0; i < G_N_ELEMENTS (install_points); i++)
+    {
+      g_autoptr (Run) killed =
+          sk_fault_at (install_points[i], f->terminal, "policy", "install", policy2, NULL);
+      g_assert_cmpint (killed->status, ==, 128 + SIGKILL);
+      g_autoptr (Run) loads = sk_at (f->terminal, TRUE, "validate", policy2, NULL);
+      /* validate loads the installed policy; the file itself has no kind */
+      expect_json (loads, 1, "file-kind-unknown");
+      g_autoptr (Run) verify = sk_at (f->terminal, TRUE, "journal", "verify", NULL);
+      expect_json (verify, 0, NULL);
+    }
+  sk_ok ("--station", f->terminal, "--json", "policy", "install", policy2, NULL);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -1546,6 +1623,7 @@ main (int argc, char **argv)
   CLI_TEST ("/cli/journal/verify-show-export", setup_stations, test_journal_commands);
   CLI_TEST ("/cli/journal/tampered", setup_stations, test_journal_tampered);
   CLI_TEST ("/cli/station/sweep", setup_stations, test_station_sweep);
+  CLI_TEST ("/cli/station/crashes", setup_stations, test_station_crashes);
 
   /* These two were known bugs when written (now fixed): a missing file
    * with an unknown name, and unescaped paths in messages. */
