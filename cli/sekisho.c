@@ -14,9 +14,11 @@
 #include <json-glib/json-glib.h>
 #include <locale.h>
 #include <stdio.h>
+#include <unistd.h>
 
 #include "sk-error.h"
 #include "sk-journal.h"
+#include "sk-package.h"
 #include "sk-keyring.h"
 #include "sk-policy.h"
 #include "sk-station.h"
@@ -892,6 +894,164 @@ cmd_journal_checkpoint (SkCli *cli, int argc, char **argv)
   return finish (cli, NULL, msg, NULL);
 }
 
+/* ---- packages ----------------------------------------------------------- */
+
+static void
+describe_manifest (SkCli *cli, const SkManifest *m, const char *signer)
+{
+  JsonBuilder *b = extra (cli);
+  json_builder_set_member_name (b, "package");
+  json_builder_begin_object (b);
+  const struct
+  {
+    const char *name, *value;
+  } text[] = {
+    { "package_id", m->package_id },
+    { "workflow", m->workflow },
+    { "direction", sk_direction_to_string (m->direction) },
+    { "created_at", m->created_at },
+    { "created_by", m->created_by },
+    { "origin", m->origin },
+    { "recipient", m->recipient },
+    { "case_id", m->case_id },
+    { "policy", m->policy },
+    { "signer", signer },
+  };
+  for (gsize i = 0; i < G_N_ELEMENTS (text); i++)
+    {
+      g_autofree char *safe = escape_untrusted (text[i].value);
+      json_builder_set_member_name (b, text[i].name);
+      json_builder_add_string_value (b, safe);
+    }
+  json_builder_set_member_name (b, "files");
+  json_builder_begin_array (b);
+  for (guint i = 0; i < m->files->len; i++)
+    {
+      const SkManifestFile *f = g_ptr_array_index (m->files, i);
+      json_builder_begin_object (b);
+      json_builder_set_member_name (b, "name");
+      json_builder_add_string_value (b, f->name);
+      json_builder_set_member_name (b, "kind");
+      json_builder_add_string_value (b, f->kind);
+      json_builder_set_member_name (b, "size");
+      json_builder_add_int_value (b, (gint64)f->size);
+      json_builder_set_member_name (b, "sha256");
+      json_builder_add_string_value (b, f->sha256);
+      json_builder_set_member_name (b, "records");
+      json_builder_add_int_value (b, f->records);
+      json_builder_end_object (b);
+      if (!cli->json)
+        g_print ("  %s  %s  %" G_GUINT64_FORMAT " bytes  %" G_GINT64_FORMAT " records  %s\n",
+                 f->kind, f->name, f->size, f->records, f->sha256);
+    }
+  json_builder_end_array (b);
+  json_builder_end_object (b);
+}
+
+static int
+cmd_pack (SkCli *cli, int argc, char **argv)
+{
+  g_autofree char *workflow = NULL, *case_id = NULL, *out = NULL;
+  const GOptionEntry entries[] = {
+    { "workflow", 0, 0, G_OPTION_ARG_STRING, &workflow,
+      N_ ("subscriber, duplicate, inquiry or identity"), "W" },
+    { "case", 0, 0, G_OPTION_ARG_STRING, &case_id, N_ ("The case (処理番号) of the files"), "ID" },
+    { "out", 0, 0, G_OPTION_ARG_FILENAME, &out, N_ ("Where to write the package"), "DIR" },
+    { NULL },
+  };
+  int code;
+
+  if (!parse_options (cli, "pack", "FILE…", entries, &argc, &argv, &code))
+    return code;
+  if (argc < 2 || workflow == NULL || case_id == NULL || out == NULL)
+    return usage_error (cli, _ ("pack takes --workflow W --case ID --out DIR and FILE…"));
+
+  g_autoptr (GError) error = NULL;
+  g_autoptr (SkStation) station = open_station (cli, &error);
+  g_autoptr (SkPolicy) policy = station != NULL ? sk_station_load_policy (station, &error) : NULL;
+  if (policy == NULL)
+    return finish (cli, error, NULL, NULL);
+  g_autofree char *path = sk_package_pack (station, policy, workflow, case_id,
+                                           (const char *const *)argv + 1, out, NULL, &error);
+  if (path == NULL)
+    return finish (cli, error, NULL, NULL);
+  JsonBuilder *b = extra (cli);
+  json_builder_set_member_name (b, "package");
+  json_builder_add_string_value (b, path);
+  g_autofree char *msg = g_strdup_printf (_ ("Package written: %s (and %s.sig)"), path, path);
+  return finish (cli, NULL, msg, NULL);
+}
+
+/* check, inspect and unpack: acceptance 1–5, and for unpack the files. */
+static int
+cmd_receive (SkCli *cli, int argc, char **argv, const char *command)
+{
+  g_autofree char *out = NULL;
+  const GOptionEntry unpack_entries[] = {
+    { "out", 0, 0, G_OPTION_ARG_FILENAME, &out, N_ ("Where to write the files"), "DIR" },
+    { NULL },
+  };
+  gboolean unpack = g_str_equal (command, "unpack");
+  int code;
+
+  if (!parse_options (cli, command, "PKG.tar.gpg", unpack ? unpack_entries : NULL, &argc, &argv,
+                      &code))
+    return code;
+  if (argc != 2 || (unpack && out == NULL))
+    return usage_error (cli, unpack ? _ ("unpack takes --out DIR and one PKG.tar.gpg")
+                                    : _ ("this command takes one PKG.tar.gpg"));
+
+  g_autoptr (GError) error = NULL;
+  g_autoptr (SkStation) station = open_station (cli, &error);
+  g_autoptr (SkPolicy) policy = station != NULL ? sk_station_load_policy (station, &error) : NULL;
+  if (policy == NULL)
+    return finish (cli, error, NULL, NULL);
+  g_autoptr (GPtrArray) reports = NULL;
+  g_autoptr (SkPackageResult) result =
+      sk_package_check (station, policy, argv[1], out, &reports, NULL, &error);
+
+  if (unpack)
+    {
+      /* Unpacking writes, so it is journaled, refusals included; the
+       * package id is what makes a second unpack a replay. */
+      g_autoptr (GError) journal_error = NULL;
+      g_autoptr (SkJournal) journal = sk_station_open_journal (station, FALSE, &journal_error);
+      g_autoptr (GBytes) manifest = result != NULL ? sk_manifest_to_json (result->manifest) : NULL;
+      SkJournalEntry entry = {
+        .event = result != NULL ? "package-unpacked" : "package-refused",
+        .outcome = result != NULL ? "ok"
+                                  : (sk_error_get_exit_class (error) == SK_EXIT_REFUSED ? "refused"
+                                                                                        : "failed"),
+        .reason = result != NULL ? NULL : sk_error_get_reason (error),
+        .uid = (gint64)getuid (),
+        .login = g_get_user_name (),
+        .case_id = result != NULL ? result->manifest->case_id : NULL,
+        .package_id = result != NULL ? result->manifest->package_id : NULL,
+        .details = manifest != NULL ? g_bytes_get_data (manifest, NULL) : NULL,
+      };
+      g_autofree char *details = manifest != NULL ? g_strndup (g_bytes_get_data (manifest, NULL),
+                                                               g_bytes_get_size (manifest))
+                                                  : NULL;
+      entry.details = details;
+      if (journal == NULL || sk_journal_record (journal, &entry, &journal_error) == 0)
+        {
+          if (error == NULL)
+            return finish (cli, journal_error, NULL, NULL);
+        }
+    }
+  if (result == NULL)
+    return finish (cli, error, NULL, reports);
+
+  if (!cli->json)
+    g_print (_ ("Package %s, %s, case %s, signed by %s:\n"), result->manifest->package_id,
+             result->manifest->workflow, result->manifest->case_id, result->signer);
+  describe_manifest (cli, result->manifest, result->signer);
+  g_autofree char *msg =
+      unpack ? g_strdup_printf (_ ("All %u files are in %s."), result->manifest->files->len, out)
+             : g_strdup (_ ("The package passes every check."));
+  return finish (cli, NULL, msg, NULL);
+}
+
 /* ---- station sweep ----------------------------------------------------- */
 
 static int
@@ -937,6 +1097,10 @@ static const char usage_text[] =
         "  policy check POLICY.json\n"
         "  policy install POLICY.json\n"
         "  validate [--policy POLICY.json] FILE…\n"
+        "  pack --workflow W --case ID --out DIR FILE…\n"
+        "  check PKG.tar.gpg\n"
+        "  unpack --out DIR PKG.tar.gpg\n"
+        "  inspect PKG.tar.gpg\n"
         "  journal verify [--checkpoint FILE]\n"
         "  journal show [--since TIME] [--until TIME] [--event E] [--reason R] [--case ID]\n"
         "  journal export --out FILE\n"
@@ -1004,6 +1168,11 @@ main (int argc, char **argv)
     code = cmd_policy_check_or_install (&cli, rest - 1, args + 1, TRUE);
   else if (rest >= 2 && g_str_equal (args[0], "policy") && g_str_equal (args[1], "set-keys"))
     code = cmd_policy_set_keys (&cli, rest - 1, args + 1);
+  else if (rest >= 1 && g_str_equal (args[0], "pack"))
+    code = cmd_pack (&cli, rest, args);
+  else if (rest >= 1 && (g_str_equal (args[0], "check") || g_str_equal (args[0], "unpack") ||
+                         g_str_equal (args[0], "inspect")))
+    code = cmd_receive (&cli, rest, args, args[0]);
   else if (rest >= 2 && g_str_equal (args[0], "journal") && g_str_equal (args[1], "verify"))
     code = cmd_journal_verify (&cli, rest - 1, args + 1);
   else if (rest >= 2 && g_str_equal (args[0], "journal") && g_str_equal (args[1], "show"))

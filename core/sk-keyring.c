@@ -13,6 +13,7 @@
 #include <glib/gstdio.h>
 #include <gpgme.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -1085,6 +1086,241 @@ sk_keyring_sign_detached_bytes (SkKeyring *self, const char *fpr, GBytes *data, 
       return NULL;
     }
   return g_steal_pointer (&result);
+}
+
+/* ---- streaming: sign, encrypt, decrypt ----------------------------------- */
+
+GBytes *
+sk_keyring_sign_detached_fd (SkKeyring *self, const char *fpr, int data_fd, GError **error)
+{
+  g_auto (gpgme_ctx_t) ctx = NULL;
+  g_auto (gpgme_key_t) key = NULL;
+  g_auto (gpgme_data_t) in = NULL;
+  g_auto (gpgme_data_t) out = NULL;
+  g_auto (SkGpgmeMem) mem = NULL;
+  size_t mem_len = 0;
+  gpgme_error_t gerr;
+
+  g_return_val_if_fail (SK_IS_KEYRING (self), NULL);
+  g_return_val_if_fail (fpr != NULL, NULL);
+
+  if (!sk_fingerprint_is_valid (fpr))
+    {
+      g_set_error (error, SK_ERROR, SK_ERROR_SIG_UNTRUSTED_KEY,
+                   "the signing key must be named by its 40-digit primary fingerprint");
+      return NULL;
+    }
+  if (!find_key (self->homedir, fpr, TRUE, &key, error))
+    return NULL;
+  if (key == NULL || key->subkeys == NULL || !fpr_equal (key->subkeys->fpr, fpr))
+    {
+      g_set_error (error, SK_ERROR, SK_ERROR_SIG_UNTRUSTED_KEY,
+                   "there is no secret key %s in the station's keyring", fpr);
+      return NULL;
+    }
+  ctx = context_new (self->homedir, error);
+  if (ctx == NULL)
+    return NULL;
+  gerr = gpgme_signers_add (ctx, key);
+  if (gerr == 0)
+    gerr = gpgme_data_new_from_fd (&in, data_fd);
+  if (gerr == 0)
+    gerr = gpgme_data_new (&out);
+  if (gerr == 0)
+    gerr = gpgme_op_sign (ctx, in, out, GPGME_SIG_MODE_DETACH);
+  gpgme_sign_result_t result = gerr == 0 ? gpgme_op_sign_result (ctx) : NULL;
+  if (gerr == 0 && (result == NULL || result->invalid_signers != NULL ||
+                    result->signatures == NULL || result->signatures->next != NULL))
+    gerr = gpgme_error (GPG_ERR_UNUSABLE_SECKEY);
+  if (gerr != 0)
+    {
+      g_autofree char *what = g_strdup_printf ("signing with %s", fpr);
+      set_error_from_gpgme (error, gerr, SK_ERROR_SIG_UNTRUSTED_KEY, what);
+      return NULL;
+    }
+  mem = gpgme_data_release_and_get_mem (g_steal_pointer (&out), &mem_len);
+  if (mem == NULL || mem_len == 0)
+    {
+      g_set_error (error, SK_ERROR, SK_ERROR_SIG_MISSING, "GnuPG made an empty signature");
+      return NULL;
+    }
+  return g_bytes_new (mem, mem_len);
+}
+
+gboolean
+sk_keyring_encrypt_fd (SkKeyring *self,
+                       const char *recipient,
+                       int plain_fd,
+                       int out_fd,
+                       GCancellable *cancellable,
+                       GError **error)
+{
+  g_auto (gpgme_ctx_t) ctx = NULL;
+  g_auto (gpgme_key_t) key = NULL;
+  g_auto (gpgme_data_t) in = NULL;
+  g_auto (gpgme_data_t) out = NULL;
+  gpgme_error_t gerr;
+
+  g_return_val_if_fail (SK_IS_KEYRING (self), FALSE);
+
+  if (recipient == NULL || !sk_fingerprint_is_valid (recipient))
+    {
+      g_set_error (error, SK_ERROR, SK_ERROR_SIG_UNTRUSTED_KEY,
+                   "the recipient must be named by its 40-digit primary fingerprint");
+      return FALSE;
+    }
+  if (!find_key (self->homedir, recipient, FALSE, &key, error))
+    return FALSE;
+  if (key == NULL || key->subkeys == NULL || !fpr_equal (key->subkeys->fpr, recipient) ||
+      !key->can_encrypt || key->revoked || key->expired)
+    {
+      g_set_error (error, SK_ERROR, SK_ERROR_SIG_UNTRUSTED_KEY,
+                   "the station's keyring has no usable encryption key for %s", recipient);
+      return FALSE;
+    }
+  if (g_cancellable_set_error_if_cancelled (cancellable, error))
+    return FALSE;
+
+  ctx = context_new (self->homedir, error);
+  if (ctx == NULL)
+    return FALSE;
+  gpgme_key_t recipients[] = { key, NULL };
+  gerr = gpgme_data_new_from_fd (&in, plain_fd);
+  if (gerr == 0)
+    gerr = gpgme_data_new_from_fd (&out, out_fd);
+  /* Trust is the policy's, not GnuPG's web of trust: the recipient was
+   * named by fingerprint in the signed policy. */
+  if (gerr == 0)
+    gerr = gpgme_op_encrypt (ctx, recipients,
+                             GPGME_ENCRYPT_ALWAYS_TRUST | GPGME_ENCRYPT_NO_COMPRESS, in, out);
+  gpgme_encrypt_result_t result = gerr == 0 ? gpgme_op_encrypt_result (ctx) : NULL;
+  if (gerr == 0 && result != NULL && result->invalid_recipients != NULL)
+    gerr = gpgme_error (GPG_ERR_UNUSABLE_PUBKEY);
+  if (gerr != 0)
+    {
+      set_error_from_gpgme (error, gerr, SK_ERROR_IO_ERROR, "encrypting");
+      return FALSE;
+    }
+  return TRUE;
+}
+
+typedef struct
+{
+  int fd;
+  guint64 written;
+  guint64 limit; /* more plaintext than ciphertext: it was compressed */
+  gboolean over_limit;
+  gboolean reader_gone;
+} PlainSink;
+
+static gpgme_ssize_t
+plain_sink_write (void *handle, const void *buffer, size_t size)
+{
+  PlainSink *sink = handle;
+
+  if (sink->written + size > sink->limit)
+    {
+      sink->over_limit = TRUE;
+      errno = EFBIG;
+      return -1;
+    }
+  size_t done = 0;
+  while (done < size)
+    {
+      ssize_t n = send (sink->fd, (const char *)buffer + done, size - done, MSG_NOSIGNAL);
+      if (n < 0 && errno == ENOTSOCK)
+        n = write (sink->fd, (const char *)buffer + done, size - done);
+      if (n < 0 && errno == EINTR)
+        continue;
+      if (n < 0)
+        {
+          if (errno == EPIPE || errno == ECONNRESET)
+            sink->reader_gone = TRUE;
+          return -1;
+        }
+      done += (size_t)n;
+    }
+  sink->written += size;
+  return (gpgme_ssize_t)size;
+}
+
+gboolean
+sk_keyring_decrypt_fd (SkKeyring *self,
+                       int cipher_fd,
+                       guint64 cipher_size,
+                       int out_fd,
+                       GCancellable *cancellable,
+                       GError **error)
+{
+  g_auto (gpgme_ctx_t) ctx = NULL;
+  g_auto (gpgme_data_t) in = NULL;
+  g_auto (gpgme_data_t) out = NULL;
+  PlainSink sink = { .fd = out_fd, .limit = cipher_size };
+  struct gpgme_data_cbs cbs = { .write = plain_sink_write };
+  gpgme_error_t gerr;
+
+  g_return_val_if_fail (SK_IS_KEYRING (self), FALSE);
+
+  if (g_cancellable_set_error_if_cancelled (cancellable, error))
+    return FALSE;
+  ctx = context_new (self->homedir, error);
+  if (ctx == NULL)
+    return FALSE;
+  gerr = gpgme_data_new_from_fd (&in, cipher_fd);
+  if (gerr == 0)
+    gerr = gpgme_data_new_from_cbs (&out, &cbs, &sink);
+  if (gerr != 0)
+    {
+      set_error_from_gpgme (error, gerr, SK_ERROR_IO_ERROR, "preparing to decrypt");
+      return FALSE;
+    }
+
+  /* decrypt_verify, so that a signature inside is seen (and refused). */
+  gerr = gpgme_op_decrypt_verify (ctx, in, out);
+  gpgme_decrypt_result_t dec = gpgme_op_decrypt_result (ctx);
+  gpgme_verify_result_t ver = gpgme_op_verify_result (ctx);
+
+  if (sink.over_limit)
+    {
+      g_set_error_literal (error, SK_ERROR, SK_ERROR_DECRYPT_NOT_PLAIN,
+                           "the message expands as it decrypts: it is compressed inside");
+      return FALSE;
+    }
+  if (sink.reader_gone)
+    {
+      g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_CANCELLED, "the reader stopped");
+      return FALSE;
+    }
+  if (ver != NULL && ver->signatures != NULL)
+    {
+      g_set_error_literal (error, SK_ERROR, SK_ERROR_DECRYPT_NOT_PLAIN,
+                           "the message is signed inside; packages carry a detached signature "
+                           "only");
+      return FALSE;
+    }
+  if (gpgme_err_code (gerr) == GPG_ERR_NO_SECKEY ||
+      (gerr != 0 && dec != NULL && dec->recipients != NULL &&
+       gpgme_err_code (dec->recipients->status) == GPG_ERR_NO_SECKEY))
+    {
+      g_set_error_literal (error, SK_ERROR, SK_ERROR_DECRYPT_WRONG_RECIPIENT,
+                           "the message is encrypted to a key this station does not hold");
+      return FALSE;
+    }
+  if (gerr != 0 || dec == NULL)
+    {
+      set_error_from_gpgme (error, gerr != 0 ? gerr : gpgme_error (GPG_ERR_DECRYPT_FAILED),
+                            SK_ERROR_DECRYPT_FAILED, "decrypting");
+      return FALSE;
+    }
+  /* Modern GnuPG authenticates every message (MDC or AEAD); one without it
+   * could have been altered. */
+  if (dec->legacy_cipher_nomdc)
+    {
+      g_set_error_literal (error, SK_ERROR, SK_ERROR_DECRYPT_FAILED,
+                           "the message is not integrity-protected");
+      return FALSE;
+    }
+  return TRUE;
 }
 
 /* ---- import ---------------------------------------------------------------- */

@@ -68,6 +68,37 @@ sk_keyring_verify_detached_fd (SkKeyring *self,
 GBytes *
 sk_keyring_sign_detached_bytes (SkKeyring *self, const char *fpr, GBytes *data, GError **error);
 
+/* The same over the bytes of an open file, from its current offset to its
+ * end, streamed.  (No self-check: the caller verifies what it hands out.) */
+GBytes *
+sk_keyring_sign_detached_fd (SkKeyring *self, const char *fpr, int data_fd, GError **error);
+
+/* Encrypt everything read from PLAIN_FD to the key whose primary fingerprint
+ * is RECIPIENT, writing a binary OpenPGP message to OUT_FD: public-key
+ * encryption only — no signature inside, no compression. */
+gboolean
+sk_keyring_encrypt_fd (SkKeyring *self,
+                       const char *recipient,
+                       int plain_fd,
+                       int out_fd,
+                       GCancellable *cancellable,
+                       GError **error);
+
+/* Decrypt the message read from CIPHER_FD (CIPHER_SIZE bytes) into OUT_FD
+ * with a secret key of this home.  Refused: a message for another key
+ * (decrypt-wrong-recipient), one that is signed or compressed inside
+ * (decrypt-not-plain; compression is caught as plaintext longer than the
+ * message, which plain encryption never produces), anything else that does
+ * not decrypt (decrypt-failed).  A write to OUT_FD that fails with EPIPE
+ * (the reader stopped) ends the decryption quietly. */
+gboolean
+sk_keyring_decrypt_fd (SkKeyring *self,
+                       int cipher_fd,
+                       guint64 cipher_size,
+                       int out_fd,
+                       GCancellable *cancellable,
+                       GError **error);
+
 /* Import public keys from KEYDATA (binary or armored).  Secret keys are
  * imported only when their primary fingerprint is ALLOWED_SECRET_FPR; any
  * other secret key refuses the whole import (SK_ERROR_KEY_REFUSED) and nothing

@@ -1800,6 +1800,20 @@ sk_policy_get_max_findings (SkPolicy *self)
 }
 
 guint
+sk_policy_get_max_files (SkPolicy *self)
+{
+  g_return_val_if_fail (SK_IS_POLICY (self), 1);
+  return self->max_files;
+}
+
+guint64
+sk_policy_get_max_package_size (SkPolicy *self)
+{
+  g_return_val_if_fail (SK_IS_POLICY (self), 0);
+  return self->max_package_size;
+}
+
+guint
 sk_policy_get_max_line_length (SkPolicy *self)
 {
   g_return_val_if_fail (SK_IS_POLICY (self), 64);
@@ -1933,8 +1947,17 @@ gboolean
 _sk_codes_contain (const SkCodes *codes, const char *value, gsize len)
 {
   for (guint i = 0; i < codes->n; i++)
-    if (codes->lengths[i] == len && memcmp (codes->values[i], value, len) == 0)
-      return TRUE;
+    {
+      if (codes->lengths[i] != len)
+        continue;
+      /* Codes are short: compare in place rather than call memcmp. */
+      const char *c = codes->values[i];
+      gsize k = 0;
+      while (k < len && c[k] == value[k])
+        k++;
+      if (k == len)
+        return TRUE;
+    }
   return FALSE;
 }
 

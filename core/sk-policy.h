@@ -91,6 +91,10 @@ sk_policy_get_max_findings (SkPolicy *self);
 const SkRetention *
 sk_policy_get_retention (SkPolicy *self);
 guint
+sk_policy_get_max_files (SkPolicy *self);
+guint64
+sk_policy_get_max_package_size (SkPolicy *self);
+guint
 sk_policy_get_max_line_length (SkPolicy *self);
 /* The allow-list, sorted. */
 GStrv

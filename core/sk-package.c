@@ -1,0 +1,1035 @@
+/* sk-package.c — write and read packages */
+#define G_LOG_DOMAIN "sekisho-package"
+
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <glib/gstdio.h>
+#include <json-glib/json-glib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "sk-archive.h"
+#include "sk-error.h"
+#include "sk-package.h"
+#include "sk-policy-private.h"
+
+#define MANIFEST_NAME "MANIFEST.json"
+#define FILES_PREFIX "files/"
+#define FORMAT "sekisho-package/1"
+#define SIG_MAX (64 * 1024)
+#define BLOCK (256 * 1024)
+
+/* ---- manifest ---------------------------------------------------------- */
+
+static void
+sk_manifest_file_free (SkManifestFile *f)
+{
+  g_free (f->name);
+  g_free (f->kind);
+  g_free (f->sha256);
+  g_free (f);
+}
+
+void
+sk_manifest_free (SkManifest *m)
+{
+  if (m == NULL)
+    return;
+  g_free (m->package_id);
+  g_free (m->workflow);
+  g_free (m->created_at);
+  g_free (m->created_by);
+  g_free (m->origin);
+  g_free (m->recipient);
+  g_free (m->case_id);
+  g_free (m->policy);
+  g_clear_pointer (&m->files, g_ptr_array_unref);
+  g_free (m);
+}
+
+static gboolean
+manifest_invalid (GError **error, const char *why)
+{
+  g_set_error (error, SK_ERROR, SK_ERROR_MANIFEST_INVALID, "the manifest %s", why);
+  return FALSE;
+}
+
+static const char *
+member_string (JsonObject *obj, const char *name)
+{
+  JsonNode *node = json_object_get_member (obj, name);
+  if (node == NULL || !JSON_NODE_HOLDS_VALUE (node) ||
+      json_node_get_value_type (node) != G_TYPE_STRING)
+    return NULL;
+  return json_node_get_string (node);
+}
+
+static gboolean
+member_int (JsonObject *obj, const char *name, gint64 *out)
+{
+  JsonNode *node = json_object_get_member (obj, name);
+  if (node == NULL || !JSON_NODE_HOLDS_VALUE (node) ||
+      json_node_get_value_type (node) != G_TYPE_INT64)
+    return FALSE;
+  *out = json_node_get_int (node);
+  return TRUE;
+}
+
+static gboolean
+only_members (JsonObject *obj, const char *const *allowed)
+{
+  g_autoptr (GList) members = json_object_get_members (obj);
+  guint n = 0;
+  for (GList *l = members; l != NULL; l = l->next, n++)
+    if (!g_strv_contains (allowed, l->data))
+      return FALSE;
+  return n == g_strv_length ((GStrv)allowed);
+}
+
+static gboolean
+is_lower_hex (const char *s, gsize len)
+{
+  if (s == NULL || strlen (s) != len)
+    return FALSE;
+  for (gsize i = 0; i < len; i++)
+    if (!g_ascii_isxdigit (s[i]) || g_ascii_isupper (s[i]))
+      return FALSE;
+  return TRUE;
+}
+
+static gboolean
+is_printable_ascii (const char *s, gsize max)
+{
+  gsize len = s != NULL ? strlen (s) : 0;
+  if (len == 0 || len > max)
+    return FALSE;
+  for (gsize i = 0; i < len; i++)
+    if (s[i] < 0x20 || s[i] > 0x7E)
+      return FALSE;
+  return TRUE;
+}
+
+SkManifest *
+sk_manifest_parse (GBytes *json, GError **error)
+{
+  static const char *const members[] = { "format",     "package_id", "workflow", "direction",
+                                         "created_at", "created_by", "origin",   "recipient",
+                                         "case_id",    "policy",     "files",    NULL };
+  static const char *const file_members[] = { "name", "kind", "size", "sha256", "records", NULL };
+
+  gsize len;
+  const char *data = g_bytes_get_data (json, &len);
+  if (len == 0 || len > SK_MANIFEST_MAX_SIZE || !g_utf8_validate_len (data, len, NULL))
+    {
+      manifest_invalid (error, "is empty, too large or not UTF-8");
+      return NULL;
+    }
+  g_autoptr (JsonParser) parser = json_parser_new_immutable ();
+  if (!json_parser_load_from_data (parser, data, (gssize)len, NULL) ||
+      !JSON_NODE_HOLDS_OBJECT (json_parser_get_root (parser)))
+    {
+      manifest_invalid (error, "is not a JSON object");
+      return NULL;
+    }
+  JsonObject *obj = json_node_get_object (json_parser_get_root (parser));
+  if (!only_members (obj, members))
+    {
+      manifest_invalid (error, "lacks a member or has one too many");
+      return NULL;
+    }
+
+  g_autoptr (SkManifest) m = g_new0 (SkManifest, 1);
+  m->files = g_ptr_array_new_with_free_func ((GDestroyNotify)sk_manifest_file_free);
+  const char *format = member_string (obj, "format");
+  const char *id = member_string (obj, "package_id");
+  const char *workflow = member_string (obj, "workflow");
+  const char *direction = member_string (obj, "direction");
+  const char *created_at = member_string (obj, "created_at");
+  const char *created_by = member_string (obj, "created_by");
+  const char *origin = member_string (obj, "origin");
+  const char *recipient = member_string (obj, "recipient");
+  const char *case_id = member_string (obj, "case_id");
+  const char *policy = member_string (obj, "policy");
+  if (format == NULL || !g_str_equal (format, FORMAT))
+    {
+      manifest_invalid (error, "is not a " FORMAT);
+      return NULL;
+    }
+  if (id == NULL || !g_uuid_string_is_valid (id) || !is_printable_ascii (workflow, 32) ||
+      direction == NULL || !is_printable_ascii (created_by, 64) ||
+      !sk_fingerprint_is_valid (origin) || !sk_fingerprint_is_valid (recipient) ||
+      !is_printable_ascii (case_id, 64) || !is_lower_hex (policy, 64))
+    {
+      manifest_invalid (error, "has a member of the wrong form");
+      return NULL;
+    }
+  g_autoptr (GDateTime) when =
+      created_at != NULL ? g_date_time_new_from_iso8601 (created_at, NULL) : NULL;
+  if (when == NULL || !g_str_has_suffix (created_at, "Z"))
+    {
+      manifest_invalid (error, "has no created_at in UTC");
+      return NULL;
+    }
+  if (g_str_equal (direction, "to-intermediate"))
+    m->direction = SK_DIRECTION_TO_INTERMEDIATE;
+  else if (g_str_equal (direction, "to-standard"))
+    m->direction = SK_DIRECTION_TO_STANDARD;
+  else
+    {
+      manifest_invalid (error, "has an unknown direction");
+      return NULL;
+    }
+  m->package_id = g_ascii_strdown (id, -1);
+  m->workflow = g_strdup (workflow);
+  m->created_at = g_strdup (created_at);
+  m->created_by = g_strdup (created_by);
+  m->origin = g_strdup (origin);
+  m->recipient = g_strdup (recipient);
+  m->case_id = g_strdup (case_id);
+  m->policy = g_strdup (policy);
+
+  JsonNode *files = json_object_get_member (obj, "files");
+  if (!JSON_NODE_HOLDS_ARRAY (files))
+    {
+      manifest_invalid (error, "has no list of files");
+      return NULL;
+    }
+  JsonArray *array = json_node_get_array (files);
+  for (guint i = 0; i < json_array_get_length (array); i++)
+    {
+      JsonNode *node = json_array_get_element (array, i);
+      if (!JSON_NODE_HOLDS_OBJECT (node) ||
+          !only_members (json_node_get_object (node), file_members))
+        {
+          manifest_invalid (error, "has a file entry of the wrong form");
+          return NULL;
+        }
+      JsonObject *fo = json_node_get_object (node);
+      SkManifestFile *f = g_new0 (SkManifestFile, 1);
+      g_ptr_array_add (m->files, f);
+      gint64 size, records;
+      const char *name = member_string (fo, "name");
+      const char *kind = member_string (fo, "kind");
+      const char *sha = member_string (fo, "sha256");
+      if (name == NULL || !sk_tar_name_is_safe (name) || !is_printable_ascii (kind, 16) ||
+          !is_lower_hex (sha, 64) || !member_int (fo, "size", &size) || size < 0 ||
+          !member_int (fo, "records", &records) || records < 0)
+        {
+          manifest_invalid (error, "has a file entry with a bad name, kind, size, hash or count");
+          return NULL;
+        }
+      for (guint j = 0; j + 1 < m->files->len; j++)
+        if (g_str_equal (((SkManifestFile *)g_ptr_array_index (m->files, j))->name, name))
+          {
+            manifest_invalid (error, "lists a file twice");
+            return NULL;
+          }
+      f->name = g_strdup (name);
+      f->kind = g_strdup (kind);
+      f->size = (guint64)size;
+      f->sha256 = g_strdup (sha);
+      f->records = records;
+    }
+  if (m->files->len == 0)
+    {
+      manifest_invalid (error, "lists no file");
+      return NULL;
+    }
+  return g_steal_pointer (&m);
+}
+
+GBytes *
+sk_manifest_to_json (const SkManifest *m)
+{
+  g_autoptr (JsonBuilder) b = json_builder_new ();
+
+  json_builder_begin_object (b);
+#define STR(k, v)                                                                                  \
+  json_builder_set_member_name (b, k);                                                             \
+  json_builder_add_string_value (b, v)
+  STR ("format", FORMAT);
+  STR ("package_id", m->package_id);
+  STR ("workflow", m->workflow);
+  STR ("direction", sk_direction_to_string (m->direction));
+  STR ("created_at", m->created_at);
+  STR ("created_by", m->created_by);
+  STR ("origin", m->origin);
+  STR ("recipient", m->recipient);
+  STR ("case_id", m->case_id);
+  STR ("policy", m->policy);
+  json_builder_set_member_name (b, "files");
+  json_builder_begin_array (b);
+  for (guint i = 0; i < m->files->len; i++)
+    {
+      const SkManifestFile *f = g_ptr_array_index (m->files, i);
+      json_builder_begin_object (b);
+      STR ("name", f->name);
+      STR ("kind", f->kind);
+      json_builder_set_member_name (b, "size");
+      json_builder_add_int_value (b, (gint64)f->size);
+      STR ("sha256", f->sha256);
+      json_builder_set_member_name (b, "records");
+      json_builder_add_int_value (b, f->records);
+      json_builder_end_object (b);
+    }
+  json_builder_end_array (b);
+#undef STR
+  json_builder_end_object (b);
+
+  g_autoptr (JsonGenerator) gen = json_generator_new ();
+  g_autoptr (JsonNode) root = json_builder_get_root (b);
+  json_generator_set_pretty (gen, TRUE);
+  json_generator_set_root (gen, root);
+  gsize len;
+  char *text = json_generator_to_data (gen, &len);
+  return g_bytes_new_take (text, len);
+}
+
+/* ---- helpers ----------------------------------------------------------- */
+
+static gboolean
+hash_file (const char *path, char **out_sha, guint64 *out_size, GError **error)
+{
+  int fd = open (path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+  if (fd < 0)
+    {
+      g_autofree char *base = g_path_get_basename (path);
+      g_autofree char *safe = sk_escape_untrusted (base);
+      g_autofree char *what = g_strdup_printf ("opening %s", safe);
+      sk_error_set_from_errno (error, errno, what);
+      return FALSE;
+    }
+  g_autoptr (GChecksum) sum = g_checksum_new (G_CHECKSUM_SHA256);
+  g_autofree guint8 *buf = g_malloc (BLOCK);
+  guint64 size = 0;
+  for (;;)
+    {
+      ssize_t n = read (fd, buf, BLOCK);
+      if (n < 0 && errno == EINTR)
+        continue;
+      if (n < 0)
+        {
+          sk_error_set_from_errno (error, errno, "reading a file to pack");
+          close (fd);
+          return FALSE;
+        }
+      if (n == 0)
+        break;
+      g_checksum_update (sum, buf, n);
+      size += (guint64)n;
+    }
+  close (fd);
+  *out_sha = g_strdup (g_checksum_get_string (sum));
+  *out_size = size;
+  return TRUE;
+}
+
+static char *
+now_rfc3339 (void)
+{
+  g_autoptr (GDateTime) now = g_date_time_new_now_utc ();
+  return g_date_time_format (now, "%Y-%m-%dT%H:%M:%SZ");
+}
+
+static gboolean
+write_bytes_durably (int dirfd, const char *name, GBytes *bytes, GError **error)
+{
+  g_autofree char *temp = g_strconcat (".", name, ".tmp", NULL);
+  int fd = openat (dirfd, temp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+  if (fd < 0)
+    {
+      sk_error_set_from_errno (error, errno, "creating the signature file");
+      return FALSE;
+    }
+  gsize len;
+  const char *data = g_bytes_get_data (bytes, &len);
+  gboolean ok = write (fd, data, len) == (ssize_t)len && fsync (fd) == 0;
+  int errsv = errno;
+  close (fd);
+  if (!ok || renameat2 (dirfd, temp, dirfd, name, RENAME_NOREPLACE) != 0)
+    {
+      sk_error_set_from_errno (error, ok ? errno : errsv, "writing the signature file");
+      unlinkat (dirfd, temp, 0);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+/* ---- packing ----------------------------------------------------------- */
+
+typedef struct
+{
+  int fd; /* the socket the tar goes into */
+  GBytes *manifest;
+  const SkManifest *m;
+  const char *const *paths;
+  gint64 mtime;
+  GError *error;
+} TarJob;
+
+static gboolean
+write_tar_entries (TarJob *job)
+{
+  g_autoptr (SkTarWriter) w = sk_tar_writer_new (job->fd, &job->error);
+
+  if (w == NULL ||
+      !sk_tar_writer_add_bytes (w, MANIFEST_NAME, job->manifest, job->mtime, &job->error))
+    return FALSE;
+  for (guint i = 0; i < job->m->files->len; i++)
+    {
+      const SkManifestFile *f = g_ptr_array_index (job->m->files, i);
+      g_autofree char *member = g_strconcat (FILES_PREFIX, f->name, NULL);
+      int fd = open (job->paths[i], O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+      if (fd < 0)
+        {
+          sk_error_set_from_errno (&job->error, errno, "opening a file to pack");
+          return FALSE;
+        }
+      gboolean ok = sk_tar_writer_add_fd (w, member, f->size, job->mtime, fd, &job->error);
+      close (fd);
+      if (!ok)
+        return FALSE;
+    }
+  return sk_tar_writer_finish (w, &job->error);
+}
+
+static gpointer
+write_tar (gpointer data)
+{
+  TarJob *job = data;
+
+  write_tar_entries (job);
+  /* The reader sees the end of the stream either way. */
+  shutdown (job->fd, SHUT_WR);
+  return NULL;
+}
+
+char *
+sk_package_pack (SkStation *station,
+                 SkPolicy *policy,
+                 const char *workflow,
+                 const char *case_id,
+                 const char *const *files,
+                 const char *out_dir,
+                 GCancellable *cancellable,
+                 GError **error)
+{
+  g_return_val_if_fail (SK_IS_STATION (station), NULL);
+  g_return_val_if_fail (SK_IS_POLICY (policy), NULL);
+  g_return_val_if_fail (files != NULL && files[0] != NULL, NULL);
+
+  /* Never write a package that would be refused on arrival. */
+  g_autoptr (GPtrArray) reports = sk_validate_paths (policy, files, cancellable, error);
+  if (reports == NULL)
+    return NULL;
+  if (g_strv_length ((GStrv)files) > sk_policy_get_max_files (policy))
+    {
+      g_set_error (error, SK_ERROR, SK_ERROR_TAR_TOO_MANY,
+                   "a package holds at most %u files under the policy",
+                   sk_policy_get_max_files (policy));
+      return NULL;
+    }
+
+  g_autoptr (SkManifest) m = g_new0 (SkManifest, 1);
+  m->files = g_ptr_array_new_with_free_func ((GDestroyNotify)sk_manifest_file_free);
+  for (guint i = 0; i < reports->len; i++)
+    {
+      SkFileReport *r = g_ptr_array_index (reports, i);
+      g_autofree char *safe = sk_escape_untrusted (r->file);
+      if (!sk_file_report_ok (r))
+        {
+          const SkFinding *first = &g_array_index (r->findings, SkFinding, 0);
+          g_set_error (error, SK_ERROR, first->code, "%s fails validation (%s); it is not packed",
+                       safe, sk_error_code_to_reason (first->code));
+          return NULL;
+        }
+      SkDirection dir = sk_kind_get_direction (r->kind);
+      if (!g_str_equal (sk_kind_get_workflow (r->kind), workflow) || (i > 0 && dir != m->direction))
+        {
+          g_set_error (error, SK_ERROR, SK_ERROR_MANIFEST_WRONG_STATION,
+                       "%s is a %s file of another workflow or direction than the package", safe,
+                       sk_kind_get_id (r->kind));
+          return NULL;
+        }
+      if (r->case_id == NULL || !g_str_equal (r->case_id, case_id))
+        {
+          g_set_error (error, SK_ERROR, SK_ERROR_MANIFEST_MISMATCH,
+                       "%s belongs to another case (処理番号) than --case", safe);
+          return NULL;
+        }
+      m->direction = dir;
+      SkManifestFile *f = g_new0 (SkManifestFile, 1);
+      g_ptr_array_add (m->files, f);
+      f->name = g_strdup (r->file);
+      f->kind = g_strdup (sk_kind_get_id (r->kind));
+      f->records = (gint64)r->records;
+      for (guint j = 0; j < i; j++)
+        if (g_str_equal (((SkManifestFile *)g_ptr_array_index (m->files, j))->name, f->name))
+          {
+            g_set_error (error, SK_ERROR, SK_ERROR_TAR_DUPLICATE, "%s is given twice", safe);
+            return NULL;
+          }
+      if (!hash_file (files[i], &f->sha256, &f->size, error))
+        return NULL;
+    }
+
+  const char *signer = sk_station_get_signing_key (station);
+  if (!g_strv_contains (sk_policy_get_signers (policy, m->direction), signer))
+    {
+      g_set_error (error, SK_ERROR, SK_ERROR_SIG_UNTRUSTED_KEY,
+                   "the policy does not list this station's key %s as a signer for %s", signer,
+                   sk_direction_to_string (m->direction));
+      return NULL;
+    }
+  m->package_id = g_uuid_string_random ();
+  m->workflow = g_strdup (workflow);
+  m->created_at = now_rfc3339 ();
+  m->created_by = g_strdup (g_get_user_name ());
+  m->origin = g_strdup (signer);
+  m->recipient = g_strdup (sk_policy_get_recipient (policy, m->direction));
+  m->case_id = g_strdup (case_id);
+  m->policy = g_strdup (sk_policy_get_sha256 (policy));
+  g_autoptr (GBytes) manifest = sk_manifest_to_json (m);
+
+  int dirfd = open (out_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (dirfd < 0)
+    {
+      sk_error_set_from_errno (error, errno, "opening the output folder");
+      return NULL;
+    }
+  g_autofree char *name = g_strconcat (m->package_id, ".tar.gpg", NULL);
+  g_autofree char *sig_name = g_strconcat (name, ".sig", NULL);
+  g_autofree char *temp = g_strconcat (".", name, ".tmp", NULL);
+  int out = openat (dirfd, temp, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+  if (out < 0)
+    {
+      sk_error_set_from_errno (error, errno, "creating the package");
+      close (dirfd);
+      return NULL;
+    }
+
+  /* The tar is written on a second thread into a socket that GnuPG reads:
+   * no plaintext tar ever touches the disk. */
+  int sv[2];
+  if (socketpair (AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0)
+    {
+      sk_error_set_from_errno (error, errno, "making a pipe for the archive");
+      close (out);
+      unlinkat (dirfd, temp, 0);
+      close (dirfd);
+      return NULL;
+    }
+  TarJob job = { .fd = sv[1],
+                 .manifest = manifest,
+                 .m = m,
+                 .paths = files,
+                 .mtime = g_get_real_time () / G_USEC_PER_SEC };
+  GThread *thread = g_thread_new ("sk-pack-tar", write_tar, &job);
+  g_autoptr (GError) enc_error = NULL;
+  gboolean ok = sk_keyring_encrypt_fd (sk_station_get_keyring (station), m->recipient, sv[0], out,
+                                       cancellable, &enc_error);
+  shutdown (sv[0], SHUT_RDWR);
+  g_thread_join (thread);
+  close (sv[0]);
+  close (sv[1]);
+  if (job.error != NULL)
+    {
+      g_propagate_error (error, job.error);
+      ok = FALSE;
+    }
+  else if (!ok)
+    g_propagate_error (error, g_steal_pointer (&enc_error));
+  if (ok && fsync (out) != 0)
+    {
+      sk_error_set_from_errno (error, errno, "syncing the package");
+      ok = FALSE;
+    }
+
+  /* The detached signature over the exact bytes written. */
+  g_autoptr (GBytes) sig = NULL;
+  if (ok && lseek (out, 0, SEEK_SET) == 0)
+    sig = sk_keyring_sign_detached_fd (sk_station_get_keyring (station), signer, out, error);
+  ok = ok && sig != NULL;
+  close (out);
+  if (ok && renameat2 (dirfd, temp, dirfd, name, RENAME_NOREPLACE) != 0)
+    {
+      sk_error_set_from_errno (error, errno, "naming the package");
+      ok = FALSE;
+    }
+  if (!ok)
+    {
+      unlinkat (dirfd, temp, 0);
+      close (dirfd);
+      return NULL;
+    }
+  if (!write_bytes_durably (dirfd, sig_name, sig, error))
+    {
+      unlinkat (dirfd, name, 0);
+      close (dirfd);
+      return NULL;
+    }
+  fsync (dirfd);
+  close (dirfd);
+  return g_build_filename (out_dir, name, NULL);
+}
+
+/* ---- reading ----------------------------------------------------------- */
+
+void
+sk_package_result_free (SkPackageResult *result)
+{
+  if (result == NULL)
+    return;
+  sk_manifest_free (result->manifest);
+  g_free (result->signer);
+  g_clear_pointer (&result->reports, g_ptr_array_unref);
+  g_free (result);
+}
+
+typedef struct
+{
+  SkKeyring *keyring;
+  int cipher_fd;
+  guint64 cipher_size;
+  int out_fd;
+  GCancellable *cancellable;
+  GError *error;
+} DecryptJob;
+
+static gpointer
+decrypt (gpointer data)
+{
+  DecryptJob *job = data;
+  sk_keyring_decrypt_fd (job->keyring, job->cipher_fd, job->cipher_size, job->out_fd,
+                         job->cancellable, &job->error);
+  shutdown (job->out_fd, SHUT_WR);
+  return NULL;
+}
+
+static gboolean
+refuse (GError **error, SkErrorCode code, const char *format, ...) G_GNUC_PRINTF (3, 4);
+
+static gboolean
+refuse (GError **error, SkErrorCode code, const char *format, ...)
+{
+  va_list args;
+  va_start (args, format);
+  g_autofree char *msg = g_strdup_vprintf (format, args);
+  va_end (args);
+  g_set_error_literal (error, SK_ERROR, code, msg);
+  return FALSE;
+}
+
+/* The direction this station receives in: the one whose recipient it is. */
+static gboolean
+receiving_direction (SkStation *station, SkPolicy *policy, SkDirection *out, GError **error)
+{
+  const char *me = sk_station_get_signing_key (station);
+  for (SkDirection d = SK_DIRECTION_TO_INTERMEDIATE; d <= SK_DIRECTION_TO_STANDARD; d++)
+    if (g_str_equal (sk_policy_get_recipient (policy, d), me))
+      {
+        *out = d;
+        return TRUE;
+      }
+  return refuse (error, SK_ERROR_MANIFEST_WRONG_STATION,
+                 "under the policy this station receives no packages");
+}
+
+static gboolean
+already_seen (SkStation *station, const char *package_id, gboolean *out_seen, GError **error)
+{
+  *out_seen = FALSE;
+  g_autofree char *db = g_build_filename (sk_station_get_dir (station), "station.db", NULL);
+  if (!g_file_test (db, G_FILE_TEST_EXISTS))
+    return TRUE;
+  g_autoptr (SkJournal) journal = sk_station_open_journal (station, TRUE, error);
+  if (journal == NULL)
+    return FALSE;
+  const char *events[] = { "package-imported", "package-unpacked" };
+  for (gsize i = 0; i < G_N_ELEMENTS (events); i++)
+    {
+      SkJournalFilter filter = { .event = events[i] };
+      g_autoptr (GPtrArray) rows = sk_journal_query (journal, &filter, error);
+      if (rows == NULL)
+        return FALSE;
+      for (guint r = 0; r < rows->len; r++)
+        if (g_strcmp0 (((SkJournalRow *)g_ptr_array_index (rows, r))->package_id, package_id) == 0)
+          *out_seen = TRUE;
+    }
+  return TRUE;
+}
+
+typedef struct
+{
+  int dirfd;
+  GPtrArray *temps; /* names written in DIRFD, to rename or remove */
+  GPtrArray *finals;
+} Extract;
+
+static void
+extract_discard (Extract *x)
+{
+  for (guint i = 0; x->temps != NULL && i < x->temps->len; i++)
+    unlinkat (x->dirfd, g_ptr_array_index (x->temps, i), 0);
+}
+
+/* Read the whole archive; TRUE when acceptance 2–5 hold. */
+static gboolean
+read_package (SkStation *station,
+              SkPolicy *policy,
+              SkDirection direction,
+              const char *signer,
+              SkTarReader *tar,
+              Extract *x,
+              SkPackageResult *result,
+              GPtrArray **out_reports,
+              GError **error)
+{
+  char *name_raw = NULL;
+  guint64 size;
+
+  /* MANIFEST.json, first. */
+  if (!sk_tar_reader_next (tar, &name_raw, &size, error))
+    {
+      if (error != NULL && *error == NULL)
+        refuse (error, SK_ERROR_TAR_MALFORMED, "the archive is empty");
+      return FALSE;
+    }
+  g_autofree char *first = name_raw;
+  if (!g_str_equal (first, MANIFEST_NAME))
+    return refuse (error, SK_ERROR_TAR_ORDER, "the archive does not begin with " MANIFEST_NAME);
+  if (size > SK_MANIFEST_MAX_SIZE)
+    return refuse (error, SK_ERROR_MANIFEST_INVALID, "the manifest is larger than %d bytes",
+                   SK_MANIFEST_MAX_SIZE);
+  g_autofree char *text = g_malloc (size + 1);
+  guint64 got = 0;
+  while (got < size)
+    {
+      gssize n = sk_tar_reader_read (tar, text + got, size - got, error);
+      if (n < 0)
+        return FALSE;
+      if (n == 0)
+        return refuse (error, SK_ERROR_TAR_MALFORMED, "the manifest is cut short");
+      got += (guint64)n;
+    }
+  g_autoptr (GBytes) manifest_bytes = g_bytes_new (text, size);
+  SkManifest *m = sk_manifest_parse (manifest_bytes, error);
+  if (m == NULL)
+    return FALSE;
+  result->manifest = m;
+
+  /* Acceptance 4: meant for this station, by this signer, under this
+   * policy, never seen before. */
+  if (m->direction != direction ||
+      !g_str_equal (m->recipient, sk_station_get_signing_key (station)))
+    return refuse (error, SK_ERROR_MANIFEST_WRONG_STATION,
+                   "the package is for %s, not this station", m->recipient);
+  if (!g_str_equal (m->origin, signer))
+    return refuse (error, SK_ERROR_MANIFEST_MISMATCH,
+                   "the manifest names %s as origin, but %s signed it", m->origin, signer);
+  if (!g_str_equal (m->policy, sk_policy_get_sha256 (policy)))
+    return refuse (error, SK_ERROR_MANIFEST_MISMATCH,
+                   "the package was made under policy %s; this station has %s", m->policy,
+                   sk_policy_get_sha256 (policy));
+  if (m->files->len > sk_policy_get_max_files (policy))
+    return refuse (error, SK_ERROR_TAR_TOO_MANY, "the package lists more files than allowed");
+  for (guint i = 0; i < m->files->len; i++)
+    {
+      const SkManifestFile *f = g_ptr_array_index (m->files, i);
+      const SkKind *kind = sk_policy_lookup_kind (policy, f->kind);
+      if (kind == NULL || sk_kind_get_direction (kind) != direction ||
+          !g_str_equal (sk_kind_get_workflow (kind), m->workflow))
+        return refuse (error, SK_ERROR_MANIFEST_WRONG_STATION,
+                       "the package carries a %s file, which this workflow and direction do "
+                       "not take",
+                       f->kind);
+    }
+  gboolean seen;
+  if (!already_seen (station, m->package_id, &seen, error))
+    return FALSE;
+  if (seen)
+    return refuse (error, SK_ERROR_PACKAGE_REPLAYED, "package %s was received before",
+                   m->package_id);
+
+  /* Each file once, as listed, validated as it streams by. */
+  g_autoptr (GPtrArray) reports =
+      g_ptr_array_new_with_free_func ((GDestroyNotify)sk_file_report_free);
+  g_ptr_array_set_size (reports, m->files->len);
+  g_autofree guint8 *buf = g_malloc (BLOCK);
+  guint found = 0;
+  for (;;)
+    {
+      char *raw = NULL;
+      if (!sk_tar_reader_next (tar, &raw, &size, error))
+        {
+          if (error != NULL && *error != NULL)
+            return FALSE;
+          break;
+        }
+      g_autofree char *member = raw;
+      const char *bare =
+          g_str_has_prefix (member, FILES_PREFIX) ? member + strlen (FILES_PREFIX) : NULL;
+      guint index = G_MAXUINT;
+      for (guint i = 0; bare != NULL && i < m->files->len; i++)
+        if (g_str_equal (((SkManifestFile *)g_ptr_array_index (m->files, i))->name, bare))
+          index = i;
+      if (index == G_MAXUINT)
+        {
+          g_autofree char *safe = sk_escape_untrusted (member);
+          return refuse (error, SK_ERROR_TAR_PATH, "archive member %s is not in the manifest",
+                         safe);
+        }
+      const SkManifestFile *f = g_ptr_array_index (m->files, index);
+      if (size != f->size)
+        return refuse (error, SK_ERROR_MANIFEST_MISMATCH,
+                       "%s has %" G_GUINT64_FORMAT " bytes in the archive, %" G_GUINT64_FORMAT
+                       " in the manifest",
+                       f->name, size, f->size);
+
+      g_autoptr (SkValidator) v = sk_validator_new (policy, f->name);
+      const SkKind *kind = sk_validator_get_kind (v);
+      if (kind == NULL || !g_str_equal (sk_kind_get_id (kind), f->kind))
+        return refuse (error, SK_ERROR_MANIFEST_MISMATCH, "%s is not a %s file by its name",
+                       f->name, f->kind);
+      sk_validator_set_expected_size (v, size);
+      g_autoptr (GChecksum) sum = g_checksum_new (G_CHECKSUM_SHA256);
+      int out = -1;
+      if (x != NULL)
+        {
+          g_autofree char *temp = g_strconcat (".sekisho-", m->package_id, "-", f->name, NULL);
+          out = openat (x->dirfd, temp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+          if (out < 0)
+            {
+              sk_error_set_from_errno (error, errno, "creating a file in the output folder");
+              return FALSE;
+            }
+          g_ptr_array_add (x->temps, g_steal_pointer (&temp));
+          g_ptr_array_add (x->finals, g_strdup (f->name));
+        }
+      guint64 real = 0;
+      for (;;)
+        {
+          gssize n = sk_tar_reader_read (tar, buf, BLOCK, error);
+          if (n < 0)
+            {
+              if (out >= 0)
+                close (out);
+              return FALSE;
+            }
+          if (n == 0)
+            break;
+          real += (guint64)n;
+          g_checksum_update (sum, buf, n);
+          sk_validator_feed (v, buf, (gsize)n);
+          if (out >= 0 && write (out, buf, (size_t)n) != n)
+            {
+              sk_error_set_from_errno (error, errno, "writing a file in the output folder");
+              close (out);
+              return FALSE;
+            }
+        }
+      if (out >= 0)
+        {
+          gboolean synced = fsync (out) == 0;
+          close (out);
+          if (!synced)
+            {
+              sk_error_set_from_errno (error, errno, "syncing a file in the output folder");
+              return FALSE;
+            }
+        }
+      SkFileReport *report = sk_validator_finish (v, NULL);
+      reports->pdata[index] = report;
+      if (real != f->size || !g_str_equal (g_checksum_get_string (sum), f->sha256))
+        return refuse (error, SK_ERROR_MANIFEST_MISMATCH,
+                       "%s does not match the size or SHA-256 the manifest gives", f->name);
+      if (sk_file_report_ok (report) && report->records != (guint64)f->records)
+        return refuse (error, SK_ERROR_MANIFEST_MISMATCH,
+                       "%s has another number of records than the manifest gives", f->name);
+      if (report->case_id == NULL || !g_str_equal (report->case_id, m->case_id))
+        if (sk_file_report_ok (report))
+          return refuse (error, SK_ERROR_MANIFEST_MISMATCH,
+                         "%s belongs to another case than the package", f->name);
+      found++;
+    }
+  if (found != m->files->len)
+    return refuse (error, SK_ERROR_MANIFEST_MISMATCH, "the archive lacks files the manifest lists");
+
+  /* Acceptance 5: every file valid. */
+  for (guint i = 0; i < reports->len; i++)
+    {
+      SkFileReport *r = g_ptr_array_index (reports, i);
+      if (!sk_file_report_ok (r))
+        {
+          const SkFinding *f = &g_array_index (r->findings, SkFinding, 0);
+          g_autofree char *safe = sk_escape_untrusted (r->file);
+          if (out_reports != NULL)
+            *out_reports = g_ptr_array_ref (reports);
+          return refuse (error, f->code, "%s fails validation (%s)", safe,
+                         sk_error_code_to_reason (f->code));
+        }
+    }
+  result->reports = g_steal_pointer (&reports);
+  return TRUE;
+}
+
+SkPackageResult *
+sk_package_check (SkStation *station,
+                  SkPolicy *policy,
+                  const char *path,
+                  const char *extract_dir,
+                  GPtrArray **out_reports,
+                  GCancellable *cancellable,
+                  GError **error)
+{
+  g_return_val_if_fail (SK_IS_STATION (station), NULL);
+  g_return_val_if_fail (SK_IS_POLICY (policy), NULL);
+
+  SkDirection direction = SK_DIRECTION_TO_INTERMEDIATE;
+  if (!receiving_direction (station, policy, &direction, error))
+    return NULL;
+
+  /* Acceptance 1: the detached signature, over the file as it is. */
+  g_autofree char *sig_path = g_strconcat (path, ".sig", NULL);
+  g_autofree char *sig_data = NULL;
+  gsize sig_len = 0;
+  GStatBuf st;
+  if (g_stat (sig_path, &st) != 0)
+    {
+      refuse (error, SK_ERROR_SIG_MISSING, "the package has no signature file");
+      return NULL;
+    }
+  if (st.st_size > SIG_MAX || !g_file_get_contents (sig_path, &sig_data, &sig_len, error))
+    {
+      if (error != NULL && *error == NULL)
+        refuse (error, SK_ERROR_SIG_BAD, "the signature file is too large");
+      return NULL;
+    }
+  g_autoptr (GBytes) sig = g_bytes_new_take (g_steal_pointer (&sig_data), sig_len);
+
+  int fd = open (path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+  struct stat pst;
+  if (fd < 0 || fstat (fd, &pst) != 0 || !S_ISREG (pst.st_mode))
+    {
+      sk_error_set_from_errno (error, fd < 0 ? errno : EINVAL, "opening the package");
+      if (fd >= 0)
+        close (fd);
+      return NULL;
+    }
+  /* An encrypted tar is slightly larger than the tar: allow 1% and 64 KiB. */
+  guint64 cap = sk_policy_get_max_package_size (policy);
+  if ((guint64)pst.st_size > cap + cap / 100 + 65536)
+    {
+      close (fd);
+      refuse (error, SK_ERROR_TAR_TOO_LARGE, "the package is larger than the policy allows");
+      return NULL;
+    }
+  g_autoptr (SkSignature) signature =
+      sk_keyring_verify_detached_fd (sk_station_get_keyring (station), sig, fd,
+                                     sk_policy_get_signers (policy, direction), cancellable, error);
+  if (signature == NULL || lseek (fd, 0, SEEK_SET) != 0)
+    {
+      close (fd);
+      return NULL;
+    }
+
+  g_autoptr (SkPackageResult) result = g_new0 (SkPackageResult, 1);
+  result->signer = g_strdup (signature->primary_fpr);
+
+  Extract x = { .dirfd = -1 };
+  if (extract_dir != NULL)
+    {
+      x.dirfd = open (extract_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+      if (x.dirfd < 0)
+        {
+          sk_error_set_from_errno (error, errno, "opening the output folder");
+          close (fd);
+          return NULL;
+        }
+      x.temps = g_ptr_array_new_with_free_func (g_free);
+      x.finals = g_ptr_array_new_with_free_func (g_free);
+    }
+
+  /* Acceptance 2–5, with decryption on a second thread streaming into the
+   * tar reader. */
+  int sv[2];
+  gboolean ok = socketpair (AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) == 0;
+  if (!ok)
+    sk_error_set_from_errno (error, errno, "making a pipe for decryption");
+  DecryptJob job = {
+    sk_station_get_keyring (station), fd, (guint64)pst.st_size, ok ? sv[1] : -1, cancellable, NULL
+  };
+  GThread *thread = ok ? g_thread_new ("sk-decrypt", decrypt, &job) : NULL;
+  g_autoptr (GError) read_error = NULL;
+  if (ok)
+    {
+      g_autoptr (SkTarReader) tar =
+          sk_tar_reader_new (sv[0], sk_policy_get_max_files (policy) + 1,
+                             sk_policy_get_max_package_size (policy), &read_error);
+      ok = tar != NULL && read_package (station, policy, direction, result->signer, tar,
+                                        x.dirfd >= 0 ? &x : NULL, result, out_reports, &read_error);
+      /* Drain, so that GnuPG reaches the end of the message and checks
+       * its integrity; then stop it if we stopped early. */
+      if (ok)
+        {
+          char drain[4096];
+          while (recv (sv[0], drain, sizeof drain, 0) > 0)
+            ;
+        }
+      shutdown (sv[0], SHUT_RDWR);
+      g_thread_join (thread);
+      close (sv[0]);
+      close (sv[1]);
+    }
+  close (fd);
+
+  /* A decryption failure explains a damaged archive better than the
+   * archive does; a failure at the very end (integrity) refuses all. */
+  gboolean decrypt_failed =
+      job.error != NULL && !g_error_matches (job.error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
+  if (decrypt_failed &&
+      (ok || read_error == NULL || read_error->domain != SK_ERROR ||
+       read_error->code == SK_ERROR_TAR_MALFORMED || read_error->code == SK_ERROR_TAR_ORDER))
+    {
+      g_clear_error (&read_error);
+      read_error = g_steal_pointer (&job.error);
+      ok = FALSE;
+    }
+  g_clear_error (&job.error);
+
+  if (ok && x.dirfd >= 0)
+    {
+      /* All files, or none: renamed into place only now. */
+      guint done = 0;
+      for (; ok && done < x.temps->len; done++)
+        if (renameat2 (x.dirfd, g_ptr_array_index (x.temps, done), x.dirfd,
+                       g_ptr_array_index (x.finals, done), RENAME_NOREPLACE) != 0)
+          {
+            sk_error_set_from_errno (&read_error, errno, "placing a file in the output folder");
+            ok = FALSE;
+          }
+      if (!ok)
+        for (guint i = 0; i + 1 < done; i++)
+          unlinkat (x.dirfd, g_ptr_array_index (x.finals, i), 0);
+      else
+        fsync (x.dirfd);
+    }
+  if (x.dirfd >= 0)
+    {
+      if (!ok)
+        extract_discard (&x);
+      close (x.dirfd);
+      g_ptr_array_unref (x.temps);
+      g_ptr_array_unref (x.finals);
+    }
+  if (!ok)
+    {
+      g_propagate_error (error, g_steal_pointer (&read_error));
+      return NULL;
+    }
+  return g_steal_pointer (&result);
+}

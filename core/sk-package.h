@@ -1,0 +1,101 @@
+/* sk-package.h — the package on the medium (DESIGN.md §4)
+ *
+ *   <package-id>.tar.gpg      an OpenPGP message (encrypted only: no
+ *                             signature inside, no compression) to the
+ *                             receiving side's key, of a POSIX pax tar:
+ *                             MANIFEST.json first, then files/<name>
+ *   <package-id>.tar.gpg.sig  a binary detached signature over the exact
+ *                             bytes of the .tar.gpg, by the sending side
+ *
+ * `gpg --verify X.tar.gpg.sig X.tar.gpg && gpg -d X.tar.gpg | tar -x` works
+ * on every package written here.  Reading checks acceptance 1–5 in order:
+ * the signature over the file before any byte of it reaches a parser, then
+ * decryption streamed into the tar reader on a second thread, the manifest,
+ * and every file against its kind — in one pass over the plaintext, which
+ * never touches the disk unless the caller extracts.
+ */
+#pragma once
+
+#include <gio/gio.h>
+
+#include "sk-policy.h"
+#include "sk-station.h"
+#include "sk-validator.h"
+
+G_BEGIN_DECLS
+
+#define SK_MANIFEST_MAX_SIZE (1024 * 1024)
+
+typedef struct
+{
+  char *name; /* the bare file name; the member is files/<name> */
+  char *kind;
+  guint64 size;
+  char *sha256;
+  gint64 records;
+} SkManifestFile;
+
+typedef struct
+{
+  char *package_id; /* a UUID */
+  char *workflow;
+  SkDirection direction;
+  char *created_at; /* RFC 3339, UTC */
+  char *created_by;
+  char *origin;    /* primary fingerprint of the signer */
+  char *recipient; /* primary fingerprint of the receiving key */
+  char *case_id;
+  char *policy;     /* SHA-256 of the policy in force */
+  GPtrArray *files; /* SkManifestFile* */
+} SkManifest;
+
+void
+sk_manifest_free (SkManifest *manifest);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (SkManifest, sk_manifest_free)
+
+/* Strict: every member present and of its type, nothing else
+ * (SK_ERROR_MANIFEST_INVALID). */
+SkManifest *
+sk_manifest_parse (GBytes *json, GError **error);
+GBytes *
+sk_manifest_to_json (const SkManifest *manifest);
+
+/* Validate FILES against POLICY (all must pass, all of WORKFLOW and one
+ * direction, all of case CASE_ID), then write the package, signed with the
+ * station's key and encrypted to the policy's recipient, into OUT_DIR.
+ * Returns the path of the .tar.gpg. */
+char *
+sk_package_pack (SkStation *station,
+                 SkPolicy *policy,
+                 const char *workflow,
+                 const char *case_id,
+                 const char *const *files,
+                 const char *out_dir,
+                 GCancellable *cancellable,
+                 GError **error);
+
+typedef struct
+{
+  SkManifest *manifest;
+  char *signer;       /* the verified signer's primary fingerprint */
+  GPtrArray *reports; /* SkFileReport*, one per file, in manifest order */
+} SkPackageResult;
+
+void
+sk_package_result_free (SkPackageResult *result);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (SkPackageResult, sk_package_result_free)
+
+/* Acceptance 1–5 on the package at PATH (and PATH.sig).  With EXTRACT_DIR,
+ * every file is also written there — all of them, or none.  On a refusal
+ * returns NULL; when the refusal is a file's validation, *OUT_REPORTS (when
+ * given) receives the reports with the findings. */
+SkPackageResult *
+sk_package_check (SkStation *station,
+                  SkPolicy *policy,
+                  const char *path,
+                  const char *extract_dir,
+                  GPtrArray **out_reports,
+                  GCancellable *cancellable,
+                  GError **error);
+
+G_END_DECLS
