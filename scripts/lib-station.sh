@@ -55,9 +55,23 @@ make_demo_station() {
   run "$_sk" --station "$1/station" policy install "$1/policy.json"
 }
 
+# make_standard_station DIR SEKISHO: after make_demo_station, the 標準システム
+# side's station in DIR/standard, signing with the standard key.
+make_standard_station() {
+  _sk=$2
+  gpg --homedir "$1/keys" --batch --export "$STATION" "$ADMIN" > "$1/for-standard.gpg"
+  gpg --homedir "$1/keys" --batch --pinentry-mode loopback --passphrase '' \
+    --export-secret-keys "$STANDARD" > "$1/standard-secret.gpg"
+  run "$_sk" --station "$1/standard" station init --admin-key "$ADMIN" \
+    --signing-key "$STANDARD" --name demo-standard
+  run "$_sk" --station "$1/standard" key import "$1/for-standard.gpg"
+  run "$_sk" --station "$1/standard" key import "$1/standard-secret.gpg"
+  run "$_sk" --station "$1/standard" policy install "$1/policy.json"
+}
+
 # stop_demo_agents DIR: the gpg-agents the demo's homes started.
 stop_demo_agents() {
-  for home in "$1/keys" "$1/admin/gnupg" "$1/station/gnupg"; do
+  for home in "$1/keys" "$1/admin/gnupg" "$1/station/gnupg" "$1/standard/gnupg"; do
     [ -d "$home" ] && gpgconf --homedir "$home" --kill all 2>/dev/null
   done
   return 0
