@@ -990,6 +990,30 @@ sk_keyring_verify_detached_fd (SkKeyring *self,
 
 /* ---- signing --------------------------------------------------------------- */
 
+/* The signer: a secret key of this home whose primary fingerprint is FPR. */
+static gboolean
+find_signer (SkKeyring *self, const char *fpr, gpgme_key_t *out_key, GError **error)
+{
+  g_auto (gpgme_key_t) key = NULL;
+
+  if (!sk_fingerprint_is_valid (fpr))
+    {
+      g_set_error (error, SK_ERROR, SK_ERROR_SIG_UNTRUSTED_KEY,
+                   "the signing key must be named by its 40-digit primary fingerprint");
+      return FALSE;
+    }
+  if (!find_key (self->homedir, fpr, TRUE, &key, error))
+    return FALSE;
+  if (key == NULL || key->subkeys == NULL || !fpr_equal (key->subkeys->fpr, fpr))
+    {
+      g_set_error (error, SK_ERROR, SK_ERROR_SIG_UNTRUSTED_KEY,
+                   "there is no secret key %s in the station's keyring", fpr);
+      return FALSE;
+    }
+  *out_key = g_steal_pointer (&key);
+  return TRUE;
+}
+
 GBytes *
 sk_keyring_sign_detached_bytes (SkKeyring *self, const char *fpr, GBytes *data, GError **error)
 {
@@ -1012,22 +1036,8 @@ sk_keyring_sign_detached_bytes (SkKeyring *self, const char *fpr, GBytes *data, 
   g_return_val_if_fail (data != NULL, NULL);
   g_return_val_if_fail (error == NULL || *error == NULL, NULL);
 
-  if (!sk_fingerprint_is_valid (fpr))
-    {
-      g_set_error (error, SK_ERROR, SK_ERROR_SIG_UNTRUSTED_KEY,
-                   "the signing key must be named by its 40-digit primary fingerprint");
-      return NULL;
-    }
-
-  /* The signer: a secret key of this home whose primary is FPR. */
-  if (!find_key (self->homedir, fpr, TRUE, &key, error))
+  if (!find_signer (self, fpr, &key, error))
     return NULL;
-  if (key == NULL || key->subkeys == NULL || !fpr_equal (key->subkeys->fpr, fpr))
-    {
-      g_set_error (error, SK_ERROR, SK_ERROR_SIG_UNTRUSTED_KEY,
-                   "there is no secret key %s in the station's keyring", fpr);
-      return NULL;
-    }
 
   ctx = context_new (self->homedir, error);
   if (ctx == NULL)
@@ -1104,20 +1114,8 @@ sk_keyring_sign_detached_fd (SkKeyring *self, const char *fpr, int data_fd, GErr
   g_return_val_if_fail (SK_IS_KEYRING (self), NULL);
   g_return_val_if_fail (fpr != NULL, NULL);
 
-  if (!sk_fingerprint_is_valid (fpr))
-    {
-      g_set_error (error, SK_ERROR, SK_ERROR_SIG_UNTRUSTED_KEY,
-                   "the signing key must be named by its 40-digit primary fingerprint");
-      return NULL;
-    }
-  if (!find_key (self->homedir, fpr, TRUE, &key, error))
+  if (!find_signer (self, fpr, &key, error))
     return NULL;
-  if (key == NULL || key->subkeys == NULL || !fpr_equal (key->subkeys->fpr, fpr))
-    {
-      g_set_error (error, SK_ERROR, SK_ERROR_SIG_UNTRUSTED_KEY,
-                   "there is no secret key %s in the station's keyring", fpr);
-      return NULL;
-    }
   ctx = context_new (self->homedir, error);
   if (ctx == NULL)
     return NULL;
