@@ -100,10 +100,6 @@ static gpointer
 gpgme_init_once (gpointer data)
 {
   /* Initialises GPGME (threads, locale of the library) exactly once. */
-  /* Without this GPGME runs gpgconf twice and gpgsm, gpgconf and gpg once
-   * each, on every start, to learn where engines live that we never use.
-   * The engines we use are named explicitly (SK_GPG_PATH, SK_GPGCONF_PATH). */
-  gpgme_set_global_flag ("disable-gpgconf", "1");
   return (gpointer)gpgme_check_version ("1.18.0");
 }
 
@@ -1242,6 +1238,165 @@ plain_sink_write (void *handle, const void *buffer, size_t size)
   return (gpgme_ssize_t)size;
 }
 
+/* The outer packets of an encrypted message, read before GnuPG sees it.
+ * What we write, and all we accept: one or more public-key session-key
+ * packets (tag 1), then one integrity-protected encrypted-data packet (tag
+ * 18, or 20 for AEAD) that runs to the end of the file.  Anything else —
+ * a marker, literal, compressed or signature packet beside the encrypted
+ * one, a password-encrypted session key, the old encrypted packet without
+ * integrity protection (tag 9), bytes after the end — is refused.  The
+ * encrypted packet's body length bounds the plaintext: plain encryption
+ * never expands, so more plaintext than that means compression inside. */
+static gboolean
+pread_exact (int fd, guint8 *buf, gsize len, guint64 offset)
+{
+  gsize got = 0;
+  while (got < len)
+    {
+      ssize_t n = pread (fd, buf + got, len - got, (off_t)(offset + got));
+      if (n < 0 && errno == EINTR)
+        continue;
+      if (n <= 0)
+        return FALSE;
+      got += (gsize)n;
+    }
+  return TRUE;
+}
+
+/* A new-format length at OFFSET: its value, whether it is partial, and how
+ * many bytes it took. */
+static gboolean
+read_new_length (int fd, guint64 offset, guint64 *len, gboolean *partial, guint *used)
+{
+  guint8 b[5];
+  if (!pread_exact (fd, b, 1, offset))
+    return FALSE;
+  *partial = FALSE;
+  if (b[0] < 192)
+    {
+      *len = b[0];
+      *used = 1;
+    }
+  else if (b[0] < 224)
+    {
+      if (!pread_exact (fd, b + 1, 1, offset + 1))
+        return FALSE;
+      *len = ((guint64)(b[0] - 192) << 8) + b[1] + 192;
+      *used = 2;
+    }
+  else if (b[0] == 255)
+    {
+      if (!pread_exact (fd, b + 1, 4, offset + 1))
+        return FALSE;
+      *len = (guint64)b[1] << 24 | (guint64)b[2] << 16 | (guint64)b[3] << 8 | b[4];
+      *used = 5;
+    }
+  else
+    {
+      *len = G_GUINT64_CONSTANT (1) << (b[0] & 0x1F);
+      *partial = TRUE;
+      *used = 1;
+    }
+  return TRUE;
+}
+
+static gboolean
+check_message_packets (int fd, guint64 size, guint64 *out_body, GError **error)
+{
+  guint64 off = 0;
+  guint session_keys = 0;
+
+  while (off < size)
+    {
+      guint8 b0;
+      if (!pread_exact (fd, &b0, 1, off) || !(b0 & 0x80))
+        break;
+      guint tag;
+      guint64 len = 0;
+      gboolean partial = FALSE, to_end = FALSE;
+      guint used = 1;
+      if (b0 & 0x40)
+        {
+          tag = b0 & 0x3F;
+          guint n;
+          if (!read_new_length (fd, off + 1, &len, &partial, &n))
+            break;
+          used += n;
+        }
+      else
+        {
+          tag = (b0 >> 2) & 0x0F;
+          guint lentype = b0 & 3;
+          if (lentype == 3)
+            to_end = TRUE;
+          else
+            {
+              guint n = lentype == 0 ? 1 : lentype == 1 ? 2 : 4;
+              guint8 lb[4];
+              if (!pread_exact (fd, lb, n, off + 1))
+                break;
+              for (guint i = 0; i < n; i++)
+                len = len << 8 | lb[i];
+              used += n;
+            }
+        }
+
+      if (tag == 1 && !partial && !to_end)
+        {
+          session_keys++;
+          off += used + len;
+          continue;
+        }
+      if ((tag == 18 || tag == 20) && session_keys > 0)
+        {
+          /* The body, through its partial lengths, must end the file. */
+          guint64 body = 0, pos = off + used;
+          if (to_end)
+            body = size - pos, pos = size;
+          else
+            for (;;)
+              {
+                body += len;
+                pos += len;
+                if (!partial || pos >= size)
+                  break;
+                guint n;
+                if (!read_new_length (fd, pos, &len, &partial, &n))
+                  break;
+                pos += n;
+              }
+          if (pos > size)
+            {
+              g_set_error_literal (error, SK_ERROR, SK_ERROR_DECRYPT_FAILED,
+                                   "the message is cut short");
+              return FALSE;
+            }
+          if (pos < size)
+            {
+              g_set_error_literal (error, SK_ERROR, SK_ERROR_DECRYPT_NOT_PLAIN,
+                                   "the message has bytes after its encrypted data");
+              return FALSE;
+            }
+          *out_body = body;
+          return TRUE;
+        }
+      if (tag == 9)
+        {
+          g_set_error_literal (error, SK_ERROR, SK_ERROR_DECRYPT_FAILED,
+                               "the message is not integrity-protected");
+          return FALSE;
+        }
+      g_set_error (error, SK_ERROR, SK_ERROR_DECRYPT_NOT_PLAIN,
+                   "the message holds a packet of type %u besides its encryption; only "
+                   "public-key session keys and one encrypted-data packet are accepted",
+                   tag);
+      return FALSE;
+    }
+  g_set_error_literal (error, SK_ERROR, SK_ERROR_DECRYPT_FAILED,
+                       "the message is not a public-key encrypted OpenPGP message");
+  return FALSE;
+}
+
 gboolean
 sk_keyring_decrypt_fd (SkKeyring *self,
                        int cipher_fd,
@@ -1260,6 +1415,8 @@ sk_keyring_decrypt_fd (SkKeyring *self,
   g_return_val_if_fail (SK_IS_KEYRING (self), FALSE);
 
   if (g_cancellable_set_error_if_cancelled (cancellable, error))
+    return FALSE;
+  if (!check_message_packets (cipher_fd, cipher_size, &sink.limit, error))
     return FALSE;
   ctx = context_new (self->homedir, error);
   if (ctx == NULL)

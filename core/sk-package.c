@@ -495,6 +495,20 @@ sk_package_pack (SkStation *station,
   m->policy = g_strdup (sk_policy_get_sha256 (policy));
   g_autoptr (GBytes) manifest = sk_manifest_to_json (m);
 
+  /* The receiver counts the members' bytes against the policy's cap:
+   * a package over it would only be refused on arrival. */
+  guint64 total = g_bytes_get_size (manifest);
+  for (guint i = 0; i < m->files->len; i++)
+    total += ((SkManifestFile *)g_ptr_array_index (m->files, i))->size;
+  if (total > sk_policy_get_max_package_size (policy))
+    {
+      g_set_error (error, SK_ERROR, SK_ERROR_TAR_TOO_LARGE,
+                   "the files come to %" G_GUINT64_FORMAT
+                   " bytes; a package holds at most %" G_GUINT64_FORMAT " under the policy",
+                   total, sk_policy_get_max_package_size (policy));
+      return NULL;
+    }
+
   int dirfd = open (out_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (dirfd < 0)
     {

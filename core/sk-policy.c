@@ -1004,6 +1004,12 @@ parse_field (JsonNode *node,
       f->echo = g_strdup (echo);
     }
 
+  if (f->type == SK_FIELD_DIGITS && f->length > 19 &&
+      (f->has_min || f->has_max || f->count != SK_COUNT_NONE || refs->sum != NULL))
+    {
+      invalid (error, path, "\"min\", \"max\", \"count\" and \"sum\" need at most 19 digits");
+      return NULL;
+    }
   f->needs_number = f->type == SK_FIELD_DIGITS &&
                     (f->has_min || f->has_max || f->count != SK_COUNT_NONE || refs->sum != NULL);
 

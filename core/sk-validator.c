@@ -1179,6 +1179,8 @@ sk_validator_feed (SkValidator *v, const guint8 *data, gsize len)
 
   if (v->stopped)
     return FALSE;
+  if (len == 0)
+    return TRUE;
 
   v->report->size += len;
   if (v->report->size > v->kind->max_size)
@@ -1222,29 +1224,27 @@ sk_validator_feed (SkValidator *v, const guint8 *data, gsize len)
       gsize avail = (gsize)(end - p);
       gsize line_len;
 
-      /* P1 records have one length: look where the LF should be first. */
-      if (v->kind->profile == SK_PROFILE_P1 && avail >= cap && p[cap - 1] == '\n')
-        line_len = cap;
-      else
-        {
-          const guint8 *lf = memchr (p, '\n', MIN (avail, (gsize)cap));
-          if (lf == NULL)
-            {
-              if (avail >= cap)
-                {
-                  overlong_line (v, p[0]);
-                  const guint8 *next = memchr (p, '\n', avail);
-                  if (next == NULL)
-                    return !v->stopped;
-                  v->skipping = FALSE;
-                  p = next + 1;
-                  continue;
-                }
-              g_byte_array_append (v->carry, p, (guint)avail);
-              break;
-            }
-          line_len = (gsize)(lf - p) + 1;
-        }
+      /* A line ends at its first LF, whatever the chunking: a record of
+       * the right length with a stray LF inside is two short records. */
+      {
+        const guint8 *lf = memchr (p, '\n', MIN (avail, (gsize)cap));
+        if (lf == NULL)
+          {
+            if (avail >= cap)
+              {
+                overlong_line (v, p[0]);
+                const guint8 *next = memchr (p, '\n', avail);
+                if (next == NULL)
+                  return !v->stopped;
+                v->skipping = FALSE;
+                p = next + 1;
+                continue;
+              }
+            g_byte_array_append (v->carry, p, (guint)avail);
+            break;
+          }
+        line_len = (gsize)(lf - p) + 1;
+      }
       process_line (v, p, line_len);
       p += line_len;
     }
