@@ -15,6 +15,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include "sk-error.h"
@@ -100,6 +101,11 @@ static gpointer
 gpgme_init_once (gpointer data)
 {
   /* Initialises GPGME (threads, locale of the library) exactly once. */
+  /* Without this GPGME runs gpgconf twice, and gpgsm, gpgconf and gpg
+   * once each, on every start, to learn about engines we never use.  The
+   * engine we use is named explicitly (SK_GPG_PATH); the agent of a
+   * scratch home is found without gpgconf (kill_agent). */
+  gpgme_set_global_flag ("disable-gpgconf", "1");
   return (gpointer)gpgme_check_version ("1.18.0");
 }
 
@@ -144,8 +150,10 @@ context_new_for_protocol (const char *homedir,
       set_error_from_gpgme (error, gerr, SK_ERROR_IO_ERROR, "creating a GPGME context");
       return NULL;
     }
+  /* A program engine must answer to --version; the Assuan "engine" is a
+   * socket and has none. */
   gpgme_engine_info_t info = gpgme_ctx_get_engine_info (ctx);
-  if (info == NULL || info->version == NULL)
+  if (protocol != GPGME_PROTOCOL_ASSUAN && (info == NULL || info->version == NULL))
     {
       g_set_error (error, SK_ERROR, SK_ERROR_IO_ERROR, "the %s engine is not usable",
                    gpgme_get_protocol_name (protocol));
@@ -1494,48 +1502,88 @@ remove_one (const char *path, const struct stat *st, int typeflag, struct FTW *f
   return 0;
 }
 
-/* Stops the gpg-agent of HOME, if one runs, through GPGME alone: gpgconf (run
- * by GPGME) names the socket, and the agent's own KILLAGENT command ends it. */
+/* Where gpg-agent puts its socket for HOME, as GnuPG 2.2 computes it: in
+ * /run/user/UID/gnupg/d.HASH when /run/user/UID exists (HASH: the first 15
+ * bytes of SHA-1 of HOME in z-base-32), else in HOME itself.  Computed here
+ * rather than asked of gpgconf, which GPGME is kept from running (see
+ * gpgme_init_once). */
+static char *
+agent_socket_in_run_user (const char *home)
+{
+  static const char zb32[] = "ybndrfg8ejkmcpqxot1uwisza345h769";
+  g_autofree char *run = g_strdup_printf ("/run/user/%u", (guint)getuid ());
+  if (!g_file_test (run, G_FILE_TEST_IS_DIR))
+    return NULL;
+
+  guint8 digest[20];
+  gsize len = sizeof digest;
+  g_autoptr (GChecksum) sum = g_checksum_new (G_CHECKSUM_SHA1);
+  g_checksum_update (sum, (const guchar *)home, -1);
+  g_checksum_get_digest (sum, digest, &len);
+  char name[25];
+  for (guint i = 0; i < 24; i++)
+    {
+      guint bit = i * 5, byte = bit / 8, shift = bit % 8;
+      guint v = (guint)digest[byte] << 8 | (byte + 1 < 15 ? digest[byte + 1] : 0);
+      name[i] = zb32[(v >> (11 - shift)) & 0x1F];
+    }
+  name[24] = '\0';
+  return g_strdup_printf ("%s/gnupg/d.%s/S.gpg-agent", run, name);
+}
+
+/* Send KILLAGENT to the agent listening on SOCKET_PATH.  The agent speaks
+ * the line-based Assuan protocol: a greeting ("OK ..."), then one reply per
+ * command.  Spoken here directly: GPGME's Assuan engine needs gpgconf,
+ * which GPGME is kept from running (see gpgme_init_once). */
+static gboolean
+send_killagent (const char *socket_path)
+{
+  struct sockaddr_un addr = { .sun_family = AF_UNIX };
+  char line[512];
+
+  if (strlen (socket_path) >= sizeof addr.sun_path)
+    return FALSE;
+  strcpy (addr.sun_path, socket_path);
+  int fd = socket (AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0)
+    return FALSE;
+  gboolean ok = connect (fd, (struct sockaddr *)&addr, sizeof addr) == 0 &&
+                recv (fd, line, sizeof line, 0) > 2 && g_str_has_prefix (line, "OK") &&
+                send (fd, "KILLAGENT\n", 10, MSG_NOSIGNAL) == 10 &&
+                recv (fd, line, sizeof line, 0) > 0;
+  close (fd);
+  return ok;
+}
+
+/* Stops the gpg-agent of HOME, if one runs. */
 static void
 kill_agent (const char *home)
 {
-  g_auto (gpgme_ctx_t) conf = NULL;
-  g_auto (gpgme_ctx_t) assuan = NULL;
-  g_autoptr (GError) error = NULL;
-  g_autofree char *socket_dir = NULL;
-  g_auto (SkGpgmeMem) socket_path = NULL;
-  gpgme_error_t op_err = 0;
-  gpgme_error_t gerr;
+  g_autofree char *in_home = g_build_filename (home, "S.gpg-agent", NULL);
+  g_autofree char *in_run = agent_socket_in_run_user (home);
+  const char *candidates[] = { in_home, in_run };
 
-  conf = context_new_for_protocol (home, GPGME_PROTOCOL_GPGCONF, SK_GPGCONF_PATH, &error);
-  if (conf == NULL)
+  for (gsize c = 0; c < G_N_ELEMENTS (candidates); c++)
     {
-      g_debug ("cannot stop the agent of %s: %s", home, error->message);
-      return;
-    }
-  gerr = gpgme_op_conf_dir (conf, "agent-socket", &socket_path);
-  if (gerr != 0 || socket_path == NULL)
-    return;
-  socket_dir = g_path_get_dirname (socket_path);
-
-  if (g_file_test (socket_path, G_FILE_TEST_EXISTS))
-    assuan = context_new_for_protocol (home, GPGME_PROTOCOL_ASSUAN, socket_path, &error);
-  if (assuan != NULL)
-    {
-      gerr = gpgme_op_assuan_transact_ext (assuan, "KILLAGENT", NULL, NULL, NULL, NULL, NULL, NULL,
-                                           &op_err);
+      const char *socket_path = candidates[c];
+      if (socket_path == NULL || !g_file_test (socket_path, G_FILE_TEST_EXISTS))
+        continue;
+      if (!send_killagent (socket_path))
+        {
+          g_debug ("could not stop the agent of %s", home);
+          continue;
+        }
       /* The agent removes its socket as it exits; give it a moment so that
        * it is gone before its home is. */
-      for (guint i = 0; gerr == 0 && i < 200 && g_file_test (socket_path, G_FILE_TEST_EXISTS); i++)
+      for (guint i = 0; i < 200 && g_file_test (socket_path, G_FILE_TEST_EXISTS); i++)
         g_usleep (10 * G_TIME_SPAN_MILLISECOND);
-    }
-  /* Where the sockets live under /run/user, their per-home directory
-   * (gnupg/d.HASH) is left behind empty; rmdir() removes it only if it is. */
-  if (!g_str_equal (socket_dir, home))
-    {
-      g_autofree char *base = g_path_get_basename (socket_dir);
-      if (g_str_has_prefix (base, "d."))
-        (void)g_rmdir (socket_dir);
+      /* Under /run/user the per-home directory (d.HASH) is left behind
+       * empty; rmdir() removes it only if it is. */
+      if (c == 1)
+        {
+          g_autofree char *dir = g_path_get_dirname (socket_path);
+          (void)g_rmdir (dir);
+        }
     }
 }
 
