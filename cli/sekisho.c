@@ -1027,7 +1027,6 @@ cmd_receive (SkCli *cli, int argc, char **argv, const char *command)
         .login = g_get_user_name (),
         .case_id = result != NULL ? result->manifest->case_id : NULL,
         .package_id = result != NULL ? result->manifest->package_id : NULL,
-        .details = manifest != NULL ? g_bytes_get_data (manifest, NULL) : NULL,
       };
       g_autofree char *details = manifest != NULL ? g_strndup (g_bytes_get_data (manifest, NULL),
                                                                g_bytes_get_size (manifest))
