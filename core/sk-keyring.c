@@ -95,6 +95,15 @@ set_error_from_gpgme (GError **error, gpgme_error_t gerr, SkErrorCode code, cons
   g_set_error (error, SK_ERROR, code, "%s: %s", what, buf);
 }
 
+/* GPGME moves data between us and gpg in 4 KiB steps by default: a
+ * system call or two per step.  Bigger steps for the large streams. */
+static void
+big_buffers (gpgme_data_t data)
+{
+  if (data != NULL)
+    (void)gpgme_data_set_flag (data, "io-buffer-size", "262144");
+}
+
 /* ---- contexts -------------------------------------------------------------- */
 
 static gpointer
@@ -967,6 +976,7 @@ sk_keyring_verify_detached_fd (SkKeyring *self,
     reader.n_polls = 2;
 
   gerr = gpgme_data_new_from_cbs (&signed_text, &cbs, &reader);
+  big_buffers (signed_text);
   if (gerr != 0)
     {
       set_error_from_gpgme (error, gerr, SK_ERROR_IO_ERROR, "reading the signed file");
@@ -1126,6 +1136,7 @@ sk_keyring_sign_detached_fd (SkKeyring *self, const char *fpr, int data_fd, GErr
   gerr = gpgme_signers_add (ctx, key);
   if (gerr == 0)
     gerr = gpgme_data_new_from_fd (&in, data_fd);
+  big_buffers (in);
   if (gerr == 0)
     gerr = gpgme_data_new (&out);
   if (gerr == 0)
@@ -1190,6 +1201,8 @@ sk_keyring_encrypt_fd (SkKeyring *self,
   gerr = gpgme_data_new_from_fd (&in, plain_fd);
   if (gerr == 0)
     gerr = gpgme_data_new_from_fd (&out, out_fd);
+  big_buffers (in);
+  big_buffers (out);
   /* Trust is the policy's, not GnuPG's web of trust: the recipient was
    * named by fingerprint in the signed policy. */
   if (gerr == 0)
@@ -1432,6 +1445,8 @@ sk_keyring_decrypt_fd (SkKeyring *self,
   gerr = gpgme_data_new_from_fd (&in, cipher_fd);
   if (gerr == 0)
     gerr = gpgme_data_new_from_cbs (&out, &cbs, &sink);
+  big_buffers (in);
+  big_buffers (out);
   if (gerr != 0)
     {
       set_error_from_gpgme (error, gerr, SK_ERROR_IO_ERROR, "preparing to decrypt");
