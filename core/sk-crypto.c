@@ -9,6 +9,7 @@
 
 #include "sk-crypto.h"
 #include "sk-error.h"
+#include "sk-hash.h"
 
 struct _SkItemKey
 {
@@ -154,8 +155,14 @@ sk_seal_stream (const SkItemKey *key,
 
   g_auto (SkStreamScratch) s = { 0 };
   guint8 header[crypto_secretstream_xchacha20poly1305_HEADERBYTES];
-  g_autoptr (GChecksum) sum = g_checksum_new (G_CHECKSUM_SHA256);
+  g_autoptr (SkSha256) sum = sk_sha256_new ();
   guint64 size = 0;
+
+  if (sum == NULL)
+    {
+      g_set_error_literal (error, SK_ERROR, SK_ERROR_IO_ERROR, "SHA-256 is unavailable");
+      return FALSE;
+    }
 
   s.plain = g_malloc (SK_SEAL_CHUNK);
   s.next = g_malloc (SK_SEAL_CHUNK);
@@ -182,7 +189,7 @@ sk_seal_stream (const SkItemKey *key,
       crypto_secretstream_xchacha20poly1305_push (
           &s.state, s.sealed, &sealed_len, s.plain, (unsigned long long)n, NULL, 0,
           last ? crypto_secretstream_xchacha20poly1305_TAG_FINAL : 0);
-      g_checksum_update (sum, s.plain, n);
+      sk_sha256_update (sum, s.plain, (gsize)n);
       size += (guint64)n;
       if (!write_all (out_fd, s.sealed, (gsize)sealed_len, error))
         return FALSE;
@@ -194,7 +201,7 @@ sk_seal_stream (const SkItemKey *key,
       n = m;
     }
   *out_size = size;
-  *out_sha256 = g_strdup (g_checksum_get_string (sum));
+  *out_sha256 = g_strdup (sk_sha256_hex (sum));
   return TRUE;
 }
 

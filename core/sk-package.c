@@ -14,6 +14,7 @@
 
 #include "sk-archive.h"
 #include "sk-error.h"
+#include "sk-hash.h"
 #include "sk-package.h"
 #include "sk-policy-private.h"
 
@@ -303,9 +304,15 @@ hash_file (const char *path, char **out_sha, guint64 *out_size, GError **error)
       sk_error_set_from_errno (error, errno, what);
       return FALSE;
     }
-  g_autoptr (GChecksum) sum = g_checksum_new (G_CHECKSUM_SHA256);
+  g_autoptr (SkSha256) sum = sk_sha256_new ();
   g_autofree guint8 *buf = g_malloc (BLOCK);
   guint64 size = 0;
+  if (sum == NULL)
+    {
+      g_set_error_literal (error, SK_ERROR, SK_ERROR_IO_ERROR, "SHA-256 is unavailable");
+      close (fd);
+      return FALSE;
+    }
   for (;;)
     {
       ssize_t n = read (fd, buf, BLOCK);
@@ -319,11 +326,11 @@ hash_file (const char *path, char **out_sha, guint64 *out_size, GError **error)
         }
       if (n == 0)
         break;
-      g_checksum_update (sum, buf, n);
+      sk_sha256_update (sum, buf, (gsize)n);
       size += (guint64)n;
     }
   close (fd);
-  *out_sha = g_strdup (g_checksum_get_string (sum));
+  *out_sha = g_strdup (sk_sha256_hex (sum));
   *out_size = size;
   return TRUE;
 }
@@ -810,8 +817,10 @@ read_package (SkStation *station,
         return refuse (error, SK_ERROR_MANIFEST_MISMATCH, "%s is not a %s file by its name",
                        f->name, f->kind);
       sk_validator_set_expected_size (v, size);
-      g_autoptr (GChecksum) sum = g_checksum_new (G_CHECKSUM_SHA256);
+      g_autoptr (SkSha256) sum = sk_sha256_new ();
       int out = -1;
+      if (sum == NULL)
+        return refuse (error, SK_ERROR_IO_ERROR, "SHA-256 is unavailable");
       if (x != NULL)
         {
           g_autofree char *temp = g_strconcat (".sekisho-", m->package_id, "-", f->name, NULL);
@@ -837,7 +846,7 @@ read_package (SkStation *station,
           if (n == 0)
             break;
           real += (guint64)n;
-          g_checksum_update (sum, buf, n);
+          sk_sha256_update (sum, buf, (gsize)n);
           sk_validator_feed (v, buf, (gsize)n);
           if (out >= 0 && write (out, buf, (size_t)n) != n)
             {
@@ -858,7 +867,7 @@ read_package (SkStation *station,
         }
       SkFileReport *report = sk_validator_finish (v, NULL);
       reports->pdata[index] = report;
-      if (real != f->size || !g_str_equal (g_checksum_get_string (sum), f->sha256))
+      if (real != f->size || !g_str_equal (sk_sha256_hex (sum), f->sha256))
         return refuse (error, SK_ERROR_MANIFEST_MISMATCH,
                        "%s does not match the size or SHA-256 the manifest gives", f->name);
       if (sk_file_report_ok (report) && report->records != (guint64)f->records)
