@@ -190,6 +190,7 @@ struct _SkTarReader
   guint64 max_bytes;
   guint entries;
   guint64 bytes;
+  guint64 entry_left; /* bytes the current entry may still yield */
   guint8 *buffer;
   GHashTable *seen;
   GError *error; /* from the read callback */
@@ -295,6 +296,14 @@ sk_tar_reader_next (SkTarReader *r, char **out_name, guint64 *out_size, GError *
   if (archive_entry_hardlink (entry) != NULL || archive_entry_symlink (entry) != NULL ||
       archive_entry_filetype (entry) != AE_IFREG)
     return refuse (error, SK_ERROR_TAR_ENTRY_TYPE, path, "is not a regular file");
+  /* What pax (restricted) writes: ustar headers, with pax extensions where
+   * needed.  GNU, v7 and sparse entries are other formats. */
+  int format = archive_format (r->a);
+  if (format != ARCHIVE_FORMAT_TAR_USTAR && format != ARCHIVE_FORMAT_TAR_PAX_INTERCHANGE &&
+      format != ARCHIVE_FORMAT_TAR_PAX_RESTRICTED)
+    return refuse (error, SK_ERROR_TAR_MALFORMED, path, "is not in the POSIX pax format");
+  if (archive_entry_sparse_count (entry) > 0)
+    return refuse (error, SK_ERROR_TAR_ENTRY_TYPE, path, "is a sparse file");
   if (!check_path (path, error))
     return FALSE;
   if (g_hash_table_contains (r->seen, path))
@@ -308,6 +317,7 @@ sk_tar_reader_next (SkTarReader *r, char **out_name, guint64 *out_size, GError *
     return refuse (error, SK_ERROR_TAR_TOO_LARGE, path, "would exceed the policy's cap");
 
   g_hash_table_add (r->seen, g_strdup (path));
+  r->entry_left = size;
   *out_name = g_strdup (path);
   *out_size = size;
   return TRUE;
@@ -327,6 +337,13 @@ sk_tar_reader_read (SkTarReader *r, void *buffer, gsize len, GError **error)
                      archive_error_string (r->a) != NULL ? archive_error_string (r->a) : "unknown");
       return -1;
     }
+  if ((guint64)n > r->entry_left)
+    {
+      g_set_error_literal (error, SK_ERROR, SK_ERROR_TAR_MALFORMED,
+                           "an archive member holds more bytes than its header declares");
+      return -1;
+    }
+  r->entry_left -= (guint64)n;
   r->bytes += (guint64)n;
   if (r->bytes > r->max_bytes)
     {

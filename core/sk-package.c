@@ -129,6 +129,11 @@ sk_manifest_parse (GBytes *json, GError **error)
       manifest_invalid (error, "is empty, too large or not UTF-8");
       return NULL;
     }
+  if (!_sk_json_nesting_ok (data, len))
+    {
+      manifest_invalid (error, "nests too deep, or holds comments or single quotes");
+      return NULL;
+    }
   g_autoptr (JsonParser) parser = json_parser_new_immutable ();
   if (!json_parser_load_from_data (parser, data, (gssize)len, NULL) ||
       !JSON_NODE_HOLDS_OBJECT (json_parser_get_root (parser)))

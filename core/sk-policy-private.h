@@ -142,6 +142,13 @@ struct _SkKind
   SkRecordLayout *records[SK_N_RECORDS];
 };
 
+/* TRUE when DATA nests arrays and objects at most SK_POLICY_MAX_DEPTH deep
+ * and hides no bracket in a comment or single quote: checked before
+ * json-glib, whose recursive parser would overflow the stack on deep input.
+ * Used for every JSON document that comes from outside. */
+gboolean
+_sk_json_nesting_ok (const char *data, gsize len);
+
 /* LAYOUTS_ONLY accepts an empty key section, as in policies/default.json
  * before an administrator fills it in: for the generator and the fuzzers,
  * never for a policy a station acts on. */

@@ -1532,8 +1532,8 @@ parse_root (SkPolicy *self, JsonNode *root_node, GError **error)
  * accepts, are refused so that no bracket can hide from the count. */
 #define SK_POLICY_MAX_DEPTH 64
 
-static gboolean
-json_nesting_ok (const char *data, gsize len)
+gboolean
+_sk_json_nesting_ok (const char *data, gsize len)
 {
   guint depth = 0;
   gboolean in_string = FALSE;
@@ -1600,7 +1600,7 @@ _sk_policy_new_from_bytes_full (GBytes *json, gboolean layouts_only, GError **er
                            "the policy is not UTF-8 text");
       return NULL;
     }
-  if (!json_nesting_ok (data, len))
+  if (!_sk_json_nesting_ok (data, len))
     {
       g_set_error (error, SK_ERROR, SK_ERROR_POLICY_INVALID,
                    "the policy is not plain JSON nested at most %d levels deep",
