@@ -100,8 +100,8 @@ list_fprs (SkTestGpg *self, const char *pattern, const char *rectype)
   return g_steal_pointer (&fprs);
 }
 
-static void
-remove_tree (const char *path)
+void
+sk_test_remove_tree (const char *path)
 {
   g_autoptr (GFile) file = g_file_new_for_path (path);
   g_autoptr (GFileEnumerator) children = NULL;
@@ -118,7 +118,7 @@ remove_tree (const char *path)
       g_autofree char *child = g_build_filename (path, g_file_info_get_name (info), NULL);
 
       if (g_file_info_get_file_type (info) == G_FILE_TYPE_DIRECTORY)
-        remove_tree (child);
+        sk_test_remove_tree (child);
       else if (g_unlink (child) != 0 && errno != ENOENT)
         g_test_message ("removing %s: %s", child, g_strerror (errno));
     }
@@ -137,7 +137,7 @@ sk_test_gpg_remove_home (const char *path)
   if (!g_file_test (path, G_FILE_TEST_IS_DIR))
     return;
   out = run (argv, NULL);
-  remove_tree (path);
+  sk_test_remove_tree (path);
   g_assert_false (g_file_test (path, G_FILE_TEST_EXISTS));
 }
 

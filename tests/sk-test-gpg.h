@@ -65,4 +65,8 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (SkTestGpg, sk_test_gpg_free)
 void
 sk_test_gpg_remove_home (const char *path);
 
+/* rm -r PATH (which holds no running agent), not following symlinks. */
+void
+sk_test_remove_tree (const char *path);
+
 G_END_DECLS

@@ -443,25 +443,6 @@ setup_stations (Fixture *f, gconstpointer user_data)
 }
 
 static void
-remove_tree (const char *path)
-{
-  g_autoptr (GDir) dir = g_dir_open (path, 0, NULL);
-  const char *name;
-
-  while (dir != NULL && (name = g_dir_read_name (dir)) != NULL)
-    {
-      g_autofree char *child = g_build_filename (path, name, NULL);
-
-      if (g_file_test (child, G_FILE_TEST_IS_DIR) && !g_file_test (child, G_FILE_TEST_IS_SYMLINK))
-        remove_tree (child);
-      else if (g_unlink (child) != 0 && errno != ENOENT)
-        g_test_message ("removing %s: %s", child, g_strerror (errno));
-    }
-  if (g_rmdir (path) != 0 && errno != ENOENT)
-    g_test_message ("removing %s: %s", path, g_strerror (errno));
-}
-
-static void
 teardown (Fixture *f, gconstpointer user_data)
 {
   g_autoptr (GDir) dir = g_dir_open (f->dir, 0, NULL);
@@ -473,7 +454,7 @@ teardown (Fixture *f, gconstpointer user_data)
       g_autofree char *home = g_build_filename (f->dir, name, "gnupg", NULL);
       sk_test_gpg_remove_home (home);
     }
-  remove_tree (f->dir);
+  sk_test_remove_tree (f->dir);
   g_assert_false (g_file_test (f->dir, G_FILE_TEST_EXISTS));
   g_free (f->dir);
   g_free (f->admin);
@@ -1644,7 +1625,7 @@ main (int argc, char **argv)
   g_free (keys->station_secret_file);
   g_free (keys->mallory_secret_file);
   g_free (keys->mallory_public_file);
-  remove_tree (keys->root);
+  sk_test_remove_tree (keys->root);
   g_free (keys->root);
   g_clear_pointer (&keys, g_free);
   return ret;

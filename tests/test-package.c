@@ -434,24 +434,6 @@ remove_home (gpointer home)
   sk_test_gpg_remove_home (home);
   return NULL;
 }
-
-/* rm -r PATH, which holds no gpg-agent any more. */
-static void
-remove_tree (const char *path)
-{
-  g_autoptr (GDir) dir = g_dir_open (path, 0, NULL);
-  for (const char *n = dir != NULL ? g_dir_read_name (dir) : NULL; n != NULL;
-       n = g_dir_read_name (dir))
-    {
-      g_autofree char *child = g_build_filename (path, n, NULL);
-      if (g_file_test (child, G_FILE_TEST_IS_DIR) && !g_file_test (child, G_FILE_TEST_IS_SYMLINK))
-        remove_tree (child);
-      else
-        g_assert_cmpint (g_unlink (child), ==, 0);
-    }
-  g_assert_cmpint (g_rmdir (path), ==, 0);
-}
-
 static void
 fixture_teardown (Fixture *fx, gconstpointer data)
 {
@@ -466,7 +448,7 @@ fixture_teardown (Fixture *fx, gconstpointer data)
   GThread *thread = g_thread_new ("sk-test-rm", remove_home, std_home);
   remove_home (term_home);
   g_thread_join (thread);
-  remove_tree (fx->tmp);
+  sk_test_remove_tree (fx->tmp);
   g_assert_false (g_file_test (fx->tmp, G_FILE_TEST_EXISTS));
   g_free (fx->tmp);
   g_free (fx->work);
