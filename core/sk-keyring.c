@@ -1223,7 +1223,8 @@ typedef struct
 {
   int fd;
   guint64 written;
-  guint64 limit; /* more plaintext than ciphertext: it was compressed */
+  guint64 limit;           /* the whole message's size */
+  const guint64 *consumed; /* ciphertext GnuPG has been given so far */
   gboolean over_limit;
   gboolean reader_gone;
 } PlainSink;
@@ -1233,7 +1234,9 @@ plain_sink_write (void *handle, const void *buffer, size_t size)
 {
   PlainSink *sink = handle;
 
-  if (sink->written + size > sink->limit)
+  /* More plaintext than ciphertext: it was compressed. */
+  if (sink->written + size > sink->limit ||
+      (sink->consumed != NULL && sink->written + size > *sink->consumed))
     {
       sink->over_limit = TRUE;
       errno = EFBIG;
@@ -1259,163 +1262,230 @@ plain_sink_write (void *handle, const void *buffer, size_t size)
   return (gpgme_ssize_t)size;
 }
 
-/* The outer packets of an encrypted message, read before GnuPG sees it.
- * What we write, and all we accept: one or more public-key session-key
- * packets (tag 1), then one integrity-protected encrypted-data packet (tag
- * 18, or 20 for AEAD) that runs to the end of the file.  Anything else —
- * a marker, literal, compressed or signature packet beside the encrypted
- * one, a password-encrypted session key, the old encrypted packet without
- * integrity protection (tag 9), bytes after the end — is refused.  The
- * encrypted packet's body length bounds the plaintext: plain encryption
- * never expands, so more plaintext than that means compression inside. */
-static gboolean
-pread_exact (int fd, guint8 *buf, gsize len, guint64 offset)
+/* The outer packets of an encrypted message, checked as the bytes pass on
+ * their way to GnuPG (so that the message can come from a pipe: the store
+ * unseals its copy as it is read).  What we write, and all we accept: one or
+ * more public-key session-key packets (tag 1), then one integrity-protected
+ * encrypted-data packet (tag 18, or 20 for AEAD) that runs to the end of the
+ * stream.  Anything else — a marker, literal, compressed or signature packet
+ * beside the encrypted one, a password-encrypted session key, the old
+ * encrypted packet without integrity protection (tag 9), bytes after the
+ * end — stops the stream and is refused.  Plain encryption never expands,
+ * so GnuPG can never have written more plaintext than it was given
+ * ciphertext: more means compression inside. */
+typedef enum
 {
-  gsize got = 0;
-  while (got < len)
-    {
-      ssize_t n = pread (fd, buf + got, len - got, (off_t)(offset + got));
-      if (n < 0 && errno == EINTR)
-        continue;
-      if (n <= 0)
-        return FALSE;
-      got += (gsize)n;
-    }
-  return TRUE;
+  OUTER_HEADER,      /* reading a packet header */
+  OUTER_SESSION_KEY, /* skipping a session-key packet's body */
+  OUTER_BODY,        /* inside a chunk of the encrypted packet */
+  OUTER_CHUNK,       /* reading the length of the next partial chunk */
+  OUTER_TO_END,      /* an old-format body of indeterminate length */
+  OUTER_DONE,        /* the encrypted packet ended: nothing may follow */
+  OUTER_FAILED,
+} OuterPhase;
+
+typedef struct
+{
+  FdReader fd;
+  OuterPhase phase;
+  guint8 head[6];
+  guint head_len;
+  guint64 remaining;
+  gboolean partial;
+  guint session_keys;
+  guint64 consumed;
+  SkErrorCode code;
+  const char *why;
+  guint bad_tag;
+} OuterCheck;
+
+static gboolean
+outer_fail (OuterCheck *c, SkErrorCode code, const char *why)
+{
+  c->phase = OUTER_FAILED;
+  c->code = code;
+  c->why = why;
+  return FALSE;
 }
 
-/* A new-format length at OFFSET: its value, whether it is partial, and how
- * many bytes it took. */
+/* A new-format length at B (HAVE bytes so far): FALSE while more bytes are
+ * needed; else its value, whether it is partial, and how many bytes it took. */
 static gboolean
-read_new_length (int fd, guint64 offset, guint64 *len, gboolean *partial, guint *used)
+new_length (const guint8 *b, guint have, guint64 *len, gboolean *partial, guint *used)
 {
-  guint8 b[5];
-  if (!pread_exact (fd, b, 1, offset))
+  if (have < 1)
     return FALSE;
   *partial = FALSE;
   if (b[0] < 192)
-    {
-      *len = b[0];
-      *used = 1;
-    }
+    *len = b[0], *used = 1;
   else if (b[0] < 224)
     {
-      if (!pread_exact (fd, b + 1, 1, offset + 1))
+      if (have < 2)
         return FALSE;
-      *len = ((guint64)(b[0] - 192) << 8) + b[1] + 192;
-      *used = 2;
+      *len = ((guint64)(b[0] - 192) << 8) + b[1] + 192, *used = 2;
     }
   else if (b[0] == 255)
     {
-      if (!pread_exact (fd, b + 1, 4, offset + 1))
+      if (have < 5)
         return FALSE;
-      *len = (guint64)b[1] << 24 | (guint64)b[2] << 16 | (guint64)b[3] << 8 | b[4];
-      *used = 5;
+      *len = (guint64)b[1] << 24 | (guint64)b[2] << 16 | (guint64)b[3] << 8 | b[4], *used = 5;
     }
   else
-    {
-      *len = G_GUINT64_CONSTANT (1) << (b[0] & 0x1F);
-      *partial = TRUE;
-      *used = 1;
-    }
+    *len = G_GUINT64_CONSTANT (1) << (b[0] & 0x1F), *partial = TRUE, *used = 1;
   return TRUE;
 }
 
+/* A whole packet header is in C->head: act on it. */
 static gboolean
-check_message_packets (int fd, guint64 size, guint64 *out_body, GError **error)
+outer_packet (OuterCheck *c, guint tag, guint64 len, gboolean partial, gboolean to_end)
 {
-  guint64 off = 0;
-  guint session_keys = 0;
-
-  while (off < size)
+  c->head_len = 0;
+  if (tag == 1 && !partial && !to_end)
     {
-      guint8 b0;
-      if (!pread_exact (fd, &b0, 1, off) || !(b0 & 0x80))
-        break;
-      guint tag;
-      guint64 len = 0;
-      gboolean partial = FALSE, to_end = FALSE;
-      guint used = 1;
-      if (b0 & 0x40)
-        {
-          tag = b0 & 0x3F;
-          guint n;
-          if (!read_new_length (fd, off + 1, &len, &partial, &n))
-            break;
-          used += n;
-        }
-      else
-        {
-          tag = (b0 >> 2) & 0x0F;
-          guint lentype = b0 & 3;
-          if (lentype == 3)
-            to_end = TRUE;
-          else
-            {
-              guint n = lentype == 0 ? 1 : lentype == 1 ? 2 : 4;
-              guint8 lb[4];
-              if (!pread_exact (fd, lb, n, off + 1))
-                break;
-              for (guint i = 0; i < n; i++)
-                len = len << 8 | lb[i];
-              used += n;
-            }
-        }
-
-      if (tag == 1 && !partial && !to_end)
-        {
-          session_keys++;
-          off += used + len;
-          continue;
-        }
-      if ((tag == 18 || tag == 20) && session_keys > 0)
-        {
-          /* The body, through its partial lengths, must end the file. */
-          guint64 body = 0, pos = off + used;
-          if (to_end)
-            body = size - pos, pos = size;
-          else
-            for (;;)
-              {
-                body += len;
-                pos += len;
-                if (!partial || pos >= size)
-                  break;
-                guint n;
-                if (!read_new_length (fd, pos, &len, &partial, &n))
-                  break;
-                pos += n;
-              }
-          if (pos > size)
-            {
-              g_set_error_literal (error, SK_ERROR, SK_ERROR_DECRYPT_FAILED,
-                                   "the message is cut short");
-              return FALSE;
-            }
-          if (pos < size)
-            {
-              g_set_error_literal (error, SK_ERROR, SK_ERROR_DECRYPT_NOT_PLAIN,
-                                   "the message has bytes after its encrypted data");
-              return FALSE;
-            }
-          *out_body = body;
-          return TRUE;
-        }
-      if (tag == 9)
-        {
-          g_set_error_literal (error, SK_ERROR, SK_ERROR_DECRYPT_FAILED,
-                               "the message is not integrity-protected");
-          return FALSE;
-        }
-      g_set_error (error, SK_ERROR, SK_ERROR_DECRYPT_NOT_PLAIN,
-                   "the message holds a packet of type %u besides its encryption; only "
-                   "public-key session keys and one encrypted-data packet are accepted",
-                   tag);
-      return FALSE;
+      c->session_keys++;
+      c->remaining = len;
+      c->phase = OUTER_SESSION_KEY;
+      return TRUE;
     }
-  g_set_error_literal (error, SK_ERROR, SK_ERROR_DECRYPT_FAILED,
+  if ((tag == 18 || tag == 20) && c->session_keys > 0)
+    {
+      c->phase = to_end ? OUTER_TO_END : OUTER_BODY;
+      c->remaining = len;
+      c->partial = partial;
+      return TRUE;
+    }
+  if (tag == 9)
+    return outer_fail (c, SK_ERROR_DECRYPT_FAILED, "the message is not integrity-protected");
+  c->bad_tag = tag;
+  return outer_fail (c, SK_ERROR_DECRYPT_NOT_PLAIN,
+                     "the message holds a packet besides its encryption; only public-key "
+                     "session keys and one encrypted-data packet are accepted");
+}
+
+/* Take one header byte; TRUE while the stream is acceptable. */
+static gboolean
+outer_header_byte (OuterCheck *c, guint8 byte)
+{
+  c->head[c->head_len++] = byte;
+  guint8 b0 = c->head[0];
+  if (c->phase == OUTER_CHUNK)
+    {
+      guint64 len;
+      gboolean partial;
+      guint used;
+      if (!new_length (c->head, c->head_len, &len, &partial, &used))
+        return TRUE;
+      c->head_len = 0;
+      c->remaining = len;
+      c->partial = partial;
+      c->phase = OUTER_BODY;
+      return TRUE;
+    }
+  if (!(b0 & 0x80))
+    return outer_fail (c, SK_ERROR_DECRYPT_FAILED,
                        "the message is not a public-key encrypted OpenPGP message");
-  return FALSE;
+  if (b0 & 0x40)
+    {
+      guint64 len;
+      gboolean partial;
+      guint used;
+      if (!new_length (c->head + 1, c->head_len - 1, &len, &partial, &used))
+        return TRUE;
+      return outer_packet (c, b0 & 0x3F, len, partial, FALSE);
+    }
+  guint lentype = b0 & 3;
+  guint need = lentype == 0 ? 1 : lentype == 1 ? 2 : lentype == 2 ? 4 : 0;
+  if (c->head_len < 1 + need)
+    return TRUE;
+  guint64 len = 0;
+  for (guint i = 0; i < need; i++)
+    len = len << 8 | c->head[1 + i];
+  return outer_packet (c, (b0 >> 2) & 0x0F, len, FALSE, lentype == 3);
+}
+
+/* Follow BUF through the packet structure. */
+static gboolean
+outer_feed (OuterCheck *c, const guint8 *buf, gsize len)
+{
+  gsize i = 0;
+  while (i < len)
+    switch (c->phase)
+      {
+      case OUTER_HEADER:
+      case OUTER_CHUNK:
+        if (!outer_header_byte (c, buf[i++]))
+          return FALSE;
+        break;
+      case OUTER_SESSION_KEY:
+      case OUTER_BODY:
+        {
+          guint64 take = MIN (c->remaining, (guint64)(len - i));
+          c->remaining -= take;
+          i += take;
+          if (c->remaining == 0)
+            c->phase = c->phase == OUTER_SESSION_KEY ? OUTER_HEADER
+                       : c->partial                  ? OUTER_CHUNK
+                                                     : OUTER_DONE;
+        }
+        break;
+      case OUTER_TO_END:
+        return TRUE;
+      case OUTER_DONE:
+        return outer_fail (c, SK_ERROR_DECRYPT_NOT_PLAIN,
+                           "the message has bytes after its encrypted data");
+      case OUTER_FAILED:
+        return FALSE;
+      }
+  return TRUE;
+}
+
+/* At the end of the stream: did the encrypted packet end with it? */
+static gboolean
+outer_finish (OuterCheck *c)
+{
+  switch (c->phase)
+    {
+    case OUTER_DONE:
+    case OUTER_TO_END:
+      return TRUE;
+    case OUTER_FAILED:
+      return FALSE;
+    case OUTER_BODY:
+    case OUTER_CHUNK:
+      return outer_fail (c, SK_ERROR_DECRYPT_FAILED, "the message is cut short");
+    default:
+      return outer_fail (c, SK_ERROR_DECRYPT_FAILED,
+                         "the message is not a public-key encrypted OpenPGP message");
+    }
+}
+
+static void
+outer_check_clear (OuterCheck *c)
+{
+  fd_reader_clear (&c->fd);
+}
+
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (OuterCheck, outer_check_clear)
+
+static gpgme_ssize_t
+outer_read (void *handle, void *buffer, size_t size)
+{
+  OuterCheck *c = handle;
+  if (c->phase == OUTER_FAILED)
+    {
+      errno = EIO;
+      return -1;
+    }
+  gpgme_ssize_t n = fd_reader_read (&c->fd, buffer, size);
+  if (n < 0)
+    return n;
+  if ((n == 0 && !outer_finish (c)) || (n > 0 && !outer_feed (c, buffer, (gsize)n)))
+    {
+      errno = EIO;
+      return -1;
+    }
+  c->consumed += (guint64)n;
+  return n;
 }
 
 gboolean
@@ -1429,22 +1499,27 @@ sk_keyring_decrypt_fd (SkKeyring *self,
   g_auto (gpgme_ctx_t) ctx = NULL;
   g_auto (gpgme_data_t) in = NULL;
   g_auto (gpgme_data_t) out = NULL;
-  PlainSink sink = { .fd = out_fd, .limit = cipher_size };
-  struct gpgme_data_cbs cbs = { .write = plain_sink_write };
+  g_auto (OuterCheck)
+      check = { .fd = { .fd = cipher_fd, .cancellable = cancellable, .n_polls = 1 } };
+  PlainSink sink = { .fd = out_fd, .limit = cipher_size, .consumed = &check.consumed };
+  struct gpgme_data_cbs in_cbs = { .read = outer_read };
+  struct gpgme_data_cbs out_cbs = { .write = plain_sink_write };
   gpgme_error_t gerr;
 
   g_return_val_if_fail (SK_IS_KEYRING (self), FALSE);
 
   if (g_cancellable_set_error_if_cancelled (cancellable, error))
     return FALSE;
-  if (!check_message_packets (cipher_fd, cipher_size, &sink.limit, error))
-    return FALSE;
+  check.fd.polls[0].fd = cipher_fd;
+  check.fd.polls[0].events = G_IO_IN | G_IO_HUP | G_IO_ERR;
+  if (g_cancellable_make_pollfd (cancellable, &check.fd.polls[1]))
+    check.fd.n_polls = 2;
   ctx = context_new (self->homedir, error);
   if (ctx == NULL)
     return FALSE;
-  gerr = gpgme_data_new_from_fd (&in, cipher_fd);
+  gerr = gpgme_data_new_from_cbs (&in, &in_cbs, &check);
   if (gerr == 0)
-    gerr = gpgme_data_new_from_cbs (&out, &cbs, &sink);
+    gerr = gpgme_data_new_from_cbs (&out, &out_cbs, &sink);
   big_buffers (in);
   big_buffers (out);
   if (gerr != 0)
@@ -1458,6 +1533,22 @@ sk_keyring_decrypt_fd (SkKeyring *self,
   gpgme_decrypt_result_t dec = gpgme_op_decrypt_result (ctx);
   gpgme_verify_result_t ver = gpgme_op_verify_result (ctx);
 
+  if (g_cancellable_set_error_if_cancelled (cancellable, error))
+    return FALSE;
+  if (check.phase == OUTER_FAILED)
+    {
+      if (check.bad_tag != 0)
+        g_set_error (error, SK_ERROR, check.code, "%s (a packet of type %u)", check.why,
+                     check.bad_tag);
+      else
+        g_set_error_literal (error, SK_ERROR, check.code, check.why);
+      return FALSE;
+    }
+  if (check.fd.read_errno != 0)
+    {
+      sk_error_set_from_errno (error, check.fd.read_errno, "reading the encrypted message");
+      return FALSE;
+    }
   if (sink.over_limit)
     {
       g_set_error_literal (error, SK_ERROR, SK_ERROR_DECRYPT_NOT_PLAIN,
