@@ -835,6 +835,49 @@ sk_journal_make_checkpoint (SkJournal *self,
 }
 
 gboolean
+sk_checkpoint_parse (GBytes *checkpoint,
+                     gint64 *out_seq,
+                     char **out_head,
+                     char **out_station,
+                     char **out_station_key,
+                     GError **error)
+{
+  g_autoptr (JsonParser) parser = json_parser_new_immutable ();
+  gsize len;
+  const char *data = g_bytes_get_data (checkpoint, &len);
+  g_autoptr (GError) parse_error = NULL;
+  if (!json_parser_load_from_data (parser, data, (gssize)len, &parse_error) ||
+      !JSON_NODE_HOLDS_OBJECT (json_parser_get_root (parser)))
+    {
+      g_set_error (error, SK_ERROR, SK_ERROR_JOURNAL_INVALID, "the checkpoint is not JSON");
+      return FALSE;
+    }
+  JsonObject *obj = json_node_get_object (json_parser_get_root (parser));
+  const char *format = json_object_get_string_member_with_default (obj, "format", "");
+  gint64 seq = json_object_get_int_member_with_default (obj, "seq", -1);
+  const char *head = json_object_get_string_member_with_default (obj, "head_hash", "");
+  const char *station = json_object_get_string_member_with_default (obj, "station", "");
+  const char *key = json_object_get_string_member_with_default (obj, "station_key", "");
+  gboolean hex = strlen (head) == 64;
+  for (gsize i = 0; hex && i < 64; i++)
+    hex = g_ascii_isxdigit (head[i]) && !g_ascii_isupper (head[i]);
+  if (!g_str_equal (format, CHECKPOINT_FORMAT) || seq < 0 || !hex || !sk_fingerprint_is_valid (key))
+    {
+      g_set_error (error, SK_ERROR, SK_ERROR_JOURNAL_INVALID, "the checkpoint is not a %s",
+                   CHECKPOINT_FORMAT);
+      return FALSE;
+    }
+  *out_seq = seq;
+  if (out_head != NULL)
+    *out_head = g_strdup (head);
+  if (out_station != NULL)
+    *out_station = g_strdup (station);
+  if (out_station_key != NULL)
+    *out_station_key = g_strdup (key);
+  return TRUE;
+}
+
+gboolean
 sk_journal_check_checkpoint (SkJournal *self,
                              SkKeyring *keyring,
                              const char *station_key,
@@ -854,26 +897,10 @@ sk_journal_check_checkpoint (SkJournal *self,
       return FALSE;
     }
 
-  g_autoptr (JsonParser) parser = json_parser_new_immutable ();
-  gsize len;
-  const char *data = g_bytes_get_data (checkpoint, &len);
-  g_autoptr (GError) parse_error = NULL;
-  if (!json_parser_load_from_data (parser, data, (gssize)len, &parse_error) ||
-      !JSON_NODE_HOLDS_OBJECT (json_parser_get_root (parser)))
-    {
-      g_set_error (error, SK_ERROR, SK_ERROR_JOURNAL_INVALID, "the checkpoint is not JSON");
-      return FALSE;
-    }
-  JsonObject *obj = json_node_get_object (json_parser_get_root (parser));
-  const char *format = json_object_get_string_member_with_default (obj, "format", "");
-  gint64 seq = json_object_get_int_member_with_default (obj, "seq", -1);
-  const char *head = json_object_get_string_member_with_default (obj, "head_hash", "");
-  if (!g_str_equal (format, CHECKPOINT_FORMAT) || seq < 0)
-    {
-      g_set_error (error, SK_ERROR, SK_ERROR_JOURNAL_INVALID, "the checkpoint is not a %s",
-                   CHECKPOINT_FORMAT);
-      return FALSE;
-    }
+  gint64 seq;
+  g_autofree char *head = NULL;
+  if (!sk_checkpoint_parse (checkpoint, &seq, &head, NULL, NULL, error))
+    return FALSE;
   *out_seq = seq;
   if (seq == 0)
     return TRUE;

@@ -118,6 +118,14 @@ sk_journal_make_checkpoint (SkJournal *self,
                             const char *station_key,
                             GBytes **out_signature,
                             GError **error);
+/* The fields of a checkpoint whose signature the caller verified. */
+gboolean
+sk_checkpoint_parse (GBytes *checkpoint,
+                     gint64 *out_seq,
+                     char **out_head,
+                     char **out_station,
+                     char **out_station_key,
+                     GError **error);
 /* Verify CHECKPOINT and SIGNATURE by STATION_KEY, then that the journal
  * still holds the checkpoint's head: a journal truncated or rewritten behind
  * it fails with SK_ERROR_JOURNAL_INVALID. */

@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "sk-error.h"
+#include "sk-hash.h"
 #include "sk-keyring.h"
 
 G_DEFINE_AUTO_CLEANUP_FREE_FUNC (gpgme_ctx_t, gpgme_release, NULL)
@@ -1160,14 +1161,50 @@ sk_keyring_sign_detached_fd (SkKeyring *self, const char *fpr, int data_fd, GErr
   return g_bytes_new (mem, mem_len);
 }
 
+/* Where the message goes: a file, hashed on the way so that what reaches
+ * the medium can be compared with what was written. */
+typedef struct
+{
+  int fd;
+  SkSha256 *sum;
+  int write_errno;
+} CipherSink;
+
+static gpgme_ssize_t
+cipher_sink_write (void *handle, const void *buffer, size_t size)
+{
+  CipherSink *sink = handle;
+  size_t done = 0;
+  while (done < size)
+    {
+      ssize_t n = write (sink->fd, (const char *)buffer + done, size - done);
+      if (n < 0 && errno == EINTR)
+        continue;
+      if (n <= 0)
+        {
+          sink->write_errno = n < 0 ? errno : ENOSPC;
+          errno = sink->write_errno;
+          return -1;
+        }
+      done += (size_t)n;
+    }
+  if (sink->sum != NULL)
+    sk_sha256_update (sink->sum, buffer, size);
+  return (gpgme_ssize_t)size;
+}
+
 gboolean
 sk_keyring_encrypt_fd (SkKeyring *self,
                        const char *recipient,
                        int plain_fd,
                        int out_fd,
+                       char **out_sha256,
                        GCancellable *cancellable,
                        GError **error)
 {
+  g_autoptr (SkSha256) sum = out_sha256 != NULL ? sk_sha256_new () : NULL;
+  CipherSink sink = { .fd = out_fd, .sum = sum };
+  struct gpgme_data_cbs out_cbs = { .write = cipher_sink_write };
   g_auto (gpgme_ctx_t) ctx = NULL;
   g_auto (gpgme_key_t) key = NULL;
   g_auto (gpgme_data_t) in = NULL;
@@ -1198,9 +1235,14 @@ sk_keyring_encrypt_fd (SkKeyring *self,
   if (ctx == NULL)
     return FALSE;
   gpgme_key_t recipients[] = { key, NULL };
+  if (out_sha256 != NULL && sum == NULL)
+    {
+      g_set_error_literal (error, SK_ERROR, SK_ERROR_IO_ERROR, "SHA-256 is unavailable");
+      return FALSE;
+    }
   gerr = gpgme_data_new_from_fd (&in, plain_fd);
   if (gerr == 0)
-    gerr = gpgme_data_new_from_fd (&out, out_fd);
+    gerr = gpgme_data_new_from_cbs (&out, &out_cbs, &sink);
   big_buffers (in);
   big_buffers (out);
   /* Trust is the policy's, not GnuPG's web of trust: the recipient was
@@ -1211,11 +1253,18 @@ sk_keyring_encrypt_fd (SkKeyring *self,
   gpgme_encrypt_result_t result = gerr == 0 ? gpgme_op_encrypt_result (ctx) : NULL;
   if (gerr == 0 && result != NULL && result->invalid_recipients != NULL)
     gerr = gpgme_error (GPG_ERR_UNUSABLE_PUBKEY);
+  if (sink.write_errno != 0)
+    {
+      sk_error_set_from_errno (error, sink.write_errno, "writing the encrypted message");
+      return FALSE;
+    }
   if (gerr != 0)
     {
       set_error_from_gpgme (error, gerr, SK_ERROR_IO_ERROR, "encrypting");
       return FALSE;
     }
+  if (out_sha256 != NULL)
+    *out_sha256 = g_strdup (sk_sha256_hex (sum));
   return TRUE;
 }
 

@@ -75,12 +75,14 @@ sk_keyring_sign_detached_fd (SkKeyring *self, const char *fpr, int data_fd, GErr
 
 /* Encrypt everything read from PLAIN_FD to the key whose primary fingerprint
  * is RECIPIENT, writing a binary OpenPGP message to OUT_FD: public-key
- * encryption only — no signature inside, no compression. */
+ * encryption only — no signature inside, no compression.  With OUT_SHA256,
+ * the SHA-256 (lower-case hex) of the bytes written. */
 gboolean
 sk_keyring_encrypt_fd (SkKeyring *self,
                        const char *recipient,
                        int plain_fd,
                        int out_fd,
+                       char **out_sha256,
                        GCancellable *cancellable,
                        GError **error);
 

@@ -14,11 +14,15 @@
 
 #include "sk-archive.h"
 #include "sk-error.h"
+#include "sk-fault.h"
 #include "sk-hash.h"
 #include "sk-package.h"
 #include "sk-policy-private.h"
 
 #define MANIFEST_NAME "MANIFEST.json"
+#define CHECKPOINT_NAME "checkpoint.json"
+#define CHECKPOINT_SIG_NAME "checkpoint.json.sig"
+#define CHECKPOINT_MAX (64 * 1024)
 #define FILES_PREFIX "files/"
 #define FORMAT "sekisho-package/1"
 #define SIG_MAX (64 * 1024)
@@ -373,15 +377,59 @@ write_bytes_durably (int dirfd, const char *name, GBytes *bytes, GError **error)
 
 /* ---- packing ----------------------------------------------------------- */
 
+/* Where the files' bytes come from while the tar is written: files by
+ * path, or items of the store. */
+typedef struct
+{
+  const char *const *paths; /* or */
+  SkStore *store;           /* with */
+  const char *const *item_ids;
+} EntrySource;
+
 typedef struct
 {
   int fd; /* the socket the tar goes into */
   GBytes *manifest;
   const SkManifest *m;
-  const char *const *paths;
+  const EntrySource *src;
+  GBytes *checkpoint, *checkpoint_sig; /* NULL: none */
   gint64 mtime;
   GError *error;
 } TarJob;
+
+static gboolean
+add_entry (TarJob *job, SkTarWriter *w, guint i)
+{
+  const SkManifestFile *f = g_ptr_array_index (job->m->files, i);
+  g_autofree char *member = g_strconcat (FILES_PREFIX, f->name, NULL);
+  if (job->src->store != NULL)
+    {
+      g_autoptr (SkStoreReader) r =
+          sk_store_open_reader (job->src->store, job->src->item_ids[i], NULL, &job->error);
+      if (r == NULL)
+        return FALSE;
+      gboolean ok = sk_tar_writer_add_fd (w, member, f->size, job->mtime,
+                                          sk_store_reader_get_fd (r), &job->error);
+      /* The store's own failure (an altered item) explains a short read. */
+      g_autoptr (GError) open_error = NULL;
+      if (!sk_store_reader_finish (r, &open_error))
+        {
+          g_clear_error (&job->error);
+          g_propagate_error (&job->error, g_steal_pointer (&open_error));
+          return FALSE;
+        }
+      return ok;
+    }
+  int fd = open (job->src->paths[i], O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+  if (fd < 0)
+    {
+      sk_error_set_from_errno (&job->error, errno, "opening a file to pack");
+      return FALSE;
+    }
+  gboolean ok = sk_tar_writer_add_fd (w, member, f->size, job->mtime, fd, &job->error);
+  close (fd);
+  return ok;
+}
 
 static gboolean
 write_tar_entries (TarJob *job)
@@ -392,20 +440,13 @@ write_tar_entries (TarJob *job)
       !sk_tar_writer_add_bytes (w, MANIFEST_NAME, job->manifest, job->mtime, &job->error))
     return FALSE;
   for (guint i = 0; i < job->m->files->len; i++)
-    {
-      const SkManifestFile *f = g_ptr_array_index (job->m->files, i);
-      g_autofree char *member = g_strconcat (FILES_PREFIX, f->name, NULL);
-      int fd = open (job->paths[i], O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-      if (fd < 0)
-        {
-          sk_error_set_from_errno (&job->error, errno, "opening a file to pack");
-          return FALSE;
-        }
-      gboolean ok = sk_tar_writer_add_fd (w, member, f->size, job->mtime, fd, &job->error);
-      close (fd);
-      if (!ok)
-        return FALSE;
-    }
+    if (!add_entry (job, w, i))
+      return FALSE;
+  if (job->checkpoint != NULL &&
+      (!sk_tar_writer_add_bytes (w, CHECKPOINT_NAME, job->checkpoint, job->mtime, &job->error) ||
+       !sk_tar_writer_add_bytes (w, CHECKPOINT_SIG_NAME, job->checkpoint_sig, job->mtime,
+                                 &job->error)))
+    return FALSE;
   return sk_tar_writer_finish (w, &job->error);
 }
 
@@ -418,6 +459,218 @@ write_tar (gpointer data)
   /* The reader sees the end of the stream either way. */
   shutdown (job->fd, SHUT_WR);
   return NULL;
+}
+
+/* Read NAME in DIRFD back from the medium, past the page cache where the
+ * kernel allows, and compare it with what was written. */
+static gboolean
+read_back (int dirfd, const char *name, const char *expected_sha, GError **error)
+{
+  int fd = openat (dirfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+  if (fd < 0)
+    {
+      sk_error_set_from_errno (error, errno, "reading the package back");
+      return FALSE;
+    }
+  (void)posix_fadvise (fd, 0, 0, POSIX_FADV_DONTNEED);
+  g_autoptr (SkSha256) sum = sk_sha256_new ();
+  g_autofree guint8 *buf = g_malloc (BLOCK);
+  for (;;)
+    {
+      ssize_t n = read (fd, buf, BLOCK);
+      if (n < 0 && errno == EINTR)
+        continue;
+      if (n < 0)
+        {
+          sk_error_set_from_errno (error, errno, "reading the package back");
+          close (fd);
+          return FALSE;
+        }
+      if (n == 0)
+        break;
+      if (sum != NULL)
+        sk_sha256_update (sum, buf, (gsize)n);
+    }
+  close (fd);
+  if (sum == NULL || !g_str_equal (sk_sha256_hex (sum), expected_sha))
+    {
+      g_set_error (error, SK_ERROR, SK_ERROR_MEDIA_READBACK_MISMATCH,
+                   "%s reads back differently from what was written: the medium is faulty or "
+                   "was changed",
+                   name);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+static char *
+bytes_sha256 (GBytes *bytes)
+{
+  return g_compute_checksum_for_bytes (G_CHECKSUM_SHA256, bytes);
+}
+
+/* Complete M (id, origin, recipient, times), then write, sign and read back
+ * the package in OUT_DIR.  Packages that leave for the standard system
+ * carry a signed checkpoint of the journal. */
+static char *
+write_package (SkStation *station,
+               SkPolicy *policy,
+               SkManifest *m,
+               const EntrySource *src,
+               const char *out_dir,
+               char **out_sha256,
+               GCancellable *cancellable,
+               GError **error)
+{
+  const char *signer = sk_station_get_signing_key (station);
+  if (!g_strv_contains (sk_policy_get_signers (policy, m->direction), signer))
+    {
+      g_set_error (error, SK_ERROR, SK_ERROR_SIG_UNTRUSTED_KEY,
+                   "the policy does not list this station's key %s as a signer for %s", signer,
+                   sk_direction_to_string (m->direction));
+      return NULL;
+    }
+  m->package_id = g_uuid_string_random ();
+  m->created_at = now_rfc3339 ();
+  if (m->created_by == NULL)
+    m->created_by = g_strdup (g_get_user_name ());
+  m->origin = g_strdup (signer);
+  m->recipient = g_strdup (sk_policy_get_recipient (policy, m->direction));
+  m->policy = g_strdup (sk_policy_get_sha256 (policy));
+  g_autoptr (GBytes) manifest = sk_manifest_to_json (m);
+
+  /* The receiver counts the members' bytes against the policy's cap:
+   * a package over it would only be refused on arrival. */
+  guint64 total = g_bytes_get_size (manifest);
+  for (guint i = 0; i < m->files->len; i++)
+    total += ((SkManifestFile *)g_ptr_array_index (m->files, i))->size;
+  if (total > sk_policy_get_max_package_size (policy))
+    {
+      g_set_error (error, SK_ERROR, SK_ERROR_TAR_TOO_LARGE,
+                   "the files come to %" G_GUINT64_FORMAT
+                   " bytes; a package holds at most %" G_GUINT64_FORMAT " under the policy",
+                   total, sk_policy_get_max_package_size (policy));
+      return NULL;
+    }
+
+  g_autoptr (GBytes) checkpoint = NULL;
+  g_autoptr (GBytes) checkpoint_sig = NULL;
+  if (m->direction == SK_DIRECTION_TO_STANDARD)
+    {
+      g_autoptr (SkJournal) journal = sk_station_open_journal (station, FALSE, error);
+      if (journal == NULL)
+        return NULL;
+      checkpoint = sk_journal_make_checkpoint (journal, sk_station_get_keyring (station),
+                                               sk_station_get_name (station), signer,
+                                               &checkpoint_sig, error);
+      if (checkpoint == NULL)
+        return NULL;
+    }
+
+  int dirfd = open (out_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (dirfd < 0)
+    {
+      sk_error_set_from_errno (error, errno, "opening the output folder");
+      return NULL;
+    }
+  g_autofree char *name = g_strconcat (m->package_id, ".tar.gpg", NULL);
+  g_autofree char *sig_name = g_strconcat (name, ".sig", NULL);
+  g_autofree char *temp = g_strconcat (".", name, ".tmp", NULL);
+  int out = openat (dirfd, temp, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+  if (out < 0)
+    {
+      sk_error_set_from_errno (error, errno, "creating the package");
+      close (dirfd);
+      return NULL;
+    }
+
+  /* The tar is written on a second thread into a socket that GnuPG reads:
+   * no plaintext tar ever touches the disk. */
+  int sv[2];
+  if (socketpair (AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0)
+    {
+      sk_error_set_from_errno (error, errno, "making a pipe for the archive");
+      close (out);
+      unlinkat (dirfd, temp, 0);
+      close (dirfd);
+      return NULL;
+    }
+  TarJob job = { .fd = sv[1],
+                 .manifest = manifest,
+                 .m = m,
+                 .src = src,
+                 .checkpoint = checkpoint,
+                 .checkpoint_sig = checkpoint_sig,
+                 .mtime = g_get_real_time () / G_USEC_PER_SEC };
+  GThread *thread = g_thread_new ("sk-pack-tar", write_tar, &job);
+  g_autoptr (GError) enc_error = NULL;
+  g_autofree char *sha = NULL;
+  gboolean ok = sk_keyring_encrypt_fd (sk_station_get_keyring (station), m->recipient, sv[0], out,
+                                       &sha, cancellable, &enc_error);
+  shutdown (sv[0], SHUT_RDWR);
+  g_thread_join (thread);
+  close (sv[0]);
+  close (sv[1]);
+  if (job.error != NULL)
+    {
+      g_propagate_error (error, job.error);
+      ok = FALSE;
+    }
+  else if (!ok)
+    g_propagate_error (error, g_steal_pointer (&enc_error));
+  if (ok)
+    sk_fault_point ("pack-before-fsync");
+  if (ok && fsync (out) != 0)
+    {
+      sk_error_set_from_errno (error, errno, "syncing the package");
+      ok = FALSE;
+    }
+
+  /* The detached signature over the exact bytes written. */
+  g_autoptr (GBytes) sig = NULL;
+  if (ok && lseek (out, 0, SEEK_SET) == 0)
+    sig = sk_keyring_sign_detached_fd (sk_station_get_keyring (station), signer, out, error);
+  ok = ok && sig != NULL;
+  close (out);
+  if (ok)
+    sk_fault_point ("pack-before-rename");
+  if (ok && renameat2 (dirfd, temp, dirfd, name, RENAME_NOREPLACE) != 0)
+    {
+      sk_error_set_from_errno (error, errno, "naming the package");
+      ok = FALSE;
+    }
+  if (!ok)
+    {
+      unlinkat (dirfd, temp, 0);
+      close (dirfd);
+      return NULL;
+    }
+  sk_fault_point ("pack-before-signature");
+  g_autofree char *sig_sha = bytes_sha256 (sig);
+  if (!write_bytes_durably (dirfd, sig_name, sig, error) || fsync (dirfd) != 0 ||
+      !read_back (dirfd, name, sha, error) || !read_back (dirfd, sig_name, sig_sha, error))
+    {
+      if (error != NULL && *error == NULL)
+        sk_error_set_from_errno (error, errno, "syncing the output folder");
+      unlinkat (dirfd, sig_name, 0);
+      unlinkat (dirfd, name, 0);
+      close (dirfd);
+      return NULL;
+    }
+  close (dirfd);
+  if (out_sha256 != NULL)
+    *out_sha256 = g_steal_pointer (&sha);
+  return g_build_filename (out_dir, name, NULL);
+}
+
+static SkManifest *
+manifest_new (const char *workflow, const char *case_id)
+{
+  SkManifest *m = g_new0 (SkManifest, 1);
+  m->files = g_ptr_array_new_with_free_func ((GDestroyNotify)sk_manifest_file_free);
+  m->workflow = g_strdup (workflow);
+  m->case_id = g_strdup (case_id);
+  return m;
 }
 
 char *
@@ -435,9 +688,6 @@ sk_package_pack (SkStation *station,
   g_return_val_if_fail (files != NULL && files[0] != NULL, NULL);
 
   /* Never write a package that would be refused on arrival. */
-  g_autoptr (GPtrArray) reports = sk_validate_paths (policy, files, cancellable, error);
-  if (reports == NULL)
-    return NULL;
   if (g_strv_length ((GStrv)files) > sk_policy_get_max_files (policy))
     {
       g_set_error (error, SK_ERROR, SK_ERROR_TAR_TOO_MANY,
@@ -445,9 +695,11 @@ sk_package_pack (SkStation *station,
                    sk_policy_get_max_files (policy));
       return NULL;
     }
+  g_autoptr (GPtrArray) reports = sk_validate_paths (policy, files, cancellable, error);
+  if (reports == NULL)
+    return NULL;
 
-  g_autoptr (SkManifest) m = g_new0 (SkManifest, 1);
-  m->files = g_ptr_array_new_with_free_func ((GDestroyNotify)sk_manifest_file_free);
+  g_autoptr (SkManifest) m = manifest_new (workflow, case_id);
   for (guint i = 0; i < reports->len; i++)
     {
       SkFileReport *r = g_ptr_array_index (reports, i);
@@ -489,118 +741,65 @@ sk_package_pack (SkStation *station,
         return NULL;
     }
 
-  const char *signer = sk_station_get_signing_key (station);
-  if (!g_strv_contains (sk_policy_get_signers (policy, m->direction), signer))
-    {
-      g_set_error (error, SK_ERROR, SK_ERROR_SIG_UNTRUSTED_KEY,
-                   "the policy does not list this station's key %s as a signer for %s", signer,
-                   sk_direction_to_string (m->direction));
-      return NULL;
-    }
-  m->package_id = g_uuid_string_random ();
-  m->workflow = g_strdup (workflow);
-  m->created_at = now_rfc3339 ();
-  m->created_by = g_strdup (g_get_user_name ());
-  m->origin = g_strdup (signer);
-  m->recipient = g_strdup (sk_policy_get_recipient (policy, m->direction));
-  m->case_id = g_strdup (case_id);
-  m->policy = g_strdup (sk_policy_get_sha256 (policy));
-  g_autoptr (GBytes) manifest = sk_manifest_to_json (m);
+  EntrySource src = { .paths = files };
+  return write_package (station, policy, m, &src, out_dir, NULL, cancellable, error);
+}
 
-  /* The receiver counts the members' bytes against the policy's cap:
-   * a package over it would only be refused on arrival. */
-  guint64 total = g_bytes_get_size (manifest);
-  for (guint i = 0; i < m->files->len; i++)
-    total += ((SkManifestFile *)g_ptr_array_index (m->files, i))->size;
-  if (total > sk_policy_get_max_package_size (policy))
-    {
-      g_set_error (error, SK_ERROR, SK_ERROR_TAR_TOO_LARGE,
-                   "the files come to %" G_GUINT64_FORMAT
-                   " bytes; a package holds at most %" G_GUINT64_FORMAT " under the policy",
-                   total, sk_policy_get_max_package_size (policy));
-      return NULL;
-    }
+char *
+sk_package_pack_items (SkStation *station,
+                       SkPolicy *policy,
+                       SkStore *store,
+                       const char *workflow,
+                       const char *case_id,
+                       const char *created_by,
+                       GPtrArray *files,
+                       const char *const *item_ids,
+                       const char *out_dir,
+                       char **out_package_id,
+                       char **out_sha256,
+                       GCancellable *cancellable,
+                       GError **error)
+{
+  g_return_val_if_fail (SK_IS_STATION (station), NULL);
+  g_return_val_if_fail (SK_IS_POLICY (policy), NULL);
+  g_return_val_if_fail (SK_IS_STORE (store), NULL);
+  g_return_val_if_fail (files != NULL && files->len > 0, NULL);
 
-  int dirfd = open (out_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (dirfd < 0)
+  if (files->len > sk_policy_get_max_files (policy))
     {
-      sk_error_set_from_errno (error, errno, "opening the output folder");
+      g_set_error (error, SK_ERROR, SK_ERROR_TAR_TOO_MANY,
+                   "a package holds at most %u files under the policy",
+                   sk_policy_get_max_files (policy));
       return NULL;
     }
-  g_autofree char *name = g_strconcat (m->package_id, ".tar.gpg", NULL);
-  g_autofree char *sig_name = g_strconcat (name, ".sig", NULL);
-  g_autofree char *temp = g_strconcat (".", name, ".tmp", NULL);
-  int out = openat (dirfd, temp, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
-  if (out < 0)
+  g_autoptr (SkManifest) m = manifest_new (workflow, case_id);
+  m->created_by = g_strdup (created_by);
+  for (guint i = 0; i < files->len; i++)
     {
-      sk_error_set_from_errno (error, errno, "creating the package");
-      close (dirfd);
-      return NULL;
+      const SkManifestFile *given = g_ptr_array_index (files, i);
+      const SkKind *kind = sk_policy_lookup_kind (policy, given->kind);
+      if (kind == NULL || !g_str_equal (sk_kind_get_workflow (kind), workflow) ||
+          (i > 0 && sk_kind_get_direction (kind) != m->direction))
+        {
+          g_set_error (error, SK_ERROR, SK_ERROR_MANIFEST_WRONG_STATION,
+                       "%s is a %s file of another workflow or direction than the package",
+                       given->name, given->kind);
+          return NULL;
+        }
+      m->direction = sk_kind_get_direction (kind);
+      SkManifestFile *f = g_new0 (SkManifestFile, 1);
+      f->name = g_strdup (given->name);
+      f->kind = g_strdup (given->kind);
+      f->size = given->size;
+      f->sha256 = g_strdup (given->sha256);
+      f->records = given->records;
+      g_ptr_array_add (m->files, f);
     }
-
-  /* The tar is written on a second thread into a socket that GnuPG reads:
-   * no plaintext tar ever touches the disk. */
-  int sv[2];
-  if (socketpair (AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0)
-    {
-      sk_error_set_from_errno (error, errno, "making a pipe for the archive");
-      close (out);
-      unlinkat (dirfd, temp, 0);
-      close (dirfd);
-      return NULL;
-    }
-  TarJob job = { .fd = sv[1],
-                 .manifest = manifest,
-                 .m = m,
-                 .paths = files,
-                 .mtime = g_get_real_time () / G_USEC_PER_SEC };
-  GThread *thread = g_thread_new ("sk-pack-tar", write_tar, &job);
-  g_autoptr (GError) enc_error = NULL;
-  gboolean ok = sk_keyring_encrypt_fd (sk_station_get_keyring (station), m->recipient, sv[0], out,
-                                       cancellable, &enc_error);
-  shutdown (sv[0], SHUT_RDWR);
-  g_thread_join (thread);
-  close (sv[0]);
-  close (sv[1]);
-  if (job.error != NULL)
-    {
-      g_propagate_error (error, job.error);
-      ok = FALSE;
-    }
-  else if (!ok)
-    g_propagate_error (error, g_steal_pointer (&enc_error));
-  if (ok && fsync (out) != 0)
-    {
-      sk_error_set_from_errno (error, errno, "syncing the package");
-      ok = FALSE;
-    }
-
-  /* The detached signature over the exact bytes written. */
-  g_autoptr (GBytes) sig = NULL;
-  if (ok && lseek (out, 0, SEEK_SET) == 0)
-    sig = sk_keyring_sign_detached_fd (sk_station_get_keyring (station), signer, out, error);
-  ok = ok && sig != NULL;
-  close (out);
-  if (ok && renameat2 (dirfd, temp, dirfd, name, RENAME_NOREPLACE) != 0)
-    {
-      sk_error_set_from_errno (error, errno, "naming the package");
-      ok = FALSE;
-    }
-  if (!ok)
-    {
-      unlinkat (dirfd, temp, 0);
-      close (dirfd);
-      return NULL;
-    }
-  if (!write_bytes_durably (dirfd, sig_name, sig, error))
-    {
-      unlinkat (dirfd, name, 0);
-      close (dirfd);
-      return NULL;
-    }
-  fsync (dirfd);
-  close (dirfd);
-  return g_build_filename (out_dir, name, NULL);
+  EntrySource src = { .store = store, .item_ids = item_ids };
+  char *path = write_package (station, policy, m, &src, out_dir, out_sha256, cancellable, error);
+  if (path != NULL && out_package_id != NULL)
+    *out_package_id = g_strdup (m->package_id);
+  return path;
 }
 
 /* ---- reading ----------------------------------------------------------- */
@@ -613,6 +812,9 @@ sk_package_result_free (SkPackageResult *result)
   sk_manifest_free (result->manifest);
   g_free (result->signer);
   g_clear_pointer (&result->reports, g_ptr_array_unref);
+  g_clear_pointer (&result->pair_keys, g_ptr_array_unref);
+  g_free (result->checkpoint_head);
+  g_free (result->checkpoint_station);
   g_free (result);
 }
 
@@ -665,8 +867,8 @@ receiving_direction (SkStation *station, SkPolicy *policy, SkDirection *out, GEr
                  "under the policy this station receives no packages");
 }
 
-static gboolean
-already_seen (SkStation *station, const char *package_id, gboolean *out_seen, GError **error)
+gboolean
+sk_package_seen (SkStation *station, const char *package_id, gboolean *out_seen, GError **error)
 {
   *out_seen = FALSE;
   g_autofree char *db = g_build_filename (sk_station_get_dir (station), "station.db", NULL);
@@ -692,7 +894,8 @@ already_seen (SkStation *station, const char *package_id, gboolean *out_seen, GE
 typedef struct
 {
   int dirfd;
-  GPtrArray *temps; /* names written in DIRFD, to rename or remove */
+  const char *only_file; /* NULL: every file */
+  GPtrArray *temps;      /* names written in DIRFD, to rename or remove */
   GPtrArray *finals;
 } Extract;
 
@@ -703,6 +906,66 @@ extract_discard (Extract *x)
     unlinkat (x->dirfd, g_ptr_array_index (x->temps, i), 0);
 }
 
+/* The whole current member, at most MAX bytes. */
+static GBytes *
+read_member (SkTarReader *tar, guint64 size, guint64 max, const char *what, GError **error)
+{
+  if (size > max)
+    {
+      refuse (error, SK_ERROR_MANIFEST_INVALID, "the %s is larger than %" G_GUINT64_FORMAT " bytes",
+              what, max);
+      return NULL;
+    }
+  g_autofree char *data = g_malloc (size + 1);
+  guint64 got = 0;
+  while (got < size)
+    {
+      gssize n = sk_tar_reader_read (tar, data + got, size - got, error);
+      if (n < 0)
+        return NULL;
+      if (n == 0)
+        {
+          refuse (error, SK_ERROR_TAR_MALFORMED, "the %s is cut short", what);
+          return NULL;
+        }
+      got += (guint64)n;
+    }
+  return g_bytes_new_take (g_steal_pointer (&data), size);
+}
+
+/* The journal checkpoint a package for the standard system carries: signed
+ * by the package's own signer, of that station. */
+static gboolean
+check_checkpoint (SkStation *station,
+                  const char *signer,
+                  GBytes *checkpoint,
+                  GBytes *sig,
+                  SkPackageResult *result,
+                  GError **error)
+{
+  if (checkpoint == NULL || sig == NULL)
+    return refuse (error, SK_ERROR_MANIFEST_MISMATCH,
+                   "the package carries no signed journal checkpoint");
+  const char *signers[] = { signer, NULL };
+  g_autoptr (SkSignature) s = sk_keyring_verify_detached_bytes (sk_station_get_keyring (station),
+                                                                sig, checkpoint, signers, error);
+  if (s == NULL)
+    {
+      g_prefix_error (error, "the journal checkpoint's signature: ");
+      return FALSE;
+    }
+  g_autofree char *key = NULL;
+  g_autoptr (GError) parse_error = NULL;
+  if (!sk_checkpoint_parse (checkpoint, &result->checkpoint_seq, &result->checkpoint_head,
+                            &result->checkpoint_station, &key, &parse_error))
+    return refuse (error, SK_ERROR_MANIFEST_INVALID, "the journal checkpoint: %s",
+                   parse_error->message);
+  if (!g_str_equal (key, signer))
+    return refuse (error, SK_ERROR_MANIFEST_MISMATCH,
+                   "the journal checkpoint is of another station than the package's signer");
+  return TRUE;
+}
+
 /* Read the whole archive; TRUE when acceptance 2–5 hold. */
 static gboolean
 read_package (SkStation *station,
@@ -711,6 +974,7 @@ read_package (SkStation *station,
               const char *signer,
               SkTarReader *tar,
               Extract *x,
+              const SkCheckOptions *opts,
               SkPackageResult *result,
               GPtrArray **out_reports,
               GError **error)
@@ -728,21 +992,10 @@ read_package (SkStation *station,
   g_autofree char *first = name_raw;
   if (!g_str_equal (first, MANIFEST_NAME))
     return refuse (error, SK_ERROR_TAR_ORDER, "the archive does not begin with " MANIFEST_NAME);
-  if (size > SK_MANIFEST_MAX_SIZE)
-    return refuse (error, SK_ERROR_MANIFEST_INVALID, "the manifest is larger than %d bytes",
-                   SK_MANIFEST_MAX_SIZE);
-  g_autofree char *text = g_malloc (size + 1);
-  guint64 got = 0;
-  while (got < size)
-    {
-      gssize n = sk_tar_reader_read (tar, text + got, size - got, error);
-      if (n < 0)
-        return FALSE;
-      if (n == 0)
-        return refuse (error, SK_ERROR_TAR_MALFORMED, "the manifest is cut short");
-      got += (guint64)n;
-    }
-  g_autoptr (GBytes) manifest_bytes = g_bytes_new (text, size);
+  g_autoptr (GBytes) manifest_bytes =
+      read_member (tar, size, SK_MANIFEST_MAX_SIZE, "manifest", error);
+  if (manifest_bytes == NULL)
+    return FALSE;
   SkManifest *m = sk_manifest_parse (manifest_bytes, error);
   if (m == NULL)
     return FALSE;
@@ -774,17 +1027,25 @@ read_package (SkStation *station,
                        "not take",
                        f->kind);
     }
-  gboolean seen;
-  if (!already_seen (station, m->package_id, &seen, error))
-    return FALSE;
-  if (seen)
-    return refuse (error, SK_ERROR_PACKAGE_REPLAYED, "package %s was received before",
-                   m->package_id);
+  if (!opts->replay_allowed)
+    {
+      gboolean seen;
+      if (!sk_package_seen (station, m->package_id, &seen, error))
+        return FALSE;
+      if (seen)
+        return refuse (error, SK_ERROR_PACKAGE_REPLAYED, "package %s was received before",
+                       m->package_id);
+    }
 
-  /* Each file once, as listed, validated as it streams by. */
+  /* Each file once, as listed, validated as it streams by; then, in a
+   * package for the standard system, the journal checkpoint. */
   g_autoptr (GPtrArray) reports =
       g_ptr_array_new_with_free_func ((GDestroyNotify)sk_file_report_free);
   g_ptr_array_set_size (reports, m->files->len);
+  g_autoptr (GPtrArray) keys = g_ptr_array_new_with_free_func ((GDestroyNotify)sk_key_set_free);
+  g_ptr_array_set_size (keys, m->files->len);
+  g_autoptr (GBytes) checkpoint = NULL;
+  g_autoptr (GBytes) checkpoint_sig = NULL;
   g_autofree guint8 *buf = g_malloc (BLOCK);
   guint found = 0;
   for (;;)
@@ -797,6 +1058,26 @@ read_package (SkStation *station,
           break;
         }
       g_autofree char *member = raw;
+      if (direction == SK_DIRECTION_TO_STANDARD && g_str_equal (member, CHECKPOINT_NAME))
+        {
+          if (checkpoint != NULL || found != m->files->len)
+            return refuse (error, SK_ERROR_TAR_ORDER,
+                           "the journal checkpoint must follow all files, once");
+          checkpoint = read_member (tar, size, CHECKPOINT_MAX, "journal checkpoint", error);
+          if (checkpoint == NULL)
+            return FALSE;
+          continue;
+        }
+      if (direction == SK_DIRECTION_TO_STANDARD && g_str_equal (member, CHECKPOINT_SIG_NAME))
+        {
+          if (checkpoint == NULL || checkpoint_sig != NULL)
+            return refuse (error, SK_ERROR_TAR_ORDER,
+                           "the checkpoint's signature must follow the checkpoint, once");
+          checkpoint_sig = read_member (tar, size, SIG_MAX, "checkpoint signature", error);
+          if (checkpoint_sig == NULL)
+            return FALSE;
+          continue;
+        }
       const char *bare =
           g_str_has_prefix (member, FILES_PREFIX) ? member + strlen (FILES_PREFIX) : NULL;
       guint index = G_MAXUINT;
@@ -809,6 +1090,8 @@ read_package (SkStation *station,
           return refuse (error, SK_ERROR_TAR_PATH, "archive member %s is not in the manifest",
                          safe);
         }
+      if (checkpoint != NULL)
+        return refuse (error, SK_ERROR_TAR_ORDER, "a file follows the journal checkpoint");
       const SkManifestFile *f = g_ptr_array_index (m->files, index);
       if (size != f->size)
         return refuse (error, SK_ERROR_MANIFEST_MISMATCH,
@@ -822,11 +1105,13 @@ read_package (SkStation *station,
         return refuse (error, SK_ERROR_MANIFEST_MISMATCH, "%s is not a %s file by its name",
                        f->name, f->kind);
       sk_validator_set_expected_size (v, size);
+      if (opts->collect_pair_keys)
+        sk_validator_collect_pair_keys (v);
       g_autoptr (SkSha256) sum = sk_sha256_new ();
       int out = -1;
       if (sum == NULL)
         return refuse (error, SK_ERROR_IO_ERROR, "SHA-256 is unavailable");
-      if (x != NULL)
+      if (x != NULL && (x->only_file == NULL || g_str_equal (x->only_file, f->name)))
         {
           g_autofree char *temp = g_strconcat (".sekisho-", m->package_id, "-", f->name, NULL);
           out = openat (x->dirfd, temp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
@@ -870,8 +1155,10 @@ read_package (SkStation *station,
               return FALSE;
             }
         }
-      SkFileReport *report = sk_validator_finish (v, NULL);
+      SkKeySet *pair_keys = NULL;
+      SkFileReport *report = sk_validator_finish (v, opts->collect_pair_keys ? &pair_keys : NULL);
       reports->pdata[index] = report;
+      keys->pdata[index] = pair_keys;
       if (real != f->size || !g_str_equal (sk_sha256_hex (sum), f->sha256))
         return refuse (error, SK_ERROR_MANIFEST_MISMATCH,
                        "%s does not match the size or SHA-256 the manifest gives", f->name);
@@ -886,6 +1173,9 @@ read_package (SkStation *station,
     }
   if (found != m->files->len)
     return refuse (error, SK_ERROR_MANIFEST_MISMATCH, "the archive lacks files the manifest lists");
+  if (direction == SK_DIRECTION_TO_STANDARD &&
+      !check_checkpoint (station, signer, checkpoint, checkpoint_sig, result, error))
+    return FALSE;
 
   /* Acceptance 5: every file valid. */
   for (guint i = 0; i < reports->len; i++)
@@ -902,80 +1192,194 @@ read_package (SkStation *station,
         }
     }
   result->reports = g_steal_pointer (&reports);
+  if (opts->collect_pair_keys)
+    result->pair_keys = g_steal_pointer (&keys);
   return TRUE;
 }
 
+/* A fresh stream of the package's bytes, for one pass. */
+typedef struct
+{
+  int fd;
+  SkStoreReader *reader; /* when the bytes come from the store */
+} Pass;
+
+static gboolean
+pass_open (const SkPackageSource *src, Pass *pass, GCancellable *cancellable, GError **error)
+{
+  pass->reader = NULL;
+  if (src->path != NULL)
+    {
+      pass->fd = open (src->path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+      if (pass->fd < 0)
+        {
+          sk_error_set_from_errno (error, errno, "opening the package");
+          return FALSE;
+        }
+      return TRUE;
+    }
+  pass->reader = src->staged != NULL
+                     ? sk_staged_open_reader (src->staged, cancellable, error)
+                     : sk_store_open_reader (src->store, src->item_id, cancellable, error);
+  if (pass->reader == NULL)
+    return FALSE;
+  pass->fd = sk_store_reader_get_fd (pass->reader);
+  return TRUE;
+}
+
+/* End a pass; the store's failure to open its copy (it was altered) wins
+ * over whatever the pass made of the bytes. */
+static gboolean
+pass_close (Pass *pass, GError **error)
+{
+  if (pass->reader == NULL)
+    {
+      if (pass->fd >= 0)
+        close (pass->fd);
+      pass->fd = -1;
+      return TRUE;
+    }
+  g_autoptr (GError) local_error = NULL;
+  gboolean ok = sk_store_reader_finish (pass->reader, &local_error);
+  g_clear_pointer (&pass->reader, sk_store_reader_free);
+  pass->fd = -1;
+  if (!ok)
+    {
+      if (error != NULL)
+        g_clear_error (error);
+      g_propagate_error (error, g_steal_pointer (&local_error));
+    }
+  return ok;
+}
+
+static gboolean
+source_size (const SkPackageSource *src, guint64 *out, GError **error)
+{
+  if (src->staged != NULL)
+    {
+      *out = sk_staged_get_item (src->staged)->size;
+      return TRUE;
+    }
+  if (src->store != NULL)
+    {
+      g_autoptr (SkItem) item = sk_store_lookup (src->store, src->item_id, error);
+      if (item == NULL)
+        return FALSE;
+      *out = item->size;
+      return TRUE;
+    }
+  struct stat st;
+  if (lstat (src->path, &st) != 0 || !S_ISREG (st.st_mode))
+    {
+      sk_error_set_from_errno (error, errno != 0 ? errno : EINVAL, "opening the package");
+      return FALSE;
+    }
+  *out = (guint64)st.st_size;
+  return TRUE;
+}
+
+static GBytes *
+source_signature (const SkPackageSource *src, GError **error)
+{
+  if (src->signature != NULL)
+    return g_bytes_ref (src->signature);
+  g_autofree char *sig_path = g_strconcat (src->path, ".sig", NULL);
+  return sk_package_read_signature (sig_path, error);
+}
+
+GBytes *
+sk_package_read_signature (const char *sig_path, GError **error)
+{
+  int fd = open (sig_path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+  struct stat st;
+  if (fd < 0)
+    {
+      if (errno == ENOENT)
+        refuse (error, SK_ERROR_SIG_MISSING, "the package has no signature file");
+      else
+        sk_error_set_from_errno (error, errno, "opening the signature file");
+      return NULL;
+    }
+  if (fstat (fd, &st) != 0 || !S_ISREG (st.st_mode) || st.st_size > SIG_MAX)
+    {
+      close (fd);
+      refuse (error, SK_ERROR_SIG_BAD, "the signature file is not a signature of a package");
+      return NULL;
+    }
+  g_autofree guint8 *data = g_malloc ((gsize)st.st_size + 1);
+  gsize got = 0;
+  while (got < (gsize)st.st_size)
+    {
+      ssize_t n = read (fd, data + got, (gsize)st.st_size - got);
+      if (n < 0 && errno == EINTR)
+        continue;
+      if (n <= 0)
+        {
+          sk_error_set_from_errno (error, n < 0 ? errno : EIO, "reading the signature file");
+          close (fd);
+          return NULL;
+        }
+      got += (gsize)n;
+    }
+  close (fd);
+  return g_bytes_new_take (g_steal_pointer (&data), got);
+}
+
 SkPackageResult *
-sk_package_check (SkStation *station,
-                  SkPolicy *policy,
-                  const char *path,
-                  const char *extract_dir,
-                  GPtrArray **out_reports,
-                  GCancellable *cancellable,
-                  GError **error)
+sk_package_check_source (SkStation *station,
+                         SkPolicy *policy,
+                         const SkPackageSource *src,
+                         const SkCheckOptions *options,
+                         GPtrArray **out_reports,
+                         GCancellable *cancellable,
+                         GError **error)
 {
   g_return_val_if_fail (SK_IS_STATION (station), NULL);
   g_return_val_if_fail (SK_IS_POLICY (policy), NULL);
+  g_return_val_if_fail (src != NULL && (src->path != NULL || src->staged != NULL ||
+                                        (src->store != NULL && src->item_id != NULL)),
+                        NULL);
+  g_return_val_if_fail (src->path != NULL || src->signature != NULL, NULL);
 
+  SkCheckOptions none = { 0 };
+  const SkCheckOptions *opts = options != NULL ? options : &none;
   SkDirection direction = SK_DIRECTION_TO_INTERMEDIATE;
   if (!receiving_direction (station, policy, &direction, error))
     return NULL;
 
-  /* Acceptance 1: the detached signature, over the file as it is. */
-  g_autofree char *sig_path = g_strconcat (path, ".sig", NULL);
-  g_autofree char *sig_data = NULL;
-  gsize sig_len = 0;
-  GStatBuf st;
-  if (g_stat (sig_path, &st) != 0)
-    {
-      refuse (error, SK_ERROR_SIG_MISSING, "the package has no signature file");
-      return NULL;
-    }
-  if (st.st_size > SIG_MAX || !g_file_get_contents (sig_path, &sig_data, &sig_len, error))
-    {
-      if (error != NULL && *error == NULL)
-        refuse (error, SK_ERROR_SIG_BAD, "the signature file is too large");
-      return NULL;
-    }
-  g_autoptr (GBytes) sig = g_bytes_new_take (g_steal_pointer (&sig_data), sig_len);
-
-  int fd = open (path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-  struct stat pst;
-  if (fd < 0 || fstat (fd, &pst) != 0 || !S_ISREG (pst.st_mode))
-    {
-      sk_error_set_from_errno (error, fd < 0 ? errno : EINVAL, "opening the package");
-      if (fd >= 0)
-        close (fd);
-      return NULL;
-    }
+  /* Acceptance 1: the detached signature, over the bytes as they are. */
+  g_autoptr (GBytes) sig = source_signature (src, error);
+  if (sig == NULL)
+    return NULL;
+  guint64 size;
+  if (!source_size (src, &size, error))
+    return NULL;
   /* An encrypted tar is slightly larger than the tar: allow 1% and 64 KiB. */
   guint64 cap = sk_policy_get_max_package_size (policy);
-  if ((guint64)pst.st_size > cap + cap / 100 + 65536)
+  if (size > cap + cap / 100 + 65536)
     {
-      close (fd);
       refuse (error, SK_ERROR_TAR_TOO_LARGE, "the package is larger than the policy allows");
       return NULL;
     }
+  Pass pass;
+  if (!pass_open (src, &pass, cancellable, error))
+    return NULL;
   g_autoptr (SkSignature) signature =
-      sk_keyring_verify_detached_fd (sk_station_get_keyring (station), sig, fd,
+      sk_keyring_verify_detached_fd (sk_station_get_keyring (station), sig, pass.fd,
                                      sk_policy_get_signers (policy, direction), cancellable, error);
-  if (signature == NULL || lseek (fd, 0, SEEK_SET) != 0)
-    {
-      close (fd);
-      return NULL;
-    }
+  if (!pass_close (&pass, error) || signature == NULL)
+    return NULL;
 
   g_autoptr (SkPackageResult) result = g_new0 (SkPackageResult, 1);
   result->signer = g_strdup (signature->primary_fpr);
 
-  Extract x = { .dirfd = -1 };
-  if (extract_dir != NULL)
+  Extract x = { .dirfd = -1, .only_file = opts->only_file };
+  if (opts->extract_dir != NULL)
     {
-      x.dirfd = open (extract_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+      x.dirfd = open (opts->extract_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
       if (x.dirfd < 0)
         {
           sk_error_set_from_errno (error, errno, "opening the output folder");
-          close (fd);
           return NULL;
         }
       x.temps = g_ptr_array_new_with_free_func (g_free);
@@ -984,22 +1388,23 @@ sk_package_check (SkStation *station,
 
   /* Acceptance 2–5, with decryption on a second thread streaming into the
    * tar reader. */
-  int sv[2];
-  gboolean ok = socketpair (AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) == 0;
-  if (!ok)
-    sk_error_set_from_errno (error, errno, "making a pipe for decryption");
-  DecryptJob job = {
-    sk_station_get_keyring (station), fd, (guint64)pst.st_size, ok ? sv[1] : -1, cancellable, NULL
-  };
-  GThread *thread = ok ? g_thread_new ("sk-decrypt", decrypt, &job) : NULL;
   g_autoptr (GError) read_error = NULL;
+  gboolean ok = pass_open (src, &pass, cancellable, &read_error);
+  int sv[2] = { -1, -1 };
+  ok = ok && socketpair (AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) == 0;
+  if (!ok && read_error == NULL)
+    sk_error_set_from_errno (&read_error, errno, "making a pipe for decryption");
+  DecryptJob job = { sk_station_get_keyring (station), pass.fd, size, sv[1], cancellable, NULL };
   if (ok)
     {
-      g_autoptr (SkTarReader) tar =
-          sk_tar_reader_new (sv[0], sk_policy_get_max_files (policy) + 1,
-                             sk_policy_get_max_package_size (policy), &read_error);
-      ok = tar != NULL && read_package (station, policy, direction, result->signer, tar,
-                                        x.dirfd >= 0 ? &x : NULL, result, out_reports, &read_error);
+      GThread *thread = g_thread_new ("sk-decrypt", decrypt, &job);
+      g_autoptr (SkTarReader) tar = sk_tar_reader_new (
+          sv[0],
+          sk_policy_get_max_files (policy) + 1 + (direction == SK_DIRECTION_TO_STANDARD ? 2 : 0),
+          sk_policy_get_max_package_size (policy), &read_error);
+      ok = tar != NULL &&
+           read_package (station, policy, direction, result->signer, tar, x.dirfd >= 0 ? &x : NULL,
+                         opts, result, out_reports, &read_error);
       /* Drain, so that GnuPG reaches the end of the message and checks
        * its integrity; then stop it if we stopped early. */
       if (ok)
@@ -1013,7 +1418,8 @@ sk_package_check (SkStation *station,
       close (sv[0]);
       close (sv[1]);
     }
-  close (fd);
+  if (!pass_close (&pass, &read_error))
+    ok = FALSE;
 
   /* A decryption failure explains a damaged archive better than the
    * archive does; a failure at the very end (integrity) refuses all. */
@@ -1060,4 +1466,18 @@ sk_package_check (SkStation *station,
       return NULL;
     }
   return g_steal_pointer (&result);
+}
+
+SkPackageResult *
+sk_package_check (SkStation *station,
+                  SkPolicy *policy,
+                  const char *path,
+                  const char *extract_dir,
+                  GPtrArray **out_reports,
+                  GCancellable *cancellable,
+                  GError **error)
+{
+  SkPackageSource src = { .path = path };
+  SkCheckOptions opts = { .extract_dir = extract_dir };
+  return sk_package_check_source (station, policy, &src, &opts, out_reports, cancellable, error);
 }

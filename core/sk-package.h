@@ -74,12 +74,66 @@ sk_package_pack (SkStation *station,
                  GCancellable *cancellable,
                  GError **error);
 
+/* Write the files of FILES (SkManifestFile*: name, kind, size, sha256,
+ * records — as recorded when they were taken in) from the store's items
+ * ITEM_IDS as a package into OUT_DIR, signed by the station and encrypted
+ * to the policy's recipient, read back and compared.  Returns the path of
+ * the .tar.gpg, its package id and the SHA-256 of its bytes. */
+char *
+sk_package_pack_items (SkStation *station,
+                       SkPolicy *policy,
+                       SkStore *store,
+                       const char *workflow,
+                       const char *case_id,
+                       const char *created_by,
+                       GPtrArray *files,
+                       const char *const *item_ids,
+                       const char *out_dir,
+                       char **out_package_id,
+                       char **out_sha256,
+                       GCancellable *cancellable,
+                       GError **error);
+
 typedef struct
 {
   SkManifest *manifest;
   char *signer;       /* the verified signer's primary fingerprint */
   GPtrArray *reports; /* SkFileReport*, one per file, in manifest order */
+  /* With collect_pair_keys: SkKeySet* per file (NULL for results). */
+  GPtrArray *pair_keys;
+  /* The journal checkpoint a package for the standard system carries. */
+  gint64 checkpoint_seq;
+  char *checkpoint_head;
+  char *checkpoint_station;
 } SkPackageResult;
+
+/* Where a package's bytes are read from: a file (its signature beside it
+ * at PATH.sig), an item of the store, or a copy being imported.  From the
+ * store, the signature comes with it. */
+typedef struct
+{
+  const char *path;
+  SkStore *store;
+  const char *item_id;
+  SkStaged *staged;
+  GBytes *signature;
+} SkPackageSource;
+
+typedef struct
+{
+  const char *extract_dir;    /* write the files here: all of them, or none */
+  const char *only_file;      /* …or only this one */
+  gboolean collect_pair_keys; /* keep the requests' pair keys */
+  gboolean replay_allowed;    /* reading again what this station took in */
+} SkCheckOptions;
+
+/* A detached signature file, bounded. */
+GBytes *
+sk_package_read_signature (const char *sig_path, GError **error);
+
+/* Whether the journal shows PACKAGE_ID received already. */
+gboolean
+sk_package_seen (SkStation *station, const char *package_id, gboolean *out_seen, GError **error);
 
 void
 sk_package_result_free (SkPackageResult *result);
@@ -97,5 +151,16 @@ sk_package_check (SkStation *station,
                   GPtrArray **out_reports,
                   GCancellable *cancellable,
                   GError **error);
+
+/* Acceptance 1–5 on SRC, two passes over its bytes: the signature, then
+ * decryption, archive, manifest and validation together. */
+SkPackageResult *
+sk_package_check_source (SkStation *station,
+                         SkPolicy *policy,
+                         const SkPackageSource *src,
+                         const SkCheckOptions *options,
+                         GPtrArray **out_reports,
+                         GCancellable *cancellable,
+                         GError **error);
 
 G_END_DECLS

@@ -7,6 +7,7 @@
 #include <fcntl.h>
 #include <json-glib/json-glib.h>
 #include <stdio.h>
+#include <sys/socket.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -324,19 +325,51 @@ discard (SkStore *self, const char *name)
     (void)fsync (self->dirfd);
 }
 
-SkItem *
-sk_store_put (SkStore *self,
-              GInputStream *in,
-              const SkItemInfo *info,
-              const SkJournalEntry *who,
-              GCancellable *cancellable,
-              GError **error)
+/* A sealed file written and synced under its temporary name, with its key
+ * in memory only: until it is committed, a crash leaves nothing that can be
+ * opened, and recovery removes the file. */
+struct _SkStaged
+{
+  SkStore *store;
+  SkItem *item;
+  SkItemKey *key;
+  char *temp;
+  gboolean committed;
+};
+
+void
+sk_staged_free (SkStaged *staged)
+{
+  if (staged == NULL)
+    return;
+  if (!staged->committed)
+    discard (staged->store, staged->temp);
+  g_object_unref (staged->store);
+  sk_item_free (staged->item);
+  sk_item_key_free (staged->key);
+  g_free (staged->temp);
+  g_free (staged);
+}
+
+const SkItem *
+sk_staged_get_item (SkStaged *staged)
+{
+  return staged->item;
+}
+
+SkStaged *
+sk_store_stage (SkStore *self,
+                GInputStream *in,
+                const SkItemInfo *info,
+                GCancellable *cancellable,
+                GError **error)
 {
   g_return_val_if_fail (SK_IS_STORE (self), NULL);
   g_return_val_if_fail (info != NULL && info->kind != NULL && info->name != NULL, NULL);
-  g_return_val_if_fail (who != NULL && who->event != NULL, NULL);
 
-  g_autoptr (SkItem) item = g_new0 (SkItem, 1);
+  g_autoptr (SkStaged) staged = g_new0 (SkStaged, 1);
+  staged->store = g_object_ref (self);
+  SkItem *item = staged->item = g_new0 (SkItem, 1);
   item->id = new_item_id ();
   item->kind = g_strdup (info->kind);
   item->name = g_strdup (info->name);
@@ -344,23 +377,23 @@ sk_store_put (SkStore *self,
   item->records = info->records;
   item->deadline_us = info->deadline_us;
   item->created_us = sk_journal_now (self->journal);
-
-  g_autoptr (SkItemKey) key = sk_item_key_new_random ();
-  g_autofree char *temp = g_strconcat (TEMP_PREFIX, item->id, NULL);
-  g_autofree char *final = sealed_name (item->id);
-  if (key == NULL)
+  staged->temp = g_strconcat (TEMP_PREFIX, item->id, NULL);
+  staged->key = sk_item_key_new_random ();
+  if (staged->key == NULL)
     {
       g_set_error_literal (error, SK_ERROR, SK_ERROR_IO_ERROR, "no locked memory for a key");
       return NULL;
     }
 
-  int fd = openat (self->dirfd, temp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+  int fd = openat (self->dirfd, staged->temp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+                   0600);
   if (fd < 0)
     {
       sk_error_set_from_errno (error, errno, "creating a file in the store");
       return NULL;
     }
-  gboolean sealed = sk_seal_stream (key, in, fd, &item->size, &item->sha256, cancellable, error);
+  gboolean sealed =
+      sk_seal_stream (staged->key, in, fd, &item->size, &item->sha256, cancellable, error);
   if (sealed)
     sk_fault_point ("store-put-before-fsync");
   if (sealed && fsync (fd) != 0)
@@ -373,31 +406,44 @@ sk_store_put (SkStore *self,
       sk_error_set_from_errno (error, errno, "closing a file in the store");
       sealed = FALSE;
     }
-  if (!sealed)
-    {
-      discard (self, temp);
-      return NULL;
-    }
+  return sealed ? g_steal_pointer (&staged) : NULL;
+}
+
+SkItem *
+sk_store_commit (SkStore *self,
+                 SkStaged *staged,
+                 const SkJournalEntry *who,
+                 SkStoreCommitFunc also,
+                 gpointer user_data,
+                 GError **error)
+{
+  g_return_val_if_fail (SK_IS_STORE (self), NULL);
+  g_return_val_if_fail (staged != NULL && staged->store == self && !staged->committed, NULL);
+  g_return_val_if_fail (who != NULL && who->event != NULL, NULL);
+
+  SkItem *item = staged->item;
+  g_autofree char *final = sealed_name (item->id);
 
   sk_fault_point ("store-put-before-rename");
-  if (renameat2 (self->dirfd, temp, self->dirfd, final, RENAME_NOREPLACE) != 0)
+  if (renameat2 (self->dirfd, staged->temp, self->dirfd, final, RENAME_NOREPLACE) != 0)
     {
       sk_error_set_from_errno (error, errno, "naming a file in the store");
-      discard (self, temp);
       return NULL;
     }
+  /* From here the file goes by its final name: a failure removes that. */
+  g_free (staged->temp);
+  staged->temp = g_strdup (final);
   sk_fault_point ("store-put-before-dirsync");
   if (!sync_dir (self, error))
-    {
-      discard (self, final);
-      return NULL;
-    }
+    return NULL;
   sk_fault_point ("store-put-before-commit");
 
-  /* The row, its key and the journal entry commit together. */
+  /* The row, its key, the caller's rows and the journal entries commit
+   * together. */
   g_autofree char *details = item_details (item, NULL);
   SkJournalEntry entry = *who;
-  entry.details = details;
+  if (entry.details == NULL)
+    entry.details = details;
   if (entry.case_id == NULL)
     entry.case_id = item->case_id;
   g_autoptr (SkDbStmt) insert = sk_db_prepare (
@@ -405,10 +451,7 @@ sk_store_put (SkStore *self,
       "INSERT INTO items (" ITEM_COLUMNS ", key) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
       error);
   if (insert == NULL || !sk_journal_begin (self->journal, error))
-    {
-      discard (self, final);
-      return NULL;
-    }
+    return NULL;
   sk_db_stmt_bind_text (insert, 1, item->id);
   sk_db_stmt_bind_text (insert, 2, item->kind);
   sk_db_stmt_bind_text (insert, 3, item->name);
@@ -419,20 +462,43 @@ sk_store_put (SkStore *self,
     sk_db_stmt_bind_int64 (insert, 7, item->records);
   sk_db_stmt_bind_int64 (insert, 8, item->created_us);
   sk_db_stmt_bind_int64 (insert, 9, item->deadline_us);
-  sk_db_stmt_bind_blob (insert, 10, sk_item_key_get_bytes (key), SK_ITEM_KEY_BYTES);
-  if (!sk_db_stmt_run (insert, error) || sk_journal_append (self->journal, &entry, error) == 0)
+  sk_db_stmt_bind_blob (insert, 10, sk_item_key_get_bytes (staged->key), SK_ITEM_KEY_BYTES);
+  if (!sk_db_stmt_run (insert, error) || (also != NULL && !also (item, user_data, error)) ||
+      sk_journal_append (self->journal, &entry, error) == 0)
     {
       sk_journal_rollback (self->journal);
-      discard (self, final);
       return NULL;
     }
   if (!sk_journal_commit (self->journal, error))
-    {
-      discard (self, final);
-      return NULL;
-    }
+    return NULL;
+  staged->committed = TRUE;
   sk_fault_point ("store-put-after-commit");
-  return g_steal_pointer (&item);
+
+  SkItem *copy = g_new0 (SkItem, 1);
+  *copy = *item;
+  copy->id = g_strdup (item->id);
+  copy->kind = g_strdup (item->kind);
+  copy->name = g_strdup (item->name);
+  copy->case_id = g_strdup (item->case_id);
+  copy->sha256 = g_strdup (item->sha256);
+  return copy;
+}
+
+SkItem *
+sk_store_put (SkStore *self,
+              GInputStream *in,
+              const SkItemInfo *info,
+              const SkJournalEntry *who,
+              GCancellable *cancellable,
+              GError **error)
+{
+  g_return_val_if_fail (SK_IS_STORE (self), NULL);
+  g_return_val_if_fail (who != NULL && who->event != NULL, NULL);
+
+  g_autoptr (SkStaged) staged = sk_store_stage (self, in, info, cancellable, error);
+  if (staged == NULL)
+    return NULL;
+  return sk_store_commit (self, staged, who, NULL, NULL, error);
 }
 
 /* ---- reading ----------------------------------------------------------- */
@@ -482,42 +548,186 @@ sk_store_list (SkStore *self, GError **error)
   return g_steal_pointer (&items);
 }
 
+/* The key of item ID, from its row. */
+static SkItemKey *
+item_key (SkStore *self, const char *id, GError **error)
+{
+  g_autoptr (SkDbStmt) stmt =
+      sk_db_prepare (self->db, "SELECT key FROM items WHERE id = ?1", error);
+  if (stmt == NULL)
+    return NULL;
+  sk_db_stmt_bind_text (stmt, 1, id);
+  SkDbStep step = sk_db_stmt_step (stmt, error);
+  if (step == SK_DB_STEP_ERROR)
+    return NULL;
+  gsize len = 0;
+  const guint8 *bytes = step == SK_DB_STEP_ROW ? sk_db_stmt_column_blob (stmt, 0, &len) : NULL;
+  SkItemKey *key = bytes != NULL ? sk_item_key_new_from_bytes (bytes, len) : NULL;
+  if (key == NULL)
+    {
+      g_autofree char *safe = sk_escape_untrusted (id);
+      g_set_error (error, SK_ERROR, SK_ERROR_ITEM_UNKNOWN,
+                   "no item %s in the store: it was deleted, or never stored", safe);
+    }
+  return key;
+}
+
+static int
+open_sealed (SkStore *self, const char *name, GError **error)
+{
+  int fd = openat (self->dirfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+  if (fd < 0)
+    sk_error_set_from_errno (error, errno, "opening a stored item");
+  return fd;
+}
+
 gboolean
 sk_store_read (
     SkStore *self, const char *id, GOutputStream *out, GCancellable *cancellable, GError **error)
 {
   g_return_val_if_fail (SK_IS_STORE (self), FALSE);
 
-  g_autoptr (SkDbStmt) stmt =
-      sk_db_prepare (self->db, "SELECT key FROM items WHERE id = ?1", error);
-  if (stmt == NULL)
-    return FALSE;
-  sk_db_stmt_bind_text (stmt, 1, id);
-  SkDbStep step = sk_db_stmt_step (stmt, error);
-  if (step == SK_DB_STEP_ERROR)
-    return FALSE;
-  gsize len = 0;
-  const guint8 *bytes = step == SK_DB_STEP_ROW ? sk_db_stmt_column_blob (stmt, 0, &len) : NULL;
-  g_autoptr (SkItemKey) key = bytes != NULL ? sk_item_key_new_from_bytes (bytes, len) : NULL;
-  sk_db_stmt_reset (stmt);
+  g_autoptr (SkItemKey) key = item_key (self, id, error);
   if (key == NULL)
-    {
-      g_autofree char *safe = sk_escape_untrusted (id);
-      g_set_error (error, SK_ERROR, SK_ERROR_ITEM_UNKNOWN,
-                   "no item %s in the store: it was deleted, or never stored", safe);
-      return FALSE;
-    }
-
+    return FALSE;
   g_autofree char *file = sealed_name (id);
-  int fd = openat (self->dirfd, file, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+  int fd = open_sealed (self, file, error);
   if (fd < 0)
-    {
-      sk_error_set_from_errno (error, errno, "opening a stored item");
-      return FALSE;
-    }
+    return FALSE;
   gboolean ok = sk_open_stream (key, fd, out, cancellable, error);
   close (fd);
   return ok;
+}
+
+/* A thread opens the sealed file into one end of a socket pair; the caller
+ * reads the other. */
+struct _SkStoreReader
+{
+  int fd;        /* the caller's end */
+  int sealed_fd; /* the sealed file, owned by the thread */
+  SkItemKey *key;
+  GSocketConnection *conn; /* the thread's end */
+  GCancellable *cancellable;
+  GThread *thread;
+  GError *error;
+};
+
+static gpointer
+reader_thread (gpointer data)
+{
+  SkStoreReader *r = data;
+  GOutputStream *out = g_io_stream_get_output_stream (G_IO_STREAM (r->conn));
+  sk_open_stream (r->key, r->sealed_fd, out, r->cancellable, &r->error);
+  /* EOF for the reader, whether the item opened to its end or not: it
+   * learns which from sk_store_reader_finish(). */
+  g_io_stream_close (G_IO_STREAM (r->conn), NULL, NULL);
+  return NULL;
+}
+
+static SkStoreReader *
+reader_start (SkItemKey *key, int sealed_fd, GCancellable *cancellable, GError **error)
+{
+  int sv[2];
+  if (socketpair (AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0)
+    {
+      sk_error_set_from_errno (error, errno, "making a pipe to read a stored item");
+      sk_item_key_free (key);
+      close (sealed_fd);
+      return NULL;
+    }
+  g_autoptr (GSocket) socket = g_socket_new_from_fd (sv[1], error);
+  if (socket == NULL)
+    {
+      close (sv[0]);
+      close (sv[1]);
+      sk_item_key_free (key);
+      close (sealed_fd);
+      return NULL;
+    }
+  SkStoreReader *r = g_new0 (SkStoreReader, 1);
+  r->fd = sv[0];
+  r->sealed_fd = sealed_fd;
+  r->key = key;
+  r->conn = g_socket_connection_factory_create_connection (socket);
+  r->cancellable = cancellable != NULL ? g_object_ref (cancellable) : NULL;
+  r->thread = g_thread_new ("sk-unseal", reader_thread, r);
+  return r;
+}
+
+SkStoreReader *
+sk_store_open_reader (SkStore *self, const char *id, GCancellable *cancellable, GError **error)
+{
+  g_return_val_if_fail (SK_IS_STORE (self), NULL);
+
+  SkItemKey *key = item_key (self, id, error);
+  if (key == NULL)
+    return NULL;
+  g_autofree char *file = sealed_name (id);
+  int fd = open_sealed (self, file, error);
+  if (fd < 0)
+    {
+      sk_item_key_free (key);
+      return NULL;
+    }
+  return reader_start (key, fd, cancellable, error);
+}
+
+SkStoreReader *
+sk_staged_open_reader (SkStaged *staged, GCancellable *cancellable, GError **error)
+{
+  g_return_val_if_fail (staged != NULL && !staged->committed, NULL);
+
+  int fd = open_sealed (staged->store, staged->temp, error);
+  if (fd < 0)
+    return NULL;
+  SkItemKey *key =
+      sk_item_key_new_from_bytes (sk_item_key_get_bytes (staged->key), SK_ITEM_KEY_BYTES);
+  return reader_start (key, fd, cancellable, error);
+}
+
+int
+sk_store_reader_get_fd (SkStoreReader *reader)
+{
+  return reader->fd;
+}
+
+static void
+reader_stop (SkStoreReader *r)
+{
+  if (r->thread == NULL)
+    return;
+  shutdown (r->fd, SHUT_RDWR);
+  g_thread_join (r->thread);
+  r->thread = NULL;
+  close (r->fd);
+  close (r->sealed_fd);
+  r->fd = r->sealed_fd = -1;
+}
+
+gboolean
+sk_store_reader_finish (SkStoreReader *reader, GError **error)
+{
+  reader_stop (reader);
+  if (reader->error != NULL)
+    {
+      g_propagate_prefixed_error (error, g_steal_pointer (&reader->error),
+                                  "the store's copy did not open: ");
+      return FALSE;
+    }
+  return TRUE;
+}
+
+void
+sk_store_reader_free (SkStoreReader *reader)
+{
+  if (reader == NULL)
+    return;
+  reader_stop (reader);
+  g_clear_error (&reader->error);
+  g_clear_object (&reader->conn);
+  g_clear_object (&reader->cancellable);
+  sk_item_key_free (reader->key);
+  g_free (reader);
 }
 
 /* ---- deleting ---------------------------------------------------------- */

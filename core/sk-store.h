@@ -67,6 +67,54 @@ sk_store_put (SkStore *self,
               GCancellable *cancellable,
               GError **error);
 
+/* Sealing in two steps, for callers that must look at what they store
+ * before they keep it (a package is verified on the store's own copy):
+ * stage seals IN into a file that nothing refers to yet; commit names it,
+ * then inserts its row, runs ALSO (the caller's rows and journal entries,
+ * in the same transaction) and appends WHO's entry.  A staged item freed
+ * without a commit is removed. */
+typedef struct _SkStaged SkStaged;
+void
+sk_staged_free (SkStaged *staged);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (SkStaged, sk_staged_free)
+const SkItem *
+sk_staged_get_item (SkStaged *staged);
+
+SkStaged *
+sk_store_stage (SkStore *self,
+                GInputStream *in,
+                const SkItemInfo *info,
+                GCancellable *cancellable,
+                GError **error);
+
+typedef gboolean (*SkStoreCommitFunc) (const SkItem *item, gpointer user_data, GError **error);
+
+/* WHO's details default to the item's. */
+SkItem *
+sk_store_commit (SkStore *self,
+                 SkStaged *staged,
+                 const SkJournalEntry *who,
+                 SkStoreCommitFunc also,
+                 gpointer user_data,
+                 GError **error);
+
+/* An item's plaintext as a stream of bytes on a socket, opened by a second
+ * thread as it is read.  Finish tells whether the whole item opened (it
+ * was not altered or cut short); read to the end before trusting what was
+ * read. */
+typedef struct _SkStoreReader SkStoreReader;
+SkStoreReader *
+sk_store_open_reader (SkStore *self, const char *id, GCancellable *cancellable, GError **error);
+SkStoreReader *
+sk_staged_open_reader (SkStaged *staged, GCancellable *cancellable, GError **error);
+int
+sk_store_reader_get_fd (SkStoreReader *reader);
+gboolean
+sk_store_reader_finish (SkStoreReader *reader, GError **error);
+void
+sk_store_reader_free (SkStoreReader *reader);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (SkStoreReader, sk_store_reader_free)
+
 SkItem *
 sk_store_lookup (SkStore *self, const char *id, GError **error);
 GPtrArray *

@@ -613,7 +613,7 @@ seal (Fixture *fx, GBytes *plain)
   int out = open (pkg, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
   g_assert_cmpint (out, >=, 0);
   gboolean ok = sk_keyring_encrypt_fd (sk_station_get_keyring (fx->std), keys.terminal, in, out,
-                                       NULL, &error);
+                                       NULL, NULL, &error);
   g_assert_no_error (error);
   g_assert_true (ok);
   close (in);
