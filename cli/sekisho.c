@@ -19,6 +19,7 @@
 #include "sk-error.h"
 #include "sk-journal.h"
 #include "sk-package.h"
+#include "sk-pipeline.h"
 #include "sk-keyring.h"
 #include "sk-policy.h"
 #include "sk-station.h"
@@ -27,6 +28,7 @@
 typedef struct
 {
   char *station_dir;
+  char *handoff_root;
   gboolean json;
   JsonBuilder *extra; /* command-specific members of the JSON result */
   gboolean extra_open;
@@ -1051,6 +1053,381 @@ cmd_receive (SkCli *cli, int argc, char **argv, const char *command)
   return finish (cli, NULL, msg, NULL);
 }
 
+/* ---- cases (the integration terminal's pipeline) ----------------------- */
+
+static void
+add_case_json (JsonBuilder *b, const SkCase *c)
+{
+  json_builder_begin_object (b);
+  json_builder_set_member_name (b, "id");
+  g_autofree char *id = escape_untrusted (c->id);
+  json_builder_add_string_value (b, id);
+  json_builder_set_member_name (b, "workflow");
+  json_builder_add_string_value (b, c->workflow);
+  json_builder_set_member_name (b, "state");
+  json_builder_add_string_value (b, c->state);
+  json_builder_set_member_name (b, "overdue");
+  json_builder_add_boolean_value (b, c->overdue);
+  json_builder_set_member_name (b, "created");
+  g_autofree char *created = sk_journal_format_time (c->created_us);
+  json_builder_add_string_value (b, created);
+  json_builder_set_member_name (b, "files");
+  json_builder_begin_array (b);
+  for (guint i = 0; i < c->files->len; i++)
+    {
+      const SkCaseFile *f = g_ptr_array_index (c->files, i);
+      g_autofree char *name = escape_untrusted (f->name);
+      json_builder_begin_object (b);
+      json_builder_set_member_name (b, "role");
+      json_builder_add_string_value (b, f->role);
+      json_builder_set_member_name (b, "name");
+      json_builder_add_string_value (b, name);
+      json_builder_set_member_name (b, "kind");
+      json_builder_add_string_value (b, f->kind);
+      json_builder_set_member_name (b, "state");
+      json_builder_add_string_value (b, f->state);
+      json_builder_set_member_name (b, "size");
+      json_builder_add_int_value (b, (gint64)f->size);
+      json_builder_set_member_name (b, "records");
+      json_builder_add_int_value (b, f->records);
+      json_builder_set_member_name (b, "sha256");
+      json_builder_add_string_value (b, f->sha256);
+      json_builder_set_member_name (b, "needs_approval");
+      json_builder_add_boolean_value (b, f->needs_approval);
+      json_builder_end_object (b);
+    }
+  json_builder_end_array (b);
+  json_builder_end_object (b);
+}
+
+static void
+print_case (const SkCase *c)
+{
+  g_autofree char *id = escape_untrusted (c->id);
+  g_print (_ ("Case %s (%s): %s%s\n"), id, c->workflow, c->state,
+           c->overdue ? _ (" — no result yet, overdue") : "");
+  for (guint i = 0; i < c->files->len; i++)
+    {
+      const SkCaseFile *f = g_ptr_array_index (c->files, i);
+      g_autofree char *name = escape_untrusted (f->name);
+      g_print ("  %-7s %s  %s  %" G_GINT64_FORMAT " records  %s%s\n", f->role, f->kind, name,
+               f->records, f->state, f->needs_approval ? _ (" (needs a second approval)") : "");
+    }
+}
+
+/* The operator, as the kernel knows them. */
+static SkActor
+current_actor (void)
+{
+  SkActor a = { (gint64)getuid (), g_get_user_name (), "operator" };
+  return a;
+}
+
+static SkPipeline *
+open_pipeline (SkCli *cli, GError **error)
+{
+  g_autoptr (SkStation) station = open_station (cli, error);
+  if (station == NULL)
+    return NULL;
+  g_autoptr (SkPolicy) policy = sk_station_load_policy (station, error);
+  if (policy == NULL)
+    return NULL;
+  return sk_pipeline_new (station, policy, cli->handoff_root, error);
+}
+
+static int
+finish_with_case (SkCli *cli, SkPipeline *pipeline, const char *case_id, const char *message)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (SkCase) c = sk_pipeline_get_case (pipeline, case_id, &error);
+  if (c == NULL)
+    return finish (cli, error, NULL, NULL);
+  JsonBuilder *b = extra (cli);
+  json_builder_set_member_name (b, "case");
+  add_case_json (b, c);
+  if (!cli->json)
+    print_case (c);
+  return finish (cli, NULL, message, NULL);
+}
+
+static int
+cmd_case_import (SkCli *cli, int argc, char **argv)
+{
+  int code;
+  if (!parse_options (cli, "case import", "PKG.tar.gpg|FOLDER…", NULL, &argc, &argv, &code))
+    return code;
+  if (argc < 2)
+    return usage_error (cli, _ ("case import takes packages, or folders that hold them"));
+
+  g_autoptr (GError) error = NULL;
+  g_autoptr (SkPipeline) pipeline = open_pipeline (cli, &error);
+  if (pipeline == NULL)
+    return finish (cli, error, NULL, NULL);
+  g_autoptr (GPtrArray) paths = g_ptr_array_new_with_free_func (g_free);
+  for (int i = 1; i < argc; i++)
+    {
+      if (g_file_test (argv[i], G_FILE_TEST_IS_DIR))
+        {
+          g_autoptr (GPtrArray) found = sk_pipeline_find_packages (argv[i], &error);
+          if (found == NULL)
+            return finish (cli, error, NULL, NULL);
+          for (guint j = 0; j < found->len; j++)
+            g_ptr_array_add (paths, g_strdup (g_ptr_array_index (found, j)));
+        }
+      else
+        g_ptr_array_add (paths, g_strdup (argv[i]));
+    }
+  if (paths->len == 0)
+    {
+      g_set_error_literal (&error, SK_ERROR, SK_ERROR_SIG_MISSING,
+                           _ ("no package (.tar.gpg with its .sig) was found"));
+      return finish (cli, error, NULL, NULL);
+    }
+
+  /* Each package stands alone: one refused does not stop the others, but
+   * the command reports the first refusal. */
+  SkActor actor = current_actor ();
+  g_autoptr (GError) first_error = NULL;
+  JsonBuilder *b = extra (cli);
+  json_builder_set_member_name (b, "imported");
+  json_builder_begin_array (b);
+  guint imported = 0;
+  for (guint i = 0; i < paths->len; i++)
+    {
+      const char *path = g_ptr_array_index (paths, i);
+      g_autofree char *safe = escape_untrusted (path);
+      g_autoptr (GError) one_error = NULL;
+      g_autoptr (SkCase) c = sk_pipeline_import (pipeline, &actor, path, NULL, &one_error);
+      if (c == NULL)
+        {
+          if (!cli->json)
+            g_printerr (_ ("sekisho: %s refused: %s [%s]\n"), safe, one_error->message,
+                        sk_error_get_reason (one_error));
+          if (first_error == NULL)
+            first_error = g_steal_pointer (&one_error);
+          continue;
+        }
+      imported++;
+      add_case_json (b, c);
+      if (!cli->json)
+        print_case (c);
+    }
+  json_builder_end_array (b);
+  if (first_error != NULL)
+    return finish (cli, first_error, NULL, NULL);
+  g_autofree char *msg =
+      g_strdup_printf (g_dngettext (GETTEXT_PACKAGE, "%u package imported into the store.",
+                                    "%u packages imported into the store.", imported),
+                       imported);
+  return finish (cli, NULL, msg, NULL);
+}
+
+static int
+cmd_case_list (SkCli *cli, int argc, char **argv)
+{
+  int code;
+  if (!parse_options (cli, "case list", "", NULL, &argc, &argv, &code))
+    return code;
+  if (argc != 1)
+    return usage_error (cli, _ ("case list takes no arguments"));
+
+  g_autoptr (GError) error = NULL;
+  g_autoptr (SkPipeline) pipeline = open_pipeline (cli, &error);
+  g_autoptr (GPtrArray) cases = pipeline != NULL ? sk_pipeline_list_cases (pipeline, &error) : NULL;
+  if (cases == NULL)
+    return finish (cli, error, NULL, NULL);
+  JsonBuilder *b = extra (cli);
+  json_builder_set_member_name (b, "cases");
+  json_builder_begin_array (b);
+  for (guint i = 0; i < cases->len; i++)
+    {
+      add_case_json (b, g_ptr_array_index (cases, i));
+      if (!cli->json)
+        print_case (g_ptr_array_index (cases, i));
+    }
+  json_builder_end_array (b);
+  g_autofree char *msg = g_strdup_printf (
+      g_dngettext (GETTEXT_PACKAGE, "%u case.", "%u cases.", cases->len), cases->len);
+  return finish (cli, NULL, msg, NULL);
+}
+
+/* The commands that act on one case: show, hand-off, confirm-upload,
+ * interrupt. */
+static int
+cmd_case_step (SkCli *cli, int argc, char **argv, const char *step)
+{
+  int code;
+  g_autofree char *command = g_strdup_printf ("case %s", step);
+  if (!parse_options (cli, command, "CASE", NULL, &argc, &argv, &code))
+    return code;
+  if (argc != 2)
+    return usage_error (cli, _ ("%s takes one case (処理番号)"), command);
+
+  g_autoptr (GError) error = NULL;
+  g_autoptr (SkPipeline) pipeline = open_pipeline (cli, &error);
+  if (pipeline == NULL)
+    return finish (cli, error, NULL, NULL);
+  SkActor actor = current_actor ();
+  const char *case_id = argv[1];
+  g_autofree char *msg = NULL;
+  if (g_str_equal (step, "hand-off"))
+    {
+      g_autoptr (GPtrArray) paths = sk_pipeline_hand_off (pipeline, &actor, case_id, NULL, &error);
+      if (paths == NULL)
+        return finish (cli, error, NULL, NULL);
+      JsonBuilder *b = extra (cli);
+      json_builder_set_member_name (b, "handed_off");
+      json_builder_begin_array (b);
+      for (guint i = 0; i < paths->len; i++)
+        {
+          g_autofree char *safe = escape_untrusted (g_ptr_array_index (paths, i));
+          json_builder_add_string_value (b, safe);
+          if (!cli->json)
+            g_print (_ ("Ready for upload: %s\n"), safe);
+        }
+      json_builder_end_array (b);
+      msg = g_strdup_printf (
+          _ ("Upload the files through the browser, then run “sekisho case confirm-upload %s”. "
+             "They are deleted in %" G_GINT64_FORMAT " minutes either way."),
+          case_id, sk_policy_get_retention (sk_pipeline_get_policy (pipeline))->upload_minutes);
+    }
+  else if (g_str_equal (step, "confirm-upload"))
+    {
+      if (!sk_pipeline_confirm_upload (pipeline, &actor, case_id, &error))
+        return finish (cli, error, NULL, NULL);
+      msg = g_strdup (_ ("Upload confirmed; the plaintext is deleted. The case waits for its "
+                         "results."));
+    }
+  else if (g_str_equal (step, "interrupt"))
+    {
+      if (!sk_pipeline_interrupt (pipeline, &actor, case_id, &error))
+        return finish (cli, error, NULL, NULL);
+      msg = g_strdup (_ ("The case is interrupted; its items are deleted when their periods "
+                         "end."));
+    }
+  else
+    msg = g_strdup (_ ("That is the case as the station knows it."));
+  return finish_with_case (cli, pipeline, case_id, msg);
+}
+
+static int
+cmd_case_take_in (SkCli *cli, int argc, char **argv)
+{
+  int code;
+  if (!parse_options (cli, "case take-in", "[NAME…]", NULL, &argc, &argv, &code))
+    return code;
+
+  g_autoptr (GError) error = NULL;
+  g_autoptr (SkPipeline) pipeline = open_pipeline (cli, &error);
+  if (pipeline == NULL)
+    return finish (cli, error, NULL, NULL);
+  SkActor actor = current_actor ();
+  g_autoptr (GPtrArray) names = g_ptr_array_new_with_free_func (g_free);
+  for (int i = 1; i < argc; i++)
+    g_ptr_array_add (names, g_strdup (argv[i]));
+  if (names->len == 0)
+    {
+      g_autoptr (GPtrArray) waiting = sk_pipeline_list_downloads (pipeline, &actor, &error);
+      if (waiting == NULL)
+        return finish (cli, error, NULL, NULL);
+      for (guint i = 0; i < waiting->len; i++)
+        g_ptr_array_add (names, g_strdup (g_ptr_array_index (waiting, i)));
+    }
+  if (names->len == 0)
+    {
+      g_set_error_literal (&error, SK_ERROR, SK_ERROR_CASE_STATE,
+                           _ ("the download folder is empty: save the result files there first"));
+      return finish (cli, error, NULL, NULL);
+    }
+
+  g_autoptr (GError) first_error = NULL;
+  g_autoptr (GPtrArray) reports =
+      g_ptr_array_new_with_free_func ((GDestroyNotify)sk_file_report_free);
+  JsonBuilder *b = extra (cli);
+  json_builder_set_member_name (b, "taken_in");
+  json_builder_begin_array (b);
+  for (guint i = 0; i < names->len; i++)
+    {
+      const char *name = g_ptr_array_index (names, i);
+      g_autofree char *safe = escape_untrusted (name);
+      g_autoptr (GError) one_error = NULL;
+      SkFileReport *report = NULL;
+      g_autoptr (SkCaseFile) f =
+          sk_pipeline_take_in (pipeline, &actor, name, &report, NULL, &one_error);
+      if (report != NULL)
+        g_ptr_array_add (reports, report);
+      if (f == NULL)
+        {
+          if (!cli->json)
+            g_printerr (_ ("sekisho: %s refused: %s [%s]\n"), safe, one_error->message,
+                        sk_error_get_reason (one_error));
+          if (first_error == NULL)
+            first_error = g_steal_pointer (&one_error);
+          continue;
+        }
+      json_builder_add_string_value (b, safe);
+      if (!cli->json)
+        g_print (_ ("Taken in: %s (%s, %" G_GINT64_FORMAT " records)%s\n"), safe, f->kind,
+                 f->records, f->needs_approval ? _ (" — needs a second operator's approval") : "");
+    }
+  json_builder_end_array (b);
+  if (first_error != NULL)
+    return finish (cli, first_error, NULL, reports);
+  return finish (cli, NULL, _ ("Every result was validated, paired with its request and sealed."),
+                 NULL);
+}
+
+static int
+cmd_case_approve (SkCli *cli, int argc, char **argv)
+{
+  int code;
+  if (!parse_options (cli, "case approve", "CASE NAME", NULL, &argc, &argv, &code))
+    return code;
+  if (argc != 3)
+    return usage_error (cli, _ ("case approve takes a case and a result file's name"));
+
+  g_autoptr (GError) error = NULL;
+  g_autoptr (SkPipeline) pipeline = open_pipeline (cli, &error);
+  if (pipeline == NULL)
+    return finish (cli, error, NULL, NULL);
+  SkActor actor = current_actor ();
+  if (!sk_pipeline_approve (pipeline, &actor, argv[1], argv[2], &error))
+    return finish (cli, error, NULL, NULL);
+  return finish_with_case (cli, pipeline, argv[1], _ ("Approved; the file may now be exported."));
+}
+
+static int
+cmd_case_export (SkCli *cli, int argc, char **argv)
+{
+  g_autofree char *out = NULL;
+  const GOptionEntry entries[] = {
+    { "out", 0, 0, G_OPTION_ARG_FILENAME, &out, N_ ("Where to write the package (the medium)"),
+      "DIR" },
+    { NULL },
+  };
+  int code;
+  if (!parse_options (cli, "case export", "CASE", entries, &argc, &argv, &code))
+    return code;
+  if (argc != 2 || out == NULL)
+    return usage_error (cli, _ ("case export takes --out DIR and one case"));
+
+  g_autoptr (GError) error = NULL;
+  g_autoptr (SkPipeline) pipeline = open_pipeline (cli, &error);
+  if (pipeline == NULL)
+    return finish (cli, error, NULL, NULL);
+  SkActor actor = current_actor ();
+  g_autofree char *path = sk_pipeline_export (pipeline, &actor, argv[1], out, NULL, &error);
+  if (path == NULL)
+    return finish (cli, error, NULL, NULL);
+  JsonBuilder *b = extra (cli);
+  json_builder_set_member_name (b, "package");
+  g_autofree char *safe = escape_untrusted (path);
+  json_builder_add_string_value (b, safe);
+  g_autofree char *msg =
+      g_strdup_printf (_ ("Exported, synced and read back: %s (and %s.sig)"), path, path);
+  return finish_with_case (cli, pipeline, argv[1], msg);
+}
+
 /* ---- station sweep ----------------------------------------------------- */
 
 static int
@@ -1067,18 +1444,24 @@ cmd_station_sweep (SkCli *cli, int argc, char **argv)
   g_autoptr (SkStation) station = open_station (cli, &error);
   if (station == NULL)
     return finish (cli, error, NULL, NULL);
-  g_autoptr (SkStore) store = sk_station_open_store (station, &error);
-  if (store == NULL)
+  /* With a policy, everything with a deadline; without one, only stored
+   * items have deadlines to keep. */
+  g_autoptr (SkPolicy) policy = sk_station_load_policy (station, NULL);
+  g_autoptr (SkPipeline) pipeline =
+      policy != NULL ? sk_pipeline_new (station, policy, cli->handoff_root, &error) : NULL;
+  g_autoptr (SkStore) store = policy == NULL ? sk_station_open_store (station, &error) : NULL;
+  if (pipeline == NULL && store == NULL)
     return finish (cli, error, NULL, NULL);
-  gint64 deleted = sk_store_sweep (store, &error);
+  gint64 deleted =
+      pipeline != NULL ? sk_pipeline_sweep (pipeline, &error) : sk_store_sweep (store, &error);
   if (deleted < 0)
     return finish (cli, error, NULL, NULL);
   JsonBuilder *b = extra (cli);
   json_builder_set_member_name (b, "deleted");
   json_builder_add_int_value (b, deleted);
   g_autofree char *msg = g_strdup_printf (
-      g_dngettext (GETTEXT_PACKAGE, "%lld item was past its deadline and is deleted.",
-                   "%lld items were past their deadline and are deleted.", (gulong)deleted),
+      g_dngettext (GETTEXT_PACKAGE, "%lld thing was past its deadline and is deleted.",
+                   "%lld things were past their deadline and are deleted.", (gulong)deleted),
       (long long)deleted);
   return finish (cli, NULL, msg, NULL);
 }
@@ -1104,7 +1487,15 @@ static const char usage_text[] =
         "  journal show [--since TIME] [--until TIME] [--event E] [--reason R] [--case ID]\n"
         "  journal export --out FILE\n"
         "  journal checkpoint\n"
+        "  case import PKG.tar.gpg|FOLDER…\n"
+        "  case list | case show CASE\n"
+        "  case hand-off CASE | case confirm-upload CASE\n"
+        "  case take-in [NAME…]\n"
+        "  case approve CASE NAME\n"
+        "  case export --out DIR CASE\n"
+        "  case interrupt CASE\n"
         "\n"
+        "--handoff-root DIR (default /run/sekisho) holds upload/ and download/ on a tmpfs.\n"
         "Exit status: 0 done, 1 refused, 2 usage, 3 environment.\n");
 
 int
@@ -1126,6 +1517,11 @@ main (int argc, char **argv)
         {
           g_free (cli.station_dir);
           cli.station_dir = g_strdup (argv[++i]);
+        }
+      else if (g_str_equal (argv[i], "--handoff-root") && i + 1 < argc)
+        {
+          g_free (cli.handoff_root);
+          cli.handoff_root = g_strdup (argv[++i]);
         }
       else if (g_str_has_prefix (argv[i], "--station="))
         {
@@ -1149,6 +1545,8 @@ main (int argc, char **argv)
     }
   if (cli.station_dir == NULL)
     cli.station_dir = default_station_dir ();
+  if (cli.handoff_root == NULL)
+    cli.handoff_root = g_strdup ("/run/sekisho");
 
   int rest = argc - i;
   char **args = argv + i;
@@ -1180,6 +1578,20 @@ main (int argc, char **argv)
     code = cmd_journal_export (&cli, rest - 1, args + 1);
   else if (rest >= 2 && g_str_equal (args[0], "journal") && g_str_equal (args[1], "checkpoint"))
     code = cmd_journal_checkpoint (&cli, rest - 1, args + 1);
+  else if (rest >= 2 && g_str_equal (args[0], "case") && g_str_equal (args[1], "import"))
+    code = cmd_case_import (&cli, rest - 1, args + 1);
+  else if (rest >= 2 && g_str_equal (args[0], "case") && g_str_equal (args[1], "list"))
+    code = cmd_case_list (&cli, rest - 1, args + 1);
+  else if (rest >= 2 && g_str_equal (args[0], "case") &&
+           (g_str_equal (args[1], "show") || g_str_equal (args[1], "hand-off") ||
+            g_str_equal (args[1], "confirm-upload") || g_str_equal (args[1], "interrupt")))
+    code = cmd_case_step (&cli, rest - 1, args + 1, args[1]);
+  else if (rest >= 2 && g_str_equal (args[0], "case") && g_str_equal (args[1], "take-in"))
+    code = cmd_case_take_in (&cli, rest - 1, args + 1);
+  else if (rest >= 2 && g_str_equal (args[0], "case") && g_str_equal (args[1], "approve"))
+    code = cmd_case_approve (&cli, rest - 1, args + 1);
+  else if (rest >= 2 && g_str_equal (args[0], "case") && g_str_equal (args[1], "export"))
+    code = cmd_case_export (&cli, rest - 1, args + 1);
   else if (rest >= 1 && g_str_equal (args[0], "validate"))
     code = cmd_validate (&cli, rest, args);
   else if (rest == 0)
@@ -1192,5 +1604,6 @@ main (int argc, char **argv)
 
   g_clear_object (&cli.extra);
   g_free (cli.station_dir);
+  g_free (cli.handoff_root);
   return code;
 }

@@ -157,6 +157,16 @@ static const SkErrorInfo error_table[SK_ERROR_N_CODES] = {
   [SK_ERROR_ITEM_UNKNOWN] = { "item-unknown", DBUS ("ItemUnknown"), R,
                               N_ ("There is no such item in the store: it was deleted, or never "
                                   "stored.") },
+  [SK_ERROR_CASE_UNKNOWN] = { "case-unknown", DBUS ("CaseUnknown"), R,
+                              N_ ("There is no case with that processing number (処理番号) on this "
+                                  "station.") },
+  [SK_ERROR_CASE_STATE] = { "case-state", DBUS ("CaseState"), R,
+                            N_ ("The case is not at the step this action belongs to.") },
+  [SK_ERROR_HANDOFF_NOT_TMPFS] = { "handoff-not-tmpfs", DBUS ("HandoffNotTmpfs"), E,
+                                   N_ ("The hand-off folder is not in memory (tmpfs), so personal "
+                                       "data may not be written there.") },
+  [SK_ERROR_FILE_DUPLICATE] = { "file-duplicate", DBUS ("FileDuplicate"), R,
+                                N_ ("A file of this name is already part of the case.") },
   [SK_ERROR_USAGE] = { "usage", DBUS ("Usage"), SK_EXIT_USAGE,
                        N_ ("The command was not used correctly.") },
 };

@@ -87,6 +87,10 @@ typedef enum
   SK_ERROR_FIELD_LENGTH,    /* a P2 field is longer (or shorter) than its layout allows */
   SK_ERROR_JOURNAL_INVALID, /* the journal fails verification */
   SK_ERROR_ITEM_UNKNOWN,    /* no such item in the store (deleted, or never stored) */
+  SK_ERROR_CASE_UNKNOWN,    /* no case with that 処理番号 on the station */
+  SK_ERROR_CASE_STATE,      /* the case is not in a state that allows the step */
+  SK_ERROR_HANDOFF_NOT_TMPFS, /* the hand-off folder is not in memory */
+  SK_ERROR_FILE_DUPLICATE,  /* a file of that name is already in the case */
   SK_ERROR_USAGE,           /* the command line itself is wrong */
 } SkErrorCode;
 

@@ -530,7 +530,8 @@ write_package (SkStation *station,
                    sk_direction_to_string (m->direction));
       return NULL;
     }
-  m->package_id = g_uuid_string_random ();
+  if (m->package_id == NULL)
+    m->package_id = g_uuid_string_random ();
   m->created_at = now_rfc3339 ();
   if (m->created_by == NULL)
     m->created_by = g_strdup (g_get_user_name ());
@@ -576,6 +577,11 @@ write_package (SkStation *station,
   g_autofree char *name = g_strconcat (m->package_id, ".tar.gpg", NULL);
   g_autofree char *sig_name = g_strconcat (name, ".sig", NULL);
   g_autofree char *temp = g_strconcat (".", name, ".tmp", NULL);
+  /* An earlier attempt under the same package id (it was never
+   * acknowledged) is replaced: the receiver takes one package per id. */
+  unlinkat (dirfd, sig_name, 0);
+  unlinkat (dirfd, name, 0);
+  unlinkat (dirfd, temp, 0);
   int out = openat (dirfd, temp, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
   if (out < 0)
     {
@@ -752,10 +758,10 @@ sk_package_pack_items (SkStation *station,
                        const char *workflow,
                        const char *case_id,
                        const char *created_by,
+                       const char *package_id,
                        GPtrArray *files,
                        const char *const *item_ids,
                        const char *out_dir,
-                       char **out_package_id,
                        char **out_sha256,
                        GCancellable *cancellable,
                        GError **error)
@@ -774,6 +780,7 @@ sk_package_pack_items (SkStation *station,
     }
   g_autoptr (SkManifest) m = manifest_new (workflow, case_id);
   m->created_by = g_strdup (created_by);
+  m->package_id = g_strdup (package_id);
   for (guint i = 0; i < files->len; i++)
     {
       const SkManifestFile *given = g_ptr_array_index (files, i);
@@ -796,10 +803,7 @@ sk_package_pack_items (SkStation *station,
       g_ptr_array_add (m->files, f);
     }
   EntrySource src = { .store = store, .item_ids = item_ids };
-  char *path = write_package (station, policy, m, &src, out_dir, out_sha256, cancellable, error);
-  if (path != NULL && out_package_id != NULL)
-    *out_package_id = g_strdup (m->package_id);
-  return path;
+  return write_package (station, policy, m, &src, out_dir, out_sha256, cancellable, error);
 }
 
 /* ---- reading ----------------------------------------------------------- */

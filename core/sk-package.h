@@ -76,9 +76,10 @@ sk_package_pack (SkStation *station,
 
 /* Write the files of FILES (SkManifestFile*: name, kind, size, sha256,
  * records — as recorded when they were taken in) from the store's items
- * ITEM_IDS as a package into OUT_DIR, signed by the station and encrypted
- * to the policy's recipient, read back and compared.  Returns the path of
- * the .tar.gpg, its package id and the SHA-256 of its bytes. */
+ * ITEM_IDS as package PACKAGE_ID into OUT_DIR, signed by the station and
+ * encrypted to the policy's recipient, read back and compared.  An earlier,
+ * unacknowledged attempt at the same package id there is replaced.  Returns
+ * the path of the .tar.gpg and the SHA-256 of its bytes. */
 char *
 sk_package_pack_items (SkStation *station,
                        SkPolicy *policy,
@@ -86,10 +87,10 @@ sk_package_pack_items (SkStation *station,
                        const char *workflow,
                        const char *case_id,
                        const char *created_by,
+                       const char *package_id,
                        GPtrArray *files,
                        const char *const *item_ids,
                        const char *out_dir,
-                       char **out_package_id,
                        char **out_sha256,
                        GCancellable *cancellable,
                        GError **error);

@@ -13,7 +13,7 @@
 
 G_BEGIN_DECLS
 
-#define SK_SCHEMA_VERSION 2
+#define SK_SCHEMA_VERSION 3
 
 gboolean
 sk_schema_migrate (SkDb *db, GError **error);

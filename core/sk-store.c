@@ -730,6 +730,20 @@ sk_store_reader_free (SkStoreReader *reader)
   g_free (reader);
 }
 
+gboolean
+sk_store_limit_deadline (SkStore *self, const char *id, gint64 deadline_us, GError **error)
+{
+  g_return_val_if_fail (SK_IS_STORE (self), FALSE);
+
+  g_autoptr (SkDbStmt) stmt = sk_db_prepare (
+      self->db, "UPDATE items SET deadline_us = MIN (deadline_us, ?2) WHERE id = ?1", error);
+  if (stmt == NULL)
+    return FALSE;
+  sk_db_stmt_bind_text (stmt, 1, id);
+  sk_db_stmt_bind_int64 (stmt, 2, deadline_us);
+  return sk_db_stmt_run (stmt, error);
+}
+
 /* ---- deleting ---------------------------------------------------------- */
 
 gboolean

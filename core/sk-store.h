@@ -125,6 +125,11 @@ gboolean
 sk_store_read (
     SkStore *self, const char *id, GOutputStream *out, GCancellable *cancellable, GError **error);
 
+/* Bring the item's deadline forward to DEADLINE_US (never later); for use
+ * inside the caller's transaction. */
+gboolean
+sk_store_limit_deadline (SkStore *self, const char *id, gint64 deadline_us, GError **error);
+
 /* Destroy the item's key and its file, journaled with WHO (event
  * "item-deleted" unless WHO names another) and the method. */
 gboolean

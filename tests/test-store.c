@@ -21,6 +21,7 @@
 #include "sk-error.h"
 #include "sk-journal.h"
 #include "sk-policy-private.h"
+#include "sk-schema.h"
 #include "sk-store.h"
 #include "sk-synth.h"
 #include "sk-test-gpg.h"
@@ -692,7 +693,7 @@ test_no_personal_data (Fixture *fx, gconstpointer data)
 
 /* ---- schema ------------------------------------------------------------ */
 
-/* A version-1 database (journal only) is brought to version 2 with its
+/* A version-1 database (journal only) is brought to the current version with its
  * entries intact. */
 static void
 test_migration (Fixture *fx, gconstpointer data)
@@ -715,7 +716,7 @@ test_migration (Fixture *fx, gconstpointer data)
   }
   g_auto (Opened) o = { 0 };
   open_all (fx, &o);
-  g_assert_cmpint (sk_db_get_user_version (o.db, &error), ==, 2);
+  g_assert_cmpint (sk_db_get_user_version (o.db, &error), ==, SK_SCHEMA_VERSION);
   g_autoptr (SkItem) item = put (o.store, pattern (10, 1), "x", G_MAXINT64, &error);
   g_assert_nonnull (item);
   g_assert_no_error (error);

@@ -1,0 +1,1867 @@
+/* sk-pipeline.c — cases from import to export */
+#define G_LOG_DOMAIN "sekisho-pipeline"
+
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <gio/gunixinputstream.h>
+#include <json-glib/json-glib.h>
+#include <linux/magic.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/statfs.h>
+#include <unistd.h>
+
+#include "sk-error.h"
+#include "sk-fault.h"
+#include "sk-hash.h"
+#include "sk-pipeline.h"
+#include "sk-policy-private.h"
+
+#define DAY_US (G_GINT64_CONSTANT (86400) * G_USEC_PER_SEC)
+#define MINUTE_US (G_GINT64_CONSTANT (60) * G_USEC_PER_SEC)
+#define HELD G_MAXINT64 /* an item's deadline while its case is open */
+#define BLOCK (256 * 1024)
+
+struct _SkPipeline
+{
+  GObject parent_instance;
+
+  SkStation *station;
+  SkPolicy *policy;
+  SkJournal *journal;
+  SkStore *store;
+  SkDb *db;
+  char *handoff_root;
+};
+
+G_DEFINE_FINAL_TYPE (SkPipeline, sk_pipeline, G_TYPE_OBJECT)
+
+static void
+sk_pipeline_finalize (GObject *object)
+{
+  SkPipeline *self = SK_PIPELINE (object);
+
+  g_clear_object (&self->store);
+  g_clear_object (&self->journal);
+  g_clear_object (&self->db);
+  g_clear_object (&self->policy);
+  g_clear_object (&self->station);
+  g_free (self->handoff_root);
+
+  G_OBJECT_CLASS (sk_pipeline_parent_class)->finalize (object);
+}
+
+static void
+sk_pipeline_class_init (SkPipelineClass *klass)
+{
+  G_OBJECT_CLASS (klass)->finalize = sk_pipeline_finalize;
+}
+
+static void
+sk_pipeline_init (SkPipeline *self)
+{
+}
+
+void
+sk_case_file_free (SkCaseFile *f)
+{
+  if (f == NULL)
+    return;
+  g_free (f->role);
+  g_free (f->kind);
+  g_free (f->name);
+  g_free (f->sha256);
+  g_free (f->state);
+  g_free (f->package_id);
+  g_free (f->item_id);
+  g_free (f->taken_login);
+  g_free (f->approved_login);
+  g_free (f);
+}
+
+
+void
+sk_case_free (SkCase *c)
+{
+  if (c == NULL)
+    return;
+  g_free (c->id);
+  g_free (c->workflow);
+  g_free (c->state);
+  g_clear_pointer (&c->files, g_ptr_array_unref);
+  g_free (c);
+}
+
+/* ---- journal ----------------------------------------------------------- */
+
+static SkJournalEntry
+entry_for (const SkActor *actor, const char *event, const char *case_id, const char *details)
+{
+  SkJournalEntry e = {
+    .event = event,
+    .outcome = "ok",
+    .uid = actor->uid,
+    .login = actor->login,
+    .role = actor->role,
+    .case_id = case_id,
+    .details = details,
+  };
+  return e;
+}
+
+/* Journal that ACTOR's EVENT was refused (or failed) with ERROR's reason.
+ * Whatever the journal itself says goes to the log: the refusal stands. */
+static void
+journal_refusal (SkPipeline *self,
+                 const SkActor *actor,
+                 const char *event,
+                 const GError *error,
+                 const char *case_id,
+                 const char *package_id,
+                 const char *details)
+{
+  SkJournalEntry e = entry_for (actor, event, case_id, details);
+  e.outcome = sk_error_get_exit_class (error) == SK_EXIT_REFUSED ? "refused" : "failed";
+  e.reason = sk_error_get_reason (error);
+  e.package_id = package_id;
+  g_autoptr (GError) local_error = NULL;
+  if (sk_db_in_transaction (self->db))
+    sk_journal_rollback (self->journal);
+  if (sk_journal_record (self->journal, &e, &local_error) == 0)
+    g_warning ("journaling a refusal: %s", local_error->message);
+}
+
+static char *
+builder_finish (JsonBuilder *b)
+{
+  json_builder_end_object (b);
+  g_autoptr (JsonGenerator) gen = json_generator_new ();
+  g_autoptr (JsonNode) root = json_builder_get_root (b);
+  json_generator_set_root (gen, root);
+  return json_generator_to_data (gen, NULL);
+}
+
+static void
+add_string (JsonBuilder *b, const char *name, const char *value)
+{
+  json_builder_set_member_name (b, name);
+  if (value != NULL)
+    json_builder_add_string_value (b, value);
+  else
+    json_builder_add_null_value (b);
+}
+
+static void
+add_int (JsonBuilder *b, const char *name, gint64 value)
+{
+  json_builder_set_member_name (b, name);
+  json_builder_add_int_value (b, value);
+}
+
+static void
+add_file (JsonBuilder *b,
+          const char *name,
+          const char *kind,
+          guint64 size,
+          const char *sha256,
+          gint64 records)
+{
+  json_builder_begin_object (b);
+  add_string (b, "name", name);
+  add_string (b, "kind", kind);
+  add_int (b, "size", (gint64)size);
+  add_string (b, "sha256", sha256);
+  add_int (b, "records", records);
+  json_builder_end_object (b);
+}
+
+static void
+add_case_files (JsonBuilder *b, GPtrArray *files)
+{
+  json_builder_set_member_name (b, "files");
+  json_builder_begin_array (b);
+  for (guint i = 0; i < files->len; i++)
+    {
+      const SkCaseFile *f = g_ptr_array_index (files, i);
+      add_file (b, f->name, f->kind, f->size, f->sha256, f->records);
+    }
+  json_builder_end_array (b);
+}
+
+/* ---- reading cases ----------------------------------------------------- */
+
+#define FILE_COLUMNS                                                                               \
+  "id, role, kind, name, size, sha256, records, state, package_id, item_id, taken_uid, "           \
+  "taken_login, approved_uid, approved_login"
+
+static SkCaseFile *
+file_from_row (SkPipeline *self, SkDbStmt *stmt)
+{
+  SkCaseFile *f = g_new0 (SkCaseFile, 1);
+  f->id = sk_db_stmt_column_int64 (stmt, 0);
+  f->role = g_strdup (sk_db_stmt_column_text (stmt, 1));
+  f->kind = g_strdup (sk_db_stmt_column_text (stmt, 2));
+  f->name = g_strdup (sk_db_stmt_column_text (stmt, 3));
+  f->size = (guint64)sk_db_stmt_column_int64 (stmt, 4);
+  f->sha256 = g_strdup (sk_db_stmt_column_text (stmt, 5));
+  f->records = sk_db_stmt_column_int64 (stmt, 6);
+  f->state = g_strdup (sk_db_stmt_column_text (stmt, 7));
+  f->package_id = g_strdup (sk_db_stmt_column_text (stmt, 8));
+  f->item_id = g_strdup (sk_db_stmt_column_text (stmt, 9));
+  f->taken_uid = sk_db_stmt_column_is_null (stmt, 10) ? -1 : sk_db_stmt_column_int64 (stmt, 10);
+  f->taken_login = g_strdup (sk_db_stmt_column_text (stmt, 11));
+  f->approved_uid = sk_db_stmt_column_is_null (stmt, 12) ? -1 : sk_db_stmt_column_int64 (stmt, 12);
+  f->approved_login = g_strdup (sk_db_stmt_column_text (stmt, 13));
+  f->needs_approval = g_str_equal (f->role, "result") && f->approved_uid < 0 &&
+                      sk_policy_needs_dual_control (self->policy, f->kind);
+  return f;
+}
+
+static gboolean
+case_is_overdue (SkPipeline *self, const SkCase *c)
+{
+  if (c->closed_us != 0)
+    return FALSE;
+  for (guint i = 0; i < c->files->len; i++)
+    if (g_str_equal (((SkCaseFile *)g_ptr_array_index (c->files, i))->role, "result"))
+      return FALSE;
+  gint64 since = c->uploaded_us != 0 ? c->uploaded_us : c->created_us;
+  gint64 days = sk_policy_get_retention (self->policy)->no_result_days;
+  return sk_journal_now (self->journal) >= since + days * DAY_US;
+}
+
+SkCase *
+sk_pipeline_get_case (SkPipeline *self, const char *case_id, GError **error)
+{
+  g_return_val_if_fail (SK_IS_PIPELINE (self), NULL);
+
+  g_autoptr (SkDbStmt) stmt = sk_db_prepare (
+      self->db,
+      "SELECT id, workflow, state, created_us, updated_us, uploaded_us, closed_us FROM cases "
+      "WHERE id = ?1",
+      error);
+  if (stmt == NULL)
+    return NULL;
+  sk_db_stmt_bind_text (stmt, 1, case_id);
+  SkDbStep step = sk_db_stmt_step (stmt, error);
+  if (step == SK_DB_STEP_ERROR)
+    return NULL;
+  if (step != SK_DB_STEP_ROW)
+    {
+      g_autofree char *safe = sk_escape_untrusted (case_id);
+      g_set_error (error, SK_ERROR, SK_ERROR_CASE_UNKNOWN, "there is no case %s on this station",
+                   safe);
+      return NULL;
+    }
+  g_autoptr (SkCase) c = g_new0 (SkCase, 1);
+  c->id = g_strdup (sk_db_stmt_column_text (stmt, 0));
+  c->workflow = g_strdup (sk_db_stmt_column_text (stmt, 1));
+  c->state = g_strdup (sk_db_stmt_column_text (stmt, 2));
+  c->created_us = sk_db_stmt_column_int64 (stmt, 3);
+  c->updated_us = sk_db_stmt_column_int64 (stmt, 4);
+  c->uploaded_us = sk_db_stmt_column_int64 (stmt, 5);
+  c->closed_us = sk_db_stmt_column_int64 (stmt, 6);
+  sk_db_stmt_reset (stmt);
+
+  g_autoptr (SkDbStmt) files = sk_db_prepare (
+      self->db, "SELECT " FILE_COLUMNS " FROM case_files WHERE case_id = ?1 ORDER BY id", error);
+  if (files == NULL)
+    return NULL;
+  sk_db_stmt_bind_text (files, 1, case_id);
+  c->files = g_ptr_array_new_with_free_func ((GDestroyNotify)sk_case_file_free);
+  for (;;)
+    {
+      step = sk_db_stmt_step (files, error);
+      if (step == SK_DB_STEP_ERROR)
+        return NULL;
+      if (step == SK_DB_STEP_DONE)
+        break;
+      g_ptr_array_add (c->files, file_from_row (self, files));
+    }
+  c->overdue = case_is_overdue (self, c);
+  return g_steal_pointer (&c);
+}
+
+GPtrArray *
+sk_pipeline_list_cases (SkPipeline *self, GError **error)
+{
+  g_return_val_if_fail (SK_IS_PIPELINE (self), NULL);
+
+  g_autoptr (SkDbStmt) stmt =
+      sk_db_prepare (self->db, "SELECT id FROM cases ORDER BY created_us, id", error);
+  if (stmt == NULL)
+    return NULL;
+  g_autoptr (GPtrArray) ids = g_ptr_array_new_with_free_func (g_free);
+  for (;;)
+    {
+      SkDbStep step = sk_db_stmt_step (stmt, error);
+      if (step == SK_DB_STEP_ERROR)
+        return NULL;
+      if (step == SK_DB_STEP_DONE)
+        break;
+      g_ptr_array_add (ids, g_strdup (sk_db_stmt_column_text (stmt, 0)));
+    }
+  sk_db_stmt_reset (stmt);
+  g_autoptr (GPtrArray) cases = g_ptr_array_new_with_free_func ((GDestroyNotify)sk_case_free);
+  for (guint i = 0; i < ids->len; i++)
+    {
+      SkCase *c = sk_pipeline_get_case (self, g_ptr_array_index (ids, i), error);
+      if (c == NULL)
+        return NULL;
+      g_ptr_array_add (cases, c);
+    }
+  return g_steal_pointer (&cases);
+}
+
+static gboolean
+require_state (const SkCase *c, const char *const *allowed, const char *step, GError **error)
+{
+  if (g_strv_contains (allowed, c->state))
+    return TRUE;
+  g_autofree char *safe = sk_escape_untrusted (c->id);
+  g_set_error (error, SK_ERROR, SK_ERROR_CASE_STATE, "case %s is %s; %s is not possible now", safe,
+               c->state, step);
+  return FALSE;
+}
+
+/* ---- small SQL helpers ------------------------------------------------- */
+
+static gboolean
+run_sql (SkPipeline *self, const char *sql, GError **error, ...)
+{
+  g_autoptr (SkDbStmt) stmt = sk_db_prepare (self->db, sql, error);
+  if (stmt == NULL)
+    return FALSE;
+  va_list args;
+  va_start (args, error);
+  for (int i = 1;; i++)
+    {
+      int type = va_arg (args, int);
+      if (type == 0)
+        break;
+      if (type == 's')
+        sk_db_stmt_bind_text (stmt, i, va_arg (args, const char *));
+      else
+        sk_db_stmt_bind_int64 (stmt, i, va_arg (args, gint64));
+    }
+  va_end (args);
+  return sk_db_stmt_run (stmt, error);
+}
+
+#define S(v) 's', (const char *)(v)
+#define I(v) 'i', (gint64)(v)
+
+static gboolean
+set_case_state (SkPipeline *self, const char *case_id, const char *state, GError **error)
+{
+  return run_sql (self, "UPDATE cases SET state = ?2, updated_us = ?3 WHERE id = ?1", error,
+                  S (case_id), S (state), I (sk_journal_now (self->journal)), 0);
+}
+
+/* ---- the hand-off folders ---------------------------------------------- */
+
+static gboolean
+check_tmpfs (const char *path, GError **error)
+{
+  struct statfs fs;
+  if (statfs (path, &fs) != 0)
+    {
+      g_autofree char *what = g_strdup_printf ("checking the hand-off folder %s", path);
+      sk_error_set_from_errno (error, errno, what);
+      return FALSE;
+    }
+  if (fs.f_type != TMPFS_MAGIC)
+    {
+      g_set_error (error, SK_ERROR, SK_ERROR_HANDOFF_NOT_TMPFS,
+                   "%s is not a tmpfs: plaintext personal data may only be handed to the browser "
+                   "in memory; mount a tmpfs there (the station's sekisho-run.mount does)",
+                   path);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+/* HANDOFF_ROOT/WHICH/<uid>, made if need be: the actor's own (0700), in
+ * memory.  Returns an open directory descriptor. */
+static int
+open_user_dir (SkPipeline *self, const char *which, gint64 uid, gboolean create, GError **error)
+{
+  if (!check_tmpfs (self->handoff_root, error))
+    return -1;
+  g_autofree char *parent = g_build_filename (self->handoff_root, which, NULL);
+  g_autofree char *uid_text = g_strdup_printf ("%" G_GINT64_FORMAT, uid);
+  g_autofree char *dir = g_build_filename (parent, uid_text, NULL);
+  if (create)
+    {
+      if (mkdir (parent, 0755) != 0 && errno != EEXIST)
+        {
+          sk_error_set_from_errno (error, errno, "making the hand-off folder");
+          return -1;
+        }
+      if (mkdir (dir, 0700) != 0 && errno != EEXIST)
+        {
+          sk_error_set_from_errno (error, errno, "making the hand-off folder");
+          return -1;
+        }
+    }
+  int fd = open (dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  if (fd < 0)
+    {
+      g_autofree char *what = g_strdup_printf ("opening %s", dir);
+      sk_error_set_from_errno (error, errno, what);
+      return -1;
+    }
+  struct stat st;
+  struct statfs fs;
+  /* The service runs as root and makes the folder over to its user; the
+   * ownership check below catches a failure. */
+  if (create && geteuid () == 0 && (gint64)geteuid () != uid &&
+      fchown (fd, (uid_t)uid, (gid_t)-1) != 0)
+    g_debug ("giving %s to uid %" G_GINT64_FORMAT ": %s", dir, uid, g_strerror (errno));
+  if (fstat (fd, &st) != 0 || fstatfs (fd, &fs) != 0 || fs.f_type != TMPFS_MAGIC ||
+      (gint64)st.st_uid != uid || (st.st_mode & 077) != 0)
+    {
+      close (fd);
+      g_set_error (error, SK_ERROR, SK_ERROR_HANDOFF_NOT_TMPFS,
+                   "%s is not the user's own folder in memory (owner %u, mode %o)", dir,
+                   (guint)st.st_uid, (guint)(st.st_mode & 07777));
+      return -1;
+    }
+  return fd;
+}
+
+static gboolean
+is_bare_name (const char *name)
+{
+  return name != NULL && *name != '\0' && *name != '.' && strchr (name, '/') == NULL &&
+         strlen (name) < 256;
+}
+
+/* Hand-off plaintext nothing refers to (a crash between writing it and
+ * recording it, or between deleting its record and the file) is removed. */
+static gboolean
+recover_handoffs (SkPipeline *self, GError **error)
+{
+  g_autofree char *upload = g_build_filename (self->handoff_root, "upload", NULL);
+  g_autoptr (GDir) users = g_dir_open (upload, 0, NULL);
+  if (users == NULL)
+    return TRUE;
+  const char *user;
+  while ((user = g_dir_read_name (users)) != NULL)
+    {
+      g_autofree char *dir = g_build_filename (upload, user, NULL);
+      g_autoptr (GDir) files = g_dir_open (dir, 0, NULL);
+      const char *name;
+      while (files != NULL && (name = g_dir_read_name (files)) != NULL)
+        {
+          g_autofree char *path = g_build_filename (dir, name, NULL);
+          g_autoptr (SkDbStmt) stmt =
+              sk_db_prepare (self->db, "SELECT 1 FROM handoffs WHERE path = ?1", error);
+          if (stmt == NULL)
+            return FALSE;
+          sk_db_stmt_bind_text (stmt, 1, path);
+          SkDbStep step = sk_db_stmt_step (stmt, error);
+          if (step == SK_DB_STEP_ERROR)
+            return FALSE;
+          if (step == SK_DB_STEP_ROW || unlink (path) != 0)
+            continue;
+          g_autoptr (JsonBuilder) b = json_builder_new ();
+          json_builder_begin_object (b);
+          g_autofree char *safe = sk_escape_untrusted (name);
+          add_string (b, "name", safe);
+          add_string (b, "folder", "upload");
+          add_string (b, "why", "nothing refers to it");
+          g_autofree char *details = builder_finish (b);
+          SkActor system = { -1, NULL, "system" };
+          SkJournalEntry e = entry_for (&system, "handoff-recovered", NULL, details);
+          if (sk_journal_record (self->journal, &e, error) == 0)
+            return FALSE;
+        }
+    }
+  return TRUE;
+}
+
+SkPipeline *
+sk_pipeline_new (SkStation *station, SkPolicy *policy, const char *handoff_root, GError **error)
+{
+  g_return_val_if_fail (SK_IS_STATION (station), NULL);
+  g_return_val_if_fail (SK_IS_POLICY (policy), NULL);
+  g_return_val_if_fail (handoff_root != NULL, NULL);
+
+  g_autoptr (SkPipeline) self = g_object_new (SK_TYPE_PIPELINE, NULL);
+  self->station = g_object_ref (station);
+  self->policy = g_object_ref (policy);
+  self->handoff_root = g_strdup (handoff_root);
+  self->journal = sk_station_open_journal (station, FALSE, error);
+  if (self->journal == NULL)
+    return NULL;
+  self->db = g_object_ref (sk_journal_get_db (self->journal));
+  self->store = sk_station_open_store (station, error);
+  if (self->store == NULL || !recover_handoffs (self, error))
+    return NULL;
+  return g_steal_pointer (&self);
+}
+
+SkPolicy *
+sk_pipeline_get_policy (SkPipeline *self)
+{
+  g_return_val_if_fail (SK_IS_PIPELINE (self), NULL);
+  return self->policy;
+}
+
+/* ---- import ------------------------------------------------------------ */
+
+GPtrArray *
+sk_pipeline_find_packages (const char *folder, GError **error)
+{
+  g_autoptr (GDir) dir = g_dir_open (folder, 0, error);
+  if (dir == NULL)
+    return NULL;
+  g_autoptr (GPtrArray) found = g_ptr_array_new_with_free_func (g_free);
+  const char *name;
+  while ((name = g_dir_read_name (dir)) != NULL)
+    if (g_str_has_suffix (name, ".tar.gpg") && name[0] != '.')
+      g_ptr_array_add (found, g_build_filename (folder, name, NULL));
+  g_ptr_array_sort (found, (GCompareFunc)g_strcmp0);
+  return g_steal_pointer (&found);
+}
+
+typedef struct
+{
+  SkPipeline *self;
+  const SkActor *actor;
+  SkPackageResult *result;
+  GBytes *signature;
+  gboolean new_case;
+} ImportCommit;
+
+static gboolean
+import_rows (const SkItem *item, gpointer data, GError **error)
+{
+  ImportCommit *ic = data;
+  SkPipeline *self = ic->self;
+  const SkManifest *m = ic->result->manifest;
+  gint64 now = sk_journal_now (self->journal);
+
+  if (ic->new_case && !run_sql (self,
+                                "INSERT INTO cases (id, workflow, state, created_us, updated_us) "
+                                "VALUES (?1, ?2, 'imported', ?3, ?3)",
+                                error, S (m->case_id), S (m->workflow), I (now), 0))
+    return FALSE;
+  g_autoptr (SkDbStmt) pkg = sk_db_prepare (
+      self->db,
+      "INSERT INTO packages (package_id, case_id, direction, state, item_id, signature, sha256, "
+      "time_us) VALUES (?1, ?2, 'to-intermediate', 'imported', ?3, ?4, ?5, ?6)",
+      error);
+  if (pkg == NULL)
+    return FALSE;
+  gsize sig_len;
+  const void *sig = g_bytes_get_data (ic->signature, &sig_len);
+  sk_db_stmt_bind_text (pkg, 1, m->package_id);
+  sk_db_stmt_bind_text (pkg, 2, m->case_id);
+  sk_db_stmt_bind_text (pkg, 3, item->id);
+  sk_db_stmt_bind_blob (pkg, 4, sig, sig_len);
+  sk_db_stmt_bind_text (pkg, 5, item->sha256);
+  sk_db_stmt_bind_int64 (pkg, 6, now);
+  if (!sk_db_stmt_run (pkg, error))
+    return FALSE;
+  for (guint i = 0; i < m->files->len; i++)
+    {
+      const SkManifestFile *f = g_ptr_array_index (m->files, i);
+      if (!run_sql (self,
+                    "INSERT INTO case_files (case_id, role, kind, name, size, sha256, records, "
+                    "state, package_id, time_us) "
+                    "VALUES (?1, 'request', ?2, ?3, ?4, ?5, ?6, 'staged', ?7, ?8)",
+                    error, S (m->case_id), S (f->kind), S (f->name), I (f->size), S (f->sha256),
+                    I (f->records), S (m->package_id), I (now), 0))
+        return FALSE;
+    }
+  return set_case_state (self, m->case_id, "imported", error);
+}
+
+static char *
+import_details (const char *file, const SkItem *item, const SkPackageResult *result)
+{
+  g_autoptr (JsonBuilder) b = json_builder_new ();
+  json_builder_begin_object (b);
+  g_autofree char *safe = file != NULL ? sk_escape_untrusted (file) : NULL;
+  add_string (b, "package_file", safe);
+  if (item != NULL)
+    {
+      add_string (b, "item", item->id);
+      add_int (b, "size", (gint64)item->size);
+      add_string (b, "sha256", item->sha256);
+    }
+  if (result != NULL)
+    {
+      add_string (b, "signer", result->signer);
+      add_string (b, "workflow", result->manifest->workflow);
+      json_builder_set_member_name (b, "files");
+      json_builder_begin_array (b);
+      for (guint i = 0; i < result->manifest->files->len; i++)
+        {
+          const SkManifestFile *f = g_ptr_array_index (result->manifest->files, i);
+          add_file (b, f->name, f->kind, f->size, f->sha256, f->records);
+        }
+      json_builder_end_array (b);
+    }
+  return builder_finish (b);
+}
+
+static SkCase *
+import_one (SkPipeline *self,
+            const SkActor *actor,
+            const char *path,
+            char **out_package_id,
+            char **out_case_id,
+            GCancellable *cancellable,
+            GError **error)
+{
+  g_autofree char *base = g_path_get_basename (path);
+  g_autofree char *sig_path = g_strconcat (path, ".sig", NULL);
+  g_autoptr (GBytes) sig = sk_package_read_signature (sig_path, error);
+  if (sig == NULL)
+    return NULL;
+
+  /* The medium is read once, into the store. */
+  int fd = open (path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+  struct stat st;
+  if (fd < 0 || fstat (fd, &st) != 0 || !S_ISREG (st.st_mode))
+    {
+      sk_error_set_from_errno (error, fd < 0 ? errno : EINVAL, "opening the package");
+      if (fd >= 0)
+        close (fd);
+      return NULL;
+    }
+  guint64 cap = sk_policy_get_max_package_size (self->policy);
+  if ((guint64)st.st_size > cap + cap / 100 + 65536)
+    {
+      close (fd);
+      g_set_error_literal (error, SK_ERROR, SK_ERROR_TAR_TOO_LARGE,
+                           "the package is larger than the policy allows");
+      return NULL;
+    }
+  (void)fcntl (fd, F_SETFL, 0);
+  g_autoptr (GInputStream) in = g_unix_input_stream_new (fd, TRUE);
+  SkItemInfo info = { .kind = "package", .name = base, .records = -1, .deadline_us = HELD };
+  g_autoptr (SkStaged) staged = sk_store_stage (self->store, in, &info, cancellable, error);
+  if (staged == NULL)
+    return NULL;
+  if (sk_staged_get_item (staged)->size != (guint64)st.st_size)
+    {
+      g_set_error_literal (error, SK_ERROR, SK_ERROR_MEDIA_REMOVED,
+                           "the package changed size while it was read from the medium");
+      return NULL;
+    }
+  sk_fault_point ("import-after-copy");
+
+  /* Acceptance 1–5, on the store's copy only. */
+  SkPackageSource src = { .staged = staged, .signature = sig };
+  g_autoptr (SkPackageResult) result =
+      sk_package_check_source (self->station, self->policy, &src, NULL, NULL, cancellable, error);
+  if (result == NULL)
+    return NULL;
+  const SkManifest *m = result->manifest;
+  *out_package_id = g_strdup (m->package_id);
+  *out_case_id = g_strdup (m->case_id);
+
+  /* Into a case: a new one, or one that has only been imported so far and
+   * takes further request files of its workflow. */
+  g_autoptr (GError) lookup_error = NULL;
+  g_autoptr (SkCase) existing = sk_pipeline_get_case (self, m->case_id, &lookup_error);
+  if (existing == NULL && !g_error_matches (lookup_error, SK_ERROR, SK_ERROR_CASE_UNKNOWN))
+    {
+      g_propagate_error (error, g_steal_pointer (&lookup_error));
+      return NULL;
+    }
+  if (existing != NULL)
+    {
+      const char *const open_states[] = { "imported", NULL };
+      if (!g_str_equal (existing->workflow, m->workflow))
+        {
+          g_set_error (error, SK_ERROR, SK_ERROR_MANIFEST_MISMATCH,
+                       "case %s is a %s case; the package is %s", m->case_id, existing->workflow,
+                       m->workflow);
+          return NULL;
+        }
+      if (!require_state (existing, open_states, "adding request files", error))
+        return NULL;
+      for (guint i = 0; i < m->files->len; i++)
+        for (guint j = 0; j < existing->files->len; j++)
+          if (g_str_equal (((SkManifestFile *)g_ptr_array_index (m->files, i))->name,
+                           ((SkCaseFile *)g_ptr_array_index (existing->files, j))->name))
+            {
+              g_set_error (error, SK_ERROR, SK_ERROR_FILE_DUPLICATE,
+                           "case %s already has a file %s", m->case_id,
+                           ((SkManifestFile *)g_ptr_array_index (m->files, i))->name);
+              return NULL;
+            }
+    }
+
+  g_autofree char *details = import_details (base, sk_staged_get_item (staged), result);
+  SkJournalEntry e = entry_for (actor, "package-imported", m->case_id, details);
+  e.package_id = m->package_id;
+  ImportCommit ic = { self, actor, result, sig, existing == NULL };
+  g_autoptr (SkItem) item = sk_store_commit (self->store, staged, &e, import_rows, &ic, error);
+  if (item == NULL)
+    return NULL;
+  return sk_pipeline_get_case (self, m->case_id, error);
+}
+
+SkCase *
+sk_pipeline_import (SkPipeline *self,
+                    const SkActor *actor,
+                    const char *path,
+                    GCancellable *cancellable,
+                    GError **error)
+{
+  g_return_val_if_fail (SK_IS_PIPELINE (self), NULL);
+  g_return_val_if_fail (actor != NULL && path != NULL, NULL);
+
+  g_autofree char *package_id = NULL;
+  g_autofree char *case_id = NULL;
+  g_autoptr (GError) local_error = NULL;
+  SkCase *c = import_one (self, actor, path, &package_id, &case_id, cancellable, &local_error);
+  if (c == NULL)
+    {
+      g_autofree char *base = g_path_get_basename (path);
+      g_autofree char *details = import_details (base, NULL, NULL);
+      journal_refusal (self, actor, "package-refused", local_error, case_id, package_id, details);
+      g_propagate_error (error, g_steal_pointer (&local_error));
+    }
+  return c;
+}
+
+/* ---- hand-off ---------------------------------------------------------- */
+
+typedef struct
+{
+  char *package_id;
+  char *item_id;
+  GBytes *signature;
+} StoredPackage;
+
+static void
+stored_package_free (StoredPackage *p)
+{
+  g_free (p->package_id);
+  g_free (p->item_id);
+  g_clear_pointer (&p->signature, g_bytes_unref);
+  g_free (p);
+}
+
+/* The request packages of CASE_ID still in the store. */
+static GPtrArray *
+request_packages (SkPipeline *self, const char *case_id, GError **error)
+{
+  g_autoptr (SkDbStmt) stmt = sk_db_prepare (
+      self->db,
+      "SELECT package_id, item_id, signature FROM packages WHERE case_id = ?1 AND direction = "
+      "'to-intermediate' ORDER BY time_us, package_id",
+      error);
+  if (stmt == NULL)
+    return NULL;
+  sk_db_stmt_bind_text (stmt, 1, case_id);
+  g_autoptr (GPtrArray) out = g_ptr_array_new_with_free_func ((GDestroyNotify)stored_package_free);
+  for (;;)
+    {
+      SkDbStep step = sk_db_stmt_step (stmt, error);
+      if (step == SK_DB_STEP_ERROR)
+        return NULL;
+      if (step == SK_DB_STEP_DONE)
+        break;
+      if (sk_db_stmt_column_is_null (stmt, 1))
+        {
+          g_set_error (error, SK_ERROR, SK_ERROR_ITEM_UNKNOWN,
+                       "the request package of case %s is no longer in the store", case_id);
+          return NULL;
+        }
+      StoredPackage *p = g_new0 (StoredPackage, 1);
+      p->package_id = g_strdup (sk_db_stmt_column_text (stmt, 0));
+      p->item_id = g_strdup (sk_db_stmt_column_text (stmt, 1));
+      gsize len = 0;
+      const guint8 *sig = sk_db_stmt_column_blob (stmt, 2, &len);
+      p->signature = g_bytes_new (sig, len);
+      g_ptr_array_add (out, p);
+    }
+  return g_steal_pointer (&out);
+}
+
+static SkPackageResult *
+check_stored (SkPipeline *self,
+              const StoredPackage *p,
+              const SkCheckOptions *opts,
+              GCancellable *cancellable,
+              GError **error)
+{
+  SkPackageSource src = { .store = self->store, .item_id = p->item_id, .signature = p->signature };
+  return sk_package_check_source (self->station, self->policy, &src, opts, NULL, cancellable,
+                                  error);
+}
+
+static gboolean
+remove_handoffs (SkPipeline *self, const char *case_id, GPtrArray *removed, GError **error)
+{
+  g_autoptr (SkDbStmt) stmt =
+      sk_db_prepare (self->db, "SELECT path FROM handoffs WHERE case_id = ?1", error);
+  if (stmt == NULL)
+    return FALSE;
+  sk_db_stmt_bind_text (stmt, 1, case_id);
+  for (;;)
+    {
+      SkDbStep step = sk_db_stmt_step (stmt, error);
+      if (step == SK_DB_STEP_ERROR)
+        return FALSE;
+      if (step == SK_DB_STEP_DONE)
+        break;
+      g_ptr_array_add (removed, g_strdup (sk_db_stmt_column_text (stmt, 0)));
+    }
+  return run_sql (self, "DELETE FROM handoffs WHERE case_id = ?1", error, S (case_id), 0);
+}
+
+static void
+unlink_all (GPtrArray *paths)
+{
+  for (guint i = 0; i < paths->len; i++)
+    if (unlink (g_ptr_array_index (paths, i)) != 0 && errno != ENOENT)
+      g_warning ("removing hand-off plaintext: %s", g_strerror (errno));
+}
+
+GPtrArray *
+sk_pipeline_hand_off (SkPipeline *self,
+                      const SkActor *actor,
+                      const char *case_id,
+                      GCancellable *cancellable,
+                      GError **error)
+{
+  g_return_val_if_fail (SK_IS_PIPELINE (self), NULL);
+
+  g_autoptr (GError) local_error = NULL;
+  g_autoptr (GPtrArray) written = g_ptr_array_new_with_free_func (g_free);
+  g_autoptr (GPtrArray) earlier = g_ptr_array_new_with_free_func (g_free);
+  g_autoptr (SkCase) c = sk_pipeline_get_case (self, case_id, &local_error);
+  const char *const allowed[] = { "imported", "handed-off", NULL };
+  int dirfd = -1;
+  g_autoptr (GPtrArray) packages = NULL;
+  g_autofree char *details = NULL;
+  gboolean ok = c != NULL && require_state (c, allowed, "handing off", &local_error);
+  if (ok)
+    ok = (dirfd = open_user_dir (self, "upload", actor->uid, TRUE, &local_error)) >= 0;
+  if (ok)
+    ok = (packages = request_packages (self, case_id, &local_error)) != NULL;
+
+  /* A second hand-off (the first expired, or the browser lost it) replaces
+   * the first. */
+  if (ok && sk_journal_begin (self->journal, &local_error))
+    {
+      ok = remove_handoffs (self, case_id, earlier, &local_error) &&
+           sk_journal_commit (self->journal, &local_error);
+      if (ok)
+        unlink_all (earlier);
+    }
+  else
+    ok = FALSE;
+
+  /* Each package verified again on the store's copy while its files are
+   * written out: all of a package's files, or none. */
+  g_autofree char *dir =
+      g_strdup_printf ("%s/upload/%" G_GINT64_FORMAT, self->handoff_root, actor->uid);
+  for (guint i = 0; ok && i < packages->len; i++)
+    {
+      SkCheckOptions opts = { .extract_dir = dir, .replay_allowed = TRUE };
+      g_autoptr (SkPackageResult) r =
+          check_stored (self, g_ptr_array_index (packages, i), &opts, cancellable, &local_error);
+      ok = r != NULL;
+      for (guint f = 0; ok && f < r->manifest->files->len; f++)
+        {
+          const SkManifestFile *mf = g_ptr_array_index (r->manifest->files, f);
+          g_ptr_array_add (written, g_build_filename (dir, mf->name, NULL));
+          if (geteuid () == 0 && (gint64)geteuid () != actor->uid &&
+              fchownat (dirfd, mf->name, (uid_t)actor->uid, (gid_t)-1, AT_SYMLINK_NOFOLLOW) != 0)
+            {
+              sk_error_set_from_errno (&local_error, errno, "giving a handed-off file to its user");
+              ok = FALSE;
+            }
+        }
+    }
+  if (ok)
+    sk_fault_point ("handoff-before-commit");
+
+  /* Recorded with their deadline, in one transaction with the journal. */
+  if (ok)
+    {
+      gint64 deadline = sk_journal_now (self->journal) +
+                        sk_policy_get_retention (self->policy)->upload_minutes * MINUTE_US;
+      g_autoptr (JsonBuilder) b = json_builder_new ();
+      json_builder_begin_object (b);
+      add_string (b, "folder", "upload");
+      add_int (b, "deadline_us", deadline);
+      g_autoptr (GPtrArray) requests = g_ptr_array_new ();
+      for (guint i = 0; i < c->files->len; i++)
+        if (g_str_equal (((SkCaseFile *)g_ptr_array_index (c->files, i))->role, "request"))
+          g_ptr_array_add (requests, g_ptr_array_index (c->files, i));
+      add_case_files (b, requests);
+      details = builder_finish (b);
+      SkJournalEntry e = entry_for (actor, "file-handed-off", case_id, details);
+      ok = sk_journal_begin (self->journal, &local_error);
+      for (guint i = 0; ok && i < requests->len; i++)
+        {
+          const SkCaseFile *f = g_ptr_array_index (requests, i);
+          g_autofree char *path = g_build_filename (dir, f->name, NULL);
+          ok = run_sql (self,
+                        "INSERT INTO handoffs (path, case_id, file_id, uid, deadline_us) "
+                        "VALUES (?1, ?2, ?3, ?4, ?5)",
+                        &local_error, S (path), S (case_id), I (f->id), I (actor->uid),
+                        I (deadline), 0) &&
+               run_sql (self, "UPDATE case_files SET state = 'handed-off' WHERE id = ?1",
+                        &local_error, I (f->id), 0);
+        }
+      ok = ok && set_case_state (self, case_id, "handed-off", &local_error) &&
+           sk_journal_append (self->journal, &e, &local_error) != 0 &&
+           sk_journal_commit (self->journal, &local_error);
+      if (!ok && sk_db_in_transaction (self->db))
+        sk_journal_rollback (self->journal);
+    }
+  if (dirfd >= 0)
+    close (dirfd);
+  if (!ok)
+    {
+      unlink_all (written);
+      journal_refusal (self, actor, "handoff-refused", local_error, case_id, NULL, NULL);
+      g_propagate_error (error, g_steal_pointer (&local_error));
+      return NULL;
+    }
+  return g_steal_pointer (&written);
+}
+
+gboolean
+sk_pipeline_confirm_upload (SkPipeline *self,
+                            const SkActor *actor,
+                            const char *case_id,
+                            GError **error)
+{
+  g_return_val_if_fail (SK_IS_PIPELINE (self), FALSE);
+
+  g_autoptr (GError) local_error = NULL;
+  g_autoptr (SkCase) c = sk_pipeline_get_case (self, case_id, &local_error);
+  const char *const allowed[] = { "handed-off", NULL };
+  g_autoptr (GPtrArray) removed = g_ptr_array_new_with_free_func (g_free);
+  gboolean ok = c != NULL && require_state (c, allowed, "confirming the upload", &local_error);
+  if (ok)
+    {
+      gint64 now = sk_journal_now (self->journal);
+      g_autoptr (JsonBuilder) b = json_builder_new ();
+      json_builder_begin_object (b);
+      g_autoptr (GPtrArray) requests = g_ptr_array_new ();
+      for (guint i = 0; i < c->files->len; i++)
+        if (g_str_equal (((SkCaseFile *)g_ptr_array_index (c->files, i))->role, "request"))
+          g_ptr_array_add (requests, g_ptr_array_index (c->files, i));
+      add_case_files (b, requests);
+      add_string (b, "plaintext", "removed from upload");
+      g_autofree char *details = builder_finish (b);
+      SkJournalEntry e = entry_for (actor, "upload-confirmed", case_id, details);
+      ok = sk_journal_begin (self->journal, &local_error) &&
+           remove_handoffs (self, case_id, removed, &local_error) &&
+           run_sql (self,
+                    "UPDATE case_files SET state = 'uploaded' WHERE case_id = ?1 AND role = "
+                    "'request'",
+                    &local_error, S (case_id), 0) &&
+           run_sql (self, "UPDATE cases SET uploaded_us = ?2 WHERE id = ?1", &local_error,
+                    S (case_id), I (now), 0) &&
+           set_case_state (self, case_id, "uploaded", &local_error) &&
+           sk_journal_append (self->journal, &e, &local_error) != 0 &&
+           sk_journal_commit (self->journal, &local_error);
+      if (!ok && sk_db_in_transaction (self->db))
+        sk_journal_rollback (self->journal);
+    }
+  if (!ok)
+    {
+      journal_refusal (self, actor, "upload-refused", local_error, case_id, NULL, NULL);
+      g_propagate_error (error, g_steal_pointer (&local_error));
+      return FALSE;
+    }
+  sk_fault_point ("confirm-before-unlink");
+  unlink_all (removed);
+  return TRUE;
+}
+
+/* ---- take-in ----------------------------------------------------------- */
+
+GPtrArray *
+sk_pipeline_list_downloads (SkPipeline *self, const SkActor *actor, GError **error)
+{
+  g_return_val_if_fail (SK_IS_PIPELINE (self), NULL);
+
+  int dirfd = open_user_dir (self, "download", actor->uid, TRUE, error);
+  if (dirfd < 0)
+    return NULL;
+  g_autofree char *dir =
+      g_strdup_printf ("%s/download/%" G_GINT64_FORMAT, self->handoff_root, actor->uid);
+  close (dirfd);
+  g_autoptr (GDir) d = g_dir_open (dir, 0, error);
+  if (d == NULL)
+    return NULL;
+  g_autoptr (GPtrArray) names = g_ptr_array_new_with_free_func (g_free);
+  const char *name;
+  while ((name = g_dir_read_name (d)) != NULL)
+    if (is_bare_name (name))
+      g_ptr_array_add (names, g_strdup (name));
+  g_ptr_array_sort (names, (GCompareFunc)g_strcmp0);
+  return g_steal_pointer (&names);
+}
+
+/* Validate what FD holds as NAME, paired with KEYS (when given), hashing it
+ * on the way. */
+static SkFileReport *
+validate_fd (SkPipeline *self,
+             int fd,
+             const char *name,
+             const SkKeySet *keys,
+             guint64 request_records,
+             char **out_sha256,
+             GCancellable *cancellable,
+             GError **error)
+{
+  if (lseek (fd, 0, SEEK_SET) != 0)
+    {
+      sk_error_set_from_errno (error, errno, "reading the result file");
+      return NULL;
+    }
+  g_autoptr (SkValidator) v = sk_validator_new (self->policy, name);
+  if (keys != NULL)
+    sk_validator_set_request (v, keys, request_records);
+  g_autoptr (SkSha256) sum = sk_sha256_new ();
+  g_autofree guint8 *buf = g_malloc (BLOCK);
+  for (;;)
+    {
+      if (g_cancellable_set_error_if_cancelled (cancellable, error))
+        return NULL;
+      ssize_t n = read (fd, buf, BLOCK);
+      if (n < 0 && errno == EINTR)
+        continue;
+      if (n < 0)
+        {
+          sk_error_set_from_errno (error, errno, "reading the result file");
+          return NULL;
+        }
+      if (n == 0)
+        break;
+      sk_validator_feed (v, buf, (gsize)n);
+      if (sum != NULL)
+        sk_sha256_update (sum, buf, (gsize)n);
+    }
+  if (out_sha256 != NULL)
+    *out_sha256 = g_strdup (sum != NULL ? sk_sha256_hex (sum) : "");
+  return sk_validator_finish (v, NULL);
+}
+
+static gboolean
+report_refusal (const SkFileReport *report, GError **error)
+{
+  const SkFinding *f = &g_array_index (report->findings, SkFinding, 0);
+  g_autofree char *safe = sk_escape_untrusted (report->file);
+  if (f->record > 0)
+    g_set_error (error, SK_ERROR, f->code,
+                 "%s fails validation (%s, record %" G_GUINT64_FORMAT ", field %u)", safe,
+                 sk_error_code_to_reason (f->code), f->record, f->field);
+  else
+    g_set_error (error, SK_ERROR, f->code, "%s fails validation (%s)", safe,
+                 sk_error_code_to_reason (f->code));
+  return FALSE;
+}
+
+typedef struct
+{
+  SkPipeline *self;
+  const SkActor *actor;
+  const char *case_id;
+  const SkKind *kind;
+  const SkFileReport *report;
+} TakeInCommit;
+
+static gboolean
+take_in_rows (const SkItem *item, gpointer data, GError **error)
+{
+  TakeInCommit *tc = data;
+  return run_sql (tc->self,
+                  "INSERT INTO case_files (case_id, role, kind, name, size, sha256, records, "
+                  "state, item_id, taken_uid, taken_login, time_us) "
+                  "VALUES (?1, 'result', ?2, ?3, ?4, ?5, ?6, 'taken-in', ?7, ?8, ?9, ?10)",
+                  error, S (tc->case_id), S (sk_kind_get_id (tc->kind)), S (item->name),
+                  I (item->size), S (item->sha256), I (item->records), S (item->id),
+                  I (tc->actor->uid), S (tc->actor->login), I (sk_journal_now (tc->self->journal)),
+                  0) &&
+         set_case_state (tc->self, tc->case_id, "results-in", error);
+}
+
+static SkCaseFile *
+take_in_one (SkPipeline *self,
+             const SkActor *actor,
+             const char *name,
+             char **out_case_id,
+             SkFileReport **out_report,
+             GCancellable *cancellable,
+             GError **error)
+{
+  if (!is_bare_name (name))
+    {
+      g_autofree char *safe = sk_escape_untrusted (name);
+      g_set_error (error, SK_ERROR, SK_ERROR_FILE_NAME, "%s is not a file name", safe);
+      return NULL;
+    }
+  const SkKind *kind = sk_policy_match_file_name (self->policy, name);
+  if (kind == NULL || sk_kind_get_direction (kind) != SK_DIRECTION_TO_STANDARD)
+    {
+      g_autofree char *safe = sk_escape_untrusted (name);
+      g_set_error (error, SK_ERROR, kind == NULL ? SK_ERROR_FILE_KIND_UNKNOWN : SK_ERROR_FILE_NAME,
+                   "%s is not the name of a result file the policy knows", safe);
+      return NULL;
+    }
+  int dirfd = open_user_dir (self, "download", actor->uid, FALSE, error);
+  if (dirfd < 0)
+    return NULL;
+  int fd = openat (dirfd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+  int errsv = errno;
+  close (dirfd);
+  struct stat st;
+  if (fd < 0 || fstat (fd, &st) != 0 || !S_ISREG (st.st_mode))
+    {
+      g_autofree char *safe = sk_escape_untrusted (name);
+      g_autofree char *what = g_strdup_printf ("opening %s in the download folder", safe);
+      sk_error_set_from_errno (error, fd < 0 ? errsv : EINVAL, what);
+      if (fd >= 0)
+        close (fd);
+      return NULL;
+    }
+  (void)fcntl (fd, F_SETFL, 0);
+  g_autoptr (GInputStream) in = g_unix_input_stream_new (fd, TRUE);
+
+  /* Its case, from its own header. */
+  g_autoptr (SkFileReport) probe = validate_fd (self, fd, name, NULL, 0, NULL, cancellable, error);
+  if (probe == NULL)
+    return NULL;
+  if (probe->case_id == NULL)
+    {
+      /* No readable header: the findings say why. */
+      if (sk_file_report_ok (probe))
+        g_set_error_literal (error, SK_ERROR, SK_ERROR_PAIRING,
+                             "the result names no 処理番号 in its header");
+      else
+        report_refusal (probe, error);
+      if (out_report != NULL)
+        *out_report = g_steal_pointer (&probe);
+      return NULL;
+    }
+  *out_case_id = g_strdup (probe->case_id);
+  g_autoptr (GError) lookup_error = NULL;
+  g_autoptr (SkCase) c = sk_pipeline_get_case (self, probe->case_id, &lookup_error);
+  if (c == NULL)
+    {
+      g_autofree char *safe = sk_escape_untrusted (probe->case_id);
+      if (g_error_matches (lookup_error, SK_ERROR, SK_ERROR_CASE_UNKNOWN))
+        g_set_error (error, SK_ERROR, SK_ERROR_PAIRING,
+                     "the result's 処理番号 %s names no case on this station", safe);
+      else
+        g_propagate_error (error, g_steal_pointer (&lookup_error));
+      return NULL;
+    }
+  const char *const allowed[] = { "uploaded", "results-in", "exported", NULL };
+  if (!g_str_equal (c->workflow, sk_kind_get_workflow (kind)))
+    {
+      g_set_error (error, SK_ERROR, SK_ERROR_PAIRING, "a %s file does not answer a %s case",
+                   sk_kind_get_id (kind), c->workflow);
+      return NULL;
+    }
+  if (!require_state (c, allowed, "taking in results", error))
+    return NULL;
+  for (guint i = 0; i < c->files->len; i++)
+    {
+      const SkCaseFile *f = g_ptr_array_index (c->files, i);
+      if (g_str_equal (f->role, "result") && g_str_equal (f->name, name))
+        {
+          g_autofree char *safe = sk_escape_untrusted (name);
+          g_set_error (error, SK_ERROR, SK_ERROR_FILE_DUPLICATE,
+                       "%s was already taken in for case %s", safe, c->id);
+          return NULL;
+        }
+    }
+
+  /* Pairing: the request files of this case that this kind answers, read
+   * again from the store's copy of their package. */
+  g_autoptr (GPtrArray) packages = request_packages (self, c->id, error);
+  if (packages == NULL)
+    return NULL;
+  g_autoptr (SkFileReport) report = NULL;
+  g_autofree char *sha = NULL;
+  for (guint p = 0; p < packages->len; p++)
+    {
+      SkCheckOptions opts = { .collect_pair_keys = TRUE, .replay_allowed = TRUE };
+      g_autoptr (SkPackageResult) r =
+          check_stored (self, g_ptr_array_index (packages, p), &opts, cancellable, error);
+      if (r == NULL)
+        return NULL;
+      for (guint i = 0; i < r->manifest->files->len; i++)
+        {
+          const SkManifestFile *req = g_ptr_array_index (r->manifest->files, i);
+          const SkKind *req_kind = sk_policy_lookup_kind (self->policy, req->kind);
+          if (req_kind == NULL || req_kind->pairs_with == NULL ||
+              !g_strv_contains ((const char *const *)req_kind->pairs_with, sk_kind_get_id (kind)))
+            continue;
+          g_free (sha);
+          sha = NULL;
+          g_autoptr (SkFileReport) attempt =
+              validate_fd (self, fd, name, g_ptr_array_index (r->pair_keys, i),
+                           (guint64)req->records, &sha, cancellable, error);
+          if (attempt == NULL)
+            return NULL;
+          gboolean good = sk_file_report_ok (attempt);
+          if (report == NULL || good)
+            {
+              g_clear_pointer (&report, sk_file_report_free);
+              report = g_steal_pointer (&attempt);
+            }
+          if (good)
+            break;
+        }
+      if (report != NULL && sk_file_report_ok (report))
+        break;
+    }
+  if (report == NULL)
+    {
+      g_set_error (error, SK_ERROR, SK_ERROR_PAIRING,
+                   "case %s holds no request that a %s file answers", c->id, sk_kind_get_id (kind));
+      return NULL;
+    }
+  if (!sk_file_report_ok (report))
+    {
+      report_refusal (report, error);
+      if (out_report != NULL)
+        *out_report = g_steal_pointer (&report);
+      return NULL;
+    }
+
+  /* Sealed into the store; the file must be what was validated. */
+  if (lseek (fd, 0, SEEK_SET) != 0)
+    {
+      sk_error_set_from_errno (error, errno, "reading the result file");
+      return NULL;
+    }
+  SkItemInfo info = { .kind = sk_kind_get_id (kind),
+                      .name = name,
+                      .case_id = c->id,
+                      .records = (gint64)report->records,
+                      .deadline_us = HELD };
+  g_autoptr (SkStaged) staged = sk_store_stage (self->store, in, &info, cancellable, error);
+  if (staged == NULL)
+    return NULL;
+  if (!g_str_equal (sk_staged_get_item (staged)->sha256, sha))
+    {
+      g_autofree char *safe = sk_escape_untrusted (name);
+      g_set_error (error, SK_ERROR, SK_ERROR_IO_ERROR,
+                   "%s changed while it was being taken in; take it in again", safe);
+      return NULL;
+    }
+  TakeInCommit tc = { self, actor, c->id, kind, report };
+  SkJournalEntry e = entry_for (actor, "download-taken-in", c->id, NULL);
+  g_autoptr (SkItem) item = sk_store_commit (self->store, staged, &e, take_in_rows, &tc, error);
+  if (item == NULL)
+    return NULL;
+  sk_fault_point ("take-in-before-unlink");
+
+  /* The plaintext leaves memory too. */
+  g_autofree char *path =
+      g_strdup_printf ("%s/download/%" G_GINT64_FORMAT "/%s", self->handoff_root, actor->uid, name);
+  if (unlink (path) != 0 && errno != ENOENT)
+    g_warning ("removing a taken-in download: %s", g_strerror (errno));
+
+  g_autoptr (SkCase) after = sk_pipeline_get_case (self, c->id, error);
+  if (after == NULL)
+    return NULL;
+  for (guint i = 0; i < after->files->len; i++)
+    {
+      SkCaseFile *f = g_ptr_array_index (after->files, i);
+      if (g_strcmp0 (f->item_id, item->id) == 0)
+        return g_ptr_array_steal_index (after->files, i);
+    }
+  g_set_error_literal (error, SK_ERROR, SK_ERROR_ITEM_UNKNOWN, "the result vanished from its case");
+  return NULL;
+}
+
+SkCaseFile *
+sk_pipeline_take_in (SkPipeline *self,
+                     const SkActor *actor,
+                     const char *name,
+                     SkFileReport **out_report,
+                     GCancellable *cancellable,
+                     GError **error)
+{
+  g_return_val_if_fail (SK_IS_PIPELINE (self), NULL);
+
+  g_autofree char *case_id = NULL;
+  g_autoptr (GError) local_error = NULL;
+  SkCaseFile *f = take_in_one (self, actor, name, &case_id, out_report, cancellable, &local_error);
+  if (f == NULL)
+    {
+      g_autoptr (JsonBuilder) b = json_builder_new ();
+      json_builder_begin_object (b);
+      g_autofree char *safe = sk_escape_untrusted (name);
+      add_string (b, "name", safe);
+      add_string (b, "folder", "download");
+      if (out_report != NULL && *out_report != NULL && !sk_file_report_ok (*out_report))
+        {
+          const SkFinding *first = &g_array_index ((*out_report)->findings, SkFinding, 0);
+          add_int (b, "findings", (*out_report)->findings->len);
+          add_int (b, "first_record", (gint64)first->record);
+          add_int (b, "first_field", first->field);
+        }
+      g_autofree char *details = builder_finish (b);
+      journal_refusal (self, actor, "download-refused", local_error, case_id, NULL, details);
+      g_propagate_error (error, g_steal_pointer (&local_error));
+    }
+  return f;
+}
+
+/* ---- approval ---------------------------------------------------------- */
+
+static SkCaseFile *
+find_result (SkCase *c, const char *name, GError **error)
+{
+  for (guint i = 0; i < c->files->len; i++)
+    {
+      SkCaseFile *f = g_ptr_array_index (c->files, i);
+      if (g_str_equal (f->role, "result") && g_str_equal (f->name, name))
+        return f;
+    }
+  g_autofree char *safe = sk_escape_untrusted (name);
+  g_set_error (error, SK_ERROR, SK_ERROR_ITEM_UNKNOWN, "case %s has no result file %s", c->id,
+               safe);
+  return NULL;
+}
+
+gboolean
+sk_pipeline_approve (
+    SkPipeline *self, const SkActor *actor, const char *case_id, const char *name, GError **error)
+{
+  g_return_val_if_fail (SK_IS_PIPELINE (self), FALSE);
+
+  g_autoptr (GError) local_error = NULL;
+  g_autoptr (SkCase) c = sk_pipeline_get_case (self, case_id, &local_error);
+  SkCaseFile *f = c != NULL ? find_result (c, name, &local_error) : NULL;
+  gboolean ok = f != NULL;
+  if (ok && !sk_policy_needs_dual_control (self->policy, f->kind))
+    {
+      g_set_error (&local_error, SK_ERROR, SK_ERROR_CASE_STATE,
+                   "%s files need no second approval under the policy", f->kind);
+      ok = FALSE;
+    }
+  else if (ok && !g_str_equal (f->state, "taken-in"))
+    {
+      g_set_error (&local_error, SK_ERROR, SK_ERROR_CASE_STATE,
+                   "the file is %s, not awaiting "
+                   "approval",
+                   f->state);
+      ok = FALSE;
+    }
+  else if (ok && f->taken_uid == actor->uid)
+    {
+      g_set_error (&local_error, SK_ERROR, SK_ERROR_DUAL_CONTROL,
+                   "you took this file in; a second, different operator must approve it");
+      ok = FALSE;
+    }
+  if (ok)
+    {
+      g_autoptr (JsonBuilder) b = json_builder_new ();
+      json_builder_begin_object (b);
+      add_string (b, "name", f->name);
+      add_string (b, "kind", f->kind);
+      add_string (b, "sha256", f->sha256);
+      add_string (b, "taken_in_by", f->taken_login);
+      g_autofree char *details = builder_finish (b);
+      SkJournalEntry e = entry_for (actor, "result-approved", case_id, details);
+      ok = sk_journal_begin (self->journal, &local_error) &&
+           run_sql (self,
+                    "UPDATE case_files SET state = 'approved', approved_uid = ?2, "
+                    "approved_login = ?3 WHERE id = ?1",
+                    &local_error, I (f->id), I (actor->uid), S (actor->login), 0) &&
+           sk_journal_append (self->journal, &e, &local_error) != 0 &&
+           sk_journal_commit (self->journal, &local_error);
+      if (!ok && sk_db_in_transaction (self->db))
+        sk_journal_rollback (self->journal);
+    }
+  if (!ok)
+    {
+      journal_refusal (self, actor, "approval-refused", local_error, case_id, NULL, NULL);
+      g_propagate_error (error, g_steal_pointer (&local_error));
+    }
+  return ok;
+}
+
+/* ---- closing ----------------------------------------------------------- */
+
+/* Every item of the case now runs to its deadline: the staged period after
+ * the case closed, and the fixed period for inquiry results. */
+static gboolean
+start_deadlines (SkPipeline *self, const char *case_id, gint64 closed_us, GError **error)
+{
+  const SkRetention *r = sk_policy_get_retention (self->policy);
+  g_autoptr (SkDbStmt) stmt = sk_db_prepare (
+      self->db,
+      "SELECT item_id, NULL FROM packages WHERE case_id = ?1 AND item_id IS NOT NULL "
+      "UNION ALL SELECT item_id, kind FROM case_files WHERE case_id = ?1 AND item_id IS NOT NULL",
+      error);
+  if (stmt == NULL)
+    return FALSE;
+  sk_db_stmt_bind_text (stmt, 1, case_id);
+  g_autoptr (GPtrArray) ids = g_ptr_array_new_with_free_func (g_free);
+  g_autoptr (GArray) deadlines = g_array_new (FALSE, FALSE, sizeof (gint64));
+  for (;;)
+    {
+      SkDbStep step = sk_db_stmt_step (stmt, error);
+      if (step == SK_DB_STEP_ERROR)
+        return FALSE;
+      if (step == SK_DB_STEP_DONE)
+        break;
+      const char *kind = sk_db_stmt_column_text (stmt, 1);
+      gboolean inquiry_result = kind != NULL && g_str_equal (kind, "SKI03");
+      gint64 d = sk_retention_deadline (
+          r, inquiry_result ? SK_RETENTION_INQUIRY_RESULT : SK_RETENTION_STAGED, closed_us);
+      g_ptr_array_add (ids, g_strdup (sk_db_stmt_column_text (stmt, 0)));
+      g_array_append_val (deadlines, d);
+    }
+  sk_db_stmt_reset (stmt);
+  for (guint i = 0; i < ids->len; i++)
+    if (!sk_store_limit_deadline (self->store, g_ptr_array_index (ids, i),
+                                  g_array_index (deadlines, gint64, i), error))
+      return FALSE;
+  return run_sql (self, "UPDATE cases SET closed_us = ?2 WHERE id = ?1", error, S (case_id),
+                  I (closed_us), 0);
+}
+
+/* Whether every result kind of WORKFLOW has left at least once. */
+static gboolean
+all_results_exported (
+    SkPipeline *self, const char *case_id, const char *workflow, gboolean *out_all, GError **error)
+{
+  *out_all = TRUE;
+  GPtrArray *kinds = sk_policy_get_kinds (self->policy);
+  for (guint i = 0; i < kinds->len && *out_all; i++)
+    {
+      const SkKind *k = g_ptr_array_index (kinds, i);
+      if (sk_kind_get_direction (k) != SK_DIRECTION_TO_STANDARD ||
+          !g_str_equal (sk_kind_get_workflow (k), workflow))
+        continue;
+      g_autoptr (SkDbStmt) stmt = sk_db_prepare (
+          self->db,
+          "SELECT 1 FROM case_files WHERE case_id = ?1 AND kind = ?2 AND state = 'exported'",
+          error);
+      if (stmt == NULL)
+        return FALSE;
+      sk_db_stmt_bind_text (stmt, 1, case_id);
+      sk_db_stmt_bind_text (stmt, 2, sk_kind_get_id (k));
+      SkDbStep step = sk_db_stmt_step (stmt, error);
+      if (step == SK_DB_STEP_ERROR)
+        return FALSE;
+      *out_all = step == SK_DB_STEP_ROW;
+    }
+  return TRUE;
+}
+
+/* ---- export ------------------------------------------------------------ */
+
+/* The export under way for CASE_ID (an attempt that was never
+ * acknowledged), or a new one: its package id, and the files it carries. */
+static char *
+pending_export (SkPipeline *self, const SkActor *actor, SkCase *c, GPtrArray *files, GError **error)
+{
+  g_autoptr (SkDbStmt) stmt = sk_db_prepare (
+      self->db,
+      "SELECT package_id FROM packages WHERE case_id = ?1 AND direction = 'to-standard' AND "
+      "state = 'exporting'",
+      error);
+  if (stmt == NULL)
+    return NULL;
+  sk_db_stmt_bind_text (stmt, 1, c->id);
+  SkDbStep step = sk_db_stmt_step (stmt, error);
+  if (step == SK_DB_STEP_ERROR)
+    return NULL;
+  g_autofree char *package_id =
+      step == SK_DB_STEP_ROW ? g_strdup (sk_db_stmt_column_text (stmt, 0)) : NULL;
+  sk_db_stmt_reset (stmt);
+
+  if (package_id != NULL)
+    {
+      for (guint i = 0; i < c->files->len; i++)
+        {
+          SkCaseFile *f = g_ptr_array_index (c->files, i);
+          if (g_strcmp0 (f->package_id, package_id) == 0 && g_str_equal (f->role, "result"))
+            g_ptr_array_add (files, f);
+        }
+      return g_steal_pointer (&package_id);
+    }
+
+  for (guint i = 0; i < c->files->len; i++)
+    {
+      SkCaseFile *f = g_ptr_array_index (c->files, i);
+      if (g_str_equal (f->role, "result") && !g_str_equal (f->state, "exported"))
+        g_ptr_array_add (files, f);
+    }
+  if (files->len == 0)
+    {
+      g_set_error (error, SK_ERROR, SK_ERROR_CASE_STATE,
+                   "case %s has no results waiting to be exported", c->id);
+      return NULL;
+    }
+  for (guint i = 0; i < files->len; i++)
+    {
+      SkCaseFile *f = g_ptr_array_index (files, i);
+      if (f->needs_approval)
+        {
+          g_set_error (error, SK_ERROR, SK_ERROR_DUAL_CONTROL,
+                       "%s is a %s file and needs a second operator's approval before it "
+                       "leaves",
+                       f->name, f->kind);
+          return NULL;
+        }
+      if (f->item_id == NULL)
+        {
+          g_set_error (error, SK_ERROR, SK_ERROR_ITEM_UNKNOWN,
+                       "%s is no longer in the store (its deadline passed)", f->name);
+          return NULL;
+        }
+    }
+
+  /* Recorded before a byte is written, so that a retry after a crash or a
+   * pulled medium writes the same package id: the standard system takes
+   * one package per id, never two copies of the same results. */
+  package_id = g_uuid_string_random ();
+  g_autoptr (JsonBuilder) b = json_builder_new ();
+  json_builder_begin_object (b);
+  add_case_files (b, files);
+  g_autofree char *details = builder_finish (b);
+  SkJournalEntry e = entry_for (actor, "export-started", c->id, details);
+  e.package_id = package_id;
+  gboolean ok = sk_journal_begin (self->journal, error) &&
+                run_sql (self,
+                         "INSERT INTO packages (package_id, case_id, direction, state, time_us) "
+                         "VALUES (?1, ?2, 'to-standard', 'exporting', ?3)",
+                         error, S (package_id), S (c->id), I (sk_journal_now (self->journal)), 0);
+  for (guint i = 0; ok && i < files->len; i++)
+    ok = run_sql (self, "UPDATE case_files SET package_id = ?2 WHERE id = ?1", error,
+                  I (((SkCaseFile *)g_ptr_array_index (files, i))->id), S (package_id), 0);
+  ok = ok && sk_journal_append (self->journal, &e, error) != 0 &&
+       sk_journal_commit (self->journal, error);
+  if (!ok)
+    {
+      if (sk_db_in_transaction (self->db))
+        sk_journal_rollback (self->journal);
+      return NULL;
+    }
+  return g_steal_pointer (&package_id);
+}
+
+/* What a failed write to OUT_DIR most likely means for the operator. */
+static void
+explain_media_error (const char *out_dir, GError **error)
+{
+  if (error == NULL || *error == NULL || (*error)->domain != SK_ERROR)
+    return;
+  if ((*error)->code == SK_ERROR_IO_ERROR && !g_file_test (out_dir, G_FILE_TEST_IS_DIR))
+    {
+      GError *e = *error;
+      *error = NULL;
+      g_set_error (error, SK_ERROR, SK_ERROR_MEDIA_REMOVED,
+                   "the output folder is gone — was the medium removed? Nothing was exported; "
+                   "insert it and export again (%s)",
+                   e->message);
+      g_error_free (e);
+    }
+}
+
+char *
+sk_pipeline_export (SkPipeline *self,
+                    const SkActor *actor,
+                    const char *case_id,
+                    const char *out_dir,
+                    GCancellable *cancellable,
+                    GError **error)
+{
+  g_return_val_if_fail (SK_IS_PIPELINE (self), NULL);
+
+  g_autoptr (GError) local_error = NULL;
+  g_autoptr (SkCase) c = sk_pipeline_get_case (self, case_id, &local_error);
+  const char *const allowed[] = { "results-in", "exported", NULL };
+  g_autoptr (GPtrArray) files = g_ptr_array_new ();
+  g_autofree char *package_id = NULL;
+  g_autofree char *path = NULL;
+  g_autofree char *sha = NULL;
+  gboolean ok = c != NULL && require_state (c, allowed, "exporting", &local_error);
+  if (ok)
+    ok = (package_id = pending_export (self, actor, c, files, &local_error)) != NULL;
+  if (ok)
+    {
+      g_autoptr (GPtrArray) mfiles = g_ptr_array_new_with_free_func ((GDestroyNotify)g_free);
+      g_autoptr (GPtrArray) ids = g_ptr_array_new ();
+      for (guint i = 0; i < files->len; i++)
+        {
+          SkCaseFile *f = g_ptr_array_index (files, i);
+          SkManifestFile *mf = g_new0 (SkManifestFile, 1);
+          mf->name = f->name;
+          mf->kind = f->kind;
+          mf->size = f->size;
+          mf->sha256 = f->sha256;
+          mf->records = f->records;
+          g_ptr_array_add (mfiles, mf);
+          g_ptr_array_add (ids, f->item_id);
+        }
+      g_ptr_array_add (ids, NULL);
+      path = sk_package_pack_items (
+          self->station, self->policy, self->store, c->workflow, c->id, actor->login, package_id,
+          mfiles, (const char *const *)ids->pdata, out_dir, &sha, cancellable, &local_error);
+      ok = path != NULL;
+      if (!ok)
+        explain_media_error (out_dir, &local_error);
+    }
+  if (ok)
+    sk_fault_point ("export-before-commit");
+
+  /* Done: read back and compared; recorded with the case's new state. */
+  if (ok)
+    {
+      gint64 now = sk_journal_now (self->journal);
+      g_autoptr (JsonBuilder) b = json_builder_new ();
+      json_builder_begin_object (b);
+      g_autofree char *base = g_path_get_basename (path);
+      add_string (b, "package_file", base);
+      add_string (b, "sha256", sha);
+      add_string (b, "read_back", "identical");
+      add_case_files (b, files);
+      g_autofree char *details = builder_finish (b);
+      SkJournalEntry e = entry_for (actor, "package-exported", case_id, details);
+      e.package_id = package_id;
+      gboolean all = FALSE;
+      ok = sk_journal_begin (self->journal, &local_error) &&
+           run_sql (self,
+                    "UPDATE packages SET state = 'exported', sha256 = ?2, time_us = ?3 "
+                    "WHERE package_id = ?1",
+                    &local_error, S (package_id), S (sha), I (now), 0) &&
+           run_sql (self, "UPDATE case_files SET state = 'exported' WHERE package_id = ?1",
+                    &local_error, S (package_id), 0) &&
+           sk_journal_append (self->journal, &e, &local_error) != 0 &&
+           all_results_exported (self, case_id, c->workflow, &all, &local_error);
+      if (ok && all)
+        {
+          SkJournalEntry closed = entry_for (actor, "case-closed", case_id, NULL);
+          ok = set_case_state (self, case_id, "closed", &local_error) &&
+               start_deadlines (self, case_id, now, &local_error) &&
+               sk_journal_append (self->journal, &closed, &local_error) != 0;
+        }
+      else if (ok)
+        ok = set_case_state (self, case_id, "exported", &local_error);
+      ok = ok && sk_journal_commit (self->journal, &local_error);
+      if (!ok && sk_db_in_transaction (self->db))
+        sk_journal_rollback (self->journal);
+    }
+  if (!ok)
+    {
+      g_autoptr (JsonBuilder) b = json_builder_new ();
+      json_builder_begin_object (b);
+      g_autofree char *safe = sk_escape_untrusted (out_dir);
+      add_string (b, "folder", safe);
+      g_autofree char *details = builder_finish (b);
+      journal_refusal (self, actor, "export-failed", local_error, case_id, package_id, details);
+      g_propagate_error (error, g_steal_pointer (&local_error));
+      return NULL;
+    }
+  return g_steal_pointer (&path);
+}
+
+gboolean
+sk_pipeline_interrupt (SkPipeline *self, const SkActor *actor, const char *case_id, GError **error)
+{
+  g_return_val_if_fail (SK_IS_PIPELINE (self), FALSE);
+
+  g_autoptr (GError) local_error = NULL;
+  g_autoptr (SkCase) c = sk_pipeline_get_case (self, case_id, &local_error);
+  const char *const allowed[] = { "imported",   "handed-off", "uploaded",
+                                  "results-in", "exported",   NULL };
+  g_autoptr (GPtrArray) removed = g_ptr_array_new_with_free_func (g_free);
+  gboolean ok = c != NULL && require_state (c, allowed, "interrupting", &local_error);
+  if (ok)
+    {
+      SkJournalEntry e = entry_for (actor, "case-interrupted", case_id, NULL);
+      ok = sk_journal_begin (self->journal, &local_error) &&
+           remove_handoffs (self, case_id, removed, &local_error) &&
+           set_case_state (self, case_id, "interrupted", &local_error) &&
+           start_deadlines (self, case_id, sk_journal_now (self->journal), &local_error) &&
+           sk_journal_append (self->journal, &e, &local_error) != 0 &&
+           sk_journal_commit (self->journal, &local_error);
+      if (!ok && sk_db_in_transaction (self->db))
+        sk_journal_rollback (self->journal);
+    }
+  if (!ok)
+    {
+      journal_refusal (self, actor, "interrupt-refused", local_error, case_id, NULL, NULL);
+      g_propagate_error (error, g_steal_pointer (&local_error));
+      return FALSE;
+    }
+  unlink_all (removed);
+  return TRUE;
+}
+
+/* ---- sweeping ---------------------------------------------------------- */
+
+static gint64
+sweep_handoffs (SkPipeline *self, gint64 now, GError **error)
+{
+  g_autoptr (SkDbStmt) stmt = sk_db_prepare (
+      self->db, "SELECT path, case_id FROM handoffs WHERE deadline_us <= ?1 ORDER BY path", error);
+  if (stmt == NULL)
+    return -1;
+  sk_db_stmt_bind_int64 (stmt, 1, now);
+  g_autoptr (GPtrArray) paths = g_ptr_array_new_with_free_func (g_free);
+  g_autoptr (GPtrArray) cases = g_ptr_array_new_with_free_func (g_free);
+  for (;;)
+    {
+      SkDbStep step = sk_db_stmt_step (stmt, error);
+      if (step == SK_DB_STEP_ERROR)
+        return -1;
+      if (step == SK_DB_STEP_DONE)
+        break;
+      g_ptr_array_add (paths, g_strdup (sk_db_stmt_column_text (stmt, 0)));
+      g_ptr_array_add (cases, g_strdup (sk_db_stmt_column_text (stmt, 1)));
+    }
+  sk_db_stmt_reset (stmt);
+  SkActor system = { -1, NULL, "system" };
+  for (guint i = 0; i < paths->len; i++)
+    {
+      const char *path = g_ptr_array_index (paths, i);
+      g_autofree char *base = g_path_get_basename (path);
+      g_autofree char *safe = sk_escape_untrusted (base);
+      g_autofree char *details =
+          g_strdup_printf ("{\"name\":\"%s\",\"folder\":\"upload\",\"method\":\"unlinked from "
+                           "tmpfs\"}",
+                           safe);
+      SkJournalEntry e =
+          entry_for (&system, "handoff-deleted", g_ptr_array_index (cases, i), details);
+      e.reason = "deadline-passed";
+      if (!sk_journal_begin (self->journal, error))
+        return -1;
+      if (!run_sql (self, "DELETE FROM handoffs WHERE path = ?1", error, S (path), 0) ||
+          sk_journal_append (self->journal, &e, error) == 0 ||
+          !sk_journal_commit (self->journal, error))
+        {
+          if (sk_db_in_transaction (self->db))
+            sk_journal_rollback (self->journal);
+          return -1;
+        }
+      if (unlink (path) != 0 && errno != ENOENT)
+        g_warning ("removing hand-off plaintext: %s", g_strerror (errno));
+    }
+  return paths->len;
+}
+
+/* Downloads nobody took in are plaintext too: gone after download_minutes
+ * (by the file's age on the journal's clock). */
+static gint64
+sweep_downloads (SkPipeline *self, gint64 now, GError **error)
+{
+  g_autofree char *download = g_build_filename (self->handoff_root, "download", NULL);
+  g_autoptr (GDir) users = g_dir_open (download, 0, NULL);
+  if (users == NULL)
+    return 0;
+  gint64 limit = sk_policy_get_retention (self->policy)->download_minutes * MINUTE_US;
+  gint64 removed = 0;
+  SkActor system = { -1, NULL, "system" };
+  const char *user;
+  while ((user = g_dir_read_name (users)) != NULL)
+    {
+      g_autofree char *dir = g_build_filename (download, user, NULL);
+      g_autoptr (GDir) files = g_dir_open (dir, 0, NULL);
+      const char *name;
+      while (files != NULL && (name = g_dir_read_name (files)) != NULL)
+        {
+          g_autofree char *path = g_build_filename (dir, name, NULL);
+          struct stat st;
+          if (lstat (path, &st) != 0 || (gint64)st.st_mtime * G_USEC_PER_SEC + limit > now ||
+              unlink (path) != 0)
+            continue;
+          g_autoptr (JsonBuilder) b = json_builder_new ();
+          json_builder_begin_object (b);
+          g_autofree char *safe = sk_escape_untrusted (name);
+          add_string (b, "name", safe);
+          add_string (b, "folder", "download");
+          add_int (b, "size", (gint64)st.st_size);
+          add_string (b, "method", "unlinked from tmpfs");
+          g_autofree char *details = builder_finish (b);
+          SkJournalEntry e = entry_for (&system, "download-expired", NULL, details);
+          e.reason = "deadline-passed";
+          if (sk_journal_record (self->journal, &e, error) == 0)
+            return -1;
+          removed++;
+        }
+    }
+  return removed;
+}
+
+static gboolean
+flag_overdue (SkPipeline *self, gint64 now, GError **error)
+{
+  g_autoptr (GPtrArray) cases = sk_pipeline_list_cases (self, error);
+  if (cases == NULL)
+    return FALSE;
+  SkActor system = { -1, NULL, "system" };
+  for (guint i = 0; i < cases->len; i++)
+    {
+      SkCase *c = g_ptr_array_index (cases, i);
+      if (!c->overdue)
+        continue;
+      g_autoptr (SkDbStmt) stmt =
+          sk_db_prepare (self->db, "SELECT flagged_us FROM cases WHERE id = ?1", error);
+      if (stmt == NULL)
+        return FALSE;
+      sk_db_stmt_bind_text (stmt, 1, c->id);
+      if (sk_db_stmt_step (stmt, error) != SK_DB_STEP_ROW)
+        return FALSE;
+      gboolean flagged = !sk_db_stmt_column_is_null (stmt, 0);
+      sk_db_stmt_reset (stmt);
+      if (flagged)
+        continue;
+      g_autofree char *details =
+          g_strdup_printf ("{\"no_result_days\":%" G_GINT64_FORMAT "}",
+                           sk_policy_get_retention (self->policy)->no_result_days);
+      SkJournalEntry e = entry_for (&system, "case-overdue", c->id, details);
+      e.reason = "deadline-passed";
+      gboolean ok = sk_journal_begin (self->journal, error) &&
+                    run_sql (self, "UPDATE cases SET flagged_us = ?2 WHERE id = ?1", error,
+                             S (c->id), I (now), 0) &&
+                    sk_journal_append (self->journal, &e, error) != 0 &&
+                    sk_journal_commit (self->journal, error);
+      if (!ok)
+        {
+          if (sk_db_in_transaction (self->db))
+            sk_journal_rollback (self->journal);
+          return FALSE;
+        }
+    }
+  return TRUE;
+}
+
+gint64
+sk_pipeline_sweep (SkPipeline *self, GError **error)
+{
+  g_return_val_if_fail (SK_IS_PIPELINE (self), -1);
+
+  gint64 now = sk_journal_now (self->journal);
+  gint64 items = sk_store_sweep (self->store, error);
+  if (items < 0)
+    return -1;
+  gint64 handoffs = sweep_handoffs (self, now, error);
+  if (handoffs < 0)
+    return -1;
+  gint64 downloads = sweep_downloads (self, now, error);
+  if (downloads < 0 || !flag_overdue (self, now, error))
+    return -1;
+  return items + handoffs + downloads;
+}
