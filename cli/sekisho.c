@@ -1110,8 +1110,9 @@ print_case (const SkCase *c)
     {
       const SkCaseFile *f = g_ptr_array_index (c->files, i);
       g_autofree char *name = escape_untrusted (f->name);
-      g_print ("  %-7s %s  %s  %" G_GINT64_FORMAT " records  %s%s\n", f->role, f->kind, name,
-               f->records, f->state, f->needs_approval ? _ (" (needs a second approval)") : "");
+      g_print (_ ("  %-7s %s  %s  %lld records  %s%s\n"), f->role, f->kind, name,
+               (long long)f->records, f->state,
+               f->needs_approval ? _ (" — needs a second operator's approval") : "");
     }
 }
 
@@ -1288,8 +1289,9 @@ cmd_case_step (SkCli *cli, int argc, char **argv, const char *step)
       json_builder_end_array (b);
       msg = g_strdup_printf (
           _ ("Upload the files through the browser, then run “sekisho case confirm-upload %s”. "
-             "They are deleted in %" G_GINT64_FORMAT " minutes either way."),
-          case_id, sk_policy_get_retention (sk_pipeline_get_policy (pipeline))->upload_minutes);
+             "They are deleted in %lld minutes either way."),
+          case_id,
+          (long long)sk_policy_get_retention (sk_pipeline_get_policy (pipeline))->upload_minutes);
     }
   else if (g_str_equal (step, "confirm-upload"))
     {
@@ -1306,7 +1308,7 @@ cmd_case_step (SkCli *cli, int argc, char **argv, const char *step)
                          "end."));
     }
   else
-    msg = g_strdup (_ ("That is the case as the station knows it."));
+    msg = g_strdup (_ ("The case as this station records it."));
   return finish_with_case (cli, pipeline, case_id, msg);
 }
 
@@ -1367,8 +1369,8 @@ cmd_case_take_in (SkCli *cli, int argc, char **argv)
         }
       json_builder_add_string_value (b, safe);
       if (!cli->json)
-        g_print (_ ("Taken in: %s (%s, %" G_GINT64_FORMAT " records)%s\n"), safe, f->kind,
-                 f->records, f->needs_approval ? _ (" — needs a second operator's approval") : "");
+        g_print (_ ("Taken in: %s (%s, %lld records)%s\n"), safe, f->kind, (long long)f->records,
+                 f->needs_approval ? _ (" — needs a second operator's approval") : "");
     }
   json_builder_end_array (b);
   if (first_error != NULL)
@@ -1460,8 +1462,8 @@ cmd_station_sweep (SkCli *cli, int argc, char **argv)
   json_builder_set_member_name (b, "deleted");
   json_builder_add_int_value (b, deleted);
   g_autofree char *msg = g_strdup_printf (
-      g_dngettext (GETTEXT_PACKAGE, "%lld thing was past its deadline and is deleted.",
-                   "%lld things were past their deadline and are deleted.", (gulong)deleted),
+      g_dngettext (GETTEXT_PACKAGE, "%lld item was past its deadline and is deleted.",
+                   "%lld items were past their deadline and are deleted.", (gulong)deleted),
       (long long)deleted);
   return finish (cli, NULL, msg, NULL);
 }

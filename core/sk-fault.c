@@ -11,6 +11,8 @@
 
 static char *fault_name;
 static gint64 fault_countdown;
+static SkFaultHook fault_hook;
+static gpointer fault_hook_data;
 
 static void
 fault_init (void)
@@ -31,8 +33,17 @@ fault_init (void)
 }
 
 void
+sk_fault_set_hook (SkFaultHook hook, gpointer user_data)
+{
+  fault_hook = hook;
+  fault_hook_data = user_data;
+}
+
+void
 sk_fault_point (const char *name)
 {
+  if (fault_hook != NULL)
+    fault_hook (name, fault_hook_data);
   fault_init ();
   if (fault_name == NULL || strcmp (fault_name, name) != 0)
     return;

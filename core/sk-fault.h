@@ -17,4 +17,11 @@ G_BEGIN_DECLS
 void
 sk_fault_point (const char *name);
 
+/* In-process tests that need something to happen at a point — a medium
+ * pulled while a package is written — set a hook, which is called with the
+ * point's name before the SEKISHO_FAULT check.  NULL removes it. */
+typedef void (*SkFaultHook) (const char *name, gpointer user_data);
+void
+sk_fault_set_hook (SkFaultHook hook, gpointer user_data);
+
 G_END_DECLS

@@ -2,10 +2,16 @@
 # administrator's workstation, a signed default policy and an integration
 # terminal station under one directory.  Demo keys only: made on the spot,
 # never for real use.
+# shellcheck shell=sh
 
-# run CMD…: print the command (with the demo directory shortened), then run it.
+# run CMD…: print the command (with the demo directory shortened, and the
+# hand-off root too when SK_HANDOFF_DIR names one), then run it.
 run() {
-  printf '$ %s\n' "$*" | sed "s|$SK_DEMO_DIR|\$DEMO|g; s|[^ ]*/_build/cli/||; s|$SK_TOP/||g"
+  _sk_short="s|$SK_DEMO_DIR|\$DEMO|g; s|[^ ]*/_build/cli/||; s|$SK_TOP/||g"
+  if [ -n "${SK_HANDOFF_DIR:-}" ]; then
+    _sk_short="s|$SK_HANDOFF_DIR|\$HANDOFF|g; $_sk_short"
+  fi
+  printf '$ %s\n' "$*" | sed "$_sk_short"
   "$@"
 }
 

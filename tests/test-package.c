@@ -27,161 +27,11 @@
 #include "sk-station.h"
 #include "sk-synth.h"
 #include "sk-test-gpg.h"
+#include "sk-test-stations.h"
 #include "sk-test-util.h"
 
 #define CASE_ID "C0000000000000000001"
 #define SMALL_CAP "100000"
-
-/* ---- keys, made once per process --------------------------------------- */
-
-typedef struct
-{
-  SkTestGpg *gpg;
-  char *admin;
-  char *terminal; /* ed25519 + cv25519 encryption subkey */
-  char *standard; /* likewise */
-  char *mallory;  /* likewise */
-  char *weak;     /* rsa2048, signs only */
-  GBytes *admin_pub;
-  GBytes *terminal_pub;
-  GBytes *terminal_sec;
-  GBytes *standard_pub;
-  GBytes *standard_sec;
-  GBytes *mallory_pub;
-  GBytes *weak_pub;
-} Keys;
-
-static Keys keys;
-
-/* Runs ARGV with INPUT on stdin; returns the exit status (-1: no exit) and
- * stdout in *OUT.  GNUPGHOME is removed: every gpg call names its home. */
-static int
-run (const char *const *argv, GBytes *input, GBytes **out)
-{
-  g_autoptr (GSubprocessLauncher) launcher =
-      g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_STDIN_PIPE | G_SUBPROCESS_FLAGS_STDOUT_PIPE |
-                                 G_SUBPROCESS_FLAGS_STDERR_PIPE);
-  g_autoptr (GBytes) empty = g_bytes_new_static ("", 0);
-  g_autoptr (GBytes) stdout_bytes = NULL;
-  g_autoptr (GBytes) stderr_bytes = NULL;
-  g_autoptr (GError) error = NULL;
-
-  g_subprocess_launcher_unsetenv (launcher, "GNUPGHOME");
-  g_autoptr (GSubprocess) proc = g_subprocess_launcher_spawnv (launcher, argv, &error);
-  g_assert_no_error (error);
-  g_assert_nonnull (proc);
-  g_subprocess_communicate (proc, input != NULL ? input : empty, NULL, &stdout_bytes, &stderr_bytes,
-                            &error);
-  g_assert_no_error (error);
-  int status = g_subprocess_get_if_exited (proc) ? g_subprocess_get_exit_status (proc) : -1;
-  if (status != 0)
-    {
-      g_autofree char *cmd = g_strjoinv (" ", (char **)argv);
-      g_autofree char *text =
-          g_strndup (g_bytes_get_data (stderr_bytes, NULL), g_bytes_get_size (stderr_bytes));
-      g_test_message ("`%s` exited %d:\n%s", cmd, status, text);
-    }
-  if (out != NULL)
-    *out = g_steal_pointer (&stdout_bytes);
-  return status;
-}
-
-/* `gpg --homedir KEYS --batch … ARGS…` with INPUT on stdin; asserts exit 0
- * and returns stdout. */
-static GBytes *
-keys_gpgv (GBytes *input, GPtrArray *args)
-{
-  g_autoptr (GPtrArray) argv = g_ptr_array_new ();
-  const char *fixed[] = { "gpg",           "--homedir",    sk_test_gpg_get_home (keys.gpg),
-                          "--batch",       "--no-tty",     "--pinentry-mode",
-                          "loopback",      "--passphrase", "",
-                          "--trust-model", "always" };
-
-  for (gsize i = 0; i < G_N_ELEMENTS (fixed); i++)
-    g_ptr_array_add (argv, (gpointer)fixed[i]);
-  for (guint i = 0; i < args->len; i++)
-    g_ptr_array_add (argv, g_ptr_array_index (args, i));
-  g_ptr_array_add (argv, NULL);
-
-  GBytes *out = NULL;
-  g_assert_cmpint (run ((const char *const *)argv->pdata, input, &out), ==, 0);
-  g_assert_nonnull (out);
-  return out;
-}
-
-/* keys_gpgv() with ARGS NULL-terminated. */
-static GBytes *
-keys_gpg (GBytes *input, const char *first, ...)
-{
-  g_autoptr (GPtrArray) args = g_ptr_array_new ();
-  va_list ap;
-
-  va_start (ap, first);
-  for (const char *a = first; a != NULL; a = va_arg (ap, const char *))
-    g_ptr_array_add (args, (gpointer)a);
-  va_end (ap);
-  return keys_gpgv (input, args);
-}
-
-/* sk_test_gpg has no helper for encryption subkeys. */
-static void
-add_encryption_subkey (const char *fpr)
-{
-  g_autoptr (GBytes) out =
-      keys_gpg (NULL, "--quick-add-key", fpr, "cv25519", "encr", "never", NULL);
-  g_assert_nonnull (out);
-}
-
-static char *
-make_person (const char *uid)
-{
-  char *fpr = sk_test_gpg_make_key (keys.gpg, uid, "ed25519", "never", NULL);
-  add_encryption_subkey (fpr);
-  return fpr;
-}
-
-static void
-keys_make (void)
-{
-  if (keys.gpg != NULL)
-    return;
-  keys.gpg = sk_test_gpg_new ();
-  keys.admin =
-      sk_test_gpg_make_key (keys.gpg, "Admin <admin@test.invalid>", "ed25519", "never", NULL);
-  keys.terminal = make_person ("Terminal <terminal@test.invalid>");
-  keys.standard = make_person ("Standard <standard@test.invalid>");
-  keys.mallory = make_person ("Mallory <mallory@test.invalid>");
-  keys.weak = sk_test_gpg_make_key (keys.gpg, "Weak <weak@test.invalid>", "rsa2048", "never", NULL);
-
-  keys.admin_pub = sk_test_gpg_export (keys.gpg, keys.admin, FALSE);
-  keys.terminal_pub = sk_test_gpg_export (keys.gpg, keys.terminal, FALSE);
-  keys.terminal_sec = sk_test_gpg_export (keys.gpg, keys.terminal, TRUE);
-  keys.standard_pub = sk_test_gpg_export (keys.gpg, keys.standard, FALSE);
-  keys.standard_sec = sk_test_gpg_export (keys.gpg, keys.standard, TRUE);
-  keys.mallory_pub = sk_test_gpg_export (keys.gpg, keys.mallory, FALSE);
-  keys.weak_pub = sk_test_gpg_export (keys.gpg, keys.weak, FALSE);
-}
-
-static void
-keys_free (void)
-{
-  if (keys.gpg == NULL)
-    return;
-  sk_test_gpg_free (keys.gpg);
-  g_free (keys.admin);
-  g_free (keys.terminal);
-  g_free (keys.standard);
-  g_free (keys.mallory);
-  g_free (keys.weak);
-  g_bytes_unref (keys.admin_pub);
-  g_bytes_unref (keys.terminal_pub);
-  g_bytes_unref (keys.terminal_sec);
-  g_bytes_unref (keys.standard_pub);
-  g_bytes_unref (keys.standard_sec);
-  g_bytes_unref (keys.mallory_pub);
-  g_bytes_unref (keys.weak_pub);
-  memset (&keys, 0, sizeof keys);
-}
 
 /* ---- small file helpers ------------------------------------------------- */
 
@@ -261,86 +111,16 @@ typedef struct
   SkPolicy *term_policy;
   SkPolicy *std_policy;
   SkPolicy *layouts; /* the default policy, for the generator */
+  SkTestStations stations;
   guint n_policies;
 } Fixture;
-
-/* One import of the concatenation of KEYDATA (NULL-terminated); OWN_FPR is the
- * one secret key allowed. */
-static void
-import (SkStation *station, const char *own_fpr, GBytes *const *keydata)
-{
-  g_autoptr (GError) error = NULL;
-  g_autoptr (GByteArray) all = g_byte_array_new ();
-  guint n = 0;
-  for (; keydata[n] != NULL; n++)
-    g_byte_array_append (all, g_bytes_get_data (keydata[n], NULL),
-                         (guint)g_bytes_get_size (keydata[n]));
-  g_autoptr (GBytes) bytes = g_bytes_new (all->data, all->len);
-  g_autoptr (GPtrArray) fprs =
-      sk_keyring_import (sk_station_get_keyring (station), bytes, own_fpr, &error);
-  g_assert_no_error (error);
-  g_assert_nonnull (fprs);
-  g_assert_cmpuint (fprs->len, ==, n);
-}
-
-/* policies/default.json with its key section filled; EXTRA_SIGNER (may be
- * NULL) is listed beside the standard key for to-intermediate, MAX_SIZE (may
- * be NULL) replaces max_package_size. */
-static char *
-policy_text (const char *extra_signer, const char *max_size)
-{
-  g_autofree char *text = sk_test_default_policy_text ();
-  g_autoptr (GString) s = g_string_new (text);
-  g_autofree char *admins = g_strdup_printf ("\"admins\": [\"%s\"]", keys.admin);
-  g_autofree char *signers = extra_signer != NULL
-                                 ? g_strdup_printf ("\"%s\", \"%s\"", keys.standard, extra_signer)
-                                 : g_strdup_printf ("\"%s\"", keys.standard);
-  g_autofree char *to_int = g_strdup_printf (
-      "\"to-intermediate\": { \"signers\": [%s], \"recipient\": \"%s\" }", signers, keys.terminal);
-  g_autofree char *to_std =
-      g_strdup_printf ("\"to-standard\": { \"signers\": [\"%s\"], \"recipient\": \"%s\" }",
-                       keys.terminal, keys.standard);
-
-  g_assert_cmpuint (g_string_replace (s, "\"admins\": []", admins, 1), ==, 1);
-  g_assert_cmpuint (
-      g_string_replace (s, "\"to-intermediate\": { \"signers\": [], \"recipient\": \"\" }", to_int,
-                        1),
-      ==, 1);
-  g_assert_cmpuint (
-      g_string_replace (s, "\"to-standard\": { \"signers\": [], \"recipient\": \"\" }", to_std, 1),
-      ==, 1);
-  if (max_size != NULL)
-    {
-      g_autofree char *cap = g_strdup_printf ("\"max_package_size\": %s", max_size);
-      g_assert_cmpuint (g_string_replace (s, "\"max_package_size\": 2147483648", cap, 1), ==, 1);
-    }
-  return g_string_free (g_steal_pointer (&s), FALSE);
-}
 
 /* Writes TEXT and its signature by the admin; returns the path. */
 static char *
 write_policy (Fixture *fx, const char *text)
 {
   g_autofree char *name = g_strdup_printf ("policy-%u.json", fx->n_policies++);
-  char *path = g_build_filename (fx->tmp, name, NULL);
-  g_autoptr (GBytes) bytes = g_bytes_new (text, strlen (text));
-  const char *args[] = { "-u", keys.admin, NULL };
-  g_autoptr (GBytes) sig = sk_test_gpg_sign (keys.gpg, bytes, args);
-  g_autofree char *sig_path = g_strconcat (path, ".sig", NULL);
-
-  write_bytes (path, bytes);
-  write_bytes (sig_path, sig);
-  return path;
-}
-
-static SkPolicy *
-install (SkStation *station, const char *path)
-{
-  g_autoptr (GError) error = NULL;
-  SkPolicy *policy = sk_station_install_policy (station, path, &error);
-  g_assert_no_error (error);
-  g_assert_nonnull (policy);
-  return policy;
+  return sk_test_write_policy (fx->tmp, name, text);
 }
 
 /* Installs a policy made by policy_text() on the terminal (and, with BOTH,
@@ -348,14 +128,14 @@ install (SkStation *station, const char *path)
 static SkPolicy *
 install_other_policy (Fixture *fx, const char *extra_signer, const char *max_size, gboolean both)
 {
-  g_autofree char *text = policy_text (extra_signer, max_size);
+  g_autofree char *text = sk_test_policy_text (extra_signer, max_size);
   g_autofree char *path = write_policy (fx, text);
   if (both)
     {
       g_clear_object (&fx->std_policy);
-      fx->std_policy = install (fx->std, path);
+      fx->std_policy = sk_test_install (fx->std, path);
     }
-  return install (fx->term, path);
+  return sk_test_install (fx->term, path);
 }
 
 static char *
@@ -366,88 +146,37 @@ make_subdir (const char *parent, const char *name)
   return dir;
 }
 
-/* One station, made with the core API: created, its keys imported in one
- * go, the policy installed.  The two of a fixture are made on two threads:
- * each step waits on gpg, not on the CPU. */
-typedef struct
-{
-  const char *dir;
-  const char *name;
-  const char *own_fpr;
-  GBytes **keydata;
-  const char *policy_path;
-  SkStation *station;
-  SkPolicy *policy;
-} StationJob;
-
-static gpointer
-make_station (gpointer data)
-{
-  StationJob *job = data;
-  g_autoptr (GError) error = NULL;
-
-  job->station = sk_station_create (job->dir, keys.admin, job->own_fpr, job->name, &error);
-  g_assert_no_error (error);
-  g_assert_nonnull (job->station);
-  import (job->station, job->own_fpr, job->keydata);
-  job->policy = install (job->station, job->policy_path);
-  return NULL;
-}
-
 static void
 fixture_setup (Fixture *fx, gconstpointer data)
 {
   g_autoptr (GError) error = NULL;
 
-  keys_make ();
+  sk_test_keys_make ();
   fx->tmp = g_dir_make_tmp ("skpk-XXXXXX", &error);
   g_assert_no_error (error);
   fx->work = make_subdir (fx->tmp, "work");
   fx->out = make_subdir (fx->tmp, "out");
   fx->extract = make_subdir (fx->tmp, "extract");
 
-  g_autofree char *text = policy_text (NULL, NULL);
-  g_autofree char *path = write_policy (fx, text);
-  g_autofree char *term_dir = g_build_filename (fx->tmp, "t", NULL);
-  g_autofree char *std_dir = g_build_filename (fx->tmp, "s", NULL);
-  GBytes *term_keys[] = { keys.admin_pub, keys.standard_pub, keys.terminal_sec, NULL };
-  GBytes *std_keys[] = { keys.admin_pub, keys.terminal_pub, keys.standard_sec, NULL };
-  StationJob term = { term_dir, "terminal", keys.terminal, term_keys, path, NULL, NULL };
-  StationJob std = { std_dir, "standard", keys.standard, std_keys, path, NULL, NULL };
-  GThread *thread = g_thread_new ("sk-test-station", make_station, &std);
-  make_station (&term);
-  g_thread_join (thread);
-  fx->term = term.station;
-  fx->term_policy = term.policy;
-  fx->std = std.station;
-  fx->std_policy = std.policy;
-
-  g_autofree char *sha = g_compute_checksum_for_string (G_CHECKSUM_SHA256, text, -1);
+  sk_test_stations_make (fx->tmp, &fx->stations);
+  fx->term = fx->stations.term;
+  fx->std = fx->stations.std;
+  fx->term_policy = g_object_ref (fx->stations.term_policy);
+  fx->std_policy = g_object_ref (fx->stations.std_policy);
+  g_autofree char *sha =
+      g_compute_checksum_for_string (G_CHECKSUM_SHA256, fx->stations.policy_text, -1);
   g_assert_cmpstr (sk_policy_get_sha256 (fx->term_policy), ==, sha);
   g_assert_cmpstr (sk_policy_get_sha256 (fx->std_policy), ==, sha);
   fx->layouts = sk_test_default_policy ();
 }
 
-static gpointer
-remove_home (gpointer home)
-{
-  sk_test_gpg_remove_home (home);
-  return NULL;
-}
 static void
 fixture_teardown (Fixture *fx, gconstpointer data)
 {
-  g_autofree char *term_home = g_build_filename (sk_station_get_dir (fx->term), "gnupg", NULL);
-  g_autofree char *std_home = g_build_filename (sk_station_get_dir (fx->std), "gnupg", NULL);
-
   g_clear_object (&fx->term_policy);
   g_clear_object (&fx->std_policy);
   g_clear_object (&fx->layouts);
-  g_clear_object (&fx->term);
-  g_clear_object (&fx->std);
-  GThread *thread = g_thread_new ("sk-test-rm", remove_home, std_home);
-  remove_home (term_home);
-  g_thread_join (thread);
+  sk_test_stations_clear (&fx->stations);
   sk_test_remove_tree (fx->tmp);
   g_assert_false (g_file_test (fx->tmp, G_FILE_TEST_EXISTS));
   g_free (fx->tmp);
@@ -591,7 +320,7 @@ sign_package (Fixture *fx, const char *pkg)
   g_autoptr (GError) error = NULL;
   g_autoptr (GBytes) data = read_bytes (pkg);
   g_autoptr (GBytes) sig = sk_keyring_sign_detached_bytes (sk_station_get_keyring (fx->std),
-                                                           keys.standard, data, &error);
+                                                           sk_test_keys.standard, data, &error);
   g_assert_no_error (error);
   g_assert_nonnull (sig);
   g_autofree char *sig_path = g_strconcat (pkg, ".sig", NULL);
@@ -612,15 +341,15 @@ seal (Fixture *fx, GBytes *plain)
   g_assert_cmpint (in, >=, 0);
   int out = open (pkg, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
   g_assert_cmpint (out, >=, 0);
-  gboolean ok = sk_keyring_encrypt_fd (sk_station_get_keyring (fx->std), keys.terminal, in, out,
-                                       NULL, NULL, &error);
+  gboolean ok = sk_keyring_encrypt_fd (sk_station_get_keyring (fx->std), sk_test_keys.terminal, in,
+                                       out, NULL, NULL, &error);
   g_assert_no_error (error);
   g_assert_true (ok);
   close (in);
   g_assert_cmpint (g_unlink (plain_path), ==, 0);
   g_assert_cmpint (lseek (out, 0, SEEK_SET), ==, 0);
-  g_autoptr (GBytes) sig =
-      sk_keyring_sign_detached_fd (sk_station_get_keyring (fx->std), keys.standard, out, &error);
+  g_autoptr (GBytes) sig = sk_keyring_sign_detached_fd (sk_station_get_keyring (fx->std),
+                                                        sk_test_keys.standard, out, &error);
   g_assert_no_error (error);
   g_assert_nonnull (sig);
   close (out);
@@ -751,8 +480,8 @@ manifest_for (Fixture *fx, SkPolicy *policy, const char *workflow, const char *c
   m->direction = SK_DIRECTION_TO_INTERMEDIATE;
   m->created_at = g_strdup ("2026-11-24T06:30:00Z");
   m->created_by = g_strdup ("operator");
-  m->origin = g_strdup (keys.standard);
-  m->recipient = g_strdup (keys.terminal);
+  m->origin = g_strdup (sk_test_keys.standard);
+  m->recipient = g_strdup (sk_test_keys.terminal);
   m->case_id = g_strdup (CASE_ID);
   m->policy = g_strdup (sk_policy_get_sha256 (policy != NULL ? policy : fx->term_policy));
   for (guint i = 0; paths[i] != NULL; i++)
@@ -850,8 +579,8 @@ assert_manifest (Fixture *fx, const SkManifest *m, const char *workflow, const c
   g_assert_true (g_uuid_string_is_valid (m->package_id));
   g_assert_cmpstr (m->workflow, ==, workflow);
   g_assert_cmpint (m->direction, ==, SK_DIRECTION_TO_INTERMEDIATE);
-  g_assert_cmpstr (m->origin, ==, keys.standard);
-  g_assert_cmpstr (m->recipient, ==, keys.terminal);
+  g_assert_cmpstr (m->origin, ==, sk_test_keys.standard);
+  g_assert_cmpstr (m->recipient, ==, sk_test_keys.terminal);
   g_assert_cmpstr (m->case_id, ==, CASE_ID);
   g_assert_cmpstr (m->policy, ==, sk_policy_get_sha256 (fx->term_policy));
   g_assert_true (g_str_has_suffix (m->created_at, "Z"));
@@ -902,7 +631,7 @@ test_round_trip (Fixture *fx, gconstpointer data)
   assert_manifest (fx, m, "subscriber", files);
   g_assert_cmpstr (manifest_file ((SkManifest *)m, 0)->kind, ==, "KNY01");
   g_assert_cmpint (manifest_file ((SkManifest *)m, 0)->records, ==, 50);
-  g_assert_cmpstr (result->signer, ==, keys.standard);
+  g_assert_cmpstr (result->signer, ==, sk_test_keys.standard);
   g_assert_cmpuint (result->reports->len, ==, 1);
   const SkFileReport *r = g_ptr_array_index (result->reports, 0);
   g_assert_true (sk_file_report_ok (r));
@@ -921,11 +650,11 @@ test_round_trip (Fixture *fx, gconstpointer data)
   g_autofree char *home = g_build_filename (sk_station_get_dir (fx->term), "gnupg", NULL);
   g_autofree char *sig = g_strconcat (pkg, ".sig", NULL);
   const char *verify[] = { "gpg", "--homedir", home, "--batch", "--verify", sig, pkg, NULL };
-  g_assert_cmpint (run (verify, NULL, NULL), ==, 0);
+  g_assert_cmpint (sk_test_run (verify, NULL, NULL), ==, 0);
   const char *list[] = { "sh", "-c", "gpg --homedir \"$0\" --batch -d \"$1\" | tar -t",
                          home, pkg,  NULL };
   g_autoptr (GBytes) listing = NULL;
-  g_assert_cmpint (run (list, NULL, &listing), ==, 0);
+  g_assert_cmpint (sk_test_run (list, NULL, &listing), ==, 0);
   g_autofree char *text = g_strndup (g_bytes_get_data (listing, NULL), g_bytes_get_size (listing));
   g_autofree char *member = g_strconcat ("files/", manifest_file ((SkManifest *)m, 0)->name, NULL);
   g_autofree char *expected = g_strdup_printf ("MANIFEST.json\n%s\n", member);
@@ -999,7 +728,7 @@ static void
 resign (const char *pkg, GBytes *data, const char *const *args)
 {
   g_autoptr (GBytes) bytes = data != NULL ? g_bytes_ref (data) : read_bytes (pkg);
-  g_autoptr (GBytes) sig = sk_test_gpg_sign (keys.gpg, bytes, args);
+  g_autoptr (GBytes) sig = sk_test_gpg_sign (sk_test_keys.gpg, bytes, args);
   g_autofree char *sig_path = g_strconcat (pkg, ".sig", NULL);
   write_bytes (sig_path, sig);
 }
@@ -1023,7 +752,7 @@ test_sig_other_bytes (Fixture *fx, gconstpointer data)
 {
   g_autofree char *pkg = good_package (fx);
   g_autoptr (GBytes) other = g_bytes_new_static ("other bytes", 11);
-  const char *args[] = { "-u", keys.standard, NULL };
+  const char *args[] = { "-u", sk_test_keys.standard, NULL };
 
   resign (pkg, other, args);
   assert_refused (fx, NULL, pkg, SK_ERROR_SIG_BAD);
@@ -1047,9 +776,9 @@ static void
 test_sig_multiple (Fixture *fx, gconstpointer data)
 {
   g_autofree char *pkg = good_package (fx);
-  const char *args[] = { "-u", keys.standard, "-u", keys.mallory, NULL };
+  const char *args[] = { "-u", sk_test_keys.standard, "-u", sk_test_keys.mallory, NULL };
 
-  import (fx->term, keys.terminal, (GBytes *[]){ keys.mallory_pub, NULL });
+  sk_test_import (fx->term, sk_test_keys.terminal, (GBytes *[]){ sk_test_keys.mallory_pub, NULL });
   resign (pkg, NULL, args);
   assert_refused (fx, NULL, pkg, SK_ERROR_SIG_MULTIPLE);
 }
@@ -1058,7 +787,7 @@ static void
 test_sig_armored (Fixture *fx, gconstpointer data)
 {
   g_autofree char *pkg = good_package (fx);
-  const char *args[] = { "-u", keys.standard, "--armor", NULL };
+  const char *args[] = { "-u", sk_test_keys.standard, "--armor", NULL };
 
   resign (pkg, NULL, args);
   assert_refused (fx, NULL, pkg, SK_ERROR_SIG_ARMORED);
@@ -1069,14 +798,14 @@ static void
 test_sig_untrusted (Fixture *fx, gconstpointer data)
 {
   g_autofree char *pkg = good_package (fx);
-  const char *args[] = { "-u", keys.mallory, NULL };
+  const char *args[] = { "-u", sk_test_keys.mallory, NULL };
 
-  import (fx->term, keys.terminal, (GBytes *[]){ keys.mallory_pub, NULL });
+  sk_test_import (fx->term, sk_test_keys.terminal, (GBytes *[]){ sk_test_keys.mallory_pub, NULL });
   resign (pkg, NULL, args);
   assert_refused (fx, NULL, pkg, SK_ERROR_SIG_UNTRUSTED_KEY);
 
   /* Nor does it list the terminal's own key for this direction. */
-  const char *own[] = { "-u", keys.terminal, NULL };
+  const char *own[] = { "-u", sk_test_keys.terminal, NULL };
   resign (pkg, NULL, own);
   assert_refused (fx, NULL, pkg, SK_ERROR_SIG_UNTRUSTED_KEY);
 }
@@ -1086,7 +815,7 @@ static void
 test_sig_weak_hash (Fixture *fx, gconstpointer data)
 {
   g_autofree char *pkg = good_package (fx);
-  const char *args[] = { "-u", keys.standard, "--digest-algo", "SHA1", NULL };
+  const char *args[] = { "-u", sk_test_keys.standard, "--digest-algo", "SHA1", NULL };
 
   resign (pkg, NULL, args);
   assert_refused (fx, NULL, pkg, SK_ERROR_SIG_WEAK_HASH);
@@ -1097,10 +826,10 @@ static void
 test_sig_weak_key (Fixture *fx, gconstpointer data)
 {
   g_autofree char *pkg = good_package (fx);
-  const char *args[] = { "-u", keys.weak, NULL };
+  const char *args[] = { "-u", sk_test_keys.weak, NULL };
 
-  import (fx->term, keys.terminal, (GBytes *[]){ keys.weak_pub, NULL });
-  g_autoptr (SkPolicy) policy = install_other_policy (fx, keys.weak, NULL, FALSE);
+  sk_test_import (fx->term, sk_test_keys.terminal, (GBytes *[]){ sk_test_keys.weak_pub, NULL });
+  g_autoptr (SkPolicy) policy = install_other_policy (fx, sk_test_keys.weak, NULL, FALSE);
   resign (pkg, NULL, args);
   assert_refused (fx, policy, pkg, SK_ERROR_SIG_WEAK_KEY);
 }
@@ -1143,7 +872,7 @@ stock_encrypt (Fixture *fx, GBytes *plain, const char *first, ...)
     g_ptr_array_add (args, (gpointer)a);
   va_end (ap);
   g_ptr_array_add (args, (gpointer) "--encrypt");
-  g_autoptr (GBytes) cipher = keys_gpgv (plain, args);
+  g_autoptr (GBytes) cipher = sk_test_keys_gpgv (plain, args);
   g_assert_cmpuint (g_bytes_get_size (cipher), >, 0);
   return package_from_cipher (fx, cipher);
 }
@@ -1154,7 +883,7 @@ test_decrypt_stock_plain (Fixture *fx, gconstpointer data)
 {
   g_autoptr (GBytes) tar = valid_tar (fx, 5);
   g_autofree char *pkg =
-      stock_encrypt (fx, tar, "--compress-algo", "none", "-r", keys.terminal, NULL);
+      stock_encrypt (fx, tar, "--compress-algo", "none", "-r", sk_test_keys.terminal, NULL);
   g_autoptr (GError) error = NULL;
   g_autoptr (SkPackageResult) result = check (fx, NULL, pkg, NULL, &error);
 
@@ -1168,7 +897,7 @@ test_decrypt_wrong_recipient (Fixture *fx, gconstpointer data)
 {
   g_autoptr (GBytes) tar = valid_tar (fx, 5);
   g_autofree char *pkg =
-      stock_encrypt (fx, tar, "--compress-algo", "none", "-r", keys.mallory, NULL);
+      stock_encrypt (fx, tar, "--compress-algo", "none", "-r", sk_test_keys.mallory, NULL);
 
   assert_refused (fx, NULL, pkg, SK_ERROR_DECRYPT_WRONG_RECIPIENT);
 }
@@ -1177,8 +906,8 @@ static void
 test_decrypt_signed_inside (Fixture *fx, gconstpointer data)
 {
   g_autoptr (GBytes) tar = valid_tar (fx, 5);
-  g_autofree char *pkg =
-      stock_encrypt (fx, tar, "-u", keys.standard, "--sign", "-r", keys.terminal, NULL);
+  g_autofree char *pkg = stock_encrypt (fx, tar, "-u", sk_test_keys.standard, "--sign", "-r",
+                                        sk_test_keys.terminal, NULL);
 
   assert_refused (fx, NULL, pkg, SK_ERROR_DECRYPT_NOT_PLAIN);
 }
@@ -1189,8 +918,9 @@ static void
 test_decrypt_signed_inside_plain (Fixture *fx, gconstpointer data)
 {
   g_autoptr (GBytes) tar = valid_tar (fx, 5);
-  g_autofree char *pkg = stock_encrypt (fx, tar, "--compress-algo", "none", "-u", keys.standard,
-                                        "--sign", "-r", keys.terminal, NULL);
+  g_autofree char *pkg =
+      stock_encrypt (fx, tar, "--compress-algo", "none", "-u", sk_test_keys.standard, "--sign",
+                     "-r", sk_test_keys.terminal, NULL);
 
   assert_refused (fx, NULL, pkg, SK_ERROR_DECRYPT_NOT_PLAIN);
 }
@@ -1200,7 +930,7 @@ test_decrypt_compressed (Fixture *fx, gconstpointer data)
 {
   g_autoptr (GBytes) tar = valid_tar (fx, 200);
   g_autofree char *pkg = stock_encrypt (fx, tar, "--compress-algo", "zlib", "--compress-level", "9",
-                                        "-r", keys.terminal, NULL);
+                                        "-r", sk_test_keys.terminal, NULL);
 
   assert_refused (fx, NULL, pkg, SK_ERROR_DECRYPT_NOT_PLAIN);
 }
@@ -1213,8 +943,8 @@ test_decrypt_compressed_padded (Fixture *fx, gconstpointer data)
 {
   g_autoptr (GBytes) tar = valid_tar (fx, 5);
   g_autoptr (GBytes) compressed =
-      keys_gpg (tar, "--compress-algo", "zlib", "--compress-level", "9", "-r", keys.terminal,
-                "--output", "-", "--encrypt", NULL);
+      sk_test_keys_gpg (tar, "--compress-algo", "zlib", "--compress-level", "9", "-r",
+                        sk_test_keys.terminal, "--output", "-", "--encrypt", NULL);
   g_autoptr (GByteArray) padded = g_byte_array_new ();
   static const guint8 marker[] = { 0xA8, 0x03, 'P', 'G', 'P' };
 
@@ -1227,7 +957,7 @@ test_decrypt_compressed_padded (Fixture *fx, gconstpointer data)
 
   /* Stock gpg reads it. */
   g_autofree char *pkg = package_from_cipher (fx, cipher);
-  g_autoptr (GBytes) plain = keys_gpg (NULL, "--output", "-", "--decrypt", pkg, NULL);
+  g_autoptr (GBytes) plain = sk_test_keys_gpg (NULL, "--output", "-", "--decrypt", pkg, NULL);
   g_assert_true (g_bytes_equal (plain, tar));
 
   assert_refused (fx, NULL, pkg, SK_ERROR_DECRYPT_NOT_PLAIN);
@@ -1581,14 +1311,14 @@ manifest_case (Fixture *fx, const char *file, const ManifestCase *c)
       break;
     case MF_RECIPIENT:
       g_free (m->recipient);
-      m->recipient = g_strdup (keys.standard);
+      m->recipient = g_strdup (sk_test_keys.standard);
       break;
     case MF_DIRECTION:
       m->direction = SK_DIRECTION_TO_STANDARD;
       break;
     case MF_ORIGIN:
       g_free (m->origin);
-      m->origin = g_strdup (keys.mallory);
+      m->origin = g_strdup (sk_test_keys.mallory);
       break;
     case MF_POLICY:
       g_free (m->policy);
@@ -1776,6 +1506,6 @@ main (int argc, char **argv)
 #undef ADD_DATA
 
   int ret = g_test_run ();
-  keys_free ();
+  sk_test_keys_free ();
   return ret;
 }

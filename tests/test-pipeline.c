@@ -1,0 +1,1053 @@
+/* test-pipeline.c — cases from import to export (DESIGN.md §2, §6; issue 5)
+ *
+ * Two real stations (sk-test-stations.h): packages are packed on the
+ * 標準システム side with the core API, then imported, handed off, taken in
+ * and exported on the integration terminal, and the exported package is
+ * checked on the standard side.  The hand-off root is a tmpfs this test
+ * mounts (as root; else a private folder under /dev/shm).  Crashes are real:
+ * the CLI is killed with SIGKILL at each boundary of import and export, and
+ * the station is checked afterwards.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <glib/gstdio.h>
+#include <locale.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/statfs.h>
+#include <linux/magic.h>
+#include <unistd.h>
+
+#include "sk-db.h"
+#include "sk-error.h"
+#include "sk-fault.h"
+#include "sk-journal.h"
+#include "sk-package.h"
+#include "sk-pipeline.h"
+#include "sk-synth.h"
+#include "sk-test-gpg.h"
+#include "sk-test-stations.h"
+#include "sk-test-util.h"
+
+#define SECOND_UID 4242
+
+typedef struct
+{
+  char *tmp;
+  char *run; /* the hand-off root: a tmpfs */
+  gboolean mounted;
+  char *medium; /* where the standard side packs */
+  char *out;    /* where the terminal exports */
+  char *files;  /* synthetic files */
+  SkTestStations st;
+  SkPolicy *layouts;
+  SkPipeline *pipe;
+  SkActor op;     /* this process's user */
+  SkActor second; /* another operator */
+} Fixture;
+
+static char *
+make_subdir (const char *parent, const char *name)
+{
+  char *dir = g_build_filename (parent, name, NULL);
+  g_assert_cmpint (g_mkdir (dir, 0700), ==, 0);
+  return dir;
+}
+
+static gboolean
+is_tmpfs (const char *path)
+{
+  struct statfs fs;
+  return statfs (path, &fs) == 0 && fs.f_type == TMPFS_MAGIC;
+}
+
+/* A tmpfs for the hand-off root: our own mount when we may, else a folder
+ * on /dev/shm (a tmpfs on every Linux system). */
+static void
+make_handoff_root (Fixture *fx)
+{
+  fx->run = g_build_filename (fx->tmp, "run", NULL);
+  g_assert_cmpint (g_mkdir (fx->run, 0755), ==, 0);
+  if (mount ("tmpfs", fx->run, "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, "size=32m,mode=0755") ==
+      0)
+    {
+      fx->mounted = TRUE;
+      return;
+    }
+  g_assert_cmpint (g_rmdir (fx->run), ==, 0);
+  g_free (fx->run);
+  g_autoptr (GError) error = NULL;
+  g_assert_true (is_tmpfs ("/dev/shm"));
+  fx->run = g_build_filename ("/dev/shm", "sk-test-run-XXXXXX", NULL);
+  g_assert_nonnull (g_mkdtemp_full (fx->run, 0755));
+}
+
+static SkPipeline *
+open_pipeline (Fixture *fx)
+{
+  g_autoptr (GError) error = NULL;
+  SkPipeline *p = sk_pipeline_new (fx->st.term, fx->st.term_policy, fx->run, &error);
+  g_assert_no_error (error);
+  g_assert_nonnull (p);
+  return p;
+}
+
+static void
+fixture_setup (Fixture *fx, gconstpointer data)
+{
+  g_autoptr (GError) error = NULL;
+
+  fx->tmp = g_dir_make_tmp ("skpl-XXXXXX", &error);
+  g_assert_no_error (error);
+  fx->medium = make_subdir (fx->tmp, "medium");
+  fx->out = make_subdir (fx->tmp, "out");
+  fx->files = make_subdir (fx->tmp, "files");
+  make_handoff_root (fx);
+  sk_test_stations_make (fx->tmp, &fx->st);
+  fx->layouts = sk_test_default_policy ();
+  fx->pipe = open_pipeline (fx);
+  fx->op = (SkActor){ (gint64)getuid (), "operator-a", "operator" };
+  fx->second = (SkActor){ SECOND_UID, "operator-b", "operator" };
+}
+
+static void
+fixture_teardown (Fixture *fx, gconstpointer data)
+{
+  sk_fault_set_hook (NULL, NULL);
+  g_clear_object (&fx->pipe);
+  g_clear_object (&fx->layouts);
+  sk_test_stations_clear (&fx->st);
+  if (fx->mounted)
+    g_assert_cmpint (umount2 (fx->run, MNT_DETACH), ==, 0);
+  sk_test_remove_tree (fx->run);
+  sk_test_remove_tree (fx->tmp);
+  g_free (fx->run);
+  g_free (fx->tmp);
+  g_free (fx->medium);
+  g_free (fx->out);
+  g_free (fx->files);
+}
+
+/* ---- helpers ------------------------------------------------------------ */
+
+/* A synthetic file of KIND in DIR (fx->files when NULL) for case SEED. */
+static char *
+synth (Fixture *fx, const char *kind_id, guint64 seed, guint64 records, const char *dir)
+{
+  g_autoptr (GError) error = NULL;
+  const SkKind *kind = sk_policy_lookup_kind (fx->layouts, kind_id);
+  SkSynthOptions opts;
+
+  g_assert_nonnull (kind);
+  sk_synth_options_init (&opts);
+  opts.seed = seed;
+  opts.records = records;
+  g_autofree char *sub =
+      g_strdup_printf ("%s/%" G_GUINT64_FORMAT, dir != NULL ? dir : fx->files, seed);
+  g_assert_cmpint (g_mkdir_with_parents (sub, 0700), ==, 0);
+  char *path = sk_synth_write_file (fx->layouts, kind, &opts, sub, &error);
+  g_assert_no_error (error);
+  return path;
+}
+
+static char *
+case_of (guint64 seed)
+{
+  return g_strdup_printf ("C%019" G_GUINT64_FORMAT, seed);
+}
+
+/* Pack PATHS (NULL-terminated) on the standard side into a fresh medium
+ * folder; returns the package's path. */
+static char *
+pack (Fixture *fx, const char *workflow, guint64 seed, const char *const *paths)
+{
+  g_autoptr (GError) error = NULL;
+  g_autofree char *case_id = case_of (seed);
+  g_autofree char *name = g_strdup_printf ("m%" G_GUINT64_FORMAT, seed);
+  g_autofree char *dir = g_build_filename (fx->medium, name, NULL);
+  g_mkdir (dir, 0700);
+  char *path =
+      sk_package_pack (fx->st.std, fx->st.std_policy, workflow, case_id, paths, dir, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_nonnull (path);
+  return path;
+}
+
+static char *
+download_dir (Fixture *fx, const SkActor *actor)
+{
+  g_autofree char *parent = g_build_filename (fx->run, "download", NULL);
+  g_mkdir (parent, 0755);
+  g_autofree char *uid = g_strdup_printf ("%" G_GINT64_FORMAT, actor->uid);
+  char *dir = g_build_filename (parent, uid, NULL);
+  g_mkdir (dir, 0700);
+  return dir;
+}
+
+/* The browser saves a result file in the download folder. */
+static char *
+browser_saves (Fixture *fx, const char *path)
+{
+  g_autofree char *dir = download_dir (fx, &fx->op);
+  g_autofree char *base = g_path_get_basename (path);
+  char *dest = g_build_filename (dir, base, NULL);
+  g_autofree char *data = NULL;
+  gsize len;
+  g_autoptr (GError) error = NULL;
+  g_file_get_contents (path, &data, &len, &error);
+  g_assert_no_error (error);
+  g_file_set_contents (dest, data, (gssize)len, &error);
+  g_assert_no_error (error);
+  return dest;
+}
+
+static GBytes *
+read_bytes (const char *path)
+{
+  g_autoptr (GError) error = NULL;
+  char *data = NULL;
+  gsize len = 0;
+  g_file_get_contents (path, &data, &len, &error);
+  g_assert_no_error (error);
+  return g_bytes_new_take (data, len);
+}
+
+static guint
+count_entries (const char *dir)
+{
+  g_autoptr (GDir) d = g_dir_open (dir, 0, NULL);
+  guint n = 0;
+  while (d != NULL && g_dir_read_name (d) != NULL)
+    n++;
+  return n;
+}
+
+static SkStore *
+open_store (Fixture *fx)
+{
+  g_autoptr (GError) error = NULL;
+  SkStore *store = sk_station_open_store (fx->st.term, &error);
+  g_assert_no_error (error);
+  return store;
+}
+
+static guint
+store_items (Fixture *fx)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (SkStore) store = open_store (fx);
+  g_autoptr (GPtrArray) items = sk_store_list (store, &error);
+  g_assert_no_error (error);
+  return items->len;
+}
+
+/* The newest journal row of EVENT (NULL: any). */
+static SkJournalRow *
+last_row (Fixture *fx, const char *event)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (SkJournal) journal = sk_station_open_journal (fx->st.term, FALSE, &error);
+  g_assert_no_error (error);
+  SkJournalFilter filter = { .event = event };
+  g_autoptr (GPtrArray) rows = sk_journal_query (journal, &filter, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (rows->len, >, 0);
+  return g_ptr_array_steal_index (rows, rows->len - 1);
+}
+
+static guint
+rows_of (Fixture *fx, const char *event)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (SkJournal) journal = sk_station_open_journal (fx->st.term, FALSE, &error);
+  g_assert_no_error (error);
+  SkJournalFilter filter = { .event = event };
+  g_autoptr (GPtrArray) rows = sk_journal_query (journal, &filter, &error);
+  g_assert_no_error (error);
+  return rows->len;
+}
+
+static void
+assert_journal_verifies (SkStation *station)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (SkJournal) journal = sk_station_open_journal (station, FALSE, &error);
+  g_assert_no_error (error);
+  gint64 entries = 0, bad = 0;
+  g_assert_true (sk_journal_verify (journal, &entries, &bad, NULL, &error));
+  g_assert_no_error (error);
+  g_assert_cmpint (entries, >, 0);
+}
+
+static SkCase *
+get_case (Fixture *fx, guint64 seed)
+{
+  g_autoptr (GError) error = NULL;
+  g_autofree char *id = case_of (seed);
+  SkCase *c = sk_pipeline_get_case (fx->pipe, id, &error);
+  g_assert_no_error (error);
+  g_assert_nonnull (c);
+  return c;
+}
+
+static SkCase *
+import_ok (Fixture *fx, const char *pkg)
+{
+  g_autoptr (GError) error = NULL;
+  SkCase *c = sk_pipeline_import (fx->pipe, &fx->op, pkg, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_nonnull (c);
+  return c;
+}
+
+/* Import, hand off and confirm the upload of a request package. */
+static void
+through_upload (Fixture *fx, const char *pkg, guint64 seed)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (SkCase) c = import_ok (fx, pkg);
+  g_autofree char *id = case_of (seed);
+  g_autoptr (GPtrArray) paths = sk_pipeline_hand_off (fx->pipe, &fx->op, id, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_nonnull (paths);
+  g_assert_true (sk_pipeline_confirm_upload (fx->pipe, &fx->op, id, &error));
+  g_assert_no_error (error);
+}
+
+static SkCaseFile *
+take_in_ok (Fixture *fx, const char *path)
+{
+  g_autoptr (GError) error = NULL;
+  g_autofree char *saved = browser_saves (fx, path);
+  g_autofree char *base = g_path_get_basename (path);
+  g_autoptr (SkFileReport) report = NULL;
+  SkCaseFile *f = sk_pipeline_take_in (fx->pipe, &fx->op, base, &report, NULL, &error);
+  if (report != NULL && !sk_file_report_ok (report))
+    {
+      g_autofree char *what = sk_test_report_describe (report);
+      g_test_message ("%s", what);
+    }
+  g_assert_no_error (error);
+  g_assert_nonnull (f);
+  g_assert_false (g_file_test (saved, G_FILE_TEST_EXISTS));
+  return f;
+}
+
+/* ---- the whole hop ------------------------------------------------------ */
+
+/* KNY01 leaves the standard system, is handed to the browser, KNY02 comes
+ * back, leaves for the standard system and is unpacked there. */
+static void
+test_subscriber (Fixture *fx, gconstpointer data)
+{
+  g_autoptr (GError) error = NULL;
+  g_autofree char *kny01 = synth (fx, "KNY01", 21, 200, NULL);
+  g_autofree char *kny02 = synth (fx, "KNY02", 21, 200, NULL);
+  const char *paths[] = { kny01, NULL };
+  g_autofree char *pkg = pack (fx, "subscriber", 21, paths);
+  g_autofree char *id = case_of (21);
+
+  /* Import: the case exists, the package is in the store, sealed. */
+  g_autoptr (SkCase) c = import_ok (fx, pkg);
+  g_assert_cmpstr (c->state, ==, "imported");
+  g_assert_cmpstr (c->workflow, ==, "subscriber");
+  g_assert_cmpuint (c->files->len, ==, 1);
+  g_assert_cmpuint (store_items (fx), ==, 1);
+  g_autoptr (SkJournalRow) imported = last_row (fx, "package-imported");
+  g_assert_cmpstr (imported->case_id, ==, id);
+  g_assert_nonnull (imported->package_id);
+
+  /* The same package again is a replay, and changes nothing. */
+  g_autoptr (SkCase) again = sk_pipeline_import (fx->pipe, &fx->op, pkg, NULL, &error);
+  g_assert_error (error, SK_ERROR, SK_ERROR_PACKAGE_REPLAYED);
+  g_assert_null (again);
+  g_clear_error (&error);
+  g_assert_cmpuint (store_items (fx), ==, 1);
+  g_autoptr (SkJournalRow) replay = last_row (fx, "package-refused");
+  g_assert_cmpstr (replay->reason, ==, "package-replayed");
+
+  /* Hand-off: plaintext in upload/<uid>/ on the tmpfs, byte for byte. */
+  g_autoptr (GPtrArray) handed = sk_pipeline_hand_off (fx->pipe, &fx->op, id, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (handed->len, ==, 1);
+  g_autoptr (GBytes) original = read_bytes (kny01);
+  g_autoptr (GBytes) upload = read_bytes (g_ptr_array_index (handed, 0));
+  g_assert_true (g_bytes_equal (original, upload));
+  g_assert_true (is_tmpfs (g_ptr_array_index (handed, 0)));
+  GStatBuf st;
+  g_assert_cmpint (g_stat (g_ptr_array_index (handed, 0), &st), ==, 0);
+  g_assert_cmpint (st.st_mode & 077, ==, 0);
+
+  /* Results cannot come before the upload is confirmed. */
+  g_autoptr (SkCaseFile) early = NULL;
+  {
+    g_autofree char *saved = browser_saves (fx, kny02);
+    g_autofree char *base = g_path_get_basename (kny02);
+    early = sk_pipeline_take_in (fx->pipe, &fx->op, base, NULL, NULL, &error);
+    g_assert_error (error, SK_ERROR, SK_ERROR_CASE_STATE);
+    g_assert_null (early);
+    g_clear_error (&error);
+    g_assert_true (g_file_test (saved, G_FILE_TEST_EXISTS));
+    g_assert_cmpint (g_unlink (saved), ==, 0);
+  }
+
+  /* Confirmation removes the plaintext. */
+  g_assert_true (sk_pipeline_confirm_upload (fx->pipe, &fx->op, id, &error));
+  g_assert_no_error (error);
+  g_assert_false (g_file_test (g_ptr_array_index (handed, 0), G_FILE_TEST_EXISTS));
+  g_autoptr (SkCase) uploaded = get_case (fx, 21);
+  g_assert_cmpstr (uploaded->state, ==, "uploaded");
+  g_assert_false (uploaded->overdue);
+
+  /* Take-in: validated, paired, sealed; the download is gone. */
+  g_autoptr (SkCaseFile) result = take_in_ok (fx, kny02);
+  g_assert_cmpstr (result->kind, ==, "KNY02");
+  g_assert_cmpint (result->records, ==, 200);
+  g_assert_false (result->needs_approval);
+  g_assert_cmpuint (store_items (fx), ==, 2);
+
+  /* Export: written, read back, and readable by the standard side. */
+  g_autofree char *exported = sk_pipeline_export (fx->pipe, &fx->op, id, fx->out, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_nonnull (exported);
+  g_autoptr (SkCase) closed = get_case (fx, 21);
+  g_assert_cmpstr (closed->state, ==, "closed");
+  g_assert_cmpint (closed->closed_us, >, 0);
+  g_autoptr (SkJournalRow) row = last_row (fx, "package-exported");
+  g_assert_nonnull (strstr (row->details, "\"read_back\":\"identical\""));
+  g_autoptr (SkJournalRow) close_row = last_row (fx, "case-closed");
+  g_assert_cmpint (close_row->seq, ==, row->seq + 1);
+
+  g_autofree char *received = g_build_filename (fx->tmp, "received", NULL);
+  g_assert_cmpint (g_mkdir (received, 0700), ==, 0);
+  g_autoptr (SkPackageResult) unpacked =
+      sk_package_check (fx->st.std, fx->st.std_policy, exported, received, NULL, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_nonnull (unpacked);
+  g_assert_cmpuint (unpacked->manifest->files->len, ==, 1);
+  g_assert_cmpint (unpacked->checkpoint_seq, >, 0);
+  g_assert_cmpstr (unpacked->checkpoint_station, ==, "terminal");
+  g_autofree char *base = g_path_get_basename (kny02);
+  g_autofree char *got_path = g_build_filename (received, base, NULL);
+  g_autoptr (GBytes) want = read_bytes (kny02);
+  g_autoptr (GBytes) got = read_bytes (got_path);
+  g_assert_true (g_bytes_equal (want, got));
+
+  /* Closed: every item now runs to the staged period from the close. */
+  g_autoptr (SkStore) store = open_store (fx);
+  g_autoptr (GPtrArray) items = sk_store_list (store, &error);
+  g_assert_no_error (error);
+  const SkRetention *r = sk_policy_get_retention (fx->st.term_policy);
+  for (guint i = 0; i < items->len; i++)
+    g_assert_cmpint (((SkItem *)g_ptr_array_index (items, i))->deadline_us, ==,
+                     sk_retention_deadline (r, SK_RETENTION_STAGED, closed->closed_us));
+
+  assert_journal_verifies (fx->st.term);
+  assert_journal_verifies (fx->st.std);
+}
+
+/* SKI02 first, SKI03 days later under dual control; SKI03 is deleted its
+ * fixed period after the inquiry completes. */
+static void
+test_inquiry_dual_control (Fixture *fx, gconstpointer data)
+{
+  g_autoptr (GError) error = NULL;
+  g_autofree char *ski01 = synth (fx, "SKI01", 22, 50, NULL);
+  g_autofree char *ski02 = synth (fx, "SKI02", 22, 50, NULL);
+  g_autofree char *ski03 = synth (fx, "SKI03", 22, 50, NULL);
+  const char *paths[] = { ski01, NULL };
+  g_autofree char *pkg = pack (fx, "inquiry", 22, paths);
+  g_autofree char *id = case_of (22);
+  through_upload (fx, pkg, 22);
+
+  g_autoptr (SkCaseFile) f2 = take_in_ok (fx, ski02);
+  g_autofree char *first = sk_pipeline_export (fx->pipe, &fx->op, id, fx->out, NULL, &error);
+  g_assert_no_error (error);
+  g_autoptr (SkCase) half = get_case (fx, 22);
+  g_assert_cmpstr (half->state, ==, "exported");
+  g_assert_cmpint (half->closed_us, ==, 0);
+
+  g_autoptr (SkCaseFile) f3 = take_in_ok (fx, ski03);
+  g_assert_true (f3->needs_approval);
+  g_autofree char *name3 = g_path_get_basename (ski03);
+
+  /* Not without a second person. */
+  g_autofree char *refused = sk_pipeline_export (fx->pipe, &fx->op, id, fx->out, NULL, &error);
+  g_assert_error (error, SK_ERROR, SK_ERROR_DUAL_CONTROL);
+  g_assert_null (refused);
+  g_clear_error (&error);
+  g_assert_cmpuint (count_entries (fx->out), ==, 2);
+  g_assert_false (sk_pipeline_approve (fx->pipe, &fx->op, id, name3, &error));
+  g_assert_error (error, SK_ERROR, SK_ERROR_DUAL_CONTROL);
+  g_clear_error (&error);
+  g_autoptr (SkJournalRow) denied = last_row (fx, "approval-refused");
+  g_assert_cmpstr (denied->reason, ==, "dual-control");
+  g_assert_cmpint (denied->uid, ==, fx->op.uid);
+
+  g_assert_true (sk_pipeline_approve (fx->pipe, &fx->second, id, name3, &error));
+  g_assert_no_error (error);
+  g_autoptr (SkJournalRow) approved = last_row (fx, "result-approved");
+  g_assert_cmpint (approved->uid, ==, SECOND_UID);
+  g_autofree char *second = sk_pipeline_export (fx->pipe, &fx->op, id, fx->out, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_nonnull (second);
+
+  /* Completed: SKI03 for inquiry_result_days, the rest for the staged
+   * period. */
+  g_autoptr (SkCase) done = get_case (fx, 22);
+  g_assert_cmpstr (done->state, ==, "closed");
+  const SkRetention *r = sk_policy_get_retention (fx->st.term_policy);
+  g_autoptr (SkStore) store = open_store (fx);
+  g_autoptr (GPtrArray) items = sk_store_list (store, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (items->len, ==, 3);
+  gboolean saw_ski03 = FALSE;
+  for (guint i = 0; i < items->len; i++)
+    {
+      SkItem *item = g_ptr_array_index (items, i);
+      gboolean is_ski03 = g_str_equal (item->kind, "SKI03");
+      saw_ski03 |= is_ski03;
+      g_assert_cmpint (
+          item->deadline_us, ==,
+          sk_retention_deadline (r, is_ski03 ? SK_RETENTION_INQUIRY_RESULT : SK_RETENTION_STAGED,
+                                 done->closed_us));
+    }
+  g_assert_true (saw_ski03);
+
+  /* The period ends (the deadline is moved into the past, as time would):
+   * the sweep deletes SKI03 and journals it; the case keeps its record. */
+  g_autoptr (SkJournal) journal = sk_station_open_journal (fx->st.term, FALSE, &error);
+  g_assert_no_error (error);
+  g_assert_true (sk_db_exec (sk_journal_get_db (journal),
+                             "UPDATE items SET deadline_us = 0 WHERE kind = 'SKI03'", &error));
+  gint64 removed = sk_pipeline_sweep (fx->pipe, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (removed, ==, 1);
+  g_autoptr (SkJournalRow) deleted = last_row (fx, "item-deleted");
+  g_assert_cmpstr (deleted->reason, ==, "deadline-passed");
+  g_assert_cmpstr (deleted->case_id, ==, id);
+  g_assert_nonnull (strstr (deleted->details, "SKI03"));
+  g_autoptr (SkCase) after = get_case (fx, 22);
+  for (guint i = 0; i < after->files->len; i++)
+    {
+      SkCaseFile *f = g_ptr_array_index (after->files, i);
+      if (g_str_equal (f->kind, "SKI03"))
+        g_assert_null (f->item_id);
+    }
+  assert_journal_verifies (fx->st.term);
+}
+
+/* An interrupted inquiry starts its SKI03's period at the interruption. */
+static void
+test_interrupt (Fixture *fx, gconstpointer data)
+{
+  g_autoptr (GError) error = NULL;
+  g_autofree char *ski01 = synth (fx, "SKI01", 23, 20, NULL);
+  g_autofree char *ski03 = synth (fx, "SKI03", 23, 20, NULL);
+  const char *paths[] = { ski01, NULL };
+  g_autofree char *pkg = pack (fx, "inquiry", 23, paths);
+  g_autofree char *id = case_of (23);
+  through_upload (fx, pkg, 23);
+  g_autoptr (SkCaseFile) f3 = take_in_ok (fx, ski03);
+
+  g_assert_true (sk_pipeline_interrupt (fx->pipe, &fx->op, id, &error));
+  g_assert_no_error (error);
+  g_autoptr (SkCase) c = get_case (fx, 23);
+  g_assert_cmpstr (c->state, ==, "interrupted");
+  g_autoptr (SkStore) store = open_store (fx);
+  g_autoptr (SkItem) item = sk_store_lookup (store, f3->item_id, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (item->deadline_us, ==,
+                   sk_retention_deadline (sk_policy_get_retention (fx->st.term_policy),
+                                          SK_RETENTION_INQUIRY_RESULT, c->closed_us));
+
+  /* Nothing more happens to an interrupted case. */
+  g_assert_false (sk_pipeline_interrupt (fx->pipe, &fx->op, id, &error));
+  g_assert_error (error, SK_ERROR, SK_ERROR_CASE_STATE);
+}
+
+/* ---- refusals ----------------------------------------------------------- */
+
+/* A package signed by a key the policy does not list leaves nothing but
+ * its journal entry. */
+static void
+test_import_refused (Fixture *fx, gconstpointer data)
+{
+  g_autoptr (GError) error = NULL;
+  g_autofree char *kny01 = synth (fx, "KNY01", 24, 10, NULL);
+  const char *paths[] = { kny01, NULL };
+  g_autofree char *pkg = pack (fx, "subscriber", 24, paths);
+
+  /* Re-sign the package with the attacker's key. */
+  g_autoptr (GBytes) bytes = read_bytes (pkg);
+  const char *args[] = { "-u", sk_test_keys.mallory, NULL };
+  g_autoptr (GBytes) sig = sk_test_gpg_sign (sk_test_keys.gpg, bytes, args);
+  g_autofree char *sig_path = g_strconcat (pkg, ".sig", NULL);
+  g_file_set_contents (sig_path, g_bytes_get_data (sig, NULL), (gssize)g_bytes_get_size (sig),
+                       &error);
+  g_assert_no_error (error);
+  sk_test_import (fx->st.term, sk_test_keys.terminal,
+                  (GBytes *[]){ sk_test_keys.mallory_pub, NULL });
+
+  g_autofree char *store_dir = g_build_filename (sk_station_get_dir (fx->st.term), "store", NULL);
+  g_autoptr (SkCase) c = sk_pipeline_import (fx->pipe, &fx->op, pkg, NULL, &error);
+  g_assert_error (error, SK_ERROR, SK_ERROR_SIG_UNTRUSTED_KEY);
+  g_assert_null (c);
+  g_clear_error (&error);
+  g_assert_cmpuint (store_items (fx), ==, 0);
+  g_assert_cmpuint (count_entries (store_dir), ==, 0);
+  g_autoptr (SkJournalRow) row = last_row (fx, "package-refused");
+  g_assert_cmpstr (row->reason, ==, "sig-untrusted-key");
+  g_assert_cmpstr (row->outcome, ==, "refused");
+  g_autoptr (GPtrArray) cases = sk_pipeline_list_cases (fx->pipe, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (cases->len, ==, 0);
+
+  /* A missing signature file. */
+  g_assert_cmpint (g_unlink (sig_path), ==, 0);
+  c = sk_pipeline_import (fx->pipe, &fx->op, pkg, NULL, &error);
+  g_assert_error (error, SK_ERROR, SK_ERROR_SIG_MISSING);
+  g_assert_cmpuint (count_entries (store_dir), ==, 0);
+}
+
+/* A case id belongs to one workflow. */
+static void
+test_import_wrong_workflow (Fixture *fx, gconstpointer data)
+{
+  g_autoptr (GError) error = NULL;
+  g_autofree char *kny01 = synth (fx, "KNY01", 25, 10, NULL);
+  g_autofree char *jls01 = synth (fx, "JLS01", 25, 10, NULL);
+  const char *p1[] = { kny01, NULL };
+  const char *p2[] = { jls01, NULL };
+  g_autofree char *first = pack (fx, "subscriber", 25, p1);
+  g_autoptr (SkCase) c = import_ok (fx, first);
+  g_autofree char *dir = g_build_filename (fx->medium, "other", NULL);
+  g_mkdir (dir, 0700);
+  g_autofree char *id = case_of (25);
+  g_autofree char *second =
+      sk_package_pack (fx->st.std, fx->st.std_policy, "identity", id, p2, dir, NULL, &error);
+  g_assert_no_error (error);
+  g_autoptr (SkCase) c2 = sk_pipeline_import (fx->pipe, &fx->op, second, NULL, &error);
+  g_assert_error (error, SK_ERROR, SK_ERROR_MANIFEST_MISMATCH);
+  g_assert_null (c2);
+  g_assert_cmpuint (store_items (fx), ==, 1);
+}
+
+/* What the browser brings back is checked like anything from outside. */
+static void
+test_take_in_refused (Fixture *fx, gconstpointer data)
+{
+  g_autoptr (GError) error = NULL;
+  g_autofree char *kny01 = synth (fx, "KNY01", 26, 30, NULL);
+  const char *paths[] = { kny01, NULL };
+  g_autofree char *pkg = pack (fx, "subscriber", 26, paths);
+  through_upload (fx, pkg, 26);
+  guint items = store_items (fx);
+
+  g_autofree char *good = synth (fx, "KNY02", 26, 30, NULL);
+  struct
+  {
+    char *path;
+    SkErrorCode code;
+  } cases[] = {
+    /* a result of a case this station never saw */
+    { synth (fx, "KNY02", 27, 30, NULL), SK_ERROR_PAIRING },
+    /* the right case, but records that answer nothing in the request */
+    { NULL, SK_ERROR_PAIRING },
+    /* a result with more records than the request */
+    { NULL, SK_ERROR_PAIRING },
+    /* a result with defects */
+    { NULL, 0 },
+  };
+  {
+    SkSynthOptions opts;
+    sk_synth_options_init (&opts);
+    opts.seed = 99;
+    opts.records = 30;
+    opts.case_id = "C0000000000000000026";
+    g_autofree char *dir = g_build_filename (fx->files, "foreign", NULL);
+    g_mkdir (dir, 0700);
+    cases[1].path = sk_synth_write_file (fx->layouts, sk_policy_lookup_kind (fx->layouts, "KNY02"),
+                                         &opts, dir, &error);
+    g_assert_no_error (error);
+  }
+  {
+    g_autofree char *dir = g_build_filename (fx->files, "more", NULL);
+    g_mkdir (dir, 0700);
+    SkSynthOptions opts;
+    sk_synth_options_init (&opts);
+    opts.seed = 26;
+    opts.records = 31;
+    cases[2].path = sk_synth_write_file (fx->layouts, sk_policy_lookup_kind (fx->layouts, "KNY02"),
+                                         &opts, dir, &error);
+    g_assert_no_error (error);
+  }
+  {
+    /* A code digit made a letter: field-type. */
+    g_autoptr (GBytes) bytes = read_bytes (good);
+    gsize len = 0;
+    gconstpointer raw = g_bytes_get_data (bytes, &len);
+    g_autofree char *text = g_strndup (raw, len);
+    char *second_line = strstr (text, "\r\n") + 2;
+    second_line[2] = 'Z';
+    g_autofree char *dir = g_build_filename (fx->files, "bad", NULL);
+    g_mkdir (dir, 0700);
+    g_autofree char *base = g_path_get_basename (good);
+    cases[3].path = g_build_filename (dir, base, NULL);
+    g_file_set_contents (cases[3].path, text, (gssize)len, &error);
+    g_assert_no_error (error);
+  }
+
+  for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
+    {
+      g_autofree char *saved = browser_saves (fx, cases[i].path);
+      g_autofree char *base = g_path_get_basename (cases[i].path);
+      g_autoptr (SkFileReport) report = NULL;
+      g_autoptr (SkCaseFile) f =
+          sk_pipeline_take_in (fx->pipe, &fx->op, base, &report, NULL, &error);
+      g_test_message ("case %u: %s", i, error != NULL ? error->message : "(taken in)");
+      g_assert_null (f);
+      g_assert_nonnull (error);
+      g_assert_true (error->domain == SK_ERROR);
+      if (cases[i].code != 0)
+        g_assert_cmpint (error->code, ==, cases[i].code);
+      else
+        {
+          g_assert_nonnull (report);
+          g_assert_false (sk_file_report_ok (report));
+        }
+      g_autoptr (SkJournalRow) row = last_row (fx, "download-refused");
+      g_assert_cmpstr (row->reason, ==, sk_error_get_reason (error));
+      g_clear_error (&error);
+      g_assert_cmpuint (store_items (fx), ==, items);
+      g_assert_cmpint (g_unlink (saved), ==, 0);
+      g_free (cases[i].path);
+    }
+  g_autoptr (SkCase) c = get_case (fx, 26);
+  g_assert_cmpstr (c->state, ==, "uploaded");
+
+  /* A name that is no name, and one taken in twice. */
+  g_autoptr (SkCaseFile) none = sk_pipeline_take_in (fx->pipe, &fx->op, "../x", NULL, NULL, &error);
+  g_assert_error (error, SK_ERROR, SK_ERROR_FILE_NAME);
+  g_clear_error (&error);
+  g_autoptr (SkCaseFile) once = take_in_ok (fx, good);
+  g_autofree char *saved = browser_saves (fx, good);
+  g_autofree char *base = g_path_get_basename (good);
+  g_autoptr (SkCaseFile) twice = sk_pipeline_take_in (fx->pipe, &fx->op, base, NULL, NULL, &error);
+  g_assert_error (error, SK_ERROR, SK_ERROR_FILE_DUPLICATE);
+  g_assert_cmpuint (store_items (fx), ==, items + 1);
+}
+
+/* The hand-off root must be in memory. */
+static void
+test_handoff_not_tmpfs (Fixture *fx, gconstpointer data)
+{
+  g_autoptr (GError) error = NULL;
+  g_autofree char *kny01 = synth (fx, "KNY01", 28, 10, NULL);
+  const char *paths[] = { kny01, NULL };
+  g_autofree char *pkg = pack (fx, "subscriber", 28, paths);
+  g_autoptr (SkCase) c = import_ok (fx, pkg);
+  g_autofree char *id = case_of (28);
+
+  g_autofree char *disk = g_build_filename (fx->tmp, "disk-run", NULL);
+  g_assert_cmpint (g_mkdir (disk, 0755), ==, 0);
+  g_assert_false (is_tmpfs (disk));
+  g_autoptr (SkPipeline) on_disk = sk_pipeline_new (fx->st.term, fx->st.term_policy, disk, &error);
+  g_assert_no_error (error);
+  g_autoptr (GPtrArray) paths_out = sk_pipeline_hand_off (on_disk, &fx->op, id, NULL, &error);
+  g_assert_error (error, SK_ERROR, SK_ERROR_HANDOFF_NOT_TMPFS);
+  g_assert_null (paths_out);
+  g_assert_cmpuint (count_entries (disk), ==, 0);
+  g_autoptr (SkJournalRow) row = last_row (fx, "handoff-refused");
+  g_assert_cmpstr (row->reason, ==, "handoff-not-tmpfs");
+  g_autoptr (SkCase) after = get_case (fx, 28);
+  g_assert_cmpstr (after->state, ==, "imported");
+}
+
+/* Plaintext left in upload/ past its deadline, downloads nobody took in,
+ * and a case with no result for no_result_days. */
+static void
+test_sweep (Fixture *fx, gconstpointer data)
+{
+  g_autoptr (GError) error = NULL;
+  g_autofree char *kny01 = synth (fx, "KNY01", 29, 10, NULL);
+  const char *paths[] = { kny01, NULL };
+  g_autofree char *pkg = pack (fx, "subscriber", 29, paths);
+  g_autoptr (SkCase) c = import_ok (fx, pkg);
+  g_autofree char *id = case_of (29);
+  g_autoptr (GPtrArray) handed = sk_pipeline_hand_off (fx->pipe, &fx->op, id, NULL, &error);
+  g_assert_no_error (error);
+  g_autofree char *stray = synth (fx, "KNY02", 29, 10, NULL);
+  g_autofree char *saved = browser_saves (fx, stray);
+
+  /* Nothing is due yet. */
+  g_assert_cmpint (sk_pipeline_sweep (fx->pipe, &error), ==, 0);
+  g_assert_no_error (error);
+  g_assert_true (g_file_test (g_ptr_array_index (handed, 0), G_FILE_TEST_EXISTS));
+
+  /* Time passes: deadlines and file ages moved into the past. */
+  g_autoptr (SkJournal) journal = sk_station_open_journal (fx->st.term, FALSE, &error);
+  g_assert_no_error (error);
+  SkDb *db = sk_journal_get_db (journal);
+  g_assert_true (sk_db_exec (db, "UPDATE handoffs SET deadline_us = 0", &error));
+  g_assert_true (sk_db_exec (db, "UPDATE cases SET created_us = 0, uploaded_us = NULL", &error));
+  struct timespec old[2] = { { 0, 0 }, { 0, 0 } };
+  g_assert_cmpint (utimensat (AT_FDCWD, saved, old, 0), ==, 0);
+
+  g_assert_cmpint (sk_pipeline_sweep (fx->pipe, &error), ==, 2);
+  g_assert_no_error (error);
+  g_assert_false (g_file_test (g_ptr_array_index (handed, 0), G_FILE_TEST_EXISTS));
+  g_assert_false (g_file_test (saved, G_FILE_TEST_EXISTS));
+  g_autoptr (SkJournalRow) h = last_row (fx, "handoff-deleted");
+  g_assert_cmpstr (h->reason, ==, "deadline-passed");
+  g_autoptr (SkJournalRow) d = last_row (fx, "download-expired");
+  g_assert_cmpstr (d->reason, ==, "deadline-passed");
+  g_autoptr (SkCase) overdue = get_case (fx, 29);
+  g_assert_true (overdue->overdue);
+  g_assert_cmpuint (rows_of (fx, "case-overdue"), ==, 1);
+
+  /* Flagged once, not at every sweep. */
+  g_assert_cmpint (sk_pipeline_sweep (fx->pipe, &error), ==, 0);
+  g_assert_cmpuint (rows_of (fx, "case-overdue"), ==, 1);
+}
+
+/* ---- media trouble ------------------------------------------------------ */
+
+static void
+remove_out_dir (const char *name, gpointer data)
+{
+  if (g_str_equal (name, "pack-before-fsync"))
+    sk_test_remove_tree (data);
+}
+
+/* The medium is pulled while the package is written: nothing is exported,
+ * the operator is told so, and the retry writes the same package id. */
+static void
+test_export_medium_pulled (Fixture *fx, gconstpointer data)
+{
+  g_autoptr (GError) error = NULL;
+  g_autofree char *jls01 = synth (fx, "JLS01", 30, 40, NULL);
+  g_autofree char *jls02 = synth (fx, "JLS02", 30, 40, NULL);
+  const char *paths[] = { jls01, NULL };
+  g_autofree char *pkg = pack (fx, "identity", 30, paths);
+  g_autofree char *id = case_of (30);
+  through_upload (fx, pkg, 30);
+  g_autoptr (SkCaseFile) f = take_in_ok (fx, jls02);
+
+  g_autofree char *medium = g_build_filename (fx->tmp, "usb", NULL);
+  g_assert_cmpint (g_mkdir (medium, 0700), ==, 0);
+  sk_fault_set_hook (remove_out_dir, medium);
+  g_autofree char *none = sk_pipeline_export (fx->pipe, &fx->op, id, medium, NULL, &error);
+  sk_fault_set_hook (NULL, NULL);
+  g_assert_error (error, SK_ERROR, SK_ERROR_MEDIA_REMOVED);
+  g_assert_null (none);
+  g_assert_nonnull (strstr (error->message, "medium"));
+  g_clear_error (&error);
+  g_autoptr (SkJournalRow) failed = last_row (fx, "export-failed");
+  g_assert_cmpstr (failed->reason, ==, "media-removed");
+  g_autoptr (SkCase) c = get_case (fx, 30);
+  g_assert_cmpstr (c->state, ==, "results-in");
+
+  g_assert_cmpint (g_mkdir (medium, 0700), ==, 0);
+  g_autofree char *path = sk_pipeline_export (fx->pipe, &fx->op, id, medium, NULL, &error);
+  g_assert_no_error (error);
+  g_autofree char *base = g_path_get_basename (path);
+  g_autofree char *want = g_strconcat (failed->package_id, ".tar.gpg", NULL);
+  g_assert_cmpstr (base, ==, want);
+  g_assert_cmpuint (count_entries (medium), ==, 2);
+}
+
+/* A full medium: disk-full, nothing half-written on it. */
+static void
+test_export_disk_full (Fixture *fx, gconstpointer data)
+{
+  if (!fx->mounted)
+    {
+      g_test_skip ("a small tmpfs for the medium needs mount (root)");
+      return;
+    }
+  g_autoptr (GError) error = NULL;
+  g_autofree char *jls01 = synth (fx, "JLS01", 31, 400, NULL);
+  g_autofree char *jls02 = synth (fx, "JLS02", 31, 400, NULL);
+  const char *paths[] = { jls01, NULL };
+  g_autofree char *pkg = pack (fx, "identity", 31, paths);
+  g_autofree char *id = case_of (31);
+  through_upload (fx, pkg, 31);
+  g_autoptr (SkCaseFile) f = take_in_ok (fx, jls02);
+
+  g_autofree char *small = g_build_filename (fx->tmp, "small", NULL);
+  g_assert_cmpint (g_mkdir (small, 0700), ==, 0);
+  g_assert_cmpint (mount ("tmpfs", small, "tmpfs", MS_NOSUID | MS_NODEV, "size=16k"), ==, 0);
+  g_autofree char *none = sk_pipeline_export (fx->pipe, &fx->op, id, small, NULL, &error);
+  g_assert_error (error, SK_ERROR, SK_ERROR_DISK_FULL);
+  g_assert_null (none);
+  g_clear_error (&error);
+  g_assert_cmpuint (count_entries (small), ==, 0);
+  g_assert_cmpint (umount2 (small, MNT_DETACH), ==, 0);
+  g_autoptr (SkJournalRow) failed = last_row (fx, "export-failed");
+  g_assert_cmpstr (failed->reason, ==, "disk-full");
+
+  g_autofree char *path = sk_pipeline_export (fx->pipe, &fx->op, id, fx->out, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_nonnull (path);
+}
+
+/* ---- crashes ------------------------------------------------------------ */
+
+/* Runs the CLI on the terminal with SEKISHO_FAULT=POINT; returns its wait
+ * status. */
+static int
+cli_with_fault (Fixture *fx, const char *point, const char *const *args)
+{
+  g_autoptr (GPtrArray) argv = g_ptr_array_new ();
+  g_ptr_array_add (argv, (gpointer)g_getenv ("SEKISHO_CLI"));
+  g_ptr_array_add (argv, (gpointer) "--station");
+  g_ptr_array_add (argv, (gpointer)sk_station_get_dir (fx->st.term));
+  g_ptr_array_add (argv, (gpointer) "--handoff-root");
+  g_ptr_array_add (argv, fx->run);
+  for (guint i = 0; args[i] != NULL; i++)
+    g_ptr_array_add (argv, (gpointer)args[i]);
+  g_ptr_array_add (argv, NULL);
+  g_autoptr (GSubprocessLauncher) launcher = g_subprocess_launcher_new (
+      G_SUBPROCESS_FLAGS_STDOUT_SILENCE | G_SUBPROCESS_FLAGS_STDERR_SILENCE);
+  g_subprocess_launcher_setenv (launcher, "SEKISHO_FAULT", point, TRUE);
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GSubprocess) proc =
+      g_subprocess_launcher_spawnv (launcher, (const char *const *)argv->pdata, &error);
+  g_assert_no_error (error);
+  g_subprocess_wait (proc, NULL, &error);
+  g_assert_no_error (error);
+  return g_subprocess_get_status (proc);
+}
+
+/* No stray file in the store; every row's file there. */
+static void
+assert_store_consistent (Fixture *fx)
+{
+  g_autoptr (SkStore) store = open_store (fx);
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GPtrArray) items = sk_store_list (store, &error);
+  g_assert_no_error (error);
+  g_autofree char *dir = g_build_filename (sk_station_get_dir (fx->st.term), "store", NULL);
+  g_assert_cmpuint (count_entries (dir), ==, items->len);
+}
+
+/* SIGKILL at each boundary of an import: afterwards the package is either
+ * imported (and the case exists) or not at all, and importing it again
+ * works exactly once. */
+static void
+test_crash_import (Fixture *fx, gconstpointer data)
+{
+  const char *points[] = { "store-put-before-fsync",  "store-put-before-rename",
+                           "import-after-copy",       "store-put-before-dirsync",
+                           "store-put-before-commit", "store-put-after-commit" };
+  g_clear_object (&fx->pipe);
+  for (guint i = 0; i < G_N_ELEMENTS (points); i++)
+    {
+      guint64 seed = 40 + i;
+      g_autofree char *kny01 = synth (fx, "KNY01", seed, 20, NULL);
+      const char *paths[] = { kny01, NULL };
+      g_autofree char *pkg = pack (fx, "subscriber", seed, paths);
+      const char *args[] = { "case", "import", pkg, NULL };
+      int status = cli_with_fault (fx, points[i], args);
+      g_test_message ("import killed at %s: status %d", points[i], status);
+      g_assert_true (WIFSIGNALED (status) && WTERMSIG (status) == SIGKILL);
+
+      fx->pipe = open_pipeline (fx);
+      assert_store_consistent (fx);
+      assert_journal_verifies (fx->st.term);
+      g_autoptr (GError) error = NULL;
+      g_autofree char *id = case_of (seed);
+      g_autoptr (SkCase) c = sk_pipeline_get_case (fx->pipe, id, &error);
+      gboolean committed = g_str_equal (points[i], "store-put-after-commit");
+      g_assert_true (committed ? c != NULL : c == NULL);
+      g_clear_error (&error);
+      g_autoptr (SkCase) retry = sk_pipeline_import (fx->pipe, &fx->op, pkg, NULL, &error);
+      if (committed)
+        g_assert_error (error, SK_ERROR, SK_ERROR_PACKAGE_REPLAYED);
+      else
+        g_assert_no_error (error);
+      g_clear_object (&fx->pipe);
+    }
+  fx->pipe = open_pipeline (fx);
+}
+
+/* SIGKILL at each boundary of an export: nothing acknowledged is lost, and
+ * the retry writes the same package id, so the standard side can never take
+ * the same results twice. */
+static void
+test_crash_export (Fixture *fx, gconstpointer data)
+{
+  const char *points[] = { "pack-before-fsync", "pack-before-rename", "pack-before-signature",
+                           "export-before-commit" };
+  for (guint i = 0; i < G_N_ELEMENTS (points); i++)
+    {
+      guint64 seed = 50 + i;
+      g_autoptr (GError) error = NULL;
+      g_autofree char *kny01 = synth (fx, "KNY01", seed, 20, NULL);
+      g_autofree char *kny02 = synth (fx, "KNY02", seed, 20, NULL);
+      const char *paths[] = { kny01, NULL };
+      g_autofree char *pkg = pack (fx, "subscriber", seed, paths);
+      through_upload (fx, pkg, seed);
+      g_autoptr (SkCaseFile) f = take_in_ok (fx, kny02);
+      g_autofree char *id = case_of (seed);
+      g_autofree char *medium = g_strdup_printf ("%s/crash-%u", fx->tmp, i);
+      g_assert_cmpint (g_mkdir (medium, 0700), ==, 0);
+
+      g_clear_object (&fx->pipe);
+      const char *args[] = { "case", "export", "--out", medium, id, NULL };
+      int status = cli_with_fault (fx, points[i], args);
+      g_test_message ("export killed at %s: status %d", points[i], status);
+      g_assert_true (WIFSIGNALED (status) && WTERMSIG (status) == SIGKILL);
+
+      fx->pipe = open_pipeline (fx);
+      assert_journal_verifies (fx->st.term);
+      g_autoptr (SkCase) c = get_case (fx, seed);
+      g_assert_cmpstr (c->state, ==, "results-in");
+      g_autoptr (SkJournalRow) started = last_row (fx, "export-started");
+      g_assert_cmpstr (started->case_id, ==, id);
+
+      g_autofree char *path = sk_pipeline_export (fx->pipe, &fx->op, id, medium, NULL, &error);
+      g_assert_no_error (error);
+      g_autofree char *base = g_path_get_basename (path);
+      g_autofree char *want = g_strconcat (started->package_id, ".tar.gpg", NULL);
+      g_assert_cmpstr (base, ==, want);
+      g_autoptr (SkCase) closed = get_case (fx, seed);
+      g_assert_cmpstr (closed->state, ==, "closed");
+
+      /* On the medium: the package and its signature, nothing else. */
+      g_assert_cmpuint (count_entries (medium), ==, 2);
+      g_autoptr (SkPackageResult) r =
+          sk_package_check (fx->st.std, fx->st.std_policy, path, NULL, NULL, NULL, &error);
+      g_assert_no_error (error);
+      g_assert_nonnull (r);
+    }
+}
+
+int
+main (int argc, char **argv)
+{
+  setlocale (LC_ALL, "C.UTF-8");
+  g_test_init (&argc, &argv, NULL);
+
+#define ADD(path, fn) g_test_add (path, Fixture, NULL, fixture_setup, fn, fixture_teardown)
+  ADD ("/pipeline/subscriber", test_subscriber);
+  ADD ("/pipeline/inquiry-dual-control", test_inquiry_dual_control);
+  ADD ("/pipeline/interrupt", test_interrupt);
+  ADD ("/pipeline/import-refused", test_import_refused);
+  ADD ("/pipeline/import-wrong-workflow", test_import_wrong_workflow);
+  ADD ("/pipeline/take-in-refused", test_take_in_refused);
+  ADD ("/pipeline/handoff-not-tmpfs", test_handoff_not_tmpfs);
+  ADD ("/pipeline/sweep", test_sweep);
+  ADD ("/pipeline/export-medium-pulled", test_export_medium_pulled);
+  ADD ("/pipeline/export-disk-full", test_export_disk_full);
+  ADD ("/pipeline/crash-import", test_crash_import);
+  ADD ("/pipeline/crash-export", test_crash_export);
+#undef ADD
+
+  int ret = g_test_run ();
+  sk_test_keys_free ();
+  return ret;
+}
