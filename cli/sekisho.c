@@ -809,7 +809,8 @@ cmd_journal_show (SkCli *cli, int argc, char **argv)
         }
     }
   json_builder_end_array (b);
-  g_autofree char *msg = g_strdup_printf (_ ("%u entries."), rows->len);
+  g_autofree char *msg = g_strdup_printf (
+      g_dngettext (GETTEXT_PACKAGE, "%u entry.", "%u entries.", rows->len), rows->len);
   return finish (cli, NULL, msg, NULL);
 }
 
@@ -1018,7 +1019,7 @@ cmd_receive (SkCli *cli, int argc, char **argv, const char *command)
        * package id is what makes a second unpack a replay. */
       g_autoptr (GError) journal_error = NULL;
       g_autoptr (SkJournal) journal = sk_station_open_journal (station, FALSE, &journal_error);
-      g_autoptr (GBytes) manifest = result != NULL ? sk_manifest_to_json (result->manifest) : NULL;
+
       SkJournalEntry entry = {
         .event = result != NULL ? "package-unpacked" : "package-refused",
         .outcome = result != NULL ? "ok"
@@ -1026,13 +1027,12 @@ cmd_receive (SkCli *cli, int argc, char **argv, const char *command)
                                                                                         : "failed"),
         .reason = result != NULL ? NULL : sk_error_get_reason (error),
         .uid = (gint64)getuid (),
-        .login = g_get_user_name (),
+        .login = sk_station_login (),
         .case_id = result != NULL ? result->manifest->case_id : NULL,
         .package_id = result != NULL ? result->manifest->package_id : NULL,
       };
-      g_autofree char *details = manifest != NULL ? g_strndup (g_bytes_get_data (manifest, NULL),
-                                                               g_bytes_get_size (manifest))
-                                                  : NULL;
+      g_autofree char *details =
+          result != NULL ? sk_manifest_to_compact_json (result->manifest) : NULL;
       entry.details = details;
       if (journal == NULL || sk_journal_record (journal, &entry, &journal_error) == 0)
         {
@@ -1120,7 +1120,7 @@ print_case (const SkCase *c)
 static SkActor
 current_actor (void)
 {
-  SkActor a = { (gint64)getuid (), g_get_user_name (), "operator" };
+  SkActor a = { (gint64)getuid (), sk_station_login (), "operator" };
   return a;
 }
 
@@ -1201,7 +1201,7 @@ cmd_case_import (SkCli *cli, int argc, char **argv)
       g_autoptr (SkCase) c = sk_pipeline_import (pipeline, &actor, path, NULL, &one_error);
       if (c == NULL)
         {
-          if (!cli->json)
+          if (!cli->json && paths->len > 1)
             g_printerr (_ ("sekisho: %s refused: %s [%s]\n"), safe, one_error->message,
                         sk_error_get_reason (one_error));
           if (first_error == NULL)
@@ -1360,7 +1360,7 @@ cmd_case_take_in (SkCli *cli, int argc, char **argv)
         g_ptr_array_add (reports, report);
       if (f == NULL)
         {
-          if (!cli->json)
+          if (!cli->json && names->len > 1)
             g_printerr (_ ("sekisho: %s refused: %s [%s]\n"), safe, one_error->message,
                         sk_error_get_reason (one_error));
           if (first_error == NULL)

@@ -80,18 +80,18 @@ typedef enum
   SK_ERROR_IO_ERROR,
   SK_ERROR_SERVICE_UNREACHABLE,
   /* added after §8a, more specific where one was needed */
-  SK_ERROR_STATION_INVALID, /* no station at DIR, or its station.conf is unusable */
-  SK_ERROR_KEY_REFUSED,     /* key import offered a secret key that is not the station's */
-  SK_ERROR_FILE_TOO_LARGE,  /* a file exceeds its kind's size or record cap */
-  SK_ERROR_FIELD_MISSING,   /* a required field is blank */
-  SK_ERROR_FIELD_LENGTH,    /* a P2 field is longer (or shorter) than its layout allows */
-  SK_ERROR_JOURNAL_INVALID, /* the journal fails verification */
-  SK_ERROR_ITEM_UNKNOWN,    /* no such item in the store (deleted, or never stored) */
-  SK_ERROR_CASE_UNKNOWN,    /* no case with that 処理番号 on the station */
-  SK_ERROR_CASE_STATE,      /* the case is not in a state that allows the step */
+  SK_ERROR_STATION_INVALID,   /* no station at DIR, or its station.conf is unusable */
+  SK_ERROR_KEY_REFUSED,       /* key import offered a secret key that is not the station's */
+  SK_ERROR_FILE_TOO_LARGE,    /* a file exceeds its kind's size or record cap */
+  SK_ERROR_FIELD_MISSING,     /* a required field is blank */
+  SK_ERROR_FIELD_LENGTH,      /* a P2 field is longer (or shorter) than its layout allows */
+  SK_ERROR_JOURNAL_INVALID,   /* the journal fails verification */
+  SK_ERROR_ITEM_UNKNOWN,      /* no such item in the store (deleted, or never stored) */
+  SK_ERROR_CASE_UNKNOWN,      /* no case with that 処理番号 on the station */
+  SK_ERROR_CASE_STATE,        /* the case is not in a state that allows the step */
   SK_ERROR_HANDOFF_NOT_TMPFS, /* the hand-off folder is not in memory */
-  SK_ERROR_FILE_DUPLICATE,  /* a file of that name is already in the case */
-  SK_ERROR_USAGE,           /* the command line itself is wrong */
+  SK_ERROR_FILE_DUPLICATE,    /* a file of that name is already in the case */
+  SK_ERROR_USAGE,             /* the command line itself is wrong */
 } SkErrorCode;
 
 #define SK_ERROR_N_CODES (SK_ERROR_USAGE + 1)

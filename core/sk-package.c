@@ -252,8 +252,8 @@ sk_manifest_parse (GBytes *json, GError **error)
   return g_steal_pointer (&m);
 }
 
-GBytes *
-sk_manifest_to_json (const SkManifest *m)
+static GBytes *
+manifest_json (const SkManifest *m, gboolean pretty)
 {
   g_autoptr (JsonBuilder) b = json_builder_new ();
 
@@ -292,11 +292,24 @@ sk_manifest_to_json (const SkManifest *m)
 
   g_autoptr (JsonGenerator) gen = json_generator_new ();
   g_autoptr (JsonNode) root = json_builder_get_root (b);
-  json_generator_set_pretty (gen, TRUE);
+  json_generator_set_pretty (gen, pretty);
   json_generator_set_root (gen, root);
   gsize len;
   char *text = json_generator_to_data (gen, &len);
   return g_bytes_new_take (text, len);
+}
+
+GBytes *
+sk_manifest_to_json (const SkManifest *m)
+{
+  return manifest_json (m, TRUE);
+}
+
+char *
+sk_manifest_to_compact_json (const SkManifest *m)
+{
+  g_autoptr (GBytes) bytes = manifest_json (m, FALSE);
+  return g_strndup (g_bytes_get_data (bytes, NULL), g_bytes_get_size (bytes));
 }
 
 /* ---- helpers ----------------------------------------------------------- */
@@ -534,7 +547,7 @@ write_package (SkStation *station,
     m->package_id = g_uuid_string_random ();
   m->created_at = now_rfc3339 ();
   if (m->created_by == NULL)
-    m->created_by = g_strdup (g_get_user_name ());
+    m->created_by = g_strdup (sk_station_login ());
   m->origin = g_strdup (signer);
   m->recipient = g_strdup (sk_policy_get_recipient (policy, m->direction));
   m->policy = g_strdup (sk_policy_get_sha256 (policy));
@@ -679,15 +692,16 @@ manifest_new (const char *workflow, const char *case_id)
   return m;
 }
 
-char *
-sk_package_pack (SkStation *station,
-                 SkPolicy *policy,
-                 const char *workflow,
-                 const char *case_id,
-                 const char *const *files,
-                 const char *out_dir,
-                 GCancellable *cancellable,
-                 GError **error)
+static char *
+pack_paths (SkStation *station,
+            SkPolicy *policy,
+            const char *workflow,
+            const char *case_id,
+            const char *const *files,
+            const char *out_dir,
+            SkManifest **out_manifest,
+            GCancellable *cancellable,
+            GError **error)
 {
   g_return_val_if_fail (SK_IS_STATION (station), NULL);
   g_return_val_if_fail (SK_IS_POLICY (policy), NULL);
@@ -748,7 +762,49 @@ sk_package_pack (SkStation *station,
     }
 
   EntrySource src = { .paths = files };
-  return write_package (station, policy, m, &src, out_dir, NULL, cancellable, error);
+  char *path = write_package (station, policy, m, &src, out_dir, NULL, cancellable, error);
+  if (path != NULL)
+    *out_manifest = g_steal_pointer (&m);
+  return path;
+}
+
+char *
+sk_package_pack (SkStation *station,
+                 SkPolicy *policy,
+                 const char *workflow,
+                 const char *case_id,
+                 const char *const *files,
+                 const char *out_dir,
+                 GCancellable *cancellable,
+                 GError **error)
+{
+  g_autoptr (SkManifest) m = NULL;
+  g_autoptr (GError) local_error = NULL;
+  g_autofree char *path = pack_paths (station, policy, workflow, case_id, files, out_dir, &m,
+                                      cancellable, &local_error);
+
+  /* What leaves is journaled, and so is what was refused. */
+  g_autoptr (SkJournal) journal = sk_station_open_journal (station, FALSE, error);
+  if (journal == NULL)
+    return NULL;
+  g_autofree char *details = m != NULL ? sk_manifest_to_compact_json (m) : NULL;
+  SkJournalEntry entry = {
+    .event = path != NULL ? "package-packed" : "pack-refused",
+    .outcome = path != NULL ? "ok"
+                            : (sk_error_get_exit_class (local_error) == SK_EXIT_REFUSED ? "refused"
+                                                                                        : "failed"),
+    .reason = path != NULL ? NULL : sk_error_get_reason (local_error),
+    .uid = (gint64)getuid (),
+    .login = sk_station_login (),
+    .case_id = case_id,
+    .package_id = m != NULL ? m->package_id : NULL,
+    .details = details,
+  };
+  if (sk_journal_record (journal, &entry, path != NULL ? error : NULL) == 0 && path != NULL)
+    return NULL;
+  if (path == NULL)
+    g_propagate_error (error, g_steal_pointer (&local_error));
+  return g_steal_pointer (&path);
 }
 
 char *

@@ -59,6 +59,9 @@ SkManifest *
 sk_manifest_parse (GBytes *json, GError **error);
 GBytes *
 sk_manifest_to_json (const SkManifest *manifest);
+/* On one line, for the journal's details. */
+char *
+sk_manifest_to_compact_json (const SkManifest *manifest);
 
 /* Validate FILES against POLICY (all must pass, all of WORKFLOW and one
  * direction, all of case CASE_ID), then write the package, signed with the

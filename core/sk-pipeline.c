@@ -81,7 +81,6 @@ sk_case_file_free (SkCaseFile *f)
   g_free (f);
 }
 
-
 void
 sk_case_free (SkCase *c)
 {
@@ -849,6 +848,14 @@ sk_pipeline_hand_off (SkPipeline *self,
   gboolean ok = c != NULL && require_state (c, allowed, "handing off", &local_error);
   if (ok)
     ok = (dirfd = open_user_dir (self, "upload", actor->uid, TRUE, &local_error)) >= 0;
+  /* …and where the browser will save the results. */
+  if (ok)
+    {
+      int download = open_user_dir (self, "download", actor->uid, TRUE, &local_error);
+      ok = download >= 0;
+      if (ok)
+        close (download);
+    }
   if (ok)
     ok = (packages = request_packages (self, case_id, &local_error)) != NULL;
 
@@ -1392,7 +1399,12 @@ sk_pipeline_approve (
     }
   if (!ok)
     {
-      journal_refusal (self, actor, "approval-refused", local_error, case_id, NULL, NULL);
+      g_autoptr (JsonBuilder) b = json_builder_new ();
+      json_builder_begin_object (b);
+      g_autofree char *safe = sk_escape_untrusted (name);
+      add_string (b, "name", safe);
+      g_autofree char *details = builder_finish (b);
+      journal_refusal (self, actor, "approval-refused", local_error, case_id, NULL, details);
       g_propagate_error (error, g_steal_pointer (&local_error));
     }
   return ok;

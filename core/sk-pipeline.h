@@ -171,5 +171,4 @@ sk_pipeline_interrupt (SkPipeline *self, const SkActor *actor, const char *case_
 gint64
 sk_pipeline_sweep (SkPipeline *self, GError **error);
 
-
 G_END_DECLS

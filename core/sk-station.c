@@ -8,6 +8,7 @@
 #include <fcntl.h>
 #include <glib/gstdio.h>
 #include <sys/stat.h>
+#include <pwd.h>
 #include <unistd.h>
 
 #include "sk-error.h"
@@ -84,6 +85,25 @@ dir_is_empty (const char *path)
   return dir == NULL || g_dir_read_name (dir) == NULL;
 }
 
+const char *
+sk_station_login (void)
+{
+  static gsize login;
+  if (g_once_init_enter (&login))
+    {
+      /* The name the system knows for our uid; never GLib's placeholder for
+       * a uid without an entry, which would put an invented name on the
+       * record. */
+      char buf[4096];
+      struct passwd pw, *found = NULL;
+      char *name = getpwuid_r (getuid (), &pw, buf, sizeof buf, &found) == 0 && found != NULL
+                       ? g_strdup (pw.pw_name)
+                       : g_strdup_printf ("uid-%u", (guint)getuid ());
+      g_once_init_leave (&login, (gsize)name);
+    }
+  return (const char *)login;
+}
+
 /* Journal an action of this process's user on the station.  A failure to
  * journal is an error of the action: nothing unrecorded is acknowledged. */
 static gboolean
@@ -100,7 +120,7 @@ journal_action (
                    : (sk_error_get_exit_class (refusal) == SK_EXIT_REFUSED ? "refused" : "failed"),
     .reason = refusal != NULL ? sk_error_get_reason (refusal) : NULL,
     .uid = (gint64)getuid (),
-    .login = g_get_user_name (),
+    .login = sk_station_login (),
     .details = details,
   };
   return sk_journal_record (journal, &entry, error) != 0;

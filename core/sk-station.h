@@ -71,6 +71,11 @@ sk_station_make_checkpoint (SkStation *self, GError **error);
 SkStore *
 sk_station_open_store (SkStation *self, GError **error);
 
+/* The login of this process's uid as the system knows it, or "uid-N" when
+ * it has none. */
+const char *
+sk_station_login (void);
+
 /* The path of the newest checkpoint, or NULL when there is none. */
 char *
 sk_station_latest_checkpoint (SkStation *self);

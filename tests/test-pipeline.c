@@ -78,7 +78,7 @@ make_handoff_root (Fixture *fx)
     }
   g_assert_cmpint (g_rmdir (fx->run), ==, 0);
   g_free (fx->run);
-  g_autoptr (GError) error = NULL;
+
   g_assert_true (is_tmpfs ("/dev/shm"));
   fx->run = g_build_filename ("/dev/shm", "sk-test-run-XXXXXX", NULL);
   g_assert_nonnull (g_mkdtemp_full (fx->run, 0755));
@@ -308,6 +308,7 @@ through_upload (Fixture *fx, const char *pkg, guint64 seed)
 {
   g_autoptr (GError) error = NULL;
   g_autoptr (SkCase) c = import_ok (fx, pkg);
+  g_assert_cmpstr (c->state, ==, "imported");
   g_autofree char *id = case_of (seed);
   g_autoptr (GPtrArray) paths = sk_pipeline_hand_off (fx->pipe, &fx->op, id, NULL, &error);
   g_assert_no_error (error);
@@ -379,6 +380,12 @@ test_subscriber (Fixture *fx, gconstpointer data)
   GStatBuf st;
   g_assert_cmpint (g_stat (g_ptr_array_index (handed, 0), &st), ==, 0);
   g_assert_cmpint (st.st_mode & 077, ==, 0);
+  /* …and the browser has its own folder to save results in. */
+  g_autofree char *uid = g_strdup_printf ("%" G_GINT64_FORMAT, fx->op.uid);
+  g_autofree char *downloads = g_build_filename (fx->run, "download", uid, NULL);
+  g_assert_cmpint (g_stat (downloads, &st), ==, 0);
+  g_assert_true (S_ISDIR (st.st_mode));
+  g_assert_cmpint (st.st_mode & 077, ==, 0);
 
   /* Results cannot come before the upload is confirmed. */
   g_autoptr (SkCaseFile) early = NULL;
@@ -446,6 +453,15 @@ test_subscriber (Fixture *fx, gconstpointer data)
 
   assert_journal_verifies (fx->st.term);
   assert_journal_verifies (fx->st.std);
+
+  /* The standard side recorded what it packed and what it unpacked. */
+  g_autoptr (SkJournal) std_journal = sk_station_open_journal (fx->st.std, FALSE, &error);
+  g_assert_no_error (error);
+  SkJournalFilter packed = { .event = "package-packed" };
+  g_autoptr (GPtrArray) rows = sk_journal_query (std_journal, &packed, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (rows->len, ==, 1);
+  g_assert_cmpstr (((SkJournalRow *)g_ptr_array_index (rows, 0))->case_id, ==, id);
 }
 
 /* SKI02 first, SKI03 days later under dual control; SKI03 is deleted its
@@ -465,6 +481,8 @@ test_inquiry_dual_control (Fixture *fx, gconstpointer data)
   g_autoptr (SkCaseFile) f2 = take_in_ok (fx, ski02);
   g_autofree char *first = sk_pipeline_export (fx->pipe, &fx->op, id, fx->out, NULL, &error);
   g_assert_no_error (error);
+  g_assert_nonnull (first);
+  g_assert_cmpstr (f2->state, ==, "taken-in");
   g_autoptr (SkCase) half = get_case (fx, 22);
   g_assert_cmpstr (half->state, ==, "exported");
   g_assert_cmpint (half->closed_us, ==, 0);
@@ -623,6 +641,7 @@ test_import_wrong_workflow (Fixture *fx, gconstpointer data)
   const char *p2[] = { jls01, NULL };
   g_autofree char *first = pack (fx, "subscriber", 25, p1);
   g_autoptr (SkCase) c = import_ok (fx, first);
+  g_assert_cmpstr (c->workflow, ==, "subscriber");
   g_autofree char *dir = g_build_filename (fx->medium, "other", NULL);
   g_mkdir (dir, 0700);
   g_autofree char *id = case_of (25);
@@ -730,12 +749,16 @@ test_take_in_refused (Fixture *fx, gconstpointer data)
 
   /* A name that is no name, and one taken in twice. */
   g_autoptr (SkCaseFile) none = sk_pipeline_take_in (fx->pipe, &fx->op, "../x", NULL, NULL, &error);
+  g_assert_null (none);
   g_assert_error (error, SK_ERROR, SK_ERROR_FILE_NAME);
   g_clear_error (&error);
   g_autoptr (SkCaseFile) once = take_in_ok (fx, good);
+  g_assert_cmpstr (once->kind, ==, "KNY02");
   g_autofree char *saved = browser_saves (fx, good);
+  g_assert_true (g_file_test (saved, G_FILE_TEST_EXISTS));
   g_autofree char *base = g_path_get_basename (good);
   g_autoptr (SkCaseFile) twice = sk_pipeline_take_in (fx->pipe, &fx->op, base, NULL, NULL, &error);
+  g_assert_null (twice);
   g_assert_error (error, SK_ERROR, SK_ERROR_FILE_DUPLICATE);
   g_assert_cmpuint (store_items (fx), ==, items + 1);
 }
@@ -749,6 +772,7 @@ test_handoff_not_tmpfs (Fixture *fx, gconstpointer data)
   const char *paths[] = { kny01, NULL };
   g_autofree char *pkg = pack (fx, "subscriber", 28, paths);
   g_autoptr (SkCase) c = import_ok (fx, pkg);
+  g_assert_cmpstr (c->state, ==, "imported");
   g_autofree char *id = case_of (28);
 
   g_autofree char *disk = g_build_filename (fx->tmp, "disk-run", NULL);
@@ -776,6 +800,7 @@ test_sweep (Fixture *fx, gconstpointer data)
   const char *paths[] = { kny01, NULL };
   g_autofree char *pkg = pack (fx, "subscriber", 29, paths);
   g_autoptr (SkCase) c = import_ok (fx, pkg);
+  g_assert_cmpstr (c->state, ==, "imported");
   g_autofree char *id = case_of (29);
   g_autoptr (GPtrArray) handed = sk_pipeline_hand_off (fx->pipe, &fx->op, id, NULL, &error);
   g_assert_no_error (error);
@@ -835,6 +860,7 @@ test_export_medium_pulled (Fixture *fx, gconstpointer data)
   g_autofree char *id = case_of (30);
   through_upload (fx, pkg, 30);
   g_autoptr (SkCaseFile) f = take_in_ok (fx, jls02);
+  g_assert_cmpstr (f->kind, ==, "JLS02");
 
   g_autofree char *medium = g_build_filename (fx->tmp, "usb", NULL);
   g_assert_cmpint (g_mkdir (medium, 0700), ==, 0);
@@ -876,6 +902,7 @@ test_export_disk_full (Fixture *fx, gconstpointer data)
   g_autofree char *id = case_of (31);
   through_upload (fx, pkg, 31);
   g_autoptr (SkCaseFile) f = take_in_ok (fx, jls02);
+  g_assert_cmpstr (f->kind, ==, "JLS02");
 
   g_autofree char *small = g_build_filename (fx->tmp, "small", NULL);
   g_assert_cmpint (g_mkdir (small, 0700), ==, 0);
@@ -965,6 +992,7 @@ test_crash_import (Fixture *fx, gconstpointer data)
       g_assert_true (committed ? c != NULL : c == NULL);
       g_clear_error (&error);
       g_autoptr (SkCase) retry = sk_pipeline_import (fx->pipe, &fx->op, pkg, NULL, &error);
+      g_assert_true (committed ? retry == NULL : retry != NULL);
       if (committed)
         g_assert_error (error, SK_ERROR, SK_ERROR_PACKAGE_REPLAYED);
       else
@@ -992,6 +1020,7 @@ test_crash_export (Fixture *fx, gconstpointer data)
       g_autofree char *pkg = pack (fx, "subscriber", seed, paths);
       through_upload (fx, pkg, seed);
       g_autoptr (SkCaseFile) f = take_in_ok (fx, kny02);
+      g_assert_cmpstr (f->kind, ==, "KNY02");
       g_autofree char *id = case_of (seed);
       g_autofree char *medium = g_strdup_printf ("%s/crash-%u", fx->tmp, i);
       g_assert_cmpint (g_mkdir (medium, 0700), ==, 0);
