@@ -1682,7 +1682,9 @@ sk_pipeline_export (SkPipeline *self,
       g_autofree char *safe = sk_escape_untrusted (out_dir);
       add_string (b, "folder", safe);
       g_autofree char *details = builder_finish (b);
-      journal_refusal (self, actor, "export-failed", local_error, case_id, package_id, details);
+      gboolean refused = sk_error_get_exit_class (local_error) == SK_EXIT_REFUSED;
+      journal_refusal (self, actor, refused ? "export-refused" : "export-failed", local_error,
+                       case_id, package_id, details);
       g_propagate_error (error, g_steal_pointer (&local_error));
       return NULL;
     }
