@@ -13,6 +13,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <glib/gstdio.h>
+#include <json-glib/json-glib.h>
 #include <locale.h>
 #include <string.h>
 #include <sys/mount.h>
@@ -923,10 +924,10 @@ test_export_disk_full (Fixture *fx, gconstpointer data)
 
 /* ---- crashes ------------------------------------------------------------ */
 
-/* Runs the CLI on the terminal with SEKISHO_FAULT=POINT; returns its wait
- * status. */
+/* Runs the CLI on the terminal (with SEKISHO_FAULT=POINT unless NULL);
+ * returns its wait status, and its output when asked for. */
 static int
-cli_with_fault (Fixture *fx, const char *point, const char *const *args)
+cli_run (Fixture *fx, const char *point, const char *const *args, char **out, char **err)
 {
   g_autoptr (GPtrArray) argv = g_ptr_array_new ();
   g_ptr_array_add (argv, (gpointer)g_getenv ("SEKISHO_CLI"));
@@ -938,15 +939,110 @@ cli_with_fault (Fixture *fx, const char *point, const char *const *args)
     g_ptr_array_add (argv, (gpointer)args[i]);
   g_ptr_array_add (argv, NULL);
   g_autoptr (GSubprocessLauncher) launcher = g_subprocess_launcher_new (
-      G_SUBPROCESS_FLAGS_STDOUT_SILENCE | G_SUBPROCESS_FLAGS_STDERR_SILENCE);
-  g_subprocess_launcher_setenv (launcher, "SEKISHO_FAULT", point, TRUE);
+      out != NULL ? G_SUBPROCESS_FLAGS_STDOUT_PIPE | G_SUBPROCESS_FLAGS_STDERR_PIPE
+                  : G_SUBPROCESS_FLAGS_STDOUT_SILENCE | G_SUBPROCESS_FLAGS_STDERR_SILENCE);
+  if (point != NULL)
+    g_subprocess_launcher_setenv (launcher, "SEKISHO_FAULT", point, TRUE);
   g_autoptr (GError) error = NULL;
   g_autoptr (GSubprocess) proc =
       g_subprocess_launcher_spawnv (launcher, (const char *const *)argv->pdata, &error);
   g_assert_no_error (error);
-  g_subprocess_wait (proc, NULL, &error);
+  if (out != NULL)
+    g_subprocess_communicate_utf8 (proc, NULL, NULL, out, err, &error);
+  else
+    g_subprocess_wait (proc, NULL, &error);
   g_assert_no_error (error);
   return g_subprocess_get_status (proc);
+}
+
+static int
+cli_with_fault (Fixture *fx, const char *point, const char *const *args)
+{
+  return cli_run (fx, point, args, NULL, NULL);
+}
+
+/* The CLI drives the same pipeline: with --json every step prints one JSON
+ * object, and no step prints a personal value of the files it moves. */
+static void
+test_cli_json (Fixture *fx, gconstpointer data)
+{
+  g_autoptr (GError) error = NULL;
+  g_autofree char *kny01 = synth (fx, "KNY01", 60, 20, NULL);
+  g_autofree char *kny02 = synth (fx, "KNY02", 60, 20, NULL);
+  const char *paths[] = { kny01, NULL };
+  g_autofree char *pkg = pack (fx, "subscriber", 60, paths);
+  g_autofree char *id = case_of (60);
+  g_autofree char *base02 = g_path_get_basename (kny02);
+  g_clear_object (&fx->pipe);
+
+  /* Each 個人番号 (12 digits at offset 30 of every 500-byte data record). */
+  g_autoptr (GBytes) bytes = read_bytes (kny01);
+  gsize len;
+  const char *text = g_bytes_get_data (bytes, &len);
+  g_autoptr (GPtrArray) numbers = g_ptr_array_new_with_free_func (g_free);
+  for (gsize off = 500; off + 500 <= len; off += 500)
+    if (text[off] == '2')
+      g_ptr_array_add (numbers, g_strndup (text + off + 30, 12));
+  g_assert_cmpuint (numbers->len, ==, 20);
+
+  const char *import[] = { "--json", "case", "import", pkg, NULL };
+  const char *handoff[] = { "--json", "case", "hand-off", id, NULL };
+  const char *confirm[] = { "--json", "case", "confirm-upload", id, NULL };
+  const char *take_in[] = { "--json", "case", "take-in", NULL };
+  const char *export[] = { "--json", "case", "export", "--out", fx->out, id, NULL };
+  const char *list[] = { "--json", "case", "list", NULL };
+  const char *again[] = { "--json", "case", "import", pkg, NULL };
+  struct
+  {
+    const char *const *args;
+    int status;
+    const char *reason;
+  } steps[] = {
+    { import, 0, NULL },
+    { handoff, 0, NULL },
+    { confirm, 0, NULL },
+    { take_in, 0, NULL },
+    { export, 0, NULL },
+    { list, 0, NULL },
+    { again, 1, "package-replayed" },
+  };
+  for (guint i = 0; i < G_N_ELEMENTS (steps); i++)
+    {
+      if (steps[i].args == take_in)
+        {
+          g_autofree char *saved = browser_saves (fx, kny02);
+          g_assert_true (g_file_test (saved, G_FILE_TEST_EXISTS));
+        }
+      g_autofree char *out = NULL;
+      g_autofree char *err = NULL;
+      int status = cli_run (fx, NULL, steps[i].args, &out, &err);
+      g_test_message ("step %u: exit %d\n%s%s", i, status, out, err);
+      g_assert_true (WIFEXITED (status));
+      g_assert_cmpint (WEXITSTATUS (status), ==, steps[i].status);
+      g_autoptr (JsonParser) parser = json_parser_new ();
+      g_assert_true (json_parser_load_from_data (parser, out, -1, &error));
+      g_assert_no_error (error);
+      JsonObject *obj = json_node_get_object (json_parser_get_root (parser));
+      g_assert_cmpint (json_object_get_boolean_member (obj, "ok"), ==, steps[i].status == 0);
+      g_assert_cmpstr (json_object_get_string_member_with_default (obj, "reason", NULL), ==,
+                       steps[i].reason);
+      g_assert_cmpuint (strlen (err), ==, 0);
+      for (guint n = 0; n < numbers->len; n++)
+        g_assert_null (strstr (out, g_ptr_array_index (numbers, n)));
+      if (steps[i].args == list)
+        {
+          JsonArray *cases = json_object_get_array_member (obj, "cases");
+          g_assert_cmpuint (json_array_get_length (cases), ==, 1);
+          JsonObject *c = json_array_get_object_element (cases, 0);
+          g_assert_cmpstr (json_object_get_string_member (c, "state"), ==, "closed");
+          g_assert_cmpstr (json_object_get_string_member (c, "id"), ==, id);
+        }
+    }
+  fx->pipe = open_pipeline (fx);
+  g_autoptr (SkCase) c = get_case (fx, 60);
+  g_assert_cmpstr (c->state, ==, "closed");
+  g_autoptr (SkJournalRow) taken = last_row (fx, "download-taken-in");
+  g_assert_nonnull (strstr (taken->details, base02));
 }
 
 /* No stray file in the store; every row's file there. */
@@ -1072,6 +1168,7 @@ main (int argc, char **argv)
   ADD ("/pipeline/sweep", test_sweep);
   ADD ("/pipeline/export-medium-pulled", test_export_medium_pulled);
   ADD ("/pipeline/export-disk-full", test_export_disk_full);
+  ADD ("/pipeline/cli-json", test_cli_json);
   ADD ("/pipeline/crash-import", test_crash_import);
   ADD ("/pipeline/crash-export", test_crash_export);
 #undef ADD
