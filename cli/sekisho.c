@@ -804,8 +804,11 @@ cmd_journal_show (SkCli *cli, int argc, char **argv)
         {
           /* Details may hold names that came from a medium. */
           g_autofree char *details = escape_untrusted (r->details);
-          g_print ("%6lld  %s  %-18s %-8s %-20s %s\n", (long long)r->seq, time, r->event,
-                   r->outcome, r->reason != NULL ? r->reason : "-", details);
+          const char *actor = r->login != NULL ? r->login : r->role;
+          g_autofree char *who = actor != NULL ? escape_untrusted (actor) : NULL;
+          g_print ("%6lld  %s  %-18s %-8s %-20s %-10s %s\n", (long long)r->seq, time, r->event,
+                   r->outcome, r->reason != NULL ? r->reason : "-", who != NULL ? who : "-",
+                   details);
         }
     }
   json_builder_end_array (b);
