@@ -988,6 +988,48 @@ cmd_pack (SkCli *cli, int argc, char **argv)
   return finish (cli, NULL, msg, NULL);
 }
 
+/* Unpacking reads the medium once, into a sealed copy in the station's
+ * store that nothing else can change, and verifies and unpacks that copy:
+ * a medium that answers differently on a second read gains nothing.  The
+ * copy is never committed, and goes when this returns. */
+static SkPackageResult *
+unpack_own_copy (SkStation *station,
+                 SkPolicy *policy,
+                 const char *path,
+                 const char *out,
+                 GPtrArray **reports,
+                 GError **error)
+{
+  g_autofree char *sig_path = g_strconcat (path, ".sig", NULL);
+  g_autoptr (GBytes) sig = sk_package_read_signature (sig_path, error);
+  if (sig == NULL)
+    return NULL;
+  g_autoptr (SkStore) store = sk_station_open_store (station, error);
+  if (store == NULL)
+    return NULL;
+  g_autoptr (GFile) file = g_file_new_for_path (path);
+  g_autoptr (GFileInfo) info = g_file_query_info (file, G_FILE_ATTRIBUTE_STANDARD_TYPE,
+                                                  G_FILE_QUERY_INFO_NOFOLLOW_SYMLINKS, NULL, error);
+  if (info == NULL)
+    return NULL;
+  if (g_file_info_get_file_type (info) != G_FILE_TYPE_REGULAR)
+    {
+      g_set_error_literal (error, SK_ERROR, SK_ERROR_IO_ERROR, _ ("the package is not a file"));
+      return NULL;
+    }
+  g_autoptr (GFileInputStream) in = g_file_read (file, NULL, error);
+  if (in == NULL)
+    return NULL;
+  g_autofree char *base = g_path_get_basename (path);
+  SkItemInfo item = { .kind = "package", .name = base, .records = -1, .deadline_us = 0 };
+  g_autoptr (SkStaged) staged = sk_store_stage (store, G_INPUT_STREAM (in), &item, NULL, error);
+  if (staged == NULL)
+    return NULL;
+  SkPackageSource src = { .staged = staged, .signature = sig };
+  SkCheckOptions opts = { .extract_dir = out };
+  return sk_package_check_source (station, policy, &src, &opts, reports, NULL, error);
+}
+
 /* check, inspect and unpack: acceptance 1–5, and for unpack the files. */
 static int
 cmd_receive (SkCli *cli, int argc, char **argv, const char *command)
@@ -1014,7 +1056,8 @@ cmd_receive (SkCli *cli, int argc, char **argv, const char *command)
     return finish (cli, error, NULL, NULL);
   g_autoptr (GPtrArray) reports = NULL;
   g_autoptr (SkPackageResult) result =
-      sk_package_check (station, policy, argv[1], out, &reports, NULL, &error);
+      unpack ? unpack_own_copy (station, policy, argv[1], out, &reports, &error)
+             : sk_package_check (station, policy, argv[1], NULL, &reports, NULL, &error);
 
   if (unpack)
     {

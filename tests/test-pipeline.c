@@ -927,12 +927,17 @@ test_export_disk_full (Fixture *fx, gconstpointer data)
 /* Runs the CLI on the terminal (with SEKISHO_FAULT=POINT unless NULL);
  * returns its wait status, and its output when asked for. */
 static int
-cli_run (Fixture *fx, const char *point, const char *const *args, char **out, char **err)
+cli_run_at (Fixture *fx,
+            SkStation *station,
+            const char *point,
+            const char *const *args,
+            char **out,
+            char **err)
 {
   g_autoptr (GPtrArray) argv = g_ptr_array_new ();
   g_ptr_array_add (argv, (gpointer)g_getenv ("SEKISHO_CLI"));
   g_ptr_array_add (argv, (gpointer) "--station");
-  g_ptr_array_add (argv, (gpointer)sk_station_get_dir (fx->st.term));
+  g_ptr_array_add (argv, (gpointer)sk_station_get_dir (station));
   g_ptr_array_add (argv, (gpointer) "--handoff-root");
   g_ptr_array_add (argv, fx->run);
   for (guint i = 0; args[i] != NULL; i++)
@@ -953,6 +958,12 @@ cli_run (Fixture *fx, const char *point, const char *const *args, char **out, ch
     g_subprocess_wait (proc, NULL, &error);
   g_assert_no_error (error);
   return g_subprocess_get_status (proc);
+}
+
+static int
+cli_run (Fixture *fx, const char *point, const char *const *args, char **out, char **err)
+{
+  return cli_run_at (fx, fx->st.term, point, args, out, err);
 }
 
 static int
@@ -1041,6 +1052,34 @@ test_cli_json (Fixture *fx, gconstpointer data)
   fx->pipe = open_pipeline (fx);
   g_autoptr (SkCase) c = get_case (fx, 60);
   g_assert_cmpstr (c->state, ==, "closed");
+
+  /* The standard side unpacks it once, from its own sealed copy, which is
+   * gone afterwards; the second time is a replay. */
+  g_autoptr (GPtrArray) written = g_ptr_array_new_with_free_func (g_free);
+  {
+    g_autoptr (GDir) d = g_dir_open (fx->out, 0, &error);
+    g_assert_no_error (error);
+    for (const char *n = g_dir_read_name (d); n != NULL; n = g_dir_read_name (d))
+      if (g_str_has_suffix (n, ".tar.gpg"))
+        g_ptr_array_add (written, g_build_filename (fx->out, n, NULL));
+  }
+  g_assert_cmpuint (written->len, ==, 1);
+  g_autofree char *received = g_build_filename (fx->tmp, "received", NULL);
+  g_assert_cmpint (g_mkdir (received, 0700), ==, 0);
+  const char *unpack[] = { "unpack", "--out", received, g_ptr_array_index (written, 0), NULL };
+  g_autofree char *std_store = g_build_filename (sk_station_get_dir (fx->st.std), "store", NULL);
+  int status = cli_run_at (fx, fx->st.std, NULL, unpack, NULL, NULL);
+  g_assert_true (WIFEXITED (status) && WEXITSTATUS (status) == 0);
+  g_autofree char *got = g_build_filename (received, base02, NULL);
+  g_autoptr (GBytes) want_bytes = read_bytes (kny02);
+  g_autoptr (GBytes) got_bytes = read_bytes (got);
+  g_assert_true (g_bytes_equal (want_bytes, got_bytes));
+  g_assert_cmpuint (count_entries (std_store), ==, 0);
+  g_assert_cmpint (g_unlink (got), ==, 0);
+  status = cli_run_at (fx, fx->st.std, NULL, unpack, NULL, NULL);
+  g_assert_true (WIFEXITED (status) && WEXITSTATUS (status) == 1);
+  g_assert_cmpuint (count_entries (received), ==, 0);
+  g_assert_cmpuint (count_entries (std_store), ==, 0);
   g_autoptr (SkJournalRow) taken = last_row (fx, "download-taken-in");
   g_assert_nonnull (strstr (taken->details, base02));
 }
