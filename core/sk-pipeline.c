@@ -723,6 +723,17 @@ sk_pipeline_import (SkPipeline *self,
   g_autofree char *case_id = NULL;
   g_autoptr (GError) local_error = NULL;
   SkCase *c = import_one (self, actor, path, &package_id, &case_id, cancellable, &local_error);
+  if (c == NULL && !g_file_test (path, G_FILE_TEST_EXISTS) &&
+      sk_error_get_exit_class (local_error) != SK_EXIT_USAGE)
+    {
+      /* Whatever the read ran into, the package is gone: a pulled medium. */
+      GError *e = g_steal_pointer (&local_error);
+      g_set_error (&local_error, SK_ERROR, SK_ERROR_MEDIA_REMOVED,
+                   "the package is gone from the medium — was it removed? Nothing was imported; "
+                   "insert it and import again (%s)",
+                   e->message);
+      g_error_free (e);
+    }
   if (c == NULL)
     {
       g_autofree char *base = g_path_get_basename (path);

@@ -624,6 +624,16 @@ test_import_refused (Fixture *fx, gconstpointer data)
   g_assert_no_error (error);
   g_assert_cmpuint (cases->len, ==, 0);
 
+  /* The medium is gone before the import begins. */
+  g_autofree char *gone = g_build_filename (fx->tmp, "pulled", "x.tar.gpg", NULL);
+  c = sk_pipeline_import (fx->pipe, &fx->op, gone, NULL, &error);
+  g_assert_error (error, SK_ERROR, SK_ERROR_MEDIA_REMOVED);
+  g_assert_null (c);
+  g_clear_error (&error);
+  g_autoptr (SkJournalRow) pulled = last_row (fx, "package-refused");
+  g_assert_cmpstr (pulled->reason, ==, "media-removed");
+  g_assert_cmpstr (pulled->outcome, ==, "failed");
+
   /* A missing signature file. */
   g_assert_cmpint (g_unlink (sig_path), ==, 0);
   c = sk_pipeline_import (fx->pipe, &fx->op, pkg, NULL, &error);
