@@ -12,6 +12,7 @@
 
 #include "sk-error.h"
 #include "sk-journal.h"
+#include "sk-policy-private.h"
 #include "sk-schema.h"
 
 #define HASH_LEN 32
@@ -846,7 +847,8 @@ sk_checkpoint_parse (GBytes *checkpoint,
   gsize len;
   const char *data = g_bytes_get_data (checkpoint, &len);
   g_autoptr (GError) parse_error = NULL;
-  if (!json_parser_load_from_data (parser, data, (gssize)len, &parse_error) ||
+  if (!_sk_json_nesting_ok (data, len) ||
+      !json_parser_load_from_data (parser, data, (gssize)len, &parse_error) ||
       !JSON_NODE_HOLDS_OBJECT (json_parser_get_root (parser)))
     {
       g_set_error (error, SK_ERROR, SK_ERROR_JOURNAL_INVALID, "the checkpoint is not JSON");

@@ -436,10 +436,47 @@ test_export_csv (Fixture *fx, gconstpointer data)
   g_assert_nonnull (strstr (lines[4], "\"{\"\"a\"\":\"\"b,c\"\"}\""));
 }
 
+/* A checkpoint carried in a package is parsed only when well formed; deep
+ * nesting is refused before json-glib could recurse on it. */
+static void
+test_checkpoint_parse (void)
+{
+  g_autoptr (GError) error = NULL;
+  gint64 seq = -1;
+  g_autofree char *head = NULL, *station = NULL, *key = NULL;
+  const char *good = "{\"format\":\"sekisho-checkpoint/1\",\"seq\":7,\"head_hash\":\""
+                     "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef\","
+                     "\"time\":\"2026-11-24T00:00:00Z\",\"station\":\"t\",\"station_key\":"
+                     "\"0123456789ABCDEF0123456789ABCDEF01234567\"}";
+  g_autoptr (GBytes) ok = g_bytes_new_static (good, strlen (good));
+  g_assert_true (sk_checkpoint_parse (ok, &seq, &head, &station, &key, &error));
+  g_assert_no_error (error);
+  g_assert_cmpint (seq, ==, 7);
+  g_assert_cmpstr (station, ==, "t");
+  g_assert_cmpstr (key, ==, "0123456789ABCDEF0123456789ABCDEF01234567");
+
+  g_autoptr (GString) deep = g_string_new ("{\"a\":");
+  for (int i = 0; i < 200000; i++)
+    g_string_append_c (deep, '[');
+  g_autoptr (GBytes) bad = g_bytes_new (deep->str, deep->len);
+  g_assert_false (sk_checkpoint_parse (bad, &seq, NULL, NULL, NULL, &error));
+  g_assert_error (error, SK_ERROR, SK_ERROR_JOURNAL_INVALID);
+  g_clear_error (&error);
+
+  const char *upper = "{\"format\":\"sekisho-checkpoint/1\",\"seq\":7,\"head_hash\":\""
+                      "0123456789ABCDEF0123456789abcdef0123456789abcdef0123456789abcdef\","
+                      "\"station\":\"t\",\"station_key\":"
+                      "\"0123456789ABCDEF0123456789ABCDEF01234567\"}";
+  g_autoptr (GBytes) wrong = g_bytes_new_static (upper, strlen (upper));
+  g_assert_false (sk_checkpoint_parse (wrong, &seq, NULL, NULL, NULL, &error));
+  g_assert_error (error, SK_ERROR, SK_ERROR_JOURNAL_INVALID);
+}
+
 int
 main (int argc, char **argv)
 {
   g_test_init (&argc, &argv, NULL);
+  g_test_add_func ("/journal/checkpoint-parse", test_checkpoint_parse);
 #define ADD(path, fn) g_test_add (path, Fixture, NULL, fixture_setup, fn, fixture_teardown)
   ADD ("/journal/verify-ok", test_verify_ok);
   ADD ("/journal/tamper/each-byte", test_tamper_each_byte);
