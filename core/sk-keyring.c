@@ -1130,9 +1130,36 @@ sk_keyring_sign_detached_bytes (SkKeyring *self, const char *fpr, GBytes *data, 
 
 /* ---- streaming: sign, encrypt, decrypt ----------------------------------- */
 
-GBytes *
-sk_keyring_sign_detached_fd (SkKeyring *self, const char *fpr, int data_fd, GError **error)
+/* The bytes being signed, hashed as GnuPG reads them. */
+typedef struct
 {
+  int fd;
+  SkSha256 *sum;
+  int read_errno;
+} HashingReader;
+
+static gpgme_ssize_t
+hashing_read (void *handle, void *buffer, size_t size)
+{
+  HashingReader *r = handle;
+  ssize_t n;
+  do
+    n = read (r->fd, buffer, size);
+  while (n < 0 && errno == EINTR);
+  if (n < 0)
+    r->read_errno = errno;
+  else if (n > 0)
+    sk_sha256_update (r->sum, buffer, (gsize)n);
+  return n;
+}
+
+GBytes *
+sk_keyring_sign_detached_fd (
+    SkKeyring *self, const char *fpr, int data_fd, char **out_sha256, GError **error)
+{
+  g_autoptr (SkSha256) sum = out_sha256 != NULL ? sk_sha256_new () : NULL;
+  HashingReader reader = { .fd = data_fd, .sum = sum };
+  struct gpgme_data_cbs cbs = { .read = hashing_read };
   g_auto (gpgme_ctx_t) ctx = NULL;
   g_auto (gpgme_key_t) key = NULL;
   g_auto (gpgme_data_t) in = NULL;
@@ -1149,9 +1176,15 @@ sk_keyring_sign_detached_fd (SkKeyring *self, const char *fpr, int data_fd, GErr
   ctx = context_new (self->homedir, error);
   if (ctx == NULL)
     return NULL;
+  if (out_sha256 != NULL && sum == NULL)
+    {
+      g_set_error_literal (error, SK_ERROR, SK_ERROR_IO_ERROR, "SHA-256 is unavailable");
+      return NULL;
+    }
   gerr = gpgme_signers_add (ctx, key);
   if (gerr == 0)
-    gerr = gpgme_data_new_from_fd (&in, data_fd);
+    gerr = out_sha256 != NULL ? gpgme_data_new_from_cbs (&in, &cbs, &reader)
+                              : gpgme_data_new_from_fd (&in, data_fd);
   pipe_buffers (in);
   if (gerr == 0)
     gerr = gpgme_data_new (&out);
@@ -1161,12 +1194,19 @@ sk_keyring_sign_detached_fd (SkKeyring *self, const char *fpr, int data_fd, GErr
   if (gerr == 0 && (result == NULL || result->invalid_signers != NULL ||
                     result->signatures == NULL || result->signatures->next != NULL))
     gerr = gpgme_error (GPG_ERR_UNUSABLE_SECKEY);
+  if (reader.read_errno != 0)
+    {
+      sk_error_set_from_errno (error, reader.read_errno, "reading the file to sign");
+      return NULL;
+    }
   if (gerr != 0)
     {
       g_autofree char *what = g_strdup_printf ("signing with %s", fpr);
       set_error_from_gpgme (error, gerr, SK_ERROR_SIG_UNTRUSTED_KEY, what);
       return NULL;
     }
+  if (out_sha256 != NULL)
+    *out_sha256 = g_strdup (sk_sha256_hex (sum));
   mem = gpgme_data_release_and_get_mem (g_steal_pointer (&out), &mem_len);
   if (mem == NULL || mem_len == 0)
     {

@@ -69,9 +69,11 @@ GBytes *
 sk_keyring_sign_detached_bytes (SkKeyring *self, const char *fpr, GBytes *data, GError **error);
 
 /* The same over the bytes of an open file, from its current offset to its
- * end, streamed.  (No self-check: the caller verifies what it hands out.) */
+ * end, streamed.  (No self-check: the caller verifies what it hands out.)
+ * With OUT_SHA256, the SHA-256 of the bytes GnuPG read and signed. */
 GBytes *
-sk_keyring_sign_detached_fd (SkKeyring *self, const char *fpr, int data_fd, GError **error);
+sk_keyring_sign_detached_fd (
+    SkKeyring *self, const char *fpr, int data_fd, char **out_sha256, GError **error);
 
 /* Encrypt everything read from PLAIN_FD to the key whose primary fingerprint
  * is RECIPIENT, writing a binary OpenPGP message to OUT_FD: public-key

@@ -349,7 +349,7 @@ seal (Fixture *fx, GBytes *plain)
   g_assert_cmpint (g_unlink (plain_path), ==, 0);
   g_assert_cmpint (lseek (out, 0, SEEK_SET), ==, 0);
   g_autoptr (GBytes) sig = sk_keyring_sign_detached_fd (sk_station_get_keyring (fx->std),
-                                                        sk_test_keys.standard, out, &error);
+                                                        sk_test_keys.standard, out, NULL, &error);
   g_assert_no_error (error);
   g_assert_nonnull (sig);
   close (out);

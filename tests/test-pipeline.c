@@ -896,6 +896,58 @@ test_export_medium_pulled (Fixture *fx, gconstpointer data)
   g_assert_cmpuint (count_entries (medium), ==, 2);
 }
 
+/* A medium that changes what was written (a faulty stick) is caught by
+ * reading the package back: flip one byte of the written file. */
+static void
+spoil_written (const char *name, gpointer data)
+{
+  if (!g_str_equal (name, "pack-before-fsync"))
+    return;
+  g_autoptr (GDir) d = g_dir_open (data, 0, NULL);
+  for (const char *n = d != NULL ? g_dir_read_name (d) : NULL; n != NULL; n = g_dir_read_name (d))
+    if (g_str_has_suffix (n, ".tmp"))
+      {
+        g_autofree char *path = g_build_filename (data, n, NULL);
+        int fd = open (path, O_RDWR);
+        g_assert_cmpint (fd, >=, 0);
+        guint8 b;
+        g_assert_cmpint (pread (fd, &b, 1, 100), ==, 1);
+        b ^= 0x01;
+        g_assert_cmpint (pwrite (fd, &b, 1, 100), ==, 1);
+        close (fd);
+      }
+}
+
+static void
+test_export_readback_mismatch (Fixture *fx, gconstpointer data)
+{
+  g_autoptr (GError) error = NULL;
+  g_autofree char *jls01 = synth (fx, "JLS01", 32, 30, NULL);
+  g_autofree char *jls02 = synth (fx, "JLS02", 32, 30, NULL);
+  const char *paths[] = { jls01, NULL };
+  g_autofree char *pkg = pack (fx, "identity", 32, paths);
+  g_autofree char *id = case_of (32);
+  through_upload (fx, pkg, 32);
+  g_autoptr (SkCaseFile) f = take_in_ok (fx, jls02);
+  g_assert_cmpstr (f->kind, ==, "JLS02");
+
+  sk_fault_set_hook (spoil_written, fx->out);
+  g_autofree char *none = sk_pipeline_export (fx->pipe, &fx->op, id, fx->out, NULL, &error);
+  sk_fault_set_hook (NULL, NULL);
+  g_assert_error (error, SK_ERROR, SK_ERROR_MEDIA_READBACK_MISMATCH);
+  g_assert_null (none);
+  g_clear_error (&error);
+  g_assert_cmpuint (count_entries (fx->out), ==, 0);
+  g_autoptr (SkJournalRow) failed = last_row (fx, "export-failed");
+  g_assert_cmpstr (failed->reason, ==, "media-readback-mismatch");
+  g_autoptr (SkCase) c = get_case (fx, 32);
+  g_assert_cmpstr (c->state, ==, "results-in");
+
+  g_autofree char *path = sk_pipeline_export (fx->pipe, &fx->op, id, fx->out, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_nonnull (path);
+}
+
 /* A full medium: disk-full, nothing half-written on it. */
 static void
 test_export_disk_full (Fixture *fx, gconstpointer data)
@@ -1217,6 +1269,7 @@ main (int argc, char **argv)
   ADD ("/pipeline/sweep", test_sweep);
   ADD ("/pipeline/export-medium-pulled", test_export_medium_pulled);
   ADD ("/pipeline/export-disk-full", test_export_disk_full);
+  ADD ("/pipeline/export-readback-mismatch", test_export_readback_mismatch);
   ADD ("/pipeline/cli-json", test_cli_json);
   ADD ("/pipeline/crash-import", test_crash_import);
   ADD ("/pipeline/crash-export", test_crash_export);
