@@ -187,9 +187,9 @@ context_new_for_protocol (const char *homedir,
   return g_steal_pointer (&ctx);
 }
 
-/* The OpenPGP context every keyring operation uses. */
+/* The OpenPGP context every keyring operation uses, made afresh. */
 static gpgme_ctx_t
-context_new (const char *homedir, GError **error)
+context_make (const char *homedir, GError **error)
 {
   g_auto (gpgme_ctx_t) ctx = NULL;
   gpgme_error_t gerr;
@@ -216,6 +216,79 @@ context_new (const char *homedir, GError **error)
       return NULL;
     }
   return g_steal_pointer (&ctx);
+}
+
+/* Contexts are kept for reuse, per GnuPG home: GPGME runs `gpg --version`
+ * every time a context is pointed at a home (gpgme_ctx_set_engine_info),
+ * about 30 ms each, which was most of the fixed cost of a short command.
+ * A context is lent to one operation at a time and comes back with its
+ * signers cleared; contexts for throw-away homes are not kept. */
+typedef struct gpgme_context SkGpgContext;
+
+static GMutex pool_lock;
+static GHashTable *pool_idle; /* homedir → GSList of idle contexts */
+static GHashTable *pool_lent; /* context → its homedir */
+
+static SkGpgContext *
+context_new (const char *homedir, GError **error)
+{
+  g_mutex_lock (&pool_lock);
+  if (pool_idle == NULL)
+    {
+      pool_idle = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+      pool_lent = g_hash_table_new_full (g_direct_hash, g_direct_equal, NULL, g_free);
+    }
+  GSList *idle = g_hash_table_lookup (pool_idle, homedir);
+  gpgme_ctx_t ctx = NULL;
+  if (idle != NULL)
+    {
+      ctx = idle->data;
+      g_hash_table_insert (pool_idle, g_strdup (homedir), g_slist_delete_link (idle, idle));
+    }
+  g_mutex_unlock (&pool_lock);
+
+  if (ctx == NULL)
+    ctx = context_make (homedir, error);
+  if (ctx == NULL)
+    return NULL;
+  g_mutex_lock (&pool_lock);
+  g_hash_table_insert (pool_lent, ctx, g_strdup (homedir));
+  g_mutex_unlock (&pool_lock);
+  return ctx;
+}
+
+static void
+context_release (SkGpgContext *ctx)
+{
+  if (ctx == NULL)
+    return;
+  g_mutex_lock (&pool_lock);
+  char *homedir = NULL;
+  gboolean pooled =
+      pool_lent != NULL && g_hash_table_steal_extended (pool_lent, ctx, NULL, (gpointer *)&homedir);
+  if (pooled)
+    {
+      gpgme_signers_clear (ctx);
+      GSList *idle = g_hash_table_lookup (pool_idle, homedir);
+      g_hash_table_insert (pool_idle, homedir, g_slist_prepend (idle, ctx));
+    }
+  g_mutex_unlock (&pool_lock);
+  if (!pooled)
+    gpgme_release (ctx);
+}
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (SkGpgContext, context_release)
+
+/* Forget the contexts of HOMEDIR (a throw-away home about to go). */
+static void
+context_pool_drop (const char *homedir)
+{
+  g_mutex_lock (&pool_lock);
+  GSList *idle = pool_idle != NULL ? g_hash_table_lookup (pool_idle, homedir) : NULL;
+  if (idle != NULL)
+    g_hash_table_remove (pool_idle, homedir);
+  g_mutex_unlock (&pool_lock);
+  g_slist_free_full (idle, (GDestroyNotify)gpgme_release);
 }
 
 /* The one key whose primary fingerprint is FPR; NULL (no error) when there is
@@ -262,7 +335,7 @@ static gboolean
 find_key (
     const char *homedir, const char *fpr, gboolean secret, gpgme_key_t *out_key, GError **error)
 {
-  g_auto (gpgme_ctx_t) ctx = context_new (homedir, error);
+  g_autoptr (SkGpgContext) ctx = context_new (homedir, error);
 
   *out_key = NULL;
   return ctx != NULL && find_key_on (ctx, fpr, secret, out_key, error);
@@ -849,7 +922,7 @@ verify_data (SkKeyring *self,
              const char *const *allowed_fprs,
              GError **error)
 {
-  g_auto (gpgme_ctx_t) ctx = NULL;
+  g_autoptr (SkGpgContext) ctx = NULL;
   g_auto (gpgme_data_t) sig_data = NULL;
   gsize sig_len = 0;
   const void *sig_bytes;
@@ -1047,7 +1120,7 @@ find_signer (SkKeyring *self, const char *fpr, gpgme_key_t *out_key, GError **er
 GBytes *
 sk_keyring_sign_detached_bytes (SkKeyring *self, const char *fpr, GBytes *data, GError **error)
 {
-  g_auto (gpgme_ctx_t) ctx = NULL;
+  g_autoptr (SkGpgContext) ctx = NULL;
   g_auto (gpgme_key_t) key = NULL;
   g_auto (gpgme_data_t) in = NULL;
   g_auto (gpgme_data_t) out = NULL;
@@ -1160,7 +1233,7 @@ sk_keyring_sign_detached_fd (
   g_autoptr (SkSha256) sum = out_sha256 != NULL ? sk_sha256_new () : NULL;
   HashingReader reader = { .fd = data_fd, .sum = sum };
   struct gpgme_data_cbs cbs = { .read = hashing_read };
-  g_auto (gpgme_ctx_t) ctx = NULL;
+  g_autoptr (SkGpgContext) ctx = NULL;
   g_auto (gpgme_key_t) key = NULL;
   g_auto (gpgme_data_t) in = NULL;
   g_auto (gpgme_data_t) out = NULL;
@@ -1260,7 +1333,7 @@ sk_keyring_encrypt_fd (SkKeyring *self,
   g_autoptr (SkSha256) sum = out_sha256 != NULL ? sk_sha256_new () : NULL;
   CipherSink sink = { .fd = out_fd, .sum = sum };
   struct gpgme_data_cbs out_cbs = { .write = cipher_sink_write };
-  g_auto (gpgme_ctx_t) ctx = NULL;
+  g_autoptr (SkGpgContext) ctx = NULL;
   g_auto (gpgme_key_t) key = NULL;
   g_auto (gpgme_data_t) in = NULL;
   g_auto (gpgme_data_t) out = NULL;
@@ -1600,7 +1673,7 @@ sk_keyring_decrypt_fd (SkKeyring *self,
                        GCancellable *cancellable,
                        GError **error)
 {
-  g_auto (gpgme_ctx_t) ctx = NULL;
+  g_autoptr (SkGpgContext) ctx = NULL;
   g_auto (gpgme_data_t) in = NULL;
   g_auto (gpgme_data_t) out = NULL;
   g_auto (OuterCheck)
@@ -1807,6 +1880,7 @@ scratch_home_free (ScratchHome *scratch)
       g_free (scratch);
       return;
     }
+  context_pool_drop (scratch->path);
   kill_agent (scratch->path);
   if (nftw (scratch->path, remove_one, 16, FTW_DEPTH | FTW_PHYS) != 0)
     g_warning ("could not remove the scratch GnuPG home %s", scratch->path);
@@ -1967,7 +2041,7 @@ sk_keyring_import (SkKeyring *self, GBytes *keydata, const char *allowed_secret_
     scratch = scratch_home_new (error);
     if (scratch == NULL)
       return NULL;
-    ctx = context_new (scratch->path, error);
+    ctx = context_make (scratch->path, error);
     if (ctx == NULL)
       return NULL;
     result = import_into (ctx, keydata, error);
@@ -1978,7 +2052,7 @@ sk_keyring_import (SkKeyring *self, GBytes *keydata, const char *allowed_secret_
   }
 
   {
-    g_auto (gpgme_ctx_t) ctx = NULL;
+    g_autoptr (SkGpgContext) ctx = NULL;
 
     ctx = context_new (self->homedir, error);
     if (ctx == NULL)
