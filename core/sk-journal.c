@@ -849,7 +849,8 @@ sk_checkpoint_parse (GBytes *checkpoint,
   g_autoptr (GError) parse_error = NULL;
   if (!_sk_json_nesting_ok (data, len) ||
       !json_parser_load_from_data (parser, data, (gssize)len, &parse_error) ||
-      !JSON_NODE_HOLDS_OBJECT (json_parser_get_root (parser)))
+      !JSON_NODE_HOLDS_OBJECT (json_parser_get_root (parser)) ||
+      !_sk_json_members_unique (data, len, json_parser_get_root (parser)))
     {
       g_set_error (error, SK_ERROR, SK_ERROR_JOURNAL_INVALID, "the checkpoint is not JSON");
       return FALSE;

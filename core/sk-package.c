@@ -145,6 +145,11 @@ sk_manifest_parse (GBytes *json, GError **error)
       manifest_invalid (error, "is not a JSON object");
       return NULL;
     }
+  if (!_sk_json_members_unique (data, len, json_parser_get_root (parser)))
+    {
+      manifest_invalid (error, "names a member twice in one object");
+      return NULL;
+    }
   JsonObject *obj = json_node_get_object (json_parser_get_root (parser));
   if (!only_members (obj, members))
     {

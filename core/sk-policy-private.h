@@ -5,6 +5,8 @@
  */
 #pragma once
 
+#include <json-glib/json-glib.h>
+
 #include "sk-policy.h"
 
 G_BEGIN_DECLS
@@ -148,6 +150,11 @@ struct _SkKind
  * Used for every JSON document that comes from outside. */
 gboolean
 _sk_json_nesting_ok (const char *data, gsize len);
+/* TRUE when no object of the document DATA (parsed into ROOT) names a
+ * member twice: json-glib keeps the last silently, and two readers of the
+ * same bytes must never see two different documents. */
+gboolean
+_sk_json_members_unique (const char *data, gsize len, JsonNode *root);
 
 /* LAYOUTS_ONLY accepts an empty key section, as in policies/default.json
  * before an administrator fills it in: for the generator and the fuzzers,

@@ -1574,6 +1574,59 @@ _sk_json_nesting_ok (const char *data, gsize len)
   return TRUE;
 }
 
+/* Members in the text: each ':' outside a string separates a member's name
+ * from its value. */
+static guint64
+text_members (const char *data, gsize len)
+{
+  guint64 n = 0;
+  gboolean in_string = FALSE;
+  for (gsize i = 0; i < len; i++)
+    {
+      if (in_string)
+        {
+          if (data[i] == '\\')
+            i++;
+          else if (data[i] == '"')
+            in_string = FALSE;
+        }
+      else if (data[i] == '"')
+        in_string = TRUE;
+      else if (data[i] == ':')
+        n++;
+    }
+  return n;
+}
+
+static guint64
+tree_members (JsonNode *node)
+{
+  guint64 n = 0;
+  if (node == NULL)
+    return 0;
+  if (JSON_NODE_HOLDS_OBJECT (node))
+    {
+      JsonObject *obj = json_node_get_object (node);
+      g_autoptr (GList) values = json_object_get_values (obj);
+      n += json_object_get_size (obj);
+      for (GList *l = values; l != NULL; l = l->next)
+        n += tree_members (l->data);
+    }
+  else if (JSON_NODE_HOLDS_ARRAY (node))
+    {
+      JsonArray *array = json_node_get_array (node);
+      for (guint i = 0; i < json_array_get_length (array); i++)
+        n += tree_members (json_array_get_element (array, i));
+    }
+  return n;
+}
+
+gboolean
+_sk_json_members_unique (const char *data, gsize len, JsonNode *root)
+{
+  return text_members (data, len) == tree_members (root);
+}
+
 SkPolicy *
 sk_policy_new_from_bytes (GBytes *json, GError **error)
 {
@@ -1614,6 +1667,13 @@ _sk_policy_new_from_bytes_full (GBytes *json, gboolean layouts_only, GError **er
     {
       g_set_error (error, SK_ERROR, SK_ERROR_POLICY_INVALID, "the policy is not JSON: %s",
                    local_error->message);
+      return NULL;
+    }
+
+  if (!_sk_json_members_unique (data, len, json_parser_get_root (parser)))
+    {
+      g_set_error_literal (error, SK_ERROR, SK_ERROR_POLICY_INVALID,
+                           "the policy names a member twice in one object");
       return NULL;
     }
 

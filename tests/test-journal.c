@@ -470,6 +470,15 @@ test_checkpoint_parse (void)
   g_autoptr (GBytes) wrong = g_bytes_new_static (upper, strlen (upper));
   g_assert_false (sk_checkpoint_parse (wrong, &seq, NULL, NULL, NULL, &error));
   g_assert_error (error, SK_ERROR, SK_ERROR_JOURNAL_INVALID);
+  g_clear_error (&error);
+
+  /* A second seq, which json-glib would have taken. */
+  g_autoptr (GString) twice = g_string_new (good);
+  g_string_replace (twice, "{", "{\"seq\":99,", 1);
+  g_autoptr (GBytes) dup = g_bytes_new (twice->str, twice->len);
+  g_assert_false (sk_checkpoint_parse (dup, &seq, NULL, NULL, NULL, &error));
+  g_assert_error (error, SK_ERROR, SK_ERROR_JOURNAL_INVALID);
+  g_clear_error (&error);
 }
 
 int

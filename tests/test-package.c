@@ -1341,6 +1341,51 @@ manifest_case (Fixture *fx, const char *file, const ManifestCase *c)
   assert_refused (fx, NULL, pkg, c->code);
 }
 
+/* A manifest naming a member twice is refused: json-glib would keep the
+ * last, and no two readers may see two different manifests. */
+static void
+test_manifest_duplicate_member (void)
+{
+  SkManifest m = { .package_id = (char *)"8e4a4a3c-5d0c-4c1e-9d7e-3f1b2a6c9d10",
+                   .workflow = (char *)"subscriber",
+                   .created_at = (char *)"2026-11-24T06:30:00Z",
+                   .created_by = (char *)"operator",
+                   .origin = (char *)"0123456789ABCDEF0123456789ABCDEF01234567",
+                   .recipient = (char *)"89ABCDEF0123456789ABCDEF0123456789ABCDEF",
+                   .case_id = (char *)"C0000000000000000001",
+                   .policy =
+                       (char *)"0000000000000000000000000000000000000000000000000000000000000000" };
+  SkManifestFile f = {
+    .name = (char *)"039004_KNY01_20261124153000_001.DAT",
+    .kind = (char *)"KNY01",
+    .size = 2000,
+    .sha256 = (char *)"0000000000000000000000000000000000000000000000000000000000000000",
+    .records = 1
+  };
+  m.files = g_ptr_array_new ();
+  g_ptr_array_add (m.files, &f);
+  g_autoptr (GBytes) good = sk_manifest_to_json (&m);
+  g_ptr_array_unref (m.files);
+  g_autoptr (GError) error = NULL;
+  g_autoptr (SkManifest) parsed = sk_manifest_parse (good, &error);
+  g_assert_no_error (error);
+  g_assert_nonnull (parsed);
+
+  const char *dups[] = { "{ \"case_id\" : \"C0000000000000000002\",",
+                         "{ \"case\\u005fid\" : \"C0000000000000000002\"," };
+  for (gsize i = 0; i < G_N_ELEMENTS (dups); i++)
+    {
+      g_autoptr (GString) s =
+          g_string_new_len (g_bytes_get_data (good, NULL), (gssize)g_bytes_get_size (good));
+      g_assert_cmpuint (g_string_replace (s, "{", dups[i], 1), ==, 1);
+      g_autoptr (GBytes) bad = g_bytes_new (s->str, s->len);
+      g_autoptr (SkManifest) refused = sk_manifest_parse (bad, &error);
+      g_assert_error (error, SK_ERROR, SK_ERROR_MANIFEST_INVALID);
+      g_assert_null (refused);
+      g_clear_error (&error);
+    }
+}
+
 /* Each fault of the table in turn, on one pair of stations. */
 static void
 test_manifest_cases (Fixture *fx, gconstpointer data)
@@ -1497,6 +1542,7 @@ main (int argc, char **argv)
   ADD ("/package/archive/too-large-total", test_archive_too_large_total);
 
   ADD ("/package/manifest/fields", test_manifest_cases);
+  g_test_add_func ("/package/manifest/duplicate-member", test_manifest_duplicate_member);
   ADD ("/package/manifest/unlisted-member", test_manifest_unlisted);
   ADD ("/package/manifest/missing-file", test_manifest_missing_file);
   ADD ("/package/manifest/replay", test_manifest_replay);

@@ -64,6 +64,33 @@ test_default_compiles (void)
   g_assert_cmpuint (((SkField *)g_ptr_array_index (data->fields, 20))->length, ==, 95);
 }
 
+/* A member named twice in one object is refused, even spelt with an
+ * escape: json-glib would keep the last one silently. */
+static void
+test_duplicate_member (void)
+{
+  const char *dups[] = { "{\"serial\": 5, ", "{\"seri\\u0061l\": 5, " };
+  for (gsize i = 0; i < G_N_ELEMENTS (dups); i++)
+    {
+      g_autofree char *text = sk_test_default_policy_text ();
+      g_autoptr (GString) s = g_string_new (text);
+      g_assert_cmpuint (g_string_replace (s, "{", dups[i], 1), ==, 1);
+      g_autoptr (GBytes) bytes = g_bytes_new (s->str, s->len);
+      g_autoptr (GError) error = NULL;
+      g_autoptr (SkPolicy) policy = _sk_policy_new_from_bytes_full (bytes, TRUE, &error);
+      g_assert_error (error, SK_ERROR, SK_ERROR_POLICY_INVALID);
+      g_assert_nonnull (strstr (error->message, "twice"));
+      g_assert_null (policy);
+    }
+  /* …and the same text without the duplicate is fine. */
+  g_autofree char *text = sk_test_default_policy_text ();
+  g_autoptr (GBytes) bytes = g_bytes_new (text, strlen (text));
+  g_autoptr (GError) error = NULL;
+  g_autoptr (SkPolicy) policy = _sk_policy_new_from_bytes_full (bytes, TRUE, &error);
+  g_assert_no_error (error);
+  g_assert_nonnull (policy);
+}
+
 /* The shipped policy has an empty key section: usable for its layouts, never
  * as a station's policy. */
 static void
@@ -438,6 +465,7 @@ main (int argc, char **argv)
 
   g_test_add_func ("/policy/default-compiles", test_default_compiles);
   g_test_add_func ("/policy/default-needs-keys", test_default_needs_keys);
+  g_test_add_func ("/policy/duplicate-member", test_duplicate_member);
   g_test_add_func ("/policy/not-text", test_not_text);
   for (gsize i = 0; i < G_N_ELEMENTS (schema_cases); i++)
     {
