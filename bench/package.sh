@@ -2,6 +2,8 @@
 # Benchmark (not a test): `sekisho pack` against `gpg --sign` + `gpg --encrypt`,
 # and `sekisho check` against `gpg --verify` + `gpg -d`, on the same generated
 # KNY01 data at 50 MB and 500 MB, in the same run, with peak RSS of each.
+# The check-gpgme-floor row is the verify and decrypt alone through GPGME
+# (bench-gpgme): the part of check's cost that is GPGME's, not ours.
 # Targets (DESIGN.md §10): ratios ≤ 1.25, sekisho under 64 MiB at both sizes.
 set -eu
 cd "$(dirname "$0")/.."
@@ -48,7 +50,11 @@ for records in 100000 1000000; do
     measure gpg --homedir "$term" --batch -o /dev/null -d "$pkg") |
     awk '{ s += $1; if ($2 > m) m = $2 } END { print s, m }')
 
-  for row in "pack:$sk_pack:$gpg_pack" "check:$sk_check:$gpg_check"; do
+  # the floor: the same verify and decrypt through GPGME alone (to
+  # /dev/null, nothing parsed), as sekisho's keyring door makes them
+  gpgme_floor=$(measure "$SK_TOP/_build/bench/bench-gpgme" "$term" "$pkg" "$STANDARD")
+  for row in "pack:$sk_pack:$gpg_pack" "check:$sk_check:$gpg_check" \
+    "check-gpgme-floor:$gpgme_floor:$gpg_check"; do
     what=${row%%:*}; rest=${row#*:}; sk=${rest%%:*}; g=${rest#*:}
     printf '%-6s %-22s %9s %9s %7s %11s %11s\n' "$size" "$what" "${sk% *}" "${g% *}" \
       "$(echo "scale=2; ${sk% *} / ${g% *}" | bc)" \
