@@ -144,9 +144,11 @@ struct _SkKind
   SkRecordLayout *records[SK_N_RECORDS];
 };
 
-/* TRUE when DATA nests arrays and objects at most SK_POLICY_MAX_DEPTH deep
- * and hides no bracket in a comment or single quote: checked before
- * json-glib, whose recursive parser would overflow the stack on deep input.
+/* TRUE when DATA holds exactly one top-level value, nests arrays and
+ * objects at most SK_POLICY_MAX_DEPTH deep, and hides no bracket in a
+ * comment or single quote: checked before json-glib, whose recursive parser
+ * would overflow the stack on deep input, which leaks all but the last of
+ * several top-level values, and which leaves no root for an empty document.
  * Used for every JSON document that comes from outside. */
 gboolean
 _sk_json_nesting_ok (const char *data, gsize len);

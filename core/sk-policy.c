@@ -1537,18 +1537,40 @@ _sk_json_nesting_ok (const char *data, gsize len)
 {
   guint depth = 0;
   gboolean in_string = FALSE;
+  gboolean seen_value = FALSE; /* a top-level value began */
+  gboolean in_scalar = FALSE;  /* inside a top-level number or literal */
 
   for (gsize i = 0; i < len; i++)
     {
+      char c = data[i];
       if (in_string)
         {
-          if (data[i] == '\\')
+          if (c == '\\')
             i++;
-          else if (data[i] == '"')
+          else if (c == '"')
             in_string = FALSE;
           continue;
         }
-      switch (data[i])
+      if (c == '\'' || c == '/' || c == '#')
+        return FALSE;
+      gboolean space = c == ' ' || c == '\t' || c == '\n' || c == '\r';
+      if (depth == 0 && !space && !in_scalar)
+        {
+          /* One document, one value: json-glib would read a second one
+           * and leak the first. */
+          if (seen_value)
+            return FALSE;
+          seen_value = TRUE;
+          in_scalar = c != '"' && c != '{' && c != '[';
+        }
+      else if (depth == 0 && in_scalar && (space || c == '"' || c == '{' || c == '['))
+        {
+          if (!space)
+            return FALSE;
+          in_scalar = FALSE;
+          continue;
+        }
+      switch (c)
         {
         case '"':
           in_string = TRUE;
@@ -1563,15 +1585,11 @@ _sk_json_nesting_ok (const char *data, gsize len)
           if (depth > 0)
             depth--;
           break;
-        case '\'':
-        case '/':
-        case '#':
-          return FALSE;
         default:
           break;
         }
     }
-  return TRUE;
+  return seen_value;
 }
 
 /* Members in the text: each ':' outside a string separates a member's name

@@ -91,6 +91,20 @@ test_duplicate_member (void)
   g_assert_nonnull (policy);
 }
 
+/* A document is one JSON value: a second one after it (which json-glib
+ * would read, leaking the first) and an empty document are refused before
+ * json-glib sees them. */
+static void
+test_one_value (void)
+{
+  const char *bad[] = { "{}{}", "[][]", "0{}", "{} 1", "\"a\" \"b\"", "", "  \r\n" };
+  for (gsize i = 0; i < G_N_ELEMENTS (bad); i++)
+    g_assert_false (_sk_json_nesting_ok (bad[i], strlen (bad[i])));
+  const char *good[] = { "{}", " {\"a\": [1, 2]} \n", "12", "\"x\"" };
+  for (gsize i = 0; i < G_N_ELEMENTS (good); i++)
+    g_assert_true (_sk_json_nesting_ok (good[i], strlen (good[i])));
+}
+
 /* The shipped policy has an empty key section: usable for its layouts, never
  * as a station's policy. */
 static void
@@ -466,6 +480,7 @@ main (int argc, char **argv)
   g_test_add_func ("/policy/default-compiles", test_default_compiles);
   g_test_add_func ("/policy/default-needs-keys", test_default_needs_keys);
   g_test_add_func ("/policy/duplicate-member", test_duplicate_member);
+  g_test_add_func ("/policy/one-value", test_one_value);
   g_test_add_func ("/policy/not-text", test_not_text);
   for (gsize i = 0; i < G_N_ELEMENTS (schema_cases); i++)
     {

@@ -103,6 +103,15 @@ put (SkStore *store, GBytes *content, const char *name, gint64 deadline_us, GErr
   return sk_store_put (store, in, &info, &who, NULL, error);
 }
 
+/* put() of pattern (LEN, SEED), which it frees. */
+static SkItem *
+put_pattern (
+    SkStore *store, gsize len, guint8 seed, const char *name, gint64 deadline_us, GError **error)
+{
+  g_autoptr (GBytes) content = pattern (len, seed);
+  return put (store, content, name, deadline_us, error);
+}
+
 static GBytes *
 read_item (SkStore *store, const char *id, GError **error)
 {
@@ -225,7 +234,7 @@ test_delete_leaves_nothing (Fixture *fx, gconstpointer data)
   open_all (fx, &o);
 
   g_autoptr (GBytes) content = pattern (100000, 5);
-  g_autoptr (SkItem) keep_item = put (o.store, pattern (5000, 1), "keep", G_MAXINT64, &error);
+  g_autoptr (SkItem) keep_item = put_pattern (o.store, 5000, 1, "keep", G_MAXINT64, &error);
   g_autoptr (SkItem) item = put (o.store, content, "gone", G_MAXINT64, &error);
   g_assert_no_error (error);
 
@@ -275,11 +284,11 @@ test_sweep (Fixture *fx, gconstpointer data)
   gint64 now = g_get_real_time ();
   const gint64 hour = G_GINT64_CONSTANT (3600) * G_USEC_PER_SEC;
 
-  g_autoptr (SkItem) past = put (o.store, pattern (10, 1), "past", now - hour, &error);
+  g_autoptr (SkItem) past = put_pattern (o.store, 10, 1, "past", now - hour, &error);
   g_assert_nonnull (past);
-  g_autoptr (SkItem) soon = put (o.store, pattern (10, 2), "soon", now + 2 * hour, &error);
+  g_autoptr (SkItem) soon = put_pattern (o.store, 10, 2, "soon", now + 2 * hour, &error);
   g_assert_nonnull (soon);
-  g_autoptr (SkItem) later = put (o.store, pattern (10, 3), "later", now + 48 * hour, &error);
+  g_autoptr (SkItem) later = put_pattern (o.store, 10, 3, "later", now + 48 * hour, &error);
   g_assert_no_error (error);
 
   g_assert_cmpint (sk_store_sweep (o.store, &error), ==, 1);
@@ -318,8 +327,8 @@ test_recovery (Fixture *fx, gconstpointer data)
   {
     g_auto (Opened) o = { 0 };
     open_all (fx, &o);
-    g_autoptr (SkItem) lost = put (o.store, pattern (100, 1), "lost", G_MAXINT64, &error);
-    g_autoptr (SkItem) fine = put (o.store, pattern (100, 2), "fine", G_MAXINT64, &error);
+    g_autoptr (SkItem) lost = put_pattern (o.store, 100, 1, "lost", G_MAXINT64, &error);
+    g_autoptr (SkItem) fine = put_pattern (o.store, 100, 2, "fine", G_MAXINT64, &error);
     g_assert_nonnull (fine);
     g_assert_no_error (error);
     lost_id = g_strdup (lost->id);
@@ -717,7 +726,7 @@ test_migration (Fixture *fx, gconstpointer data)
   g_auto (Opened) o = { 0 };
   open_all (fx, &o);
   g_assert_cmpint (sk_db_get_user_version (o.db, &error), ==, SK_SCHEMA_VERSION);
-  g_autoptr (SkItem) item = put (o.store, pattern (10, 1), "x", G_MAXINT64, &error);
+  g_autoptr (SkItem) item = put_pattern (o.store, 10, 1, "x", G_MAXINT64, &error);
   g_assert_nonnull (item);
   g_assert_no_error (error);
 
