@@ -132,6 +132,23 @@ journal_refusal (SkPipeline *self,
     g_warning ("journaling a refusal: %s", local_error->message);
 }
 
+/* End a refused or failed step: journal it (rolling back whatever the step
+ * began) and hand its error on. */
+static gboolean
+refuse_step (SkPipeline *self,
+             const SkActor *actor,
+             const char *event,
+             GError **local_error,
+             const char *case_id,
+             const char *package_id,
+             const char *details,
+             GError **error)
+{
+  journal_refusal (self, actor, event, *local_error, case_id, package_id, details);
+  g_propagate_error (error, g_steal_pointer (local_error));
+  return FALSE;
+}
+
 static char *
 builder_finish (JsonBuilder *b)
 {
@@ -150,6 +167,17 @@ add_string (JsonBuilder *b, const char *name, const char *value)
     json_builder_add_string_value (b, value);
   else
     json_builder_add_null_value (b);
+}
+
+/* {"NAME": "VALUE"}, VALUE being untrusted text, escaped. */
+static char *
+details_of (const char *name, const char *untrusted)
+{
+  g_autoptr (JsonBuilder) b = json_builder_new ();
+  json_builder_begin_object (b);
+  g_autofree char *safe = sk_escape_untrusted (untrusted);
+  add_string (b, name, safe);
+  return builder_finish (b);
 }
 
 static void
@@ -939,16 +967,13 @@ sk_pipeline_hand_off (SkPipeline *self,
       ok = ok && set_case_state (self, case_id, "handed-off", &local_error) &&
            sk_journal_append (self->journal, &e, &local_error) != 0 &&
            sk_journal_commit (self->journal, &local_error);
-      if (!ok && sk_db_in_transaction (self->db))
-        sk_journal_rollback (self->journal);
     }
   if (dirfd >= 0)
     close (dirfd);
   if (!ok)
     {
       unlink_all (written);
-      journal_refusal (self, actor, "handoff-refused", local_error, case_id, NULL, NULL);
-      g_propagate_error (error, g_steal_pointer (&local_error));
+      refuse_step (self, actor, "handoff-refused", &local_error, case_id, NULL, NULL, error);
       return NULL;
     }
   return g_steal_pointer (&written);
@@ -991,15 +1016,9 @@ sk_pipeline_confirm_upload (SkPipeline *self,
            set_case_state (self, case_id, "uploaded", &local_error) &&
            sk_journal_append (self->journal, &e, &local_error) != 0 &&
            sk_journal_commit (self->journal, &local_error);
-      if (!ok && sk_db_in_transaction (self->db))
-        sk_journal_rollback (self->journal);
     }
   if (!ok)
-    {
-      journal_refusal (self, actor, "upload-refused", local_error, case_id, NULL, NULL);
-      g_propagate_error (error, g_steal_pointer (&local_error));
-      return FALSE;
-    }
+    return refuse_step (self, actor, "upload-refused", &local_error, case_id, NULL, NULL, error);
   sk_fault_point ("confirm-before-unlink");
   unlink_all (removed);
   return TRUE;
@@ -1405,20 +1424,14 @@ sk_pipeline_approve (
                     &local_error, I (f->id), I (actor->uid), S (actor->login), 0) &&
            sk_journal_append (self->journal, &e, &local_error) != 0 &&
            sk_journal_commit (self->journal, &local_error);
-      if (!ok && sk_db_in_transaction (self->db))
-        sk_journal_rollback (self->journal);
     }
   if (!ok)
     {
-      g_autoptr (JsonBuilder) b = json_builder_new ();
-      json_builder_begin_object (b);
-      g_autofree char *safe = sk_escape_untrusted (name);
-      add_string (b, "name", safe);
-      g_autofree char *details = builder_finish (b);
-      journal_refusal (self, actor, "approval-refused", local_error, case_id, NULL, details);
-      g_propagate_error (error, g_steal_pointer (&local_error));
+      g_autofree char *details = details_of ("name", name);
+      return refuse_step (self, actor, "approval-refused", &local_error, case_id, NULL, details,
+                          error);
     }
-  return ok;
+  return TRUE;
 }
 
 /* ---- closing ----------------------------------------------------------- */
@@ -1683,20 +1696,13 @@ sk_pipeline_export (SkPipeline *self,
       else if (ok)
         ok = set_case_state (self, case_id, "exported", &local_error);
       ok = ok && sk_journal_commit (self->journal, &local_error);
-      if (!ok && sk_db_in_transaction (self->db))
-        sk_journal_rollback (self->journal);
     }
   if (!ok)
     {
-      g_autoptr (JsonBuilder) b = json_builder_new ();
-      json_builder_begin_object (b);
-      g_autofree char *safe = sk_escape_untrusted (out_dir);
-      add_string (b, "folder", safe);
-      g_autofree char *details = builder_finish (b);
+      g_autofree char *details = details_of ("folder", out_dir);
       gboolean refused = sk_error_get_exit_class (local_error) == SK_EXIT_REFUSED;
-      journal_refusal (self, actor, refused ? "export-refused" : "export-failed", local_error,
-                       case_id, package_id, details);
-      g_propagate_error (error, g_steal_pointer (&local_error));
+      refuse_step (self, actor, refused ? "export-refused" : "export-failed", &local_error, case_id,
+                   package_id, details, error);
       return NULL;
     }
   return g_steal_pointer (&path);
@@ -1722,15 +1728,9 @@ sk_pipeline_interrupt (SkPipeline *self, const SkActor *actor, const char *case_
            start_deadlines (self, case_id, sk_journal_now (self->journal), &local_error) &&
            sk_journal_append (self->journal, &e, &local_error) != 0 &&
            sk_journal_commit (self->journal, &local_error);
-      if (!ok && sk_db_in_transaction (self->db))
-        sk_journal_rollback (self->journal);
     }
   if (!ok)
-    {
-      journal_refusal (self, actor, "interrupt-refused", local_error, case_id, NULL, NULL);
-      g_propagate_error (error, g_steal_pointer (&local_error));
-      return FALSE;
-    }
+    return refuse_step (self, actor, "interrupt-refused", &local_error, case_id, NULL, NULL, error);
   unlink_all (removed);
   return TRUE;
 }

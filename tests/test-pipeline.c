@@ -337,6 +337,26 @@ take_in_ok (Fixture *fx, const char *path)
   return f;
 }
 
+/* A case of WORKFLOW for SEED carried through upload, its RESULT kind
+ * taken in: ready to export.  Returns the case id. */
+static char *
+case_with_result (Fixture *fx,
+                  const char *workflow,
+                  const char *request,
+                  const char *result,
+                  guint64 seed,
+                  guint64 records)
+{
+  g_autofree char *req = synth (fx, request, seed, records, NULL);
+  g_autofree char *res = synth (fx, result, seed, records, NULL);
+  const char *paths[] = { req, NULL };
+  g_autofree char *pkg = pack (fx, workflow, seed, paths);
+  through_upload (fx, pkg, seed);
+  g_autoptr (SkCaseFile) f = take_in_ok (fx, res);
+  g_assert_cmpstr (f->kind, ==, result);
+  return case_of (seed);
+}
+
 /* ---- the whole hop ------------------------------------------------------ */
 
 /* KNY01 leaves the standard system, is handed to the browser, KNY02 comes
@@ -864,14 +884,7 @@ static void
 test_export_medium_pulled (Fixture *fx, gconstpointer data)
 {
   g_autoptr (GError) error = NULL;
-  g_autofree char *jls01 = synth (fx, "JLS01", 30, 40, NULL);
-  g_autofree char *jls02 = synth (fx, "JLS02", 30, 40, NULL);
-  const char *paths[] = { jls01, NULL };
-  g_autofree char *pkg = pack (fx, "identity", 30, paths);
-  g_autofree char *id = case_of (30);
-  through_upload (fx, pkg, 30);
-  g_autoptr (SkCaseFile) f = take_in_ok (fx, jls02);
-  g_assert_cmpstr (f->kind, ==, "JLS02");
+  g_autofree char *id = case_with_result (fx, "identity", "JLS01", "JLS02", 30, 40);
 
   g_autofree char *medium = g_build_filename (fx->tmp, "usb", NULL);
   g_assert_cmpint (g_mkdir (medium, 0700), ==, 0);
@@ -922,14 +935,7 @@ static void
 test_export_readback_mismatch (Fixture *fx, gconstpointer data)
 {
   g_autoptr (GError) error = NULL;
-  g_autofree char *jls01 = synth (fx, "JLS01", 32, 30, NULL);
-  g_autofree char *jls02 = synth (fx, "JLS02", 32, 30, NULL);
-  const char *paths[] = { jls01, NULL };
-  g_autofree char *pkg = pack (fx, "identity", 32, paths);
-  g_autofree char *id = case_of (32);
-  through_upload (fx, pkg, 32);
-  g_autoptr (SkCaseFile) f = take_in_ok (fx, jls02);
-  g_assert_cmpstr (f->kind, ==, "JLS02");
+  g_autofree char *id = case_with_result (fx, "identity", "JLS01", "JLS02", 32, 30);
 
   sk_fault_set_hook (spoil_written, fx->out);
   g_autofree char *none = sk_pipeline_export (fx->pipe, &fx->op, id, fx->out, NULL, &error);
@@ -958,14 +964,7 @@ test_export_disk_full (Fixture *fx, gconstpointer data)
       return;
     }
   g_autoptr (GError) error = NULL;
-  g_autofree char *jls01 = synth (fx, "JLS01", 31, 400, NULL);
-  g_autofree char *jls02 = synth (fx, "JLS02", 31, 400, NULL);
-  const char *paths[] = { jls01, NULL };
-  g_autofree char *pkg = pack (fx, "identity", 31, paths);
-  g_autofree char *id = case_of (31);
-  through_upload (fx, pkg, 31);
-  g_autoptr (SkCaseFile) f = take_in_ok (fx, jls02);
-  g_assert_cmpstr (f->kind, ==, "JLS02");
+  g_autofree char *id = case_with_result (fx, "identity", "JLS01", "JLS02", 31, 400);
 
   g_autofree char *small = g_build_filename (fx->tmp, "small", NULL);
   g_assert_cmpint (g_mkdir (small, 0700), ==, 0);
@@ -1211,14 +1210,7 @@ test_crash_export (Fixture *fx, gconstpointer data)
     {
       guint64 seed = 50 + i;
       g_autoptr (GError) error = NULL;
-      g_autofree char *kny01 = synth (fx, "KNY01", seed, 20, NULL);
-      g_autofree char *kny02 = synth (fx, "KNY02", seed, 20, NULL);
-      const char *paths[] = { kny01, NULL };
-      g_autofree char *pkg = pack (fx, "subscriber", seed, paths);
-      through_upload (fx, pkg, seed);
-      g_autoptr (SkCaseFile) f = take_in_ok (fx, kny02);
-      g_assert_cmpstr (f->kind, ==, "KNY02");
-      g_autofree char *id = case_of (seed);
+      g_autofree char *id = case_with_result (fx, "subscriber", "KNY01", "KNY02", seed, 20);
       g_autofree char *medium = g_strdup_printf ("%s/crash-%u", fx->tmp, i);
       g_assert_cmpint (g_mkdir (medium, 0700), ==, 0);
 
