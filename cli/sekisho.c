@@ -1000,29 +1000,11 @@ unpack_own_copy (SkStation *station,
                  GPtrArray **reports,
                  GError **error)
 {
-  g_autofree char *sig_path = g_strconcat (path, ".sig", NULL);
-  g_autoptr (GBytes) sig = sk_package_read_signature (sig_path, error);
-  if (sig == NULL)
-    return NULL;
   g_autoptr (SkStore) store = sk_station_open_store (station, error);
   if (store == NULL)
     return NULL;
-  g_autoptr (GFile) file = g_file_new_for_path (path);
-  g_autoptr (GFileInfo) info = g_file_query_info (file, G_FILE_ATTRIBUTE_STANDARD_TYPE,
-                                                  G_FILE_QUERY_INFO_NOFOLLOW_SYMLINKS, NULL, error);
-  if (info == NULL)
-    return NULL;
-  if (g_file_info_get_file_type (info) != G_FILE_TYPE_REGULAR)
-    {
-      g_set_error_literal (error, SK_ERROR, SK_ERROR_IO_ERROR, _ ("the package is not a file"));
-      return NULL;
-    }
-  g_autoptr (GFileInputStream) in = g_file_read (file, NULL, error);
-  if (in == NULL)
-    return NULL;
-  g_autofree char *base = g_path_get_basename (path);
-  SkItemInfo item = { .kind = "package", .name = base, .records = -1, .deadline_us = 0 };
-  g_autoptr (SkStaged) staged = sk_store_stage (store, G_INPUT_STREAM (in), &item, NULL, error);
+  g_autoptr (GBytes) sig = NULL;
+  g_autoptr (SkStaged) staged = sk_package_copy_in (store, policy, path, 0, &sig, NULL, error);
   if (staged == NULL)
     return NULL;
   SkPackageSource src = { .staged = staged, .signature = sig };

@@ -5,6 +5,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <gio/gunixinputstream.h>
 #include <glib/gstdio.h>
 #include <json-glib/json-glib.h>
 #include <string.h>
@@ -1403,6 +1404,53 @@ sk_package_read_signature (const char *sig_path, GError **error)
     }
   close (fd);
   return g_bytes_new_take (g_steal_pointer (&data), got);
+}
+
+SkStaged *
+sk_package_copy_in (SkStore *store,
+                    SkPolicy *policy,
+                    const char *path,
+                    gint64 deadline_us,
+                    GBytes **out_signature,
+                    GCancellable *cancellable,
+                    GError **error)
+{
+  g_autofree char *sig_path = g_strconcat (path, ".sig", NULL);
+  g_autoptr (GBytes) sig = sk_package_read_signature (sig_path, error);
+  if (sig == NULL)
+    return NULL;
+
+  int fd = open (path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+  struct stat st;
+  if (fd < 0 || fstat (fd, &st) != 0 || !S_ISREG (st.st_mode))
+    {
+      sk_error_set_from_errno (error, fd < 0 ? errno : EINVAL, "opening the package");
+      if (fd >= 0)
+        close (fd);
+      return NULL;
+    }
+  guint64 cap = sk_policy_get_max_package_size (policy);
+  if ((guint64)st.st_size > cap + cap / 100 + 65536)
+    {
+      close (fd);
+      refuse (error, SK_ERROR_TAR_TOO_LARGE, "the package is larger than the policy allows");
+      return NULL;
+    }
+  (void)fcntl (fd, F_SETFL, 0);
+  g_autoptr (GInputStream) in = g_unix_input_stream_new (fd, TRUE);
+  g_autofree char *base = g_path_get_basename (path);
+  SkItemInfo info = { .kind = "package", .name = base, .records = -1, .deadline_us = deadline_us };
+  g_autoptr (SkStaged) staged = sk_store_stage (store, in, &info, cancellable, error);
+  if (staged == NULL)
+    return NULL;
+  if (sk_staged_get_item (staged)->size != (guint64)st.st_size)
+    {
+      refuse (error, SK_ERROR_MEDIA_REMOVED,
+              "the package changed size while it was read from the medium");
+      return NULL;
+    }
+  *out_signature = g_steal_pointer (&sig);
+  return g_steal_pointer (&staged);
 }
 
 SkPackageResult *

@@ -135,6 +135,20 @@ typedef struct
 GBytes *
 sk_package_read_signature (const char *sig_path, GError **error);
 
+/* Read the package at PATH (a regular file, not a link; within the policy's
+ * size cap) and PATH.sig once each: the package into a staged, sealed copy
+ * in STORE that nothing outside can change, the signature into
+ * *OUT_SIGNATURE.  Acceptance then runs on the copy.  A file that changes
+ * size while it is read (a pulled medium) is refused (media-removed). */
+SkStaged *
+sk_package_copy_in (SkStore *store,
+                    SkPolicy *policy,
+                    const char *path,
+                    gint64 deadline_us,
+                    GBytes **out_signature,
+                    GCancellable *cancellable,
+                    GError **error);
+
 /* Whether the journal shows PACKAGE_ID received already. */
 gboolean
 sk_package_seen (SkStation *station, const char *package_id, gboolean *out_seen, GError **error);
