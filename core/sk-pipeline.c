@@ -466,48 +466,85 @@ is_bare_name (const char *name)
          strlen (name) < 256;
 }
 
-/* Hand-off plaintext nothing refers to (a crash between writing it and
- * recording it, or between deleting its record and the file) is removed. */
-static gboolean
-recover_handoffs (SkPipeline *self, GError **error)
+/* Whether a file in a hand-off folder is to go: DUE gets its path and
+ * lstat, and answers through *OUT_DUE. */
+typedef gboolean (*FileDueFunc) (
+    SkPipeline *self, const char *path, const struct stat *st, gboolean *out_due, GError **error);
+
+/* Remove every file in HANDOFF_ROOT/WHICH/<uid>/ that DUE says is to go,
+ * each journaled as EVENT (with REASON and WHY).  Returns how many, or -1. */
+static gint64
+remove_from_folders (SkPipeline *self,
+                     const char *which,
+                     FileDueFunc due,
+                     const char *event,
+                     const char *reason,
+                     const char *why,
+                     GError **error)
 {
-  g_autofree char *upload = g_build_filename (self->handoff_root, "upload", NULL);
-  g_autoptr (GDir) users = g_dir_open (upload, 0, NULL);
+  g_autofree char *root = g_build_filename (self->handoff_root, which, NULL);
+  g_autoptr (GDir) users = g_dir_open (root, 0, NULL);
   if (users == NULL)
-    return TRUE;
+    return 0;
+  gint64 removed = 0;
+  SkActor system = { -1, NULL, "system" };
   const char *user;
   while ((user = g_dir_read_name (users)) != NULL)
     {
-      g_autofree char *dir = g_build_filename (upload, user, NULL);
+      g_autofree char *dir = g_build_filename (root, user, NULL);
       g_autoptr (GDir) files = g_dir_open (dir, 0, NULL);
       const char *name;
       while (files != NULL && (name = g_dir_read_name (files)) != NULL)
         {
           g_autofree char *path = g_build_filename (dir, name, NULL);
-          g_autoptr (SkDbStmt) stmt =
-              sk_db_prepare (self->db, "SELECT 1 FROM handoffs WHERE path = ?1", error);
-          if (stmt == NULL)
-            return FALSE;
-          sk_db_stmt_bind_text (stmt, 1, path);
-          SkDbStep step = sk_db_stmt_step (stmt, error);
-          if (step == SK_DB_STEP_ERROR)
-            return FALSE;
-          if (step == SK_DB_STEP_ROW || unlink (path) != 0)
+          struct stat st;
+          gboolean is_due = FALSE;
+          if (lstat (path, &st) != 0)
+            continue;
+          if (!due (self, path, &st, &is_due, error))
+            return -1;
+          if (!is_due || unlink (path) != 0)
             continue;
           g_autoptr (JsonBuilder) b = json_builder_new ();
           json_builder_begin_object (b);
           g_autofree char *safe = sk_escape_untrusted (name);
           add_string (b, "name", safe);
-          add_string (b, "folder", "upload");
-          add_string (b, "why", "nothing refers to it");
+          add_string (b, "folder", which);
+          add_int (b, "size", (gint64)st.st_size);
+          add_string (b, "method", "unlinked from tmpfs");
+          add_string (b, "why", why);
           g_autofree char *details = builder_finish (b);
-          SkActor system = { -1, NULL, "system" };
-          SkJournalEntry e = entry_for (&system, "handoff-recovered", NULL, details);
+          SkJournalEntry e = entry_for (&system, event, NULL, details);
+          e.reason = reason;
           if (sk_journal_record (self->journal, &e, error) == 0)
-            return FALSE;
+            return -1;
+          removed++;
         }
     }
-  return TRUE;
+  return removed;
+}
+
+static gboolean
+handoff_unrecorded (
+    SkPipeline *self, const char *path, const struct stat *st, gboolean *out_due, GError **error)
+{
+  g_autoptr (SkDbStmt) stmt =
+      sk_db_prepare (self->db, "SELECT 1 FROM handoffs WHERE path = ?1", error);
+  if (stmt == NULL)
+    return FALSE;
+  sk_db_stmt_bind_text (stmt, 1, path);
+  SkDbStep step = sk_db_stmt_step (stmt, error);
+  *out_due = step == SK_DB_STEP_DONE;
+  return step != SK_DB_STEP_ERROR;
+}
+
+/* Hand-off plaintext nothing refers to (a crash between writing it and
+ * recording it, or between deleting its record and the file) is removed. */
+static gboolean
+recover_handoffs (SkPipeline *self, GError **error)
+{
+  return remove_from_folders (self, "upload", handoff_unrecorded, "handoff-recovered", NULL,
+                              "nothing refers to it", error) >= 0;
 }
 
 SkPipeline *
@@ -647,41 +684,11 @@ import_one (SkPipeline *self,
             GError **error)
 {
   g_autofree char *base = g_path_get_basename (path);
-  g_autofree char *sig_path = g_strconcat (path, ".sig", NULL);
-  g_autoptr (GBytes) sig = sk_package_read_signature (sig_path, error);
-  if (sig == NULL)
-    return NULL;
-
-  /* The medium is read once, into the store. */
-  int fd = open (path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
-  struct stat st;
-  if (fd < 0 || fstat (fd, &st) != 0 || !S_ISREG (st.st_mode))
-    {
-      sk_error_set_from_errno (error, fd < 0 ? errno : EINVAL, "opening the package");
-      if (fd >= 0)
-        close (fd);
-      return NULL;
-    }
-  guint64 cap = sk_policy_get_max_package_size (self->policy);
-  if ((guint64)st.st_size > cap + cap / 100 + 65536)
-    {
-      close (fd);
-      g_set_error_literal (error, SK_ERROR, SK_ERROR_TAR_TOO_LARGE,
-                           "the package is larger than the policy allows");
-      return NULL;
-    }
-  (void)fcntl (fd, F_SETFL, 0);
-  g_autoptr (GInputStream) in = g_unix_input_stream_new (fd, TRUE);
-  SkItemInfo info = { .kind = "package", .name = base, .records = -1, .deadline_us = HELD };
-  g_autoptr (SkStaged) staged = sk_store_stage (self->store, in, &info, cancellable, error);
+  g_autoptr (GBytes) sig = NULL;
+  g_autoptr (SkStaged) staged =
+      sk_package_copy_in (self->store, self->policy, path, HELD, &sig, cancellable, error);
   if (staged == NULL)
     return NULL;
-  if (sk_staged_get_item (staged)->size != (guint64)st.st_size)
-    {
-      g_set_error_literal (error, SK_ERROR, SK_ERROR_MEDIA_REMOVED,
-                           "the package changed size while it was read from the medium");
-      return NULL;
-    }
   sk_fault_point ("import-after-copy");
 
   /* Acceptance 1–5, on the store's copy only. */
@@ -1789,45 +1796,13 @@ sweep_handoffs (SkPipeline *self, gint64 now, GError **error)
 
 /* Downloads nobody took in are plaintext too: gone after download_minutes
  * (by the file's age on the journal's clock). */
-static gint64
-sweep_downloads (SkPipeline *self, gint64 now, GError **error)
+static gboolean
+download_expired (
+    SkPipeline *self, const char *path, const struct stat *st, gboolean *out_due, GError **error)
 {
-  g_autofree char *download = g_build_filename (self->handoff_root, "download", NULL);
-  g_autoptr (GDir) users = g_dir_open (download, 0, NULL);
-  if (users == NULL)
-    return 0;
   gint64 limit = sk_policy_get_retention (self->policy)->download_minutes * MINUTE_US;
-  gint64 removed = 0;
-  SkActor system = { -1, NULL, "system" };
-  const char *user;
-  while ((user = g_dir_read_name (users)) != NULL)
-    {
-      g_autofree char *dir = g_build_filename (download, user, NULL);
-      g_autoptr (GDir) files = g_dir_open (dir, 0, NULL);
-      const char *name;
-      while (files != NULL && (name = g_dir_read_name (files)) != NULL)
-        {
-          g_autofree char *path = g_build_filename (dir, name, NULL);
-          struct stat st;
-          if (lstat (path, &st) != 0 || (gint64)st.st_mtime * G_USEC_PER_SEC + limit > now ||
-              unlink (path) != 0)
-            continue;
-          g_autoptr (JsonBuilder) b = json_builder_new ();
-          json_builder_begin_object (b);
-          g_autofree char *safe = sk_escape_untrusted (name);
-          add_string (b, "name", safe);
-          add_string (b, "folder", "download");
-          add_int (b, "size", (gint64)st.st_size);
-          add_string (b, "method", "unlinked from tmpfs");
-          g_autofree char *details = builder_finish (b);
-          SkJournalEntry e = entry_for (&system, "download-expired", NULL, details);
-          e.reason = "deadline-passed";
-          if (sk_journal_record (self->journal, &e, error) == 0)
-            return -1;
-          removed++;
-        }
-    }
-  return removed;
+  *out_due = (gint64)st->st_mtime * G_USEC_PER_SEC + limit <= sk_journal_now (self->journal);
+  return TRUE;
 }
 
 static gboolean
@@ -1885,7 +1860,8 @@ sk_pipeline_sweep (SkPipeline *self, GError **error)
   gint64 handoffs = sweep_handoffs (self, now, error);
   if (handoffs < 0)
     return -1;
-  gint64 downloads = sweep_downloads (self, now, error);
+  gint64 downloads = remove_from_folders (self, "download", download_expired, "download-expired",
+                                          "deadline-passed", "not taken in in time", error);
   if (downloads < 0 || !flag_overdue (self, now, error))
     return -1;
   return items + handoffs + downloads;
