@@ -623,11 +623,11 @@ expect_no_personal_data (Run *r, GPtrArray *values)
       gsize len;
       const char *value = g_bytes_get_data (g_ptr_array_index (values, i), &len);
 
+      /* Said by its index only: the test's own output stays free of
+       * personal values too. */
       if (contains (r->out, r->out_len, value, len) || contains (r->err, r->err_len, value, len))
         {
-          g_autofree char *shown = g_strndup (value, len);
-          g_test_message ("`%s` printed the personal value #%u \"%s\"\nstdout: %s\nstderr: %s",
-                          r->cmdline, i, shown, r->out, r->err);
+          g_test_message ("`%s` printed personal value #%u of the input", r->cmdline, i);
           g_assert_not_reached ();
         }
     }
