@@ -1313,9 +1313,11 @@ sk_validator_finish (SkValidator *v, SkKeySet **out_pair_keys)
     {
       if (v->carry->len > 0)
         {
-          /* Bytes after the last CR LF: a record cut short, or trailing
-           * bytes such as 0x1A after the end record. */
-          add_finding (v, v->state == STATE_END ? SK_ERROR_RECORD_ORDER : SK_ERROR_LINE_ENDING,
+          /* Bytes after the last CR LF: before the end record, a record cut
+           * short; after it, trailing bytes such as an EOF mark (0x1A),
+           * which the file's encoding forbids (DOMAIN.md: no trailing
+           * bytes, no 0x1A). */
+          add_finding (v, v->state == STATE_END ? SK_ERROR_ENCODING : SK_ERROR_LINE_ENDING,
                        v->record_no + 1, NULL);
         }
       else if (v->state != STATE_END)
