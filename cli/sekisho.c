@@ -10,6 +10,8 @@
 
 #include "config.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <glib/gi18n.h>
 #include <json-glib/json-glib.h>
 #include <locale.h>
@@ -1000,7 +1002,7 @@ unpack_own_copy (SkStation *station,
                  GPtrArray **reports,
                  GError **error)
 {
-  g_autoptr (SkStore) store = sk_station_open_store (station, error);
+  g_autoptr (SkStore) store = sk_station_open_store (station, NULL, NULL, error);
   if (store == NULL)
     return NULL;
   g_autoptr (GBytes) sig = NULL;
@@ -1008,8 +1010,17 @@ unpack_own_copy (SkStation *station,
   if (staged == NULL)
     return NULL;
   SkPackageSource src = { .staged = staged, .signature = sig };
-  SkCheckOptions opts = { .extract_dir = out };
-  return sk_package_check_source (station, policy, &src, &opts, reports, NULL, error);
+  SkCheckOptions opts = { .extract = TRUE };
+  opts.extract_dirfd = open (out, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (opts.extract_dirfd < 0)
+    {
+      sk_error_set_from_errno (error, errno, "opening the output folder");
+      return NULL;
+    }
+  SkPackageResult *result =
+      sk_package_check_source (station, policy, &src, &opts, reports, NULL, error);
+  close (opts.extract_dirfd);
+  return result;
 }
 
 /* check, inspect and unpack: acceptance 1–5, and for unpack the files. */
@@ -1479,7 +1490,8 @@ cmd_station_sweep (SkCli *cli, int argc, char **argv)
   g_autoptr (SkPolicy) policy = sk_station_load_policy (station, NULL);
   g_autoptr (SkPipeline) pipeline =
       policy != NULL ? sk_pipeline_new (station, policy, cli->handoff_root, &error) : NULL;
-  g_autoptr (SkStore) store = policy == NULL ? sk_station_open_store (station, &error) : NULL;
+  g_autoptr (SkStore) store =
+      policy == NULL ? sk_station_open_store (station, NULL, NULL, &error) : NULL;
   if (pipeline == NULL && store == NULL)
     return finish (cli, error, NULL, NULL);
   gint64 deleted =

@@ -167,6 +167,15 @@ static const SkErrorInfo error_table[SK_ERROR_N_CODES] = {
                                        "data may not be written there.") },
   [SK_ERROR_FILE_DUPLICATE] = { "file-duplicate", DBUS ("FileDuplicate"), R,
                                 N_ ("A file of this name is already part of the case.") },
+  [SK_ERROR_FILE_NOT_REGULAR] = { "file-not-regular", DBUS ("FileNotRegular"), R,
+                                  N_ ("Where a file was expected there is a link, a pipe, a device "
+                                      "or a folder; only regular files are read.") },
+  [SK_ERROR_FILE_LINKED] = { "file-linked", DBUS ("FileLinked"), R,
+                             N_ ("The file has other hard links, which would keep its contents "
+                                 "after Sekisho deletes it; only files with one link are read.") },
+  [SK_ERROR_HANDOFF_UNSAFE] = { "handoff-unsafe", DBUS ("HandoffUnsafe"), E,
+                                N_ ("A hand-off folder is not what it must be: a link, another "
+                                    "user's folder, or one that others can write.") },
   [SK_ERROR_USAGE] = { "usage", DBUS ("Usage"), SK_EXIT_USAGE,
                        N_ ("The command was not used correctly.") },
 };

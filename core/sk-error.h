@@ -91,6 +91,9 @@ typedef enum
   SK_ERROR_CASE_STATE,        /* the case is not in a state that allows the step */
   SK_ERROR_HANDOFF_NOT_TMPFS, /* the hand-off folder is not in memory */
   SK_ERROR_FILE_DUPLICATE,    /* a file of that name is already in the case */
+  SK_ERROR_FILE_NOT_REGULAR,  /* a link, FIFO, device or folder where a file was expected */
+  SK_ERROR_FILE_LINKED,       /* a file with other hard links that would outlive its deletion */
+  SK_ERROR_HANDOFF_UNSAFE,    /* a hand-off folder others could write, or not what it seems */
   SK_ERROR_USAGE,             /* the command line itself is wrong */
 } SkErrorCode;
 

@@ -16,6 +16,7 @@
 #include "sk-archive.h"
 #include "sk-error.h"
 #include "sk-fault.h"
+#include "sk-fs.h"
 #include "sk-hash.h"
 #include "sk-package.h"
 #include "sk-policy-private.h"
@@ -1278,6 +1279,30 @@ read_package (SkStation *station,
   return TRUE;
 }
 
+/* The folder of PATH, opened (the caller named it), and PATH's last
+ * component in *OUT_NAME. */
+static int
+open_parent (const char *path, char **out_name, GError **error)
+{
+  g_autofree char *dir = g_path_get_dirname (path);
+  int fd = open (dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0)
+    {
+      sk_error_set_from_errno (error, errno, "opening the package's folder");
+      return -1;
+    }
+  *out_name = g_path_get_basename (path);
+  return fd;
+}
+
+/* An encrypted tar is slightly larger than the tar: allow 1% and 64 KiB. */
+static guint64
+package_cap (SkPolicy *policy)
+{
+  guint64 cap = sk_policy_get_max_package_size (policy);
+  return cap + cap / 100 + 65536;
+}
+
 /* A fresh stream of the package's bytes, for one pass. */
 typedef struct
 {
@@ -1291,13 +1316,14 @@ pass_open (const SkPackageSource *src, Pass *pass, GCancellable *cancellable, GE
   pass->reader = NULL;
   if (src->path != NULL)
     {
-      pass->fd = open (src->path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-      if (pass->fd < 0)
-        {
-          sk_error_set_from_errno (error, errno, "opening the package");
-          return FALSE;
-        }
-      return TRUE;
+      g_autofree char *name = NULL;
+      int dirfd = open_parent (src->path, &name, error);
+      if (dirfd < 0)
+        return FALSE;
+      /* The size was checked against the cap already (source_size). */
+      pass->fd = sk_fs_open_untrusted (dirfd, name, "the package", G_MAXUINT64, NULL, NULL, error);
+      close (dirfd);
+      return pass->fd >= 0;
     }
   pass->reader = src->staged != NULL
                      ? sk_staged_open_reader (src->staged, cancellable, error)
@@ -1349,14 +1375,31 @@ source_size (const SkPackageSource *src, guint64 *out, GError **error)
       *out = item->size;
       return TRUE;
     }
+  g_autofree char *name = NULL;
+  int dirfd = open_parent (src->path, &name, error);
+  if (dirfd < 0)
+    return FALSE;
   struct stat st;
-  if (lstat (src->path, &st) != 0 || !S_ISREG (st.st_mode))
-    {
-      sk_error_set_from_errno (error, errno != 0 ? errno : EINVAL, "opening the package");
-      return FALSE;
-    }
+  int fd = sk_fs_open_untrusted (dirfd, name, "the package", G_MAXUINT64, &st, NULL, error);
+  close (dirfd);
+  if (fd < 0)
+    return FALSE;
+  close (fd);
   *out = (guint64)st.st_size;
   return TRUE;
+}
+
+static int
+open_package_at (SkPolicy *policy, int dirfd, const char *name, struct stat *st, GError **error)
+{
+  int fd = sk_fs_open_untrusted (dirfd, name, "the package", package_cap (policy), st, NULL, error);
+  /* For a package, too large is the archive's own refusal. */
+  if (fd < 0 && error != NULL && g_error_matches (*error, SK_ERROR, SK_ERROR_FILE_TOO_LARGE))
+    {
+      g_clear_error (error);
+      refuse (error, SK_ERROR_TAR_TOO_LARGE, "the package is larger than the policy allows");
+    }
+  return fd;
 }
 
 static GBytes *
@@ -1364,27 +1407,32 @@ source_signature (const SkPackageSource *src, GError **error)
 {
   if (src->signature != NULL)
     return g_bytes_ref (src->signature);
-  g_autofree char *sig_path = g_strconcat (src->path, ".sig", NULL);
-  return sk_package_read_signature (sig_path, error);
+  g_autofree char *name = NULL;
+  int dirfd = open_parent (src->path, &name, error);
+  if (dirfd < 0)
+    return NULL;
+  g_autofree char *sig_name = g_strconcat (name, ".sig", NULL);
+  GBytes *sig = sk_package_read_signature_at (dirfd, sig_name, error);
+  close (dirfd);
+  return sig;
 }
 
 GBytes *
-sk_package_read_signature (const char *sig_path, GError **error)
+sk_package_read_signature_at (int dirfd, const char *name, GError **error)
 {
-  int fd = open (sig_path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+  g_autoptr (GError) local_error = NULL;
+  gboolean missing = FALSE;
   struct stat st;
+  int fd = sk_fs_open_untrusted (dirfd, name, "the signature file", SIG_MAX, &st, &missing,
+                                 &local_error);
   if (fd < 0)
     {
-      if (errno == ENOENT)
+      if (missing)
         refuse (error, SK_ERROR_SIG_MISSING, "the package has no signature file");
+      else if (g_error_matches (local_error, SK_ERROR, SK_ERROR_FILE_TOO_LARGE))
+        refuse (error, SK_ERROR_SIG_BAD, "the signature file is not a signature of a package");
       else
-        sk_error_set_from_errno (error, errno, "opening the signature file");
-      return NULL;
-    }
-  if (fstat (fd, &st) != 0 || !S_ISREG (st.st_mode) || st.st_size > SIG_MAX)
-    {
-      close (fd);
-      refuse (error, SK_ERROR_SIG_BAD, "the signature file is not a signature of a package");
+        g_propagate_error (error, g_steal_pointer (&local_error));
       return NULL;
     }
   g_autofree guint8 *data = g_malloc ((gsize)st.st_size + 1);
@@ -1407,39 +1455,26 @@ sk_package_read_signature (const char *sig_path, GError **error)
 }
 
 SkStaged *
-sk_package_copy_in (SkStore *store,
-                    SkPolicy *policy,
-                    const char *path,
-                    gint64 deadline_us,
-                    GBytes **out_signature,
-                    GCancellable *cancellable,
-                    GError **error)
+sk_package_copy_in_at (SkStore *store,
+                       SkPolicy *policy,
+                       int dirfd,
+                       const char *name,
+                       gint64 deadline_us,
+                       GBytes **out_signature,
+                       GCancellable *cancellable,
+                       GError **error)
 {
-  g_autofree char *sig_path = g_strconcat (path, ".sig", NULL);
-  g_autoptr (GBytes) sig = sk_package_read_signature (sig_path, error);
+  g_autofree char *sig_name = g_strconcat (name, ".sig", NULL);
+  g_autoptr (GBytes) sig = sk_package_read_signature_at (dirfd, sig_name, error);
   if (sig == NULL)
     return NULL;
 
-  int fd = open (path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
   struct stat st;
-  if (fd < 0 || fstat (fd, &st) != 0 || !S_ISREG (st.st_mode))
-    {
-      sk_error_set_from_errno (error, fd < 0 ? errno : EINVAL, "opening the package");
-      if (fd >= 0)
-        close (fd);
-      return NULL;
-    }
-  guint64 cap = sk_policy_get_max_package_size (policy);
-  if ((guint64)st.st_size > cap + cap / 100 + 65536)
-    {
-      close (fd);
-      refuse (error, SK_ERROR_TAR_TOO_LARGE, "the package is larger than the policy allows");
-      return NULL;
-    }
-  (void)fcntl (fd, F_SETFL, 0);
+  int fd = open_package_at (policy, dirfd, name, &st, error);
+  if (fd < 0)
+    return NULL;
   g_autoptr (GInputStream) in = g_unix_input_stream_new (fd, TRUE);
-  g_autofree char *base = g_path_get_basename (path);
-  SkItemInfo info = { .kind = "package", .name = base, .records = -1, .deadline_us = deadline_us };
+  SkItemInfo info = { .kind = "package", .name = name, .records = -1, .deadline_us = deadline_us };
   g_autoptr (SkStaged) staged = sk_store_stage (store, in, &info, cancellable, error);
   if (staged == NULL)
     return NULL;
@@ -1451,6 +1486,25 @@ sk_package_copy_in (SkStore *store,
     }
   *out_signature = g_steal_pointer (&sig);
   return g_steal_pointer (&staged);
+}
+
+SkStaged *
+sk_package_copy_in (SkStore *store,
+                    SkPolicy *policy,
+                    const char *path,
+                    gint64 deadline_us,
+                    GBytes **out_signature,
+                    GCancellable *cancellable,
+                    GError **error)
+{
+  g_autofree char *name = NULL;
+  int dirfd = open_parent (path, &name, error);
+  if (dirfd < 0)
+    return NULL;
+  SkStaged *staged = sk_package_copy_in_at (store, policy, dirfd, name, deadline_us, out_signature,
+                                            cancellable, error);
+  close (dirfd);
+  return staged;
 }
 
 SkPackageResult *
@@ -1482,9 +1536,7 @@ sk_package_check_source (SkStation *station,
   guint64 size;
   if (!source_size (src, &size, error))
     return NULL;
-  /* An encrypted tar is slightly larger than the tar: allow 1% and 64 KiB. */
-  guint64 cap = sk_policy_get_max_package_size (policy);
-  if (size > cap + cap / 100 + 65536)
+  if (size > package_cap (policy))
     {
       refuse (error, SK_ERROR_TAR_TOO_LARGE, "the package is larger than the policy allows");
       return NULL;
@@ -1502,9 +1554,9 @@ sk_package_check_source (SkStation *station,
   result->signer = g_strdup (signature->primary_fpr);
 
   Extract x = { .dirfd = -1, .only_file = opts->only_file };
-  if (opts->extract_dir != NULL)
+  if (opts->extract)
     {
-      x.dirfd = open (opts->extract_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+      x.dirfd = fcntl (opts->extract_dirfd, F_DUPFD_CLOEXEC, 3);
       if (x.dirfd < 0)
         {
           sk_error_set_from_errno (error, errno, "opening the output folder");
@@ -1606,6 +1658,19 @@ sk_package_check (SkStation *station,
                   GError **error)
 {
   SkPackageSource src = { .path = path };
-  SkCheckOptions opts = { .extract_dir = extract_dir };
-  return sk_package_check_source (station, policy, &src, &opts, out_reports, cancellable, error);
+  SkCheckOptions opts = { .extract = extract_dir != NULL, .extract_dirfd = -1 };
+  if (opts.extract)
+    {
+      opts.extract_dirfd = open (extract_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+      if (opts.extract_dirfd < 0)
+        {
+          sk_error_set_from_errno (error, errno, "opening the output folder");
+          return NULL;
+        }
+    }
+  SkPackageResult *result =
+      sk_package_check_source (station, policy, &src, &opts, out_reports, cancellable, error);
+  if (opts.extract)
+    close (opts.extract_dirfd);
+  return result;
 }

@@ -125,21 +125,36 @@ typedef struct
 
 typedef struct
 {
-  const char *extract_dir;    /* write the files here: all of them, or none */
+  gboolean extract; /* write the files beneath EXTRACT_DIRFD: all of them, or none */
+  int extract_dirfd;
   const char *only_file;      /* …or only this one */
   gboolean collect_pair_keys; /* keep the requests' pair keys */
   gboolean replay_allowed;    /* reading again what this station took in */
 } SkCheckOptions;
 
-/* A detached signature file, bounded. */
+/* The detached signature NAME beneath DIRFD, read as untrusted input
+ * (sk_fs_open_untrusted(): no link, no FIFO, one link, bounded).  A missing
+ * file is `sig-missing`. */
 GBytes *
-sk_package_read_signature (const char *sig_path, GError **error);
+sk_package_read_signature_at (int dirfd, const char *name, GError **error);
 
-/* Read the package at PATH (a regular file, not a link; within the policy's
- * size cap) and PATH.sig once each: the package into a staged, sealed copy
- * in STORE that nothing outside can change, the signature into
- * *OUT_SIGNATURE.  Acceptance then runs on the copy.  A file that changes
- * size while it is read (a pulled medium) is refused (media-removed). */
+/* Read the package NAME beneath DIRFD (a regular file with one link, not a
+ * link; within the policy's size cap) and NAME.sig once each: the package
+ * into a staged, sealed copy in STORE that nothing outside can change, the
+ * signature into *OUT_SIGNATURE.  Acceptance then runs on the copy.  A file
+ * that changes size while it is read (a pulled medium) is refused
+ * (media-removed). */
+SkStaged *
+sk_package_copy_in_at (SkStore *store,
+                       SkPolicy *policy,
+                       int dirfd,
+                       const char *name,
+                       gint64 deadline_us,
+                       GBytes **out_signature,
+                       GCancellable *cancellable,
+                       GError **error);
+
+/* The same for the package at PATH, in the folder the caller names. */
 SkStaged *
 sk_package_copy_in (SkStore *store,
                     SkPolicy *policy,

@@ -15,6 +15,8 @@
 
 #include "sk-error.h"
 #include "sk-fault.h"
+#include "sk-fs.h"
+#include "sk-handoff.h"
 #include "sk-hash.h"
 #include "sk-pipeline.h"
 #include "sk-policy-private.h"
@@ -34,6 +36,7 @@ struct _SkPipeline
   SkStore *store;
   SkDb *db;
   char *handoff_root;
+  SkHandoff *handoff; /* NULL until first used */
 };
 
 G_DEFINE_FINAL_TYPE (SkPipeline, sk_pipeline, G_TYPE_OBJECT)
@@ -48,6 +51,7 @@ sk_pipeline_finalize (GObject *object)
   g_clear_object (&self->db);
   g_clear_object (&self->policy);
   g_clear_object (&self->station);
+  g_clear_object (&self->handoff);
   g_free (self->handoff_root);
 
   G_OBJECT_CLASS (sk_pipeline_parent_class)->finalize (object);
@@ -389,162 +393,131 @@ set_case_state (SkPipeline *self, const char *case_id, const char *state, GError
 
 /* ---- the hand-off folders ---------------------------------------------- */
 
+/* The hand-off root, opened and checked on first use (a station's tmpfs may
+ * be mounted after the service starts). */
+static SkHandoff *
+get_handoff (SkPipeline *self, GError **error)
+{
+  if (self->handoff == NULL)
+    self->handoff = sk_handoff_open (self->handoff_root, error);
+  return self->handoff;
+}
+
+/* Journal that the sweep or recovery removed NAME from a hand-off folder:
+ * in the transaction under way, or in one of its own. */
 static gboolean
-check_tmpfs (const char *path, GError **error)
+journal_removal (SkPipeline *self,
+                 SkHandoffFolder which,
+                 const char *name,
+                 guint64 size,
+                 const char *case_id,
+                 const char *event,
+                 const char *reason,
+                 const char *why,
+                 GError **error)
 {
-  struct statfs fs;
-  if (statfs (path, &fs) != 0)
-    {
-      g_autofree char *what = g_strdup_printf ("checking the hand-off folder %s", path);
-      sk_error_set_from_errno (error, errno, what);
-      return FALSE;
-    }
-  if (fs.f_type != TMPFS_MAGIC)
-    {
-      g_set_error (error, SK_ERROR, SK_ERROR_HANDOFF_NOT_TMPFS,
-                   "%s is not a tmpfs: plaintext personal data may only be handed to the browser "
-                   "in memory; mount a tmpfs there (the station's sekisho-run.mount does)",
-                   path);
-      return FALSE;
-    }
-  return TRUE;
-}
-
-/* HANDOFF_ROOT/WHICH/<uid>, made if need be: the actor's own (0700), in
- * memory.  Returns an open directory descriptor. */
-static int
-open_user_dir (SkPipeline *self, const char *which, gint64 uid, gboolean create, GError **error)
-{
-  if (!check_tmpfs (self->handoff_root, error))
-    return -1;
-  g_autofree char *parent = g_build_filename (self->handoff_root, which, NULL);
-  g_autofree char *uid_text = g_strdup_printf ("%" G_GINT64_FORMAT, uid);
-  g_autofree char *dir = g_build_filename (parent, uid_text, NULL);
-  if (create)
-    {
-      if (mkdir (parent, 0755) != 0 && errno != EEXIST)
-        {
-          sk_error_set_from_errno (error, errno, "making the hand-off folder");
-          return -1;
-        }
-      if (mkdir (dir, 0700) != 0 && errno != EEXIST)
-        {
-          sk_error_set_from_errno (error, errno, "making the hand-off folder");
-          return -1;
-        }
-    }
-  int fd = open (dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-  if (fd < 0)
-    {
-      g_autofree char *what = g_strdup_printf ("opening %s", dir);
-      sk_error_set_from_errno (error, errno, what);
-      return -1;
-    }
-  struct stat st;
-  struct statfs fs;
-  /* The service runs as root and makes the folder over to its user; the
-   * ownership check below catches a failure. */
-  if (create && geteuid () == 0 && (gint64)geteuid () != uid &&
-      fchown (fd, (uid_t)uid, (gid_t)-1) != 0)
-    g_debug ("giving %s to uid %" G_GINT64_FORMAT ": %s", dir, uid, g_strerror (errno));
-  if (fstat (fd, &st) != 0 || fstatfs (fd, &fs) != 0 || fs.f_type != TMPFS_MAGIC ||
-      (gint64)st.st_uid != uid || (st.st_mode & 077) != 0)
-    {
-      close (fd);
-      g_set_error (error, SK_ERROR, SK_ERROR_HANDOFF_NOT_TMPFS,
-                   "%s is not the user's own folder in memory (owner %u, mode %o)", dir,
-                   (guint)st.st_uid, (guint)(st.st_mode & 07777));
-      return -1;
-    }
-  return fd;
-}
-
-static gboolean
-is_bare_name (const char *name)
-{
-  return name != NULL && *name != '\0' && *name != '.' && strchr (name, '/') == NULL &&
-         strlen (name) < 256;
-}
-
-/* Whether a file in a hand-off folder is to go: DUE gets its path and
- * lstat, and answers through *OUT_DUE. */
-typedef gboolean (*FileDueFunc) (
-    SkPipeline *self, const char *path, const struct stat *st, gboolean *out_due, GError **error);
-
-/* Remove every file in HANDOFF_ROOT/WHICH/<uid>/ that DUE says is to go,
- * each journaled as EVENT (with REASON and WHY).  Returns how many, or -1. */
-static gint64
-remove_from_folders (SkPipeline *self,
-                     const char *which,
-                     FileDueFunc due,
-                     const char *event,
-                     const char *reason,
-                     const char *why,
-                     GError **error)
-{
-  g_autofree char *root = g_build_filename (self->handoff_root, which, NULL);
-  g_autoptr (GDir) users = g_dir_open (root, 0, NULL);
-  if (users == NULL)
-    return 0;
-  gint64 removed = 0;
+  g_autoptr (JsonBuilder) b = json_builder_new ();
+  json_builder_begin_object (b);
+  g_autofree char *safe = sk_escape_untrusted (name);
+  add_string (b, "name", safe);
+  add_string (b, "folder", sk_handoff_folder_name (which));
+  if (size > 0)
+    add_int (b, "size", (gint64)size);
+  add_string (b, "method", "unlinked from tmpfs");
+  if (why != NULL)
+    add_string (b, "why", why);
+  g_autofree char *details = builder_finish (b);
   SkActor system = { -1, NULL, "system" };
-  const char *user;
-  while ((user = g_dir_read_name (users)) != NULL)
+  SkJournalEntry e = entry_for (&system, event, case_id, details);
+  e.reason = reason;
+  if (sk_db_in_transaction (self->db))
+    return sk_journal_append (self->journal, &e, error) != 0;
+  return sk_journal_record (self->journal, &e, error) != 0;
+}
+
+/* A hand-off file recorded in `handoffs`: whose folder, and its name. */
+typedef struct
+{
+  gint64 uid;
+  char *name;
+} HandoffFile;
+
+static void
+handoff_file_free (HandoffFile *f)
+{
+  g_free (f->name);
+  g_free (f);
+}
+
+/* Remove the plaintext of FILES (HandoffFile*), each through its user's
+ * folder; what cannot be removed now is the sweep's, later. */
+static void
+unlink_handoffs (SkPipeline *self, GPtrArray *files)
+{
+  g_autoptr (GError) error = NULL;
+  SkHandoff *handoff = get_handoff (self, &error);
+  for (guint i = 0; handoff != NULL && i < files->len; i++)
     {
-      g_autofree char *dir = g_build_filename (root, user, NULL);
-      g_autoptr (GDir) files = g_dir_open (dir, 0, NULL);
-      const char *name;
-      while (files != NULL && (name = g_dir_read_name (files)) != NULL)
-        {
-          g_autofree char *path = g_build_filename (dir, name, NULL);
-          struct stat st;
-          gboolean is_due = FALSE;
-          if (lstat (path, &st) != 0)
-            continue;
-          if (!due (self, path, &st, &is_due, error))
-            return -1;
-          if (!is_due || unlink (path) != 0)
-            continue;
-          g_autoptr (JsonBuilder) b = json_builder_new ();
-          json_builder_begin_object (b);
-          g_autofree char *safe = sk_escape_untrusted (name);
-          add_string (b, "name", safe);
-          add_string (b, "folder", which);
-          add_int (b, "size", (gint64)st.st_size);
-          add_string (b, "method", "unlinked from tmpfs");
-          add_string (b, "why", why);
-          g_autofree char *details = builder_finish (b);
-          SkJournalEntry e = entry_for (&system, event, NULL, details);
-          e.reason = reason;
-          if (sk_journal_record (self->journal, &e, error) == 0)
-            return -1;
-          removed++;
-        }
+      HandoffFile *f = g_ptr_array_index (files, i);
+      if (!sk_handoff_remove (handoff, SK_HANDOFF_UPLOAD, f->uid, f->name, &error))
+        break;
     }
-  return removed;
+  if (error != NULL)
+    g_warning ("removing hand-off plaintext: %s", error->message);
 }
 
 static gboolean
-handoff_unrecorded (
-    SkPipeline *self, const char *path, const struct stat *st, gboolean *out_due, GError **error)
+handoff_recorded (SkPipeline *self, gint64 uid, const char *name, gboolean *out, GError **error)
 {
   g_autoptr (SkDbStmt) stmt =
-      sk_db_prepare (self->db, "SELECT 1 FROM handoffs WHERE path = ?1", error);
+      sk_db_prepare (self->db, "SELECT path FROM handoffs WHERE uid = ?1", error);
   if (stmt == NULL)
     return FALSE;
-  sk_db_stmt_bind_text (stmt, 1, path);
-  SkDbStep step = sk_db_stmt_step (stmt, error);
-  *out_due = step == SK_DB_STEP_DONE;
-  return step != SK_DB_STEP_ERROR;
+  sk_db_stmt_bind_int64 (stmt, 1, uid);
+  *out = FALSE;
+  for (;;)
+    {
+      SkDbStep step = sk_db_stmt_step (stmt, error);
+      if (step == SK_DB_STEP_ERROR)
+        return FALSE;
+      if (step == SK_DB_STEP_DONE)
+        return TRUE;
+      g_autofree char *base = g_path_get_basename (sk_db_stmt_column_text (stmt, 0));
+      if (g_str_equal (base, name))
+        *out = TRUE;
+    }
+}
+
+static gboolean
+remove_unrecorded (
+    int dirfd, gint64 uid, const char *name, const struct stat *st, gpointer data, GError **error)
+{
+  SkPipeline *self = data;
+  gboolean recorded;
+  if (!handoff_recorded (self, uid, name, &recorded, error))
+    return FALSE;
+  if (recorded || unlinkat (dirfd, name, 0) != 0)
+    return TRUE;
+  return journal_removal (self, SK_HANDOFF_UPLOAD, name, (guint64)st->st_size, NULL,
+                          "handoff-recovered", NULL, "nothing refers to it", error);
 }
 
 /* Hand-off plaintext nothing refers to (a crash between writing it and
- * recording it, or between deleting its record and the file) is removed. */
+ * recording it, or between deleting its record and the file) is removed.
+ * Runs under the store's exclusive lock: no other process is handing off.
+ * A hand-off root that cannot be used is left alone. */
 static gboolean
-recover_handoffs (SkPipeline *self, GError **error)
+recover_handoffs (gpointer data, GError **error)
 {
-  return remove_from_folders (self, "upload", handoff_unrecorded, "handoff-recovered", NULL,
-                              "nothing refers to it", error) >= 0;
+  SkPipeline *self = data;
+  g_autoptr (GError) unusable = NULL;
+  SkHandoff *handoff = get_handoff (self, &unusable);
+  if (handoff == NULL)
+    {
+      g_debug ("no hand-off recovery: %s", unusable->message);
+      return TRUE;
+    }
+  return sk_handoff_foreach_file (handoff, SK_HANDOFF_UPLOAD, remove_unrecorded, self, error);
 }
 
 SkPipeline *
@@ -562,8 +535,8 @@ sk_pipeline_new (SkStation *station, SkPolicy *policy, const char *handoff_root,
   if (self->journal == NULL)
     return NULL;
   self->db = g_object_ref (sk_journal_get_db (self->journal));
-  self->store = sk_station_open_store (station, error);
-  if (self->store == NULL || !recover_handoffs (self, error))
+  self->store = sk_station_open_store (station, recover_handoffs, self, error);
+  if (self->store == NULL)
     return NULL;
   return g_steal_pointer (&self);
 }
@@ -580,15 +553,25 @@ sk_pipeline_get_policy (SkPipeline *self)
 GPtrArray *
 sk_pipeline_find_packages (const char *folder, GError **error)
 {
-  g_autoptr (GDir) dir = g_dir_open (folder, 0, error);
-  if (dir == NULL)
+  int dirfd = open (folder, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (dirfd < 0)
+    {
+      g_autofree char *safe = sk_escape_untrusted (folder);
+      g_autofree char *what = g_strdup_printf ("opening %s", safe);
+      sk_error_set_from_errno (error, errno, what);
+      return NULL;
+    }
+  g_autoptr (GPtrArray) names = sk_fs_list (dirfd, error);
+  close (dirfd);
+  if (names == NULL)
     return NULL;
   g_autoptr (GPtrArray) found = g_ptr_array_new_with_free_func (g_free);
-  const char *name;
-  while ((name = g_dir_read_name (dir)) != NULL)
-    if (g_str_has_suffix (name, ".tar.gpg") && name[0] != '.')
-      g_ptr_array_add (found, g_build_filename (folder, name, NULL));
-  g_ptr_array_sort (found, (GCompareFunc)g_strcmp0);
+  for (guint i = 0; i < names->len; i++)
+    {
+      const char *name = g_ptr_array_index (names, i);
+      if (g_str_has_suffix (name, ".tar.gpg") && sk_fs_is_bare_name (name))
+        g_ptr_array_add (found, g_build_filename (folder, name, NULL));
+    }
   return g_steal_pointer (&found);
 }
 
@@ -677,16 +660,16 @@ import_details (const char *file, const SkItem *item, const SkPackageResult *res
 static SkCase *
 import_one (SkPipeline *self,
             const SkActor *actor,
-            const char *path,
+            int dirfd,
+            const char *base,
             char **out_package_id,
             char **out_case_id,
             GCancellable *cancellable,
             GError **error)
 {
-  g_autofree char *base = g_path_get_basename (path);
   g_autoptr (GBytes) sig = NULL;
-  g_autoptr (SkStaged) staged =
-      sk_package_copy_in (self->store, self->policy, path, HELD, &sig, cancellable, error);
+  g_autoptr (SkStaged) staged = sk_package_copy_in_at (self->store, self->policy, dirfd, base, HELD,
+                                                       &sig, cancellable, error);
   if (staged == NULL)
     return NULL;
   sk_fault_point ("import-after-copy");
@@ -745,21 +728,23 @@ import_one (SkPipeline *self,
 }
 
 SkCase *
-sk_pipeline_import (SkPipeline *self,
-                    const SkActor *actor,
-                    const char *path,
-                    GCancellable *cancellable,
-                    GError **error)
+sk_pipeline_import_at (SkPipeline *self,
+                       const SkActor *actor,
+                       int dirfd,
+                       const char *name,
+                       GCancellable *cancellable,
+                       GError **error)
 {
   g_return_val_if_fail (SK_IS_PIPELINE (self), NULL);
-  g_return_val_if_fail (actor != NULL && path != NULL, NULL);
+  g_return_val_if_fail (actor != NULL && dirfd >= 0 && name != NULL, NULL);
 
   g_autofree char *package_id = NULL;
   g_autofree char *case_id = NULL;
   g_autoptr (GError) local_error = NULL;
-  SkCase *c = import_one (self, actor, path, &package_id, &case_id, cancellable, &local_error);
-  if (c == NULL && !g_file_test (path, G_FILE_TEST_EXISTS) &&
-      sk_error_get_exit_class (local_error) != SK_EXIT_USAGE)
+  SkCase *c =
+      import_one (self, actor, dirfd, name, &package_id, &case_id, cancellable, &local_error);
+  if (c == NULL && faccessat (dirfd, name, F_OK, AT_SYMLINK_NOFOLLOW) != 0 &&
+      sk_error_get_exit_class (local_error) == SK_EXIT_ENVIRONMENT)
     {
       /* Whatever the read ran into, the package is gone: a pulled medium. */
       GError *e = g_steal_pointer (&local_error);
@@ -771,11 +756,41 @@ sk_pipeline_import (SkPipeline *self,
     }
   if (c == NULL)
     {
-      g_autofree char *base = g_path_get_basename (path);
-      g_autofree char *details = import_details (base, NULL, NULL);
+      g_autofree char *details = import_details (name, NULL, NULL);
       journal_refusal (self, actor, "package-refused", local_error, case_id, package_id, details);
       g_propagate_error (error, g_steal_pointer (&local_error));
     }
+  return c;
+}
+
+SkCase *
+sk_pipeline_import (SkPipeline *self,
+                    const SkActor *actor,
+                    const char *path,
+                    GCancellable *cancellable,
+                    GError **error)
+{
+  g_return_val_if_fail (SK_IS_PIPELINE (self), NULL);
+  g_return_val_if_fail (actor != NULL && path != NULL, NULL);
+
+  g_autofree char *folder = g_path_get_dirname (path);
+  g_autofree char *name = g_path_get_basename (path);
+  int dirfd = open (folder, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (dirfd < 0)
+    {
+      /* The folder (the medium's mount point) itself is gone. */
+      g_autoptr (GError) local_error = NULL;
+      g_set_error (&local_error, SK_ERROR, SK_ERROR_MEDIA_REMOVED,
+                   "the package's folder is gone — was the medium removed? Nothing was "
+                   "imported; insert it and import again (%s)",
+                   g_strerror (errno));
+      g_autofree char *details = import_details (name, NULL, NULL);
+      journal_refusal (self, actor, "package-refused", local_error, NULL, NULL, details);
+      g_propagate_error (error, g_steal_pointer (&local_error));
+      return NULL;
+    }
+  SkCase *c = sk_pipeline_import_at (self, actor, dirfd, name, cancellable, error);
+  close (dirfd);
   return c;
 }
 
@@ -846,11 +861,13 @@ check_stored (SkPipeline *self,
                                   error);
 }
 
+/* Forget the hand-offs of CASE_ID, collecting their files (HandoffFile*)
+ * into REMOVED for unlink_handoffs() once the transaction commits. */
 static gboolean
 remove_handoffs (SkPipeline *self, const char *case_id, GPtrArray *removed, GError **error)
 {
   g_autoptr (SkDbStmt) stmt =
-      sk_db_prepare (self->db, "SELECT path FROM handoffs WHERE case_id = ?1", error);
+      sk_db_prepare (self->db, "SELECT uid, path FROM handoffs WHERE case_id = ?1", error);
   if (stmt == NULL)
     return FALSE;
   sk_db_stmt_bind_text (stmt, 1, case_id);
@@ -861,17 +878,18 @@ remove_handoffs (SkPipeline *self, const char *case_id, GPtrArray *removed, GErr
         return FALSE;
       if (step == SK_DB_STEP_DONE)
         break;
-      g_ptr_array_add (removed, g_strdup (sk_db_stmt_column_text (stmt, 0)));
+      HandoffFile *f = g_new0 (HandoffFile, 1);
+      f->uid = sk_db_stmt_column_int64 (stmt, 0);
+      f->name = g_path_get_basename (sk_db_stmt_column_text (stmt, 1));
+      g_ptr_array_add (removed, f);
     }
   return run_sql (self, "DELETE FROM handoffs WHERE case_id = ?1", error, S (case_id), 0);
 }
 
-static void
-unlink_all (GPtrArray *paths)
+static GPtrArray *
+handoff_files_new (void)
 {
-  for (guint i = 0; i < paths->len; i++)
-    if (unlink (g_ptr_array_index (paths, i)) != 0 && errno != ENOENT)
-      g_warning ("removing hand-off plaintext: %s", g_strerror (errno));
+  return g_ptr_array_new_with_free_func ((GDestroyNotify)handoff_file_free);
 }
 
 GPtrArray *
@@ -885,19 +903,26 @@ sk_pipeline_hand_off (SkPipeline *self,
 
   g_autoptr (GError) local_error = NULL;
   g_autoptr (GPtrArray) written = g_ptr_array_new_with_free_func (g_free);
-  g_autoptr (GPtrArray) earlier = g_ptr_array_new_with_free_func (g_free);
+  g_autoptr (GPtrArray) earlier = handoff_files_new ();
   g_autoptr (SkCase) c = sk_pipeline_get_case (self, case_id, &local_error);
   const char *const allowed[] = { "imported", "handed-off", NULL };
   int dirfd = -1;
   g_autoptr (GPtrArray) packages = NULL;
   g_autofree char *details = NULL;
   gboolean ok = c != NULL && require_state (c, allowed, "handing off", &local_error);
+  SkHandoff *handoff = ok ? get_handoff (self, &local_error) : NULL;
+  ok = handoff != NULL;
+  /* Everything goes through this descriptor of the user's own folder on
+   * the tmpfs: whatever happens to the name meanwhile, the plaintext lands
+   * in memory or nowhere. */
   if (ok)
-    ok = (dirfd = open_user_dir (self, "upload", actor->uid, TRUE, &local_error)) >= 0;
+    ok = (dirfd = sk_handoff_open_user (handoff, SK_HANDOFF_UPLOAD, actor->uid, TRUE,
+                                        &local_error)) >= 0;
   /* …and where the browser will save the results. */
   if (ok)
     {
-      int download = open_user_dir (self, "download", actor->uid, TRUE, &local_error);
+      int download =
+          sk_handoff_open_user (handoff, SK_HANDOFF_DOWNLOAD, actor->uid, TRUE, &local_error);
       ok = download >= 0;
       if (ok)
         close (download);
@@ -912,25 +937,24 @@ sk_pipeline_hand_off (SkPipeline *self,
       ok = remove_handoffs (self, case_id, earlier, &local_error) &&
            sk_journal_commit (self->journal, &local_error);
       if (ok)
-        unlink_all (earlier);
+        unlink_handoffs (self, earlier);
     }
   else
     ok = FALSE;
 
   /* Each package verified again on the store's copy while its files are
    * written out: all of a package's files, or none. */
-  g_autofree char *dir =
-      g_strdup_printf ("%s/upload/%" G_GINT64_FORMAT, self->handoff_root, actor->uid);
+  g_autofree char *dir = ok ? sk_handoff_user_path (handoff, SK_HANDOFF_UPLOAD, actor->uid) : NULL;
   for (guint i = 0; ok && i < packages->len; i++)
     {
-      SkCheckOptions opts = { .extract_dir = dir, .replay_allowed = TRUE };
+      SkCheckOptions opts = { .extract = TRUE, .extract_dirfd = dirfd, .replay_allowed = TRUE };
       g_autoptr (SkPackageResult) r =
           check_stored (self, g_ptr_array_index (packages, i), &opts, cancellable, &local_error);
       ok = r != NULL;
       for (guint f = 0; ok && f < r->manifest->files->len; f++)
         {
           const SkManifestFile *mf = g_ptr_array_index (r->manifest->files, f);
-          g_ptr_array_add (written, g_build_filename (dir, mf->name, NULL));
+          g_ptr_array_add (written, g_strdup (mf->name));
           if (geteuid () == 0 && (gint64)geteuid () != actor->uid &&
               fchownat (dirfd, mf->name, (uid_t)actor->uid, (gid_t)-1, AT_SYMLINK_NOFOLLOW) != 0)
             {
@@ -975,15 +999,20 @@ sk_pipeline_hand_off (SkPipeline *self,
            sk_journal_append (self->journal, &e, &local_error) != 0 &&
            sk_journal_commit (self->journal, &local_error);
     }
-  if (dirfd >= 0)
-    close (dirfd);
   if (!ok)
     {
-      unlink_all (written);
+      for (guint i = 0; dirfd >= 0 && i < written->len; i++)
+        (void)unlinkat (dirfd, g_ptr_array_index (written, i), 0);
+      if (dirfd >= 0)
+        close (dirfd);
       refuse_step (self, actor, "handoff-refused", &local_error, case_id, NULL, NULL, error);
       return NULL;
     }
-  return g_steal_pointer (&written);
+  close (dirfd);
+  g_autoptr (GPtrArray) paths = g_ptr_array_new_with_free_func (g_free);
+  for (guint i = 0; i < written->len; i++)
+    g_ptr_array_add (paths, g_build_filename (dir, g_ptr_array_index (written, i), NULL));
+  return g_steal_pointer (&paths);
 }
 
 gboolean
@@ -997,7 +1026,7 @@ sk_pipeline_confirm_upload (SkPipeline *self,
   g_autoptr (GError) local_error = NULL;
   g_autoptr (SkCase) c = sk_pipeline_get_case (self, case_id, &local_error);
   const char *const allowed[] = { "handed-off", NULL };
-  g_autoptr (GPtrArray) removed = g_ptr_array_new_with_free_func (g_free);
+  g_autoptr (GPtrArray) removed = handoff_files_new ();
   gboolean ok = c != NULL && require_state (c, allowed, "confirming the upload", &local_error);
   if (ok)
     {
@@ -1027,7 +1056,7 @@ sk_pipeline_confirm_upload (SkPipeline *self,
   if (!ok)
     return refuse_step (self, actor, "upload-refused", &local_error, case_id, NULL, NULL, error);
   sk_fault_point ("confirm-before-unlink");
-  unlink_all (removed);
+  unlink_handoffs (self, removed);
   return TRUE;
 }
 
@@ -1038,21 +1067,20 @@ sk_pipeline_list_downloads (SkPipeline *self, const SkActor *actor, GError **err
 {
   g_return_val_if_fail (SK_IS_PIPELINE (self), NULL);
 
-  int dirfd = open_user_dir (self, "download", actor->uid, TRUE, error);
+  SkHandoff *handoff = get_handoff (self, error);
+  int dirfd = handoff != NULL
+                  ? sk_handoff_open_user (handoff, SK_HANDOFF_DOWNLOAD, actor->uid, TRUE, error)
+                  : -1;
   if (dirfd < 0)
     return NULL;
-  g_autofree char *dir =
-      g_strdup_printf ("%s/download/%" G_GINT64_FORMAT, self->handoff_root, actor->uid);
+  g_autoptr (GPtrArray) all = sk_fs_list (dirfd, error);
   close (dirfd);
-  g_autoptr (GDir) d = g_dir_open (dir, 0, error);
-  if (d == NULL)
+  if (all == NULL)
     return NULL;
   g_autoptr (GPtrArray) names = g_ptr_array_new_with_free_func (g_free);
-  const char *name;
-  while ((name = g_dir_read_name (d)) != NULL)
-    if (is_bare_name (name))
-      g_ptr_array_add (names, g_strdup (name));
-  g_ptr_array_sort (names, (GCompareFunc)g_strcmp0);
+  for (guint i = 0; i < all->len; i++)
+    if (sk_fs_is_bare_name (g_ptr_array_index (all, i)))
+      g_ptr_array_add (names, g_strdup (g_ptr_array_index (all, i)));
   return g_steal_pointer (&names);
 }
 
@@ -1143,13 +1171,14 @@ take_in_rows (const SkItem *item, gpointer data, GError **error)
 static SkCaseFile *
 take_in_one (SkPipeline *self,
              const SkActor *actor,
+             int dirfd,
              const char *name,
              char **out_case_id,
              SkFileReport **out_report,
              GCancellable *cancellable,
              GError **error)
 {
-  if (!is_bare_name (name))
+  if (!sk_fs_is_bare_name (name))
     {
       g_autofree char *safe = sk_escape_untrusted (name);
       g_set_error (error, SK_ERROR, SK_ERROR_FILE_NAME, "%s is not a file name", safe);
@@ -1163,23 +1192,11 @@ take_in_one (SkPipeline *self,
                    "%s is not the name of a result file the policy knows", safe);
       return NULL;
     }
-  int dirfd = open_user_dir (self, "download", actor->uid, FALSE, error);
-  if (dirfd < 0)
+  /* Only a regular file with one link, no larger than its kind allows, is
+   * read at all: another link would keep the plaintext past its deadline. */
+  int fd = sk_fs_open_untrusted (dirfd, name, "the result file", kind->max_size, NULL, NULL, error);
+  if (fd < 0)
     return NULL;
-  int fd = openat (dirfd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
-  int errsv = errno;
-  close (dirfd);
-  struct stat st;
-  if (fd < 0 || fstat (fd, &st) != 0 || !S_ISREG (st.st_mode))
-    {
-      g_autofree char *safe = sk_escape_untrusted (name);
-      g_autofree char *what = g_strdup_printf ("opening %s in the download folder", safe);
-      sk_error_set_from_errno (error, fd < 0 ? errsv : EINVAL, what);
-      if (fd >= 0)
-        close (fd);
-      return NULL;
-    }
-  (void)fcntl (fd, F_SETFL, 0);
   g_autoptr (GInputStream) in = g_unix_input_stream_new (fd, TRUE);
 
   /* Its case, from its own header. */
@@ -1315,9 +1332,7 @@ take_in_one (SkPipeline *self,
   sk_fault_point ("take-in-before-unlink");
 
   /* The plaintext leaves memory too. */
-  g_autofree char *path =
-      g_strdup_printf ("%s/download/%" G_GINT64_FORMAT "/%s", self->handoff_root, actor->uid, name);
-  if (unlink (path) != 0 && errno != ENOENT)
+  if (unlinkat (dirfd, name, 0) != 0 && errno != ENOENT)
     g_warning ("removing a taken-in download: %s", g_strerror (errno));
 
   g_autoptr (SkCase) after = sk_pipeline_get_case (self, c->id, error);
@@ -1345,7 +1360,16 @@ sk_pipeline_take_in (SkPipeline *self,
 
   g_autofree char *case_id = NULL;
   g_autoptr (GError) local_error = NULL;
-  SkCaseFile *f = take_in_one (self, actor, name, &case_id, out_report, cancellable, &local_error);
+  SkHandoff *handoff = get_handoff (self, &local_error);
+  int dirfd = handoff != NULL ? sk_handoff_open_user (handoff, SK_HANDOFF_DOWNLOAD, actor->uid,
+                                                      FALSE, &local_error)
+                              : -1;
+  SkCaseFile *f = NULL;
+  if (dirfd >= 0)
+    {
+      f = take_in_one (self, actor, dirfd, name, &case_id, out_report, cancellable, &local_error);
+      close (dirfd);
+    }
   if (f == NULL)
     {
       g_autoptr (JsonBuilder) b = json_builder_new ();
@@ -1724,7 +1748,7 @@ sk_pipeline_interrupt (SkPipeline *self, const SkActor *actor, const char *case_
   g_autoptr (SkCase) c = sk_pipeline_get_case (self, case_id, &local_error);
   const char *const allowed[] = { "imported",   "handed-off", "uploaded",
                                   "results-in", "exported",   NULL };
-  g_autoptr (GPtrArray) removed = g_ptr_array_new_with_free_func (g_free);
+  g_autoptr (GPtrArray) removed = handoff_files_new ();
   gboolean ok = c != NULL && require_state (c, allowed, "interrupting", &local_error);
   if (ok)
     {
@@ -1738,22 +1762,40 @@ sk_pipeline_interrupt (SkPipeline *self, const SkActor *actor, const char *case_
     }
   if (!ok)
     return refuse_step (self, actor, "interrupt-refused", &local_error, case_id, NULL, NULL, error);
-  unlink_all (removed);
+  unlink_handoffs (self, removed);
   return TRUE;
 }
 
 /* ---- sweeping ---------------------------------------------------------- */
 
+/* The hand-off root for the sweep, or NULL in *OUT_ROOT when there is
+ * none at all (no tmpfs mounted: no plaintext either). */
+static gboolean
+sweep_handoff_root (SkPipeline *self, SkHandoff **out_root, GError **error)
+{
+  g_autoptr (GError) local_error = NULL;
+  *out_root = get_handoff (self, &local_error);
+  if (*out_root != NULL)
+    return TRUE;
+  struct stat st;
+  if (lstat (self->handoff_root, &st) != 0 && errno == ENOENT)
+    return TRUE;
+  g_propagate_error (error, g_steal_pointer (&local_error));
+  return FALSE;
+}
+
 static gint64
 sweep_handoffs (SkPipeline *self, gint64 now, GError **error)
 {
   g_autoptr (SkDbStmt) stmt = sk_db_prepare (
-      self->db, "SELECT path, case_id FROM handoffs WHERE deadline_us <= ?1 ORDER BY path", error);
+      self->db, "SELECT path, case_id, uid FROM handoffs WHERE deadline_us <= ?1 ORDER BY path",
+      error);
   if (stmt == NULL)
     return -1;
   sk_db_stmt_bind_int64 (stmt, 1, now);
   g_autoptr (GPtrArray) paths = g_ptr_array_new_with_free_func (g_free);
   g_autoptr (GPtrArray) cases = g_ptr_array_new_with_free_func (g_free);
+  g_autoptr (GPtrArray) files = handoff_files_new ();
   for (;;)
     {
       SkDbStep step = sk_db_stmt_step (stmt, error);
@@ -1763,46 +1805,103 @@ sweep_handoffs (SkPipeline *self, gint64 now, GError **error)
         break;
       g_ptr_array_add (paths, g_strdup (sk_db_stmt_column_text (stmt, 0)));
       g_ptr_array_add (cases, g_strdup (sk_db_stmt_column_text (stmt, 1)));
+      HandoffFile *f = g_new0 (HandoffFile, 1);
+      f->uid = sk_db_stmt_column_int64 (stmt, 2);
+      f->name = g_path_get_basename (sk_db_stmt_column_text (stmt, 0));
+      g_ptr_array_add (files, f);
     }
   sk_db_stmt_reset (stmt);
-  SkActor system = { -1, NULL, "system" };
+  SkHandoff *handoff = NULL;
+  if (paths->len > 0 && !sweep_handoff_root (self, &handoff, error))
+    return -1;
   for (guint i = 0; i < paths->len; i++)
     {
-      const char *path = g_ptr_array_index (paths, i);
-      g_autofree char *base = g_path_get_basename (path);
-      g_autofree char *safe = sk_escape_untrusted (base);
-      g_autofree char *details =
-          g_strdup_printf ("{\"name\":\"%s\",\"folder\":\"upload\",\"method\":\"unlinked from "
-                           "tmpfs\"}",
-                           safe);
-      SkJournalEntry e =
-          entry_for (&system, "handoff-deleted", g_ptr_array_index (cases, i), details);
-      e.reason = "deadline-passed";
+      HandoffFile *f = g_ptr_array_index (files, i);
+      /* Removed first: a record outliving its file is harmless, plaintext
+       * outliving its record is not (recovery would find it, though).
+       * With no hand-off root at all, the plaintext went with its tmpfs. */
+      if (handoff != NULL &&
+          !sk_handoff_remove (handoff, SK_HANDOFF_UPLOAD, f->uid, f->name, error))
+        return -1;
       if (!sk_journal_begin (self->journal, error))
         return -1;
-      if (!run_sql (self, "DELETE FROM handoffs WHERE path = ?1", error, S (path), 0) ||
-          sk_journal_append (self->journal, &e, error) == 0 ||
+      if (!run_sql (self, "DELETE FROM handoffs WHERE path = ?1", error,
+                    S (g_ptr_array_index (paths, i)), 0) ||
+          !journal_removal (self, SK_HANDOFF_UPLOAD, f->name, 0, g_ptr_array_index (cases, i),
+                            "handoff-deleted", "deadline-passed", NULL, error) ||
           !sk_journal_commit (self->journal, error))
         {
           if (sk_db_in_transaction (self->db))
             sk_journal_rollback (self->journal);
           return -1;
         }
-      if (unlink (path) != 0 && errno != ENOENT)
-        g_warning ("removing hand-off plaintext: %s", g_strerror (errno));
     }
   return paths->len;
 }
 
-/* Downloads nobody took in are plaintext too: gone after download_minutes
- * (by the file's age on the journal's clock). */
-static gboolean
-download_expired (
-    SkPipeline *self, const char *path, const struct stat *st, gboolean *out_due, GError **error)
+typedef struct
 {
+  SkPipeline *self;
+  gint64 now;
+  gint64 removed;
+} DownloadSweep;
+
+/* Downloads nobody took in are plaintext too: gone download_minutes after
+ * the sweep first saw them, on the journal's clock — never by the file's
+ * own times, which whoever wrote it can set. */
+static gboolean
+sweep_download (
+    int dirfd, gint64 uid, const char *name, const struct stat *st, gpointer data, GError **error)
+{
+  DownloadSweep *ds = data;
+  SkPipeline *self = ds->self;
+  g_autoptr (SkDbStmt) stmt = sk_db_prepare (
+      self->db, "SELECT inode, first_seen_us FROM downloads WHERE uid = ?1 AND name = ?2", error);
+  if (stmt == NULL)
+    return FALSE;
+  sk_db_stmt_bind_int64 (stmt, 1, uid);
+  sk_db_stmt_bind_text (stmt, 2, name);
+  SkDbStep step = sk_db_stmt_step (stmt, error);
+  if (step == SK_DB_STEP_ERROR)
+    return FALSE;
+  gboolean known =
+      step == SK_DB_STEP_ROW && sk_db_stmt_column_int64 (stmt, 0) == (gint64)st->st_ino;
+  gint64 first_seen = known ? sk_db_stmt_column_int64 (stmt, 1) : ds->now;
+  sk_db_stmt_reset (stmt);
+
   gint64 limit = sk_policy_get_retention (self->policy)->download_minutes * MINUTE_US;
-  *out_due = (gint64)st->st_mtime * G_USEC_PER_SEC + limit <= sk_journal_now (self->journal);
-  return TRUE;
+  if (first_seen + limit > ds->now)
+    return run_sql (self,
+                    "INSERT INTO downloads (uid, name, inode, first_seen_us, seen_us) "
+                    "VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (uid, name) DO UPDATE SET "
+                    "inode = excluded.inode, first_seen_us = excluded.first_seen_us, "
+                    "seen_us = excluded.seen_us",
+                    error, I (uid), S (name), I (st->st_ino), I (first_seen), I (ds->now), 0);
+  if (unlinkat (dirfd, name, 0) != 0)
+    return TRUE;
+  ds->removed++;
+  return run_sql (self, "DELETE FROM downloads WHERE uid = ?1 AND name = ?2", error, I (uid),
+                  S (name), 0) &&
+         journal_removal (self, SK_HANDOFF_DOWNLOAD, name, (guint64)st->st_size, NULL,
+                          "download-expired", "deadline-passed", "not taken in in time", error);
+}
+
+static gint64
+sweep_downloads (SkPipeline *self, gint64 now, GError **error)
+{
+  SkHandoff *handoff;
+  if (!sweep_handoff_root (self, &handoff, error))
+    return -1;
+  if (handoff == NULL)
+    return 0;
+  DownloadSweep ds = { self, now, 0 };
+  if (!sk_handoff_foreach_file (handoff, SK_HANDOFF_DOWNLOAD, sweep_download, &ds, error))
+    return -1;
+  /* Files that are gone (taken in, or removed by their user) are
+   * forgotten. */
+  if (!run_sql (self, "DELETE FROM downloads WHERE seen_us < ?1", error, I (now), 0))
+    return -1;
+  return ds.removed;
 }
 
 static gboolean
@@ -1860,8 +1959,7 @@ sk_pipeline_sweep (SkPipeline *self, GError **error)
   gint64 handoffs = sweep_handoffs (self, now, error);
   if (handoffs < 0)
     return -1;
-  gint64 downloads = remove_from_folders (self, "download", download_expired, "download-expired",
-                                          "deadline-passed", "not taken in in time", error);
+  gint64 downloads = sweep_downloads (self, now, error);
   if (downloads < 0 || !flag_overdue (self, now, error))
     return -1;
   return items + handoffs + downloads;

@@ -103,8 +103,19 @@ sk_pipeline_get_policy (SkPipeline *self);
 GPtrArray *
 sk_pipeline_find_packages (const char *folder, GError **error);
 
-/* Import the package at PATH (and PATH.sig): each byte read once into the
- * store, then acceptance 1–5 on the store's copy.  Returns the case. */
+/* Import the package NAME (and NAME.sig) beneath DIRFD — a medium's mount
+ * point, opened once: each byte read once into the store, then acceptance
+ * 1–5 on the store's copy.  Only regular files with one link are read; a
+ * link, a FIFO, a device or a folder is refused.  Returns the case. */
+SkCase *
+sk_pipeline_import_at (SkPipeline *self,
+                       const SkActor *actor,
+                       int dirfd,
+                       const char *name,
+                       GCancellable *cancellable,
+                       GError **error);
+
+/* The same for the package at PATH (and PATH.sig). */
 SkCase *
 sk_pipeline_import (SkPipeline *self,
                     const SkActor *actor,

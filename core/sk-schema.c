@@ -89,6 +89,16 @@ static const char *const steps[SK_SCHEMA_VERSION] = {
   "  uid INTEGER NOT NULL,"
   "  deadline_us INTEGER NOT NULL"
   ");",
+  /* 4: when the sweep first saw each file in a download folder, on the
+   * journal's clock (a file's mtime is its writer's to set). */
+  "CREATE TABLE downloads ("
+  "  uid INTEGER NOT NULL,"
+  "  name TEXT NOT NULL,"
+  "  inode INTEGER NOT NULL,"
+  "  first_seen_us INTEGER NOT NULL,"
+  "  seen_us INTEGER NOT NULL,"
+  "  PRIMARY KEY (uid, name)"
+  ");",
 };
 
 static gboolean

@@ -13,7 +13,7 @@
 
 G_BEGIN_DECLS
 
-#define SK_SCHEMA_VERSION 3
+#define SK_SCHEMA_VERSION 4
 
 gboolean
 sk_schema_migrate (SkDb *db, GError **error);

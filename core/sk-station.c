@@ -525,7 +525,10 @@ sk_station_latest_checkpoint (SkStation *self)
 }
 
 SkStore *
-sk_station_open_store (SkStation *self, GError **error)
+sk_station_open_store (SkStation *self,
+                       SkStoreRecoverFunc also_recover,
+                       gpointer user_data,
+                       GError **error)
 {
   g_return_val_if_fail (SK_IS_STATION (self), NULL);
 
@@ -533,5 +536,5 @@ sk_station_open_store (SkStation *self, GError **error)
   if (journal == NULL)
     return NULL;
   g_autofree char *dir = g_build_filename (self->dir, "store", NULL);
-  return sk_store_open (dir, journal, error);
+  return sk_store_open (dir, journal, also_recover, user_data, error);
 }

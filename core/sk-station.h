@@ -67,9 +67,13 @@ sk_station_open_journal (SkStation *self, gboolean read_only, GError **error);
  * journal that it was made; returns the checkpoint's path. */
 char *
 sk_station_make_checkpoint (SkStation *self, GError **error);
-/* The store of staged items (DIR/store), recovered at open. */
+/* The store of staged items (DIR/store), recovered at open when no other
+ * process has it open (see sk_store_open()). */
 SkStore *
-sk_station_open_store (SkStation *self, GError **error);
+sk_station_open_store (SkStation *self,
+                       SkStoreRecoverFunc also_recover,
+                       gpointer user_data,
+                       GError **error);
 
 /* The login of this process's uid as the system knows it, or "uid-N" when
  * it has none. */

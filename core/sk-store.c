@@ -7,6 +7,7 @@
 #include <fcntl.h>
 #include <json-glib/json-glib.h>
 #include <stdio.h>
+#include <sys/file.h>
 #include <sys/socket.h>
 #include <string.h>
 #include <unistd.h>
@@ -14,6 +15,7 @@
 #include "sk-crypto.h"
 #include "sk-error.h"
 #include "sk-fault.h"
+#include "sk-fs.h"
 #include "sk-store.h"
 
 #define SEALED_SUFFIX ".sealed"
@@ -28,6 +30,7 @@ struct _SkStore
   int dirfd;
   SkJournal *journal;
   SkDb *db;
+  gboolean recovered;
 };
 
 G_DEFINE_FINAL_TYPE (SkStore, sk_store, G_TYPE_OBJECT)
@@ -201,15 +204,9 @@ row_exists (SkStore *self, const char *id, GError **error, gboolean *out_exists)
 static gboolean
 recover (SkStore *self, GError **error)
 {
-  g_autoptr (GDir) dir = g_dir_open (self->dir, 0, error);
-  if (dir == NULL)
+  g_autoptr (GPtrArray) names = sk_fs_list (self->dirfd, error);
+  if (names == NULL)
     return FALSE;
-
-  const char *name;
-  g_autoptr (GPtrArray) names = g_ptr_array_new_with_free_func (g_free);
-  while ((name = g_dir_read_name (dir)) != NULL)
-    g_ptr_array_add (names, g_strdup (name));
-  g_ptr_array_sort (names, (GCompareFunc)g_strcmp0);
 
   for (guint i = 0; i < names->len; i++)
     {
@@ -234,6 +231,7 @@ recover (SkStore *self, GError **error)
           sk_error_set_from_errno (error, errno, "removing what a crash left in the store");
           return FALSE;
         }
+      sk_fault_point ("store-recover-removed");
       g_autofree char *safe = sk_escape_untrusted (n);
       g_autofree char *details =
           g_strdup_printf ("{\"removed\":\"%s\",\"why\":\"%s\"}", safe,
@@ -280,8 +278,40 @@ recover (SkStore *self, GError **error)
   return sk_db_checkpoint_truncate (self->db, error);
 }
 
+/* Take the store's lock: exclusive when it can be had at once (and then
+ * *OUT_ALONE), else shared, waiting for a recovery under way to end. */
+static gboolean
+lock_store (SkStore *self, gboolean *out_alone, GError **error)
+{
+  int r;
+  do
+    r = flock (self->dirfd, LOCK_EX | LOCK_NB);
+  while (r != 0 && errno == EINTR);
+  *out_alone = r == 0;
+  if (r != 0 && errno != EWOULDBLOCK)
+    {
+      sk_error_set_from_errno (error, errno, "locking the store");
+      return FALSE;
+    }
+  if (*out_alone)
+    return TRUE;
+  do
+    r = flock (self->dirfd, LOCK_SH);
+  while (r != 0 && errno == EINTR);
+  if (r != 0)
+    {
+      sk_error_set_from_errno (error, errno, "locking the store");
+      return FALSE;
+    }
+  return TRUE;
+}
+
 SkStore *
-sk_store_open (const char *dir, SkJournal *journal, GError **error)
+sk_store_open (const char *dir,
+               SkJournal *journal,
+               SkStoreRecoverFunc also_recover,
+               gpointer user_data,
+               GError **error)
 {
   g_return_val_if_fail (dir != NULL, NULL);
   g_return_val_if_fail (SK_IS_JOURNAL (journal), NULL);
@@ -300,9 +330,31 @@ sk_store_open (const char *dir, SkJournal *journal, GError **error)
       sk_error_set_from_errno (error, errno, what);
       return NULL;
     }
-  if (!recover (self, error))
+  gboolean alone = FALSE;
+  if (!lock_store (self, &alone, error))
     return NULL;
+  if (alone)
+    {
+      if (!recover (self, error) || (also_recover != NULL && !also_recover (user_data, error)))
+        return NULL;
+      self->recovered = TRUE;
+      /* Shared from now on.  The switch is not atomic: another process may
+       * take the exclusive lock in between, and finds nothing of ours to
+       * recover, since this one has not staged anything yet. */
+      if (flock (self->dirfd, LOCK_SH) != 0)
+        {
+          sk_error_set_from_errno (error, errno, "locking the store");
+          return NULL;
+        }
+    }
   return g_steal_pointer (&self);
+}
+
+gboolean
+sk_store_get_recovered (SkStore *self)
+{
+  g_return_val_if_fail (SK_IS_STORE (self), FALSE);
+  return self->recovered;
 }
 
 /* ---- writing ----------------------------------------------------------- */
@@ -708,6 +760,14 @@ gboolean
 sk_store_reader_finish (SkStoreReader *reader, GError **error)
 {
   reader_stop (reader);
+  /* A write to the caller's end failed: the caller stopped reading (it
+   * refused what it had read, or gave up), which says nothing about the
+   * stored copy.  Its own reason stands; "broken pipe" would only hide it.
+   * Failures of the copy itself (altered, cut short, unreadable) are this
+   * project's errors, not GIO's, and are reported. */
+  if (reader->error != NULL && reader->error->domain == G_IO_ERROR &&
+      reader->error->code != G_IO_ERROR_CANCELLED)
+    g_clear_error (&reader->error);
   if (reader->error != NULL)
     {
       g_propagate_prefixed_error (error, g_steal_pointer (&reader->error),

@@ -51,10 +51,31 @@ typedef struct
 #define SK_TYPE_STORE (sk_store_get_type ())
 G_DECLARE_FINAL_TYPE (SkStore, sk_store, SK, STORE, GObject)
 
+/* More recovery for the owner of the store to run under the store's
+ * exclusive lock (the pipeline's hand-off folders). */
+typedef gboolean (*SkStoreRecoverFunc) (gpointer user_data, GError **error);
+
 /* Open the store in DIR (a directory of its own), recovering from any crash
- * first; every repair is journaled. */
+ * first; every repair is journaled.
+ *
+ * Several processes may have one store open at once (the service and the
+ * timer's sweep; two in-process commands on a station directory).  Each
+ * holds a shared lock on DIR for as long as the store is open, so that no
+ * one can take a stage or a commit for debris.  Recovery — which removes
+ * files that no committed row refers to — runs only when the exclusive lock
+ * can be had at once, i.e. when no other process has the store open; then
+ * ALSO_RECOVER (when given) runs under the same lock.  Otherwise the
+ * process that finds itself alone later does it. */
 SkStore *
-sk_store_open (const char *dir, SkJournal *journal, GError **error);
+sk_store_open (const char *dir,
+               SkJournal *journal,
+               SkStoreRecoverFunc also_recover,
+               gpointer user_data,
+               GError **error);
+
+/* Whether this store's open ran recovery (it had the store to itself). */
+gboolean
+sk_store_get_recovered (SkStore *self);
 
 /* Seal IN into a new item and record it with the journal entry WHO (its
  * event, actor and case; the store adds the item's details).  Returns the

@@ -48,7 +48,8 @@ main (int argc, char **argv)
     return 2;
   g_autoptr (SkDb) db = sk_db_open (argv[1], SK_DB_READ_WRITE, &error);
   g_autoptr (SkJournal) journal = db != NULL ? sk_journal_new (db, "crash", &error) : NULL;
-  g_autoptr (SkStore) store = journal != NULL ? sk_store_open (argv[2], journal, &error) : NULL;
+  g_autoptr (SkStore) store =
+      journal != NULL ? sk_store_open (argv[2], journal, NULL, NULL, &error) : NULL;
   if (store == NULL)
     {
       g_printerr ("helper: %s\n", error->message);

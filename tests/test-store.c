@@ -79,7 +79,7 @@ open_all (Fixture *fx, Opened *o)
   g_assert_no_error (error);
   o->journal = sk_journal_new (o->db, "test", &error);
   g_assert_no_error (error);
-  o->store = sk_store_open (fx->store_dir, o->journal, &error);
+  o->store = sk_store_open (fx->store_dir, o->journal, NULL, NULL, &error);
   g_assert_no_error (error);
 }
 
