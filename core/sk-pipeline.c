@@ -945,6 +945,8 @@ sk_pipeline_hand_off (SkPipeline *self,
   /* Each package verified again on the store's copy while its files are
    * written out: all of a package's files, or none. */
   g_autofree char *dir = ok ? sk_handoff_user_path (handoff, SK_HANDOFF_UPLOAD, actor->uid) : NULL;
+  if (ok)
+    sk_fault_point ("handoff-before-write");
   for (guint i = 0; ok && i < packages->len; i++)
     {
       SkCheckOptions opts = { .extract = TRUE, .extract_dirfd = dirfd, .replay_allowed = TRUE };

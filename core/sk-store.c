@@ -231,7 +231,6 @@ recover (SkStore *self, GError **error)
           sk_error_set_from_errno (error, errno, "removing what a crash left in the store");
           return FALSE;
         }
-      sk_fault_point ("store-recover-removed");
       g_autofree char *safe = sk_escape_untrusted (n);
       g_autofree char *details =
           g_strdup_printf ("{\"removed\":\"%s\",\"why\":\"%s\"}", safe,
@@ -239,6 +238,7 @@ recover (SkStore *self, GError **error)
       if (!sync_dir (self, error) ||
           !journal_system (self, "store-recovered", "ok", NULL, details, error))
         return FALSE;
+      sk_fault_point ("store-recover-removed");
     }
 
   g_autoptr (GPtrArray) items = sk_store_list (self, error);

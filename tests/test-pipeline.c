@@ -29,346 +29,11 @@
 #include "sk-pipeline.h"
 #include "sk-synth.h"
 #include "sk-test-gpg.h"
+#include "sk-test-pipeline.h"
 #include "sk-test-stations.h"
 #include "sk-test-util.h"
 
-#define SECOND_UID 4242
-
-typedef struct
-{
-  char *tmp;
-  char *run; /* the hand-off root: a tmpfs */
-  gboolean mounted;
-  char *medium; /* where the standard side packs */
-  char *out;    /* where the terminal exports */
-  char *files;  /* synthetic files */
-  SkTestStations st;
-  SkPolicy *layouts;
-  SkPipeline *pipe;
-  SkActor op;     /* this process's user */
-  SkActor second; /* another operator */
-} Fixture;
-
-static char *
-make_subdir (const char *parent, const char *name)
-{
-  char *dir = g_build_filename (parent, name, NULL);
-  g_assert_cmpint (g_mkdir (dir, 0700), ==, 0);
-  return dir;
-}
-
-static gboolean
-is_tmpfs (const char *path)
-{
-  struct statfs fs;
-  return statfs (path, &fs) == 0 && fs.f_type == TMPFS_MAGIC;
-}
-
-/* A tmpfs for the hand-off root: our own mount when we may, else a folder
- * on /dev/shm (a tmpfs on every Linux system). */
-static void
-make_handoff_root (Fixture *fx)
-{
-  fx->run = g_build_filename (fx->tmp, "run", NULL);
-  g_assert_cmpint (g_mkdir (fx->run, 0755), ==, 0);
-  if (mount ("tmpfs", fx->run, "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, "size=32m,mode=0755") ==
-      0)
-    {
-      fx->mounted = TRUE;
-      return;
-    }
-  g_assert_cmpint (g_rmdir (fx->run), ==, 0);
-  g_free (fx->run);
-
-  g_assert_true (is_tmpfs ("/dev/shm"));
-  fx->run = g_build_filename ("/dev/shm", "sk-test-run-XXXXXX", NULL);
-  g_assert_nonnull (g_mkdtemp_full (fx->run, 0755));
-}
-
-static SkPipeline *
-open_pipeline (Fixture *fx)
-{
-  g_autoptr (GError) error = NULL;
-  SkPipeline *p = sk_pipeline_new (fx->st.term, fx->st.term_policy, fx->run, &error);
-  g_assert_no_error (error);
-  g_assert_nonnull (p);
-  return p;
-}
-
-static void
-fixture_setup (Fixture *fx, gconstpointer data)
-{
-  g_autoptr (GError) error = NULL;
-
-  fx->tmp = g_dir_make_tmp ("skpl-XXXXXX", &error);
-  g_assert_no_error (error);
-  fx->medium = make_subdir (fx->tmp, "medium");
-  fx->out = make_subdir (fx->tmp, "out");
-  fx->files = make_subdir (fx->tmp, "files");
-  make_handoff_root (fx);
-  sk_test_stations_make (fx->tmp, &fx->st);
-  fx->layouts = sk_test_default_policy ();
-  fx->pipe = open_pipeline (fx);
-  fx->op = (SkActor){ (gint64)getuid (), "operator-a", "operator" };
-  fx->second = (SkActor){ SECOND_UID, "operator-b", "operator" };
-}
-
-static void
-fixture_teardown (Fixture *fx, gconstpointer data)
-{
-  sk_fault_set_hook (NULL, NULL);
-  g_clear_object (&fx->pipe);
-  g_clear_object (&fx->layouts);
-  sk_test_stations_clear (&fx->st);
-  if (fx->mounted)
-    g_assert_cmpint (umount2 (fx->run, MNT_DETACH), ==, 0);
-  sk_test_remove_tree (fx->run);
-  sk_test_remove_tree (fx->tmp);
-  g_free (fx->run);
-  g_free (fx->tmp);
-  g_free (fx->medium);
-  g_free (fx->out);
-  g_free (fx->files);
-}
-
-/* ---- helpers ------------------------------------------------------------ */
-
-/* A synthetic file of KIND in DIR (fx->files when NULL) for case SEED. */
-static char *
-synth (Fixture *fx, const char *kind_id, guint64 seed, guint64 records, const char *dir)
-{
-  g_autoptr (GError) error = NULL;
-  const SkKind *kind = sk_policy_lookup_kind (fx->layouts, kind_id);
-  SkSynthOptions opts;
-
-  g_assert_nonnull (kind);
-  sk_synth_options_init (&opts);
-  opts.seed = seed;
-  opts.records = records;
-  g_autofree char *sub =
-      g_strdup_printf ("%s/%" G_GUINT64_FORMAT, dir != NULL ? dir : fx->files, seed);
-  g_assert_cmpint (g_mkdir_with_parents (sub, 0700), ==, 0);
-  char *path = sk_synth_write_file (fx->layouts, kind, &opts, sub, &error);
-  g_assert_no_error (error);
-  return path;
-}
-
-static char *
-case_of (guint64 seed)
-{
-  return g_strdup_printf ("C%019" G_GUINT64_FORMAT, seed);
-}
-
-/* Pack PATHS (NULL-terminated) on the standard side into a fresh medium
- * folder; returns the package's path. */
-static char *
-pack (Fixture *fx, const char *workflow, guint64 seed, const char *const *paths)
-{
-  g_autoptr (GError) error = NULL;
-  g_autofree char *case_id = case_of (seed);
-  g_autofree char *name = g_strdup_printf ("m%" G_GUINT64_FORMAT, seed);
-  g_autofree char *dir = g_build_filename (fx->medium, name, NULL);
-  g_mkdir (dir, 0700);
-  char *path =
-      sk_package_pack (fx->st.std, fx->st.std_policy, workflow, case_id, paths, dir, NULL, &error);
-  g_assert_no_error (error);
-  g_assert_nonnull (path);
-  return path;
-}
-
-static char *
-download_dir (Fixture *fx, const SkActor *actor)
-{
-  g_autofree char *parent = g_build_filename (fx->run, "download", NULL);
-  g_mkdir (parent, 0755);
-  g_autofree char *uid = g_strdup_printf ("%" G_GINT64_FORMAT, actor->uid);
-  char *dir = g_build_filename (parent, uid, NULL);
-  g_mkdir (dir, 0700);
-  return dir;
-}
-
-/* The browser saves a result file in the download folder. */
-static char *
-browser_saves (Fixture *fx, const char *path)
-{
-  g_autofree char *dir = download_dir (fx, &fx->op);
-  g_autofree char *base = g_path_get_basename (path);
-  char *dest = g_build_filename (dir, base, NULL);
-  g_autofree char *data = NULL;
-  gsize len;
-  g_autoptr (GError) error = NULL;
-  g_file_get_contents (path, &data, &len, &error);
-  g_assert_no_error (error);
-  g_file_set_contents (dest, data, (gssize)len, &error);
-  g_assert_no_error (error);
-  return dest;
-}
-
-static GBytes *
-read_bytes (const char *path)
-{
-  g_autoptr (GError) error = NULL;
-  char *data = NULL;
-  gsize len = 0;
-  g_file_get_contents (path, &data, &len, &error);
-  g_assert_no_error (error);
-  return g_bytes_new_take (data, len);
-}
-
-static guint
-count_entries (const char *dir)
-{
-  g_autoptr (GDir) d = g_dir_open (dir, 0, NULL);
-  guint n = 0;
-  while (d != NULL && g_dir_read_name (d) != NULL)
-    n++;
-  return n;
-}
-
-static SkStore *
-open_store (Fixture *fx)
-{
-  g_autoptr (GError) error = NULL;
-  SkStore *store = sk_station_open_store (fx->st.term, NULL, NULL, &error);
-  g_assert_no_error (error);
-  return store;
-}
-
-static guint
-store_items (Fixture *fx)
-{
-  g_autoptr (GError) error = NULL;
-  g_autoptr (SkStore) store = open_store (fx);
-  g_autoptr (GPtrArray) items = sk_store_list (store, &error);
-  g_assert_no_error (error);
-  return items->len;
-}
-
-/* The newest journal row of EVENT (NULL: any). */
-static SkJournalRow *
-last_row (Fixture *fx, const char *event)
-{
-  g_autoptr (GError) error = NULL;
-  g_autoptr (SkJournal) journal = sk_station_open_journal (fx->st.term, FALSE, &error);
-  g_assert_no_error (error);
-  SkJournalFilter filter = { .event = event };
-  g_autoptr (GPtrArray) rows = sk_journal_query (journal, &filter, &error);
-  g_assert_no_error (error);
-  g_assert_cmpuint (rows->len, >, 0);
-  return g_ptr_array_steal_index (rows, rows->len - 1);
-}
-
-static guint
-rows_of (Fixture *fx, const char *event)
-{
-  g_autoptr (GError) error = NULL;
-  g_autoptr (SkJournal) journal = sk_station_open_journal (fx->st.term, FALSE, &error);
-  g_assert_no_error (error);
-  SkJournalFilter filter = { .event = event };
-  g_autoptr (GPtrArray) rows = sk_journal_query (journal, &filter, &error);
-  g_assert_no_error (error);
-  return rows->len;
-}
-
-static void
-assert_journal_verifies (SkStation *station)
-{
-  g_autoptr (GError) error = NULL;
-  g_autoptr (SkJournal) journal = sk_station_open_journal (station, FALSE, &error);
-  g_assert_no_error (error);
-  gint64 entries = 0, bad = 0;
-  g_assert_true (sk_journal_verify (journal, &entries, &bad, NULL, &error));
-  g_assert_no_error (error);
-  g_assert_cmpint (entries, >, 0);
-}
-
-static SkCase *
-get_case (Fixture *fx, guint64 seed)
-{
-  g_autoptr (GError) error = NULL;
-  g_autofree char *id = case_of (seed);
-  SkCase *c = sk_pipeline_get_case (fx->pipe, id, &error);
-  g_assert_no_error (error);
-  g_assert_nonnull (c);
-  return c;
-}
-
-static SkCase *
-import_ok (Fixture *fx, const char *pkg)
-{
-  g_autoptr (GError) error = NULL;
-  SkCase *c = sk_pipeline_import (fx->pipe, &fx->op, pkg, NULL, &error);
-  g_assert_no_error (error);
-  g_assert_nonnull (c);
-  return c;
-}
-
-/* A case of WORKFLOW for SEED, its request of KIND packed and imported.
- * Returns the case id. */
-static char *
-imported_case (Fixture *fx, const char *workflow, const char *kind, guint64 seed, guint64 records)
-{
-  g_autofree char *request = synth (fx, kind, seed, records, NULL);
-  const char *paths[] = { request, NULL };
-  g_autofree char *pkg = pack (fx, workflow, seed, paths);
-  g_autoptr (SkCase) c = import_ok (fx, pkg);
-  g_assert_cmpstr (c->state, ==, "imported");
-  return case_of (seed);
-}
-
-/* Import, hand off and confirm the upload of a request package. */
-static void
-through_upload (Fixture *fx, const char *pkg, guint64 seed)
-{
-  g_autoptr (GError) error = NULL;
-  g_autoptr (SkCase) c = import_ok (fx, pkg);
-  g_assert_cmpstr (c->state, ==, "imported");
-  g_autofree char *id = case_of (seed);
-  g_autoptr (GPtrArray) paths = sk_pipeline_hand_off (fx->pipe, &fx->op, id, NULL, &error);
-  g_assert_no_error (error);
-  g_assert_nonnull (paths);
-  g_assert_true (sk_pipeline_confirm_upload (fx->pipe, &fx->op, id, &error));
-  g_assert_no_error (error);
-}
-
-static SkCaseFile *
-take_in_ok (Fixture *fx, const char *path)
-{
-  g_autoptr (GError) error = NULL;
-  g_autofree char *saved = browser_saves (fx, path);
-  g_autofree char *base = g_path_get_basename (path);
-  g_autoptr (SkFileReport) report = NULL;
-  SkCaseFile *f = sk_pipeline_take_in (fx->pipe, &fx->op, base, &report, NULL, &error);
-  if (report != NULL && !sk_file_report_ok (report))
-    {
-      g_autofree char *what = sk_test_report_describe (report);
-      g_test_message ("%s", what);
-    }
-  g_assert_no_error (error);
-  g_assert_nonnull (f);
-  g_assert_false (g_file_test (saved, G_FILE_TEST_EXISTS));
-  return f;
-}
-
-/* A case of WORKFLOW for SEED carried through upload, its RESULT kind
- * taken in: ready to export.  Returns the case id. */
-static char *
-case_with_result (Fixture *fx,
-                  const char *workflow,
-                  const char *request,
-                  const char *result,
-                  guint64 seed,
-                  guint64 records)
-{
-  g_autofree char *req = synth (fx, request, seed, records, NULL);
-  g_autofree char *res = synth (fx, result, seed, records, NULL);
-  const char *paths[] = { req, NULL };
-  g_autofree char *pkg = pack (fx, workflow, seed, paths);
-  through_upload (fx, pkg, seed);
-  g_autoptr (SkCaseFile) f = take_in_ok (fx, res);
-  g_assert_cmpstr (f->kind, ==, result);
-  return case_of (seed);
-}
+typedef SkPipelineFixture Fixture;
 
 /* ---- the whole hop ------------------------------------------------------ */
 
@@ -378,19 +43,19 @@ static void
 test_subscriber (Fixture *fx, gconstpointer data)
 {
   g_autoptr (GError) error = NULL;
-  g_autofree char *kny01 = synth (fx, "KNY01", 21, 200, NULL);
-  g_autofree char *kny02 = synth (fx, "KNY02", 21, 200, NULL);
+  g_autofree char *kny01 = pf_synth (fx, "KNY01", 21, 200, NULL);
+  g_autofree char *kny02 = pf_synth (fx, "KNY02", 21, 200, NULL);
   const char *paths[] = { kny01, NULL };
-  g_autofree char *pkg = pack (fx, "subscriber", 21, paths);
-  g_autofree char *id = case_of (21);
+  g_autofree char *pkg = pf_pack (fx, "subscriber", 21, paths);
+  g_autofree char *id = pf_case_of (21);
 
   /* Import: the case exists, the package is in the store, sealed. */
-  g_autoptr (SkCase) c = import_ok (fx, pkg);
+  g_autoptr (SkCase) c = pf_import_ok (fx, pkg);
   g_assert_cmpstr (c->state, ==, "imported");
   g_assert_cmpstr (c->workflow, ==, "subscriber");
   g_assert_cmpuint (c->files->len, ==, 1);
-  g_assert_cmpuint (store_items (fx), ==, 1);
-  g_autoptr (SkJournalRow) imported = last_row (fx, "package-imported");
+  g_assert_cmpuint (pf_store_items (fx), ==, 1);
+  g_autoptr (SkJournalRow) imported = pf_last_row (fx, "package-imported");
   g_assert_cmpstr (imported->case_id, ==, id);
   g_assert_nonnull (imported->package_id);
 
@@ -399,18 +64,18 @@ test_subscriber (Fixture *fx, gconstpointer data)
   g_assert_error (error, SK_ERROR, SK_ERROR_PACKAGE_REPLAYED);
   g_assert_null (again);
   g_clear_error (&error);
-  g_assert_cmpuint (store_items (fx), ==, 1);
-  g_autoptr (SkJournalRow) replay = last_row (fx, "package-refused");
+  g_assert_cmpuint (pf_store_items (fx), ==, 1);
+  g_autoptr (SkJournalRow) replay = pf_last_row (fx, "package-refused");
   g_assert_cmpstr (replay->reason, ==, "package-replayed");
 
   /* Hand-off: plaintext in upload/<uid>/ on the tmpfs, byte for byte. */
   g_autoptr (GPtrArray) handed = sk_pipeline_hand_off (fx->pipe, &fx->op, id, NULL, &error);
   g_assert_no_error (error);
   g_assert_cmpuint (handed->len, ==, 1);
-  g_autoptr (GBytes) original = read_bytes (kny01);
-  g_autoptr (GBytes) upload = read_bytes (g_ptr_array_index (handed, 0));
+  g_autoptr (GBytes) original = pf_read_bytes (kny01);
+  g_autoptr (GBytes) upload = pf_read_bytes (g_ptr_array_index (handed, 0));
   g_assert_true (g_bytes_equal (original, upload));
-  g_assert_true (is_tmpfs (g_ptr_array_index (handed, 0)));
+  g_assert_true (pf_is_tmpfs (g_ptr_array_index (handed, 0)));
   GStatBuf st;
   g_assert_cmpint (g_stat (g_ptr_array_index (handed, 0), &st), ==, 0);
   g_assert_cmpint (st.st_mode & 077, ==, 0);
@@ -424,7 +89,7 @@ test_subscriber (Fixture *fx, gconstpointer data)
   /* Results cannot come before the upload is confirmed. */
   g_autoptr (SkCaseFile) early = NULL;
   {
-    g_autofree char *saved = browser_saves (fx, kny02);
+    g_autofree char *saved = pf_browser_saves (fx, kny02);
     g_autofree char *base = g_path_get_basename (kny02);
     early = sk_pipeline_take_in (fx->pipe, &fx->op, base, NULL, NULL, &error);
     g_assert_error (error, SK_ERROR, SK_ERROR_CASE_STATE);
@@ -438,27 +103,27 @@ test_subscriber (Fixture *fx, gconstpointer data)
   g_assert_true (sk_pipeline_confirm_upload (fx->pipe, &fx->op, id, &error));
   g_assert_no_error (error);
   g_assert_false (g_file_test (g_ptr_array_index (handed, 0), G_FILE_TEST_EXISTS));
-  g_autoptr (SkCase) uploaded = get_case (fx, 21);
+  g_autoptr (SkCase) uploaded = pf_get_case (fx, 21);
   g_assert_cmpstr (uploaded->state, ==, "uploaded");
   g_assert_false (uploaded->overdue);
 
   /* Take-in: validated, paired, sealed; the download is gone. */
-  g_autoptr (SkCaseFile) result = take_in_ok (fx, kny02);
+  g_autoptr (SkCaseFile) result = pf_take_in_ok (fx, kny02);
   g_assert_cmpstr (result->kind, ==, "KNY02");
   g_assert_cmpint (result->records, ==, 200);
   g_assert_false (result->needs_approval);
-  g_assert_cmpuint (store_items (fx), ==, 2);
+  g_assert_cmpuint (pf_store_items (fx), ==, 2);
 
   /* Export: written, read back, and readable by the standard side. */
   g_autofree char *exported = sk_pipeline_export (fx->pipe, &fx->op, id, fx->out, NULL, &error);
   g_assert_no_error (error);
   g_assert_nonnull (exported);
-  g_autoptr (SkCase) closed = get_case (fx, 21);
+  g_autoptr (SkCase) closed = pf_get_case (fx, 21);
   g_assert_cmpstr (closed->state, ==, "closed");
   g_assert_cmpint (closed->closed_us, >, 0);
-  g_autoptr (SkJournalRow) row = last_row (fx, "package-exported");
+  g_autoptr (SkJournalRow) row = pf_last_row (fx, "package-exported");
   g_assert_nonnull (strstr (row->details, "\"read_back\":\"identical\""));
-  g_autoptr (SkJournalRow) close_row = last_row (fx, "case-closed");
+  g_autoptr (SkJournalRow) close_row = pf_last_row (fx, "case-closed");
   g_assert_cmpint (close_row->seq, ==, row->seq + 1);
 
   g_autofree char *received = g_build_filename (fx->tmp, "received", NULL);
@@ -472,12 +137,12 @@ test_subscriber (Fixture *fx, gconstpointer data)
   g_assert_cmpstr (unpacked->checkpoint_station, ==, "terminal");
   g_autofree char *base = g_path_get_basename (kny02);
   g_autofree char *got_path = g_build_filename (received, base, NULL);
-  g_autoptr (GBytes) want = read_bytes (kny02);
-  g_autoptr (GBytes) got = read_bytes (got_path);
+  g_autoptr (GBytes) want = pf_read_bytes (kny02);
+  g_autoptr (GBytes) got = pf_read_bytes (got_path);
   g_assert_true (g_bytes_equal (want, got));
 
   /* Closed: every item now runs to the staged period from the close. */
-  g_autoptr (SkStore) store = open_store (fx);
+  g_autoptr (SkStore) store = pf_open_store (fx);
   g_autoptr (GPtrArray) items = sk_store_list (store, &error);
   g_assert_no_error (error);
   const SkRetention *r = sk_policy_get_retention (fx->st.term_policy);
@@ -485,8 +150,8 @@ test_subscriber (Fixture *fx, gconstpointer data)
     g_assert_cmpint (((SkItem *)g_ptr_array_index (items, i))->deadline_us, ==,
                      sk_retention_deadline (r, SK_RETENTION_STAGED, closed->closed_us));
 
-  assert_journal_verifies (fx->st.term);
-  assert_journal_verifies (fx->st.std);
+  pf_assert_journal_verifies (fx->st.term);
+  pf_assert_journal_verifies (fx->st.std);
 
   /* The standard side recorded what it packed and what it unpacked. */
   g_autoptr (SkJournal) std_journal = sk_station_open_journal (fx->st.std, FALSE, &error);
@@ -504,24 +169,24 @@ static void
 test_inquiry_dual_control (Fixture *fx, gconstpointer data)
 {
   g_autoptr (GError) error = NULL;
-  g_autofree char *ski01 = synth (fx, "SKI01", 22, 50, NULL);
-  g_autofree char *ski02 = synth (fx, "SKI02", 22, 50, NULL);
-  g_autofree char *ski03 = synth (fx, "SKI03", 22, 50, NULL);
+  g_autofree char *ski01 = pf_synth (fx, "SKI01", 22, 50, NULL);
+  g_autofree char *ski02 = pf_synth (fx, "SKI02", 22, 50, NULL);
+  g_autofree char *ski03 = pf_synth (fx, "SKI03", 22, 50, NULL);
   const char *paths[] = { ski01, NULL };
-  g_autofree char *pkg = pack (fx, "inquiry", 22, paths);
-  g_autofree char *id = case_of (22);
-  through_upload (fx, pkg, 22);
+  g_autofree char *pkg = pf_pack (fx, "inquiry", 22, paths);
+  g_autofree char *id = pf_case_of (22);
+  pf_through_upload (fx, pkg, 22);
 
-  g_autoptr (SkCaseFile) f2 = take_in_ok (fx, ski02);
+  g_autoptr (SkCaseFile) f2 = pf_take_in_ok (fx, ski02);
   g_autofree char *first = sk_pipeline_export (fx->pipe, &fx->op, id, fx->out, NULL, &error);
   g_assert_no_error (error);
   g_assert_nonnull (first);
   g_assert_cmpstr (f2->state, ==, "taken-in");
-  g_autoptr (SkCase) half = get_case (fx, 22);
+  g_autoptr (SkCase) half = pf_get_case (fx, 22);
   g_assert_cmpstr (half->state, ==, "exported");
   g_assert_cmpint (half->closed_us, ==, 0);
 
-  g_autoptr (SkCaseFile) f3 = take_in_ok (fx, ski03);
+  g_autoptr (SkCaseFile) f3 = pf_take_in_ok (fx, ski03);
   g_assert_true (f3->needs_approval);
   g_autofree char *name3 = g_path_get_basename (ski03);
 
@@ -530,17 +195,17 @@ test_inquiry_dual_control (Fixture *fx, gconstpointer data)
   g_assert_error (error, SK_ERROR, SK_ERROR_DUAL_CONTROL);
   g_assert_null (refused);
   g_clear_error (&error);
-  g_assert_cmpuint (count_entries (fx->out), ==, 2);
+  g_assert_cmpuint (pf_count_entries (fx->out), ==, 2);
   g_assert_false (sk_pipeline_approve (fx->pipe, &fx->op, id, name3, &error));
   g_assert_error (error, SK_ERROR, SK_ERROR_DUAL_CONTROL);
   g_clear_error (&error);
-  g_autoptr (SkJournalRow) denied = last_row (fx, "approval-refused");
+  g_autoptr (SkJournalRow) denied = pf_last_row (fx, "approval-refused");
   g_assert_cmpstr (denied->reason, ==, "dual-control");
   g_assert_cmpint (denied->uid, ==, fx->op.uid);
 
   g_assert_true (sk_pipeline_approve (fx->pipe, &fx->second, id, name3, &error));
   g_assert_no_error (error);
-  g_autoptr (SkJournalRow) approved = last_row (fx, "result-approved");
+  g_autoptr (SkJournalRow) approved = pf_last_row (fx, "result-approved");
   g_assert_cmpint (approved->uid, ==, SECOND_UID);
   g_autofree char *second = sk_pipeline_export (fx->pipe, &fx->op, id, fx->out, NULL, &error);
   g_assert_no_error (error);
@@ -548,10 +213,10 @@ test_inquiry_dual_control (Fixture *fx, gconstpointer data)
 
   /* Completed: SKI03 for inquiry_result_days, the rest for the staged
    * period. */
-  g_autoptr (SkCase) done = get_case (fx, 22);
+  g_autoptr (SkCase) done = pf_get_case (fx, 22);
   g_assert_cmpstr (done->state, ==, "closed");
   const SkRetention *r = sk_policy_get_retention (fx->st.term_policy);
-  g_autoptr (SkStore) store = open_store (fx);
+  g_autoptr (SkStore) store = pf_open_store (fx);
   g_autoptr (GPtrArray) items = sk_store_list (store, &error);
   g_assert_no_error (error);
   g_assert_cmpuint (items->len, ==, 3);
@@ -577,18 +242,18 @@ test_inquiry_dual_control (Fixture *fx, gconstpointer data)
   gint64 removed = sk_pipeline_sweep (fx->pipe, &error);
   g_assert_no_error (error);
   g_assert_cmpint (removed, ==, 1);
-  g_autoptr (SkJournalRow) deleted = last_row (fx, "item-deleted");
+  g_autoptr (SkJournalRow) deleted = pf_last_row (fx, "item-deleted");
   g_assert_cmpstr (deleted->reason, ==, "deadline-passed");
   g_assert_cmpstr (deleted->case_id, ==, id);
   g_assert_nonnull (strstr (deleted->details, "SKI03"));
-  g_autoptr (SkCase) after = get_case (fx, 22);
+  g_autoptr (SkCase) after = pf_get_case (fx, 22);
   for (guint i = 0; i < after->files->len; i++)
     {
       SkCaseFile *f = g_ptr_array_index (after->files, i);
       if (g_str_equal (f->kind, "SKI03"))
         g_assert_null (f->item_id);
     }
-  assert_journal_verifies (fx->st.term);
+  pf_assert_journal_verifies (fx->st.term);
 }
 
 /* An interrupted inquiry starts its SKI03's period at the interruption. */
@@ -596,19 +261,19 @@ static void
 test_interrupt (Fixture *fx, gconstpointer data)
 {
   g_autoptr (GError) error = NULL;
-  g_autofree char *ski01 = synth (fx, "SKI01", 23, 20, NULL);
-  g_autofree char *ski03 = synth (fx, "SKI03", 23, 20, NULL);
+  g_autofree char *ski01 = pf_synth (fx, "SKI01", 23, 20, NULL);
+  g_autofree char *ski03 = pf_synth (fx, "SKI03", 23, 20, NULL);
   const char *paths[] = { ski01, NULL };
-  g_autofree char *pkg = pack (fx, "inquiry", 23, paths);
-  g_autofree char *id = case_of (23);
-  through_upload (fx, pkg, 23);
-  g_autoptr (SkCaseFile) f3 = take_in_ok (fx, ski03);
+  g_autofree char *pkg = pf_pack (fx, "inquiry", 23, paths);
+  g_autofree char *id = pf_case_of (23);
+  pf_through_upload (fx, pkg, 23);
+  g_autoptr (SkCaseFile) f3 = pf_take_in_ok (fx, ski03);
 
   g_assert_true (sk_pipeline_interrupt (fx->pipe, &fx->op, id, &error));
   g_assert_no_error (error);
-  g_autoptr (SkCase) c = get_case (fx, 23);
+  g_autoptr (SkCase) c = pf_get_case (fx, 23);
   g_assert_cmpstr (c->state, ==, "interrupted");
-  g_autoptr (SkStore) store = open_store (fx);
+  g_autoptr (SkStore) store = pf_open_store (fx);
   g_autoptr (SkItem) item = sk_store_lookup (store, f3->item_id, &error);
   g_assert_no_error (error);
   g_assert_cmpint (item->deadline_us, ==,
@@ -628,12 +293,12 @@ static void
 test_import_refused (Fixture *fx, gconstpointer data)
 {
   g_autoptr (GError) error = NULL;
-  g_autofree char *kny01 = synth (fx, "KNY01", 24, 10, NULL);
+  g_autofree char *kny01 = pf_synth (fx, "KNY01", 24, 10, NULL);
   const char *paths[] = { kny01, NULL };
-  g_autofree char *pkg = pack (fx, "subscriber", 24, paths);
+  g_autofree char *pkg = pf_pack (fx, "subscriber", 24, paths);
 
   /* Re-sign the package with the attacker's key. */
-  g_autoptr (GBytes) bytes = read_bytes (pkg);
+  g_autoptr (GBytes) bytes = pf_read_bytes (pkg);
   const char *args[] = { "-u", sk_test_keys.mallory, NULL };
   g_autoptr (GBytes) sig = sk_test_gpg_sign (sk_test_keys.gpg, bytes, args);
   g_autofree char *sig_path = g_strconcat (pkg, ".sig", NULL);
@@ -648,9 +313,9 @@ test_import_refused (Fixture *fx, gconstpointer data)
   g_assert_error (error, SK_ERROR, SK_ERROR_SIG_UNTRUSTED_KEY);
   g_assert_null (c);
   g_clear_error (&error);
-  g_assert_cmpuint (store_items (fx), ==, 0);
-  g_assert_cmpuint (count_entries (store_dir), ==, 0);
-  g_autoptr (SkJournalRow) row = last_row (fx, "package-refused");
+  g_assert_cmpuint (pf_store_items (fx), ==, 0);
+  g_assert_cmpuint (pf_count_entries (store_dir), ==, 0);
+  g_autoptr (SkJournalRow) row = pf_last_row (fx, "package-refused");
   g_assert_cmpstr (row->reason, ==, "sig-untrusted-key");
   g_assert_cmpstr (row->outcome, ==, "refused");
   g_autoptr (GPtrArray) cases = sk_pipeline_list_cases (fx->pipe, &error);
@@ -663,7 +328,7 @@ test_import_refused (Fixture *fx, gconstpointer data)
   g_assert_error (error, SK_ERROR, SK_ERROR_MEDIA_REMOVED);
   g_assert_null (c);
   g_clear_error (&error);
-  g_autoptr (SkJournalRow) pulled = last_row (fx, "package-refused");
+  g_autoptr (SkJournalRow) pulled = pf_last_row (fx, "package-refused");
   g_assert_cmpstr (pulled->reason, ==, "media-removed");
   g_assert_cmpstr (pulled->outcome, ==, "failed");
 
@@ -671,7 +336,7 @@ test_import_refused (Fixture *fx, gconstpointer data)
   g_assert_cmpint (g_unlink (sig_path), ==, 0);
   c = sk_pipeline_import (fx->pipe, &fx->op, pkg, NULL, &error);
   g_assert_error (error, SK_ERROR, SK_ERROR_SIG_MISSING);
-  g_assert_cmpuint (count_entries (store_dir), ==, 0);
+  g_assert_cmpuint (pf_count_entries (store_dir), ==, 0);
 }
 
 /* A case id belongs to one workflow. */
@@ -679,23 +344,23 @@ static void
 test_import_wrong_workflow (Fixture *fx, gconstpointer data)
 {
   g_autoptr (GError) error = NULL;
-  g_autofree char *kny01 = synth (fx, "KNY01", 25, 10, NULL);
-  g_autofree char *jls01 = synth (fx, "JLS01", 25, 10, NULL);
+  g_autofree char *kny01 = pf_synth (fx, "KNY01", 25, 10, NULL);
+  g_autofree char *jls01 = pf_synth (fx, "JLS01", 25, 10, NULL);
   const char *p1[] = { kny01, NULL };
   const char *p2[] = { jls01, NULL };
-  g_autofree char *first = pack (fx, "subscriber", 25, p1);
-  g_autoptr (SkCase) c = import_ok (fx, first);
+  g_autofree char *first = pf_pack (fx, "subscriber", 25, p1);
+  g_autoptr (SkCase) c = pf_import_ok (fx, first);
   g_assert_cmpstr (c->workflow, ==, "subscriber");
   g_autofree char *dir = g_build_filename (fx->medium, "other", NULL);
   g_mkdir (dir, 0700);
-  g_autofree char *id = case_of (25);
+  g_autofree char *id = pf_case_of (25);
   g_autofree char *second =
       sk_package_pack (fx->st.std, fx->st.std_policy, "identity", id, p2, dir, NULL, &error);
   g_assert_no_error (error);
   g_autoptr (SkCase) c2 = sk_pipeline_import (fx->pipe, &fx->op, second, NULL, &error);
   g_assert_error (error, SK_ERROR, SK_ERROR_MANIFEST_MISMATCH);
   g_assert_null (c2);
-  g_assert_cmpuint (store_items (fx), ==, 1);
+  g_assert_cmpuint (pf_store_items (fx), ==, 1);
 }
 
 /* What the browser brings back is checked like anything from outside. */
@@ -703,20 +368,20 @@ static void
 test_take_in_refused (Fixture *fx, gconstpointer data)
 {
   g_autoptr (GError) error = NULL;
-  g_autofree char *kny01 = synth (fx, "KNY01", 26, 30, NULL);
+  g_autofree char *kny01 = pf_synth (fx, "KNY01", 26, 30, NULL);
   const char *paths[] = { kny01, NULL };
-  g_autofree char *pkg = pack (fx, "subscriber", 26, paths);
-  through_upload (fx, pkg, 26);
-  guint items = store_items (fx);
+  g_autofree char *pkg = pf_pack (fx, "subscriber", 26, paths);
+  pf_through_upload (fx, pkg, 26);
+  guint items = pf_store_items (fx);
 
-  g_autofree char *good = synth (fx, "KNY02", 26, 30, NULL);
+  g_autofree char *good = pf_synth (fx, "KNY02", 26, 30, NULL);
   struct
   {
     char *path;
     SkErrorCode code;
   } cases[] = {
     /* a result of a case this station never saw */
-    { synth (fx, "KNY02", 27, 30, NULL), SK_ERROR_PAIRING },
+    { pf_synth (fx, "KNY02", 27, 30, NULL), SK_ERROR_PAIRING },
     /* the right case, but records that answer nothing in the request */
     { NULL, SK_ERROR_PAIRING },
     /* a result with more records than the request */
@@ -749,7 +414,7 @@ test_take_in_refused (Fixture *fx, gconstpointer data)
   }
   {
     /* A code digit made a letter: field-type. */
-    g_autoptr (GBytes) bytes = read_bytes (good);
+    g_autoptr (GBytes) bytes = pf_read_bytes (good);
     gsize len = 0;
     gconstpointer raw = g_bytes_get_data (bytes, &len);
     g_autofree char *text = g_strndup (raw, len);
@@ -765,7 +430,7 @@ test_take_in_refused (Fixture *fx, gconstpointer data)
 
   for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
     {
-      g_autofree char *saved = browser_saves (fx, cases[i].path);
+      g_autofree char *saved = pf_browser_saves (fx, cases[i].path);
       g_autofree char *base = g_path_get_basename (cases[i].path);
       g_autoptr (SkFileReport) report = NULL;
       g_autoptr (SkCaseFile) f =
@@ -781,14 +446,14 @@ test_take_in_refused (Fixture *fx, gconstpointer data)
           g_assert_nonnull (report);
           g_assert_false (sk_file_report_ok (report));
         }
-      g_autoptr (SkJournalRow) row = last_row (fx, "download-refused");
+      g_autoptr (SkJournalRow) row = pf_last_row (fx, "download-refused");
       g_assert_cmpstr (row->reason, ==, sk_error_get_reason (error));
       g_clear_error (&error);
-      g_assert_cmpuint (store_items (fx), ==, items);
+      g_assert_cmpuint (pf_store_items (fx), ==, items);
       g_assert_cmpint (g_unlink (saved), ==, 0);
       g_free (cases[i].path);
     }
-  g_autoptr (SkCase) c = get_case (fx, 26);
+  g_autoptr (SkCase) c = pf_get_case (fx, 26);
   g_assert_cmpstr (c->state, ==, "uploaded");
 
   /* A name that is no name, and one taken in twice. */
@@ -796,15 +461,15 @@ test_take_in_refused (Fixture *fx, gconstpointer data)
   g_assert_null (none);
   g_assert_error (error, SK_ERROR, SK_ERROR_FILE_NAME);
   g_clear_error (&error);
-  g_autoptr (SkCaseFile) once = take_in_ok (fx, good);
+  g_autoptr (SkCaseFile) once = pf_take_in_ok (fx, good);
   g_assert_cmpstr (once->kind, ==, "KNY02");
-  g_autofree char *saved = browser_saves (fx, good);
+  g_autofree char *saved = pf_browser_saves (fx, good);
   g_assert_true (g_file_test (saved, G_FILE_TEST_EXISTS));
   g_autofree char *base = g_path_get_basename (good);
   g_autoptr (SkCaseFile) twice = sk_pipeline_take_in (fx->pipe, &fx->op, base, NULL, NULL, &error);
   g_assert_null (twice);
   g_assert_error (error, SK_ERROR, SK_ERROR_FILE_DUPLICATE);
-  g_assert_cmpuint (store_items (fx), ==, items + 1);
+  g_assert_cmpuint (pf_store_items (fx), ==, items + 1);
 }
 
 /* The hand-off root must be in memory. */
@@ -812,20 +477,20 @@ static void
 test_handoff_not_tmpfs (Fixture *fx, gconstpointer data)
 {
   g_autoptr (GError) error = NULL;
-  g_autofree char *id = imported_case (fx, "subscriber", "KNY01", 28, 10);
+  g_autofree char *id = pf_imported_case (fx, "subscriber", "KNY01", 28, 10);
 
   g_autofree char *disk = g_build_filename (fx->tmp, "disk-run", NULL);
   g_assert_cmpint (g_mkdir (disk, 0755), ==, 0);
-  g_assert_false (is_tmpfs (disk));
+  g_assert_false (pf_is_tmpfs (disk));
   g_autoptr (SkPipeline) on_disk = sk_pipeline_new (fx->st.term, fx->st.term_policy, disk, &error);
   g_assert_no_error (error);
   g_autoptr (GPtrArray) paths_out = sk_pipeline_hand_off (on_disk, &fx->op, id, NULL, &error);
   g_assert_error (error, SK_ERROR, SK_ERROR_HANDOFF_NOT_TMPFS);
   g_assert_null (paths_out);
-  g_assert_cmpuint (count_entries (disk), ==, 0);
-  g_autoptr (SkJournalRow) row = last_row (fx, "handoff-refused");
+  g_assert_cmpuint (pf_count_entries (disk), ==, 0);
+  g_autoptr (SkJournalRow) row = pf_last_row (fx, "handoff-refused");
   g_assert_cmpstr (row->reason, ==, "handoff-not-tmpfs");
-  g_autoptr (SkCase) after = get_case (fx, 28);
+  g_autoptr (SkCase) after = pf_get_case (fx, 28);
   g_assert_cmpstr (after->state, ==, "imported");
 }
 
@@ -835,11 +500,11 @@ static void
 test_sweep (Fixture *fx, gconstpointer data)
 {
   g_autoptr (GError) error = NULL;
-  g_autofree char *id = imported_case (fx, "subscriber", "KNY01", 29, 10);
+  g_autofree char *id = pf_imported_case (fx, "subscriber", "KNY01", 29, 10);
   g_autoptr (GPtrArray) handed = sk_pipeline_hand_off (fx->pipe, &fx->op, id, NULL, &error);
   g_assert_no_error (error);
-  g_autofree char *stray = synth (fx, "KNY02", 29, 10, NULL);
-  g_autofree char *saved = browser_saves (fx, stray);
+  g_autofree char *stray = pf_synth (fx, "KNY02", 29, 10, NULL);
+  g_autofree char *saved = pf_browser_saves (fx, stray);
 
   /* Nothing is due yet. */
   g_assert_cmpint (sk_pipeline_sweep (fx->pipe, &error), ==, 0);
@@ -863,17 +528,17 @@ test_sweep (Fixture *fx, gconstpointer data)
   g_assert_no_error (error);
   g_assert_false (g_file_test (g_ptr_array_index (handed, 0), G_FILE_TEST_EXISTS));
   g_assert_false (g_file_test (saved, G_FILE_TEST_EXISTS));
-  g_autoptr (SkJournalRow) h = last_row (fx, "handoff-deleted");
+  g_autoptr (SkJournalRow) h = pf_last_row (fx, "handoff-deleted");
   g_assert_cmpstr (h->reason, ==, "deadline-passed");
-  g_autoptr (SkJournalRow) d = last_row (fx, "download-expired");
+  g_autoptr (SkJournalRow) d = pf_last_row (fx, "download-expired");
   g_assert_cmpstr (d->reason, ==, "deadline-passed");
-  g_autoptr (SkCase) overdue = get_case (fx, 29);
+  g_autoptr (SkCase) overdue = pf_get_case (fx, 29);
   g_assert_true (overdue->overdue);
-  g_assert_cmpuint (rows_of (fx, "case-overdue"), ==, 1);
+  g_assert_cmpuint (pf_rows_of (fx, "case-overdue"), ==, 1);
 
   /* Flagged once, not at every sweep. */
   g_assert_cmpint (sk_pipeline_sweep (fx->pipe, &error), ==, 0);
-  g_assert_cmpuint (rows_of (fx, "case-overdue"), ==, 1);
+  g_assert_cmpuint (pf_rows_of (fx, "case-overdue"), ==, 1);
 }
 
 /* ---- media trouble ------------------------------------------------------ */
@@ -891,7 +556,7 @@ static void
 test_export_medium_pulled (Fixture *fx, gconstpointer data)
 {
   g_autoptr (GError) error = NULL;
-  g_autofree char *id = case_with_result (fx, "identity", "JLS01", "JLS02", 30, 40);
+  g_autofree char *id = pf_case_with_result (fx, "identity", "JLS01", "JLS02", 30, 40);
 
   g_autofree char *medium = g_build_filename (fx->tmp, "usb", NULL);
   g_assert_cmpint (g_mkdir (medium, 0700), ==, 0);
@@ -902,9 +567,9 @@ test_export_medium_pulled (Fixture *fx, gconstpointer data)
   g_assert_null (none);
   g_assert_nonnull (strstr (error->message, "medium"));
   g_clear_error (&error);
-  g_autoptr (SkJournalRow) failed = last_row (fx, "export-failed");
+  g_autoptr (SkJournalRow) failed = pf_last_row (fx, "export-failed");
   g_assert_cmpstr (failed->reason, ==, "media-removed");
-  g_autoptr (SkCase) c = get_case (fx, 30);
+  g_autoptr (SkCase) c = pf_get_case (fx, 30);
   g_assert_cmpstr (c->state, ==, "results-in");
 
   g_assert_cmpint (g_mkdir (medium, 0700), ==, 0);
@@ -913,7 +578,7 @@ test_export_medium_pulled (Fixture *fx, gconstpointer data)
   g_autofree char *base = g_path_get_basename (path);
   g_autofree char *want = g_strconcat (failed->package_id, ".tar.gpg", NULL);
   g_assert_cmpstr (base, ==, want);
-  g_assert_cmpuint (count_entries (medium), ==, 2);
+  g_assert_cmpuint (pf_count_entries (medium), ==, 2);
 }
 
 /* A medium that changes what was written (a faulty stick) is caught by
@@ -942,7 +607,7 @@ static void
 test_export_readback_mismatch (Fixture *fx, gconstpointer data)
 {
   g_autoptr (GError) error = NULL;
-  g_autofree char *id = case_with_result (fx, "identity", "JLS01", "JLS02", 32, 30);
+  g_autofree char *id = pf_case_with_result (fx, "identity", "JLS01", "JLS02", 32, 30);
 
   sk_fault_set_hook (spoil_written, fx->out);
   g_autofree char *none = sk_pipeline_export (fx->pipe, &fx->op, id, fx->out, NULL, &error);
@@ -950,10 +615,10 @@ test_export_readback_mismatch (Fixture *fx, gconstpointer data)
   g_assert_error (error, SK_ERROR, SK_ERROR_MEDIA_READBACK_MISMATCH);
   g_assert_null (none);
   g_clear_error (&error);
-  g_assert_cmpuint (count_entries (fx->out), ==, 0);
-  g_autoptr (SkJournalRow) failed = last_row (fx, "export-failed");
+  g_assert_cmpuint (pf_count_entries (fx->out), ==, 0);
+  g_autoptr (SkJournalRow) failed = pf_last_row (fx, "export-failed");
   g_assert_cmpstr (failed->reason, ==, "media-readback-mismatch");
-  g_autoptr (SkCase) c = get_case (fx, 32);
+  g_autoptr (SkCase) c = pf_get_case (fx, 32);
   g_assert_cmpstr (c->state, ==, "results-in");
 
   g_autofree char *path = sk_pipeline_export (fx->pipe, &fx->op, id, fx->out, NULL, &error);
@@ -971,7 +636,7 @@ test_export_disk_full (Fixture *fx, gconstpointer data)
       return;
     }
   g_autoptr (GError) error = NULL;
-  g_autofree char *id = case_with_result (fx, "identity", "JLS01", "JLS02", 31, 400);
+  g_autofree char *id = pf_case_with_result (fx, "identity", "JLS01", "JLS02", 31, 400);
 
   g_autofree char *small = g_build_filename (fx->tmp, "small", NULL);
   g_assert_cmpint (g_mkdir (small, 0700), ==, 0);
@@ -980,9 +645,9 @@ test_export_disk_full (Fixture *fx, gconstpointer data)
   g_assert_error (error, SK_ERROR, SK_ERROR_DISK_FULL);
   g_assert_null (none);
   g_clear_error (&error);
-  g_assert_cmpuint (count_entries (small), ==, 0);
+  g_assert_cmpuint (pf_count_entries (small), ==, 0);
   g_assert_cmpint (umount2 (small, MNT_DETACH), ==, 0);
-  g_autoptr (SkJournalRow) failed = last_row (fx, "export-failed");
+  g_autoptr (SkJournalRow) failed = pf_last_row (fx, "export-failed");
   g_assert_cmpstr (failed->reason, ==, "disk-full");
 
   g_autofree char *path = sk_pipeline_export (fx->pipe, &fx->op, id, fx->out, NULL, &error);
@@ -992,70 +657,22 @@ test_export_disk_full (Fixture *fx, gconstpointer data)
 
 /* ---- crashes ------------------------------------------------------------ */
 
-/* Runs the CLI on the terminal (with SEKISHO_FAULT=POINT unless NULL);
- * returns its wait status, and its output when asked for. */
-static int
-cli_run_at (Fixture *fx,
-            SkStation *station,
-            const char *point,
-            const char *const *args,
-            char **out,
-            char **err)
-{
-  g_autoptr (GPtrArray) argv = g_ptr_array_new ();
-  g_ptr_array_add (argv, (gpointer)g_getenv ("SEKISHO_CLI"));
-  g_ptr_array_add (argv, (gpointer) "--station");
-  g_ptr_array_add (argv, (gpointer)sk_station_get_dir (station));
-  g_ptr_array_add (argv, (gpointer) "--handoff-root");
-  g_ptr_array_add (argv, fx->run);
-  for (guint i = 0; args[i] != NULL; i++)
-    g_ptr_array_add (argv, (gpointer)args[i]);
-  g_ptr_array_add (argv, NULL);
-  g_autoptr (GSubprocessLauncher) launcher = g_subprocess_launcher_new (
-      out != NULL ? G_SUBPROCESS_FLAGS_STDOUT_PIPE | G_SUBPROCESS_FLAGS_STDERR_PIPE
-                  : G_SUBPROCESS_FLAGS_STDOUT_SILENCE | G_SUBPROCESS_FLAGS_STDERR_SILENCE);
-  if (point != NULL)
-    g_subprocess_launcher_setenv (launcher, "SEKISHO_FAULT", point, TRUE);
-  g_autoptr (GError) error = NULL;
-  g_autoptr (GSubprocess) proc =
-      g_subprocess_launcher_spawnv (launcher, (const char *const *)argv->pdata, &error);
-  g_assert_no_error (error);
-  if (out != NULL)
-    g_subprocess_communicate_utf8 (proc, NULL, NULL, out, err, &error);
-  else
-    g_subprocess_wait (proc, NULL, &error);
-  g_assert_no_error (error);
-  return g_subprocess_get_status (proc);
-}
-
-static int
-cli_run (Fixture *fx, const char *point, const char *const *args, char **out, char **err)
-{
-  return cli_run_at (fx, fx->st.term, point, args, out, err);
-}
-
-static int
-cli_with_fault (Fixture *fx, const char *point, const char *const *args)
-{
-  return cli_run (fx, point, args, NULL, NULL);
-}
-
 /* The CLI drives the same pipeline: with --json every step prints one JSON
  * object, and no step prints a personal value of the files it moves. */
 static void
 test_cli_json (Fixture *fx, gconstpointer data)
 {
   g_autoptr (GError) error = NULL;
-  g_autofree char *kny01 = synth (fx, "KNY01", 60, 20, NULL);
-  g_autofree char *kny02 = synth (fx, "KNY02", 60, 20, NULL);
+  g_autofree char *kny01 = pf_synth (fx, "KNY01", 60, 20, NULL);
+  g_autofree char *kny02 = pf_synth (fx, "KNY02", 60, 20, NULL);
   const char *paths[] = { kny01, NULL };
-  g_autofree char *pkg = pack (fx, "subscriber", 60, paths);
-  g_autofree char *id = case_of (60);
+  g_autofree char *pkg = pf_pack (fx, "subscriber", 60, paths);
+  g_autofree char *id = pf_case_of (60);
   g_autofree char *base02 = g_path_get_basename (kny02);
   g_clear_object (&fx->pipe);
 
   /* Each 個人番号 (12 digits at offset 30 of every 500-byte data record). */
-  g_autoptr (GBytes) bytes = read_bytes (kny01);
+  g_autoptr (GBytes) bytes = pf_read_bytes (kny01);
   gsize len;
   const char *text = g_bytes_get_data (bytes, &len);
   g_autoptr (GPtrArray) numbers = g_ptr_array_new_with_free_func (g_free);
@@ -1089,12 +706,12 @@ test_cli_json (Fixture *fx, gconstpointer data)
     {
       if (steps[i].args == take_in)
         {
-          g_autofree char *saved = browser_saves (fx, kny02);
+          g_autofree char *saved = pf_browser_saves (fx, kny02);
           g_assert_true (g_file_test (saved, G_FILE_TEST_EXISTS));
         }
       g_autofree char *out = NULL;
       g_autofree char *err = NULL;
-      int status = cli_run (fx, NULL, steps[i].args, &out, &err);
+      int status = pf_cli_run (fx, NULL, steps[i].args, &out, &err);
       /* No 個人番号 in the output: checked before any of it is shown. */
       for (guint n = 0; n < numbers->len; n++)
         {
@@ -1121,8 +738,8 @@ test_cli_json (Fixture *fx, gconstpointer data)
           g_assert_cmpstr (json_object_get_string_member (c, "id"), ==, id);
         }
     }
-  fx->pipe = open_pipeline (fx);
-  g_autoptr (SkCase) c = get_case (fx, 60);
+  fx->pipe = pf_open_pipeline (fx);
+  g_autoptr (SkCase) c = pf_get_case (fx, 60);
   g_assert_cmpstr (c->state, ==, "closed");
 
   /* The standard side unpacks it once, from its own sealed copy, which is
@@ -1140,34 +757,23 @@ test_cli_json (Fixture *fx, gconstpointer data)
   g_assert_cmpint (g_mkdir (received, 0700), ==, 0);
   const char *unpack[] = { "unpack", "--out", received, g_ptr_array_index (written, 0), NULL };
   g_autofree char *std_store = g_build_filename (sk_station_get_dir (fx->st.std), "store", NULL);
-  int status = cli_run_at (fx, fx->st.std, NULL, unpack, NULL, NULL);
+  int status = pf_cli_run_at (fx, fx->st.std, NULL, unpack, NULL, NULL);
   g_assert_true (WIFEXITED (status) && WEXITSTATUS (status) == 0);
   g_autofree char *got = g_build_filename (received, base02, NULL);
-  g_autoptr (GBytes) want_bytes = read_bytes (kny02);
-  g_autoptr (GBytes) got_bytes = read_bytes (got);
+  g_autoptr (GBytes) want_bytes = pf_read_bytes (kny02);
+  g_autoptr (GBytes) got_bytes = pf_read_bytes (got);
   g_assert_true (g_bytes_equal (want_bytes, got_bytes));
-  g_assert_cmpuint (count_entries (std_store), ==, 0);
+  g_assert_cmpuint (pf_count_entries (std_store), ==, 0);
   g_assert_cmpint (g_unlink (got), ==, 0);
-  status = cli_run_at (fx, fx->st.std, NULL, unpack, NULL, NULL);
+  status = pf_cli_run_at (fx, fx->st.std, NULL, unpack, NULL, NULL);
   g_assert_true (WIFEXITED (status) && WEXITSTATUS (status) == 1);
-  g_assert_cmpuint (count_entries (received), ==, 0);
-  g_assert_cmpuint (count_entries (std_store), ==, 0);
-  g_autoptr (SkJournalRow) taken = last_row (fx, "download-taken-in");
+  g_assert_cmpuint (pf_count_entries (received), ==, 0);
+  g_assert_cmpuint (pf_count_entries (std_store), ==, 0);
+  g_autoptr (SkJournalRow) taken = pf_last_row (fx, "download-taken-in");
   g_assert_nonnull (strstr (taken->details, base02));
 }
 
 /* No stray file in the store; every row's file there. */
-static void
-assert_store_consistent (Fixture *fx)
-{
-  g_autoptr (SkStore) store = open_store (fx);
-  g_autoptr (GError) error = NULL;
-  g_autoptr (GPtrArray) items = sk_store_list (store, &error);
-  g_assert_no_error (error);
-  g_autofree char *dir = g_build_filename (sk_station_get_dir (fx->st.term), "store", NULL);
-  g_assert_cmpuint (count_entries (dir), ==, items->len);
-}
-
 /* SIGKILL at each boundary of an import: afterwards the package is either
  * imported (and the case exists) or not at all, and importing it again
  * works exactly once. */
@@ -1181,19 +787,19 @@ test_crash_import (Fixture *fx, gconstpointer data)
   for (guint i = 0; i < G_N_ELEMENTS (points); i++)
     {
       guint64 seed = 40 + i;
-      g_autofree char *kny01 = synth (fx, "KNY01", seed, 20, NULL);
+      g_autofree char *kny01 = pf_synth (fx, "KNY01", seed, 20, NULL);
       const char *paths[] = { kny01, NULL };
-      g_autofree char *pkg = pack (fx, "subscriber", seed, paths);
+      g_autofree char *pkg = pf_pack (fx, "subscriber", seed, paths);
       const char *args[] = { "case", "import", pkg, NULL };
-      int status = cli_with_fault (fx, points[i], args);
+      int status = pf_cli_with_fault (fx, points[i], args);
       g_test_message ("import killed at %s: status %d", points[i], status);
       g_assert_true (WIFSIGNALED (status) && WTERMSIG (status) == SIGKILL);
 
-      fx->pipe = open_pipeline (fx);
-      assert_store_consistent (fx);
-      assert_journal_verifies (fx->st.term);
+      fx->pipe = pf_open_pipeline (fx);
+      pf_assert_store_consistent (fx);
+      pf_assert_journal_verifies (fx->st.term);
       g_autoptr (GError) error = NULL;
-      g_autofree char *id = case_of (seed);
+      g_autofree char *id = pf_case_of (seed);
       g_autoptr (SkCase) c = sk_pipeline_get_case (fx->pipe, id, &error);
       gboolean committed = g_str_equal (points[i], "store-put-after-commit");
       g_assert_true (committed ? c != NULL : c == NULL);
@@ -1206,7 +812,7 @@ test_crash_import (Fixture *fx, gconstpointer data)
         g_assert_no_error (error);
       g_clear_object (&fx->pipe);
     }
-  fx->pipe = open_pipeline (fx);
+  fx->pipe = pf_open_pipeline (fx);
 }
 
 /* SIGKILL at each boundary of an export: nothing acknowledged is lost, and
@@ -1221,21 +827,21 @@ test_crash_export (Fixture *fx, gconstpointer data)
     {
       guint64 seed = 50 + i;
       g_autoptr (GError) error = NULL;
-      g_autofree char *id = case_with_result (fx, "subscriber", "KNY01", "KNY02", seed, 20);
+      g_autofree char *id = pf_case_with_result (fx, "subscriber", "KNY01", "KNY02", seed, 20);
       g_autofree char *medium = g_strdup_printf ("%s/crash-%u", fx->tmp, i);
       g_assert_cmpint (g_mkdir (medium, 0700), ==, 0);
 
       g_clear_object (&fx->pipe);
       const char *args[] = { "case", "export", "--out", medium, id, NULL };
-      int status = cli_with_fault (fx, points[i], args);
+      int status = pf_cli_with_fault (fx, points[i], args);
       g_test_message ("export killed at %s: status %d", points[i], status);
       g_assert_true (WIFSIGNALED (status) && WTERMSIG (status) == SIGKILL);
 
-      fx->pipe = open_pipeline (fx);
-      assert_journal_verifies (fx->st.term);
-      g_autoptr (SkCase) c = get_case (fx, seed);
+      fx->pipe = pf_open_pipeline (fx);
+      pf_assert_journal_verifies (fx->st.term);
+      g_autoptr (SkCase) c = pf_get_case (fx, seed);
       g_assert_cmpstr (c->state, ==, "results-in");
-      g_autoptr (SkJournalRow) started = last_row (fx, "export-started");
+      g_autoptr (SkJournalRow) started = pf_last_row (fx, "export-started");
       g_assert_cmpstr (started->case_id, ==, id);
 
       g_autofree char *path = sk_pipeline_export (fx->pipe, &fx->op, id, medium, NULL, &error);
@@ -1243,11 +849,11 @@ test_crash_export (Fixture *fx, gconstpointer data)
       g_autofree char *base = g_path_get_basename (path);
       g_autofree char *want = g_strconcat (started->package_id, ".tar.gpg", NULL);
       g_assert_cmpstr (base, ==, want);
-      g_autoptr (SkCase) closed = get_case (fx, seed);
+      g_autoptr (SkCase) closed = pf_get_case (fx, seed);
       g_assert_cmpstr (closed->state, ==, "closed");
 
       /* On the medium: the package and its signature, nothing else. */
-      g_assert_cmpuint (count_entries (medium), ==, 2);
+      g_assert_cmpuint (pf_count_entries (medium), ==, 2);
       g_autoptr (SkPackageResult) r =
           sk_package_check (fx->st.std, fx->st.std_policy, path, NULL, NULL, NULL, &error);
       g_assert_no_error (error);
@@ -1261,7 +867,7 @@ main (int argc, char **argv)
   setlocale (LC_ALL, "C.UTF-8");
   g_test_init (&argc, &argv, NULL);
 
-#define ADD(path, fn) g_test_add (path, Fixture, NULL, fixture_setup, fn, fixture_teardown)
+#define ADD(path, fn) g_test_add (path, Fixture, NULL, pf_fixture_setup, fn, pf_fixture_teardown)
   ADD ("/pipeline/subscriber", test_subscriber);
   ADD ("/pipeline/inquiry-dual-control", test_inquiry_dual_control);
   ADD ("/pipeline/interrupt", test_interrupt);
