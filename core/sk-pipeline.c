@@ -21,7 +21,6 @@
 #include "sk-pipeline.h"
 #include "sk-policy-private.h"
 
-#define DAY_US (G_GINT64_CONSTANT (86400) * G_USEC_PER_SEC)
 #define MINUTE_US (G_GINT64_CONSTANT (60) * G_USEC_PER_SEC)
 #define HELD G_MAXINT64 /* an item's deadline while its case is open */
 #define BLOCK (256 * 1024)
@@ -35,6 +34,7 @@ struct _SkPipeline
   SkJournal *journal;
   SkStore *store;
   SkDb *db;
+  SkCases *cases;
   char *handoff_root;
   SkHandoff *handoff; /* NULL until first used */
 };
@@ -47,6 +47,7 @@ sk_pipeline_finalize (GObject *object)
   SkPipeline *self = SK_PIPELINE (object);
 
   g_clear_object (&self->store);
+  g_clear_object (&self->cases);
   g_clear_object (&self->journal);
   g_clear_object (&self->db);
   g_clear_object (&self->policy);
@@ -66,35 +67,6 @@ sk_pipeline_class_init (SkPipelineClass *klass)
 static void
 sk_pipeline_init (SkPipeline *self)
 {
-}
-
-void
-sk_case_file_free (SkCaseFile *f)
-{
-  if (f == NULL)
-    return;
-  g_free (f->role);
-  g_free (f->kind);
-  g_free (f->name);
-  g_free (f->sha256);
-  g_free (f->state);
-  g_free (f->package_id);
-  g_free (f->item_id);
-  g_free (f->taken_login);
-  g_free (f->approved_login);
-  g_free (f);
-}
-
-void
-sk_case_free (SkCase *c)
-{
-  if (c == NULL)
-    return;
-  g_free (c->id);
-  g_free (c->workflow);
-  g_free (c->state);
-  g_clear_pointer (&c->files, g_ptr_array_unref);
-  g_free (c);
 }
 
 /* ---- journal ----------------------------------------------------------- */
@@ -223,127 +195,18 @@ add_case_files (JsonBuilder *b, GPtrArray *files)
 
 /* ---- reading cases ----------------------------------------------------- */
 
-#define FILE_COLUMNS                                                                               \
-  "id, role, kind, name, size, sha256, records, state, package_id, item_id, taken_uid, "           \
-  "taken_login, approved_uid, approved_login"
-
-static SkCaseFile *
-file_from_row (SkPipeline *self, SkDbStmt *stmt)
-{
-  SkCaseFile *f = g_new0 (SkCaseFile, 1);
-  f->id = sk_db_stmt_column_int64 (stmt, 0);
-  f->role = g_strdup (sk_db_stmt_column_text (stmt, 1));
-  f->kind = g_strdup (sk_db_stmt_column_text (stmt, 2));
-  f->name = g_strdup (sk_db_stmt_column_text (stmt, 3));
-  f->size = (guint64)sk_db_stmt_column_int64 (stmt, 4);
-  f->sha256 = g_strdup (sk_db_stmt_column_text (stmt, 5));
-  f->records = sk_db_stmt_column_int64 (stmt, 6);
-  f->state = g_strdup (sk_db_stmt_column_text (stmt, 7));
-  f->package_id = g_strdup (sk_db_stmt_column_text (stmt, 8));
-  f->item_id = g_strdup (sk_db_stmt_column_text (stmt, 9));
-  f->taken_uid = sk_db_stmt_column_is_null (stmt, 10) ? -1 : sk_db_stmt_column_int64 (stmt, 10);
-  f->taken_login = g_strdup (sk_db_stmt_column_text (stmt, 11));
-  f->approved_uid = sk_db_stmt_column_is_null (stmt, 12) ? -1 : sk_db_stmt_column_int64 (stmt, 12);
-  f->approved_login = g_strdup (sk_db_stmt_column_text (stmt, 13));
-  f->needs_approval = g_str_equal (f->role, "result") && f->approved_uid < 0 &&
-                      sk_policy_needs_dual_control (self->policy, f->kind);
-  return f;
-}
-
-static gboolean
-case_is_overdue (SkPipeline *self, const SkCase *c)
-{
-  if (c->closed_us != 0)
-    return FALSE;
-  for (guint i = 0; i < c->files->len; i++)
-    if (g_str_equal (((SkCaseFile *)g_ptr_array_index (c->files, i))->role, "result"))
-      return FALSE;
-  gint64 since = c->uploaded_us != 0 ? c->uploaded_us : c->created_us;
-  gint64 days = sk_policy_get_retention (self->policy)->no_result_days;
-  return sk_journal_now (self->journal) >= since + days * DAY_US;
-}
-
 SkCase *
 sk_pipeline_get_case (SkPipeline *self, const char *case_id, GError **error)
 {
   g_return_val_if_fail (SK_IS_PIPELINE (self), NULL);
-
-  g_autoptr (SkDbStmt) stmt = sk_db_prepare (
-      self->db,
-      "SELECT id, workflow, state, created_us, updated_us, uploaded_us, closed_us FROM cases "
-      "WHERE id = ?1",
-      error);
-  if (stmt == NULL)
-    return NULL;
-  sk_db_stmt_bind_text (stmt, 1, case_id);
-  SkDbStep step = sk_db_stmt_step (stmt, error);
-  if (step == SK_DB_STEP_ERROR)
-    return NULL;
-  if (step != SK_DB_STEP_ROW)
-    {
-      g_autofree char *safe = sk_escape_untrusted (case_id);
-      g_set_error (error, SK_ERROR, SK_ERROR_CASE_UNKNOWN, "there is no case %s on this station",
-                   safe);
-      return NULL;
-    }
-  g_autoptr (SkCase) c = g_new0 (SkCase, 1);
-  c->id = g_strdup (sk_db_stmt_column_text (stmt, 0));
-  c->workflow = g_strdup (sk_db_stmt_column_text (stmt, 1));
-  c->state = g_strdup (sk_db_stmt_column_text (stmt, 2));
-  c->created_us = sk_db_stmt_column_int64 (stmt, 3);
-  c->updated_us = sk_db_stmt_column_int64 (stmt, 4);
-  c->uploaded_us = sk_db_stmt_column_int64 (stmt, 5);
-  c->closed_us = sk_db_stmt_column_int64 (stmt, 6);
-  sk_db_stmt_reset (stmt);
-
-  g_autoptr (SkDbStmt) files = sk_db_prepare (
-      self->db, "SELECT " FILE_COLUMNS " FROM case_files WHERE case_id = ?1 ORDER BY id", error);
-  if (files == NULL)
-    return NULL;
-  sk_db_stmt_bind_text (files, 1, case_id);
-  c->files = g_ptr_array_new_with_free_func ((GDestroyNotify)sk_case_file_free);
-  for (;;)
-    {
-      step = sk_db_stmt_step (files, error);
-      if (step == SK_DB_STEP_ERROR)
-        return NULL;
-      if (step == SK_DB_STEP_DONE)
-        break;
-      g_ptr_array_add (c->files, file_from_row (self, files));
-    }
-  c->overdue = case_is_overdue (self, c);
-  return g_steal_pointer (&c);
+  return sk_cases_get (self->cases, case_id, error);
 }
 
 GPtrArray *
 sk_pipeline_list_cases (SkPipeline *self, GError **error)
 {
   g_return_val_if_fail (SK_IS_PIPELINE (self), NULL);
-
-  g_autoptr (SkDbStmt) stmt =
-      sk_db_prepare (self->db, "SELECT id FROM cases ORDER BY created_us, id", error);
-  if (stmt == NULL)
-    return NULL;
-  g_autoptr (GPtrArray) ids = g_ptr_array_new_with_free_func (g_free);
-  for (;;)
-    {
-      SkDbStep step = sk_db_stmt_step (stmt, error);
-      if (step == SK_DB_STEP_ERROR)
-        return NULL;
-      if (step == SK_DB_STEP_DONE)
-        break;
-      g_ptr_array_add (ids, g_strdup (sk_db_stmt_column_text (stmt, 0)));
-    }
-  sk_db_stmt_reset (stmt);
-  g_autoptr (GPtrArray) cases = g_ptr_array_new_with_free_func ((GDestroyNotify)sk_case_free);
-  for (guint i = 0; i < ids->len; i++)
-    {
-      SkCase *c = sk_pipeline_get_case (self, g_ptr_array_index (ids, i), error);
-      if (c == NULL)
-        return NULL;
-      g_ptr_array_add (cases, c);
-    }
-  return g_steal_pointer (&cases);
+  return sk_cases_list (self->cases, error);
 }
 
 static gboolean
@@ -355,40 +218,6 @@ require_state (const SkCase *c, const char *const *allowed, const char *step, GE
   g_set_error (error, SK_ERROR, SK_ERROR_CASE_STATE, "case %s is %s; %s is not possible now", safe,
                c->state, step);
   return FALSE;
-}
-
-/* ---- small SQL helpers ------------------------------------------------- */
-
-static gboolean
-run_sql (SkPipeline *self, const char *sql, GError **error, ...)
-{
-  g_autoptr (SkDbStmt) stmt = sk_db_prepare (self->db, sql, error);
-  if (stmt == NULL)
-    return FALSE;
-  va_list args;
-  va_start (args, error);
-  for (int i = 1;; i++)
-    {
-      int type = va_arg (args, int);
-      if (type == 0)
-        break;
-      if (type == 's')
-        sk_db_stmt_bind_text (stmt, i, va_arg (args, const char *));
-      else
-        sk_db_stmt_bind_int64 (stmt, i, va_arg (args, gint64));
-    }
-  va_end (args);
-  return sk_db_stmt_run (stmt, error);
-}
-
-#define S(v) 's', (const char *)(v)
-#define I(v) 'i', (gint64)(v)
-
-static gboolean
-set_case_state (SkPipeline *self, const char *case_id, const char *state, GError **error)
-{
-  return run_sql (self, "UPDATE cases SET state = ?2, updated_us = ?3 WHERE id = ?1", error,
-                  S (case_id), S (state), I (sk_journal_now (self->journal)), 0);
 }
 
 /* ---- the hand-off folders ---------------------------------------------- */
@@ -435,21 +264,7 @@ journal_removal (SkPipeline *self,
   return sk_journal_record (self->journal, &e, error) != 0;
 }
 
-/* A hand-off file recorded in `handoffs`: whose folder, and its name. */
-typedef struct
-{
-  gint64 uid;
-  char *name;
-} HandoffFile;
-
-static void
-handoff_file_free (HandoffFile *f)
-{
-  g_free (f->name);
-  g_free (f);
-}
-
-/* Remove the plaintext of FILES (HandoffFile*), each through its user's
+/* Remove the plaintext of FILES (SkHandoffRecord*), each through its user's
  * folder; what cannot be removed now is the sweep's, later. */
 static void
 unlink_handoffs (SkPipeline *self, GPtrArray *files)
@@ -458,7 +273,7 @@ unlink_handoffs (SkPipeline *self, GPtrArray *files)
   SkHandoff *handoff = get_handoff (self, &error);
   for (guint i = 0; handoff != NULL && i < files->len; i++)
     {
-      HandoffFile *f = g_ptr_array_index (files, i);
+      SkHandoffRecord *f = g_ptr_array_index (files, i);
       if (!sk_handoff_remove (handoff, SK_HANDOFF_UPLOAD, f->uid, f->name, &error))
         break;
     }
@@ -467,34 +282,12 @@ unlink_handoffs (SkPipeline *self, GPtrArray *files)
 }
 
 static gboolean
-handoff_recorded (SkPipeline *self, gint64 uid, const char *name, gboolean *out, GError **error)
-{
-  g_autoptr (SkDbStmt) stmt =
-      sk_db_prepare (self->db, "SELECT path FROM handoffs WHERE uid = ?1", error);
-  if (stmt == NULL)
-    return FALSE;
-  sk_db_stmt_bind_int64 (stmt, 1, uid);
-  *out = FALSE;
-  for (;;)
-    {
-      SkDbStep step = sk_db_stmt_step (stmt, error);
-      if (step == SK_DB_STEP_ERROR)
-        return FALSE;
-      if (step == SK_DB_STEP_DONE)
-        return TRUE;
-      g_autofree char *base = g_path_get_basename (sk_db_stmt_column_text (stmt, 0));
-      if (g_str_equal (base, name))
-        *out = TRUE;
-    }
-}
-
-static gboolean
 remove_unrecorded (
     int dirfd, gint64 uid, const char *name, const struct stat *st, gpointer data, GError **error)
 {
   SkPipeline *self = data;
   gboolean recorded;
-  if (!handoff_recorded (self, uid, name, &recorded, error))
+  if (!sk_cases_handoff_recorded (self->cases, uid, name, &recorded, error))
     return FALSE;
   if (recorded || unlinkat (dirfd, name, 0) != 0)
     return TRUE;
@@ -535,6 +328,7 @@ sk_pipeline_new (SkStation *station, SkPolicy *policy, const char *handoff_root,
   if (self->journal == NULL)
     return NULL;
   self->db = g_object_ref (sk_journal_get_db (self->journal));
+  self->cases = sk_cases_new (self->journal, policy);
   self->store = sk_station_open_store (station, recover_handoffs, self, error);
   if (self->store == NULL)
     return NULL;
@@ -588,44 +382,8 @@ static gboolean
 import_rows (const SkItem *item, gpointer data, GError **error)
 {
   ImportCommit *ic = data;
-  SkPipeline *self = ic->self;
-  const SkManifest *m = ic->result->manifest;
-  gint64 now = sk_journal_now (self->journal);
-
-  if (ic->new_case && !run_sql (self,
-                                "INSERT INTO cases (id, workflow, state, created_us, updated_us) "
-                                "VALUES (?1, ?2, 'imported', ?3, ?3)",
-                                error, S (m->case_id), S (m->workflow), I (now), 0))
-    return FALSE;
-  g_autoptr (SkDbStmt) pkg = sk_db_prepare (
-      self->db,
-      "INSERT INTO packages (package_id, case_id, direction, state, item_id, signature, sha256, "
-      "time_us) VALUES (?1, ?2, 'to-intermediate', 'imported', ?3, ?4, ?5, ?6)",
-      error);
-  if (pkg == NULL)
-    return FALSE;
-  gsize sig_len;
-  const void *sig = g_bytes_get_data (ic->signature, &sig_len);
-  sk_db_stmt_bind_text (pkg, 1, m->package_id);
-  sk_db_stmt_bind_text (pkg, 2, m->case_id);
-  sk_db_stmt_bind_text (pkg, 3, item->id);
-  sk_db_stmt_bind_blob (pkg, 4, sig, sig_len);
-  sk_db_stmt_bind_text (pkg, 5, item->sha256);
-  sk_db_stmt_bind_int64 (pkg, 6, now);
-  if (!sk_db_stmt_run (pkg, error))
-    return FALSE;
-  for (guint i = 0; i < m->files->len; i++)
-    {
-      const SkManifestFile *f = g_ptr_array_index (m->files, i);
-      if (!run_sql (self,
-                    "INSERT INTO case_files (case_id, role, kind, name, size, sha256, records, "
-                    "state, package_id, time_us) "
-                    "VALUES (?1, 'request', ?2, ?3, ?4, ?5, ?6, 'staged', ?7, ?8)",
-                    error, S (m->case_id), S (f->kind), S (f->name), I (f->size), S (f->sha256),
-                    I (f->records), S (m->package_id), I (now), 0))
-        return FALSE;
-    }
-  return set_case_state (self, m->case_id, "imported", error);
+  return sk_cases_add_request_package (ic->self->cases, ic->result->manifest, item, ic->signature,
+                                       ic->new_case, error);
 }
 
 static char *
@@ -796,62 +554,9 @@ sk_pipeline_import (SkPipeline *self,
 
 /* ---- hand-off ---------------------------------------------------------- */
 
-typedef struct
-{
-  char *package_id;
-  char *item_id;
-  GBytes *signature;
-} StoredPackage;
-
-static void
-stored_package_free (StoredPackage *p)
-{
-  g_free (p->package_id);
-  g_free (p->item_id);
-  g_clear_pointer (&p->signature, g_bytes_unref);
-  g_free (p);
-}
-
-/* The request packages of CASE_ID still in the store. */
-static GPtrArray *
-request_packages (SkPipeline *self, const char *case_id, GError **error)
-{
-  g_autoptr (SkDbStmt) stmt = sk_db_prepare (
-      self->db,
-      "SELECT package_id, item_id, signature FROM packages WHERE case_id = ?1 AND direction = "
-      "'to-intermediate' ORDER BY time_us, package_id",
-      error);
-  if (stmt == NULL)
-    return NULL;
-  sk_db_stmt_bind_text (stmt, 1, case_id);
-  g_autoptr (GPtrArray) out = g_ptr_array_new_with_free_func ((GDestroyNotify)stored_package_free);
-  for (;;)
-    {
-      SkDbStep step = sk_db_stmt_step (stmt, error);
-      if (step == SK_DB_STEP_ERROR)
-        return NULL;
-      if (step == SK_DB_STEP_DONE)
-        break;
-      if (sk_db_stmt_column_is_null (stmt, 1))
-        {
-          g_set_error (error, SK_ERROR, SK_ERROR_ITEM_UNKNOWN,
-                       "the request package of case %s is no longer in the store", case_id);
-          return NULL;
-        }
-      StoredPackage *p = g_new0 (StoredPackage, 1);
-      p->package_id = g_strdup (sk_db_stmt_column_text (stmt, 0));
-      p->item_id = g_strdup (sk_db_stmt_column_text (stmt, 1));
-      gsize len = 0;
-      const guint8 *sig = sk_db_stmt_column_blob (stmt, 2, &len);
-      p->signature = g_bytes_new (sig, len);
-      g_ptr_array_add (out, p);
-    }
-  return g_steal_pointer (&out);
-}
-
 static SkPackageResult *
 check_stored (SkPipeline *self,
-              const StoredPackage *p,
+              const SkStoredPackage *p,
               const SkCheckOptions *opts,
               GCancellable *cancellable,
               GError **error)
@@ -859,37 +564,6 @@ check_stored (SkPipeline *self,
   SkPackageSource src = { .store = self->store, .item_id = p->item_id, .signature = p->signature };
   return sk_package_check_source (self->station, self->policy, &src, opts, NULL, cancellable,
                                   error);
-}
-
-/* Forget the hand-offs of CASE_ID, collecting their files (HandoffFile*)
- * into REMOVED for unlink_handoffs() once the transaction commits. */
-static gboolean
-remove_handoffs (SkPipeline *self, const char *case_id, GPtrArray *removed, GError **error)
-{
-  g_autoptr (SkDbStmt) stmt =
-      sk_db_prepare (self->db, "SELECT uid, path FROM handoffs WHERE case_id = ?1", error);
-  if (stmt == NULL)
-    return FALSE;
-  sk_db_stmt_bind_text (stmt, 1, case_id);
-  for (;;)
-    {
-      SkDbStep step = sk_db_stmt_step (stmt, error);
-      if (step == SK_DB_STEP_ERROR)
-        return FALSE;
-      if (step == SK_DB_STEP_DONE)
-        break;
-      HandoffFile *f = g_new0 (HandoffFile, 1);
-      f->uid = sk_db_stmt_column_int64 (stmt, 0);
-      f->name = g_path_get_basename (sk_db_stmt_column_text (stmt, 1));
-      g_ptr_array_add (removed, f);
-    }
-  return run_sql (self, "DELETE FROM handoffs WHERE case_id = ?1", error, S (case_id), 0);
-}
-
-static GPtrArray *
-handoff_files_new (void)
-{
-  return g_ptr_array_new_with_free_func ((GDestroyNotify)handoff_file_free);
 }
 
 GPtrArray *
@@ -903,7 +577,7 @@ sk_pipeline_hand_off (SkPipeline *self,
 
   g_autoptr (GError) local_error = NULL;
   g_autoptr (GPtrArray) written = g_ptr_array_new_with_free_func (g_free);
-  g_autoptr (GPtrArray) earlier = handoff_files_new ();
+  g_autoptr (GPtrArray) earlier = sk_handoff_records_new ();
   g_autoptr (SkCase) c = sk_pipeline_get_case (self, case_id, &local_error);
   const char *const allowed[] = { "imported", "handed-off", NULL };
   int dirfd = -1;
@@ -928,13 +602,13 @@ sk_pipeline_hand_off (SkPipeline *self,
         close (download);
     }
   if (ok)
-    ok = (packages = request_packages (self, case_id, &local_error)) != NULL;
+    ok = (packages = sk_cases_request_packages (self->cases, case_id, &local_error)) != NULL;
 
   /* A second hand-off (the first expired, or the browser lost it) replaces
    * the first. */
   if (ok && sk_journal_begin (self->journal, &local_error))
     {
-      ok = remove_handoffs (self, case_id, earlier, &local_error) &&
+      ok = sk_cases_take_handoffs (self->cases, case_id, earlier, &local_error) &&
            sk_journal_commit (self->journal, &local_error);
       if (ok)
         unlink_handoffs (self, earlier);
@@ -989,15 +663,10 @@ sk_pipeline_hand_off (SkPipeline *self,
         {
           const SkCaseFile *f = g_ptr_array_index (requests, i);
           g_autofree char *path = g_build_filename (dir, f->name, NULL);
-          ok = run_sql (self,
-                        "INSERT INTO handoffs (path, case_id, file_id, uid, deadline_us) "
-                        "VALUES (?1, ?2, ?3, ?4, ?5)",
-                        &local_error, S (path), S (case_id), I (f->id), I (actor->uid),
-                        I (deadline), 0) &&
-               run_sql (self, "UPDATE case_files SET state = 'handed-off' WHERE id = ?1",
-                        &local_error, I (f->id), 0);
+          ok = sk_cases_add_handoff (self->cases, case_id, f->id, actor->uid, path, deadline,
+                                     &local_error);
         }
-      ok = ok && set_case_state (self, case_id, "handed-off", &local_error) &&
+      ok = ok && sk_cases_set_state (self->cases, case_id, "handed-off", &local_error) &&
            sk_journal_append (self->journal, &e, &local_error) != 0 &&
            sk_journal_commit (self->journal, &local_error);
     }
@@ -1028,7 +697,7 @@ sk_pipeline_confirm_upload (SkPipeline *self,
   g_autoptr (GError) local_error = NULL;
   g_autoptr (SkCase) c = sk_pipeline_get_case (self, case_id, &local_error);
   const char *const allowed[] = { "handed-off", NULL };
-  g_autoptr (GPtrArray) removed = handoff_files_new ();
+  g_autoptr (GPtrArray) removed = sk_handoff_records_new ();
   gboolean ok = c != NULL && require_state (c, allowed, "confirming the upload", &local_error);
   if (ok)
     {
@@ -1044,14 +713,8 @@ sk_pipeline_confirm_upload (SkPipeline *self,
       g_autofree char *details = builder_finish (b);
       SkJournalEntry e = entry_for (actor, "upload-confirmed", case_id, details);
       ok = sk_journal_begin (self->journal, &local_error) &&
-           remove_handoffs (self, case_id, removed, &local_error) &&
-           run_sql (self,
-                    "UPDATE case_files SET state = 'uploaded' WHERE case_id = ?1 AND role = "
-                    "'request'",
-                    &local_error, S (case_id), 0) &&
-           run_sql (self, "UPDATE cases SET uploaded_us = ?2 WHERE id = ?1", &local_error,
-                    S (case_id), I (now), 0) &&
-           set_case_state (self, case_id, "uploaded", &local_error) &&
+           sk_cases_take_handoffs (self->cases, case_id, removed, &local_error) &&
+           sk_cases_mark_uploaded (self->cases, case_id, now, &local_error) &&
            sk_journal_append (self->journal, &e, &local_error) != 0 &&
            sk_journal_commit (self->journal, &local_error);
     }
@@ -1159,15 +822,8 @@ static gboolean
 take_in_rows (const SkItem *item, gpointer data, GError **error)
 {
   TakeInCommit *tc = data;
-  return run_sql (tc->self,
-                  "INSERT INTO case_files (case_id, role, kind, name, size, sha256, records, "
-                  "state, item_id, taken_uid, taken_login, time_us) "
-                  "VALUES (?1, 'result', ?2, ?3, ?4, ?5, ?6, 'taken-in', ?7, ?8, ?9, ?10)",
-                  error, S (tc->case_id), S (sk_kind_get_id (tc->kind)), S (item->name),
-                  I (item->size), S (item->sha256), I (item->records), S (item->id),
-                  I (tc->actor->uid), S (tc->actor->login), I (sk_journal_now (tc->self->journal)),
-                  0) &&
-         set_case_state (tc->self, tc->case_id, "results-in", error);
+  return sk_cases_add_result (tc->self->cases, tc->case_id, sk_kind_get_id (tc->kind), item,
+                              tc->actor->uid, tc->actor->login, error);
 }
 
 static SkCaseFile *
@@ -1253,7 +909,7 @@ take_in_one (SkPipeline *self,
 
   /* Pairing: the request files of this case that this kind answers, read
    * again from the store's copy of their package. */
-  g_autoptr (GPtrArray) packages = request_packages (self, c->id, error);
+  g_autoptr (GPtrArray) packages = sk_cases_request_packages (self->cases, c->id, error);
   if (packages == NULL)
     return NULL;
   g_autoptr (SkFileReport) report = NULL;
@@ -1451,10 +1107,7 @@ sk_pipeline_approve (
       g_autofree char *details = builder_finish (b);
       SkJournalEntry e = entry_for (actor, "result-approved", case_id, details);
       ok = sk_journal_begin (self->journal, &local_error) &&
-           run_sql (self,
-                    "UPDATE case_files SET state = 'approved', approved_uid = ?2, "
-                    "approved_login = ?3 WHERE id = ?1",
-                    &local_error, I (f->id), I (actor->uid), S (actor->login), 0) &&
+           sk_cases_approve_file (self->cases, f->id, actor->uid, actor->login, &local_error) &&
            sk_journal_append (self->journal, &e, &local_error) != 0 &&
            sk_journal_commit (self->journal, &local_error);
     }
@@ -1475,66 +1128,19 @@ static gboolean
 start_deadlines (SkPipeline *self, const char *case_id, gint64 closed_us, GError **error)
 {
   const SkRetention *r = sk_policy_get_retention (self->policy);
-  g_autoptr (SkDbStmt) stmt = sk_db_prepare (
-      self->db,
-      "SELECT item_id, NULL FROM packages WHERE case_id = ?1 AND item_id IS NOT NULL "
-      "UNION ALL SELECT item_id, kind FROM case_files WHERE case_id = ?1 AND item_id IS NOT NULL",
-      error);
-  if (stmt == NULL)
+  g_autoptr (GArray) items = sk_cases_items (self->cases, case_id, error);
+  if (items == NULL)
     return FALSE;
-  sk_db_stmt_bind_text (stmt, 1, case_id);
-  g_autoptr (GPtrArray) ids = g_ptr_array_new_with_free_func (g_free);
-  g_autoptr (GArray) deadlines = g_array_new (FALSE, FALSE, sizeof (gint64));
-  for (;;)
+  for (guint i = 0; i < items->len; i++)
     {
-      SkDbStep step = sk_db_stmt_step (stmt, error);
-      if (step == SK_DB_STEP_ERROR)
-        return FALSE;
-      if (step == SK_DB_STEP_DONE)
-        break;
-      const char *kind = sk_db_stmt_column_text (stmt, 1);
-      gboolean inquiry_result = kind != NULL && g_str_equal (kind, "SKI03");
+      const SkCaseItem *item = &g_array_index (items, SkCaseItem, i);
+      gboolean inquiry_result = g_strcmp0 (item->kind, "SKI03") == 0;
       gint64 d = sk_retention_deadline (
           r, inquiry_result ? SK_RETENTION_INQUIRY_RESULT : SK_RETENTION_STAGED, closed_us);
-      g_ptr_array_add (ids, g_strdup (sk_db_stmt_column_text (stmt, 0)));
-      g_array_append_val (deadlines, d);
-    }
-  sk_db_stmt_reset (stmt);
-  for (guint i = 0; i < ids->len; i++)
-    if (!sk_store_limit_deadline (self->store, g_ptr_array_index (ids, i),
-                                  g_array_index (deadlines, gint64, i), error))
-      return FALSE;
-  return run_sql (self, "UPDATE cases SET closed_us = ?2 WHERE id = ?1", error, S (case_id),
-                  I (closed_us), 0);
-}
-
-/* Whether every result kind of WORKFLOW has left at least once. */
-static gboolean
-all_results_exported (
-    SkPipeline *self, const char *case_id, const char *workflow, gboolean *out_all, GError **error)
-{
-  *out_all = TRUE;
-  GPtrArray *kinds = sk_policy_get_kinds (self->policy);
-  for (guint i = 0; i < kinds->len && *out_all; i++)
-    {
-      const SkKind *k = g_ptr_array_index (kinds, i);
-      if (sk_kind_get_direction (k) != SK_DIRECTION_TO_STANDARD ||
-          !g_str_equal (sk_kind_get_workflow (k), workflow))
-        continue;
-      g_autoptr (SkDbStmt) stmt = sk_db_prepare (
-          self->db,
-          "SELECT 1 FROM case_files WHERE case_id = ?1 AND kind = ?2 AND state = 'exported'",
-          error);
-      if (stmt == NULL)
+      if (!sk_store_limit_deadline (self->store, item->item_id, d, error))
         return FALSE;
-      sk_db_stmt_bind_text (stmt, 1, case_id);
-      sk_db_stmt_bind_text (stmt, 2, sk_kind_get_id (k));
-      SkDbStep step = sk_db_stmt_step (stmt, error);
-      if (step == SK_DB_STEP_ERROR)
-        return FALSE;
-      *out_all = step == SK_DB_STEP_ROW;
     }
-  return TRUE;
+  return sk_cases_set_closed (self->cases, case_id, closed_us, error);
 }
 
 /* ---- export ------------------------------------------------------------ */
@@ -1544,20 +1150,13 @@ all_results_exported (
 static char *
 pending_export (SkPipeline *self, const SkActor *actor, SkCase *c, GPtrArray *files, GError **error)
 {
-  g_autoptr (SkDbStmt) stmt = sk_db_prepare (
-      self->db,
-      "SELECT package_id FROM packages WHERE case_id = ?1 AND direction = 'to-standard' AND "
-      "state = 'exporting'",
-      error);
-  if (stmt == NULL)
-    return NULL;
-  sk_db_stmt_bind_text (stmt, 1, c->id);
-  SkDbStep step = sk_db_stmt_step (stmt, error);
-  if (step == SK_DB_STEP_ERROR)
-    return NULL;
-  g_autofree char *package_id =
-      step == SK_DB_STEP_ROW ? g_strdup (sk_db_stmt_column_text (stmt, 0)) : NULL;
-  sk_db_stmt_reset (stmt);
+  g_autoptr (GError) lookup_error = NULL;
+  g_autofree char *package_id = sk_cases_export_under_way (self->cases, c->id, &lookup_error);
+  if (lookup_error != NULL)
+    {
+      g_propagate_error (error, g_steal_pointer (&lookup_error));
+      return NULL;
+    }
 
   if (package_id != NULL)
     {
@@ -1612,13 +1211,7 @@ pending_export (SkPipeline *self, const SkActor *actor, SkCase *c, GPtrArray *fi
   SkJournalEntry e = entry_for (actor, "export-started", c->id, details);
   e.package_id = package_id;
   gboolean ok = sk_journal_begin (self->journal, error) &&
-                run_sql (self,
-                         "INSERT INTO packages (package_id, case_id, direction, state, time_us) "
-                         "VALUES (?1, ?2, 'to-standard', 'exporting', ?3)",
-                         error, S (package_id), S (c->id), I (sk_journal_now (self->journal)), 0);
-  for (guint i = 0; ok && i < files->len; i++)
-    ok = run_sql (self, "UPDATE case_files SET package_id = ?2 WHERE id = ?1", error,
-                  I (((SkCaseFile *)g_ptr_array_index (files, i))->id), S (package_id), 0);
+                sk_cases_begin_export (self->cases, c->id, package_id, files, error);
   ok = ok && sk_journal_append (self->journal, &e, error) != 0 &&
        sk_journal_commit (self->journal, error);
   if (!ok)
@@ -1711,23 +1304,18 @@ sk_pipeline_export (SkPipeline *self,
       e.package_id = package_id;
       gboolean all = FALSE;
       ok = sk_journal_begin (self->journal, &local_error) &&
-           run_sql (self,
-                    "UPDATE packages SET state = 'exported', sha256 = ?2, time_us = ?3 "
-                    "WHERE package_id = ?1",
-                    &local_error, S (package_id), S (sha), I (now), 0) &&
-           run_sql (self, "UPDATE case_files SET state = 'exported' WHERE package_id = ?1",
-                    &local_error, S (package_id), 0) &&
+           sk_cases_mark_exported (self->cases, package_id, sha, now, &local_error) &&
            sk_journal_append (self->journal, &e, &local_error) != 0 &&
-           all_results_exported (self, case_id, c->workflow, &all, &local_error);
+           sk_cases_all_results_exported (self->cases, case_id, c->workflow, &all, &local_error);
       if (ok && all)
         {
           SkJournalEntry closed = entry_for (actor, "case-closed", case_id, NULL);
-          ok = set_case_state (self, case_id, "closed", &local_error) &&
+          ok = sk_cases_set_state (self->cases, case_id, "closed", &local_error) &&
                start_deadlines (self, case_id, now, &local_error) &&
                sk_journal_append (self->journal, &closed, &local_error) != 0;
         }
       else if (ok)
-        ok = set_case_state (self, case_id, "exported", &local_error);
+        ok = sk_cases_set_state (self->cases, case_id, "exported", &local_error);
       ok = ok && sk_journal_commit (self->journal, &local_error);
     }
   if (!ok)
@@ -1750,14 +1338,14 @@ sk_pipeline_interrupt (SkPipeline *self, const SkActor *actor, const char *case_
   g_autoptr (SkCase) c = sk_pipeline_get_case (self, case_id, &local_error);
   const char *const allowed[] = { "imported",   "handed-off", "uploaded",
                                   "results-in", "exported",   NULL };
-  g_autoptr (GPtrArray) removed = handoff_files_new ();
+  g_autoptr (GPtrArray) removed = sk_handoff_records_new ();
   gboolean ok = c != NULL && require_state (c, allowed, "interrupting", &local_error);
   if (ok)
     {
       SkJournalEntry e = entry_for (actor, "case-interrupted", case_id, NULL);
       ok = sk_journal_begin (self->journal, &local_error) &&
-           remove_handoffs (self, case_id, removed, &local_error) &&
-           set_case_state (self, case_id, "interrupted", &local_error) &&
+           sk_cases_take_handoffs (self->cases, case_id, removed, &local_error) &&
+           sk_cases_set_state (self->cases, case_id, "interrupted", &local_error) &&
            start_deadlines (self, case_id, sk_journal_now (self->journal), &local_error) &&
            sk_journal_append (self->journal, &e, &local_error) != 0 &&
            sk_journal_commit (self->journal, &local_error);
@@ -1789,48 +1377,26 @@ sweep_handoff_root (SkPipeline *self, SkHandoff **out_root, GError **error)
 static gint64
 sweep_handoffs (SkPipeline *self, gint64 now, GError **error)
 {
-  g_autoptr (SkDbStmt) stmt = sk_db_prepare (
-      self->db, "SELECT path, case_id, uid FROM handoffs WHERE deadline_us <= ?1 ORDER BY path",
-      error);
-  if (stmt == NULL)
+  g_autoptr (GPtrArray) due = sk_cases_due_handoffs (self->cases, now, error);
+  if (due == NULL)
     return -1;
-  sk_db_stmt_bind_int64 (stmt, 1, now);
-  g_autoptr (GPtrArray) paths = g_ptr_array_new_with_free_func (g_free);
-  g_autoptr (GPtrArray) cases = g_ptr_array_new_with_free_func (g_free);
-  g_autoptr (GPtrArray) files = handoff_files_new ();
-  for (;;)
-    {
-      SkDbStep step = sk_db_stmt_step (stmt, error);
-      if (step == SK_DB_STEP_ERROR)
-        return -1;
-      if (step == SK_DB_STEP_DONE)
-        break;
-      g_ptr_array_add (paths, g_strdup (sk_db_stmt_column_text (stmt, 0)));
-      g_ptr_array_add (cases, g_strdup (sk_db_stmt_column_text (stmt, 1)));
-      HandoffFile *f = g_new0 (HandoffFile, 1);
-      f->uid = sk_db_stmt_column_int64 (stmt, 2);
-      f->name = g_path_get_basename (sk_db_stmt_column_text (stmt, 0));
-      g_ptr_array_add (files, f);
-    }
-  sk_db_stmt_reset (stmt);
   SkHandoff *handoff = NULL;
-  if (paths->len > 0 && !sweep_handoff_root (self, &handoff, error))
+  if (due->len > 0 && !sweep_handoff_root (self, &handoff, error))
     return -1;
-  for (guint i = 0; i < paths->len; i++)
+  for (guint i = 0; i < due->len; i++)
     {
-      HandoffFile *f = g_ptr_array_index (files, i);
+      SkHandoffRecord *r = g_ptr_array_index (due, i);
       /* Removed first: a record outliving its file is harmless, plaintext
        * outliving its record is not (recovery would find it, though).
        * With no hand-off root at all, the plaintext went with its tmpfs. */
       if (handoff != NULL &&
-          !sk_handoff_remove (handoff, SK_HANDOFF_UPLOAD, f->uid, f->name, error))
+          !sk_handoff_remove (handoff, SK_HANDOFF_UPLOAD, r->uid, r->name, error))
         return -1;
       if (!sk_journal_begin (self->journal, error))
         return -1;
-      if (!run_sql (self, "DELETE FROM handoffs WHERE path = ?1", error,
-                    S (g_ptr_array_index (paths, i)), 0) ||
-          !journal_removal (self, SK_HANDOFF_UPLOAD, f->name, 0, g_ptr_array_index (cases, i),
-                            "handoff-deleted", "deadline-passed", NULL, error) ||
+      if (!sk_cases_forget_handoff (self->cases, r->path, error) ||
+          !journal_removal (self, SK_HANDOFF_UPLOAD, r->name, 0, r->case_id, "handoff-deleted",
+                            "deadline-passed", NULL, error) ||
           !sk_journal_commit (self->journal, error))
         {
           if (sk_db_in_transaction (self->db))
@@ -1838,7 +1404,7 @@ sweep_handoffs (SkPipeline *self, gint64 now, GError **error)
           return -1;
         }
     }
-  return paths->len;
+  return due->len;
 }
 
 typedef struct
@@ -1857,33 +1423,15 @@ sweep_download (
 {
   DownloadSweep *ds = data;
   SkPipeline *self = ds->self;
-  g_autoptr (SkDbStmt) stmt = sk_db_prepare (
-      self->db, "SELECT inode, first_seen_us FROM downloads WHERE uid = ?1 AND name = ?2", error);
-  if (stmt == NULL)
+  gint64 first_seen;
+  if (!sk_cases_download_seen (self->cases, uid, name, (gint64)st->st_ino, ds->now, &first_seen,
+                               error))
     return FALSE;
-  sk_db_stmt_bind_int64 (stmt, 1, uid);
-  sk_db_stmt_bind_text (stmt, 2, name);
-  SkDbStep step = sk_db_stmt_step (stmt, error);
-  if (step == SK_DB_STEP_ERROR)
-    return FALSE;
-  gboolean known =
-      step == SK_DB_STEP_ROW && sk_db_stmt_column_int64 (stmt, 0) == (gint64)st->st_ino;
-  gint64 first_seen = known ? sk_db_stmt_column_int64 (stmt, 1) : ds->now;
-  sk_db_stmt_reset (stmt);
-
   gint64 limit = sk_policy_get_retention (self->policy)->download_minutes * MINUTE_US;
-  if (first_seen + limit > ds->now)
-    return run_sql (self,
-                    "INSERT INTO downloads (uid, name, inode, first_seen_us, seen_us) "
-                    "VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (uid, name) DO UPDATE SET "
-                    "inode = excluded.inode, first_seen_us = excluded.first_seen_us, "
-                    "seen_us = excluded.seen_us",
-                    error, I (uid), S (name), I (st->st_ino), I (first_seen), I (ds->now), 0);
-  if (unlinkat (dirfd, name, 0) != 0)
+  if (first_seen + limit > ds->now || unlinkat (dirfd, name, 0) != 0)
     return TRUE;
   ds->removed++;
-  return run_sql (self, "DELETE FROM downloads WHERE uid = ?1 AND name = ?2", error, I (uid),
-                  S (name), 0) &&
+  return sk_cases_forget_download (self->cases, uid, name, error) &&
          journal_removal (self, SK_HANDOFF_DOWNLOAD, name, (guint64)st->st_size, NULL,
                           "download-expired", "deadline-passed", "not taken in in time", error);
 }
@@ -1901,7 +1449,7 @@ sweep_downloads (SkPipeline *self, gint64 now, GError **error)
     return -1;
   /* Files that are gone (taken in, or removed by their user) are
    * forgotten. */
-  if (!run_sql (self, "DELETE FROM downloads WHERE seen_us < ?1", error, I (now), 0))
+  if (!sk_cases_forget_downloads_unseen (self->cases, now, error))
     return -1;
   return ds.removed;
 }
@@ -1909,24 +1457,18 @@ sweep_downloads (SkPipeline *self, gint64 now, GError **error)
 static gboolean
 flag_overdue (SkPipeline *self, gint64 now, GError **error)
 {
-  g_autoptr (GPtrArray) cases = sk_pipeline_list_cases (self, error);
+  g_autoptr (GPtrArray) cases = sk_cases_list (self->cases, error);
   if (cases == NULL)
     return FALSE;
   SkActor system = { -1, NULL, "system" };
   for (guint i = 0; i < cases->len; i++)
     {
       SkCase *c = g_ptr_array_index (cases, i);
+      gboolean flagged = FALSE;
       if (!c->overdue)
         continue;
-      g_autoptr (SkDbStmt) stmt =
-          sk_db_prepare (self->db, "SELECT flagged_us FROM cases WHERE id = ?1", error);
-      if (stmt == NULL)
+      if (!sk_cases_is_flagged (self->cases, c->id, &flagged, error))
         return FALSE;
-      sk_db_stmt_bind_text (stmt, 1, c->id);
-      if (sk_db_stmt_step (stmt, error) != SK_DB_STEP_ROW)
-        return FALSE;
-      gboolean flagged = !sk_db_stmt_column_is_null (stmt, 0);
-      sk_db_stmt_reset (stmt);
       if (flagged)
         continue;
       g_autofree char *details =
@@ -1935,8 +1477,7 @@ flag_overdue (SkPipeline *self, gint64 now, GError **error)
       SkJournalEntry e = entry_for (&system, "case-overdue", c->id, details);
       e.reason = "deadline-passed";
       gboolean ok = sk_journal_begin (self->journal, error) &&
-                    run_sql (self, "UPDATE cases SET flagged_us = ?2 WHERE id = ?1", error,
-                             S (c->id), I (now), 0) &&
+                    sk_cases_flag (self->cases, c->id, now, error) &&
                     sk_journal_append (self->journal, &e, error) != 0 &&
                     sk_journal_commit (self->journal, error);
       if (!ok)

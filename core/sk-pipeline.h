@@ -27,6 +27,7 @@
 
 #include <gio/gio.h>
 
+#include "sk-cases.h"
 #include "sk-package.h"
 #include "sk-policy.h"
 #include "sk-station.h"
@@ -41,51 +42,6 @@ typedef struct
   const char *login;
   const char *role;
 } SkActor;
-
-typedef struct
-{
-  gint64 id;
-  char *role; /* "request" or "result" */
-  char *kind;
-  char *name; /* untrusted text: escape before showing */
-  guint64 size;
-  char *sha256;
-  gint64 records;
-  /* request: "staged", "handed-off", "uploaded";
-   * result: "taken-in", "approved", "exported" */
-  char *state;
-  char *package_id; /* the package it came in, or left in */
-  char *item_id;    /* the sealed copy (results); NULL once deleted */
-  gint64 taken_uid;
-  char *taken_login;
-  gint64 approved_uid; /* -1: not approved */
-  char *approved_login;
-  gboolean needs_approval; /* under dual control and not yet approved */
-} SkCaseFile;
-
-typedef struct
-{
-  char *id; /* 処理番号 */
-  char *workflow;
-  /* "imported", "handed-off", "uploaded", "results-in", "exported",
-   * "closed", "interrupted" */
-  char *state;
-  gint64 created_us;
-  gint64 updated_us;
-  gint64 uploaded_us; /* 0: not yet */
-  gint64 closed_us;   /* 0: open */
-  /* No result after the policy's no_result_days. */
-  gboolean overdue;
-  GPtrArray *files; /* SkCaseFile* */
-} SkCase;
-
-void
-sk_case_file_free (SkCaseFile *f);
-G_DEFINE_AUTOPTR_CLEANUP_FUNC (SkCaseFile, sk_case_file_free)
-
-void
-sk_case_free (SkCase *c);
-G_DEFINE_AUTOPTR_CLEANUP_FUNC (SkCase, sk_case_free)
 
 #define SK_TYPE_PIPELINE (sk_pipeline_get_type ())
 G_DECLARE_FINAL_TYPE (SkPipeline, sk_pipeline, SK, PIPELINE, GObject)
