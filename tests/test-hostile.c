@@ -386,6 +386,7 @@ test_medium_oddities (Fixture *fx, gconstpointer data)
     { "fifo-pkg", "import", "file-not-regular" }, { "fifo-pkg", "check", "file-not-regular" },
     { "link-pkg", "import", "file-not-regular" }, { "dir-pkg", "import", "file-not-regular" },
     { "hardlink-pkg", "import", "file-linked" },  { "link-sig", "import", "file-not-regular" },
+    { "sparse-pkg", "import", "tar-too-large" },  { "sparse-pkg", "check", "tar-too-large" },
   };
   g_autofree char *base = g_path_get_basename (pkg);
   for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
@@ -407,6 +408,14 @@ test_medium_oddities (Fixture *fx, gconstpointer data)
         g_assert_cmpint (g_mkdir (p, 0700), ==, 0);
       else if (g_str_equal (what, "hardlink-pkg"))
         g_assert_cmpint (link (pkg, p), ==, 0);
+      else if (g_str_equal (what, "sparse-pkg"))
+        {
+          /* 1 TiB that occupies nothing: refused by its size alone. */
+          int fd = open (p, O_WRONLY | O_CREAT | O_EXCL, 0600);
+          g_assert_cmpint (fd, >=, 0);
+          g_assert_cmpint (ftruncate (fd, G_GINT64_CONSTANT (1) << 40), ==, 0);
+          close (fd);
+        }
       else
         g_assert_true (g_file_set_contents (p, g_bytes_get_data (pkg_bytes, NULL),
                                             (gssize)g_bytes_get_size (pkg_bytes), NULL));
