@@ -1,0 +1,277 @@
+/* sk-cli-journal.c — journal verify, show, export, checkpoint */
+#define G_LOG_DOMAIN "sekisho"
+
+#include "config.h"
+
+#include <glib/gi18n.h>
+#include <unistd.h>
+
+#include "sk-cli.h"
+#include "sk-journal.h"
+
+static int
+cmd_journal_verify (SkCli *cli, int argc, char **argv)
+{
+  g_autofree char *checkpoint = NULL;
+  const GOptionEntry entries[] = {
+    { "checkpoint", 0, 0, G_OPTION_ARG_FILENAME, &checkpoint,
+      N_ ("Also check the journal against this signed checkpoint (FILE and FILE.sig)"), "FILE" },
+    { NULL },
+  };
+  int code;
+
+  if (!sk_cli_parse_options (cli, entries, &argc, &argv, &code))
+    return code;
+  if (argc != 1)
+    return sk_cli_usage_error (cli, _ ("journal verify takes no arguments"));
+
+  g_autoptr (GError) error = NULL;
+  g_autoptr (SkStation) station = sk_cli_open_station (cli, &error);
+  if (station == NULL)
+    return sk_cli_finish (cli, error, NULL, NULL);
+  g_autoptr (SkJournal) journal = sk_station_open_journal (station, TRUE, &error);
+  if (journal == NULL)
+    return sk_cli_finish (cli, error, NULL, NULL);
+
+  gint64 entries_read = 0, bad_seq = 0, cp_seq = -1;
+  gboolean ok = sk_journal_verify (journal, &entries_read, &bad_seq, NULL, &error);
+  if (ok && checkpoint != NULL)
+    {
+      g_autofree char *sig_path = g_strconcat (checkpoint, ".sig", NULL);
+      g_autoptr (GBytes) cp = sk_cli_read_small_file (checkpoint, &error);
+      g_autoptr (GBytes) sig = cp != NULL ? sk_cli_read_small_file (sig_path, &error) : NULL;
+      ok = sig != NULL && sk_journal_check_checkpoint (journal, sk_station_get_keyring (station),
+                                                       sk_station_get_signing_key (station), cp,
+                                                       sig, &cp_seq, &error);
+    }
+
+  JsonBuilder *b = sk_cli_extra (cli);
+  json_builder_set_member_name (b, "entries");
+  json_builder_add_int_value (b, entries_read);
+  json_builder_set_member_name (b, "first_bad_seq");
+  if (bad_seq > 0)
+    json_builder_add_int_value (b, bad_seq);
+  else
+    json_builder_add_null_value (b);
+  if (cp_seq >= 0)
+    {
+      json_builder_set_member_name (b, "checkpoint_seq");
+      json_builder_add_int_value (b, cp_seq);
+    }
+  if (!ok)
+    return sk_cli_finish (cli, error, NULL, NULL);
+  g_autofree char *msg =
+      cp_seq >= 0
+          ? g_strdup_printf (_ ("The journal verifies: %lld entries, and it "
+                                "still holds checkpoint %lld."),
+                             (long long)entries_read, (long long)cp_seq)
+          : g_strdup_printf (_ ("The journal verifies: %lld entries."), (long long)entries_read);
+  return sk_cli_finish (cli, NULL, msg, NULL);
+}
+
+static gboolean
+parse_time_option (const char *text, gint64 *out)
+{
+  if (text == NULL)
+    return TRUE;
+  g_autoptr (GTimeZone) utc = g_time_zone_new_utc ();
+  g_autoptr (GDateTime) dt = g_date_time_new_from_iso8601 (text, utc);
+  if (dt == NULL)
+    {
+      /* A bare date means its start, UTC. */
+      g_autofree char *midnight = g_strconcat (text, "T00:00:00Z", NULL);
+      dt = g_date_time_new_from_iso8601 (midnight, utc);
+    }
+  if (dt == NULL)
+    return FALSE;
+  *out = g_date_time_to_unix (dt) * G_USEC_PER_SEC + g_date_time_get_microsecond (dt);
+  return TRUE;
+}
+
+static int
+cmd_journal_show (SkCli *cli, int argc, char **argv)
+{
+  g_autofree char *since = NULL, *until = NULL, *event = NULL, *reason = NULL, *case_id = NULL;
+  const GOptionEntry entries[] = {
+    { "since", 0, 0, G_OPTION_ARG_STRING, &since, N_ ("Entries from this time (ISO 8601)"),
+      "TIME" },
+    { "until", 0, 0, G_OPTION_ARG_STRING, &until, N_ ("Entries before this time (ISO 8601)"),
+      "TIME" },
+    { "event", 0, 0, G_OPTION_ARG_STRING, &event, N_ ("Only this event"), "EVENT" },
+    { "reason", 0, 0, G_OPTION_ARG_STRING, &reason, N_ ("Only this reason code"), "CODE" },
+    { "case", 0, 0, G_OPTION_ARG_STRING, &case_id, N_ ("Only this case (処理番号)"), "ID" },
+    { NULL },
+  };
+  int code;
+
+  if (!sk_cli_parse_options (cli, entries, &argc, &argv, &code))
+    return code;
+  SkJournalFilter filter = { .event = event, .reason = reason, .case_id = case_id };
+  if (argc != 1 || !parse_time_option (since, &filter.since_us) ||
+      !parse_time_option (until, &filter.until_us))
+    return sk_cli_usage_error (cli, _ ("journal show takes --since/--until as ISO 8601 times"));
+
+  g_autoptr (GError) error = NULL;
+  g_autoptr (SkStation) station = sk_cli_open_station (cli, &error);
+  if (station == NULL)
+    return sk_cli_finish (cli, error, NULL, NULL);
+  g_autoptr (SkJournal) journal = sk_station_open_journal (station, TRUE, &error);
+  if (journal == NULL)
+    return sk_cli_finish (cli, error, NULL, NULL);
+  g_autoptr (GPtrArray) rows = sk_journal_query (journal, &filter, &error);
+  if (rows == NULL)
+    return sk_cli_finish (cli, error, NULL, NULL);
+
+  JsonBuilder *b = sk_cli_extra (cli);
+  json_builder_set_member_name (b, "entries");
+  json_builder_begin_array (b);
+  for (guint i = 0; i < rows->len; i++)
+    {
+      const SkJournalRow *r = g_ptr_array_index (rows, i);
+      g_autofree char *time = sk_journal_format_time (r->time_us);
+      const struct
+      {
+        const char *name, *value;
+      } text[] = {
+        { "time", time },          { "event", r->event },     { "outcome", r->outcome },
+        { "reason", r->reason },   { "login", r->login },     { "role", r->role },
+        { "station", r->station }, { "case", r->case_id },    { "package", r->package_id },
+        { "device", r->device },   { "details", r->details }, { "entry_hash", r->entry_hash },
+      };
+      json_builder_begin_object (b);
+      json_builder_set_member_name (b, "seq");
+      json_builder_add_int_value (b, r->seq);
+      json_builder_set_member_name (b, "uid");
+      if (r->uid >= 0)
+        json_builder_add_int_value (b, r->uid);
+      else
+        json_builder_add_null_value (b);
+      for (gsize t = 0; t < G_N_ELEMENTS (text); t++)
+        {
+          json_builder_set_member_name (b, text[t].name);
+          if (text[t].value != NULL)
+            json_builder_add_string_value (b, text[t].value);
+          else
+            json_builder_add_null_value (b);
+        }
+      json_builder_end_object (b);
+      if (!cli->json)
+        {
+          /* Details may hold names that came from a medium. */
+          g_autofree char *details = sk_escape_untrusted (r->details);
+          const char *actor = r->login != NULL ? r->login : r->role;
+          g_autofree char *who = actor != NULL ? sk_escape_untrusted (actor) : NULL;
+          g_print ("%6lld  %s  %-18s %-8s %-20s %-10s %s\n", (long long)r->seq, time, r->event,
+                   r->outcome, r->reason != NULL ? r->reason : "-", who != NULL ? who : "-",
+                   details);
+        }
+    }
+  json_builder_end_array (b);
+  g_autofree char *msg = g_strdup_printf (
+      g_dngettext (GETTEXT_PACKAGE, "%u entry.", "%u entries.", rows->len), rows->len);
+  return sk_cli_finish (cli, NULL, msg, NULL);
+}
+
+static int
+cmd_journal_export (SkCli *cli, int argc, char **argv)
+{
+  g_autofree char *out = NULL;
+  const GOptionEntry entries[] = {
+    { "out", 0, 0, G_OPTION_ARG_FILENAME, &out, N_ ("Where to write the CSV"), "FILE" },
+    { NULL },
+  };
+  int code;
+
+  if (!sk_cli_parse_options (cli, entries, &argc, &argv, &code))
+    return code;
+  if (argc != 1 || out == NULL)
+    return sk_cli_usage_error (cli, _ ("journal export takes --out FILE"));
+
+  g_autoptr (GError) error = NULL;
+  g_autoptr (SkStation) station = sk_cli_open_station (cli, &error);
+  if (station == NULL)
+    return sk_cli_finish (cli, error, NULL, NULL);
+  g_autoptr (SkJournal) journal = sk_station_open_journal (station, TRUE, &error);
+  if (journal == NULL)
+    return sk_cli_finish (cli, error, NULL, NULL);
+
+  g_autoptr (GFile) file = g_file_new_for_path (out);
+  g_autoptr (GFileOutputStream) stream =
+      g_file_replace (file, NULL, FALSE, G_FILE_CREATE_NONE, NULL, &error);
+  if (stream == NULL || !sk_journal_export_csv (journal, G_OUTPUT_STREAM (stream), &error) ||
+      !g_output_stream_close (G_OUTPUT_STREAM (stream), NULL, &error))
+    return sk_cli_finish (cli, error, NULL, NULL);
+
+  /* The newest signed checkpoint goes alongside, so that the auditor can
+   * tell later whether the station's journal was cut short or rewritten. */
+  JsonBuilder *b = sk_cli_extra (cli);
+  json_builder_set_member_name (b, "csv");
+  json_builder_add_string_value (b, out);
+  g_autofree char *latest = sk_station_latest_checkpoint (station);
+  json_builder_set_member_name (b, "checkpoint");
+  if (latest != NULL)
+    {
+      g_autofree char *cp_out = g_strconcat (out, ".checkpoint.json", NULL);
+      g_autofree char *sig_in = g_strconcat (latest, ".sig", NULL);
+      g_autofree char *sig_out = g_strconcat (cp_out, ".sig", NULL);
+      g_autoptr (GBytes) cp = sk_cli_read_small_file (latest, &error);
+      g_autoptr (GBytes) sig = cp != NULL ? sk_cli_read_small_file (sig_in, &error) : NULL;
+      if (sig == NULL ||
+          !g_file_set_contents (cp_out, g_bytes_get_data (cp, NULL), (gssize)g_bytes_get_size (cp),
+                                &error) ||
+          !g_file_set_contents (sig_out, g_bytes_get_data (sig, NULL),
+                                (gssize)g_bytes_get_size (sig), &error))
+        return sk_cli_finish (cli, error, NULL, NULL);
+      json_builder_add_string_value (b, cp_out);
+    }
+  else
+    json_builder_add_null_value (b);
+  g_autofree char *msg = g_strdup_printf (_ ("Wrote %s%s."), out,
+                                          latest != NULL ? _ (" and its newest checkpoint") : "");
+  return sk_cli_finish (cli, NULL, msg, NULL);
+}
+
+static int
+cmd_journal_checkpoint (SkCli *cli, int argc, char **argv)
+{
+  int code;
+
+  if (!sk_cli_parse_options (cli, NULL, &argc, &argv, &code))
+    return code;
+  if (argc != 1)
+    return sk_cli_usage_error (cli, _ ("journal checkpoint takes no arguments"));
+
+  g_autoptr (GError) error = NULL;
+  g_autoptr (SkStation) station = sk_cli_open_station (cli, &error);
+  if (station == NULL)
+    return sk_cli_finish (cli, error, NULL, NULL);
+  g_autofree char *path = sk_station_make_checkpoint (station, &error);
+  if (path == NULL)
+    return sk_cli_finish (cli, error, NULL, NULL);
+  JsonBuilder *b = sk_cli_extra (cli);
+  json_builder_set_member_name (b, "checkpoint");
+  json_builder_add_string_value (b, path);
+  g_autofree char *msg = g_strdup_printf (_ ("Checkpoint written: %s"), path);
+  return sk_cli_finish (cli, NULL, msg, NULL);
+}
+
+static const SkCliCommand journal_commands[] = {
+  { "verify", "[--checkpoint FILE]",
+    N_ ("Check the journal's hash chain and that it still holds its signed checkpoints."),
+    "sekisho journal verify", cmd_journal_verify },
+  { "show", "[--since TIME] [--until TIME] [--event E] [--reason R] [--case ID]",
+    N_ ("Show journal entries, filtered by time, event, reason or case."),
+    "sekisho journal show --since yesterday --event package-imported", cmd_journal_show },
+  { "export", "--out FILE",
+    N_ ("Write the journal as CSV for an auditor, with a signed checkpoint."),
+    "sekisho journal export --out journal.csv", cmd_journal_export },
+  { "checkpoint", "", N_ ("Sign the journal's current head with the station key."),
+    "sekisho journal checkpoint", cmd_journal_checkpoint },
+  { NULL },
+};
+
+const SkCliGroup sk_cli_journal_group = {
+  "journal",
+  N_ ("The journal, for auditors:"),
+  journal_commands,
+};

@@ -1,0 +1,139 @@
+/* sk-cli.h — the command line's table and its shared envelope (DESIGN.md §8)
+ *
+ * Every command is one row of a group's table: its words, a one-line
+ * summary, its parameters, an example and the function that runs it.  The
+ * envelope is the same for all: global options anywhere on the line
+ * (--station, --handoff-root, --json, -h/--help), one way to end a command
+ * (sk_cli_finish: exit code, JSON object or human text), one way to refuse a
+ * command line (sk_cli_usage_error, with "did you mean").
+ *
+ * Exit codes: 0 done; 1 refused (policy, validation, signature); 2 usage;
+ * 3 environment.  With --json, stdout is exactly one JSON object in UTF-8,
+ * whatever the locale:
+ *   { "ok", "reason", "message", "findings": [ { "reason", "file", "record",
+ *     "field", "field_name" } ], … }
+ * and never a personal-data value: findings name where, never what.
+ *
+ * Groups to come (a `media` group; talking to sekishod instead of opening
+ * --station in-process) add a table in their own file and a line to
+ * sk_cli_groups in sekisho.c; commands reach the station only through
+ * sk_cli_open_station and sk_cli_open_pipeline, the one place a service
+ * client would answer instead.
+ */
+#pragma once
+
+#include <glib.h>
+#include <json-glib/json-glib.h>
+
+#include "sk-error.h"
+#include "sk-pipeline.h"
+#include "sk-station.h"
+#include "sk-validator.h"
+
+G_BEGIN_DECLS
+
+typedef struct _SkCli SkCli;
+typedef struct _SkCliCommand SkCliCommand;
+
+/* ARGV[0] is the command's last word; the rest are its own arguments. */
+typedef int (*SkCliRunFunc) (SkCli *cli, int argc, char **argv);
+
+struct _SkCliCommand
+{
+  const char *name;       /* the command's word within its group */
+  const char *parameters; /* what follows the words, e.g. "--out DIR FILE…" */
+  const char *summary;    /* N_(): one sentence on what the command does */
+  const char *example;    /* a whole command line, run as it stands */
+  SkCliRunFunc run;
+};
+
+typedef struct
+{
+  const char *name;             /* NULL: the commands stand at the top level */
+  const char *summary;          /* N_(): what the group is about */
+  const SkCliCommand *commands; /* ends with a row whose name is NULL */
+} SkCliGroup;
+
+struct _SkCli
+{
+  char *station_dir;
+  char *handoff_root;
+  gboolean json;
+  gboolean help;               /* -h or --help was on the line */
+  const SkCliGroup *group;     /* the running command's group */
+  const SkCliCommand *command; /* the running command */
+  JsonBuilder *extra;          /* command-specific members of the JSON result */
+};
+
+extern const SkCliGroup sk_cli_station_group;
+extern const SkCliGroup sk_cli_key_group;
+extern const SkCliGroup sk_cli_policy_group;
+extern const SkCliGroup sk_cli_files_group;
+extern const SkCliGroup sk_cli_journal_group;
+extern const SkCliGroup sk_cli_case_group;
+
+/* The full words of the running command, e.g. "station init". */
+char *
+sk_cli_command_words (const SkCliGroup *group, const SkCliCommand *command);
+
+/* The object whose members are added to the JSON result. */
+JsonBuilder *
+sk_cli_extra (SkCli *cli);
+
+/* Print the command's outcome and return its exit code.  REPORTS, when
+ * given, are the validation reports whose findings are listed. */
+int
+sk_cli_finish (SkCli *cli, const GError *error, const char *ok_message, GPtrArray *reports);
+
+int
+sk_cli_usage_error (SkCli *cli, const char *format, ...) G_GNUC_PRINTF (2, 3);
+
+/* A usage error for VALUE, which is not one of CANDIDATES: it names the
+ * nearest candidate when one is close, and lists them all. */
+int
+sk_cli_usage_not_one_of (SkCli *cli,
+                         const char *what,
+                         const char *value,
+                         const char *const *candidates);
+
+/* The candidate nearest to WORD when it is close enough to be a typo. */
+const char *
+sk_cli_nearest (const char *word, const char *const *candidates);
+
+/* Parse the running command's options; ARGV keeps the positional
+ * arguments.  Returns FALSE with *OUT_EXIT set when the command should end
+ * now: its help was asked for (0) or the line is wrong (2). */
+gboolean
+sk_cli_parse_options (
+    SkCli *cli, const GOptionEntry *entries, int *argc, char ***argv, int *out_exit);
+
+/* Human output, in the terminal's encoding; --json output never goes here. */
+void
+sk_cli_print (SkCli *cli, const char *format, ...) G_GNUC_PRINTF (2, 3);
+
+/* The station, the policy and the pipeline, in-process on --station DIR. */
+SkStation *
+sk_cli_open_station (SkCli *cli, GError **error);
+SkPipeline *
+sk_cli_open_pipeline (SkCli *cli, GError **error);
+
+/* The operator, as the kernel knows them. */
+SkActor
+sk_cli_current_actor (void);
+
+/* A small file (a checkpoint, its signature) read whole. */
+GBytes *
+sk_cli_read_small_file (const char *path, GError **error);
+
+/* Help for the whole program, for a group, or (through
+ * sk_cli_parse_options) for the running command. */
+int
+sk_cli_help_program (SkCli *cli, const SkCliGroup *const *groups);
+int
+sk_cli_help_group (SkCli *cli, const SkCliGroup *group);
+
+/* Validation reports, as lines for a person. */
+void
+sk_cli_print_reports (SkCli *cli, GPtrArray *reports);
+
+G_END_DECLS

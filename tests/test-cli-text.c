@@ -1,0 +1,298 @@
+/* test-cli-text.c — what the CLI says, in which language and encoding
+ * (issue 16): help at every level, "did you mean", global options anywhere,
+ * the same JSON bytes under LANG=C, C.UTF-8 and ja_JP.UTF-8, Japanese
+ * output with no untranslated message, the exported record and its
+ * verification off the station.
+ *
+ * The real binary ($SEKISHO_CLI) runs on real stations made with the core
+ * API (sk-test-stations.h), with the locale set for each run.
+ */
+#define G_LOG_DOMAIN "sekisho-test"
+
+#include "config.h"
+
+#include <glib/gstdio.h>
+#include <json-glib/json-glib.h>
+#include <locale.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "sk-journal.h"
+#include "sk-test-stations.h"
+
+static const char *cli;
+
+typedef struct
+{
+  int status;
+  char *out;
+  gsize out_len;
+  char *err;
+} Run;
+
+static void
+run_free (Run *r)
+{
+  g_free (r->out);
+  g_free (r->err);
+  g_free (r);
+}
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (Run, run_free)
+
+/* `sekisho ARGV…` under LOCALE (LANG and LC_ALL), no stdin. */
+static Run *
+run_in (const char *locale, const char *const *args)
+{
+  g_autoptr (GSubprocessLauncher) launcher =
+      g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_STDOUT_PIPE | G_SUBPROCESS_FLAGS_STDERR_PIPE);
+  g_autoptr (GPtrArray) argv = g_ptr_array_new ();
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GBytes) out = NULL, err = NULL;
+
+  g_subprocess_launcher_setenv (launcher, "LANG", locale, TRUE);
+  g_subprocess_launcher_setenv (launcher, "LC_ALL", locale, TRUE);
+  g_subprocess_launcher_unsetenv (launcher, "LANGUAGE");
+  g_subprocess_launcher_unsetenv (launcher, "GNUPGHOME");
+  g_subprocess_launcher_setenv (launcher, "TZ", "Asia/Tokyo", TRUE);
+  g_ptr_array_add (argv, (char *)cli);
+  for (gsize i = 0; args[i] != NULL; i++)
+    g_ptr_array_add (argv, (char *)args[i]);
+  g_ptr_array_add (argv, NULL);
+  g_autoptr (GSubprocess) proc =
+      g_subprocess_launcher_spawnv (launcher, (const char *const *)argv->pdata, &error);
+  g_assert_no_error (error);
+  g_subprocess_communicate (proc, NULL, NULL, &out, &err, &error);
+  g_assert_no_error (error);
+  g_assert_true (g_subprocess_get_if_exited (proc));
+
+  Run *r = g_new0 (Run, 1);
+  r->status = g_subprocess_get_exit_status (proc);
+  gsize len = 0;
+  const char *data = g_bytes_get_data (out, &len);
+  r->out = g_strndup (data != NULL ? data : "", len);
+  r->out_len = len;
+  data = g_bytes_get_data (err, &len);
+  r->err = g_strndup (data != NULL ? data : "", len);
+  return r;
+}
+
+static Run *
+run (const char *locale, const char *first, ...) G_GNUC_NULL_TERMINATED;
+static Run *
+run (const char *locale, const char *first, ...)
+{
+  g_autoptr (GPtrArray) args = g_ptr_array_new ();
+  va_list ap;
+
+  va_start (ap, first);
+  for (const char *a = first; a != NULL; a = va_arg (ap, const char *))
+    g_ptr_array_add (args, (char *)a);
+  va_end (ap);
+  g_ptr_array_add (args, NULL);
+  return run_in (locale, (const char *const *)args->pdata);
+}
+
+static void
+expect_status (Run *r, int status)
+{
+  if (r->status != status)
+    g_test_message ("exit %d, expected %d\nstdout: %s\nstderr: %s", r->status, status, r->out,
+                    r->err);
+  g_assert_cmpint (r->status, ==, status);
+}
+
+static JsonObject *
+parse_json (Run *r, JsonParser *parser)
+{
+  g_autoptr (GError) error = NULL;
+  json_parser_load_from_data (parser, r->out, (gssize)r->out_len, &error);
+  g_assert_no_error (error);
+  g_assert_true (JSON_NODE_HOLDS_OBJECT (json_parser_get_root (parser)));
+  return json_node_get_object (json_parser_get_root (parser));
+}
+
+/* ---- help at every level ----------------------------------------------- */
+
+static const char *const locales[] = { "C.UTF-8", "ja_JP.UTF-8", NULL };
+
+/* `sekisho WORDS --help`: the usage line names the command, a sentence
+ * says what it does, an example shows it; in English and in Japanese. */
+static void
+check_command_help (const char *locale, const char *words)
+{
+  gboolean ja = g_str_has_prefix (locale, "ja");
+  g_auto (GStrv) split = g_strsplit (words, " ", -1);
+  g_autoptr (GPtrArray) args = g_ptr_array_new ();
+  for (gsize i = 0; split[i] != NULL; i++)
+    g_ptr_array_add (args, split[i]);
+  g_ptr_array_add (args, (char *)"--help");
+  g_ptr_array_add (args, NULL);
+  g_autoptr (Run) r = run_in (locale, (const char *const *)args->pdata);
+
+  expect_status (r, 0);
+  g_assert_cmpstr (r->err, ==, "");
+  g_auto (GStrv) lines = g_strsplit (r->out, "\n", -1);
+  g_autofree char *usage = g_strdup_printf ("%s sekisho %s", ja ? "使い方:" : "Usage:", words);
+  g_assert_true (g_strv_length (lines) > 4);
+  if (!g_str_has_prefix (lines[0], usage))
+    g_test_message ("help of “%s” under %s begins “%s”", words, locale, lines[0]);
+  g_assert_true (g_str_has_prefix (lines[0], usage));
+  g_assert_cmpstr (lines[1], ==, "");
+  /* The sentence: not empty, and in the locale's language. */
+  g_assert_cmpuint (strlen (lines[2]), >, 10);
+  gboolean ascii = TRUE;
+  for (const char *p = lines[2]; *p != '\0'; p++)
+    ascii = ascii && (guchar)*p < 0x80;
+  g_assert_true (ja ? !ascii : ascii);
+  g_autofree char *example = g_strdup_printf ("\n%s\n  sekisho ", ja ? "使用例:" : "Example:");
+  g_assert_nonnull (strstr (r->out, example));
+}
+
+static void
+test_help_every_command (void)
+{
+  g_autoptr (Run) top = run ("C.UTF-8", "--json", "--help", NULL);
+  expect_status (top, 0);
+  g_autoptr (JsonParser) parser = json_parser_new ();
+  JsonObject *obj = parse_json (top, parser);
+  JsonArray *commands = json_object_get_array_member (obj, "commands");
+  g_assert_cmpuint (json_array_get_length (commands), >=, 20);
+  g_autoptr (GHashTable) groups = g_hash_table_new (g_str_hash, g_str_equal);
+
+  for (guint i = 0; i < json_array_get_length (commands); i++)
+    {
+      JsonObject *c = json_array_get_object_element (commands, i);
+      const char *words = json_object_get_string_member (c, "command");
+      g_assert_cmpstr (json_object_get_string_member (c, "summary"), !=, "");
+      for (gsize l = 0; locales[l] != NULL; l++)
+        check_command_help (locales[l], words);
+      if (!json_object_get_null_member (c, "group"))
+        g_hash_table_add (groups, (gpointer)json_object_get_string_member (c, "group"));
+    }
+
+  /* A group's help lists its commands; -h and --help alike. */
+  GHashTableIter iter;
+  gpointer key;
+  g_hash_table_iter_init (&iter, groups);
+  while (g_hash_table_iter_next (&iter, &key, NULL))
+    {
+      g_autoptr (Run) h = run ("C.UTF-8", key, "-h", NULL);
+      expect_status (h, 0);
+      g_autofree char *usage = g_strdup_printf ("Usage: sekisho %s COMMAND", (char *)key);
+      g_assert_true (g_str_has_prefix (h->out, usage));
+      g_autoptr (Run) ja = run ("ja_JP.UTF-8", key, "--help", NULL);
+      expect_status (ja, 0);
+      g_assert_true (g_str_has_prefix (ja->out, "使い方: sekisho"));
+    }
+
+  /* Help wherever it stands, even after other options. */
+  g_autoptr (Run) late = run ("C.UTF-8", "journal", "show", "--event", "x", "-h", NULL);
+  expect_status (late, 0);
+  g_assert_true (g_str_has_prefix (late->out, "Usage: sekisho journal show"));
+  g_autoptr (Run) first = run ("C.UTF-8", "-h", NULL);
+  expect_status (first, 0);
+  g_assert_true (g_str_has_prefix (first->out, "Usage: sekisho"));
+}
+
+/* ---- did you mean ------------------------------------------------------ */
+
+static void
+expect_usage (Run *r, const char *needle)
+{
+  expect_status (r, 2);
+  g_autoptr (JsonParser) parser = json_parser_new ();
+  JsonObject *obj = parse_json (r, parser);
+  g_assert_cmpstr (json_object_get_string_member (obj, "reason"), ==, "usage");
+  const char *message = json_object_get_string_member (obj, "message");
+  if (strstr (message, needle) == NULL)
+    g_test_message ("“%s” lacks “%s”", message, needle);
+  g_assert_nonnull (strstr (message, needle));
+}
+
+static void
+test_did_you_mean (void)
+{
+  g_autoptr (Run) group = run ("C.UTF-8", "--json", "jurnal", "show", NULL);
+  expect_usage (group, "did you mean “journal”");
+  g_autoptr (Run) sub = run ("C.UTF-8", "--json", "journal", "verfy", NULL);
+  expect_usage (sub, "did you mean “verify”");
+  g_autoptr (Run) option = run ("C.UTF-8", "validate", "--jsn", "x.csv", "--json", NULL);
+  expect_usage (option, "did you mean “--json”");
+  g_autoptr (Run) local = run ("C.UTF-8", "--json", "pack", "--workflw", "subscriber", NULL);
+  expect_usage (local, "did you mean “--workflow”");
+  /* Nothing near: the valid values are listed all the same. */
+  g_autoptr (Run) far = run ("C.UTF-8", "--json", "station", "zzzzzz", NULL);
+  expect_usage (far, "init");
+}
+
+/* ---- global options anywhere ------------------------------------------- */
+
+typedef struct
+{
+  char *tmp;
+  SkTestStations st;
+  char *terminal; /* the terminal's station folder */
+} Fixture;
+
+static void
+fixture_setup (Fixture *fx, gconstpointer data)
+{
+  g_autoptr (GError) error = NULL;
+
+  fx->tmp = g_dir_make_tmp ("skct-XXXXXX", &error);
+  g_assert_no_error (error);
+  sk_test_stations_make (fx->tmp, &fx->st);
+  fx->terminal = g_strdup (sk_station_get_dir (fx->st.term));
+}
+
+static void
+fixture_teardown (Fixture *fx, gconstpointer data)
+{
+  sk_test_stations_clear (&fx->st);
+  sk_test_remove_tree (fx->tmp);
+  g_free (fx->tmp);
+  g_free (fx->terminal);
+}
+
+static void
+test_global_options_anywhere (Fixture *fx, gconstpointer data)
+{
+  g_autoptr (Run) after =
+      run ("C.UTF-8", "journal", "verify", "--json", "--station", fx->terminal, NULL);
+  expect_status (after, 0);
+  g_autoptr (JsonParser) parser = json_parser_new ();
+  JsonObject *obj = parse_json (after, parser);
+  g_assert_true (json_object_get_boolean_member (obj, "ok"));
+  g_assert_cmpint (json_object_get_int_member (obj, "entries"), >, 0);
+
+  g_autofree char *eq = g_strconcat ("--station=", fx->terminal, NULL);
+  g_autoptr (Run) between = run ("C.UTF-8", "journal", eq, "--json", "verify", NULL);
+  expect_status (between, 0);
+  g_assert_true (g_str_has_prefix (between->out, "{\"ok\":true"));
+
+  g_autoptr (Run) missing = run ("C.UTF-8", "--json", "journal", "verify", "--station", NULL);
+  expect_usage (missing, "--station");
+}
+
+int
+main (int argc, char **argv)
+{
+  setlocale (LC_ALL, "C.UTF-8");
+  g_test_init (&argc, &argv, NULL);
+  cli = g_getenv ("SEKISHO_CLI");
+  if (cli == NULL)
+    {
+      g_printerr ("test-cli-text: $SEKISHO_CLI is not set; run it with `meson test`\n");
+      return 77;
+    }
+
+  g_test_add_func ("/cli-text/help/every-command", test_help_every_command);
+  g_test_add_func ("/cli-text/usage/did-you-mean", test_did_you_mean);
+#define ADD(path, fn) g_test_add (path, Fixture, NULL, fixture_setup, fn, fixture_teardown)
+  ADD ("/cli-text/global-options-anywhere", test_global_options_anywhere);
+#undef ADD
+
+  int ret = g_test_run ();
+  sk_test_keys_free ();
+  return ret;
+}
