@@ -9,6 +9,14 @@
 #include "sk-cli.h"
 #include "sk-journal.h"
 
+/* The name every row and checkpoint of this station carries. */
+static const char *
+station_name (SkStation *station)
+{
+  const char *name = sk_station_get_name (station);
+  return name != NULL ? name : "";
+}
+
 static int
 cmd_journal_verify (SkCli *cli, int argc, char **argv)
 {
@@ -35,14 +43,25 @@ cmd_journal_verify (SkCli *cli, int argc, char **argv)
 
   gint64 entries_read = 0, bad_seq = 0, cp_seq = -1;
   gboolean ok = sk_journal_verify (journal, &entries_read, &bad_seq, NULL, &error);
-  if (ok && checkpoint != NULL)
+  /* Without --checkpoint, the station's own newest checkpoint: the chain
+   * alone cannot tell a journal cut short, a signed head can. */
+  g_autofree char *local = checkpoint == NULL ? sk_station_latest_checkpoint (station) : NULL;
+  const char *cp_path = checkpoint != NULL ? checkpoint : local;
+  if (ok && cp_path != NULL)
     {
-      g_autofree char *sig_path = g_strconcat (checkpoint, ".sig", NULL);
-      g_autoptr (GBytes) cp = sk_cli_read_small_file (checkpoint, &error);
+      g_autofree char *sig_path = g_strconcat (cp_path, ".sig", NULL);
+      g_autoptr (GBytes) cp = sk_cli_read_small_file (cp_path, &error);
       g_autoptr (GBytes) sig = cp != NULL ? sk_cli_read_small_file (sig_path, &error) : NULL;
-      ok = sig != NULL && sk_journal_check_checkpoint (journal, sk_station_get_keyring (station),
-                                                       sk_station_get_signing_key (station), cp,
-                                                       sig, &cp_seq, &error);
+      ok = sig != NULL && sk_journal_check_checkpoint (
+                              journal, sk_station_get_keyring (station), station_name (station),
+                              sk_station_get_signing_key (station), cp, sig, &cp_seq, &error);
+      if (!ok && local != NULL && error->domain != SK_ERROR)
+        {
+          /* An unreadable checkpoint is a finding about the record. */
+          g_autoptr (GError) io = g_steal_pointer (&error);
+          g_set_error (&error, SK_ERROR, SK_ERROR_JOURNAL_INVALID,
+                       _ ("the checkpoint cannot be read: %s"), io->message);
+        }
     }
 
   JsonBuilder *b = sk_cli_extra (cli);
@@ -51,6 +70,14 @@ cmd_journal_verify (SkCli *cli, int argc, char **argv)
   json_builder_set_member_name (b, "first_bad_seq");
   if (bad_seq > 0)
     json_builder_add_int_value (b, bad_seq);
+  else
+    json_builder_add_null_value (b);
+  json_builder_set_member_name (b, "checkpoint");
+  if (cp_path != NULL)
+    {
+      g_autofree char *safe = sk_escape_untrusted (cp_path);
+      json_builder_add_string_value (b, safe);
+    }
   else
     json_builder_add_null_value (b);
   if (cp_seq >= 0)

@@ -4,6 +4,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <glib/gi18n-lib.h>
 #include <json-glib/json-glib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -883,6 +884,7 @@ sk_checkpoint_parse (GBytes *checkpoint,
 gboolean
 sk_journal_check_checkpoint (SkJournal *self,
                              SkKeyring *keyring,
+                             const char *station_name,
                              const char *station_key,
                              GBytes *checkpoint,
                              GBytes *signature,
@@ -890,6 +892,8 @@ sk_journal_check_checkpoint (SkJournal *self,
                              GError **error)
 {
   g_return_val_if_fail (SK_IS_JOURNAL (self), FALSE);
+  g_return_val_if_fail (station_name != NULL, FALSE);
+  g_return_val_if_fail (station_key != NULL, FALSE);
 
   const char *signers[] = { station_key, NULL };
   g_autoptr (SkSignature) sig =
@@ -901,9 +905,30 @@ sk_journal_check_checkpoint (SkJournal *self,
     }
 
   gint64 seq;
-  g_autofree char *head = NULL;
-  if (!sk_checkpoint_parse (checkpoint, &seq, &head, NULL, NULL, error))
+  g_autofree char *head = NULL, *cp_station = NULL, *cp_key = NULL;
+  if (!sk_checkpoint_parse (checkpoint, &seq, &head, &cp_station, &cp_key, error))
     return FALSE;
+  /* Signed by this station's key is not enough: a key shared with another
+   * station, or a checkpoint that names another key, is of another
+   * journal. */
+  g_autofree char *want_key = sk_fingerprint_normalize (station_key);
+  g_autofree char *got_key = sk_fingerprint_normalize (cp_key);
+  if (want_key == NULL || g_strcmp0 (want_key, got_key) != 0)
+    {
+      g_set_error (error, SK_ERROR, SK_ERROR_JOURNAL_INVALID,
+                   _ ("the checkpoint names station key %s, not this station's %s"), cp_key,
+                   station_key);
+      return FALSE;
+    }
+  if (!g_str_equal (cp_station, station_name))
+    {
+      g_autofree char *safe_cp = sk_escape_untrusted (cp_station);
+      g_autofree char *safe_here = sk_escape_untrusted (station_name);
+      g_set_error (error, SK_ERROR, SK_ERROR_JOURNAL_INVALID,
+                   _ ("the checkpoint is of station “%s”, not of this station “%s”"), safe_cp,
+                   safe_here);
+      return FALSE;
+    }
   *out_seq = seq;
   if (seq == 0)
     return TRUE;

@@ -126,12 +126,14 @@ sk_checkpoint_parse (GBytes *checkpoint,
                      char **out_station,
                      char **out_station_key,
                      GError **error);
-/* Verify CHECKPOINT and SIGNATURE by STATION_KEY, then that the journal
+/* Verify CHECKPOINT and SIGNATURE by STATION_KEY; that the checkpoint
+ * names this station (STATION_NAME) and this key; then that the journal
  * still holds the checkpoint's head: a journal truncated or rewritten behind
- * it fails with SK_ERROR_JOURNAL_INVALID. */
+ * it, or another station's checkpoint, fails with SK_ERROR_JOURNAL_INVALID. */
 gboolean
 sk_journal_check_checkpoint (SkJournal *self,
                              SkKeyring *keyring,
+                             const char *station_name,
                              const char *station_key,
                              GBytes *checkpoint,
                              GBytes *signature,

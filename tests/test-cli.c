@@ -1456,7 +1456,8 @@ test_journal_tampered (Fixture *f, gconstpointer user_data)
   g_assert_cmpint (json_object_get_int_member (v, "first_bad_seq"), ==, 2);
 
   /* Undo it, then cut the tail behind the checkpoint: the chain alone
-   * still verifies; with the checkpoint it does not. */
+   * would still verify, but the station's own newest checkpoint does not
+   * (issue 10, item 9), nor the checkpoint named on the line. */
   const char *undo[] = { "sqlite3", db,
                          "UPDATE journal SET login = substr (login, 2) WHERE seq = 2", NULL };
   g_autoptr (Run) undone = run_argv (undo);
@@ -1465,10 +1466,35 @@ test_journal_tampered (Fixture *f, gconstpointer user_data)
   g_autoptr (Run) cutting = run_argv (cut);
   expect_status (cutting, 0);
   g_autoptr (Run) chain = sk_at (f->terminal, TRUE, "journal", "verify", NULL);
-  expect_json (chain, 0, NULL);
+  JsonObject *c = expect_json (chain, 1, "journal-invalid");
+  g_assert_cmpstr (json_object_get_string_member (c, "checkpoint"), ==, checkpoint);
+  g_assert_nonnull (strstr (json_object_get_string_member (c, "message"), "truncated"));
   g_autoptr (Run) with_cp =
       sk_at (f->terminal, TRUE, "journal", "verify", "--checkpoint", checkpoint, NULL);
   expect_json (with_cp, 1, "journal-invalid");
+
+  /* A local checkpoint whose signature is gone is a finding too. */
+  g_autofree char *sig = g_strconcat (checkpoint, ".sig", NULL);
+  g_assert_cmpint (g_unlink (sig), ==, 0);
+  g_autoptr (Run) unsigned_cp = sk_at (f->terminal, TRUE, "journal", "verify", NULL);
+  expect_json (unsigned_cp, 1, "journal-invalid");
+}
+
+/* A checkpoint from another station is refused even when it verifies on
+ * its own journal: the admin workstation's checkpoint against the
+ * terminal's journal. */
+static void
+test_journal_foreign_checkpoint (Fixture *f, gconstpointer user_data)
+{
+  g_autoptr (Run) cp = sk_at (f->admin, TRUE, "journal", "checkpoint", NULL);
+  JsonObject *cp_obj = expect_json (cp, 0, NULL);
+  const char *foreign = json_object_get_string_member (cp_obj, "checkpoint");
+  g_autoptr (Run) verify =
+      sk_at (f->terminal, TRUE, "journal", "verify", "--checkpoint", foreign, NULL);
+  expect_json (verify, 1, "sig-untrusted-key");
+  g_autoptr (Run) local = sk_at (f->terminal, TRUE, "journal", "verify", NULL);
+  JsonObject *l = expect_json (local, 0, NULL);
+  g_assert_true (json_object_get_null_member (l, "checkpoint"));
 }
 
 static void
@@ -1603,6 +1629,7 @@ main (int argc, char **argv)
 
   CLI_TEST ("/cli/journal/verify-show-export", setup_stations, test_journal_commands);
   CLI_TEST ("/cli/journal/tampered", setup_stations, test_journal_tampered);
+  CLI_TEST ("/cli/journal/foreign-checkpoint", setup_stations, test_journal_foreign_checkpoint);
   CLI_TEST ("/cli/station/sweep", setup_stations, test_station_sweep);
   CLI_TEST ("/cli/station/crashes", setup_stations, test_station_crashes);
 

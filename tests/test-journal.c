@@ -281,15 +281,15 @@ test_checkpoint (Fixture *fx, gconstpointer data)
   g_assert_nonnull (strstr (g_bytes_get_data (cp, NULL), "\"seq\":6"));
 
   gint64 seq = -1;
-  g_assert_true (
-      sk_journal_check_checkpoint (journal, keyring, station_key, cp, sig, &seq, &error));
+  g_assert_true (sk_journal_check_checkpoint (journal, keyring, "test-station", station_key, cp,
+                                              sig, &seq, &error));
   g_assert_no_error (error);
   g_assert_cmpint (seq, ==, ROWS);
 
   /* Still fine after more entries. */
   append_rows (journal, 2);
-  g_assert_true (
-      sk_journal_check_checkpoint (journal, keyring, station_key, cp, sig, &seq, &error));
+  g_assert_true (sk_journal_check_checkpoint (journal, keyring, "test-station", station_key, cp,
+                                              sig, &seq, &error));
 
   /* Truncated behind the checkpoint. */
   g_autofree char *copy = g_build_filename (fx->dir, "copy.db", NULL);
@@ -298,7 +298,8 @@ test_checkpoint (Fixture *fx, gconstpointer data)
   copy_file (fx->path, copy);
   sql (copy, "DELETE FROM journal WHERE seq > 4");
   g_autoptr (SkJournal) cut = open_journal (copy);
-  g_assert_false (sk_journal_check_checkpoint (cut, keyring, station_key, cp, sig, &seq, &error));
+  g_assert_false (sk_journal_check_checkpoint (cut, keyring, "test-station", station_key, cp, sig,
+                                               &seq, &error));
   g_assert_error (error, SK_ERROR, SK_ERROR_JOURNAL_INVALID);
   g_clear_error (&error);
 
@@ -306,15 +307,41 @@ test_checkpoint (Fixture *fx, gconstpointer data)
   g_autofree char *forged = g_strndup (g_bytes_get_data (cp, NULL), g_bytes_get_size (cp));
   forged[strlen (forged) - 3] ^= 1;
   g_autoptr (GBytes) forged_bytes = g_bytes_new (forged, strlen (forged));
-  g_assert_false (
-      sk_journal_check_checkpoint (journal, keyring, station_key, forged_bytes, sig, &seq, &error));
+  g_assert_false (sk_journal_check_checkpoint (journal, keyring, "test-station", station_key,
+                                               forged_bytes, sig, &seq, &error));
   g_assert_error (error, SK_ERROR, SK_ERROR_SIG_BAD);
   g_clear_error (&error);
   const char *args[] = { "-u", other, NULL };
   g_autoptr (GBytes) other_sig = sk_test_gpg_sign (gpg, cp, args);
-  g_assert_false (
-      sk_journal_check_checkpoint (journal, keyring, station_key, cp, other_sig, &seq, &error));
+  g_assert_false (sk_journal_check_checkpoint (journal, keyring, "test-station", station_key, cp,
+                                               other_sig, &seq, &error));
   g_assert_error (error, SK_ERROR, SK_ERROR_SIG_UNTRUSTED_KEY);
+  g_clear_error (&error);
+
+  /* Another station's checkpoint, signed by the same key (a key shared
+   * between stations), is not this journal's. */
+  g_assert_false (sk_journal_check_checkpoint (journal, keyring, "other-station", station_key, cp,
+                                               sig, &seq, &error));
+  g_assert_error (error, SK_ERROR, SK_ERROR_JOURNAL_INVALID);
+  g_assert_nonnull (strstr (error->message, "other-station"));
+  g_clear_error (&error);
+
+  /* Signed by this station's key, but naming another key. */
+  g_autofree char *renamed = g_strndup (g_bytes_get_data (cp, NULL), g_bytes_get_size (cp));
+  g_autofree char *needle = g_strdup_printf ("\"station_key\":\"%s\"", station_key);
+  g_autofree char *replacement = g_strdup_printf ("\"station_key\":\"%s\"", other);
+  char *at = strstr (renamed, needle);
+  g_assert_nonnull (at);
+  g_autoptr (GString) text = g_string_new (renamed);
+  g_string_replace (text, needle, replacement, 1);
+  g_autoptr (GBytes) renamed_bytes = g_bytes_new (text->str, text->len);
+  g_autoptr (GBytes) renamed_sig =
+      sk_keyring_sign_detached_bytes (keyring, station_key, renamed_bytes, &error);
+  g_assert_no_error (error);
+  g_assert_false (sk_journal_check_checkpoint (journal, keyring, "test-station", station_key,
+                                               renamed_bytes, renamed_sig, &seq, &error));
+  g_assert_error (error, SK_ERROR, SK_ERROR_JOURNAL_INVALID);
+  g_assert_nonnull (strstr (error->message, other));
 }
 
 /* The clock set back behind the mark: journaled, and deadlines keep the
