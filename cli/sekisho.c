@@ -6,6 +6,7 @@
 #include "config.h"
 
 #include <glib/gi18n.h>
+#include <langinfo.h>
 #include <locale.h>
 #include <stdlib.h>
 #include <string.h>
@@ -173,7 +174,20 @@ main (int argc, char **argv)
   textdomain (GETTEXT_PACKAGE);
   g_set_prgname ("sekisho");
 
-  if (!take_global_options (&cli, &argc, argv, &version, &missing))
+  gboolean options_ok = take_global_options (&cli, &argc, argv, &version, &missing);
+  if (cli.json)
+    {
+      /* Machine output is the same bytes in every locale: UTF-8, English
+       * messages, UTC times.  Scripts and the tests rely on it. */
+      setlocale (LC_ALL, "C.UTF-8");
+      g_unsetenv ("LANGUAGE");
+    }
+  else if (strcmp (nl_langinfo (CODESET), "UTF-8") != 0)
+    /* Under LANG=C (cron, units) messages stay English, but names and
+     * 処理番号 are printed as UTF-8 rather than as question marks. */
+    setlocale (LC_CTYPE, "C.UTF-8");
+
+  if (!options_ok)
     code = sk_cli_usage_error (&cli, _ ("%s needs a value"), missing);
   else if (version)
     {

@@ -4,6 +4,8 @@
 #include "config.h"
 
 #include <glib/gi18n.h>
+#include <stdio.h>
+#include <string.h>
 #include <unistd.h>
 
 #include "sk-cli.h"
@@ -96,47 +98,179 @@ cmd_journal_verify (SkCli *cli, int argc, char **argv)
   return sk_cli_finish (cli, NULL, msg, NULL);
 }
 
+/* --since/--until: today, yesterday, a date (its start), a date and time
+ * in the terminal's zone ("2026-12-06 15:45", seconds optional, T or a
+ * space between), or ISO 8601 with its own zone ("…T06:45:00Z"). */
 static gboolean
 parse_time_option (const char *text, gint64 *out)
 {
   if (text == NULL)
     return TRUE;
-  g_autoptr (GTimeZone) utc = g_time_zone_new_utc ();
-  g_autoptr (GDateTime) dt = g_date_time_new_from_iso8601 (text, utc);
-  if (dt == NULL)
+  g_autoptr (GTimeZone) local = g_time_zone_new_local ();
+  g_autoptr (GDateTime) now = g_date_time_new_now (local);
+  g_autoptr (GDateTime) dt = NULL;
+  g_autofree char *stripped = g_strstrip (g_strdup (text));
+
+  if (g_ascii_strcasecmp (stripped, "today") == 0 ||
+      g_ascii_strcasecmp (stripped, "yesterday") == 0)
     {
-      /* A bare date means its start, UTC. */
-      g_autofree char *midnight = g_strconcat (text, "T00:00:00Z", NULL);
-      dt = g_date_time_new_from_iso8601 (midnight, utc);
+      g_autoptr (GDateTime) midnight =
+          g_date_time_new (local, g_date_time_get_year (now), g_date_time_get_month (now),
+                           g_date_time_get_day_of_month (now), 0, 0, 0);
+      dt = g_ascii_strcasecmp (stripped, "today") == 0 ? g_date_time_ref (midnight)
+                                                       : g_date_time_add_days (midnight, -1);
+    }
+  else
+    {
+      int y, mo, d, h, mi, sec = 0, n = 0, n2 = 0;
+      char sep;
+      gsize len = strlen (stripped);
+      if (sscanf (stripped, "%4d-%2d-%2d%n", &y, &mo, &d, &n) == 3 && (gsize)n == len)
+        dt = g_date_time_new (local, y, mo, d, 0, 0, 0);
+      else if (sscanf (stripped, "%4d-%2d-%2d%c%2d:%2d%n", &y, &mo, &d, &sep, &h, &mi, &n) == 6 &&
+               (sep == ' ' || sep == 'T') &&
+               ((gsize)n == len ||
+                (sscanf (stripped + n, ":%2d%n", &sec, &n2) == 1 && (gsize)(n + n2) == len)))
+        /* A date and time without a zone: the terminal's. */
+        dt = g_date_time_new (local, y, mo, d, h, mi, sec);
+      else
+        dt = g_date_time_new_from_iso8601 (stripped, local);
     }
   if (dt == NULL)
     return FALSE;
   *out = g_date_time_to_unix (dt) * G_USEC_PER_SEC + g_date_time_get_microsecond (dt);
   return TRUE;
 }
+/* --event and --reason name things that exist: a misspelt name is a usage
+ * error, not "0 entries". */
+static gboolean
+check_names (SkCli *cli, SkJournal *journal, char **events, char **reasons, int *out_exit)
+{
+  if (events != NULL)
+    {
+      g_autoptr (GError) error = NULL;
+      g_autoptr (GPtrArray) known = sk_journal_list_events (journal, &error);
+      if (known == NULL)
+        {
+          *out_exit = sk_cli_finish (cli, error, NULL, NULL);
+          return FALSE;
+        }
+      g_ptr_array_add (known, NULL);
+      for (gsize i = 0; events[i] != NULL; i++)
+        if (!g_strv_contains ((const char *const *)known->pdata, events[i]))
+          {
+            *out_exit = sk_cli_usage_not_one_of (cli, _ ("event"), events[i],
+                                                 (const char *const *)known->pdata);
+            return FALSE;
+          }
+    }
+  for (gsize i = 0; reasons != NULL && reasons[i] != NULL; i++)
+    if (!sk_error_code_from_reason (reasons[i], NULL))
+      {
+        g_autoptr (GPtrArray) codes = g_ptr_array_new ();
+        for (int c = 0; c < SK_ERROR_N_CODES; c++)
+          g_ptr_array_add (codes, (gpointer)sk_error_code_to_reason ((SkErrorCode)c));
+        g_ptr_array_add (codes, NULL);
+        *out_exit = sk_cli_usage_not_one_of (cli, _ ("reason"), reasons[i],
+                                             (const char *const *)codes->pdata);
+        return FALSE;
+      }
+  return TRUE;
+}
+
+/* The details column as JSON: an object as it was written; anything else
+ * (a row someone edited) as the text it holds. */
+static void
+add_details (JsonBuilder *b, const char *details)
+{
+  g_autoptr (JsonParser) parser = json_parser_new_immutable ();
+  if (details != NULL && json_parser_load_from_data (parser, details, -1, NULL) &&
+      JSON_NODE_HOLDS_OBJECT (json_parser_get_root (parser)))
+    json_builder_add_value (b, json_node_copy (json_parser_get_root (parser)));
+  else if (details != NULL)
+    json_builder_add_string_value (b, details);
+  else
+    json_builder_add_null_value (b);
+}
+
+static void
+add_row_json (JsonBuilder *b, const SkJournalRow *r)
+{
+  g_autofree char *time = sk_journal_format_time (r->time_us);
+  const struct
+  {
+    const char *name, *value;
+  } text[] = {
+    { "time", time },          { "event", r->event },  { "outcome", r->outcome },
+    { "reason", r->reason },   { "login", r->login },  { "role", r->role },
+    { "station", r->station }, { "case", r->case_id }, { "package", r->package_id },
+    { "device", r->device },
+  };
+  json_builder_begin_object (b);
+  json_builder_set_member_name (b, "seq");
+  json_builder_add_int_value (b, r->seq);
+  json_builder_set_member_name (b, "uid");
+  if (r->uid >= 0)
+    json_builder_add_int_value (b, r->uid);
+  else
+    json_builder_add_null_value (b);
+  for (gsize t = 0; t < G_N_ELEMENTS (text); t++)
+    {
+      json_builder_set_member_name (b, text[t].name);
+      if (text[t].value != NULL)
+        json_builder_add_string_value (b, text[t].value);
+      else
+        json_builder_add_null_value (b);
+    }
+  json_builder_set_member_name (b, "details");
+  add_details (b, r->details);
+  json_builder_set_member_name (b, "entry_hash");
+  json_builder_add_string_value (b, r->entry_hash);
+  json_builder_end_object (b);
+}
 
 static int
 cmd_journal_show (SkCli *cli, int argc, char **argv)
 {
-  g_autofree char *since = NULL, *until = NULL, *event = NULL, *reason = NULL, *case_id = NULL;
+  g_autofree char *since = NULL, *until = NULL;
+  g_auto (GStrv) events = NULL, reasons = NULL, cases = NULL;
+  int last = 0;
   const GOptionEntry entries[] = {
-    { "since", 0, 0, G_OPTION_ARG_STRING, &since, N_ ("Entries from this time (ISO 8601)"),
+    { "lines", 'n', 0, G_OPTION_ARG_INT, &last, N_ ("Only the last N entries that match"), "N" },
+    { "since", 0, 0, G_OPTION_ARG_STRING, &since,
+      N_ ("Entries from this time: today, yesterday, 2026-12-06, “2026-12-06 15:45” (local "
+          "time) or ISO 8601"),
       "TIME" },
-    { "until", 0, 0, G_OPTION_ARG_STRING, &until, N_ ("Entries before this time (ISO 8601)"),
-      "TIME" },
-    { "event", 0, 0, G_OPTION_ARG_STRING, &event, N_ ("Only this event"), "EVENT" },
-    { "reason", 0, 0, G_OPTION_ARG_STRING, &reason, N_ ("Only this reason code"), "CODE" },
-    { "case", 0, 0, G_OPTION_ARG_STRING, &case_id, N_ ("Only this case (処理番号)"), "ID" },
+    { "until", 0, 0, G_OPTION_ARG_STRING, &until,
+      N_ ("Entries before this time, written as for --since"), "TIME" },
+    { "event", 0, 0, G_OPTION_ARG_STRING_ARRAY, &events,
+      N_ ("Only this event (repeat it for several)"), "EVENT" },
+    { "reason", 0, 0, G_OPTION_ARG_STRING_ARRAY, &reasons,
+      N_ ("Only this reason code (repeat it for several)"), "CODE" },
+    { "case", 0, 0, G_OPTION_ARG_STRING_ARRAY, &cases,
+      N_ ("Only this case (処理番号; repeat it for several)"), "ID" },
     { NULL },
   };
   int code;
 
   if (!sk_cli_parse_options (cli, entries, &argc, &argv, &code))
     return code;
-  SkJournalFilter filter = { .event = event, .reason = reason, .case_id = case_id };
-  if (argc != 1 || !parse_time_option (since, &filter.since_us) ||
-      !parse_time_option (until, &filter.until_us))
-    return sk_cli_usage_error (cli, _ ("journal show takes --since/--until as ISO 8601 times"));
+  if (argc != 1)
+    return sk_cli_usage_error (cli, _ ("journal show takes no arguments, only options"));
+  SkJournalFilter filter = {
+    .events = (const char *const *)events,
+    .reasons = (const char *const *)reasons,
+    .case_ids = (const char *const *)cases,
+    .last = last,
+  };
+  if (last < 0)
+    return sk_cli_usage_error (cli, _ ("-n takes a number of entries, 1 or more"));
+  if (!parse_time_option (since, &filter.since_us))
+    return sk_cli_usage_error (
+        cli, _ ("--since takes today, yesterday, a date, a local date and time or ISO 8601"));
+  if (!parse_time_option (until, &filter.until_us))
+    return sk_cli_usage_error (
+        cli, _ ("--until takes today, yesterday, a date, a local date and time or ISO 8601"));
 
   g_autoptr (GError) error = NULL;
   g_autoptr (SkStation) station = sk_cli_open_station (cli, &error);
@@ -145,6 +279,8 @@ cmd_journal_show (SkCli *cli, int argc, char **argv)
   g_autoptr (SkJournal) journal = sk_station_open_journal (station, TRUE, &error);
   if (journal == NULL)
     return sk_cli_finish (cli, error, NULL, NULL);
+  if (!check_names (cli, journal, events, reasons, &code))
+    return code;
   g_autoptr (GPtrArray) rows = sk_journal_query (journal, &filter, &error);
   if (rows == NULL)
     return sk_cli_finish (cli, error, NULL, NULL);
@@ -155,43 +291,17 @@ cmd_journal_show (SkCli *cli, int argc, char **argv)
   for (guint i = 0; i < rows->len; i++)
     {
       const SkJournalRow *r = g_ptr_array_index (rows, i);
-      g_autofree char *time = sk_journal_format_time (r->time_us);
-      const struct
-      {
-        const char *name, *value;
-      } text[] = {
-        { "time", time },          { "event", r->event },     { "outcome", r->outcome },
-        { "reason", r->reason },   { "login", r->login },     { "role", r->role },
-        { "station", r->station }, { "case", r->case_id },    { "package", r->package_id },
-        { "device", r->device },   { "details", r->details }, { "entry_hash", r->entry_hash },
-      };
-      json_builder_begin_object (b);
-      json_builder_set_member_name (b, "seq");
-      json_builder_add_int_value (b, r->seq);
-      json_builder_set_member_name (b, "uid");
-      if (r->uid >= 0)
-        json_builder_add_int_value (b, r->uid);
-      else
-        json_builder_add_null_value (b);
-      for (gsize t = 0; t < G_N_ELEMENTS (text); t++)
-        {
-          json_builder_set_member_name (b, text[t].name);
-          if (text[t].value != NULL)
-            json_builder_add_string_value (b, text[t].value);
-          else
-            json_builder_add_null_value (b);
-        }
-      json_builder_end_object (b);
-      if (!cli->json)
-        {
-          /* Details may hold names that came from a medium. */
-          g_autofree char *details = sk_escape_untrusted (r->details);
-          const char *actor = r->login != NULL ? r->login : r->role;
-          g_autofree char *who = actor != NULL ? sk_escape_untrusted (actor) : NULL;
-          g_print ("%6lld  %s  %-18s %-8s %-20s %-10s %s\n", (long long)r->seq, time, r->event,
-                   r->outcome, r->reason != NULL ? r->reason : "-", who != NULL ? who : "-",
-                   details);
-        }
+      add_row_json (b, r);
+      if (cli->json)
+        continue;
+      /* Details may hold names that came from a medium. */
+      g_autofree char *details = sk_escape_untrusted (r->details);
+      const char *actor = r->login != NULL ? r->login : r->role;
+      g_autofree char *who = actor != NULL ? sk_escape_untrusted (actor) : NULL;
+      g_autofree char *time = sk_cli_format_local_time (r->time_us);
+      sk_cli_print (cli, "%6lld  %s  %-18s %-8s %-20s %-10s %s\n", (long long)r->seq, time,
+                    r->event, r->outcome, r->reason != NULL ? r->reason : "-",
+                    who != NULL ? who : "-", details);
     }
   json_builder_end_array (b);
   g_autofree char *msg = g_strdup_printf (
@@ -286,7 +396,7 @@ static const SkCliCommand journal_commands[] = {
   { "verify", "[--checkpoint FILE]",
     N_ ("Check the journal's hash chain and that it still holds its signed checkpoints."),
     "sekisho journal verify", cmd_journal_verify },
-  { "show", "[--since TIME] [--until TIME] [--event E] [--reason R] [--case ID]",
+  { "show", "[-n N] [--since TIME] [--until TIME] [--event E]… [--reason R]… [--case ID]…",
     N_ ("Show journal entries, filtered by time, event, reason or case."),
     "sekisho journal show --since yesterday --event package-imported", cmd_journal_show },
   { "export", "--out FILE",

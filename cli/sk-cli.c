@@ -276,7 +276,7 @@ static const char global_options[] =
     N_ ("Global options, anywhere on the line:\n"
         "  --station DIR        the station (default $XDG_DATA_HOME/sekisho)\n"
         "  --handoff-root DIR   holds upload/ and download/ on a tmpfs (default /run/sekisho)\n"
-        "  --json               one JSON object on stdout, UTF-8 in every locale\n"
+        "  --json               one JSON object on stdout: UTF-8, English and UTC in every locale\n"
         "  -h, --help           what a command does, its options and an example\n");
 
 static const char exit_codes[] = N_ ("Exit status: 0 done, 1 refused, 2 usage, 3 environment.\n");
@@ -501,6 +501,15 @@ sk_cli_current_actor (void)
 {
   SkActor a = { (gint64)getuid (), sk_station_login (), "operator" };
   return a;
+}
+
+char *
+sk_cli_format_local_time (gint64 time_us)
+{
+  g_autoptr (GDateTime) dt = g_date_time_new_from_unix_local (time_us / G_USEC_PER_SEC);
+  if (dt == NULL)
+    return g_strdup ("?");
+  return g_date_time_format (dt, "%Y-%m-%d %H:%M:%S %Z");
 }
 
 GBytes *

@@ -121,6 +121,11 @@ sk_cli_open_pipeline (SkCli *cli, GError **error);
 SkActor
 sk_cli_current_actor (void);
 
+/* A time for a person: the terminal's zone, to the second, with the
+ * zone's name ("2026-12-07 00:45:12 JST").  JSON and the journal keep UTC. */
+char *
+sk_cli_format_local_time (gint64 time_us);
+
 /* A small file (a checkpoint, its signature) read whole. */
 GBytes *
 sk_cli_read_small_file (const char *path, GError **error);

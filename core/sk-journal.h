@@ -140,6 +140,9 @@ sk_journal_check_checkpoint (SkJournal *self,
                              gint64 *out_seq,
                              GError **error);
 
+/* A row passes when it passes every kind of test that is set; within one
+ * kind, the single value and the list are alternatives (event E, or any of
+ * EVENTS). */
 typedef struct
 {
   gint64 since_us; /* 0: no bound */
@@ -147,11 +150,23 @@ typedef struct
   const char *event;
   const char *reason;
   const char *case_id;
+  const char *const *events;   /* NULL-terminated, or NULL */
+  const char *const *reasons;  /* likewise */
+  const char *const *case_ids; /* likewise */
+  gint64 last;                 /* > 0: only the last LAST rows that pass */
 } SkJournalFilter;
 
 /* The rows that pass FILTER, in seq order. */
 GPtrArray *
 sk_journal_query (SkJournal *self, const SkJournalFilter *filter, GError **error);
+
+/* Every event name this code base appends, sorted. */
+const char *const *
+sk_journal_known_events (void);
+/* Those and every other event name the journal holds (a newer program's),
+ * sorted, without duplicates. */
+GPtrArray *
+sk_journal_list_events (SkJournal *self, GError **error);
 
 /* CSV for a spreadsheet: a header line, then one line per row, RFC 4180
  * quoting, UTF-8, CRLF. */

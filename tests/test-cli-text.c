@@ -274,6 +274,179 @@ test_global_options_anywhere (Fixture *fx, gconstpointer data)
   expect_usage (missing, "--station");
 }
 
+/* An entry with Japanese text in it (a login and field names, never a
+ * personal value), appended through the core as the pipeline would. */
+static void
+append_japanese_entry (Fixture *fx)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (SkJournal) journal = sk_station_open_journal (fx->st.term, FALSE, &error);
+  g_assert_no_error (error);
+  SkJournalEntry e = {
+    .event = "download-refused",
+    .outcome = "refused",
+    .reason = "field-missing",
+    .uid = 1000,
+    .login = "担当者1",
+    .role = "operator",
+    .case_id = "0000000001",
+    .details = "{\"file\":\"KNY02_結果.csv\",\"field_name\":\"被保険者枝番\",\"record\":3}",
+  };
+  g_assert_cmpint (sk_journal_record (journal, &e, &error), >, 0);
+  g_assert_no_error (error);
+}
+
+/* The same JSON bytes whatever the locale: UTF-8 text, English messages,
+ * UTC times; refusals and usage errors included. */
+static void
+test_json_same_bytes (Fixture *fx, gconstpointer data)
+{
+  append_japanese_entry (fx);
+  const char *const commands[][8] = {
+    { "journal", "show", NULL },
+    { "journal", "verify", NULL },
+    { "journal", "show", "--event", "no-such-event", NULL },
+    { "journal", "show", "--reason", "field-missing", "-n", "1", NULL },
+    { "jurnal", NULL },
+    { "--help", NULL },
+    { "journal", "show", "--since", "someday", NULL },
+  };
+  const char *const json_locales[] = { "C", "C.UTF-8", "ja_JP.UTF-8" };
+
+  for (gsize c = 0; c < G_N_ELEMENTS (commands); c++)
+    {
+      g_autofree char *first = NULL;
+      for (gsize l = 0; l < G_N_ELEMENTS (json_locales); l++)
+        {
+          g_autoptr (GPtrArray) args = g_ptr_array_new ();
+          g_ptr_array_add (args, (char *)"--json");
+          g_ptr_array_add (args, (char *)"--station");
+          g_ptr_array_add (args, fx->terminal);
+          for (gsize i = 0; commands[c][i] != NULL; i++)
+            g_ptr_array_add (args, (char *)commands[c][i]);
+          g_ptr_array_add (args, NULL);
+          g_autoptr (Run) r = run_in (json_locales[l], (const char *const *)args->pdata);
+          g_assert_true (g_utf8_validate (r->out, (gssize)r->out_len, NULL));
+          g_assert_null (strstr (r->out, "??"));
+          if (first == NULL)
+            first = g_strdup (r->out);
+          else if (!g_str_equal (first, r->out))
+            {
+              g_test_message ("%s differs under %s:\n%s\n%s", commands[c][0], json_locales[l],
+                              first, r->out);
+              g_assert_cmpstr (first, ==, r->out);
+            }
+        }
+    }
+  /* The Japanese text is there, as UTF-8, and details are an object. */
+  g_autoptr (Run) r = run ("C", "--json", "--station", fx->terminal, "journal", "show", "--reason",
+                           "field-missing", NULL);
+  expect_status (r, 0);
+  g_assert_nonnull (strstr (r->out, "\"login\":\"担当者1\""));
+  g_autoptr (JsonParser) parser = json_parser_new ();
+  JsonObject *obj = parse_json (r, parser);
+  JsonArray *entries = json_object_get_array_member (obj, "entries");
+  g_assert_cmpuint (json_array_get_length (entries), ==, 1);
+  JsonObject *details =
+      json_object_get_object_member (json_array_get_object_element (entries, 0), "details");
+  g_assert_nonnull (details);
+  g_assert_cmpstr (json_object_get_string_member (details, "field_name"), ==, "被保険者枝番");
+  g_assert_cmpint (json_object_get_int_member (details, "record"), ==, 3);
+
+  /* Human output under LANG=C: English, but names as UTF-8, not "?". */
+  g_autoptr (Run) human =
+      run ("C", "--station", fx->terminal, "journal", "show", "--reason", "field-missing", NULL);
+  expect_status (human, 0);
+  g_assert_nonnull (strstr (human->out, "担当者1"));
+  g_assert_nonnull (strstr (human->out, "1 entry."));
+}
+
+static gint64
+count_entries (Fixture *fx, const char *first, ...) G_GNUC_NULL_TERMINATED;
+static gint64
+count_entries (Fixture *fx, const char *first, ...)
+{
+  g_autoptr (GPtrArray) args = g_ptr_array_new ();
+  va_list ap;
+
+  g_ptr_array_add (args, (char *)"--json");
+  g_ptr_array_add (args, fx->terminal);
+  g_ptr_array_insert (args, 1, (char *)"--station");
+  g_ptr_array_add (args, (char *)"journal");
+  g_ptr_array_add (args, (char *)"show");
+  va_start (ap, first);
+  for (const char *a = first; a != NULL; a = va_arg (ap, const char *))
+    g_ptr_array_add (args, (char *)a);
+  va_end (ap);
+  g_ptr_array_add (args, NULL);
+  g_autoptr (Run) r = run_in ("C.UTF-8", (const char *const *)args->pdata);
+  expect_status (r, 0);
+  g_autoptr (JsonParser) parser = json_parser_new ();
+  JsonObject *obj = parse_json (r, parser);
+  JsonArray *entries = json_object_get_array_member (obj, "entries");
+  if (json_array_get_length (entries) > 0)
+    return json_array_get_length (entries) * 1000 +
+           json_object_get_int_member (json_array_get_object_element (entries, 0), "seq");
+  return 0;
+}
+
+/* -n, repeated filters, times people type, names that do not exist. */
+static void
+test_journal_show_filters (Fixture *fx, gconstpointer data)
+{
+  /* The station: created and its policy installed (keys go in through the
+   * core, unjournaled); then the test's entry: 3 rows.  count_entries
+   * gives rows × 1000 + the first row's seq. */
+  append_japanese_entry (fx);
+  g_assert_cmpint (count_entries (fx, "--since", "2000-01-01", NULL), ==, 3001);
+  g_assert_cmpint (count_entries (fx, "-n", "2", NULL), ==, 2002);
+  g_assert_cmpint (count_entries (fx, "--lines=1", NULL), ==, 1003);
+  /* One kind repeated: either; two kinds: both. */
+  g_assert_cmpint (
+      count_entries (fx, "--event", "station-created", "--event", "download-refused", NULL), ==,
+      2001);
+  g_assert_cmpint (
+      count_entries (fx, "--event", "station-created", "--reason", "field-missing", NULL), ==, 0);
+  g_assert_cmpint (count_entries (fx, "--event", "download-refused", "--case", "0000000001",
+                                  "--case", "0000000002", NULL),
+                   ==, 1003);
+  g_assert_cmpint (count_entries (fx, "--event", "station-created", "--event", "download-refused",
+                                  "-n", "1", NULL),
+                   ==, 1003);
+  /* Times: today and local date-times include everything made just now;
+   * tomorrow's date and "until yesterday" nothing. */
+  /* In the CLI's zone (run_in sets TZ=Asia/Tokyo). */
+  g_autoptr (GTimeZone) tokyo = g_time_zone_new_identifier ("Asia/Tokyo");
+  g_assert_nonnull (tokyo);
+  g_autoptr (GDateTime) now = g_date_time_new_now (tokyo);
+  g_autoptr (GDateTime) tomorrow = g_date_time_add_days (now, 1);
+  g_autoptr (GDateTime) hour_ago = g_date_time_add_hours (now, -1);
+  g_autofree char *tomorrow_date = g_date_time_format (tomorrow, "%Y-%m-%d");
+  g_autofree char *local_minute = g_date_time_format (hour_ago, "%Y-%m-%d %H:%M");
+  g_autofree char *local_second = g_date_time_format (hour_ago, "%Y-%m-%dT%H:%M:%S");
+  g_assert_cmpint (count_entries (fx, "--since", "today", NULL), ==, 3001);
+  g_assert_cmpint (count_entries (fx, "--since", "yesterday", NULL), ==, 3001);
+  g_assert_cmpint (count_entries (fx, "--until", "yesterday", NULL), ==, 0);
+  g_assert_cmpint (count_entries (fx, "--since", tomorrow_date, NULL), ==, 0);
+  g_assert_cmpint (count_entries (fx, "--since", local_minute, NULL), ==, 3001);
+  g_assert_cmpint (count_entries (fx, "--since", local_second, NULL), ==, 3001);
+  g_assert_cmpint (count_entries (fx, "--since", "2000-01-01T00:00:00Z", NULL), ==, 3001);
+
+  /* A misspelt event or reason is a usage error naming the right one. */
+  g_autoptr (Run) event = run ("C.UTF-8", "--json", "--station", fx->terminal, "journal", "show",
+                               "--event", "station-creatd", NULL);
+  expect_usage (event, "did you mean “station-created”");
+  g_autoptr (Run) reason = run ("C.UTF-8", "--json", "--station", fx->terminal, "journal", "show",
+                                "--reason", "field-mising", NULL);
+  expect_usage (reason, "did you mean “field-missing”");
+  g_autoptr (Run) since = run ("C.UTF-8", "--json", "--station", fx->terminal, "journal", "show",
+                               "--since", "2026-02-30", NULL);
+  expect_usage (since, "--since");
+  g_autoptr (Run) lines =
+      run ("C.UTF-8", "--json", "--station", fx->terminal, "journal", "show", "-n", "-3", NULL);
+  expect_usage (lines, "-n");
+}
+
 int
 main (int argc, char **argv)
 {
@@ -290,6 +463,8 @@ main (int argc, char **argv)
   g_test_add_func ("/cli-text/usage/did-you-mean", test_did_you_mean);
 #define ADD(path, fn) g_test_add (path, Fixture, NULL, fixture_setup, fn, fixture_teardown)
   ADD ("/cli-text/global-options-anywhere", test_global_options_anywhere);
+  ADD ("/cli-text/json-same-bytes", test_json_same_bytes);
+  ADD ("/cli-text/journal/show-filters", test_journal_show_filters);
 #undef ADD
 
   int ret = g_test_run ();
