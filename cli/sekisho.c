@@ -175,6 +175,7 @@ main (int argc, char **argv)
   g_set_prgname ("sekisho");
 
   gboolean options_ok = take_global_options (&cli, &argc, argv, &version, &missing);
+  cli.messages_locale = g_strdup (setlocale (LC_MESSAGES, NULL));
   if (cli.json)
     {
       /* Machine output is the same bytes in every locale: UTF-8, English
@@ -206,5 +207,6 @@ main (int argc, char **argv)
   g_clear_object (&cli.extra);
   g_free (cli.station_dir);
   g_free (cli.handoff_root);
+  g_free (cli.messages_locale);
   return code;
 }

@@ -3,13 +3,16 @@
 
 #include "config.h"
 
+#include <gio/gunixoutputstream.h>
 #include <glib/gi18n.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "sk-cli.h"
+#include "sk-journal-csv.h"
 #include "sk-journal.h"
+#include "sk-keyring.h"
 
 /* The name every row and checkpoint of this station carries. */
 static const char *
@@ -19,13 +22,101 @@ station_name (SkStation *station)
   return name != NULL ? name : "";
 }
 
+/* An exported record, off the station: the checkpoint's signature by the
+ * key in KEY_PATH (a throw-away GnuPG home holds it), then the CSV. */
+static int
+verify_export (SkCli *cli, const char *csv, const char *checkpoint, const char *key_path)
+{
+  g_autoptr (GError) error = NULL;
+  g_autofree char *sig_path = g_strconcat (checkpoint, ".sig", NULL);
+  g_autoptr (GBytes) cp = sk_cli_read_small_file (checkpoint, &error);
+  g_autoptr (GBytes) sig = cp != NULL ? sk_cli_read_small_file (sig_path, &error) : NULL;
+  g_autoptr (GBytes) keydata = sig != NULL ? sk_cli_read_small_file (key_path, &error) : NULL;
+  if (keydata == NULL)
+    return sk_cli_finish (cli, error, NULL, NULL);
+  gint64 cp_seq = 0;
+  g_autofree char *head = NULL, *station = NULL, *station_key = NULL;
+  if (!sk_checkpoint_parse (cp, &cp_seq, &head, &station, &station_key, &error))
+    return sk_cli_finish (cli, error, NULL, NULL);
+
+  g_autofree char *tmp = g_dir_make_tmp ("sekisho-verify-XXXXXX", &error);
+  if (tmp == NULL)
+    return sk_cli_finish (cli, error, NULL, NULL);
+  g_autofree char *home = g_build_filename (tmp, "gnupg", NULL);
+  g_autoptr (SkKeyring) keyring = NULL;
+  g_autoptr (GPtrArray) fprs = NULL;
+  g_autoptr (SkSignature) signature = NULL;
+  if (sk_keyring_init_home (home, &error) && (keyring = sk_keyring_new (home, &error)) != NULL &&
+      (fprs = sk_keyring_import (keyring, keydata, NULL, &error)) != NULL)
+    {
+      const char *signers[] = { station_key, NULL };
+      signature = sk_keyring_verify_detached_bytes (keyring, sig, cp, signers, &error);
+      if (signature == NULL)
+        g_prefix_error (&error, "%s", _ ("checkpoint signature: "));
+    }
+  g_clear_object (&keyring);
+  sk_cli_remove_tree (tmp);
+  if (signature == NULL)
+    return sk_cli_finish (cli, error, NULL, NULL);
+
+  g_autoptr (GFile) file = g_file_new_for_path (csv);
+  g_autoptr (GFileInputStream) in = g_file_read (file, NULL, &error);
+  if (in == NULL)
+    return sk_cli_finish (cli, error, NULL, NULL);
+  SkJournalCsvCheck check = { 0 };
+  gboolean ok =
+      sk_journal_csv_verify (G_INPUT_STREAM (in), cp_seq, head, station, &check, NULL, &error);
+
+  g_autofree char *safe_station = sk_escape_untrusted (station);
+  JsonBuilder *b = sk_cli_extra (cli);
+  json_builder_set_member_name (b, "entries");
+  json_builder_add_int_value (b, check.rows);
+  json_builder_set_member_name (b, "first_bad_row");
+  if (check.bad_row > 0)
+    json_builder_add_int_value (b, check.bad_row);
+  else
+    json_builder_add_null_value (b);
+  json_builder_set_member_name (b, "first_bad_seq");
+  if (check.bad_seq > 0)
+    json_builder_add_int_value (b, check.bad_seq);
+  else
+    json_builder_add_null_value (b);
+  json_builder_set_member_name (b, "checkpoint_seq");
+  json_builder_add_int_value (b, cp_seq);
+  json_builder_set_member_name (b, "station");
+  json_builder_add_string_value (b, safe_station);
+  json_builder_set_member_name (b, "station_key");
+  json_builder_add_string_value (b, station_key);
+  if (!ok)
+    return sk_cli_finish (cli, error, NULL, NULL);
+  g_autofree char *msg = g_strdup_printf (
+      g_dngettext (GETTEXT_PACKAGE,
+                   "The exported record verifies: %lld entry of station “%s”, up to checkpoint "
+                   "%lld, signed by station key %s. Compare that fingerprint with the one the "
+                   "union has on file.",
+                   "The exported record verifies: %lld entries of station “%s”, up to "
+                   "checkpoint %lld, signed by station key %s. Compare that fingerprint with the "
+                   "one the union has on file.",
+                   (gulong)check.rows),
+      (long long)check.rows, safe_station, (long long)cp_seq, station_key);
+  return sk_cli_finish (cli, NULL, msg, NULL);
+}
+
 static int
 cmd_journal_verify (SkCli *cli, int argc, char **argv)
 {
-  g_autofree char *checkpoint = NULL;
+  g_autofree char *checkpoint = NULL, *export = NULL, *key = NULL;
   const GOptionEntry entries[] = {
     { "checkpoint", 0, 0, G_OPTION_ARG_FILENAME, &checkpoint,
-      N_ ("Also check the journal against this signed checkpoint (FILE and FILE.sig)"), "FILE" },
+      N_ ("Check against this signed checkpoint (FILE and FILE.sig) instead of the station's "
+          "newest"),
+      "FILE" },
+    { "export", 0, 0, G_OPTION_ARG_FILENAME, &export,
+      N_ ("Verify an exported CSV record instead of a station's journal (needs --checkpoint and "
+          "--key)"),
+      "FILE.csv" },
+    { "key", 0, 0, G_OPTION_ARG_FILENAME, &key,
+      N_ ("With --export: the station's public key, as gpg --export writes it"), "KEY.gpg" },
     { NULL },
   };
   int code;
@@ -33,7 +124,15 @@ cmd_journal_verify (SkCli *cli, int argc, char **argv)
   if (!sk_cli_parse_options (cli, entries, &argc, &argv, &code))
     return code;
   if (argc != 1)
-    return sk_cli_usage_error (cli, _ ("journal verify takes no arguments"));
+    return sk_cli_usage_error (cli, _ ("journal verify takes no arguments, only options"));
+  if (export != NULL && (checkpoint == NULL || key == NULL))
+    return sk_cli_usage_error (
+        cli, _ ("journal verify --export FILE.csv also takes --checkpoint CP.json and --key "
+                "KEY.gpg"));
+  if (export == NULL && key != NULL)
+    return sk_cli_usage_error (cli, _ ("--key goes with --export"));
+  if (export != NULL)
+    return verify_export (cli, export, checkpoint, key);
 
   g_autoptr (GError) error = NULL;
   g_autoptr (SkStation) station = sk_cli_open_station (cli, &error);
@@ -309,12 +408,56 @@ cmd_journal_show (SkCli *cli, int argc, char **argv)
   return sk_cli_finish (cli, NULL, msg, NULL);
 }
 
+/* The newest local checkpoint when nothing but checkpoints came after it;
+ * else a new one (which needs the station's secret key).  The record ends
+ * at its seq, so the two cover exactly the same rows. */
+static char *
+checkpoint_for_export (SkStation *station, SkJournal *journal, gint64 *out_seq, GError **error)
+{
+  g_autofree char *path = sk_station_latest_checkpoint (station);
+  for (int attempt = 0; attempt < 2; attempt++)
+    {
+      if (path != NULL)
+        {
+          g_autoptr (GBytes) cp = sk_cli_read_small_file (path, error);
+          if (cp == NULL || !sk_checkpoint_parse (cp, out_seq, NULL, NULL, NULL, error))
+            return NULL;
+          gint64 after = sk_journal_count_after (journal, *out_seq, "checkpoint-made", error);
+          if (after < 0)
+            return NULL;
+          if (after == 0)
+            return g_steal_pointer (&path);
+        }
+      g_free (path);
+      path = sk_station_make_checkpoint (station, error);
+      if (path == NULL)
+        return NULL;
+    }
+  g_set_error (error, SK_ERROR, SK_ERROR_IO_ERROR,
+               _ ("the journal grew while its checkpoint was made; export again"));
+  return NULL;
+}
+
+static gboolean
+copy_small_file (const char *from, const char *to, GError **error)
+{
+  g_autoptr (GBytes) bytes = sk_cli_read_small_file (from, error);
+  return bytes != NULL && g_file_set_contents_full (to, g_bytes_get_data (bytes, NULL),
+                                                    (gssize)g_bytes_get_size (bytes),
+                                                    G_FILE_SET_CONTENTS_CONSISTENT, 0600, error);
+}
+
 static int
 cmd_journal_export (SkCli *cli, int argc, char **argv)
 {
-  g_autofree char *out = NULL;
+  g_autofree char *out = NULL, *headers = NULL;
+  gboolean force = FALSE;
   const GOptionEntry entries[] = {
-    { "out", 0, 0, G_OPTION_ARG_FILENAME, &out, N_ ("Where to write the CSV"), "FILE" },
+    { "out", 0, 0, G_OPTION_ARG_FILENAME, &out,
+      N_ ("Where to write the CSV; - writes it to standard output"), "FILE" },
+    { "force", 0, 0, G_OPTION_ARG_NONE, &force, N_ ("Replace files that already exist"), NULL },
+    { "headers", 0, 0, G_OPTION_ARG_STRING, &headers,
+      N_ ("The header row's language: ja or en (default: the terminal's language)"), "LANG" },
     { NULL },
   };
   int code;
@@ -323,48 +466,90 @@ cmd_journal_export (SkCli *cli, int argc, char **argv)
     return code;
   if (argc != 1 || out == NULL)
     return sk_cli_usage_error (cli, _ ("journal export takes --out FILE"));
+  const char *const languages[] = { "ja", "en", NULL };
+  if (headers != NULL && !g_strv_contains (languages, headers))
+    return sk_cli_usage_not_one_of (cli, _ ("header language"), headers, languages);
+  gboolean ja =
+      headers != NULL ? g_str_equal (headers, "ja") : g_str_has_prefix (cli->messages_locale, "ja");
+  gboolean to_stdout = g_str_equal (out, "-");
+  g_autofree char *cp_out = to_stdout ? NULL : g_strconcat (out, ".checkpoint.json", NULL);
+  g_autofree char *sig_out = to_stdout ? NULL : g_strconcat (cp_out, ".sig", NULL);
+  const char *const targets[] = { out, cp_out, sig_out };
+  for (gsize i = 0; !to_stdout && !force && i < G_N_ELEMENTS (targets); i++)
+    if (g_file_test (targets[i], G_FILE_TEST_EXISTS))
+      {
+        g_autofree char *safe = sk_escape_untrusted (targets[i]);
+        return sk_cli_usage_error (cli, _ ("%s exists; add --force to replace it"), safe);
+      }
 
   g_autoptr (GError) error = NULL;
   g_autoptr (SkStation) station = sk_cli_open_station (cli, &error);
   if (station == NULL)
     return sk_cli_finish (cli, error, NULL, NULL);
-  g_autoptr (SkJournal) journal = sk_station_open_journal (station, TRUE, &error);
+  g_autoptr (SkJournal) journal = sk_station_open_journal (station, FALSE, &error);
   if (journal == NULL)
     return sk_cli_finish (cli, error, NULL, NULL);
-
-  g_autoptr (GFile) file = g_file_new_for_path (out);
-  g_autoptr (GFileOutputStream) stream =
-      g_file_replace (file, NULL, FALSE, G_FILE_CREATE_NONE, NULL, &error);
-  if (stream == NULL || !sk_journal_export_csv (journal, G_OUTPUT_STREAM (stream), &error) ||
-      !g_output_stream_close (G_OUTPUT_STREAM (stream), NULL, &error))
+  gint64 cp_seq = 0, rows = 0;
+  g_autofree char *checkpoint = checkpoint_for_export (station, journal, &cp_seq, &error);
+  if (checkpoint == NULL)
     return sk_cli_finish (cli, error, NULL, NULL);
 
-  /* The newest signed checkpoint goes alongside, so that the auditor can
-   * tell later whether the station's journal was cut short or rewritten. */
-  JsonBuilder *b = sk_cli_extra (cli);
-  json_builder_set_member_name (b, "csv");
-  json_builder_add_string_value (b, out);
-  g_autofree char *latest = sk_station_latest_checkpoint (station);
-  json_builder_set_member_name (b, "checkpoint");
-  if (latest != NULL)
+  g_autoptr (GOutputStream) stream = NULL;
+  g_autoptr (GCancellable) abandon = g_cancellable_new ();
+  if (to_stdout)
     {
-      g_autofree char *cp_out = g_strconcat (out, ".checkpoint.json", NULL);
-      g_autofree char *sig_in = g_strconcat (latest, ".sig", NULL);
-      g_autofree char *sig_out = g_strconcat (cp_out, ".sig", NULL);
-      g_autoptr (GBytes) cp = sk_cli_read_small_file (latest, &error);
-      g_autoptr (GBytes) sig = cp != NULL ? sk_cli_read_small_file (sig_in, &error) : NULL;
-      if (sig == NULL ||
-          !g_file_set_contents (cp_out, g_bytes_get_data (cp, NULL), (gssize)g_bytes_get_size (cp),
-                                &error) ||
-          !g_file_set_contents (sig_out, g_bytes_get_data (sig, NULL),
-                                (gssize)g_bytes_get_size (sig), &error))
-        return sk_cli_finish (cli, error, NULL, NULL);
-      json_builder_add_string_value (b, cp_out);
+      /* The CSV has standard output; the outcome goes to standard error. */
+      cli->stdout_taken = TRUE;
+      stream = g_unix_output_stream_new (STDOUT_FILENO, FALSE);
     }
   else
-    json_builder_add_null_value (b);
-  g_autofree char *msg = g_strdup_printf (_ ("Wrote %s%s."), out,
-                                          latest != NULL ? _ (" and its newest checkpoint") : "");
+    {
+      /* Written beside and renamed into place on close: a failed export
+       * leaves no half-written file. */
+      g_autoptr (GFile) file = g_file_new_for_path (out);
+      stream =
+          G_OUTPUT_STREAM (g_file_replace (file, NULL, FALSE, G_FILE_CREATE_PRIVATE, NULL, &error));
+      if (stream == NULL)
+        return sk_cli_finish (cli, error, NULL, NULL);
+    }
+  g_autoptr (GTimeZone) zone = g_time_zone_new_local ();
+  if (!sk_journal_csv_export (journal, cp_seq,
+                              ja ? SK_JOURNAL_CSV_JAPANESE : SK_JOURNAL_CSV_ENGLISH, zone, stream,
+                              &rows, NULL, &error))
+    {
+      g_cancellable_cancel (abandon);
+      g_output_stream_close (stream, abandon, NULL);
+      return sk_cli_finish (cli, error, NULL, NULL);
+    }
+  if (!g_output_stream_close (stream, NULL, &error))
+    return sk_cli_finish (cli, error, NULL, NULL);
+
+  g_autofree char *sig_in = g_strconcat (checkpoint, ".sig", NULL);
+  if (!to_stdout &&
+      (!copy_small_file (sig_in, sig_out, &error) || !copy_small_file (checkpoint, cp_out, &error)))
+    return sk_cli_finish (cli, error, NULL, NULL);
+
+  JsonBuilder *b = sk_cli_extra (cli);
+  g_autofree char *safe_out = sk_escape_untrusted (out);
+  g_autofree char *safe_cp = sk_escape_untrusted (to_stdout ? checkpoint : cp_out);
+  json_builder_set_member_name (b, "csv");
+  json_builder_add_string_value (b, safe_out);
+  json_builder_set_member_name (b, "rows");
+  json_builder_add_int_value (b, rows);
+  json_builder_set_member_name (b, "headers");
+  json_builder_add_string_value (b, ja ? "ja" : "en");
+  json_builder_set_member_name (b, "checkpoint");
+  json_builder_add_string_value (b, safe_cp);
+  json_builder_set_member_name (b, "checkpoint_seq");
+  json_builder_add_int_value (b, cp_seq);
+  g_autofree char *msg = g_strdup_printf (
+      g_dngettext (GETTEXT_PACKAGE,
+                   "Wrote %s: %lld entry, exactly those of checkpoint %s (verify it with "
+                   "“sekisho journal verify --export”).",
+                   "Wrote %s: %lld entries, exactly those of checkpoint %s (verify them with "
+                   "“sekisho journal verify --export”).",
+                   (gulong)rows),
+      safe_out, (long long)rows, safe_cp);
   return sk_cli_finish (cli, NULL, msg, NULL);
 }
 
@@ -393,14 +578,18 @@ cmd_journal_checkpoint (SkCli *cli, int argc, char **argv)
 }
 
 static const SkCliCommand journal_commands[] = {
-  { "verify", "[--checkpoint FILE]",
-    N_ ("Check the journal's hash chain and that it still holds its signed checkpoints."),
-    "sekisho journal verify", cmd_journal_verify },
+  { "verify", "[--checkpoint CP.json] | --export FILE.csv --checkpoint CP.json --key KEY.gpg",
+    N_ ("Check the journal's hash chain and its newest signed checkpoint, or an exported record "
+        "off the station."),
+    "sekisho journal verify --export journal.csv --checkpoint journal.csv.checkpoint.json "
+    "--key station.gpg",
+    cmd_journal_verify },
   { "show", "[-n N] [--since TIME] [--until TIME] [--event E]… [--reason R]… [--case ID]…",
     N_ ("Show journal entries, filtered by time, event, reason or case."),
     "sekisho journal show --since yesterday --event package-imported", cmd_journal_show },
-  { "export", "--out FILE",
-    N_ ("Write the journal as CSV for an auditor, with a signed checkpoint."),
+  { "export", "--out FILE|- [--headers ja|en] [--force]",
+    N_ ("Write the journal as CSV for an auditor, with the signed checkpoint that covers exactly "
+        "its rows."),
     "sekisho journal export --out journal.csv", cmd_journal_export },
   { "checkpoint", "", N_ ("Sign the journal's current head with the station key."),
     "sekisho journal checkpoint", cmd_journal_checkpoint },

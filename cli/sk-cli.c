@@ -4,6 +4,8 @@
 
 #include "config.h"
 
+#include <dirent.h>
+#include <fcntl.h>
 #include <glib/gi18n.h>
 #include <stdio.h>
 #include <string.h>
@@ -79,16 +81,16 @@ add_finding_json (JsonBuilder *b, const char *file, const SkFinding *f)
  * out as they are, never through g_print's conversion to the locale's
  * charset (which turns 処理番号 into ???? under LANG=C). */
 static void
-write_json (JsonBuilder *b)
+write_json (JsonBuilder *b, FILE *to)
 {
   g_autoptr (JsonGenerator) gen = json_generator_new ();
   g_autoptr (JsonNode) root = json_builder_get_root (b);
   json_generator_set_root (gen, root);
   gsize len;
   g_autofree char *text = json_generator_to_data (gen, &len);
-  fwrite (text, 1, len, stdout);
-  fputc ('\n', stdout);
-  fflush (stdout);
+  fwrite (text, 1, len, to);
+  fputc ('\n', to);
+  fflush (to);
 }
 
 int
@@ -161,10 +163,12 @@ sk_cli_finish (SkCli *cli, const GError *error, const char *ok_message, GPtrArra
           g_clear_object (&cli->extra);
         }
       json_builder_end_object (b);
-      write_json (b);
+      write_json (b, cli->stdout_taken ? stderr : stdout);
     }
-  else if (exit_code == SK_EXIT_OK)
+  else if (exit_code == SK_EXIT_OK && !cli->stdout_taken)
     g_print ("%s\n", message);
+  else if (exit_code == SK_EXIT_OK)
+    g_printerr ("%s\n", message);
   else
     g_printerr ("sekisho: %s [%s]\n", message, reason);
   return exit_code;
@@ -510,6 +514,35 @@ sk_cli_format_local_time (gint64 time_us)
   if (dt == NULL)
     return g_strdup ("?");
   return g_date_time_format (dt, "%Y-%m-%d %H:%M:%S %Z");
+}
+
+static void
+remove_at (int parent, const char *name)
+{
+  int fd = openat (parent, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  if (fd >= 0)
+    {
+      DIR *dir = fdopendir (fd);
+      if (dir == NULL)
+        {
+          close (fd);
+          return;
+        }
+      struct dirent *de;
+      while ((de = readdir (dir)) != NULL)
+        if (!g_str_equal (de->d_name, ".") && !g_str_equal (de->d_name, ".."))
+          remove_at (dirfd (dir), de->d_name);
+      closedir (dir);
+      unlinkat (parent, name, AT_REMOVEDIR);
+    }
+  else
+    unlinkat (parent, name, 0);
+}
+
+void
+sk_cli_remove_tree (const char *path)
+{
+  remove_at (AT_FDCWD, path);
 }
 
 GBytes *

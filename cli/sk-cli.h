@@ -63,6 +63,8 @@ struct _SkCli
   const SkCliGroup *group;     /* the running command's group */
   const SkCliCommand *command; /* the running command */
   JsonBuilder *extra;          /* command-specific members of the JSON result */
+  char *messages_locale;       /* LC_MESSAGES as the caller set it (--json resets it) */
+  gboolean stdout_taken;       /* stdout carries data: the outcome goes to stderr */
 };
 
 extern const SkCliGroup sk_cli_station_group;
@@ -125,6 +127,10 @@ sk_cli_current_actor (void);
  * zone's name ("2026-12-07 00:45:12 JST").  JSON and the journal keep UTC. */
 char *
 sk_cli_format_local_time (gint64 time_us);
+
+/* Remove PATH and everything beneath it, following no link; best effort. */
+void
+sk_cli_remove_tree (const char *path);
 
 /* A small file (a checkpoint, its signature) read whole. */
 GBytes *

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "sk-error.h"
+#include "sk-journal-private.h"
 #include "sk-journal.h"
 #include "sk-policy-private.h"
 #include "sk-schema.h"
@@ -237,8 +238,11 @@ hex_to_bytes (const char *hex, guint8 out[HASH_LEN])
 }
 
 /* entry_hash = SHA-256 (prev_hash bytes ‖ canonical), lower-case hex. */
-static gboolean
-chain_hash (GChecksum *sum, GString *scratch, const SkJournalRow *row, char out[HASH_LEN * 2 + 1])
+gboolean
+_sk_journal_chain_hash (GChecksum *sum,
+                        GString *scratch,
+                        const SkJournalRow *row,
+                        char out[HASH_LEN * 2 + 1])
 {
   guint8 prev[HASH_LEN];
 
@@ -438,7 +442,7 @@ append_row (SkJournal *self, const SkJournalEntry *e, gint64 time_us, GError **e
   g_autoptr (GChecksum) sum = g_checksum_new (G_CHECKSUM_SHA256);
   g_autoptr (GString) scratch = g_string_new (NULL);
   char hash[HASH_LEN * 2 + 1];
-  if (!chain_hash (sum, scratch, row, hash))
+  if (!_sk_journal_chain_hash (sum, scratch, row, hash))
     {
       g_set_error (error, SK_ERROR, SK_ERROR_JOURNAL_INVALID,
                    "the journal's head at seq %" G_GINT64_FORMAT " has a malformed hash", seq);
@@ -659,7 +663,8 @@ sk_journal_verify (SkJournal *self,
         ok = FALSE, why = "a required column is empty";
       else if (!g_str_equal (row.prev_hash, expect_prev))
         ok = FALSE, why = "it does not follow the entry before it";
-      else if (!chain_hash (sum, scratch, &row, hash) || !g_str_equal (hash, row.entry_hash))
+      else if (!_sk_journal_chain_hash (sum, scratch, &row, hash) ||
+               !g_str_equal (hash, row.entry_hash))
         ok = FALSE, why = "its contents do not match its hash";
       if (!ok)
         {
@@ -841,76 +846,21 @@ sk_journal_list_events (SkJournal *self, GError **error)
   return out;
 }
 
-static void
-csv_field (GString *out, const char *value, gboolean last)
+gint64
+sk_journal_count_after (SkJournal *self, gint64 seq, const char *except_event, GError **error)
 {
-  if (value != NULL)
-    {
-      gboolean quote = strpbrk (value, ",\"\r\n") != NULL;
-      /* A cell a spreadsheet would run as a formula is quoted and prefixed. */
-      gboolean formula = strchr ("=+-@", value[0]) != NULL && value[0] != '\0';
-      if (quote || formula)
-        {
-          g_string_append_c (out, '"');
-          if (formula)
-            g_string_append_c (out, '\'');
-          for (const char *p = value; *p != '\0'; p++)
-            {
-              if (*p == '"')
-                g_string_append_c (out, '"');
-              g_string_append_c (out, *p);
-            }
-          g_string_append_c (out, '"');
-        }
-      else
-        g_string_append (out, value);
-    }
-  g_string_append (out, last ? "\r\n" : ",");
-}
+  g_return_val_if_fail (SK_IS_JOURNAL (self), -1);
 
-gboolean
-sk_journal_export_csv (SkJournal *self, GOutputStream *out, GError **error)
-{
-  g_return_val_if_fail (SK_IS_JOURNAL (self), FALSE);
-
-  g_autoptr (GPtrArray) rows = sk_journal_query (self, NULL, error);
-  if (rows == NULL)
-    return FALSE;
-
-  g_autoptr (GString) s = g_string_new ("seq,time,event,outcome,reason,uid,login,role,station,"
-                                        "case,package,device,details,prev_hash,entry_hash\r\n");
-  for (guint i = 0; i < rows->len; i++)
-    {
-      const SkJournalRow *r = g_ptr_array_index (rows, i);
-      char seq[32], uid[32];
-      g_autofree char *time = sk_journal_format_time (r->time_us);
-      g_snprintf (seq, sizeof seq, "%" G_GINT64_FORMAT, r->seq);
-      g_snprintf (uid, sizeof uid, "%" G_GINT64_FORMAT, r->uid);
-      csv_field (s, seq, FALSE);
-      csv_field (s, time, FALSE);
-      csv_field (s, r->event, FALSE);
-      csv_field (s, r->outcome, FALSE);
-      csv_field (s, r->reason, FALSE);
-      csv_field (s, r->uid >= 0 ? uid : NULL, FALSE);
-      csv_field (s, r->login, FALSE);
-      csv_field (s, r->role, FALSE);
-      csv_field (s, r->station, FALSE);
-      csv_field (s, r->case_id, FALSE);
-      csv_field (s, r->package_id, FALSE);
-      csv_field (s, r->device, FALSE);
-      csv_field (s, r->details, FALSE);
-      csv_field (s, r->prev_hash, FALSE);
-      csv_field (s, r->entry_hash, TRUE);
-      if (s->len > 65536 || i + 1 == rows->len)
-        {
-          if (!g_output_stream_write_all (out, s->str, s->len, NULL, NULL, error))
-            return FALSE;
-          g_string_truncate (s, 0);
-        }
-    }
-  if (s->len > 0 && !g_output_stream_write_all (out, s->str, s->len, NULL, NULL, error))
-    return FALSE;
-  return TRUE;
+  g_autoptr (SkDbStmt) stmt = sk_db_prepare (
+      self->db, "SELECT COUNT(*) FROM journal WHERE seq > ?1 AND (?2 IS NULL OR event != ?2)",
+      error);
+  if (stmt == NULL)
+    return -1;
+  sk_db_stmt_bind_int64 (stmt, 1, seq);
+  sk_db_stmt_bind_text (stmt, 2, except_event);
+  if (sk_db_stmt_step (stmt, error) != SK_DB_STEP_ROW)
+    return -1;
+  return sk_db_stmt_column_int64 (stmt, 0);
 }
 
 /* ---- checkpoints ------------------------------------------------------- */

@@ -168,10 +168,10 @@ sk_journal_known_events (void);
 GPtrArray *
 sk_journal_list_events (SkJournal *self, GError **error);
 
-/* CSV for a spreadsheet: a header line, then one line per row, RFC 4180
- * quoting, UTF-8, CRLF. */
-gboolean
-sk_journal_export_csv (SkJournal *self, GOutputStream *out, GError **error);
+/* How many rows come after SEQ, leaving out those of EXCEPT_EVENT (may be
+ * NULL); -1 on error.  (The CSV record is in sk-journal-csv.h.) */
+gint64
+sk_journal_count_after (SkJournal *self, gint64 seq, const char *except_event, GError **error);
 
 char *
 sk_journal_format_time (gint64 time_us);

@@ -447,6 +447,156 @@ test_journal_show_filters (Fixture *fx, gconstpointer data)
   expect_usage (lines, "-n");
 }
 
+/* ---- the exported record ---------------------------------------------- */
+
+static char *
+slurp (const char *path, gsize *len)
+{
+  g_autoptr (GError) error = NULL;
+  char *data = NULL;
+  g_file_get_contents (path, &data, len, &error);
+  g_assert_no_error (error);
+  return data;
+}
+
+static void
+spill (const char *path, const char *data, gsize len)
+{
+  g_autoptr (GError) error = NULL;
+  g_file_set_contents (path, data, (gssize)len, &error);
+  g_assert_no_error (error);
+}
+
+/* `journal verify --export` of CSV; returns the first bad row (0: it
+ * verifies) after checking the envelope. */
+static gint64
+verify_export (Fixture *fx, const char *csv, const char *checkpoint, const char *key)
+{
+  g_autoptr (Run) r = run ("C.UTF-8", "--json", "journal", "verify", "--export", csv,
+                           "--checkpoint", checkpoint, "--key", key, NULL);
+  g_autoptr (JsonParser) parser = json_parser_new ();
+  JsonObject *obj = parse_json (r, parser);
+  if (r->status == 0)
+    {
+      g_assert_true (json_object_get_null_member (obj, "first_bad_row"));
+      return 0;
+    }
+  expect_status (r, 1);
+  g_assert_cmpstr (json_object_get_string_member (obj, "reason"), ==, "journal-invalid");
+  gint64 row = json_object_get_int_member (obj, "first_bad_row");
+  g_autofree char *named = g_strdup_printf ("row %" G_GINT64_FORMAT " ", row);
+  g_assert_nonnull (strstr (json_object_get_string_member (obj, "message"), named));
+  return row;
+}
+
+/* The lines of a CRLF file, the BOM kept on the first. */
+static GStrv
+csv_lines (const char *text)
+{
+  return g_strsplit (text, "\r\n", -1);
+}
+
+static void
+test_export_verify (Fixture *fx, gconstpointer data)
+{
+  append_japanese_entry (fx);
+  g_autofree char *csv = g_build_filename (fx->tmp, "監査.csv", NULL);
+  g_autofree char *cp = g_strconcat (csv, ".checkpoint.json", NULL);
+  g_autofree char *key = g_build_filename (fx->tmp, "station.gpg", NULL);
+  spill (key, g_bytes_get_data (sk_test_keys.terminal_pub, NULL),
+         g_bytes_get_size (sk_test_keys.terminal_pub));
+
+  /* Under a Japanese locale: Japanese headers, a checkpoint made for
+   * exactly these rows. */
+  g_autoptr (Run) ex =
+      run ("ja_JP.UTF-8", "--station", fx->terminal, "journal", "export", "--out", csv, NULL);
+  expect_status (ex, 0);
+  g_autoptr (Run) again =
+      run ("C.UTF-8", "--json", "--station", fx->terminal, "journal", "export", "--out", csv, NULL);
+  expect_usage (again, "--force");
+  g_autoptr (Run) forced = run ("C.UTF-8", "--json", "--station", fx->terminal, "journal", "export",
+                                "--out", csv, "--force", "--headers", "ja", NULL);
+  expect_status (forced, 0);
+  g_autoptr (JsonParser) parser = json_parser_new ();
+  JsonObject *obj = parse_json (forced, parser);
+  gint64 rows = json_object_get_int_member (obj, "rows");
+  g_assert_cmpint (rows, ==, 3);
+  g_assert_cmpint (json_object_get_int_member (obj, "checkpoint_seq"), ==, rows);
+  g_assert_cmpstr (json_object_get_string_member (obj, "checkpoint"), ==, cp);
+
+  /* What a spreadsheet or a script reads: Python's csv with utf-8-sig. */
+  const char *script =
+      "import csv, json, sys\n"
+      "rows = list(csv.reader(open(sys.argv[1], encoding='utf-8-sig', newline='')))\n"
+      "print(json.dumps({'header': rows[0], 'rows': len(rows) - 1,\n"
+      "                  'logins': [r[7] for r in rows[1:]]}, ensure_ascii=False))\n";
+  const char *py[] = { "/usr/bin/python3", "-c", script, csv, NULL };
+  g_autoptr (GBytes) py_out = NULL;
+  g_assert_cmpint (sk_test_run (py, NULL, &py_out), ==, 0);
+  g_autoptr (JsonParser) py_parser = json_parser_new ();
+  g_autoptr (GError) error = NULL;
+  json_parser_load_from_data (py_parser, g_bytes_get_data (py_out, NULL),
+                              (gssize)g_bytes_get_size (py_out), &error);
+  g_assert_no_error (error);
+  JsonObject *py_obj = json_node_get_object (json_parser_get_root (py_parser));
+  JsonArray *header = json_object_get_array_member (py_obj, "header");
+  const char *expect[] = { "連番", "時刻（UTC）", "時刻（現地）", "事象", "結果", "理由コード" };
+  for (guint i = 0; i < G_N_ELEMENTS (expect); i++)
+    g_assert_cmpstr (json_array_get_string_element (header, i), ==, expect[i]);
+  g_assert_cmpint (json_object_get_int_member (py_obj, "rows"), ==, rows);
+  g_assert_cmpstr (
+      json_array_get_string_element (json_object_get_array_member (py_obj, "logins"), 2), ==,
+      "担当者1");
+
+  /* It verifies off the station, with the station's public key only. */
+  g_assert_cmpint (verify_export (fx, csv, cp, key), ==, 0);
+
+  gsize len = 0;
+  g_autofree char *text = slurp (csv, &len);
+  g_auto (GStrv) lines = csv_lines (text);
+  g_assert_cmpuint (g_strv_length (lines), ==, rows + 2);
+  g_autofree char *bad = g_build_filename (fx->tmp, "bad.csv", NULL);
+  /* One cell of row 4 (seq 3). */
+  {
+    g_autoptr (GString) t = g_string_new (text);
+    g_assert_cmpuint (g_string_replace (t, "担当者1", "担当者2", 1), ==, 1);
+    spill (bad, t->str, t->len);
+    g_assert_cmpint (verify_export (fx, bad, cp, key), ==, 4);
+  }
+  /* Row 2 deleted: row 2 (now seq 2's) is named. */
+  {
+    g_autofree char *cut = g_strjoin ("\r\n", lines[0], lines[2], lines[3], "", NULL);
+    spill (bad, cut, strlen (cut));
+    g_assert_cmpint (verify_export (fx, bad, cp, key), ==, 2);
+  }
+  /* The tail cut. */
+  {
+    g_autofree char *cut = g_strjoin ("\r\n", lines[0], lines[1], lines[2], "", NULL);
+    spill (bad, cut, strlen (cut));
+    g_assert_cmpint (verify_export (fx, bad, cp, key), ==, 4);
+  }
+  /* Another key than the checkpoint's signer: refused before any row. */
+  {
+    g_autofree char *other = g_build_filename (fx->tmp, "other.gpg", NULL);
+    spill (other, g_bytes_get_data (sk_test_keys.standard_pub, NULL),
+           g_bytes_get_size (sk_test_keys.standard_pub));
+    g_autoptr (Run) r = run ("C.UTF-8", "--json", "journal", "verify", "--export", csv,
+                             "--checkpoint", cp, "--key", other, NULL);
+    expect_status (r, 1);
+  }
+
+  /* To standard output, English headers; the outcome on standard error. */
+  g_autoptr (Run) out = run ("C.UTF-8", "--station", fx->terminal, "journal", "export", "--out",
+                             "-", "--headers", "en", NULL);
+  expect_status (out, 0);
+  g_assert_true (g_str_has_prefix (out->out, "\xEF\xBB\xBF"
+                                             "seq,time_utc,time_local,"));
+  g_assert_nonnull (strstr (out->err, "3 entries"));
+  g_autoptr (Run) bad_lang = run ("C.UTF-8", "--json", "--station", fx->terminal, "journal",
+                                  "export", "--out", "-", "--headers", "de", NULL);
+  expect_usage (bad_lang, "ja, en");
+}
+
 int
 main (int argc, char **argv)
 {
@@ -465,6 +615,7 @@ main (int argc, char **argv)
   ADD ("/cli-text/global-options-anywhere", test_global_options_anywhere);
   ADD ("/cli-text/json-same-bytes", test_json_same_bytes);
   ADD ("/cli-text/journal/show-filters", test_journal_show_filters);
+  ADD ("/cli-text/journal/export-verify", test_export_verify);
 #undef ADD
 
   int ret = g_test_run ();

@@ -15,6 +15,7 @@
 
 #include "sk-db.h"
 #include "sk-error.h"
+#include "sk-journal-csv.h"
 #include "sk-journal.h"
 #include "sk-keyring.h"
 #include "sk-test-gpg.h"
@@ -435,6 +436,59 @@ test_entry_checks (Fixture *fx, gconstpointer data)
   g_assert_cmpint (seq, ==, 0);
 }
 
+static char *
+export_to_string (SkJournal *journal, gint64 upto, SkJournalCsvHeaders headers, gsize *len)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GOutputStream) out = g_memory_output_stream_new_resizable ();
+  g_autoptr (GTimeZone) tokyo = g_time_zone_new_identifier ("Asia/Tokyo");
+  g_assert_nonnull (tokyo);
+  gint64 rows = 0;
+  g_assert_true (sk_journal_csv_export (journal, upto, headers, tokyo, out, &rows, NULL, &error));
+  g_assert_no_error (error);
+  g_assert_cmpint (rows, ==, upto);
+  g_output_stream_close (out, NULL, NULL);
+  *len = g_memory_output_stream_get_data_size (G_MEMORY_OUTPUT_STREAM (out));
+  return g_strndup (g_memory_output_stream_get_data (G_MEMORY_OUTPUT_STREAM (out)), *len);
+}
+
+static char *
+head_at (SkJournal *journal, gint64 seq)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (SkDbStmt) stmt = sk_db_prepare (
+      sk_journal_get_db (journal), "SELECT entry_hash FROM journal WHERE seq = ?1", &error);
+  g_assert_no_error (error);
+  sk_db_stmt_bind_int64 (stmt, 1, seq);
+  g_assert_cmpint (sk_db_stmt_step (stmt, &error), ==, SK_DB_STEP_ROW);
+  return g_strdup (sk_db_stmt_column_text (stmt, 0));
+}
+
+/* Verify TEXT against the journal's head at UPTO; returns the first bad
+ * row (0 when it verifies). */
+static gint64
+verify_text (SkJournal *journal, gint64 upto, const char *text, gsize len, gint64 *bad_seq)
+{
+  g_autoptr (GError) error = NULL;
+  g_autofree char *head = head_at (journal, upto);
+  g_autoptr (GInputStream) in = g_memory_input_stream_new_from_data (text, (gssize)len, NULL);
+  SkJournalCsvCheck check;
+  gboolean ok = sk_journal_csv_verify (in, upto, head, "test-station", &check, NULL, &error);
+  if (bad_seq != NULL)
+    *bad_seq = check.bad_seq;
+  if (ok)
+    {
+      g_assert_no_error (error);
+      g_assert_cmpint (check.rows, ==, upto);
+      return 0;
+    }
+  g_assert_error (error, SK_ERROR, SK_ERROR_JOURNAL_INVALID);
+  g_assert_cmpint (check.bad_row, >, 0);
+  return check.bad_row;
+}
+
+/* The exported record: BOM, CRLF, neutralised formulas, NULL apart from
+ * "", details as columns; it verifies, and any change to it does not. */
 static void
 test_export_csv (Fixture *fx, gconstpointer data)
 {
@@ -445,22 +499,107 @@ test_export_csv (Fixture *fx, gconstpointer data)
                              .outcome = "ok",
                              .uid = -1,
                              .login = "=HYPERLINK(\"x\")",
-                             .details = "{\"a\":\"b,c\"}" };
+                             .details =
+                                 "{\"a\":\"b,c\",\"list\":[\"x\",{\"y\":1}],\"u\":\"\\u51e6\"}" };
   g_assert_cmpint (sk_journal_record (journal, &formula, &error), ==, 4);
+  SkJournalEntry empty = { .event = "media-in",
+                           .outcome = "ok",
+                           .uid = 0,
+                           .login = "",
+                           .device = "'quoted",
+                           .details = "{\"a\":\"-1\",\"n\":2}" };
+  g_assert_cmpint (sk_journal_record (journal, &empty, &error), ==, 5);
+  g_assert_cmpint (sk_journal_record (journal, &empty, &error), ==, 6);
 
-  g_autoptr (GOutputStream) out = g_memory_output_stream_new_resizable ();
-  g_assert_true (sk_journal_export_csv (journal, out, &error));
-  g_assert_no_error (error);
-  g_output_stream_close (out, NULL, NULL);
-  g_autofree char *csv =
-      g_strndup (g_memory_output_stream_get_data (G_MEMORY_OUTPUT_STREAM (out)),
-                 g_memory_output_stream_get_data_size (G_MEMORY_OUTPUT_STREAM (out)));
+  gsize len = 0;
+  g_autofree char *csv = export_to_string (journal, 5, SK_JOURNAL_CSV_ENGLISH, &len);
+  g_assert_true (g_str_has_prefix (csv, "\xEF\xBB\xBF"
+                                        "seq,time_utc,time_local,event,"));
   g_auto (GStrv) lines = g_strsplit (csv, "\r\n", -1);
-  g_assert_cmpuint (g_strv_length (lines), ==, 6); /* header, 4 rows, "" */
-  g_assert_true (g_str_has_prefix (lines[0], "seq,time,event,outcome,"));
+  g_assert_cmpuint (g_strv_length (lines), ==, 7); /* header, 5 rows (not 6), "" */
+  g_assert_null (strchr (lines[1], '\n'));
+  g_assert_true (g_str_has_suffix (lines[0], ",details.a,details.list,details.n,details.name,"
+                                             "details.u"));
+  /* Local times in the given zone, beside UTC. */
+  g_assert_nonnull (strstr (lines[1], "+09:00,"));
   /* A cell a spreadsheet would run is neutralised; commas are quoted. */
   g_assert_nonnull (strstr (lines[4], "\"'=HYPERLINK(\"\"x\"\")\""));
-  g_assert_nonnull (strstr (lines[4], "\"{\"\"a\"\":\"\"b,c\"\"}\""));
+  g_assert_nonnull (strstr (lines[4], ",\"b,c\","));
+  g_assert_nonnull (strstr (lines[4], ",\"[\"\"x\"\",{\"\"y\"\":1}]\","));
+  g_assert_nonnull (strstr (lines[4], ",処"));
+  /* "" and NULL stay apart; a leading ' is guarded too. */
+  g_assert_nonnull (strstr (lines[5], ",0,\"\",")); /* uid 0, login "" */
+  g_assert_nonnull (strstr (lines[5], ",\"''quoted\","));
+  g_assert_nonnull (strstr (lines[5], ",\"'-1\","));
+  g_assert_cmpint (verify_text (journal, 5, csv, len, NULL), ==, 0);
+
+  /* Japanese headers read back the same way. */
+  gsize ja_len = 0;
+  g_autofree char *ja = export_to_string (journal, 5, SK_JOURNAL_CSV_JAPANESE, &ja_len);
+  g_assert_true (g_str_has_prefix (ja, "\xEF\xBB\xBF"
+                                       "連番,時刻（UTC）,時刻（現地）,事象,"));
+  g_assert_nonnull (strstr (ja, ",詳細.a,"));
+  g_assert_cmpint (verify_text (journal, 5, ja, ja_len, NULL), ==, 0);
+
+  /* Every change is caught, at its row.  (Row 1 is the header.) */
+  const struct
+  {
+    const char *from, *to;
+    gint64 row;
+  } edits[] = {
+    { "operator1", "operator2", 2 },                       /* a hashed cell */
+    { ",039004_KNY01_1.DAT,", ",039004_KNY01_7.DAT,", 3 }, /* a details column only */
+    { ",\"b,c\",", ",\"b;c\",", 5 },                       /* another */
+    { ",\"'-1\",", ",\"'-2\",", 6 },                       /* a guarded cell */
+  };
+  for (gsize e = 0; e < G_N_ELEMENTS (edits); e++)
+    {
+      g_autoptr (GString) t = g_string_new (csv);
+      g_assert_nonnull (strstr (t->str, edits[e].from));
+      g_string_replace (t, edits[e].from, edits[e].to, 1);
+      g_assert_cmpint (verify_text (journal, 5, t->str, t->len, NULL), ==, edits[e].row);
+    }
+  /* The local time moved by an hour. */
+  {
+    g_autoptr (GString) t = g_string_new (csv);
+    char *row3 = strstr (t->str, lines[3]);
+    char *plus = strstr (row3, "+09:00");
+    plus[-8] = plus[-8] == '9' ? '8' : (char)(plus[-8] + 1);
+    g_assert_cmpint (verify_text (journal, 5, t->str, t->len, NULL), ==, 4);
+  }
+  /* A row deleted: the one after it is named, with the seq that is missing. */
+  {
+    g_autofree char *cut =
+        g_strjoin ("\r\n", lines[0], lines[1], lines[3], lines[4], lines[5], "", NULL);
+    gint64 seq = 0;
+    g_assert_cmpint (verify_text (journal, 5, cut, strlen (cut), &seq), ==, 3);
+    g_assert_cmpint (seq, ==, 2);
+  }
+  /* The tail cut: the first missing row is named. */
+  {
+    g_autofree char *cut = g_strjoin ("\r\n", lines[0], lines[1], lines[2], lines[3], "", NULL);
+    gint64 seq = 0;
+    g_assert_cmpint (verify_text (journal, 5, cut, strlen (cut), &seq), ==, 5);
+    g_assert_cmpint (seq, ==, 4);
+  }
+  /* A row beyond the checkpoint. */
+  {
+    gsize more_len = 0;
+    g_autofree char *more = export_to_string (journal, 6, SK_JOURNAL_CSV_ENGLISH, &more_len);
+    g_autoptr (GError) local = NULL;
+    g_autoptr (GInputStream) in =
+        g_memory_input_stream_new_from_data (more, (gssize)more_len, NULL);
+    SkJournalCsvCheck check;
+    g_autofree char *head5 = head_at (journal, 5);
+    g_assert_false (sk_journal_csv_verify (in, 5, head5, "test-station", &check, NULL, &local));
+    g_assert_cmpint (check.bad_row, ==, 7);
+  }
+  /* Another station's head, or a header that is not ours. */
+  {
+    g_autoptr (GString) t = g_string_new (csv);
+    g_string_replace (t, "seq,time_utc", "seq,time", 1);
+    g_assert_cmpint (verify_text (journal, 5, t->str, t->len, NULL), ==, 1);
+  }
 }
 
 /* A checkpoint carried in a package is parsed only when well formed; deep

@@ -1,0 +1,16 @@
+/* sk-journal-private.h — the chain, for the journal's own readers */
+#pragma once
+
+#include "sk-journal.h"
+
+G_BEGIN_DECLS
+
+#define SK_JOURNAL_ZERO_HASH "0000000000000000000000000000000000000000000000000000000000000000"
+
+/* entry_hash of ROW from its columns and prev_hash (see sk-journal.h);
+ * FALSE when prev_hash is not 64 lower-case hex digits.  SUM and SCRATCH
+ * are reused from row to row. */
+gboolean
+_sk_journal_chain_hash (GChecksum *sum, GString *scratch, const SkJournalRow *row, char out[65]);
+
+G_END_DECLS
