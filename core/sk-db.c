@@ -3,7 +3,11 @@
 
 #include "config.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <sqlite3.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "sk-db.h"
 #include "sk-error.h"
@@ -106,6 +110,29 @@ sk_db_open (const char *path, SkDbMode mode, GError **error)
           uri = g_strconcat ("file:", escaped, "?immutable=1", NULL);
           flags |= SQLITE_OPEN_URI;
         }
+    }
+  /* SQLite creates the database with 0644 (less the umask), and its -wal
+   * and -shm files with the database's mode: made here first, 0600, every
+   * one of them is private to the station's owner. */
+  if (mode != SK_DB_READ_ONLY)
+    {
+      int fd = open (path, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
+      /* A database an older version made 0644 becomes 0600 too. */
+      if (fd >= 0 && fchmod (fd, 0600) != 0)
+        {
+          int errsv = errno;
+          close (fd);
+          errno = errsv;
+          fd = -1;
+        }
+      if (fd < 0)
+        {
+          int errsv = errno;
+          g_autofree char *what = g_strdup_printf ("opening %s", path);
+          sk_error_set_from_errno (error, errsv, what);
+          return NULL;
+        }
+      close (fd);
     }
   int rc = sqlite3_open_v2 (uri != NULL ? uri : path, &self->handle, flags, NULL);
   if (rc != SQLITE_OK)

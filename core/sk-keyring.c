@@ -1926,7 +1926,11 @@ import_into (gpgme_ctx_t ctx, GBytes *keydata, GError **error)
       set_error_from_gpgme (error, gerr, SK_ERROR_IO_ERROR, "reading the key file");
       return NULL;
     }
+  /* gpg writes the keyring (pubring.kbx, its ~ backup) with the mode our
+   * umask allows, 0644 by default: every file of a station is 0600. */
+  mode_t mask = umask (077);
   gerr = gpgme_op_import (ctx, in);
+  umask (mask);
   result = gpgme_op_import_result (ctx);
   if (gpgme_err_code (gerr) == GPG_ERR_NO_DATA ||
       (gerr == 0 && (result == NULL || result->considered == 0)))

@@ -289,7 +289,7 @@ write_durable (const char *path, GBytes *bytes, GError **error)
   const char *data = g_bytes_get_data (bytes, &len);
   return g_file_set_contents_full (path, data, (gssize)len,
                                    G_FILE_SET_CONTENTS_CONSISTENT | G_FILE_SET_CONTENTS_DURABLE,
-                                   0644, error);
+                                   0600, error);
 }
 
 static SkPolicy *
