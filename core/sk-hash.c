@@ -73,3 +73,19 @@ sk_sha256_free (SkSha256 *sha)
   gcry_md_close (sha->md);
   g_free (sha);
 }
+
+void
+sk_sha256_buffer (const void *data, gsize len, char out[65])
+{
+  static const char digits[] = "0123456789abcdef";
+  unsigned char digest[32];
+
+  init_gcrypt ();
+  gcry_md_hash_buffer (GCRY_MD_SHA256, digest, data, len);
+  for (int i = 0; i < 32; i++)
+    {
+      out[2 * i] = digits[digest[i] >> 4];
+      out[2 * i + 1] = digits[digest[i] & 0xf];
+    }
+  out[64] = '\0';
+}

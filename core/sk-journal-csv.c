@@ -402,11 +402,18 @@ csv_cell (GString *out, const char *value, gboolean last)
           g_string_append_c (out, '"');
           if (prefix)
             g_string_append_c (out, '\'');
-          for (const char *p = value; *p != '\0'; p++)
+          /* Each quote doubled: the spans between them copied whole. */
+          for (const char *p = value;;)
             {
-              if (*p == '"')
-                g_string_append_c (out, '"');
-              g_string_append_c (out, *p);
+              const char *q = strchr (p, '"');
+              if (q == NULL)
+                {
+                  g_string_append (out, p);
+                  break;
+                }
+              g_string_append_len (out, p, q - p + 1);
+              g_string_append_c (out, '"');
+              p = q + 1;
             }
           g_string_append_c (out, '"');
         }
@@ -591,7 +598,18 @@ typedef struct
 
 /* The next byte, or -1 at the end; -2 on a read error. */
 static int
+refill (Reader *r, GError **error);
+
+static inline int
 next_byte (Reader *r, GError **error)
+{
+  if (G_LIKELY (r->pos < r->len))
+    return (guchar)r->buf[r->pos++];
+  return refill (r, error);
+}
+
+static int
+refill (Reader *r, GError **error)
 {
   if (r->pos == r->len)
     {
@@ -671,6 +689,11 @@ read_record (Reader *r, GError **error)
                   next_byte (r, error);
                 }
               g_string_append_c (r->arena, (char)c);
+              /* Up to the next quote within the buffer, in one copy. */
+              const char *q = memchr (r->buf + r->pos, '"', r->len - r->pos);
+              gsize end = q != NULL ? (gsize)(q - r->buf) : r->len;
+              g_string_append_len (r->arena, r->buf + r->pos, (gssize)(end - r->pos));
+              r->pos = end;
             }
           c = next_byte (r, error);
         }
@@ -680,6 +703,13 @@ read_record (Reader *r, GError **error)
             if (c == '"')
               return READ_MALFORMED;
             g_string_append_c (r->arena, (char)c);
+            /* The rest of the cell within the buffer, in one copy. */
+            gsize end = r->pos;
+            while (end < r->len && r->buf[end] != ',' && r->buf[end] != '\r' &&
+                   r->buf[end] != '\n' && r->buf[end] != '"')
+              end++;
+            g_string_append_len (r->arena, r->buf + r->pos, (gssize)(end - r->pos));
+            r->pos = end;
             c = next_byte (r, error);
           }
       if (c == -2)
@@ -815,14 +845,14 @@ sk_journal_csv_verify (GInputStream *in,
     g_hash_table_insert (key_index, g_ptr_array_index (keys, i), GUINT_TO_POINTER (i + 1));
   guint n_cells = N_FIXED + keys->len;
 
-  g_autoptr (GChecksum) sum = g_checksum_new (G_CHECKSUM_SHA256);
   g_autoptr (GString) scratch = g_string_sized_new (512);
   g_autoptr (GString) flat = g_string_sized_new (512);
   g_autoptr (GArray) pairs = g_array_new (FALSE, FALSE, sizeof (Pair));
   g_autofree const char **values = g_new0 (const char *, keys->len + 1);
   char expect_prev[65] = SK_JOURNAL_ZERO_HASH;
   char hash[65];
-  g_autofree char *last_station = NULL;
+  g_autoptr (GString) last_station = g_string_new (NULL);
+  gboolean any_row = FALSE;
   gint64 row_no = 1;
 
   for (;;)
@@ -877,7 +907,7 @@ sk_journal_csv_verify (GInputStream *in,
         return bad (check, row_no, seq, error, _ ("a required column is empty"));
       if (!g_str_equal (row.prev_hash, expect_prev))
         return bad (check, row_no, seq, error, _ ("it does not follow the row before it"));
-      if (!_sk_journal_chain_hash (sum, scratch, &row, hash) || !g_str_equal (hash, row.entry_hash))
+      if (!_sk_journal_chain_hash (scratch, &row, hash) || !g_str_equal (hash, row.entry_hash))
         return bad (check, row_no, seq, error, _ ("its contents do not match its hash"));
 
       /* The readable columns say what the hashed details say. */
@@ -898,8 +928,8 @@ sk_journal_csv_verify (GInputStream *in,
                       _ ("a details column differs from the details it was taken from"));
 
       g_strlcpy (expect_prev, row.entry_hash, sizeof expect_prev);
-      g_free (last_station);
-      last_station = g_strdup (row.station);
+      g_string_assign (last_station, row.station);
+      any_row = TRUE;
       check->rows++;
     }
 
@@ -910,7 +940,7 @@ sk_journal_csv_verify (GInputStream *in,
   if (cp_seq > 0 && !g_str_equal (expect_prev, cp_head))
     return bad (check, row_no, cp_seq, error,
                 _ ("its last row is not the head the checkpoint signed"));
-  if (last_station != NULL && !g_str_equal (last_station, cp_station))
+  if (any_row && !g_str_equal (last_station->str, cp_station))
     return bad (check, row_no, cp_seq, error, _ ("its rows are of another station"));
   return TRUE;
 }

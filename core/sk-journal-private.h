@@ -8,9 +8,9 @@ G_BEGIN_DECLS
 #define SK_JOURNAL_ZERO_HASH "0000000000000000000000000000000000000000000000000000000000000000"
 
 /* entry_hash of ROW from its columns and prev_hash (see sk-journal.h);
- * FALSE when prev_hash is not 64 lower-case hex digits.  SUM and SCRATCH
- * are reused from row to row. */
+ * FALSE when prev_hash is not 64 lower-case hex digits.  SCRATCH is reused
+ * from row to row. */
 gboolean
-_sk_journal_chain_hash (GChecksum *sum, GString *scratch, const SkJournalRow *row, char out[65]);
+_sk_journal_chain_hash (GString *scratch, const SkJournalRow *row, char out[65]);
 
 G_END_DECLS

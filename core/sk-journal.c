@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "sk-error.h"
+#include "sk-hash.h"
 #include "sk-journal-private.h"
 #include "sk-journal.h"
 #include "sk-policy-private.h"
@@ -203,10 +204,10 @@ canon_int (GString *out, const char *name, gint64 value, gboolean is_null)
   canon_text (out, name, p);
 }
 
+/* Appends ROW's canonical form to OUT. */
 static void
 canonical_row (GString *out, const SkJournalRow *row)
 {
-  g_string_truncate (out, 0);
   canon_int (out, "seq", row->seq, FALSE);
   canon_int (out, "time_us", row->time_us, FALSE);
   canon_text (out, "event", row->event);
@@ -239,20 +240,16 @@ hex_to_bytes (const char *hex, guint8 out[HASH_LEN])
 
 /* entry_hash = SHA-256 (prev_hash bytes ‖ canonical), lower-case hex. */
 gboolean
-_sk_journal_chain_hash (GChecksum *sum,
-                        GString *scratch,
-                        const SkJournalRow *row,
-                        char out[HASH_LEN * 2 + 1])
+_sk_journal_chain_hash (GString *scratch, const SkJournalRow *row, char out[HASH_LEN * 2 + 1])
 {
   guint8 prev[HASH_LEN];
 
   if (!hex_to_bytes (row->prev_hash, prev))
     return FALSE;
+  g_string_truncate (scratch, 0);
+  g_string_append_len (scratch, (const char *)prev, HASH_LEN);
   canonical_row (scratch, row);
-  g_checksum_reset (sum);
-  g_checksum_update (sum, prev, HASH_LEN);
-  g_checksum_update (sum, (const guint8 *)scratch->str, (gssize)scratch->len);
-  g_strlcpy (out, g_checksum_get_string (sum), HASH_LEN * 2 + 1);
+  sk_sha256_buffer (scratch->str, scratch->len, out);
   return TRUE;
 }
 
@@ -439,10 +436,9 @@ append_row (SkJournal *self, const SkJournalEntry *e, gint64 time_us, GError **e
   row->details = g_strdup (e->details != NULL ? e->details : "{}");
   row->prev_hash = g_steal_pointer (&prev);
 
-  g_autoptr (GChecksum) sum = g_checksum_new (G_CHECKSUM_SHA256);
   g_autoptr (GString) scratch = g_string_new (NULL);
   char hash[HASH_LEN * 2 + 1];
-  if (!_sk_journal_chain_hash (sum, scratch, row, hash))
+  if (!_sk_journal_chain_hash (scratch, row, hash))
     {
       g_set_error (error, SK_ERROR, SK_ERROR_JOURNAL_INVALID,
                    "the journal's head at seq %" G_GINT64_FORMAT " has a malformed hash", seq);
@@ -632,7 +628,6 @@ sk_journal_verify (SkJournal *self,
   if (stmt == NULL)
     return FALSE;
 
-  g_autoptr (GChecksum) sum = g_checksum_new (G_CHECKSUM_SHA256);
   g_autoptr (GString) scratch = g_string_sized_new (512);
   char expect_prev[HASH_LEN * 2 + 1] = ZERO_HASH;
   char hash[HASH_LEN * 2 + 1];
@@ -663,8 +658,7 @@ sk_journal_verify (SkJournal *self,
         ok = FALSE, why = "a required column is empty";
       else if (!g_str_equal (row.prev_hash, expect_prev))
         ok = FALSE, why = "it does not follow the entry before it";
-      else if (!_sk_journal_chain_hash (sum, scratch, &row, hash) ||
-               !g_str_equal (hash, row.entry_hash))
+      else if (!_sk_journal_chain_hash (scratch, &row, hash) || !g_str_equal (hash, row.entry_hash))
         ok = FALSE, why = "its contents do not match its hash";
       if (!ok)
         {
