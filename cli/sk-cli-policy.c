@@ -260,6 +260,85 @@ cmd_policy_set_keys (SkCli *cli, int argc, char **argv)
   return sk_cli_finish (cli, NULL, msg, NULL);
 }
 
+static int
+cmd_policy_show (SkCli *cli, int argc, char **argv)
+{
+  int code;
+
+  if (!sk_cli_parse_options (cli, NULL, &argc, &argv, &code))
+    return code;
+  if (argc != 1)
+    return sk_cli_usage_error (cli, _ ("policy show takes no arguments"));
+  g_autoptr (GError) error = NULL;
+  g_autoptr (SkStation) station = sk_cli_open_station (cli, &error);
+  g_autoptr (SkPolicy) policy = station != NULL ? sk_station_load_policy (station, &error) : NULL;
+  if (policy == NULL)
+    return sk_cli_finish (cli, error, NULL, NULL);
+
+  describe_policy (cli, policy);
+  const SkRetention *r = sk_policy_get_retention (policy);
+  JsonBuilder *b = sk_cli_extra (cli);
+  json_builder_set_member_name (b, "retention");
+  json_builder_begin_object (b);
+  const struct
+  {
+    const char *name;
+    gint64 value;
+  } periods[] = {
+    { "upload_minutes", r->upload_minutes },
+    { "download_minutes", r->download_minutes },
+    { "staged_days_after_close", r->staged_days_after_close },
+    { "inquiry_result_days", r->inquiry_result_days },
+    { "no_result_days", r->no_result_days },
+    { "journal_years", r->journal_years },
+  };
+  for (gsize i = 0; i < G_N_ELEMENTS (periods); i++)
+    {
+      json_builder_set_member_name (b, periods[i].name);
+      json_builder_add_int_value (b, periods[i].value);
+    }
+  json_builder_end_object (b);
+
+  sk_cli_print (cli, _ ("Policy %s, serial %lld, signed by %s\n"), sk_policy_get_sha256 (policy),
+                (long long)sk_policy_get_serial (policy), sk_policy_get_signer (policy));
+  sk_cli_print (cli, _ ("File kinds:\n"));
+  GPtrArray *kinds = sk_policy_get_kinds (policy);
+  for (guint i = 0; i < kinds->len; i++)
+    {
+      const SkKind *k = g_ptr_array_index (kinds, i);
+      sk_cli_print (
+          cli, "  %-6s %-16s %s%s\n", sk_kind_get_id (k), sk_cli_term (sk_kind_get_workflow (k)),
+          sk_kind_get_title (k),
+          sk_policy_needs_dual_control (policy, sk_kind_get_id (k)) ? _ (" (dual control)") : "");
+    }
+  sk_cli_print (cli, _ ("Retention:\n"));
+  sk_cli_print (cli,
+                g_dngettext (GETTEXT_PACKAGE, "  upload and download plaintext: %lld minute\n",
+                             "  upload and download plaintext: %lld minutes\n",
+                             (gulong)r->upload_minutes),
+                (long long)r->upload_minutes);
+  sk_cli_print (cli,
+                g_dngettext (GETTEXT_PACKAGE, "  staged packages: %lld day after the case closes\n",
+                             "  staged packages: %lld days after the case closes\n",
+                             (gulong)r->staged_days_after_close),
+                (long long)r->staged_days_after_close);
+  sk_cli_print (cli,
+                g_dngettext (GETTEXT_PACKAGE,
+                             "  inquiry results (SKI03): %lld day after the inquiry ends\n",
+                             "  inquiry results (SKI03): %lld days after the inquiry ends\n",
+                             (gulong)r->inquiry_result_days),
+                (long long)r->inquiry_result_days);
+  sk_cli_print (cli,
+                g_dngettext (GETTEXT_PACKAGE,
+                             "  a request with no result is flagged after %lld day\n",
+                             "  a request with no result is flagged after %lld days\n",
+                             (gulong)r->no_result_days),
+                (long long)r->no_result_days);
+  g_autofree char *msg = g_strdup_printf (_ ("The installed policy, serial %lld."),
+                                          (long long)sk_policy_get_serial (policy));
+  return sk_cli_finish (cli, NULL, msg, NULL);
+}
+
 static const SkCliCommand policy_commands[] = {
   { "set-keys",
     "POLICY.json --admin FPR --to-intermediate-signer FPR --to-intermediate-recipient FPR "
@@ -275,6 +354,8 @@ static const SkCliCommand policy_commands[] = {
     "sekisho policy check policy.json", cmd_policy_check },
   { "install", "POLICY.json", N_ ("Check a policy, then make it the station's policy."),
     "sekisho policy install policy.json", cmd_policy_install },
+  { "show", "", N_ ("Show the installed policy: its serial, hash, file kinds and periods."),
+    "sekisho policy show", cmd_policy_show },
   { NULL },
 };
 

@@ -545,6 +545,64 @@ sk_cli_remove_tree (const char *path)
   remove_at (AT_FDCWD, path);
 }
 
+char *
+sk_cli_format_time_left (gint64 deadline_us, gint64 now_us)
+{
+  gint64 left = (deadline_us - now_us) / G_USEC_PER_SEC;
+  gint64 span = ABS (left);
+  g_autofree char *amount = NULL;
+  if (span >= 86400)
+    amount = g_strdup_printf (_ ("%lld d %lld h"), (long long)(span / 86400),
+                              (long long)(span % 86400 / 3600));
+  else if (span >= 3600)
+    amount = g_strdup_printf (_ ("%lld h %lld min"), (long long)(span / 3600),
+                              (long long)(span % 3600 / 60));
+  else if (span >= 60)
+    amount = g_strdup_printf (_ ("%lld min"), (long long)(span / 60));
+  else
+    amount = g_strdup_printf (_ ("%lld s"), (long long)span);
+  return g_strdup_printf (left >= 0 ? _ ("%s left") : _ ("%s overdue"), amount);
+}
+
+/* The glossary's words (po/GLOSSARY.md); scripts/check-po holds ja.po to
+ * them. */
+static const struct
+{
+  const char *code;
+  const char *context;
+  const char *term;
+} terms[] = {
+  { "subscriber", "workflow", NC_ ("workflow", "subscriber") },
+  { "duplicate", "workflow", NC_ ("workflow", "duplicate") },
+  { "inquiry", "workflow", NC_ ("workflow", "inquiry") },
+  { "identity", "workflow", NC_ ("workflow", "identity") },
+  { "imported", "state", NC_ ("state", "imported") },
+  { "handed-off", "state", NC_ ("state", "handed-off") },
+  { "uploaded", "state", NC_ ("state", "uploaded") },
+  { "results-in", "state", NC_ ("state", "results-in") },
+  { "exported", "state", NC_ ("state", "exported") },
+  { "closed", "state", NC_ ("state", "closed") },
+  { "interrupted", "state", NC_ ("state", "interrupted") },
+  { "staged", "state", NC_ ("state", "staged") },
+  { "taken-in", "state", NC_ ("state", "taken-in") },
+  { "approved", "state", NC_ ("state", "approved") },
+  { "request", "role", NC_ ("role", "request") },
+  { "result", "role", NC_ ("role", "result") },
+  { "results-due", "deadline", NC_ ("deadline", "results due") },
+  { "upload-plaintext", "deadline", NC_ ("deadline", "upload plaintext deleted") },
+  { "stored-package", "deadline", NC_ ("deadline", "stored package deleted") },
+  { "stored-result", "deadline", NC_ ("deadline", "stored result deleted") },
+};
+
+const char *
+sk_cli_term (const char *code)
+{
+  for (gsize i = 0; code != NULL && i < G_N_ELEMENTS (terms); i++)
+    if (g_str_equal (terms[i].code, code))
+      return g_dpgettext2 (GETTEXT_PACKAGE, terms[i].context, terms[i].term);
+  return code;
+}
+
 GBytes *
 sk_cli_read_small_file (const char *path, GError **error)
 {

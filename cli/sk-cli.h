@@ -132,6 +132,23 @@ sk_cli_format_local_time (gint64 time_us);
 void
 sk_cli_remove_tree (const char *path);
 
+/* How long is left until DEADLINE_US, for a person: "2 d 3 h left",
+ * "12 min overdue". */
+char *
+sk_cli_format_time_left (gint64 deadline_us, gint64 now_us);
+
+/* A workflow, state, role or deadline code in the words of the glossary
+ * (po/GLOSSARY.md): 加入者情報作成, 引渡し済, … under Japanese; the code
+ * itself in English, and for a code the glossary does not know. */
+const char *
+sk_cli_term (const char *code);
+
+/* The station's keys into B ("keys") and as lines for a person
+ * (sk-cli-key.c); station status shows them too. */
+void
+sk_cli_describe_keys (
+    SkCli *cli, SkStation *station, SkPolicy *policy, JsonBuilder *b, GError **error, gboolean *ok);
+
 /* A small file (a checkpoint, its signature) read whole. */
 GBytes *
 sk_cli_read_small_file (const char *path, GError **error);

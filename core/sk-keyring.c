@@ -2113,3 +2113,77 @@ sk_keyring_has_secret_key (SkKeyring *self, const char *fpr)
   g_return_val_if_fail (SK_IS_KEYRING (self), FALSE);
   return has_key (self, fpr, TRUE);
 }
+
+/* ---- listing (station status, key list) ------------------------------------ */
+
+void
+sk_key_info_free (SkKeyInfo *info)
+{
+  if (info == NULL)
+    return;
+  g_free (info->fpr);
+  g_free (info->uid);
+  g_free (info->algo);
+  g_free (info);
+}
+
+GPtrArray *
+sk_keyring_list_keys (SkKeyring *self, GError **error)
+{
+  g_return_val_if_fail (SK_IS_KEYRING (self), NULL);
+
+  g_autoptr (SkGpgContext) ctx = context_new (self->homedir, error);
+  if (ctx == NULL)
+    return NULL;
+  g_autoptr (GHashTable) secret = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  gpgme_error_t gerr = gpgme_op_keylist_start (ctx, NULL, 1);
+  for (;;)
+    {
+      g_auto (gpgme_key_t) key = NULL;
+      if (gerr == 0)
+        gerr = gpgme_op_keylist_next (ctx, &key);
+      if (gerr != 0)
+        break;
+      if (key->subkeys != NULL && key->subkeys->fpr != NULL)
+        g_hash_table_add (secret, g_ascii_strup (key->subkeys->fpr, -1));
+    }
+  gpgme_op_keylist_end (ctx);
+  if (gpgme_err_code (gerr) != GPG_ERR_EOF)
+    {
+      set_error_from_gpgme (error, gerr, SK_ERROR_IO_ERROR, "listing secret keys");
+      return NULL;
+    }
+
+  g_autoptr (GPtrArray) keys = g_ptr_array_new_with_free_func ((GDestroyNotify)sk_key_info_free);
+  gerr = gpgme_op_keylist_start (ctx, NULL, 0);
+  for (;;)
+    {
+      g_auto (gpgme_key_t) key = NULL;
+      if (gerr == 0)
+        gerr = gpgme_op_keylist_next (ctx, &key);
+      if (gerr != 0)
+        break;
+      gpgme_subkey_t primary = key->subkeys;
+      if (primary == NULL || primary->fpr == NULL)
+        continue;
+      SkKeyInfo *info = g_new0 (SkKeyInfo, 1);
+      info->fpr = g_ascii_strup (primary->fpr, -1);
+      info->uid = g_strdup (key->uids != NULL ? key->uids->uid : NULL);
+      char *algo = gpgme_pubkey_algo_string (primary);
+      info->algo = g_strdup (algo);
+      gpgme_free (algo);
+      info->created = primary->timestamp > 0 ? primary->timestamp : 0;
+      info->expires = primary->expires > 0 ? primary->expires : 0;
+      info->revoked = key->revoked || primary->revoked;
+      info->expired = key->expired || primary->expired;
+      info->has_secret = g_hash_table_contains (secret, info->fpr);
+      g_ptr_array_add (keys, info);
+    }
+  gpgme_op_keylist_end (ctx);
+  if (gpgme_err_code (gerr) != GPG_ERR_EOF)
+    {
+      set_error_from_gpgme (error, gerr, SK_ERROR_IO_ERROR, "listing keys");
+      return NULL;
+    }
+  return g_steal_pointer (&keys);
+}

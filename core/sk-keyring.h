@@ -125,4 +125,23 @@ sk_fingerprint_is_valid (const char *fpr);
 char *
 sk_fingerprint_normalize (const char *input);
 
+/* A key in the keyring, for people to read (station status, key list). */
+typedef struct
+{
+  char *fpr;  /* of the primary key */
+  char *uid;  /* the first user id: untrusted text, may be NULL */
+  char *algo; /* "ed25519", "rsa3072", … */
+  gint64 created;
+  gint64 expires; /* seconds since the epoch; 0: never */
+  gboolean expired, revoked, has_secret;
+} SkKeyInfo;
+
+void
+sk_key_info_free (SkKeyInfo *info);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (SkKeyInfo, sk_key_info_free)
+
+/* Every key in the keyring (SkKeyInfo*), in the keyring's order. */
+GPtrArray *
+sk_keyring_list_keys (SkKeyring *self, GError **error);
+
 G_END_DECLS

@@ -342,6 +342,13 @@ sk_pipeline_get_policy (SkPipeline *self)
   return self->policy;
 }
 
+SkStore *
+sk_pipeline_get_store (SkPipeline *self)
+{
+  g_return_val_if_fail (SK_IS_PIPELINE (self), NULL);
+  return self->store;
+}
+
 /* ---- import ------------------------------------------------------------ */
 
 GPtrArray *

@@ -54,6 +54,10 @@ sk_pipeline_new (SkStation *station, SkPolicy *policy, const char *handoff_root,
 
 SkPolicy *
 sk_pipeline_get_policy (SkPipeline *self);
+/* The store the pipeline opened (and recovered): read its items' deadlines
+ * through it rather than opening the store a second time. */
+SkStore *
+sk_pipeline_get_store (SkPipeline *self);
 
 /* The packages (X.tar.gpg with X.tar.gpg.sig) in FOLDER, sorted. */
 GPtrArray *
