@@ -130,8 +130,11 @@ sk_cli_describe_keys (SkCli *cli,
         }
       else
         when = g_strdup (_ ("never expires"));
-      g_ptr_array_add (roles, NULL);
-      g_autofree char *role_text = g_strjoinv (", ", (char **)roles->pdata);
+      g_autoptr (GPtrArray) words = g_ptr_array_new ();
+      for (guint r = 0; r < roles->len; r++)
+        g_ptr_array_add (words, (gpointer)sk_cli_term (g_ptr_array_index (roles, r)));
+      g_ptr_array_add (words, NULL);
+      g_autofree char *role_text = g_strjoinv (_ (", "), (char **)words->pdata);
       sk_cli_print (cli, "%s  %-9s %s%s  %s%s%s\n", k->fpr, k->algo != NULL ? k->algo : "?",
                     k->has_secret ? _ ("secret, ") : "", when, *role_text != '\0' ? "[" : "",
                     role_text, *role_text != '\0' ? "]" : "");

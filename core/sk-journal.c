@@ -441,7 +441,7 @@ append_row (SkJournal *self, const SkJournalEntry *e, gint64 time_us, GError **e
   if (!_sk_journal_chain_hash (scratch, row, hash))
     {
       g_set_error (error, SK_ERROR, SK_ERROR_JOURNAL_INVALID,
-                   "the journal's head at seq %" G_GINT64_FORMAT " has a malformed hash", seq);
+                   _ ("the journal's head at seq %lld has a malformed hash"), (long long)seq);
       return 0;
     }
   row->entry_hash = g_strdup (hash);
@@ -602,7 +602,7 @@ bad_row (GError **error, gint64 *out_bad_seq, gint64 seq, const char *why)
 {
   *out_bad_seq = seq;
   g_set_error (error, SK_ERROR, SK_ERROR_JOURNAL_INVALID,
-               "the journal fails verification at seq %" G_GINT64_FORMAT ": %s", seq, why);
+               _ ("the journal fails verification at seq %lld: %s"), (long long)seq, why);
   return FALSE;
 }
 
@@ -652,14 +652,14 @@ sk_journal_verify (SkJournal *self,
       gboolean ok = TRUE;
       const char *why = NULL;
       if (row.seq != expect_seq)
-        ok = FALSE, why = "a row is missing, inserted or out of order";
+        ok = FALSE, why = _ ("a row is missing, inserted or out of order");
       else if (row.event == NULL || row.outcome == NULL || row.station == NULL ||
                row.details == NULL || row.prev_hash == NULL || row.entry_hash == NULL)
-        ok = FALSE, why = "a required column is empty";
+        ok = FALSE, why = _ ("a required column is empty");
       else if (!g_str_equal (row.prev_hash, expect_prev))
-        ok = FALSE, why = "it does not follow the entry before it";
+        ok = FALSE, why = _ ("it does not follow the entry before it");
       else if (!_sk_journal_chain_hash (scratch, &row, hash) || !g_str_equal (hash, row.entry_hash))
-        ok = FALSE, why = "its contents do not match its hash";
+        ok = FALSE, why = _ ("its contents do not match its hash");
       if (!ok)
         {
           gint64 at = row.seq != expect_seq ? MIN (row.seq, expect_seq) : row.seq;
@@ -929,7 +929,7 @@ sk_checkpoint_parse (GBytes *checkpoint,
       !JSON_NODE_HOLDS_OBJECT (json_parser_get_root (parser)) ||
       !_sk_json_members_unique (data, len, json_parser_get_root (parser)))
     {
-      g_set_error (error, SK_ERROR, SK_ERROR_JOURNAL_INVALID, "the checkpoint is not JSON");
+      g_set_error (error, SK_ERROR, SK_ERROR_JOURNAL_INVALID, _ ("the checkpoint is not JSON"));
       return FALSE;
     }
   JsonObject *obj = json_node_get_object (json_parser_get_root (parser));
@@ -943,7 +943,7 @@ sk_checkpoint_parse (GBytes *checkpoint,
     hex = g_ascii_isxdigit (head[i]) && !g_ascii_isupper (head[i]);
   if (!g_str_equal (format, CHECKPOINT_FORMAT) || seq < 0 || !hex || !sk_fingerprint_is_valid (key))
     {
-      g_set_error (error, SK_ERROR, SK_ERROR_JOURNAL_INVALID, "the checkpoint is not a %s",
+      g_set_error (error, SK_ERROR, SK_ERROR_JOURNAL_INVALID, _ ("the checkpoint is not a %s"),
                    CHECKPOINT_FORMAT);
       return FALSE;
     }
@@ -976,7 +976,7 @@ sk_journal_check_checkpoint (SkJournal *self,
       sk_keyring_verify_detached_bytes (keyring, signature, checkpoint, signers, error);
   if (sig == NULL)
     {
-      g_prefix_error (error, "checkpoint signature: ");
+      g_prefix_error (error, "%s", _ ("checkpoint signature: "));
       return FALSE;
     }
 
@@ -1020,17 +1020,15 @@ sk_journal_check_checkpoint (SkJournal *self,
   if (step != SK_DB_STEP_ROW)
     {
       g_set_error (error, SK_ERROR, SK_ERROR_JOURNAL_INVALID,
-                   "the journal ends before seq %" G_GINT64_FORMAT
-                   " of the checkpoint: it was truncated",
-                   seq);
+                   _ ("the journal ends before seq %lld of the checkpoint: it was truncated"),
+                   (long long)seq);
       return FALSE;
     }
   if (g_strcmp0 (sk_db_stmt_column_text (stmt, 0), head) != 0)
     {
       g_set_error (error, SK_ERROR, SK_ERROR_JOURNAL_INVALID,
-                   "seq %" G_GINT64_FORMAT " differs from the checkpoint: the journal was "
-                   "rewritten",
-                   seq);
+                   _ ("seq %lld differs from the checkpoint: the journal was rewritten"),
+                   (long long)seq);
       return FALSE;
     }
   return TRUE;

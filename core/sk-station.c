@@ -3,6 +3,8 @@
 
 #include "config.h"
 
+#include <glib/gi18n-lib.h>
+
 #include <errno.h>
 #include <string.h>
 #include <fcntl.h>
@@ -140,14 +142,15 @@ sk_station_create (const char *dir,
   g_autofree char *signing = signing_fpr != NULL ? sk_fingerprint_normalize (signing_fpr) : NULL;
   if (admin == NULL || signing == NULL)
     {
-      g_set_error_literal (error, SK_ERROR, SK_ERROR_USAGE,
-                           "--admin-key and --signing-key must be fingerprints of 40 hex digits");
+      g_set_error_literal (
+          error, SK_ERROR, SK_ERROR_USAGE,
+          _ ("--admin-key and --signing-key must be fingerprints of 40 hex digits"));
       return NULL;
     }
   if (g_file_test (dir, G_FILE_TEST_EXISTS) && !dir_is_empty (dir))
     {
       g_set_error (error, SK_ERROR, SK_ERROR_STATION_INVALID,
-                   "%s exists and is not empty; a station is made in a new directory", dir);
+                   _ ("%s exists and is not empty; a station is made in a new directory"), dir);
       return NULL;
     }
   if (g_mkdir_with_parents (dir, 0700) != 0)
@@ -203,7 +206,7 @@ sk_station_open (const char *dir, GError **error)
   if (!g_key_file_load_from_file (conf, conf_path, G_KEY_FILE_NONE, &local_error))
     {
       g_set_error (error, SK_ERROR, SK_ERROR_STATION_INVALID,
-                   "no station at %s (%s); make one with “sekisho station init”", dir,
+                   _ ("no station at %s (%s); make one with “sekisho station init”"), dir,
                    local_error->message);
       return NULL;
     }
@@ -214,7 +217,7 @@ sk_station_open (const char *dir, GError **error)
   if (format == NULL || !g_str_equal (format, STATION_FORMAT) || signing == NULL ||
       !sk_fingerprint_is_valid (signing) || admins == NULL || admins[0] == NULL)
     {
-      g_set_error (error, SK_ERROR, SK_ERROR_STATION_INVALID, "%s is not a %s configuration",
+      g_set_error (error, SK_ERROR, SK_ERROR_STATION_INVALID, _ ("%s is not a %s configuration"),
                    conf_path, STATION_FORMAT);
       return NULL;
     }
@@ -222,7 +225,7 @@ sk_station_open (const char *dir, GError **error)
     if (!sk_fingerprint_is_valid (admins[i]))
       {
         g_set_error (error, SK_ERROR, SK_ERROR_STATION_INVALID,
-                     "%s: admin-keys holds something that is not a fingerprint", conf_path);
+                     _ ("%s: admin-keys holds something that is not a fingerprint"), conf_path);
         return NULL;
       }
 
@@ -387,8 +390,8 @@ sk_station_load_policy (SkStation *self, GError **error)
   if (!g_file_test (path, G_FILE_TEST_EXISTS))
     {
       g_set_error (error, SK_ERROR, SK_ERROR_STATION_INVALID,
-                   "station %s has no policy installed; install one with “sekisho policy "
-                   "install”",
+                   _ ("station %s has no policy installed; install one with “sekisho policy "
+                      "install”"),
                    self->dir);
       return NULL;
     }
@@ -429,7 +432,7 @@ import_keys (SkStation *self, const char *path, GError **error)
   GStatBuf st;
   if (g_stat (path, &st) == 0 && st.st_size > MAX_KEYFILE_SIZE)
     {
-      g_set_error (error, SK_ERROR, SK_ERROR_KEY_REFUSED, "%s is larger than %d bytes", path,
+      g_set_error (error, SK_ERROR, SK_ERROR_KEY_REFUSED, _ ("%s is larger than %d bytes"), path,
                    MAX_KEYFILE_SIZE);
       return NULL;
     }
@@ -450,7 +453,7 @@ sk_station_open_journal (SkStation *self, gboolean read_only, GError **error)
   g_autofree char *path = g_build_filename (self->dir, "station.db", NULL);
   if (read_only && !g_file_test (path, G_FILE_TEST_EXISTS))
     {
-      g_set_error (error, SK_ERROR, SK_ERROR_STATION_INVALID, "station %s has no journal yet",
+      g_set_error (error, SK_ERROR, SK_ERROR_STATION_INVALID, _ ("station %s has no journal yet"),
                    self->dir);
       return NULL;
     }

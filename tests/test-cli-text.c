@@ -597,6 +597,157 @@ test_export_verify (Fixture *fx, gconstpointer data)
   expect_usage (bad_lang, "ja, en");
 }
 
+/* ---- no untranslated message under Japanese ---------------------------- */
+
+static char *
+po_unescape (const char *s)
+{
+  GString *out = g_string_new (NULL);
+  for (const char *p = s; *p != '\0'; p++)
+    {
+      if (*p == '\\' && p[1] != '\0')
+        {
+          p++;
+          g_string_append_c (out, *p == 'n' ? '\n' : *p == 't' ? '\t' : *p);
+        }
+      else
+        g_string_append_c (out, *p);
+    }
+  return g_string_free (out, FALSE);
+}
+
+/* The English text of every message in the template, cut at its
+ * conversions and line ends into fragments long enough to be sentences
+ * (three words or more) and ASCII only. */
+static GPtrArray *
+english_fragments (void)
+{
+  const char *pot = g_getenv ("SEKISHO_POT");
+  g_assert_nonnull (pot);
+  gsize len = 0;
+  g_autofree char *text = slurp (pot, &len);
+  g_auto (GStrv) lines = g_strsplit (text, "\n", -1);
+  g_autoptr (GPtrArray) msgids = g_ptr_array_new_with_free_func (g_free);
+  GString *cur = NULL;
+  for (gsize i = 0; lines[i] != NULL; i++)
+    {
+      const char *l = lines[i];
+      if (g_str_has_prefix (l, "msgid \"") || g_str_has_prefix (l, "msgid_plural \""))
+        {
+          if (cur != NULL)
+            g_ptr_array_add (msgids, g_string_free (cur, FALSE));
+          cur = g_string_new (NULL);
+          const char *q = strchr (l, '"') + 1;
+          g_string_append_len (cur, q, (gssize)strlen (q) - 1);
+        }
+      else if (cur != NULL && l[0] == '"')
+        g_string_append_len (cur, l + 1, (gssize)strlen (l) - 2);
+      else if (cur != NULL)
+        {
+          g_ptr_array_add (msgids, g_string_free (cur, FALSE));
+          cur = NULL;
+        }
+    }
+  if (cur != NULL)
+    g_ptr_array_add (msgids, g_string_free (cur, FALSE));
+
+  g_autoptr (GRegex) cut = g_regex_new ("%[-0-9.$]*l*[sduxc]|\\n|[“”()「」]", 0, 0, NULL);
+  GPtrArray *fragments = g_ptr_array_new_with_free_func (g_free);
+  for (guint i = 0; i < msgids->len; i++)
+    {
+      g_autofree char *msgid = po_unescape (g_ptr_array_index (msgids, i));
+      g_auto (GStrv) parts = g_regex_split (cut, msgid, 0);
+      for (gsize j = 0; parts[j] != NULL; j++)
+        {
+          g_autofree char *part = g_strstrip (g_strdup (parts[j]));
+          gboolean ascii = TRUE;
+          guint spaces = 0;
+          for (const char *p = part; *p != '\0'; p++)
+            {
+              ascii = ascii && (guchar)*p < 0x80;
+              spaces += *p == ' ';
+            }
+          /* Command lines stay as they are typed. */
+          gboolean command = g_str_has_prefix (part, "sekisho ") || strstr (part, "--") != NULL;
+          if (ascii && !command && spaces >= 2 && strlen (part) >= 12)
+            g_ptr_array_add (fragments, g_steal_pointer (&part));
+        }
+    }
+  return fragments;
+}
+
+static void
+expect_translated (GPtrArray *fragments, const char *what, const char *text)
+{
+  for (guint i = 0; i < fragments->len; i++)
+    {
+      const char *f = g_ptr_array_index (fragments, i);
+      if (strstr (text, f) != NULL)
+        {
+          g_test_message ("untranslated under ja_JP.UTF-8 in %s: “%s”\n%s", what, f, text);
+          g_assert_null (strstr (text, f));
+        }
+    }
+}
+
+/* Commands a Japanese operator or auditor runs, their refusals included:
+ * no message of the catalogue comes out in English. */
+static void
+test_japanese_complete (Fixture *fx, gconstpointer data)
+{
+  g_autoptr (GPtrArray) fragments = english_fragments ();
+  g_assert_cmpuint (fragments->len, >, 100);
+  append_japanese_entry (fx);
+  g_autofree char *csv = g_build_filename (fx->tmp, "j.csv", NULL);
+  g_autofree char *cp = g_strconcat (csv, ".checkpoint.json", NULL);
+  g_autofree char *key = g_build_filename (fx->tmp, "station.gpg", NULL);
+  spill (key, g_bytes_get_data (sk_test_keys.terminal_pub, NULL),
+         g_bytes_get_size (sk_test_keys.terminal_pub));
+  g_autofree char *bad = g_build_filename (fx->tmp, "bad.csv", NULL);
+  g_autofree char *run_dir = g_build_filename (fx->tmp, "run", NULL);
+  g_assert_cmpint (g_mkdir (run_dir, 0755), ==, 0);
+
+  const char *st = fx->terminal;
+  const char *const commands[][12] = {
+    { "--station", st, "--handoff-root", run_dir, "station", "status", NULL },
+    { "--station", st, "key", "list", NULL },
+    { "--station", st, "policy", "show", NULL },
+    { "--station", st, "journal", "show", "-n", "3", NULL },
+    { "--station", st, "journal", "verify", NULL },
+    { "--station", st, "journal", "checkpoint", NULL },
+    { "--station", st, "journal", "export", "--out", csv, NULL },
+    { "--station", st, "journal", "export", "--out", csv, NULL },
+    { "journal", "verify", "--export", csv, "--checkpoint", cp, "--key", key, NULL },
+    { "journal", "verify", "--export", bad, "--checkpoint", cp, "--key", key, NULL },
+    { "--station", st, "--handoff-root", run_dir, "case", "list", NULL },
+    { "--station", st, "--handoff-root", run_dir, "case", "show", "0000000009", NULL },
+    { "--station", st, "journal", "show", "--event", "pakage-imported", NULL },
+    { "--station", st, "journal", "show", "--since", "someday", NULL },
+    { "--station", "/nonexistent/station", "journal", "verify", NULL },
+    { "validate", "--jsn", NULL },
+    { "jurnal", NULL },
+    { "journal", NULL },
+    { "--help", NULL },
+  };
+  for (gsize c = 0; c < G_N_ELEMENTS (commands); c++)
+    {
+      if (c == 9)
+        {
+          /* A record with one cell changed, for the refusal. */
+          gsize len = 0;
+          g_autofree char *text = slurp (csv, &len);
+          g_autoptr (GString) t = g_string_new (text);
+          g_string_replace (t, "担当者1", "担当者2", 1);
+          spill (bad, t->str, t->len);
+        }
+      g_autoptr (Run) r = run_in ("ja_JP.UTF-8", commands[c]);
+      g_autofree char *all = g_strconcat (r->out, r->err, NULL);
+      g_assert_cmpstr (all, !=, "");
+      g_autofree char *what = g_strjoinv (" ", (char **)commands[c]);
+      expect_translated (fragments, what, all);
+    }
+}
+
 int
 main (int argc, char **argv)
 {
@@ -616,6 +767,7 @@ main (int argc, char **argv)
   ADD ("/cli-text/json-same-bytes", test_json_same_bytes);
   ADD ("/cli-text/journal/show-filters", test_journal_show_filters);
   ADD ("/cli-text/journal/export-verify", test_export_verify);
+  ADD ("/cli-text/japanese-complete", test_japanese_complete);
 #undef ADD
 
   int ret = g_test_run ();
