@@ -13,6 +13,21 @@
 #include "sk-package.h"
 #include "sk-validator.h"
 
+/* validate and pack read files: a folder named instead is a slip of the
+ * command line, said as such (not "file-kind-unknown"). */
+static gboolean
+files_are_files (SkCli *cli, int argc, char **argv, int *out_exit)
+{
+  for (int i = 1; i < argc; i++)
+    if (g_file_test (argv[i], G_FILE_TEST_IS_DIR))
+      {
+        g_autofree char *safe = sk_escape_untrusted (argv[i]);
+        *out_exit = sk_cli_usage_error (cli, _ ("%s is a folder; name the files in it"), safe);
+        return FALSE;
+      }
+  return TRUE;
+}
+
 static int
 cmd_validate (SkCli *cli, int argc, char **argv)
 {
@@ -28,6 +43,8 @@ cmd_validate (SkCli *cli, int argc, char **argv)
     return code;
   if (argc < 2)
     return sk_cli_usage_error (cli, _ ("validate takes at least one FILE"));
+  if (!files_are_files (cli, argc, argv, &code))
+    return code;
 
   g_autoptr (GError) error = NULL;
   g_autoptr (SkStation) station = sk_cli_open_station (cli, &error);
@@ -158,6 +175,12 @@ cmd_pack (SkCli *cli, int argc, char **argv)
     return code;
   if (argc < 2 || workflow == NULL || case_id == NULL || out == NULL)
     return sk_cli_usage_error (cli, _ ("pack takes --workflow W --case ID --out DIR and FILE…"));
+  /* A misspelt workflow is the operator's slip, not a refusal. */
+  const char *const workflows[] = { "subscriber", "duplicate", "inquiry", "identity", NULL };
+  if (!g_strv_contains (workflows, workflow))
+    return sk_cli_usage_not_one_of (cli, _ ("workflow"), workflow, workflows);
+  if (!files_are_files (cli, argc, argv, &code))
+    return code;
 
   g_autoptr (GError) error = NULL;
   g_autoptr (SkStation) station = sk_cli_open_station (cli, &error);
@@ -226,6 +249,13 @@ cmd_receive (SkCli *cli, int argc, char **argv)
   if (argc != 2 || (unpack && out == NULL))
     return sk_cli_usage_error (cli, unpack ? _ ("unpack takes --out DIR and one PKG.tar.gpg")
                                            : _ ("this command takes one PKG.tar.gpg"));
+  g_autofree char *safe_pkg = sk_escape_untrusted (argv[1]);
+  if (g_str_has_suffix (argv[1], ".sig"))
+    return sk_cli_usage_error (
+        cli, _ ("%s is a signature; name the package beside it (the .tar.gpg)"), safe_pkg);
+  if (g_file_test (argv[1], G_FILE_TEST_IS_DIR))
+    return sk_cli_usage_error (cli, _ ("%s is a folder; name a package in it (a .tar.gpg)"),
+                               safe_pkg);
 
   g_autoptr (GError) error = NULL;
   g_autoptr (SkStation) station = sk_cli_open_station (cli, &error);
@@ -272,7 +302,10 @@ cmd_receive (SkCli *cli, int argc, char **argv)
              result->manifest->workflow, result->manifest->case_id, result->signer);
   describe_manifest (cli, result->manifest, result->signer);
   g_autofree char *msg =
-      unpack ? g_strdup_printf (_ ("All %u files are in %s."), result->manifest->files->len, out)
+      unpack ? g_strdup_printf (g_dngettext (GETTEXT_PACKAGE, "The package's %u file is in %s.",
+                                             "All %u files of the package are in %s.",
+                                             result->manifest->files->len),
+                                result->manifest->files->len, out)
              : g_strdup (_ ("The package passes every check."));
   return sk_cli_finish (cli, NULL, msg, NULL);
 }

@@ -220,6 +220,17 @@ test_did_you_mean (void)
   expect_usage (option, "did you mean “--json”");
   g_autoptr (Run) local = run ("C.UTF-8", "--json", "pack", "--workflw", "subscriber", NULL);
   expect_usage (local, "did you mean “--workflow”");
+  g_autoptr (Run) workflow = run ("C.UTF-8", "--json", "pack", "--workflow", "subscribr", "--case",
+                                  "0000000001", "--out", "/tmp", "x.csv", NULL);
+  expect_usage (workflow, "did you mean “subscriber”? One of: subscriber, duplicate, inquiry, "
+                          "identity");
+  /* A signature or a folder where a package or a file belongs. */
+  g_autoptr (Run) sig = run ("C.UTF-8", "--json", "check", "/tmp/x.tar.gpg.sig", NULL);
+  expect_usage (sig, "is a signature");
+  g_autoptr (Run) folder = run ("C.UTF-8", "--json", "check", "/tmp", NULL);
+  expect_usage (folder, "is a folder");
+  g_autoptr (Run) validate = run ("C.UTF-8", "--json", "validate", "/tmp", NULL);
+  expect_usage (validate, "is a folder");
   /* Nothing near: the valid values are listed all the same. */
   g_autoptr (Run) far = run ("C.UTF-8", "--json", "station", "zzzzzz", NULL);
   expect_usage (far, "init");
