@@ -763,8 +763,11 @@ pack_paths (SkStation *station,
         }
       if (r->case_id == NULL || !g_str_equal (r->case_id, case_id))
         {
+          /* Which 処理番号 each side holds: the operator has to pick one. */
+          g_autofree char *carried = sk_escape_untrusted (r->case_id != NULL ? r->case_id : "");
+          g_autofree char *given = sk_escape_untrusted (case_id);
           g_set_error (error, SK_ERROR, SK_ERROR_MANIFEST_MISMATCH,
-                       "%s belongs to another case (処理番号) than --case", safe);
+                       "%s carries case (処理番号) “%s”, not “%s” of --case", safe, carried, given);
           return NULL;
         }
       m->direction = dir;
