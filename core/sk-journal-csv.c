@@ -831,8 +831,10 @@ sk_journal_csv_verify (GInputStream *in,
   g_autofree Reader *r = g_new0 (Reader, 1);
   r->in = in;
   r->cancellable = cancellable;
-  g_autoptr (GString) arena = r->arena = g_string_sized_new (4096);
-  g_autoptr (GArray) cells = r->cells = g_array_new (FALSE, FALSE, sizeof (Cell));
+  g_autoptr (GString) arena = g_string_sized_new (4096);
+  g_autoptr (GArray) cells = g_array_new (FALSE, FALSE, sizeof (Cell));
+  r->arena = arena;
+  r->cells = cells;
 
   ReadResult got = read_record (r, error);
   if (got == READ_ERROR)

@@ -94,6 +94,7 @@ test_four_workflows (Fixture *fx, gconstpointer data)
   g_autoptr (GError) error = NULL;
   g_autofree char *cp = sk_station_make_checkpoint (fx->st.term, &error);
   g_assert_no_error (error);
+  g_assert_true (g_file_test (cp, G_FILE_TEST_IS_REGULAR));
   g_assert_cmpint (sk_pipeline_sweep (fx->pipe, &error), >=, 0);
   g_assert_no_error (error);
 
@@ -157,10 +158,12 @@ test_at_a_glance (Fixture *fx, gconstpointer data)
   g_autofree char *done = pf_case_with_result (fx, "subscriber", "KNY01", "KNY02", 71, 10);
   g_autofree char *exported = sk_pipeline_export (fx->pipe, &fx->op, done, fx->out, NULL, &error);
   g_assert_no_error (error);
+  g_assert_nonnull (exported);
   g_autofree char *waiting = pf_imported_case (fx, "identity", "JLS01", 72, 10);
   g_autofree char *handed = pf_imported_case (fx, "duplicate", "FKH01", 73, 10);
   g_autoptr (GPtrArray) paths = sk_pipeline_hand_off (fx->pipe, &fx->op, handed, NULL, &error);
   g_assert_no_error (error);
+  g_assert_cmpuint (paths->len, ==, 1);
 
   g_autoptr (JsonParser) p1 = json_parser_new ();
   const char *list[] = { "case", "list", NULL };
@@ -212,6 +215,7 @@ test_at_a_glance (Fixture *fx, gconstpointer data)
    * checkpoint, store items and the hand-off's deadline. */
   g_autofree char *cp = sk_station_make_checkpoint (fx->st.term, &error);
   g_assert_no_error (error);
+  g_assert_nonnull (cp);
   g_autoptr (JsonParser) p2 = json_parser_new ();
   const char *status[] = { "station", "status", NULL };
   JsonObject *st = cli_json (fx, p2, status, NULL);
