@@ -98,6 +98,20 @@ test_four_workflows (Fixture *fx, gconstpointer data)
   g_assert_cmpint (sk_pipeline_sweep (fx->pipe, &error), >=, 0);
   g_assert_no_error (error);
 
+  /* Every event the workflows journaled is one journal show knows by name
+   * (sk_journal_known_events), so that --event accepts it on a new station. */
+  g_autoptr (SkJournal) journal = sk_station_open_journal (fx->st.term, FALSE, &error);
+  g_assert_no_error (error);
+  g_autoptr (GPtrArray) rows = sk_journal_query (journal, NULL, &error);
+  g_assert_no_error (error);
+  for (guint i = 0; i < rows->len; i++)
+    {
+      const SkJournalRow *row = g_ptr_array_index (rows, i);
+      if (!g_strv_contains (sk_journal_known_events (), row->event))
+        g_test_message ("event %s is missing from sk-journal.c's list", row->event);
+      g_assert_true (g_strv_contains (sk_journal_known_events (), row->event));
+    }
+
   SkStation *stations[] = { fx->st.term, fx->st.std };
   for (gsize s = 0; s < G_N_ELEMENTS (stations); s++)
     {
