@@ -147,7 +147,7 @@ print_case (SkCli *cli, const SkCase *c, GArray *deadlines)
       g_autofree char *at = sk_cli_format_local_time (d->at_us);
       g_autofree char *left = sk_cli_format_time_left (d->at_us, now);
       g_autofree char *what = d->kind != NULL
-                                  ? g_strdup_printf ("%s (%s)", sk_cli_term (d->what), d->kind)
+                                  ? g_strdup_printf (_ ("%s (%s)"), sk_cli_term (d->what), d->kind)
                                   : g_strdup (sk_cli_term (d->what));
       sk_cli_print (cli, _ ("  deadline: %s, %s (%s)\n"), what, at, left);
     }

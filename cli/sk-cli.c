@@ -195,7 +195,8 @@ sk_cli_usage_error (SkCli *cli, const char *format, ...)
   g_autofree char *msg = g_strdup_vprintf (format, args);
   va_end (args);
   g_autofree char *hint = help_hint (cli);
-  g_autoptr (GError) error = g_error_new (SK_ERROR, SK_ERROR_USAGE, "%s (%s)", msg, hint);
+  /* TRANSLATORS: a usage error, then where to read more. */
+  g_autoptr (GError) error = g_error_new (SK_ERROR, SK_ERROR_USAGE, _ ("%s (%s)"), msg, hint);
   return sk_cli_finish (cli, error, NULL, NULL);
 }
 
