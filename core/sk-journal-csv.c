@@ -13,6 +13,10 @@
 
 #define BOM "\xEF\xBB\xBF"
 #define FLUSH_AT 65536
+/* A hostile file cannot make the reader hold more than this: no journal
+ * row comes near it (details are a few hundred bytes). */
+#define MAX_RECORD (4 * 1024 * 1024)
+#define MAX_DETAIL_COLUMNS 4096
 
 /* The columns before the details' own, in file order. */
 enum
@@ -688,6 +692,8 @@ read_record (Reader *r, GError **error)
                     break;
                   next_byte (r, error);
                 }
+              if (r->arena->len > MAX_RECORD)
+                return READ_MALFORMED;
               g_string_append_c (r->arena, (char)c);
               /* Up to the next quote within the buffer, in one copy. */
               const char *q = memchr (r->buf + r->pos, '"', r->len - r->pos);
@@ -700,7 +706,7 @@ read_record (Reader *r, GError **error)
       else
         while (c >= 0 && c != ',' && c != '\r' && c != '\n')
           {
-            if (c == '"')
+            if (c == '"' || r->arena->len > MAX_RECORD)
               return READ_MALFORMED;
             g_string_append_c (r->arena, (char)c);
             /* The rest of the cell within the buffer, in one copy. */
@@ -714,6 +720,8 @@ read_record (Reader *r, GError **error)
           }
       if (c == -2)
         return READ_ERROR;
+      if (r->arena->len > MAX_RECORD || r->cells->len > N_FIXED + MAX_DETAIL_COLUMNS)
+        return READ_MALFORMED;
       end_cell (r, start, quoted);
       if (c == ',')
         {

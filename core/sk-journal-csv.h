@@ -25,7 +25,9 @@
  * columns and follows the chain from seq 1, checks that every other column
  * (both times, the details' columns) says what the hashed columns say, and
  * that the last row is the signed checkpoint's head.  The caller verifies
- * the checkpoint's signature.
+ * the checkpoint's signature.  The file is untrusted input: it is read in
+ * a stream, a row of more than 4 MiB is refused as malformed, and memory
+ * stays flat however long the file is.
  */
 #pragma once
 

@@ -594,6 +594,19 @@ test_export_csv (Fixture *fx, gconstpointer data)
     g_assert_false (sk_journal_csv_verify (in, 5, head5, "test-station", &check, NULL, &local));
     g_assert_cmpint (check.bad_row, ==, 7);
   }
+  /* A hostile row of 8 MiB (an open quote that never closes, or a giant
+   * cell) is refused without being held whole. */
+  {
+    g_autoptr (GString) t = g_string_new (lines[0]);
+    g_string_append (t, "\r\n1,\"");
+    for (int i = 0; i < 8 * 1024 * 1024; i++)
+      g_string_append_c (t, 'x');
+    g_assert_cmpint (verify_text (journal, 5, t->str, t->len, NULL), ==, 2);
+    g_string_truncate (t, strlen (lines[0]) + 2);
+    for (int i = 0; i < 8 * 1024 * 1024; i++)
+      g_string_append_c (t, '7');
+    g_assert_cmpint (verify_text (journal, 5, t->str, t->len, NULL), ==, 2);
+  }
   /* Another station's head, or a header that is not ours. */
   {
     g_autoptr (GString) t = g_string_new (csv);
