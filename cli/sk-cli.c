@@ -93,6 +93,30 @@ write_json (JsonBuilder *b, FILE *to)
   fflush (to);
 }
 
+/* A message in English under a locale whose language is not: one the
+ * catalogue does not hold (yet). */
+static gboolean
+untranslated (SkCli *cli, const char *message)
+{
+  const char *lang = cli->messages_locale != NULL ? cli->messages_locale : "C";
+  if (g_str_equal (lang, "C") || g_str_has_prefix (lang, "C.") || g_str_equal (lang, "POSIX") ||
+      g_str_has_prefix (lang, "en"))
+    return FALSE;
+  /* Only when the catalogue speaks that language at all. */
+  if (g_str_equal (_ ("see “sekisho --help”"), "see “sekisho --help”"))
+    return FALSE;
+  if (!g_utf8_validate (message, -1, NULL))
+    return FALSE;
+  for (const char *p = message; *p != '\0'; p = g_utf8_next_char (p))
+    {
+      gunichar c = g_utf8_get_char (p);
+      /* English punctuation: “ ” — … */
+      if (c >= 0x80 && c != 0x201C && c != 0x201D && c != 0x2014 && c != 0x2026)
+        return FALSE;
+    }
+  return TRUE;
+}
+
 int
 sk_cli_finish (SkCli *cli, const GError *error, const char *ok_message, GPtrArray *reports)
 {
@@ -169,6 +193,13 @@ sk_cli_finish (SkCli *cli, const GError *error, const char *ok_message, GPtrArra
     g_print ("%s\n", message);
   else if (exit_code == SK_EXIT_OK)
     g_printerr ("%s\n", message);
+  else if (untranslated (cli, message) && error != NULL && error->domain == SK_ERROR &&
+           (guint)error->code < SK_ERROR_N_CODES)
+    /* Some of the library's messages are not in the catalogue yet: the
+     * reason's own description is, so the operator reads what happened in
+     * their language, the detail after it. */
+    g_printerr (_ ("sekisho: %s (detail: %s) [%s]\n"),
+                sk_error_code_describe ((SkErrorCode)error->code), message, reason);
   else
     g_printerr ("sekisho: %s [%s]\n", message, reason);
   return exit_code;
