@@ -145,8 +145,9 @@ struct _SkKind
 };
 
 /* TRUE when DATA holds exactly one top-level value, nests arrays and
- * objects at most SK_POLICY_MAX_DEPTH deep, and hides no bracket in a
- * comment or single quote: checked before json-glib, whose recursive parser
+ * objects at most SK_POLICY_MAX_DEPTH deep, hides no bracket in a comment
+ * or single quote, and has only well-formed escapes and no raw control
+ * characters in its strings: checked before json-glib, whose recursive parser
  * would overflow the stack on deep input, which leaks all but the last of
  * several top-level values, and which leaves no root for an empty document.
  * Used for every JSON document that comes from outside. */

@@ -105,6 +105,23 @@ test_one_value (void)
     g_assert_true (_sk_json_nesting_ok (good[i], strlen (good[i])));
 }
 
+/* Strings hold only escapes JSON allows, a high surrogate always with its
+ * low half, no U+0000 and no raw control character: json-glib 1.6 leaks on
+ * a broken \u escape, and a NUL would end a C string early. */
+static void
+test_escapes (void)
+{
+  const char *bad[] = { "\"\\ud8\"",          "\"\\ud800\"", "\"\\ud800x\"", "\"\\udc00\"",
+                        "\"\\ud800\\u0041\"", "\"\\u12\"",   "\"\\u12G4\"",  "\"\\x41\"",
+                        "\"\\u0000\"",        "\"a\tb\"",    "\"\\",         "{\"a\\ud83d\": 1}" };
+  for (gsize i = 0; i < G_N_ELEMENTS (bad); i++)
+    g_assert_false (_sk_json_nesting_ok (bad[i], strlen (bad[i])));
+  const char *good[] = { "\"\\u00e9\"", "\"\\ud83d\\ude00\"", "\"\\n\\t\\\"\\\\\\/\"",
+                         "{\"\\u540d\": \"\\u0041\"}", "\"関所\"" };
+  for (gsize i = 0; i < G_N_ELEMENTS (good); i++)
+    g_assert_true (_sk_json_nesting_ok (good[i], strlen (good[i])));
+}
+
 /* The shipped policy has an empty key section: usable for its layouts, never
  * as a station's policy. */
 static void
@@ -481,6 +498,7 @@ main (int argc, char **argv)
   g_test_add_func ("/policy/default-needs-keys", test_default_needs_keys);
   g_test_add_func ("/policy/duplicate-member", test_duplicate_member);
   g_test_add_func ("/policy/one-value", test_one_value);
+  g_test_add_func ("/policy/escapes", test_escapes);
   g_test_add_func ("/policy/not-text", test_not_text);
   for (gsize i = 0; i < G_N_ELEMENTS (schema_cases); i++)
     {
