@@ -9,6 +9,8 @@
 
 #include "sk-fault.h"
 
+#ifdef SK_FAULT_POINTS
+
 static char *fault_name;
 static gint64 fault_countdown;
 static SkFaultHook fault_hook;
@@ -32,6 +34,12 @@ fault_init (void)
     }
 }
 
+gboolean
+sk_fault_compiled_in (void)
+{
+  return TRUE;
+}
+
 void
 sk_fault_set_hook (SkFaultHook hook, gpointer user_data)
 {
@@ -51,3 +59,18 @@ sk_fault_point (const char *name)
     return;
   raise (SIGKILL);
 }
+
+#else /* !SK_FAULT_POINTS */
+
+gboolean
+sk_fault_compiled_in (void)
+{
+  return FALSE;
+}
+
+void
+sk_fault_set_hook (SkFaultHook hook, gpointer user_data)
+{
+}
+
+#endif

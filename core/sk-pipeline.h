@@ -27,6 +27,7 @@
 
 #include <gio/gio.h>
 
+#include "sk-actor.h"
 #include "sk-cases.h"
 #include "sk-package.h"
 #include "sk-policy.h"
@@ -34,14 +35,6 @@
 #include "sk-store.h"
 
 G_BEGIN_DECLS
-
-/* Who acts: proven by the kernel (the caller's uid), never by a text. */
-typedef struct
-{
-  gint64 uid;
-  const char *login;
-  const char *role;
-} SkActor;
 
 #define SK_TYPE_PIPELINE (sk_pipeline_get_type ())
 G_DECLARE_FINAL_TYPE (SkPipeline, sk_pipeline, SK, PIPELINE, GObject)
