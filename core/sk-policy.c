@@ -24,6 +24,7 @@ struct _SkPolicy
   char *signer;
   gint64 serial;
   GStrv admins;
+  char *admin_successor; /* NULL: the pin stays */
   GStrv signers[2];
   char *recipients[2];
   guint max_findings;
@@ -104,6 +105,7 @@ sk_policy_finalize (GObject *object)
   g_free (self->sha256);
   g_free (self->signer);
   g_strfreev (self->admins);
+  g_free (self->admin_successor);
   for (guint i = 0; i < 2; i++)
     {
       g_strfreev (self->signers[i]);
@@ -1473,8 +1475,9 @@ static gboolean
 parse_root (SkPolicy *self, JsonNode *root_node, GError **error)
 {
   static const char *const members[] = {
-    "format",    "serial",       "issued_at",          "description", "keys",  "limits", "media",
-    "retention", "dual_control", "inquiry_allow_list", "templates",   "kinds", NULL
+    "format", "serial", "issued_at", "description",  "admin_successor",    "keys",
+    "limits", "media",  "retention", "dual_control", "inquiry_allow_list", "templates",
+    "kinds",  NULL
   };
   static const char *const required[] = {
     "format",    "serial",       "issued_at",          "keys",  "limits", "media",
@@ -1508,6 +1511,23 @@ parse_root (SkPolicy *self, JsonNode *root_node, GError **error)
       !parse_media (self, root, error) || !parse_retention (self, root, error) ||
       !parse_kinds (self, root, error))
     return FALSE;
+
+  /* Rotation of the pinned administrator: the successor must be one of the
+   * policy's own admins, or the next policy it signs could never load. */
+  if (json_object_has_member (root, "admin_successor"))
+    {
+      const char *successor = get_string (root, "admin_successor", "$", error);
+      if (successor == NULL)
+        return FALSE;
+      if (!is_fingerprint (successor))
+        return invalid (error, "$",
+                        "\"admin_successor\" must be a fingerprint of 40 upper-case "
+                        "hex digits");
+      if (!g_strv_contains ((const char *const *)self->admins, successor))
+        return invalid (error, "$", "\"admin_successor\" %s is not listed in keys.admins",
+                        successor);
+      self->admin_successor = g_strdup (successor);
+    }
 
   self->dual_control = get_strv (root, "dual_control", TRUE, is_kind_id, "a kind id", "$", error);
   if (self->dual_control == NULL)
@@ -1901,6 +1921,13 @@ sk_policy_get_serial (SkPolicy *self)
 {
   g_return_val_if_fail (SK_IS_POLICY (self), 0);
   return self->serial;
+}
+
+const char *
+sk_policy_get_admin_successor (SkPolicy *self)
+{
+  g_return_val_if_fail (SK_IS_POLICY (self), NULL);
+  return self->admin_successor;
 }
 
 const char *const *

@@ -81,6 +81,10 @@ sk_policy_get_serial (SkPolicy *self);
 
 const char *const *
 sk_policy_get_admins (SkPolicy *self);
+/* The fingerprint the policy names as the next pinned administrator, or
+ * NULL (policies/SCHEMA.md, admin_successor). */
+const char *
+sk_policy_get_admin_successor (SkPolicy *self);
 const char *const *
 sk_policy_get_signers (SkPolicy *self, SkDirection direction);
 const char *

@@ -27,7 +27,9 @@ struct _SkStation
   char *dir;
   char *name;
   char *signing_key;
-  GStrv admin_keys;
+  GStrv admin_keys;         /* the pin: who may sign the next policy */
+  GStrv retired_admin_keys; /* a rotated-out admin whose policy is still in force */
+  gint64 policy_serial;     /* the highest serial ever installed; 0: none */
   SkKeyring *keyring;
   SkJournal *journal; /* opened on first use */
 };
@@ -43,6 +45,7 @@ sk_station_finalize (GObject *object)
   g_free (self->name);
   g_free (self->signing_key);
   g_strfreev (self->admin_keys);
+  g_strfreev (self->retired_admin_keys);
   g_clear_object (&self->keyring);
   g_clear_object (&self->journal);
 
@@ -229,6 +232,27 @@ sk_station_open (const char *dir, GError **error)
         return NULL;
       }
 
+  g_auto (GStrv) retired =
+      g_key_file_get_string_list (conf, "station", "retired-admin-keys", NULL, NULL);
+  for (guint i = 0; retired != NULL && retired[i] != NULL; i++)
+    if (!sk_fingerprint_is_valid (retired[i]))
+      {
+        g_set_error (error, SK_ERROR, SK_ERROR_STATION_INVALID,
+                     "%s: retired-admin-keys holds something that is not a fingerprint", conf_path);
+        return NULL;
+      }
+  gint64 policy_serial = 0;
+  if (g_key_file_has_key (conf, "station", "policy-serial", NULL))
+    {
+      policy_serial = g_key_file_get_int64 (conf, "station", "policy-serial", &local_error);
+      if (local_error != NULL || policy_serial < 0)
+        {
+          g_set_error (error, SK_ERROR, SK_ERROR_STATION_INVALID,
+                       "%s: policy-serial is not a serial", conf_path);
+          return NULL;
+        }
+    }
+
   g_autofree char *gnupg = g_build_filename (dir, "gnupg", NULL);
   g_autoptr (SkKeyring) keyring = sk_keyring_new (gnupg, error);
   if (keyring == NULL)
@@ -239,6 +263,8 @@ sk_station_open (const char *dir, GError **error)
   self->name = g_key_file_get_string (conf, "station", "name", NULL);
   self->signing_key = g_steal_pointer (&signing);
   self->admin_keys = g_steal_pointer (&admins);
+  self->retired_admin_keys = retired != NULL ? g_steal_pointer (&retired) : g_new0 (char *, 1);
+  self->policy_serial = policy_serial;
   self->keyring = g_steal_pointer (&keyring);
   return self;
 }
@@ -295,8 +321,14 @@ write_durable (const char *path, GBytes *bytes, GError **error)
                                    0600, error);
 }
 
+typedef struct
+{
+  gint64 installed_serial; /* before this install; 0: none */
+  char *rotated_from;      /* the admin whose pin moved, or NULL */
+} InstallOutcome;
+
 static SkPolicy *
-install_policy (SkStation *self, const char *policy_path, GError **error);
+install_policy (SkStation *self, const char *policy_path, InstallOutcome *outcome, GError **error);
 
 SkPolicy *
 sk_station_install_policy (SkStation *self, const char *policy_path, GError **error)
@@ -304,13 +336,18 @@ sk_station_install_policy (SkStation *self, const char *policy_path, GError **er
   g_return_val_if_fail (SK_IS_STATION (self), NULL);
 
   g_autoptr (GError) local_error = NULL;
-  g_autoptr (SkPolicy) policy = install_policy (self, policy_path, &local_error);
+  InstallOutcome outcome = { 0, NULL };
+  g_autoptr (SkPolicy) policy = install_policy (self, policy_path, &outcome, &local_error);
+  g_autofree char *rotated_from = outcome.rotated_from;
   g_autofree char *details = NULL;
   if (policy != NULL)
+    details = g_strdup_printf ("{\"sha256\":\"%s\",\"serial\":%" G_GINT64_FORMAT
+                               ",\"installed_serial\":%" G_GINT64_FORMAT ",\"signer\":\"%s\"}",
+                               sk_policy_get_sha256 (policy), sk_policy_get_serial (policy),
+                               outcome.installed_serial, sk_policy_get_signer (policy));
+  else if (outcome.installed_serial > 0)
     details =
-        g_strdup_printf ("{\"sha256\":\"%s\",\"serial\":%" G_GINT64_FORMAT ",\"signer\":\"%s\"}",
-                         sk_policy_get_sha256 (policy), sk_policy_get_serial (policy),
-                         sk_policy_get_signer (policy));
+        g_strdup_printf ("{\"installed_serial\":%" G_GINT64_FORMAT "}", outcome.installed_serial);
   if (!journal_action (self, policy != NULL ? "policy-installed" : "policy-refused", local_error,
                        details, error))
     return NULL;
@@ -319,15 +356,106 @@ sk_station_install_policy (SkStation *self, const char *policy_path, GError **er
       g_propagate_error (error, g_steal_pointer (&local_error));
       return NULL;
     }
+  if (rotated_from != NULL)
+    {
+      g_autofree char *rotation =
+          g_strdup_printf ("{\"from\":\"%s\",\"to\":\"%s\",\"policy\":\"%s\"}", rotated_from,
+                           sk_policy_get_admin_successor (policy), sk_policy_get_sha256 (policy));
+      if (!journal_action (self, "admin-key-rotated", NULL, rotation, error))
+        return NULL;
+    }
   return g_steal_pointer (&policy);
 }
 
+/* The policy in force and the serial to beat: the higher of the serial
+ * station.conf remembers and the current policy's own.  A current policy
+ * that does not load leaves the remembered serial alone in charge. */
+static gint64
+installed_serial (SkStation *self, char **out_current_sha)
+{
+  gint64 serial = self->policy_serial;
+  g_autoptr (GError) error = NULL;
+  g_autoptr (SkPolicy) current = sk_station_load_policy (self, &error);
+
+  *out_current_sha = NULL;
+  if (current == NULL)
+    {
+      g_debug ("no current policy to compare with: %s", error->message);
+      return serial;
+    }
+  *out_current_sha = g_strdup (sk_policy_get_sha256 (current));
+  return MAX (serial, sk_policy_get_serial (current));
+}
+
+/* Remember SERIAL and, when POLICY names a successor, move the pin to it;
+ * the admin it leaves stays trusted for the policy in force only. */
+static gboolean
+update_conf (
+    SkStation *self, SkPolicy *policy, gint64 serial, char **out_rotated_from, GError **error)
+{
+  g_autofree char *conf_path = g_build_filename (self->dir, "station.conf", NULL);
+  g_autoptr (GKeyFile) conf = g_key_file_new ();
+  if (!g_key_file_load_from_file (conf, conf_path, G_KEY_FILE_KEEP_COMMENTS, error))
+    return FALSE;
+
+  const char *signer = sk_policy_get_signer (policy);
+  const char *successor = sk_policy_get_admin_successor (policy);
+  gboolean rotate = successor != NULL && !g_str_equal (successor, signer);
+  const char *pin[] = { successor, NULL };
+  const char *retired[] = { signer, NULL };
+
+  g_key_file_set_int64 (conf, "station", "policy-serial", serial);
+  if (rotate)
+    {
+      g_key_file_set_string_list (conf, "station", "admin-keys", pin, 1);
+      g_key_file_set_string_list (conf, "station", "retired-admin-keys", retired, 1);
+    }
+  else
+    (void)g_key_file_remove_key (conf, "station", "retired-admin-keys", NULL);
+
+  g_autofree char *data = g_key_file_to_data (conf, NULL, NULL);
+  sk_fault_point ("policy-install-before-conf");
+  if (!g_file_set_contents_full (conf_path, data, -1,
+                                 G_FILE_SET_CONTENTS_CONSISTENT | G_FILE_SET_CONTENTS_DURABLE, 0600,
+                                 error))
+    return FALSE;
+
+  self->policy_serial = serial;
+  g_strfreev (self->retired_admin_keys);
+  if (rotate)
+    {
+      g_strfreev (self->admin_keys);
+      self->admin_keys = g_strdupv ((char **)pin);
+      self->retired_admin_keys = g_strdupv ((char **)retired);
+      *out_rotated_from = g_strdup (signer);
+    }
+  else
+    self->retired_admin_keys = g_new0 (char *, 1);
+  return TRUE;
+}
+
 static SkPolicy *
-install_policy (SkStation *self, const char *policy_path, GError **error)
+install_policy (SkStation *self, const char *policy_path, InstallOutcome *outcome, GError **error)
 {
   g_autoptr (SkPolicy) policy = sk_station_check_policy (self, policy_path, error);
   if (policy == NULL)
     return NULL;
+
+  /* Never back: an older (or another policy of the same) serial would undo
+   * what its successor fixed.  Installing the policy in force again is
+   * allowed, so that an install a crash cut short can finish. */
+  g_autofree char *current_sha = NULL;
+  gint64 serial = sk_policy_get_serial (policy);
+  outcome->installed_serial = installed_serial (self, &current_sha);
+  gboolean again = current_sha != NULL && g_str_equal (current_sha, sk_policy_get_sha256 (policy));
+  if (!again && serial <= outcome->installed_serial)
+    {
+      g_set_error (error, SK_ERROR, SK_ERROR_POLICY_INVALID,
+                   "the policy's serial %" G_GINT64_FORMAT " is not greater than the installed "
+                   "policy's serial %" G_GINT64_FORMAT "; an older policy is never installed again",
+                   serial, outcome->installed_serial);
+      return NULL;
+    }
 
   /* The signature file is read again to copy it; the copy is verified once
    * more below, by loading what was installed, before it is made current. */
@@ -378,6 +506,9 @@ install_policy (SkStation *self, const char *policy_path, GError **error)
       (void)fsync (dfd);
       close (dfd);
     }
+  if (!update_conf (self, installed, MAX (serial, outcome->installed_serial),
+                    &outcome->rotated_from, error))
+    return NULL;
   return g_steal_pointer (&installed);
 }
 
@@ -395,7 +526,13 @@ sk_station_load_policy (SkStation *self, GError **error)
                    self->dir);
       return NULL;
     }
-  return sk_station_check_policy (self, path, error);
+  /* The policy in force may be signed by the admin a rotation retired: it
+   * stays in force until its successor installs the next one. */
+  g_autoptr (GStrvBuilder) builder = g_strv_builder_new ();
+  g_strv_builder_addv (builder, (const char **)self->admin_keys);
+  g_strv_builder_addv (builder, (const char **)self->retired_admin_keys);
+  g_auto (GStrv) trusted = g_strv_builder_end (builder);
+  return sk_policy_load (self->keyring, (const char *const *)trusted, path, error);
 }
 
 static GPtrArray *

@@ -162,12 +162,18 @@ sk_test_import (SkStation *station, const char *own_fpr, GBytes *const *keydata)
 
 /* policies/default.json with its key section filled; EXTRA_SIGNER (may be
  * NULL) is listed beside the standard key for to-intermediate, MAX_SIZE (may
- * be NULL) replaces max_package_size. */
+ * be NULL) replaces max_package_size.  Each text has a serial greater than
+ * the one before, as an administrator's next policy has: a station installs
+ * no policy whose serial is not greater than its own. */
 char *
 sk_test_policy_text (const char *extra_signer, const char *max_size)
 {
+  static gint serial = 0;
   g_autofree char *text = sk_test_default_policy_text ();
   g_autoptr (GString) s = g_string_new (text);
+  g_autofree char *serial_json =
+      g_strdup_printf ("\"serial\": %d,", g_atomic_int_add (&serial, 1) + 1);
+  g_assert_cmpuint (g_string_replace (s, "\"serial\": 1,", serial_json, 1), ==, 1);
   g_autofree char *admins = g_strdup_printf ("\"admins\": [\"%s\"]", sk_test_keys.admin);
   g_autofree char *signers =
       extra_signer != NULL ? g_strdup_printf ("\"%s\", \"%s\"", sk_test_keys.standard, extra_signer)

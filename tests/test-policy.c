@@ -489,6 +489,174 @@ test_no_policy_installed (Fixture *fx, gconstpointer data)
   g_assert_null (policy);
 }
 
+/* ---- rollback and rotation of the pinned administrator ------------------- */
+
+/* POLICY_TEXT with serial SERIAL and, unless NULL, an admin_successor. */
+static char *
+policy_text_with (const char *const *admins, gint64 serial, const char *successor)
+{
+  g_autofree char *text = policy_text (admins);
+  g_autoptr (GString) s = g_string_new (text);
+  g_autofree char *serial_json = g_strdup_printf ("\"serial\": %" G_GINT64_FORMAT, serial);
+  g_assert_cmpuint (g_string_replace (s, "\"serial\": 1", serial_json, 1), ==, 1);
+  if (successor != NULL)
+    {
+      g_autofree char *member =
+          g_strdup_printf ("\"admin_successor\": \"%s\",\n  \"issued_at\"", successor);
+      g_assert_cmpuint (g_string_replace (s, "\"issued_at\"", member, 1), ==, 1);
+    }
+  return g_string_free (g_steal_pointer (&s), FALSE);
+}
+
+/* The rows of EVENT in the station's journal. */
+static GPtrArray *
+journal_rows (Fixture *fx, const char *event)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (SkJournal) journal = sk_station_open_journal (fx->station, TRUE, &error);
+  g_assert_no_error (error);
+  SkJournalFilter filter = { .event = event };
+  GPtrArray *rows = sk_journal_query (journal, &filter, &error);
+  g_assert_no_error (error);
+  return rows;
+}
+
+static void
+install_ok (Fixture *fx, const char *text, const char *signer)
+{
+  g_autoptr (GError) error = NULL;
+  write_policy (fx, text, signer, NULL);
+  g_autoptr (SkPolicy) policy = sk_station_install_policy (fx->station, fx->policy_path, &error);
+  g_assert_no_error (error);
+  g_assert_nonnull (policy);
+}
+
+static void
+install_refused (Fixture *fx, const char *text, const char *signer, SkErrorCode code)
+{
+  g_autoptr (GError) error = NULL;
+  write_policy (fx, text, signer, NULL);
+  g_autoptr (SkPolicy) policy = sk_station_install_policy (fx->station, fx->policy_path, &error);
+  g_assert_error (error, SK_ERROR, (gint)code);
+  g_assert_null (policy);
+}
+
+/* A signed policy whose serial is not greater than the installed one is
+ * refused, naming both serials, and the refusal is journaled; the policy in
+ * force stays.  The policy in force may be installed again. */
+static void
+test_rollback (Fixture *fx, gconstpointer data)
+{
+  const char *admins[] = { keys.admin, NULL };
+  g_autofree char *one = policy_text_with (admins, 1, NULL);
+  g_autofree char *five = policy_text_with (admins, 5, NULL);
+  g_autofree char *three = policy_text_with (admins, 3, NULL);
+  g_autofree char *five_again = policy_text_with (admins, 5, NULL);
+  g_autoptr (GString) other_five = g_string_new (five_again);
+  g_string_replace (other_five, "\"issued_at\": \"2026-11-24T00:00:00Z\"",
+                    "\"issued_at\": \"2026-11-25T00:00:00Z\"", 1);
+  g_assert_cmpstr (other_five->str, !=, five);
+
+  install_ok (fx, one, keys.admin);
+  install_ok (fx, five, keys.admin);
+
+  g_autoptr (GError) error = NULL;
+  write_policy (fx, three, keys.admin, NULL);
+  g_autoptr (SkPolicy) older = sk_station_install_policy (fx->station, fx->policy_path, &error);
+  g_assert_error (error, SK_ERROR, SK_ERROR_POLICY_INVALID);
+  g_assert_nonnull (strstr (error->message, "serial 3"));
+  g_assert_nonnull (strstr (error->message, "serial 5"));
+  g_assert_null (older);
+  g_clear_error (&error);
+  install_refused (fx, one, keys.admin, SK_ERROR_POLICY_INVALID);
+  /* Another policy with the same serial is no newer either. */
+  install_refused (fx, other_five->str, keys.admin, SK_ERROR_POLICY_INVALID);
+
+  g_autoptr (SkPolicy) current = sk_station_load_policy (fx->station, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (sk_policy_get_serial (current), ==, 5);
+
+  g_autoptr (GPtrArray) refused = journal_rows (fx, "policy-refused");
+  g_assert_cmpuint (refused->len, ==, 3);
+  for (guint i = 0; i < refused->len; i++)
+    {
+      SkJournalRow *row = g_ptr_array_index (refused, i);
+      g_assert_cmpstr (row->reason, ==, "policy-invalid");
+      g_assert_cmpstr (row->details, ==, "{\"installed_serial\":5}");
+    }
+
+  /* The same policy again is no rollback (an install a crash cut short
+   * finishes this way). */
+  install_ok (fx, five, keys.admin);
+
+  /* The serial survives a reopen of the station. */
+  g_autofree char *dir = g_strdup (fx->dir);
+  g_clear_object (&fx->station);
+  fx->station = sk_station_open (dir, &error);
+  g_assert_no_error (error);
+  install_refused (fx, three, keys.admin, SK_ERROR_POLICY_INVALID);
+}
+
+/* A policy signed by the pinned admin names its successor: installing it
+ * moves the pin, journaled.  The old admin's policy stays in force until
+ * the successor signs the next one; the old admin can install nothing. */
+static void
+test_admin_rotation (Fixture *fx, gconstpointer data)
+{
+  const char *both[] = { keys.admin, keys.other_admin, NULL };
+  const char *successor_only[] = { keys.other_admin, NULL };
+  g_autoptr (GError) error = NULL;
+
+  /* The successor must be one of the policy's own admins. */
+  g_autofree char *unlisted = policy_text_with (successor_only, 2, keys.mallory);
+  write_policy (fx, unlisted, keys.admin, NULL);
+  g_autoptr (SkPolicy) bad = sk_station_check_policy (fx->station, fx->policy_path, &error);
+  g_assert_error (error, SK_ERROR, SK_ERROR_POLICY_INVALID);
+  g_clear_error (&error);
+
+  g_autofree char *one = policy_text_with (both, 1, NULL);
+  install_ok (fx, one, keys.admin);
+  /* Not yet pinned, the other admin cannot install. */
+  g_autofree char *early = policy_text_with (both, 2, NULL);
+  install_refused (fx, early, keys.other_admin, SK_ERROR_POLICY_UNTRUSTED_SIGNER);
+
+  g_autofree char *rotate = policy_text_with (both, 2, keys.other_admin);
+  install_ok (fx, rotate, keys.admin);
+  g_assert_cmpstr (sk_station_get_admin_keys (fx->station)[0], ==, keys.other_admin);
+  g_assert_null (sk_station_get_admin_keys (fx->station)[1]);
+
+  g_autoptr (GPtrArray) rotated = journal_rows (fx, "admin-key-rotated");
+  g_assert_cmpuint (rotated->len, ==, 1);
+  SkJournalRow *row = g_ptr_array_index (rotated, 0);
+  g_assert_cmpstr (row->outcome, ==, "ok");
+  g_assert_nonnull (strstr (row->details, keys.admin));
+  g_assert_nonnull (strstr (row->details, keys.other_admin));
+
+  /* After a reopen: the policy the old admin signed is still in force, the
+   * old admin can install nothing, the successor can. */
+  g_autofree char *dir = g_strdup (fx->dir);
+  g_clear_object (&fx->station);
+  fx->station = sk_station_open (dir, &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (sk_station_get_admin_keys (fx->station)[0], ==, keys.other_admin);
+  g_autoptr (SkPolicy) in_force = sk_station_load_policy (fx->station, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (sk_policy_get_serial (in_force), ==, 2);
+  g_assert_cmpstr (sk_policy_get_signer (in_force), ==, keys.admin);
+
+  g_autofree char *by_old = policy_text_with (both, 3, NULL);
+  install_refused (fx, by_old, keys.admin, SK_ERROR_POLICY_UNTRUSTED_SIGNER);
+  g_autofree char *by_new = policy_text_with (successor_only, 3, NULL);
+  install_ok (fx, by_new, keys.other_admin);
+
+  /* Now the old admin's signature counts for nothing, even on the policy
+   * it signed before: a copy of it no longer loads. */
+  g_autofree char *older = policy_text_with (both, 4, NULL);
+  write_policy (fx, older, keys.admin, NULL);
+  g_autoptr (SkPolicy) none = sk_station_check_policy (fx->station, fx->policy_path, &error);
+  g_assert_error (error, SK_ERROR, SK_ERROR_POLICY_UNTRUSTED_SIGNER);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -514,6 +682,8 @@ main (int argc, char **argv)
   ADD ("/policy/signed/armored", test_armored);
   ADD ("/policy/signed/invalid", test_signed_but_invalid);
   ADD ("/policy/signed/none-installed", test_no_policy_installed);
+  ADD ("/policy/signed/rollback", test_rollback);
+  ADD ("/policy/signed/admin-rotation", test_admin_rotation);
 #undef ADD
 
   int ret = g_test_run ();
