@@ -612,6 +612,7 @@ test_admin_rotation (Fixture *fx, gconstpointer data)
   write_policy (fx, unlisted, keys.admin, NULL);
   g_autoptr (SkPolicy) bad = sk_station_check_policy (fx->station, fx->policy_path, &error);
   g_assert_error (error, SK_ERROR, SK_ERROR_POLICY_INVALID);
+  g_assert_null (bad);
   g_clear_error (&error);
 
   g_autofree char *one = policy_text_with (both, 1, NULL);
@@ -655,6 +656,7 @@ test_admin_rotation (Fixture *fx, gconstpointer data)
   write_policy (fx, older, keys.admin, NULL);
   g_autoptr (SkPolicy) none = sk_station_check_policy (fx->station, fx->policy_path, &error);
   g_assert_error (error, SK_ERROR, SK_ERROR_POLICY_UNTRUSTED_SIGNER);
+  g_assert_null (none);
 }
 
 int
