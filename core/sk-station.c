@@ -109,11 +109,16 @@ sk_station_login (void)
   return (const char *)login;
 }
 
-/* Journal an action of this process's user on the station.  A failure to
- * journal is an error of the action: nothing unrecorded is acknowledged. */
+/* Journal an action of ACTOR (NULL: this process's user, for the command
+ * line on a station the caller owns) on the station.  A failure to journal
+ * is an error of the action: nothing unrecorded is acknowledged. */
 static gboolean
-journal_action (
-    SkStation *self, const char *event, const GError *refusal, const char *details, GError **error)
+journal_action (SkStation *self,
+                const SkActor *actor,
+                const char *event,
+                const GError *refusal,
+                const char *details,
+                GError **error)
 {
   g_autoptr (SkJournal) journal = sk_station_open_journal (self, FALSE, error);
   if (journal == NULL)
@@ -124,8 +129,9 @@ journal_action (
                    ? "ok"
                    : (sk_error_get_exit_class (refusal) == SK_EXIT_REFUSED ? "refused" : "failed"),
     .reason = refusal != NULL ? sk_error_get_reason (refusal) : NULL,
-    .uid = (gint64)getuid (),
-    .login = sk_station_login (),
+    .uid = actor != NULL ? actor->uid : (gint64)getuid (),
+    .login = actor != NULL ? actor->login : sk_station_login (),
+    .role = actor != NULL ? actor->role : NULL,
     .details = details,
   };
   return sk_journal_record (journal, &entry, error) != 0;
@@ -192,7 +198,7 @@ sk_station_create (const char *dir,
   g_autofree char *details =
       g_strdup_printf ("{\"name\":\"%s\",\"admin_keys\":[\"%s\"],\"signing_key\":\"%s\"}",
                        station->name, admin, signing);
-  if (!journal_action (station, "station-created", NULL, details, error))
+  if (!journal_action (station, NULL, "station-created", NULL, details, error))
     return NULL;
   return g_steal_pointer (&station);
 }
@@ -333,6 +339,15 @@ install_policy (SkStation *self, const char *policy_path, InstallOutcome *outcom
 SkPolicy *
 sk_station_install_policy (SkStation *self, const char *policy_path, GError **error)
 {
+  return sk_station_install_policy_as (self, NULL, policy_path, error);
+}
+
+SkPolicy *
+sk_station_install_policy_as (SkStation *self,
+                              const SkActor *actor,
+                              const char *policy_path,
+                              GError **error)
+{
   g_return_val_if_fail (SK_IS_STATION (self), NULL);
 
   g_autoptr (GError) local_error = NULL;
@@ -348,8 +363,8 @@ sk_station_install_policy (SkStation *self, const char *policy_path, GError **er
   else if (outcome.installed_serial > 0)
     details =
         g_strdup_printf ("{\"installed_serial\":%" G_GINT64_FORMAT "}", outcome.installed_serial);
-  if (!journal_action (self, policy != NULL ? "policy-installed" : "policy-refused", local_error,
-                       details, error))
+  if (!journal_action (self, actor, policy != NULL ? "policy-installed" : "policy-refused",
+                       local_error, details, error))
     return NULL;
   if (policy == NULL)
     {
@@ -361,7 +376,7 @@ sk_station_install_policy (SkStation *self, const char *policy_path, GError **er
       g_autofree char *rotation =
           g_strdup_printf ("{\"from\":\"%s\",\"to\":\"%s\",\"policy\":\"%s\"}", rotated_from,
                            sk_policy_get_admin_successor (policy), sk_policy_get_sha256 (policy));
-      if (!journal_action (self, "admin-key-rotated", NULL, rotation, error))
+      if (!journal_action (self, actor, "admin-key-rotated", NULL, rotation, error))
         return NULL;
     }
   return g_steal_pointer (&policy);
@@ -541,6 +556,12 @@ import_keys (SkStation *self, const char *path, GError **error);
 GPtrArray *
 sk_station_import_keys (SkStation *self, const char *path, GError **error)
 {
+  return sk_station_import_keys_as (self, NULL, path, error);
+}
+
+GPtrArray *
+sk_station_import_keys_as (SkStation *self, const SkActor *actor, const char *path, GError **error)
+{
   g_return_val_if_fail (SK_IS_STATION (self), NULL);
 
   g_autoptr (GError) local_error = NULL;
@@ -550,7 +571,7 @@ sk_station_import_keys (SkStation *self, const char *path, GError **error)
     g_string_append_printf (details, "%s\"%s\"", i > 0 ? "," : "",
                             (const char *)g_ptr_array_index (fprs, i));
   g_string_append (details, "]}");
-  if (!journal_action (self, fprs != NULL ? "key-imported" : "key-refused", local_error,
+  if (!journal_action (self, actor, fprs != NULL ? "key-imported" : "key-refused", local_error,
                        details->str, error))
     return NULL;
   if (fprs == NULL)
@@ -606,6 +627,12 @@ sk_station_open_journal (SkStation *self, gboolean read_only, GError **error)
 char *
 sk_station_make_checkpoint (SkStation *self, GError **error)
 {
+  return sk_station_make_checkpoint_as (self, NULL, error);
+}
+
+char *
+sk_station_make_checkpoint_as (SkStation *self, const SkActor *actor, GError **error)
+{
   g_return_val_if_fail (SK_IS_STATION (self), NULL);
 
   g_autoptr (SkJournal) journal = sk_station_open_journal (self, FALSE, error);
@@ -636,7 +663,7 @@ sk_station_make_checkpoint (SkStation *self, GError **error)
   sk_fault_point ("checkpoint-before-journal");
   g_autofree char *details =
       g_strdup_printf ("{\"seq\":%" G_GINT64_FORMAT ",\"file\":\"%s\"}", seq, name);
-  if (!journal_action (self, "checkpoint-made", NULL, details, error))
+  if (!journal_action (self, actor, "checkpoint-made", NULL, details, error))
     return NULL;
   return g_steal_pointer (&path);
 }

@@ -12,6 +12,7 @@
 
 #include <gio/gio.h>
 
+#include "sk-actor.h"
 #include "sk-journal.h"
 #include "sk-keyring.h"
 #include "sk-policy.h"
@@ -49,6 +50,13 @@ sk_station_check_policy (SkStation *self, const char *policy_path, GError **erro
 /* Check, then make it the station's policy, atomically. */
 SkPolicy *
 sk_station_install_policy (SkStation *self, const char *policy_path, GError **error);
+/* The same, journaled as ACTOR's (the others journal this process's user:
+ * the command line on a station the caller owns). */
+SkPolicy *
+sk_station_install_policy_as (SkStation *self,
+                              const SkActor *actor,
+                              const char *policy_path,
+                              GError **error);
 /* The installed policy, verified again on every load. */
 SkPolicy *
 sk_station_load_policy (SkStation *self, GError **error);
@@ -57,6 +65,8 @@ sk_station_load_policy (SkStation *self, GError **error);
  * Journaled, refusals included. */
 GPtrArray *
 sk_station_import_keys (SkStation *self, const char *path, GError **error);
+GPtrArray *
+sk_station_import_keys_as (SkStation *self, const SkActor *actor, const char *path, GError **error);
 
 /* The journal, writable (creating the database on first use), or read-only
  * for the offline commands, which then write nothing at all. */
@@ -67,6 +77,8 @@ sk_station_open_journal (SkStation *self, gboolean read_only, GError **error);
  * journal that it was made; returns the checkpoint's path. */
 char *
 sk_station_make_checkpoint (SkStation *self, GError **error);
+char *
+sk_station_make_checkpoint_as (SkStation *self, const SkActor *actor, GError **error);
 /* The store of staged items (DIR/store), recovered at open when no other
  * process has it open (see sk_store_open()). */
 SkStore *
