@@ -1,0 +1,944 @@
+/* sk-service-methods.c — sekishod's methods: each a thin skin over core
+ *
+ * Handlers run in the invocation's own thread, after the bouncer let the
+ * caller through (sk-service.c); each takes the station lock for the core
+ * call.  Long steps become jobs (sk-job.h).
+ */
+#define G_LOG_DOMAIN "sekisho-service"
+
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <gio/gunixfdlist.h>
+#include <gio/gunixoutputstream.h>
+#include <glib/gstdio.h>
+#include <json-glib/json-glib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "sk-error.h"
+#include "sk-service-private.h"
+
+/* The most a caller may hand in as a policy, its signature or a key file. */
+#define MAX_KEY_FILE (1024 * 1024)
+#define MAX_SIGNATURE (64 * 1024)
+
+/* ---- JSON ---------------------------------------------------------------- */
+
+static char *
+json_text (JsonBuilder *b)
+{
+  g_autoptr (JsonNode) root = json_builder_get_root (b);
+  return json_to_string (root, FALSE);
+}
+
+static void
+add_string (JsonBuilder *b, const char *name, const char *value)
+{
+  json_builder_set_member_name (b, name);
+  if (value != NULL)
+    json_builder_add_string_value (b, value);
+  else
+    json_builder_add_null_value (b);
+}
+
+/* Names from a medium are untrusted: escaped before they leave. */
+static void
+add_untrusted (JsonBuilder *b, const char *name, const char *value)
+{
+  g_autofree char *escaped = value != NULL ? sk_escape_untrusted (value) : NULL;
+  add_string (b, name, escaped);
+}
+
+static void
+add_case (JsonBuilder *b, const SkCase *c)
+{
+  json_builder_begin_object (b);
+  add_untrusted (b, "id", c->id);
+  add_string (b, "workflow", c->workflow);
+  add_string (b, "state", c->state);
+  json_builder_set_member_name (b, "overdue");
+  json_builder_add_boolean_value (b, c->overdue);
+  g_autofree char *created = sk_journal_format_time (c->created_us);
+  add_string (b, "created", created);
+  json_builder_set_member_name (b, "files");
+  json_builder_begin_array (b);
+  for (guint i = 0; i < c->files->len; i++)
+    {
+      const SkCaseFile *f = g_ptr_array_index (c->files, i);
+      json_builder_begin_object (b);
+      add_string (b, "role", f->role);
+      add_untrusted (b, "name", f->name);
+      add_string (b, "kind", f->kind);
+      add_string (b, "state", f->state);
+      json_builder_set_member_name (b, "size");
+      json_builder_add_int_value (b, (gint64)f->size);
+      json_builder_set_member_name (b, "records");
+      json_builder_add_int_value (b, f->records);
+      add_string (b, "sha256", f->sha256);
+      json_builder_set_member_name (b, "needs_approval");
+      json_builder_add_boolean_value (b, f->needs_approval);
+      json_builder_end_object (b);
+    }
+  json_builder_end_array (b);
+  json_builder_end_object (b);
+}
+
+static char *
+case_json (const SkCase *c)
+{
+  g_autoptr (JsonBuilder) b = json_builder_new ();
+  add_case (b, c);
+  return json_text (b);
+}
+
+static char *
+strings_json (const char *member, GPtrArray *values, gboolean untrusted)
+{
+  g_autoptr (JsonBuilder) b = json_builder_new ();
+  json_builder_begin_object (b);
+  json_builder_set_member_name (b, member);
+  json_builder_begin_array (b);
+  for (guint i = 0; values != NULL && i < values->len; i++)
+    {
+      const char *v = g_ptr_array_index (values, i);
+      g_autofree char *escaped = untrusted ? sk_escape_untrusted (v) : g_strdup (v);
+      json_builder_add_string_value (b, escaped);
+    }
+  json_builder_end_array (b);
+  json_builder_end_object (b);
+  return json_text (b);
+}
+
+/* ---- small helpers ------------------------------------------------------- */
+
+static SkPipeline *
+pipeline_locked (SkService *self, GError **error)
+{
+  if (self->pipeline == NULL)
+    {
+      g_set_error_literal (error, SK_ERROR, SK_ERROR_STATION_INVALID,
+                           "the station has no policy installed yet");
+      return NULL;
+    }
+  return self->pipeline;
+}
+
+/* The descriptor at INDEX of the call's fd list, as our own copy. */
+static int
+take_fd (GDBusMethodInvocation *invocation, GVariant *handle, GError **error)
+{
+  GDBusMessage *message = g_dbus_method_invocation_get_message (invocation);
+  GUnixFDList *fds = g_dbus_message_get_unix_fd_list (message);
+  gint32 index = g_variant_get_handle (handle);
+  if (fds == NULL || index < 0 || index >= g_unix_fd_list_get_length (fds))
+    {
+      g_set_error_literal (error, SK_ERROR, SK_ERROR_USAGE, "a descriptor is missing");
+      return -1;
+    }
+  return g_unix_fd_list_get (fds, index, error);
+}
+
+/* A plain name in a folder: no separators, no dot files. */
+static gboolean
+plain_name (const char *name, const char *suffix, GError **error)
+{
+  if (name[0] == '\0' || name[0] == '.' || strchr (name, '/') != NULL ||
+      !g_utf8_validate (name, -1, NULL) || strlen (name) > 255 ||
+      (suffix != NULL && !g_str_has_suffix (name, suffix)))
+    {
+      g_autofree char *escaped = sk_escape_untrusted (name);
+      g_set_error (error, SK_ERROR, SK_ERROR_USAGE, "“%s” is not a plain file name%s%s", escaped,
+                   suffix != NULL ? " ending in " : "", suffix != NULL ? suffix : "");
+      return FALSE;
+    }
+  return TRUE;
+}
+
+/* A folder the caller opened, reached through our copy of its descriptor:
+ * the path resolves to that folder whatever is renamed meanwhile. */
+static char *
+fd_path (int fd)
+{
+  return g_strdup_printf ("/proc/self/fd/%d", fd);
+}
+
+/* Read all of FD (at most MAX bytes) into a new file NAME in a private
+ * folder of the station; returns the file's path. */
+static char *
+spool (SkService *self, const char *tmpdir, const char *name, int fd, gsize max, GError **error)
+{
+  g_autoptr (GByteArray) buf = g_byte_array_new ();
+  guint8 chunk[16384];
+  for (;;)
+    {
+      ssize_t n = read (fd, chunk, sizeof chunk);
+      if (n < 0 && errno == EINTR)
+        continue;
+      if (n < 0)
+        {
+          sk_error_set_from_errno (error, errno, "reading what the caller sent");
+          return NULL;
+        }
+      if (n == 0)
+        break;
+      if (buf->len + (gsize)n > max)
+        {
+          g_set_error (error, SK_ERROR, SK_ERROR_USAGE, "more than %" G_GSIZE_FORMAT " bytes sent",
+                       max);
+          return NULL;
+        }
+      g_byte_array_append (buf, chunk, (guint)n);
+    }
+  g_autofree char *path = g_build_filename (tmpdir, name, NULL);
+  if (!g_file_set_contents_full (path, (const char *)buf->data, (gssize)buf->len,
+                                 G_FILE_SET_CONTENTS_NONE, 0600, error))
+    return NULL;
+  return g_steal_pointer (&path);
+}
+
+static void
+remove_spool (const char *tmpdir)
+{
+  g_autoptr (GDir) dir = g_dir_open (tmpdir, 0, NULL);
+  const char *name;
+  while (dir != NULL && (name = g_dir_read_name (dir)) != NULL)
+    {
+      g_autofree char *path = g_build_filename (tmpdir, name, NULL);
+      (void)g_unlink (path);
+    }
+  (void)g_rmdir (tmpdir);
+}
+
+static char *
+make_spool_dir (SkService *self, GError **error)
+{
+  g_autofree char *templ = g_build_filename (self->station_dir, ".incoming-XXXXXX", NULL);
+  char *dir = g_mkdtemp_full (templ, 0700);
+  if (dir == NULL)
+    {
+      sk_error_set_from_errno (error, errno, "making a private folder in the station");
+      return NULL;
+    }
+  g_steal_pointer (&templ);
+  return dir;
+}
+
+/* ---- jobs ---------------------------------------------------------------- */
+
+typedef struct
+{
+  SkService *service;
+  SkActor *actor;
+  char *arg; /* a case id or a name */
+  int fd;    /* -1: none */
+  char *case_id;
+} JobData;
+
+static void
+job_data_free (gpointer data)
+{
+  JobData *d = data;
+  g_object_unref (d->service);
+  sk_actor_free (d->actor);
+  g_free (d->arg);
+  g_free (d->case_id);
+  if (d->fd >= 0)
+    close (d->fd);
+  g_free (d);
+}
+
+static void
+job_case_done (SkJob *job, const char *result, gpointer user_data)
+{
+  JobData *d = user_data;
+  if (result != NULL && d->case_id != NULL)
+    _sk_service_case_changed (d->service, d->case_id);
+}
+
+/* Start FUNC as a job of the invocation's caller; completes INVOCATION
+ * with the job's path (every long method returns just that). */
+static void
+start_job (
+    SkService *self, GDBusMethodInvocation *invocation, SkJobFunc func, const char *arg, int fd)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (SkJob) job =
+      sk_job_new (self->connection, g_dbus_method_invocation_get_sender (invocation), &error);
+  if (job == NULL)
+    {
+      if (fd >= 0)
+        close (fd);
+      _sk_service_return_error (invocation, error);
+      return;
+    }
+  JobData *d = g_new0 (JobData, 1);
+  d->service = g_object_ref (self);
+  d->actor = sk_actor_copy (_sk_service_actor (invocation));
+  d->arg = g_strdup (arg);
+  d->fd = fd;
+  /* The path goes back first, so that a client that asks at once finds the
+   * job. */
+  g_dbus_method_invocation_return_value (invocation,
+                                         g_variant_new ("(o)", sk_job_get_object_path (job)));
+  sk_job_start (job, func, d, job_data_free, job_case_done, d);
+}
+
+static char *
+run_import (gpointer data, SkProgress *progress, GCancellable *cancellable, GError **error)
+{
+  JobData *d = data;
+  g_autofree char *folder = fd_path (d->fd);
+  g_autofree char *path = g_build_filename (folder, d->arg, NULL);
+  if (!sk_progress_begin (progress, "import", 0, error))
+    return NULL;
+  g_mutex_lock (&d->service->lock);
+  SkPipeline *pipeline = pipeline_locked (d->service, error);
+  g_autoptr (SkCase) c =
+      pipeline != NULL ? sk_pipeline_import (pipeline, d->actor, path, cancellable, error) : NULL;
+  g_mutex_unlock (&d->service->lock);
+  if (c == NULL)
+    return NULL;
+  d->case_id = g_strdup (c->id);
+  return case_json (c);
+}
+
+static char *
+run_hand_off (gpointer data, SkProgress *progress, GCancellable *cancellable, GError **error)
+{
+  JobData *d = data;
+  if (!sk_progress_begin (progress, "hand-off", 0, error))
+    return NULL;
+  g_mutex_lock (&d->service->lock);
+  SkPipeline *pipeline = pipeline_locked (d->service, error);
+  g_autoptr (GPtrArray) paths =
+      pipeline != NULL ? sk_pipeline_hand_off (pipeline, d->actor, d->arg, cancellable, error)
+                       : NULL;
+  g_mutex_unlock (&d->service->lock);
+  if (paths == NULL)
+    return NULL;
+  d->case_id = g_strdup (d->arg);
+  return strings_json ("paths", paths, TRUE);
+}
+
+static char *
+run_take_in (gpointer data, SkProgress *progress, GCancellable *cancellable, GError **error)
+{
+  JobData *d = data;
+  if (!sk_progress_begin (progress, "take-in", 0, error))
+    return NULL;
+  g_mutex_lock (&d->service->lock);
+  SkPipeline *pipeline = pipeline_locked (d->service, error);
+  g_autoptr (SkFileReport) report = NULL;
+  g_autoptr (SkCaseFile) f = pipeline != NULL ? sk_pipeline_take_in (pipeline, d->actor, d->arg,
+                                                                     &report, cancellable, error)
+                                              : NULL;
+  g_mutex_unlock (&d->service->lock);
+  if (f == NULL)
+    return NULL;
+  g_autoptr (JsonBuilder) b = json_builder_new ();
+  json_builder_begin_object (b);
+  add_untrusted (b, "name", f->name);
+  add_string (b, "kind", f->kind);
+  add_string (b, "sha256", f->sha256);
+  json_builder_set_member_name (b, "records");
+  json_builder_add_int_value (b, f->records);
+  json_builder_end_object (b);
+  return json_text (b);
+}
+
+static char *
+run_export (gpointer data, SkProgress *progress, GCancellable *cancellable, GError **error)
+{
+  JobData *d = data;
+  g_autofree char *folder = fd_path (d->fd);
+  if (!sk_progress_begin (progress, "export", 0, error))
+    return NULL;
+  g_mutex_lock (&d->service->lock);
+  SkPipeline *pipeline = pipeline_locked (d->service, error);
+  g_autofree char *path =
+      pipeline != NULL ? sk_pipeline_export (pipeline, d->actor, d->arg, folder, cancellable, error)
+                       : NULL;
+  g_mutex_unlock (&d->service->lock);
+  if (path == NULL)
+    return NULL;
+  d->case_id = g_strdup (d->arg);
+  g_autofree char *name = g_path_get_basename (path);
+  g_autoptr (JsonBuilder) b = json_builder_new ();
+  json_builder_begin_object (b);
+  add_string (b, "package", name);
+  json_builder_end_object (b);
+  return json_text (b);
+}
+
+static char *
+run_verify (gpointer data, SkProgress *progress, GCancellable *cancellable, GError **error)
+{
+  JobData *d = data;
+  gint64 entries = 0, bad = 0;
+  if (!sk_progress_begin (progress, "verify", 0, error))
+    return NULL;
+  g_mutex_lock (&d->service->lock);
+  g_autoptr (SkJournal) journal = sk_station_open_journal (d->service->station, TRUE, error);
+  gboolean ok = journal != NULL && sk_journal_verify (journal, &entries, &bad, cancellable, error);
+  g_mutex_unlock (&d->service->lock);
+  if (!ok)
+    return NULL;
+  return g_strdup_printf ("{\"entries\":%" G_GINT64_FORMAT "}", entries);
+}
+
+static char *
+run_journal_export (gpointer data, SkProgress *progress, GCancellable *cancellable, GError **error)
+{
+  JobData *d = data;
+  if (!sk_progress_begin (progress, "export", 0, error))
+    return NULL;
+  g_autoptr (GOutputStream) out = g_unix_output_stream_new (d->fd, FALSE);
+  g_mutex_lock (&d->service->lock);
+  g_autoptr (SkJournal) journal = sk_station_open_journal (d->service->station, TRUE, error);
+  gboolean ok = journal != NULL && sk_journal_export_csv (journal, out, error);
+  g_mutex_unlock (&d->service->lock);
+  if (!ok || !g_output_stream_close (out, cancellable, error))
+    return NULL;
+  return g_strdup ("{}");
+}
+
+/* ---- Cases --------------------------------------------------------------- */
+
+#define SERVICE(p) SK_SERVICE (p)
+
+static gboolean
+on_cases_list (SkDbusCases *skeleton, GDBusMethodInvocation *invocation, gpointer user_data)
+{
+  SkService *self = user_data;
+  g_autoptr (GError) error = NULL;
+  g_mutex_lock (&self->lock);
+  SkPipeline *pipeline = pipeline_locked (self, &error);
+  g_autoptr (GPtrArray) cases = pipeline != NULL ? sk_pipeline_list_cases (pipeline, &error) : NULL;
+  g_mutex_unlock (&self->lock);
+  if (cases == NULL)
+    {
+      _sk_service_return_error (invocation, error);
+      return G_DBUS_METHOD_INVOCATION_HANDLED;
+    }
+  g_autoptr (JsonBuilder) b = json_builder_new ();
+  json_builder_begin_object (b);
+  json_builder_set_member_name (b, "cases");
+  json_builder_begin_array (b);
+  for (guint i = 0; i < cases->len; i++)
+    add_case (b, g_ptr_array_index (cases, i));
+  json_builder_end_array (b);
+  json_builder_end_object (b);
+  g_autofree char *text = json_text (b);
+  sk_dbus_cases_complete_list (skeleton, invocation, text);
+  return G_DBUS_METHOD_INVOCATION_HANDLED;
+}
+
+static gboolean
+on_cases_show (SkDbusCases *skeleton,
+               GDBusMethodInvocation *invocation,
+               const char *case_id,
+               gpointer user_data)
+{
+  SkService *self = user_data;
+  g_autoptr (GError) error = NULL;
+  g_mutex_lock (&self->lock);
+  SkPipeline *pipeline = pipeline_locked (self, &error);
+  g_autoptr (SkCase) c = pipeline != NULL ? sk_pipeline_get_case (pipeline, case_id, &error) : NULL;
+  g_mutex_unlock (&self->lock);
+  if (c == NULL)
+    {
+      _sk_service_return_error (invocation, error);
+      return G_DBUS_METHOD_INVOCATION_HANDLED;
+    }
+  g_autofree char *text = case_json (c);
+  sk_dbus_cases_complete_show (skeleton, invocation, text);
+  return G_DBUS_METHOD_INVOCATION_HANDLED;
+}
+
+static gboolean
+on_cases_list_downloads (SkDbusCases *skeleton,
+                         GDBusMethodInvocation *invocation,
+                         gpointer user_data)
+{
+  SkService *self = user_data;
+  g_autoptr (GError) error = NULL;
+  g_mutex_lock (&self->lock);
+  SkPipeline *pipeline = pipeline_locked (self, &error);
+  g_autoptr (GPtrArray) names =
+      pipeline != NULL
+          ? sk_pipeline_list_downloads (pipeline, _sk_service_actor (invocation), &error)
+          : NULL;
+  g_mutex_unlock (&self->lock);
+  if (names == NULL)
+    {
+      _sk_service_return_error (invocation, error);
+      return G_DBUS_METHOD_INVOCATION_HANDLED;
+    }
+  g_autoptr (GStrvBuilder) builder = g_strv_builder_new ();
+  for (guint i = 0; i < names->len; i++)
+    {
+      g_autofree char *escaped = sk_escape_untrusted (g_ptr_array_index (names, i));
+      g_strv_builder_add (builder, escaped);
+    }
+  g_auto (GStrv) list = g_strv_builder_end (builder);
+  sk_dbus_cases_complete_list_downloads (skeleton, invocation, (const char *const *)list);
+  return G_DBUS_METHOD_INVOCATION_HANDLED;
+}
+
+static gboolean
+on_cases_import (SkDbusCases *skeleton,
+                 GDBusMethodInvocation *invocation,
+                 GUnixFDList *fd_list,
+                 GVariant *folder,
+                 const char *name,
+                 gpointer user_data)
+{
+  SkService *self = user_data;
+  g_autoptr (GError) error = NULL;
+  int fd = -1;
+  if (!plain_name (name, ".tar.gpg", &error) || (fd = take_fd (invocation, folder, &error)) < 0)
+    {
+      _sk_service_return_error (invocation, error);
+      return G_DBUS_METHOD_INVOCATION_HANDLED;
+    }
+  start_job (self, invocation, run_import, name, fd);
+  return G_DBUS_METHOD_INVOCATION_HANDLED;
+}
+
+static gboolean
+on_cases_hand_off (SkDbusCases *skeleton,
+                   GDBusMethodInvocation *invocation,
+                   const char *case_id,
+                   gpointer user_data)
+{
+  start_job (SERVICE (user_data), invocation, run_hand_off, case_id, -1);
+  return G_DBUS_METHOD_INVOCATION_HANDLED;
+}
+
+static gboolean
+on_cases_take_in (SkDbusCases *skeleton,
+                  GDBusMethodInvocation *invocation,
+                  const char *name,
+                  gpointer user_data)
+{
+  g_autoptr (GError) error = NULL;
+  if (!plain_name (name, NULL, &error))
+    {
+      _sk_service_return_error (invocation, error);
+      return G_DBUS_METHOD_INVOCATION_HANDLED;
+    }
+  start_job (SERVICE (user_data), invocation, run_take_in, name, -1);
+  return G_DBUS_METHOD_INVOCATION_HANDLED;
+}
+
+static gboolean
+on_cases_export (SkDbusCases *skeleton,
+                 GDBusMethodInvocation *invocation,
+                 GUnixFDList *fd_list,
+                 const char *case_id,
+                 GVariant *folder,
+                 gpointer user_data)
+{
+  g_autoptr (GError) error = NULL;
+  int fd = take_fd (invocation, folder, &error);
+  if (fd < 0)
+    {
+      _sk_service_return_error (invocation, error);
+      return G_DBUS_METHOD_INVOCATION_HANDLED;
+    }
+  start_job (SERVICE (user_data), invocation, run_export, case_id, fd);
+  return G_DBUS_METHOD_INVOCATION_HANDLED;
+}
+
+typedef gboolean (*CaseStep) (SkPipeline *, const SkActor *, const char *, GError **);
+
+/* A short step on CASE_ID; returns whether it was done (else INVOCATION has
+ * the error). */
+static gboolean
+case_step (SkService *self, GDBusMethodInvocation *invocation, const char *case_id, CaseStep step)
+{
+  g_autoptr (GError) error = NULL;
+  g_mutex_lock (&self->lock);
+  SkPipeline *pipeline = pipeline_locked (self, &error);
+  gboolean ok =
+      pipeline != NULL && step (pipeline, _sk_service_actor (invocation), case_id, &error);
+  g_mutex_unlock (&self->lock);
+  if (!ok)
+    {
+      _sk_service_return_error (invocation, error);
+      return FALSE;
+    }
+  _sk_service_case_changed (self, case_id);
+  return TRUE;
+}
+
+static gboolean
+on_cases_confirm_upload (SkDbusCases *skeleton,
+                         GDBusMethodInvocation *invocation,
+                         const char *case_id,
+                         gpointer user_data)
+{
+  if (case_step (SERVICE (user_data), invocation, case_id, sk_pipeline_confirm_upload))
+    sk_dbus_cases_complete_confirm_upload (skeleton, invocation);
+  return G_DBUS_METHOD_INVOCATION_HANDLED;
+}
+
+static gboolean
+on_cases_interrupt (SkDbusCases *skeleton,
+                    GDBusMethodInvocation *invocation,
+                    const char *case_id,
+                    gpointer user_data)
+{
+  if (case_step (SERVICE (user_data), invocation, case_id, sk_pipeline_interrupt))
+    sk_dbus_cases_complete_interrupt (skeleton, invocation);
+  return G_DBUS_METHOD_INVOCATION_HANDLED;
+}
+
+static gboolean
+on_cases_approve (SkDbusCases *skeleton,
+                  GDBusMethodInvocation *invocation,
+                  const char *case_id,
+                  const char *name,
+                  gpointer user_data)
+{
+  SkService *self = user_data;
+  g_autoptr (GError) error = NULL;
+  g_mutex_lock (&self->lock);
+  SkPipeline *pipeline = pipeline_locked (self, &error);
+  gboolean ok = pipeline != NULL && sk_pipeline_approve (pipeline, _sk_service_actor (invocation),
+                                                         case_id, name, &error);
+  g_mutex_unlock (&self->lock);
+  if (!ok)
+    {
+      _sk_service_return_error (invocation, error);
+      return G_DBUS_METHOD_INVOCATION_HANDLED;
+    }
+  _sk_service_case_changed (self, case_id);
+  sk_dbus_cases_complete_approve (skeleton, invocation);
+  return G_DBUS_METHOD_INVOCATION_HANDLED;
+}
+
+/* ---- Journal ------------------------------------------------------------- */
+
+static gboolean
+parse_time (const char *text, gint64 *out, GError **error)
+{
+  g_autoptr (GTimeZone) utc = g_time_zone_new_utc ();
+  g_autoptr (GDateTime) dt = g_date_time_new_from_iso8601 (text, utc);
+  if (dt == NULL)
+    {
+      g_set_error_literal (error, SK_ERROR, SK_ERROR_USAGE, "a time is not ISO 8601");
+      return FALSE;
+    }
+  *out = g_date_time_to_unix (dt) * G_USEC_PER_SEC + g_date_time_get_microsecond (dt);
+  return TRUE;
+}
+
+static gboolean
+on_journal_show (SkDbusJournal *skeleton,
+                 GDBusMethodInvocation *invocation,
+                 GVariant *filter_v,
+                 gpointer user_data)
+{
+  SkService *self = user_data;
+  g_autoptr (GError) error = NULL;
+  SkJournalFilter filter = { 0 };
+  const char *since = NULL, *until = NULL;
+  g_variant_lookup (filter_v, "since", "&s", &since);
+  g_variant_lookup (filter_v, "until", "&s", &until);
+  g_variant_lookup (filter_v, "event", "&s", &filter.event);
+  g_variant_lookup (filter_v, "reason", "&s", &filter.reason);
+  g_variant_lookup (filter_v, "case", "&s", &filter.case_id);
+  if ((since != NULL && !parse_time (since, &filter.since_us, &error)) ||
+      (until != NULL && !parse_time (until, &filter.until_us, &error)))
+    {
+      _sk_service_return_error (invocation, error);
+      return G_DBUS_METHOD_INVOCATION_HANDLED;
+    }
+
+  g_mutex_lock (&self->lock);
+  g_autoptr (SkJournal) journal = sk_station_open_journal (self->station, TRUE, &error);
+  g_autoptr (GPtrArray) rows = journal != NULL ? sk_journal_query (journal, &filter, &error) : NULL;
+  g_mutex_unlock (&self->lock);
+  if (rows == NULL)
+    {
+      _sk_service_return_error (invocation, error);
+      return G_DBUS_METHOD_INVOCATION_HANDLED;
+    }
+  g_autoptr (JsonBuilder) b = json_builder_new ();
+  json_builder_begin_object (b);
+  json_builder_set_member_name (b, "entries");
+  json_builder_begin_array (b);
+  for (guint i = 0; i < rows->len; i++)
+    {
+      const SkJournalRow *r = g_ptr_array_index (rows, i);
+      g_autofree char *time = sk_journal_format_time (r->time_us);
+      json_builder_begin_object (b);
+      json_builder_set_member_name (b, "seq");
+      json_builder_add_int_value (b, r->seq);
+      json_builder_set_member_name (b, "uid");
+      if (r->uid >= 0)
+        json_builder_add_int_value (b, r->uid);
+      else
+        json_builder_add_null_value (b);
+      add_string (b, "time", time);
+      add_string (b, "event", r->event);
+      add_string (b, "outcome", r->outcome);
+      add_string (b, "reason", r->reason);
+      add_untrusted (b, "login", r->login);
+      add_string (b, "role", r->role);
+      add_untrusted (b, "station", r->station);
+      add_untrusted (b, "case", r->case_id);
+      add_string (b, "package", r->package_id);
+      add_untrusted (b, "device", r->device);
+      add_string (b, "details", r->details);
+      add_string (b, "entry_hash", r->entry_hash);
+      json_builder_end_object (b);
+    }
+  json_builder_end_array (b);
+  json_builder_end_object (b);
+  g_autofree char *text = json_text (b);
+  sk_dbus_journal_complete_show (skeleton, invocation, text);
+  return G_DBUS_METHOD_INVOCATION_HANDLED;
+}
+
+static gboolean
+on_journal_verify (SkDbusJournal *skeleton, GDBusMethodInvocation *invocation, gpointer user_data)
+{
+  start_job (SERVICE (user_data), invocation, run_verify, NULL, -1);
+  return G_DBUS_METHOD_INVOCATION_HANDLED;
+}
+
+static gboolean
+on_journal_export (SkDbusJournal *skeleton,
+                   GDBusMethodInvocation *invocation,
+                   GUnixFDList *fd_list,
+                   GVariant *out,
+                   gpointer user_data)
+{
+  g_autoptr (GError) error = NULL;
+  int fd = take_fd (invocation, out, &error);
+  if (fd < 0)
+    {
+      _sk_service_return_error (invocation, error);
+      return G_DBUS_METHOD_INVOCATION_HANDLED;
+    }
+  start_job (SERVICE (user_data), invocation, run_journal_export, NULL, fd);
+  return G_DBUS_METHOD_INVOCATION_HANDLED;
+}
+
+static gboolean
+on_journal_checkpoint (SkDbusJournal *skeleton,
+                       GDBusMethodInvocation *invocation,
+                       gpointer user_data)
+{
+  SkService *self = user_data;
+  g_autoptr (GError) error = NULL;
+  g_autofree char *json = NULL, *sig = NULL;
+  gsize sig_len = 0;
+  g_mutex_lock (&self->lock);
+  g_autofree char *path =
+      sk_station_make_checkpoint_as (self->station, _sk_service_actor (invocation), &error);
+  g_autofree char *sig_path = path != NULL ? g_strconcat (path, ".sig", NULL) : NULL;
+  gboolean ok = path != NULL && g_file_get_contents (path, &json, NULL, &error) &&
+                g_file_get_contents (sig_path, &sig, &sig_len, &error);
+  g_mutex_unlock (&self->lock);
+  if (!ok)
+    {
+      _sk_service_return_error (invocation, error);
+      return G_DBUS_METHOD_INVOCATION_HANDLED;
+    }
+  g_autofree char *sig64 = g_base64_encode ((const guchar *)sig, sig_len);
+  g_autofree char *name = g_path_get_basename (path);
+  g_autoptr (JsonBuilder) b = json_builder_new ();
+  json_builder_begin_object (b);
+  add_string (b, "file", name);
+  add_string (b, "checkpoint", json);
+  add_string (b, "signature_base64", sig64);
+  json_builder_end_object (b);
+  g_autofree char *text = json_text (b);
+  sk_dbus_journal_complete_checkpoint (skeleton, invocation, text);
+  return G_DBUS_METHOD_INVOCATION_HANDLED;
+}
+
+/* ---- Policy and Keys ----------------------------------------------------- */
+
+static char *
+policy_json (SkPolicy *policy)
+{
+  g_autoptr (JsonBuilder) b = json_builder_new ();
+  json_builder_begin_object (b);
+  add_string (b, "sha256", sk_policy_get_sha256 (policy));
+  json_builder_set_member_name (b, "serial");
+  json_builder_add_int_value (b, sk_policy_get_serial (policy));
+  add_string (b, "signer", sk_policy_get_signer (policy));
+  add_string (b, "admin_successor", sk_policy_get_admin_successor (policy));
+  json_builder_set_member_name (b, "admins");
+  json_builder_begin_array (b);
+  for (const char *const *a = sk_policy_get_admins (policy); a != NULL && *a != NULL; a++)
+    json_builder_add_string_value (b, *a);
+  json_builder_end_array (b);
+  json_builder_end_object (b);
+  return json_text (b);
+}
+
+static gboolean
+on_policy_show (SkDbusPolicy *skeleton, GDBusMethodInvocation *invocation, gpointer user_data)
+{
+  SkService *self = user_data;
+  g_autoptr (GError) error = NULL;
+  g_mutex_lock (&self->lock);
+  g_autoptr (SkPolicy) policy = sk_station_load_policy (self->station, &error);
+  g_mutex_unlock (&self->lock);
+  if (policy == NULL)
+    {
+      _sk_service_return_error (invocation, error);
+      return G_DBUS_METHOD_INVOCATION_HANDLED;
+    }
+  g_autofree char *text = policy_json (policy);
+  sk_dbus_policy_complete_show (skeleton, invocation, text);
+  return G_DBUS_METHOD_INVOCATION_HANDLED;
+}
+
+static gboolean
+on_policy_install (SkDbusPolicy *skeleton,
+                   GDBusMethodInvocation *invocation,
+                   GUnixFDList *fd_list,
+                   GVariant *policy_h,
+                   GVariant *sig_h,
+                   gpointer user_data)
+{
+  SkService *self = user_data;
+  g_autoptr (GError) error = NULL;
+  int policy_fd = take_fd (invocation, policy_h, &error);
+  int sig_fd = policy_fd >= 0 ? take_fd (invocation, sig_h, &error) : -1;
+  g_autoptr (SkPolicy) policy = NULL;
+
+  g_mutex_lock (&self->lock);
+  g_autofree char *tmpdir = sig_fd >= 0 ? make_spool_dir (self, &error) : NULL;
+  g_autofree char *path =
+      tmpdir != NULL ? spool (self, tmpdir, "policy.json", policy_fd, SK_POLICY_MAX_SIZE, &error)
+                     : NULL;
+  g_autofree char *sig_path =
+      path != NULL ? spool (self, tmpdir, "policy.json.sig", sig_fd, MAX_SIGNATURE, &error) : NULL;
+  if (sig_path != NULL)
+    policy =
+        sk_station_install_policy_as (self->station, _sk_service_actor (invocation), path, &error);
+  if (tmpdir != NULL)
+    remove_spool (tmpdir);
+  /* The pipeline follows the policy in force. */
+  g_autoptr (GError) reopen_error = NULL;
+  if (policy != NULL && !_sk_service_open_pipeline_locked (self, &reopen_error))
+    g_warning ("the pipeline did not reopen under the new policy: %s", reopen_error->message);
+  g_mutex_unlock (&self->lock);
+  if (policy_fd >= 0)
+    close (policy_fd);
+  if (sig_fd >= 0)
+    close (sig_fd);
+  if (policy == NULL)
+    {
+      _sk_service_return_error (invocation, error);
+      return G_DBUS_METHOD_INVOCATION_HANDLED;
+    }
+  g_autofree char *text = policy_json (policy);
+  sk_dbus_policy_complete_install (skeleton, invocation, NULL, text);
+  return G_DBUS_METHOD_INVOCATION_HANDLED;
+}
+
+static gboolean
+on_keys_list (SkDbusKeys *skeleton, GDBusMethodInvocation *invocation, gpointer user_data)
+{
+  SkService *self = user_data;
+  g_mutex_lock (&self->lock);
+  SkKeyring *keyring = sk_station_get_keyring (self->station);
+  g_autoptr (JsonBuilder) b = json_builder_new ();
+  json_builder_begin_object (b);
+  const char *own = sk_station_get_signing_key (self->station);
+  add_string (b, "station_key", own);
+  json_builder_set_member_name (b, "station_secret_key");
+  json_builder_add_boolean_value (b, sk_keyring_has_secret_key (keyring, own));
+  json_builder_set_member_name (b, "admin_keys");
+  json_builder_begin_array (b);
+  for (const char *const *a = sk_station_get_admin_keys (self->station); *a != NULL; a++)
+    {
+      json_builder_begin_object (b);
+      add_string (b, "fingerprint", *a);
+      json_builder_set_member_name (b, "public_key");
+      json_builder_add_boolean_value (b, sk_keyring_has_public_key (keyring, *a));
+      json_builder_end_object (b);
+    }
+  json_builder_end_array (b);
+  json_builder_end_object (b);
+  g_mutex_unlock (&self->lock);
+  g_autofree char *text = json_text (b);
+  sk_dbus_keys_complete_list (skeleton, invocation, text);
+  return G_DBUS_METHOD_INVOCATION_HANDLED;
+}
+
+static gboolean
+on_keys_import (SkDbusKeys *skeleton,
+                GDBusMethodInvocation *invocation,
+                GUnixFDList *fd_list,
+                GVariant *keys_h,
+                gpointer user_data)
+{
+  SkService *self = user_data;
+  g_autoptr (GError) error = NULL;
+  int fd = take_fd (invocation, keys_h, &error);
+  g_autoptr (GPtrArray) fprs = NULL;
+
+  g_mutex_lock (&self->lock);
+  g_autofree char *tmpdir = fd >= 0 ? make_spool_dir (self, &error) : NULL;
+  g_autofree char *path =
+      tmpdir != NULL ? spool (self, tmpdir, "keys", fd, MAX_KEY_FILE, &error) : NULL;
+  if (path != NULL)
+    fprs = sk_station_import_keys_as (self->station, _sk_service_actor (invocation), path, &error);
+  if (tmpdir != NULL)
+    remove_spool (tmpdir);
+  g_mutex_unlock (&self->lock);
+  if (fd >= 0)
+    close (fd);
+  if (fprs == NULL)
+    {
+      _sk_service_return_error (invocation, error);
+      return G_DBUS_METHOD_INVOCATION_HANDLED;
+    }
+  g_ptr_array_add (fprs, NULL);
+  sk_dbus_keys_complete_import (skeleton, invocation, NULL, (const char *const *)fprs->pdata);
+  return G_DBUS_METHOD_INVOCATION_HANDLED;
+}
+
+void
+_sk_service_connect_methods (SkService *self)
+{
+  const struct
+  {
+    gpointer skeleton;
+    const char *signal;
+    GCallback handler;
+  } handlers[] = {
+    { self->cases, "handle-list", G_CALLBACK (on_cases_list) },
+    { self->cases, "handle-show", G_CALLBACK (on_cases_show) },
+    { self->cases, "handle-list-downloads", G_CALLBACK (on_cases_list_downloads) },
+    { self->cases, "handle-import", G_CALLBACK (on_cases_import) },
+    { self->cases, "handle-hand-off", G_CALLBACK (on_cases_hand_off) },
+    { self->cases, "handle-confirm-upload", G_CALLBACK (on_cases_confirm_upload) },
+    { self->cases, "handle-take-in", G_CALLBACK (on_cases_take_in) },
+    { self->cases, "handle-export", G_CALLBACK (on_cases_export) },
+    { self->cases, "handle-interrupt", G_CALLBACK (on_cases_interrupt) },
+    { self->cases, "handle-approve", G_CALLBACK (on_cases_approve) },
+    { self->journal, "handle-show", G_CALLBACK (on_journal_show) },
+    { self->journal, "handle-verify", G_CALLBACK (on_journal_verify) },
+    { self->journal, "handle-export", G_CALLBACK (on_journal_export) },
+    { self->journal, "handle-checkpoint", G_CALLBACK (on_journal_checkpoint) },
+    { self->policy, "handle-show", G_CALLBACK (on_policy_show) },
+    { self->policy, "handle-install", G_CALLBACK (on_policy_install) },
+    { self->keys, "handle-list", G_CALLBACK (on_keys_list) },
+    { self->keys, "handle-import", G_CALLBACK (on_keys_import) },
+  };
+  for (gsize i = 0; i < G_N_ELEMENTS (handlers); i++)
+    g_signal_connect_object (handlers[i].skeleton, handlers[i].signal, handlers[i].handler, self,
+                             0);
+}

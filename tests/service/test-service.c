@@ -1,0 +1,824 @@
+/* test-service.c — the real sekishod on a private system bus, with the real
+ * polkitd, the tree's bus policy, polkit actions and rules, and test users
+ *
+ * As root, the test runs itself again inside `unshare --mount` with a
+ * passwd and group holding its test users, and the tree's polkit actions
+ * and rules bind-mounted where polkitd reads them (TESTING.md).  There it
+ * starts dbus-daemon (stock default policy plus
+ * packaging/dbus/jp.sekisho.Station1.conf), polkitd and sekishod on a
+ * station of its own, then calls each method group as each role through
+ * `setpriv --reuid --regid --init-groups`: allowed calls get past the
+ * door, the others fail with jp.sekisho.Error.RoleDenied, and every such
+ * refusal is in the station's journal with the method and the uid.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <gio/gunixfdlist.h>
+#include <glib/gstdio.h>
+#include <json-glib/json-glib.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "sk-error.h"
+#include "sk-journal.h"
+#include "sk-package.h"
+#include "sk-synth.h"
+#include "sk-test-stations.h"
+#include "sk-test-util.h"
+
+#define BUS_NAME "jp.sekisho.Station1"
+#define OBJECT_PATH "/jp/sekisho/Station1"
+#define IFACE_PREFIX "jp.sekisho.Station1."
+
+/* ---- the client: one call as whoever runs it ------------------------------ */
+
+typedef struct
+{
+  GMainLoop *loop;
+  char *job;
+  gboolean finished;
+  gboolean ok;
+  char *reason;
+} JobWait;
+
+static void
+on_job_signal (GDBusConnection *c,
+               const char *sender,
+               const char *path,
+               const char *iface,
+               const char *signal,
+               GVariant *params,
+               gpointer data)
+{
+  JobWait *w = data;
+  if (w->job == NULL || !g_str_equal (path, w->job) || !g_str_equal (signal, "Finished"))
+    return;
+  const char *reason;
+  g_variant_get (params, "(b&s&s&s)", &w->ok, &reason, NULL, NULL);
+  w->reason = g_strdup (reason);
+  w->finished = TRUE;
+  g_main_loop_quit (w->loop);
+}
+
+static gboolean
+job_timeout (gpointer data)
+{
+  g_main_loop_quit (((JobWait *)data)->loop);
+  return G_SOURCE_REMOVE;
+}
+
+static int
+open_or_die (const char *path, int flags)
+{
+  int fd = open (path, flags | O_CLOEXEC, 0600);
+  if (fd < 0)
+    {
+      g_print ("ERR open %s: %s\n", path, g_strerror (errno));
+      exit (1);
+    }
+  return fd;
+}
+
+/* OP is "Interface.Method" and ARGS its arguments as text; a path argument
+ * of a method that takes descriptors is opened here, as the caller. */
+static int
+client_main (int argc, char **argv)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GDBusConnection) bus = g_bus_get_sync (G_BUS_TYPE_SYSTEM, NULL, &error);
+  if (bus == NULL)
+    {
+      g_print ("ERR bus %s\n", error->message);
+      return 1;
+    }
+  const char *op = argv[2];
+  const char *dot = strchr (op, '.');
+  g_autofree char *part = g_strndup (op, (gsize)(dot - op));
+  g_autofree char *iface = g_strconcat (IFACE_PREFIX, part, NULL);
+  const char *method = dot + 1;
+  g_autoptr (GUnixFDList) fds = g_unix_fd_list_new ();
+  GVariant *params = NULL;
+
+  if (g_str_equal (op, "Cases.List") || g_str_equal (op, "Cases.ListDownloads") ||
+      g_str_equal (op, "Journal.Verify") || g_str_equal (op, "Journal.Checkpoint") ||
+      g_str_equal (op, "Policy.Show") || g_str_equal (op, "Keys.List"))
+    params = NULL;
+  else if (g_str_equal (op, "Cases.Show") || g_str_equal (op, "Cases.HandOff") ||
+           g_str_equal (op, "Cases.ConfirmUpload") || g_str_equal (op, "Cases.TakeIn") ||
+           g_str_equal (op, "Cases.Interrupt"))
+    params = g_variant_new ("(s)", argv[3]);
+  else if (g_str_equal (op, "Cases.Approve"))
+    params = g_variant_new ("(ss)", argv[3], argv[4]);
+  else if (g_str_equal (op, "Cases.Import"))
+    params = g_variant_new (
+        "(hs)", g_unix_fd_list_append (fds, open_or_die (argv[3], O_RDONLY | O_DIRECTORY), NULL),
+        argv[4]);
+  else if (g_str_equal (op, "Cases.Export"))
+    params = g_variant_new (
+        "(sh)", argv[3],
+        g_unix_fd_list_append (fds, open_or_die (argv[4], O_RDONLY | O_DIRECTORY), NULL));
+  else if (g_str_equal (op, "Journal.Show"))
+    params = g_variant_new_parsed ("(@a{ss} {},)");
+  else if (g_str_equal (op, "Journal.Export"))
+    params = g_variant_new (
+        "(h)",
+        g_unix_fd_list_append (fds, open_or_die (argv[3], O_WRONLY | O_CREAT | O_TRUNC), NULL));
+  else if (g_str_equal (op, "Policy.Install"))
+    {
+      g_autofree char *sig = g_strconcat (argv[3], ".sig", NULL);
+      gint a = g_unix_fd_list_append (fds, open_or_die (argv[3], O_RDONLY), NULL);
+      gint b = g_unix_fd_list_append (fds, open_or_die (sig, O_RDONLY), NULL);
+      params = g_variant_new ("(hh)", a, b);
+    }
+  else if (g_str_equal (op, "Keys.Import"))
+    params =
+        g_variant_new ("(h)", g_unix_fd_list_append (fds, open_or_die (argv[3], O_RDONLY), NULL));
+  else
+    {
+      g_print ("ERR unknown operation %s\n", op);
+      return 2;
+    }
+
+  /* Job signals are subscribed to before the call, so none is missed. */
+  JobWait w = { g_main_loop_new (NULL, FALSE), NULL, FALSE, FALSE, NULL };
+  guint sub =
+      g_dbus_connection_signal_subscribe (bus, BUS_NAME, IFACE_PREFIX "Job", NULL, NULL, NULL,
+                                          G_DBUS_SIGNAL_FLAGS_NONE, on_job_signal, &w, NULL);
+  g_autoptr (GVariant) reply = g_dbus_connection_call_with_unix_fd_list_sync (
+      bus, BUS_NAME, OBJECT_PATH, iface, method, params, NULL, G_DBUS_CALL_FLAGS_NONE, 30000, fds,
+      NULL, NULL, &error);
+  if (reply == NULL)
+    {
+      g_autofree char *name = g_dbus_error_get_remote_error (error);
+      g_print ("ERR %s\n", name != NULL ? name : error->message);
+      return 0;
+    }
+  if (g_variant_is_of_type (reply, G_VARIANT_TYPE ("(o)")))
+    {
+      g_variant_get (reply, "(o)", &w.job);
+      g_timeout_add_seconds (30, job_timeout, &w);
+      g_main_loop_run (w.loop);
+      g_print ("JOB %s %s\n",
+               !w.finished ? "timeout"
+               : w.ok      ? "ok"
+                           : "fail",
+               w.reason != NULL && *w.reason != '\0' ? w.reason : "-");
+    }
+  else
+    g_print ("OK\n");
+  g_dbus_connection_signal_unsubscribe (bus, sub);
+  return 0;
+}
+
+/* ---- the harness -------------------------------------------------------- */
+
+typedef struct
+{
+  const char *name;
+  guint uid;
+  const char *groups; /* comma-separated role groups */
+} User;
+
+/* Test users, uids far from real ones. */
+static const User users[] = {
+  { "skop1", 61001, "sekisho-operator" },
+  { "skop2", 61002, "sekisho-operator" },
+  { "skaud", 61003, "sekisho-auditor" },
+  { "skadm", 61004, "sekisho-admin" },
+  { "sktwo", 61005, "sekisho-operator,sekisho-auditor" },
+  { "sknone", 61006, "" },
+};
+
+static struct
+{
+  char *tmp;
+  char *client; /* this binary, copied where the test users can run it */
+  char *files;  /* readable by the test users */
+  SkTestStations st;
+  GSubprocess *bus;
+  GSubprocess *polkitd;
+  GSubprocess *service;
+  char *address;
+} h;
+
+static void
+write_text (const char *path, const char *text, int mode)
+{
+  g_autoptr (GError) error = NULL;
+  g_assert_true (g_file_set_contents_full (path, text, -1, G_FILE_SET_CONTENTS_NONE, mode, &error));
+  g_assert_no_error (error);
+  g_assert_cmpint (g_chmod (path, mode), ==, 0);
+}
+
+static void
+copy_file (const char *from, const char *to, int mode)
+{
+  g_autofree char *text = NULL;
+  gsize len;
+  g_autoptr (GError) error = NULL;
+  g_assert_true (g_file_get_contents (from, &text, &len, &error));
+  g_assert_true (
+      g_file_set_contents_full (to, text, (gssize)len, G_FILE_SET_CONTENTS_NONE, mode, &error));
+  g_assert_cmpint (g_chmod (to, mode), ==, 0);
+}
+
+/* passwd and group: the host's, plus the test users and role groups. */
+static void
+write_user_db (const char *dir)
+{
+  g_autofree char *passwd = NULL, *group = NULL;
+  g_assert_true (g_file_get_contents ("/etc/passwd", &passwd, NULL, NULL));
+  g_assert_true (g_file_get_contents ("/etc/group", &group, NULL, NULL));
+  g_autoptr (GString) p = g_string_new (passwd);
+  g_autoptr (GString) g = g_string_new (group);
+  const char *roles[] = { "sekisho-operator", "sekisho-auditor", "sekisho-admin" };
+  for (gsize i = 0; i < G_N_ELEMENTS (users); i++)
+    {
+      g_string_append_printf (p, "%s:x:%u:%u::/nonexistent:/usr/sbin/nologin\n", users[i].name,
+                              users[i].uid, users[i].uid);
+      g_string_append_printf (g, "%s:x:%u:\n", users[i].name, users[i].uid);
+    }
+  for (gsize r = 0; r < G_N_ELEMENTS (roles); r++)
+    {
+      g_string_append_printf (g, "%s:x:%" G_GSIZE_FORMAT ":", roles[r], 61101 + r);
+      gboolean first = TRUE;
+      for (gsize i = 0; i < G_N_ELEMENTS (users); i++)
+        {
+          g_auto (GStrv) gs = g_strsplit (users[i].groups, ",", -1);
+          if (g_strv_contains ((const char *const *)gs, roles[r]))
+            {
+              g_string_append_printf (g, "%s%s", first ? "" : ",", users[i].name);
+              first = FALSE;
+            }
+        }
+      g_string_append_c (g, '\n');
+    }
+  g_autofree char *pp = g_build_filename (dir, "passwd", NULL);
+  g_autofree char *gp = g_build_filename (dir, "group", NULL);
+  write_text (pp, p->str, 0644);
+  write_text (gp, g->str, 0644);
+}
+
+/* The outer run: prepare, then run the inner one in a mount namespace of
+ * its own (and a pid namespace, so nothing it starts outlives it).
+ * Returns the inner's exit status. */
+static int
+outer_main (int argc, char **argv)
+{
+  if (geteuid () != 0)
+    {
+      g_print ("1..0 # SKIP needs root (a private mount namespace and test users)\n");
+      return 0;
+    }
+  g_autoptr (GError) error = NULL;
+  g_autofree char *tmp = g_dir_make_tmp ("sk-svc-XXXXXX", &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (g_chmod (tmp, 0755), ==, 0);
+  write_user_db (tmp);
+
+  g_autofree char *actions = g_build_filename (tmp, "actions", NULL);
+  g_autofree char *rules = g_build_filename (tmp, "rules.d", NULL);
+  g_autofree char *empty = g_build_filename (tmp, "empty", NULL);
+  g_autofree char *run = g_build_filename (tmp, "run", NULL);
+  g_assert_cmpint (g_mkdir (actions, 0755), ==, 0);
+  g_assert_cmpint (g_mkdir (rules, 0755), ==, 0);
+  g_assert_cmpint (g_mkdir (empty, 0755), ==, 0);
+  g_assert_cmpint (g_mkdir (run, 0755), ==, 0);
+  g_autofree char *action_file = g_build_filename (actions, "jp.sekisho.policy", NULL);
+  g_autofree char *rule_file = g_build_filename (rules, "50-sekisho.rules", NULL);
+  copy_file (g_getenv ("SK_POLKIT_ACTIONS"), action_file, 0644);
+  copy_file (g_getenv ("SK_POLKIT_RULES"), rule_file, 0644);
+
+  const char *script = "set -e\n"
+                       "T=$1; shift\n"
+                       "mount --bind \"$T/passwd\" /etc/passwd\n"
+                       "mount --bind \"$T/group\" /etc/group\n"
+                       "mount --bind \"$T/actions\" /usr/share/polkit-1/actions\n"
+                       "mount --bind \"$T/rules.d\" /etc/polkit-1/rules.d\n"
+                       "mount --bind \"$T/empty\" /usr/share/polkit-1/rules.d\n"
+                       "mount -t tmpfs -o mode=0711,nosuid,nodev,noexec tmpfs \"$T/run\"\n"
+                       "SK_SERVICE_TMP=$T exec \"$@\"\n";
+  g_autoptr (GPtrArray) args = g_ptr_array_new ();
+  /* A pid namespace too: whatever the inner run leaves, dies with it. */
+  const char *head[] = {
+    "unshare",      "--mount", "--propagation", "private", "--pid", "--fork", "--kill-child",
+    "--mount-proc", "--",      "/bin/sh",       "-c",      script,  "sh",     tmp,
+    argv[0],        "--inner"
+  };
+  for (gsize i = 0; i < G_N_ELEMENTS (head); i++)
+    g_ptr_array_add (args, (gpointer)head[i]);
+  for (int i = 1; i < argc; i++)
+    g_ptr_array_add (args, argv[i]);
+  g_ptr_array_add (args, NULL);
+  g_autoptr (GSubprocess) inner =
+      g_subprocess_newv ((const char *const *)args->pdata, G_SUBPROCESS_FLAGS_NONE, &error);
+  g_assert_no_error (error);
+  g_assert_true (g_subprocess_wait (inner, NULL, &error));
+  int status = g_subprocess_get_if_exited (inner) ? g_subprocess_get_exit_status (inner) : 1;
+
+  /* The namespace is gone with the inner run: its tmpfs too. */
+  g_autofree char *rm_argv_dir = g_strdup (tmp);
+  const char *rm[] = { "rm", "-rf", "--one-file-system", rm_argv_dir, NULL };
+  g_autoptr (GSubprocess) cleanup = g_subprocess_newv (rm, G_SUBPROCESS_FLAGS_NONE, NULL);
+  if (cleanup != NULL)
+    g_subprocess_wait (cleanup, NULL, NULL);
+  return status;
+}
+
+/* Wait until NAME has an owner on the bus, or fail after 10 s. */
+static void
+wait_for_name (GDBusConnection *bus, const char *name)
+{
+  for (int i = 0; i < 200; i++)
+    {
+      g_autoptr (GVariant) r = g_dbus_connection_call_sync (
+          bus, "org.freedesktop.DBus", "/org/freedesktop/DBus", "org.freedesktop.DBus",
+          "NameHasOwner", g_variant_new ("(s)", name), G_VARIANT_TYPE ("(b)"),
+          G_DBUS_CALL_FLAGS_NONE, -1, NULL, NULL);
+      gboolean has = FALSE;
+      if (r != NULL)
+        g_variant_get (r, "(b)", &has);
+      if (has)
+        return;
+      g_usleep (50 * 1000);
+    }
+  g_error ("%s never appeared on the bus", name);
+}
+
+static GSubprocess *
+spawn_with_bus (const char *const *argv, GSubprocessFlags flags)
+{
+  g_autoptr (GSubprocessLauncher) l = g_subprocess_launcher_new (flags);
+  g_subprocess_launcher_setenv (l, "DBUS_SYSTEM_BUS_ADDRESS", h.address, TRUE);
+  g_autoptr (GError) error = NULL;
+  GSubprocess *p = g_subprocess_launcher_spawnv (l, argv, &error);
+  g_assert_no_error (error);
+  return p;
+}
+
+static char *
+stock_default_policy (void)
+{
+  return g_strdup (
+      "  <policy context=\"default\">\n"
+      "    <allow user=\"*\"/>\n"
+      "    <deny own=\"*\"/>\n"
+      "    <deny send_type=\"method_call\"/>\n"
+      "    <allow send_type=\"signal\"/>\n"
+      "    <allow send_requested_reply=\"true\" send_type=\"method_return\"/>\n"
+      "    <allow send_requested_reply=\"true\" send_type=\"error\"/>\n"
+      "    <allow receive_type=\"method_call\"/>\n"
+      "    <allow receive_type=\"method_return\"/>\n"
+      "    <allow receive_type=\"error\"/>\n"
+      "    <allow receive_type=\"signal\"/>\n"
+      "    <allow send_destination=\"org.freedesktop.DBus\" "
+      "send_interface=\"org.freedesktop.DBus\"/>\n"
+      "    <allow send_destination=\"org.freedesktop.DBus\" "
+      "send_interface=\"org.freedesktop.DBus.Introspectable\"/>\n"
+      "    <allow send_destination=\"org.freedesktop.DBus\" "
+      "send_interface=\"org.freedesktop.DBus.Properties\"/>\n"
+      "    <deny send_destination=\"org.freedesktop.DBus\" send_interface=\"org.freedesktop.DBus\" "
+      "send_member=\"UpdateActivationEnvironment\"/>\n"
+      "    <deny send_destination=\"org.freedesktop.DBus\" "
+      "send_interface=\"org.freedesktop.DBus.Debug.Stats\"/>\n"
+      "    <deny send_destination=\"org.freedesktop.DBus\" "
+      "send_interface=\"org.freedesktop.systemd1.Activator\"/>\n"
+      "  </policy>\n");
+}
+
+static void
+start_bus (void)
+{
+  g_autofree char *conf = g_build_filename (h.tmp, "bus.conf", NULL);
+  g_autofree char *socket = g_build_filename (h.tmp, "bus", NULL);
+  g_autofree char *policy = stock_default_policy ();
+  g_autofree char *text = g_strdup_printf (
+      "<!DOCTYPE busconfig PUBLIC \"-//freedesktop//DTD D-BUS Bus Configuration 1.0//EN\"\n"
+      " \"http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd\">\n"
+      "<busconfig>\n"
+      "  <type>system</type>\n"
+      "  <listen>unix:path=%s</listen>\n"
+      "  <auth>EXTERNAL</auth>\n"
+      "%s"
+      "  <include>/usr/share/dbus-1/system.d/org.freedesktop.PolicyKit1.conf</include>\n"
+      "  <include>%s</include>\n"
+      "</busconfig>\n",
+      socket, policy, g_getenv ("SK_BUS_POLICY"));
+  write_text (conf, text, 0644);
+
+  const char *argv[] = {
+    "dbus-daemon", "--config-file", conf, "--nofork", "--print-address=1", NULL
+  };
+  g_autoptr (GError) error = NULL;
+  h.bus = g_subprocess_newv (
+      argv, G_SUBPROCESS_FLAGS_STDOUT_PIPE | G_SUBPROCESS_FLAGS_STDERR_SILENCE, &error);
+  g_assert_no_error (error);
+  g_autoptr (GDataInputStream) out = g_data_input_stream_new (g_subprocess_get_stdout_pipe (h.bus));
+  h.address = g_data_input_stream_read_line (out, NULL, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_nonnull (h.address);
+  g_setenv ("DBUS_SYSTEM_BUS_ADDRESS", h.address, TRUE);
+}
+
+static GDBusConnection *
+bus_connection (void)
+{
+  g_autoptr (GError) error = NULL;
+  GDBusConnection *c =
+      g_dbus_connection_new_for_address_sync (h.address,
+                                              G_DBUS_CONNECTION_FLAGS_AUTHENTICATION_CLIENT |
+                                                  G_DBUS_CONNECTION_FLAGS_MESSAGE_BUS_CONNECTION,
+                                              NULL, NULL, &error);
+  g_assert_no_error (error);
+  return c;
+}
+
+static void
+stop (GSubprocess **proc)
+{
+  if (*proc == NULL)
+    return;
+  g_subprocess_send_signal (*proc, SIGTERM);
+  g_subprocess_wait (*proc, NULL, NULL);
+  g_clear_object (proc);
+}
+
+/* Runs OP with ARGS as USER (NULL: root); returns its one line of output. */
+static char *
+call_as (const User *user, const char *op, ...) G_GNUC_NULL_TERMINATED;
+static char *
+call_as (const User *user, const char *op, ...)
+{
+  g_autoptr (GPtrArray) argv = g_ptr_array_new_with_free_func (g_free);
+  if (user != NULL)
+    {
+      g_ptr_array_add (argv, g_strdup ("setpriv"));
+      g_ptr_array_add (argv, g_strdup_printf ("--reuid=%s", user->name));
+      g_ptr_array_add (argv, g_strdup_printf ("--regid=%s", user->name));
+      g_ptr_array_add (argv, g_strdup ("--init-groups"));
+      g_ptr_array_add (argv, g_strdup ("--"));
+    }
+  g_ptr_array_add (argv, g_strdup (h.client));
+  g_ptr_array_add (argv, g_strdup ("--client"));
+  g_ptr_array_add (argv, g_strdup (op));
+  va_list ap;
+  va_start (ap, op);
+  for (const char *a = va_arg (ap, const char *); a != NULL; a = va_arg (ap, const char *))
+    g_ptr_array_add (argv, g_strdup (a));
+  va_end (ap);
+  g_ptr_array_add (argv, NULL);
+
+  g_autoptr (GSubprocess) p =
+      spawn_with_bus ((const char *const *)argv->pdata, G_SUBPROCESS_FLAGS_STDOUT_PIPE);
+  g_autofree char *out = NULL;
+  g_autoptr (GError) error = NULL;
+  g_assert_true (g_subprocess_communicate_utf8 (p, NULL, NULL, &out, NULL, &error));
+  g_assert_no_error (error);
+  g_strchomp (out);
+  return g_steal_pointer (&out);
+}
+
+static void
+setup (void)
+{
+  umask (077);
+  h.tmp = g_strdup (g_getenv ("SK_SERVICE_TMP"));
+  g_assert_nonnull (h.tmp);
+
+  /* The client runs as the test users: a copy of this binary they can run,
+   * and files they can read. */
+  h.client = g_build_filename (h.tmp, "client", NULL);
+  copy_file ("/proc/self/exe", h.client, 0755);
+  h.files = g_build_filename (h.tmp, "files", NULL);
+  g_assert_cmpint (g_mkdir (h.files, 0755), ==, 0);
+  g_assert_cmpint (g_chmod (h.files, 0755), ==, 0);
+
+  g_autofree char *stations = g_build_filename (h.tmp, "st", NULL);
+  g_assert_cmpint (g_mkdir (stations, 0700), ==, 0);
+  sk_test_stations_make (stations, &h.st);
+  g_autofree char *policy = g_build_filename (stations, "policy.json", NULL);
+  g_autofree char *policy_sig = g_build_filename (stations, "policy.json.sig", NULL);
+  g_autofree char *policy_copy = g_build_filename (h.files, "policy.json", NULL);
+  g_autofree char *policy_sig_copy = g_build_filename (h.files, "policy.json.sig", NULL);
+  copy_file (policy, policy_copy, 0644);
+  copy_file (policy_sig, policy_sig_copy, 0644);
+  g_autofree char *key_copy = g_build_filename (h.files, "admin.pub", NULL);
+  g_assert_true (g_file_set_contents_full (
+      key_copy, g_bytes_get_data (sk_test_keys.admin_pub, NULL),
+      (gssize)g_bytes_get_size (sk_test_keys.admin_pub), G_FILE_SET_CONTENTS_NONE, 0644, NULL));
+  g_assert_cmpint (g_chmod (key_copy, 0644), ==, 0);
+
+  start_bus ();
+  g_autoptr (GDBusConnection) bus = bus_connection ();
+  const char *polkitd[] = { "/usr/lib/polkit-1/polkitd", "--no-debug", NULL };
+  h.polkitd = spawn_with_bus (polkitd, G_SUBPROCESS_FLAGS_STDERR_SILENCE);
+  wait_for_name (bus, "org.freedesktop.PolicyKit1");
+
+  g_autofree char *run = g_build_filename (h.tmp, "run", NULL);
+  const char *service[] = { g_getenv ("SEKISHOD"), "--station", sk_station_get_dir (h.st.term),
+                            "--handoff-root",      run,         NULL };
+  h.service = spawn_with_bus (service, G_SUBPROCESS_FLAGS_NONE);
+  wait_for_name (bus, BUS_NAME);
+}
+
+static void
+teardown (void)
+{
+  stop (&h.service);
+  stop (&h.polkitd);
+  stop (&h.bus);
+  sk_test_stations_clear (&h.st);
+  sk_test_keys_free ();
+}
+
+/* ---- the tests ------------------------------------------------------------ */
+
+typedef struct
+{
+  const char *op;
+  const char *args[3];
+  SkRole role;        /* the one role the call is for */
+  const char *expect; /* the answer when that role calls; NULL: "OK" */
+} Call;
+
+static const Call *
+calls (gsize *n)
+{
+  static Call table[] = {
+    { "Cases.List", { NULL }, SK_ROLE_OPERATOR, NULL },
+    { "Cases.Show", { "NO-SUCH-CASE" }, SK_ROLE_OPERATOR, "ERR jp.sekisho.Error.CaseUnknown" },
+    { "Cases.ListDownloads", { NULL }, SK_ROLE_OPERATOR, NULL },
+    { "Cases.HandOff", { "NO-SUCH-CASE" }, SK_ROLE_OPERATOR, "JOB fail case-unknown" },
+    { "Cases.ConfirmUpload",
+      { "NO-SUCH-CASE" },
+      SK_ROLE_OPERATOR,
+      "ERR jp.sekisho.Error.CaseUnknown" },
+    { "Cases.Interrupt", { "NO-SUCH-CASE" }, SK_ROLE_OPERATOR, "ERR jp.sekisho.Error.CaseUnknown" },
+    { "Cases.Approve",
+      { "NO-SUCH-CASE", "X.CSV" },
+      SK_ROLE_OPERATOR,
+      "ERR jp.sekisho.Error.CaseUnknown" },
+    { "Journal.Show", { NULL }, SK_ROLE_AUDITOR, NULL },
+    { "Journal.Verify", { NULL }, SK_ROLE_AUDITOR, "JOB ok -" },
+    { "Journal.Checkpoint", { NULL }, SK_ROLE_AUDITOR, NULL },
+    { "Policy.Show", { NULL }, SK_ROLE_ADMIN, NULL },
+    { "Policy.Install", { "@files/policy.json" }, SK_ROLE_ADMIN, NULL },
+    { "Keys.List", { NULL }, SK_ROLE_ADMIN, NULL },
+    { "Keys.Import", { "@files/admin.pub" }, SK_ROLE_ADMIN, NULL },
+  };
+  *n = G_N_ELEMENTS (table);
+  return table;
+}
+
+static char *
+resolve_arg (const char *arg)
+{
+  if (arg != NULL && g_str_has_prefix (arg, "@files/"))
+    return g_build_filename (h.files, arg + strlen ("@files/"), NULL);
+  return g_strdup (arg);
+}
+
+static char *
+call_table_entry (const User *user, const Call *c)
+{
+  g_autofree char *a0 = resolve_arg (c->args[0]);
+  g_autofree char *a1 = resolve_arg (c->args[1]);
+  return call_as (user, c->op, a0, a1, NULL);
+}
+
+/* The role-denied rows of the journal, as "uid method" strings. */
+static GHashTable *
+denials (void)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (SkStation) station = sk_station_open (sk_station_get_dir (h.st.term), &error);
+  g_assert_no_error (error);
+  g_autoptr (SkJournal) journal = sk_station_open_journal (station, TRUE, &error);
+  g_assert_no_error (error);
+  SkJournalFilter filter = { .event = "role-denied" };
+  g_autoptr (GPtrArray) rows = sk_journal_query (journal, &filter, &error);
+  g_assert_no_error (error);
+  GHashTable *set = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  for (guint i = 0; i < rows->len; i++)
+    {
+      SkJournalRow *r = g_ptr_array_index (rows, i);
+      g_assert_cmpstr (r->reason, ==, "role-denied");
+      g_assert_cmpstr (r->outcome, ==, "refused");
+      g_autoptr (JsonNode) details = json_from_string (r->details, &error);
+      g_assert_no_error (error);
+      const char *method = json_object_get_string_member (json_node_get_object (details), "method");
+      g_hash_table_add (set, g_strdup_printf ("%" G_GINT64_FORMAT " %s", r->uid, method));
+    }
+  return set;
+}
+
+static void
+assert_denial_journaled (GHashTable *set, guint uid, const char *op)
+{
+  g_autofree char *key = g_strdup_printf ("%u " IFACE_PREFIX "%s", uid, op);
+  if (!g_hash_table_contains (set, key))
+    g_error ("no role-denied entry for %s", key);
+}
+
+/* Each role calls each method: its own get past the door, the others are
+ * refused as role-denied and journaled. */
+static void
+test_roles (void)
+{
+  const struct
+  {
+    const User *user;
+    SkRole role;
+  } people[] = {
+    { &users[0], SK_ROLE_OPERATOR },
+    { &users[2], SK_ROLE_AUDITOR },
+    { &users[3], SK_ROLE_ADMIN },
+  };
+  gsize n;
+  const Call *table = calls (&n);
+
+  for (gsize p = 0; p < G_N_ELEMENTS (people); p++)
+    for (gsize i = 0; i < n; i++)
+      {
+        g_autofree char *out = call_table_entry (people[p].user, &table[i]);
+        const char *want = table[i].role == people[p].role
+                               ? (table[i].expect != NULL ? table[i].expect : "OK")
+                               : "ERR jp.sekisho.Error.RoleDenied";
+        g_test_message ("%s calls %s: %s", people[p].user->name, table[i].op, out);
+        g_assert_cmpstr (out, ==, want);
+      }
+
+  g_autoptr (GHashTable) set = denials ();
+  for (gsize p = 0; p < G_N_ELEMENTS (people); p++)
+    for (gsize i = 0; i < n; i++)
+      if (table[i].role != people[p].role)
+        assert_denial_journaled (set, people[p].user->uid, table[i].op);
+}
+
+/* One person, one role: a caller in two role groups, in none, or root
+ * (polkit would say yes to uid 0) is refused everything, and journaled. */
+static void
+test_no_single_role (void)
+{
+  gsize n;
+  const Call *table = calls (&n);
+  const User root = { "root", 0, "" };
+  const User *refused[] = { &users[4], &users[5], NULL /* root */ };
+
+  for (gsize u = 0; u < G_N_ELEMENTS (refused); u++)
+    for (gsize i = 0; i < n; i++)
+      {
+        g_autofree char *out = call_table_entry (refused[u], &table[i]);
+        g_assert_cmpstr (out, ==, "ERR jp.sekisho.Error.RoleDenied");
+      }
+  g_autoptr (GHashTable) set = denials ();
+  for (gsize u = 0; u < G_N_ELEMENTS (refused); u++)
+    for (gsize i = 0; i < n; i++)
+      assert_denial_journaled (set, refused[u] != NULL ? refused[u]->uid : root.uid, table[i].op);
+}
+
+/* A job belongs to the connection that started it: another caller, even in
+ * the same role, cannot ask or cancel it. */
+static void
+test_job_owner (void)
+{
+  g_autoptr (GDBusConnection) bus = bus_connection ();
+  g_autoptr (GError) error = NULL;
+  /* Root may not start jobs (no role), so ask for a job path that exists:
+   * the second operator's job is not the first one's. */
+  g_autofree char *out = call_as (&users[1], "Cases.HandOff", "NO-SUCH-CASE", NULL);
+  g_assert_cmpstr (out, ==, "JOB fail case-unknown");
+  g_autoptr (GVariant) r = g_dbus_connection_call_sync (bus, BUS_NAME, "/jp/sekisho/Station1/Job/1",
+                                                        IFACE_PREFIX "Job", "GetResult", NULL, NULL,
+                                                        G_DBUS_CALL_FLAGS_NONE, -1, NULL, &error);
+  g_assert_null (r);
+  g_autofree char *name = g_dbus_error_get_remote_error (error);
+  g_assert_cmpstr (name, ==, "jp.sekisho.Error.RoleDenied");
+}
+
+/* A package made on the standard side, imported by an operator through
+ * the service from a folder the operator opened, handed off and confirmed:
+ * each step is journaled as that operator, in the operator role. */
+static void
+test_workflow (void)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (SkPolicy) layouts = sk_test_default_policy ();
+  g_autofree char *work = g_build_filename (h.tmp, "work", NULL);
+  g_autofree char *medium = g_build_filename (h.tmp, "medium", NULL);
+  g_assert_cmpint (g_mkdir (work, 0700), ==, 0);
+  g_assert_cmpint (g_mkdir (medium, 0755), ==, 0);
+  g_assert_cmpint (g_chmod (medium, 0755), ==, 0);
+
+  SkSynthOptions opts;
+  sk_synth_options_init (&opts);
+  opts.seed = 11;
+  opts.records = 20;
+  g_autofree char *file =
+      sk_synth_write_file (layouts, sk_policy_lookup_kind (layouts, "KNY01"), &opts, work, &error);
+  g_assert_no_error (error);
+  const char *files[] = { file, NULL };
+  const char *case_id = "C0000000000000000011";
+  g_autofree char *package = sk_package_pack (h.st.std, h.st.std_policy, "subscriber", case_id,
+                                              files, medium, NULL, &error);
+  g_assert_no_error (error);
+  g_autofree char *sig = g_strconcat (package, ".sig", NULL);
+  g_assert_cmpint (g_chmod (package, 0644), ==, 0);
+  g_assert_cmpint (g_chmod (sig, 0644), ==, 0);
+  g_autofree char *name = g_path_get_basename (package);
+
+  /* A name that is no plain package name never reaches the core. */
+  g_autofree char *escape = call_as (&users[0], "Cases.Import", medium, "../x.tar.gpg", NULL);
+  g_assert_cmpstr (escape, ==, "ERR jp.sekisho.Error.Usage");
+
+  g_autofree char *imported = call_as (&users[0], "Cases.Import", medium, name, NULL);
+  g_assert_cmpstr (imported, ==, "JOB ok -");
+  g_autofree char *again = call_as (&users[1], "Cases.Import", medium, name, NULL);
+  g_assert_cmpstr (again, ==, "JOB fail package-replayed");
+  g_autofree char *shown = call_as (&users[0], "Cases.Show", case_id, NULL);
+  g_assert_cmpstr (shown, ==, "OK");
+  g_autofree char *handed = call_as (&users[0], "Cases.HandOff", case_id, NULL);
+  g_assert_cmpstr (handed, ==, "JOB ok -");
+  g_autofree char *confirmed = call_as (&users[0], "Cases.ConfirmUpload", case_id, NULL);
+  g_assert_cmpstr (confirmed, ==, "OK");
+
+  g_autoptr (SkStation) station = sk_station_open (sk_station_get_dir (h.st.term), &error);
+  g_assert_no_error (error);
+  g_autoptr (SkJournal) journal = sk_station_open_journal (station, TRUE, &error);
+  g_assert_no_error (error);
+  SkJournalFilter filter = { .case_id = case_id };
+  g_autoptr (GPtrArray) rows = sk_journal_query (journal, &filter, &error);
+  g_assert_no_error (error);
+  guint by_operator = 0;
+  for (guint i = 0; i < rows->len; i++)
+    {
+      SkJournalRow *r = g_ptr_array_index (rows, i);
+      g_test_message ("%s %s uid %" G_GINT64_FORMAT " %s", r->event, r->outcome, r->uid,
+                      r->role != NULL ? r->role : "-");
+      if (g_str_equal (r->outcome, "ok"))
+        {
+          g_assert_cmpint (r->uid, ==, users[0].uid);
+          g_assert_cmpstr (r->login, ==, users[0].name);
+          g_assert_cmpstr (r->role, ==, "operator");
+          by_operator++;
+        }
+    }
+  g_assert_cmpuint (by_operator, >=, 3);
+  gint64 entries = 0, bad = 0;
+  g_assert_true (sk_journal_verify (journal, &entries, &bad, NULL, &error));
+  g_assert_no_error (error);
+}
+
+/* The service refuses a station directory that is not its alone. */
+static void
+test_station_dir_refused (void)
+{
+  g_autofree char *dir = g_build_filename (h.tmp, "open-station", NULL);
+  g_assert_cmpint (g_mkdir (dir, 0755), ==, 0);
+  g_assert_cmpint (g_chmod (dir, 0755), ==, 0);
+  const char *argv[] = { g_getenv ("SEKISHOD"), "--station", dir, NULL };
+  g_autoptr (GSubprocess) p = spawn_with_bus (argv, G_SUBPROCESS_FLAGS_STDERR_PIPE);
+  g_autofree char *err = NULL;
+  g_assert_true (g_subprocess_communicate_utf8 (p, NULL, NULL, NULL, &err, NULL));
+  g_assert_cmpint (g_subprocess_get_exit_status (p), ==, 3);
+  g_assert_nonnull (strstr (err, "not mode 0700"));
+
+  /* A file in it open to others is refused too. */
+  g_assert_cmpint (g_chmod (dir, 0700), ==, 0);
+  g_autofree char *file = g_build_filename (dir, "station.conf", NULL);
+  write_text (file, "", 0644);
+  g_autoptr (GSubprocess) q = spawn_with_bus (argv, G_SUBPROCESS_FLAGS_STDERR_PIPE);
+  g_autofree char *err2 = NULL;
+  g_assert_true (g_subprocess_communicate_utf8 (q, NULL, NULL, NULL, &err2, NULL));
+  g_assert_cmpint (g_subprocess_get_exit_status (q), ==, 3);
+  g_assert_nonnull (strstr (err2, "open to group or others"));
+}
+
+int
+main (int argc, char **argv)
+{
+  if (argc >= 3 && g_str_equal (argv[1], "--client"))
+    return client_main (argc, argv);
+  if (argc < 2 || !g_str_equal (argv[1], "--inner"))
+    return outer_main (argc, argv);
+
+  /* The inner run: drop "--inner" for GTest. */
+  argv[1] = argv[0];
+  argc--;
+  argv++;
+  g_test_init (&argc, &argv, NULL);
+  setup ();
+  g_test_add_func ("/service/roles", test_roles);
+  g_test_add_func ("/service/one-role", test_no_single_role);
+  g_test_add_func ("/service/job-owner", test_job_owner);
+  g_test_add_func ("/service/workflow", test_workflow);
+  g_test_add_func ("/service/station-dir-refused", test_station_dir_refused);
+  int ret = g_test_run ();
+  teardown ();
+  return ret;
+}
