@@ -9,8 +9,10 @@
 
 #define JOB_PATH_PREFIX "/jp/sekisho/Station1/Job/"
 #define JOB_INTERFACE "jp.sekisho.Station1.Job"
-/* A finished job stays on the bus this long, for a late GetResult. */
-#define JOB_LINGER_SECONDS 60
+/* A finished job stays on the bus this long, for a late GetResult.  Not
+ * longer: a caller starting jobs in a loop would make the service hold
+ * every one of them (measured: some 3 kB each). */
+#define JOB_LINGER_SECONDS 5
 
 struct _SkJob
 {
