@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "sk-error.h"
+#include "sk-journal-csv.h"
 #include "sk-service-private.h"
 
 /* The most a caller may hand in as a policy, its signature or a key file. */
@@ -392,16 +393,21 @@ static char *
 run_journal_export (gpointer data, SkProgress *progress, GCancellable *cancellable, GError **error)
 {
   JobData *d = data;
+  gint64 head = 0, rows = 0;
   if (!sk_progress_begin (progress, "export", 0, error))
     return NULL;
   g_autoptr (GOutputStream) out = g_unix_output_stream_new (d->fd, FALSE);
+  g_autoptr (GTimeZone) zone = g_time_zone_new_local ();
   g_mutex_lock (&d->service->lock);
   g_autoptr (SkJournal) journal = sk_station_open_journal (d->service->station, TRUE, error);
-  gboolean ok = journal != NULL && sk_journal_export_csv (journal, out, error);
+  gboolean ok = journal != NULL && sk_journal_head (journal, &head, NULL, error) &&
+                sk_journal_csv_export (journal, head, SK_JOURNAL_CSV_ENGLISH, zone, out, &rows,
+                                       cancellable, error);
   g_mutex_unlock (&d->service->lock);
   if (!ok || !g_output_stream_close (out, cancellable, error))
     return NULL;
-  return g_strdup ("{}");
+  return g_strdup_printf ("{\"rows\":%" G_GINT64_FORMAT ",\"seq\":%" G_GINT64_FORMAT "}", rows,
+                          head);
 }
 
 /* ---- Cases --------------------------------------------------------------- */

@@ -627,6 +627,14 @@ calls (gsize *n)
     { "Cases.Show", { "NO-SUCH-CASE" }, SK_ROLE_OPERATOR, "ERR jp.sekisho.Error.CaseUnknown" },
     { "Cases.ListDownloads", { NULL }, SK_ROLE_OPERATOR, NULL },
     { "Cases.HandOff", { "NO-SUCH-CASE" }, SK_ROLE_OPERATOR, "JOB fail case-unknown" },
+    /* No such package in the folder the operator opened. */
+    { "Cases.Import", { "@files", "none.tar.gpg" }, SK_ROLE_OPERATOR, "JOB fail sig-missing" },
+    /* Nothing in the operator's download folder by that name. */
+    { "Cases.TakeIn",
+      { "039004_KNY02_20261124153000_001.CSV" },
+      SK_ROLE_OPERATOR,
+      "JOB fail io-error" },
+    { "Cases.Export", { "NO-SUCH-CASE", "@files" }, SK_ROLE_OPERATOR, "JOB fail case-unknown" },
     { "Cases.ConfirmUpload",
       { "NO-SUCH-CASE" },
       SK_ROLE_OPERATOR,
@@ -639,6 +647,7 @@ calls (gsize *n)
     { "Journal.Show", { NULL }, SK_ROLE_AUDITOR, NULL },
     { "Journal.Verify", { NULL }, SK_ROLE_AUDITOR, "JOB ok -" },
     { "Journal.Checkpoint", { NULL }, SK_ROLE_AUDITOR, NULL },
+    { "Journal.Export", { "@out/journal.csv" }, SK_ROLE_AUDITOR, "JOB ok -" },
     { "Policy.Show", { NULL }, SK_ROLE_ADMIN, NULL },
     { "Policy.Install", { "@files/policy.json" }, SK_ROLE_ADMIN, NULL },
     { "Keys.List", { NULL }, SK_ROLE_ADMIN, NULL },
@@ -649,18 +658,30 @@ calls (gsize *n)
 }
 
 static char *
-resolve_arg (const char *arg)
+resolve_arg (const char *arg, const User *user)
 {
+  if (arg != NULL && g_str_equal (arg, "@files"))
+    return g_strdup (h.files);
   if (arg != NULL && g_str_has_prefix (arg, "@files/"))
     return g_build_filename (h.files, arg + strlen ("@files/"), NULL);
+  /* A file of its own for each caller, in a folder all may write. */
+  if (arg != NULL && g_str_has_prefix (arg, "@out/"))
+    {
+      g_autofree char *out = g_build_filename (h.tmp, "out", NULL);
+      g_mkdir (out, 01777);
+      g_chmod (out, 01777);
+      g_autofree char *name =
+          g_strdup_printf ("%s.%s", user != NULL ? user->name : "root", arg + strlen ("@out/"));
+      return g_build_filename (out, name, NULL);
+    }
   return g_strdup (arg);
 }
 
 static char *
 call_table_entry (const User *user, const Call *c)
 {
-  g_autofree char *a0 = resolve_arg (c->args[0]);
-  g_autofree char *a1 = resolve_arg (c->args[1]);
+  g_autofree char *a0 = resolve_arg (c->args[0], user);
+  g_autofree char *a1 = resolve_arg (c->args[1], user);
   return call_as (user, c->op, a0, a1, NULL);
 }
 
