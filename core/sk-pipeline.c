@@ -41,6 +41,21 @@ struct _SkPipeline
 
 G_DEFINE_FINAL_TYPE (SkPipeline, sk_pipeline, G_TYPE_OBJECT)
 
+enum
+{
+  SIGNAL_CASE_CHANGED,
+  N_SIGNALS
+};
+static guint signals[N_SIGNALS];
+
+/* After a step's transaction committed: tell who listens. */
+static void
+case_changed (SkPipeline *self, const char *case_id)
+{
+  if (case_id != NULL)
+    g_signal_emit (self, signals[SIGNAL_CASE_CHANGED], 0, case_id);
+}
+
 static void
 sk_pipeline_finalize (GObject *object)
 {
@@ -62,6 +77,17 @@ static void
 sk_pipeline_class_init (SkPipelineClass *klass)
 {
   G_OBJECT_CLASS (klass)->finalize = sk_pipeline_finalize;
+
+  /**
+   * SkPipeline::case-changed:
+   * @case_id: the 処理番号 of the case (untrusted text: escape before showing)
+   *
+   * A step changed the case, after its transaction committed.  Emitted in
+   * the thread that ran the step.
+   */
+  signals[SIGNAL_CASE_CHANGED] =
+      g_signal_new ("case-changed", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0, NULL, NULL,
+                    NULL, G_TYPE_NONE, 1, G_TYPE_STRING);
 }
 
 static void
@@ -525,6 +551,8 @@ sk_pipeline_import_at (SkPipeline *self,
       journal_refusal (self, actor, "package-refused", local_error, case_id, package_id, details);
       g_propagate_error (error, g_steal_pointer (&local_error));
     }
+  else
+    case_changed (self, c->id);
   return c;
 }
 
@@ -687,6 +715,7 @@ sk_pipeline_hand_off (SkPipeline *self,
       return NULL;
     }
   close (dirfd);
+  case_changed (self, case_id);
   g_autoptr (GPtrArray) paths = g_ptr_array_new_with_free_func (g_free);
   for (guint i = 0; i < written->len; i++)
     g_ptr_array_add (paths, g_build_filename (dir, g_ptr_array_index (written, i), NULL));
@@ -727,6 +756,7 @@ sk_pipeline_confirm_upload (SkPipeline *self,
     }
   if (!ok)
     return refuse_step (self, actor, "upload-refused", &local_error, case_id, NULL, NULL, error);
+  case_changed (self, case_id);
   sk_fault_point ("confirm-before-unlink");
   unlink_handoffs (self, removed);
   return TRUE;
@@ -1053,6 +1083,8 @@ sk_pipeline_take_in (SkPipeline *self,
       journal_refusal (self, actor, "download-refused", local_error, case_id, NULL, details);
       g_propagate_error (error, g_steal_pointer (&local_error));
     }
+  else
+    case_changed (self, case_id);
   return f;
 }
 
@@ -1124,6 +1156,7 @@ sk_pipeline_approve (
       return refuse_step (self, actor, "approval-refused", &local_error, case_id, NULL, details,
                           error);
     }
+  case_changed (self, case_id);
   return TRUE;
 }
 
@@ -1333,6 +1366,7 @@ sk_pipeline_export (SkPipeline *self,
                    package_id, details, error);
       return NULL;
     }
+  case_changed (self, case_id);
   return g_steal_pointer (&path);
 }
 
@@ -1359,6 +1393,7 @@ sk_pipeline_interrupt (SkPipeline *self, const SkActor *actor, const char *case_
     }
   if (!ok)
     return refuse_step (self, actor, "interrupt-refused", &local_error, case_id, NULL, NULL, error);
+  case_changed (self, case_id);
   unlink_handoffs (self, removed);
   return TRUE;
 }
@@ -1493,6 +1528,7 @@ flag_overdue (SkPipeline *self, gint64 now, GError **error)
             sk_journal_rollback (self->journal);
           return FALSE;
         }
+      case_changed (self, c->id);
     }
   return TRUE;
 }

@@ -234,7 +234,6 @@ typedef struct
   SkActor *actor;
   char *arg; /* a case id or a name */
   int fd;    /* -1: none */
-  char *case_id;
 } JobData;
 
 static void
@@ -244,18 +243,9 @@ job_data_free (gpointer data)
   g_object_unref (d->service);
   sk_actor_free (d->actor);
   g_free (d->arg);
-  g_free (d->case_id);
   if (d->fd >= 0)
     close (d->fd);
   g_free (d);
-}
-
-static void
-job_case_done (SkJob *job, const char *result, gpointer user_data)
-{
-  JobData *d = user_data;
-  if (result != NULL && d->case_id != NULL)
-    _sk_service_case_changed (d->service, d->case_id);
 }
 
 /* Start FUNC as a job of the invocation's caller; completes INVOCATION
@@ -283,25 +273,23 @@ start_job (
    * job. */
   g_dbus_method_invocation_return_value (invocation,
                                          g_variant_new ("(o)", sk_job_get_object_path (job)));
-  sk_job_start (job, func, d, job_data_free, job_case_done, d);
+  sk_job_start (job, func, d, job_data_free, NULL, NULL);
 }
 
 static char *
 run_import (gpointer data, SkProgress *progress, GCancellable *cancellable, GError **error)
 {
   JobData *d = data;
-  g_autofree char *folder = fd_path (d->fd);
-  g_autofree char *path = g_build_filename (folder, d->arg, NULL);
   if (!sk_progress_begin (progress, "import", 0, error))
     return NULL;
   g_mutex_lock (&d->service->lock);
   SkPipeline *pipeline = pipeline_locked (d->service, error);
-  g_autoptr (SkCase) c =
-      pipeline != NULL ? sk_pipeline_import (pipeline, d->actor, path, cancellable, error) : NULL;
+  g_autoptr (SkCase) c = pipeline != NULL ? sk_pipeline_import_at (pipeline, d->actor, d->fd,
+                                                                   d->arg, cancellable, error)
+                                          : NULL;
   g_mutex_unlock (&d->service->lock);
   if (c == NULL)
     return NULL;
-  d->case_id = g_strdup (c->id);
   return case_json (c);
 }
 
@@ -319,7 +307,6 @@ run_hand_off (gpointer data, SkProgress *progress, GCancellable *cancellable, GE
   g_mutex_unlock (&d->service->lock);
   if (paths == NULL)
     return NULL;
-  d->case_id = g_strdup (d->arg);
   return strings_json ("paths", paths, TRUE);
 }
 
@@ -364,7 +351,6 @@ run_export (gpointer data, SkProgress *progress, GCancellable *cancellable, GErr
   g_mutex_unlock (&d->service->lock);
   if (path == NULL)
     return NULL;
-  d->case_id = g_strdup (d->arg);
   g_autofree char *name = g_path_get_basename (path);
   g_autoptr (JsonBuilder) b = json_builder_new ();
   json_builder_begin_object (b);
@@ -576,7 +562,6 @@ case_step (SkService *self, GDBusMethodInvocation *invocation, const char *case_
       _sk_service_return_error (invocation, error);
       return FALSE;
     }
-  _sk_service_case_changed (self, case_id);
   return TRUE;
 }
 
@@ -621,7 +606,6 @@ on_cases_approve (SkDbusCases *skeleton,
       _sk_service_return_error (invocation, error);
       return G_DBUS_METHOD_INVOCATION_HANDLED;
     }
-  _sk_service_case_changed (self, case_id);
   sk_dbus_cases_complete_approve (skeleton, invocation);
   return G_DBUS_METHOD_INVOCATION_HANDLED;
 }

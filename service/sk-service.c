@@ -249,6 +249,12 @@ sk_service_check_station_dir (const char *station_dir, GError **error)
 
 /* ---- life --------------------------------------------------------------- */
 
+static void
+on_case_changed (SkPipeline *pipeline, const char *case_id, gpointer user_data)
+{
+  _sk_service_case_changed (SK_SERVICE (user_data), case_id);
+}
+
 gboolean
 _sk_service_open_pipeline_locked (SkService *self, GError **error)
 {
@@ -259,6 +265,9 @@ _sk_service_open_pipeline_locked (SkService *self, GError **error)
       sk_pipeline_new (self->station, policy, self->handoff_root, error);
   if (pipeline == NULL)
     return FALSE;
+  /* The pipeline says when a case changed, after the commit, in the worker
+   * thread of the step; the bus hears it from there. */
+  g_signal_connect_object (pipeline, "case-changed", G_CALLBACK (on_case_changed), self, 0);
   g_set_object (&self->pipeline, pipeline);
   return TRUE;
 }
@@ -266,7 +275,9 @@ _sk_service_open_pipeline_locked (SkService *self, GError **error)
 void
 _sk_service_case_changed (SkService *self, const char *case_id)
 {
-  if (case_id != NULL && g_utf8_validate (case_id, -1, NULL))
+  /* The id as the case holds it (clients ask Show with it): untrusted text,
+   * which they escape before they show it. */
+  if (self->cases != NULL && case_id != NULL && g_utf8_validate (case_id, -1, NULL))
     sk_dbus_cases_emit_case_changed (self->cases, case_id);
 }
 

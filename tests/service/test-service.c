@@ -787,6 +787,20 @@ test_job_owner (void)
                    "own: finished");
 }
 
+static void
+on_case_changed (GDBusConnection *c,
+                 const char *sender,
+                 const char *path,
+                 const char *iface,
+                 const char *signal,
+                 GVariant *params,
+                 gpointer data)
+{
+  const char *id;
+  g_variant_get (params, "(&s)", &id);
+  g_ptr_array_add (data, g_strdup (id));
+}
+
 /* A package made on the standard side, imported by an operator through
  * the service from a folder the operator opened, handed off and confirmed:
  * each step is journaled as that operator, in the operator role. */
@@ -822,6 +836,13 @@ test_workflow (void)
   g_autofree char *escape = call_as (&users[0], "Cases.Import", medium, "../x.tar.gpg", NULL);
   g_assert_cmpstr (escape, ==, "ERR jp.sekisho.Error.Usage");
 
+  /* Whoever listens hears that the case changed, after each step. */
+  g_autoptr (GDBusConnection) bus = bus_connection ();
+  g_autoptr (GPtrArray) changed = g_ptr_array_new_with_free_func (g_free);
+  guint sub = g_dbus_connection_signal_subscribe (
+      bus, BUS_NAME, IFACE_PREFIX "Cases", "CaseChanged", OBJECT_PATH, NULL,
+      G_DBUS_SIGNAL_FLAGS_NONE, on_case_changed, changed, NULL);
+
   g_autofree char *imported = call_as (&users[0], "Cases.Import", medium, name, NULL);
   g_assert_cmpstr (imported, ==, "JOB ok -");
   g_autofree char *again = call_as (&users[1], "Cases.Import", medium, name, NULL);
@@ -832,6 +853,14 @@ test_workflow (void)
   g_assert_cmpstr (handed, ==, "JOB ok -");
   g_autofree char *confirmed = call_as (&users[0], "Cases.ConfirmUpload", case_id, NULL);
   g_assert_cmpstr (confirmed, ==, "OK");
+
+  /* Import, hand-off, confirmation: three changes, none for the replay. */
+  for (int i = 0; i < 200 && changed->len < 3; i++)
+    g_main_context_iteration (NULL, FALSE) ? (void)0 : g_usleep (10 * 1000);
+  g_dbus_connection_signal_unsubscribe (bus, sub);
+  g_assert_cmpuint (changed->len, ==, 3);
+  for (guint i = 0; i < changed->len; i++)
+    g_assert_cmpstr (g_ptr_array_index (changed, i), ==, case_id);
 
   g_autoptr (SkStation) station = sk_station_open (sk_station_get_dir (h.st.term), &error);
   g_assert_no_error (error);
