@@ -280,8 +280,9 @@ cmd_receive (SkCli *cli, int argc, char **argv)
                                   : (sk_error_get_exit_class (error) == SK_EXIT_REFUSED ? "refused"
                                                                                         : "failed"),
         .reason = result != NULL ? NULL : sk_error_get_reason (error),
-        .uid = (gint64)getuid (),
-        .login = sk_station_login (),
+        .uid = sk_actor_for_process (SK_ROLE_OPERATOR)->uid,
+        .login = sk_actor_for_process (SK_ROLE_OPERATOR)->login,
+        .role = sk_actor_for_process (SK_ROLE_OPERATOR)->role,
         .case_id = result != NULL ? result->manifest->case_id : NULL,
         .package_id = result != NULL ? result->manifest->package_id : NULL,
       };

@@ -429,7 +429,7 @@ checkpoint_for_export (SkStation *station, SkJournal *journal, gint64 *out_seq, 
             return g_steal_pointer (&path);
         }
       g_free (path);
-      path = sk_station_make_checkpoint (station, error);
+      path = sk_station_make_checkpoint (station, sk_actor_for_process (SK_ROLE_AUDITOR), error);
       if (path == NULL)
         return NULL;
     }
@@ -567,7 +567,8 @@ cmd_journal_checkpoint (SkCli *cli, int argc, char **argv)
   g_autoptr (SkStation) station = sk_cli_open_station (cli, &error);
   if (station == NULL)
     return sk_cli_finish (cli, error, NULL, NULL);
-  g_autofree char *path = sk_station_make_checkpoint (station, &error);
+  g_autofree char *path =
+      sk_station_make_checkpoint (station, sk_actor_for_process (SK_ROLE_AUDITOR), &error);
   if (path == NULL)
     return sk_cli_finish (cli, error, NULL, NULL);
   JsonBuilder *b = sk_cli_extra (cli);

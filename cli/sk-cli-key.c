@@ -25,7 +25,8 @@ cmd_key_import (SkCli *cli, int argc, char **argv)
   g_autoptr (SkStation) station = sk_cli_open_station (cli, &error);
   if (station == NULL)
     return sk_cli_finish (cli, error, NULL, NULL);
-  g_autoptr (GPtrArray) fprs = sk_station_import_keys (station, argv[1], &error);
+  g_autoptr (GPtrArray) fprs =
+      sk_station_import_keys (station, sk_actor_for_process (SK_ROLE_ADMIN), argv[1], &error);
   if (fprs == NULL)
     return sk_cli_finish (cli, error, NULL, NULL);
 

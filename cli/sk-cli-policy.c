@@ -107,8 +107,10 @@ cmd_policy_check_or_install (SkCli *cli, int argc, char **argv, gboolean install
   g_autoptr (SkStation) station = sk_cli_open_station (cli, &error);
   if (station == NULL)
     return sk_cli_finish (cli, error, NULL, NULL);
-  g_autoptr (SkPolicy) policy = install ? sk_station_install_policy (station, argv[1], &error)
-                                        : sk_station_check_policy (station, argv[1], &error);
+  g_autoptr (SkPolicy) policy =
+      install ? sk_station_install_policy (station, sk_actor_for_process (SK_ROLE_ADMIN), argv[1],
+                                           &error)
+              : sk_station_check_policy (station, argv[1], &error);
   if (policy == NULL)
     return sk_cli_finish (cli, error, NULL, NULL);
 

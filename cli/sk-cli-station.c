@@ -30,8 +30,8 @@ cmd_station_init (SkCli *cli, int argc, char **argv)
     return sk_cli_usage_error (cli, _ ("station init takes --admin-key FPR and --signing-key FPR"));
 
   g_autoptr (GError) error = NULL;
-  g_autoptr (SkStation) station =
-      sk_station_create (cli->station_dir, admin, signing, name, &error);
+  g_autoptr (SkStation) station = sk_station_create (cli->station_dir, admin, signing, name,
+                                                     sk_actor_for_process (SK_ROLE_ADMIN), &error);
   if (station == NULL)
     return sk_cli_finish (cli, error, NULL, NULL);
   JsonBuilder *b = sk_cli_extra (cli);

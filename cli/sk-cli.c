@@ -535,8 +535,8 @@ sk_cli_open_pipeline (SkCli *cli, GError **error)
 SkActor
 sk_cli_current_actor (void)
 {
-  SkActor a = { (gint64)getuid (), sk_station_login (), "operator" };
-  return a;
+  /* On a station the caller owns, the caller acts as the operator. */
+  return *sk_actor_for_process (SK_ROLE_OPERATOR);
 }
 
 char *

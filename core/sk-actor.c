@@ -162,6 +162,17 @@ sk_actor_new_for_process (SkRole role)
 }
 
 const SkActor *
+sk_actor_for_process (SkRole role)
+{
+  static gsize actors[SK_ROLE_SYSTEM + 1];
+
+  g_return_val_if_fail (role <= SK_ROLE_SYSTEM, NULL);
+  if (g_once_init_enter (&actors[role]))
+    g_once_init_leave (&actors[role], (gsize)sk_actor_new_for_process (role));
+  return (const SkActor *)actors[role];
+}
+
+const SkActor *
 sk_actor_system (void)
 {
   static const SkActor system = { -1, NULL, "system" };

@@ -57,6 +57,10 @@ sk_actor_new_for_caller (guint32 uid, const guint32 *gids, gsize n_gids, GError 
 SkActor *
 sk_actor_new_for_process (SkRole role);
 
+/* The same, made once per role and kept for the process's life. */
+const SkActor *
+sk_actor_for_process (SkRole role);
+
 const SkActor *
 sk_actor_system (void);
 

@@ -93,25 +93,13 @@ dir_is_empty (const char *path)
 const char *
 sk_station_login (void)
 {
-  static gsize login;
-  if (g_once_init_enter (&login))
-    {
-      /* The name the system knows for our uid; never GLib's placeholder for
-       * a uid without an entry, which would put an invented name on the
-       * record. */
-      char buf[4096];
-      struct passwd pw, *found = NULL;
-      char *name = getpwuid_r (getuid (), &pw, buf, sizeof buf, &found) == 0 && found != NULL
-                       ? g_strdup (pw.pw_name)
-                       : g_strdup_printf ("uid-%u", (guint)getuid ());
-      g_once_init_leave (&login, (gsize)name);
-    }
-  return (const char *)login;
+  /* Who this process's user is, asked in the one place that asks
+   * (sk-actor.c). */
+  return sk_actor_for_process (SK_ROLE_NONE)->login;
 }
 
-/* Journal an action of ACTOR (NULL: this process's user, for the command
- * line on a station the caller owns) on the station.  A failure to journal
- * is an error of the action: nothing unrecorded is acknowledged. */
+/* Journal an action of ACTOR on the station.  A failure to journal is an
+ * error of the action: nothing unrecorded is acknowledged. */
 static gboolean
 journal_action (SkStation *self,
                 const SkActor *actor,
@@ -129,9 +117,9 @@ journal_action (SkStation *self,
                    ? "ok"
                    : (sk_error_get_exit_class (refusal) == SK_EXIT_REFUSED ? "refused" : "failed"),
     .reason = refusal != NULL ? sk_error_get_reason (refusal) : NULL,
-    .uid = actor != NULL ? actor->uid : (gint64)getuid (),
-    .login = actor != NULL ? actor->login : sk_station_login (),
-    .role = actor != NULL ? actor->role : NULL,
+    .uid = actor->uid,
+    .login = actor->login,
+    .role = actor->role,
     .details = details,
   };
   return sk_journal_record (journal, &entry, error) != 0;
@@ -142,9 +130,11 @@ sk_station_create (const char *dir,
                    const char *admin_fpr,
                    const char *signing_fpr,
                    const char *name,
+                   const SkActor *actor,
                    GError **error)
 {
   g_return_val_if_fail (dir != NULL, NULL);
+  g_return_val_if_fail (actor != NULL, NULL);
   g_return_val_if_fail (error == NULL || *error == NULL, NULL);
 
   g_autofree char *admin = admin_fpr != NULL ? sk_fingerprint_normalize (admin_fpr) : NULL;
@@ -198,7 +188,7 @@ sk_station_create (const char *dir,
   g_autofree char *details =
       g_strdup_printf ("{\"name\":\"%s\",\"admin_keys\":[\"%s\"],\"signing_key\":\"%s\"}",
                        station->name, admin, signing);
-  if (!journal_action (station, NULL, "station-created", NULL, details, error))
+  if (!journal_action (station, actor, "station-created", NULL, details, error))
     return NULL;
   return g_steal_pointer (&station);
 }
@@ -337,18 +327,13 @@ static SkPolicy *
 install_policy (SkStation *self, const char *policy_path, InstallOutcome *outcome, GError **error);
 
 SkPolicy *
-sk_station_install_policy (SkStation *self, const char *policy_path, GError **error)
-{
-  return sk_station_install_policy_as (self, NULL, policy_path, error);
-}
-
-SkPolicy *
-sk_station_install_policy_as (SkStation *self,
-                              const SkActor *actor,
-                              const char *policy_path,
-                              GError **error)
+sk_station_install_policy (SkStation *self,
+                           const SkActor *actor,
+                           const char *policy_path,
+                           GError **error)
 {
   g_return_val_if_fail (SK_IS_STATION (self), NULL);
+  g_return_val_if_fail (actor != NULL, NULL);
 
   g_autoptr (GError) local_error = NULL;
   InstallOutcome outcome = { 0, NULL };
@@ -554,15 +539,10 @@ static GPtrArray *
 import_keys (SkStation *self, const char *path, GError **error);
 
 GPtrArray *
-sk_station_import_keys (SkStation *self, const char *path, GError **error)
-{
-  return sk_station_import_keys_as (self, NULL, path, error);
-}
-
-GPtrArray *
-sk_station_import_keys_as (SkStation *self, const SkActor *actor, const char *path, GError **error)
+sk_station_import_keys (SkStation *self, const SkActor *actor, const char *path, GError **error)
 {
   g_return_val_if_fail (SK_IS_STATION (self), NULL);
+  g_return_val_if_fail (actor != NULL, NULL);
 
   g_autoptr (GError) local_error = NULL;
   g_autoptr (GPtrArray) fprs = import_keys (self, path, &local_error);
@@ -625,15 +605,10 @@ sk_station_open_journal (SkStation *self, gboolean read_only, GError **error)
 }
 
 char *
-sk_station_make_checkpoint (SkStation *self, GError **error)
-{
-  return sk_station_make_checkpoint_as (self, NULL, error);
-}
-
-char *
-sk_station_make_checkpoint_as (SkStation *self, const SkActor *actor, GError **error)
+sk_station_make_checkpoint (SkStation *self, const SkActor *actor, GError **error)
 {
   g_return_val_if_fail (SK_IS_STATION (self), NULL);
+  g_return_val_if_fail (actor != NULL, NULL);
 
   g_autoptr (SkJournal) journal = sk_station_open_journal (self, FALSE, error);
   if (journal == NULL)

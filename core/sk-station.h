@@ -23,12 +23,15 @@ G_BEGIN_DECLS
 #define SK_TYPE_STATION (sk_station_get_type ())
 G_DECLARE_FINAL_TYPE (SkStation, sk_station, SK, STATION, GObject)
 
-/* Make a new station in DIR (which must not exist, or be empty). */
+/* Make a new station in DIR (which must not exist, or be empty), journaled
+ * as ACTOR's.  The station's actions below are journaled as their ACTOR's
+ * too: who acts is always passed in (core/sk-actor.h). */
 SkStation *
 sk_station_create (const char *dir,
                    const char *admin_fpr,
                    const char *signing_fpr,
                    const char *name,
+                   const SkActor *actor,
                    GError **error);
 SkStation *
 sk_station_open (const char *dir, GError **error);
@@ -49,14 +52,10 @@ SkPolicy *
 sk_station_check_policy (SkStation *self, const char *policy_path, GError **error);
 /* Check, then make it the station's policy, atomically. */
 SkPolicy *
-sk_station_install_policy (SkStation *self, const char *policy_path, GError **error);
-/* The same, journaled as ACTOR's (the others journal this process's user:
- * the command line on a station the caller owns). */
-SkPolicy *
-sk_station_install_policy_as (SkStation *self,
-                              const SkActor *actor,
-                              const char *policy_path,
-                              GError **error);
+sk_station_install_policy (SkStation *self,
+                           const SkActor *actor,
+                           const char *policy_path,
+                           GError **error);
 /* The installed policy, verified again on every load. */
 SkPolicy *
 sk_station_load_policy (SkStation *self, GError **error);
@@ -64,9 +63,7 @@ sk_station_load_policy (SkStation *self, GError **error);
 /* Import public keys, and the secret key of the station's own fingerprint.
  * Journaled, refusals included. */
 GPtrArray *
-sk_station_import_keys (SkStation *self, const char *path, GError **error);
-GPtrArray *
-sk_station_import_keys_as (SkStation *self, const SkActor *actor, const char *path, GError **error);
+sk_station_import_keys (SkStation *self, const SkActor *actor, const char *path, GError **error);
 
 /* The journal, writable (creating the database on first use), or read-only
  * for the offline commands, which then write nothing at all. */
@@ -76,9 +73,7 @@ sk_station_open_journal (SkStation *self, gboolean read_only, GError **error);
 /* Make a signed checkpoint of the journal's head in DIR/checkpoints and
  * journal that it was made; returns the checkpoint's path. */
 char *
-sk_station_make_checkpoint (SkStation *self, GError **error);
-char *
-sk_station_make_checkpoint_as (SkStation *self, const SkActor *actor, GError **error);
+sk_station_make_checkpoint (SkStation *self, const SkActor *actor, GError **error);
 /* The store of staged items (DIR/store), recovered at open when no other
  * process has it open (see sk_store_open()). */
 SkStore *
@@ -88,7 +83,8 @@ sk_station_open_store (SkStation *self,
                        GError **error);
 
 /* The login of this process's uid as the system knows it, or "uid-N" when
- * it has none. */
+ * it has none (sk_actor_for_process ()'s).  For what a process writes as
+ * itself (a manifest's created_by), never for who acted on a station. */
 const char *
 sk_station_login (void);
 

@@ -730,7 +730,7 @@ on_journal_checkpoint (SkDbusJournal *skeleton,
   gsize sig_len = 0;
   g_mutex_lock (&self->lock);
   g_autofree char *path =
-      sk_station_make_checkpoint_as (self->station, _sk_service_actor (invocation), &error);
+      sk_station_make_checkpoint (self->station, _sk_service_actor (invocation), &error);
   g_autofree char *sig_path = path != NULL ? g_strconcat (path, ".sig", NULL) : NULL;
   gboolean ok = path != NULL && g_file_get_contents (path, &json, NULL, &error) &&
                 g_file_get_contents (sig_path, &sig, &sig_len, &error);
@@ -815,7 +815,7 @@ on_policy_install (SkDbusPolicy *skeleton,
       path != NULL ? spool (self, tmpdir, "policy.json.sig", sig_fd, MAX_SIGNATURE, &error) : NULL;
   if (sig_path != NULL)
     policy =
-        sk_station_install_policy_as (self->station, _sk_service_actor (invocation), path, &error);
+        sk_station_install_policy (self->station, _sk_service_actor (invocation), path, &error);
   if (tmpdir != NULL)
     remove_spool (tmpdir);
   /* The pipeline follows the policy in force. */
@@ -884,7 +884,7 @@ on_keys_import (SkDbusKeys *skeleton,
   g_autofree char *path =
       tmpdir != NULL ? spool (self, tmpdir, "keys", fd, MAX_KEY_FILE, &error) : NULL;
   if (path != NULL)
-    fprs = sk_station_import_keys_as (self->station, _sk_service_actor (invocation), path, &error);
+    fprs = sk_station_import_keys (self->station, _sk_service_actor (invocation), path, &error);
   if (tmpdir != NULL)
     remove_spool (tmpdir);
   g_mutex_unlock (&self->lock);

@@ -226,7 +226,8 @@ SkPolicy *
 sk_test_install (SkStation *station, const char *path)
 {
   g_autoptr (GError) error = NULL;
-  SkPolicy *policy = sk_station_install_policy (station, path, &error);
+  SkPolicy *policy =
+      sk_station_install_policy (station, sk_actor_for_process (SK_ROLE_ADMIN), path, &error);
   g_assert_no_error (error);
   g_assert_nonnull (policy);
   return policy;
@@ -252,7 +253,8 @@ make_station (gpointer data)
   StationJob *job = data;
   g_autoptr (GError) error = NULL;
 
-  job->station = sk_station_create (job->dir, sk_test_keys.admin, job->own_fpr, job->name, &error);
+  job->station = sk_station_create (job->dir, sk_test_keys.admin, job->own_fpr, job->name,
+                                    sk_actor_for_process (SK_ROLE_ADMIN), &error);
   g_assert_no_error (error);
   g_assert_nonnull (job->station);
   sk_test_import (job->station, job->own_fpr, job->keydata);

@@ -107,6 +107,13 @@ test_actor_copy (void)
   g_assert_cmpstr (copy->role, ==, me->role);
   g_assert_cmpint (copy->uid, ==, me->uid);
 
+  /* The process's actor per role is made once. */
+  const SkActor *admin = sk_actor_for_process (SK_ROLE_ADMIN);
+  g_assert_true (admin == sk_actor_for_process (SK_ROLE_ADMIN));
+  g_assert_cmpstr (admin->role, ==, "admin");
+  g_assert_cmpstr (admin->login, ==, me->login);
+  g_assert_cmpstr (sk_actor_for_process (SK_ROLE_AUDITOR)->role, ==, "auditor");
+
   const SkActor *system = sk_actor_system ();
   g_assert_cmpint (system->uid, ==, -1);
   g_assert_null (system->login);

@@ -242,6 +242,9 @@ typedef struct
 
 static Keys keys;
 
+/* Who installs: passed in, never asked of the system. */
+static const SkActor test_admin = { 4242, "test-admin", "admin" };
+
 static void
 keys_make (void)
 {
@@ -320,7 +323,8 @@ fixture_setup (Fixture *fx, gconstpointer data)
   g_assert_no_error (error);
   fx->dir = g_build_filename (tmp, "station", NULL);
   fx->policy_path = g_build_filename (tmp, "policy.json", NULL);
-  fx->station = sk_station_create (fx->dir, keys.admin, keys.station_key, "test", &error);
+  fx->station =
+      sk_station_create (fx->dir, keys.admin, keys.station_key, "test", &test_admin, &error);
   g_assert_no_error (error);
 
   /* The station knows the admin, the other admin and mallory (public keys
@@ -365,7 +369,8 @@ test_signed_ok (Fixture *fx, gconstpointer data)
                    keys.station_key);
 
   /* Installed, it loads again from the station's own copy. */
-  g_autoptr (SkPolicy) installed = sk_station_install_policy (fx->station, fx->policy_path, &error);
+  g_autoptr (SkPolicy) installed =
+      sk_station_install_policy (fx->station, &test_admin, fx->policy_path, &error);
   g_assert_no_error (error);
   g_assert_cmpstr (sk_policy_get_sha256 (installed), ==, sha);
   g_autoptr (SkPolicy) loaded = sk_station_load_policy (fx->station, &error);
@@ -526,7 +531,8 @@ install_ok (Fixture *fx, const char *text, const char *signer)
 {
   g_autoptr (GError) error = NULL;
   write_policy (fx, text, signer, NULL);
-  g_autoptr (SkPolicy) policy = sk_station_install_policy (fx->station, fx->policy_path, &error);
+  g_autoptr (SkPolicy) policy =
+      sk_station_install_policy (fx->station, &test_admin, fx->policy_path, &error);
   g_assert_no_error (error);
   g_assert_nonnull (policy);
 }
@@ -536,7 +542,8 @@ install_refused (Fixture *fx, const char *text, const char *signer, SkErrorCode 
 {
   g_autoptr (GError) error = NULL;
   write_policy (fx, text, signer, NULL);
-  g_autoptr (SkPolicy) policy = sk_station_install_policy (fx->station, fx->policy_path, &error);
+  g_autoptr (SkPolicy) policy =
+      sk_station_install_policy (fx->station, &test_admin, fx->policy_path, &error);
   g_assert_error (error, SK_ERROR, (gint)code);
   g_assert_null (policy);
 }
@@ -562,7 +569,8 @@ test_rollback (Fixture *fx, gconstpointer data)
 
   g_autoptr (GError) error = NULL;
   write_policy (fx, three, keys.admin, NULL);
-  g_autoptr (SkPolicy) older = sk_station_install_policy (fx->station, fx->policy_path, &error);
+  g_autoptr (SkPolicy) older =
+      sk_station_install_policy (fx->station, &test_admin, fx->policy_path, &error);
   g_assert_error (error, SK_ERROR, SK_ERROR_POLICY_INVALID);
   g_assert_nonnull (strstr (error->message, "serial 3"));
   g_assert_nonnull (strstr (error->message, "serial 5"));
@@ -578,9 +586,19 @@ test_rollback (Fixture *fx, gconstpointer data)
 
   g_autoptr (GPtrArray) refused = journal_rows (fx, "policy-refused");
   g_assert_cmpuint (refused->len, ==, 3);
+  g_autoptr (GPtrArray) installed = journal_rows (fx, "policy-installed");
+  g_assert_cmpuint (installed->len, ==, 2);
+  for (guint i = 0; i < installed->len; i++)
+    {
+      SkJournalRow *row = g_ptr_array_index (installed, i);
+      g_assert_cmpint (row->uid, ==, test_admin.uid);
+      g_assert_cmpstr (row->login, ==, test_admin.login);
+      g_assert_cmpstr (row->role, ==, "admin");
+    }
   for (guint i = 0; i < refused->len; i++)
     {
       SkJournalRow *row = g_ptr_array_index (refused, i);
+      g_assert_cmpint (row->uid, ==, test_admin.uid);
       g_assert_cmpstr (row->reason, ==, "policy-invalid");
       g_assert_cmpstr (row->details, ==, "{\"installed_serial\":5}");
     }
