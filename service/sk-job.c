@@ -31,6 +31,10 @@ struct _SkJob
   SkJobDone done;
   gpointer done_data;
 
+  SkJobDenied denied;
+  gpointer denied_data;
+
+  GMutex lock; /* the end, read by GetResult in the invocation's thread */
   gboolean finished;
   gboolean ok;
   char *reason;
@@ -58,6 +62,7 @@ sk_job_finalize (GObject *object)
   g_free (self->reason);
   g_free (self->message);
   g_free (self->result);
+  g_mutex_clear (&self->lock);
   G_OBJECT_CLASS (sk_job_parent_class)->finalize (object);
 }
 
@@ -70,6 +75,7 @@ sk_job_class_init (SkJobClass *klass)
 static void
 sk_job_init (SkJob *self)
 {
+  g_mutex_init (&self->lock);
 }
 
 static void
@@ -89,13 +95,16 @@ on_progress (SkProgress *progress, const char *phase, guint64 done, guint64 tota
   emit (self, "Progress", g_variant_new ("(stt)", phase != NULL ? phase : "", done, total));
 }
 
-/* Only the starter may ask: anyone else is refused before the handler. */
+/* Only the starter may ask: anyone else is refused before the handler,
+ * and the refusal is journaled by whoever made the job. */
 static gboolean
 on_authorize (GDBusInterfaceSkeleton *skeleton, GDBusMethodInvocation *invocation, gpointer data)
 {
   SkJob *self = data;
   if (g_strcmp0 (g_dbus_method_invocation_get_sender (invocation), self->owner) == 0)
     return TRUE;
+  if (self->denied != NULL)
+    self->denied (invocation, self->denied_data);
   g_dbus_method_invocation_return_error_literal (invocation, SK_ERROR, SK_ERROR_ROLE_DENIED,
                                                  "this job belongs to another caller");
   return FALSE;
@@ -114,14 +123,20 @@ static gboolean
 on_get_result (SkDbusJob *skeleton, GDBusMethodInvocation *invocation, gpointer data)
 {
   SkJob *self = data;
+  g_mutex_lock (&self->lock);
   sk_dbus_job_complete_get_result (
       skeleton, invocation, self->finished, self->ok, self->reason != NULL ? self->reason : "",
       self->message != NULL ? self->message : "", self->result != NULL ? self->result : "");
+  g_mutex_unlock (&self->lock);
   return G_DBUS_METHOD_INVOCATION_HANDLED;
 }
 
 SkJob *
-sk_job_new (GDBusConnection *connection, const char *owner, GError **error)
+sk_job_new (GDBusConnection *connection,
+            const char *owner,
+            SkJobDenied denied,
+            gpointer denied_data,
+            GError **error)
 {
   static guint next_id = 0;
 
@@ -131,12 +146,19 @@ sk_job_new (GDBusConnection *connection, const char *owner, GError **error)
   g_autoptr (SkJob) self = g_object_new (SK_TYPE_JOB, NULL);
   self->connection = g_object_ref (connection);
   self->owner = g_strdup (owner);
+  self->denied = denied;
+  self->denied_data = denied_data;
   self->path = g_strdup_printf (JOB_PATH_PREFIX "%u", g_atomic_int_add (&next_id, 1) + 1);
   self->cancellable = g_cancellable_new ();
   self->progress = sk_progress_new (self->cancellable);
   g_signal_connect_object (self->progress, "changed", G_CALLBACK (on_progress), self, 0);
 
   self->skeleton = sk_dbus_job_skeleton_new ();
+  /* The door may wait on the bus to journal a stranger: not on the main
+   * loop. */
+  g_dbus_interface_skeleton_set_flags (
+      G_DBUS_INTERFACE_SKELETON (self->skeleton),
+      G_DBUS_INTERFACE_SKELETON_FLAGS_HANDLE_METHOD_INVOCATIONS_IN_THREAD);
   g_signal_connect_object (self->skeleton, "g-authorize-method", G_CALLBACK (on_authorize), self,
                            0);
   g_signal_connect_object (self->skeleton, "handle-cancel", G_CALLBACK (on_cancel), self, 0);
@@ -185,6 +207,7 @@ finished (GObject *source, GAsyncResult *res, gpointer data)
   g_autoptr (GError) error = NULL;
   g_autofree char *result = g_task_propagate_pointer (G_TASK (res), &error);
 
+  g_mutex_lock (&self->lock);
   self->finished = TRUE;
   self->ok = result != NULL;
   if (result != NULL)
@@ -201,6 +224,7 @@ finished (GObject *source, GAsyncResult *res, gpointer data)
                                    : sk_error_get_reason (error));
       self->message = g_strdup (error->message);
     }
+  g_mutex_unlock (&self->lock);
   /* The last figures, then the end. */
   g_autofree char *phase = NULL;
   guint64 done, total;

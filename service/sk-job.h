@@ -26,10 +26,18 @@ typedef char *(*SkJobFunc) (gpointer data,
 #define SK_TYPE_JOB (sk_job_get_type ())
 G_DECLARE_FINAL_TYPE (SkJob, sk_job, SK, JOB, GObject)
 
-/* A new job for OWNER (a unique bus name), exported on CONNECTION at once;
- * call from the main context.  FUNC runs when sk_job_start () is called. */
+/* Called, in the invocation's thread, when someone other than the owner
+ * asks a job anything (the call is then refused as role-denied). */
+typedef void (*SkJobDenied) (GDBusMethodInvocation *invocation, gpointer user_data);
+
+/* A new job for OWNER (a unique bus name), exported on CONNECTION at once.
+ * FUNC runs when sk_job_start () is called. */
 SkJob *
-sk_job_new (GDBusConnection *connection, const char *owner, GError **error);
+sk_job_new (GDBusConnection *connection,
+            const char *owner,
+            SkJobDenied denied,
+            gpointer denied_data,
+            GError **error);
 
 const char *
 sk_job_get_object_path (SkJob *self);

@@ -248,6 +248,12 @@ job_data_free (gpointer data)
   g_free (d);
 }
 
+static void
+job_denied (GDBusMethodInvocation *invocation, gpointer user_data)
+{
+  _sk_service_journal_denial (SK_SERVICE (user_data), invocation);
+}
+
 /* Start FUNC as a job of the invocation's caller; completes INVOCATION
  * with the job's path (every long method returns just that). */
 static void
@@ -255,8 +261,8 @@ start_job (
     SkService *self, GDBusMethodInvocation *invocation, SkJobFunc func, const char *arg, int fd)
 {
   g_autoptr (GError) error = NULL;
-  g_autoptr (SkJob) job =
-      sk_job_new (self->connection, g_dbus_method_invocation_get_sender (invocation), &error);
+  g_autoptr (SkJob) job = sk_job_new (
+      self->connection, g_dbus_method_invocation_get_sender (invocation), job_denied, self, &error);
   if (job == NULL)
     {
       if (fd >= 0)

@@ -45,6 +45,10 @@ _sk_service_connect_methods (SkService *self);
 gboolean
 _sk_service_open_pipeline_locked (SkService *self, GError **error);
 
+/* Journal a refusal at a door: the caller of INVOCATION, the method. */
+void
+_sk_service_journal_denial (SkService *self, GDBusMethodInvocation *invocation);
+
 /* Tell clients that CASE_ID changed; any thread. */
 void
 _sk_service_case_changed (SkService *self, const char *case_id);

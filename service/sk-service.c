@@ -109,6 +109,16 @@ journal_denial (
     g_warning ("a refusal could not be journaled: %s", error->message);
 }
 
+void
+_sk_service_journal_denial (SkService *self, GDBusMethodInvocation *invocation)
+{
+  gint64 uid = -1;
+  g_autoptr (SkActor) actor = sk_bouncer_identify (self->bouncer, invocation, &uid, NULL);
+  journal_denial (self, g_dbus_method_invocation_get_interface_name (invocation),
+                  g_dbus_method_invocation_get_method_name (invocation), uid,
+                  actor != NULL ? actor->role : NULL);
+}
+
 /* Runs in the invocation's own thread (the skeletons handle invocations in
  * threads), so the bus and polkit may be waited on here. */
 static gboolean

@@ -27,7 +27,9 @@
 #include "sk-error.h"
 #include "sk-journal.h"
 #include "sk-package.h"
+#include "sk-pipeline.h"
 #include "sk-synth.h"
+#include "sk-test-gpg.h"
 #include "sk-test-stations.h"
 #include "sk-test-util.h"
 
@@ -785,6 +787,8 @@ test_job_owner (void)
   g_assert_cmpstr (out, ==,
                    "JOB fail case-unknown; other connection: jp.sekisho.Error.RoleDenied; "
                    "own: finished");
+  g_autoptr (GHashTable) set = denials ();
+  assert_denial_journaled (set, users[1].uid, "Job.GetResult");
 }
 
 static void
@@ -1001,6 +1005,86 @@ test_load (void)
 #endif
 }
 
+/* A benchmark, not a test (run by bench/service-import.sh): import of one
+ * package of SK_SERVICE_BENCH_RECORDS KNY01 records in-process on a twin
+ * of the terminal station, then through the service; prints both times
+ * and their ratio (DESIGN.md §10: the service adds at most 5%). */
+static void
+bench_import (void)
+{
+  guint64 records = g_ascii_strtoull (g_getenv ("SK_SERVICE_BENCH_RECORDS"), NULL, 10);
+  g_autoptr (GError) error = NULL;
+  g_autoptr (SkPolicy) layouts = sk_test_default_policy ();
+  g_autofree char *work = g_build_filename (h.tmp, "bench", NULL);
+  g_autofree char *medium = g_build_filename (h.tmp, "bench-medium", NULL);
+  g_assert_cmpint (g_mkdir (work, 0700), ==, 0);
+  g_assert_cmpint (g_mkdir (medium, 0755), ==, 0);
+  g_assert_cmpint (g_chmod (medium, 0755), ==, 0);
+
+  SkSynthOptions opts;
+  sk_synth_options_init (&opts);
+  opts.seed = 77;
+  opts.records = records;
+  g_autofree char *file =
+      sk_synth_write_file (layouts, sk_policy_lookup_kind (layouts, "KNY01"), &opts, work, &error);
+  g_assert_no_error (error);
+  const char *files[] = { file, NULL };
+  g_autofree char *package = sk_package_pack (h.st.std, h.st.std_policy, "subscriber",
+                                              "C0000000000000000077", files, medium, NULL, &error);
+  g_assert_no_error (error);
+  g_autofree char *sig = g_strconcat (package, ".sig", NULL);
+  g_assert_cmpint (g_chmod (package, 0644), ==, 0);
+  g_assert_cmpint (g_chmod (sig, 0644), ==, 0);
+  g_autofree char *name = g_path_get_basename (package);
+  GStatBuf st;
+  g_assert_cmpint (g_stat (package, &st), ==, 0);
+
+  /* A twin terminal (the same keys and policy, a station of its own) for
+   * the in-process run: a package is imported once per station. */
+  g_autofree char *twin_dir = g_build_filename (h.tmp, "twin", NULL);
+  g_autoptr (SkStation) twin =
+      sk_station_create (twin_dir, sk_test_keys.admin, sk_test_keys.terminal, "twin",
+                         sk_actor_for_process (SK_ROLE_ADMIN), &error);
+  g_assert_no_error (error);
+  GBytes *twin_keys[] = { sk_test_keys.admin_pub, sk_test_keys.standard_pub,
+                          sk_test_keys.terminal_sec, NULL };
+  sk_test_import (twin, sk_test_keys.terminal, twin_keys);
+  g_autofree char *policy = g_build_filename (h.tmp, "st", "policy.json", NULL);
+  g_autoptr (SkPolicy) twin_policy = sk_test_install (twin, policy);
+  g_autofree char *run = g_build_filename (h.tmp, "run", NULL);
+  g_autoptr (SkPipeline) pipeline = sk_pipeline_new (twin, twin_policy, run, &error);
+  g_assert_no_error (error);
+
+  /* Both read the package from the page cache. */
+  g_autofree char *warm = NULL;
+  g_assert_true (g_file_get_contents (package, &warm, NULL, NULL));
+  g_clear_pointer (&warm, g_free);
+
+  int dirfd = open (medium, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  g_assert_cmpint (dirfd, >=, 0);
+  gint64 t0 = g_get_monotonic_time ();
+  g_autoptr (SkCase) c = sk_pipeline_import_at (pipeline, sk_actor_for_process (SK_ROLE_OPERATOR),
+                                                dirfd, name, NULL, &error);
+  gint64 t1 = g_get_monotonic_time ();
+  close (dirfd);
+  g_assert_no_error (error);
+  g_assert_nonnull (c);
+
+  gint64 t2 = g_get_monotonic_time ();
+  g_autofree char *out = call_as (&users[0], "Cases.Import", medium, name, NULL);
+  gint64 t3 = g_get_monotonic_time ();
+  g_assert_cmpstr (out, ==, "JOB ok -");
+
+  double in_process = (double)(t1 - t0) / G_USEC_PER_SEC;
+  double service = (double)(t3 - t2) / G_USEC_PER_SEC;
+  g_print ("# import of %" G_GUINT64_FORMAT " MB: in-process %.2f s, through sekishod %.2f s, "
+           "ratio %.3f\n",
+           (guint64)st.st_size / 1000000, in_process, service, service / in_process);
+  g_clear_object (&pipeline);
+  g_autofree char *twin_home = g_build_filename (twin_dir, "gnupg", NULL);
+  sk_test_gpg_remove_home (twin_home);
+}
+
 /* The service refuses a station directory that is not its alone. */
 static void
 test_station_dir_refused (void)
@@ -1046,6 +1130,8 @@ main (int argc, char **argv)
   g_test_add_func ("/service/job-owner", test_job_owner);
   g_test_add_func ("/service/workflow", test_workflow);
   g_test_add_func ("/service/load", test_load);
+  if (g_getenv ("SK_SERVICE_BENCH_RECORDS") != NULL)
+    g_test_add_func ("/service/bench-import", bench_import);
   g_test_add_func ("/service/station-dir-refused", test_station_dir_refused);
   int ret = g_test_run ();
   teardown ();

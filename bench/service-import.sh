@@ -1,0 +1,18 @@
+#!/bin/sh
+# Benchmark (not a test): import of one KNY01 package (1,000,000 records,
+# some 500 MB; RECORDS as the first argument) in-process and through
+# sekishod on a private system bus with the real polkitd, in the same run
+# (DESIGN.md §10: the service adds at most 5%).  Needs root, as the
+# service tests do (tests/service/test-service.c).
+set -eu
+cd "$(dirname "$0")/.."
+top=$(pwd)
+records=${1:-1000000}
+[ -d _build ] || meson setup _build --werror -Dfault_points=true >/dev/null
+meson compile -C _build >/dev/null
+SK_SERVICE_BENCH_RECORDS=$records \
+SEKISHOD="$top/_build/service/sekishod" \
+SK_POLKIT_ACTIONS="$top/_build/policies/jp.sekisho.policy" \
+SK_POLKIT_RULES="$top/policies/jp.sekisho.rules" \
+SK_BUS_POLICY="$top/packaging/dbus/jp.sekisho.Station1.conf" \
+  "$top/_build/tests/service/test-service" -p /service/bench-import | grep '^# import'
