@@ -8,7 +8,7 @@ set -eu
 cd "$(dirname "$0")/.."
 top=$(pwd)
 records=${1:-1000000}
-[ -d _build ] || meson setup _build --werror -Dfault_points=true >/dev/null
+[ -d _build ] || meson setup _build --werror >/dev/null
 meson compile -C _build >/dev/null
 SK_SERVICE_BENCH_RECORDS=$records \
 SEKISHOD="$top/_build/service/sekishod" \

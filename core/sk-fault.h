@@ -1,15 +1,17 @@
 /* sk-fault.h — crash points for the crash-safety tests
  *
  * Every write path names its fsync and rename boundaries with
- * sk_fault_point ().  In a build configured with -Dfault_points=true (the
- * tests' builds: scripts/test), when the environment variable SEKISHO_FAULT
- * is "NAME" or "NAME:N", the process kills itself with SIGKILL at the first
- * (or the Nth) time it reaches point NAME, as a power cut would.  Without
+ * sk_fault_point ().  In a build with fault points (-Dfault_points=enabled,
+ * or a development build type; scripts/test asks for them), when the
+ * environment variable SEKISHO_FAULT is "NAME" or "NAME:N", the process
+ * kills itself with SIGKILL at the first (or the Nth) time it reaches point
+ * NAME, as a power cut would.  Without
  * the variable a point costs one comparison.  The tests kill at each point
  * in turn and check that the next open loses nothing acknowledged and shows
  * nothing half-written.
  *
- * A production build (the option's default) has no fault points at all:
+ * A production build (buildtype release, plain or minsize, or
+ * -Dfault_points=disabled) has no fault points at all:
  * sk_fault_point () compiles to nothing, no point's name is in the binary,
  * and SEKISHO_FAULT is never read.  Include config.h before this header.
  */
