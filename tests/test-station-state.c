@@ -92,7 +92,8 @@ test_four_workflows (Fixture *fx, gconstpointer data)
       g_assert_nonnull (exported);
     }
   g_autoptr (GError) error = NULL;
-  g_autofree char *cp = sk_station_make_checkpoint (fx->st.term, &error);
+  g_autofree char *cp =
+      sk_station_make_checkpoint (fx->st.term, sk_actor_for_process (SK_ROLE_AUDITOR), &error);
   g_assert_no_error (error);
   g_assert_true (g_file_test (cp, G_FILE_TEST_IS_REGULAR));
   g_assert_cmpint (sk_pipeline_sweep (fx->pipe, &error), >=, 0);
@@ -227,7 +228,8 @@ test_at_a_glance (Fixture *fx, gconstpointer data)
 
   /* station status: policy, keys with what each is for, journal head and
    * checkpoint, store items and the hand-off's deadline. */
-  g_autofree char *cp = sk_station_make_checkpoint (fx->st.term, &error);
+  g_autofree char *cp =
+      sk_station_make_checkpoint (fx->st.term, sk_actor_for_process (SK_ROLE_AUDITOR), &error);
   g_assert_no_error (error);
   g_assert_nonnull (cp);
   g_autoptr (JsonParser) p2 = json_parser_new ();
