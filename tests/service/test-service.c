@@ -25,6 +25,7 @@
 #include <unistd.h>
 
 #include "sk-error.h"
+#include "sk-fault.h"
 #include "sk-journal.h"
 #include "sk-package.h"
 #include "sk-pipeline.h"
@@ -63,6 +64,28 @@ on_job_signal (GDBusConnection *c,
   const char *reason;
   g_variant_get (params, "(b&s&s&s)", &w->ok, &reason, NULL, NULL);
   w->reason = g_strdup (reason);
+  w->finished = TRUE;
+  g_main_loop_quit (w->loop);
+}
+
+/* The service left the bus while a job ran: a client says so plainly
+ * (service-unreachable), it does not wait for ever. */
+static void
+on_owner_changed (GDBusConnection *c,
+                  const char *sender,
+                  const char *path,
+                  const char *iface,
+                  const char *signal,
+                  GVariant *params,
+                  gpointer data)
+{
+  JobWait *w = data;
+  const char *name, *old_owner, *new_owner;
+  g_variant_get (params, "(&s&s&s)", &name, &old_owner, &new_owner);
+  if (w->job == NULL || w->finished || *new_owner != '\0')
+    return;
+  w->ok = FALSE;
+  w->reason = g_strdup ("service-unreachable");
   w->finished = TRUE;
   g_main_loop_quit (w->loop);
 }
@@ -148,6 +171,9 @@ client_call (GDBusConnection *bus, char **argv)
   guint sub =
       g_dbus_connection_signal_subscribe (bus, BUS_NAME, IFACE_PREFIX "Job", NULL, NULL, NULL,
                                           G_DBUS_SIGNAL_FLAGS_NONE, on_job_signal, &w, NULL);
+  guint gone = g_dbus_connection_signal_subscribe (
+      bus, "org.freedesktop.DBus", "org.freedesktop.DBus", "NameOwnerChanged",
+      "/org/freedesktop/DBus", BUS_NAME, G_DBUS_SIGNAL_FLAGS_NONE, on_owner_changed, &w, NULL);
   g_autoptr (GVariant) reply = g_dbus_connection_call_with_unix_fd_list_sync (
       bus, BUS_NAME, OBJECT_PATH, iface, method, params, NULL, G_DBUS_CALL_FLAGS_NONE, 30000, fds,
       NULL, NULL, &error);
@@ -175,6 +201,7 @@ client_call (GDBusConnection *bus, char **argv)
   else
     line = g_strdup ("OK");
   g_dbus_connection_signal_unsubscribe (bus, sub);
+  g_dbus_connection_signal_unsubscribe (bus, gone);
   g_free (w.job);
   g_free (w.reason);
   return line;
@@ -1085,6 +1112,125 @@ bench_import (void)
   sk_test_gpg_remove_home (twin_home);
 }
 
+/* A fresh package of one KNY01 file for case C…SEED on a medium folder
+ * the test users can read; returns the folder, *OUT_NAME the package. */
+static char *
+fresh_package (guint64 seed, char **out_name)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (SkPolicy) layouts = sk_test_default_policy ();
+  g_autofree char *work = g_strdup_printf ("%s/work-%" G_GUINT64_FORMAT, h.tmp, seed);
+  char *medium = g_strdup_printf ("%s/medium-%" G_GUINT64_FORMAT, h.tmp, seed);
+  g_assert_cmpint (g_mkdir (work, 0700), ==, 0);
+  g_assert_cmpint (g_mkdir (medium, 0755), ==, 0);
+  g_assert_cmpint (g_chmod (medium, 0755), ==, 0);
+  SkSynthOptions opts;
+  sk_synth_options_init (&opts);
+  opts.seed = seed;
+  opts.records = 20;
+  g_autofree char *file =
+      sk_synth_write_file (layouts, sk_policy_lookup_kind (layouts, "KNY01"), &opts, work, &error);
+  g_assert_no_error (error);
+  const char *files[] = { file, NULL };
+  g_autofree char *case_id = g_strdup_printf ("C%019" G_GUINT64_FORMAT, seed);
+  g_autofree char *package = sk_package_pack (h.st.std, h.st.std_policy, "subscriber", case_id,
+                                              files, medium, NULL, &error);
+  g_assert_no_error (error);
+  g_autofree char *sig = g_strconcat (package, ".sig", NULL);
+  g_assert_cmpint (g_chmod (package, 0644), ==, 0);
+  g_assert_cmpint (g_chmod (sig, 0644), ==, 0);
+  *out_name = g_path_get_basename (package);
+  return medium;
+}
+
+/* (Re)start the service, with SEKISHO_FAULT=FAULT unless NULL. */
+static void
+start_service (const char *fault)
+{
+  g_autoptr (GDBusConnection) bus = bus_connection ();
+  g_autofree char *run = g_build_filename (h.tmp, "run", NULL);
+  const char *argv[] = { g_getenv ("SEKISHOD"), "--station", sk_station_get_dir (h.st.term),
+                         "--handoff-root",      run,         NULL };
+  g_autoptr (GSubprocessLauncher) l = g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_NONE);
+  g_subprocess_launcher_setenv (l, "DBUS_SYSTEM_BUS_ADDRESS", h.address, TRUE);
+  if (fault != NULL)
+    g_subprocess_launcher_setenv (l, "SEKISHO_FAULT", fault, TRUE);
+  g_autoptr (GError) error = NULL;
+  h.service = g_subprocess_launcher_spawnv (l, argv, &error);
+  g_assert_no_error (error);
+  wait_for_name (bus, BUS_NAME);
+}
+
+static void
+assert_journal_verifies (void)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (SkStation) station = sk_station_open (sk_station_get_dir (h.st.term), &error);
+  g_assert_no_error (error);
+  g_autoptr (SkJournal) journal = sk_station_open_journal (station, TRUE, &error);
+  g_assert_no_error (error);
+  gint64 entries = 0, bad = 0;
+  g_assert_true (sk_journal_verify (journal, &entries, &bad, NULL, &error));
+  g_assert_no_error (error);
+}
+
+/* sekishod killed (SIGKILL, as a power cut) inside an import and inside a
+ * hand-off: the client hears service-unreachable at once; the restarted
+ * service recovers, the journal verifies, nothing the client was not told
+ * of stays (no case, no plaintext), and the step works again. */
+static void
+test_killed (void)
+{
+  if (!sk_fault_compiled_in ())
+    {
+      g_test_skip ("this build has no fault points");
+      return;
+    }
+  const char *import_points[] = { "import-after-copy", "store-put-before-commit" };
+  for (gsize i = 0; i < G_N_ELEMENTS (import_points); i++)
+    {
+      g_autofree char *name = NULL;
+      g_autofree char *medium = fresh_package (200 + i, &name);
+      g_autofree char *case_id = g_strdup_printf ("C%019" G_GUINT64_FORMAT, (guint64)(200 + i));
+
+      g_assert_cmpint (stop (&h.service), ==, 0);
+      start_service (import_points[i]);
+      g_autofree char *killed = call_as (&users[0], "Cases.Import", medium, name, NULL);
+      g_test_message ("killed at %s: %s", import_points[i], killed);
+      g_assert_cmpstr (killed, ==, "JOB fail service-unreachable");
+      g_assert_true (g_subprocess_wait (h.service, NULL, NULL));
+      g_assert_true (g_subprocess_get_if_signaled (h.service));
+      g_assert_cmpint (g_subprocess_get_term_sig (h.service), ==, SIGKILL);
+      g_clear_object (&h.service);
+
+      start_service (NULL);
+      assert_journal_verifies ();
+      g_autofree char *shown = call_as (&users[0], "Cases.Show", case_id, NULL);
+      g_assert_cmpstr (shown, ==, "ERR jp.sekisho.Error.CaseUnknown");
+      g_autofree char *again = call_as (&users[0], "Cases.Import", medium, name, NULL);
+      g_assert_cmpstr (again, ==, "JOB ok -");
+    }
+
+  /* Killed before the hand-off commits: the plaintext it wrote goes at the
+   * next start. */
+  g_autofree char *case_id = g_strdup_printf ("C%019" G_GUINT64_FORMAT, (guint64)201);
+  g_assert_cmpint (stop (&h.service), ==, 0);
+  start_service ("handoff-before-commit");
+  g_autofree char *killed = call_as (&users[0], "Cases.HandOff", case_id, NULL);
+  g_assert_cmpstr (killed, ==, "JOB fail service-unreachable");
+  g_assert_true (g_subprocess_wait (h.service, NULL, NULL));
+  g_assert_true (g_subprocess_get_if_signaled (h.service));
+  g_clear_object (&h.service);
+  start_service (NULL);
+  assert_journal_verifies ();
+  g_autofree char *upload = g_strdup_printf ("%s/run/upload/%u", h.tmp, users[0].uid);
+  g_autoptr (GDir) dir = g_dir_open (upload, 0, NULL);
+  const char *left = dir != NULL ? g_dir_read_name (dir) : NULL;
+  g_assert_null (left);
+  g_autofree char *handed = call_as (&users[0], "Cases.HandOff", case_id, NULL);
+  g_assert_cmpstr (handed, ==, "JOB ok -");
+}
+
 /* The service refuses a station directory that is not its alone. */
 static void
 test_station_dir_refused (void)
@@ -1130,6 +1276,7 @@ main (int argc, char **argv)
   g_test_add_func ("/service/job-owner", test_job_owner);
   g_test_add_func ("/service/workflow", test_workflow);
   g_test_add_func ("/service/load", test_load);
+  g_test_add_func ("/service/killed", test_killed);
   if (g_getenv ("SK_SERVICE_BENCH_RECORDS") != NULL)
     g_test_add_func ("/service/bench-import", bench_import);
   g_test_add_func ("/service/station-dir-refused", test_station_dir_refused);
