@@ -44,6 +44,8 @@ typedef struct
 {
   GMainLoop *loop;
   char *job;
+  gboolean running; /* a Progress came */
+  gboolean timed_out;
   gboolean finished;
   gboolean ok;
   char *reason;
@@ -59,7 +61,15 @@ on_job_signal (GDBusConnection *c,
                gpointer data)
 {
   JobWait *w = data;
-  if (w->job == NULL || !g_str_equal (path, w->job) || !g_str_equal (signal, "Finished"))
+  if (w->job == NULL || !g_str_equal (path, w->job))
+    return;
+  if (g_str_equal (signal, "Progress"))
+    {
+      w->running = TRUE;
+      g_main_loop_quit (w->loop);
+      return;
+    }
+  if (!g_str_equal (signal, "Finished"))
     return;
   const char *reason;
   g_variant_get (params, "(b&s&s&s)", &w->ok, &reason, NULL, NULL);
@@ -96,7 +106,9 @@ static char *last_job;
 static gboolean
 job_timeout (gpointer data)
 {
-  g_main_loop_quit (((JobWait *)data)->loop);
+  JobWait *w = data;
+  w->timed_out = TRUE;
+  g_main_loop_quit (w->loop);
   return G_SOURCE_REMOVE;
 }
 
@@ -167,7 +179,7 @@ client_call (GDBusConnection *bus, char **argv)
 
   /* Job signals are subscribed to before the call, so none is missed. */
   g_autoptr (GMainLoop) loop = g_main_loop_new (NULL, FALSE);
-  JobWait w = { loop, NULL, FALSE, FALSE, NULL };
+  JobWait w = { loop, NULL, FALSE, FALSE, FALSE, FALSE, NULL };
   guint sub =
       g_dbus_connection_signal_subscribe (bus, BUS_NAME, IFACE_PREFIX "Job", NULL, NULL, NULL,
                                           G_DBUS_SIGNAL_FLAGS_NONE, on_job_signal, &w, NULL);
@@ -189,8 +201,9 @@ client_call (GDBusConnection *bus, char **argv)
       g_free (last_job);
       last_job = g_strdup (w.job);
       guint timeout = g_timeout_add_seconds (30, job_timeout, &w);
-      g_main_loop_run (w.loop);
-      if (w.finished)
+      while (!w.finished && !w.timed_out)
+        g_main_loop_run (w.loop);
+      if (!w.timed_out)
         g_source_remove (timeout);
       line = g_strdup_printf ("JOB %s %s",
                               !w.finished ? "timeout"
@@ -219,6 +232,55 @@ client_main (int argc, char **argv)
     {
       g_print ("ERR bus %s\n", error->message);
       return 1;
+    }
+  if (g_str_equal (argv[1], "--client") && g_str_equal (argv[2], "Cases.ImportCancel"))
+    {
+      /* Start an import, cancel it once it runs, and time the end. */
+      int fd = open_or_die (argv[3], O_RDONLY | O_DIRECTORY);
+      g_autoptr (GUnixFDList) fds = g_unix_fd_list_new ();
+      gint h0 = g_unix_fd_list_append (fds, fd, NULL);
+      close (fd);
+      g_autoptr (GMainLoop) loop = g_main_loop_new (NULL, FALSE);
+      JobWait w = { loop, NULL, FALSE, FALSE, FALSE, FALSE, NULL };
+      guint sub =
+          g_dbus_connection_signal_subscribe (bus, BUS_NAME, IFACE_PREFIX "Job", NULL, NULL, NULL,
+                                              G_DBUS_SIGNAL_FLAGS_NONE, on_job_signal, &w, NULL);
+      g_autoptr (GVariant) reply = g_dbus_connection_call_with_unix_fd_list_sync (
+          bus, BUS_NAME, OBJECT_PATH, IFACE_PREFIX "Cases", "Import",
+          g_variant_new ("(hs)", h0, argv[4]), G_VARIANT_TYPE ("(o)"), G_DBUS_CALL_FLAGS_NONE,
+          30000, fds, NULL, NULL, &error);
+      g_assert_no_error (error);
+      g_variant_get (reply, "(o)", &w.job);
+      /* Once the job says it runs, cancel it. */
+      guint wait = g_timeout_add_seconds (30, job_timeout, &w);
+      while (!w.running && !w.finished && !w.timed_out)
+        g_main_loop_run (loop);
+      if (!w.timed_out)
+        g_source_remove (wait);
+      gint64 t0 = g_get_monotonic_time ();
+      g_autoptr (GVariant) cancelled =
+          g_dbus_connection_call_sync (bus, BUS_NAME, w.job, IFACE_PREFIX "Job", "Cancel", NULL,
+                                       NULL, G_DBUS_CALL_FLAGS_NONE, -1, NULL, &error);
+      g_assert_no_error (error);
+      g_assert_nonnull (cancelled);
+      w.timed_out = FALSE;
+      guint timeout = g_timeout_add_seconds (30, job_timeout, &w);
+      while (!w.finished && !w.timed_out)
+        g_main_loop_run (loop);
+      if (!w.timed_out)
+        g_source_remove (timeout);
+      gint64 ms = (g_get_monotonic_time () - t0) / 1000;
+      g_print ("JOB %s %s %s\n",
+               !w.finished ? "timeout"
+               : w.ok      ? "ok"
+                           : "fail",
+               w.reason != NULL && *w.reason != '\0' ? w.reason : "-",
+               ms < 1000 ? "within-1s" : "slow");
+      g_printerr ("cancel took %" G_GINT64_FORMAT " ms\n", ms);
+      g_dbus_connection_signal_unsubscribe (bus, sub);
+      g_free (w.job);
+      g_free (w.reason);
+      return 0;
     }
   if (g_str_equal (argv[1], "--client") && g_str_equal (argv[2], "Job.Foreign"))
     {
@@ -1231,6 +1293,60 @@ test_killed (void)
   g_assert_cmpstr (handed, ==, "JOB ok -");
 }
 
+/* The files in the station's store, counted. */
+static guint
+store_files (void)
+{
+  g_autofree char *store = g_build_filename (sk_station_get_dir (h.st.term), "store", NULL);
+  g_autoptr (GDir) dir = g_dir_open (store, 0, NULL);
+  g_assert_nonnull (dir);
+  guint n = 0;
+  while (g_dir_read_name (dir) != NULL)
+    n++;
+  return n;
+}
+
+/* An import cancelled while it runs stops within a second and leaves
+ * nothing: no case, no file in the store, a journal that verifies. */
+static void
+test_cancel (void)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (SkPolicy) layouts = sk_test_default_policy ();
+  g_autofree char *work = g_build_filename (h.tmp, "work-cancel", NULL);
+  g_autofree char *medium = g_build_filename (h.tmp, "medium-cancel", NULL);
+  g_assert_cmpint (g_mkdir (work, 0700), ==, 0);
+  g_assert_cmpint (g_mkdir (medium, 0755), ==, 0);
+  g_assert_cmpint (g_chmod (medium, 0755), ==, 0);
+  SkSynthOptions opts;
+  sk_synth_options_init (&opts);
+  opts.seed = 300;
+  opts.records = 40000; /* some 20 MB: an import that is still running */
+  g_autofree char *file =
+      sk_synth_write_file (layouts, sk_policy_lookup_kind (layouts, "KNY01"), &opts, work, &error);
+  g_assert_no_error (error);
+  const char *files[] = { file, NULL };
+  const char *case_id = "C0000000000000000300";
+  g_autofree char *package = sk_package_pack (h.st.std, h.st.std_policy, "subscriber", case_id,
+                                              files, medium, NULL, &error);
+  g_assert_no_error (error);
+  g_autofree char *sig = g_strconcat (package, ".sig", NULL);
+  g_assert_cmpint (g_chmod (package, 0644), ==, 0);
+  g_assert_cmpint (g_chmod (sig, 0644), ==, 0);
+  g_autofree char *name = g_path_get_basename (package);
+
+  guint before = store_files ();
+  g_autofree char *out = call_as (&users[0], "Cases.ImportCancel", medium, name, NULL);
+  g_test_message ("cancelled import: %s", out);
+  g_assert_cmpstr (out, ==, "JOB fail cancelled within-1s");
+  g_assert_cmpuint (store_files (), ==, before);
+  assert_journal_verifies ();
+  g_autofree char *shown = call_as (&users[0], "Cases.Show", case_id, NULL);
+  g_assert_cmpstr (shown, ==, "ERR jp.sekisho.Error.CaseUnknown");
+  g_autofree char *again = call_as (&users[0], "Cases.Import", medium, name, NULL);
+  g_assert_cmpstr (again, ==, "JOB ok -");
+}
+
 /* The service refuses a station directory that is not its alone. */
 static void
 test_station_dir_refused (void)
@@ -1277,6 +1393,7 @@ main (int argc, char **argv)
   g_test_add_func ("/service/workflow", test_workflow);
   g_test_add_func ("/service/load", test_load);
   g_test_add_func ("/service/killed", test_killed);
+  g_test_add_func ("/service/cancel", test_cancel);
   if (g_getenv ("SK_SERVICE_BENCH_RECORDS") != NULL)
     g_test_add_func ("/service/bench-import", bench_import);
   g_test_add_func ("/service/station-dir-refused", test_station_dir_refused);
