@@ -1236,8 +1236,8 @@ assert_journal_verifies (void)
   g_assert_no_error (error);
 }
 
-/* sekishod killed (SIGKILL, as a power cut) inside an import and inside a
- * hand-off: the client hears service-unreachable at once; the restarted
+/* sekishod killed (SIGKILL, as a power cut) inside an import, a hand-off,
+ * a take-in and an export: the client hears service-unreachable at once; the restarted
  * service recovers, the journal verifies, nothing the client was not told
  * of stays (no case, no plaintext), and the step works again. */
 static void
@@ -1291,6 +1291,65 @@ test_killed (void)
   g_assert_null (left);
   g_autofree char *handed = call_as (&users[0], "Cases.HandOff", case_id, NULL);
   g_assert_cmpstr (handed, ==, "JOB ok -");
+  g_autofree char *confirmed = call_as (&users[0], "Cases.ConfirmUpload", case_id, NULL);
+  g_assert_cmpstr (confirmed, ==, "OK");
+
+  /* Killed in a take-in after its commit, before the download is removed:
+   * the result is the case's (told or not), the journal verifies, and a
+   * second take-in of the same name does not duplicate it. */
+  g_autoptr (GError) error = NULL;
+  g_autoptr (SkPolicy) layouts = sk_test_default_policy ();
+  SkSynthOptions opts;
+  sk_synth_options_init (&opts);
+  opts.seed = 201;
+  opts.records = 20;
+  g_autofree char *download = g_strdup_printf ("%s/run/download/%u", h.tmp, users[0].uid);
+  g_autofree char *result = sk_synth_write_file (layouts, sk_policy_lookup_kind (layouts, "KNY02"),
+                                                 &opts, download, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (chown (result, users[0].uid, users[0].uid), ==, 0);
+  g_autofree char *result_name = g_path_get_basename (result);
+  g_assert_cmpint (stop (&h.service), ==, 0);
+  start_service ("take-in-before-unlink");
+  g_autofree char *taken = call_as (&users[0], "Cases.TakeIn", result_name, NULL);
+  g_assert_cmpstr (taken, ==, "JOB fail service-unreachable");
+  g_assert_true (g_subprocess_wait (h.service, NULL, NULL));
+  g_assert_true (g_subprocess_get_if_signaled (h.service));
+  g_clear_object (&h.service);
+  start_service (NULL);
+  assert_journal_verifies ();
+  g_autofree char *again_taken = call_as (&users[0], "Cases.TakeIn", result_name, NULL);
+  g_assert_cmpstr (again_taken, ==, "JOB fail file-duplicate");
+
+  /* Killed in an export before its commit: the restarted service has not
+   * recorded it, the journal verifies, and the export then works. */
+  g_autofree char *out = g_build_filename (h.tmp, "export-201", NULL);
+  g_assert_cmpint (g_mkdir (out, 0755), ==, 0);
+  g_assert_cmpint (g_chmod (out, 0755), ==, 0);
+  g_assert_cmpint (stop (&h.service), ==, 0);
+  start_service ("export-before-commit");
+  g_autofree char *exported = call_as (&users[0], "Cases.Export", case_id, out, NULL);
+  g_assert_cmpstr (exported, ==, "JOB fail service-unreachable");
+  g_assert_true (g_subprocess_wait (h.service, NULL, NULL));
+  g_assert_true (g_subprocess_get_if_signaled (h.service));
+  g_clear_object (&h.service);
+  start_service (NULL);
+  assert_journal_verifies ();
+  g_autofree char *exported_again = call_as (&users[0], "Cases.Export", case_id, out, NULL);
+  g_assert_cmpstr (exported_again, ==, "JOB ok -");
+  /* What the medium holds: the one package and its signature, nothing
+   * hidden beside them. */
+  g_autoptr (GDir) medium = g_dir_open (out, 0, NULL);
+  g_assert_nonnull (medium);
+  const char *entry;
+  guint packages = 0;
+  while ((entry = g_dir_read_name (medium)) != NULL)
+    {
+      g_test_message ("on the medium: %s", entry);
+      g_assert_true (entry[0] != '.');
+      packages++;
+    }
+  g_assert_cmpuint (packages, ==, 2);
 }
 
 /* The files in the station's store, counted. */
