@@ -756,6 +756,7 @@ sk_journal_query (SkJournal *self, const SkJournalFilter *filter, GError **error
 /* Every event name appended by this code base; a new event is added here
  * (journal show refuses a name that is neither here nor in the journal). */
 static const char *const known_events[] = {
+  "admin-key-rotated",
   "approval-refused",
   "case-closed",
   "case-interrupted",
@@ -786,6 +787,7 @@ static const char *const known_events[] = {
   "policy-installed",
   "policy-refused",
   "result-approved",
+  "role-denied",
   "station-created",
   "store-recovered",
   "upload-confirmed",
