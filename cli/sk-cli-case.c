@@ -392,9 +392,11 @@ cmd_case_take_in (SkCli *cli, int argc, char **argv)
           continue;
         }
       json_builder_add_string_value (b, safe);
-      if (!cli->json)
-        g_print (_ ("Taken in: %s (%s, %lld records)%s\n"), safe, f->kind, (long long)f->records,
-                 f->needs_approval ? _ (" — needs a second operator's approval") : "");
+      sk_cli_print (cli,
+                    g_dngettext (GETTEXT_PACKAGE, "Taken in: %s (%s, %lld record)%s\n",
+                                 "Taken in: %s (%s, %lld records)%s\n", (gulong)f->records),
+                    safe, f->kind, (long long)f->records,
+                    f->needs_approval ? _ (" — needs a second operator's approval") : "");
     }
   json_builder_end_array (b);
   if (first_error != NULL)

@@ -150,9 +150,13 @@ describe_manifest (SkCli *cli, const SkManifest *m, const char *signer)
       json_builder_set_member_name (b, "records");
       json_builder_add_int_value (b, f->records);
       json_builder_end_object (b);
-      if (!cli->json)
-        g_print ("  %s  %s  %" G_GUINT64_FORMAT " bytes  %" G_GINT64_FORMAT " records  %s\n",
-                 f->kind, f->name, f->size, f->records, f->sha256);
+      /* The name came from the package: escaped. */
+      g_autofree char *safe_name = sk_escape_untrusted (f->name);
+      sk_cli_print (cli,
+                    g_dngettext (GETTEXT_PACKAGE, "  %s  %s  %llu bytes  %lld record  %s\n",
+                                 "  %s  %s  %llu bytes  %lld records  %s\n", (gulong)f->records),
+                    f->kind, safe_name, (unsigned long long)f->size, (long long)f->records,
+                    f->sha256);
     }
   json_builder_end_array (b);
   json_builder_end_object (b);
