@@ -13,6 +13,7 @@
 #include "sk-journal-csv.h"
 #include "sk-journal.h"
 #include "sk-keyring.h"
+#include "sk-policy-private.h"
 
 /* The name every row and checkpoint of this station carries. */
 static const char *
@@ -282,8 +283,11 @@ check_names (SkCli *cli, SkJournal *journal, char **events, char **reasons, int 
 static void
 add_details (JsonBuilder *b, const char *details)
 {
+  /* A row someone edited may hold anything: json-glib sees it only after
+   * the same pre-scan as every JSON document from outside. */
   g_autoptr (JsonParser) parser = json_parser_new_immutable ();
-  if (details != NULL && json_parser_load_from_data (parser, details, -1, NULL) &&
+  if (details != NULL && _sk_json_nesting_ok (details, strlen (details)) &&
+      json_parser_load_from_data (parser, details, -1, NULL) &&
       JSON_NODE_HOLDS_OBJECT (json_parser_get_root (parser)))
     json_builder_add_value (b, json_node_copy (json_parser_get_root (parser)));
   else if (details != NULL)

@@ -456,6 +456,28 @@ test_journal_show_filters (Fixture *fx, gconstpointer data)
   g_autoptr (Run) lines =
       run ("C.UTF-8", "--json", "--station", fx->terminal, "journal", "show", "-n", "-3", NULL);
   expect_usage (lines, "-n");
+
+  /* Details nested 200,000 deep (a row someone wrote by hand) are shown
+   * as the text they are, not handed to json-glib's recursive parser. */
+  g_autoptr (GError) error = NULL;
+  g_autoptr (SkJournal) journal = sk_station_open_journal (fx->st.term, FALSE, &error);
+  g_assert_no_error (error);
+  g_autoptr (GString) deep = g_string_new (NULL);
+  for (int i = 0; i < 200000; i++)
+    g_string_append_c (deep, '[');
+  for (int i = 0; i < 200000; i++)
+    g_string_append_c (deep, ']');
+  SkJournalEntry e = { .event = "item-lost", .outcome = "failed", .uid = -1, .details = deep->str };
+  g_assert_cmpint (sk_journal_record (journal, &e, &error), >, 0);
+  g_assert_no_error (error);
+  g_autoptr (Run) shown = run ("C.UTF-8", "--json", "--station", fx->terminal, "journal", "show",
+                               "--event", "item-lost", NULL);
+  expect_status (shown, 0);
+  g_autoptr (JsonParser) parser = json_parser_new ();
+  JsonObject *obj = parse_json (shown, parser);
+  JsonObject *row =
+      json_array_get_object_element (json_object_get_array_member (obj, "entries"), 0);
+  g_assert_cmpstr (json_object_get_string_member (row, "details"), ==, deep->str);
 }
 
 /* ---- the exported record ---------------------------------------------- */
