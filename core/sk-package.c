@@ -1766,6 +1766,8 @@ sk_package_check_source (SkStation *station,
       if (signature == NULL)
         return NULL;
     }
+  /* Where a test changes the file on the medium: nothing reads it again. */
+  sk_fault_point ("check-after-verify");
 
   g_autoptr (SkPackageResult) result = g_new0 (SkPackageResult, 1);
   result->signer =

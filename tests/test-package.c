@@ -19,9 +19,11 @@
 #include <json-glib/json-glib.h>
 #include <locale.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "sk-error.h"
+#include "sk-fault.h"
 #include "sk-journal.h"
 #include "sk-package.h"
 #include "sk-pgp-packet.h"
@@ -1016,6 +1018,50 @@ test_decrypt_integrity (Fixture *fx, gconstpointer data)
   assert_refused (fx, NULL, pkg, SK_ERROR_DECRYPT_FAILED);
 }
 
+/* ---- read once ------------------------------------------------------ */
+
+/* Between the signature and decryption, the medium answers differently:
+ * every byte of the file is overwritten in place (the same inode, so that
+ * even a descriptor kept open would see it). */
+static void
+spoil_package (const char *name, gpointer user_data)
+{
+  const char *pkg = user_data;
+  if (!g_str_equal (name, "check-after-verify"))
+    return;
+  int fd = open (pkg, O_WRONLY | O_CLOEXEC);
+  g_assert_cmpint (fd, >=, 0);
+  struct stat st;
+  g_assert_cmpint (fstat (fd, &st), ==, 0);
+  g_autofree guint8 *zeros = g_malloc0 ((gsize)st.st_size);
+  g_assert_cmpint (write (fd, zeros, (gsize)st.st_size), ==, st.st_size);
+  close (fd);
+}
+
+/* check reads the package once: what it decrypts is what it verified,
+ * whatever the medium says afterwards. */
+static void
+test_check_reads_once (Fixture *fx, gconstpointer data)
+{
+  g_autofree char *file = synth (fx, "KNY01", 1, 50);
+  const char *files[] = { file, NULL };
+  g_autofree char *pkg = pack (fx, "subscriber", files);
+  g_autoptr (GError) error = NULL;
+
+  sk_fault_set_hook (spoil_package, pkg);
+  g_autoptr (SkPackageResult) result = check (fx, NULL, pkg, NULL, &error);
+  sk_fault_set_hook (NULL, NULL);
+  g_assert_no_error (error);
+  g_assert_nonnull (result);
+  assert_extracted (fx, files);
+
+  /* The file is spoiled indeed: read again, it is refused. */
+  g_autoptr (GError) again = NULL;
+  g_autoptr (SkPackageResult) refused = check (fx, NULL, pkg, NULL, &again);
+  g_assert_error (again, SK_ERROR, SK_ERROR_SIG_BAD);
+  g_assert_null (refused);
+}
+
 /* ---- what the encrypted data holds ----------------------------------- */
 
 /* A new-format packet TAG with BODY (five-octet length). */
@@ -1691,6 +1737,7 @@ main (int argc, char **argv)
   ADD ("/package/decrypt/truncated", test_decrypt_truncated);
   ADD ("/package/decrypt/integrity", test_decrypt_integrity);
   ADD ("/package/decrypt/inner", test_decrypt_inner);
+  ADD ("/package/check/reads-once", test_check_reads_once);
 
   ADD_DATA ("/package/archive/entry-type", GINT_TO_POINTER (SK_ERROR_TAR_ENTRY_TYPE),
             test_archive_cases);
