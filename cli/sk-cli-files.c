@@ -218,10 +218,12 @@ unpack_own_copy (SkStation *station,
   if (store == NULL)
     return NULL;
   g_autoptr (GBytes) sig = NULL;
-  g_autoptr (SkStaged) staged = sk_package_copy_in (store, policy, path, 0, &sig, NULL, error);
+  g_autoptr (SkSignature) verified = NULL;
+  g_autoptr (SkStaged) staged =
+      sk_package_copy_in (station, store, policy, path, 0, &sig, &verified, NULL, error);
   if (staged == NULL)
     return NULL;
-  SkPackageSource src = { .staged = staged, .signature = sig };
+  SkPackageSource src = { .staged = staged, .signature = sig, .verified = verified };
   SkCheckOptions opts = { .extract = TRUE };
   opts.extract_dirfd = open (out, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (opts.extract_dirfd < 0)

@@ -190,6 +190,8 @@ struct _SkTarReader
 {
   struct archive *a;
   int fd;
+  SkTarSource source; /* or this */
+  gpointer source_data;
   guint max_entries;
   guint64 max_bytes;
   guint entries;
@@ -205,6 +207,13 @@ reader_read (struct archive *a, void *data, const void **buffer)
 {
   SkTarReader *r = data;
 
+  if (r->source != NULL)
+    {
+      gssize n = r->source (r->source_data, buffer, r->error == NULL ? &r->error : NULL);
+      if (n < 0)
+        archive_set_error (a, EIO, "read failed");
+      return n;
+    }
   for (;;)
     {
       ssize_t n = read (r->fd, r->buffer, BLOCK);
@@ -222,6 +231,9 @@ reader_read (struct archive *a, void *data, const void **buffer)
     }
 }
 
+static SkTarReader *
+reader_open (SkTarReader *r, GError **error);
+
 SkTarReader *
 sk_tar_reader_new (int fd, guint max_entries, guint64 max_bytes, GError **error)
 {
@@ -230,6 +242,25 @@ sk_tar_reader_new (int fd, guint max_entries, guint64 max_bytes, GError **error)
   r->max_entries = max_entries;
   r->max_bytes = max_bytes;
   r->buffer = g_malloc (BLOCK);
+  return reader_open (r, error);
+}
+
+SkTarReader *
+sk_tar_reader_new_from_source (
+    SkTarSource source, gpointer user_data, guint max_entries, guint64 max_bytes, GError **error)
+{
+  SkTarReader *r = g_new0 (SkTarReader, 1);
+  r->fd = -1;
+  r->source = source;
+  r->source_data = user_data;
+  r->max_entries = max_entries;
+  r->max_bytes = max_bytes;
+  return reader_open (r, error);
+}
+
+static SkTarReader *
+reader_open (SkTarReader *r, GError **error)
+{
   r->seen = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
   r->a = archive_read_new ();
   /* pax only: no other format, no compression filter. */

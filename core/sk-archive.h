@@ -41,6 +41,12 @@ typedef struct _SkTarReader SkTarReader;
 
 SkTarReader *
 sk_tar_reader_new (int fd, guint max_entries, guint64 max_bytes, GError **error);
+/* Where a reader's bytes come from: the next block, valid until the next
+ * call; 0 at the end, -1 with ERROR set. */
+typedef gssize (*SkTarSource) (gpointer user_data, const void **out_block, GError **error);
+SkTarReader *
+sk_tar_reader_new_from_source (
+    SkTarSource source, gpointer user_data, guint max_entries, guint64 max_bytes, GError **error);
 /* The next entry's name and declared size; FALSE at the end (*OUT_NAME set
  * to NULL, no error) or on a refusal (error set). */
 gboolean

@@ -1,4 +1,4 @@
-/* sk-hash.c — SHA-256 through libgcrypt */
+/* sk-hash.c — the one door to libgcrypt */
 #define G_LOG_DOMAIN "sekisho-hash"
 
 #include "config.h"
@@ -20,7 +20,9 @@ init_gcrypt (void)
 
   if (g_once_init_enter (&once))
     {
-      /* Only hashing: no secure memory is needed. */
+      /* No secure memory: hashing needs none, and the one secret that
+       * passes through here, a package's session key, lives only in the
+       * cipher context, which gcry_cipher_close() wipes. */
       if (!gcry_control (GCRYCTL_INITIALIZATION_FINISHED_P))
         {
           gcry_check_version (NULL);
@@ -88,4 +90,207 @@ sk_sha256_buffer (const void *data, gsize len, char out[65])
       out[2 * i + 1] = digits[digest[i] & 0xf];
     }
   out[64] = '\0';
+}
+
+/* ---- OpenPGP primitives ------------------------------------------------ */
+
+struct _SkDigest
+{
+  gcry_md_hd_t md;
+  int algo;
+  gboolean done;
+};
+
+static int
+md_algo (guint pgp_algo)
+{
+  switch (pgp_algo)
+    {
+    case 2:
+      return GCRY_MD_SHA1;
+    case 8:
+      return GCRY_MD_SHA256;
+    case 9:
+      return GCRY_MD_SHA384;
+    case 10:
+      return GCRY_MD_SHA512;
+    case 11:
+      return GCRY_MD_SHA224;
+    default:
+      return 0;
+    }
+}
+
+SkDigest *
+sk_digest_new (guint pgp_algo)
+{
+  int algo = md_algo (pgp_algo);
+  if (algo == 0)
+    return NULL;
+  init_gcrypt ();
+  SkDigest *digest = g_new0 (SkDigest, 1);
+  digest->algo = algo;
+  if (gcry_md_open (&digest->md, algo, 0) != 0)
+    {
+      g_free (digest);
+      return NULL;
+    }
+  return digest;
+}
+
+void
+sk_digest_update (SkDigest *digest, const void *data, gsize len)
+{
+  g_return_if_fail (digest != NULL && !digest->done);
+  gcry_md_write (digest->md, data, len);
+}
+
+const guint8 *
+sk_digest_finish (SkDigest *digest, gsize *out_len)
+{
+  g_return_val_if_fail (digest != NULL, NULL);
+  digest->done = TRUE;
+  *out_len = gcry_md_get_algo_dlen (digest->algo);
+  return gcry_md_read (digest->md, digest->algo);
+}
+
+void
+sk_digest_free (SkDigest *digest)
+{
+  if (digest == NULL)
+    return;
+  gcry_md_close (digest->md);
+  g_free (digest);
+}
+
+struct _SkCfb
+{
+  gcry_cipher_hd_t hd;
+  gsize block;
+};
+
+static int
+cipher_algo (guint pgp_algo)
+{
+  switch (pgp_algo)
+    {
+    case 2:
+      return GCRY_CIPHER_3DES;
+    case 3:
+      return GCRY_CIPHER_CAST5;
+    case 4:
+      return GCRY_CIPHER_BLOWFISH;
+    case 7:
+      return GCRY_CIPHER_AES128;
+    case 8:
+      return GCRY_CIPHER_AES192;
+    case 9:
+      return GCRY_CIPHER_AES256;
+    case 10:
+      return GCRY_CIPHER_TWOFISH;
+    case 11:
+      return GCRY_CIPHER_CAMELLIA128;
+    case 12:
+      return GCRY_CIPHER_CAMELLIA192;
+    case 13:
+      return GCRY_CIPHER_CAMELLIA256;
+    default:
+      return 0;
+    }
+}
+
+SkCfb *
+sk_cfb_new (guint pgp_algo, const guint8 *key, gsize key_len)
+{
+  int algo = cipher_algo (pgp_algo);
+  if (algo == 0 || key_len != gcry_cipher_get_algo_keylen (algo))
+    return NULL;
+  init_gcrypt ();
+  g_autoptr (SkCfb) cfb = g_new0 (SkCfb, 1);
+  cfb->block = gcry_cipher_get_algo_blklen (algo);
+  /* The zero IV is OpenPGP's: the random prefix plays its part. */
+  guint8 iv[16] = { 0 };
+  if (gcry_cipher_open (&cfb->hd, algo, GCRY_CIPHER_MODE_CFB, 0) != 0)
+    return NULL;
+  if (gcry_cipher_setkey (cfb->hd, key, key_len) != 0 ||
+      gcry_cipher_setiv (cfb->hd, iv, cfb->block) != 0)
+    return NULL;
+  return g_steal_pointer (&cfb);
+}
+
+gsize
+sk_cfb_get_block_size (SkCfb *cfb)
+{
+  return cfb->block;
+}
+
+gboolean
+sk_cfb_decrypt (SkCfb *cfb, guint8 *data, gsize len)
+{
+  return gcry_cipher_decrypt (cfb->hd, data, len, NULL, 0) == 0;
+}
+
+void
+sk_cfb_free (SkCfb *cfb)
+{
+  if (cfb == NULL)
+    return;
+  /* gcry_cipher_close wipes the key schedule. */
+  if (cfb->hd != NULL)
+    gcry_cipher_close (cfb->hd);
+  g_free (cfb);
+}
+
+G_DEFINE_AUTO_CLEANUP_FREE_FUNC (gcry_sexp_t, gcry_sexp_release, NULL)
+
+/* Does SIG verify DATA under KEY?  Any failure to build the expressions is
+ * a "no". */
+static gboolean
+pk_verify (gcry_sexp_t sig, gcry_sexp_t data, gcry_sexp_t key)
+{
+  return sig != NULL && data != NULL && key != NULL && gcry_pk_verify (sig, data, key) == 0;
+}
+
+gboolean
+sk_rsa_verify (const guint8 *n,
+               gsize n_len,
+               const guint8 *e,
+               gsize e_len,
+               guint pgp_hash,
+               const guint8 *digest,
+               gsize digest_len,
+               const guint8 *s,
+               gsize s_len)
+{
+  int algo = md_algo (pgp_hash);
+  if (algo == 0 || digest_len != gcry_md_get_algo_dlen (algo))
+    return FALSE;
+  init_gcrypt ();
+  g_auto (gcry_sexp_t) key = NULL;
+  g_auto (gcry_sexp_t) data = NULL;
+  g_auto (gcry_sexp_t) sig = NULL;
+  if (gcry_sexp_build (&key, NULL, "(public-key(rsa(n%b)(e%b)))", (int)n_len, n, (int)e_len, e) !=
+          0 ||
+      gcry_sexp_build (&data, NULL, "(data(flags pkcs1)(hash %s %b))", gcry_md_algo_name (algo),
+                       (int)digest_len, digest) != 0 ||
+      gcry_sexp_build (&sig, NULL, "(sig-val(rsa(s%b)))", (int)s_len, s) != 0)
+    return FALSE;
+  return pk_verify (sig, data, key);
+}
+
+gboolean
+sk_ed25519_verify (
+    const guint8 *q, const guint8 *digest, gsize digest_len, const guint8 *r, const guint8 *s)
+{
+  init_gcrypt ();
+  g_auto (gcry_sexp_t) key = NULL;
+  g_auto (gcry_sexp_t) data = NULL;
+  g_auto (gcry_sexp_t) sig = NULL;
+  if (gcry_sexp_build (&key, NULL, "(public-key(ecc(curve Ed25519)(flags eddsa)(q%b)))", 32, q) !=
+          0 ||
+      gcry_sexp_build (&data, NULL, "(data(flags eddsa)(hash-algo sha512)(value %b))",
+                       (int)digest_len, digest) != 0 ||
+      gcry_sexp_build (&sig, NULL, "(sig-val(eddsa(r%b)(s%b)))", 32, r, 32, s) != 0)
+    return FALSE;
+  return pk_verify (sig, data, key);
 }

@@ -1,9 +1,15 @@
-/* sk-hash.h — SHA-256 of large streams, the one door to libgcrypt
+/* sk-hash.h — the one door to libgcrypt: digests, a cipher, signatures
  *
  * Packages and stored items are hashed as they stream by, up to 500 MB at a
  * time.  libgcrypt (already on every station as GnuPG's own library) uses
  * the CPU's SHA extensions and runs several times faster than GLib's
- * portable GChecksum; small inputs (journal rows) keep GChecksum.
+ * portable GChecksum; so it does on the journal's many small rows.
+ *
+ * The OpenPGP code that reads packages in-process (sk-pgp-packet.c,
+ * sk-pgp-decrypt.c) takes its primitives from here, named by their OpenPGP
+ * numbers (RFC 4880 §9): the digest of a signature, the CFB decryption of
+ * an encrypted-data packet, and the check of an RSA or Ed25519 signature
+ * over a digest.  Key material never comes from here: keys are GnuPG's.
  */
 #pragma once
 
@@ -29,5 +35,57 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (SkSha256, sk_sha256_free)
  * million rows this way, with the CPU's SHA extensions. */
 void
 sk_sha256_buffer (const void *data, gsize len, char out[65]);
+
+/* A digest by its OpenPGP number: 2 SHA-1, 8 SHA-256, 9 SHA-384, 10 SHA-512,
+ * 11 SHA-224.  NULL for any other (the caller leaves those to GnuPG). */
+typedef struct _SkDigest SkDigest;
+
+SkDigest *
+sk_digest_new (guint pgp_algo);
+void
+sk_digest_update (SkDigest *digest, const void *data, gsize len);
+/* The digest, *OUT_LEN bytes, owned by DIGEST, which takes no more data. */
+const guint8 *
+sk_digest_finish (SkDigest *digest, gsize *out_len);
+void
+sk_digest_free (SkDigest *digest);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (SkDigest, sk_digest_free)
+
+/* OpenPGP CFB decryption with a zero IV and no resynchronisation (the
+ * integrity-protected packet, RFC 4880 §5.13), by the cipher's OpenPGP
+ * number: 7, 8, 9 AES-128/192/256, 10 Twofish, 11–13 Camellia, 2 3DES,
+ * 3 CAST5, 4 Blowfish.  NULL for another algorithm or a key of the wrong
+ * length.  The key is wiped with the object. */
+typedef struct _SkCfb SkCfb;
+
+SkCfb *
+sk_cfb_new (guint pgp_algo, const guint8 *key, gsize key_len);
+gsize
+sk_cfb_get_block_size (SkCfb *cfb);
+/* In place; FALSE only when libgcrypt fails. */
+gboolean
+sk_cfb_decrypt (SkCfb *cfb, guint8 *data, gsize len);
+void
+sk_cfb_free (SkCfb *cfb);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (SkCfb, sk_cfb_free)
+
+/* Does the RSA signature S (big-endian, as its MPI) check out, PKCS #1 v1.5,
+ * over DIGEST made with OpenPGP hash PGP_HASH, under the key N, E? */
+gboolean
+sk_rsa_verify (const guint8 *n,
+               gsize n_len,
+               const guint8 *e,
+               gsize e_len,
+               guint pgp_hash,
+               const guint8 *digest,
+               gsize digest_len,
+               const guint8 *s,
+               gsize s_len);
+/* Does the Ed25519 signature R, S (32 bytes each, in their encoding) check
+ * out over DIGEST (OpenPGP signs the digest) under the public point Q
+ * (32 bytes)? */
+gboolean
+sk_ed25519_verify (
+    const guint8 *q, const guint8 *digest, gsize digest_len, const guint8 *r, const guint8 *s);
 
 G_END_DECLS

@@ -21,6 +21,8 @@
 #include "sk-error.h"
 #include "sk-hash.h"
 #include "sk-keyring.h"
+#include "sk-pgp-decrypt.h"
+#include "sk-pgp-packet.h"
 
 G_DEFINE_AUTO_CLEANUP_FREE_FUNC (gpgme_ctx_t, gpgme_release, NULL)
 G_DEFINE_AUTO_CLEANUP_FREE_FUNC (gpgme_data_t, gpgme_data_release, NULL)
@@ -537,6 +539,20 @@ sk_fingerprint_normalize (const char *input)
  *     zero, summary not RED, no wrong key usage, no system error.
  * Anything that is not an explicit pass is a refusal (sig-bad at the end).
  *
+ * TWO JUDGES, ONE RULE.  Packages are verified in-process (SkVerifier,
+ * below: the bytes hashed as they are read once, the signature packet parsed
+ * by sk-pgp-packet.c, checked with libgcrypt against the key material this
+ * home exports), GnuPG through GPGME judges everything else.  Both end in
+ * the same judge_facts() on GnuPG's listing of the key, so rules 2–6 are
+ * GnuPG's word either way; the in-process path only replaces rule 1 (does
+ * the signature match the bytes), and only for a signature by a primary RSA
+ * or Ed25519 key with SHA-1 or SHA-2 and the usual subpackets.  Anything
+ * else — a signing subkey (its cross-certification, rule 6, is checked only
+ * by gpg), another algorithm, an odd subpacket — is handed to GnuPG over the
+ * same bytes.  The in-process path is stricter in one corner: a critical
+ * subpacket other than the creation time, expiry and issuer is refused
+ * (gpg accepts a few more).  test-keyring runs every case both ways.
+ *
  * WHAT IT DOES NOT PROVE.  Only that the bytes are the bytes the holder of
  * that key signed.  Not when: the creation time is the signer's claim.  Not
  * what for: the station, workflow, direction and freshness (replay) are the
@@ -545,84 +561,6 @@ sk_fingerprint_normalize (const char *input)
  * offline.  Not who the holder is: that is the policy's allow-list, and GnuPG's
  * web of trust (validity, ownertrust) plays no part.
  */
-
-/* An OpenPGP packet header in DATA at *OFFSET (RFC 4880 §4.2). */
-static gboolean
-read_packet_header (const guint8 *data, gsize len, gsize *offset, guint *out_tag, gsize *out_body)
-{
-  gsize off = *offset;
-  guint8 b;
-  gsize body;
-
-  if (off >= len || (data[off] & 0x80) == 0)
-    return FALSE;
-  b = data[off++];
-
-  if (b & 0x40)
-    {
-      /* New format: one-, two- or five-octet lengths; partial lengths are
-       * only for data packets, never for a signature. */
-      *out_tag = b & 0x3f;
-      if (off >= len)
-        return FALSE;
-      if (data[off] < 192)
-        {
-          body = data[off];
-          off += 1;
-        }
-      else if (data[off] < 224)
-        {
-          if (len - off < 2)
-            return FALSE;
-          body = ((gsize)(data[off] - 192) << 8) + data[off + 1] + 192;
-          off += 2;
-        }
-      else if (data[off] == 255)
-        {
-          if (len - off < 5)
-            return FALSE;
-          body = ((gsize)data[off + 1] << 24) | ((gsize)data[off + 2] << 16) |
-                 ((gsize)data[off + 3] << 8) | data[off + 4];
-          off += 5;
-        }
-      else
-        return FALSE;
-    }
-  else
-    {
-      /* Old format: the length type is in the low two bits; 3
-       * (indeterminate) is refused. */
-      gsize n = 0;
-
-      *out_tag = (b >> 2) & 0x0f;
-      switch (b & 0x03)
-        {
-        case 0:
-          n = 1;
-          break;
-        case 1:
-          n = 2;
-          break;
-        case 2:
-          n = 4;
-          break;
-        default:
-          return FALSE;
-        }
-      if (len - off < n)
-        return FALSE;
-      body = 0;
-      for (gsize i = 0; i < n; i++)
-        body = (body << 8) | data[off + i];
-      off += n;
-    }
-
-  if (body > len - off)
-    return FALSE;
-  *offset = off;
-  *out_body = body;
-  return TRUE;
-}
 
 /* Rule 0, before GPGME sees a byte of SIGNATURE. */
 static gboolean
@@ -653,7 +591,7 @@ check_signature_packets (GBytes *signature, GError **error)
       guint tag = 0;
       gsize body = 0;
 
-      if (!read_packet_header (data, len, &off, &tag, &body))
+      if (!sk_pgp_read_header (data, len, &off, &tag, &body))
         {
           g_set_error (error, SK_ERROR, SK_ERROR_SIG_BAD,
                        "the signature is damaged (malformed OpenPGP packet at byte %" G_GSIZE_FORMAT
@@ -758,52 +696,21 @@ typedef struct
   char fpr[41];
 } SkSigFacts;
 
+/* Rules 2–6 on FACTS, with KEY (found on CTX when NULL). */
 static SkSignature *
-check_verify_result (SkKeyring *self,
-                     gpgme_ctx_t ctx,
-                     gpgme_verify_result_t result,
-                     const char *const *allowed_fprs,
-                     GError **error)
+judge_facts (gpgme_ctx_t ctx,
+             const SkSigFacts *facts_in,
+             gpgme_key_t found,
+             const char *const *allowed_fprs,
+             GError **error)
 {
   g_auto (gpgme_key_t) key = NULL;
   g_autoptr (SkSignature) out = NULL;
-  gpgme_signature_t sig;
-  SkSigFacts facts = { 0 };
+  SkSigFacts facts = *facts_in;
   gpgme_subkey_t primary;
   gpgme_subkey_t signer = NULL;
-  gpg_err_code_t status;
+  gpg_err_code_t status = gpgme_err_code (facts.status);
   g_auto (SkGpgmeMem) algo = NULL;
-
-  /* Rule 1. */
-  if (result == NULL || result->signatures == NULL)
-    {
-      g_set_error (error, SK_ERROR, SK_ERROR_SIG_MISSING, "GnuPG found no signature");
-      return NULL;
-    }
-  if (result->signatures->next != NULL)
-    {
-      g_set_error (error, SK_ERROR, SK_ERROR_SIG_MULTIPLE,
-                   "GnuPG found more than one signature; exactly one is accepted");
-      return NULL;
-    }
-  /* The result belongs to CTX until its next operation: keep what the rules
-   * need, because the key is looked up on the same context below (a new
-   * context would cost another run of gpg). */
-  sig = result->signatures;
-  facts.status = sig->status;
-  facts.summary = sig->summary;
-  facts.hash_algo = sig->hash_algo;
-  facts.timestamp = sig->timestamp;
-  facts.wrong_key_usage = sig->wrong_key_usage;
-  if (sig->fpr != NULL)
-    g_strlcpy (facts.fpr, sig->fpr, sizeof facts.fpr);
-  facts.has_fpr = sig->fpr != NULL && strlen (sig->fpr) == 40;
-  status = gpgme_err_code (facts.status);
-  if (status == GPG_ERR_BAD_SIGNATURE)
-    {
-      g_set_error (error, SK_ERROR, SK_ERROR_SIG_BAD, "the signature does not match the data");
-      return NULL;
-    }
 
   /* Rule 2. */
   if (status == GPG_ERR_NO_PUBKEY || (facts.summary & GPGME_SIGSUM_KEY_MISSING))
@@ -819,7 +726,12 @@ check_verify_result (SkKeyring *self,
                    "GnuPG did not name the signing key's fingerprint");
       return NULL;
     }
-  if (!find_key_on (ctx, facts.fpr, FALSE, &key, error))
+  if (found != NULL)
+    {
+      gpgme_key_ref (found);
+      key = found;
+    }
+  else if (!find_key_on (ctx, facts.fpr, FALSE, &key, error))
     return NULL;
   if (key == NULL || key->subkeys == NULL)
     {
@@ -912,6 +824,48 @@ check_verify_result (SkKeyring *self,
   out->hash_algo = g_strdup (gpgme_hash_algo_name (facts.hash_algo));
   out->key_algo = g_strdup (algo != NULL ? algo : "unknown");
   return g_steal_pointer (&out);
+}
+
+static SkSignature *
+check_verify_result (SkKeyring *self,
+                     gpgme_ctx_t ctx,
+                     gpgme_verify_result_t result,
+                     const char *const *allowed_fprs,
+                     GError **error)
+{
+  gpgme_signature_t sig;
+  SkSigFacts facts = { 0 };
+
+  /* Rule 1. */
+  if (result == NULL || result->signatures == NULL)
+    {
+      g_set_error (error, SK_ERROR, SK_ERROR_SIG_MISSING, "GnuPG found no signature");
+      return NULL;
+    }
+  if (result->signatures->next != NULL)
+    {
+      g_set_error (error, SK_ERROR, SK_ERROR_SIG_MULTIPLE,
+                   "GnuPG found more than one signature; exactly one is accepted");
+      return NULL;
+    }
+  /* The result belongs to CTX until its next operation: keep what the rules
+   * need, because the key is looked up on the same context below (a new
+   * context would cost another run of gpg). */
+  sig = result->signatures;
+  facts.status = sig->status;
+  facts.summary = sig->summary;
+  facts.hash_algo = sig->hash_algo;
+  facts.timestamp = sig->timestamp;
+  facts.wrong_key_usage = sig->wrong_key_usage;
+  if (sig->fpr != NULL)
+    g_strlcpy (facts.fpr, sig->fpr, sizeof facts.fpr);
+  facts.has_fpr = sig->fpr != NULL && strlen (sig->fpr) == 40;
+  if (gpgme_err_code (facts.status) == GPG_ERR_BAD_SIGNATURE)
+    {
+      g_set_error (error, SK_ERROR, SK_ERROR_SIG_BAD, "the signature does not match the data");
+      return NULL;
+    }
+  return judge_facts (ctx, &facts, NULL, allowed_fprs, error);
 }
 
 /* Rule 0, GPGME, then rules 1–6.  SIGNED_TEXT is positioned at its start. */
@@ -1091,6 +1045,200 @@ sk_keyring_verify_detached_fd (SkKeyring *self,
   return g_steal_pointer (&sig);
 }
 
+/* ---- verification in-process ---------------------------------------- */
+
+/* The public key packet of PRIMARY_FPR, as this home exports it. */
+static SkPgpKey *
+export_primary (gpgme_ctx_t ctx, const char *primary_fpr, GError **error)
+{
+  g_auto (gpgme_data_t) out = NULL;
+  g_auto (SkGpgmeMem) mem = NULL;
+  size_t mem_len = 0;
+  gpgme_error_t gerr = gpgme_data_new (&out);
+  if (gerr == 0)
+    gerr = gpgme_op_export (ctx, primary_fpr, GPGME_EXPORT_MODE_MINIMAL, out);
+  if (gerr != 0)
+    {
+      set_error_from_gpgme (error, gerr, SK_ERROR_IO_ERROR, "exporting the signing key");
+      return NULL;
+    }
+  mem = gpgme_data_release_and_get_mem (g_steal_pointer (&out), &mem_len);
+  if (mem == NULL)
+    {
+      g_set_error (error, SK_ERROR, SK_ERROR_SIG_UNTRUSTED_KEY, "GnuPG exported no key for %s",
+                   primary_fpr);
+      return NULL;
+    }
+  return sk_pgp_key_from_block ((const guint8 *)mem, mem_len, error);
+}
+
+struct _SkVerifier
+{
+  SkKeyring *keyring;
+  GBytes *signature;
+  SkPgpSig *sig;    /* NULL: left to GnuPG */
+  SkDigest *digest; /* of the bytes fed */
+  /* The signer's key, looked up on a second thread while the bytes are
+   * hashed (two runs of gpg: a listing, an export). */
+  GThread *lookup;
+  gpgme_key_t key;    /* NULL: not in this keyring */
+  SkPgpKey *material; /* the primary's, when the signer is the primary */
+  gboolean by_subkey;
+  GError *lookup_error;
+};
+
+/* The signing key, as GnuPG lists it, and its primary's material. */
+static gpointer
+lookup_signer (gpointer data)
+{
+  SkVerifier *v = data;
+  const SkPgpSig *sig = v->sig;
+  gboolean by_fpr = sig->issuer_fpr[0] != '\0';
+  g_autoptr (SkGpgContext) ctx = context_new (v->keyring->homedir, &v->lookup_error);
+  if (ctx == NULL ||
+      !find_key_on (ctx, by_fpr ? sig->issuer_fpr : sig->issuer_keyid, FALSE, &v->key,
+                    &v->lookup_error) ||
+      v->key == NULL)
+    return NULL;
+  gpgme_subkey_t signer = NULL;
+  for (gpgme_subkey_t sk = v->key->subkeys; sk != NULL; sk = sk->next)
+    if (by_fpr ? fpr_equal (sk->fpr, sig->issuer_fpr) : fpr_equal (sk->keyid, sig->issuer_keyid))
+      signer = sk;
+  if (signer == NULL)
+    g_clear_pointer (&v->key, gpgme_key_unref);
+  else if (signer != v->key->subkeys)
+    v->by_subkey = TRUE;
+  else
+    v->material = export_primary (ctx, signer->fpr, &v->lookup_error);
+  return NULL;
+}
+
+SkVerifier *
+sk_keyring_verifier_new (SkKeyring *self, GBytes *signature, GError **error)
+{
+  g_return_val_if_fail (SK_IS_KEYRING (self), NULL);
+  g_return_val_if_fail (signature != NULL, NULL);
+
+  if (!check_signature_packets (signature, error))
+    return NULL;
+  SkVerifier *v = g_new0 (SkVerifier, 1);
+  v->keyring = g_object_ref (self);
+  v->signature = g_bytes_ref (signature);
+
+  /* Rule 0 found exactly one well-framed signature packet. */
+  gsize len = 0, off = 0, body = 0;
+  guint tag = 0;
+  const guint8 *data = g_bytes_get_data (signature, &len);
+  if (sk_pgp_read_header (data, len, &off, &tag, &body))
+    v->sig = sk_pgp_sig_parse (data + off, body, NULL);
+  /* The usual signature only: a creation time, each subpacket once, none
+   * critical that we do not act on, a hash computed here.  Anything else
+   * is GnuPG's to judge. */
+  if (v->sig != NULL && (v->sig->created < 0 || v->sig->duplicate || v->sig->unknown_critical ||
+                         (v->sig->issuer_fpr[0] == '\0' && v->sig->issuer_keyid[0] == '\0') ||
+                         (v->digest = sk_pgp_sig_start (v->sig)) == NULL))
+    g_clear_pointer (&v->sig, sk_pgp_sig_free);
+  if (v->sig != NULL)
+    v->lookup = g_thread_new ("sk-key-lookup", lookup_signer, v);
+  return v;
+}
+
+void
+sk_verifier_update (SkVerifier *v, const void *data, gsize len)
+{
+  if (v->digest != NULL)
+    sk_digest_update (v->digest, data, len);
+}
+
+void
+sk_verifier_free (SkVerifier *v)
+{
+  if (v == NULL)
+    return;
+  if (v->lookup != NULL)
+    g_thread_join (v->lookup);
+  g_clear_pointer (&v->key, gpgme_key_unref);
+  sk_pgp_key_free (v->material);
+  g_clear_error (&v->lookup_error);
+  g_object_unref (v->keyring);
+  g_bytes_unref (v->signature);
+  sk_pgp_sig_free (v->sig);
+  sk_digest_free (v->digest);
+  g_free (v);
+}
+
+static SkSignature *
+not_here (GError **error, const char *why)
+{
+  g_set_error (error, G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED, "the signature is left to GnuPG: %s",
+               why);
+  return NULL;
+}
+
+SkSignature *
+sk_verifier_finish (SkVerifier *v, const char *const *allowed_fprs, GError **error)
+{
+  g_return_val_if_fail (v != NULL, NULL);
+  g_return_val_if_fail (allowed_fprs != NULL, NULL);
+
+  if (v->sig == NULL)
+    return not_here (error, "its packet is not the usual one");
+
+  /* Rule 2 begins: the key the signature names, in this keyring. */
+  const SkPgpSig *sig = v->sig;
+  g_thread_join (g_steal_pointer (&v->lookup));
+  if (v->lookup_error != NULL)
+    {
+      g_propagate_error (error, g_steal_pointer (&v->lookup_error));
+      return NULL;
+    }
+  if (v->key == NULL)
+    {
+      g_set_error (error, SK_ERROR, SK_ERROR_SIG_UNTRUSTED_KEY,
+                   "the signing key %s is not in the station's keyring",
+                   sig->issuer_fpr[0] != '\0' ? sig->issuer_fpr : sig->issuer_keyid);
+      return NULL;
+    }
+  if (v->by_subkey)
+    return not_here (error, "it was made by a subkey");
+
+  /* Rule 1: the signature over the bytes, by that key's material. */
+  gpgme_subkey_t signer = v->key->subkeys;
+  const SkPgpKey *material = v->material;
+  if (material == NULL || !fpr_equal (material->fpr, signer->fpr))
+    {
+      g_set_error (error, SK_ERROR, SK_ERROR_SIG_BAD, "GnuPG exported another key than %s",
+                   signer->fpr);
+      return NULL;
+    }
+  switch (sk_pgp_sig_check (sig, v->digest, material))
+    {
+    case SK_PGP_GOOD:
+      break;
+    case SK_PGP_BAD:
+      g_set_error (error, SK_ERROR, SK_ERROR_SIG_BAD, "the signature does not match the data");
+      return NULL;
+    case SK_PGP_UNSUPPORTED:
+    default:
+      return not_here (error, "its algorithm is not checked in-process");
+    }
+
+  /* Rules 2–6 as GnuPG's verdict would give them: what gpg would have
+   * said of a good signature — a time conflict (a key newer than its
+   * signature) and an expired signature are its errors. */
+  SkSigFacts facts = { 0 };
+  gint64 now = g_get_real_time () / G_USEC_PER_SEC;
+  facts.hash_algo = (gpgme_hash_algo_t)sig->hash_algo;
+  facts.timestamp = (long int)sig->created;
+  facts.has_fpr = TRUE;
+  g_strlcpy (facts.fpr, signer->fpr, sizeof facts.fpr);
+  if (material->created > sig->created)
+    facts.status = gpgme_error (GPG_ERR_TIME_CONFLICT);
+  else if (sig->expires != 0 && sig->created + sig->expires <= now)
+    facts.status = gpgme_error (GPG_ERR_SIG_EXPIRED);
+  return judge_facts (NULL, &facts, v->key, allowed_fprs, error);
+}
+
 /* ---- signing --------------------------------------------------------------- */
 
 /* The signer: a secret key of this home whose primary fingerprint is FPR. */
@@ -1200,6 +1348,8 @@ sk_keyring_sign_detached_bytes (SkKeyring *self, const char *fpr, GBytes *data, 
     }
   return g_steal_pointer (&result);
 }
+
+#define DECRYPT_BLOCK (256 * 1024)
 
 /* ---- streaming: sign, encrypt, decrypt ----------------------------------- */
 
@@ -1396,273 +1546,133 @@ sk_keyring_encrypt_fd (SkKeyring *self,
   return TRUE;
 }
 
+/* ---- decryption ----------------------------------------------------------
+ *
+ * The message is read here and decrypted in-process (sk-pgp-decrypt.c);
+ * GnuPG is asked for the session key only, with the session-key packets and
+ * the first bytes of the encrypted data: the secret key never leaves its
+ * agent, and the bulk never goes through GPGME's pipes.
+ */
+
+/* Where the plaintext goes: the reader's socket (or any fd). */
 typedef struct
 {
   int fd;
-  guint64 written;
-  guint64 limit;           /* the whole message's size */
-  const guint64 *consumed; /* ciphertext GnuPG has been given so far */
-  gboolean over_limit;
   gboolean reader_gone;
 } PlainSink;
 
-static gpgme_ssize_t
-plain_sink_write (void *handle, const void *buffer, size_t size)
+static gboolean
+plain_sink_write (const guint8 *buffer, gsize size, gpointer user_data, GError **error)
 {
-  PlainSink *sink = handle;
-
-  /* More plaintext than ciphertext: it was compressed. */
-  if (sink->written + size > sink->limit ||
-      (sink->consumed != NULL && sink->written + size > *sink->consumed))
-    {
-      sink->over_limit = TRUE;
-      errno = EFBIG;
-      return -1;
-    }
-  size_t done = 0;
+  PlainSink *sink = user_data;
+  gsize done = 0;
   while (done < size)
     {
-      ssize_t n = send (sink->fd, (const char *)buffer + done, size - done, MSG_NOSIGNAL);
+      ssize_t n = send (sink->fd, buffer + done, size - done, MSG_NOSIGNAL);
       if (n < 0 && errno == ENOTSOCK)
-        n = write (sink->fd, (const char *)buffer + done, size - done);
+        n = write (sink->fd, buffer + done, size - done);
       if (n < 0 && errno == EINTR)
         continue;
       if (n < 0)
         {
           if (errno == EPIPE || errno == ECONNRESET)
-            sink->reader_gone = TRUE;
-          return -1;
-        }
-      done += (size_t)n;
-    }
-  sink->written += size;
-  return (gpgme_ssize_t)size;
-}
-
-/* The outer packets of an encrypted message, checked as the bytes pass on
- * their way to GnuPG (so that the message can come from a pipe: the store
- * unseals its copy as it is read).  What we write, and all we accept: one or
- * more public-key session-key packets (tag 1), then one integrity-protected
- * encrypted-data packet (tag 18, or 20 for AEAD) that runs to the end of the
- * stream.  Anything else — a marker, literal, compressed or signature packet
- * beside the encrypted one, a password-encrypted session key, the old
- * encrypted packet without integrity protection (tag 9), bytes after the
- * end — stops the stream and is refused.  Plain encryption never expands,
- * so GnuPG can never have written more plaintext than it was given
- * ciphertext: more means compression inside. */
-typedef enum
-{
-  OUTER_HEADER,      /* reading a packet header */
-  OUTER_SESSION_KEY, /* skipping a session-key packet's body */
-  OUTER_BODY,        /* inside a chunk of the encrypted packet */
-  OUTER_CHUNK,       /* reading the length of the next partial chunk */
-  OUTER_TO_END,      /* an old-format body of indeterminate length */
-  OUTER_DONE,        /* the encrypted packet ended: nothing may follow */
-  OUTER_FAILED,
-} OuterPhase;
-
-typedef struct
-{
-  FdReader fd;
-  OuterPhase phase;
-  guint8 head[6];
-  guint head_len;
-  guint64 remaining;
-  gboolean partial;
-  guint session_keys;
-  guint64 consumed;
-  SkErrorCode code;
-  const char *why;
-  guint bad_tag;
-} OuterCheck;
-
-static gboolean
-outer_fail (OuterCheck *c, SkErrorCode code, const char *why)
-{
-  c->phase = OUTER_FAILED;
-  c->code = code;
-  c->why = why;
-  return FALSE;
-}
-
-/* A new-format length at B (HAVE bytes so far): FALSE while more bytes are
- * needed; else its value, whether it is partial, and how many bytes it took. */
-static gboolean
-new_length (const guint8 *b, guint have, guint64 *len, gboolean *partial, guint *used)
-{
-  if (have < 1)
-    return FALSE;
-  *partial = FALSE;
-  if (b[0] < 192)
-    *len = b[0], *used = 1;
-  else if (b[0] < 224)
-    {
-      if (have < 2)
-        return FALSE;
-      *len = ((guint64)(b[0] - 192) << 8) + b[1] + 192, *used = 2;
-    }
-  else if (b[0] == 255)
-    {
-      if (have < 5)
-        return FALSE;
-      *len = (guint64)b[1] << 24 | (guint64)b[2] << 16 | (guint64)b[3] << 8 | b[4], *used = 5;
-    }
-  else
-    *len = G_GUINT64_CONSTANT (1) << (b[0] & 0x1F), *partial = TRUE, *used = 1;
-  return TRUE;
-}
-
-/* A whole packet header is in C->head: act on it. */
-static gboolean
-outer_packet (OuterCheck *c, guint tag, guint64 len, gboolean partial, gboolean to_end)
-{
-  c->head_len = 0;
-  if (tag == 1 && !partial && !to_end)
-    {
-      c->session_keys++;
-      c->remaining = len;
-      c->phase = OUTER_SESSION_KEY;
-      return TRUE;
-    }
-  if ((tag == 18 || tag == 20) && c->session_keys > 0)
-    {
-      c->phase = to_end ? OUTER_TO_END : OUTER_BODY;
-      c->remaining = len;
-      c->partial = partial;
-      return TRUE;
-    }
-  if (tag == 9)
-    return outer_fail (c, SK_ERROR_DECRYPT_FAILED, "the message is not integrity-protected");
-  c->bad_tag = tag;
-  return outer_fail (c, SK_ERROR_DECRYPT_NOT_PLAIN,
-                     "the message holds a packet besides its encryption; only public-key "
-                     "session keys and one encrypted-data packet are accepted");
-}
-
-/* Take one header byte; TRUE while the stream is acceptable. */
-static gboolean
-outer_header_byte (OuterCheck *c, guint8 byte)
-{
-  c->head[c->head_len++] = byte;
-  guint8 b0 = c->head[0];
-  if (c->phase == OUTER_CHUNK)
-    {
-      guint64 len;
-      gboolean partial;
-      guint used;
-      if (!new_length (c->head, c->head_len, &len, &partial, &used))
-        return TRUE;
-      c->head_len = 0;
-      c->remaining = len;
-      c->partial = partial;
-      c->phase = OUTER_BODY;
-      return TRUE;
-    }
-  if (!(b0 & 0x80))
-    return outer_fail (c, SK_ERROR_DECRYPT_FAILED,
-                       "the message is not a public-key encrypted OpenPGP message");
-  if (b0 & 0x40)
-    {
-      guint64 len;
-      gboolean partial;
-      guint used;
-      if (!new_length (c->head + 1, c->head_len - 1, &len, &partial, &used))
-        return TRUE;
-      return outer_packet (c, b0 & 0x3F, len, partial, FALSE);
-    }
-  guint lentype = b0 & 3;
-  guint need = lentype == 0 ? 1 : lentype == 1 ? 2 : lentype == 2 ? 4 : 0;
-  if (c->head_len < 1 + need)
-    return TRUE;
-  guint64 len = 0;
-  for (guint i = 0; i < need; i++)
-    len = len << 8 | c->head[1 + i];
-  return outer_packet (c, (b0 >> 2) & 0x0F, len, FALSE, lentype == 3);
-}
-
-/* Follow BUF through the packet structure. */
-static gboolean
-outer_feed (OuterCheck *c, const guint8 *buf, gsize len)
-{
-  gsize i = 0;
-  while (i < len)
-    switch (c->phase)
-      {
-      case OUTER_HEADER:
-      case OUTER_CHUNK:
-        if (!outer_header_byte (c, buf[i++]))
+            {
+              sink->reader_gone = TRUE;
+              g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_CANCELLED, "the reader stopped");
+            }
+          else
+            sk_error_set_from_errno (error, errno, "passing on the decrypted data");
           return FALSE;
-        break;
-      case OUTER_SESSION_KEY:
-      case OUTER_BODY:
-        {
-          guint64 take = MIN (c->remaining, (guint64)(len - i));
-          c->remaining -= take;
-          i += take;
-          if (c->remaining == 0)
-            c->phase = c->phase == OUTER_SESSION_KEY ? OUTER_HEADER
-                       : c->partial                  ? OUTER_CHUNK
-                                                     : OUTER_DONE;
         }
-        break;
-      case OUTER_TO_END:
-        return TRUE;
-      case OUTER_DONE:
-        return outer_fail (c, SK_ERROR_DECRYPT_NOT_PLAIN,
-                           "the message has bytes after its encrypted data");
-      case OUTER_FAILED:
-        return FALSE;
-      }
+      done += (gsize)n;
+    }
   return TRUE;
 }
 
-/* At the end of the stream: did the encrypted packet end with it? */
+/* "ALGO:HEX", as GnuPG shows a session key. */
 static gboolean
-outer_finish (OuterCheck *c)
+parse_session_key (const char *text, guint *out_algo, guint8 *key, gsize *key_len)
 {
-  switch (c->phase)
+  const char *colon = text != NULL ? strchr (text, ':') : NULL;
+  if (colon == NULL || colon == text || colon - text > 3)
+    return FALSE;
+  guint algo = 0;
+  for (const char *p = text; p < colon; p++)
     {
-    case OUTER_DONE:
-    case OUTER_TO_END:
-      return TRUE;
-    case OUTER_FAILED:
+      if (!g_ascii_isdigit (*p))
+        return FALSE;
+      algo = algo * 10 + (guint)(*p - '0');
+    }
+  gsize hex = strlen (colon + 1);
+  if (hex == 0 || hex % 2 != 0 || hex / 2 > *key_len)
+    return FALSE;
+  for (gsize i = 0; i < hex / 2; i++)
+    {
+      int hi = g_ascii_xdigit_value (colon[1 + 2 * i]);
+      int lo = g_ascii_xdigit_value (colon[2 + 2 * i]);
+      if (hi < 0 || lo < 0)
+        return FALSE;
+      key[i] = (guint8)(hi << 4 | lo);
+    }
+  *key_len = hex / 2;
+  *out_algo = algo;
+  return TRUE;
+}
+
+/* Ask GnuPG for the session key of the message DEC has begun to read, and
+ * hand it over.  GnuPG decrypts the session-key packets with the station's
+ * secret key, shows the key, then fails on the encrypted data it was given
+ * only the start of; that failure is expected and says nothing. */
+static gboolean
+obtain_session_key (SkKeyring *self, SkPgpDecryptor *dec, GError **error)
+{
+  g_autoptr (SkGpgContext) ctx = context_new (self->homedir, error);
+  if (ctx == NULL)
+    return FALSE;
+  g_autoptr (GBytes) request = sk_pgp_decryptor_get_key_request (dec);
+  g_auto (gpgme_data_t) in = NULL;
+  g_auto (gpgme_data_t) out = NULL;
+  gsize len = 0;
+  const void *bytes = g_bytes_get_data (request, &len);
+  gpgme_error_t gerr = gpgme_data_new_from_mem (&in, bytes, len, 0);
+  if (gerr == 0)
+    gerr = gpgme_data_new (&out);
+  if (gerr == 0)
+    gerr = gpgme_set_ctx_flag (ctx, "export-session-key", "1");
+  if (gerr != 0)
+    {
+      set_error_from_gpgme (error, gerr, SK_ERROR_IO_ERROR, "preparing to decrypt");
       return FALSE;
-    case OUTER_BODY:
-    case OUTER_CHUNK:
-      return outer_fail (c, SK_ERROR_DECRYPT_FAILED, "the message is cut short");
-    default:
-      return outer_fail (c, SK_ERROR_DECRYPT_FAILED,
-                         "the message is not a public-key encrypted OpenPGP message");
     }
-}
+  gerr = gpgme_op_decrypt (ctx, in, out);
+  gpgme_decrypt_result_t result = gpgme_op_decrypt_result (ctx);
+  guint8 key[64];
+  gsize key_len = sizeof key;
+  guint algo = 0;
+  gboolean have_key = result != NULL && result->session_key != NULL &&
+                      parse_session_key (result->session_key, &algo, key, &key_len);
+  gboolean no_seckey = gpgme_err_code (gerr) == GPG_ERR_NO_SECKEY ||
+                       (result != NULL && result->recipients != NULL &&
+                        gpgme_err_code (result->recipients->status) == GPG_ERR_NO_SECKEY);
+  /* The key is wiped wherever it was held: GPGME's copy, the context's
+   * flag (contexts are reused), ours below. */
+  if (result != NULL && result->session_key != NULL)
+    explicit_bzero (result->session_key, strlen (result->session_key));
+  (void)gpgme_set_ctx_flag (ctx, "export-session-key", "0");
 
-static void
-outer_check_clear (OuterCheck *c)
-{
-  fd_reader_clear (&c->fd);
-}
-
-G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (OuterCheck, outer_check_clear)
-
-static gpgme_ssize_t
-outer_read (void *handle, void *buffer, size_t size)
-{
-  OuterCheck *c = handle;
-  if (c->phase == OUTER_FAILED)
+  if (!have_key)
     {
-      errno = EIO;
-      return -1;
+      if (no_seckey)
+        g_set_error_literal (error, SK_ERROR, SK_ERROR_DECRYPT_WRONG_RECIPIENT,
+                             "the message is encrypted to a key this station does not hold");
+      else
+        set_error_from_gpgme (error, gerr != 0 ? gerr : gpgme_error (GPG_ERR_DECRYPT_FAILED),
+                              SK_ERROR_DECRYPT_FAILED, "decrypting the session key");
+      return FALSE;
     }
-  gpgme_ssize_t n = fd_reader_read (&c->fd, buffer, size);
-  if (n < 0)
-    return n;
-  if ((n == 0 && !outer_finish (c)) || (n > 0 && !outer_feed (c, buffer, (gsize)n)))
-    {
-      errno = EIO;
-      return -1;
-    }
-  c->consumed += (guint64)n;
-  return n;
+  gboolean ok = sk_pgp_decryptor_set_key (dec, algo, key, key_len, error);
+  explicit_bzero (key, sizeof key);
+  return ok;
 }
 
 gboolean
@@ -1673,100 +1683,52 @@ sk_keyring_decrypt_fd (SkKeyring *self,
                        GCancellable *cancellable,
                        GError **error)
 {
-  g_autoptr (SkGpgContext) ctx = NULL;
-  g_auto (gpgme_data_t) in = NULL;
-  g_auto (gpgme_data_t) out = NULL;
-  g_auto (OuterCheck)
-      check = { .fd = { .fd = cipher_fd, .cancellable = cancellable, .n_polls = 1 } };
-  PlainSink sink = { .fd = out_fd, .limit = cipher_size, .consumed = &check.consumed };
-  struct gpgme_data_cbs in_cbs = { .read = outer_read };
-  struct gpgme_data_cbs out_cbs = { .write = plain_sink_write };
-  gpgme_error_t gerr;
+  PlainSink sink = { .fd = out_fd };
+  return sk_keyring_decrypt_to (self, cipher_fd, plain_sink_write, &sink, cancellable, error);
+}
+
+gboolean
+sk_keyring_decrypt_to (SkKeyring *self,
+                       int cipher_fd,
+                       SkKeyringSink plain,
+                       gpointer user_data,
+                       GCancellable *cancellable,
+                       GError **error)
+{
+  g_autoptr (SkPgpDecryptor) dec = sk_pgp_decryptor_new (plain, user_data);
+  g_auto (FdReader) reader = { .fd = cipher_fd, .cancellable = cancellable, .n_polls = 1 };
+  g_autofree guint8 *buf = g_malloc (DECRYPT_BLOCK);
 
   g_return_val_if_fail (SK_IS_KEYRING (self), FALSE);
 
   if (g_cancellable_set_error_if_cancelled (cancellable, error))
     return FALSE;
-  check.fd.polls[0].fd = cipher_fd;
-  check.fd.polls[0].events = G_IO_IN | G_IO_HUP | G_IO_ERR;
-  if (g_cancellable_make_pollfd (cancellable, &check.fd.polls[1]))
-    check.fd.n_polls = 2;
-  ctx = context_new (self->homedir, error);
-  if (ctx == NULL)
-    return FALSE;
-  gerr = gpgme_data_new_from_cbs (&in, &in_cbs, &check);
-  if (gerr == 0)
-    gerr = gpgme_data_new_from_cbs (&out, &out_cbs, &sink);
-  pipe_buffers (in);
-  big_buffers (out);
-  if (gerr != 0)
-    {
-      set_error_from_gpgme (error, gerr, SK_ERROR_IO_ERROR, "preparing to decrypt");
-      return FALSE;
-    }
+  reader.polls[0].fd = cipher_fd;
+  reader.polls[0].events = G_IO_IN | G_IO_HUP | G_IO_ERR;
+  if (g_cancellable_make_pollfd (cancellable, &reader.polls[1]))
+    reader.n_polls = 2;
 
-  /* decrypt_verify, so that a signature inside is seen (and refused). */
-  gerr = gpgme_op_decrypt_verify (ctx, in, out);
-  gpgme_decrypt_result_t dec = gpgme_op_decrypt_result (ctx);
-  gpgme_verify_result_t ver = gpgme_op_verify_result (ctx);
-
-  if (g_cancellable_set_error_if_cancelled (cancellable, error))
+  for (;;)
+    {
+      gpgme_ssize_t n = fd_reader_read (&reader, buf, DECRYPT_BLOCK);
+      if (n < 0)
+        {
+          if (!g_cancellable_set_error_if_cancelled (cancellable, error))
+            sk_error_set_from_errno (error, reader.read_errno, "reading the encrypted message");
+          return FALSE;
+        }
+      if (n == 0)
+        break;
+      if (!sk_pgp_decryptor_feed (dec, buf, (gsize)n, error))
+        return FALSE;
+      if (sk_pgp_decryptor_wants_key (dec) && !obtain_session_key (self, dec, error))
+        return FALSE;
+    }
+  if (!sk_pgp_decryptor_close_input (dec, error))
     return FALSE;
-  if (check.phase == OUTER_FAILED)
-    {
-      if (check.bad_tag != 0)
-        g_set_error (error, SK_ERROR, check.code, "%s (a packet of type %u)", check.why,
-                     check.bad_tag);
-      else
-        g_set_error_literal (error, SK_ERROR, check.code, check.why);
-      return FALSE;
-    }
-  if (check.fd.read_errno != 0)
-    {
-      sk_error_set_from_errno (error, check.fd.read_errno, "reading the encrypted message");
-      return FALSE;
-    }
-  if (sink.over_limit)
-    {
-      g_set_error_literal (error, SK_ERROR, SK_ERROR_DECRYPT_NOT_PLAIN,
-                           "the message expands as it decrypts: it is compressed inside");
-      return FALSE;
-    }
-  if (sink.reader_gone)
-    {
-      g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_CANCELLED, "the reader stopped");
-      return FALSE;
-    }
-  if (ver != NULL && ver->signatures != NULL)
-    {
-      g_set_error_literal (error, SK_ERROR, SK_ERROR_DECRYPT_NOT_PLAIN,
-                           "the message is signed inside; packages carry a detached signature "
-                           "only");
-      return FALSE;
-    }
-  if (gpgme_err_code (gerr) == GPG_ERR_NO_SECKEY ||
-      (gerr != 0 && dec != NULL && dec->recipients != NULL &&
-       gpgme_err_code (dec->recipients->status) == GPG_ERR_NO_SECKEY))
-    {
-      g_set_error_literal (error, SK_ERROR, SK_ERROR_DECRYPT_WRONG_RECIPIENT,
-                           "the message is encrypted to a key this station does not hold");
-      return FALSE;
-    }
-  if (gerr != 0 || dec == NULL)
-    {
-      set_error_from_gpgme (error, gerr != 0 ? gerr : gpgme_error (GPG_ERR_DECRYPT_FAILED),
-                            SK_ERROR_DECRYPT_FAILED, "decrypting");
-      return FALSE;
-    }
-  /* Modern GnuPG authenticates every message (MDC or AEAD); one without it
-   * could have been altered. */
-  if (dec->legacy_cipher_nomdc)
-    {
-      g_set_error_literal (error, SK_ERROR, SK_ERROR_DECRYPT_FAILED,
-                           "the message is not integrity-protected");
-      return FALSE;
-    }
-  return TRUE;
+  if (sk_pgp_decryptor_wants_key (dec) && !obtain_session_key (self, dec, error))
+    return FALSE;
+  return sk_pgp_decryptor_finish (dec, error);
 }
 
 /* ---- import ---------------------------------------------------------------- */

@@ -63,6 +63,31 @@ sk_keyring_verify_detached_fd (SkKeyring *self,
                                GCancellable *cancellable,
                                GError **error);
 
+/* The same rule, judged in-process over bytes fed as they are read, so
+ * that a package is read once: the signature is parsed here and the bytes
+ * hashed as they pass; the signing key's material is exported from this
+ * home through GPGME, and whether the key may sign (listed, valid, not
+ * expired, not revoked, strong) is GnuPG's word through GPGME as above.
+ * Only the plain case is judged in-process: a signature by a primary RSA
+ * or Ed25519 key, with SHA-1 or SHA-2.  Anything else — a signing subkey,
+ * whose cross-certification only GnuPG checks; another algorithm; a
+ * signature whose subpackets are not the usual ones — makes finish() fail
+ * with G_IO_ERROR_NOT_SUPPORTED, and the caller verifies the same bytes
+ * with sk_keyring_verify_detached_fd() instead (test-keyring shows both ways
+ * give the same answer on every case). */
+typedef struct _SkVerifier SkVerifier;
+
+/* Rule 0 (the packets of SIGNATURE) is checked here. */
+SkVerifier *
+sk_keyring_verifier_new (SkKeyring *self, GBytes *signature, GError **error);
+void
+sk_verifier_update (SkVerifier *verifier, const void *data, gsize len);
+SkSignature *
+sk_verifier_finish (SkVerifier *verifier, const char *const *allowed_fprs, GError **error);
+void
+sk_verifier_free (SkVerifier *verifier);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (SkVerifier, sk_verifier_free)
+
 /* A binary detached signature over DATA by the secret key whose primary
  * fingerprint is FPR, which must be in this home. */
 GBytes *
@@ -88,18 +113,34 @@ sk_keyring_encrypt_fd (SkKeyring *self,
                        GCancellable *cancellable,
                        GError **error);
 
-/* Decrypt the message read from CIPHER_FD (CIPHER_SIZE bytes) into OUT_FD
- * with a secret key of this home.  Refused: a message for another key
- * (decrypt-wrong-recipient), one that is signed or compressed inside
- * (decrypt-not-plain; compression is caught as plaintext longer than the
- * message, which plain encryption never produces), anything else that does
- * not decrypt (decrypt-failed).  A write to OUT_FD that fails with EPIPE
- * (the reader stopped) ends the decryption quietly. */
+/* Decrypt the message read from CIPHER_FD into OUT_FD with a secret key of
+ * this home: GnuPG finds the session key, the bulk is decrypted in-process
+ * (sk-pgp-decrypt.h says what is read and what refused).  Refused: a
+ * message for another key (decrypt-wrong-recipient), anything but one
+ * literal data packet inside — signed, compressed, padded
+ * (decrypt-not-plain), anything else that does not decrypt or fails its
+ * integrity check (decrypt-failed).  A write to OUT_FD that fails with
+ * EPIPE (the reader stopped) ends the decryption with
+ * G_IO_ERROR_CANCELLED.  CIPHER_SIZE is not used (kept for callers). */
 gboolean
 sk_keyring_decrypt_fd (SkKeyring *self,
                        int cipher_fd,
                        guint64 cipher_size,
                        int out_fd,
+                       GCancellable *cancellable,
+                       GError **error);
+
+/* The same, handing the plaintext to SINK as it is decrypted (SINK's
+ * failure ends the decryption with its error). */
+typedef gboolean (*SkKeyringSink) (const guint8 *data,
+                                   gsize len,
+                                   gpointer user_data,
+                                   GError **error);
+gboolean
+sk_keyring_decrypt_to (SkKeyring *self,
+                       int cipher_fd,
+                       SkKeyringSink sink,
+                       gpointer user_data,
                        GCancellable *cancellable,
                        GError **error);
 

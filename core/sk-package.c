@@ -9,17 +9,21 @@
 #include <glib/gstdio.h>
 #include <json-glib/json-glib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "sk-archive.h"
+#include "sk-block-worker.h"
+#include "sk-channel.h"
 #include "sk-error.h"
 #include "sk-fault.h"
 #include "sk-fs.h"
 #include "sk-hash.h"
 #include "sk-package.h"
 #include "sk-policy-private.h"
+#include "sk-tee-stream.h"
 
 #define MANIFEST_NAME "MANIFEST.json"
 #define CHECKPOINT_NAME "checkpoint.json"
@@ -907,20 +911,37 @@ typedef struct
 {
   SkKeyring *keyring;
   int cipher_fd;
-  guint64 cipher_size;
-  int out_fd;
+  SkChannel *out;
   GCancellable *cancellable;
   GError *error;
 } DecryptJob;
+
+static gboolean
+to_channel (const guint8 *data, gsize len, gpointer user_data, GError **error)
+{
+  if (sk_channel_write (user_data, data, len))
+    return TRUE;
+  g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_CANCELLED, "the reader stopped");
+  return FALSE;
+}
 
 static gpointer
 decrypt (gpointer data)
 {
   DecryptJob *job = data;
-  sk_keyring_decrypt_fd (job->keyring, job->cipher_fd, job->cipher_size, job->out_fd,
-                         job->cancellable, &job->error);
-  shutdown (job->out_fd, SHUT_WR);
+  sk_keyring_decrypt_to (job->keyring, job->cipher_fd, to_channel, job->out, job->cancellable,
+                         &job->error);
+  sk_channel_close_write (job->out);
   return NULL;
+}
+
+static gssize
+from_channel (gpointer user_data, const void **out_block, GError **error)
+{
+  const guint8 *block = NULL;
+  gsize n = sk_channel_read_block (user_data, &block);
+  *out_block = block;
+  return (gssize)n;
 }
 
 static gboolean
@@ -1051,6 +1072,13 @@ check_checkpoint (SkStation *station,
   return TRUE;
 }
 
+static gboolean
+hash_block (const guint8 *data, gsize len, gpointer user_data, GError **error)
+{
+  sk_sha256_update (user_data, data, len);
+  return TRUE;
+}
+
 /* Read the whole archive; TRUE when acceptance 2–5 hold. */
 static gboolean
 read_package (SkStation *station,
@@ -1131,7 +1159,6 @@ read_package (SkStation *station,
   g_ptr_array_set_size (keys, m->files->len);
   g_autoptr (GBytes) checkpoint = NULL;
   g_autoptr (GBytes) checkpoint_sig = NULL;
-  g_autofree guint8 *buf = g_malloc (BLOCK);
   guint found = 0;
   for (;;)
     {
@@ -1209,8 +1236,11 @@ read_package (SkStation *station,
           g_ptr_array_add (x->finals, g_strdup (f->name));
         }
       guint64 real = 0;
+      /* The member's SHA-256 on the second core while this one validates. */
+      g_autoptr (SkBlockWorker) hasher = sk_block_worker_new ("sk-hash", hash_block, sum, BLOCK);
       for (;;)
         {
+          guint8 *buf = sk_block_worker_get_buffer (hasher);
           gssize n = sk_tar_reader_read (tar, buf, BLOCK, error);
           if (n < 0)
             {
@@ -1221,7 +1251,7 @@ read_package (SkStation *station,
           if (n == 0)
             break;
           real += (guint64)n;
-          sk_sha256_update (sum, buf, (gsize)n);
+          sk_block_worker_push (hasher, buf, (gsize)n);
           sk_validator_feed (v, buf, (gsize)n);
           if (out >= 0 && write (out, buf, (size_t)n) != n)
             {
@@ -1240,6 +1270,7 @@ read_package (SkStation *station,
               return FALSE;
             }
         }
+      sk_block_worker_finish (hasher, NULL); /* hashing cannot fail */
       SkKeySet *pair_keys = NULL;
       SkFileReport *report = sk_validator_finish (v, opts->collect_pair_keys ? &pair_keys : NULL);
       reports->pdata[index] = report;
@@ -1457,19 +1488,36 @@ sk_package_read_signature_at (int dirfd, const char *name, GError **error)
   return g_bytes_new_take (g_steal_pointer (&data), got);
 }
 
+static gboolean
+feed_verifier (const guint8 *data, gsize len, gpointer user_data, GError **error)
+{
+  sk_verifier_update (user_data, data, len);
+  return TRUE;
+}
+
 SkStaged *
-sk_package_copy_in_at (SkStore *store,
+sk_package_copy_in_at (SkStation *station,
+                       SkStore *store,
                        SkPolicy *policy,
                        int dirfd,
                        const char *name,
                        gint64 deadline_us,
                        GBytes **out_signature,
+                       SkSignature **out_verified,
                        GCancellable *cancellable,
                        GError **error)
 {
+  SkDirection direction = SK_DIRECTION_TO_INTERMEDIATE;
+  if (!receiving_direction (station, policy, &direction, error))
+    return NULL;
   g_autofree char *sig_name = g_strconcat (name, ".sig", NULL);
   g_autoptr (GBytes) sig = sk_package_read_signature_at (dirfd, sig_name, error);
   if (sig == NULL)
+    return NULL;
+  /* Rule 0 of the signature, before a byte of the package is read. */
+  g_autoptr (SkVerifier) verifier =
+      sk_keyring_verifier_new (sk_station_get_keyring (station), sig, error);
+  if (verifier == NULL)
     return NULL;
 
   struct stat st;
@@ -1477,8 +1525,12 @@ sk_package_copy_in_at (SkStore *store,
   if (fd < 0)
     return NULL;
   g_autoptr (GInputStream) in = g_unix_input_stream_new (fd, TRUE);
+  /* The signature's hash is taken on the second core from the bytes the
+   * store seals, as they pass. */
+  g_autoptr (GInputStream) tee = sk_tee_input_stream_new (in, feed_verifier, verifier);
   SkItemInfo info = { .kind = "package", .name = name, .records = -1, .deadline_us = deadline_us };
-  g_autoptr (SkStaged) staged = sk_store_stage (store, in, &info, cancellable, error);
+  g_autoptr (SkStaged) staged = sk_store_stage (store, tee, &info, cancellable, error);
+  sk_tee_input_stream_finish (SK_TEE_INPUT_STREAM (tee), NULL); /* hashing cannot fail */
   if (staged == NULL)
     return NULL;
   if (sk_staged_get_item (staged)->size != (guint64)st.st_size)
@@ -1487,16 +1539,27 @@ sk_package_copy_in_at (SkStore *store,
               "the package changed size while it was read from the medium");
       return NULL;
     }
+  g_autoptr (GError) local_error = NULL;
+  g_autoptr (SkSignature) verified =
+      sk_verifier_finish (verifier, sk_policy_get_signers (policy, direction), &local_error);
+  if (verified == NULL && !g_error_matches (local_error, G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED))
+    {
+      g_propagate_error (error, g_steal_pointer (&local_error));
+      return NULL;
+    }
   *out_signature = g_steal_pointer (&sig);
+  *out_verified = g_steal_pointer (&verified);
   return g_steal_pointer (&staged);
 }
 
 SkStaged *
-sk_package_copy_in (SkStore *store,
+sk_package_copy_in (SkStation *station,
+                    SkStore *store,
                     SkPolicy *policy,
                     const char *path,
                     gint64 deadline_us,
                     GBytes **out_signature,
+                    SkSignature **out_verified,
                     GCancellable *cancellable,
                     GError **error)
 {
@@ -1504,10 +1567,160 @@ sk_package_copy_in (SkStore *store,
   int dirfd = open_parent (path, &name, error);
   if (dirfd < 0)
     return NULL;
-  SkStaged *staged = sk_package_copy_in_at (store, policy, dirfd, name, deadline_us, out_signature,
-                                            cancellable, error);
+  SkStaged *staged = sk_package_copy_in_at (station, store, policy, dirfd, name, deadline_us,
+                                            out_signature, out_verified, cancellable, error);
   close (dirfd);
   return staged;
+}
+
+/* Write all of DATA to FD. */
+static gboolean
+write_all (int fd, const guint8 *data, gsize len);
+
+static gboolean
+copy_block (const guint8 *data, gsize len, gpointer user_data, GError **error)
+{
+  if (write_all (GPOINTER_TO_INT (user_data), data, len))
+    return TRUE;
+  sk_error_set_from_errno (error, errno, "writing");
+  return FALSE;
+}
+
+static gboolean
+write_all (int fd, const guint8 *data, gsize len)
+{
+  while (len > 0)
+    {
+      ssize_t n = write (fd, data, len);
+      if (n < 0 && errno == EINTR)
+        continue;
+      if (n <= 0)
+        {
+          if (n == 0)
+            errno = ENOSPC;
+          return FALSE;
+        }
+      data += n;
+      len -= (gsize)n;
+    }
+  return TRUE;
+}
+
+/* Acceptance 1, reading the package once.  Each byte read is hashed for
+ * the signature and, from a file, kept in a private copy: an anonymous
+ * file in memory (memfd), sealed once written, that no other process can
+ * name, so that a medium that answers differently the second time has no
+ * second time.  (In memory rather than on disk: writing 500 MB through the
+ * disk's page cache costs five times as much here, more than GnuPG's whole
+ * decryption.  It is not part of the process's resident set, and is gone
+ * when the check ends; the policy's size cap bounds it.)  Only that copy — or, from the store, its
+ * sealed copy, which cannot change unnoticed — is read again: by GnuPG when the signature is one it
+ * must judge (sk_verifier_finish), and for decryption.  *OUT_COPY: the
+ * private copy, rewound (-1 for the store). */
+static SkSignature *
+verify_once (SkStation *station,
+             GBytes *sig,
+             const char *const *signers,
+             const SkPackageSource *src,
+             guint64 max_size,
+             int *out_copy,
+             GCancellable *cancellable,
+             GError **error)
+{
+  SkKeyring *keyring = sk_station_get_keyring (station);
+  g_autoptr (SkVerifier) v = sk_keyring_verifier_new (keyring, sig, error);
+  if (v == NULL)
+    return NULL;
+  Pass pass;
+  if (!pass_open (src, &pass, cancellable, error))
+    return NULL;
+  int copy = -1;
+  if (src->path != NULL)
+    {
+      copy = memfd_create ("sekisho-package", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+      if (copy < 0)
+        {
+          sk_error_set_from_errno (error, errno, "making a private copy of the package");
+          pass_close (&pass, NULL);
+          return NULL;
+        }
+    }
+
+  /* The copy is written on the second core while this one hashes. */
+  g_autoptr (SkBlockWorker) copier =
+      copy >= 0 ? sk_block_worker_new ("sk-copy", copy_block, GINT_TO_POINTER (copy), BLOCK) : NULL;
+  g_autofree guint8 *own = copier == NULL ? g_malloc (BLOCK) : NULL;
+  g_autoptr (GError) read_error = NULL;
+  guint64 total = 0;
+  for (;;)
+    {
+      guint8 *buf = copier != NULL ? sk_block_worker_get_buffer (copier) : own;
+      if (g_cancellable_set_error_if_cancelled (cancellable, &read_error))
+        break;
+      ssize_t n = read (pass.fd, buf, BLOCK);
+      if (n < 0 && errno == EINTR)
+        n = read (pass.fd, buf, BLOCK);
+      if (n < 0)
+        {
+          sk_error_set_from_errno (&read_error, errno, "reading the package");
+          break;
+        }
+      if (n == 0)
+        break;
+      total += (guint64)n;
+      if (total > max_size)
+        {
+          refuse (&read_error, SK_ERROR_TAR_TOO_LARGE,
+                  "the package is larger than the policy allows");
+          break;
+        }
+      if (copier != NULL)
+        sk_block_worker_push (copier, buf, (gsize)n);
+      sk_verifier_update (v, buf, (gsize)n);
+    }
+  if (copier != NULL && !sk_block_worker_finish (copier, read_error == NULL ? &read_error : NULL))
+    g_prefix_error (&read_error, "making a private copy of the package: ");
+  /* Sealed: from here on not even this process can change the copy. */
+  if (copy >= 0 && read_error == NULL &&
+      fcntl (copy, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE | F_SEAL_SEAL) != 0)
+    sk_error_set_from_errno (&read_error, errno, "sealing the private copy of the package");
+  if (!pass_close (&pass, &read_error) || read_error != NULL)
+    {
+      g_propagate_error (error, g_steal_pointer (&read_error));
+      if (copy >= 0)
+        close (copy);
+      return NULL;
+    }
+
+  g_autoptr (GError) local_error = NULL;
+  g_autoptr (SkSignature) signature = sk_verifier_finish (v, signers, &local_error);
+  if (signature == NULL && g_error_matches (local_error, G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED))
+    {
+      g_clear_error (&local_error);
+      if (copy >= 0 && lseek (copy, 0, SEEK_SET) == 0)
+        signature =
+            sk_keyring_verify_detached_fd (keyring, sig, copy, signers, cancellable, &local_error);
+      else if (copy < 0 && pass_open (src, &pass, cancellable, &local_error))
+        {
+          signature = sk_keyring_verify_detached_fd (keyring, sig, pass.fd, signers, cancellable,
+                                                     &local_error);
+          if (!pass_close (&pass, &local_error))
+            g_clear_pointer (&signature, sk_signature_free);
+        }
+      else if (local_error == NULL)
+        sk_error_set_from_errno (&local_error, errno, "reading the private copy");
+    }
+  if (signature == NULL || (copy >= 0 && lseek (copy, 0, SEEK_SET) != 0))
+    {
+      if (local_error == NULL)
+        sk_error_set_from_errno (&local_error, errno, "reading the private copy");
+      g_propagate_error (error, g_steal_pointer (&local_error));
+      if (copy >= 0)
+        close (copy);
+      return NULL;
+    }
+  *out_copy = copy;
+  return g_steal_pointer (&signature);
 }
 
 SkPackageResult *
@@ -1544,17 +1757,21 @@ sk_package_check_source (SkStation *station,
       refuse (error, SK_ERROR_TAR_TOO_LARGE, "the package is larger than the policy allows");
       return NULL;
     }
-  Pass pass;
-  if (!pass_open (src, &pass, cancellable, error))
-    return NULL;
-  g_autoptr (SkSignature) signature =
-      sk_keyring_verify_detached_fd (sk_station_get_keyring (station), sig, pass.fd,
-                                     sk_policy_get_signers (policy, direction), cancellable, error);
-  if (!pass_close (&pass, error) || signature == NULL)
-    return NULL;
+  int copy = -1;
+  g_autoptr (SkSignature) signature = NULL;
+  if (src->verified == NULL)
+    {
+      signature = verify_once (station, sig, sk_policy_get_signers (policy, direction), src,
+                               package_cap (policy), &copy, cancellable, error);
+      if (signature == NULL)
+        return NULL;
+    }
+  /* Where a test changes the file on the medium: nothing reads it again. */
+  sk_fault_point ("check-after-verify");
 
   g_autoptr (SkPackageResult) result = g_new0 (SkPackageResult, 1);
-  result->signer = g_strdup (signature->primary_fpr);
+  result->signer =
+      g_strdup (signature != NULL ? signature->primary_fpr : src->verified->primary_fpr);
 
   Extract x = { .dirfd = -1, .only_file = opts->only_file };
   if (opts->extract)
@@ -1563,6 +1780,8 @@ sk_package_check_source (SkStation *station,
       if (x.dirfd < 0)
         {
           sk_error_set_from_errno (error, errno, "opening the output folder");
+          if (copy >= 0)
+            close (copy);
           return NULL;
         }
       x.temps = g_ptr_array_new_with_free_func (g_free);
@@ -1572,38 +1791,33 @@ sk_package_check_source (SkStation *station,
   /* Acceptance 2–5, with decryption on a second thread streaming into the
    * tar reader. */
   g_autoptr (GError) read_error = NULL;
-  gboolean ok = pass_open (src, &pass, cancellable, &read_error);
-  int sv[2] = { -1, -1 };
-  ok = ok && socketpair (AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) == 0;
-  if (!ok && read_error == NULL)
-    sk_error_set_from_errno (&read_error, errno, "making a pipe for decryption");
-  DecryptJob job = { sk_station_get_keyring (station), pass.fd, size, sv[1], cancellable, NULL };
+  Pass pass = { .fd = copy };
+  gboolean ok = copy >= 0 || pass_open (src, &pass, cancellable, &read_error);
+  g_autoptr (SkChannel) plain = sk_channel_new (BLOCK, 4);
+  DecryptJob job = { sk_station_get_keyring (station), pass.fd, plain, cancellable, NULL };
   if (ok)
     {
       GThread *thread = g_thread_new ("sk-decrypt", decrypt, &job);
-      g_autoptr (SkTarReader) tar = sk_tar_reader_new (
-          sv[0],
+      g_autoptr (SkTarReader) tar = sk_tar_reader_new_from_source (
+          from_channel, plain,
           sk_policy_get_max_files (policy) + 1 + (direction == SK_DIRECTION_TO_STANDARD ? 2 : 0),
           sk_policy_get_max_package_size (policy), &read_error);
       ok = tar != NULL &&
            read_package (station, policy, direction, result->signer, tar, x.dirfd >= 0 ? &x : NULL,
                          opts, result, out_reports, &read_error);
-      /* Drain, so that GnuPG reaches the end of the message and checks
+      /* Drain, so that decryption reaches the end of the message and checks
        * its integrity; then stop it if we stopped early. */
       if (ok)
         {
-          char drain[4096];
-          while (recv (sv[0], drain, sizeof drain, 0) > 0)
+          const guint8 *rest;
+          while (sk_channel_read_block (plain, &rest) > 0)
             ;
         }
-      shutdown (sv[0], SHUT_RDWR);
+      sk_channel_close_read (plain);
       g_thread_join (thread);
-      close (sv[0]);
-      close (sv[1]);
     }
   if (!pass_close (&pass, &read_error))
     ok = FALSE;
-
   /* A decryption failure explains a damaged archive better than the
    * archive does; a failure at the very end (integrity) refuses all. */
   gboolean decrypt_failed =

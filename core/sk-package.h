@@ -121,6 +121,9 @@ typedef struct
   const char *item_id;
   SkStaged *staged;
   GBytes *signature;
+  /* With STAGED: the signature as sk_package_copy_in_at() verified it
+   * (acceptance 1 is then not repeated), or NULL. */
+  const SkSignature *verified;
 } SkPackageSource;
 
 typedef struct
@@ -143,24 +146,32 @@ sk_package_read_signature_at (int dirfd, const char *name, GError **error);
  * into a staged, sealed copy in STORE that nothing outside can change, the
  * signature into *OUT_SIGNATURE.  Acceptance then runs on the copy.  A file
  * that changes size while it is read (a pulled medium) is refused
- * (media-removed). */
+ * (media-removed).  The signature (acceptance 1, the same rule as
+ * sk_package_check_source's) is checked over the very bytes that are
+ * sealed, as they are copied in: *OUT_VERIFIED is what it proved, or NULL
+ * where the signature is GnuPG's to judge, which sk_package_check_source
+ * then does on the copy.  Pass both on in the SkPackageSource. */
 SkStaged *
-sk_package_copy_in_at (SkStore *store,
+sk_package_copy_in_at (SkStation *station,
+                       SkStore *store,
                        SkPolicy *policy,
                        int dirfd,
                        const char *name,
                        gint64 deadline_us,
                        GBytes **out_signature,
+                       SkSignature **out_verified,
                        GCancellable *cancellable,
                        GError **error);
 
 /* The same for the package at PATH, in the folder the caller names. */
 SkStaged *
-sk_package_copy_in (SkStore *store,
+sk_package_copy_in (SkStation *station,
+                    SkStore *store,
                     SkPolicy *policy,
                     const char *path,
                     gint64 deadline_us,
                     GBytes **out_signature,
+                    SkSignature **out_verified,
                     GCancellable *cancellable,
                     GError **error);
 

@@ -459,14 +459,16 @@ import_one (SkPipeline *self,
             GError **error)
 {
   g_autoptr (GBytes) sig = NULL;
-  g_autoptr (SkStaged) staged = sk_package_copy_in_at (self->store, self->policy, dirfd, base, HELD,
-                                                       &sig, cancellable, error);
+  g_autoptr (SkSignature) verified = NULL;
+  g_autoptr (SkStaged) staged =
+      sk_package_copy_in_at (self->station, self->store, self->policy, dirfd, base, HELD, &sig,
+                             &verified, cancellable, error);
   if (staged == NULL)
     return NULL;
   sk_fault_point ("import-after-copy");
 
-  /* Acceptance 1–5, on the store's copy only. */
-  SkPackageSource src = { .staged = staged, .signature = sig };
+  /* Acceptance 1–5, on the store's copy only (1 as it was copied in). */
+  SkPackageSource src = { .staged = staged, .signature = sig, .verified = verified };
   g_autoptr (SkPackageResult) result =
       sk_package_check_source (self->station, self->policy, &src, NULL, NULL, cancellable, error);
   if (result == NULL)

@@ -205,28 +205,75 @@ sign_by (const char *key, GBytes *data, const char *const *extra)
   return sk_test_gpg_sign (keys->gpg, data, (const char *const *)args->pdata);
 }
 
+/* The in-process verifier (sk_verifier_*), fed DATA in two pieces.  NULL
+ * with G_IO_ERROR_NOT_SUPPORTED where it leaves the signature to GnuPG. */
+static SkSignature *
+verify_in_process (
+    Station *st, GBytes *signature, GBytes *data, const char *const *allowed, GError **error)
+{
+  g_autoptr (SkVerifier) v = sk_keyring_verifier_new (st->keyring, signature, error);
+  gsize len = 0;
+  const guint8 *bytes = g_bytes_get_data (data, &len);
+
+  if (v == NULL)
+    return NULL;
+  sk_verifier_update (v, bytes, len / 2);
+  sk_verifier_update (v, bytes + len / 2, len - len / 2);
+  return sk_verifier_finish (v, allowed, error);
+}
+
+/* How the in-process verifier answered the last case: judged it itself, or
+ * left it to GnuPG. */
+static gboolean judged_in_process;
+
+/* Every case goes both ways — GnuPG through GPGME, and the in-process
+ * verifier — and both must give the same answer (or the in-process one
+ * must leave the case to GnuPG, which then answers for it). */
 static void
 assert_refused (
     Station *st, GBytes *signature, GBytes *data, const char *const *allowed, SkErrorCode code)
 {
   g_autoptr (GError) error = NULL;
+  g_autoptr (GError) here_error = NULL;
   g_autoptr (SkSignature) sig = NULL;
+  g_autoptr (SkSignature) here = NULL;
 
   sig = sk_keyring_verify_detached_bytes (st->keyring, signature, data, allowed, &error);
   g_assert_error (error, SK_ERROR, (gint)code);
   g_assert_null (sig);
   g_test_message ("refused as %s: %s", sk_error_get_reason (error), error->message);
+
+  here = verify_in_process (st, signature, data, allowed, &here_error);
+  g_assert_null (here);
+  judged_in_process = !g_error_matches (here_error, G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED);
+  if (judged_in_process)
+    g_assert_error (here_error, SK_ERROR, (gint)code);
+  g_test_message ("in-process: %s", here_error->message);
 }
 
 static SkSignature *
 assert_accepted (Station *st, GBytes *signature, GBytes *data, const char *const *allowed)
 {
   g_autoptr (GError) error = NULL;
+  g_autoptr (GError) here_error = NULL;
+  g_autoptr (SkSignature) here = NULL;
   SkSignature *sig;
 
   sig = sk_keyring_verify_detached_bytes (st->keyring, signature, data, allowed, &error);
   g_assert_no_error (error);
   g_assert_nonnull (sig);
+  here = verify_in_process (st, signature, data, allowed, &here_error);
+  judged_in_process = here != NULL;
+  if (here == NULL)
+    g_assert_error (here_error, G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED);
+  else
+    {
+      g_assert_cmpstr (here->primary_fpr, ==, sig->primary_fpr);
+      g_assert_cmpstr (here->signing_fpr, ==, sig->signing_fpr);
+      g_assert_cmpstr (here->hash_algo, ==, sig->hash_algo);
+      g_assert_cmpstr (here->key_algo, ==, sig->key_algo);
+      g_assert_cmpint (here->created, ==, sig->created);
+    }
   g_assert_true (sk_fingerprint_is_valid (sig->primary_fpr));
   g_assert_true (sk_fingerprint_is_valid (sig->signing_fpr));
   g_assert_true (g_str_equal (sig->hash_algo, "SHA256") || g_str_equal (sig->hash_algo, "SHA384") ||
@@ -356,6 +403,7 @@ test_pass_ed25519 (Station *st, gconstpointer user_data)
   g_autoptr (SkSignature) sig = assert_accepted (st, signature, st->data, allowed);
   gint64 now = g_get_real_time () / G_USEC_PER_SEC;
 
+  g_assert_true (judged_in_process);
   g_assert_cmpstr (sig->primary_fpr, ==, keys->ed25519);
   g_assert_cmpstr (sig->signing_fpr, ==, keys->ed25519);
   g_assert_cmpstr (sig->key_algo, ==, "ed25519");
@@ -371,6 +419,7 @@ test_pass_rsa3072 (Station *st, gconstpointer user_data)
   g_autoptr (GBytes) signature = sign_by (keys->rsa3072, st->data, extra);
   g_autoptr (SkSignature) sig = assert_accepted (st, signature, st->data, allowed);
 
+  g_assert_true (judged_in_process);
   g_assert_cmpstr (sig->primary_fpr, ==, keys->rsa3072);
   g_assert_cmpstr (sig->signing_fpr, ==, keys->rsa3072);
   g_assert_cmpstr (sig->key_algo, ==, "rsa3072");
@@ -385,6 +434,8 @@ test_pass_subkey (Station *st, gconstpointer user_data)
   g_autoptr (GBytes) signature = sign_by (keys->sub_signing, st->data, NULL);
   g_autoptr (SkSignature) sig = assert_accepted (st, signature, st->data, allowed);
 
+  /* A subkey's cross-certification is GnuPG's to check. */
+  g_assert_false (judged_in_process);
   g_assert_cmpstr (sig->primary_fpr, ==, keys->sub_primary);
   g_assert_cmpstr (sig->signing_fpr, ==, keys->sub_signing);
 
@@ -592,6 +643,7 @@ test_sig_bad (Station *st, gconstpointer user_data)
 
   /* Over other bytes. */
   assert_refused (st, signature, other, allowed, SK_ERROR_SIG_BAD);
+  g_assert_true (judged_in_process);
 
   /* The signature value damaged (its last byte is in the EdDSA S value). */
   copy = g_byte_array_new ();
@@ -599,6 +651,7 @@ test_sig_bad (Station *st, gconstpointer user_data)
   copy->data[len - 1] ^= 0x01;
   flipped = g_bytes_new (copy->data, copy->len);
   assert_refused (st, flipped, st->data, allowed, SK_ERROR_SIG_BAD);
+  g_assert_true (judged_in_process);
 
   /* Cut short, or followed by a packet that is not a signature. */
   truncated = g_bytes_new (g_bytes_get_data (signature, NULL), len - 10);
@@ -664,6 +717,7 @@ test_sig_untrusted (Station *st, gconstpointer user_data)
   /* On the list, not in the keyring. */
   g_assert_false (sk_keyring_has_public_key (st->keyring, keys->stranger));
   assert_refused (st, by_stranger, st->data, listed_stranger, SK_ERROR_SIG_UNTRUSTED_KEY);
+  g_assert_true (judged_in_process);
 }
 
 /* The keyring reads its own home only.  For the whole run $GNUPGHOME points
@@ -703,6 +757,8 @@ test_sig_weak_hash (Station *st, gconstpointer user_data)
 
       g_test_message ("hash %s", weak[i]);
       assert_refused (st, signature, st->data, allowed, SK_ERROR_SIG_WEAK_HASH);
+      /* RIPEMD-160 is not hashed in-process: GnuPG judges it. */
+      g_assert_true (judged_in_process == !g_str_equal (weak[i], "RIPEMD160"));
     }
 }
 
@@ -738,6 +794,7 @@ test_sig_key_expired (Station *st, gconstpointer user_data)
   g_autoptr (GBytes) signature = sign_by (keys->expired, st->data, then);
 
   assert_refused (st, signature, st->data, allowed, SK_ERROR_SIG_KEY_EXPIRED);
+  g_assert_true (judged_in_process);
 }
 
 static void
@@ -746,6 +803,7 @@ test_sig_key_revoked (Station *st, gconstpointer user_data)
   const char *allowed[] = { keys->revoked, NULL };
 
   assert_refused (st, keys->revoked_sig, st->data, allowed, SK_ERROR_SIG_KEY_REVOKED);
+  g_assert_true (judged_in_process);
 }
 
 /* ---- signing --------------------------------------------------------------- */

@@ -14,15 +14,19 @@
 #include <archive.h>
 #include <archive_entry.h>
 #include <fcntl.h>
+#include <gcrypt.h>
 #include <glib/gstdio.h>
 #include <json-glib/json-glib.h>
 #include <locale.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "sk-error.h"
+#include "sk-fault.h"
 #include "sk-journal.h"
 #include "sk-package.h"
+#include "sk-pgp-packet.h"
 #include "sk-policy-private.h"
 #include "sk-station.h"
 #include "sk-synth.h"
@@ -1014,6 +1018,213 @@ test_decrypt_integrity (Fixture *fx, gconstpointer data)
   assert_refused (fx, NULL, pkg, SK_ERROR_DECRYPT_FAILED);
 }
 
+/* ---- read once ------------------------------------------------------ */
+
+/* Between the signature and decryption, the medium answers differently:
+ * every byte of the file is overwritten in place (the same inode, so that
+ * even a descriptor kept open would see it). */
+static void
+spoil_package (const char *name, gpointer user_data)
+{
+  const char *pkg = user_data;
+  if (!g_str_equal (name, "check-after-verify"))
+    return;
+  int fd = open (pkg, O_WRONLY | O_CLOEXEC);
+  g_assert_cmpint (fd, >=, 0);
+  struct stat st;
+  g_assert_cmpint (fstat (fd, &st), ==, 0);
+  g_autofree guint8 *zeros = g_malloc0 ((gsize)st.st_size);
+  g_assert_cmpint (write (fd, zeros, (gsize)st.st_size), ==, st.st_size);
+  close (fd);
+}
+
+/* check reads the package once: what it decrypts is what it verified,
+ * whatever the medium says afterwards. */
+static void
+test_check_reads_once (Fixture *fx, gconstpointer data)
+{
+  if (!sk_fault_compiled_in ())
+    {
+      g_test_skip ("the hook needs a build with fault points");
+      return;
+    }
+  g_autofree char *file = synth (fx, "KNY01", 1, 50);
+  const char *files[] = { file, NULL };
+  g_autofree char *pkg = pack (fx, "subscriber", files);
+  g_autoptr (GError) error = NULL;
+
+  sk_fault_set_hook (spoil_package, pkg);
+  g_autoptr (SkPackageResult) result = check (fx, NULL, pkg, NULL, &error);
+  sk_fault_set_hook (NULL, NULL);
+  g_assert_no_error (error);
+  g_assert_nonnull (result);
+  assert_extracted (fx, files);
+
+  /* The file is spoiled indeed: read again, it is refused. */
+  g_autoptr (GError) again = NULL;
+  g_autoptr (SkPackageResult) refused = check (fx, NULL, pkg, NULL, &again);
+  g_assert_error (again, SK_ERROR, SK_ERROR_SIG_BAD);
+  g_assert_null (refused);
+}
+
+/* ---- what the encrypted data holds ----------------------------------- */
+
+/* A new-format packet TAG with BODY (five-octet length). */
+static void
+append_packet (GByteArray *out, guint tag, const guint8 *body, gsize len)
+{
+  guint8 head[6] = { 0xC0 | tag,         0xFF,       (guint8)(len >> 24), (guint8)(len >> 16),
+                     (guint8)(len >> 8), (guint8)len };
+  g_byte_array_append (out, head, sizeof head);
+  g_byte_array_append (out, body, (guint)len);
+}
+
+/* A literal data packet of FORMAT ('b', 't', …) holding DATA. */
+static void
+append_literal (GByteArray *out, char format, GBytes *data)
+{
+  g_autoptr (GByteArray) body = g_byte_array_new ();
+  guint8 meta[6] = { (guint8)format, 0, 0, 0, 0, 0 };
+  g_byte_array_append (body, meta, sizeof meta);
+  g_byte_array_append (body, g_bytes_get_data (data, NULL), (guint)g_bytes_get_size (data));
+  append_packet (out, 11, body->data, body->len);
+}
+
+/* A message to the terminal's key whose encrypted data holds INNER, packets
+ * of our own making: the session-key packet of a message stock gpg made,
+ * then an integrity-protected packet made here with that message's session
+ * key (random prefix, INNER, the detection code; AES in OpenPGP's CFB). */
+static GBytes *
+encrypt_inner (GByteArray *inner)
+{
+  g_autoptr (GBytes) tiny = g_bytes_new_static ("x", 1);
+  g_autoptr (GBytes) msg = sk_test_keys_gpg (tiny, "-r", sk_test_keys.terminal, "--cipher-algo",
+                                             "AES256", "--output", "-", "--encrypt", NULL);
+  g_autoptr (GBytes) status = sk_test_keys_gpg (msg, "--status-fd", "1", "--show-session-key",
+                                                "--output", "/dev/null", "--decrypt", NULL);
+  g_autofree char *text = g_strndup (g_bytes_get_data (status, NULL), g_bytes_get_size (status));
+  const char *at = strstr (text, "SESSION_KEY 9:");
+  g_assert_nonnull (at);
+  guint8 key[32];
+  for (guint i = 0; i < 32; i++)
+    key[i] = (guint8)(g_ascii_xdigit_value (at[14 + 2 * i]) << 4 |
+                      g_ascii_xdigit_value (at[15 + 2 * i]));
+
+  /* The session-key packet, as gpg wrote it. */
+  gsize len = 0, off = 0, body = 0;
+  guint tag = 0;
+  const guint8 *data = g_bytes_get_data (msg, &len);
+  g_assert_true (sk_pgp_read_header (data, len, &off, &tag, &body));
+  g_assert_cmpuint (tag, ==, 1);
+  g_autoptr (GByteArray) out = g_byte_array_new ();
+  g_byte_array_append (out, data, (guint)(off + body));
+
+  g_autoptr (GByteArray) plain = g_byte_array_new ();
+  guint8 prefix[18];
+  for (guint i = 0; i < 16; i++)
+    prefix[i] = (guint8)g_random_int ();
+  prefix[16] = prefix[14];
+  prefix[17] = prefix[15];
+  g_byte_array_append (plain, prefix, sizeof prefix);
+  g_byte_array_append (plain, inner->data, inner->len);
+  static const guint8 mdc_head[] = { 0xD3, 0x14 };
+  g_byte_array_append (plain, mdc_head, 2);
+  guint8 sha1[20];
+  gcry_md_hash_buffer (GCRY_MD_SHA1, sha1, plain->data, plain->len);
+  g_byte_array_append (plain, sha1, sizeof sha1);
+
+  gcry_cipher_hd_t cipher;
+  guint8 iv[16] = { 0 };
+  g_assert_cmpint (gcry_cipher_open (&cipher, GCRY_CIPHER_AES256, GCRY_CIPHER_MODE_CFB, 0), ==, 0);
+  g_assert_cmpint (gcry_cipher_setkey (cipher, key, sizeof key), ==, 0);
+  g_assert_cmpint (gcry_cipher_setiv (cipher, iv, sizeof iv), ==, 0);
+  g_assert_cmpint (gcry_cipher_encrypt (cipher, plain->data, plain->len, NULL, 0), ==, 0);
+  gcry_cipher_close (cipher);
+
+  g_autoptr (GByteArray) seipd = g_byte_array_new ();
+  static const guint8 version[] = { 1 };
+  g_byte_array_append (seipd, version, 1);
+  g_byte_array_append (seipd, plain->data, plain->len);
+  append_packet (out, 18, seipd->data, seipd->len);
+  return g_byte_array_free_to_bytes (g_steal_pointer (&out));
+}
+
+/* Only one binary literal data packet is taken from inside the encryption
+ * (the gap of session 2: a trusted signer could pad inside it).  The first
+ * case shows the message made here is one the station reads. */
+static void
+test_decrypt_inner (Fixture *fx, gconstpointer data)
+{
+  g_autoptr (GBytes) tar = valid_tar (fx, 5);
+  static const guint8 marker[] = { 'P', 'G', 'P' };
+  static const guint8 padding[32] = { 0 };
+  g_autoptr (GBytes) extra = g_bytes_new_static ("x", 1);
+  struct
+  {
+    const char *what;
+    SkErrorCode code; /* 0: accepted */
+  } cases[] = {
+    { "one binary literal", 0 },
+    { "two literals", SK_ERROR_DECRYPT_NOT_PLAIN },
+    { "a text literal", SK_ERROR_DECRYPT_NOT_PLAIN },
+    { "a literal, then padding", SK_ERROR_DECRYPT_NOT_PLAIN },
+    { "a marker, then a literal", SK_ERROR_DECRYPT_NOT_PLAIN },
+    { "no packet at all", SK_ERROR_DECRYPT_NOT_PLAIN },
+  };
+
+  for (gsize i = 0; i < G_N_ELEMENTS (cases); i++)
+    {
+      g_autoptr (GByteArray) inner = g_byte_array_new ();
+      switch (i)
+        {
+        case 0:
+          append_literal (inner, 'b', tar);
+          break;
+        case 1:
+          append_literal (inner, 'b', tar);
+          append_literal (inner, 'b', extra);
+          break;
+        case 2:
+          append_literal (inner, 't', tar);
+          break;
+        case 3:
+          append_literal (inner, 'b', tar);
+          append_packet (inner, 21, padding, sizeof padding);
+          break;
+        case 4:
+          append_packet (inner, 10, marker, sizeof marker);
+          append_literal (inner, 'b', tar);
+          break;
+        default:
+          break;
+        }
+      g_test_message ("inside: %s", cases[i].what);
+      g_autoptr (GBytes) cipher = encrypt_inner (inner);
+      g_autofree char *pkg = package_from_cipher (fx, cipher);
+      if (cases[i].code == 0)
+        {
+          g_autoptr (GError) error = NULL;
+          g_autoptr (SkPackageResult) result = check (fx, NULL, pkg, NULL, &error);
+          g_assert_no_error (error);
+          g_assert_nonnull (result);
+          /* ... and stock gpg reads it too. */
+          g_autoptr (GBytes) plain =
+              sk_test_keys_gpg (NULL, "--output", "-", "--decrypt", pkg, NULL);
+          g_assert_true (g_bytes_equal (plain, tar));
+          /* Clear the extract folder for the refusals that follow. */
+          g_autoptr (GDir) dir = g_dir_open (fx->extract, 0, NULL);
+          for (const char *n = dir != NULL ? g_dir_read_name (dir) : NULL; n != NULL;
+               n = g_dir_read_name (dir))
+            {
+              g_autofree char *path = g_build_filename (fx->extract, n, NULL);
+              g_assert_cmpint (g_unlink (path), ==, 0);
+            }
+        }
+      else
+        assert_refused (fx, NULL, pkg, cases[i].code);
+    }
+}
+
 /* ---- 4. archive --------------------------------------------------------- */
 
 typedef struct
@@ -1530,6 +1741,8 @@ main (int argc, char **argv)
   ADD ("/package/decrypt/random", test_decrypt_random);
   ADD ("/package/decrypt/truncated", test_decrypt_truncated);
   ADD ("/package/decrypt/integrity", test_decrypt_integrity);
+  ADD ("/package/decrypt/inner", test_decrypt_inner);
+  ADD ("/package/check/reads-once", test_check_reads_once);
 
   ADD_DATA ("/package/archive/entry-type", GINT_TO_POINTER (SK_ERROR_TAR_ENTRY_TYPE),
             test_archive_cases);
