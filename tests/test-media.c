@@ -20,6 +20,7 @@
 #include <sys/stat.h>
 #include <sys/statfs.h>
 #include <sys/sysmacros.h>
+#include <sys/wait.h>
 #include <umockdev.h>
 #include <unistd.h>
 
@@ -1225,6 +1226,79 @@ test_pulled (Fixture *fx, gconstpointer data)
   g_assert_cmpuint (items->len, ==, 0);
 }
 
+/* The command line: the register out and back in as CSV, a hostile CSV
+ * refused with exit 1 and its reason, the list as JSON. */
+static int
+run_cli (Fixture *fx, char **out, const char *first, ...)
+{
+  g_autoptr (GPtrArray) argv = g_ptr_array_new ();
+  g_ptr_array_add (argv, (char *)g_getenv ("SEKISHO_CLI"));
+  g_ptr_array_add (argv, (char *)"--station");
+  g_ptr_array_add (argv, (char *)sk_station_get_dir (fx->st.term));
+  g_ptr_array_add (argv, (char *)"--json");
+  va_list args;
+  va_start (args, first);
+  for (const char *a = first; a != NULL; a = va_arg (args, const char *))
+    g_ptr_array_add (argv, (char *)a);
+  va_end (args);
+  g_ptr_array_add (argv, NULL);
+  g_auto (GStrv) env = g_get_environ ();
+  env = g_environ_unsetenv (env, "LD_PRELOAD");
+  int status = 0;
+  g_autoptr (GError) error = NULL;
+  g_spawn_sync (NULL, (char **)argv->pdata, env, G_SPAWN_STDERR_TO_DEV_NULL, NULL, NULL, out, NULL,
+                &status, &error);
+  g_assert_no_error (error);
+  g_assert_true (WIFEXITED (status));
+  return WEXITSTATUS (status);
+}
+
+static void
+test_cli (Fixture *fx, gconstpointer data)
+{
+  if (skip_without_loop (fx))
+    return;
+  g_assert_nonnull (g_getenv ("SEKISHO_CLI"));
+  g_autofree char *csv_in = g_build_filename (fx->tmp, "in.csv", NULL);
+  g_autofree char *csv_out = g_build_filename (fx->tmp, "out.csv", NULL);
+  g_autofree char *text = g_strconcat (csv_header,
+                                       "\"USB-010\",\"USBメモリ\",\"Maker\",\"Model\",\"S-10\","
+                                       "\"2026/10/10\",\"admin-a\",\"登録\"\r\n",
+                                       NULL);
+  g_assert_true (g_file_set_contents (csv_in, text, -1, NULL));
+  g_autofree char *out = NULL;
+  g_assert_cmpint (run_cli (fx, &out, "media", "import", csv_in, NULL), ==, 0);
+  g_assert_nonnull (strstr (out, "\"added\":1"));
+  g_free (out);
+  g_assert_cmpint (run_cli (fx, &out, "media", "list", NULL), ==, 0);
+  g_assert_nonnull (strstr (out, "\"number\":\"USB-010\""));
+  g_assert_nonnull (strstr (out, "\"state\":\"pending\""));
+  g_free (out);
+  g_assert_cmpint (run_cli (fx, &out, "media", "export", "--out", csv_out, NULL), ==, 0);
+  g_autofree char *back = NULL;
+  g_assert_true (g_file_get_contents (csv_out, &back, NULL, NULL));
+  g_assert_true (g_str_has_prefix (back, csv_header));
+  g_assert_nonnull (strstr (back, "\"USB-010\",\"USBメモリ\",\"Maker\",\"Model\",\"S-10\","));
+  g_free (out);
+  /* Exporting over an existing file is refused; the file is left alone. */
+  g_assert_cmpint (run_cli (fx, &out, "media", "export", "--out", csv_out, NULL), ==, 3);
+  g_free (out);
+
+  g_autofree char *hostile = g_strconcat (csv_header,
+                                          "\"USB-011\",\"USBメモリ\",\"=HYPERLINK(\"\"http://"
+                                          "x\"\")\",\"M\",\"S\",\"2026/10/10\",\"a\",\"登録\"\r\n",
+                                          NULL);
+  g_assert_true (g_file_set_contents (csv_in, hostile, -1, NULL));
+  g_assert_cmpint (run_cli (fx, &out, "media", "import", csv_in, NULL), ==, 1);
+  g_assert_nonnull (strstr (out, "\"reason\":\"media-csv-invalid\""));
+  g_assert_nonnull (strstr (out, "line 2"));
+  g_free (out);
+  g_assert_cmpint (run_cli (fx, &out, "media", "unregister", "USB-010", NULL), ==, 0);
+  g_free (out);
+  g_assert_cmpint (run_cli (fx, &out, "media", "unregister", "USB-010", NULL), ==, 1);
+  g_assert_nonnull (strstr (out, "\"reason\":\"media-unregistered\""));
+}
+
 int
 main (int argc, char **argv)
 {
@@ -1245,6 +1319,7 @@ main (int argc, char **argv)
   ADD ("/media/readback-flip", test_readback_flip);
   ADD ("/media/full", test_full);
   ADD ("/media/pulled", test_pulled);
+  ADD ("/media/cli", test_cli);
 #undef ADD
   int ret = g_test_run ();
   sk_test_keys_free ();
