@@ -880,8 +880,71 @@ hash_all (SkMount *mount, const char *const *names, GCancellable *cancellable, G
   return (GStrv)g_ptr_array_free (g_steal_pointer (&out), FALSE);
 }
 
-/* Write, then prove: the package's files hashed as written, unmounted,
- * mounted read-only, read back and compared. */
+typedef struct
+{
+  SkMedia *self;
+  const SkBlockDevice *fs;
+  SkMount *rw;
+  GCancellable *op;
+  char *sha256; /* of the .tar.gpg, once proven */
+} Proof;
+
+static gboolean
+readback_failed (GError **error, GError *cause)
+{
+  g_set_error (error, SK_ERROR, SK_ERROR_MEDIA_READBACK_MISMATCH,
+               "the package was written to the medium but reading it back failed: %s",
+               cause->message);
+  g_error_free (cause);
+  return FALSE;
+}
+
+/* The pipeline wrote the package: hash both files as written, unmount,
+ * mount read-only, read every byte back and compare.  umount returning 0
+ * proves nothing; only what a fresh mount reads does. */
+static gboolean
+prove_on_medium (const char *path, const char *sha256, gpointer data, GError **error)
+{
+  Proof *p = data;
+  GError *e = NULL;
+  g_autofree char *base = g_path_get_basename (path);
+  g_autofree char *sig = g_strconcat (base, ".sig", NULL);
+  const char *names[] = { base, sig, NULL };
+
+  g_auto (GStrv) written = hash_all (p->rw, names, p->op, &e);
+  if (written == NULL)
+    return readback_failed (error, e);
+  if (!g_str_equal (written[0], sha256))
+    {
+      g_set_error (error, SK_ERROR, SK_ERROR_MEDIA_READBACK_MISMATCH,
+                   "%s on the medium is not the package that was packed", base);
+      return FALSE;
+    }
+  sk_fault_point ("media-written");
+  if (!sk_mount_unmount (p->rw, &e))
+    return readback_failed (error, e);
+  sk_fault_point ("media-before-readback");
+
+  g_autoptr (SkMount) ro =
+      sk_mount_new (p->fs->devnode, p->fs->fs_type, p->self->handoff_root, SK_MOUNT_READ_ONLY, &e);
+  if (ro == NULL)
+    return readback_failed (error, e);
+  g_auto (GStrv) back = hash_all (ro, names, p->op, &e);
+  if (!sk_mount_unmount (ro, back != NULL ? &e : NULL) || back == NULL)
+    return readback_failed (error, e);
+  for (guint i = 0; names[i] != NULL; i++)
+    if (!g_str_equal (written[i], back[i]))
+      {
+        g_set_error (error, SK_ERROR, SK_ERROR_MEDIA_READBACK_MISMATCH,
+                     "%s read back from the medium differs from what was written", names[i]);
+        return FALSE;
+      }
+  p->sha256 = g_strdup (written[0]);
+  return TRUE;
+}
+
+/* Write through the pipeline on a read-write mount and prove it before the
+ * pipeline records the export: a package not proven stays exportable. */
 static char *
 export_and_prove (SkMedia *self,
                   SkPipeline *pipeline,
@@ -896,16 +959,20 @@ export_and_prove (SkMedia *self,
       sk_mount_new (fs->devnode, fs->fs_type, self->handoff_root, SK_MOUNT_READ_WRITE, error);
   if (rw == NULL)
     return NULL;
+  Proof proof = { self, fs, rw, op, NULL };
   g_autoptr (GError) local_error = NULL;
-  g_autofree char *path =
-      sk_pipeline_export (pipeline, actor, case_id, sk_mount_get_path (rw), op, &local_error);
+  g_autofree char *path = sk_pipeline_export_proven (
+      pipeline, actor, case_id, sk_mount_get_path (rw), prove_on_medium, &proof, op, &local_error);
+  sk_mount_unmount (rw, NULL); /* already done when the proof ran */
   if (path == NULL)
     {
-      /* Refusals of the case itself (state, dual control) stay as they are;
-       * anything the medium did means nothing of the package is on it. */
+      /* Refusals of the case itself (state, dual control) stay as they
+       * are; a write the medium failed means nothing of the package is on
+       * it (the pipeline's writer removes its temporary). */
       if (local_error->domain == SK_ERROR &&
           sk_error_get_exit_class (local_error) == SK_EXIT_ENVIRONMENT &&
-          local_error->code != SK_ERROR_MEDIA_REMOVED)
+          local_error->code != SK_ERROR_MEDIA_REMOVED &&
+          local_error->code != SK_ERROR_MEDIA_READBACK_MISMATCH)
         {
           GError *e = g_steal_pointer (&local_error);
           g_set_error (&local_error, SK_ERROR,
@@ -914,49 +981,12 @@ export_and_prove (SkMedia *self,
                        "nothing of the package is on the medium: %s", e->message);
           g_error_free (e);
         }
-      sk_mount_unmount (rw, NULL);
+      g_free (proof.sha256);
       g_propagate_error (error, g_steal_pointer (&local_error));
       return NULL;
     }
-  g_autofree char *base = g_path_get_basename (path);
-  g_autofree char *sig = g_strconcat (base, ".sig", NULL);
-  const char *names[] = { base, sig, NULL };
-  g_auto (GStrv) written = hash_all (rw, names, op, &local_error);
-  sk_fault_point ("media-written");
-  if (written != NULL && !sk_mount_unmount (rw, &local_error))
-    g_clear_pointer (&written, g_strfreev);
-  sk_fault_point ("media-before-readback");
-
-  /* umount returning 0 proves nothing: only what a fresh mount reads does. */
-  g_auto (GStrv) back = NULL;
-  if (written != NULL)
-    {
-      g_autoptr (SkMount) ro = sk_mount_new (fs->devnode, fs->fs_type, self->handoff_root,
-                                             SK_MOUNT_READ_ONLY, &local_error);
-      back = ro != NULL ? hash_all (ro, names, op, &local_error) : NULL;
-      if (ro != NULL && !sk_mount_unmount (ro, back != NULL ? &local_error : NULL))
-        g_clear_pointer (&back, g_strfreev);
-    }
-  if (back != NULL)
-    for (guint i = 0; names[i] != NULL && local_error == NULL; i++)
-      if (!g_str_equal (written[i], back[i]))
-        g_set_error (&local_error, SK_ERROR, SK_ERROR_MEDIA_READBACK_MISMATCH,
-                     "%s read back from the medium differs from what was written", names[i]);
-  if (local_error != NULL)
-    {
-      if (!g_error_matches (local_error, SK_ERROR, SK_ERROR_MEDIA_READBACK_MISMATCH))
-        {
-          GError *e = g_steal_pointer (&local_error);
-          g_set_error (&local_error, SK_ERROR, SK_ERROR_MEDIA_READBACK_MISMATCH,
-                       "the package was written to the medium but reading it back failed: %s",
-                       e->message);
-          g_error_free (e);
-        }
-      g_propagate_error (error, g_steal_pointer (&local_error));
-      return NULL;
-    }
-  *out_sha256 = g_strdup (written[0]);
-  return g_steal_pointer (&base);
+  *out_sha256 = proof.sha256;
+  return g_path_get_basename (path);
 }
 
 char *

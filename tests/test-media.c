@@ -1124,6 +1124,23 @@ test_readback_flip (Fixture *fx, gconstpointer data)
   g_assert_cmpstr (row->outcome, ==, "failed");
   g_assert_cmpstr (row->reason, ==, "media-readback-mismatch");
   g_assert_cmpstr (row->case_id, ==, export_case);
+  g_clear_error (&error);
+
+  /* Not proven, so not recorded: the results are still waiting, and the
+   * export again writes and proves the same package. */
+  g_autoptr (SkJournalRow) failed = last_row (fx, "export-failed");
+  g_assert_cmpstr (failed->reason, ==, "media-readback-mismatch");
+  g_assert_cmpuint (rows_of (fx, "package-exported"), ==, 0);
+  g_autoptr (SkCase) waiting = sk_pipeline_get_case (fx->pipe, export_case, &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (waiting->state, ==, "results-in");
+  g_autofree char *again =
+      sk_media_export (fx->media, fx->pipe, &fx->op, id, export_case, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_nonnull (again);
+  g_assert_cmpuint (rows_of (fx, "package-exported"), ==, 1);
+  g_autoptr (SkJournalRow) exported = last_row (fx, "package-exported");
+  g_assert_cmpstr (exported->package_id, ==, failed->package_id);
 }
 
 /* Not enough room on the medium: refused before a byte is written. */
