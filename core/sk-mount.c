@@ -613,8 +613,11 @@ sk_mount_unmount (SkMount *self, GError **error)
       umount2 (self->path, MNT_DETACH | UMOUNT_NOFOLLOW);
       rmdir (self->path);
       g_clear_pointer (&self->path, g_free);
-      g_set_error (error, SK_ERROR, SK_ERROR_MEDIA_REMOVED,
-                   "unmounting the medium failed (%s); it was detached", g_strerror (errsv));
+      gboolean gone = errsv == EIO || errsv == ENODEV || errsv == ENXIO;
+      g_set_error (error, SK_ERROR, gone ? SK_ERROR_MEDIA_REMOVED : SK_ERROR_IO_ERROR,
+                   "unmounting the medium failed (%s); it was detached, and goes when the last "
+                   "file open on it is closed",
+                   g_strerror (errsv));
       return FALSE;
     }
   rmdir (self->path);

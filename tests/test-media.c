@@ -276,11 +276,14 @@ add_usb (Fixture *fx, const char *serial, const char *const *classes, const char
 
 static const char *const storage_only[] = { "08", NULL };
 
+/* Pulled: media-removed within a second of the kernel's message. */
 static void
 remove_device (Fixture *fx, const char *syspath)
 {
+  gint64 start = g_get_monotonic_time ();
   umockdev_testbed_uevent (fx->tb, syspath, "remove");
   pump_until (&fx->removed, fx->removed + 1);
+  g_assert_cmpint (g_get_monotonic_time () - start, <, G_USEC_PER_SEC);
   umockdev_testbed_remove_device (fx->tb, syspath);
 }
 
@@ -1016,6 +1019,26 @@ test_planted (Fixture *fx, gconstpointer data)
     if (!g_strv_contains ((const char *const *)o, want_rw[i]))
       g_error ("read-write mount options \"%s\" lack %s", opts, want_rw[i]);
   g_assert_true (sk_mount_unmount (rw, &error));
+
+  /* A mount something still holds open is detached lazily, not left
+   * behind: gone from mountinfo and its mount point removed at once. */
+  g_autoptr (SkMount) busy = sk_mount_new (l->devnode, "ext4", fx->run, SK_MOUNT_READ_ONLY, &error);
+  g_assert_no_error (error);
+  g_autofree char *point = g_strdup (sk_mount_get_path (busy));
+  g_autofree char *pkg_base = g_path_get_basename (pkg);
+  int held = sk_mount_open_file (busy, pkg_base, NULL, &error);
+  g_assert_cmpint (held, >=, 0);
+  g_assert_false (sk_mount_unmount (busy, &error));
+  g_assert_error (error, SK_ERROR, SK_ERROR_IO_ERROR);
+  g_clear_error (&error);
+  g_autofree char *mountinfo = NULL;
+  g_assert_true (g_file_get_contents ("/proc/self/mountinfo", &mountinfo, NULL, NULL));
+  g_autofree char *needle = g_strdup_printf (" %s ", point);
+  g_assert_null (strstr (mountinfo, needle));
+  g_assert_false (g_file_test (point, G_FILE_TEST_EXISTS));
+  char byte;
+  g_assert_cmpint (read (held, &byte, 1), ==, 1); /* the holder still reads */
+  close (held);
 
   /* Import: only the real package comes in; each planted name is refused
    * by name and journaled; nothing hangs on the FIFOs. */
