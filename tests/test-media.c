@@ -1339,6 +1339,52 @@ test_cli (Fixture *fx, gconstpointer data)
   g_assert_nonnull (strstr (out, "\"reason\":\"media-unregistered\""));
 }
 
+/* A policy with import_unregistered: an unregistered stick may bring
+ * packages in, and still may not take any out. */
+static void
+test_policy_import_unregistered (Fixture *fx, gconstpointer data)
+{
+  if (skip_without_loop (fx))
+    return;
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GString) text = g_string_new (fx->st.policy_text);
+  g_assert_cmpuint (g_string_replace (text, "\"registered\": []",
+                                      "\"registered\": [], \"import_unregistered\": true", 1),
+                    ==, 1);
+  g_assert_cmpuint (g_string_replace (text, "\"serial\": 1,", "\"serial\": 2,", 1), ==, 1);
+  g_autofree char *path = sk_test_write_policy (fx->tmp, "open-import.json", text->str);
+  g_autoptr (SkPolicy) policy = sk_test_install (fx->st.term, path);
+  g_assert_false (sk_policy_media_import_needs_registered (policy));
+  g_assert_true (sk_policy_media_import_needs_registered (fx->st.term_policy));
+  /* Both sides under the same policy: packages name the one they were made under. */
+  g_clear_object (&fx->st.std_policy);
+  fx->st.std_policy = sk_test_install (fx->st.std, path);
+  g_clear_object (&fx->pipe);
+  fx->pipe = sk_pipeline_new (fx->st.term, policy, fx->run, &error);
+  g_assert_no_error (error);
+  g_autofree char *export_case = case_with_result (fx, 81);
+
+  g_autofree char *populate = g_build_filename (fx->tmp, "open", NULL);
+  g_autofree char *pkg = pack_into (fx, 82, populate);
+  Loop *l = make_loop (fx, populate);
+  fx->media = sk_media_new (fx->st.term, fx->journal, policy, fx->udev, fx->run, &error);
+  g_assert_no_error (error);
+  g_signal_connect (fx->media, "medium-added", G_CALLBACK (on_added), fx);
+  g_autofree char *disk = add_usb (fx, "OPEN", storage_only, l->devnode);
+  g_assert_nonnull (disk);
+  pump_until (&fx->added, 1);
+
+  g_autoptr (GPtrArray) results =
+      sk_media_import (fx->media, fx->pipe, &fx->op, NULL, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (results->len, ==, 1);
+  g_assert_null (((SkMediumImport *)g_ptr_array_index (results, 0))->reason);
+  g_autofree char *file =
+      sk_media_export (fx->media, fx->pipe, &fx->op, NULL, export_case, NULL, &error);
+  g_assert_error (error, SK_ERROR, SK_ERROR_MEDIA_UNREGISTERED);
+  g_assert_null (file);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -1360,6 +1406,7 @@ main (int argc, char **argv)
   ADD ("/media/full", test_full);
   ADD ("/media/pulled", test_pulled);
   ADD ("/media/cli", test_cli);
+  ADD ("/media/policy-import-unregistered", test_policy_import_unregistered);
 #undef ADD
   int ret = g_test_run ();
   sk_test_keys_free ();
