@@ -789,6 +789,7 @@ sk_media_import (SkMedia *self,
         }
       if (file_error == NULL)
         {
+          sk_fault_point ("media-import-before-read");
           g_autoptr (SkCase) c = sk_pipeline_import_at (pipeline, actor, sk_mount_get_dirfd (mount),
                                                         name, op, &file_error);
           if (c != NULL)

@@ -1385,6 +1385,205 @@ test_policy_import_unregistered (Fixture *fx, gconstpointer data)
   g_assert_null (file);
 }
 
+/* ---- a medium that fails: EIO on command ---------------------------------- */
+
+typedef struct
+{
+  Fixture *fx;
+  char *control; /* exists: every read, write and sync of the medium fails */
+  char *mnt;
+  GPid pid;
+  Loop *loop;
+  char *disk; /* the udev device, for a pull */
+  const char *point;
+  gboolean pull; /* also tell udev it went */
+  gboolean fired;
+} Eio;
+
+static void
+eio_set (Eio *e, gboolean failing)
+{
+  if (failing)
+    g_assert_true (g_file_set_contents (e->control, "", 0, NULL));
+  else
+    g_assert_cmpint (g_unlink (e->control), ==, 0);
+}
+
+static void
+eio_hook (const char *point, gpointer data)
+{
+  Eio *e = data;
+  if (e->fired || !g_str_equal (point, e->point))
+    return;
+  e->fired = TRUE;
+  eio_set (e, TRUE);
+  if (e->pull)
+    {
+      umockdev_testbed_uevent (e->fx->tb, e->disk, "remove");
+      pump_until (&e->fx->removed, e->fx->removed + 1);
+    }
+}
+
+/* An ext4 image of POPULATE (NULL: empty) served through sk-test-eio-fs,
+ * under a loop device. */
+static gboolean
+eio_start (Fixture *fx, Eio *e, const char *populate)
+{
+  const char *helper = g_getenv ("SEKISHO_EIO_FS");
+  if (helper == NULL || !g_file_test ("/dev/fuse", G_FILE_TEST_EXISTS))
+    {
+      g_test_skip ("needs /dev/fuse and sk-test-eio-fs (SEKISHO_EIO_FS)");
+      return FALSE;
+    }
+  e->fx = fx;
+  g_autofree char *img = g_build_filename (fx->tmp, "eio-backing.img", NULL);
+  int fd = open (img, O_CREAT | O_WRONLY | O_EXCL, 0600);
+  g_assert_cmpint (fd, >=, 0);
+  g_assert_cmpint (ftruncate (fd, IMAGE_MB * 1024 * 1024), ==, 0);
+  close (fd);
+  const char *mkfs[] = { "mkfs.ext4", "-q", "-F", "-d", populate, img, NULL };
+  if (populate == NULL)
+    mkfs[3] = img, mkfs[4] = NULL;
+  g_free (run_real (mkfs));
+  e->control = g_build_filename (fx->tmp, "eio-now", NULL);
+  e->mnt = g_build_filename (fx->tmp, "eio-mnt", NULL);
+  g_assert_cmpint (g_mkdir (e->mnt, 0700), ==, 0);
+
+  const char *argv[] = { helper, img, e->control, e->mnt, NULL };
+  g_auto (GStrv) env = g_get_environ ();
+  env = g_environ_unsetenv (env, "LD_PRELOAD");
+  g_autoptr (GError) error = NULL;
+  g_spawn_async (NULL, (char **)argv, env, G_SPAWN_DO_NOT_REAP_CHILD, NULL, NULL, &e->pid, &error);
+  g_assert_no_error (error);
+  g_autofree char *disk = g_build_filename (e->mnt, "disk.img", NULL);
+  for (int i = 0; i < 500 && !g_file_test (disk, G_FILE_TEST_EXISTS); i++)
+    g_usleep (10000);
+  g_assert_true (g_file_test (disk, G_FILE_TEST_EXISTS));
+
+  e->loop = g_new0 (Loop, 1);
+  e->loop->img = g_strdup (disk);
+  const char *losetup[] = { "losetup", "-f", "--show", disk, NULL };
+  e->loop->devnode = run_real (losetup);
+  g_ptr_array_add (fx->loops, e->loop);
+  return TRUE;
+}
+
+static void
+eio_stop (Eio *e)
+{
+  if (e->mnt == NULL)
+    return;
+  if (g_file_test (e->control, G_FILE_TEST_EXISTS))
+    eio_set (e, FALSE);
+  /* The loop device goes first (the fixture detaches it), then the FUSE
+   * mount; the helper exits when it is unmounted. */
+  const char *losetup[] = { "losetup", "-d", e->loop->devnode, NULL };
+  g_free (run_real (losetup));
+  g_ptr_array_remove (e->fx->loops, e->loop);
+  g_free (e->loop->img);
+  g_free (e->loop->devnode);
+  g_free (e->loop);
+  g_assert_cmpint (umount2 (e->mnt, MNT_DETACH), ==, 0);
+  int status = 0;
+  g_assert_cmpint (waitpid (e->pid, &status, 0), ==, e->pid);
+  g_spawn_close_pid (e->pid);
+  g_free (e->control);
+  g_free (e->mnt);
+  g_free (e->disk);
+}
+
+/* EIO mid-import (the stick pulled as its package is read): media-removed,
+ * no case, nothing in the store. */
+static void
+test_eio_import (Fixture *fx, gconstpointer data)
+{
+  if (skip_without_loop (fx))
+    return;
+  g_autoptr (GError) error = NULL;
+  g_autofree char *populate = g_build_filename (fx->tmp, "eio-in", NULL);
+  g_autofree char *pkg = pack_into (fx, 91, populate);
+  Eio e = { 0 };
+  if (!eio_start (fx, &e, populate))
+    return;
+  start_media (fx);
+  e.disk = add_usb (fx, "EIO-IN", storage_only, e.loop->devnode);
+  pump_until (&fx->added, 1);
+  g_autofree char *id = only_medium_id (fx);
+  g_autoptr (SkMediumRecord) r = register_ok (fx, id, "USB-0900");
+  g_assert_nonnull (r);
+
+  e.point = "media-import-before-read";
+  e.pull = TRUE;
+  sk_fault_set_hook (eio_hook, &e);
+  g_autoptr (GPtrArray) results = sk_media_import (fx->media, fx->pipe, &fx->op, id, NULL, &error);
+  sk_fault_set_hook (NULL, NULL);
+  g_assert_true (e.fired);
+  g_assert_error (error, SK_ERROR, SK_ERROR_MEDIA_REMOVED);
+  g_assert_null (results);
+  g_clear_error (&error);
+  g_autofree char *case91 = case_of (91);
+  g_autoptr (SkCase) c = sk_pipeline_get_case (fx->pipe, case91, &error);
+  g_assert_null (c);
+  g_clear_error (&error);
+  g_autoptr (SkStore) store = sk_station_open_store (fx->st.term, NULL, NULL, &error);
+  g_assert_no_error (error);
+  g_autoptr (GPtrArray) items = sk_store_list (store, &error);
+  g_assert_cmpuint (items->len, ==, 0);
+  g_autoptr (SkJournalRow) row = last_row (fx, "media-import");
+  g_assert_cmpstr (row->reason, ==, "media-removed");
+  eio_stop (&e);
+}
+
+/* EIO while the package is synced: nothing of it is on the medium, nothing
+ * acknowledged; EIO at the read-back: written but not proven.  Either way
+ * the results stay exportable. */
+static void
+test_eio_export (Fixture *fx, gconstpointer data)
+{
+  if (skip_without_loop (fx))
+    return;
+  g_autoptr (GError) error = NULL;
+  g_autofree char *export_case = case_with_result (fx, 92);
+  Eio e = { 0 };
+  if (!eio_start (fx, &e, NULL))
+    return;
+  start_media (fx);
+  e.disk = add_usb (fx, "EIO-OUT", storage_only, e.loop->devnode);
+  pump_until (&fx->added, 1);
+  g_autofree char *id = only_medium_id (fx);
+  g_autoptr (SkMediumRecord) r = register_ok (fx, id, "USB-0901");
+  g_assert_nonnull (r);
+
+  const struct
+  {
+    const char *point;
+    SkErrorCode code;
+  } when[] = {
+    { "pack-before-fsync", SK_ERROR_MEDIA_NOT_WRITTEN },
+    { "media-before-readback", SK_ERROR_MEDIA_READBACK_MISMATCH },
+  };
+  for (guint i = 0; i < G_N_ELEMENTS (when); i++)
+    {
+      e.point = when[i].point;
+      e.fired = FALSE;
+      sk_fault_set_hook (eio_hook, &e);
+      g_autofree char *file =
+          sk_media_export (fx->media, fx->pipe, &fx->op, id, export_case, NULL, &error);
+      sk_fault_set_hook (NULL, NULL);
+      g_assert_true (e.fired);
+      if (error == NULL || error->code != (gint)when[i].code)
+        g_error ("EIO at %s: %s", when[i].point, error != NULL ? error->message : "exported");
+      g_assert_null (file);
+      g_clear_error (&error);
+      g_assert_cmpuint (rows_of (fx, "package-exported"), ==, 0);
+      g_autoptr (SkCase) waiting = sk_pipeline_get_case (fx->pipe, export_case, &error);
+      g_assert_no_error (error);
+      g_assert_cmpstr (waiting->state, ==, "results-in");
+      eio_set (&e, FALSE);
+    }
+  eio_stop (&e);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -1406,6 +1605,8 @@ main (int argc, char **argv)
   ADD ("/media/full", test_full);
   ADD ("/media/pulled", test_pulled);
   ADD ("/media/cli", test_cli);
+  ADD ("/media/eio-import", test_eio_import);
+  ADD ("/media/eio-export", test_eio_export);
   ADD ("/media/policy-import-unregistered", test_policy_import_unregistered);
 #undef ADD
   int ret = g_test_run ();
