@@ -1366,6 +1366,7 @@ test_policy_import_unregistered (Fixture *fx, gconstpointer data)
 
   g_autofree char *populate = g_build_filename (fx->tmp, "open", NULL);
   g_autofree char *pkg = pack_into (fx, 82, populate);
+  g_assert_nonnull (pkg);
   Loop *l = make_loop (fx, populate);
   fx->media = sk_media_new (fx->st.term, fx->journal, policy, fx->udev, fx->run, &error);
   g_assert_no_error (error);
@@ -1502,6 +1503,7 @@ test_eio_import (Fixture *fx, gconstpointer data)
   g_autoptr (GError) error = NULL;
   g_autofree char *populate = g_build_filename (fx->tmp, "eio-in", NULL);
   g_autofree char *pkg = pack_into (fx, 91, populate);
+  g_assert_nonnull (pkg);
   Eio e = { 0 };
   if (!eio_start (fx, &e, populate))
     return;
