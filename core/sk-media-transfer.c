@@ -263,8 +263,10 @@ export_and_prove (SkMedia *self,
     return NULL;
   Proof proof = { self, fs, rw, op, NULL };
   g_autoptr (GError) local_error = NULL;
-  g_autofree char *path = sk_pipeline_export_proven (
-      pipeline, actor, case_id, sk_mount_get_path (rw), prove_on_medium, &proof, op, &local_error);
+  /* The proof unmounts: the pipeline keeps its own copy of the folder's name. */
+  g_autofree char *out_dir = g_strdup (sk_mount_get_path (rw));
+  g_autofree char *path = sk_pipeline_export_proven (pipeline, actor, case_id, out_dir,
+                                                     prove_on_medium, &proof, op, &local_error);
   sk_mount_unmount (rw, NULL); /* already done when the proof ran */
   if (path == NULL)
     {
