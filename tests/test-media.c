@@ -205,6 +205,19 @@ skip_without_loop (Fixture *fx)
   return TRUE;
 }
 
+/* The tests that act at a named boundary (a byte flipped, a medium pulled)
+ * need a build with fault points (-Dfault_points=enabled). */
+static gboolean
+skip_without_faults (Fixture *fx)
+{
+  if (skip_without_loop (fx))
+    return TRUE;
+  if (sk_fault_compiled_in ())
+    return FALSE;
+  g_test_skip ("needs fault points (-Dfault_points=enabled, as scripts/test sets)");
+  return TRUE;
+}
+
 /* ---- media ---------------------------------------------------------------- */
 
 /* An ext4 image holding the files of POPULATE (NULL: empty) on a loop device. */
@@ -1122,7 +1135,7 @@ flip_hook (const char *point, gpointer data)
 static void
 test_readback_flip (Fixture *fx, gconstpointer data)
 {
-  if (skip_without_loop (fx))
+  if (skip_without_faults (fx))
     return;
   g_autoptr (GError) error = NULL;
   g_autofree char *export_case = case_with_result (fx, 51);
@@ -1226,7 +1239,7 @@ pull_hook (const char *point, gpointer data)
 static void
 test_pulled (Fixture *fx, gconstpointer data)
 {
-  if (skip_without_loop (fx))
+  if (skip_without_faults (fx))
     return;
   g_autoptr (GError) error = NULL;
   g_autofree char *populate = g_build_filename (fx->tmp, "pulled", NULL);
@@ -1498,7 +1511,7 @@ eio_stop (Eio *e)
 static void
 test_eio_import (Fixture *fx, gconstpointer data)
 {
-  if (skip_without_loop (fx))
+  if (skip_without_faults (fx))
     return;
   g_autoptr (GError) error = NULL;
   g_autofree char *populate = g_build_filename (fx->tmp, "eio-in", NULL);
@@ -1542,7 +1555,7 @@ test_eio_import (Fixture *fx, gconstpointer data)
 static void
 test_eio_export (Fixture *fx, gconstpointer data)
 {
-  if (skip_without_loop (fx))
+  if (skip_without_faults (fx))
     return;
   g_autoptr (GError) error = NULL;
   g_autofree char *export_case = case_with_result (fx, 92);
