@@ -16,13 +16,8 @@
 /* In the order the help lists them.  A new group (media, …) is one more
  * line here and a table in its own file. */
 static const SkCliGroup *const groups[] = {
-  &sk_cli_files_group,
-  &sk_cli_case_group,
-  &sk_cli_journal_group,
-  &sk_cli_station_group,
-  &sk_cli_key_group,
-  &sk_cli_policy_group,
-  NULL,
+  &sk_cli_files_group,   &sk_cli_case_group, &sk_cli_media_group,  &sk_cli_journal_group,
+  &sk_cli_station_group, &sk_cli_key_group,  &sk_cli_policy_group, NULL,
 };
 
 /* Take the global options out of ARGV wherever they stand (up to "--"),

@@ -73,6 +73,7 @@ extern const SkCliGroup sk_cli_policy_group;
 extern const SkCliGroup sk_cli_files_group;
 extern const SkCliGroup sk_cli_journal_group;
 extern const SkCliGroup sk_cli_case_group;
+extern const SkCliGroup sk_cli_media_group;
 
 /* The full words of the running command, e.g. "station init". */
 char *

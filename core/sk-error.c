@@ -178,6 +178,31 @@ static const SkErrorInfo error_table[SK_ERROR_N_CODES] = {
                                     "user's folder, or one that others can write.") },
   [SK_ERROR_USAGE] = { "usage", DBUS ("Usage"), SK_EXIT_USAGE,
                        N_ ("The command was not used correctly.") },
+  [SK_ERROR_MEDIA_NONE] = { "media-none", DBUS ("MediaNone"), E, N_ ("No medium is inserted.") },
+  [SK_ERROR_MEDIA_SEVERAL] = { "media-several", DBUS ("MediaSeveral"), E,
+                               N_ ("More than one medium is inserted: say which one to use, or "
+                                   "remove the others.") },
+  [SK_ERROR_MEDIA_PARTITIONS] = { "media-partitions", DBUS ("MediaPartitions"), R,
+                                  N_ ("The medium has more than one partition; only media with "
+                                      "one file system are used.") },
+  [SK_ERROR_MEDIA_FILESYSTEM] = { "media-filesystem", DBUS ("MediaFilesystem"), R,
+                                  N_ ("The medium has no file system, or one that is not "
+                                      "allowed.") },
+  [SK_ERROR_MEDIA_FULL] = { "media-full", DBUS ("MediaFull"), E,
+                            N_ ("There is not enough free space on the medium; nothing was "
+                                "written.") },
+  [SK_ERROR_MEDIA_NOT_WRITTEN] = { "media-not-written", DBUS ("MediaNotWritten"), E,
+                                   N_ ("Writing to the medium failed; nothing of the package is "
+                                       "on the medium.") },
+  [SK_ERROR_MEDIA_ENTRY_TYPE] = { "media-entry-type", DBUS ("MediaEntryType"), R,
+                                  N_ ("A name on the medium is not a regular file (a link, a "
+                                      "FIFO or a device); it was not opened.") },
+  [SK_ERROR_MEDIA_CSV_INVALID] = { "media-csv-invalid", DBUS ("MediaCsvInvalid"), R,
+                                   N_ ("A line of the media register file is malformed; nothing "
+                                       "was imported.") },
+  [SK_ERROR_MEDIA_NUMBER_IN_USE] = { "media-number-in-use", DBUS ("MediaNumberInUse"), R,
+                                     N_ ("This control number (管理番号) is already registered to "
+                                         "another medium.") },
 };
 
 #undef R

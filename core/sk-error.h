@@ -95,9 +95,19 @@ typedef enum
   SK_ERROR_FILE_LINKED,       /* a file with other hard links that would outlive its deletion */
   SK_ERROR_HANDOFF_UNSAFE,    /* a hand-off folder others could write, or not what it seems */
   SK_ERROR_USAGE,             /* the command line itself is wrong */
+  /* media, each state of DESIGN.md §7 told apart */
+  SK_ERROR_MEDIA_NONE,          /* no medium is inserted */
+  SK_ERROR_MEDIA_SEVERAL,       /* more than one medium, and none was named */
+  SK_ERROR_MEDIA_PARTITIONS,    /* the medium has more than one partition */
+  SK_ERROR_MEDIA_FILESYSTEM,    /* no file system, or one that is not allowed */
+  SK_ERROR_MEDIA_FULL,          /* not enough free space on the medium; nothing written */
+  SK_ERROR_MEDIA_NOT_WRITTEN,   /* the write failed: nothing of the package is on the medium */
+  SK_ERROR_MEDIA_ENTRY_TYPE,    /* a name on a medium is not a regular file (link, FIFO, device) */
+  SK_ERROR_MEDIA_CSV_INVALID,   /* a media register CSV line is malformed or hostile */
+  SK_ERROR_MEDIA_NUMBER_IN_USE, /* the 管理番号 is already registered */
 } SkErrorCode;
 
-#define SK_ERROR_N_CODES (SK_ERROR_USAGE + 1)
+#define SK_ERROR_N_CODES (SK_ERROR_MEDIA_NUMBER_IN_USE + 1)
 
 /* How the command line reports a code (DESIGN.md §8). */
 typedef enum

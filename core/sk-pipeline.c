@@ -1291,6 +1291,19 @@ sk_pipeline_export (SkPipeline *self,
                     GCancellable *cancellable,
                     GError **error)
 {
+  return sk_pipeline_export_proven (self, actor, case_id, out_dir, NULL, NULL, cancellable, error);
+}
+
+char *
+sk_pipeline_export_proven (SkPipeline *self,
+                           const SkActor *actor,
+                           const char *case_id,
+                           const char *out_dir,
+                           SkExportProof proof,
+                           gpointer proof_data,
+                           GCancellable *cancellable,
+                           GError **error)
+{
   g_return_val_if_fail (SK_IS_PIPELINE (self), NULL);
 
   g_autoptr (GError) local_error = NULL;
@@ -1327,6 +1340,10 @@ sk_pipeline_export (SkPipeline *self,
       if (!ok)
         explain_media_error (out_dir, &local_error);
     }
+  /* A medium proves the package by reading it back through a fresh mount;
+   * until it has, nothing is recorded and the package stays pending. */
+  if (ok && proof != NULL)
+    ok = proof (path, sha, proof_data, &local_error);
   if (ok)
     sk_fault_point ("export-before-commit");
 

@@ -126,6 +126,24 @@ sk_pipeline_export (SkPipeline *self,
                     GCancellable *cancellable,
                     GError **error);
 
+/* The same, with PROOF called after the package is written and before the
+ * export is recorded: when it fails, the export fails with its error, the
+ * case's results stay exportable and a retry writes the same package id.
+ * PATH is the .tar.gpg written, SHA256 the hash of what was written. */
+typedef gboolean (*SkExportProof) (const char *path,
+                                   const char *sha256,
+                                   gpointer user_data,
+                                   GError **error);
+char *
+sk_pipeline_export_proven (SkPipeline *self,
+                           const SkActor *actor,
+                           const char *case_id,
+                           const char *out_dir,
+                           SkExportProof proof,
+                           gpointer proof_data,
+                           GCancellable *cancellable,
+                           GError **error);
+
 /* The inquiry (or any case) was interrupted: no more results will come. */
 gboolean
 sk_pipeline_interrupt (SkPipeline *self, const SkActor *actor, const char *case_id, GError **error);

@@ -36,6 +36,8 @@ struct _SkPolicy
   GPtrArray *kinds; /* SkKind*, policy order */
   SkRetention retention;
   gboolean layouts_only;
+  GStrv media_classes;
+  gboolean media_import_unregistered;
 };
 
 G_DEFINE_FINAL_TYPE (SkPolicy, sk_policy, G_TYPE_OBJECT)
@@ -113,6 +115,7 @@ sk_policy_finalize (GObject *object)
     }
   g_clear_pointer (&self->inquiry_allow, g_hash_table_unref);
   g_strfreev (self->dual_control);
+  g_strfreev (self->media_classes);
   g_clear_pointer (&self->kinds, g_ptr_array_unref);
 
   G_OBJECT_CLASS (sk_policy_parent_class)->finalize (object);
@@ -402,16 +405,22 @@ is_media_class (const char *s)
 static gboolean
 parse_media (SkPolicy *self, JsonObject *root, GError **error)
 {
-  static const char *const members[] = { "classes", "registered", NULL };
+  static const char *const members[] = { "classes", "registered", "import_unregistered", NULL };
+  static const char *const required[] = { "classes", "registered", NULL };
   static const char *const medium_members[] = { "id", "label", "vendor", "model", "serial", NULL };
   JsonObject *media = get_object (root, "media", "$", error);
 
-  if (media == NULL || !check_members (media, "$.media", members, members, error))
+  if (media == NULL || !check_members (media, "$.media", members, required, error))
     return FALSE;
   g_auto (GStrv) classes = get_strv (media, "classes", TRUE, is_media_class,
                                      "\"usb-storage\" or \"optical\"", "$.media", error);
   if (classes == NULL)
     return FALSE;
+  /* Absent or false: import, like export, needs a registered medium. */
+  if (!get_bool (media, "import_unregistered", &self->media_import_unregistered, "$.media", error))
+    return FALSE;
+  g_strfreev (self->media_classes);
+  self->media_classes = g_steal_pointer (&classes);
 
   JsonArray *registered = get_array (media, "registered", "$.media", error);
   if (registered == NULL)
@@ -2156,4 +2165,19 @@ const char *
 sk_direction_to_string (SkDirection direction)
 {
   return direction == SK_DIRECTION_TO_INTERMEDIATE ? "to-intermediate" : "to-standard";
+}
+
+gboolean
+sk_policy_media_class_allowed (SkPolicy *self, const char *media_class)
+{
+  g_return_val_if_fail (SK_IS_POLICY (self), FALSE);
+  return self->media_classes != NULL && media_class != NULL &&
+         g_strv_contains ((const char *const *)self->media_classes, media_class);
+}
+
+gboolean
+sk_policy_media_import_needs_registered (SkPolicy *self)
+{
+  g_return_val_if_fail (SK_IS_POLICY (self), TRUE);
+  return !self->media_import_unregistered;
 }

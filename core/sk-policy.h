@@ -131,4 +131,12 @@ sk_kind_get_profile (const SkKind *kind);
 const char *
 sk_direction_to_string (SkDirection direction);
 
+/* Media rules: whether MEDIA_CLASS ("usb-storage", "optical") is allowed, and
+ * whether import needs a registered medium ($.media.import_unregistered
+ * absent or false: it does). */
+gboolean
+sk_policy_media_class_allowed (SkPolicy *self, const char *media_class);
+gboolean
+sk_policy_media_import_needs_registered (SkPolicy *self);
+
 G_END_DECLS

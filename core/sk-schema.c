@@ -99,6 +99,24 @@ static const char *const steps[SK_SCHEMA_VERSION] = {
   "  seen_us INTEGER NOT NULL,"
   "  PRIMARY KEY (uid, name)"
   ");",
+  /* 5: the media register (管理簿).  A row is registered when a token was
+   * written on its medium; 'pending' rows came from a CSV and wait for one. */
+  "CREATE TABLE media ("
+  "  id INTEGER PRIMARY KEY,"
+  "  number TEXT NOT NULL,"
+  "  kind TEXT NOT NULL CHECK (kind IN ('usb-storage', 'optical')),"
+  "  vendor TEXT NOT NULL,"
+  "  model TEXT NOT NULL,"
+  "  serial TEXT NOT NULL,"
+  "  label TEXT NOT NULL DEFAULT '',"
+  "  token TEXT UNIQUE,"
+  "  state TEXT NOT NULL CHECK (state IN ('registered', 'pending', 'unregistered')),"
+  "  registered_us INTEGER NOT NULL,"
+  "  registered_by TEXT NOT NULL,"
+  "  unregistered_us INTEGER,"
+  "  CHECK (state = 'unregistered' OR (state = 'registered') = (token IS NOT NULL))"
+  ");"
+  "CREATE UNIQUE INDEX media_number ON media (number) WHERE state != 'unregistered';",
 };
 
 static gboolean

@@ -6,6 +6,9 @@
  *
  *   1  journal (the hash chain), meta (the clock's high-water mark)
  *   2  items (the store's index; each row holds its item's key)
+ *   3  cases, packages, case_files, handoffs (the pipeline)
+ *   4  downloads (when the sweep first saw each download)
+ *   5  media (the media register, 管理簿)
  */
 #pragma once
 
@@ -13,7 +16,7 @@
 
 G_BEGIN_DECLS
 
-#define SK_SCHEMA_VERSION 4
+#define SK_SCHEMA_VERSION 5
 
 gboolean
 sk_schema_migrate (SkDb *db, GError **error);

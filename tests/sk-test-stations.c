@@ -262,6 +262,24 @@ make_station (gpointer data)
   return NULL;
 }
 
+static gboolean serial;
+
+void
+sk_test_stations_set_serial (gboolean one_thread)
+{
+  serial = one_thread;
+}
+
+/* FUNC (DATA) on a thread of its own, or on this one when serial. */
+static GThread *
+start (const char *name, GThreadFunc func, gpointer data)
+{
+  if (!serial)
+    return g_thread_new (name, func, data);
+  func (data);
+  return NULL;
+}
+
 void
 sk_test_stations_make (const char *dir, SkTestStations *out)
 {
@@ -276,9 +294,10 @@ sk_test_stations_make (const char *dir, SkTestStations *out)
                          sk_test_keys.standard_sec, NULL };
   StationJob term = { term_dir, "terminal", sk_test_keys.terminal, term_keys, path, NULL, NULL };
   StationJob std = { std_dir, "standard", sk_test_keys.standard, std_keys, path, NULL, NULL };
-  GThread *thread = g_thread_new ("sk-test-station", make_station, &std);
+  GThread *thread = start ("sk-test-station", make_station, &std);
   make_station (&term);
-  g_thread_join (thread);
+  if (thread != NULL)
+    g_thread_join (thread);
   out->term = term.station;
   out->term_policy = term.policy;
   out->std = std.station;
@@ -303,7 +322,8 @@ sk_test_stations_clear (SkTestStations *s)
   g_clear_object (&s->term);
   g_clear_object (&s->std);
   g_clear_pointer (&s->policy_text, g_free);
-  GThread *thread = g_thread_new ("sk-test-rm", remove_home, std_home);
+  GThread *thread = start ("sk-test-rm", remove_home, std_home);
   remove_home (term_home);
-  g_thread_join (thread);
+  if (thread != NULL)
+    g_thread_join (thread);
 }

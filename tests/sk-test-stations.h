@@ -74,6 +74,10 @@ typedef struct
 } SkTestStations;
 
 /* Both stations under DIR, made on two threads (each step waits on gpg). */
+/* …or on one: under umockdev's preload, whose open() takes a lock, a fork
+ * on one thread while another holds it leaves the child deadlocked. */
+void
+sk_test_stations_set_serial (gboolean one_thread);
 void
 sk_test_stations_make (const char *dir, SkTestStations *out);
 /* Stops the stations' agents and removes their GnuPG homes. */

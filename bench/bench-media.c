@@ -1,0 +1,188 @@
+/* bench-media.c — import from a medium against cp + sync of the same bytes
+ *
+ *   bench-media [RECORDS]   (default 100000: a KNY01 of about 50 MB;
+ *                            1000000 is the 500 MB of DESIGN.md §10)
+ *
+ * Needs root and loop devices.  Two real stations (tests/sk-test-stations),
+ * a KNY01 request packed on the standard side, written into an ext4 image
+ * on a loop device.  Then, each after dropping the page cache:
+ *
+ *   import   mount read-only (nosuid,nodev,noexec,noatime), read the
+ *            package once into the store and check it there (signature,
+ *            decryption, tar, manifest, validation), unmount — what
+ *            sk_media_import does without udev;
+ *   cp+sync  mount read-only, `cp` the .tar.gpg and .sig into a folder of
+ *            the same file system as the store, `sync`, unmount.
+ *
+ * and `check` of the copied package alone (no medium), and prints the wall
+ * times, import / (cp + sync), and (import − check) / (cp + sync): the part
+ * of import that is the medium's and the store's (DESIGN.md §10: import from
+ * a medium at most 1.2× cp + sync).  A benchmark, not a test.
+ */
+#include "config.h"
+
+#include <fcntl.h>
+#include <glib/gstdio.h>
+#include <stdlib.h>
+#include <sys/mount.h>
+#include <unistd.h>
+
+#include "sk-mount.h"
+#include "sk-package.h"
+#include "sk-pipeline.h"
+#include "sk-synth.h"
+#include "sk-test-gpg.h"
+#include "sk-test-stations.h"
+#include "sk-test-util.h"
+
+static char *
+run (const char *const *argv)
+{
+  g_autoptr (GError) error = NULL;
+  char *out = NULL;
+  int status = 0;
+  if (!g_spawn_sync (NULL, (char **)argv, NULL, G_SPAWN_SEARCH_PATH | G_SPAWN_STDERR_TO_DEV_NULL,
+                     NULL, NULL, &out, NULL, &status, &error) ||
+      !g_spawn_check_wait_status (status, &error))
+    {
+      g_printerr ("%s: %s\n", argv[0], error->message);
+      exit (1);
+    }
+  return g_strstrip (out);
+}
+
+static void
+drop_caches (void)
+{
+  sync ();
+  g_file_set_contents ("/proc/sys/vm/drop_caches", "3\n", -1, NULL);
+}
+
+static void
+die (GError *error)
+{
+  g_printerr ("bench-media: %s\n", error->message);
+  exit (1);
+}
+
+int
+main (int argc, char **argv)
+{
+  guint64 records = argc > 1 ? g_ascii_strtoull (argv[1], NULL, 10) : 100000;
+  g_autoptr (GError) error = NULL;
+
+  if (getuid () != 0)
+    {
+      g_printerr ("bench-media needs root (mount, loop devices)\n");
+      return 2;
+    }
+  const char *base = g_getenv ("SEKISHO_BENCH_DIR") ? g_getenv ("SEKISHO_BENCH_DIR") : "/var/tmp";
+  g_autofree char *tmp = g_build_filename (base, "sekisho-bench-media-XXXXXX", NULL);
+  g_assert_nonnull (g_mkdtemp_full (tmp, 0700));
+  g_autofree char *run_dir = g_build_filename (tmp, "run", NULL);
+  g_mkdir (run_dir, 0755);
+  if (mount ("tmpfs", run_dir, "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, "size=64m,mode=0755") !=
+      0)
+    {
+      g_printerr ("cannot mount a tmpfs for the hand-off root\n");
+      return 1;
+    }
+
+  SkTestStations st;
+  sk_test_stations_make (tmp, &st);
+  g_autoptr (SkPolicy) layouts = sk_test_default_policy ();
+  g_autoptr (SkPipeline) pipe = sk_pipeline_new (st.term, st.term_policy, run_dir, &error);
+  if (pipe == NULL)
+    die (error);
+
+  /* The request, packed into the folder the image is made from. */
+  g_autofree char *files = g_build_filename (tmp, "files", NULL);
+  g_autofree char *medium = g_build_filename (tmp, "medium", NULL);
+  g_mkdir (files, 0700);
+  g_mkdir (medium, 0700);
+  SkSynthOptions opts;
+  sk_synth_options_init (&opts);
+  opts.seed = 3;
+  opts.records = records;
+  g_autofree char *req =
+      sk_synth_write_file (layouts, sk_policy_lookup_kind (layouts, "KNY01"), &opts, files, &error);
+  if (req == NULL)
+    die (error);
+  const char *paths[] = { req, NULL };
+  g_autofree char *case_id = g_strdup_printf ("C%019d", 3);
+  g_autofree char *pkg =
+      sk_package_pack (st.std, st.std_policy, "subscriber", case_id, paths, medium, NULL, &error);
+  if (pkg == NULL)
+    die (error);
+  GStatBuf sb;
+  g_stat (pkg, &sb);
+  guint64 bytes = (guint64)sb.st_size;
+  g_autofree char *pkg_name = g_path_get_basename (pkg);
+  g_unlink (req);
+
+  g_autofree char *img = g_build_filename (tmp, "medium.img", NULL);
+  int fd = open (img, O_CREAT | O_WRONLY | O_EXCL, 0600);
+  g_assert_cmpint (ftruncate (fd, (off_t)(bytes + bytes / 8 + 32 * 1024 * 1024)), ==, 0);
+  close (fd);
+  const char *mkfs[] = { "mkfs.ext4", "-q", "-F", "-d", medium, img, NULL };
+  g_free (run (mkfs));
+  const char *losetup[] = { "losetup", "-f", "--show", img, NULL };
+  g_autofree char *dev = run (losetup);
+
+  /* cp + sync of the same bytes, into the store's file system */
+  g_autofree char *copy_dir = g_build_filename (tmp, "copy", NULL);
+  g_mkdir (copy_dir, 0700);
+  drop_caches ();
+  gint64 t0 = g_get_monotonic_time ();
+  g_autoptr (SkMount) ro2 = sk_mount_new (dev, "ext4", run_dir, SK_MOUNT_READ_ONLY, &error);
+  if (ro2 == NULL)
+    die (error);
+  g_autofree char *src = g_build_filename (sk_mount_get_path (ro2), pkg_name, NULL);
+  g_autofree char *src_sig = g_strconcat (src, ".sig", NULL);
+  const char *cp[] = { "cp", src, src_sig, copy_dir, NULL };
+  g_free (run (cp));
+  const char *sync_argv[] = { "sync", NULL };
+  g_free (run (sync_argv));
+  if (!sk_mount_unmount (ro2, &error))
+    die (error);
+  double cp_s = (g_get_monotonic_time () - t0) / 1e6;
+
+  /* The check alone, on the copy, with nothing of a medium in it: what
+   * import spends beyond it is the medium's and the store's part. */
+  g_autofree char *copied = g_build_filename (copy_dir, pkg_name, NULL);
+  drop_caches ();
+  t0 = g_get_monotonic_time ();
+  g_autoptr (SkPackageResult) checked =
+      sk_package_check (st.term, st.term_policy, copied, NULL, NULL, NULL, &error);
+  if (checked == NULL)
+    die (error);
+  double check_s = (g_get_monotonic_time () - t0) / 1e6;
+
+  /* import (after the check: a package is received once) */
+  drop_caches ();
+  t0 = g_get_monotonic_time ();
+  g_autoptr (SkMount) ro = sk_mount_new (dev, "ext4", run_dir, SK_MOUNT_READ_ONLY, &error);
+  if (ro == NULL)
+    die (error);
+  g_autoptr (SkCase) c = sk_pipeline_import_at (pipe, &(SkActor){ 0, "bench", "operator" },
+                                                sk_mount_get_dirfd (ro), pkg_name, NULL, &error);
+  if (c == NULL)
+    die (error);
+  if (!sk_mount_unmount (ro, &error))
+    die (error);
+  double import_s = (g_get_monotonic_time () - t0) / 1e6;
+
+  g_print ("%-8s %10s %9s %9s %10s %12s %12s\n", "records", "package_MB", "import_s", "check_s",
+           "cp_sync_s", "import/cp", "(import-check)/cp");
+  g_print ("%-8" G_GUINT64_FORMAT " %10.1f %9.2f %9.2f %10.2f %12.2f %12.2f\n", records,
+           bytes / 1e6, import_s, check_s, cp_s, import_s / cp_s, (import_s - check_s) / cp_s);
+
+  const char *detach[] = { "losetup", "-d", dev, NULL };
+  g_free (run (detach));
+  g_clear_object (&pipe);
+  sk_test_stations_clear (&st);
+  umount2 (run_dir, MNT_DETACH);
+  sk_test_remove_tree (tmp);
+  sk_test_keys_free ();
+  return 0;
+}

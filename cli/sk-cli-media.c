@@ -1,0 +1,333 @@
+/* sk-cli-media.c — the media register (媒体管理簿) and the media inserted now:
+ * list, register, unregister, export, import */
+#define G_LOG_DOMAIN "sekisho"
+
+#include "config.h"
+
+#include <glib/gi18n.h>
+#include <unistd.h>
+
+#include "sk-cli.h"
+#include "sk-media.h"
+
+/* The register of --station, with its journal. */
+typedef struct
+{
+  SkStation *station;
+  SkJournal *journal;
+  SkMediaRegister *reg;
+} Opened;
+
+static void
+opened_clear (Opened *o)
+{
+  g_clear_object (&o->reg);
+  g_clear_object (&o->journal);
+  g_clear_object (&o->station);
+}
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (Opened, opened_clear)
+
+static gboolean
+open_register (SkCli *cli, Opened *o, GError **error)
+{
+  o->station = sk_cli_open_station (cli, error);
+  if (o->station == NULL)
+    return FALSE;
+  o->journal = sk_station_open_journal (o->station, FALSE, error);
+  if (o->journal == NULL)
+    return FALSE;
+  o->reg = sk_media_register_new (o->station, o->journal);
+  return TRUE;
+}
+
+/* The media inserted now, followed through libudev.  Opening journals
+ * every medium seen, as the service does when one comes. */
+static SkMedia *
+open_media (SkCli *cli, Opened *o, GError **error)
+{
+  g_autoptr (SkPolicy) policy = sk_station_load_policy (o->station, error);
+  if (policy == NULL)
+    return NULL;
+  g_autoptr (SkUdev) udev = sk_udev_new (error);
+  if (udev == NULL)
+    return NULL;
+  return sk_media_new (o->station, o->journal, policy, udev, cli->handoff_root, error);
+}
+
+/* The administrator's actor: on a station the caller owns, the caller. */
+static SkActor
+admin_actor (void)
+{
+  SkActor a = sk_cli_current_actor ();
+  a.role = "admin";
+  return a;
+}
+
+static void
+add_string (JsonBuilder *b, const char *name, const char *untrusted)
+{
+  json_builder_set_member_name (b, name);
+  if (untrusted == NULL)
+    {
+      json_builder_add_null_value (b);
+      return;
+    }
+  g_autofree char *shown = sk_escape_untrusted (untrusted);
+  json_builder_add_string_value (b, shown);
+}
+
+static void
+add_record_json (JsonBuilder *b, const SkMediumRecord *r)
+{
+  json_builder_begin_object (b);
+  add_string (b, "number", r->number);
+  add_string (b, "kind", r->kind);
+  add_string (b, "vendor", r->vendor);
+  add_string (b, "model", r->model);
+  add_string (b, "serial", r->serial);
+  add_string (b, "label", r->label);
+  add_string (b, "state", r->state);
+  g_autofree char *when = sk_journal_format_time (r->registered_us);
+  add_string (b, "registered", when);
+  add_string (b, "registered_by", r->registered_by);
+  json_builder_end_object (b);
+}
+
+static int
+cmd_media_list (SkCli *cli, int argc, char **argv)
+{
+  gboolean all = FALSE;
+  gboolean devices = FALSE;
+  const GOptionEntry entries[] = {
+    { "all", 0, 0, G_OPTION_ARG_NONE, &all, N_ ("Also list media whose registration was withdrawn"),
+      NULL },
+    { "devices", 0, 0, G_OPTION_ARG_NONE, &devices,
+      N_ ("Also list the media inserted now (journals each one seen)"), NULL },
+    { NULL },
+  };
+  int code;
+  if (!sk_cli_parse_options (cli, entries, &argc, &argv, &code))
+    return code;
+  if (argc != 1)
+    return sk_cli_usage_error (cli, _ ("media list takes no arguments"));
+
+  g_autoptr (GError) error = NULL;
+  g_auto (Opened) o = { 0 };
+  if (!open_register (cli, &o, &error))
+    return sk_cli_finish (cli, error, NULL, NULL);
+  g_autoptr (GPtrArray) rows = sk_media_register_list (o.reg, all, &error);
+  if (rows == NULL)
+    return sk_cli_finish (cli, error, NULL, NULL);
+
+  JsonBuilder *b = sk_cli_extra (cli);
+  json_builder_set_member_name (b, "register");
+  json_builder_begin_array (b);
+  for (guint i = 0; i < rows->len; i++)
+    {
+      const SkMediumRecord *r = g_ptr_array_index (rows, i);
+      add_record_json (b, r);
+      g_autofree char *number = sk_escape_untrusted (r->number);
+      g_autofree char *vendor = sk_escape_untrusted (r->vendor);
+      g_autofree char *model = sk_escape_untrusted (r->model);
+      g_autofree char *serial = sk_escape_untrusted (r->serial);
+      sk_cli_print (cli, _ ("%s  %s  %s %s  serial %s  %s\n"), number, r->kind, vendor, model,
+                    serial, r->state);
+    }
+  json_builder_end_array (b);
+
+  if (devices)
+    {
+      g_autoptr (SkMedia) media = open_media (cli, &o, &error);
+      if (media == NULL)
+        return sk_cli_finish (cli, error, NULL, NULL);
+      g_autoptr (GPtrArray) list = sk_media_list (media);
+      json_builder_set_member_name (b, "inserted");
+      json_builder_begin_array (b);
+      for (guint i = 0; i < list->len; i++)
+        {
+          const SkMedium *m = g_ptr_array_index (list, i);
+          g_autofree char *identity = sk_block_device_describe (m->disk);
+          json_builder_begin_object (b);
+          add_string (b, "id", m->id);
+          add_string (b, "class", sk_medium_class_to_string (m->klass));
+          add_string (b, "device", identity);
+          add_string (b, "number", m->number);
+          add_string (b, "refused", m->refused_reason);
+          json_builder_end_object (b);
+          sk_cli_print (cli, _ ("medium %s: %s — %s\n"), m->id, identity,
+                        m->refused_reason != NULL ? m->refused_reason
+                        : m->number != NULL       ? m->number
+                                                  : _ ("not registered"));
+        }
+      json_builder_end_array (b);
+    }
+  g_autofree char *msg =
+      g_strdup_printf (g_dngettext (GETTEXT_PACKAGE, "%u medium in the register.",
+                                    "%u media in the register.", rows->len),
+                       rows->len);
+  return sk_cli_finish (cli, NULL, msg, NULL);
+}
+
+static int
+cmd_media_register (SkCli *cli, int argc, char **argv)
+{
+  g_autofree char *medium = NULL;
+  g_autofree char *number = NULL;
+  g_autofree char *label = NULL;
+  const GOptionEntry entries[] = {
+    { "medium", 0, 0, G_OPTION_ARG_STRING, &medium,
+      N_ ("Which inserted medium (see media list --devices); needed when there are several"),
+      "ID" },
+    { "number", 0, 0, G_OPTION_ARG_STRING, &number, N_ ("Its control number (管理番号)"),
+      "NUMBER" },
+    { "label", 0, 0, G_OPTION_ARG_STRING, &label, N_ ("A label for people"), "TEXT" },
+    { NULL },
+  };
+  int code;
+  if (!sk_cli_parse_options (cli, entries, &argc, &argv, &code))
+    return code;
+  if (argc != 1 || number == NULL)
+    return sk_cli_usage_error (cli, _ ("media register needs --number NUMBER"));
+
+  g_autoptr (GError) error = NULL;
+  g_auto (Opened) o = { 0 };
+  if (!open_register (cli, &o, &error))
+    return sk_cli_finish (cli, error, NULL, NULL);
+  g_autoptr (SkMedia) media = open_media (cli, &o, &error);
+  if (media == NULL)
+    return sk_cli_finish (cli, error, NULL, NULL);
+  SkActor actor = admin_actor ();
+  g_autoptr (SkMediumRecord) r =
+      sk_media_register_medium (media, &actor, medium, number, label, &error);
+  if (r == NULL)
+    return sk_cli_finish (cli, error, NULL, NULL);
+  JsonBuilder *b = sk_cli_extra (cli);
+  json_builder_set_member_name (b, "medium");
+  add_record_json (b, r);
+  g_autofree char *shown = sk_escape_untrusted (r->number);
+  g_autofree char *msg =
+      g_strdup_printf (_ ("Registered the medium as %s; its token is on it."), shown);
+  return sk_cli_finish (cli, NULL, msg, NULL);
+}
+
+static int
+cmd_media_unregister (SkCli *cli, int argc, char **argv)
+{
+  int code;
+  if (!sk_cli_parse_options (cli, NULL, &argc, &argv, &code))
+    return code;
+  if (argc != 2)
+    return sk_cli_usage_error (cli, _ ("media unregister takes one NUMBER"));
+
+  g_autoptr (GError) error = NULL;
+  g_auto (Opened) o = { 0 };
+  if (!open_register (cli, &o, &error))
+    return sk_cli_finish (cli, error, NULL, NULL);
+  SkActor actor = admin_actor ();
+  if (!sk_media_register_remove (o.reg, &actor, argv[1], &error))
+    return sk_cli_finish (cli, error, NULL, NULL);
+  g_autofree char *shown = sk_escape_untrusted (argv[1]);
+  g_autofree char *msg =
+      g_strdup_printf (_ ("Withdrew the registration of %s; its token no longer counts."), shown);
+  return sk_cli_finish (cli, NULL, msg, NULL);
+}
+
+static int
+cmd_media_export (SkCli *cli, int argc, char **argv)
+{
+  g_autofree char *out = NULL;
+  const GOptionEntry entries[] = {
+    { "out", 0, 0, G_OPTION_ARG_FILENAME, &out, N_ ("The CSV file to write (must not exist)"),
+      "FILE.csv" },
+    { NULL },
+  };
+  int code;
+  if (!sk_cli_parse_options (cli, entries, &argc, &argv, &code))
+    return code;
+  if (argc != 1 || out == NULL)
+    return sk_cli_usage_error (cli, _ ("media export needs --out FILE.csv"));
+
+  g_autoptr (GError) error = NULL;
+  g_auto (Opened) o = { 0 };
+  if (!open_register (cli, &o, &error))
+    return sk_cli_finish (cli, error, NULL, NULL);
+  g_autoptr (GFile) file = g_file_new_for_commandline_arg (out);
+  g_autoptr (GFileOutputStream) stream = g_file_create (file, G_FILE_CREATE_PRIVATE, NULL, &error);
+  if (stream == NULL)
+    {
+      g_autoptr (GError) io = g_steal_pointer (&error);
+      g_set_error (&error, SK_ERROR, SK_ERROR_IO_ERROR, "%s", io->message);
+      return sk_cli_finish (cli, error, NULL, NULL);
+    }
+  if (!sk_media_register_export_csv (o.reg, G_OUTPUT_STREAM (stream), &error) ||
+      !g_output_stream_close (G_OUTPUT_STREAM (stream), NULL, &error))
+    {
+      g_file_delete (file, NULL, NULL);
+      if (error->domain != SK_ERROR)
+        {
+          g_autoptr (GError) io = g_steal_pointer (&error);
+          g_set_error (&error, SK_ERROR, SK_ERROR_IO_ERROR, "%s", io->message);
+        }
+      return sk_cli_finish (cli, error, NULL, NULL);
+    }
+  return sk_cli_finish (cli, NULL, _ ("Wrote the media register as CSV (UTF-8 with BOM)."), NULL);
+}
+
+static int
+cmd_media_import (SkCli *cli, int argc, char **argv)
+{
+  int code;
+  if (!sk_cli_parse_options (cli, NULL, &argc, &argv, &code))
+    return code;
+  if (argc != 2)
+    return sk_cli_usage_error (cli, _ ("media import takes one FILE.csv"));
+
+  g_autoptr (GError) error = NULL;
+  g_auto (Opened) o = { 0 };
+  if (!open_register (cli, &o, &error))
+    return sk_cli_finish (cli, error, NULL, NULL);
+  g_autofree char *data = NULL;
+  gsize len = 0;
+  g_autoptr (GError) io = NULL;
+  if (!g_file_get_contents (argv[1], &data, &len, &io))
+    {
+      g_set_error (&error, SK_ERROR, SK_ERROR_IO_ERROR, "%s", io->message);
+      return sk_cli_finish (cli, error, NULL, NULL);
+    }
+  g_autoptr (GBytes) csv = g_bytes_new_take (g_steal_pointer (&data), len);
+  SkActor actor = admin_actor ();
+  guint added = 0;
+  if (!sk_media_register_import_csv (o.reg, &actor, csv, &added, &error))
+    return sk_cli_finish (cli, error, NULL, NULL);
+  JsonBuilder *b = sk_cli_extra (cli);
+  json_builder_set_member_name (b, "added");
+  json_builder_add_int_value (b, added);
+  g_autofree char *msg = g_strdup_printf (
+      g_dngettext (GETTEXT_PACKAGE, "Took %u row into the register; it waits for its token.",
+                   "Took %u rows into the register; they wait for their tokens.", added),
+      added);
+  return sk_cli_finish (cli, NULL, msg, NULL);
+}
+
+static const SkCliCommand media_commands[] = {
+  { "list", "[--all] [--devices]",
+    N_ ("List the media register, and with --devices the media inserted now."),
+    "sekisho media list --devices", cmd_media_list },
+  { "register", "[--medium ID] --number NUMBER [--label TEXT]",
+    N_ ("Register the inserted medium: write its signed token and add it to the register."),
+    "sekisho media register --number USB-0001", cmd_media_register },
+  { "unregister", "NUMBER", N_ ("Withdraw a medium's registration; its token stops counting."),
+    "sekisho media unregister USB-0001", cmd_media_unregister },
+  { "export", "--out FILE.csv",
+    N_ ("Write the register as the CSV of device-control consoles (UTF-8 with BOM)."),
+    "sekisho media export --out 媒体管理簿.csv", cmd_media_export },
+  { "import", "FILE.csv", N_ ("Take rows from such a CSV into the register, all or none."),
+    "sekisho media import 媒体管理簿.csv", cmd_media_import },
+  { NULL },
+};
+
+const SkCliGroup sk_cli_media_group = {
+  "media",
+  N_ ("Media (媒体管理簿):"),
+  media_commands,
+};

@@ -1,0 +1,655 @@
+/* sk-mount.c — a medium's file system, mounted privately, reached by descriptor */
+#define G_LOG_DOMAIN "sekisho-mount"
+
+#include "config.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/fs.h>
+#include <linux/openat2.h>
+#include <stdio.h>
+#include <sys/ioctl.h>
+#include <sys/mount.h>
+#include <sys/statvfs.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "sk-error.h"
+#include "sk-fault.h"
+#include "sk-hash.h"
+#include "sk-mount.h"
+
+#define COPY_CHUNK (1024 * 1024)
+
+struct _SkMount
+{
+  GObject parent_instance;
+
+  char *devnode;
+  char *path; /* the mount point; NULL once unmounted */
+  SkMountMode mode;
+  int dirfd;
+};
+
+G_DEFINE_TYPE (SkMount, sk_mount, G_TYPE_OBJECT)
+
+static const char *const allowed_fs[] = { "vfat", "exfat", "ext4", "iso9660", "udf", NULL };
+
+gboolean
+sk_mount_fs_allowed (const char *fs_type)
+{
+  return fs_type != NULL && g_strv_contains (allowed_fs, fs_type);
+}
+
+/* The errno of a read or write on a medium, as a reason: a device that went
+ * away answers EIO, ENODEV or ENXIO. */
+static void
+set_medium_errno (GError **error, int errsv, SkErrorCode gone_code, const char *what)
+{
+  if (errsv == EIO || errsv == ENODEV || errsv == ENXIO || errsv == ENOTCONN)
+    g_set_error (error, SK_ERROR, gone_code, "%s: %s", what, g_strerror (errsv));
+  else if (errsv == ENOSPC || errsv == EDQUOT)
+    g_set_error (error, SK_ERROR, SK_ERROR_MEDIA_FULL, "%s: %s", what, g_strerror (errsv));
+  else
+    sk_error_set_from_errno (error, errsv, what);
+}
+
+static void
+detach (SkMount *self)
+{
+  if (self->dirfd >= 0)
+    {
+      close (self->dirfd);
+      self->dirfd = -1;
+    }
+  if (self->path == NULL)
+    return;
+  if (umount2 (self->path, UMOUNT_NOFOLLOW) != 0)
+    {
+      g_debug ("unmounting %s: %s; detaching it lazily", self->path, g_strerror (errno));
+      umount2 (self->path, MNT_DETACH | UMOUNT_NOFOLLOW);
+    }
+  rmdir (self->path);
+  g_clear_pointer (&self->path, g_free);
+}
+
+static void
+sk_mount_dispose (GObject *object)
+{
+  detach (SK_MOUNT (object));
+  G_OBJECT_CLASS (sk_mount_parent_class)->dispose (object);
+}
+
+static void
+sk_mount_finalize (GObject *object)
+{
+  SkMount *self = SK_MOUNT (object);
+
+  g_free (self->devnode);
+  G_OBJECT_CLASS (sk_mount_parent_class)->finalize (object);
+}
+
+static void
+sk_mount_class_init (SkMountClass *klass)
+{
+  GObjectClass *object_class = G_OBJECT_CLASS (klass);
+
+  object_class->dispose = sk_mount_dispose;
+  object_class->finalize = sk_mount_finalize;
+}
+
+static void
+sk_mount_init (SkMount *self)
+{
+  self->dirfd = -1;
+}
+
+/* After a read-write mount ends, what a later mount reads must come from the
+ * device, not from the kernel's cache of it. */
+static void
+drop_device_cache (const char *devnode)
+{
+  int fd = open (devnode, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
+  if (fd < 0)
+    return;
+  if (ioctl (fd, BLKFLSBUF, 0) != 0)
+    g_debug ("flushing the cache of %s: %s", devnode, g_strerror (errno));
+  close (fd);
+}
+
+SkMount *
+sk_mount_new (const char *devnode,
+              const char *fs_type,
+              const char *mount_root,
+              SkMountMode mode,
+              GError **error)
+{
+  g_return_val_if_fail (devnode != NULL && mount_root != NULL, NULL);
+
+  if (!sk_mount_fs_allowed (fs_type))
+    {
+      g_autofree char *shown = sk_escape_untrusted (fs_type != NULL ? fs_type : "none");
+      g_set_error (error, SK_ERROR, SK_ERROR_MEDIA_FILESYSTEM,
+                   "the medium's file system is %s, not one Sekisho mounts "
+                   "(vfat, exfat, ext4, iso9660, udf)",
+                   shown);
+      return NULL;
+    }
+  g_autofree char *media_dir = g_build_filename (mount_root, "media", NULL);
+  if (g_mkdir_with_parents (media_dir, 0700) != 0 || chmod (media_dir, 0700) != 0)
+    {
+      sk_error_set_from_errno (error, errno, "making the folder for mount points");
+      return NULL;
+    }
+  g_autofree char *point = g_build_filename (media_dir, "mnt-XXXXXX", NULL);
+  if (g_mkdtemp_full (point, 0700) == NULL)
+    {
+      sk_error_set_from_errno (error, errno, "making a mount point");
+      return NULL;
+    }
+
+  g_autoptr (SkMount) self = g_object_new (SK_TYPE_MOUNT, NULL);
+  self->devnode = g_strdup (devnode);
+  self->mode = mode;
+  unsigned long flags = MS_NOSUID | MS_NODEV | MS_NOEXEC | MS_NOATIME;
+  if (mode == SK_MOUNT_READ_ONLY)
+    flags |= MS_RDONLY;
+  drop_device_cache (devnode);
+  if (mount (devnode, point, fs_type, flags, NULL) != 0)
+    {
+      int errsv = errno;
+      rmdir (point);
+      if (errsv == ENOENT || errsv == ENXIO || errsv == ENODEV || errsv == EIO)
+        g_set_error (error, SK_ERROR, SK_ERROR_MEDIA_REMOVED, "mounting the medium: %s",
+                     g_strerror (errsv));
+      else if (errsv == EINVAL)
+        g_set_error (error, SK_ERROR, SK_ERROR_MEDIA_FILESYSTEM,
+                     "mounting the medium: its file system is damaged or not what it says");
+      else
+        sk_error_set_from_errno (error, errsv, "mounting the medium");
+      return NULL;
+    }
+  self->path = g_steal_pointer (&point);
+  /* Nothing mounted under it later travels to or from other mount namespaces. */
+  if (mount (NULL, self->path, NULL, MS_PRIVATE, NULL) != 0)
+    g_debug ("making %s private: %s", self->path, g_strerror (errno));
+
+  self->dirfd = open (self->path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  if (self->dirfd < 0)
+    {
+      set_medium_errno (error, errno, SK_ERROR_MEDIA_REMOVED, "opening the medium's top folder");
+      return NULL;
+    }
+  return g_steal_pointer (&self);
+}
+
+const char *
+sk_mount_get_path (SkMount *self)
+{
+  g_return_val_if_fail (SK_IS_MOUNT (self), NULL);
+  return self->path;
+}
+
+SkMountMode
+sk_mount_get_mode (SkMount *self)
+{
+  g_return_val_if_fail (SK_IS_MOUNT (self), SK_MOUNT_READ_ONLY);
+  return self->mode;
+}
+
+int
+sk_mount_get_dirfd (SkMount *self)
+{
+  g_return_val_if_fail (SK_IS_MOUNT (self), -1);
+  return self->dirfd;
+}
+
+static gboolean
+require_mounted (SkMount *self, GError **error)
+{
+  if (self->dirfd >= 0)
+    return TRUE;
+  g_set_error_literal (error, SK_ERROR, SK_ERROR_MEDIA_REMOVED, "the medium is not mounted");
+  return FALSE;
+}
+
+GPtrArray *
+sk_mount_list (SkMount *self, GError **error)
+{
+  g_return_val_if_fail (SK_IS_MOUNT (self), NULL);
+  if (!require_mounted (self, error))
+    return NULL;
+
+  int fd = openat (self->dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  DIR *dir = fd < 0 ? NULL : fdopendir (fd);
+  if (dir == NULL)
+    {
+      int errsv = errno;
+      if (fd >= 0)
+        close (fd);
+      set_medium_errno (error, errsv, SK_ERROR_MEDIA_REMOVED, "listing the medium");
+      return NULL;
+    }
+  g_autoptr (GPtrArray) names = g_ptr_array_new_with_free_func (g_free);
+  struct dirent *de;
+  errno = 0;
+  while ((de = readdir (dir)) != NULL)
+    {
+      if (g_str_equal (de->d_name, ".") || g_str_equal (de->d_name, ".."))
+        continue;
+      g_ptr_array_add (names, g_strdup (de->d_name));
+      errno = 0;
+    }
+  int errsv = errno;
+  closedir (dir);
+  if (errsv != 0)
+    {
+      set_medium_errno (error, errsv, SK_ERROR_MEDIA_REMOVED, "listing the medium");
+      return NULL;
+    }
+  g_ptr_array_sort (names, (GCompareFunc)g_strcmp0);
+  return g_steal_pointer (&names);
+}
+
+static int
+open_beneath (int dirfd, const char *name, guint64 flags, mode_t mode)
+{
+  struct open_how how = {
+    .flags = flags,
+    .mode = mode,
+    .resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS | RESOLVE_NO_XDEV,
+  };
+  int fd;
+  do
+    fd = (int)syscall (SYS_openat2, dirfd, name, &how, sizeof how);
+  while (fd < 0 && errno == EINTR);
+  return fd;
+}
+
+static gboolean
+check_bare_name (const char *name, GError **error)
+{
+  if (name[0] != '\0' && strchr (name, '/') == NULL && !g_str_equal (name, ".") &&
+      !g_str_equal (name, ".."))
+    return TRUE;
+  g_autofree char *shown = sk_escape_untrusted (name);
+  g_set_error (error, SK_ERROR, SK_ERROR_MEDIA_ENTRY_TYPE,
+               "\"%s\" is not a plain name in the medium's top folder", shown);
+  return FALSE;
+}
+
+static const char *
+type_name (mode_t m)
+{
+  if (S_ISLNK (m))
+    return "a symbolic link";
+  if (S_ISFIFO (m))
+    return "a FIFO";
+  if (S_ISCHR (m) || S_ISBLK (m))
+    return "a device node";
+  if (S_ISSOCK (m))
+    return "a socket";
+  if (S_ISDIR (m))
+    return "a folder";
+  return "not a regular file";
+}
+
+static void
+refuse_entry (GError **error, const char *name, const char *what)
+{
+  g_autofree char *shown = sk_escape_untrusted (name);
+  g_set_error (error, SK_ERROR, SK_ERROR_MEDIA_ENTRY_TYPE,
+               "\"%s\" on the medium is %s; it was not opened", shown, what);
+}
+
+int
+sk_mount_open_file (SkMount *self, const char *name, struct stat *out_st, GError **error)
+{
+  g_return_val_if_fail (SK_IS_MOUNT (self), -1);
+  g_return_val_if_fail (name != NULL, -1);
+  if (!require_mounted (self, error) || !check_bare_name (name, error))
+    return -1;
+
+  /* O_NONBLOCK: a FIFO opens at once instead of waiting for a writer. */
+  int fd = open_beneath (self->dirfd, name,
+                         O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC, 0);
+  if (fd < 0)
+    {
+      int errsv = errno;
+      struct stat st;
+      if (errsv == ELOOP || errsv == EXDEV)
+        refuse_entry (error, name, "a symbolic link or leads outside the medium");
+      else if (fstatat (self->dirfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 && !S_ISREG (st.st_mode))
+        refuse_entry (error, name, type_name (st.st_mode));
+      else
+        {
+          g_autofree char *shown = sk_escape_untrusted (name);
+          g_autofree char *what = g_strdup_printf ("opening \"%s\" on the medium", shown);
+          set_medium_errno (error, errsv, SK_ERROR_MEDIA_REMOVED, what);
+        }
+      return -1;
+    }
+  struct stat st;
+  if (fstat (fd, &st) != 0 || !S_ISREG (st.st_mode))
+    {
+      int errsv = errno;
+      if (fstat (fd, &st) == 0)
+        refuse_entry (error, name, type_name (st.st_mode));
+      else
+        set_medium_errno (error, errsv, SK_ERROR_MEDIA_REMOVED, "reading the medium");
+      close (fd);
+      return -1;
+    }
+  /* A regular file: blocking reads from here on. */
+  int fl = fcntl (fd, F_GETFL);
+  if (fl >= 0)
+    fcntl (fd, F_SETFL, fl & ~O_NONBLOCK);
+  if (out_st != NULL)
+    *out_st = st;
+  return fd;
+}
+
+static gssize
+read_full (int fd, guint8 *buf, gsize len)
+{
+  gsize done = 0;
+  while (done < len)
+    {
+      gssize n = read (fd, buf + done, len - done);
+      if (n < 0 && errno == EINTR)
+        continue;
+      if (n < 0)
+        return -1;
+      if (n == 0)
+        break;
+      done += (gsize)n;
+    }
+  return (gssize)done;
+}
+
+GBytes *
+sk_mount_read_small (SkMount *self, const char *name, gsize max_size, GError **error)
+{
+  struct stat st;
+  int fd = sk_mount_open_file (self, name, &st, error);
+  if (fd < 0)
+    return NULL;
+  if ((guint64)st.st_size > max_size)
+    {
+      close (fd);
+      g_autofree char *shown = sk_escape_untrusted (name);
+      g_set_error (error, SK_ERROR, SK_ERROR_FILE_TOO_LARGE,
+                   "\"%s\" on the medium is larger than %" G_GSIZE_FORMAT " bytes", shown,
+                   max_size);
+      return NULL;
+    }
+  g_autofree guint8 *buf = g_malloc (max_size + 1);
+  gssize n = read_full (fd, buf, max_size + 1);
+  int errsv = errno;
+  close (fd);
+  if (n < 0)
+    {
+      set_medium_errno (error, errsv, SK_ERROR_MEDIA_REMOVED, "reading the medium");
+      return NULL;
+    }
+  if ((gsize)n > max_size)
+    {
+      g_set_error_literal (error, SK_ERROR, SK_ERROR_FILE_TOO_LARGE,
+                           "a file on the medium grew while it was read");
+      return NULL;
+    }
+  return g_bytes_new (buf, (gsize)n);
+}
+
+gboolean
+sk_mount_free_space (SkMount *self, guint64 *out_bytes, GError **error)
+{
+  g_return_val_if_fail (SK_IS_MOUNT (self), FALSE);
+  if (!require_mounted (self, error))
+    return FALSE;
+  struct statvfs sv;
+  if (fstatvfs (self->dirfd, &sv) != 0)
+    {
+      set_medium_errno (error, errno, SK_ERROR_MEDIA_REMOVED, "asking the medium's free space");
+      return FALSE;
+    }
+  *out_bytes = (guint64)sv.f_bavail * (guint64)sv.f_frsize;
+  return TRUE;
+}
+
+static gboolean
+sync_dir (SkMount *self, GError **error)
+{
+  if (fsync (self->dirfd) == 0)
+    return TRUE;
+  set_medium_errno (error, errno, SK_ERROR_MEDIA_NOT_WRITTEN, "syncing the medium's folder");
+  return FALSE;
+}
+
+gboolean
+sk_mount_write_file (SkMount *self,
+                     const char *name,
+                     int source_fd,
+                     char **out_sha256,
+                     GCancellable *cancellable,
+                     GError **error)
+{
+  g_return_val_if_fail (SK_IS_MOUNT (self), FALSE);
+  g_return_val_if_fail (self->mode == SK_MOUNT_READ_WRITE, FALSE);
+  if (!require_mounted (self, error) || !check_bare_name (name, error))
+    return FALSE;
+
+  g_autofree char *tmp = NULL;
+  int fd = -1;
+  for (int attempt = 0; fd < 0 && attempt < 8; attempt++)
+    {
+      g_free (tmp);
+      tmp = g_strdup_printf (".sekisho-%08x.part", g_random_int ());
+      fd = open_beneath (self->dirfd, tmp,
+                         O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_NOCTTY | O_CLOEXEC, 0600);
+      if (fd < 0 && errno != EEXIST)
+        break;
+    }
+  if (fd < 0)
+    {
+      set_medium_errno (error, errno, SK_ERROR_MEDIA_NOT_WRITTEN, "creating a file on the medium");
+      return FALSE;
+    }
+
+  g_autoptr (SkSha256) sha = sk_sha256_new ();
+  g_autofree guint8 *buf = g_malloc (COPY_CHUNK);
+  gboolean ok = TRUE;
+  int errsv = 0;
+  while (ok)
+    {
+      if (g_cancellable_set_error_if_cancelled (cancellable, error))
+        {
+          ok = FALSE;
+          break;
+        }
+      gssize n = read_full (source_fd, buf, COPY_CHUNK);
+      if (n < 0)
+        {
+          sk_error_set_from_errno (error, errno, "reading what is to be written");
+          ok = FALSE;
+          break;
+        }
+      if (n == 0)
+        break;
+      sk_sha256_update (sha, buf, (gsize)n);
+      gsize done = 0;
+      while (done < (gsize)n)
+        {
+          gssize w = write (fd, buf + done, (gsize)n - done);
+          if (w < 0 && errno == EINTR)
+            continue;
+          if (w < 0)
+            {
+              errsv = errno;
+              ok = FALSE;
+              break;
+            }
+          done += (gsize)w;
+        }
+      if ((gsize)n < COPY_CHUNK)
+        break;
+    }
+  if (ok)
+    sk_fault_point ("media-before-fsync");
+  if (ok && fsync (fd) != 0)
+    {
+      errsv = errno;
+      ok = FALSE;
+    }
+  if (close (fd) != 0 && ok)
+    {
+      errsv = errno;
+      ok = FALSE;
+    }
+  if (ok && renameat2 (self->dirfd, tmp, self->dirfd, name, RENAME_NOREPLACE) != 0)
+    {
+      /* Not every file system knows RENAME_NOREPLACE: ask first, then rename. */
+      if (errno == EINVAL && faccessat (self->dirfd, name, F_OK, AT_SYMLINK_NOFOLLOW) != 0 &&
+          errno == ENOENT)
+        ok = renameat (self->dirfd, tmp, self->dirfd, name) == 0;
+      else
+        ok = FALSE;
+      if (!ok)
+        errsv = errno;
+    }
+  if (!ok)
+    {
+      unlinkat (self->dirfd, tmp, 0);
+      if (error != NULL && *error == NULL)
+        {
+          g_autofree char *shown = sk_escape_untrusted (name);
+          g_autofree char *what = g_strdup_printf ("writing \"%s\" to the medium", shown);
+          if (errsv == EEXIST)
+            g_set_error (error, SK_ERROR, SK_ERROR_MEDIA_NOT_WRITTEN,
+                         "%s: a file of that name is already there", what);
+          else
+            set_medium_errno (error, errsv, SK_ERROR_MEDIA_NOT_WRITTEN, what);
+          if ((*error)->code == SK_ERROR_IO_ERROR)
+            (*error)->code = SK_ERROR_MEDIA_NOT_WRITTEN;
+        }
+      return FALSE;
+    }
+  sk_fault_point ("media-after-rename");
+  if (!sync_dir (self, error))
+    return FALSE;
+  if (out_sha256 != NULL)
+    *out_sha256 = g_strdup (sk_sha256_hex (sha));
+  return TRUE;
+}
+
+gboolean
+sk_mount_remove (SkMount *self, const char *name, GError **error)
+{
+  g_return_val_if_fail (SK_IS_MOUNT (self), FALSE);
+  if (!require_mounted (self, error) || !check_bare_name (name, error))
+    return FALSE;
+  if (unlinkat (self->dirfd, name, 0) != 0 && errno != ENOENT)
+    {
+      set_medium_errno (error, errno, SK_ERROR_MEDIA_REMOVED, "removing a file from the medium");
+      return FALSE;
+    }
+  return sync_dir (self, error);
+}
+
+char *
+sk_mount_hash_file (
+    SkMount *self, const char *name, guint64 *out_size, GCancellable *cancellable, GError **error)
+{
+  int fd = sk_mount_open_file (self, name, NULL, error);
+  if (fd < 0)
+    return NULL;
+  /* The bytes must come from the medium, not from what the cache kept. */
+  posix_fadvise (fd, 0, 0, POSIX_FADV_DONTNEED);
+  g_autoptr (SkSha256) sha = sk_sha256_new ();
+  g_autofree guint8 *buf = g_malloc (COPY_CHUNK);
+  guint64 total = 0;
+  for (;;)
+    {
+      if (g_cancellable_set_error_if_cancelled (cancellable, error))
+        {
+          close (fd);
+          return NULL;
+        }
+      gssize n = read_full (fd, buf, COPY_CHUNK);
+      if (n < 0)
+        {
+          int errsv = errno;
+          close (fd);
+          set_medium_errno (error, errsv, SK_ERROR_MEDIA_REMOVED, "reading the medium back");
+          return NULL;
+        }
+      sk_sha256_update (sha, buf, (gsize)n);
+      total += (guint64)n;
+      if ((gsize)n < COPY_CHUNK)
+        break;
+    }
+  close (fd);
+  if (out_size != NULL)
+    *out_size = total;
+  return g_strdup (sk_sha256_hex (sha));
+}
+
+gboolean
+sk_mount_unmount (SkMount *self, GError **error)
+{
+  g_return_val_if_fail (SK_IS_MOUNT (self), FALSE);
+
+  if (self->dirfd >= 0)
+    {
+      close (self->dirfd);
+      self->dirfd = -1;
+    }
+  if (self->path == NULL)
+    return TRUE;
+  if (umount2 (self->path, UMOUNT_NOFOLLOW) != 0)
+    {
+      int errsv = errno;
+      umount2 (self->path, MNT_DETACH | UMOUNT_NOFOLLOW);
+      rmdir (self->path);
+      g_clear_pointer (&self->path, g_free);
+      gboolean gone = errsv == EIO || errsv == ENODEV || errsv == ENXIO;
+      g_set_error (error, SK_ERROR, gone ? SK_ERROR_MEDIA_REMOVED : SK_ERROR_IO_ERROR,
+                   "unmounting the medium failed (%s); it was detached, and goes when the last "
+                   "file open on it is closed",
+                   g_strerror (errsv));
+      return FALSE;
+    }
+  rmdir (self->path);
+  g_clear_pointer (&self->path, g_free);
+  drop_device_cache (self->devnode);
+  return TRUE;
+}
+
+char *
+sk_mount_read_options (SkMount *self, GError **error)
+{
+  g_return_val_if_fail (SK_IS_MOUNT (self), NULL);
+  if (!require_mounted (self, error))
+    return NULL;
+
+  g_autofree char *text = NULL;
+  if (!g_file_get_contents ("/proc/self/mountinfo", &text, NULL, error))
+    return NULL;
+  g_auto (GStrv) lines = g_strsplit (text, "\n", -1);
+  char *found = NULL;
+  for (guint i = 0; lines[i] != NULL; i++)
+    {
+      /* id parent major:minor root mount-point options … */
+      g_auto (GStrv) f = g_strsplit (lines[i], " ", 7);
+      if (g_strv_length (f) >= 6 && g_str_equal (f[4], self->path))
+        {
+          g_free (found); /* the last one stacked there is the one that counts */
+          found = g_strdup (f[5]);
+        }
+    }
+  if (found == NULL)
+    g_set_error_literal (error, SK_ERROR, SK_ERROR_MEDIA_REMOVED,
+                         "the medium's mount is not in /proc/self/mountinfo");
+  return found;
+}

@@ -1,0 +1,104 @@
+/* sk-mount.h — a medium's file system, mounted privately, reached by descriptor
+ *
+ * A medium is mounted at a private mount point of its own under
+ * HANDOFF_ROOT/media/ (0700), by the file system libblkid named, and only
+ * ever with nosuid,nodev,noexec: read-only (plus noatime) to import, to read
+ * a token or to read back; read-write only to export or register.  Files on
+ * it are reached from the mount's root descriptor with openat2
+ * (RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS |
+ * RESOLVE_NO_XDEV): a symlink, a FIFO, a device node or anything else that is
+ * not a regular file is refused by name (media-entry-type) and never read.
+ * Nothing on a medium is executed or handed to another program.
+ *
+ * Unmounting is not proof that anything reached the medium (umount returns
+ * 0 after data loss): writers remount read-only and read back.
+ */
+#pragma once
+
+#include <gio/gio.h>
+#include <sys/stat.h>
+
+G_BEGIN_DECLS
+
+typedef enum
+{
+  SK_MOUNT_READ_ONLY,
+  SK_MOUNT_READ_WRITE,
+} SkMountMode;
+
+#define SK_TYPE_MOUNT (sk_mount_get_type ())
+G_DECLARE_FINAL_TYPE (SkMount, sk_mount, SK, MOUNT, GObject)
+
+/* Whether FS_TYPE (libblkid's name) is one a medium may carry: vfat, exfat,
+ * ext4, iso9660, udf. */
+gboolean
+sk_mount_fs_allowed (const char *fs_type);
+
+/* Mount DEVNODE (FS_TYPE) under MOUNT_ROOT/media/.  Refused: a file system
+ * not allowed (media-filesystem); a device that is gone (media-removed). */
+SkMount *
+sk_mount_new (const char *devnode,
+              const char *fs_type,
+              const char *mount_root,
+              SkMountMode mode,
+              GError **error);
+
+const char *
+sk_mount_get_path (SkMount *self);
+SkMountMode
+sk_mount_get_mode (SkMount *self);
+/* The root of the mounted file system, O_RDONLY|O_DIRECTORY. */
+int
+sk_mount_get_dirfd (SkMount *self);
+
+/* The names in the top folder, sorted; "." and ".." left out. */
+GPtrArray *
+sk_mount_list (SkMount *self, GError **error);
+
+/* Open NAME (a bare name in the top folder) read-only: a regular file, or a
+ * refusal naming what it is.  Returns the descriptor, or -1. */
+int
+sk_mount_open_file (SkMount *self, const char *name, struct stat *out_st, GError **error);
+
+/* Read NAME whole when it is a regular file of at most MAX_SIZE bytes. */
+GBytes *
+sk_mount_read_small (SkMount *self, const char *name, gsize max_size, GError **error);
+
+/* Bytes free for us to write. */
+gboolean
+sk_mount_free_space (SkMount *self, guint64 *out_bytes, GError **error);
+
+/* Write what SOURCE_FD holds from its current offset to its end as NAME:
+ * into a temporary name, fsync, rename (never over an existing NAME), fsync
+ * the folder.  With OUT_SHA256, the SHA-256 of the bytes written.  On
+ * failure the temporary is removed (if the medium still lets us) and the
+ * error says whether NAME may exist (it never does unless the rename ran). */
+gboolean
+sk_mount_write_file (SkMount *self,
+                     const char *name,
+                     int source_fd,
+                     char **out_sha256,
+                     GCancellable *cancellable,
+                     GError **error);
+
+/* Remove NAME from the top folder, if it is there (a failed export's part). */
+gboolean
+sk_mount_remove (SkMount *self, const char *name, GError **error);
+
+/* SHA-256 of NAME's bytes, and its size. */
+char *
+sk_mount_hash_file (
+    SkMount *self, const char *name, guint64 *out_size, GCancellable *cancellable, GError **error);
+
+/* Unmount.  When the kernel refuses (the device is gone, or busy), the
+ * mount is detached lazily and the error says so.  The mount point is
+ * removed either way.  Dispose does the same, quietly. */
+gboolean
+sk_mount_unmount (SkMount *self, GError **error);
+
+/* The options the kernel shows for this mount in /proc/self/mountinfo
+ * ("ro,nosuid,nodev,noexec,noatime"), for tests and the journal. */
+char *
+sk_mount_read_options (SkMount *self, GError **error);
+
+G_END_DECLS
