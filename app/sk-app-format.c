@@ -1,0 +1,114 @@
+/* sk-app-format.c — workflows, states and deadlines in the person's words */
+#define G_LOG_DOMAIN "sekisho-gtk"
+
+#include "config.h"
+
+#include <glib/gi18n.h>
+
+#include "sk-app-format.h"
+#include "sk-error.h"
+
+typedef struct
+{
+  const char *name;
+  const char *label;
+} Word;
+
+static char *
+lookup (const Word *words, gsize n, const char *name)
+{
+  if (name == NULL)
+    return g_strdup ("—");
+  for (gsize i = 0; i < n; i++)
+    if (g_str_equal (words[i].name, name))
+      return g_strdup (_ (words[i].label));
+  /* A word this app does not know yet: shown as the service sent it. */
+  return sk_escape_untrusted (name);
+}
+
+char *
+sk_app_format_workflow (const char *workflow)
+{
+  static const Word words[] = {
+    { "subscriber", N_ ("Subscriber registration") },
+    { "duplicate", N_ ("Duplicate creation") },
+    { "inquiry", N_ ("Information inquiry") },
+    { "identity", N_ ("Individual number retrieval") },
+  };
+  return lookup (words, G_N_ELEMENTS (words), workflow);
+}
+
+char *
+sk_app_format_case_state (const char *state)
+{
+  static const Word words[] = {
+    { "imported", N_ ("Imported") },       { "handed-off", N_ ("Handed to the browser") },
+    { "uploaded", N_ ("Uploaded") },       { "results-in", N_ ("Results taken in") },
+    { "exported", N_ ("Exported") },       { "closed", N_ ("Closed") },
+    { "interrupted", N_ ("Interrupted") },
+  };
+  return lookup (words, G_N_ELEMENTS (words), state);
+}
+
+char *
+sk_app_format_file_state (const char *state)
+{
+  static const Word words[] = {
+    { "staged", N_ ("Staged") },     { "handed-off", N_ ("Handed to the browser") },
+    { "uploaded", N_ ("Uploaded") }, { "taken-in", N_ ("Taken in") },
+    { "approved", N_ ("Approved") }, { "exported", N_ ("Exported") },
+  };
+  return lookup (words, G_N_ELEMENTS (words), state);
+}
+
+char *
+sk_app_format_time (const char *rfc3339)
+{
+  if (rfc3339 == NULL || *rfc3339 == '\0')
+    return g_strdup ("—");
+  g_autoptr (GDateTime) t = g_date_time_new_from_iso8601 (rfc3339, NULL);
+  if (t == NULL)
+    return sk_escape_untrusted (rfc3339);
+  g_autoptr (GDateTime) local = g_date_time_to_local (t);
+  return g_date_time_format (local, "%Y-%m-%d %H:%M");
+}
+
+char *
+sk_app_format_countdown (const char *deadline, GDateTime *now, gboolean *out_overdue)
+{
+  g_return_val_if_fail (now != NULL, NULL);
+
+  if (out_overdue != NULL)
+    *out_overdue = FALSE;
+  if (deadline == NULL || *deadline == '\0')
+    return g_strdup ("—");
+  g_autoptr (GDateTime) t = g_date_time_new_from_iso8601 (deadline, NULL);
+  if (t == NULL)
+    return sk_escape_untrusted (deadline);
+
+  GTimeSpan left = g_date_time_difference (t, now);
+  gboolean overdue = left < 0;
+  GTimeSpan span = overdue ? -left : left;
+  gint64 days = span / G_TIME_SPAN_DAY;
+  gint64 hours = (span % G_TIME_SPAN_DAY) / G_TIME_SPAN_HOUR;
+  gint64 minutes = (span % G_TIME_SPAN_HOUR) / G_TIME_SPAN_MINUTE;
+  g_autofree char *amount = NULL;
+  if (days > 0)
+    /* TRANSLATORS: a length of time: days and hours. */
+    amount = g_strdup_printf (_ ("%d d %d h"), (int)days, (int)hours);
+  else if (hours > 0)
+    /* TRANSLATORS: a length of time: hours and minutes. */
+    amount = g_strdup_printf (_ ("%d h %d min"), (int)hours, (int)minutes);
+  else
+    /* TRANSLATORS: a length of time: minutes. */
+    amount = g_strdup_printf (_ ("%d min"), (int)minutes);
+
+  g_autofree char *when = sk_app_format_time (deadline);
+  if (out_overdue != NULL)
+    *out_overdue = overdue;
+  if (overdue)
+    /* TRANSLATORS: a deadline in local time, and how long ago it passed. */
+    return g_strdup_printf (_ ("%s (overdue by %s)"), when, amount);
+  /* TRANSLATORS: a deadline in local time, and the time left. */
+  return g_strdup_printf (_ ("%s (%s left)"), when, amount);
+}
