@@ -309,7 +309,7 @@ on_policy_chosen (GtkNativeDialog *dialog, int response, gpointer user_data)
 
   if (response != GTK_RESPONSE_ACCEPT)
     return;
-  g_autofree char *path = gtk_file_chooser_get_filename (GTK_FILE_CHOOSER (dialog));
+  g_autofree char *path = gtk_file_chooser_get_filename (GTK_FILE_CHOOSER (owned));
   if (path == NULL)
     return;
   discard_pending (self);
@@ -436,7 +436,7 @@ on_keys_chosen (GtkNativeDialog *dialog, int response, gpointer user_data)
 
   if (response != GTK_RESPONSE_ACCEPT)
     return;
-  g_autofree char *path = gtk_file_chooser_get_filename (GTK_FILE_CHOOSER (dialog));
+  g_autofree char *path = gtk_file_chooser_get_filename (GTK_FILE_CHOOSER (owned));
   if (path == NULL)
     return;
   int dirfd = sk_app_open_parent (path, &name, &error);

@@ -328,7 +328,7 @@ on_export_chosen (GtkNativeDialog *dialog, int response, gpointer user_data)
 
   if (response != GTK_RESPONSE_ACCEPT)
     return;
-  g_autofree char *path = gtk_file_chooser_get_filename (GTK_FILE_CHOOSER (dialog));
+  g_autofree char *path = gtk_file_chooser_get_filename (GTK_FILE_CHOOSER (owned));
   if (path == NULL)
     return;
   int fd = sk_app_create_file (path, &error);

@@ -427,7 +427,7 @@ on_import_chosen (GtkNativeDialog *dialog, int response, gpointer user_data)
 
   if (response != GTK_RESPONSE_ACCEPT)
     return;
-  path = gtk_file_chooser_get_filename (GTK_FILE_CHOOSER (dialog));
+  path = gtk_file_chooser_get_filename (GTK_FILE_CHOOSER (owned));
   if (path == NULL)
     return;
   int fd = sk_app_open_parent (path, &name, &error);
@@ -792,7 +792,7 @@ on_export_chosen (GtkNativeDialog *dialog, int response, gpointer user_data)
 
   if (response != GTK_RESPONSE_ACCEPT || self->case_id == NULL)
     return;
-  g_autofree char *path = gtk_file_chooser_get_filename (GTK_FILE_CHOOSER (dialog));
+  g_autofree char *path = gtk_file_chooser_get_filename (GTK_FILE_CHOOSER (owned));
   if (path == NULL)
     return;
   int fd = sk_app_open_folder (path, &error);
