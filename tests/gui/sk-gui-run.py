@@ -13,6 +13,11 @@ Scenarios:
                that really retries and a close that really quits; every
                control has an accessible name; the app writes no file of its
                own (HOME, XDG dirs stay empty).
+  keyboard     the same window, worked with keys only: Ctrl+Shift+R retries,
+               Ctrl+Q quits.
+  dark         the desktop prefers the dark style (org.gnome.desktop.interface
+               color-scheme, read through a keyfile GSettings backend): the
+               window is dark; photographed.
 
 /usr/bin/python3 on purpose: Debian's pyatspi is not visible to other
 interpreters (TESTING.md).
@@ -208,6 +213,23 @@ def screenshot(display, out_dir, name, pid):
     return path
 
 
+def mean_luminance(path):
+    r = subprocess.run(["convert", path, "-colorspace", "Gray", "-format", "%[fx:mean]", "info:"],
+                       capture_output=True, text=True, check=True)
+    return float(r.stdout.strip())
+
+
+def keys(ctx, *combos):
+    env = dict(os.environ, DISPLAY=ctx.display)
+    for combo in combos:
+        win = subprocess.run(["xdotool", "search", "--onlyvisible", "--pid", str(ctx.app.pid)],
+                             env=env, capture_output=True, text=True).stdout.split()
+        if not win:
+            raise Failure("no window to type into")
+        subprocess.run(["xdotool", "windowfocus", "--sync", win[-1]], env=env, check=True)
+        subprocess.run(["xdotool", "key", "--clearmodifiers", combo], env=env, check=True)
+
+
 def files_under(root):
     found = []
     for dirpath, _dirs, files in os.walk(root):
@@ -227,7 +249,9 @@ def scenario_unreachable(ctx):
     check(any("再起動" in t for t in labels), "the window says what to do (restart the terminal)")
     bad = unnamed_controls(frame)
     check(not bad, "every control has an accessible name (unnamed: %s)" % bad)
-    screenshot(ctx.display, ctx.out, "unreachable", ctx.app.pid)
+    shot = screenshot(ctx.display, ctx.out, "unreachable", ctx.app.pid)
+    lum = mean_luminance(shot)
+    check(lum > 0.6, "without a dark preference the window is light (mean luminance %.2f)" % lum)
 
     retry = find(frame, Atspi.Role.PUSH_BUTTON, name="再試行(T)")
     press(retry)
@@ -277,7 +301,54 @@ def validate_ui(files):
     return 1 if failed else 0
 
 
-SCENARIOS = {"unreachable": scenario_unreachable}
+def scenario_keyboard(ctx):
+    app = find_app("sekisho-gtk")
+    frame = find(app, Atspi.Role.FRAME)
+    find(frame, Atspi.Role.LABEL, name="Sekisho サービスに接続できません")
+    keys(ctx, "ctrl+shift+r")
+    end = time.monotonic() + 10
+    again = None
+    while time.monotonic() < end and again is None:
+        try:
+            f = find(find_app("sekisho-gtk", timeout=2), Atspi.Role.FRAME, timeout=2)
+            if f != frame:
+                again = f
+        except Failure:
+            pass
+        time.sleep(0.1)
+    check(again is not None, "Ctrl+Shift+R asks the service again")
+    keys(ctx, "ctrl+q")
+    try:
+        rc = ctx.app.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        raise Failure("Ctrl+Q did not end the app")
+    check(rc == 0, "Ctrl+Q ends the app with status 0")
+
+
+def scenario_dark(ctx):
+    app = find_app("sekisho-gtk")
+    frame = find(app, Atspi.Role.FRAME)
+    find(frame, Atspi.Role.LABEL, name="Sekisho サービスに接続できません")
+    shot = screenshot(ctx.display, ctx.out, "unreachable-dark", ctx.app.pid)
+    lum = mean_luminance(shot)
+    check(lum < 0.4, "the window follows the dark style (mean luminance %.2f)" % lum)
+
+
+def setup_dark(env, home):
+    """A keyfile GSettings backend saying the desktop prefers dark."""
+    config = os.path.join(home, ".config")
+    os.makedirs(os.path.join(config, "glib-2.0", "settings"))
+    with open(os.path.join(config, "glib-2.0", "settings", "keyfile"), "w") as f:
+        f.write("[org/gnome/desktop/interface]\ncolor-scheme='prefer-dark'\n")
+    env["GSETTINGS_BACKEND"] = "keyfile"
+    env["XDG_CONFIG_HOME"] = config
+
+
+SCENARIOS = {
+    "unreachable": scenario_unreachable,
+    "keyboard": scenario_keyboard,
+    "dark": scenario_dark,
+}
 
 
 class Ctx:
@@ -324,10 +395,11 @@ def main():
             "TZ": "Asia/Tokyo",
             "SEKISHO_LOCALEDIR": args.localedir,
             "GSETTINGS_BACKEND": "memory",
-            "GTK_THEME": "Adwaita",
-            "NO_AT_BRIDGE": "0",
         })
-        env.pop("NO_AT_BRIDGE")
+        for k in ("NO_AT_BRIDGE", "GTK_THEME"):
+            env.pop(k, None)
+        if args.scenario == "dark":
+            setup_dark(env, ctx.home)
         start = time.monotonic()
         ctx.app = subprocess.Popen([args.app], env=env)
         procs.append(ctx.app)
