@@ -39,7 +39,7 @@ sk_app_refusal_code (const GError *error)
       }
   if (error->domain == G_IO_ERROR &&
       (error->code == G_IO_ERROR_CLOSED || error->code == G_IO_ERROR_TIMED_OUT ||
-       error->code == G_IO_ERROR_CONNECTION_CLOSED || error->code == G_IO_ERROR_DBUS_ERROR))
+       error->code == G_IO_ERROR_CONNECTION_CLOSED))
     return SK_ERROR_SERVICE_UNREACHABLE;
   if (error->domain == G_IO_ERROR && error->code == G_IO_ERROR_NO_SPACE)
     return SK_ERROR_DISK_FULL;

@@ -1,8 +1,10 @@
 #!/usr/bin/python3
 """Drive the real sekisho-gtk under Xvfb through AT-SPI, and photograph it.
 
-Run inside dbus-run-session (the session bus carries the accessibility bus).
-The harness starts its own Xvfb (the display number chosen by Xvfb itself,
+The harness puts itself inside dbus-run-session (the session bus carries the
+accessibility bus) with an XDG_RUNTIME_DIR of its own: at-spi-bus-launcher
+places its socket there (else in ~/.cache/at-spi/bus, which parallel runs
+would share and fight over).  It starts its own Xvfb (the display number chosen by Xvfb itself,
 so parallel runs never collide) and a private *system* bus built from the
 stock system.conf default policy (TESTING.md), then the app with
 DBUS_SYSTEM_BUS_ADDRESS pointing at it, in Japanese.
@@ -355,7 +357,21 @@ class Ctx:
     pass
 
 
+def in_own_session():
+    """Run this script again inside dbus-run-session with its own runtime dir."""
+    runtime = tempfile.mkdtemp(prefix="sk-gui-run-")
+    try:
+        env = dict(os.environ, XDG_RUNTIME_DIR=runtime, SK_GUI_IN_SESSION="1")
+        r = subprocess.run(["dbus-run-session", "--", sys.executable, os.path.abspath(__file__)]
+                           + sys.argv[1:], env=env)
+        return r.returncode
+    finally:
+        shutil.rmtree(runtime, ignore_errors=True)
+
+
 def main():
+    if not os.environ.get("SK_GUI_IN_SESSION") and "--validate-ui" not in sys.argv:
+        return in_own_session()
     p = argparse.ArgumentParser()
     p.add_argument("--validate-ui", nargs="+", metavar="UI",
                    help="only run gtk-builder-tool validate on each file (GTK 3's needs a display)")
