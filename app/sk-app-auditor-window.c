@@ -108,9 +108,9 @@ on_journal_shown (GObject *source, GAsyncResult *result, gpointer user_data)
       g_autofree char *shown_role = sk_escape_untrusted (role != NULL ? role : "");
       g_autofree char *who = role != NULL ? g_strdup_printf ("%s (%s)", shown_login, shown_role)
                                           : g_strdup (shown_login);
-      g_autofree char *event = sk_escape_untrusted (sk_app_json_string (e, "event") ?: "");
+      g_autofree char *event = sk_app_format_event (sk_app_json_string (e, "event"));
       g_autofree char *case_id = sk_escape_untrusted (sk_app_json_string (e, "case") ?: "");
-      g_autofree char *outcome = sk_escape_untrusted (sk_app_json_string (e, "outcome") ?: "");
+      g_autofree char *outcome = sk_app_format_outcome (sk_app_json_string (e, "outcome"));
       g_autofree char *reason = sk_escape_untrusted (sk_app_json_string (e, "reason") ?: "");
       gtk_list_store_insert_with_values (
           self->journal_store, NULL, -1, COL_SEQ, sk_app_json_int (e, "seq", 0), COL_TIME,

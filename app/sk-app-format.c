@@ -62,6 +62,56 @@ sk_app_format_file_state (const char *state)
 }
 
 char *
+sk_app_format_event (const char *event)
+{
+  static const Word words[] = {
+    { "station-created", N_ ("Station created") },
+    { "policy-installed", N_ ("Policy installed") },
+    { "policy-refused", N_ ("Policy refused") },
+    { "key-imported", N_ ("Key imported") },
+    { "key-refused", N_ ("Key refused") },
+    { "media-inserted", N_ ("Medium inserted") },
+    { "media-removed", N_ ("Medium removed") },
+    { "media-refused", N_ ("Medium refused") },
+    { "package-imported", N_ ("Package imported") },
+    { "package-refused", N_ ("Package refused") },
+    { "package-packed", N_ ("Package packed") },
+    { "package-unpacked", N_ ("Package unpacked") },
+    { "package-exported", N_ ("Package exported and read back") },
+    { "file-handed-off", N_ ("File handed to the browser") },
+    { "handoff-refused", N_ ("Hand-off refused") },
+    { "handoff-deleted", N_ ("Hand-off files deleted") },
+    { "handoff-recovered", N_ ("Hand-off recovered") },
+    { "upload-confirmed", N_ ("Upload confirmed") },
+    { "upload-refused", N_ ("Upload refused") },
+    { "download-taken-in", N_ ("Result taken in") },
+    { "download-refused", N_ ("Result refused") },
+    { "download-expired", N_ ("Download expired") },
+    { "result-approved", N_ ("Result approved") },
+    { "case-closed", N_ ("Case closed") },
+    { "case-interrupted", N_ ("Case interrupted") },
+    { "case-overdue", N_ ("Case overdue") },
+    { "item-deleted", N_ ("Item deleted") },
+    { "item-lost", N_ ("Item lost") },
+    { "checkpoint-made", N_ ("Checkpoint signed") },
+    { "role-denied", N_ ("Role denied") },
+    { "clock-anomaly", N_ ("Clock anomaly") },
+  };
+  return lookup (words, G_N_ELEMENTS (words), event);
+}
+
+char *
+sk_app_format_outcome (const char *outcome)
+{
+  static const Word words[] = {
+    { "ok", N_ ("Done") },
+    { "refused", N_ ("Refused") },
+    { "failed", N_ ("Failed") },
+  };
+  return lookup (words, G_N_ELEMENTS (words), outcome);
+}
+
+char *
 sk_app_format_time (const char *rfc3339)
 {
   if (rfc3339 == NULL || *rfc3339 == '\0')
@@ -73,18 +123,13 @@ sk_app_format_time (const char *rfc3339)
   return g_date_time_format (local, "%Y-%m-%d %H:%M");
 }
 
-char *
-sk_app_format_countdown (const char *deadline, GDateTime *now, gboolean *out_overdue)
+/* The time left, in words, or NULL when DEADLINE is not a time. */
+static char *
+time_left (const char *deadline, GDateTime *now, gboolean *out_overdue)
 {
-  g_return_val_if_fail (now != NULL, NULL);
-
-  if (out_overdue != NULL)
-    *out_overdue = FALSE;
-  if (deadline == NULL || *deadline == '\0')
-    return g_strdup ("—");
   g_autoptr (GDateTime) t = g_date_time_new_from_iso8601 (deadline, NULL);
   if (t == NULL)
-    return sk_escape_untrusted (deadline);
+    return NULL;
 
   GTimeSpan left = g_date_time_difference (t, now);
   gboolean overdue = left < 0;
@@ -103,12 +148,48 @@ sk_app_format_countdown (const char *deadline, GDateTime *now, gboolean *out_ove
     /* TRANSLATORS: a length of time: minutes. */
     amount = g_strdup_printf (_ ("%d min"), (int)minutes);
 
+  *out_overdue = overdue;
+  if (overdue)
+    /* TRANSLATORS: how long ago a deadline passed. */
+    return g_strdup_printf (_ ("overdue by %s"), amount);
+  /* TRANSLATORS: the time left until a deadline. */
+  return g_strdup_printf (_ ("%s left"), amount);
+}
+
+char *
+sk_app_format_time_left (const char *deadline, GDateTime *now, gboolean *out_overdue)
+{
+  g_return_val_if_fail (now != NULL, NULL);
+
+  gboolean overdue = FALSE;
+  if (out_overdue != NULL)
+    *out_overdue = FALSE;
+  if (deadline == NULL || *deadline == '\0')
+    return g_strdup ("—");
+  char *text = time_left (deadline, now, &overdue);
+  if (text == NULL)
+    return sk_escape_untrusted (deadline);
+  if (out_overdue != NULL)
+    *out_overdue = overdue;
+  return text;
+}
+
+char *
+sk_app_format_countdown (const char *deadline, GDateTime *now, gboolean *out_overdue)
+{
+  g_return_val_if_fail (now != NULL, NULL);
+
+  gboolean overdue = FALSE;
+  if (out_overdue != NULL)
+    *out_overdue = FALSE;
+  if (deadline == NULL || *deadline == '\0')
+    return g_strdup ("—");
+  g_autofree char *left = time_left (deadline, now, &overdue);
+  if (left == NULL)
+    return sk_escape_untrusted (deadline);
   g_autofree char *when = sk_app_format_time (deadline);
   if (out_overdue != NULL)
     *out_overdue = overdue;
-  if (overdue)
-    /* TRANSLATORS: a deadline in local time, and how long ago it passed. */
-    return g_strdup_printf (_ ("%s (overdue by %s)"), when, amount);
-  /* TRANSLATORS: a deadline in local time, and the time left. */
-  return g_strdup_printf (_ ("%s (%s left)"), when, amount);
+  /* TRANSLATORS: a deadline in local time, then the time left or overdue. */
+  return g_strdup_printf (_ ("%s (%s)"), when, left);
 }

@@ -27,6 +27,7 @@ enum
   CASE_COL_OVERDUE,
   CASE_COL_RAW_ID,
   CASE_COL_DEADLINE_SORT,
+  CASE_COL_ICON,
 };
 
 enum
@@ -132,14 +133,16 @@ static void
 fill_countdown (SkAppOperatorWindow *self, GtkTreeIter *iter, const char *deadline, GDateTime *now)
 {
   gboolean overdue = FALSE;
-  g_autofree char *text = sk_app_format_countdown (deadline, now, &overdue);
+  /* The list shows the time left; the case page shows the date as well. */
+  g_autofree char *text = sk_app_format_time_left (deadline, now, &overdue);
   gint64 sort = G_MAXINT64;
   g_autoptr (GDateTime) t = deadline != NULL ? g_date_time_new_from_iso8601 (deadline, NULL) : NULL;
 
   if (t != NULL)
     sort = g_date_time_to_unix (t);
   gtk_list_store_set (self->cases_store, iter, CASE_COL_DEADLINE, text, CASE_COL_OVERDUE, overdue,
-                      CASE_COL_DEADLINE_SORT, sort, -1);
+                      CASE_COL_DEADLINE_SORT, sort, CASE_COL_ICON,
+                      overdue ? "dialog-warning-symbolic" : NULL, -1);
 }
 
 static void
@@ -188,7 +191,8 @@ on_cases_listed (GObject *source, GAsyncResult *result, gpointer user_data)
       fill_countdown (self, &iter, sk_app_json_string (c, "deadline"), now);
       /* The service's own verdict wins over the clock here. */
       if (sk_app_json_bool (c, "overdue"))
-        gtk_list_store_set (self->cases_store, &iter, CASE_COL_OVERDUE, TRUE, -1);
+        gtk_list_store_set (self->cases_store, &iter, CASE_COL_OVERDUE, TRUE, CASE_COL_ICON,
+                            "dialog-warning-symbolic", -1);
       if (self->case_id != NULL && g_str_equal (self->case_id, id))
         {
           selected_iter = iter;
@@ -291,8 +295,7 @@ fill_case (SkAppOperatorWindow *self, JsonObject *c)
       g_autofree char *fstate = sk_app_format_file_state (sk_app_json_string (f, "state"));
       gboolean needs = sk_app_json_bool (f, "needs_approval");
       g_autofree char *shown_state =
-          needs ? g_strdup_printf (_ ("%s — needs a second operator's approval"), fstate)
-                : g_strdup (fstate);
+          needs ? g_strdup_printf (_ ("%s (needs approval)"), fstate) : g_strdup (fstate);
       gtk_list_store_insert_with_values (
           self->files_store, NULL, -1, FILE_COL_KIND, shown_kind, FILE_COL_NAME, shown_name,
           FILE_COL_RECORDS, sk_app_json_int (f, "records", 0), FILE_COL_SIZE, size, FILE_COL_SHA256,

@@ -37,6 +37,13 @@ test_countdown_jst (void)
   g_assert_true (overdue);
   g_assert_cmpstr (late, ==, "2026-12-07 04:00 (overdue by 5 h 0 min)");
 
+  g_autofree char *short_left = sk_app_format_time_left ("2026-12-09T03:30:00Z", now, &overdue);
+  g_assert_false (overdue);
+  g_assert_cmpstr (short_left, ==, "2 d 3 h left");
+  g_autofree char *short_late = sk_app_format_time_left ("2026-12-06T19:00:00Z", now, &overdue);
+  g_assert_true (overdue);
+  g_assert_cmpstr (short_late, ==, "overdue by 5 h 0 min");
+
   g_autofree char *none = sk_app_format_countdown (NULL, now, &overdue);
   g_assert_false (overdue);
   g_assert_cmpstr (none, ==, "—");
