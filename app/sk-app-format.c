@@ -26,39 +26,57 @@ lookup (const Word *words, gsize n, const char *name)
   return sk_escape_untrusted (name);
 }
 
+/* Workflow and state names are the glossary's (po/GLOSSARY.md): the same
+ * messages, with their context, as the command line shows. */
+static char *
+lookup_in_context (const char *context, const char *const *names, const char *name)
+{
+  if (name == NULL)
+    return g_strdup ("—");
+  for (gsize i = 0; names[i] != NULL; i++)
+    if (g_str_equal (names[i], name))
+      return g_strdup (g_dpgettext2 (GETTEXT_PACKAGE, context, names[i]));
+  return sk_escape_untrusted (name);
+}
+
 char *
 sk_app_format_workflow (const char *workflow)
 {
-  static const Word words[] = {
-    { "subscriber", N_ ("Subscriber registration") },
-    { "duplicate", N_ ("Duplicate creation") },
-    { "inquiry", N_ ("Information inquiry") },
-    { "identity", N_ ("Individual number retrieval") },
+  static const char *const names[] = {
+    NC_ ("workflow", "subscriber"),
+    NC_ ("workflow", "duplicate"),
+    NC_ ("workflow", "inquiry"),
+    NC_ ("workflow", "identity"),
+    NULL,
   };
-  return lookup (words, G_N_ELEMENTS (words), workflow);
+  return lookup_in_context ("workflow", names, workflow);
 }
 
 char *
 sk_app_format_case_state (const char *state)
 {
-  static const Word words[] = {
-    { "imported", N_ ("Imported") },       { "handed-off", N_ ("Handed to the browser") },
-    { "uploaded", N_ ("Uploaded") },       { "results-in", N_ ("Results taken in") },
-    { "exported", N_ ("Exported") },       { "closed", N_ ("Closed") },
-    { "interrupted", N_ ("Interrupted") },
+  static const char *const names[] = {
+    NC_ ("state", "imported"),    NC_ ("state", "handed-off"),
+    NC_ ("state", "uploaded"),    NC_ ("state", "results-in"),
+    NC_ ("state", "exported"),    NC_ ("state", "closed"),
+    NC_ ("state", "interrupted"), NULL,
   };
-  return lookup (words, G_N_ELEMENTS (words), state);
+  return lookup_in_context ("state", names, state);
 }
 
 char *
 sk_app_format_file_state (const char *state)
 {
-  static const Word words[] = {
-    { "staged", N_ ("Staged") },     { "handed-off", N_ ("Handed to the browser") },
-    { "uploaded", N_ ("Uploaded") }, { "taken-in", N_ ("Taken in") },
-    { "approved", N_ ("Approved") }, { "exported", N_ ("Exported") },
+  static const char *const names[] = {
+    NC_ ("state", "staged"),
+    NC_ ("state", "handed-off"),
+    NC_ ("state", "uploaded"),
+    NC_ ("state", "taken-in"),
+    NC_ ("state", "approved"),
+    NC_ ("state", "exported"),
+    NULL,
   };
-  return lookup (words, G_N_ELEMENTS (words), state);
+  return lookup_in_context ("state", names, state);
 }
 
 char *

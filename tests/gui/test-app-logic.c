@@ -3,10 +3,12 @@
  * Deadlines count down in local time (the terminal runs in JST) and mark
  * overdue; every reason code a D-Bus error can carry comes back as its code
  * with a next step; bus failures are "service unreachable"; untrusted names
- * are escaped before they reach a widget.  No display needed.
+ * are escaped before they reach a widget.  No display needed.  It runs in
+ * Japanese, with the build's catalogue (SEKISHO_LOCALEDIR), as the app does.
  */
 #include "config.h"
 
+#include <glib/gi18n.h>
 #include <locale.h>
 #include <string.h>
 
@@ -27,22 +29,22 @@ test_countdown_jst (void)
   /* The deadline arrives in UTC and is shown in local time. */
   g_autofree char *left = sk_app_format_countdown ("2026-12-09T03:30:00Z", now, &overdue);
   g_assert_false (overdue);
-  g_assert_cmpstr (left, ==, "2026-12-09 12:30 (2 d 3 h left)");
+  g_assert_cmpstr (left, ==, "2026-12-09 12:30（残り2日3時間）");
 
   g_autofree char *soon = sk_app_format_countdown ("2026-12-07T00:45:00Z", now, &overdue);
   g_assert_false (overdue);
-  g_assert_cmpstr (soon, ==, "2026-12-07 09:45 (45 min left)");
+  g_assert_cmpstr (soon, ==, "2026-12-07 09:45（残り45分）");
 
   g_autofree char *late = sk_app_format_countdown ("2026-12-06T19:00:00Z", now, &overdue);
   g_assert_true (overdue);
-  g_assert_cmpstr (late, ==, "2026-12-07 04:00 (overdue by 5 h 0 min)");
+  g_assert_cmpstr (late, ==, "2026-12-07 04:00（5時間0分超過）");
 
   g_autofree char *short_left = sk_app_format_time_left ("2026-12-09T03:30:00Z", now, &overdue);
   g_assert_false (overdue);
-  g_assert_cmpstr (short_left, ==, "2 d 3 h left");
+  g_assert_cmpstr (short_left, ==, "残り2日3時間");
   g_autofree char *short_late = sk_app_format_time_left ("2026-12-06T19:00:00Z", now, &overdue);
   g_assert_true (overdue);
-  g_assert_cmpstr (short_late, ==, "overdue by 5 h 0 min");
+  g_assert_cmpstr (short_late, ==, "5時間0分超過");
 
   g_autofree char *none = sk_app_format_countdown (NULL, now, &overdue);
   g_assert_false (overdue);
@@ -63,13 +65,18 @@ test_workflows_and_states (void)
   g_autofree char *w4 = sk_app_format_workflow ("identity");
   g_autofree char *unknown = sk_app_format_workflow ("evil\u202etxt.exe");
   g_autofree char *state = sk_app_format_case_state ("handed-off");
+  g_autofree char *file_state = sk_app_format_file_state ("taken-in");
+  g_autofree char *event = sk_app_format_event ("package-imported");
 
-  g_assert_cmpstr (w1, ==, "Subscriber registration");
-  g_assert_cmpstr (w2, ==, "Duplicate creation");
-  g_assert_cmpstr (w3, ==, "Information inquiry");
-  g_assert_cmpstr (w4, ==, "Individual number retrieval");
+  /* The glossary's words (po/GLOSSARY.md), the same as the CLI's. */
+  g_assert_cmpstr (w1, ==, "加入者情報作成");
+  g_assert_cmpstr (w2, ==, "副本作成");
+  g_assert_cmpstr (w3, ==, "情報照会");
+  g_assert_cmpstr (w4, ==, "個人番号入手");
   g_assert_cmpstr (unknown, ==, "evil\\u202etxt.exe");
-  g_assert_cmpstr (state, ==, "Handed to the browser");
+  g_assert_cmpstr (state, ==, "引渡し済");
+  g_assert_cmpstr (file_state, ==, "取込済");
+  g_assert_cmpstr (event, ==, "パッケージを取り込み");
 }
 
 /* Every code's D-Bus name, as the service sends it, comes back as the code,
@@ -148,7 +155,17 @@ test_json_defensive (void)
 int
 main (int argc, char **argv)
 {
-  setlocale (LC_ALL, "C.UTF-8");
+  const char *localedir = g_getenv ("SEKISHO_LOCALEDIR");
+
+  g_setenv ("LANGUAGE", "ja", TRUE);
+  if (setlocale (LC_ALL, "ja_JP.UTF-8") == NULL || localedir == NULL)
+    {
+      g_printerr ("test-app-logic needs the ja_JP.UTF-8 locale and SEKISHO_LOCALEDIR\n");
+      return 1;
+    }
+  bindtextdomain (GETTEXT_PACKAGE, localedir);
+  bind_textdomain_codeset (GETTEXT_PACKAGE, "UTF-8");
+  textdomain (GETTEXT_PACKAGE);
   g_test_init (&argc, &argv, NULL);
   (void)SK_ERROR; /* registers the jp.sekisho.Error.* names */
   g_test_add_func ("/app/countdown-jst", test_countdown_jst);
