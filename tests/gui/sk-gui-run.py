@@ -17,6 +17,9 @@ Scenarios:
                own (HOME, XDG dirs stay empty).
   keyboard     the same window, worked with keys only: Ctrl+Shift+R retries,
                Ctrl+Q quits.
+  hidpi        GDK_SCALE=2 on a 2560x1600 screen: the window is drawn at twice
+               the size (text and controls scale, nothing is cut off);
+               photographed.
   dark         the desktop prefers the dark style (org.gnome.desktop.interface
                color-scheme, read through a keyfile GSettings backend): the
                window is dark; photographed.
@@ -95,10 +98,10 @@ def check(cond, msg):
     log("ok - " + msg)
 
 
-def start_xvfb():
+def start_xvfb(size="1280x800"):
     r, w = os.pipe()
     proc = subprocess.Popen(
-        ["Xvfb", "-displayfd", str(w), "-screen", "0", "1280x800x24", "-nolisten", "tcp"],
+        ["Xvfb", "-displayfd", str(w), "-screen", "0", size + "x24", "-nolisten", "tcp"],
         pass_fds=(w,), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     os.close(w)
     with os.fdopen(r) as f:
@@ -336,6 +339,25 @@ def scenario_dark(ctx):
     check(lum < 0.4, "the window follows the dark style (mean luminance %.2f)" % lum)
 
 
+def image_size(path):
+    r = subprocess.run(["identify", "-format", "%w %h", path], capture_output=True, text=True,
+                       check=True)
+    w, h = r.stdout.split()
+    return int(w), int(h)
+
+
+def scenario_hidpi(ctx):
+    app = find_app("sekisho-gtk")
+    frame = find(app, Atspi.Role.FRAME)
+    find(frame, Atspi.Role.LABEL, name="Sekisho サービスに接続できません")
+    shot = screenshot(ctx.display, ctx.out, "unreachable-hidpi", ctx.app.pid)
+    w, h = image_size(shot)
+    # At scale 1 the window is 730 pixels wide.
+    check(w >= 1400, "at GDK_SCALE=2 the window is drawn at twice the size (%dx%d)" % (w, h))
+    bad = unnamed_controls(frame)
+    check(not bad, "every control has an accessible name at scale 2 (unnamed: %s)" % bad)
+
+
 def setup_dark(env, home):
     """A keyfile GSettings backend saying the desktop prefers dark."""
     config = os.path.join(home, ".config")
@@ -350,6 +372,7 @@ SCENARIOS = {
     "unreachable": scenario_unreachable,
     "keyboard": scenario_keyboard,
     "dark": scenario_dark,
+    "hidpi": scenario_hidpi,
 }
 
 
@@ -392,7 +415,7 @@ def main():
     ctx = Ctx()
     ctx.out = args.out
     try:
-        xvfb, ctx.display = start_xvfb()
+        xvfb, ctx.display = start_xvfb("2560x1600" if args.scenario == "hidpi" else "1280x800")
         procs.append(xvfb)
         bus, address = start_system_bus(tmp, args.bus_policy)
         procs.append(bus)
@@ -416,6 +439,8 @@ def main():
             env.pop(k, None)
         if args.scenario == "dark":
             setup_dark(env, ctx.home)
+        if args.scenario == "hidpi":
+            env["GDK_SCALE"] = "2"
         start = time.monotonic()
         ctx.app = subprocess.Popen([args.app], env=env)
         procs.append(ctx.app)
