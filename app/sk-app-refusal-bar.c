@@ -69,7 +69,9 @@ sk_app_refusal_bar_show_error (SkAppRefusalBar *self, const char *doing, const G
   g_autofree char *detail = sk_app_refusal_detail (error);
   gtk_label_set_text (self->title_label, title);
   gtk_label_set_text (self->what_label, sk_error_code_describe (code));
-  gtk_label_set_text (self->detail_label, detail);
+  /* TRANSLATORS: the service's own technical words, for the administrator. */
+  g_autofree char *detail_line = g_strdup_printf (_ ("Details: %s"), detail);
+  gtk_label_set_text (self->detail_label, detail_line);
   gtk_label_set_text (self->next_label, sk_app_refusal_next_step (code));
   gtk_info_bar_set_message_type (GTK_INFO_BAR (self), GTK_MESSAGE_ERROR);
   gtk_info_bar_set_revealed (GTK_INFO_BAR (self), TRUE);
