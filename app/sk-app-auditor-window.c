@@ -5,7 +5,9 @@
 
 #include <gio/gunixfdlist.h>
 #include <gio/gunixoutputstream.h>
+#include <errno.h>
 #include <glib/gi18n.h>
+#include <glib/gstdio.h>
 #include <string.h>
 
 #include "sk-app-auditor-window.h"
@@ -285,6 +287,15 @@ on_checkpoint (GObject *source, GAsyncResult *result, gpointer user_data)
   set_verdict (self, verdict, TRUE);
 }
 
+/* An export that did not finish leaves no file of it behind: the file was
+ * made by this window (O_EXCL), so removing it removes nobody else's. */
+static void
+remove_unfinished_export (SkAppAuditorWindow *self)
+{
+  if (self->export_path != NULL && g_unlink (self->export_path) != 0)
+    g_debug ("removing the unfinished export: %s", g_strerror (errno));
+}
+
 static void
 on_exported (GObject *source, GAsyncResult *result, gpointer user_data)
 {
@@ -294,6 +305,7 @@ on_exported (GObject *source, GAsyncResult *result, gpointer user_data)
 
   if (text == NULL)
     {
+      remove_unfinished_export (self);
       if (!is_cancelled (error))
         sk_app_refusal_bar_show_error (self->refusal_bar, _ ("Exporting the record"), error);
       return;
@@ -311,6 +323,7 @@ on_export_started (GObject *source, GAsyncResult *result, gpointer user_data)
 
   if (!sk_dbus_journal_call_export_finish (SK_DBUS_JOURNAL (source), &job, NULL, result, &error))
     {
+      remove_unfinished_export (self);
       if (!is_cancelled (error))
         sk_app_refusal_bar_show_error (self->refusal_bar, _ ("Exporting the record"), error);
       return;
