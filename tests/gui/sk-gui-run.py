@@ -15,6 +15,8 @@ Scenarios:
                that really retries and a close that really quits; every
                control has an accessible name; the app writes no file of its
                own (HOME, XDG dirs stay empty).
+  no-bus       DBUS_SYSTEM_BUS_ADDRESS names a socket nobody listens on: the
+               same window, naming the unreachable bus; photographed.
   keyboard     the same window, worked with keys only: Ctrl+Shift+R retries,
                Ctrl+Q quits.
   hidpi        GDK_SCALE=2 on a 2560x1600 screen: the window is drawn at twice
@@ -306,6 +308,22 @@ def validate_ui(files):
     return 1 if failed else 0
 
 
+def scenario_no_bus(ctx):
+    app = find_app("sekisho-gtk")
+    frame = find(app, Atspi.Role.FRAME)
+    find(frame, Atspi.Role.LABEL, name="Sekisho サービスに接続できません")
+    labels = texts(frame)
+    check(any("service-unreachable" in t for t in labels),
+          "with no system bus at all the window says service-unreachable")
+    # GIO's own words for the failed connection follow the code (in
+    # Japanese where GLib's catalogue is installed).
+    detail = [t.split("service-unreachable — ", 1)[1] for t in labels
+              if "service-unreachable — " in t]
+    check(detail and detail[0].strip() and "ServiceUnknown" not in detail[0],
+          "the reason line says why the bus could not be reached (%r)" % (detail[:1],))
+    screenshot(ctx.display, ctx.out, "no-bus", ctx.app.pid)
+
+
 def scenario_keyboard(ctx):
     app = find_app("sekisho-gtk")
     frame = find(app, Atspi.Role.FRAME)
@@ -373,6 +391,7 @@ SCENARIOS = {
     "keyboard": scenario_keyboard,
     "dark": scenario_dark,
     "hidpi": scenario_hidpi,
+    "no-bus": scenario_no_bus,
 }
 
 
@@ -441,6 +460,9 @@ def main():
             setup_dark(env, ctx.home)
         if args.scenario == "hidpi":
             env["GDK_SCALE"] = "2"
+        ctx.dead_socket = os.path.join(tmp, "no-bus-here")
+        if args.scenario == "no-bus":
+            env["DBUS_SYSTEM_BUS_ADDRESS"] = "unix:path=" + ctx.dead_socket
         start = time.monotonic()
         ctx.app = subprocess.Popen([args.app], env=env)
         procs.append(ctx.app)
