@@ -89,8 +89,11 @@ sk_app_problem_window_new_no_role (GtkApplication *app, SkAppRole role)
                "station, so Sekisho opens none of them.")
           : _ ("Your account holds no Sekisho role (operator, auditor or policy administrator), "
                "so there is nothing Sekisho may show you.");
+  const char *headline = role == SK_APP_ROLE_SEVERAL
+                             ? _ ("Your account holds more than one role on this station")
+                             : _ ("You have no role on this station");
   return GTK_WIDGET (problem_new (
-      app, _ ("You have no role on this station"), what,
+      app, headline, what,
       _ ("Ask the information system administrator (情報システム管理者) to put your account in "
          "exactly one of the groups sekisho-operator, sekisho-auditor or sekisho-admin, then log "
          "in again."),
