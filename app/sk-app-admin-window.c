@@ -11,6 +11,7 @@
 
 #include "sk-app-admin-window.h"
 #include "sk-app-files.h"
+#include "sk-app-format.h"
 #include "sk-app-json.h"
 #include "sk-app-refusal-bar.h"
 #include "sk-error.h"
@@ -260,7 +261,7 @@ show_pending (SkAppAdminWindow *self, GBytes *bytes)
   g_autofree char *old_succ =
       escaped_or_dash (sk_app_json_string (self->installed, "admin_successor"));
   g_autofree char *new_succ = escaped_or_dash (sk_app_json_string (p, "admin_successor"));
-  g_autofree char *issued = escaped_or_dash (sk_app_json_string (p, "issued_at"));
+  g_autofree char *issued = sk_app_format_time (sk_app_json_string (p, "issued_at"));
   g_autofree char *description = escaped_or_dash (sk_app_json_string (p, "description"));
 
   gtk_list_store_clear (self->diff_store);
@@ -277,10 +278,10 @@ show_pending (SkAppAdminWindow *self, GBytes *bytes)
     {
       /* The service refuses it too (policy-invalid); saying so before the
        * attempt spares a journaled refusal. */
-      g_autoptr (GError) older = g_error_new (SK_ERROR, SK_ERROR_POLICY_INVALID,
-                                              "the new policy's serial %" G_GINT64_FORMAT
-                                              " is older than the installed %" G_GINT64_FORMAT,
-                                              new_serial, old_serial);
+      g_autoptr (GError) older = g_error_new (
+          SK_ERROR, SK_ERROR_POLICY_INVALID,
+          /* TRANSLATORS: the new policy's serial, then the installed one. */
+          _ ("the new policy's serial %s is older than the installed %s"), new_s, old_s);
       sk_app_refusal_bar_show_error (self->refusal_bar, _ ("Installing the policy"), older);
       gtk_label_set_text (self->pending_label,
                           _ ("This policy is older than the installed one and cannot be "
