@@ -113,8 +113,9 @@ on_progress (SkDbusJob *job, const char *phase, guint64 done, guint64 total, gpo
   g_autofree char *text = NULL;
   if (g_str_equal (phase, "records"))
     {
-      g_autofree char *d = g_strdup_printf ("%" G_GUINT64_FORMAT, done);
-      g_autofree char *t = g_strdup_printf ("%" G_GUINT64_FORMAT, total);
+      /* Thousands grouped as the locale groups them. */
+      g_autofree char *d = g_strdup_printf ("%'" G_GUINT64_FORMAT, done);
+      g_autofree char *t = g_strdup_printf ("%'" G_GUINT64_FORMAT, total);
       /* TRANSLATORS: records checked of all records. */
       text = g_strdup_printf (_ ("%s of %s records"), d, t);
     }
@@ -208,6 +209,16 @@ on_response (SkAppJobDialog *self, int response)
   on_cancel_clicked (self);
 }
 
+/* Closing the window (Escape, the window manager) asks the job to stop;
+ * the dialog stays until the service says the job has ended, so that the
+ * person sees how it ended. */
+static gboolean
+on_delete_event (SkAppJobDialog *self, GdkEvent *event)
+{
+  on_cancel_clicked (self);
+  return GDK_EVENT_STOP;
+}
+
 static void
 on_outer_cancelled (GCancellable *cancellable, gpointer user_data)
 {
@@ -263,6 +274,7 @@ sk_app_job_dialog_class_init (SkAppJobDialogClass *klass)
   gtk_widget_class_bind_template_child (widget_class, SkAppJobDialog, cancel_button);
   gtk_widget_class_bind_template_callback (widget_class, on_cancel_clicked);
   gtk_widget_class_bind_template_callback (widget_class, on_response);
+  gtk_widget_class_bind_template_callback (widget_class, on_delete_event);
 }
 
 static void

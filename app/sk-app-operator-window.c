@@ -71,6 +71,7 @@ struct _SkAppOperatorWindow
   char *handoff_folder;
   guint countdown_id;
   GPtrArray *take_in_names; /* the downloads still to take in */
+  gboolean filling;         /* the list is being refilled: selection changes are ours */
 };
 
 G_DEFINE_FINAL_TYPE (SkAppOperatorWindow, sk_app_operator_window, GTK_TYPE_APPLICATION_WINDOW)
@@ -171,6 +172,8 @@ on_cases_listed (GObject *source, GAsyncResult *result, gpointer user_data)
   g_autoptr (GDateTime) now = g_date_time_new_now_local ();
   GtkTreeIter selected_iter;
   gboolean have_selected = FALSE;
+  /* Refilling the list must not move the person's choice of case. */
+  self->filling = TRUE;
   gtk_list_store_clear (self->cases_store);
   for (guint i = 0; i < json_array_get_length (cases); i++)
     {
@@ -200,7 +203,12 @@ on_cases_listed (GObject *source, GAsyncResult *result, gpointer user_data)
         }
     }
   if (have_selected)
-    gtk_tree_selection_select_iter (gtk_tree_view_get_selection (self->cases_view), &selected_iter);
+    {
+      g_autoptr (GtkTreePath) path =
+          gtk_tree_model_get_path (GTK_TREE_MODEL (self->cases_store), &selected_iter);
+      gtk_tree_view_set_cursor (self->cases_view, path, NULL, FALSE);
+    }
+  self->filling = FALSE;
   g_autofree char *count = g_strdup_printf (
       g_dngettext (GETTEXT_PACKAGE, "%u case", "%u cases", json_array_get_length (cases)),
       json_array_get_length (cases));
@@ -345,6 +353,8 @@ on_case_selected (SkAppOperatorWindow *self, GtkTreeSelection *selection)
   GtkTreeIter iter;
   g_autofree char *id = NULL;
 
+  if (self->filling)
+    return;
   if (gtk_tree_selection_get_selected (selection, &model, &iter))
     gtk_tree_model_get (model, &iter, CASE_COL_RAW_ID, &id, -1);
   if (id == NULL)
