@@ -4,13 +4,11 @@
 #include "config.h"
 
 #include <errno.h>
-#include <grp.h>
 #include <unistd.h>
 
 #include "sk-app-client.h"
 #include "sk-error.h"
 
-#define NSS_BUFFER_SIZE 16384
 /* More groups than this is no person the service serves either. */
 #define MAX_GROUPS 256
 /* A service that does not answer a ping in this time is not there. */
@@ -55,51 +53,6 @@ sk_app_client_init (SkAppClient *self)
 }
 
 /* ---- the role ------------------------------------------------------------ */
-
-static gboolean
-group_gid (const char *name, gid_t *out_gid)
-{
-  g_autofree char *buf = g_malloc (NSS_BUFFER_SIZE);
-  struct group gr, *found = NULL;
-
-  if (getgrnam_r (name, &gr, buf, NSS_BUFFER_SIZE, &found) != 0 || found == NULL)
-    return FALSE;
-  *out_gid = gr.gr_gid;
-  return TRUE;
-}
-
-SkAppRole
-sk_app_role_from_groups (const gid_t *gids, gsize n_gids)
-{
-  static const struct
-  {
-    const char *group;
-    SkAppRole role;
-  } roles[] = {
-    { "sekisho-operator", SK_APP_ROLE_OPERATOR },
-    { "sekisho-auditor", SK_APP_ROLE_AUDITOR },
-    { "sekisho-admin", SK_APP_ROLE_ADMIN },
-  };
-  SkAppRole role = SK_APP_ROLE_NONE;
-  guint held = 0;
-
-  for (gsize r = 0; r < G_N_ELEMENTS (roles); r++)
-    {
-      gid_t gid;
-      if (!group_gid (roles[r].group, &gid))
-        continue;
-      for (gsize i = 0; i < n_gids; i++)
-        if (gids[i] == gid)
-          {
-            role = roles[r].role;
-            held++;
-            break;
-          }
-    }
-  if (held > 1)
-    return SK_APP_ROLE_SEVERAL;
-  return role;
-}
 
 /* This process's groups, as the bus daemon reports them for its connection
  * (it reads the supplementary groups of the process). */

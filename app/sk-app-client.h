@@ -9,23 +9,13 @@
 
 #include <gio/gio.h>
 
+#include "sk-app-role.h"
 #include "sk-dbus-generated.h"
 
 G_BEGIN_DECLS
 
 #define SK_APP_BUS_NAME "jp.sekisho.Station1"
 #define SK_APP_OBJECT_PATH "/jp/sekisho/Station1"
-
-/* The caller's role on the station (DESIGN.md §1): exactly one of the groups
- * sekisho-operator, sekisho-auditor, sekisho-admin. */
-typedef enum
-{
-  SK_APP_ROLE_NONE,
-  SK_APP_ROLE_OPERATOR,
-  SK_APP_ROLE_AUDITOR,
-  SK_APP_ROLE_ADMIN,
-  SK_APP_ROLE_SEVERAL, /* in more than one role group: refused, as the service does */
-} SkAppRole;
 
 #define SK_APP_TYPE_CLIENT (sk_app_client_get_type ())
 G_DECLARE_FINAL_TYPE (SkAppClient, sk_app_client, SK_APP, CLIENT, GObject)
@@ -54,11 +44,5 @@ sk_app_client_job_async (SkAppClient *self,
                          gpointer data);
 SkDbusJob *
 sk_app_client_job_finish (SkAppClient *self, GAsyncResult *result, GError **error);
-
-/* The role the caller's groups give, decided the way sekishod decides it
- * (core/sk-actor.c): the three groups are looked up by name, and exactly one
- * must be among GIDS. */
-SkAppRole
-sk_app_role_from_groups (const gid_t *gids, gsize n_gids);
 
 G_END_DECLS

@@ -15,6 +15,7 @@
 #include "sk-app-format.h"
 #include "sk-app-json.h"
 #include "sk-app-refusal.h"
+#include "sk-app-role.h"
 #include "sk-error.h"
 
 static void
@@ -152,6 +153,38 @@ test_json_defensive (void)
   g_assert_null (sk_app_json_string (o, "missing"));
 }
 
+/* Which window: exactly one role group among the caller's groups. */
+static void
+test_role_for_gids (void)
+{
+  const gint64 roles[SK_APP_N_ROLE_GROUPS] = { 9901, 9902, 9903 };
+  const gint64 no_auditor[SK_APP_N_ROLE_GROUPS] = { 9901, -1, 9903 };
+  const gid_t none[] = { 0, 100, 27 };
+  const gid_t operator[] = { 100, 9901 };
+  const gid_t auditor[] = { 9902 };
+  const gid_t admin[] = { 5, 9903, 100 };
+  const gid_t two[] = { 9901, 9903 };
+  const gid_t three[] = { 9903, 9902, 9901 };
+
+  g_assert_cmpint (sk_app_role_for_gids (NULL, 0, roles), ==, SK_APP_ROLE_NONE);
+  g_assert_cmpint (sk_app_role_for_gids (none, G_N_ELEMENTS (none), roles), ==, SK_APP_ROLE_NONE);
+  g_assert_cmpint (sk_app_role_for_gids (operator, G_N_ELEMENTS (operator), roles), ==,
+                   SK_APP_ROLE_OPERATOR);
+  g_assert_cmpint (sk_app_role_for_gids (auditor, G_N_ELEMENTS (auditor), roles), ==,
+                   SK_APP_ROLE_AUDITOR);
+  g_assert_cmpint (sk_app_role_for_gids (admin, G_N_ELEMENTS (admin), roles), ==,
+                   SK_APP_ROLE_ADMIN);
+  g_assert_cmpint (sk_app_role_for_gids (two, G_N_ELEMENTS (two), roles), ==, SK_APP_ROLE_SEVERAL);
+  g_assert_cmpint (sk_app_role_for_gids (three, G_N_ELEMENTS (three), roles), ==,
+                   SK_APP_ROLE_SEVERAL);
+  /* A role whose group the system lacks is held by nobody. */
+  g_assert_cmpint (sk_app_role_for_gids (auditor, G_N_ELEMENTS (auditor), no_auditor), ==,
+                   SK_APP_ROLE_NONE);
+  /* gid 0 is no role group, even when a group's gid is unknown (-1). */
+  g_assert_cmpint (sk_app_role_for_gids (none, G_N_ELEMENTS (none), no_auditor), ==,
+                   SK_APP_ROLE_NONE);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -174,5 +207,6 @@ main (int argc, char **argv)
   g_test_add_func ("/app/bus-failures", test_bus_failures);
   g_test_add_func ("/app/detail-escaped", test_detail_escaped);
   g_test_add_func ("/app/json-defensive", test_json_defensive);
+  g_test_add_func ("/app/role-for-gids", test_role_for_gids);
   return g_test_run ();
 }
