@@ -107,7 +107,7 @@ on_journal_shown (GObject *source, GAsyncResult *result, gpointer user_data)
       const char *role = sk_app_json_string (e, "role");
       g_autofree char *shown_time = sk_app_format_time (time);
       g_autofree char *shown_login = sk_escape_untrusted (login != NULL ? login : "—");
-      g_autofree char *shown_role = sk_escape_untrusted (role != NULL ? role : "");
+      g_autofree char *shown_role = sk_app_format_role (role);
       g_autofree char *who = role != NULL ? g_strdup_printf ("%s (%s)", shown_login, shown_role)
                                           : g_strdup (shown_login);
       g_autofree char *event = sk_app_format_event (sk_app_json_string (e, "event"));

@@ -119,6 +119,18 @@ sk_app_format_event (const char *event)
 }
 
 char *
+sk_app_format_role (const char *role)
+{
+  static const Word words[] = {
+    { "operator", N_ ("Operator") },
+    { "auditor", N_ ("Auditor") },
+    { "admin", N_ ("Policy Administrator") },
+    { "system", N_ ("System") },
+  };
+  return lookup (words, G_N_ELEMENTS (words), role);
+}
+
+char *
 sk_app_format_outcome (const char *outcome)
 {
   static const Word words[] = {

@@ -17,6 +17,9 @@ sk_app_format_file_state (const char *state);
 /* A journal event ("package-imported", …), in words; unknown ones escaped. */
 char *
 sk_app_format_event (const char *event);
+/* A role ("operator", "auditor", "admin", "system"), in words. */
+char *
+sk_app_format_role (const char *role);
 /* A journal outcome ("ok", "refused"), in words. */
 char *
 sk_app_format_outcome (const char *outcome);
