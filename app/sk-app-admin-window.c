@@ -216,14 +216,14 @@ read_policy (int fd, GError **error)
       if (bytes->len + (gsize)n > MAX_POLICY_BYTES)
         {
           g_set_error (error, SK_ERROR, SK_ERROR_POLICY_INVALID,
-                       "the policy is larger than %d bytes", MAX_POLICY_BYTES);
+                       _ ("the policy is larger than %d bytes"), MAX_POLICY_BYTES);
           return NULL;
         }
       g_byte_array_append (bytes, buf, (guint)n);
     }
   if (lseek (fd, 0, SEEK_SET) != 0)
     {
-      sk_error_set_from_errno (error, errno, "rewinding the policy");
+      sk_error_set_from_errno (error, errno, _ ("rewinding the policy"));
       return NULL;
     }
   return g_byte_array_free_to_bytes (g_steal_pointer (&bytes));
@@ -331,7 +331,7 @@ on_policy_chosen (GtkNativeDialog *dialog, int response, gpointer user_data)
           close (policy_fd);
           g_clear_error (&error);
           g_set_error (&error, SK_ERROR, SK_ERROR_POLICY_UNSIGNED,
-                       "no signature file %s beside the policy", sig_name);
+                       _ ("no signature file %s beside the policy"), sig_name);
         }
       sk_app_refusal_bar_show_error (self->refusal_bar, _ ("Reading the new policy"), error);
       return;

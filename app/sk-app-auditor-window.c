@@ -90,7 +90,8 @@ on_journal_shown (GObject *source, GAsyncResult *result, gpointer user_data)
   if (entries == NULL)
     {
       if (error == NULL)
-        g_set_error_literal (&error, SK_ERROR, SK_ERROR_IO_ERROR, "no journal entries");
+        g_set_error_literal (&error, SK_ERROR, SK_ERROR_IO_ERROR,
+                             _ ("the service sent no journal entries"));
       sk_app_refusal_bar_show_error (self->refusal_bar, _ ("Reading the journal"), error);
       return;
     }
@@ -264,7 +265,8 @@ on_checkpoint (GObject *source, GAsyncResult *result, gpointer user_data)
   if (checkpoint == NULL || sig64 == NULL)
     {
       if (error == NULL)
-        g_set_error_literal (&error, SK_ERROR, SK_ERROR_IO_ERROR, "no signed checkpoint");
+        g_set_error_literal (&error, SK_ERROR, SK_ERROR_IO_ERROR,
+                             _ ("the service sent no signed checkpoint"));
       sk_app_refusal_bar_show_error (self->refusal_bar, _ ("Signing a checkpoint"), error);
       return;
     }

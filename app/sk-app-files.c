@@ -3,6 +3,8 @@
 
 #include "config.h"
 
+#include <glib/gi18n.h>
+
 #include <errno.h>
 #include <fcntl.h>
 #include <gio/gunixfdlist.h>
@@ -41,7 +43,7 @@ sk_app_open_folder (const char *path, GError **error)
 
   int fd = open (path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (fd < 0)
-    return fail (error, "opening the folder");
+    return fail (error, _ ("opening the folder"));
   return fd;
 }
 
@@ -53,19 +55,19 @@ sk_app_open_in (int dirfd, const char *name, GError **error)
   /* O_NONBLOCK: a FIFO planted under the name does not hang the app. */
   int fd = openat (dirfd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
   if (fd < 0)
-    return fail (error, "opening the file");
+    return fail (error, _ ("opening the file"));
   struct stat st;
   if (fstat (fd, &st) != 0)
     {
       int errsv = errno;
       close (fd);
       errno = errsv;
-      return fail (error, "reading the file's status");
+      return fail (error, _ ("reading the file's status"));
     }
   if (!S_ISREG (st.st_mode))
     {
       close (fd);
-      g_set_error_literal (error, SK_ERROR, SK_ERROR_FILE_NOT_REGULAR, "not a regular file");
+      g_set_error_literal (error, SK_ERROR, SK_ERROR_FILE_NOT_REGULAR, _ ("not a regular file"));
       return -1;
     }
   /* The service reads it with ordinary blocking reads. */
@@ -75,7 +77,7 @@ sk_app_open_in (int dirfd, const char *name, GError **error)
       int errsv = errno;
       close (fd);
       errno = errsv;
-      return fail (error, "preparing the file");
+      return fail (error, _ ("preparing the file"));
     }
   return fd;
 }
@@ -87,7 +89,7 @@ sk_app_create_file (const char *path, GError **error)
 
   int fd = open (path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
   if (fd < 0)
-    return fail (error, "creating the file");
+    return fail (error, _ ("creating the file"));
   return fd;
 }
 

@@ -3,6 +3,8 @@
 
 #include "config.h"
 
+#include <glib/gi18n.h>
+
 #include "sk-app-json.h"
 #include "sk-error.h"
 
@@ -14,15 +16,15 @@ sk_app_json_parse_object (const char *text, GError **error)
 
   if (text == NULL || !json_parser_load_from_data (parser, text, -1, &local_error))
     {
-      g_set_error (error, SK_ERROR, SK_ERROR_IO_ERROR, "the service's answer is not JSON: %s",
-                   local_error != NULL ? local_error->message : "nothing");
+      g_set_error (error, SK_ERROR, SK_ERROR_IO_ERROR, _ ("the service's answer is not JSON: %s"),
+                   local_error != NULL ? local_error->message : _ ("nothing"));
       return NULL;
     }
   JsonNode *root = json_parser_get_root (parser);
   if (root == NULL || !JSON_NODE_HOLDS_OBJECT (root))
     {
       g_set_error_literal (error, SK_ERROR, SK_ERROR_IO_ERROR,
-                           "the service's answer is not a JSON object");
+                           _ ("the service's answer is not a JSON object"));
       return NULL;
     }
   return json_object_ref (json_node_get_object (root));

@@ -164,7 +164,8 @@ on_cases_listed (GObject *source, GAsyncResult *result, gpointer user_data)
   if (cases == NULL)
     {
       if (error == NULL)
-        g_set_error_literal (&error, SK_ERROR, SK_ERROR_IO_ERROR, "no list of cases");
+        g_set_error_literal (&error, SK_ERROR, SK_ERROR_IO_ERROR,
+                             _ ("the service sent no list of cases"));
       sk_app_refusal_bar_show_error (self->refusal_bar, _ ("Listing the cases"), error);
       return;
     }
