@@ -28,6 +28,7 @@ enum
   CASE_COL_RAW_ID,
   CASE_COL_DEADLINE_SORT,
   CASE_COL_ICON,
+  CASE_COL_SERVICE_OVERDUE,
 };
 
 enum
@@ -133,9 +134,15 @@ set_status (SkAppOperatorWindow *self, const char *text)
 static void
 fill_countdown (SkAppOperatorWindow *self, GtkTreeIter *iter, const char *deadline, GDateTime *now)
 {
-  gboolean overdue = FALSE;
+  gboolean overdue = FALSE, service_overdue = FALSE;
   /* The list shows the time left; the case page shows the date as well. */
   g_autofree char *text = sk_app_format_time_left (deadline, now, &overdue);
+
+  /* The service's own verdict (no result after the policy's days) stays,
+   * whatever the clock says about the deadline. */
+  gtk_tree_model_get (GTK_TREE_MODEL (self->cases_store), iter, CASE_COL_SERVICE_OVERDUE,
+                      &service_overdue, -1);
+  overdue = overdue || service_overdue;
   gint64 sort = G_MAXINT64;
   g_autoptr (GDateTime) t = deadline != NULL ? g_date_time_new_from_iso8601 (deadline, NULL) : NULL;
 
@@ -191,12 +198,9 @@ on_cases_listed (GObject *source, GAsyncResult *result, gpointer user_data)
       GtkTreeIter iter;
       gtk_list_store_insert_with_values (self->cases_store, &iter, -1, CASE_COL_ID, shown_id,
                                          CASE_COL_WORKFLOW, workflow, CASE_COL_STATE, state,
-                                         CASE_COL_RAW_ID, id, -1);
+                                         CASE_COL_RAW_ID, id, CASE_COL_SERVICE_OVERDUE,
+                                         sk_app_json_bool (c, "overdue"), -1);
       fill_countdown (self, &iter, sk_app_json_string (c, "deadline"), now);
-      /* The service's own verdict wins over the clock here. */
-      if (sk_app_json_bool (c, "overdue"))
-        gtk_list_store_set (self->cases_store, &iter, CASE_COL_OVERDUE, TRUE, CASE_COL_ICON,
-                            "dialog-warning-symbolic", -1);
       if (self->case_id != NULL && g_str_equal (self->case_id, id))
         {
           selected_iter = iter;
