@@ -103,7 +103,10 @@ def check(cond, msg):
 def start_xvfb(size="1280x800"):
     r, w = os.pipe()
     proc = subprocess.Popen(
-        ["Xvfb", "-displayfd", str(w), "-screen", "0", size + "x24", "-nolisten", "tcp"],
+        # -noreset: between two clients (one gtk-builder-tool after
+        # another) the server would otherwise reset and refuse the next.
+        ["Xvfb", "-displayfd", str(w), "-screen", "0", size + "x24", "-nolisten", "tcp",
+         "-noreset"],
         pass_fds=(w,), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     os.close(w)
     with os.fdopen(r) as f:
