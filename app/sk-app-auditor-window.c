@@ -1,0 +1,458 @@
+/* sk-app-auditor-window.c — journal table, verification, export with checkpoint */
+#define G_LOG_DOMAIN "sekisho-gtk"
+
+#include "config.h"
+
+#include <gio/gunixfdlist.h>
+#include <gio/gunixoutputstream.h>
+#include <errno.h>
+#include <glib/gi18n.h>
+#include <glib/gstdio.h>
+#include <string.h>
+
+#include "sk-app-auditor-window.h"
+#include "sk-app-files.h"
+#include "sk-app-format.h"
+#include "sk-app-job-dialog.h"
+#include "sk-app-json.h"
+#include "sk-app-refusal-bar.h"
+#include "sk-app-refusal.h"
+#include "sk-error.h"
+
+enum
+{
+  COL_SEQ,
+  COL_TIME,
+  COL_EVENT,
+  COL_WHO,
+  COL_CASE,
+  COL_OUTCOME,
+  COL_REASON,
+  COL_TIME_SORT,
+};
+
+struct _SkAppAuditorWindow
+{
+  GtkApplicationWindow parent_instance;
+
+  GtkBox *refusal_slot;
+  SkAppRefusalBar *refusal_bar;
+  GtkLabel *verdict_label;
+  GtkListStore *journal_store;
+  GtkTreeModelFilter *journal_filter;
+  GtkEntry *since_entry;
+  GtkEntry *until_entry;
+  GtkEntry *event_entry;
+  GtkEntry *who_entry;
+  GtkEntry *case_entry;
+  GtkEntry *reason_entry;
+
+  SkAppClient *client;
+  GCancellable *cancellable;
+  char *export_path; /* the CSV being written; the checkpoint goes beside it */
+};
+
+G_DEFINE_FINAL_TYPE (SkAppAuditorWindow, sk_app_auditor_window, GTK_TYPE_APPLICATION_WINDOW)
+
+static gboolean
+is_cancelled (const GError *error)
+{
+  return g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
+}
+
+static void
+set_verdict (SkAppAuditorWindow *self, const char *text, gboolean ok)
+{
+  GtkStyleContext *style = gtk_widget_get_style_context (GTK_WIDGET (self->verdict_label));
+
+  gtk_label_set_text (self->verdict_label, text);
+  gtk_style_context_remove_class (style, ok ? "sk-verdict-bad" : "sk-verdict-ok");
+  gtk_style_context_add_class (style, ok ? "sk-verdict-ok" : "sk-verdict-bad");
+}
+
+/* ---- the table ------------------------------------------------------------------- */
+
+static void
+on_journal_shown (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  g_autoptr (SkAppAuditorWindow) self = user_data;
+  g_autoptr (GError) error = NULL;
+  g_autofree char *text = NULL;
+
+  if (!sk_dbus_journal_call_show_finish (SK_DBUS_JOURNAL (source), &text, result, &error))
+    {
+      if (!is_cancelled (error))
+        sk_app_refusal_bar_show_error (self->refusal_bar, _ ("Reading the journal"), error);
+      return;
+    }
+  g_autoptr (JsonObject) root = sk_app_json_parse_object (text, &error);
+  JsonArray *entries = sk_app_json_array (root, "entries");
+  if (entries == NULL)
+    {
+      if (error == NULL)
+        g_set_error_literal (&error, SK_ERROR, SK_ERROR_IO_ERROR,
+                             _ ("the service sent no journal entries"));
+      sk_app_refusal_bar_show_error (self->refusal_bar, _ ("Reading the journal"), error);
+      return;
+    }
+  sk_app_refusal_bar_dismiss (self->refusal_bar);
+  gtk_list_store_clear (self->journal_store);
+  for (guint i = 0; i < json_array_get_length (entries); i++)
+    {
+      JsonNode *node = json_array_get_element (entries, i);
+      if (!JSON_NODE_HOLDS_OBJECT (node))
+        continue;
+      JsonObject *e = json_node_get_object (node);
+      const char *time = sk_app_json_string (e, "time");
+      const char *login = sk_app_json_string (e, "login");
+      const char *role = sk_app_json_string (e, "role");
+      g_autofree char *shown_time = sk_app_format_time (time);
+      g_autofree char *shown_login = sk_escape_untrusted (login != NULL ? login : "—");
+      g_autofree char *shown_role = sk_app_format_role (role);
+      g_autofree char *who = role != NULL ? g_strdup_printf ("%s (%s)", shown_login, shown_role)
+                                          : g_strdup (shown_login);
+      g_autofree char *event = sk_app_format_event (sk_app_json_string (e, "event"));
+      g_autofree char *case_id = sk_escape_untrusted (sk_app_json_string (e, "case") ?: "");
+      g_autofree char *outcome = sk_app_format_outcome (sk_app_json_string (e, "outcome"));
+      g_autofree char *reason = sk_escape_untrusted (sk_app_json_string (e, "reason") ?: "");
+      gtk_list_store_insert_with_values (
+          self->journal_store, NULL, -1, COL_SEQ, sk_app_json_int (e, "seq", 0), COL_TIME,
+          shown_time, COL_EVENT, event, COL_WHO, who, COL_CASE, case_id, COL_OUTCOME, outcome,
+          COL_REASON, reason, COL_TIME_SORT, time != NULL ? time : "", -1);
+    }
+}
+
+static void
+add_filter (GVariantBuilder *b, const char *key, GtkEntry *entry)
+{
+  const char *text = gtk_entry_get_text (entry);
+  if (text != NULL && *text != '\0')
+    g_variant_builder_add (b, "{ss}", key, text);
+}
+
+static void
+refresh (SkAppAuditorWindow *self)
+{
+  GVariantBuilder b;
+
+  g_variant_builder_init (&b, G_VARIANT_TYPE ("a{ss}"));
+  add_filter (&b, "since", self->since_entry);
+  add_filter (&b, "until", self->until_entry);
+  add_filter (&b, "event", self->event_entry);
+  add_filter (&b, "case", self->case_entry);
+  add_filter (&b, "reason", self->reason_entry);
+  sk_dbus_journal_call_show (sk_app_client_get_journal (self->client), g_variant_builder_end (&b),
+                             self->cancellable, on_journal_shown, g_object_ref (self));
+}
+
+/* "Who" filters what is shown: the service's filter has no login. */
+static gboolean
+row_visible (GtkTreeModel *model, GtkTreeIter *iter, gpointer data)
+{
+  SkAppAuditorWindow *self = data;
+  const char *who = gtk_entry_get_text (self->who_entry);
+  g_autofree char *row_who = NULL;
+
+  if (who == NULL || *who == '\0')
+    return TRUE;
+  gtk_tree_model_get (model, iter, COL_WHO, &row_who, -1);
+  return row_who != NULL && strstr (row_who, who) != NULL;
+}
+
+static void
+on_who_changed (SkAppAuditorWindow *self, GtkEditable *entry)
+{
+  gtk_tree_model_filter_refilter (self->journal_filter);
+}
+
+static void
+on_filter_activate (SkAppAuditorWindow *self, GtkEntry *entry)
+{
+  refresh (self);
+}
+
+/* ---- verification ------------------------------------------------------------------- */
+
+static void
+on_verified (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  g_autoptr (SkAppAuditorWindow) self = user_data;
+  g_autoptr (GError) error = NULL;
+  g_autofree char *text = sk_app_job_dialog_run_finish (result, &error);
+
+  if (text == NULL)
+    {
+      if (is_cancelled (error))
+        return;
+      g_autofree char *detail = sk_app_refusal_detail (error);
+      g_autofree char *verdict = NULL;
+      if (g_error_matches (error, SK_ERROR, SK_ERROR_JOURNAL_INVALID))
+        /* TRANSLATORS: the service's message names the first row that fails. */
+        verdict = g_strdup_printf (_ ("The journal FAILS verification: %s"), detail);
+      else
+        verdict = g_strdup_printf (_ ("The journal could not be verified: %s"), detail);
+      set_verdict (self, verdict, FALSE);
+      sk_app_refusal_bar_show_error (self->refusal_bar, _ ("Verifying the journal"), error);
+      return;
+    }
+  g_autoptr (JsonObject) r = sk_app_json_parse_object (text, NULL);
+  gint64 n = sk_app_json_int (r, "entries", 0);
+  g_autoptr (GDateTime) now = g_date_time_new_now_local ();
+  g_autofree char *when = g_date_time_format (now, "%Y-%m-%d %H:%M");
+  g_autofree char *count = g_strdup_printf ("%" G_GINT64_FORMAT, n);
+  g_autofree char *verdict = g_strdup_printf (
+      g_dngettext (GETTEXT_PACKAGE, "The journal is intact: %s entry verified at %s.",
+                   "The journal is intact: all %s entries verified at %s.", (gulong)MAX (0, n)),
+      count, when);
+  set_verdict (self, verdict, TRUE);
+}
+
+static void
+on_verify_started (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  g_autoptr (SkAppAuditorWindow) self = user_data;
+  g_autoptr (GError) error = NULL;
+  g_autofree char *job = NULL;
+
+  if (!sk_dbus_journal_call_verify_finish (SK_DBUS_JOURNAL (source), &job, result, &error))
+    {
+      if (!is_cancelled (error))
+        sk_app_refusal_bar_show_error (self->refusal_bar, _ ("Verifying the journal"), error);
+      return;
+    }
+  sk_app_job_dialog_run_async (GTK_WINDOW (self), self->client, _ ("Verifying the journal"), job,
+                               self->cancellable, on_verified, g_object_ref (self));
+}
+
+static void
+on_verify (GSimpleAction *action, GVariant *parameter, gpointer user_data)
+{
+  SkAppAuditorWindow *self = user_data;
+
+  sk_dbus_journal_call_verify (sk_app_client_get_journal (self->client), self->cancellable,
+                               on_verify_started, g_object_ref (self));
+}
+
+/* ---- export with checkpoint ------------------------------------------------------------ */
+
+static gboolean
+write_new_file (const char *path, const void *data, gsize len, GError **error)
+{
+  int fd = sk_app_create_file (path, error);
+  if (fd < 0)
+    return FALSE;
+  g_autoptr (GOutputStream) out = g_unix_output_stream_new (fd, TRUE);
+  return g_output_stream_write_all (out, data, len, NULL, NULL, error) &&
+         g_output_stream_close (out, NULL, error);
+}
+
+static void
+on_checkpoint (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  g_autoptr (SkAppAuditorWindow) self = user_data;
+  g_autoptr (GError) error = NULL;
+  g_autofree char *text = NULL;
+
+  if (!sk_dbus_journal_call_checkpoint_finish (SK_DBUS_JOURNAL (source), &text, result, &error))
+    {
+      if (!is_cancelled (error))
+        sk_app_refusal_bar_show_error (self->refusal_bar, _ ("Signing a checkpoint"), error);
+      return;
+    }
+  g_autoptr (JsonObject) r = sk_app_json_parse_object (text, &error);
+  const char *checkpoint = sk_app_json_string (r, "checkpoint");
+  const char *sig64 = sk_app_json_string (r, "signature_base64");
+  if (checkpoint == NULL || sig64 == NULL)
+    {
+      if (error == NULL)
+        g_set_error_literal (&error, SK_ERROR, SK_ERROR_IO_ERROR,
+                             _ ("the service sent no signed checkpoint"));
+      sk_app_refusal_bar_show_error (self->refusal_bar, _ ("Signing a checkpoint"), error);
+      return;
+    }
+  gsize sig_len = 0;
+  g_autofree guchar *sig = g_base64_decode (sig64, &sig_len);
+  g_autofree char *base = g_str_has_suffix (self->export_path, ".csv")
+                              ? g_strndup (self->export_path, strlen (self->export_path) - 4)
+                              : g_strdup (self->export_path);
+  g_autofree char *cp_path = g_strconcat (base, ".checkpoint.json", NULL);
+  g_autofree char *sig_path = g_strconcat (cp_path, ".sig", NULL);
+  if (!write_new_file (cp_path, checkpoint, strlen (checkpoint), &error) ||
+      !write_new_file (sig_path, sig, sig_len, &error))
+    {
+      sk_app_refusal_bar_show_error (self->refusal_bar, _ ("Saving the checkpoint"), error);
+      return;
+    }
+  g_autofree char *shown = sk_escape_untrusted (self->export_path);
+  g_autofree char *verdict = g_strdup_printf (
+      _ ("The record was exported to %s, with its signed checkpoint beside it."), shown);
+  set_verdict (self, verdict, TRUE);
+}
+
+/* An export that did not finish leaves no file of it behind: the file was
+ * made by this window (O_EXCL), so removing it removes nobody else's. */
+static void
+remove_unfinished_export (SkAppAuditorWindow *self)
+{
+  if (self->export_path != NULL && g_unlink (self->export_path) != 0)
+    g_debug ("removing the unfinished export: %s", g_strerror (errno));
+}
+
+static void
+on_exported (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  g_autoptr (SkAppAuditorWindow) self = user_data;
+  g_autoptr (GError) error = NULL;
+  g_autofree char *text = sk_app_job_dialog_run_finish (result, &error);
+
+  if (text == NULL)
+    {
+      remove_unfinished_export (self);
+      if (!is_cancelled (error))
+        sk_app_refusal_bar_show_error (self->refusal_bar, _ ("Exporting the record"), error);
+      return;
+    }
+  sk_dbus_journal_call_checkpoint (sk_app_client_get_journal (self->client), self->cancellable,
+                                   on_checkpoint, g_object_ref (self));
+}
+
+static void
+on_export_started (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  g_autoptr (SkAppAuditorWindow) self = user_data;
+  g_autoptr (GError) error = NULL;
+  g_autofree char *job = NULL;
+
+  if (!sk_dbus_journal_call_export_finish (SK_DBUS_JOURNAL (source), &job, NULL, result, &error))
+    {
+      remove_unfinished_export (self);
+      if (!is_cancelled (error))
+        sk_app_refusal_bar_show_error (self->refusal_bar, _ ("Exporting the record"), error);
+      return;
+    }
+  sk_app_job_dialog_run_async (GTK_WINDOW (self), self->client, _ ("Exporting the record"), job,
+                               self->cancellable, on_exported, g_object_ref (self));
+}
+
+static void
+on_export_chosen (GtkNativeDialog *dialog, int response, gpointer user_data)
+{
+  g_autoptr (SkAppAuditorWindow) self = user_data;
+  g_autoptr (GtkNativeDialog) owned = dialog;
+  g_autoptr (GError) error = NULL;
+
+  if (response != GTK_RESPONSE_ACCEPT)
+    return;
+  g_autofree char *path = gtk_file_chooser_get_filename (GTK_FILE_CHOOSER (owned));
+  if (path == NULL)
+    return;
+  int fd = sk_app_create_file (path, &error);
+  if (fd < 0)
+    {
+      sk_app_refusal_bar_show_error (self->refusal_bar, _ ("Exporting the record"), error);
+      return;
+    }
+  g_free (self->export_path);
+  self->export_path = g_steal_pointer (&path);
+  g_autoptr (GUnixFDList) fds = sk_app_fd_list_take (fd);
+  sk_dbus_journal_call_export (sk_app_client_get_journal (self->client), g_variant_new_handle (0),
+                               fds, self->cancellable, on_export_started, g_object_ref (self));
+}
+
+static void
+on_export (GSimpleAction *action, GVariant *parameter, gpointer user_data)
+{
+  SkAppAuditorWindow *self = user_data;
+  GtkFileChooserNative *chooser =
+      gtk_file_chooser_native_new (_ ("Export the Record"), GTK_WINDOW (self),
+                                   GTK_FILE_CHOOSER_ACTION_SAVE, _ ("_Export"), _ ("_Cancel"));
+  g_autoptr (GDateTime) now = g_date_time_new_now_local ();
+  g_autofree char *name = g_date_time_format (now, "sekisho-journal-%Y%m%d-%H%M.csv");
+
+  gtk_file_chooser_set_current_name (GTK_FILE_CHOOSER (chooser), name);
+  gtk_file_chooser_set_local_only (GTK_FILE_CHOOSER (chooser), TRUE);
+  g_signal_connect (chooser, "response", G_CALLBACK (on_export_chosen), g_object_ref (self));
+  gtk_native_dialog_show (GTK_NATIVE_DIALOG (chooser));
+}
+
+static void
+on_refresh (GSimpleAction *action, GVariant *parameter, gpointer user_data)
+{
+  refresh (SK_APP_AUDITOR_WINDOW (user_data));
+}
+
+static const GActionEntry win_entries[] = {
+  { "refresh", on_refresh, NULL, NULL, NULL, { 0 } },
+  { "verify", on_verify, NULL, NULL, NULL, { 0 } },
+  { "export", on_export, NULL, NULL, NULL, { 0 } },
+};
+
+static void
+sk_app_auditor_window_dispose (GObject *object)
+{
+  SkAppAuditorWindow *self = SK_APP_AUDITOR_WINDOW (object);
+
+  g_cancellable_cancel (self->cancellable);
+  g_clear_object (&self->client);
+  G_OBJECT_CLASS (sk_app_auditor_window_parent_class)->dispose (object);
+}
+
+static void
+sk_app_auditor_window_finalize (GObject *object)
+{
+  SkAppAuditorWindow *self = SK_APP_AUDITOR_WINDOW (object);
+
+  g_clear_object (&self->cancellable);
+  g_free (self->export_path);
+  G_OBJECT_CLASS (sk_app_auditor_window_parent_class)->finalize (object);
+}
+
+static void
+sk_app_auditor_window_class_init (SkAppAuditorWindowClass *klass)
+{
+  GObjectClass *object_class = G_OBJECT_CLASS (klass);
+  GtkWidgetClass *widget_class = GTK_WIDGET_CLASS (klass);
+
+  object_class->dispose = sk_app_auditor_window_dispose;
+  object_class->finalize = sk_app_auditor_window_finalize;
+  gtk_widget_class_set_template_from_resource (widget_class,
+                                               "/jp/sekisho/Sekisho/sk-app-auditor-window.ui");
+#define BIND(name) gtk_widget_class_bind_template_child (widget_class, SkAppAuditorWindow, name)
+  BIND (refusal_slot);
+  BIND (verdict_label);
+  BIND (journal_store);
+  BIND (journal_filter);
+  BIND (since_entry);
+  BIND (until_entry);
+  BIND (event_entry);
+  BIND (who_entry);
+  BIND (case_entry);
+  BIND (reason_entry);
+#undef BIND
+  gtk_widget_class_bind_template_callback (widget_class, on_who_changed);
+  gtk_widget_class_bind_template_callback (widget_class, on_filter_activate);
+}
+
+static void
+sk_app_auditor_window_init (SkAppAuditorWindow *self)
+{
+  gtk_widget_init_template (GTK_WIDGET (self));
+  self->refusal_bar = sk_app_refusal_bar_new ();
+  gtk_box_pack_start (self->refusal_slot, GTK_WIDGET (self->refusal_bar), FALSE, TRUE, 0);
+  self->cancellable = g_cancellable_new ();
+  gtk_tree_model_filter_set_visible_func (self->journal_filter, row_visible, self, NULL);
+  g_action_map_add_action_entries (G_ACTION_MAP (self), win_entries, G_N_ELEMENTS (win_entries),
+                                   self);
+}
+
+GtkWidget *
+sk_app_auditor_window_new (GtkApplication *app, SkAppClient *client)
+{
+  g_return_val_if_fail (GTK_IS_APPLICATION (app), NULL);
+  g_return_val_if_fail (SK_APP_IS_CLIENT (client), NULL);
+
+  SkAppAuditorWindow *self = g_object_new (SK_APP_TYPE_AUDITOR_WINDOW, "application", app, NULL);
+  self->client = g_object_ref (client);
+  refresh (self);
+  return GTK_WIDGET (self);
+}

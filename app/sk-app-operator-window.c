@@ -1,0 +1,942 @@
+/* sk-app-operator-window.c — cases, files, hand-off, take-in, approval, export */
+#define G_LOG_DOMAIN "sekisho-gtk"
+
+#include "config.h"
+
+#include <gio/gunixfdlist.h>
+#include <glib/gi18n.h>
+
+#include "sk-app-files.h"
+#include "sk-app-format.h"
+#include "sk-app-job-dialog.h"
+#include "sk-app-json.h"
+#include "sk-app-operator-window.h"
+#include "sk-app-refusal-bar.h"
+#include "sk-app-refusal.h"
+#include "sk-error.h"
+
+/* How often the countdowns move on. */
+#define COUNTDOWN_SECONDS 30
+
+enum
+{
+  CASE_COL_ID,
+  CASE_COL_WORKFLOW,
+  CASE_COL_STATE,
+  CASE_COL_DEADLINE,
+  CASE_COL_OVERDUE,
+  CASE_COL_RAW_ID,
+  CASE_COL_DEADLINE_SORT,
+  CASE_COL_ICON,
+  CASE_COL_SERVICE_OVERDUE,
+};
+
+enum
+{
+  FILE_COL_KIND,
+  FILE_COL_NAME,
+  FILE_COL_RECORDS,
+  FILE_COL_SIZE,
+  FILE_COL_SHA256,
+  FILE_COL_STATE,
+  FILE_COL_NEEDS_APPROVAL,
+  FILE_COL_RAW_NAME,
+};
+
+struct _SkAppOperatorWindow
+{
+  GtkApplicationWindow parent_instance;
+
+  GtkBox *refusal_slot;
+  SkAppRefusalBar *refusal_bar;
+  GtkListStore *cases_store;
+  GtkListStore *files_store;
+  GtkListStore *verdicts_store;
+  GtkTreeView *cases_view;
+  GtkTreeView *files_view;
+  GtkStack *case_stack;
+  GtkLabel *case_id_label;
+  GtkLabel *case_workflow_label;
+  GtkLabel *case_state_label;
+  GtkLabel *case_deadline_label;
+  GtkLabel *case_created_label;
+  GtkLabel *handoff_path_label;
+  GtkLabel *handoff_deadline_label;
+  GtkLabel *status_label;
+
+  SkAppClient *client;
+  GCancellable *cancellable; /* every call of this window; cancelled in dispose */
+  char *case_id;             /* the case shown, as the service names it */
+  char *case_state;
+  char *case_deadline;
+  char *handoff_folder;
+  guint countdown_id;
+  GPtrArray *take_in_names; /* the downloads still to take in */
+  gboolean filling;         /* the list is being refilled: selection changes are ours */
+};
+
+G_DEFINE_FINAL_TYPE (SkAppOperatorWindow, sk_app_operator_window, GTK_TYPE_APPLICATION_WINDOW)
+
+static void
+refresh (SkAppOperatorWindow *self);
+static void
+show_case (SkAppOperatorWindow *self, const char *case_id);
+
+static gboolean
+is_cancelled (const GError *error)
+{
+  return g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
+}
+
+static void
+set_enabled (SkAppOperatorWindow *self, const char *action, gboolean enabled)
+{
+  GAction *a = g_action_map_lookup_action (G_ACTION_MAP (self), action);
+  g_simple_action_set_enabled (G_SIMPLE_ACTION (a), enabled);
+}
+
+static gboolean
+state_is (const char *state, const char *const *allowed)
+{
+  return state != NULL && g_strv_contains (allowed, state);
+}
+
+/* The actions follow the case's state, as the service's pipeline allows
+ * them (core/sk-pipeline.c); the service checks again. */
+static void
+update_actions (SkAppOperatorWindow *self)
+{
+  static const char *const hand_off[] = { "imported", "handed-off", NULL };
+  static const char *const confirm[] = { "handed-off", NULL };
+  static const char *const export[] = { "results-in", "exported", NULL };
+  GtkTreeModel *model = NULL;
+  GtkTreeIter iter;
+  gboolean needs_approval = FALSE;
+
+  if (gtk_tree_selection_get_selected (gtk_tree_view_get_selection (self->files_view), &model,
+                                       &iter))
+    gtk_tree_model_get (model, &iter, FILE_COL_NEEDS_APPROVAL, &needs_approval, -1);
+  set_enabled (self, "hand-off", state_is (self->case_state, hand_off));
+  set_enabled (self, "confirm-upload", state_is (self->case_state, confirm));
+  set_enabled (self, "export", state_is (self->case_state, export));
+  set_enabled (self, "approve", self->case_id != NULL && needs_approval);
+  set_enabled (self, "open-folder", self->handoff_folder != NULL);
+}
+
+static void
+set_status (SkAppOperatorWindow *self, const char *text)
+{
+  gtk_label_set_text (self->status_label, text);
+}
+
+/* ---- the list of cases ------------------------------------------------------ */
+
+static void
+fill_countdown (SkAppOperatorWindow *self, GtkTreeIter *iter, const char *deadline, GDateTime *now)
+{
+  gboolean overdue = FALSE, service_overdue = FALSE;
+  /* The list shows the time left; the case page shows the date as well. */
+  g_autofree char *text = sk_app_format_time_left (deadline, now, &overdue);
+
+  /* The service's own verdict (no result after the policy's days) stays,
+   * whatever the clock says about the deadline. */
+  gtk_tree_model_get (GTK_TREE_MODEL (self->cases_store), iter, CASE_COL_SERVICE_OVERDUE,
+                      &service_overdue, -1);
+  overdue = overdue || service_overdue;
+  gint64 sort = G_MAXINT64;
+  g_autoptr (GDateTime) t = deadline != NULL ? g_date_time_new_from_iso8601 (deadline, NULL) : NULL;
+
+  if (t != NULL)
+    sort = g_date_time_to_unix (t);
+  gtk_list_store_set (self->cases_store, iter, CASE_COL_DEADLINE, text, CASE_COL_OVERDUE, overdue,
+                      CASE_COL_DEADLINE_SORT, sort, CASE_COL_ICON,
+                      overdue ? "dialog-warning-symbolic" : NULL, -1);
+}
+
+static void
+on_cases_listed (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  g_autoptr (SkAppOperatorWindow) self = user_data;
+  g_autoptr (GError) error = NULL;
+  g_autofree char *text = NULL;
+
+  if (!sk_dbus_cases_call_list_finish (SK_DBUS_CASES (source), &text, result, &error))
+    {
+      if (!is_cancelled (error))
+        sk_app_refusal_bar_show_error (self->refusal_bar, _ ("Listing the cases"), error);
+      return;
+    }
+  g_autoptr (JsonObject) root = sk_app_json_parse_object (text, &error);
+  JsonArray *cases = sk_app_json_array (root, "cases");
+  if (cases == NULL)
+    {
+      if (error == NULL)
+        g_set_error_literal (&error, SK_ERROR, SK_ERROR_IO_ERROR,
+                             _ ("the service sent no list of cases"));
+      sk_app_refusal_bar_show_error (self->refusal_bar, _ ("Listing the cases"), error);
+      return;
+    }
+
+  g_autoptr (GDateTime) now = g_date_time_new_now_local ();
+  GtkTreeIter selected_iter;
+  gboolean have_selected = FALSE;
+  /* Refilling the list must not move the person's choice of case. */
+  self->filling = TRUE;
+  gtk_list_store_clear (self->cases_store);
+  for (guint i = 0; i < json_array_get_length (cases); i++)
+    {
+      JsonNode *node = json_array_get_element (cases, i);
+      if (!JSON_NODE_HOLDS_OBJECT (node))
+        continue;
+      JsonObject *c = json_node_get_object (node);
+      const char *id = sk_app_json_string (c, "id");
+      if (id == NULL)
+        continue;
+      g_autofree char *shown_id = sk_escape_untrusted (id);
+      g_autofree char *workflow = sk_app_format_workflow (sk_app_json_string (c, "workflow"));
+      g_autofree char *state = sk_app_format_case_state (sk_app_json_string (c, "state"));
+      GtkTreeIter iter;
+      gtk_list_store_insert_with_values (self->cases_store, &iter, -1, CASE_COL_ID, shown_id,
+                                         CASE_COL_WORKFLOW, workflow, CASE_COL_STATE, state,
+                                         CASE_COL_RAW_ID, id, CASE_COL_SERVICE_OVERDUE,
+                                         sk_app_json_bool (c, "overdue"), -1);
+      fill_countdown (self, &iter, sk_app_json_string (c, "deadline"), now);
+      if (self->case_id != NULL && g_str_equal (self->case_id, id))
+        {
+          selected_iter = iter;
+          have_selected = TRUE;
+        }
+    }
+  if (have_selected)
+    {
+      g_autoptr (GtkTreePath) path =
+          gtk_tree_model_get_path (GTK_TREE_MODEL (self->cases_store), &selected_iter);
+      gtk_tree_view_set_cursor (self->cases_view, path, NULL, FALSE);
+    }
+  self->filling = FALSE;
+  g_autofree char *count = g_strdup_printf (
+      g_dngettext (GETTEXT_PACKAGE, "%u case", "%u cases", json_array_get_length (cases)),
+      json_array_get_length (cases));
+  set_status (self, count);
+}
+
+static void
+refresh (SkAppOperatorWindow *self)
+{
+  sk_dbus_cases_call_list (sk_app_client_get_cases (self->client), self->cancellable,
+                           on_cases_listed, g_object_ref (self));
+  if (self->case_id != NULL)
+    show_case (self, self->case_id);
+}
+
+static gboolean
+on_countdown (gpointer data)
+{
+  SkAppOperatorWindow *self = data;
+  g_autoptr (GDateTime) now = g_date_time_new_now_local ();
+
+  /* Deadlines are kept as sort keys (Unix seconds): re-render from them. */
+  GtkTreeIter iter;
+  gboolean valid = gtk_tree_model_get_iter_first (GTK_TREE_MODEL (self->cases_store), &iter);
+  while (valid)
+    {
+      gint64 sort = G_MAXINT64;
+      gtk_tree_model_get (GTK_TREE_MODEL (self->cases_store), &iter, CASE_COL_DEADLINE_SORT, &sort,
+                          -1);
+      if (sort != G_MAXINT64)
+        {
+          g_autoptr (GDateTime) t = g_date_time_new_from_unix_utc (sort);
+          g_autofree char *iso = t != NULL ? g_date_time_format_iso8601 (t) : NULL;
+          fill_countdown (self, &iter, iso, now);
+        }
+      valid = gtk_tree_model_iter_next (GTK_TREE_MODEL (self->cases_store), &iter);
+    }
+  if (self->case_deadline != NULL)
+    {
+      g_autofree char *text = sk_app_format_countdown (self->case_deadline, now, NULL);
+      gtk_label_set_text (self->case_deadline_label, text);
+    }
+  return G_SOURCE_CONTINUE;
+}
+
+/* ---- one case ----------------------------------------------------------------- */
+
+static void
+fill_case (SkAppOperatorWindow *self, JsonObject *c)
+{
+  const char *id = sk_app_json_string (c, "id");
+  g_autofree char *shown_id = sk_escape_untrusted (id != NULL ? id : "");
+  g_autofree char *workflow = sk_app_format_workflow (sk_app_json_string (c, "workflow"));
+  g_autofree char *state = sk_app_format_case_state (sk_app_json_string (c, "state"));
+  g_autofree char *created = sk_app_format_time (sk_app_json_string (c, "created"));
+  g_autoptr (GDateTime) now = g_date_time_new_now_local ();
+  gboolean overdue = FALSE;
+
+  g_free (self->case_state);
+  self->case_state = g_strdup (sk_app_json_string (c, "state"));
+  g_free (self->case_deadline);
+  self->case_deadline = g_strdup (sk_app_json_string (c, "deadline"));
+  g_autofree char *deadline = sk_app_format_countdown (self->case_deadline, now, &overdue);
+  overdue = overdue || sk_app_json_bool (c, "overdue");
+
+  gtk_label_set_text (self->case_id_label, shown_id);
+  gtk_label_set_text (self->case_workflow_label, workflow);
+  gtk_label_set_text (self->case_state_label, state);
+  gtk_label_set_text (self->case_deadline_label, deadline);
+  gtk_label_set_text (self->case_created_label, created);
+  GtkStyleContext *style = gtk_widget_get_style_context (GTK_WIDGET (self->case_deadline_label));
+  if (overdue)
+    gtk_style_context_add_class (style, "sk-overdue");
+  else
+    gtk_style_context_remove_class (style, "sk-overdue");
+
+  gtk_list_store_clear (self->files_store);
+  JsonArray *files = sk_app_json_array (c, "files");
+  for (guint i = 0; files != NULL && i < json_array_get_length (files); i++)
+    {
+      JsonNode *node = json_array_get_element (files, i);
+      if (!JSON_NODE_HOLDS_OBJECT (node))
+        continue;
+      JsonObject *f = json_node_get_object (node);
+      const char *name = sk_app_json_string (f, "name");
+      const char *kind = sk_app_json_string (f, "kind");
+      const char *sha = sk_app_json_string (f, "sha256");
+      g_autofree char *shown_name = sk_escape_untrusted (name != NULL ? name : "");
+      g_autofree char *shown_kind = sk_escape_untrusted (kind != NULL ? kind : "");
+      g_autofree char *shown_sha = sk_escape_untrusted (sha != NULL ? sha : "");
+      g_autofree char *size = g_format_size ((guint64)MAX (0, sk_app_json_int (f, "size", 0)));
+      g_autofree char *fstate = sk_app_format_file_state (sk_app_json_string (f, "state"));
+      gboolean needs = sk_app_json_bool (f, "needs_approval");
+      g_autofree char *shown_state =
+          needs ? g_strdup_printf (_ ("%s (needs approval)"), fstate) : g_strdup (fstate);
+      gtk_list_store_insert_with_values (
+          self->files_store, NULL, -1, FILE_COL_KIND, shown_kind, FILE_COL_NAME, shown_name,
+          FILE_COL_RECORDS, sk_app_json_int (f, "records", 0), FILE_COL_SIZE, size, FILE_COL_SHA256,
+          shown_sha, FILE_COL_STATE, shown_state, FILE_COL_NEEDS_APPROVAL, needs, FILE_COL_RAW_NAME,
+          name, -1);
+    }
+  gtk_stack_set_visible_child_name (self->case_stack, "case");
+  update_actions (self);
+}
+
+static void
+on_case_shown (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  g_autoptr (SkAppOperatorWindow) self = user_data;
+  g_autoptr (GError) error = NULL;
+  g_autofree char *text = NULL;
+
+  if (!sk_dbus_cases_call_show_finish (SK_DBUS_CASES (source), &text, result, &error))
+    {
+      if (!is_cancelled (error))
+        sk_app_refusal_bar_show_error (self->refusal_bar, _ ("Showing the case"), error);
+      return;
+    }
+  g_autoptr (JsonObject) c = sk_app_json_parse_object (text, &error);
+  if (c == NULL)
+    {
+      sk_app_refusal_bar_show_error (self->refusal_bar, _ ("Showing the case"), error);
+      return;
+    }
+  /* Only the case still chosen is shown. */
+  const char *id = sk_app_json_string (c, "id");
+  if (self->case_id != NULL && id != NULL && g_str_equal (self->case_id, id))
+    fill_case (self, c);
+}
+
+static void
+show_case (SkAppOperatorWindow *self, const char *case_id)
+{
+  sk_dbus_cases_call_show (sk_app_client_get_cases (self->client), case_id, self->cancellable,
+                           on_case_shown, g_object_ref (self));
+}
+
+static void
+on_case_selected (SkAppOperatorWindow *self, GtkTreeSelection *selection)
+{
+  GtkTreeModel *model = NULL;
+  GtkTreeIter iter;
+  g_autofree char *id = NULL;
+
+  if (self->filling)
+    return;
+  if (gtk_tree_selection_get_selected (selection, &model, &iter))
+    gtk_tree_model_get (model, &iter, CASE_COL_RAW_ID, &id, -1);
+  if (id == NULL)
+    return;
+  if (g_strcmp0 (id, self->case_id) != 0)
+    {
+      g_clear_pointer (&self->handoff_folder, g_free);
+      gtk_label_set_text (self->handoff_path_label, _ ("Not handed off yet."));
+      gtk_label_set_text (self->handoff_deadline_label, "");
+    }
+  g_free (self->case_id);
+  self->case_id = g_steal_pointer (&id);
+  show_case (self, self->case_id);
+}
+
+static void
+on_file_selected (SkAppOperatorWindow *self, GtkTreeSelection *selection)
+{
+  update_actions (self);
+}
+
+static void
+on_case_changed (SkDbusCases *cases, const char *case_id, gpointer user_data)
+{
+  refresh (SK_APP_OPERATOR_WINDOW (user_data));
+}
+
+/* ---- import ------------------------------------------------------------------- */
+
+static void
+on_import_done (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  g_autoptr (SkAppOperatorWindow) self = user_data;
+  g_autoptr (GError) error = NULL;
+  g_autofree char *text = sk_app_job_dialog_run_finish (result, &error);
+
+  if (text == NULL)
+    {
+      if (!is_cancelled (error))
+        sk_app_refusal_bar_show_error (self->refusal_bar, _ ("Importing the package"), error);
+      refresh (self);
+      return;
+    }
+  sk_app_refusal_bar_dismiss (self->refusal_bar);
+  g_autoptr (JsonObject) c = sk_app_json_parse_object (text, NULL);
+  const char *id = sk_app_json_string (c, "id");
+  if (id != NULL)
+    {
+      g_free (self->case_id);
+      self->case_id = g_strdup (id);
+      g_autofree char *shown = sk_escape_untrusted (id);
+      g_autofree char *status = g_strdup_printf (_ ("Package imported into case %s."), shown);
+      set_status (self, status);
+    }
+  refresh (self);
+}
+
+static void
+on_import_started (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  g_autoptr (SkAppOperatorWindow) self = user_data;
+  g_autoptr (GError) error = NULL;
+  g_autofree char *job = NULL;
+
+  if (!sk_dbus_cases_call_import_finish (SK_DBUS_CASES (source), &job, NULL, result, &error))
+    {
+      if (!is_cancelled (error))
+        sk_app_refusal_bar_show_error (self->refusal_bar, _ ("Importing the package"), error);
+      return;
+    }
+  sk_app_job_dialog_run_async (GTK_WINDOW (self), self->client, _ ("Importing the package"), job,
+                               self->cancellable, on_import_done, g_object_ref (self));
+}
+
+static void
+on_import_chosen (GtkNativeDialog *dialog, int response, gpointer user_data)
+{
+  g_autoptr (SkAppOperatorWindow) self = user_data;
+  g_autoptr (GtkNativeDialog) owned = dialog;
+  g_autofree char *path = NULL;
+  g_autofree char *name = NULL;
+  g_autoptr (GError) error = NULL;
+
+  if (response != GTK_RESPONSE_ACCEPT)
+    return;
+  path = gtk_file_chooser_get_filename (GTK_FILE_CHOOSER (owned));
+  if (path == NULL)
+    return;
+  int fd = sk_app_open_parent (path, &name, &error);
+  if (fd < 0)
+    {
+      sk_app_refusal_bar_show_error (self->refusal_bar, _ ("Importing the package"), error);
+      return;
+    }
+  g_autoptr (GUnixFDList) fds = sk_app_fd_list_take (fd);
+  sk_dbus_cases_call_import (sk_app_client_get_cases (self->client), g_variant_new_handle (0), name,
+                             fds, self->cancellable, on_import_started, g_object_ref (self));
+}
+
+static void
+on_import (GSimpleAction *action, GVariant *parameter, gpointer user_data)
+{
+  SkAppOperatorWindow *self = user_data;
+  GtkFileChooserNative *chooser =
+      gtk_file_chooser_native_new (_ ("Import a Package"), GTK_WINDOW (self),
+                                   GTK_FILE_CHOOSER_ACTION_OPEN, _ ("_Import"), _ ("_Cancel"));
+  g_autoptr (GtkFileFilter) filter = gtk_file_filter_new ();
+
+  gtk_file_filter_set_name (filter, _ ("Sekisho packages (*.tar.gpg)"));
+  gtk_file_filter_add_pattern (filter, "*.tar.gpg");
+  gtk_file_chooser_add_filter (GTK_FILE_CHOOSER (chooser), g_object_ref (filter));
+  gtk_file_chooser_set_local_only (GTK_FILE_CHOOSER (chooser), TRUE);
+  g_signal_connect (chooser, "response", G_CALLBACK (on_import_chosen), g_object_ref (self));
+  gtk_native_dialog_show (GTK_NATIVE_DIALOG (chooser));
+}
+
+/* ---- hand-off and upload ---------------------------------------------------------- */
+
+static void
+on_hand_off_done (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  g_autoptr (SkAppOperatorWindow) self = user_data;
+  g_autoptr (GError) error = NULL;
+  g_autofree char *text = sk_app_job_dialog_run_finish (result, &error);
+
+  if (text == NULL)
+    {
+      if (!is_cancelled (error))
+        sk_app_refusal_bar_show_error (self->refusal_bar, _ ("Handing the files to the browser"),
+                                       error);
+      refresh (self);
+      return;
+    }
+  sk_app_refusal_bar_dismiss (self->refusal_bar);
+  g_autoptr (JsonObject) r = sk_app_json_parse_object (text, NULL);
+  JsonArray *paths = sk_app_json_array (r, "paths");
+  if (paths != NULL && json_array_get_length (paths) > 0)
+    {
+      const char *first = json_array_get_string_element (paths, 0);
+      g_clear_pointer (&self->handoff_folder, g_free);
+      self->handoff_folder = first != NULL ? g_path_get_dirname (first) : NULL;
+    }
+  if (self->handoff_folder != NULL)
+    {
+      g_autofree char *shown = sk_escape_untrusted (self->handoff_folder);
+      g_autofree char *text_path = g_strdup_printf (
+          _ ("Upload these files from %s with the browser, then confirm the upload."), shown);
+      gtk_label_set_text (self->handoff_path_label, text_path);
+      g_autoptr (GDateTime) now = g_date_time_new_now_local ();
+      const char *deadline = sk_app_json_string (r, "deadline");
+      if (deadline != NULL)
+        {
+          g_autofree char *countdown = sk_app_format_countdown (deadline, now, NULL);
+          g_autofree char *line =
+              g_strdup_printf (_ ("The files are deleted from the folder at %s."), countdown);
+          gtk_label_set_text (self->handoff_deadline_label, line);
+        }
+      else
+        gtk_label_set_text (self->handoff_deadline_label,
+                            _ ("The files are deleted from the folder after the policy's few "
+                               "minutes; hand them off again if the time runs out."));
+    }
+  refresh (self);
+}
+
+static void
+on_hand_off_started (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  g_autoptr (SkAppOperatorWindow) self = user_data;
+  g_autoptr (GError) error = NULL;
+  g_autofree char *job = NULL;
+
+  if (!sk_dbus_cases_call_hand_off_finish (SK_DBUS_CASES (source), &job, result, &error))
+    {
+      if (!is_cancelled (error))
+        sk_app_refusal_bar_show_error (self->refusal_bar, _ ("Handing the files to the browser"),
+                                       error);
+      return;
+    }
+  sk_app_job_dialog_run_async (GTK_WINDOW (self), self->client,
+                               _ ("Handing the files to the browser"), job, self->cancellable,
+                               on_hand_off_done, g_object_ref (self));
+}
+
+static void
+on_hand_off (GSimpleAction *action, GVariant *parameter, gpointer user_data)
+{
+  SkAppOperatorWindow *self = user_data;
+
+  if (self->case_id == NULL)
+    return;
+  sk_dbus_cases_call_hand_off (sk_app_client_get_cases (self->client), self->case_id,
+                               self->cancellable, on_hand_off_started, g_object_ref (self));
+}
+
+static void
+on_open_folder (GSimpleAction *action, GVariant *parameter, gpointer user_data)
+{
+  SkAppOperatorWindow *self = user_data;
+  g_autoptr (GError) error = NULL;
+
+  if (self->handoff_folder == NULL)
+    return;
+  g_autofree char *uri = g_filename_to_uri (self->handoff_folder, NULL, &error);
+  if (uri == NULL || !gtk_show_uri_on_window (GTK_WINDOW (self), uri, GDK_CURRENT_TIME, &error))
+    sk_app_refusal_bar_show_error (self->refusal_bar, _ ("Opening the upload folder"), error);
+}
+
+static void
+on_confirmed (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  g_autoptr (SkAppOperatorWindow) self = user_data;
+  g_autoptr (GError) error = NULL;
+
+  if (!sk_dbus_cases_call_confirm_upload_finish (SK_DBUS_CASES (source), result, &error))
+    {
+      if (!is_cancelled (error))
+        sk_app_refusal_bar_show_error (self->refusal_bar, _ ("Confirming the upload"), error);
+      return;
+    }
+  sk_app_refusal_bar_dismiss (self->refusal_bar);
+  set_status (self, _ ("Upload confirmed; the files were deleted from the upload folder."));
+  g_clear_pointer (&self->handoff_folder, g_free);
+  gtk_label_set_text (self->handoff_path_label, _ ("Uploaded."));
+  gtk_label_set_text (self->handoff_deadline_label, "");
+  refresh (self);
+}
+
+static void
+on_confirm_upload (GSimpleAction *action, GVariant *parameter, gpointer user_data)
+{
+  SkAppOperatorWindow *self = user_data;
+
+  if (self->case_id == NULL)
+    return;
+  sk_dbus_cases_call_confirm_upload (sk_app_client_get_cases (self->client), self->case_id,
+                                     self->cancellable, on_confirmed, g_object_ref (self));
+}
+
+/* ---- taking in results, one download after the other -------------------------------- */
+
+static void
+take_in_next (SkAppOperatorWindow *self);
+
+static void
+add_verdict (SkAppOperatorWindow *self, const char *name, const char *verdict, const char *why)
+{
+  g_autofree char *shown = sk_escape_untrusted (name);
+  gtk_list_store_insert_with_values (self->verdicts_store, NULL, 0, 0, shown, 1, verdict, 2, why,
+                                     -1);
+}
+
+static void
+on_take_in_done (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  g_autoptr (SkAppOperatorWindow) self = user_data;
+  g_autoptr (GError) error = NULL;
+  g_autofree char *text = sk_app_job_dialog_run_finish (result, &error);
+  g_autofree char *name = self->take_in_names->len > 0
+                              ? g_strdup (g_ptr_array_index (self->take_in_names, 0))
+                              : g_strdup ("");
+
+  if (self->take_in_names->len > 0)
+    g_ptr_array_remove_index (self->take_in_names, 0);
+  if (text == NULL)
+    {
+      if (is_cancelled (error))
+        {
+          g_ptr_array_set_size (self->take_in_names, 0);
+          refresh (self);
+          return;
+        }
+      add_verdict (self, name, _ ("Refused"),
+                   sk_error_code_to_reason (sk_app_refusal_code (error)));
+      sk_app_refusal_bar_show_error (self->refusal_bar, _ ("Taking in a result"), error);
+    }
+  else
+    {
+      g_autoptr (JsonObject) r = sk_app_json_parse_object (text, NULL);
+      g_autofree char *records =
+          g_strdup_printf (g_dngettext (GETTEXT_PACKAGE, "%d record", "%d records",
+                                        (gulong)MAX (0, sk_app_json_int (r, "records", 0))),
+                           (int)sk_app_json_int (r, "records", 0));
+      add_verdict (self, name, _ ("Accepted"), records);
+    }
+  take_in_next (self);
+}
+
+static void
+on_take_in_started (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  g_autoptr (SkAppOperatorWindow) self = user_data;
+  g_autoptr (GError) error = NULL;
+  g_autofree char *job = NULL;
+
+  if (!sk_dbus_cases_call_take_in_finish (SK_DBUS_CASES (source), &job, result, &error))
+    {
+      if (is_cancelled (error))
+        return;
+      const char *name =
+          self->take_in_names->len > 0 ? g_ptr_array_index (self->take_in_names, 0) : "";
+      add_verdict (self, name, _ ("Refused"),
+                   sk_error_code_to_reason (sk_app_refusal_code (error)));
+      sk_app_refusal_bar_show_error (self->refusal_bar, _ ("Taking in a result"), error);
+      if (self->take_in_names->len > 0)
+        g_ptr_array_remove_index (self->take_in_names, 0);
+      take_in_next (self);
+      return;
+    }
+  sk_app_job_dialog_run_async (GTK_WINDOW (self), self->client, _ ("Taking in a result"), job,
+                               self->cancellable, on_take_in_done, g_object_ref (self));
+}
+
+static void
+take_in_next (SkAppOperatorWindow *self)
+{
+  if (self->take_in_names->len == 0)
+    {
+      refresh (self);
+      return;
+    }
+  sk_dbus_cases_call_take_in (sk_app_client_get_cases (self->client),
+                              g_ptr_array_index (self->take_in_names, 0), self->cancellable,
+                              on_take_in_started, g_object_ref (self));
+}
+
+static void
+on_downloads_listed (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  g_autoptr (SkAppOperatorWindow) self = user_data;
+  g_autoptr (GError) error = NULL;
+  g_auto (GStrv) names = NULL;
+
+  if (!sk_dbus_cases_call_list_downloads_finish (SK_DBUS_CASES (source), &names, result, &error))
+    {
+      if (!is_cancelled (error))
+        sk_app_refusal_bar_show_error (self->refusal_bar, _ ("Taking in results"), error);
+      return;
+    }
+  gtk_list_store_clear (self->verdicts_store);
+  if (names == NULL || names[0] == NULL)
+    {
+      set_status (self, _ ("The download folder holds no result file."));
+      return;
+    }
+  for (char **n = names; *n != NULL; n++)
+    g_ptr_array_add (self->take_in_names, g_strdup (*n));
+  take_in_next (self);
+}
+
+static void
+on_take_in (GSimpleAction *action, GVariant *parameter, gpointer user_data)
+{
+  SkAppOperatorWindow *self = user_data;
+
+  if (self->take_in_names->len > 0)
+    return;
+  sk_dbus_cases_call_list_downloads (sk_app_client_get_cases (self->client), self->cancellable,
+                                     on_downloads_listed, g_object_ref (self));
+}
+
+/* ---- approval (dual control) ------------------------------------------------------- */
+
+static void
+on_approved (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  g_autoptr (SkAppOperatorWindow) self = user_data;
+  g_autoptr (GError) error = NULL;
+
+  if (!sk_dbus_cases_call_approve_finish (SK_DBUS_CASES (source), result, &error))
+    {
+      if (!is_cancelled (error))
+        sk_app_refusal_bar_show_error (self->refusal_bar, _ ("Approving the file"), error);
+      return;
+    }
+  sk_app_refusal_bar_dismiss (self->refusal_bar);
+  set_status (self, _ ("The file was approved."));
+  refresh (self);
+}
+
+static void
+on_approve (GSimpleAction *action, GVariant *parameter, gpointer user_data)
+{
+  SkAppOperatorWindow *self = user_data;
+  GtkTreeModel *model = NULL;
+  GtkTreeIter iter;
+  g_autofree char *name = NULL;
+
+  if (self->case_id == NULL || !gtk_tree_selection_get_selected (
+                                   gtk_tree_view_get_selection (self->files_view), &model, &iter))
+    return;
+  gtk_tree_model_get (model, &iter, FILE_COL_RAW_NAME, &name, -1);
+  if (name == NULL)
+    return;
+  sk_dbus_cases_call_approve (sk_app_client_get_cases (self->client), self->case_id, name,
+                              self->cancellable, on_approved, g_object_ref (self));
+}
+
+/* ---- export ---------------------------------------------------------------------------- */
+
+static void
+on_export_done (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  g_autoptr (SkAppOperatorWindow) self = user_data;
+  g_autoptr (GError) error = NULL;
+  g_autofree char *text = sk_app_job_dialog_run_finish (result, &error);
+
+  if (text == NULL)
+    {
+      if (!is_cancelled (error))
+        sk_app_refusal_bar_show_error (self->refusal_bar, _ ("Exporting to the medium"), error);
+      refresh (self);
+      return;
+    }
+  sk_app_refusal_bar_dismiss (self->refusal_bar);
+  g_autoptr (JsonObject) r = sk_app_json_parse_object (text, NULL);
+  const char *package = sk_app_json_string (r, "package");
+  g_autofree char *shown = sk_escape_untrusted (package != NULL ? package : "");
+  g_autofree char *status =
+      g_strdup_printf (_ ("Exported %s; it was read back from the medium and matches."), shown);
+  set_status (self, status);
+  refresh (self);
+}
+
+static void
+on_export_started (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  g_autoptr (SkAppOperatorWindow) self = user_data;
+  g_autoptr (GError) error = NULL;
+  g_autofree char *job = NULL;
+
+  if (!sk_dbus_cases_call_export_finish (SK_DBUS_CASES (source), &job, NULL, result, &error))
+    {
+      if (!is_cancelled (error))
+        sk_app_refusal_bar_show_error (self->refusal_bar, _ ("Exporting to the medium"), error);
+      return;
+    }
+  sk_app_job_dialog_run_async (GTK_WINDOW (self), self->client, _ ("Exporting to the medium"), job,
+                               self->cancellable, on_export_done, g_object_ref (self));
+}
+
+static void
+on_export_chosen (GtkNativeDialog *dialog, int response, gpointer user_data)
+{
+  g_autoptr (SkAppOperatorWindow) self = user_data;
+  g_autoptr (GtkNativeDialog) owned = dialog;
+  g_autoptr (GError) error = NULL;
+
+  if (response != GTK_RESPONSE_ACCEPT || self->case_id == NULL)
+    return;
+  g_autofree char *path = gtk_file_chooser_get_filename (GTK_FILE_CHOOSER (owned));
+  if (path == NULL)
+    return;
+  int fd = sk_app_open_folder (path, &error);
+  if (fd < 0)
+    {
+      sk_app_refusal_bar_show_error (self->refusal_bar, _ ("Exporting to the medium"), error);
+      return;
+    }
+  g_autoptr (GUnixFDList) fds = sk_app_fd_list_take (fd);
+  sk_dbus_cases_call_export (sk_app_client_get_cases (self->client), self->case_id,
+                             g_variant_new_handle (0), fds, self->cancellable, on_export_started,
+                             g_object_ref (self));
+}
+
+static void
+on_export (GSimpleAction *action, GVariant *parameter, gpointer user_data)
+{
+  SkAppOperatorWindow *self = user_data;
+  GtkFileChooserNative *chooser = gtk_file_chooser_native_new (
+      _ ("Export to a Registered Medium"), GTK_WINDOW (self), GTK_FILE_CHOOSER_ACTION_SELECT_FOLDER,
+      _ ("_Export"), _ ("_Cancel"));
+
+  gtk_file_chooser_set_local_only (GTK_FILE_CHOOSER (chooser), TRUE);
+  g_signal_connect (chooser, "response", G_CALLBACK (on_export_chosen), g_object_ref (self));
+  gtk_native_dialog_show (GTK_NATIVE_DIALOG (chooser));
+}
+
+static void
+on_refresh (GSimpleAction *action, GVariant *parameter, gpointer user_data)
+{
+  refresh (SK_APP_OPERATOR_WINDOW (user_data));
+}
+
+static const GActionEntry win_entries[] = {
+  { "refresh", on_refresh, NULL, NULL, NULL, { 0 } },
+  { "import", on_import, NULL, NULL, NULL, { 0 } },
+  { "hand-off", on_hand_off, NULL, NULL, NULL, { 0 } },
+  { "open-folder", on_open_folder, NULL, NULL, NULL, { 0 } },
+  { "confirm-upload", on_confirm_upload, NULL, NULL, NULL, { 0 } },
+  { "take-in", on_take_in, NULL, NULL, NULL, { 0 } },
+  { "approve", on_approve, NULL, NULL, NULL, { 0 } },
+  { "export", on_export, NULL, NULL, NULL, { 0 } },
+};
+
+/* ---- the object ------------------------------------------------------------------------- */
+
+static void
+sk_app_operator_window_dispose (GObject *object)
+{
+  SkAppOperatorWindow *self = SK_APP_OPERATOR_WINDOW (object);
+
+  g_cancellable_cancel (self->cancellable);
+  g_clear_handle_id (&self->countdown_id, g_source_remove);
+  g_clear_object (&self->client);
+  G_OBJECT_CLASS (sk_app_operator_window_parent_class)->dispose (object);
+}
+
+static void
+sk_app_operator_window_finalize (GObject *object)
+{
+  SkAppOperatorWindow *self = SK_APP_OPERATOR_WINDOW (object);
+
+  g_clear_object (&self->cancellable);
+  g_free (self->case_id);
+  g_free (self->case_state);
+  g_free (self->case_deadline);
+  g_free (self->handoff_folder);
+  g_ptr_array_unref (self->take_in_names);
+  G_OBJECT_CLASS (sk_app_operator_window_parent_class)->finalize (object);
+}
+
+static void
+sk_app_operator_window_class_init (SkAppOperatorWindowClass *klass)
+{
+  GObjectClass *object_class = G_OBJECT_CLASS (klass);
+  GtkWidgetClass *widget_class = GTK_WIDGET_CLASS (klass);
+
+  object_class->dispose = sk_app_operator_window_dispose;
+  object_class->finalize = sk_app_operator_window_finalize;
+  gtk_widget_class_set_template_from_resource (widget_class,
+                                               "/jp/sekisho/Sekisho/sk-app-operator-window.ui");
+#define BIND(name) gtk_widget_class_bind_template_child (widget_class, SkAppOperatorWindow, name)
+  BIND (refusal_slot);
+  BIND (cases_store);
+  BIND (files_store);
+  BIND (verdicts_store);
+  BIND (cases_view);
+  BIND (files_view);
+  BIND (case_stack);
+  BIND (case_id_label);
+  BIND (case_workflow_label);
+  BIND (case_state_label);
+  BIND (case_deadline_label);
+  BIND (case_created_label);
+  BIND (handoff_path_label);
+  BIND (handoff_deadline_label);
+  BIND (status_label);
+#undef BIND
+  gtk_widget_class_bind_template_callback (widget_class, on_case_selected);
+  gtk_widget_class_bind_template_callback (widget_class, on_file_selected);
+}
+
+static void
+sk_app_operator_window_init (SkAppOperatorWindow *self)
+{
+  gtk_widget_init_template (GTK_WIDGET (self));
+  self->refusal_bar = sk_app_refusal_bar_new ();
+  gtk_box_pack_start (self->refusal_slot, GTK_WIDGET (self->refusal_bar), FALSE, TRUE, 0);
+  self->cancellable = g_cancellable_new ();
+  self->take_in_names = g_ptr_array_new_with_free_func (g_free);
+  g_action_map_add_action_entries (G_ACTION_MAP (self), win_entries, G_N_ELEMENTS (win_entries),
+                                   self);
+  update_actions (self);
+}
+
+GtkWidget *
+sk_app_operator_window_new (GtkApplication *app, SkAppClient *client)
+{
+  g_return_val_if_fail (GTK_IS_APPLICATION (app), NULL);
+  g_return_val_if_fail (SK_APP_IS_CLIENT (client), NULL);
+
+  SkAppOperatorWindow *self = g_object_new (SK_APP_TYPE_OPERATOR_WINDOW, "application", app, NULL);
+  self->client = g_object_ref (client);
+  g_signal_connect_object (sk_app_client_get_cases (client), "case-changed",
+                           G_CALLBACK (on_case_changed), self, 0);
+  self->countdown_id = g_timeout_add_seconds (COUNTDOWN_SECONDS, on_countdown, self);
+  refresh (self);
+  return GTK_WIDGET (self);
+}

@@ -1,0 +1,212 @@
+/* test-app-logic.c — the app's words for the service's answers
+ *
+ * Deadlines count down in local time (the terminal runs in JST) and mark
+ * overdue; every reason code a D-Bus error can carry comes back as its code
+ * with a next step; bus failures are "service unreachable"; untrusted names
+ * are escaped before they reach a widget.  No display needed.  It runs in
+ * Japanese, with the build's catalogue (SEKISHO_LOCALEDIR), as the app does.
+ */
+#include "config.h"
+
+#include <glib/gi18n.h>
+#include <locale.h>
+#include <string.h>
+
+#include "sk-app-format.h"
+#include "sk-app-json.h"
+#include "sk-app-refusal.h"
+#include "sk-app-role.h"
+#include "sk-error.h"
+
+static void
+test_countdown_jst (void)
+{
+  g_autoptr (GTimeZone) jst = g_time_zone_new_identifier ("Asia/Tokyo");
+  g_assert_nonnull (jst);
+  /* 2026-12-07 09:00 JST */
+  g_autoptr (GDateTime) now = g_date_time_new (jst, 2026, 12, 7, 9, 0, 0);
+  gboolean overdue = TRUE;
+
+  /* The deadline arrives in UTC and is shown in local time. */
+  g_autofree char *left = sk_app_format_countdown ("2026-12-09T03:30:00Z", now, &overdue);
+  g_assert_false (overdue);
+  g_assert_cmpstr (left, ==, "2026-12-09 12:30（残り2日3時間）");
+
+  g_autofree char *soon = sk_app_format_countdown ("2026-12-07T00:45:00Z", now, &overdue);
+  g_assert_false (overdue);
+  g_assert_cmpstr (soon, ==, "2026-12-07 09:45（残り45分）");
+
+  g_autofree char *late = sk_app_format_countdown ("2026-12-06T19:00:00Z", now, &overdue);
+  g_assert_true (overdue);
+  g_assert_cmpstr (late, ==, "2026-12-07 04:00（5時間0分超過）");
+
+  g_autofree char *short_left = sk_app_format_time_left ("2026-12-09T03:30:00Z", now, &overdue);
+  g_assert_false (overdue);
+  g_assert_cmpstr (short_left, ==, "残り2日3時間");
+  g_autofree char *short_late = sk_app_format_time_left ("2026-12-06T19:00:00Z", now, &overdue);
+  g_assert_true (overdue);
+  g_assert_cmpstr (short_late, ==, "5時間0分超過");
+
+  g_autofree char *none = sk_app_format_countdown (NULL, now, &overdue);
+  g_assert_false (overdue);
+  g_assert_cmpstr (none, ==, "—");
+
+  /* Not a time: shown escaped, never parsed into something else. */
+  g_autofree char *junk = sk_app_format_countdown ("soon\x1b[31m", now, &overdue);
+  g_assert_false (overdue);
+  g_assert_cmpstr (junk, ==, "soon\\x1b[31m");
+}
+
+static void
+test_workflows_and_states (void)
+{
+  g_autofree char *w1 = sk_app_format_workflow ("subscriber");
+  g_autofree char *w2 = sk_app_format_workflow ("duplicate");
+  g_autofree char *w3 = sk_app_format_workflow ("inquiry");
+  g_autofree char *w4 = sk_app_format_workflow ("identity");
+  g_autofree char *unknown = sk_app_format_workflow ("evil\u202etxt.exe");
+  g_autofree char *state = sk_app_format_case_state ("handed-off");
+  g_autofree char *file_state = sk_app_format_file_state ("taken-in");
+  g_autofree char *event = sk_app_format_event ("package-imported");
+
+  /* The glossary's words (po/GLOSSARY.md), the same as the CLI's. */
+  g_assert_cmpstr (w1, ==, "加入者情報作成");
+  g_assert_cmpstr (w2, ==, "副本作成");
+  g_assert_cmpstr (w3, ==, "情報照会");
+  g_assert_cmpstr (w4, ==, "個人番号入手");
+  g_assert_cmpstr (unknown, ==, "evil\\u202etxt.exe");
+  g_assert_cmpstr (state, ==, "引渡し済");
+  g_assert_cmpstr (file_state, ==, "取込済");
+  g_assert_cmpstr (event, ==, "パッケージを取り込み");
+}
+
+/* Every code's D-Bus name, as the service sends it, comes back as the code,
+ * with a description and a next step of its own words. */
+static void
+test_every_code_round_trips (void)
+{
+  for (guint i = 0; i < SK_ERROR_N_CODES; i++)
+    {
+      g_autoptr (GError) remote = g_dbus_error_new_for_dbus_error (
+          sk_error_code_to_dbus_name ((SkErrorCode)i), "the service's message");
+      g_assert_cmpint (sk_app_refusal_code (remote), ==, i);
+      const char *next = sk_app_refusal_next_step ((SkErrorCode)i);
+      g_assert_nonnull (next);
+      g_assert_cmpuint (strlen (next), >, 20);
+      g_autofree char *detail = sk_app_refusal_detail (remote);
+      g_assert_cmpstr (detail, ==, "the service's message");
+    }
+}
+
+static void
+test_bus_failures (void)
+{
+  static const struct
+  {
+    const char *name;
+    SkErrorCode code;
+  } cases[] = {
+    { "org.freedesktop.DBus.Error.ServiceUnknown", SK_ERROR_SERVICE_UNREACHABLE },
+    { "org.freedesktop.DBus.Error.NameHasNoOwner", SK_ERROR_SERVICE_UNREACHABLE },
+    { "org.freedesktop.DBus.Error.NoReply", SK_ERROR_SERVICE_UNREACHABLE },
+    { "org.freedesktop.DBus.Error.UnknownMethod", SK_ERROR_SERVICE_UNREACHABLE },
+    { "org.freedesktop.DBus.Error.AccessDenied", SK_ERROR_ROLE_DENIED },
+    { "org.example.Unheard.Of", SK_ERROR_IO_ERROR },
+  };
+
+  for (gsize i = 0; i < G_N_ELEMENTS (cases); i++)
+    {
+      g_autoptr (GError) e = g_dbus_error_new_for_dbus_error (cases[i].name, "m");
+      g_assert_cmpint (sk_app_refusal_code (e), ==, cases[i].code);
+    }
+  g_autoptr (GError) full = g_error_new (G_IO_ERROR, G_IO_ERROR_NO_SPACE, "full");
+  g_assert_cmpint (sk_app_refusal_code (full), ==, SK_ERROR_DISK_FULL);
+}
+
+/* A message carrying terminal escapes or bidi overrides is escaped. */
+static void
+test_detail_escaped (void)
+{
+  g_autoptr (GError) e = g_dbus_error_new_for_dbus_error (
+      "jp.sekisho.Error.TarPath", "files/\u202egpj.exe and \x1b]0;title\x07");
+  g_autofree char *detail = sk_app_refusal_detail (e);
+
+  g_assert_cmpstr (detail, ==, "files/\\u202egpj.exe and \\x1b]0;title\\x07");
+}
+
+static void
+test_json_defensive (void)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (JsonObject) not_object = sk_app_json_parse_object ("[1,2]", &error);
+  g_assert_null (not_object);
+  g_assert_error (error, SK_ERROR, SK_ERROR_IO_ERROR);
+  g_clear_error (&error);
+
+  g_autoptr (JsonObject) o =
+      sk_app_json_parse_object ("{\"id\":5,\"n\":\"x\",\"ok\":\"yes\",\"a\":{}}", &error);
+  g_assert_no_error (error);
+  g_assert_null (sk_app_json_string (o, "id")); /* a number is not a string */
+  g_assert_cmpint (sk_app_json_int (o, "n", -7), ==, -7);
+  g_assert_false (sk_app_json_bool (o, "ok")); /* only true is true */
+  g_assert_null (sk_app_json_array (o, "a"));
+  g_assert_null (sk_app_json_string (o, "missing"));
+}
+
+/* Which window: exactly one role group among the caller's groups. */
+static void
+test_role_for_gids (void)
+{
+  const gint64 roles[SK_APP_N_ROLE_GROUPS] = { 9901, 9902, 9903 };
+  const gint64 no_auditor[SK_APP_N_ROLE_GROUPS] = { 9901, -1, 9903 };
+  const gid_t none[] = { 0, 100, 27 };
+  const gid_t operator[] = { 100, 9901 };
+  const gid_t auditor[] = { 9902 };
+  const gid_t admin[] = { 5, 9903, 100 };
+  const gid_t two[] = { 9901, 9903 };
+  const gid_t three[] = { 9903, 9902, 9901 };
+
+  g_assert_cmpint (sk_app_role_for_gids (NULL, 0, roles), ==, SK_APP_ROLE_NONE);
+  g_assert_cmpint (sk_app_role_for_gids (none, G_N_ELEMENTS (none), roles), ==, SK_APP_ROLE_NONE);
+  g_assert_cmpint (sk_app_role_for_gids (operator, G_N_ELEMENTS (operator), roles), ==,
+                   SK_APP_ROLE_OPERATOR);
+  g_assert_cmpint (sk_app_role_for_gids (auditor, G_N_ELEMENTS (auditor), roles), ==,
+                   SK_APP_ROLE_AUDITOR);
+  g_assert_cmpint (sk_app_role_for_gids (admin, G_N_ELEMENTS (admin), roles), ==,
+                   SK_APP_ROLE_ADMIN);
+  g_assert_cmpint (sk_app_role_for_gids (two, G_N_ELEMENTS (two), roles), ==, SK_APP_ROLE_SEVERAL);
+  g_assert_cmpint (sk_app_role_for_gids (three, G_N_ELEMENTS (three), roles), ==,
+                   SK_APP_ROLE_SEVERAL);
+  /* A role whose group the system lacks is held by nobody. */
+  g_assert_cmpint (sk_app_role_for_gids (auditor, G_N_ELEMENTS (auditor), no_auditor), ==,
+                   SK_APP_ROLE_NONE);
+  /* gid 0 is no role group, even when a group's gid is unknown (-1). */
+  g_assert_cmpint (sk_app_role_for_gids (none, G_N_ELEMENTS (none), no_auditor), ==,
+                   SK_APP_ROLE_NONE);
+}
+
+int
+main (int argc, char **argv)
+{
+  const char *localedir = g_getenv ("SEKISHO_LOCALEDIR");
+
+  g_setenv ("LANGUAGE", "ja", TRUE);
+  if (setlocale (LC_ALL, "ja_JP.UTF-8") == NULL || localedir == NULL)
+    {
+      g_printerr ("test-app-logic needs the ja_JP.UTF-8 locale and SEKISHO_LOCALEDIR\n");
+      return 1;
+    }
+  bindtextdomain (GETTEXT_PACKAGE, localedir);
+  bind_textdomain_codeset (GETTEXT_PACKAGE, "UTF-8");
+  textdomain (GETTEXT_PACKAGE);
+  g_test_init (&argc, &argv, NULL);
+  (void)SK_ERROR; /* registers the jp.sekisho.Error.* names */
+  g_test_add_func ("/app/countdown-jst", test_countdown_jst);
+  g_test_add_func ("/app/workflows-and-states", test_workflows_and_states);
+  g_test_add_func ("/app/every-code-round-trips", test_every_code_round_trips);
+  g_test_add_func ("/app/bus-failures", test_bus_failures);
+  g_test_add_func ("/app/detail-escaped", test_detail_escaped);
+  g_test_add_func ("/app/json-defensive", test_json_defensive);
+  g_test_add_func ("/app/role-for-gids", test_role_for_gids);
+  return g_test_run ();
+}
