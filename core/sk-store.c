@@ -19,6 +19,7 @@
 #include "sk-store.h"
 
 #define SEALED_SUFFIX ".sealed"
+#define RESERVE_BYTES (64 * 1024)
 #define TEMP_PREFIX ".tmp-"
 #define ID_HEX 32
 
@@ -306,6 +307,31 @@ lock_store (SkStore *self, gboolean *out_alone, GError **error)
   return TRUE;
 }
 
+/* Room kept for making room.  On a full disk, deleting an item still needs
+ * a few pages of write-ahead log for its row and its journal entry; a file
+ * of RESERVE_BYTES in the store holds them.  A deletion that meets a full
+ * disk gives the reserve up and tries again, and the reserve is made again
+ * once the item's own file is gone.  Recovery leaves it alone. */
+static void
+keep_reserve (SkStore *self)
+{
+  int fd = openat (self->dirfd, SK_STORE_RESERVE_NAME, O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC,
+                   0600);
+  if (fd < 0)
+    return;
+  int r = posix_fallocate (fd, 0, RESERVE_BYTES);
+  if (r != 0)
+    g_debug ("keeping room in the store: %s", g_strerror (r));
+  close (fd);
+}
+
+static void
+give_up_reserve (SkStore *self)
+{
+  if (unlinkat (self->dirfd, SK_STORE_RESERVE_NAME, 0) == 0)
+    (void)fsync (self->dirfd);
+}
+
 SkStore *
 sk_store_open (const char *dir,
                SkJournal *journal,
@@ -347,6 +373,7 @@ sk_store_open (const char *dir,
           return NULL;
         }
     }
+  keep_reserve (self);
   return g_steal_pointer (&self);
 }
 
@@ -806,6 +833,22 @@ sk_store_limit_deadline (SkStore *self, const char *id, gint64 deadline_us, GErr
 
 /* ---- deleting ---------------------------------------------------------- */
 
+/* Delete ID's row with its key and journal it, in one transaction. */
+static gboolean
+delete_row (SkStore *self, const char *id, const SkJournalEntry *entry, GError **error)
+{
+  g_autoptr (SkDbStmt) del = sk_db_prepare (self->db, "DELETE FROM items WHERE id = ?1", error);
+  if (del == NULL || !sk_journal_begin (self->journal, error))
+    return FALSE;
+  sk_db_stmt_bind_text (del, 1, id);
+  if (!sk_db_stmt_run (del, error) || sk_journal_append (self->journal, entry, error) == 0)
+    {
+      sk_journal_rollback (self->journal);
+      return FALSE;
+    }
+  return sk_journal_commit (self->journal, error);
+}
+
 gboolean
 sk_store_delete (SkStore *self, const char *id, const SkJournalEntry *who, GError **error)
 {
@@ -825,17 +868,19 @@ sk_store_delete (SkStore *self, const char *id, const SkJournalEntry *who, GErro
   if (entry.case_id == NULL)
     entry.case_id = item->case_id;
   entry.details = details;
-  g_autoptr (SkDbStmt) del = sk_db_prepare (self->db, "DELETE FROM items WHERE id = ?1", error);
-  if (del == NULL || !sk_journal_begin (self->journal, error))
-    return FALSE;
-  sk_db_stmt_bind_text (del, 1, id);
-  if (!sk_db_stmt_run (del, error) || sk_journal_append (self->journal, &entry, error) == 0)
+  g_autoptr (GError) full = NULL;
+  if (!delete_row (self, id, &entry, &full))
     {
-      sk_journal_rollback (self->journal);
-      return FALSE;
+      /* The disk is full: the reserve makes the room to make room. */
+      if (!g_error_matches (full, SK_ERROR, SK_ERROR_DISK_FULL))
+        {
+          g_propagate_error (error, g_steal_pointer (&full));
+          return FALSE;
+        }
+      give_up_reserve (self);
+      if (!delete_row (self, id, &entry, error))
+        return FALSE;
     }
-  if (!sk_journal_commit (self->journal, error))
-    return FALSE;
 
   /* The key must not linger in the WAL either.  Past the commit, a failure
    * is repaired at the next open (the orphan file) or the next deletion (the
@@ -850,6 +895,7 @@ sk_store_delete (SkStore *self, const char *id, const SkJournalEntry *who, GErro
     g_warning ("after deleting an item: unlinking its file: %s", g_strerror (errno));
   else
     (void)fsync (self->dirfd);
+  keep_reserve (self);
   return TRUE;
 }
 

@@ -73,6 +73,10 @@ sk_store_open (const char *dir,
                gpointer user_data,
                GError **error);
 
+/* The file in the store's folder that keeps room for deletions on a full
+ * disk (the only entry that is neither an item nor debris). */
+#define SK_STORE_RESERVE_NAME ".reserve"
+
 /* Whether this store's open ran recovery (it had the store to itself). */
 gboolean
 sk_store_get_recovered (SkStore *self);

@@ -67,6 +67,10 @@ pf_read_bytes (const char *path);
 guint
 pf_count_entries (const char *dir);
 
+/* The entries of a store's folder but its reserve (sk-store.h). */
+guint
+pf_count_store_files (const char *dir);
+
 SkStore *
 pf_open_store (SkPipelineFixture *fx);
 

@@ -314,7 +314,7 @@ test_import_refused (Fixture *fx, gconstpointer data)
   g_assert_null (c);
   g_clear_error (&error);
   g_assert_cmpuint (pf_store_items (fx), ==, 0);
-  g_assert_cmpuint (pf_count_entries (store_dir), ==, 0);
+  g_assert_cmpuint (pf_count_store_files (store_dir), ==, 0);
   g_autoptr (SkJournalRow) row = pf_last_row (fx, "package-refused");
   g_assert_cmpstr (row->reason, ==, "sig-untrusted-key");
   g_assert_cmpstr (row->outcome, ==, "refused");
@@ -336,7 +336,7 @@ test_import_refused (Fixture *fx, gconstpointer data)
   g_assert_cmpint (g_unlink (sig_path), ==, 0);
   c = sk_pipeline_import (fx->pipe, &fx->op, pkg, NULL, &error);
   g_assert_error (error, SK_ERROR, SK_ERROR_SIG_MISSING);
-  g_assert_cmpuint (pf_count_entries (store_dir), ==, 0);
+  g_assert_cmpuint (pf_count_store_files (store_dir), ==, 0);
 }
 
 /* A case id belongs to one workflow. */
@@ -763,12 +763,12 @@ test_cli_json (Fixture *fx, gconstpointer data)
   g_autoptr (GBytes) want_bytes = pf_read_bytes (kny02);
   g_autoptr (GBytes) got_bytes = pf_read_bytes (got);
   g_assert_true (g_bytes_equal (want_bytes, got_bytes));
-  g_assert_cmpuint (pf_count_entries (std_store), ==, 0);
+  g_assert_cmpuint (pf_count_store_files (std_store), ==, 0);
   g_assert_cmpint (g_unlink (got), ==, 0);
   status = pf_cli_run_at (fx, fx->st.std, NULL, unpack, NULL, NULL);
   g_assert_true (WIFEXITED (status) && WEXITSTATUS (status) == 1);
   g_assert_cmpuint (pf_count_entries (received), ==, 0);
-  g_assert_cmpuint (pf_count_entries (std_store), ==, 0);
+  g_assert_cmpuint (pf_count_store_files (std_store), ==, 0);
   g_autoptr (SkJournalRow) taken = pf_last_row (fx, "download-taken-in");
   g_assert_nonnull (strstr (taken->details, base02));
 }
