@@ -12,6 +12,7 @@ records=${1:-1000000}
 meson compile -C _build >/dev/null
 SK_SERVICE_BENCH_RECORDS=$records \
 SEKISHOD="$top/_build/service/sekishod" \
+SK_BUS_CLIENT="$top/_build/tests/service/sk-bus-client" \
 SK_POLKIT_ACTIONS="$top/_build/policies/jp.sekisho.policy" \
 SK_POLKIT_RULES="$top/policies/jp.sekisho.rules" \
 SK_BUS_POLICY="$top/packaging/dbus/jp.sekisho.Station1.conf" \
