@@ -178,6 +178,15 @@ static const SkErrorInfo error_table[SK_ERROR_N_CODES] = {
                                     "user's folder, or one that others can write.") },
   [SK_ERROR_USAGE] = { "usage", DBUS ("Usage"), SK_EXIT_USAGE,
                        N_ ("The command was not used correctly.") },
+  [SK_ERROR_BACKUP_INVALID] = { "backup-invalid", DBUS ("BackupInvalid"), R,
+                                N_ ("The station backup is damaged, cut short, altered or not "
+                                    "signed by this station's key.") },
+  [SK_ERROR_BACKUP_STALE] = { "backup-stale", DBUS ("BackupStale"), R,
+                              N_ ("The station backup's journal ends before a checkpoint that was "
+                                  "already made; restoring it would lose journal entries.") },
+  [SK_ERROR_STATION_NOT_FRESH] = { "station-not-fresh", DBUS ("StationNotFresh"), R,
+                                   N_ ("A backup is restored only onto a new station, before it "
+                                       "has done any work of its own.") },
 };
 
 #undef R

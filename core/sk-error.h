@@ -95,9 +95,12 @@ typedef enum
   SK_ERROR_FILE_LINKED,       /* a file with other hard links that would outlive its deletion */
   SK_ERROR_HANDOFF_UNSAFE,    /* a hand-off folder others could write, or not what it seems */
   SK_ERROR_USAGE,             /* the command line itself is wrong */
+  SK_ERROR_BACKUP_INVALID,    /* a station backup that is damaged, cut short or altered */
+  SK_ERROR_BACKUP_STALE,      /* a backup whose journal ends before a checkpoint shown */
+  SK_ERROR_STATION_NOT_FRESH, /* a restore onto a station that already has its own work */
 } SkErrorCode;
 
-#define SK_ERROR_N_CODES (SK_ERROR_USAGE + 1)
+#define SK_ERROR_N_CODES (SK_ERROR_STATION_NOT_FRESH + 1)
 
 /* How the command line reports a code (DESIGN.md §8). */
 typedef enum
