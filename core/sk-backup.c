@@ -463,6 +463,7 @@ listed_free (Listed *l)
 
 typedef struct
 {
+  char *station;
   char *station_key;
   gint64 seq;
   char *head;
@@ -473,6 +474,7 @@ typedef struct
 static void
 backup_free (Backup *b)
 {
+  g_free (b->station);
   g_free (b->station_key);
   g_free (b->head);
   g_clear_pointer (&b->members, g_hash_table_unref);
@@ -542,6 +544,7 @@ parse_manifest (GBytes *bytes, GError **error)
     }
 
   g_autoptr (Backup) b = g_new0 (Backup, 1);
+  b->station = g_strdup (json_object_get_string_member_with_default (obj, "station", ""));
   b->station_key = g_strdup (json_object_get_string_member_with_default (obj, "station_key", ""));
   b->seq = json_object_get_int_member_with_default (journal, "seq", -1);
   b->head = g_strdup (json_object_get_string_member_with_default (journal, "head_hash", ""));
@@ -697,6 +700,16 @@ read_backup (SkStation *station, const char *path, char **out_sha, GError **erro
     {
       refuse (error, SK_ERROR_BACKUP_INVALID, "the backup is of the station with key %s",
               b->station_key);
+      return NULL;
+    }
+  /* The journal's rows and checkpoints name the station: the new one takes
+   * the old one's name (station init --name), or its checkpoints would not
+   * be its own. */
+  if (!g_str_equal (b->station, sk_station_get_name (station)))
+    {
+      g_autofree char *safe = sk_escape_untrusted (b->station);
+      refuse (error, SK_ERROR_BACKUP_INVALID,
+              "the backup is of the station named “%s”; make the new station with that name", safe);
       return NULL;
     }
 

@@ -196,9 +196,9 @@ test_round_trip (Fixture *fx, gconstpointer data)
   g_autoptr (GBytes) cp = read_bytes (fx->offsite);
   g_autoptr (GBytes) cp_sig = read_sig (fx->offsite);
   gint64 cp_seq = 0;
-  g_assert_true (sk_journal_check_checkpoint (journal, sk_station_get_keyring (fresh),
-                                              sk_station_get_signing_key (fresh), cp, cp_sig,
-                                              &cp_seq, &error));
+  g_assert_true (sk_journal_check_checkpoint (
+      journal, sk_station_get_keyring (fresh), sk_station_get_name (fresh),
+      sk_station_get_signing_key (fresh), cp, cp_sig, &cp_seq, &error));
   g_assert_no_error (error);
   g_assert_cmpint (cp_seq, >, 0);
   SkJournalFilter restored = { .event = "station-restored" };
@@ -350,6 +350,41 @@ test_not_fresh (Fixture *fx, gconstpointer data)
   g_assert_cmpstr (ev, ==, "station-backup-failed/usage");
 }
 
+/* The same through the command line, as an administrator runs it. */
+static void
+test_cli (Fixture *fx, gconstpointer data)
+{
+  const char *cli = g_getenv ("SEKISHO_CLI");
+  g_assert_nonnull (cli);
+  g_autofree char *out = g_build_filename (fx->pf.tmp, "cli.backup", NULL);
+  const char *backup[] = { cli,       "--json", "--station", sk_station_get_dir (fx->pf.st.term),
+                           "station", "backup", "--out",     out,
+                           NULL };
+  g_autoptr (GBytes) json = NULL;
+  g_assert_cmpint (sk_test_run (backup, NULL, &json), ==, 0);
+  g_autofree char *text = g_strndup (g_bytes_get_data (json, NULL), g_bytes_get_size (json));
+  g_assert_nonnull (strstr (text, "\"ok\":true"));
+  g_assert_true (g_file_test (out, G_FILE_TEST_IS_REGULAR));
+
+  g_autoptr (SkStation) fresh = new_terminal (fx, "cli-fresh");
+  const char *restore[] = { cli,       "--json",  "--station",    sk_station_get_dir (fresh),
+                            "station", "restore", "--checkpoint", fx->offsite,
+                            out,       NULL };
+  g_clear_pointer (&json, g_bytes_unref);
+  g_assert_cmpint (sk_test_run (restore, NULL, &json), ==, 0);
+
+  /* Twice is once too many: the station has its journal now. */
+  g_clear_pointer (&json, g_bytes_unref);
+  g_assert_cmpint (sk_test_run (restore, NULL, &json), ==, 1);
+  g_free (text);
+  text = g_strndup (g_bytes_get_data (json, NULL), g_bytes_get_size (json));
+  g_assert_nonnull (strstr (text, "\"reason\":\"station-not-fresh\""));
+
+  const char *usage[] = { cli, "--station", sk_station_get_dir (fresh), "station", "backup", NULL };
+  g_clear_pointer (&json, g_bytes_unref);
+  g_assert_cmpint (sk_test_run (usage, NULL, &json), ==, 2);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -363,6 +398,7 @@ main (int argc, char **argv)
               fixture_teardown);
   g_test_add ("/backup/stale", Fixture, NULL, fixture_setup, test_stale, fixture_teardown);
   g_test_add ("/backup/not-fresh", Fixture, NULL, fixture_setup, test_not_fresh, fixture_teardown);
+  g_test_add ("/backup/cli", Fixture, NULL, fixture_setup, test_cli, fixture_teardown);
   int status = g_test_run ();
   sk_test_keys_free ();
   return status;
