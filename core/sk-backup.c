@@ -762,12 +762,13 @@ member_data (Backup *b, const char *name)
 static gboolean
 check_fresh (SkJournal *journal, GError **error)
 {
+#define SETUP_EVENTS "'station-created', 'key-imported', 'key-refused', 'station-restore-refused'"
   static const char *const checks[] = {
-    "SELECT count(*) FROM journal WHERE event NOT IN ('station-created', 'key-imported', "
-    "'key-refused', 'station-restore-refused')",
+    "SELECT count(*) FROM journal WHERE event NOT IN (" SETUP_EVENTS ")",
     "SELECT count(*) FROM items",
     "SELECT count(*) FROM cases",
   };
+#undef SETUP_EVENTS
   SkDb *db = sk_journal_get_db (journal);
   for (gsize i = 0; i < G_N_ELEMENTS (checks); i++)
     {

@@ -54,6 +54,7 @@ fixture_setup (Fixture *fx, gconstpointer data)
   const char *paths[] = { request, NULL };
   fx->pkg = pf_pack (&fx->pf, "subscriber", 7, paths);
   g_autoptr (SkCase) c = pf_import_ok (&fx->pf, fx->pkg);
+  g_assert_nonnull (c);
 
   /* The auditor takes a checkpoint off the station. */
   g_autofree char *cp = sk_station_make_checkpoint (fx->pf.st.term, &error);
@@ -320,6 +321,7 @@ test_stale (Fixture *fx, gconstpointer data)
   const char *paths[] = { request, NULL };
   g_autofree char *pkg = pf_pack (&fx->pf, "subscriber", 8, paths);
   g_autoptr (SkCase) c = pf_import_ok (&fx->pf, pkg);
+  g_assert_nonnull (c);
   g_autofree char *newer = sk_station_make_checkpoint (fx->pf.st.term, &error);
   g_assert_no_error (error);
   assert_refused (fx, "stale", fx->backup, newer, SK_ERROR_BACKUP_STALE);
