@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <json-glib/json-glib.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -296,6 +297,62 @@ make_manifest (SkStation *station, GPtrArray *members, gint64 seq, const char *h
   return g_bytes_new_take (g_steal_pointer (&text), len);
 }
 
+static gboolean
+set_errno_error (GError **error, const char *what)
+{
+  int errsv = errno;
+  sk_error_set_from_errno (error, errsv, what);
+  return FALSE;
+}
+
+/* MEMBERS as a pax tar into FD, synced. */
+static gboolean
+write_members (int fd, GPtrArray *members, GError **error)
+{
+  g_autoptr (SkTarWriter) tar = sk_tar_writer_new (fd, error);
+  if (tar == NULL)
+    return FALSE;
+  gint64 mtime = g_get_real_time () / G_USEC_PER_SEC;
+  for (guint i = 0; i < members->len; i++)
+    {
+      const Member *m = g_ptr_array_index (members, i);
+      if (!sk_tar_writer_add_bytes (tar, m->name, m->data, mtime, error))
+        return FALSE;
+    }
+  if (!sk_tar_writer_finish (tar, error))
+    return FALSE;
+  if (fsync (fd) != 0)
+    return set_errno_error (error, "syncing the backup");
+  return TRUE;
+}
+
+/* Where unnamed files are not supported (vfat on a USB stick): a hidden
+ * temporary name beside it, renamed onto a name that must still be free. */
+static gboolean
+write_via_temporary (int dfd, const char *base, GPtrArray *members, GError **error)
+{
+  g_autofree char *temp = g_strdup_printf (".%s.partial", base);
+  int fd = openat (dfd, temp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+  if (fd < 0)
+    return set_errno_error (error, "creating the backup");
+  g_auto (SkFd) ofd = fd;
+  gboolean ok = write_members (ofd, members, error);
+  if (ok && renameat2 (dfd, temp, dfd, base, RENAME_NOREPLACE) != 0)
+    {
+      /* A file system without RENAME_NOREPLACE: look, then rename. */
+      struct stat st;
+      if (errno != EINVAL)
+        ok = set_errno_error (error, "naming the backup");
+      else if (fstatat (dfd, base, &st, AT_SYMLINK_NOFOLLOW) == 0)
+        ok = refuse (error, SK_ERROR_USAGE, "the backup's name was taken while it was written");
+      else if (renameat (dfd, temp, dfd, base) != 0)
+        ok = set_errno_error (error, "naming the backup");
+    }
+  if (!ok)
+    (void)unlinkat (dfd, temp, 0);
+  return ok;
+}
+
 /* Write MEMBERS as a pax tar into a new file at PATH: an unnamed file in
  * PATH's folder, synced, then linked under its name (which must be free)
  * and the folder synced.  Nothing is ever at PATH half-written. */
@@ -308,55 +365,31 @@ write_archive (const char *path, GPtrArray *members, GError **error)
     return refuse (error, SK_ERROR_USAGE, "the backup needs a file name");
   int dirfd = open (dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (dirfd < 0)
-    {
-      int errsv = errno;
-      sk_error_set_from_errno (error, errsv, "opening the backup's folder");
-      return FALSE;
-    }
+    return set_errno_error (error, "opening the backup's folder");
   g_auto (SkFd) dfd = dirfd;
   struct stat st;
   if (fstatat (dfd, base, &st, AT_SYMLINK_NOFOLLOW) == 0)
     return refuse (error, SK_ERROR_USAGE, "%s exists; a backup is written to a new file", path);
-  int fd = openat (dfd, ".", O_TMPFILE | O_WRONLY | O_CLOEXEC, 0600);
-  if (fd < 0)
-    {
-      int errsv = errno;
-      sk_error_set_from_errno (error, errsv, "creating the backup");
-      return FALSE;
-    }
-  g_auto (SkFd) ofd = fd;
 
-  g_autoptr (SkTarWriter) tar = sk_tar_writer_new (ofd, error);
-  if (tar == NULL)
-    return FALSE;
-  gint64 mtime = g_get_real_time () / G_USEC_PER_SEC;
-  for (guint i = 0; i < members->len; i++)
+  int fd = openat (dfd, ".", O_TMPFILE | O_WRONLY | O_CLOEXEC, 0600);
+  if (fd < 0 && (errno == EOPNOTSUPP || errno == EISDIR))
     {
-      const Member *m = g_ptr_array_index (members, i);
-      if (!sk_tar_writer_add_bytes (tar, m->name, m->data, mtime, error))
+      if (!write_via_temporary (dfd, base, members, error))
         return FALSE;
     }
-  if (!sk_tar_writer_finish (tar, error))
-    return FALSE;
-  if (fsync (ofd) != 0)
+  else if (fd < 0)
+    return set_errno_error (error, "creating the backup");
+  else
     {
-      int errsv = errno;
-      sk_error_set_from_errno (error, errsv, "syncing the backup");
-      return FALSE;
-    }
-  g_autofree char *proc = g_strdup_printf ("/proc/self/fd/%d", ofd);
-  if (linkat (AT_FDCWD, proc, dfd, base, AT_SYMLINK_FOLLOW) != 0)
-    {
-      int errsv = errno;
-      sk_error_set_from_errno (error, errsv, "naming the backup");
-      return FALSE;
+      g_auto (SkFd) ofd = fd;
+      if (!write_members (ofd, members, error))
+        return FALSE;
+      g_autofree char *proc = g_strdup_printf ("/proc/self/fd/%d", ofd);
+      if (linkat (AT_FDCWD, proc, dfd, base, AT_SYMLINK_FOLLOW) != 0)
+        return set_errno_error (error, "naming the backup");
     }
   if (fsync (dfd) != 0)
-    {
-      int errsv = errno;
-      sk_error_set_from_errno (error, errsv, "syncing the backup's folder");
-      return FALSE;
-    }
+    return set_errno_error (error, "syncing the backup's folder");
   return TRUE;
 }
 
