@@ -280,7 +280,8 @@ cmd_station_backup (SkCli *cli, int argc, char **argv)
 
   g_autoptr (GError) error = NULL;
   g_autoptr (SkStation) station = sk_cli_open_station (cli, &error);
-  if (station == NULL || !sk_backup_write (station, out, &error))
+  if (station == NULL ||
+      !sk_backup_write (station, sk_actor_for_process (SK_ROLE_ADMIN), out, &error))
     return sk_cli_finish (cli, error, NULL, NULL);
   JsonBuilder *b = sk_cli_extra (cli);
   json_builder_set_member_name (b, "backup");
@@ -312,7 +313,8 @@ cmd_station_restore (SkCli *cli, int argc, char **argv)
 
   g_autoptr (GError) error = NULL;
   g_autoptr (SkStation) station = sk_cli_open_station (cli, &error);
-  if (station == NULL || !sk_backup_restore (station, argv[1], checkpoint, &error))
+  if (station == NULL || !sk_backup_restore (station, sk_actor_for_process (SK_ROLE_ADMIN), argv[1],
+                                             checkpoint, &error))
     return sk_cli_finish (cli, error, NULL, NULL);
   return sk_cli_finish (
       cli, NULL,

@@ -85,6 +85,7 @@ sha256_hex (GBytes *bytes)
  * of its own.  A failure to journal is a failure of the action. */
 static gboolean
 journal_action (SkStation *station,
+                const SkActor *actor,
                 const char *event,
                 const GError *refusal,
                 const char *details,
@@ -99,8 +100,9 @@ journal_action (SkStation *station,
                    ? "ok"
                    : (sk_error_get_exit_class (refusal) == SK_EXIT_REFUSED ? "refused" : "failed"),
     .reason = refusal != NULL ? sk_error_get_reason (refusal) : NULL,
-    .uid = (gint64)getuid (),
-    .login = sk_station_login (),
+    .uid = actor->uid,
+    .login = actor->login,
+    .role = actor->role,
     .details = details,
   };
   return sk_journal_record (journal, &entry, error) != 0;
@@ -450,9 +452,10 @@ backup_write (SkStation *station,
 }
 
 gboolean
-sk_backup_write (SkStation *station, const char *out_path, GError **error)
+sk_backup_write (SkStation *station, const SkActor *actor, const char *out_path, GError **error)
 {
   g_return_val_if_fail (SK_IS_STATION (station), FALSE);
+  g_return_val_if_fail (actor != NULL, FALSE);
   g_return_val_if_fail (out_path != NULL, FALSE);
   g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
 
@@ -466,8 +469,8 @@ sk_backup_write (SkStation *station, const char *out_path, GError **error)
                                                    "\"%s\"}",
                                                    seq, head, sha)
                                 : NULL;
-  if (!journal_action (station, ok ? "station-backed-up" : "station-backup-failed", local_error,
-                       details, error))
+  if (!journal_action (station, actor, ok ? "station-backed-up" : "station-backup-failed",
+                       local_error, details, error))
     return FALSE;
   if (!ok)
     {
@@ -930,6 +933,7 @@ run_sql (SkDb *db, const char *sql, gint64 value, GError **error)
  * entry of that chain. */
 static gboolean
 replace_journal (SkJournal *journal,
+                 const SkActor *actor,
                  GPtrArray *rows,
                  const char *backup_sha,
                  gint64 checkpoint_seq,
@@ -992,8 +996,9 @@ replace_journal (SkJournal *journal,
   SkJournalEntry entry = {
     .event = "station-restored",
     .outcome = "ok",
-    .uid = (gint64)getuid (),
-    .login = sk_station_login (),
+    .uid = actor->uid,
+    .login = actor->login,
+    .role = actor->role,
     .details = details,
   };
   return sk_journal_append (journal, &entry, error) != 0;
@@ -1111,6 +1116,7 @@ unstage_policy (const char *dir)
 
 static gboolean
 backup_restore (SkStation *station,
+                const SkActor *actor,
                 const char *backup_path,
                 const char *checkpoint_path,
                 gboolean *out_committed,
@@ -1177,7 +1183,8 @@ backup_restore (SkStation *station,
 
   if (!sk_journal_begin (journal, error))
     return FALSE;
-  if (!check_fresh (journal, error) || !replace_journal (journal, rows, sha, checkpoint_seq, error))
+  if (!check_fresh (journal, error) ||
+      !replace_journal (journal, actor, rows, sha, checkpoint_seq, error))
     {
       sk_journal_rollback (journal);
       if (staged != NULL)
@@ -1198,7 +1205,7 @@ backup_restore (SkStation *station,
   if (staged != NULL)
     {
       g_autofree char *path = g_build_filename (staged, POLICY_NAME, NULL);
-      g_autoptr (SkPolicy) installed = sk_station_install_policy (station, path, error);
+      g_autoptr (SkPolicy) installed = sk_station_install_policy (station, actor, path, error);
       unstage_policy (staged);
       if (installed == NULL)
         return FALSE;
@@ -1208,21 +1215,24 @@ backup_restore (SkStation *station,
 
 gboolean
 sk_backup_restore (SkStation *station,
+                   const SkActor *actor,
                    const char *backup_path,
                    const char *checkpoint_path,
                    GError **error)
 {
   g_return_val_if_fail (SK_IS_STATION (station), FALSE);
+  g_return_val_if_fail (actor != NULL, FALSE);
   g_return_val_if_fail (backup_path != NULL, FALSE);
   g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
 
   g_autoptr (GError) local_error = NULL;
   gboolean committed = FALSE;
-  if (backup_restore (station, backup_path, checkpoint_path, &committed, &local_error))
+  if (backup_restore (station, actor, backup_path, checkpoint_path, &committed, &local_error))
     return TRUE;
   /* A refusal before the journal was replaced is journaled on the station
    * as it was; after, the station-restored entry already stands. */
-  if (!committed && !journal_action (station, "station-restore-refused", local_error, NULL, error))
+  if (!committed &&
+      !journal_action (station, actor, "station-restore-refused", local_error, NULL, error))
     return FALSE;
   g_propagate_error (error, g_steal_pointer (&local_error));
   return FALSE;

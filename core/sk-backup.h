@@ -30,6 +30,7 @@
 
 #include <gio/gio.h>
 
+#include "sk-actor.h"
 #include "sk-station.h"
 
 G_BEGIN_DECLS
@@ -38,9 +39,10 @@ G_BEGIN_DECLS
 
 /* Write a backup of STATION to OUT_PATH, which must not exist.  The file
  * appears whole or not at all.  Journaled (station-backed-up), refusals
- * included; the journal entry names the backup's journal head. */
+ * included, as ACTOR (an administrator); the journal entry names the
+ * backup's journal head. */
 gboolean
-sk_backup_write (SkStation *station, const char *out_path, GError **error);
+sk_backup_write (SkStation *station, const SkActor *actor, const char *out_path, GError **error);
 
 /* Restore BACKUP_PATH onto STATION.  CHECKPOINT_PATH (with its .sig beside
  * it) is a checkpoint the backup's journal must reach; NULL means the
@@ -48,6 +50,7 @@ sk_backup_write (SkStation *station, const char *out_path, GError **error);
  * (station-restored, or station-restore-refused with its reason). */
 gboolean
 sk_backup_restore (SkStation *station,
+                   const SkActor *actor,
                    const char *backup_path,
                    const char *checkpoint_path,
                    GError **error);

@@ -17,6 +17,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "sk-actor.h"
 #include "sk-backup.h"
 #include "sk-error.h"
 #include "sk-test-pipeline.h"
@@ -57,7 +58,8 @@ fixture_setup (Fixture *fx, gconstpointer data)
   g_assert_nonnull (c);
 
   /* The auditor takes a checkpoint off the station. */
-  g_autofree char *cp = sk_station_make_checkpoint (fx->pf.st.term, &error);
+  g_autofree char *cp =
+      sk_station_make_checkpoint (fx->pf.st.term, sk_actor_for_process (SK_ROLE_AUDITOR), &error);
   g_assert_no_error (error);
   g_autofree char *dir = pf_make_subdir (fx->pf.tmp, "offsite");
   fx->offsite = g_build_filename (dir, "checkpoint.json", NULL);
@@ -67,7 +69,8 @@ fixture_setup (Fixture *fx, gconstpointer data)
   copy_file (cp_sig, offsite_sig);
 
   fx->backup = g_build_filename (fx->pf.tmp, "station.backup", NULL);
-  g_assert_true (sk_backup_write (fx->pf.st.term, fx->backup, &error));
+  g_assert_true (
+      sk_backup_write (fx->pf.st.term, sk_actor_for_process (SK_ROLE_ADMIN), fx->backup, &error));
   g_assert_no_error (error);
 }
 
@@ -90,7 +93,8 @@ new_station (Fixture *fx, const char *name, const char *own_fpr, GBytes *own_sec
 {
   g_autoptr (GError) error = NULL;
   g_autofree char *dir = g_build_filename (fx->pf.tmp, name, NULL);
-  SkStation *station = sk_station_create (dir, sk_test_keys.admin, own_fpr, "terminal", &error);
+  SkStation *station = sk_station_create (dir, sk_test_keys.admin, own_fpr, "terminal",
+                                          sk_actor_for_process (SK_ROLE_ADMIN), &error);
   g_assert_no_error (error);
   g_ptr_array_add (fx->homes, g_build_filename (dir, "gnupg", NULL));
   GBytes *keys[] = { own_sec, NULL };
@@ -181,7 +185,8 @@ test_round_trip (Fixture *fx, gconstpointer data)
 
   gint64 old_length = journal_length (fx->pf.st.term);
   g_autoptr (SkStation) fresh = new_terminal (fx, "fresh");
-  g_assert_true (sk_backup_restore (fresh, fx->backup, fx->offsite, &error));
+  g_assert_true (sk_backup_restore (fresh, sk_actor_for_process (SK_ROLE_ADMIN), fx->backup,
+                                    fx->offsite, &error));
   g_assert_no_error (error);
 
   /* The journal is back whole, the restore its next entry, and the
@@ -224,7 +229,7 @@ test_round_trip (Fixture *fx, gconstpointer data)
 
   /* And the station can back itself up again. */
   g_autofree char *second = g_build_filename (fx->pf.tmp, "second.backup", NULL);
-  g_assert_true (sk_backup_write (fresh, second, &error));
+  g_assert_true (sk_backup_write (fresh, sk_actor_for_process (SK_ROLE_ADMIN), second, &error));
   g_assert_no_error (error);
   g_autofree char *ev = last_event (fresh);
   g_assert_cmpstr (ev, ==, "station-backed-up/-");
@@ -239,7 +244,8 @@ assert_refused (
   g_autoptr (GError) error = NULL;
   g_autoptr (SkStation) fresh = new_terminal (fx, station_name);
   gint64 before = journal_length (fresh);
-  g_assert_false (sk_backup_restore (fresh, backup, checkpoint, &error));
+  g_assert_false (
+      sk_backup_restore (fresh, sk_actor_for_process (SK_ROLE_ADMIN), backup, checkpoint, &error));
   g_assert_error (error, SK_ERROR, code);
   g_assert_cmpint (journal_length (fresh), ==, before + 1);
   g_autofree char *ev = last_event (fresh);
@@ -307,7 +313,8 @@ test_other_station (Fixture *fx, gconstpointer data)
   g_autoptr (GError) error = NULL;
   g_autoptr (SkStation) other =
       new_station (fx, "other", sk_test_keys.standard, sk_test_keys.standard_sec);
-  g_assert_false (sk_backup_restore (other, fx->backup, NULL, &error));
+  g_assert_false (
+      sk_backup_restore (other, sk_actor_for_process (SK_ROLE_ADMIN), fx->backup, NULL, &error));
   g_assert_error (error, SK_ERROR, SK_ERROR_BACKUP_INVALID);
 }
 
@@ -322,16 +329,19 @@ test_stale (Fixture *fx, gconstpointer data)
   g_autofree char *pkg = pf_pack (&fx->pf, "subscriber", 8, paths);
   g_autoptr (SkCase) c = pf_import_ok (&fx->pf, pkg);
   g_assert_nonnull (c);
-  g_autofree char *newer = sk_station_make_checkpoint (fx->pf.st.term, &error);
+  g_autofree char *newer =
+      sk_station_make_checkpoint (fx->pf.st.term, sk_actor_for_process (SK_ROLE_AUDITOR), &error);
   g_assert_no_error (error);
   assert_refused (fx, "stale", fx->backup, newer, SK_ERROR_BACKUP_STALE);
 
   /* A newer backup reaches it. */
   g_autofree char *later = g_build_filename (fx->pf.tmp, "later.backup", NULL);
-  g_assert_true (sk_backup_write (fx->pf.st.term, later, &error));
+  g_assert_true (
+      sk_backup_write (fx->pf.st.term, sk_actor_for_process (SK_ROLE_ADMIN), later, &error));
   g_assert_no_error (error);
   g_autoptr (SkStation) fresh = new_terminal (fx, "fresh-later");
-  g_assert_true (sk_backup_restore (fresh, later, newer, &error));
+  g_assert_true (
+      sk_backup_restore (fresh, sk_actor_for_process (SK_ROLE_ADMIN), later, newer, &error));
   g_assert_no_error (error);
 }
 
@@ -340,13 +350,15 @@ test_not_fresh (Fixture *fx, gconstpointer data)
 {
   g_autoptr (GError) error = NULL;
   gint64 before = journal_length (fx->pf.st.term);
-  g_assert_false (sk_backup_restore (fx->pf.st.term, fx->backup, NULL, &error));
+  g_assert_false (sk_backup_restore (fx->pf.st.term, sk_actor_for_process (SK_ROLE_ADMIN),
+                                     fx->backup, NULL, &error));
   g_assert_error (error, SK_ERROR, SK_ERROR_STATION_NOT_FRESH);
   g_assert_cmpint (journal_length (fx->pf.st.term), ==, before + 1);
 
   /* Nor is a backup written over an existing file. */
   g_clear_error (&error);
-  g_assert_false (sk_backup_write (fx->pf.st.term, fx->backup, &error));
+  g_assert_false (
+      sk_backup_write (fx->pf.st.term, sk_actor_for_process (SK_ROLE_ADMIN), fx->backup, &error));
   g_assert_error (error, SK_ERROR, SK_ERROR_USAGE);
   g_autofree char *ev = last_event (fx->pf.st.term);
   g_assert_cmpstr (ev, ==, "station-backup-failed/usage");
