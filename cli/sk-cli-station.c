@@ -1,4 +1,4 @@
-/* sk-cli-station.c — station init, station sweep */
+/* sk-cli-station.c — station init, sweep, backup, restore */
 #define G_LOG_DOMAIN "sekisho"
 
 #include "config.h"
@@ -6,6 +6,7 @@
 #include <glib/gi18n.h>
 #include <unistd.h>
 
+#include "sk-backup.h"
 #include "sk-cli.h"
 #include "sk-journal.h"
 #include "sk-store.h"
@@ -261,6 +262,66 @@ cmd_station_status (SkCli *cli, int argc, char **argv)
   return sk_cli_finish (cli, NULL, _ ("The station as it stands."), NULL);
 }
 
+static int
+cmd_station_backup (SkCli *cli, int argc, char **argv)
+{
+  g_autofree char *out = NULL;
+  const GOptionEntry entries[] = {
+    { "out", 0, 0, G_OPTION_ARG_FILENAME, &out, N_ ("The backup file to write (it must not exist)"),
+      "FILE" },
+    { NULL },
+  };
+  int code;
+
+  if (!sk_cli_parse_options (cli, entries, &argc, &argv, &code))
+    return code;
+  if (argc != 1 || out == NULL)
+    return sk_cli_usage_error (cli, _ ("station backup takes --out FILE"));
+
+  g_autoptr (GError) error = NULL;
+  g_autoptr (SkStation) station = sk_cli_open_station (cli, &error);
+  if (station == NULL ||
+      !sk_backup_write (station, sk_actor_for_process (SK_ROLE_ADMIN), out, &error))
+    return sk_cli_finish (cli, error, NULL, NULL);
+  JsonBuilder *b = sk_cli_extra (cli);
+  json_builder_set_member_name (b, "backup");
+  json_builder_add_string_value (b, out);
+  g_autofree char *safe = sk_escape_untrusted (out);
+  g_autofree char *msg = g_strdup_printf (
+      _ ("Backup written to %s: the journal, the policy, the public keys and the checkpoints. "
+         "Keep it, and the station's secret key, off the station."),
+      safe);
+  return sk_cli_finish (cli, NULL, msg, NULL);
+}
+
+static int
+cmd_station_restore (SkCli *cli, int argc, char **argv)
+{
+  g_autofree char *checkpoint = NULL;
+  const GOptionEntry entries[] = {
+    { "checkpoint", 0, 0, G_OPTION_ARG_FILENAME, &checkpoint,
+      N_ ("A checkpoint kept off the station (FILE and FILE.sig) that the backup must reach"),
+      "FILE" },
+    { NULL },
+  };
+  int code;
+
+  if (!sk_cli_parse_options (cli, entries, &argc, &argv, &code))
+    return code;
+  if (argc != 2)
+    return sk_cli_usage_error (cli, _ ("station restore takes one backup file"));
+
+  g_autoptr (GError) error = NULL;
+  g_autoptr (SkStation) station = sk_cli_open_station (cli, &error);
+  if (station == NULL || !sk_backup_restore (station, sk_actor_for_process (SK_ROLE_ADMIN), argv[1],
+                                             checkpoint, &error))
+    return sk_cli_finish (cli, error, NULL, NULL);
+  return sk_cli_finish (
+      cli, NULL,
+      _ ("Backup restored: the journal verifies and continues, the policy is installed again."),
+      NULL);
+}
+
 static const SkCliCommand station_commands[] = {
   { "init", "--admin-key FPR --signing-key FPR [--name NAME]",
     N_ ("Create a station: its folders, its GnuPG home and its journal."),
@@ -270,6 +331,15 @@ static const SkCliCommand station_commands[] = {
     "sekisho station status", cmd_station_status },
   { "sweep", "", N_ ("Delete everything whose retention period has ended, and journal it."),
     "sekisho station sweep", cmd_station_sweep },
+  { "backup", "--out FILE",
+    N_ ("Write a signed backup of the journal, the policy, the public keys and the checkpoints; "
+        "never the store's items or a secret key."),
+    "sekisho station backup --out /media/backup/terminal-1.backup", cmd_station_backup },
+  { "restore", "[--checkpoint CP.json] FILE",
+    N_ ("Restore a backup onto a new station made with the same keys and name, after checking "
+        "its signature and that it reaches the checkpoint shown."),
+    "sekisho station restore --checkpoint 000000000042.json terminal-1.backup",
+    cmd_station_restore },
   { NULL },
 };
 

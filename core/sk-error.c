@@ -203,6 +203,15 @@ static const SkErrorInfo error_table[SK_ERROR_N_CODES] = {
   [SK_ERROR_MEDIA_NUMBER_IN_USE] = { "media-number-in-use", DBUS ("MediaNumberInUse"), R,
                                      N_ ("This control number (管理番号) is already registered to "
                                          "another medium.") },
+  [SK_ERROR_BACKUP_INVALID] = { "backup-invalid", DBUS ("BackupInvalid"), R,
+                                N_ ("The station backup is damaged, cut short, altered or not "
+                                    "signed by this station's key.") },
+  [SK_ERROR_BACKUP_STALE] = { "backup-stale", DBUS ("BackupStale"), R,
+                              N_ ("The station backup's journal ends before a checkpoint that was "
+                                  "already made; restoring it would lose journal entries.") },
+  [SK_ERROR_STATION_NOT_FRESH] = { "station-not-fresh", DBUS ("StationNotFresh"), R,
+                                   N_ ("A backup is restored only onto a new station, before it "
+                                       "has done any work of its own.") },
 };
 
 #undef R

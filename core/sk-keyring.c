@@ -2149,3 +2149,31 @@ sk_keyring_list_keys (SkKeyring *self, GError **error)
     }
   return g_steal_pointer (&keys);
 }
+
+/* ---- export (station backup) ------------------------------------------------ */
+
+GBytes *
+sk_keyring_export_public (SkKeyring *self, GError **error)
+{
+  g_auto (gpgme_data_t) out = NULL;
+  gpgme_error_t gerr;
+  gsize mem_len = 0;
+
+  g_return_val_if_fail (SK_IS_KEYRING (self), NULL);
+  g_return_val_if_fail (error == NULL || *error == NULL, NULL);
+
+  g_autoptr (SkGpgContext) ctx = context_new (self->homedir, error);
+  if (ctx == NULL)
+    return NULL;
+  gerr = gpgme_data_new (&out);
+  /* Mode 0: public keys only; GPGME_EXPORT_MODE_SECRET is never asked for. */
+  if (gerr == 0)
+    gerr = gpgme_op_export (ctx, NULL, 0, out);
+  if (gerr != 0)
+    {
+      set_error_from_gpgme (error, gerr, SK_ERROR_IO_ERROR, "exporting the public keys");
+      return NULL;
+    }
+  g_auto (SkGpgmeMem) mem = gpgme_data_release_and_get_mem (g_steal_pointer (&out), &mem_len);
+  return g_bytes_new (mem != NULL ? (const char *)mem : "", mem != NULL ? mem_len : 0);
+}

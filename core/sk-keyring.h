@@ -154,6 +154,11 @@ sk_keyring_import (SkKeyring *self,
                    const char *allowed_secret_fpr,
                    GError **error);
 
+/* Every public key of the keyring, binary, as `gpg --export` writes them
+ * (for a station backup); never a secret key. */
+GBytes *
+sk_keyring_export_public (SkKeyring *self, GError **error);
+
 gboolean
 sk_keyring_has_public_key (SkKeyring *self, const char *fpr);
 gboolean
