@@ -43,7 +43,13 @@ import sys
 import tempfile
 import time
 
-import gi
+# G_DEBUG (fatal-criticals in the test setup) is for the app, not for this
+# script's own GLib: a critical inside pyatspi would abort the harness before
+# it could stop its X server and buses.  Taken out before GLib starts, given
+# back to the app.
+APP_G_DEBUG = os.environ.pop("G_DEBUG", None)
+
+import gi  # noqa: E402
 
 gi.require_version("Atspi", "2.0")
 from gi.repository import Atspi, Gio, GLib  # noqa: E402
@@ -511,6 +517,8 @@ def main():
             "SEKISHO_LOCALEDIR": args.localedir,
             "GSETTINGS_BACKEND": "memory",
         })
+        if APP_G_DEBUG is not None:
+            env["G_DEBUG"] = APP_G_DEBUG
         for k in ("NO_AT_BRIDGE", "GTK_THEME"):
             env.pop(k, None)
         if args.scenario == "dark":
