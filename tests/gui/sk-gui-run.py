@@ -17,6 +17,10 @@ Scenarios:
                own (HOME, XDG dirs stay empty).
   no-bus       DBUS_SYSTEM_BUS_ADDRESS names a socket nobody listens on: the
                same window, naming the unreachable bus; photographed.
+  no-role      the real sekishod answers on the bus (a fresh station, the
+               project's bus policy), but the caller (root, in none of the
+               sekisho-* groups) holds no role: the app says so in Japanese,
+               with whom to ask; photographed.
   keyboard     the same window, worked with keys only: Ctrl+Shift+R retries,
                Ctrl+Q quits.
   hidpi        GDK_SCALE=2 on a 2560x1600 screen: the window is drawn at twice
@@ -39,10 +43,16 @@ import sys
 import tempfile
 import time
 
-import gi
+# G_DEBUG (fatal-criticals in the test setup) is for the app, not for this
+# script's own GLib: a critical inside pyatspi would abort the harness before
+# it could stop its X server and buses.  Taken out before GLib starts, given
+# back to the app.
+APP_G_DEBUG = os.environ.pop("G_DEBUG", None)
+
+import gi  # noqa: E402
 
 gi.require_version("Atspi", "2.0")
-from gi.repository import Atspi  # noqa: E402
+from gi.repository import Atspi, Gio, GLib  # noqa: E402
 
 BUS_CONF = """<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"
  "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
@@ -120,7 +130,7 @@ def start_xvfb(size="1280x800"):
 def start_system_bus(tmp, policy_file):
     socket = os.path.join(tmp, "system_bus_socket")
     conf = os.path.join(tmp, "bus.conf")
-    include = "<include>%s</include>" % policy_file if policy_file else ""
+    include = "<include>%s</include>" % os.path.abspath(policy_file) if policy_file else ""
     with open(conf, "w") as f:
         f.write(BUS_CONF.format(socket=socket, include=include))
     proc = subprocess.Popen(["dbus-daemon", "--config-file=" + conf, "--nofork", "--print-address=1"],
@@ -327,6 +337,49 @@ def scenario_no_bus(ctx):
     screenshot(ctx.display, ctx.out, "no-bus", ctx.app.pid)
 
 
+def start_sekishod(ctx, tmp, address, sekishod, cli):
+    """A fresh station and the real sekishod serving it on the private bus."""
+    station = os.path.join(tmp, "station")
+    handoff = os.path.join(tmp, "handoff")
+    os.makedirs(handoff, mode=0o755)
+    # Fingerprints only: the keys are not needed to answer who the caller is.
+    subprocess.run([cli, "--station", station, "station", "init",
+                    "--admin-key", "0123456789ABCDEF0123456789ABCDEF01234567",
+                    "--signing-key", "89ABCDEF0123456789ABCDEF0123456789ABCDEF"],
+                   check=True, stdout=subprocess.DEVNULL)
+    env = dict(os.environ, DBUS_SYSTEM_BUS_ADDRESS=address)
+    proc = subprocess.Popen([sekishod, "--station", station, "--handoff-root", handoff], env=env)
+    bus = Gio.DBusConnection.new_for_address_sync(
+        address, Gio.DBusConnectionFlags.AUTHENTICATION_CLIENT
+        | Gio.DBusConnectionFlags.MESSAGE_BUS_CONNECTION, None, None)
+    end = time.monotonic() + 20
+    while time.monotonic() < end:
+        if proc.poll() is not None:
+            raise Failure("sekishod ended at start (status %d)" % proc.returncode)
+        has = bus.call_sync("org.freedesktop.DBus", "/org/freedesktop/DBus", "org.freedesktop.DBus",
+                            "NameHasOwner", GLib.Variant("(s)", ("jp.sekisho.Station1",)),
+                            GLib.VariantType("(b)"), Gio.DBusCallFlags.NONE, -1, None)
+        if has.unpack()[0]:
+            return proc
+        time.sleep(0.1)
+    raise Failure("sekishod did not take its bus name")
+
+
+def scenario_no_role(ctx):
+    app = find_app("sekisho-gtk")
+    frame = find(app, Atspi.Role.FRAME)
+    headline = find(frame, Atspi.Role.LABEL, name="このステーションでの役割がありません")
+    check(headline is not None, "the real sekishod answered; a caller in no role group is told so")
+    labels = texts(frame)
+    check(any("role-denied" in t for t in labels), "the reason code role-denied is shown")
+    check(any("sekisho-operator" in t and "情報システム管理者" in t for t in labels),
+          "the window says whom to ask and for which groups")
+    check(not any("接続できません" in t for t in labels), "the service is not called unreachable")
+    bad = unnamed_controls(frame)
+    check(not bad, "every control has an accessible name (unnamed: %s)" % bad)
+    screenshot(ctx.display, ctx.out, "no-role", ctx.app.pid)
+
+
 def scenario_keyboard(ctx):
     app = find_app("sekisho-gtk")
     frame = find(app, Atspi.Role.FRAME)
@@ -395,6 +448,7 @@ SCENARIOS = {
     "dark": scenario_dark,
     "hidpi": scenario_hidpi,
     "no-bus": scenario_no_bus,
+    "no-role": scenario_no_role,
 }
 
 
@@ -425,6 +479,8 @@ def main():
     p.add_argument("--out", help="folder for the screenshots")
     p.add_argument("--scenario", choices=sorted(SCENARIOS))
     p.add_argument("--bus-policy", help="the project's bus policy file to include")
+    p.add_argument("--sekishod", help="the service, for scenarios that need it")
+    p.add_argument("--cli", help="the command line, to make a station")
     args = p.parse_args()
     if args.validate_ui:
         return validate_ui(args.validate_ui)
@@ -441,6 +497,10 @@ def main():
         procs.append(xvfb)
         bus, address = start_system_bus(tmp, args.bus_policy)
         procs.append(bus)
+        if args.scenario == "no-role":
+            if not (args.sekishod and args.cli and args.bus_policy):
+                raise Failure("no-role needs --sekishod, --cli and --bus-policy")
+            procs.append(start_sekishod(ctx, tmp, address, args.sekishod, args.cli))
         ctx.home = os.path.join(tmp, "home")
         os.makedirs(ctx.home)
         env = dict(os.environ)
@@ -457,6 +517,8 @@ def main():
             "SEKISHO_LOCALEDIR": args.localedir,
             "GSETTINGS_BACKEND": "memory",
         })
+        if APP_G_DEBUG is not None:
+            env["G_DEBUG"] = APP_G_DEBUG
         for k in ("NO_AT_BRIDGE", "GTK_THEME"):
             env.pop(k, None)
         if args.scenario == "dark":
