@@ -105,9 +105,9 @@ typedef enum
   SK_ERROR_MEDIA_ENTRY_TYPE,    /* a name on a medium is not a regular file (link, FIFO, device) */
   SK_ERROR_MEDIA_CSV_INVALID,   /* a media register CSV line is malformed or hostile */
   SK_ERROR_MEDIA_NUMBER_IN_USE, /* the 管理番号 is already registered */
-  SK_ERROR_BACKUP_INVALID,    /* a station backup that is damaged, cut short or altered */
-  SK_ERROR_BACKUP_STALE,      /* a backup whose journal ends before a checkpoint shown */
-  SK_ERROR_STATION_NOT_FRESH, /* a restore onto a station that already has its own work */
+  SK_ERROR_BACKUP_INVALID,      /* a station backup that is damaged, cut short or altered */
+  SK_ERROR_BACKUP_STALE,        /* a backup whose journal ends before a checkpoint shown */
+  SK_ERROR_STATION_NOT_FRESH,   /* a restore onto a station that already has its own work */
 } SkErrorCode;
 
 #define SK_ERROR_N_CODES (SK_ERROR_STATION_NOT_FRESH + 1)
