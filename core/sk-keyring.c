@@ -1078,9 +1078,11 @@ struct _SkVerifier
   GBytes *signature;
   SkPgpSig *sig;    /* NULL: left to GnuPG */
   SkDigest *digest; /* of the bytes fed */
-  /* The signer's key, looked up on a second thread while the bytes are
-   * hashed (two runs of gpg: a listing, an export). */
-  GThread *lookup;
+  /* The signer's key, looked up before the bytes are hashed (two runs of
+   * gpg: a listing, an export).  Not on a thread of its own: GPGME forks
+   * gpg, and a fork while another thread holds a lock (an LD_PRELOAD'ed
+   * library's, as umockdev's in the media tests) leaves the child waiting
+   * on it forever. */
   gpgme_key_t key;    /* NULL: not in this keyring */
   SkPgpKey *material; /* the primary's, when the signer is the primary */
   gboolean by_subkey;
@@ -1088,10 +1090,9 @@ struct _SkVerifier
 };
 
 /* The signing key, as GnuPG lists it, and its primary's material. */
-static gpointer
-lookup_signer (gpointer data)
+static void
+lookup_signer (SkVerifier *v)
 {
-  SkVerifier *v = data;
   const SkPgpSig *sig = v->sig;
   gboolean by_fpr = sig->issuer_fpr[0] != '\0';
   g_autoptr (SkGpgContext) ctx = context_new (v->keyring->homedir, &v->lookup_error);
@@ -1099,7 +1100,7 @@ lookup_signer (gpointer data)
       !find_key_on (ctx, by_fpr ? sig->issuer_fpr : sig->issuer_keyid, FALSE, &v->key,
                     &v->lookup_error) ||
       v->key == NULL)
-    return NULL;
+    return;
   gpgme_subkey_t signer = NULL;
   for (gpgme_subkey_t sk = v->key->subkeys; sk != NULL; sk = sk->next)
     if (by_fpr ? fpr_equal (sk->fpr, sig->issuer_fpr) : fpr_equal (sk->keyid, sig->issuer_keyid))
@@ -1110,7 +1111,6 @@ lookup_signer (gpointer data)
     v->by_subkey = TRUE;
   else
     v->material = export_primary (ctx, signer->fpr, &v->lookup_error);
-  return NULL;
 }
 
 SkVerifier *
@@ -1139,7 +1139,7 @@ sk_keyring_verifier_new (SkKeyring *self, GBytes *signature, GError **error)
                          (v->digest = sk_pgp_sig_start (v->sig)) == NULL))
     g_clear_pointer (&v->sig, sk_pgp_sig_free);
   if (v->sig != NULL)
-    v->lookup = g_thread_new ("sk-key-lookup", lookup_signer, v);
+    lookup_signer (v);
   return v;
 }
 
@@ -1155,8 +1155,6 @@ sk_verifier_free (SkVerifier *v)
 {
   if (v == NULL)
     return;
-  if (v->lookup != NULL)
-    g_thread_join (v->lookup);
   g_clear_pointer (&v->key, gpgme_key_unref);
   sk_pgp_key_free (v->material);
   g_clear_error (&v->lookup_error);
@@ -1186,7 +1184,6 @@ sk_verifier_finish (SkVerifier *v, const char *const *allowed_fprs, GError **err
 
   /* Rule 2 begins: the key the signature names, in this keyring. */
   const SkPgpSig *sig = v->sig;
-  g_thread_join (g_steal_pointer (&v->lookup));
   if (v->lookup_error != NULL)
     {
       g_propagate_error (error, g_steal_pointer (&v->lookup_error));
