@@ -1360,11 +1360,12 @@ test_policy_import_unregistered (Fixture *fx, gconstpointer data)
   if (skip_without_loop (fx))
     return;
   g_autoptr (GError) error = NULL;
-  g_autoptr (GString) text = g_string_new (fx->st.policy_text);
+  /* A fresh text: its serial is above the installed policy's. */
+  g_autofree char *fresh = sk_test_policy_text (NULL, NULL);
+  g_autoptr (GString) text = g_string_new (fresh);
   g_assert_cmpuint (g_string_replace (text, "\"registered\": []",
                                       "\"registered\": [], \"import_unregistered\": true", 1),
                     ==, 1);
-  g_assert_cmpuint (g_string_replace (text, "\"serial\": 1,", "\"serial\": 2,", 1), ==, 1);
   g_autofree char *path = sk_test_write_policy (fx->tmp, "open-import.json", text->str);
   g_autoptr (SkPolicy) policy = sk_test_install (fx->st.term, path);
   g_assert_false (sk_policy_media_import_needs_registered (policy));
