@@ -117,6 +117,10 @@ main (int argc, char **argv)
    * service's memory grew by megabytes under load without a leak
    * (tests/service: /service/load).  Two arenas keep it flat. */
   mallopt (M_ARENA_MAX, 2);
+  /* Package data moves in blocks of a few hundred KiB: kept out of the
+   * heap (mmap, given back when freed) instead of glibc raising its mmap
+   * threshold after the first free and fragmenting the heap with them. */
+  mallopt (M_MMAP_THRESHOLD, 128 * 1024);
   /* Nothing the service makes is for anyone else. */
   umask (077);
 

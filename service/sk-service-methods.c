@@ -632,6 +632,9 @@ parse_time (const char *text, gint64 *out, GError **error)
   return TRUE;
 }
 
+#define JOURNAL_SHOW_DEFAULT 1000
+#define JOURNAL_SHOW_MAX 10000
+
 static gboolean
 on_journal_show (SkDbusJournal *skeleton,
                  GDBusMethodInvocation *invocation,
@@ -647,7 +650,16 @@ on_journal_show (SkDbusJournal *skeleton,
   g_variant_lookup (filter_v, "event", "&s", &filter.event);
   g_variant_lookup (filter_v, "reason", "&s", &filter.reason);
   g_variant_lookup (filter_v, "case", "&s", &filter.case_id);
-  if ((since != NULL && !parse_time (since, &filter.since_us, &error)) ||
+  /* One answer holds at most the newest JOURNAL_SHOW_MAX rows that pass:
+   * the journal grows without end, the service's memory must not. */
+  const char *limit = NULL;
+  guint64 n = JOURNAL_SHOW_DEFAULT;
+  g_variant_lookup (filter_v, "limit", "&s", &limit);
+  if (limit != NULL && !g_ascii_string_to_unsigned (limit, 10, 1, JOURNAL_SHOW_MAX, &n, NULL))
+    g_set_error (&error, SK_ERROR, SK_ERROR_USAGE, "limit must be a number from 1 to %d",
+                 JOURNAL_SHOW_MAX);
+  filter.last = (gint64)n;
+  if (error != NULL || (since != NULL && !parse_time (since, &filter.since_us, &error)) ||
       (until != NULL && !parse_time (until, &filter.until_us, &error)))
     {
       _sk_service_return_error (invocation, error);
