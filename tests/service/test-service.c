@@ -697,12 +697,21 @@ service_figures (guint64 *rss_kb, guint *fds)
   const char *vm = strstr (status, "VmRSS:");
   g_assert_nonnull (vm);
   *rss_kb = g_ascii_strtoull (vm + strlen ("VmRSS:"), NULL, 10);
+  /* Descriptors at rest: a worker may still be closing the journal it
+   * answered a client's last call from, so the fewest seen over half a
+   * second counts (a descriptor left behind stays in every count). */
   g_autofree char *fd_path = g_strdup_printf ("/proc/%s/fd", pid);
-  g_autoptr (GDir) dir = g_dir_open (fd_path, 0, NULL);
-  g_assert_nonnull (dir);
-  *fds = 0;
-  while (g_dir_read_name (dir) != NULL)
-    (*fds)++;
+  *fds = G_MAXUINT;
+  for (int i = 0; i < 10; i++)
+    {
+      g_autoptr (GDir) dir = g_dir_open (fd_path, 0, NULL);
+      g_assert_nonnull (dir);
+      guint n = 0;
+      while (g_dir_read_name (dir) != NULL)
+        n++;
+      *fds = MIN (*fds, n);
+      g_usleep (50 * 1000);
+    }
 }
 
 #define LOAD_SECONDS "6"
