@@ -81,33 +81,6 @@ sha256_hex (GBytes *bytes)
   return g_strdup (sk_sha256_hex (sha));
 }
 
-/* Journal an action on the station by this process's user, in a transaction
- * of its own.  A failure to journal is a failure of the action. */
-static gboolean
-journal_action (SkStation *station,
-                const SkActor *actor,
-                const char *event,
-                const GError *refusal,
-                const char *details,
-                GError **error)
-{
-  g_autoptr (SkJournal) journal = sk_station_open_journal (station, FALSE, error);
-  if (journal == NULL)
-    return FALSE;
-  SkJournalEntry entry = {
-    .event = event,
-    .outcome = refusal == NULL
-                   ? "ok"
-                   : (sk_error_get_exit_class (refusal) == SK_EXIT_REFUSED ? "refused" : "failed"),
-    .reason = refusal != NULL ? sk_error_get_reason (refusal) : NULL,
-    .uid = actor->uid,
-    .login = actor->login,
-    .role = actor->role,
-    .details = details,
-  };
-  return sk_journal_record (journal, &entry, error) != 0;
-}
-
 /* ---- writing ------------------------------------------------------------- */
 
 typedef struct
@@ -469,8 +442,9 @@ sk_backup_write (SkStation *station, const SkActor *actor, const char *out_path,
                                                    "\"%s\"}",
                                                    seq, head, sha)
                                 : NULL;
-  if (!journal_action (station, actor, ok ? "station-backed-up" : "station-backup-failed",
-                       local_error, details, error))
+  if (!sk_station_journal_action (station, actor,
+                                  ok ? "station-backed-up" : "station-backup-failed", local_error,
+                                  details, error))
     return FALSE;
   if (!ok)
     {
@@ -1231,8 +1205,8 @@ sk_backup_restore (SkStation *station,
     return TRUE;
   /* A refusal before the journal was replaced is journaled on the station
    * as it was; after, the station-restored entry already stands. */
-  if (!committed &&
-      !journal_action (station, actor, "station-restore-refused", local_error, NULL, error))
+  if (!committed && !sk_station_journal_action (station, actor, "station-restore-refused",
+                                                local_error, NULL, error))
     return FALSE;
   g_propagate_error (error, g_steal_pointer (&local_error));
   return FALSE;

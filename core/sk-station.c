@@ -98,15 +98,13 @@ sk_station_login (void)
   return sk_actor_for_process (SK_ROLE_NONE)->login;
 }
 
-/* Journal an action of ACTOR on the station.  A failure to journal is an
- * error of the action: nothing unrecorded is acknowledged. */
-static gboolean
-journal_action (SkStation *self,
-                const SkActor *actor,
-                const char *event,
-                const GError *refusal,
-                const char *details,
-                GError **error)
+gboolean
+sk_station_journal_action (SkStation *self,
+                           const SkActor *actor,
+                           const char *event,
+                           const GError *refusal,
+                           const char *details,
+                           GError **error)
 {
   g_autoptr (SkJournal) journal = sk_station_open_journal (self, FALSE, error);
   if (journal == NULL)
@@ -188,7 +186,7 @@ sk_station_create (const char *dir,
   g_autofree char *details =
       g_strdup_printf ("{\"name\":\"%s\",\"admin_keys\":[\"%s\"],\"signing_key\":\"%s\"}",
                        station->name, admin, signing);
-  if (!journal_action (station, actor, "station-created", NULL, details, error))
+  if (!sk_station_journal_action (station, actor, "station-created", NULL, details, error))
     return NULL;
   return g_steal_pointer (&station);
 }
@@ -348,8 +346,9 @@ sk_station_install_policy (SkStation *self,
   else if (outcome.installed_serial > 0)
     details =
         g_strdup_printf ("{\"installed_serial\":%" G_GINT64_FORMAT "}", outcome.installed_serial);
-  if (!journal_action (self, actor, policy != NULL ? "policy-installed" : "policy-refused",
-                       local_error, details, error))
+  if (!sk_station_journal_action (self, actor,
+                                  policy != NULL ? "policy-installed" : "policy-refused",
+                                  local_error, details, error))
     return NULL;
   if (policy == NULL)
     {
@@ -361,7 +360,7 @@ sk_station_install_policy (SkStation *self,
       g_autofree char *rotation =
           g_strdup_printf ("{\"from\":\"%s\",\"to\":\"%s\",\"policy\":\"%s\"}", rotated_from,
                            sk_policy_get_admin_successor (policy), sk_policy_get_sha256 (policy));
-      if (!journal_action (self, actor, "admin-key-rotated", NULL, rotation, error))
+      if (!sk_station_journal_action (self, actor, "admin-key-rotated", NULL, rotation, error))
         return NULL;
     }
   return g_steal_pointer (&policy);
@@ -551,8 +550,8 @@ sk_station_import_keys (SkStation *self, const SkActor *actor, const char *path,
     g_string_append_printf (details, "%s\"%s\"", i > 0 ? "," : "",
                             (const char *)g_ptr_array_index (fprs, i));
   g_string_append (details, "]}");
-  if (!journal_action (self, actor, fprs != NULL ? "key-imported" : "key-refused", local_error,
-                       details->str, error))
+  if (!sk_station_journal_action (self, actor, fprs != NULL ? "key-imported" : "key-refused",
+                                  local_error, details->str, error))
     return NULL;
   if (fprs == NULL)
     {
@@ -638,7 +637,7 @@ sk_station_make_checkpoint (SkStation *self, const SkActor *actor, GError **erro
   sk_fault_point ("checkpoint-before-journal");
   g_autofree char *details =
       g_strdup_printf ("{\"seq\":%" G_GINT64_FORMAT ",\"file\":\"%s\"}", seq, name);
-  if (!journal_action (self, actor, "checkpoint-made", NULL, details, error))
+  if (!sk_station_journal_action (self, actor, "checkpoint-made", NULL, details, error))
     return NULL;
   return g_steal_pointer (&path);
 }

@@ -65,6 +65,18 @@ sk_station_load_policy (SkStation *self, GError **error);
 GPtrArray *
 sk_station_import_keys (SkStation *self, const SkActor *actor, const char *path, GError **error);
 
+/* Journal an action of ACTOR on the station (outcome and reason from
+ * REFUSAL, NULL when it succeeded), in a transaction of its own.  A failure
+ * to journal is an error of the action: nothing unrecorded is
+ * acknowledged. */
+gboolean
+sk_station_journal_action (SkStation *self,
+                           const SkActor *actor,
+                           const char *event,
+                           const GError *refusal,
+                           const char *details,
+                           GError **error);
+
 /* The journal, writable (creating the database on first use), or read-only
  * for the offline commands, which then write nothing at all. */
 SkJournal *
