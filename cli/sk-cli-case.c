@@ -10,118 +10,8 @@
 #include "sk-cli.h"
 #include "sk-journal.h"
 #include "sk-pipeline.h"
+#include "sk-report.h"
 #include "sk-store.h"
-
-/* One deadline of a case: what ends then, and when (journal clock). */
-typedef struct
-{
-  const char *what; /* a glossary term: results-due, upload-plaintext, stored-package, … */
-  const char *kind; /* the stored item's kind, or NULL */
-  gint64 at_us;
-} Deadline;
-
-/* Every deadline of C: the results it waits for, the plaintext it handed
- * off, the items the store keeps for it (from ITEMS, the store's list). */
-static GArray *
-case_deadlines (SkPipeline *pipeline, const SkCase *c, GPtrArray *items)
-{
-  const SkRetention *r = sk_policy_get_retention (sk_pipeline_get_policy (pipeline));
-  GArray *out = g_array_new (FALSE, FALSE, sizeof (Deadline));
-  gboolean has_result = FALSE;
-  for (guint i = 0; i < c->files->len; i++)
-    has_result =
-        has_result || g_str_equal (((SkCaseFile *)g_ptr_array_index (c->files, i))->role, "result");
-  if (c->closed_us == 0 && !has_result && !g_str_equal (c->state, "interrupted"))
-    {
-      gint64 since = c->uploaded_us != 0 ? c->uploaded_us : c->created_us;
-      Deadline d = { "results-due", NULL, since + r->no_result_days * 86400 * G_USEC_PER_SEC };
-      g_array_append_val (out, d);
-    }
-  if (g_str_equal (c->state, "handed-off"))
-    {
-      Deadline d = { "upload-plaintext", NULL,
-                     c->updated_us + r->upload_minutes * 60 * G_USEC_PER_SEC };
-      g_array_append_val (out, d);
-    }
-  for (guint i = 0; items != NULL && i < items->len; i++)
-    {
-      const SkItem *item = g_ptr_array_index (items, i);
-      if (g_strcmp0 (item->case_id, c->id) != 0 || item->deadline_us <= 0)
-        continue;
-      gboolean package = g_str_equal (item->kind, "package");
-      Deadline d = { package ? "stored-package" : "stored-result", package ? NULL : item->kind,
-                     item->deadline_us };
-      g_array_append_val (out, d);
-    }
-  return out;
-}
-
-static void
-add_case_json (JsonBuilder *b, const SkCase *c, GArray *deadlines)
-{
-  json_builder_begin_object (b);
-  json_builder_set_member_name (b, "id");
-  g_autofree char *id = sk_escape_untrusted (c->id);
-  json_builder_add_string_value (b, id);
-  json_builder_set_member_name (b, "workflow");
-  json_builder_add_string_value (b, c->workflow);
-  json_builder_set_member_name (b, "state");
-  json_builder_add_string_value (b, c->state);
-  json_builder_set_member_name (b, "overdue");
-  json_builder_add_boolean_value (b, c->overdue);
-  json_builder_set_member_name (b, "created");
-  g_autofree char *created = sk_journal_format_time (c->created_us);
-  json_builder_add_string_value (b, created);
-  json_builder_set_member_name (b, "files");
-  json_builder_begin_array (b);
-  for (guint i = 0; i < c->files->len; i++)
-    {
-      const SkCaseFile *f = g_ptr_array_index (c->files, i);
-      g_autofree char *name = sk_escape_untrusted (f->name);
-      json_builder_begin_object (b);
-      json_builder_set_member_name (b, "role");
-      json_builder_add_string_value (b, f->role);
-      json_builder_set_member_name (b, "name");
-      json_builder_add_string_value (b, name);
-      json_builder_set_member_name (b, "kind");
-      json_builder_add_string_value (b, f->kind);
-      json_builder_set_member_name (b, "state");
-      json_builder_add_string_value (b, f->state);
-      json_builder_set_member_name (b, "size");
-      json_builder_add_int_value (b, (gint64)f->size);
-      json_builder_set_member_name (b, "records");
-      json_builder_add_int_value (b, f->records);
-      json_builder_set_member_name (b, "sha256");
-      json_builder_add_string_value (b, f->sha256);
-      json_builder_set_member_name (b, "needs_approval");
-      json_builder_add_boolean_value (b, f->needs_approval);
-      json_builder_end_object (b);
-    }
-  json_builder_end_array (b);
-  json_builder_set_member_name (b, "deadlines");
-  json_builder_begin_array (b);
-  gint64 now = g_get_real_time ();
-  for (guint i = 0; deadlines != NULL && i < deadlines->len; i++)
-    {
-      const Deadline *d = &g_array_index (deadlines, Deadline, i);
-      g_autofree char *at = sk_journal_format_time (d->at_us);
-      json_builder_begin_object (b);
-      json_builder_set_member_name (b, "what");
-      json_builder_add_string_value (b, d->what);
-      if (d->kind != NULL)
-        {
-          json_builder_set_member_name (b, "kind");
-          json_builder_add_string_value (b, d->kind);
-        }
-      json_builder_set_member_name (b, "deadline");
-      json_builder_add_string_value (b, at);
-      json_builder_set_member_name (b, "seconds_left");
-      json_builder_add_int_value (b, (d->at_us - now) / G_USEC_PER_SEC);
-      json_builder_end_object (b);
-    }
-  json_builder_end_array (b);
-  json_builder_end_object (b);
-}
 
 static void
 print_case (SkCli *cli, const SkCase *c, GArray *deadlines)
@@ -143,7 +33,7 @@ print_case (SkCli *cli, const SkCase *c, GArray *deadlines)
   gint64 now = g_get_real_time ();
   for (guint i = 0; deadlines != NULL && i < deadlines->len; i++)
     {
-      const Deadline *d = &g_array_index (deadlines, Deadline, i);
+      const SkDeadline *d = &g_array_index (deadlines, SkDeadline, i);
       g_autofree char *at = sk_cli_format_local_time (d->at_us);
       g_autofree char *left = sk_cli_format_time_left (d->at_us, now);
       g_autofree char *what = d->kind != NULL
@@ -163,10 +53,11 @@ finish_with_case (SkCli *cli, SkPipeline *pipeline, const char *case_id, const c
   g_autoptr (GPtrArray) items = sk_store_list (sk_pipeline_get_store (pipeline), &error);
   if (items == NULL)
     return sk_cli_finish (cli, error, NULL, NULL);
-  g_autoptr (GArray) deadlines = case_deadlines (pipeline, c, items);
+  g_autoptr (GArray) deadlines =
+      sk_report_case_deadlines (sk_pipeline_get_policy (pipeline), c, items);
   JsonBuilder *b = sk_cli_extra (cli);
   json_builder_set_member_name (b, "case");
-  add_case_json (b, c, deadlines);
+  sk_report_add_case (b, c, deadlines, g_get_real_time ());
   print_case (cli, c, deadlines);
   return sk_cli_finish (cli, NULL, message, NULL);
 }
@@ -230,8 +121,9 @@ cmd_case_import (SkCli *cli, int argc, char **argv)
         }
       imported++;
       g_autoptr (GPtrArray) items = sk_store_list (sk_pipeline_get_store (pipeline), NULL);
-      g_autoptr (GArray) deadlines = case_deadlines (pipeline, c, items);
-      add_case_json (b, c, deadlines);
+      g_autoptr (GArray) deadlines =
+          sk_report_case_deadlines (sk_pipeline_get_policy (pipeline), c, items);
+      sk_report_add_case (b, c, deadlines, g_get_real_time ());
       print_case (cli, c, deadlines);
     }
   json_builder_end_array (b);
@@ -266,8 +158,9 @@ cmd_case_list (SkCli *cli, int argc, char **argv)
   for (guint i = 0; i < cases->len; i++)
     {
       const SkCase *c = g_ptr_array_index (cases, i);
-      g_autoptr (GArray) deadlines = case_deadlines (pipeline, c, items);
-      add_case_json (b, c, deadlines);
+      g_autoptr (GArray) deadlines =
+          sk_report_case_deadlines (sk_pipeline_get_policy (pipeline), c, items);
+      sk_report_add_case (b, c, deadlines, g_get_real_time ());
       print_case (cli, c, deadlines);
     }
   json_builder_end_array (b);

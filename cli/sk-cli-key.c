@@ -10,6 +10,7 @@
 #include "sk-journal.h"
 #include "sk-keyring.h"
 #include "sk-policy.h"
+#include "sk-report.h"
 
 static int
 cmd_key_import (SkCli *cli, int argc, char **argv)
@@ -46,28 +47,16 @@ cmd_key_import (SkCli *cli, int argc, char **argv)
   return sk_cli_finish (cli, NULL, msg->str, NULL);
 }
 
-/* What a key is for on this station, from its configuration and policy. */
-static void
-key_roles (SkStation *station, SkPolicy *policy, const char *fpr, GPtrArray *roles)
+/* Microseconds of an ISO 8601 time of a report, or 0. */
+static gint64
+report_time (const char *text)
 {
-  if (g_strcmp0 (sk_station_get_signing_key (station), fpr) == 0)
-    g_ptr_array_add (roles, (gpointer) "station");
-  if (g_strv_contains ((const char *const *)sk_station_get_admin_keys (station), fpr) ||
-      (policy != NULL && g_strv_contains ((const char *const *)sk_policy_get_admins (policy), fpr)))
-    g_ptr_array_add (roles, (gpointer) "admin");
-  for (int d = 0; policy != NULL && d < 2; d++)
-    {
-      SkDirection dir = d == 0 ? SK_DIRECTION_TO_INTERMEDIATE : SK_DIRECTION_TO_STANDARD;
-      if (g_strv_contains ((const char *const *)sk_policy_get_signers (policy, dir), fpr))
-        g_ptr_array_add (roles,
-                         (gpointer)(d == 0 ? "to-intermediate signer" : "to-standard signer"));
-      if (g_strcmp0 (sk_policy_get_recipient (policy, dir), fpr) == 0)
-        g_ptr_array_add (
-            roles, (gpointer)(d == 0 ? "to-intermediate recipient" : "to-standard recipient"));
-    }
+  g_autoptr (GDateTime) dt = text != NULL ? g_date_time_new_from_iso8601 (text, NULL) : NULL;
+  return dt != NULL ? g_date_time_to_unix (dt) * G_USEC_PER_SEC : 0;
 }
 
-/* The keys of STATION as JSON (into B) and, for a person, as lines. */
+/* The keys of STATION as JSON (into B, the one object of core/sk-report.h)
+ * and, for a person, as lines made from that object. */
 void
 sk_cli_describe_keys (SkCli *cli,
                       SkStation *station,
@@ -76,73 +65,55 @@ sk_cli_describe_keys (SkCli *cli,
                       GError **error_out,
                       gboolean *ok)
 {
-  g_autoptr (GError) error = NULL;
-  g_autoptr (GPtrArray) keys = sk_keyring_list_keys (sk_station_get_keyring (station), &error);
-  *ok = keys != NULL;
-  if (keys == NULL)
-    {
-      g_propagate_error (error_out, g_steal_pointer (&error));
-      return;
-    }
-  gint64 now = g_get_real_time ();
+  g_autoptr (JsonBuilder) kb = json_builder_new ();
+  json_builder_begin_object (kb);
+  *ok = sk_report_add_keys (kb, station, policy, error_out);
+  if (!*ok)
+    return;
+  json_builder_end_object (kb);
+  g_autoptr (JsonNode) root = json_builder_get_root (kb);
+  JsonNode *keys = json_object_get_member (json_node_get_object (root), "keys");
   json_builder_set_member_name (b, "keys");
-  json_builder_begin_array (b);
-  for (guint i = 0; i < keys->len; i++)
-    {
-      const SkKeyInfo *k = g_ptr_array_index (keys, i);
-      g_autoptr (GPtrArray) roles = g_ptr_array_new ();
-      key_roles (station, policy, k->fpr, roles);
-      g_autofree char *uid = k->uid != NULL ? sk_escape_untrusted (k->uid) : NULL;
-      g_autofree char *expires =
-          k->expires > 0 ? sk_journal_format_time (k->expires * G_USEC_PER_SEC) : NULL;
-      json_builder_begin_object (b);
-      json_builder_set_member_name (b, "fingerprint");
-      json_builder_add_string_value (b, k->fpr);
-      json_builder_set_member_name (b, "uid");
-      json_builder_add_string_value (b, uid);
-      json_builder_set_member_name (b, "algorithm");
-      json_builder_add_string_value (b, k->algo);
-      json_builder_set_member_name (b, "expires");
-      if (expires != NULL)
-        json_builder_add_string_value (b, expires);
-      else
-        json_builder_add_null_value (b);
-      json_builder_set_member_name (b, "expired");
-      json_builder_add_boolean_value (b, k->expired);
-      json_builder_set_member_name (b, "revoked");
-      json_builder_add_boolean_value (b, k->revoked);
-      json_builder_set_member_name (b, "secret");
-      json_builder_add_boolean_value (b, k->has_secret);
-      json_builder_set_member_name (b, "roles");
-      json_builder_begin_array (b);
-      for (guint r = 0; r < roles->len; r++)
-        json_builder_add_string_value (b, g_ptr_array_index (roles, r));
-      json_builder_end_array (b);
-      json_builder_end_object (b);
+  json_builder_add_value (b, json_node_copy (keys));
+  sk_cli_print_keys (cli, json_node_get_array (keys));
+}
 
+void
+sk_cli_print_keys (SkCli *cli, JsonArray *keys)
+{
+  gint64 now = g_get_real_time ();
+  for (guint i = 0; i < json_array_get_length (keys); i++)
+    {
+      JsonObject *k = json_array_get_object_element (keys, i);
+      const char *algo = json_object_get_string_member_with_default (k, "algorithm", NULL);
+      const char *uid = json_object_get_string_member_with_default (k, "uid", NULL);
+      gint64 expires =
+          report_time (json_object_get_string_member_with_default (k, "expires", NULL));
+      gboolean secret = json_object_get_boolean_member (k, "secret");
       g_autofree char *when = NULL;
-      if (k->revoked)
+      if (json_object_get_boolean_member (k, "revoked"))
         when = g_strdup (_ ("revoked"));
-      else if (k->expires > 0)
+      else if (expires > 0)
         {
-          g_autofree char *at = sk_cli_format_local_time (k->expires * G_USEC_PER_SEC);
-          g_autofree char *left = sk_cli_format_time_left (k->expires * G_USEC_PER_SEC, now);
+          g_autofree char *at = sk_cli_format_local_time (expires);
+          g_autofree char *left = sk_cli_format_time_left (expires, now);
           when = g_strdup_printf (_ ("expires %s (%s)"), at, left);
         }
       else
         when = g_strdup (_ ("never expires"));
+      JsonArray *roles = json_object_get_array_member (k, "roles");
       g_autoptr (GPtrArray) words = g_ptr_array_new ();
-      for (guint r = 0; r < roles->len; r++)
-        g_ptr_array_add (words, (gpointer)sk_cli_term (g_ptr_array_index (roles, r)));
+      for (guint r = 0; r < json_array_get_length (roles); r++)
+        g_ptr_array_add (words, (gpointer)sk_cli_term (json_array_get_string_element (roles, r)));
       g_ptr_array_add (words, NULL);
       g_autofree char *role_text = g_strjoinv (_ (", "), (char **)words->pdata);
-      sk_cli_print (cli, "%s  %-9s %s%s  %s%s%s\n", k->fpr, k->algo != NULL ? k->algo : "?",
-                    k->has_secret ? _ ("secret, ") : "", when, *role_text != '\0' ? "[" : "",
-                    role_text, *role_text != '\0' ? "]" : "");
+      sk_cli_print (cli, "%s  %-9s %s%s  %s%s%s\n",
+                    json_object_get_string_member (k, "fingerprint"), algo != NULL ? algo : "?",
+                    secret ? _ ("secret, ") : "", when, *role_text != '\0' ? "[" : "", role_text,
+                    *role_text != '\0' ? "]" : "");
       if (uid != NULL)
         sk_cli_print (cli, "    %s\n", uid);
     }
-  json_builder_end_array (b);
 }
 
 static int

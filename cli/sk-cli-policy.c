@@ -9,27 +9,22 @@
 #include "sk-cli.h"
 #include "sk-keyring.h"
 #include "sk-policy.h"
+#include "sk-report.h"
 
-static void
-describe_policy (SkCli *cli, SkPolicy *policy)
+/* The policy as core/sk-report.h defines it, into the answer's "policy";
+ * returns that object (owned by the answer's builder's copy: valid until
+ * the answer is finished). */
+static JsonNode *
+describe_policy (SkCli *cli, SkStation *station, SkPolicy *policy)
 {
+  g_autoptr (GPtrArray) keys = sk_keyring_list_keys (sk_station_get_keyring (station), NULL);
+  g_autoptr (JsonBuilder) pb = json_builder_new ();
+  sk_report_add_policy (pb, policy, keys);
+  JsonNode *node = json_builder_get_root (pb);
   JsonBuilder *b = sk_cli_extra (cli);
-
   json_builder_set_member_name (b, "policy");
-  json_builder_begin_object (b);
-  json_builder_set_member_name (b, "sha256");
-  json_builder_add_string_value (b, sk_policy_get_sha256 (policy));
-  json_builder_set_member_name (b, "serial");
-  json_builder_add_int_value (b, sk_policy_get_serial (policy));
-  json_builder_set_member_name (b, "signer");
-  json_builder_add_string_value (b, sk_policy_get_signer (policy));
-  json_builder_set_member_name (b, "kinds");
-  json_builder_begin_array (b);
-  GPtrArray *kinds = sk_policy_get_kinds (policy);
-  for (guint i = 0; i < kinds->len; i++)
-    json_builder_add_string_value (b, sk_kind_get_id (g_ptr_array_index (kinds, i)));
-  json_builder_end_array (b);
-  json_builder_end_object (b);
+  json_builder_add_value (b, json_node_ref (node));
+  return node;
 }
 
 static int
@@ -114,7 +109,7 @@ cmd_policy_check_or_install (SkCli *cli, int argc, char **argv, gboolean install
   if (policy == NULL)
     return sk_cli_finish (cli, error, NULL, NULL);
 
-  describe_policy (cli, policy);
+  g_autoptr (JsonNode) described = describe_policy (cli, station, policy);
   g_autofree char *msg =
       g_strdup_printf (install ? _ ("Policy %s (serial %lld) installed, signed by %s.")
                                : _ ("Policy %s (serial %lld) is valid, signed by %s."),
@@ -277,29 +272,13 @@ cmd_policy_show (SkCli *cli, int argc, char **argv)
   if (policy == NULL)
     return sk_cli_finish (cli, error, NULL, NULL);
 
-  describe_policy (cli, policy);
+  g_autoptr (JsonNode) described = describe_policy (cli, station, policy);
   const SkRetention *r = sk_policy_get_retention (policy);
+  /* The retention also at the top, where scripts have read it. */
   JsonBuilder *b = sk_cli_extra (cli);
   json_builder_set_member_name (b, "retention");
-  json_builder_begin_object (b);
-  const struct
-  {
-    const char *name;
-    gint64 value;
-  } periods[] = {
-    { "upload_minutes", r->upload_minutes },
-    { "download_minutes", r->download_minutes },
-    { "staged_days_after_close", r->staged_days_after_close },
-    { "inquiry_result_days", r->inquiry_result_days },
-    { "no_result_days", r->no_result_days },
-    { "journal_years", r->journal_years },
-  };
-  for (gsize i = 0; i < G_N_ELEMENTS (periods); i++)
-    {
-      json_builder_set_member_name (b, periods[i].name);
-      json_builder_add_int_value (b, periods[i].value);
-    }
-  json_builder_end_object (b);
+  json_builder_add_value (
+      b, json_node_copy (json_object_get_member (json_node_get_object (described), "retention")));
 
   sk_cli_print (cli, _ ("Policy %s, serial %lld, signed by %s\n"), sk_policy_get_sha256 (policy),
                 (long long)sk_policy_get_serial (policy), sk_policy_get_signer (policy));

@@ -9,6 +9,7 @@
 #include "sk-backup.h"
 #include "sk-cli.h"
 #include "sk-journal.h"
+#include "sk-report.h"
 #include "sk-store.h"
 
 static int
@@ -79,6 +80,14 @@ cmd_station_sweep (SkCli *cli, int argc, char **argv)
   return sk_cli_finish (cli, NULL, msg, NULL);
 }
 
+/* Microseconds of an ISO 8601 time of a report, or 0. */
+static gint64
+report_time (const char *text)
+{
+  g_autoptr (GDateTime) dt = text != NULL ? g_date_time_new_from_iso8601 (text, NULL) : NULL;
+  return dt != NULL ? g_date_time_to_unix (dt) * G_USEC_PER_SEC : 0;
+}
+
 static int
 cmd_station_status (SkCli *cli, int argc, char **argv)
 {
@@ -92,173 +101,86 @@ cmd_station_status (SkCli *cli, int argc, char **argv)
   g_autoptr (SkStation) station = sk_cli_open_station (cli, &error);
   if (station == NULL)
     return sk_cli_finish (cli, error, NULL, NULL);
-  JsonBuilder *b = sk_cli_extra (cli);
-  g_autoptr (GPtrArray) problems = g_ptr_array_new_with_free_func (g_free);
-  gint64 now = g_get_real_time ();
-  const char *name = sk_station_get_name (station);
-  g_autofree char *safe_name = sk_escape_untrusted (name != NULL ? name : "");
-  g_autofree char *safe_dir = sk_escape_untrusted (sk_station_get_dir (station));
-
-  json_builder_set_member_name (b, "station");
-  json_builder_begin_object (b);
-  json_builder_set_member_name (b, "name");
-  json_builder_add_string_value (b, safe_name);
-  json_builder_set_member_name (b, "dir");
-  json_builder_add_string_value (b, safe_dir);
-  json_builder_set_member_name (b, "signing_key");
-  json_builder_add_string_value (b, sk_station_get_signing_key (station));
-  json_builder_end_object (b);
-  sk_cli_print (cli, _ ("Station “%s” in %s\n"), safe_name, safe_dir);
-
-  /* The policy. */
   g_autoptr (GError) policy_error = NULL;
   g_autoptr (SkPolicy) policy = sk_station_load_policy (station, &policy_error);
-  json_builder_set_member_name (b, "policy");
-  if (policy != NULL)
-    {
-      json_builder_begin_object (b);
-      json_builder_set_member_name (b, "serial");
-      json_builder_add_int_value (b, sk_policy_get_serial (policy));
-      json_builder_set_member_name (b, "sha256");
-      json_builder_add_string_value (b, sk_policy_get_sha256 (policy));
-      json_builder_end_object (b);
-      sk_cli_print (cli, _ ("Policy: serial %lld, %s\n"), (long long)sk_policy_get_serial (policy),
-                    sk_policy_get_sha256 (policy));
-    }
-  else
-    {
-      json_builder_add_null_value (b);
-      sk_cli_print (cli, _ ("Policy: none installed (%s)\n"), policy_error->message);
-    }
-
-  /* The keys. */
-  sk_cli_print (cli, _ ("Keys:\n"));
-  gboolean ok;
-  g_autoptr (GError) key_error = NULL;
-  sk_cli_describe_keys (cli, station, policy, b, &key_error, &ok);
-  if (!ok)
-    return sk_cli_finish (cli, key_error, NULL, NULL);
-
-  /* The journal and its newest checkpoint. */
-  g_autoptr (SkJournal) journal = sk_station_open_journal (station, TRUE, &error);
-  if (journal == NULL)
-    return sk_cli_finish (cli, error, NULL, NULL);
-  gint64 head_seq = 0, cp_seq = -1;
-  g_autofree char *head = NULL;
-  if (!sk_journal_head (journal, &head_seq, &head, &error))
-    return sk_cli_finish (cli, error, NULL, NULL);
-  g_autofree char *checkpoint = sk_station_latest_checkpoint (station);
-  if (checkpoint != NULL)
-    {
-      g_autoptr (GBytes) cp = sk_cli_read_small_file (checkpoint, NULL);
-      if (cp == NULL || !sk_checkpoint_parse (cp, &cp_seq, NULL, NULL, NULL, NULL))
-        g_ptr_array_add (problems, g_strdup (_ ("the newest checkpoint cannot be read")));
-    }
-  json_builder_set_member_name (b, "journal");
-  json_builder_begin_object (b);
-  json_builder_set_member_name (b, "head_seq");
-  json_builder_add_int_value (b, head_seq);
-  json_builder_set_member_name (b, "head_hash");
-  json_builder_add_string_value (b, head);
-  json_builder_set_member_name (b, "checkpoint_seq");
-  if (cp_seq >= 0)
-    json_builder_add_int_value (b, cp_seq);
-  else
-    json_builder_add_null_value (b);
-  json_builder_end_object (b);
-  sk_cli_print (cli, _ ("Journal: %lld entries, head %s\n"), (long long)head_seq, head);
-  if (cp_seq >= 0)
-    sk_cli_print (cli,
-                  g_dngettext (GETTEXT_PACKAGE, "Newest checkpoint: seq %lld (%lld entry since)\n",
-                               "Newest checkpoint: seq %lld (%lld entries since)\n",
-                               (gulong)(head_seq - cp_seq)),
-                  (long long)cp_seq, (long long)(head_seq - cp_seq));
-  else
-    sk_cli_print (cli, _ ("Newest checkpoint: none; make one with “sekisho journal checkpoint”\n"));
-
-  /* The store and the hand-off folders, through the pipeline when a policy
-   * is installed (it knows the cases), else the store alone. */
   g_autoptr (GError) pipe_error = NULL;
   g_autoptr (SkPipeline) pipeline =
       policy != NULL ? sk_pipeline_new (station, policy, cli->handoff_root, &pipe_error) : NULL;
-  g_autoptr (SkStore) own_store =
-      pipeline == NULL ? sk_station_open_store (station, NULL, NULL, &error) : NULL;
-  SkStore *store = pipeline != NULL ? sk_pipeline_get_store (pipeline) : own_store;
-  if (pipe_error != NULL)
-    {
-      g_autofree char *safe = sk_escape_untrusted (pipe_error->message);
-      g_ptr_array_add (problems,
-                       g_strdup_printf ("%s [%s]", safe, sk_error_get_reason (pipe_error)));
-    }
-  g_autoptr (GPtrArray) items = store != NULL ? sk_store_list (store, &error) : NULL;
-  if (items == NULL)
+  /* The object is core's (sk-report.h), the same the service answers
+   * with; the lines for a person are made from it. */
+  g_autoptr (JsonNode) status =
+      sk_report_station_status (station, policy, pipeline, pipe_error, &error);
+  if (status == NULL)
     return sk_cli_finish (cli, error, NULL, NULL);
-  gint64 next = 0;
-  for (guint i = 0; i < items->len; i++)
+  JsonObject *o = json_node_get_object (status);
+  JsonBuilder *b = sk_cli_extra (cli);
+  g_autoptr (GList) members = json_object_get_members (o);
+  for (GList *m = members; m != NULL; m = m->next)
     {
-      const SkItem *item = g_ptr_array_index (items, i);
-      if (item->deadline_us > 0 && (next == 0 || item->deadline_us < next))
-        next = item->deadline_us;
+      json_builder_set_member_name (b, m->data);
+      json_builder_add_value (b, json_node_copy (json_object_get_member (o, m->data)));
     }
-  json_builder_set_member_name (b, "store");
-  json_builder_begin_object (b);
-  json_builder_set_member_name (b, "items");
-  json_builder_add_int_value (b, items->len);
-  json_builder_set_member_name (b, "next_deadline");
-  if (next > 0)
+
+  gint64 now = g_get_real_time ();
+  JsonObject *st = json_object_get_object_member (o, "station");
+  sk_cli_print (cli, _ ("Station “%s” in %s\n"), json_object_get_string_member (st, "name"),
+                json_object_get_string_member (st, "dir"));
+  if (policy != NULL)
+    sk_cli_print (cli, _ ("Policy: serial %lld, %s\n"), (long long)sk_policy_get_serial (policy),
+                  sk_policy_get_sha256 (policy));
+  else
+    sk_cli_print (cli, _ ("Policy: none installed (%s)\n"), policy_error->message);
+  sk_cli_print (cli, _ ("Keys:\n"));
+  sk_cli_print_keys (cli, json_object_get_array_member (o, "keys"));
+
+  JsonObject *j = json_object_get_object_member (o, "journal");
+  gint64 head_seq = json_object_get_int_member (j, "head_seq");
+  sk_cli_print (cli, _ ("Journal: %lld entries, head %s\n"), (long long)head_seq,
+                json_object_get_string_member (j, "head_hash"));
+  if (!json_object_get_null_member (j, "checkpoint_seq"))
     {
-      g_autofree char *at = sk_journal_format_time (next);
-      json_builder_add_string_value (b, at);
+      gint64 cp_seq = json_object_get_int_member (j, "checkpoint_seq");
+      sk_cli_print (cli,
+                    g_dngettext (GETTEXT_PACKAGE,
+                                 "Newest checkpoint: seq %lld (%lld entry since)\n",
+                                 "Newest checkpoint: seq %lld (%lld entries since)\n",
+                                 (gulong)(head_seq - cp_seq)),
+                    (long long)cp_seq, (long long)(head_seq - cp_seq));
     }
   else
-    json_builder_add_null_value (b);
-  json_builder_end_object (b);
+    sk_cli_print (cli, _ ("Newest checkpoint: none; make one with “sekisho journal checkpoint”\n"));
+
+  JsonObject *store = json_object_get_object_member (o, "store");
+  guint n_items = (guint)json_object_get_int_member (store, "items");
+  gint64 next =
+      report_time (json_object_get_string_member_with_default (store, "next_deadline", NULL));
   if (next > 0)
     {
       g_autofree char *at = sk_cli_format_local_time (next);
       g_autofree char *left = sk_cli_format_time_left (next, now);
       sk_cli_print (cli,
                     g_dngettext (GETTEXT_PACKAGE, "Store: %u item; the next is deleted %s (%s)\n",
-                                 "Store: %u items; the next is deleted %s (%s)\n", items->len),
-                    items->len, at, left);
+                                 "Store: %u items; the next is deleted %s (%s)\n", n_items),
+                    n_items, at, left);
     }
   else
-    sk_cli_print (
-        cli, g_dngettext (GETTEXT_PACKAGE, "Store: %u item\n", "Store: %u items\n", items->len),
-        items->len);
+    sk_cli_print (cli,
+                  g_dngettext (GETTEXT_PACKAGE, "Store: %u item\n", "Store: %u items\n", n_items),
+                  n_items);
 
-  json_builder_set_member_name (b, "handed_off");
-  json_builder_begin_array (b);
-  g_autoptr (GPtrArray) cases = pipeline != NULL ? sk_pipeline_list_cases (pipeline, NULL) : NULL;
-  gint64 upload_minutes = policy != NULL ? sk_policy_get_retention (policy)->upload_minutes : 0;
-  for (guint i = 0; cases != NULL && i < cases->len; i++)
+  JsonArray *handed = json_object_get_array_member (o, "handed_off");
+  for (guint i = 0; i < json_array_get_length (handed); i++)
     {
-      const SkCase *c = g_ptr_array_index (cases, i);
-      if (!g_str_equal (c->state, "handed-off"))
-        continue;
-      gint64 deadline = c->updated_us + upload_minutes * 60 * G_USEC_PER_SEC;
-      g_autofree char *id = sk_escape_untrusted (c->id);
-      g_autofree char *at_utc = sk_journal_format_time (deadline);
-      json_builder_begin_object (b);
-      json_builder_set_member_name (b, "case");
-      json_builder_add_string_value (b, id);
-      json_builder_set_member_name (b, "deadline");
-      json_builder_add_string_value (b, at_utc);
-      json_builder_end_object (b);
+      JsonObject *h = json_array_get_object_element (handed, i);
+      gint64 deadline = report_time (json_object_get_string_member (h, "deadline"));
       g_autofree char *at = sk_cli_format_local_time (deadline);
       g_autofree char *left = sk_cli_format_time_left (deadline, now);
-      sk_cli_print (cli, _ ("Upload folder: case %s, deleted %s (%s)\n"), id, at, left);
+      sk_cli_print (cli, _ ("Upload folder: case %s, deleted %s (%s)\n"),
+                    json_object_get_string_member (h, "case"), at, left);
     }
-  json_builder_end_array (b);
-
-  json_builder_set_member_name (b, "problems");
-  json_builder_begin_array (b);
-  for (guint i = 0; i < problems->len; i++)
-    {
-      json_builder_add_string_value (b, g_ptr_array_index (problems, i));
-      sk_cli_print (cli, _ ("Problem: %s\n"), (const char *)g_ptr_array_index (problems, i));
-    }
-  json_builder_end_array (b);
+  JsonArray *problems = json_object_get_array_member (o, "problems");
+  for (guint i = 0; i < json_array_get_length (problems); i++)
+    sk_cli_print (cli, _ ("Problem: %s\n"), json_array_get_string_element (problems, i));
   return sk_cli_finish (cli, NULL, _ ("The station as it stands."), NULL);
 }
 

@@ -149,6 +149,9 @@ sk_cli_term (const char *code);
 void
 sk_cli_describe_keys (
     SkCli *cli, SkStation *station, SkPolicy *policy, JsonBuilder *b, GError **error, gboolean *ok);
+/* KEYS (the "keys" array of core/sk-report.h) as lines for a person. */
+void
+sk_cli_print_keys (SkCli *cli, JsonArray *keys);
 
 /* A small file (a checkpoint, its signature) read whole. */
 GBytes *
