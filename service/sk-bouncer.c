@@ -97,6 +97,31 @@ credentials (
   return TRUE;
 }
 
+gboolean
+sk_bouncer_credentials (SkBouncer *self,
+                        GDBusMethodInvocation *invocation,
+                        guint32 *out_uid,
+                        GArray **out_gids,
+                        GError **error)
+{
+  g_return_val_if_fail (SK_IS_BOUNCER (self), FALSE);
+  g_return_val_if_fail (G_IS_DBUS_METHOD_INVOCATION (invocation), FALSE);
+  g_return_val_if_fail (out_uid != NULL && out_gids != NULL, FALSE);
+
+  return credentials (self, g_dbus_method_invocation_get_sender (invocation), out_uid, out_gids,
+                      error);
+}
+
+/* Whether ROLE_NAME (of an actor) is one of ROLES. */
+static gboolean
+role_in (const char *role_name, guint roles)
+{
+  for (SkRole r = SK_ROLE_OPERATOR; r <= SK_ROLE_ADMIN; r++)
+    if ((roles & SK_ROLE_BIT (r)) != 0 && g_str_equal (role_name, sk_role_to_string (r)))
+      return TRUE;
+  return FALSE;
+}
+
 SkActor *
 sk_bouncer_identify (SkBouncer *self,
                      GDBusMethodInvocation *invocation,
@@ -132,7 +157,7 @@ SkActor *
 sk_bouncer_authorize (SkBouncer *self,
                       GDBusMethodInvocation *invocation,
                       const char *action_id,
-                      SkRole role,
+                      guint roles,
                       gint64 *out_uid,
                       char **out_role,
                       GError **error)
@@ -147,7 +172,7 @@ sk_bouncer_authorize (SkBouncer *self,
     return NULL;
   if (out_role != NULL)
     *out_role = g_strdup (actor->role);
-  if (!g_str_equal (actor->role, sk_role_to_string (role)))
+  if (!role_in (actor->role, roles))
     {
       denied (error, "the %s role may not do %s", actor->role, action_id);
       return NULL;

@@ -33,7 +33,20 @@ sk_bouncer_identify (SkBouncer *self,
                      gint64 *out_uid,
                      GError **error);
 
-/* Steps 1–4 for ACTION_ID, which belongs to ROLE.  Blocks on polkit: call
+/* The caller of INVOCATION as the bus daemon tells it: its uid and groups
+ * (guint32), nothing decided yet.  Blocks on the bus. */
+gboolean
+sk_bouncer_credentials (SkBouncer *self,
+                        GDBusMethodInvocation *invocation,
+                        guint32 *out_uid,
+                        GArray **out_gids,
+                        GError **error);
+
+/* A set of roles: SK_ROLE_BIT (SK_ROLE_OPERATOR) | … */
+#define SK_ROLE_BIT(role) (1u << (role))
+
+/* Steps 1–4 for ACTION_ID, which belongs to the roles in ROLES (a set of
+ * SK_ROLE_BIT).  Blocks on polkit: call
  * it from a worker thread.  Returns the actor, or NULL with
  * SK_ERROR_ROLE_DENIED; *OUT_UID and *OUT_ROLE (when given) say who was
  * refused, for the journal. */
@@ -41,7 +54,7 @@ SkActor *
 sk_bouncer_authorize (SkBouncer *self,
                       GDBusMethodInvocation *invocation,
                       const char *action_id,
-                      SkRole role,
+                      guint roles,
                       gint64 *out_uid,
                       char **out_role,
                       GError **error);

@@ -19,6 +19,7 @@
 
 #include "sk-error.h"
 #include "sk-journal-csv.h"
+#include "sk-report.h"
 #include "sk-service-private.h"
 
 /* The most a caller may hand in as a policy, its signature or a key file. */
@@ -50,48 +51,6 @@ add_untrusted (JsonBuilder *b, const char *name, const char *value)
 {
   g_autofree char *escaped = value != NULL ? sk_escape_untrusted (value) : NULL;
   add_string (b, name, escaped);
-}
-
-static void
-add_case (JsonBuilder *b, const SkCase *c)
-{
-  json_builder_begin_object (b);
-  add_untrusted (b, "id", c->id);
-  add_string (b, "workflow", c->workflow);
-  add_string (b, "state", c->state);
-  json_builder_set_member_name (b, "overdue");
-  json_builder_add_boolean_value (b, c->overdue);
-  g_autofree char *created = sk_journal_format_time (c->created_us);
-  add_string (b, "created", created);
-  json_builder_set_member_name (b, "files");
-  json_builder_begin_array (b);
-  for (guint i = 0; i < c->files->len; i++)
-    {
-      const SkCaseFile *f = g_ptr_array_index (c->files, i);
-      json_builder_begin_object (b);
-      add_string (b, "role", f->role);
-      add_untrusted (b, "name", f->name);
-      add_string (b, "kind", f->kind);
-      add_string (b, "state", f->state);
-      json_builder_set_member_name (b, "size");
-      json_builder_add_int_value (b, (gint64)f->size);
-      json_builder_set_member_name (b, "records");
-      json_builder_add_int_value (b, f->records);
-      add_string (b, "sha256", f->sha256);
-      json_builder_set_member_name (b, "needs_approval");
-      json_builder_add_boolean_value (b, f->needs_approval);
-      json_builder_end_object (b);
-    }
-  json_builder_end_array (b);
-  json_builder_end_object (b);
-}
-
-static char *
-case_json (const SkCase *c)
-{
-  g_autoptr (JsonBuilder) b = json_builder_new ();
-  add_case (b, c);
-  return json_text (b);
 }
 
 static char *
@@ -293,10 +252,9 @@ run_import (gpointer data, SkProgress *progress, GCancellable *cancellable, GErr
   g_autoptr (SkCase) c = pipeline != NULL ? sk_pipeline_import_at (pipeline, d->actor, d->fd,
                                                                    d->arg, cancellable, error)
                                           : NULL;
+  char *text = c != NULL ? sk_report_case_json (pipeline, c, error) : NULL;
   g_mutex_unlock (&d->service->lock);
-  if (c == NULL)
-    return NULL;
-  return case_json (c);
+  return text;
 }
 
 static char *
@@ -414,20 +372,31 @@ on_cases_list (SkDbusCases *skeleton, GDBusMethodInvocation *invocation, gpointe
   g_mutex_lock (&self->lock);
   SkPipeline *pipeline = pipeline_locked (self, &error);
   g_autoptr (GPtrArray) cases = pipeline != NULL ? sk_pipeline_list_cases (pipeline, &error) : NULL;
+  g_autoptr (GPtrArray) items =
+      cases != NULL ? sk_store_list (sk_pipeline_get_store (pipeline), &error) : NULL;
+  g_autoptr (JsonBuilder) b = json_builder_new ();
+  if (items != NULL)
+    {
+      gint64 now = g_get_real_time ();
+      json_builder_begin_object (b);
+      json_builder_set_member_name (b, "cases");
+      json_builder_begin_array (b);
+      for (guint i = 0; i < cases->len; i++)
+        {
+          const SkCase *c = g_ptr_array_index (cases, i);
+          g_autoptr (GArray) deadlines =
+              sk_report_case_deadlines (sk_pipeline_get_policy (pipeline), c, items);
+          sk_report_add_case (b, c, deadlines, now);
+        }
+      json_builder_end_array (b);
+      json_builder_end_object (b);
+    }
   g_mutex_unlock (&self->lock);
-  if (cases == NULL)
+  if (items == NULL)
     {
       _sk_service_return_error (invocation, error);
       return G_DBUS_METHOD_INVOCATION_HANDLED;
     }
-  g_autoptr (JsonBuilder) b = json_builder_new ();
-  json_builder_begin_object (b);
-  json_builder_set_member_name (b, "cases");
-  json_builder_begin_array (b);
-  for (guint i = 0; i < cases->len; i++)
-    add_case (b, g_ptr_array_index (cases, i));
-  json_builder_end_array (b);
-  json_builder_end_object (b);
   g_autofree char *text = json_text (b);
   sk_dbus_cases_complete_list (skeleton, invocation, text);
   return G_DBUS_METHOD_INVOCATION_HANDLED;
@@ -444,13 +413,13 @@ on_cases_show (SkDbusCases *skeleton,
   g_mutex_lock (&self->lock);
   SkPipeline *pipeline = pipeline_locked (self, &error);
   g_autoptr (SkCase) c = pipeline != NULL ? sk_pipeline_get_case (pipeline, case_id, &error) : NULL;
+  g_autofree char *text = c != NULL ? sk_report_case_json (pipeline, c, &error) : NULL;
   g_mutex_unlock (&self->lock);
-  if (c == NULL)
+  if (text == NULL)
     {
       _sk_service_return_error (invocation, error);
       return G_DBUS_METHOD_INVOCATION_HANDLED;
     }
-  g_autofree char *text = case_json (c);
   sk_dbus_cases_complete_show (skeleton, invocation, text);
   return G_DBUS_METHOD_INVOCATION_HANDLED;
 }
@@ -773,22 +742,13 @@ on_journal_checkpoint (SkDbusJournal *skeleton,
 
 /* ---- Policy and Keys ----------------------------------------------------- */
 
+/* Under the lock: the whole policy, keys with the keyring's expiry. */
 static char *
-policy_json (SkPolicy *policy)
+policy_json_locked (SkService *self, SkPolicy *policy)
 {
+  g_autoptr (GPtrArray) keys = sk_keyring_list_keys (sk_station_get_keyring (self->station), NULL);
   g_autoptr (JsonBuilder) b = json_builder_new ();
-  json_builder_begin_object (b);
-  add_string (b, "sha256", sk_policy_get_sha256 (policy));
-  json_builder_set_member_name (b, "serial");
-  json_builder_add_int_value (b, sk_policy_get_serial (policy));
-  add_string (b, "signer", sk_policy_get_signer (policy));
-  add_string (b, "admin_successor", sk_policy_get_admin_successor (policy));
-  json_builder_set_member_name (b, "admins");
-  json_builder_begin_array (b);
-  for (const char *const *a = sk_policy_get_admins (policy); a != NULL && *a != NULL; a++)
-    json_builder_add_string_value (b, *a);
-  json_builder_end_array (b);
-  json_builder_end_object (b);
+  sk_report_add_policy (b, policy, keys);
   return json_text (b);
 }
 
@@ -799,13 +759,13 @@ on_policy_show (SkDbusPolicy *skeleton, GDBusMethodInvocation *invocation, gpoin
   g_autoptr (GError) error = NULL;
   g_mutex_lock (&self->lock);
   g_autoptr (SkPolicy) policy = sk_station_load_policy (self->station, &error);
+  g_autofree char *text = policy != NULL ? policy_json_locked (self, policy) : NULL;
   g_mutex_unlock (&self->lock);
   if (policy == NULL)
     {
       _sk_service_return_error (invocation, error);
       return G_DBUS_METHOD_INVOCATION_HANDLED;
     }
-  g_autofree char *text = policy_json (policy);
   sk_dbus_policy_complete_show (skeleton, invocation, text);
   return G_DBUS_METHOD_INVOCATION_HANDLED;
 }
@@ -840,6 +800,7 @@ on_policy_install (SkDbusPolicy *skeleton,
   g_autoptr (GError) reopen_error = NULL;
   if (policy != NULL && !_sk_service_open_pipeline_locked (self, &reopen_error))
     g_warning ("the pipeline did not reopen under the new policy: %s", reopen_error->message);
+  g_autofree char *text = policy != NULL ? policy_json_locked (self, policy) : NULL;
   g_mutex_unlock (&self->lock);
   if (policy_fd >= 0)
     close (policy_fd);
@@ -850,7 +811,6 @@ on_policy_install (SkDbusPolicy *skeleton,
       _sk_service_return_error (invocation, error);
       return G_DBUS_METHOD_INVOCATION_HANDLED;
     }
-  g_autofree char *text = policy_json (policy);
   sk_dbus_policy_complete_install (skeleton, invocation, NULL, text);
   return G_DBUS_METHOD_INVOCATION_HANDLED;
 }
@@ -859,6 +819,7 @@ static gboolean
 on_keys_list (SkDbusKeys *skeleton, GDBusMethodInvocation *invocation, gpointer user_data)
 {
   SkService *self = user_data;
+  g_autoptr (GError) error = NULL;
   g_mutex_lock (&self->lock);
   SkKeyring *keyring = sk_station_get_keyring (self->station);
   g_autoptr (JsonBuilder) b = json_builder_new ();
@@ -878,8 +839,15 @@ on_keys_list (SkDbusKeys *skeleton, GDBusMethodInvocation *invocation, gpointer 
       json_builder_end_object (b);
     }
   json_builder_end_array (b);
+  g_autoptr (SkPolicy) policy = sk_station_load_policy (self->station, NULL);
+  gboolean ok = sk_report_add_keys (b, self->station, policy, &error);
   json_builder_end_object (b);
   g_mutex_unlock (&self->lock);
+  if (!ok)
+    {
+      _sk_service_return_error (invocation, error);
+      return G_DBUS_METHOD_INVOCATION_HANDLED;
+    }
   g_autofree char *text = json_text (b);
   sk_dbus_keys_complete_list (skeleton, invocation, text);
   return G_DBUS_METHOD_INVOCATION_HANDLED;

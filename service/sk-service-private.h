@@ -28,6 +28,7 @@ struct _SkService
   SkDbusJournal *journal;
   SkDbusPolicy *policy;
   SkDbusKeys *keys;
+  SkDbusStation *station_iface;
 
   guint sweep_source;
   gboolean sweeping;
@@ -37,9 +38,13 @@ struct _SkService
 const SkActor *
 _sk_service_actor (GDBusMethodInvocation *invocation);
 
-/* Connect every handle-* of the four interfaces (sk-service-methods.c). */
+/* Connect every handle-* of the interfaces (sk-service-methods.c). */
 void
 _sk_service_connect_methods (SkService *self);
+
+/* Connect the Station interface's handlers (sk-service-station.c). */
+void
+_sk_service_connect_station (SkService *self);
 
 /* Under the lock: (re)make the pipeline for the installed policy. */
 gboolean

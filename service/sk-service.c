@@ -17,40 +17,50 @@ G_DEFINE_FINAL_TYPE (SkService, sk_service, G_TYPE_OBJECT)
 
 /* ---- who may call what ------------------------------------------------- */
 
-/* Every method of every interface, with its polkit action and the one role
- * that action belongs to.  A method not listed here is refused. */
+/* Every method of every interface, with its polkit action and the roles
+ * that action belongs to (one, but for the few that only read what each
+ * role needs to see).  A method not listed here is refused.  A method with
+ * no action is asked by anyone and answers only what the bus already
+ * knows about the caller (WhoAmI). */
 typedef struct
 {
   const char *interface;
   const char *method;
   const char *action;
-  SkRole role;
+  guint roles;
 } SkRule;
+
+#define OPERATOR SK_ROLE_BIT (SK_ROLE_OPERATOR)
+#define AUDITOR SK_ROLE_BIT (SK_ROLE_AUDITOR)
+#define ADMIN SK_ROLE_BIT (SK_ROLE_ADMIN)
 
 #define CASES "jp.sekisho.Station1.Cases"
 #define JOURNAL "jp.sekisho.Station1.Journal"
 #define POLICY "jp.sekisho.Station1.Policy"
 #define KEYS "jp.sekisho.Station1.Keys"
+#define STATION "jp.sekisho.Station1.Station"
 
 static const SkRule rules[] = {
-  { CASES, "List", "jp.sekisho.cases.read", SK_ROLE_OPERATOR },
-  { CASES, "Show", "jp.sekisho.cases.read", SK_ROLE_OPERATOR },
-  { CASES, "ListDownloads", "jp.sekisho.cases.read", SK_ROLE_OPERATOR },
-  { CASES, "Import", "jp.sekisho.cases.transfer", SK_ROLE_OPERATOR },
-  { CASES, "HandOff", "jp.sekisho.cases.transfer", SK_ROLE_OPERATOR },
-  { CASES, "ConfirmUpload", "jp.sekisho.cases.transfer", SK_ROLE_OPERATOR },
-  { CASES, "TakeIn", "jp.sekisho.cases.transfer", SK_ROLE_OPERATOR },
-  { CASES, "Export", "jp.sekisho.cases.transfer", SK_ROLE_OPERATOR },
-  { CASES, "Interrupt", "jp.sekisho.cases.transfer", SK_ROLE_OPERATOR },
-  { CASES, "Approve", "jp.sekisho.cases.approve", SK_ROLE_OPERATOR },
-  { JOURNAL, "Show", "jp.sekisho.journal.read", SK_ROLE_AUDITOR },
-  { JOURNAL, "Verify", "jp.sekisho.journal.read", SK_ROLE_AUDITOR },
-  { JOURNAL, "Export", "jp.sekisho.journal.read", SK_ROLE_AUDITOR },
-  { JOURNAL, "Checkpoint", "jp.sekisho.journal.checkpoint", SK_ROLE_AUDITOR },
-  { POLICY, "Show", "jp.sekisho.policy.read", SK_ROLE_ADMIN },
-  { POLICY, "Install", "jp.sekisho.policy.install", SK_ROLE_ADMIN },
-  { KEYS, "List", "jp.sekisho.keys.read", SK_ROLE_ADMIN },
-  { KEYS, "Import", "jp.sekisho.keys.import", SK_ROLE_ADMIN },
+  { CASES, "List", "jp.sekisho.cases.read", OPERATOR },
+  { CASES, "Show", "jp.sekisho.cases.read", OPERATOR },
+  { CASES, "ListDownloads", "jp.sekisho.cases.read", OPERATOR },
+  { CASES, "Import", "jp.sekisho.cases.transfer", OPERATOR },
+  { CASES, "HandOff", "jp.sekisho.cases.transfer", OPERATOR },
+  { CASES, "ConfirmUpload", "jp.sekisho.cases.transfer", OPERATOR },
+  { CASES, "TakeIn", "jp.sekisho.cases.transfer", OPERATOR },
+  { CASES, "Export", "jp.sekisho.cases.transfer", OPERATOR },
+  { CASES, "Interrupt", "jp.sekisho.cases.transfer", OPERATOR },
+  { CASES, "Approve", "jp.sekisho.cases.approve", OPERATOR },
+  { JOURNAL, "Show", "jp.sekisho.journal.read", AUDITOR },
+  { JOURNAL, "Verify", "jp.sekisho.journal.read", AUDITOR },
+  { JOURNAL, "Export", "jp.sekisho.journal.read", AUDITOR },
+  { JOURNAL, "Checkpoint", "jp.sekisho.journal.checkpoint", AUDITOR },
+  { POLICY, "Show", "jp.sekisho.policy.read", ADMIN },
+  { POLICY, "Install", "jp.sekisho.policy.install", ADMIN },
+  { KEYS, "List", "jp.sekisho.keys.read", ADMIN },
+  { KEYS, "Import", "jp.sekisho.keys.import", ADMIN },
+  { STATION, "WhoAmI", NULL, 0 },
+  { STATION, "Status", "jp.sekisho.station.status", OPERATOR | AUDITOR | ADMIN },
 };
 
 static const SkRule *
@@ -135,11 +145,15 @@ on_authorize_method (GDBusInterfaceSkeleton *skeleton,
   g_autofree char *role = NULL;
 
   g_autoptr (SkActor) actor = NULL;
+  /* Who the caller is, for anyone: nothing to decide, nothing to journal
+   * (the handler asks the bus itself). */
+  if (rule != NULL && rule->action == NULL)
+    return TRUE;
   if (rule == NULL)
     g_set_error (&error, SK_ERROR, SK_ERROR_ROLE_DENIED, "%s.%s belongs to no action", interface,
                  method);
   else
-    actor = sk_bouncer_authorize (self->bouncer, invocation, rule->action, rule->role, &uid, &role,
+    actor = sk_bouncer_authorize (self->bouncer, invocation, rule->action, rule->roles, &uid, &role,
                                   &error);
   if (actor == NULL)
     {
@@ -300,7 +314,8 @@ sk_service_dispose (GObject *object)
   GDBusInterfaceSkeleton *skeletons[] = { G_DBUS_INTERFACE_SKELETON (self->cases),
                                           G_DBUS_INTERFACE_SKELETON (self->journal),
                                           G_DBUS_INTERFACE_SKELETON (self->policy),
-                                          G_DBUS_INTERFACE_SKELETON (self->keys) };
+                                          G_DBUS_INTERFACE_SKELETON (self->keys),
+                                          G_DBUS_INTERFACE_SKELETON (self->station_iface) };
   for (gsize i = 0; i < G_N_ELEMENTS (skeletons); i++)
     if (skeletons[i] != NULL)
       g_dbus_interface_skeleton_unexport (skeletons[i]);
@@ -316,6 +331,7 @@ sk_service_finalize (GObject *object)
   g_clear_object (&self->journal);
   g_clear_object (&self->policy);
   g_clear_object (&self->keys);
+  g_clear_object (&self->station_iface);
   g_clear_object (&self->pipeline);
   g_clear_object (&self->station);
   g_clear_object (&self->bouncer);
@@ -386,9 +402,12 @@ sk_service_new (GDBusConnection *connection,
   self->journal = sk_dbus_journal_skeleton_new ();
   self->policy = sk_dbus_policy_skeleton_new ();
   self->keys = sk_dbus_keys_skeleton_new ();
+  self->station_iface = sk_dbus_station_skeleton_new ();
   _sk_service_connect_methods (self);
+  _sk_service_connect_station (self);
   if (!export(self, self->cases, error) || !export(self, self->journal, error) ||
-      !export(self, self->policy, error) || !export(self, self->keys, error))
+      !export(self, self->policy, error) || !export(self, self->keys, error) ||
+      !export(self, self->station_iface, error))
     return NULL;
   return g_steal_pointer (&self);
 }

@@ -4,13 +4,15 @@
  * daemon, polkit and the service see a real caller:
  *
  *   sk-bus-client --client OP [ARGS...]
+ *   sk-bus-client --client-reply OP [ARGS...]
  *   sk-bus-client --client-loop SECONDS OP [ARGS...]
  *
  * OP is "Interface.Method" of jp.sekisho.Station1.xml; a path argument of
  * a method that takes descriptors is opened here, as the caller.  It
  * prints one line: OK, ERR <D-Bus error name>, JOB ok|fail <reason> for a
  * job (service-unreachable when the service left the bus meanwhile), or
- * for the loop LOOP <calls> <the distinct answers, joined by |>.  Two
+ * for the loop LOOP <calls> <the distinct answers, joined by |>.  With
+ * --client-reply a method that answers a text prints "OK <the text>".  Two
  * special OPs: Cases.ImportCancel FOLDER NAME (cancels the import once it
  * runs and says whether it ended within a second) and Job.Foreign CASE
  * (asks for its job from a second connection of the same user).
@@ -88,6 +90,9 @@ on_owner_changed (GDBusConnection *c,
   g_main_loop_quit (w->loop);
 }
 
+/* --client-reply: show what a method answered. */
+static gboolean print_reply;
+
 /* The path of the client's last job. */
 static char *last_job;
 
@@ -128,7 +133,8 @@ client_call (GDBusConnection *bus, char **argv)
 
   if (g_str_equal (op, "Cases.List") || g_str_equal (op, "Cases.ListDownloads") ||
       g_str_equal (op, "Journal.Verify") || g_str_equal (op, "Journal.Checkpoint") ||
-      g_str_equal (op, "Policy.Show") || g_str_equal (op, "Keys.List"))
+      g_str_equal (op, "Policy.Show") || g_str_equal (op, "Keys.List") ||
+      g_str_equal (op, "Station.WhoAmI") || g_str_equal (op, "Station.Status"))
     params = NULL;
   else if (g_str_equal (op, "Cases.Show") || g_str_equal (op, "Cases.HandOff") ||
            g_str_equal (op, "Cases.ConfirmUpload") || g_str_equal (op, "Cases.TakeIn") ||
@@ -182,6 +188,9 @@ client_call (GDBusConnection *bus, char **argv)
     {
       g_autofree char *name = g_dbus_error_get_remote_error (error);
       line = g_strdup_printf ("ERR %s", name != NULL ? name : error->message);
+      /* The message too, where people read (the test's log): the line
+       * stays a stable name. */
+      g_printerr ("sk-bus-client: %s: %s\n", op, error->message);
     }
   else if (g_variant_is_of_type (reply, G_VARIANT_TYPE ("(o)")))
     {
@@ -198,6 +207,12 @@ client_call (GDBusConnection *bus, char **argv)
                               : w.ok      ? "ok"
                                           : "fail",
                               w.reason != NULL && *w.reason != '\0' ? w.reason : "-");
+    }
+  else if (print_reply && g_variant_is_of_type (reply, G_VARIANT_TYPE ("(s)")))
+    {
+      const char *text;
+      g_variant_get (reply, "(&s)", &text);
+      line = g_strdup_printf ("OK %s", text);
     }
   else
     line = g_strdup ("OK");
@@ -302,8 +317,9 @@ client_main (int argc, char **argv)
                            : "running");
       return 0;
     }
-  if (g_str_equal (argv[1], "--client"))
+  if (g_str_equal (argv[1], "--client") || g_str_equal (argv[1], "--client-reply"))
     {
+      print_reply = g_str_equal (argv[1], "--client-reply");
       g_autofree char *line = client_call (bus, argv);
       g_print ("%s\n", line);
       return 0;
@@ -325,9 +341,11 @@ client_main (int argc, char **argv)
 int
 main (int argc, char **argv)
 {
-  if ((argc >= 3 && g_str_equal (argv[1], "--client")) ||
+  if ((argc >= 3 &&
+       (g_str_equal (argv[1], "--client") || g_str_equal (argv[1], "--client-reply"))) ||
       (argc >= 4 && g_str_equal (argv[1], "--client-loop")))
     return client_main (argc, argv);
-  g_printerr ("usage: sk-bus-client --client OP [ARGS...] | --client-loop SECONDS OP [ARGS...]\n");
+  g_printerr ("usage: sk-bus-client --client|--client-reply OP [ARGS...] | --client-loop SECONDS "
+              "OP [ARGS...]\n");
   return 2;
 }

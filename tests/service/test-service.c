@@ -314,11 +314,48 @@ stop (GSubprocess **proc)
   return status;
 }
 
+static char *
+call_va (const User *user, const char *mode, const char *op, va_list ap);
+
 /* Runs OP with ARGS as USER (NULL: root); returns its one line of output. */
 static char *
 call_as (const User *user, const char *op, ...) G_GNUC_NULL_TERMINATED;
 static char *
 call_as (const User *user, const char *op, ...)
+{
+  va_list ap;
+  va_start (ap, op);
+  char *out = call_va (user, "--client", op, ap);
+  va_end (ap);
+  return out;
+}
+
+/* Runs OP (a method that answers a JSON text) as USER; returns the answer,
+ * parsed, or NULL with the error line in *OUT_LINE. */
+static JsonNode *
+reply_as (const User *user, char **out_line, const char *op, ...) G_GNUC_NULL_TERMINATED;
+static JsonNode *
+reply_as (const User *user, char **out_line, const char *op, ...)
+{
+  va_list ap;
+  va_start (ap, op);
+  g_autofree char *out = call_va (user, "--client-reply", op, ap);
+  va_end (ap);
+  if (!g_str_has_prefix (out, "OK "))
+    {
+      *out_line = g_steal_pointer (&out);
+      return NULL;
+    }
+  g_autoptr (GError) error = NULL;
+  JsonNode *node = json_from_string (out + strlen ("OK "), &error);
+  g_assert_no_error (error);
+  g_assert_true (JSON_NODE_HOLDS_OBJECT (node));
+  *out_line = NULL;
+  return node;
+}
+
+static char *
+call_va (const User *user, const char *mode, const char *op, va_list ap)
 {
   g_autoptr (GPtrArray) argv = g_ptr_array_new_with_free_func (g_free);
   if (user != NULL)
@@ -330,13 +367,10 @@ call_as (const User *user, const char *op, ...)
       g_ptr_array_add (argv, g_strdup ("--"));
     }
   g_ptr_array_add (argv, g_strdup (h.client));
-  g_ptr_array_add (argv, g_strdup ("--client"));
+  g_ptr_array_add (argv, g_strdup (mode));
   g_ptr_array_add (argv, g_strdup (op));
-  va_list ap;
-  va_start (ap, op);
   for (const char *a = va_arg (ap, const char *); a != NULL; a = va_arg (ap, const char *))
     g_ptr_array_add (argv, g_strdup (a));
-  va_end (ap);
   g_ptr_array_add (argv, NULL);
 
   g_autoptr (GSubprocess) p =
@@ -410,43 +444,40 @@ typedef struct
 {
   const char *op;
   const char *args[3];
-  SkRole role;        /* the one role the call is for */
-  const char *expect; /* the answer when that role calls; NULL: "OK" */
+  guint roles;        /* the roles the call is for: ROLE (SK_ROLE_…) | … */
+  const char *expect; /* the answer when such a role calls; NULL: "OK" */
 } Call;
+
+#define ROLE(r) (1u << (r))
+#define OPERATOR ROLE (SK_ROLE_OPERATOR)
+#define AUDITOR ROLE (SK_ROLE_AUDITOR)
+#define ADMIN ROLE (SK_ROLE_ADMIN)
 
 static const Call *
 calls (gsize *n)
 {
   static Call table[] = {
-    { "Cases.List", { NULL }, SK_ROLE_OPERATOR, NULL },
-    { "Cases.Show", { "NO-SUCH-CASE" }, SK_ROLE_OPERATOR, "ERR jp.sekisho.Error.CaseUnknown" },
-    { "Cases.ListDownloads", { NULL }, SK_ROLE_OPERATOR, NULL },
-    { "Cases.HandOff", { "NO-SUCH-CASE" }, SK_ROLE_OPERATOR, "JOB fail case-unknown" },
+    { "Cases.List", { NULL }, OPERATOR, NULL },
+    { "Cases.Show", { "NO-SUCH-CASE" }, OPERATOR, "ERR jp.sekisho.Error.CaseUnknown" },
+    { "Cases.ListDownloads", { NULL }, OPERATOR, NULL },
+    { "Cases.HandOff", { "NO-SUCH-CASE" }, OPERATOR, "JOB fail case-unknown" },
     /* No such package in the folder the operator opened. */
-    { "Cases.Import", { "@files", "none.tar.gpg" }, SK_ROLE_OPERATOR, "JOB fail sig-missing" },
+    { "Cases.Import", { "@files", "none.tar.gpg" }, OPERATOR, "JOB fail sig-missing" },
     /* Nothing in the operator's download folder by that name. */
-    { "Cases.TakeIn",
-      { "039004_KNY02_20261124153000_001.CSV" },
-      SK_ROLE_OPERATOR,
-      "JOB fail io-error" },
-    { "Cases.Export", { "NO-SUCH-CASE", "@files" }, SK_ROLE_OPERATOR, "JOB fail case-unknown" },
-    { "Cases.ConfirmUpload",
-      { "NO-SUCH-CASE" },
-      SK_ROLE_OPERATOR,
-      "ERR jp.sekisho.Error.CaseUnknown" },
-    { "Cases.Interrupt", { "NO-SUCH-CASE" }, SK_ROLE_OPERATOR, "ERR jp.sekisho.Error.CaseUnknown" },
-    { "Cases.Approve",
-      { "NO-SUCH-CASE", "X.CSV" },
-      SK_ROLE_OPERATOR,
-      "ERR jp.sekisho.Error.CaseUnknown" },
-    { "Journal.Show", { NULL }, SK_ROLE_AUDITOR, NULL },
-    { "Journal.Verify", { NULL }, SK_ROLE_AUDITOR, "JOB ok -" },
-    { "Journal.Checkpoint", { NULL }, SK_ROLE_AUDITOR, NULL },
-    { "Journal.Export", { "@out/journal.csv" }, SK_ROLE_AUDITOR, "JOB ok -" },
-    { "Policy.Show", { NULL }, SK_ROLE_ADMIN, NULL },
-    { "Policy.Install", { "@files/policy.json" }, SK_ROLE_ADMIN, NULL },
-    { "Keys.List", { NULL }, SK_ROLE_ADMIN, NULL },
-    { "Keys.Import", { "@files/admin.pub" }, SK_ROLE_ADMIN, NULL },
+    { "Cases.TakeIn", { "039004_KNY02_20261124153000_001.CSV" }, OPERATOR, "JOB fail io-error" },
+    { "Cases.Export", { "NO-SUCH-CASE", "@files" }, OPERATOR, "JOB fail case-unknown" },
+    { "Cases.ConfirmUpload", { "NO-SUCH-CASE" }, OPERATOR, "ERR jp.sekisho.Error.CaseUnknown" },
+    { "Cases.Interrupt", { "NO-SUCH-CASE" }, OPERATOR, "ERR jp.sekisho.Error.CaseUnknown" },
+    { "Cases.Approve", { "NO-SUCH-CASE", "X.CSV" }, OPERATOR, "ERR jp.sekisho.Error.CaseUnknown" },
+    { "Journal.Show", { NULL }, AUDITOR, NULL },
+    { "Journal.Verify", { NULL }, AUDITOR, "JOB ok -" },
+    { "Journal.Checkpoint", { NULL }, AUDITOR, NULL },
+    { "Journal.Export", { "@out/journal.csv" }, AUDITOR, "JOB ok -" },
+    { "Policy.Show", { NULL }, ADMIN, NULL },
+    { "Policy.Install", { "@files/policy.json" }, ADMIN, NULL },
+    { "Keys.List", { NULL }, ADMIN, NULL },
+    { "Keys.Import", { "@files/admin.pub" }, ADMIN, NULL },
+    { "Station.Status", { NULL }, OPERATOR | AUDITOR | ADMIN, NULL },
   };
   *n = G_N_ELEMENTS (table);
   return table;
@@ -535,9 +566,9 @@ test_roles (void)
     for (gsize i = 0; i < n; i++)
       {
         g_autofree char *out = call_table_entry (people[p].user, &table[i]);
-        const char *want = table[i].role == people[p].role
-                               ? (table[i].expect != NULL ? table[i].expect : "OK")
-                               : "ERR jp.sekisho.Error.RoleDenied";
+        gboolean allowed = (table[i].roles & ROLE (people[p].role)) != 0;
+        const char *want = allowed ? (table[i].expect != NULL ? table[i].expect : "OK")
+                                   : "ERR jp.sekisho.Error.RoleDenied";
         g_test_message ("%s calls %s: %s", people[p].user->name, table[i].op, out);
         g_assert_cmpstr (out, ==, want);
       }
@@ -545,7 +576,7 @@ test_roles (void)
   g_autoptr (GHashTable) set = denials ();
   for (gsize p = 0; p < G_N_ELEMENTS (people); p++)
     for (gsize i = 0; i < n; i++)
-      if (table[i].role != people[p].role)
+      if ((table[i].roles & ROLE (people[p].role)) == 0)
         assert_denial_journaled (set, people[p].user->uid, table[i].op);
 }
 
@@ -569,6 +600,67 @@ test_no_single_role (void)
   for (gsize u = 0; u < G_N_ELEMENTS (refused); u++)
     for (gsize i = 0; i < n; i++)
       assert_denial_journaled (set, refused[u] != NULL ? refused[u]->uid : root.uid, table[i].op);
+}
+
+static gint64
+journal_head (void)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (SkStation) station = sk_station_open (sk_station_get_dir (h.st.term), &error);
+  g_assert_no_error (error);
+  g_autoptr (SkJournal) journal = sk_station_open_journal (station, TRUE, &error);
+  g_assert_no_error (error);
+  gint64 head = 0;
+  g_assert_true (sk_journal_head (journal, &head, NULL, &error));
+  g_assert_no_error (error);
+  return head;
+}
+
+/* Anyone may ask who they are, roles or none: the answer is what the bus
+ * knows (uid, groups) and the role that follows, or why there is none; and
+ * asking journals nothing. */
+static void
+test_who_am_i (void)
+{
+  const User root = { "root", 0, "" };
+  const struct
+  {
+    const User *user;
+    const char *role;    /* NULL: none */
+    const char *refusal; /* NULL: none */
+    const char *group;   /* a group the answer must name */
+  } cases[] = {
+    { &users[0], "operator", NULL, "sekisho-operator" },
+    { &users[2], "auditor", NULL, "sekisho-auditor" },
+    { &users[3], "admin", NULL, "sekisho-admin" },
+    { &users[4], NULL, "role-denied", "sekisho-auditor" },
+    { &users[5], NULL, "role-denied", "sknone" },
+    { &root, NULL, "role-denied", "root" },
+  };
+  gint64 before = journal_head ();
+  for (gsize i = 0; i < G_N_ELEMENTS (cases); i++)
+    {
+      const User *u = cases[i].user;
+      g_autofree char *line = NULL;
+      g_autoptr (JsonNode) node = reply_as (u->uid != 0 ? u : NULL, &line, "Station.WhoAmI", NULL);
+      g_assert_cmpstr (line, ==, NULL);
+      JsonObject *o = json_node_get_object (node);
+      g_autofree char *text = json_to_string (node, FALSE);
+      g_test_message ("%s: %s", u->name, text);
+      g_assert_cmpint (json_object_get_int_member (o, "uid"), ==, u->uid);
+      g_assert_cmpstr (json_object_get_string_member (o, "login"), ==, u->name);
+      g_assert_cmpstr (json_object_get_string_member_with_default (o, "role", NULL), ==,
+                       cases[i].role);
+      g_assert_true (json_object_has_member (o, "role"));
+      g_assert_cmpstr (json_object_get_string_member_with_default (o, "refusal", NULL), ==,
+                       cases[i].refusal);
+      JsonArray *groups = json_object_get_array_member (o, "groups");
+      gboolean found = FALSE;
+      for (guint g = 0; g < json_array_get_length (groups); g++)
+        found = found || g_str_equal (json_array_get_string_element (groups, g), cases[i].group);
+      g_assert_true (found);
+    }
+  g_assert_cmpint (journal_head (), ==, before);
 }
 
 /* A job belongs to the connection that started it: another connection,
@@ -596,6 +688,135 @@ on_case_changed (GDBusConnection *c,
   const char *id;
   g_variant_get (params, "(&s)", &id);
   g_ptr_array_add (data, g_strdup (id));
+}
+
+/* The deadline WHAT of CASE (an object of core/sk-report.h), or NULL. */
+static JsonObject *
+deadline_of (JsonObject *c, const char *what)
+{
+  JsonArray *deadlines = json_object_get_array_member (c, "deadlines");
+  for (guint i = 0; i < json_array_get_length (deadlines); i++)
+    {
+      JsonObject *d = json_array_get_object_element (deadlines, i);
+      if (g_str_equal (json_object_get_string_member (d, "what"), what))
+        return d;
+    }
+  return NULL;
+}
+
+/* A deadline as a client shows it: a UTC time in the future, seconds left
+ * that agree with it, not overdue. */
+static void
+assert_deadline_ahead (JsonObject *d)
+{
+  g_assert_nonnull (d);
+  g_autoptr (GDateTime) at =
+      g_date_time_new_from_iso8601 (json_object_get_string_member (d, "deadline"), NULL);
+  g_assert_nonnull (at);
+  gint64 left = json_object_get_int_member (d, "seconds_left");
+  gint64 expected = g_date_time_to_unix (at) - g_get_real_time () / G_USEC_PER_SEC;
+  g_assert_cmpint (left, >, 0);
+  g_assert_cmpint (ABS (left - expected), <=, 60);
+  g_assert_false (json_object_get_boolean_member (d, "overdue"));
+}
+
+/* What the app and the CLI read from the service about a handed-off case,
+ * the keys, the policy and the station: deadlines, expiry, the whole
+ * policy, the status — each to its roles only. */
+static void
+assert_reports (const char *case_id)
+{
+  g_autofree char *line = NULL;
+  g_autoptr (JsonNode) shown = reply_as (&users[0], &line, "Cases.Show", case_id, NULL);
+  g_assert_cmpstr (line, ==, NULL);
+  JsonObject *c = json_node_get_object (shown);
+  g_assert_cmpstr (json_object_get_string_member (c, "state"), ==, "handed-off");
+  assert_deadline_ahead (deadline_of (c, "upload-plaintext"));
+  assert_deadline_ahead (deadline_of (c, "results-due"));
+
+  g_autoptr (JsonNode) listed = reply_as (&users[1], &line, "Cases.List", NULL);
+  g_assert_cmpstr (line, ==, NULL);
+  JsonArray *cases = json_object_get_array_member (json_node_get_object (listed), "cases");
+  g_assert_cmpuint (json_array_get_length (cases), >=, 1);
+  gboolean found = FALSE;
+  for (guint i = 0; i < json_array_get_length (cases); i++)
+    {
+      JsonObject *o = json_array_get_object_element (cases, i);
+      if (!g_str_equal (json_object_get_string_member (o, "id"), case_id))
+        continue;
+      found = TRUE;
+      assert_deadline_ahead (deadline_of (o, "upload-plaintext"));
+    }
+  g_assert_true (found);
+
+  /* Every key with its expiry (the test keys never expire: null). */
+  g_autoptr (JsonNode) keys = reply_as (&users[3], &line, "Keys.List", NULL);
+  g_assert_cmpstr (line, ==, NULL);
+  JsonArray *ka = json_object_get_array_member (json_node_get_object (keys), "keys");
+  g_assert_cmpuint (json_array_get_length (ka), >=, 3);
+  for (guint i = 0; i < json_array_get_length (ka); i++)
+    {
+      JsonObject *k = json_array_get_object_element (ka, i);
+      g_assert_cmpuint (strlen (json_object_get_string_member (k, "fingerprint")), ==, 40);
+      g_assert_true (json_object_has_member (k, "expires"));
+      g_assert_false (json_object_get_boolean_member (k, "expired"));
+      g_assert_nonnull (json_object_get_array_member (k, "roles"));
+    }
+
+  /* The whole policy: kinds, caps, retention, dual control, named keys. */
+  g_autoptr (JsonNode) policy = reply_as (&users[3], &line, "Policy.Show", NULL);
+  g_assert_cmpstr (line, ==, NULL);
+  JsonObject *p = json_node_get_object (policy);
+  g_assert_cmpint (json_object_get_int_member (p, "serial"), >=, 1);
+  g_assert_cmpuint (strlen (json_object_get_string_member (p, "sha256")), ==, 64);
+  JsonArray *kinds = json_object_get_array_member (p, "kinds");
+  g_assert_cmpuint (json_array_get_length (kinds), >=, 1);
+  gboolean kny01 = FALSE;
+  for (guint i = 0; i < json_array_get_length (kinds); i++)
+    kny01 =
+        kny01 ||
+        g_str_equal (json_object_get_string_member (json_array_get_object_element (kinds, i), "id"),
+                     "KNY01");
+  g_assert_true (kny01);
+  JsonObject *caps = json_object_get_object_member (p, "caps");
+  g_assert_cmpint (json_object_get_int_member (caps, "max_files"), >, 0);
+  g_assert_cmpint (json_object_get_int_member (caps, "max_package_size"), >, 0);
+  JsonObject *retention = json_object_get_object_member (p, "retention");
+  g_assert_cmpint (json_object_get_int_member (retention, "upload_minutes"), >, 0);
+  g_assert_nonnull (json_object_get_array_member (p, "dual_control"));
+  JsonArray *named = json_object_get_array_member (p, "keys");
+  g_assert_cmpuint (json_array_get_length (named), >=, 2);
+  for (guint i = 0; i < json_array_get_length (named); i++)
+    {
+      JsonObject *k = json_array_get_object_element (named, i);
+      g_assert_true (json_object_get_boolean_member (k, "in_keyring"));
+      g_assert_true (json_object_has_member (k, "expires"));
+    }
+
+  /* The status, for each of the three roles alike; the handed-off case
+   * with its deadline. */
+  const User *readers[] = { &users[0], &users[2], &users[3] };
+  for (gsize r = 0; r < G_N_ELEMENTS (readers); r++)
+    {
+      g_autoptr (JsonNode) status = reply_as (readers[r], &line, "Station.Status", NULL);
+      g_assert_cmpstr (line, ==, NULL);
+      JsonObject *st = json_node_get_object (status);
+      g_assert_cmpint (
+          json_object_get_int_member (json_object_get_object_member (st, "policy"), "serial"), ==,
+          json_object_get_int_member (p, "serial"));
+      g_assert_cmpint (
+          json_object_get_int_member (json_object_get_object_member (st, "journal"), "head_seq"), >,
+          0);
+      g_assert_cmpint (
+          json_object_get_int_member (json_object_get_object_member (st, "store"), "items"), >=, 1);
+      JsonArray *handed_off = json_object_get_array_member (st, "handed_off");
+      g_assert_cmpuint (json_array_get_length (handed_off), ==, 1);
+      JsonObject *ho = json_array_get_object_element (handed_off, 0);
+      g_assert_cmpstr (json_object_get_string_member (ho, "case"), ==, case_id);
+      g_assert_cmpint (json_object_get_int_member (ho, "seconds_left"), >, 0);
+      g_assert_cmpuint (json_array_get_length (json_object_get_array_member (st, "problems")), ==,
+                        0);
+    }
 }
 
 /* A package made on the standard side, imported by an operator through
@@ -648,6 +869,7 @@ test_workflow (void)
   g_assert_cmpstr (shown, ==, "OK");
   g_autofree char *handed = call_as (&users[0], "Cases.HandOff", case_id, NULL);
   g_assert_cmpstr (handed, ==, "JOB ok -");
+  assert_reports (case_id);
   g_autofree char *confirmed = call_as (&users[0], "Cases.ConfirmUpload", case_id, NULL);
   g_assert_cmpstr (confirmed, ==, "OK");
 
@@ -1004,6 +1226,7 @@ test_killed (void)
   g_assert_null (left);
   g_autofree char *handed = call_as (&users[0], "Cases.HandOff", case_id, NULL);
   g_assert_cmpstr (handed, ==, "JOB ok -");
+  assert_reports (case_id);
   g_autofree char *confirmed = call_as (&users[0], "Cases.ConfirmUpload", case_id, NULL);
   g_assert_cmpstr (confirmed, ==, "OK");
 
@@ -1158,6 +1381,7 @@ main (int argc, char **argv)
   setup ();
   g_test_add_func ("/service/roles", test_roles);
   g_test_add_func ("/service/one-role", test_no_single_role);
+  g_test_add_func ("/service/who-am-i", test_who_am_i);
   g_test_add_func ("/service/job-owner", test_job_owner);
   g_test_add_func ("/service/workflow", test_workflow);
   g_test_add_func ("/service/load", test_load);
