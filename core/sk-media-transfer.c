@@ -4,6 +4,8 @@
 
 #include "config.h"
 
+#include <glib/gi18n-lib.h>
+
 #include <unistd.h>
 
 #include "sk-error.h"
@@ -120,7 +122,7 @@ sk_media_import (SkMedia *self,
 
   if (local_error != NULL)
     {
-      GString *again = g_string_new ("nothing was imported from ");
+      GString *again = g_string_new (_ ("nothing was imported from "));
       for (guint i = 0; results != NULL && i < results->len; i++)
         {
           SkMediumImport *r = g_ptr_array_index (results, i);
@@ -130,7 +132,7 @@ sk_media_import (SkMedia *self,
               g_string_append_printf (again, "%s ", shown);
             }
         }
-      g_string_append (again, "on it: insert it and import again");
+      g_string_append (again, _ ("on it: insert it and import again"));
       _sk_media_explain_removal (self, m, again->str, &local_error);
       g_string_free (again, TRUE);
       g_autofree char *details = _sk_media_details (m, NULL, NULL);
@@ -195,7 +197,7 @@ static gboolean
 readback_failed (GError **error, GError *cause)
 {
   g_set_error (error, SK_ERROR, SK_ERROR_MEDIA_READBACK_MISMATCH,
-               "the package was written to the medium but reading it back failed: %s",
+               _ ("the package was written to the medium but reading it back failed: %s"),
                cause->message);
   g_error_free (cause);
   return FALSE;
@@ -219,7 +221,7 @@ prove_on_medium (const char *path, const char *sha256, gpointer data, GError **e
   if (!g_str_equal (written[0], sha256))
     {
       g_set_error (error, SK_ERROR, SK_ERROR_MEDIA_READBACK_MISMATCH,
-                   "%s on the medium is not the package that was packed", base);
+                   _ ("%s on the medium is not the package that was packed"), base);
       return FALSE;
     }
   sk_fault_point ("media-written");
@@ -238,7 +240,7 @@ prove_on_medium (const char *path, const char *sha256, gpointer data, GError **e
     if (!g_str_equal (written[i], back[i]))
       {
         g_set_error (error, SK_ERROR, SK_ERROR_MEDIA_READBACK_MISMATCH,
-                     "%s read back from the medium differs from what was written", names[i]);
+                     _ ("%s read back from the medium differs from what was written"), names[i]);
         return FALSE;
       }
   p->sha256 = g_strdup (written[0]);
@@ -282,7 +284,7 @@ export_and_prove (SkMedia *self,
           g_set_error (&local_error, SK_ERROR,
                        e->code == SK_ERROR_DISK_FULL ? SK_ERROR_MEDIA_FULL
                                                      : SK_ERROR_MEDIA_NOT_WRITTEN,
-                       "nothing of the package is on the medium: %s", e->message);
+                       _ ("nothing of the package is on the medium: %s"), e->message);
           g_error_free (e);
         }
       g_free (proof.sha256);
@@ -312,6 +314,16 @@ sk_media_export (SkMedia *self,
       g_propagate_error (error, g_steal_pointer (&local_error));
       return NULL;
     }
+  if (m->klass == SK_MEDIUM_CLASS_OPTICAL)
+    {
+      g_set_error_literal (&local_error, SK_ERROR, SK_ERROR_MEDIA_READ_ONLY,
+                           _ ("an optical disc is never written: export to a registered USB "
+                              "stick; nothing was written"));
+      g_autofree char *details = _sk_media_details (m, NULL, NULL);
+      _sk_media_journal (self, actor, "media-export", m, local_error, case_id, details);
+      g_propagate_error (error, g_steal_pointer (&local_error));
+      return NULL;
+    }
   gulong handler = 0;
   g_autoptr (GCancellable) op = _sk_media_begin_operation (self, m, cancellable, &handler, error);
   if (op == NULL)
@@ -330,11 +342,14 @@ sk_media_export (SkMedia *self,
       m->number = g_strdup (rec->number);
       if (export_size (pipeline, case_id, &need, &local_error) &&
           sk_mount_free_space (ro, &have, &local_error) && have < need)
-        g_set_error (&local_error, SK_ERROR, SK_ERROR_MEDIA_FULL,
-                     "the medium has %" G_GUINT64_FORMAT
-                     " bytes free; the package needs about %" G_GUINT64_FORMAT
-                     "; nothing was written",
-                     have, need);
+        {
+          g_autofree char *free_bytes = g_strdup_printf ("%" G_GUINT64_FORMAT, have);
+          g_autofree char *need_bytes = g_strdup_printf ("%" G_GUINT64_FORMAT, need);
+          g_set_error (&local_error, SK_ERROR, SK_ERROR_MEDIA_FULL,
+                       _ ("the medium has %s bytes free; the package needs about %s; nothing "
+                          "was written"),
+                       free_bytes, need_bytes);
+        }
     }
   if (ro != NULL && !sk_mount_unmount (ro, local_error == NULL ? &local_error : NULL))
     g_clear_pointer (&rec, sk_medium_record_free);
@@ -346,7 +361,7 @@ sk_media_export (SkMedia *self,
   _sk_media_end_operation (self, m, cancellable, handler);
   if (file == NULL)
     {
-      _sk_media_explain_removal (self, m, "the package must be exported again to a medium",
+      _sk_media_explain_removal (self, m, _ ("the package must be exported again to a medium"),
                                  &local_error);
       g_autofree char *details = _sk_media_details (m, NULL, NULL);
       _sk_media_journal (self, actor, "media-export", m, local_error, case_id, details);
