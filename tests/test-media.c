@@ -1356,6 +1356,28 @@ test_cli (Fixture *fx, gconstpointer data)
   g_free (out);
   g_assert_cmpint (run_cli (fx, &out, "media", "unregister", "USB-010", NULL), ==, 1);
   g_assert_nonnull (strstr (out, "\"reason\":\"media-unregistered\""));
+  g_free (out);
+
+  /* A disc registered before it is burned: its token files in a folder. */
+  g_autofree char *disc = g_build_filename (fx->tmp, "disc-master", NULL);
+  g_assert_cmpint (g_mkdir (disc, 0700), ==, 0);
+  g_assert_cmpint (run_cli (fx, &out, "media", "register", "--number", "CD-010", "--label",
+                            "monthly", "--disc-out", disc, NULL),
+                   ==, 0);
+  g_assert_nonnull (strstr (out, "\"kind\":\"optical\""));
+  g_free (out);
+  g_autofree char *tok = g_build_filename (disc, SK_MEDIUM_TOKEN_NAME, NULL);
+  g_autofree char *tok_sig = g_build_filename (disc, SK_MEDIUM_TOKEN_SIG_NAME, NULL);
+  g_assert_true (g_file_test (tok, G_FILE_TEST_IS_REGULAR));
+  g_assert_true (g_file_test (tok_sig, G_FILE_TEST_IS_REGULAR));
+  /* Into a folder that already holds a token: refused, nothing registered. */
+  g_assert_cmpint (
+      run_cli (fx, &out, "media", "register", "--number", "CD-011", "--disc-out", disc, NULL), ==,
+      2);
+  g_free (out);
+  g_assert_cmpint (run_cli (fx, &out, "media", "list", NULL), ==, 0);
+  g_assert_nonnull (strstr (out, "CD-010"));
+  g_assert_null (strstr (out, "CD-011"));
 }
 
 /* A policy with import_unregistered: an unregistered stick may bring
