@@ -4,6 +4,8 @@
 
 #include "config.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <glib/gi18n.h>
 #include <unistd.h>
 
@@ -168,16 +170,102 @@ cmd_media_list (SkCli *cli, int argc, char **argv)
   return sk_cli_finish (cli, NULL, msg, NULL);
 }
 
+/* Write DATA as NAME in the folder DIRFD, a new file, synced. */
+static gboolean
+write_new_file (int dirfd, const char *name, GBytes *data, GError **error)
+{
+  int fd = openat (dirfd, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+  gsize len = 0;
+  const guint8 *p = g_bytes_get_data (data, &len);
+  gboolean ok = fd >= 0;
+  for (gsize done = 0; ok && done < len;)
+    {
+      gssize n = write (fd, p + done, len - done);
+      if (n < 0 && errno == EINTR)
+        continue;
+      ok = n > 0;
+      done += ok ? (gsize)n : 0;
+    }
+  ok = ok && fsync (fd) == 0;
+  int errsv = errno;
+  if (fd >= 0)
+    close (fd);
+  if (!ok)
+    {
+      g_autofree char *what = g_strdup_printf (_ ("writing %s"), name);
+      sk_error_set_from_errno (error, errsv, what);
+    }
+  return ok;
+}
+
+/* A disc, registered before it is mastered (sk-media-register.h): the
+ * token files go into OUT_DIR. */
+static int
+register_disc (SkCli *cli, Opened *o, const char *out_dir, const char *number, const char *label)
+{
+  g_autoptr (GError) error = NULL;
+  int dirfd = open (out_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (dirfd < 0)
+    {
+      sk_error_set_from_errno (&error, errno, _ ("opening the folder for the disc's token"));
+      return sk_cli_finish (cli, error, NULL, NULL);
+    }
+  /* Nothing is registered when the files cannot be written there. */
+  if (faccessat (dirfd, SK_MEDIUM_TOKEN_NAME, F_OK, AT_SYMLINK_NOFOLLOW) == 0 ||
+      faccessat (dirfd, SK_MEDIUM_TOKEN_SIG_NAME, F_OK, AT_SYMLINK_NOFOLLOW) == 0)
+    {
+      close (dirfd);
+      g_set_error (&error, SK_ERROR, SK_ERROR_USAGE,
+                   _ ("%s already holds a medium token; use an empty folder"), out_dir);
+      return sk_cli_finish (cli, error, NULL, NULL);
+    }
+  SkActor actor = admin_actor ();
+  g_autoptr (GBytes) token = NULL;
+  g_autoptr (GBytes) token_sig = NULL;
+  g_autoptr (SkMediumRecord) r =
+      sk_media_register_disc (o->reg, &actor, number, label, &token, &token_sig, &error);
+  gboolean ok = r != NULL && write_new_file (dirfd, SK_MEDIUM_TOKEN_NAME, token, &error) &&
+                write_new_file (dirfd, SK_MEDIUM_TOKEN_SIG_NAME, token_sig, &error);
+  if (ok && fsync (dirfd) != 0)
+    {
+      sk_error_set_from_errno (&error, errno, _ ("syncing the folder for the disc's token"));
+      ok = FALSE;
+    }
+  close (dirfd);
+  if (!ok && r != NULL)
+    {
+      /* The row without its files on a disc counts for nothing: withdrawn. */
+      g_autoptr (GError) undo = NULL;
+      if (!sk_media_register_remove (o->reg, &actor, number, &undo))
+        g_warning ("withdrawing the disc's registration: %s", undo->message);
+    }
+  if (!ok)
+    return sk_cli_finish (cli, error, NULL, NULL);
+  JsonBuilder *b = sk_cli_extra (cli);
+  json_builder_set_member_name (b, "medium");
+  add_record_json (b, r);
+  g_autofree char *shown = sk_escape_untrusted (r->number);
+  g_autofree char *msg = g_strdup_printf (
+      _ ("Registered a disc as %s; burn %s and %s from the folder into the disc's root."), shown,
+      SK_MEDIUM_TOKEN_NAME, SK_MEDIUM_TOKEN_SIG_NAME);
+  return sk_cli_finish (cli, NULL, msg, NULL);
+}
+
 static int
 cmd_media_register (SkCli *cli, int argc, char **argv)
 {
   g_autofree char *medium = NULL;
   g_autofree char *number = NULL;
   g_autofree char *label = NULL;
+  g_autofree char *disc_out = NULL;
   const GOptionEntry entries[] = {
     { "medium", 0, 0, G_OPTION_ARG_STRING, &medium,
       N_ ("Which inserted medium (see media list --devices); needed when there are several"),
       "ID" },
+    { "disc-out", 0, 0, G_OPTION_ARG_FILENAME, &disc_out,
+      N_ ("Register a disc before it is burned: write its token files into DIR, to be burned "
+          "into the disc's root with the packages"),
+      "DIR" },
     { "number", 0, 0, G_OPTION_ARG_STRING, &number, N_ ("Its control number (管理番号)"),
       "NUMBER" },
     { "label", 0, 0, G_OPTION_ARG_STRING, &label, N_ ("A label for people"), "TEXT" },
@@ -188,11 +276,15 @@ cmd_media_register (SkCli *cli, int argc, char **argv)
     return code;
   if (argc != 1 || number == NULL)
     return sk_cli_usage_error (cli, _ ("media register needs --number NUMBER"));
+  if (disc_out != NULL && medium != NULL)
+    return sk_cli_usage_error (cli, _ ("media register takes --medium or --disc-out, not both"));
 
   g_autoptr (GError) error = NULL;
   g_auto (Opened) o = { 0 };
   if (!open_register (cli, &o, &error))
     return sk_cli_finish (cli, error, NULL, NULL);
+  if (disc_out != NULL)
+    return register_disc (cli, &o, disc_out, number, label);
   g_autoptr (SkMedia) media = open_media (cli, &o, &error);
   if (media == NULL)
     return sk_cli_finish (cli, error, NULL, NULL);

@@ -212,6 +212,12 @@ static const SkErrorInfo error_table[SK_ERROR_N_CODES] = {
   [SK_ERROR_STATION_NOT_FRESH] = { "station-not-fresh", DBUS ("StationNotFresh"), R,
                                    N_ ("A backup is restored only onto a new station, before it "
                                        "has done any work of its own.") },
+  [SK_ERROR_MEDIA_NOT_STORAGE] = { "media-not-storage", DBUS ("MediaNotStorage"), R,
+                                   N_ ("The device is not a storage device: it offers no "
+                                       "mass-storage interface.") },
+  [SK_ERROR_MEDIA_READ_ONLY] = { "media-read-only", DBUS ("MediaReadOnly"), R,
+                                 N_ ("The medium cannot be written: it is an optical disc or "
+                                     "write-protected. Nothing was written.") },
 };
 
 #undef R

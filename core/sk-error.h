@@ -108,9 +108,13 @@ typedef enum
   SK_ERROR_BACKUP_INVALID,      /* a station backup that is damaged, cut short or altered */
   SK_ERROR_BACKUP_STALE,        /* a backup whose journal ends before a checkpoint shown */
   SK_ERROR_STATION_NOT_FRESH,   /* a restore onto a station that already has its own work */
+  /* media, appended by the media helper (issue 12, item 9) */
+  SK_ERROR_MEDIA_NOT_STORAGE, /* a device with no storage interface (a USB device that is no stick)
+                               */
+  SK_ERROR_MEDIA_READ_ONLY,   /* the medium cannot be written: a disc, or a write-protected stick */
 } SkErrorCode;
 
-#define SK_ERROR_N_CODES (SK_ERROR_STATION_NOT_FRESH + 1)
+#define SK_ERROR_N_CODES (SK_ERROR_MEDIA_READ_ONLY + 1)
 
 /* How the command line reports a code (DESIGN.md §8). */
 typedef enum

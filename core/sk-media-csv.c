@@ -3,6 +3,8 @@
 
 #include "config.h"
 
+#include <glib/gi18n-lib.h>
+
 #include <string.h>
 
 #include "sk-error.h"
@@ -49,7 +51,7 @@ sk_csv_append_row (GString *out, const char *const *cells)
 static gboolean
 refuse (GError **error, guint line, const char *why)
 {
-  g_set_error (error, SK_ERROR, SK_ERROR_MEDIA_CSV_INVALID, "line %u: %s", line, why);
+  g_set_error (error, SK_ERROR, SK_ERROR_MEDIA_CSV_INVALID, _ ("line %u: %s"), line, why);
   return FALSE;
 }
 

@@ -3,6 +3,8 @@
 
 #include "config.h"
 
+#include <glib/gi18n-lib.h>
+
 #include <errno.h>
 #include <json-glib/json-glib.h>
 #include <sys/mman.h>
@@ -233,7 +235,7 @@ random_token (GError **error)
         continue;
       if (n < 0)
         {
-          sk_error_set_from_errno (error, errno, "drawing a random token");
+          sk_error_set_from_errno (error, errno, _ ("drawing a random token"));
           return NULL;
         }
       got += (gsize)n;
@@ -266,7 +268,7 @@ token_document (const char *token, const char *number, const char *station_fpr)
 static gboolean
 unregistered (GError **error, const char *why)
 {
-  g_set_error (error, SK_ERROR, SK_ERROR_MEDIA_UNREGISTERED, "the medium is not registered: %s",
+  g_set_error (error, SK_ERROR, SK_ERROR_MEDIA_UNREGISTERED, _ ("the medium is not registered: %s"),
                why);
   return FALSE;
 }
@@ -290,7 +292,7 @@ read_token (
           return FALSE;
         }
       g_autofree char *why =
-          g_strdup_printf ("it carries no usable token (%s)", local_error->message);
+          g_strdup_printf (_ ("it carries no usable token (%s)"), local_error->message);
       return unregistered (error, why);
     }
 
@@ -300,8 +302,9 @@ read_token (
       sk_station_get_keyring (self->station), sig, doc, allowed, &local_error);
   if (s == NULL)
     {
-      g_autofree char *why = g_strdup_printf ("its token is not signed by this station's key (%s)",
-                                              sk_error_get_reason (local_error));
+      g_autofree char *why =
+          g_strdup_printf (_ ("its token is not signed by this station's key (%s)"),
+                           sk_error_get_reason (local_error));
       return unregistered (error, why);
     }
 
@@ -312,30 +315,36 @@ read_token (
       !json_parser_load_from_data (parser, data, (gssize)len, NULL) ||
       !_sk_json_members_unique (data, len, json_parser_get_root (parser)) ||
       !JSON_NODE_HOLDS_OBJECT (json_parser_get_root (parser)))
-    return unregistered (error, "its token is not a token document");
+    return unregistered (error, _ ("its token is not a token document"));
   JsonObject *o = json_node_get_object (json_parser_get_root (parser));
   static const char *const members[] = { "format", "token", "number", "station", NULL };
   if (json_object_get_size (o) != 4)
-    return unregistered (error, "its token is not a token document");
+    return unregistered (error, _ ("its token is not a token document"));
   for (guint i = 0; members[i] != NULL; i++)
     {
       JsonNode *n = json_object_get_member (o, members[i]);
       if (n == NULL || !JSON_NODE_HOLDS_VALUE (n) || json_node_get_value_type (n) != G_TYPE_STRING)
-        return unregistered (error, "its token is not a token document");
+        return unregistered (error, _ ("its token is not a token document"));
     }
   if (!g_str_equal (json_object_get_string_member (o, "format"), TOKEN_FORMAT) ||
       !g_str_equal (json_object_get_string_member (o, "station"), fpr))
-    return unregistered (error, "its token was made for another station");
+    return unregistered (error, _ ("its token was made for another station"));
   *out_token = g_strdup (json_object_get_string_member (o, "token"));
   *out_number = g_strdup (json_object_get_string_member (o, "number"));
   return TRUE;
 }
 
+/* A disc's row names no vendor, model or serial: those of the drive it is
+ * read in are the drive's, not the disc's (sk-media-register.h). */
 static gboolean
 identity_matches (const SkMediumRecord *r, const SkBlockDevice *dev, const char *kind)
 {
-  return g_str_equal (r->kind, kind) && g_str_equal (r->vendor, dev->vendor) &&
-         g_str_equal (r->model, dev->model) && g_str_equal (r->serial, dev->serial);
+  if (!g_str_equal (r->kind, kind))
+    return FALSE;
+  if (g_str_equal (kind, "optical"))
+    return TRUE;
+  return g_str_equal (r->vendor, dev->vendor) && g_str_equal (r->model, dev->model) &&
+         g_str_equal (r->serial, dev->serial);
 }
 
 SkMediumRecord *
@@ -367,17 +376,17 @@ sk_media_register_check (SkMediaRegister *self,
     }
   if (step != SK_DB_STEP_ROW)
     {
-      unregistered (error, "its token is in no row of the register");
+      unregistered (error, _ ("its token is in no row of the register"));
       return NULL;
     }
   g_autoptr (SkMediumRecord) r = record_from_row (stmt);
   if (!g_str_equal (r->state, "registered"))
-    unregistered (error, "its registration was withdrawn");
+    unregistered (error, _ ("its registration was withdrawn"));
   else if (!g_str_equal (r->number, number))
-    unregistered (error, "its token names another control number");
+    unregistered (error, _ ("its token names another control number"));
   else if (!identity_matches (r, dev, kind))
-    unregistered (error, "its token belongs to a device of another identity (a copied token, "
-                         "or a cloned serial)");
+    unregistered (error, _ ("its token belongs to a device of another identity (a copied token, "
+                            "or a cloned serial)"));
   else
     return g_steal_pointer (&r);
   return NULL;
@@ -410,7 +419,7 @@ write_token (SkMediaRegister *self,
       int fd = memfd_create ("sekisho-token", MFD_CLOEXEC);
       gboolean ok = fd >= 0 && write (fd, data, len) == (gssize)len && lseek (fd, 0, SEEK_SET) == 0;
       if (!ok)
-        sk_error_set_from_errno (error, errno, "preparing the token");
+        sk_error_set_from_errno (error, errno, _ ("preparing the token"));
       ok = ok && sk_mount_write_file (rw, names[i], fd, NULL, NULL, error);
       if (fd >= 0)
         close (fd);
@@ -441,24 +450,26 @@ sk_media_register_add (SkMediaRegister *self,
 
   if (!sk_medium_number_is_valid (number))
     g_set_error_literal (&local_error, SK_ERROR, SK_ERROR_USAGE,
-                         "a control number (管理番号) is 1 to 64 printable characters, without "
-                         "commas, quotes or a leading formula character");
+                         _ ("a control number (管理番号) is 1 to 64 printable characters, without "
+                            "commas, quotes or a leading formula character"));
   else if (!g_str_equal (kind, "usb-storage") && !g_str_equal (kind, "optical"))
     g_set_error_literal (&local_error, SK_ERROR, SK_ERROR_MEDIA_CLASS,
-                         "only USB storage and optical media are registered");
+                         _ ("only USB storage and optical media are registered"));
   else if (g_str_equal (kind, "optical"))
-    g_set_error_literal (&local_error, SK_ERROR, SK_ERROR_MEDIA_CLASS,
-                         "an optical disc cannot carry a token: register USB storage");
+    g_set_error_literal (
+        &local_error, SK_ERROR, SK_ERROR_MEDIA_READ_ONLY,
+        _ ("a disc cannot take a token once it is burned: register the disc before "
+           "it is mastered, and burn its token onto it"));
   else
     {
       pending = find_active (self, number, &local_error);
       if (pending != NULL && g_str_equal (pending->state, "registered"))
         g_set_error (&local_error, SK_ERROR, SK_ERROR_MEDIA_NUMBER_IN_USE,
-                     "the control number is already registered to a medium");
+                     _ ("the control number is already registered to a medium"));
       else if (pending != NULL && !identity_matches (pending, dev, kind))
         g_set_error (&local_error, SK_ERROR, SK_ERROR_MEDIA_NUMBER_IN_USE,
-                     "the register holds this control number for a device of another maker, "
-                     "model or serial");
+                     _ ("the register holds this control number for a device of another maker, "
+                        "model or serial"));
     }
   if (local_error == NULL)
     token = random_token (&local_error);
@@ -486,7 +497,7 @@ sk_media_register_add (SkMediaRegister *self,
       else if (!g_str_equal (back_token, token) || !g_str_equal (back_number, number))
         {
           g_set_error_literal (&local_error, SK_ERROR, SK_ERROR_MEDIA_READBACK_MISMATCH,
-                               "the token read back from the medium is not the one written");
+                               _ ("the token read back from the medium is not the one written"));
           g_clear_pointer (&sig, g_bytes_unref);
         }
       if (ro != NULL && !sk_mount_unmount (ro, local_error == NULL ? &local_error : NULL))
@@ -551,6 +562,80 @@ sk_media_register_add (SkMediaRegister *self,
   return find_active (self, number, error);
 }
 
+SkMediumRecord *
+sk_media_register_disc (SkMediaRegister *self,
+                        const SkActor *actor,
+                        const char *number,
+                        const char *label,
+                        GBytes **out_token,
+                        GBytes **out_token_sig,
+                        GError **error)
+{
+  g_return_val_if_fail (SK_IS_MEDIA_REGISTER (self), NULL);
+  g_return_val_if_fail (actor != NULL && out_token != NULL && out_token_sig != NULL, NULL);
+
+  g_autofree char *details = identity_details (number != NULL ? number : "", "optical", NULL);
+  g_autoptr (GError) local_error = NULL;
+  g_autofree char *token = NULL;
+  if (!sk_medium_number_is_valid (number))
+    g_set_error_literal (&local_error, SK_ERROR, SK_ERROR_USAGE,
+                         _ ("a control number (管理番号) is 1 to 64 printable characters, without "
+                            "commas, quotes or a leading formula character"));
+  else
+    {
+      g_autoptr (SkMediumRecord) known = find_active (self, number, &local_error);
+      if (known != NULL)
+        g_set_error_literal (&local_error, SK_ERROR, SK_ERROR_MEDIA_NUMBER_IN_USE,
+                             _ ("the control number is already in the register"));
+    }
+  if (local_error == NULL)
+    token = random_token (&local_error);
+  const char *fpr = sk_station_get_signing_key (self->station);
+  g_autoptr (GBytes) doc = token != NULL ? token_document (token, number, fpr) : NULL;
+  g_autoptr (GBytes) sig =
+      doc != NULL ? sk_keyring_sign_detached_bytes (sk_station_get_keyring (self->station), fpr,
+                                                    doc, &local_error)
+                  : NULL;
+
+  /* The row is registered from now on: the token counts on whatever disc
+   * carries it, and on nothing else. */
+  gboolean ok = sig != NULL && sk_journal_begin (self->journal, &local_error);
+  if (ok)
+    {
+      g_autoptr (SkDbStmt) ins = sk_db_prepare (
+          self->db,
+          "INSERT INTO media (number, kind, vendor, model, serial, label, token, state, "
+          "registered_us, registered_by) VALUES (?1, 'optical', '', '', '', ?2, ?3, 'registered', "
+          "?4, ?5)",
+          &local_error);
+      ok = ins != NULL;
+      if (ok)
+        {
+          sk_db_stmt_bind_text (ins, 1, number);
+          sk_db_stmt_bind_text (ins, 2, label != NULL ? label : "");
+          sk_db_stmt_bind_text (ins, 3, token);
+          sk_db_stmt_bind_int64 (ins, 4, sk_journal_now (self->journal));
+          sk_db_stmt_bind_text (ins, 5, actor->login);
+          ok = sk_db_stmt_run (ins, &local_error);
+        }
+    }
+  if (ok)
+    {
+      SkJournalEntry e = entry_for (actor, "media-registered", details);
+      ok = sk_journal_append (self->journal, &e, &local_error) > 0 &&
+           sk_journal_commit (self->journal, &local_error);
+    }
+  if (!ok)
+    {
+      journal_refusal (self, actor, "media-registered", local_error, NULL, details);
+      g_propagate_error (error, g_steal_pointer (&local_error));
+      return NULL;
+    }
+  *out_token = g_steal_pointer (&doc);
+  *out_token_sig = g_steal_pointer (&sig);
+  return find_active (self, number, error);
+}
+
 gboolean
 sk_media_register_remove (SkMediaRegister *self,
                           const SkActor *actor,
@@ -568,7 +653,7 @@ sk_media_register_remove (SkMediaRegister *self,
       r = find_active (self, number, &local_error);
       if (r == NULL && local_error == NULL)
         g_set_error_literal (&local_error, SK_ERROR, SK_ERROR_MEDIA_UNREGISTERED,
-                             "no medium is registered under this control number");
+                             _ ("no medium is registered under this control number"));
       ok = r != NULL;
     }
   g_autofree char *details = identity_details (number, r != NULL ? r->kind : "", NULL);
@@ -675,7 +760,7 @@ sk_media_register_export_csv (SkMediaRegister *self, GOutputStream *out, GError 
 static gboolean
 csv_refuse (GError **error, guint line, const char *why)
 {
-  g_set_error (error, SK_ERROR, SK_ERROR_MEDIA_CSV_INVALID, "line %u: %s", line, why);
+  g_set_error (error, SK_ERROR, SK_ERROR_MEDIA_CSV_INVALID, _ ("line %u: %s"), line, why);
   return FALSE;
 }
 
@@ -701,18 +786,18 @@ import_row (SkMediaRegister *self, GStrv cells, guint line, gboolean *out_added,
   gboolean active = g_str_equal (cells[7], "登録");
 
   if (!sk_medium_number_is_valid (number))
-    return csv_refuse (error, line, "管理番号 is not a valid control number");
+    return csv_refuse (error, line, _ ("管理番号 is not a valid control number"));
   if (kind == NULL)
-    return csv_refuse (error, line, "種別 is neither USBメモリ nor 光ディスク");
+    return csv_refuse (error, line, _ ("種別 is neither USBメモリ nor 光ディスク"));
   for (guint c = 2; c <= 6; c++)
     if (!text_ok (cells[c]))
-      return csv_refuse (error, line, "a cell holds a character that is not printable");
+      return csv_refuse (error, line, _ ("a cell holds a character that is not printable"));
   if (date < 0)
-    return csv_refuse (error, line, "登録日 is not a date (YYYY/MM/DD)");
+    return csv_refuse (error, line, _ ("登録日 is not a date (YYYY/MM/DD)"));
   if (!active && !g_str_equal (cells[7], "抹消"))
-    return csv_refuse (error, line, "状態 is neither 登録 nor 抹消");
+    return csv_refuse (error, line, _ ("状態 is neither 登録 nor 抹消"));
   if (cells[6][0] == '\0')
-    return csv_refuse (error, line, "登録者 is blank");
+    return csv_refuse (error, line, _ ("登録者 is blank"));
 
   *out_added = FALSE;
   if (active)
@@ -729,8 +814,8 @@ import_row (SkMediaRegister *self, GStrv cells, guint line, gboolean *out_added,
           if (g_str_equal (r->kind, kind) && g_str_equal (r->vendor, cells[2]) &&
               g_str_equal (r->model, cells[3]) && g_str_equal (r->serial, cells[4]))
             return TRUE; /* already held alike */
-          return csv_refuse (error, line,
-                             "the register holds this 管理番号 for a device of another identity");
+          return csv_refuse (
+              error, line, _ ("the register holds this 管理番号 for a device of another identity"));
         }
     }
   else
@@ -777,7 +862,8 @@ import_row (SkMediaRegister *self, GStrv cells, guint line, gboolean *out_added,
   if (!sk_db_stmt_run (ins, &local_error))
     {
       /* Two 登録 lines of one 管理番号 meet the unique index. */
-      g_autofree char *why = g_strdup_printf ("the row cannot be taken (%s)", local_error->message);
+      g_autofree char *why =
+          g_strdup_printf (_ ("the row cannot be taken (%s)"), local_error->message);
       return csv_refuse (error, line, why);
     }
   *out_added = TRUE;
@@ -802,7 +888,7 @@ sk_media_register_import_csv (
       if (!g_str_equal (((GStrv)g_ptr_array_index (rows, 0))[c], csv_headers[c]))
         ok = csv_refuse (
             &local_error, 1,
-            "the header is not 管理番号,種別,メーカー,型番,シリアル,登録日,登録者,状態");
+            _ ("the header is not 管理番号,種別,メーカー,型番,シリアル,登録日,登録者,状態"));
   if (ok)
     ok = sk_journal_begin (self->journal, &local_error);
   for (guint i = 1; ok && i < rows->len; i++)

@@ -22,6 +22,22 @@
  * Rows imported from a CSV (the union's existing 管理簿) are "pending": they
  * become registered when a token is written for their 管理番号 on a device
  * of their identity.
+ *
+ * Optical discs.  A disc cannot take a token once it is burned, and
+ * Sekisho never writes to one: discs are import-only (export to a disc, or
+ * registering an inserted one, is media-read-only).  A disc is registered
+ * before it is mastered: sk_media_register_disc draws the token for its
+ * 管理番号, signs it with the station key, records the row (kind
+ * "optical") in the transaction that journals it, and hands back the two
+ * token files, which are burned into the root of the disc beside the
+ * packages.  The row names no vendor, model or serial — a drive's identity
+ * is the drive's, not the disc's — so an inserted disc is registered when
+ * the token it carries verifies, is in a registered row of kind optical,
+ * and names that row's 管理番号; the same token on a USB stick is not (the
+ * kind differs).  What this does not prove: a bit-for-bit copy of a
+ * registered disc is taken for it.  As with sticks, the 管理簿's physical
+ * control of media covers that; and a disc only ever brings packages in,
+ * each verified on its own.
  */
 #pragma once
 
@@ -87,6 +103,18 @@ sk_media_register_add (SkMediaRegister *self,
                        const char *label,
                        const char *mount_root,
                        GError **error);
+
+/* Register a disc before it is mastered (above): the row, journaled, and
+ * in *OUT_TOKEN and *OUT_TOKEN_SIG the files to burn into the disc's root
+ * as SK_MEDIUM_TOKEN_NAME and SK_MEDIUM_TOKEN_SIG_NAME. */
+SkMediumRecord *
+sk_media_register_disc (SkMediaRegister *self,
+                        const SkActor *actor,
+                        const char *number,
+                        const char *label,
+                        GBytes **out_token,
+                        GBytes **out_token_sig,
+                        GError **error);
 
 /* The token no longer counts; journaled with the row's change. */
 gboolean

@@ -4,6 +4,8 @@
 
 #include "config.h"
 
+#include <glib/gi18n-lib.h>
+
 #include <unistd.h>
 
 #include "sk-error.h"
@@ -120,7 +122,7 @@ sk_media_import (SkMedia *self,
 
   if (local_error != NULL)
     {
-      GString *again = g_string_new ("nothing was imported from ");
+      GString *again = g_string_new (_ ("nothing was imported from "));
       for (guint i = 0; results != NULL && i < results->len; i++)
         {
           SkMediumImport *r = g_ptr_array_index (results, i);
@@ -130,7 +132,7 @@ sk_media_import (SkMedia *self,
               g_string_append_printf (again, "%s ", shown);
             }
         }
-      g_string_append (again, "on it: insert it and import again");
+      g_string_append (again, _ ("on it: insert it and import again"));
       _sk_media_explain_removal (self, m, again->str, &local_error);
       g_string_free (again, TRUE);
       g_autofree char *details = _sk_media_details (m, NULL, NULL);
@@ -195,7 +197,7 @@ static gboolean
 readback_failed (GError **error, GError *cause)
 {
   g_set_error (error, SK_ERROR, SK_ERROR_MEDIA_READBACK_MISMATCH,
-               "the package was written to the medium but reading it back failed: %s",
+               _ ("the package was written to the medium but reading it back failed: %s"),
                cause->message);
   g_error_free (cause);
   return FALSE;
@@ -219,7 +221,7 @@ prove_on_medium (const char *path, const char *sha256, gpointer data, GError **e
   if (!g_str_equal (written[0], sha256))
     {
       g_set_error (error, SK_ERROR, SK_ERROR_MEDIA_READBACK_MISMATCH,
-                   "%s on the medium is not the package that was packed", base);
+                   _ ("%s on the medium is not the package that was packed"), base);
       return FALSE;
     }
   sk_fault_point ("media-written");
@@ -238,11 +240,75 @@ prove_on_medium (const char *path, const char *sha256, gpointer data, GError **e
     if (!g_str_equal (written[i], back[i]))
       {
         g_set_error (error, SK_ERROR, SK_ERROR_MEDIA_READBACK_MISMATCH,
-                     "%s read back from the medium differs from what was written", names[i]);
+                     _ ("%s read back from the medium differs from what was written"), names[i]);
         return FALSE;
       }
   p->sha256 = g_strdup (written[0]);
   return TRUE;
+}
+
+/* The names on FS's file system now, through a read-only mount of its own. */
+static GPtrArray *
+list_now (SkMedia *self, const SkBlockDevice *fs, GError **error)
+{
+  g_autoptr (SkMount) ro = sk_mount_new (fs->devnode, fs->fs_type, _sk_media_handoff_root (self),
+                                         SK_MOUNT_READ_ONLY, error);
+  if (ro == NULL)
+    return NULL;
+  g_autoptr (GPtrArray) names = sk_mount_list (ro, error);
+  if (!sk_mount_unmount (ro, names != NULL ? error : NULL) || names == NULL)
+    return NULL;
+  return g_steal_pointer (&names);
+}
+
+static GPtrArray *
+new_names (GPtrArray *now, GPtrArray *before)
+{
+  GPtrArray *added = g_ptr_array_new_with_free_func (g_free);
+  for (guint i = 0; i < now->len; i++)
+    {
+      const char *name = g_ptr_array_index (now, i);
+      if (!g_ptr_array_find_with_equal_func (before, name, g_str_equal, NULL))
+        g_ptr_array_add (added, g_strdup (name));
+    }
+  return added;
+}
+
+/* After a failed write: whatever is on the medium now that was not there
+ * BEFORE (the package, its signature, a temporary) is removed, and a
+ * fresh read-only mount must show none of it.  FALSE (ERROR says why)
+ * when that cannot be shown. */
+static gboolean
+remove_leftovers (
+    SkMedia *self, const SkBlockDevice *fs, GPtrArray *before, GCancellable *op, GError **error)
+{
+  if (g_cancellable_set_error_if_cancelled (op, error))
+    return FALSE;
+  g_autoptr (GPtrArray) now = list_now (self, fs, error);
+  if (now == NULL)
+    return FALSE;
+  g_autoptr (GPtrArray) left = new_names (now, before);
+  if (left->len == 0)
+    return TRUE;
+  g_autoptr (SkMount) rw = sk_mount_new (fs->devnode, fs->fs_type, _sk_media_handoff_root (self),
+                                         SK_MOUNT_READ_WRITE, error);
+  if (rw == NULL)
+    return FALSE;
+  for (guint i = 0; i < left->len; i++)
+    if (!sk_mount_remove (rw, g_ptr_array_index (left, i), error))
+      return FALSE;
+  if (!sk_mount_unmount (rw, error))
+    return FALSE;
+  g_autoptr (GPtrArray) after = list_now (self, fs, error);
+  if (after == NULL)
+    return FALSE;
+  g_autoptr (GPtrArray) still = new_names (after, before);
+  if (still->len == 0)
+    return TRUE;
+  g_autofree char *shown = sk_escape_untrusted (g_ptr_array_index (still, 0));
+  g_set_error (error, SK_ERROR, SK_ERROR_MEDIA_READBACK_MISMATCH,
+               _ ("%s is still on the medium after it was removed"), shown);
+  return FALSE;
 }
 
 /* Write through the pipeline on a read-write mount and prove it before the
@@ -253,6 +319,7 @@ export_and_prove (SkMedia *self,
                   const SkActor *actor,
                   const SkBlockDevice *fs,
                   const char *case_id,
+                  GPtrArray *before,
                   GCancellable *op,
                   char **out_sha256,
                   GError **error)
@@ -271,18 +338,31 @@ export_and_prove (SkMedia *self,
   if (path == NULL)
     {
       /* Refusals of the case itself (state, dual control) stay as they
-       * are; a write the medium failed means nothing of the package is on
-       * it (the pipeline's writer removes its temporary). */
+       * are.  A write the medium failed is told by what a fresh mount
+       * shows: nothing of the package there (media-not-written,
+       * media-full), or something that could not be removed or checked
+       * (media-readback-mismatch: do not hand that medium over). */
       if (local_error->domain == SK_ERROR &&
           sk_error_get_exit_class (local_error) == SK_EXIT_ENVIRONMENT &&
           local_error->code != SK_ERROR_MEDIA_REMOVED &&
           local_error->code != SK_ERROR_MEDIA_READBACK_MISMATCH)
         {
           GError *e = g_steal_pointer (&local_error);
-          g_set_error (&local_error, SK_ERROR,
-                       e->code == SK_ERROR_DISK_FULL ? SK_ERROR_MEDIA_FULL
-                                                     : SK_ERROR_MEDIA_NOT_WRITTEN,
-                       "nothing of the package is on the medium: %s", e->message);
+          g_autoptr (GError) check_error = NULL;
+          sk_fault_point ("media-export-failed");
+          if (remove_leftovers (self, fs, before, op, &check_error))
+            g_set_error (&local_error, SK_ERROR,
+                         e->code == SK_ERROR_DISK_FULL || e->code == SK_ERROR_MEDIA_FULL
+                             ? SK_ERROR_MEDIA_FULL
+                             : SK_ERROR_MEDIA_NOT_WRITTEN,
+                         _ ("nothing of the package is on the medium (a fresh mount shows none "
+                            "of it): %s"),
+                         e->message);
+          else
+            g_set_error (&local_error, SK_ERROR, SK_ERROR_MEDIA_READBACK_MISMATCH,
+                         _ ("writing the package failed (%s), and part of it may be on the "
+                            "medium: %s; do not hand this medium over"),
+                         e->message, check_error->message);
           g_error_free (e);
         }
       g_free (proof.sha256);
@@ -312,6 +392,16 @@ sk_media_export (SkMedia *self,
       g_propagate_error (error, g_steal_pointer (&local_error));
       return NULL;
     }
+  if (m->klass == SK_MEDIUM_CLASS_OPTICAL)
+    {
+      g_set_error_literal (&local_error, SK_ERROR, SK_ERROR_MEDIA_READ_ONLY,
+                           _ ("an optical disc is never written: export to a registered USB "
+                              "stick; nothing was written"));
+      g_autofree char *details = _sk_media_details (m, NULL, NULL);
+      _sk_media_journal (self, actor, "media-export", m, local_error, case_id, details);
+      g_propagate_error (error, g_steal_pointer (&local_error));
+      return NULL;
+    }
   gulong handler = 0;
   g_autoptr (GCancellable) op = _sk_media_begin_operation (self, m, cancellable, &handler, error);
   if (op == NULL)
@@ -330,23 +420,30 @@ sk_media_export (SkMedia *self,
       m->number = g_strdup (rec->number);
       if (export_size (pipeline, case_id, &need, &local_error) &&
           sk_mount_free_space (ro, &have, &local_error) && have < need)
-        g_set_error (&local_error, SK_ERROR, SK_ERROR_MEDIA_FULL,
-                     "the medium has %" G_GUINT64_FORMAT
-                     " bytes free; the package needs about %" G_GUINT64_FORMAT
-                     "; nothing was written",
-                     have, need);
+        {
+          g_autofree char *free_bytes = g_strdup_printf ("%" G_GUINT64_FORMAT, have);
+          g_autofree char *need_bytes = g_strdup_printf ("%" G_GUINT64_FORMAT, need);
+          g_set_error (&local_error, SK_ERROR, SK_ERROR_MEDIA_FULL,
+                       _ ("the medium has %s bytes free; the package needs about %s; nothing "
+                          "was written"),
+                       free_bytes, need_bytes);
+        }
     }
+  /* What is on it before: after a failed write, anything else is ours. */
+  g_autoptr (GPtrArray) before =
+      local_error == NULL && ro != NULL ? sk_mount_list (ro, &local_error) : NULL;
   if (ro != NULL && !sk_mount_unmount (ro, local_error == NULL ? &local_error : NULL))
     g_clear_pointer (&rec, sk_medium_record_free);
 
   g_autofree char *sha = NULL;
-  g_autofree char *file = local_error == NULL ? export_and_prove (self, pipeline, actor, fs,
-                                                                  case_id, op, &sha, &local_error)
-                                              : NULL;
+  g_autofree char *file =
+      local_error == NULL
+          ? export_and_prove (self, pipeline, actor, fs, case_id, before, op, &sha, &local_error)
+          : NULL;
   _sk_media_end_operation (self, m, cancellable, handler);
   if (file == NULL)
     {
-      _sk_media_explain_removal (self, m, "the package must be exported again to a medium",
+      _sk_media_explain_removal (self, m, _ ("the package must be exported again to a medium"),
                                  &local_error);
       g_autofree char *details = _sk_media_details (m, NULL, NULL);
       _sk_media_journal (self, actor, "media-export", m, local_error, case_id, details);

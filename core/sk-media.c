@@ -3,6 +3,8 @@
 
 #include "config.h"
 
+#include <glib/gi18n-lib.h>
+
 #include <json-glib/json-glib.h>
 
 #include "sk-error.h"
@@ -73,17 +75,17 @@ interface_kind (guint8 klass)
     {
     case 0x02:
     case 0x0a:
-      return "a network (CDC) interface";
+      return _ ("a network (CDC) interface");
     case 0x03:
-      return "a keyboard or other HID interface";
+      return _ ("a keyboard or other HID interface");
     case 0xe0:
-      return "a wireless interface";
+      return _ ("a wireless interface");
     case 0xef:
-      return "a miscellaneous (often network) interface";
+      return _ ("a miscellaneous (often network) interface");
     case 0xff:
-      return "a vendor-specific interface";
+      return _ ("a vendor-specific interface");
     default:
-      return "an interface that is not storage";
+      return _ ("an interface that is not storage");
     }
 }
 
@@ -97,22 +99,23 @@ sk_media_classify (const SkBlockDevice *dev, SkMediumClass *out_class, GError **
     {
       gboolean storage = FALSE;
       for (guint i = 0; i < dev->interfaces->len; i++)
+        storage |=
+            g_array_index (dev->interfaces, SkUsbInterface, i).klass == USB_CLASS_MASS_STORAGE;
+      if (!storage)
+        {
+          g_set_error_literal (error, SK_ERROR, SK_ERROR_MEDIA_NOT_STORAGE,
+                               _ ("the USB device is not a storage device: it offers no "
+                                  "mass-storage interface"));
+          return FALSE;
+        }
+      for (guint i = 0; i < dev->interfaces->len; i++)
         {
           const SkUsbInterface *iface = &g_array_index (dev->interfaces, SkUsbInterface, i);
           if (iface->klass == USB_CLASS_MASS_STORAGE)
-            {
-              storage = TRUE;
-              continue;
-            }
+            continue;
           g_set_error (error, SK_ERROR, SK_ERROR_MEDIA_CLASS,
-                       "the USB device offers %s (class %02x) beside its storage: refused",
+                       _ ("the USB device offers %s (class %02x) beside its storage: refused"),
                        interface_kind (iface->klass), iface->klass);
-          return FALSE;
-        }
-      if (!storage)
-        {
-          g_set_error_literal (error, SK_ERROR, SK_ERROR_MEDIA_CLASS,
-                               "the USB device offers no mass-storage interface");
           return FALSE;
         }
       *out_class = dev->optical ? SK_MEDIUM_CLASS_OPTICAL : SK_MEDIUM_CLASS_USB_STORAGE;
@@ -305,7 +308,8 @@ take_in (SkMedia *self, const SkBlockDevice *dev)
     return;
   else if (!sk_policy_media_class_allowed (self->policy, sk_medium_class_to_string (klass)))
     g_set_error (&refusal, SK_ERROR, SK_ERROR_MEDIA_CLASS,
-                 "the policy does not allow media of class %s", sk_medium_class_to_string (klass));
+                 _ ("the policy does not allow media of class %s"),
+                 sk_medium_class_to_string (klass));
 
   Medium *m = g_new0 (Medium, 1);
   m->pub.disk = sk_block_device_copy (dev);
@@ -532,27 +536,37 @@ sk_media_pick (SkMedia *self, const char *id, GError **error)
   if (m == NULL && id != NULL)
     {
       g_autofree char *shown = sk_escape_untrusted (id);
-      g_set_error (error, SK_ERROR, SK_ERROR_MEDIA_NONE, "there is no medium %s (was it removed?)",
-                   shown);
+      g_set_error (error, SK_ERROR, SK_ERROR_MEDIA_NONE,
+                   _ ("there is no medium %s (was it removed?)"), shown);
       return NULL;
     }
   if (m == NULL && n == 0)
     {
-      g_set_error_literal (error, SK_ERROR, SK_ERROR_MEDIA_NONE, "no medium is inserted");
+      g_set_error_literal (error, SK_ERROR, SK_ERROR_MEDIA_NONE, _ ("no medium is inserted"));
       return NULL;
     }
   if (m == NULL)
     {
+      g_autoptr (GPtrArray) all = sk_media_list (self);
+      g_autoptr (GString) which = g_string_new (NULL);
+      for (guint i = 0; i < all->len; i++)
+        {
+          const SkMedium *x = g_ptr_array_index (all, i);
+          g_autofree char *shown = sk_escape_untrusted (x->disk->serial);
+          g_string_append_printf (which, "%s%s (%s%s%s)", i > 0 ? ", " : "", x->id,
+                                  x->number != NULL ? x->number : _ ("not registered"),
+                                  *shown != '\0' ? ", " : "", shown);
+        }
       g_set_error (error, SK_ERROR, SK_ERROR_MEDIA_SEVERAL,
-                   "%u media are inserted: name the one to use", n);
+                   _ ("%u media are inserted: %s; name the one to use"), all->len, which->str);
       return NULL;
     }
   if (m->refused_reason != NULL)
     {
       SkErrorCode code = SK_ERROR_MEDIA_CLASS;
       sk_error_code_from_reason (m->refused_reason, &code);
-      g_set_error (error, SK_ERROR, code, "medium %s was refused when it was inserted (%s)", m->id,
-                   m->refused_reason);
+      g_set_error (error, SK_ERROR, code, _ ("medium %s was refused when it was inserted (%s)"),
+                   m->id, m->refused_reason);
       return NULL;
     }
   return g_steal_pointer (&m);
@@ -566,7 +580,7 @@ sk_media_filesystem (SkMedia *self, const SkMedium *medium, GError **error)
   if (medium->disk->size == 0)
     {
       g_set_error_literal (error, SK_ERROR, SK_ERROR_MEDIA_NONE,
-                           "the drive holds no medium (no disc in it?)");
+                           _ ("the drive holds no medium (no disc in it?)"));
       return NULL;
     }
   g_autoptr (GPtrArray) parts = sk_udev_partitions (self->udev, medium->disk->syspath, error);
@@ -575,7 +589,7 @@ sk_media_filesystem (SkMedia *self, const SkMedium *medium, GError **error)
   if (parts->len > 1)
     {
       g_set_error (error, SK_ERROR, SK_ERROR_MEDIA_PARTITIONS,
-                   "the medium has %u partitions; use media with one", parts->len);
+                   _ ("the medium has %u partitions; use media with one"), parts->len);
       return NULL;
     }
   g_autoptr (SkBlockDevice) fs = parts->len == 1
@@ -587,7 +601,7 @@ sk_media_filesystem (SkMedia *self, const SkMedium *medium, GError **error)
     {
       g_autofree char *shown = sk_escape_untrusted (fs->fs_type != NULL ? fs->fs_type : "none");
       g_set_error (error, SK_ERROR, SK_ERROR_MEDIA_FILESYSTEM,
-                   "the medium's file system is %s, not one Sekisho uses", shown);
+                   _ ("the medium's file system is %s, not one Sekisho uses"), shown);
       return NULL;
     }
   return g_steal_pointer (&fs);
@@ -663,7 +677,8 @@ _sk_media_begin_operation (SkMedia *self,
   if (!ok)
     {
       g_set_error (error, SK_ERROR, known == NULL ? SK_ERROR_MEDIA_REMOVED : SK_ERROR_CASE_STATE,
-                   known == NULL ? "medium %s was removed" : "medium %s is already in use", m->id);
+                   known == NULL ? _ ("medium %s was removed") : "medium %s is already in use",
+                   m->id);
       return NULL;
     }
   *out_handler = cancellable == NULL
@@ -709,7 +724,7 @@ _sk_media_explain_removal (SkMedia *self, const SkMedium *m, const char *what_ag
   GError *e = *error;
   *error = NULL;
   g_set_error (error, SK_ERROR, SK_ERROR_MEDIA_REMOVED,
-               "medium %s was removed while in use; %s (%s)", m->id, what_again, e->message);
+               _ ("medium %s was removed while in use; %s (%s)"), m->id, what_again, e->message);
   g_error_free (e);
 }
 

@@ -3,6 +3,8 @@
 
 #include "config.h"
 
+#include <glib/gi18n-lib.h>
+
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -30,6 +32,7 @@ struct _SkMount
   char *path; /* the mount point; NULL once unmounted */
   SkMountMode mode;
   int dirfd;
+  gboolean marked_ro; /* we set the device's read-only flag: cleared after umount */
 };
 
 G_DEFINE_TYPE (SkMount, sk_mount, G_TYPE_OBJECT)
@@ -42,15 +45,144 @@ sk_mount_fs_allowed (const char *fs_type)
   return fs_type != NULL && g_strv_contains (allowed_fs, fs_type);
 }
 
+static gboolean
+refuse_fs (GError **error, const char *fs_type)
+{
+  g_autofree char *shown = sk_escape_untrusted (fs_type != NULL ? fs_type : "none");
+  g_set_error (error, SK_ERROR, SK_ERROR_MEDIA_FILESYSTEM,
+               _ ("the medium's file system is %s, not one Sekisho mounts "
+                  "(vfat, exfat, ext4, iso9660, udf)"),
+               shown);
+  return FALSE;
+}
+
+gboolean
+sk_mount_options (const char *fs_type,
+                  SkMountMode mode,
+                  unsigned long *out_flags,
+                  char **out_data,
+                  GError **error)
+{
+  g_return_val_if_fail (out_flags != NULL && out_data != NULL, FALSE);
+
+  if (!sk_mount_fs_allowed (fs_type))
+    return refuse_fs (error, fs_type);
+  gboolean ro = mode == SK_MOUNT_READ_ONLY;
+  const char *data = NULL;
+  if (g_str_equal (fs_type, "iso9660") || g_str_equal (fs_type, "udf"))
+    {
+      /* A disc is never written; Rock Ridge or UDF owners and modes give
+       * way to these where the file system lets them. */
+      if (!ro)
+        {
+          g_set_error (error, SK_ERROR, SK_ERROR_MEDIA_READ_ONLY,
+                       _ ("a disc's %s file system is never written"), fs_type);
+          return FALSE;
+        }
+      data = "uid=0,gid=0,mode=0400,dmode=0500,iocharset=utf8";
+    }
+  else if (g_str_equal (fs_type, "vfat"))
+    /* FAT has no owners or modes: these make every file root's, 0600. */
+    data = "uid=0,gid=0,fmask=0177,dmask=0077,utf8,errors=remount-ro";
+  else if (g_str_equal (fs_type, "exfat"))
+    data = "uid=0,gid=0,fmask=0177,dmask=0077,iocharset=utf8,errors=remount-ro";
+  else if (g_str_equal (fs_type, "ext4") && ro)
+    /* A plain ro mount still replays a dirty journal (a write): noload
+     * reads the file system as its last checkpoint left it. */
+    data = "noload";
+  *out_flags = MS_NOSUID | MS_NODEV | MS_NOEXEC | MS_NOATIME | (ro ? MS_RDONLY : 0);
+  *out_data = g_strdup (data);
+  return TRUE;
+}
+
+/* Whether this kernel reads FS_TYPE (/proc/filesystems). */
+static gboolean
+kernel_has_fs (const char *fs_type)
+{
+  g_autofree char *text = NULL;
+  if (!g_file_get_contents ("/proc/filesystems", &text, NULL, NULL))
+    return TRUE; /* cannot tell: say nothing more specific */
+  g_auto (GStrv) lines = g_strsplit (text, "\n", -1);
+  for (guint i = 0; lines[i] != NULL; i++)
+    {
+      const char *name = strrchr (lines[i], '\t');
+      if (g_strcmp0 (name != NULL ? name + 1 : lines[i], fs_type) == 0)
+        return TRUE;
+    }
+  return FALSE;
+}
+
+/* DEVNODE opened for ioctls: it must be a block device.  The descriptor is
+ * opened a second time through /proc/self/fd, so that an LD_PRELOAD device
+ * mock (umockdev, under which the tests and the station harness run) that
+ * traps ioctls on the device's name lets these reach the kernel. */
+static int
+open_device (const char *devnode)
+{
+  int fd = open (devnode, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
+  if (fd < 0)
+    return -1;
+  struct stat st;
+  if (fstat (fd, &st) != 0 || !S_ISBLK (st.st_mode))
+    {
+      close (fd);
+      errno = ENOTBLK;
+      return -1;
+    }
+  g_autofree char *again = g_strdup_printf ("/proc/self/fd/%d", fd);
+  int fd2 = open (again, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
+  int errsv = errno;
+  close (fd);
+  errno = errsv;
+  return fd2;
+}
+
+/* After a read-write mount ends, what a later mount reads must come from the
+ * device, not from the kernel's cache of it. */
+static void
+drop_device_cache (const char *devnode)
+{
+  int fd = open_device (devnode);
+  if (fd < 0)
+    return;
+  if (ioctl (fd, BLKFLSBUF, 0) != 0)
+    g_debug ("flushing the cache of %s: %s", devnode, g_strerror (errno));
+  close (fd);
+}
+
+/* The block device's own read-only flag (BLKROSET): with it set, the kernel
+ * refuses every write to the device, whatever a file system would do. */
+static gboolean
+set_device_read_only (const char *devnode, gboolean read_only, GError **error)
+{
+  int fd = open_device (devnode);
+  if (fd < 0)
+    {
+      int errsv = errno;
+      g_set_error (error, SK_ERROR,
+                   errsv == ENOTBLK ? SK_ERROR_MEDIA_NOT_STORAGE : SK_ERROR_MEDIA_REMOVED,
+                   _ ("opening the medium: %s"), g_strerror (errsv));
+      return FALSE;
+    }
+  int flag = read_only ? 1 : 0;
+  int rc = ioctl (fd, BLKROSET, &flag);
+  int errsv = errno;
+  close (fd);
+  if (rc == 0)
+    return TRUE;
+  sk_error_set_from_errno (error, errsv, _ ("marking the medium read-only"));
+  return FALSE;
+}
+
 /* The errno of a read or write on a medium, as a reason: a device that went
  * away answers EIO, ENODEV or ENXIO. */
 static void
 set_medium_errno (GError **error, int errsv, SkErrorCode gone_code, const char *what)
 {
   if (errsv == EIO || errsv == ENODEV || errsv == ENXIO || errsv == ENOTCONN)
-    g_set_error (error, SK_ERROR, gone_code, "%s: %s", what, g_strerror (errsv));
+    g_set_error (error, SK_ERROR, gone_code, _ ("%s: %s"), what, g_strerror (errsv));
   else if (errsv == ENOSPC || errsv == EDQUOT)
-    g_set_error (error, SK_ERROR, SK_ERROR_MEDIA_FULL, "%s: %s", what, g_strerror (errsv));
+    g_set_error (error, SK_ERROR, SK_ERROR_MEDIA_FULL, _ ("%s: %s"), what, g_strerror (errsv));
   else
     sk_error_set_from_errno (error, errsv, what);
 }
@@ -67,9 +199,13 @@ detach (SkMount *self)
     return;
   if (umount2 (self->path, UMOUNT_NOFOLLOW) != 0)
     {
+      /* Still in use: detached, and the device stays marked read-only. */
       g_debug ("unmounting %s: %s; detaching it lazily", self->path, g_strerror (errno));
       umount2 (self->path, MNT_DETACH | UMOUNT_NOFOLLOW);
     }
+  else if (self->marked_ro)
+    set_device_read_only (self->devnode, FALSE, NULL);
+  self->marked_ro = FALSE;
   rmdir (self->path);
   g_clear_pointer (&self->path, g_free);
 }
@@ -105,19 +241,6 @@ sk_mount_init (SkMount *self)
   self->dirfd = -1;
 }
 
-/* After a read-write mount ends, what a later mount reads must come from the
- * device, not from the kernel's cache of it. */
-static void
-drop_device_cache (const char *devnode)
-{
-  int fd = open (devnode, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
-  if (fd < 0)
-    return;
-  if (ioctl (fd, BLKFLSBUF, 0) != 0)
-    g_debug ("flushing the cache of %s: %s", devnode, g_strerror (errno));
-  close (fd);
-}
-
 SkMount *
 sk_mount_new (const char *devnode,
               const char *fs_type,
@@ -127,47 +250,60 @@ sk_mount_new (const char *devnode,
 {
   g_return_val_if_fail (devnode != NULL && mount_root != NULL, NULL);
 
-  if (!sk_mount_fs_allowed (fs_type))
-    {
-      g_autofree char *shown = sk_escape_untrusted (fs_type != NULL ? fs_type : "none");
-      g_set_error (error, SK_ERROR, SK_ERROR_MEDIA_FILESYSTEM,
-                   "the medium's file system is %s, not one Sekisho mounts "
-                   "(vfat, exfat, ext4, iso9660, udf)",
-                   shown);
-      return NULL;
-    }
+  unsigned long flags = 0;
+  g_autofree char *data = NULL;
+  if (!sk_mount_options (fs_type, mode, &flags, &data, error))
+    return NULL;
   g_autofree char *media_dir = g_build_filename (mount_root, "media", NULL);
   if (g_mkdir_with_parents (media_dir, 0700) != 0 || chmod (media_dir, 0700) != 0)
     {
-      sk_error_set_from_errno (error, errno, "making the folder for mount points");
+      sk_error_set_from_errno (error, errno, _ ("making the folder for mount points"));
       return NULL;
     }
   g_autofree char *point = g_build_filename (media_dir, "mnt-XXXXXX", NULL);
   if (g_mkdtemp_full (point, 0700) == NULL)
     {
-      sk_error_set_from_errno (error, errno, "making a mount point");
+      sk_error_set_from_errno (error, errno, _ ("making a mount point"));
       return NULL;
     }
 
   g_autoptr (SkMount) self = g_object_new (SK_TYPE_MOUNT, NULL);
   self->devnode = g_strdup (devnode);
   self->mode = mode;
-  unsigned long flags = MS_NOSUID | MS_NODEV | MS_NOEXEC | MS_NOATIME;
-  if (mode == SK_MOUNT_READ_ONLY)
-    flags |= MS_RDONLY;
   drop_device_cache (devnode);
-  if (mount (devnode, point, fs_type, flags, NULL) != 0)
+  /* Read-only: the device itself, not only the mount.  Read-write: a flag
+   * an earlier read-only mount left (a crash) is cleared; a stick's own
+   * write-protect switch is the disk's flag and stays in force. */
+  if (!set_device_read_only (devnode, mode == SK_MOUNT_READ_ONLY, error))
+    {
+      rmdir (point);
+      return NULL;
+    }
+  self->marked_ro = mode == SK_MOUNT_READ_ONLY;
+  if (mount (devnode, point, fs_type, flags, data) != 0)
     {
       int errsv = errno;
       rmdir (point);
-      if (errsv == ENOENT || errsv == ENXIO || errsv == ENODEV || errsv == EIO)
-        g_set_error (error, SK_ERROR, SK_ERROR_MEDIA_REMOVED, "mounting the medium: %s",
-                     g_strerror (errsv));
-      else if (errsv == EINVAL)
+      if (self->marked_ro)
+        set_device_read_only (devnode, FALSE, NULL);
+      self->marked_ro = FALSE;
+      if (errsv == ENODEV && !kernel_has_fs (fs_type))
         g_set_error (error, SK_ERROR, SK_ERROR_MEDIA_FILESYSTEM,
-                     "mounting the medium: its file system is damaged or not what it says");
+                     _ ("this station's kernel cannot read %s file systems; nothing was read "
+                        "from the medium"),
+                     fs_type);
+      else if (errsv == ENOENT || errsv == ENXIO || errsv == ENODEV || errsv == EIO)
+        g_set_error (error, SK_ERROR, SK_ERROR_MEDIA_REMOVED, _ ("mounting the medium: %s"),
+                     g_strerror (errsv));
+      else if (mode == SK_MOUNT_READ_WRITE && (errsv == EROFS || errsv == EACCES))
+        g_set_error_literal (error, SK_ERROR, SK_ERROR_MEDIA_READ_ONLY,
+                             _ ("the medium is write-protected; nothing was written"));
+      else if (errsv == EINVAL)
+        g_set_error_literal (
+            error, SK_ERROR, SK_ERROR_MEDIA_FILESYSTEM,
+            _ ("mounting the medium: its file system is damaged or not what it says"));
       else
-        sk_error_set_from_errno (error, errsv, "mounting the medium");
+        sk_error_set_from_errno (error, errsv, _ ("mounting the medium"));
       return NULL;
     }
   self->path = g_steal_pointer (&point);
@@ -178,7 +314,8 @@ sk_mount_new (const char *devnode,
   self->dirfd = open (self->path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
   if (self->dirfd < 0)
     {
-      set_medium_errno (error, errno, SK_ERROR_MEDIA_REMOVED, "opening the medium's top folder");
+      set_medium_errno (error, errno, SK_ERROR_MEDIA_REMOVED,
+                        _ ("opening the medium's top folder"));
       return NULL;
     }
   return g_steal_pointer (&self);
@@ -210,7 +347,7 @@ require_mounted (SkMount *self, GError **error)
 {
   if (self->dirfd >= 0)
     return TRUE;
-  g_set_error_literal (error, SK_ERROR, SK_ERROR_MEDIA_REMOVED, "the medium is not mounted");
+  g_set_error_literal (error, SK_ERROR, SK_ERROR_MEDIA_REMOVED, _ ("the medium is not mounted"));
   return FALSE;
 }
 
@@ -228,7 +365,7 @@ sk_mount_list (SkMount *self, GError **error)
       int errsv = errno;
       if (fd >= 0)
         close (fd);
-      set_medium_errno (error, errsv, SK_ERROR_MEDIA_REMOVED, "listing the medium");
+      set_medium_errno (error, errsv, SK_ERROR_MEDIA_REMOVED, _ ("listing the medium"));
       return NULL;
     }
   g_autoptr (GPtrArray) names = g_ptr_array_new_with_free_func (g_free);
@@ -245,7 +382,7 @@ sk_mount_list (SkMount *self, GError **error)
   closedir (dir);
   if (errsv != 0)
     {
-      set_medium_errno (error, errsv, SK_ERROR_MEDIA_REMOVED, "listing the medium");
+      set_medium_errno (error, errsv, SK_ERROR_MEDIA_REMOVED, _ ("listing the medium"));
       return NULL;
     }
   g_ptr_array_sort (names, (GCompareFunc)g_strcmp0);
@@ -275,7 +412,7 @@ check_bare_name (const char *name, GError **error)
     return TRUE;
   g_autofree char *shown = sk_escape_untrusted (name);
   g_set_error (error, SK_ERROR, SK_ERROR_MEDIA_ENTRY_TYPE,
-               "\"%s\" is not a plain name in the medium's top folder", shown);
+               _ ("\"%s\" is not a plain name in the medium's top folder"), shown);
   return FALSE;
 }
 
@@ -283,16 +420,16 @@ static const char *
 type_name (mode_t m)
 {
   if (S_ISLNK (m))
-    return "a symbolic link";
+    return _ ("a symbolic link");
   if (S_ISFIFO (m))
-    return "a FIFO";
+    return _ ("a FIFO");
   if (S_ISCHR (m) || S_ISBLK (m))
-    return "a device node";
+    return _ ("a device node");
   if (S_ISSOCK (m))
-    return "a socket";
+    return _ ("a socket");
   if (S_ISDIR (m))
-    return "a folder";
-  return "not a regular file";
+    return _ ("a folder");
+  return _ ("not a regular file");
 }
 
 static void
@@ -300,7 +437,7 @@ refuse_entry (GError **error, const char *name, const char *what)
 {
   g_autofree char *shown = sk_escape_untrusted (name);
   g_set_error (error, SK_ERROR, SK_ERROR_MEDIA_ENTRY_TYPE,
-               "\"%s\" on the medium is %s; it was not opened", shown, what);
+               _ ("\"%s\" on the medium is %s; it was not opened"), shown, what);
 }
 
 int
@@ -319,13 +456,13 @@ sk_mount_open_file (SkMount *self, const char *name, struct stat *out_st, GError
       int errsv = errno;
       struct stat st;
       if (errsv == ELOOP || errsv == EXDEV)
-        refuse_entry (error, name, "a symbolic link or leads outside the medium");
+        refuse_entry (error, name, _ ("a symbolic link or leads outside the medium"));
       else if (fstatat (self->dirfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 && !S_ISREG (st.st_mode))
         refuse_entry (error, name, type_name (st.st_mode));
       else
         {
           g_autofree char *shown = sk_escape_untrusted (name);
-          g_autofree char *what = g_strdup_printf ("opening \"%s\" on the medium", shown);
+          g_autofree char *what = g_strdup_printf (_ ("opening \"%s\" on the medium"), shown);
           set_medium_errno (error, errsv, SK_ERROR_MEDIA_REMOVED, what);
         }
       return -1;
@@ -337,7 +474,7 @@ sk_mount_open_file (SkMount *self, const char *name, struct stat *out_st, GError
       if (fstat (fd, &st) == 0)
         refuse_entry (error, name, type_name (st.st_mode));
       else
-        set_medium_errno (error, errsv, SK_ERROR_MEDIA_REMOVED, "reading the medium");
+        set_medium_errno (error, errsv, SK_ERROR_MEDIA_REMOVED, _ ("reading the medium"));
       close (fd);
       return -1;
     }
@@ -379,9 +516,9 @@ sk_mount_read_small (SkMount *self, const char *name, gsize max_size, GError **e
     {
       close (fd);
       g_autofree char *shown = sk_escape_untrusted (name);
+      g_autofree char *limit = g_strdup_printf ("%" G_GSIZE_FORMAT, max_size);
       g_set_error (error, SK_ERROR, SK_ERROR_FILE_TOO_LARGE,
-                   "\"%s\" on the medium is larger than %" G_GSIZE_FORMAT " bytes", shown,
-                   max_size);
+                   _ ("\"%s\" on the medium is larger than %s bytes"), shown, limit);
       return NULL;
     }
   g_autofree guint8 *buf = g_malloc (max_size + 1);
@@ -390,13 +527,13 @@ sk_mount_read_small (SkMount *self, const char *name, gsize max_size, GError **e
   close (fd);
   if (n < 0)
     {
-      set_medium_errno (error, errsv, SK_ERROR_MEDIA_REMOVED, "reading the medium");
+      set_medium_errno (error, errsv, SK_ERROR_MEDIA_REMOVED, _ ("reading the medium"));
       return NULL;
     }
   if ((gsize)n > max_size)
     {
       g_set_error_literal (error, SK_ERROR, SK_ERROR_FILE_TOO_LARGE,
-                           "a file on the medium grew while it was read");
+                           _ ("a file on the medium grew while it was read"));
       return NULL;
     }
   return g_bytes_new (buf, (gsize)n);
@@ -411,7 +548,7 @@ sk_mount_free_space (SkMount *self, guint64 *out_bytes, GError **error)
   struct statvfs sv;
   if (fstatvfs (self->dirfd, &sv) != 0)
     {
-      set_medium_errno (error, errno, SK_ERROR_MEDIA_REMOVED, "asking the medium's free space");
+      set_medium_errno (error, errno, SK_ERROR_MEDIA_REMOVED, _ ("asking the medium's free space"));
       return FALSE;
     }
   *out_bytes = (guint64)sv.f_bavail * (guint64)sv.f_frsize;
@@ -423,7 +560,7 @@ sync_dir (SkMount *self, GError **error)
 {
   if (fsync (self->dirfd) == 0)
     return TRUE;
-  set_medium_errno (error, errno, SK_ERROR_MEDIA_NOT_WRITTEN, "syncing the medium's folder");
+  set_medium_errno (error, errno, SK_ERROR_MEDIA_NOT_WRITTEN, _ ("syncing the medium's folder"));
   return FALSE;
 }
 
@@ -453,7 +590,8 @@ sk_mount_write_file (SkMount *self,
     }
   if (fd < 0)
     {
-      set_medium_errno (error, errno, SK_ERROR_MEDIA_NOT_WRITTEN, "creating a file on the medium");
+      set_medium_errno (error, errno, SK_ERROR_MEDIA_NOT_WRITTEN,
+                        _ ("creating a file on the medium"));
       return FALSE;
     }
 
@@ -471,7 +609,7 @@ sk_mount_write_file (SkMount *self,
       gssize n = read_full (source_fd, buf, COPY_CHUNK);
       if (n < 0)
         {
-          sk_error_set_from_errno (error, errno, "reading what is to be written");
+          sk_error_set_from_errno (error, errno, _ ("reading what is to be written"));
           ok = FALSE;
           break;
         }
@@ -524,10 +662,10 @@ sk_mount_write_file (SkMount *self,
       if (error != NULL && *error == NULL)
         {
           g_autofree char *shown = sk_escape_untrusted (name);
-          g_autofree char *what = g_strdup_printf ("writing \"%s\" to the medium", shown);
+          g_autofree char *what = g_strdup_printf (_ ("writing \"%s\" to the medium"), shown);
           if (errsv == EEXIST)
             g_set_error (error, SK_ERROR, SK_ERROR_MEDIA_NOT_WRITTEN,
-                         "%s: a file of that name is already there", what);
+                         _ ("%s: a file of that name is already there"), what);
           else
             set_medium_errno (error, errsv, SK_ERROR_MEDIA_NOT_WRITTEN, what);
           if ((*error)->code == SK_ERROR_IO_ERROR)
@@ -551,7 +689,8 @@ sk_mount_remove (SkMount *self, const char *name, GError **error)
     return FALSE;
   if (unlinkat (self->dirfd, name, 0) != 0 && errno != ENOENT)
     {
-      set_medium_errno (error, errno, SK_ERROR_MEDIA_REMOVED, "removing a file from the medium");
+      set_medium_errno (error, errno, SK_ERROR_MEDIA_REMOVED,
+                        _ ("removing a file from the medium"));
       return FALSE;
     }
   return sync_dir (self, error);
@@ -581,7 +720,7 @@ sk_mount_hash_file (
         {
           int errsv = errno;
           close (fd);
-          set_medium_errno (error, errsv, SK_ERROR_MEDIA_REMOVED, "reading the medium back");
+          set_medium_errno (error, errsv, SK_ERROR_MEDIA_REMOVED, _ ("reading the medium back"));
           return NULL;
         }
       sk_sha256_update (sha, buf, (gsize)n);
@@ -615,14 +754,17 @@ sk_mount_unmount (SkMount *self, GError **error)
       g_clear_pointer (&self->path, g_free);
       gboolean gone = errsv == EIO || errsv == ENODEV || errsv == ENXIO;
       g_set_error (error, SK_ERROR, gone ? SK_ERROR_MEDIA_REMOVED : SK_ERROR_IO_ERROR,
-                   "unmounting the medium failed (%s); it was detached, and goes when the last "
-                   "file open on it is closed",
+                   _ ("unmounting the medium failed (%s); it was detached, and goes when the last "
+                      "file open on it is closed"),
                    g_strerror (errsv));
       return FALSE;
     }
   rmdir (self->path);
   g_clear_pointer (&self->path, g_free);
   drop_device_cache (self->devnode);
+  if (self->marked_ro)
+    set_device_read_only (self->devnode, FALSE, NULL);
+  self->marked_ro = FALSE;
   return TRUE;
 }
 
@@ -650,6 +792,6 @@ sk_mount_read_options (SkMount *self, GError **error)
     }
   if (found == NULL)
     g_set_error_literal (error, SK_ERROR, SK_ERROR_MEDIA_REMOVED,
-                         "the medium's mount is not in /proc/self/mountinfo");
+                         _ ("the medium's mount is not in /proc/self/mountinfo"));
   return found;
 }

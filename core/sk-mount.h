@@ -34,8 +34,29 @@ G_DECLARE_FINAL_TYPE (SkMount, sk_mount, SK, MOUNT, GObject)
 gboolean
 sk_mount_fs_allowed (const char *fs_type);
 
-/* Mount DEVNODE (FS_TYPE) under MOUNT_ROOT/media/.  Refused: a file system
- * not allowed (media-filesystem); a device that is gone (media-removed). */
+/* The mount(2) flags and data for FS_TYPE in MODE.  Always nosuid, nodev,
+ * noexec, noatime; read-only adds ro and, where the file system has one,
+ * the option that keeps it from writing while it mounts (ext4 "noload": a
+ * plain ro mount replays a dirty journal).  vfat and exfat: every file
+ * root's and 0600, every folder 0700 (nothing executable), names in UTF-8.
+ * iso9660 and udf: read-only always (media-read-only for MODE read-write),
+ * files 0400, folders 0500.  Refused: a file system not allowed
+ * (media-filesystem). */
+gboolean
+sk_mount_options (const char *fs_type,
+                  SkMountMode mode,
+                  unsigned long *out_flags,
+                  char **out_data,
+                  GError **error);
+
+/* Mount DEVNODE (FS_TYPE) under MOUNT_ROOT/media/ with sk_mount_options.
+ * A read-only mount also marks the block device itself read-only
+ * (BLKROSET) until it is unmounted, so that no file system code path —
+ * journal replay, orphan clean-up, a superblock update — can write to the
+ * medium: its bytes are the same after an import as before.  Refused: a
+ * file system not allowed, or one this station's kernel cannot read
+ * (media-filesystem); a read-write mount of a medium that cannot be
+ * written (media-read-only); a device that is gone (media-removed). */
 SkMount *
 sk_mount_new (const char *devnode,
               const char *fs_type,

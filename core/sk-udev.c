@@ -3,6 +3,8 @@
 
 #include "config.h"
 
+#include <glib/gi18n-lib.h>
+
 #include <blkid/blkid.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -355,13 +357,13 @@ sk_udev_new (GError **error)
   self->udev = udev_new ();
   if (self->udev == NULL)
     {
-      sk_error_set_from_errno (error, errno, "starting libudev");
+      sk_error_set_from_errno (error, errno, _ ("starting libudev"));
       return NULL;
     }
   self->monitor = udev_monitor_new_from_netlink (self->udev, "udev");
   if (self->monitor == NULL)
     {
-      sk_error_set_from_errno (error, errno, "opening the udev monitor");
+      sk_error_set_from_errno (error, errno, _ ("opening the udev monitor"));
       return NULL;
     }
   int r = udev_monitor_filter_add_match_subsystem_devtype (self->monitor, "block", NULL);
@@ -369,7 +371,7 @@ sk_udev_new (GError **error)
     r = udev_monitor_enable_receiving (self->monitor);
   if (r < 0)
     {
-      sk_error_set_from_errno (error, -r, "listening to udev");
+      sk_error_set_from_errno (error, -r, _ ("listening to udev"));
       return NULL;
     }
   int fd = udev_monitor_get_fd (self->monitor);
@@ -391,7 +393,7 @@ sk_udev_enumerate (SkUdev *self, GError **error)
     r = udev_enumerate_scan_devices (e);
   if (r < 0)
     {
-      sk_error_set_from_errno (error, -r, "listing block devices");
+      sk_error_set_from_errno (error, -r, _ ("listing block devices"));
       return NULL;
     }
   g_autoptr (GPtrArray) found =
@@ -420,7 +422,7 @@ sk_udev_lookup (SkUdev *self, const char *syspath, GError **error)
   if (d == NULL)
     {
       g_set_error_literal (error, SK_ERROR, SK_ERROR_MEDIA_REMOVED,
-                           "the device is no longer there");
+                           _ ("the device is no longer there"));
       return NULL;
     }
   return read_device (self, d);
@@ -435,7 +437,7 @@ sk_udev_partitions (SkUdev *self, const char *disk_syspath, GError **error)
   if (disk == NULL)
     {
       g_set_error_literal (error, SK_ERROR, SK_ERROR_MEDIA_REMOVED,
-                           "the device is no longer there");
+                           _ ("the device is no longer there"));
       return NULL;
     }
   g_autoptr (SkUdevEnumerate) e = udev_enumerate_new (self->udev);
@@ -446,7 +448,7 @@ sk_udev_partitions (SkUdev *self, const char *disk_syspath, GError **error)
     r = udev_enumerate_scan_devices (e);
   if (r < 0)
     {
-      sk_error_set_from_errno (error, -r, "listing partitions");
+      sk_error_set_from_errno (error, -r, _ ("listing partitions"));
       return NULL;
     }
   g_autoptr (GPtrArray) found =
