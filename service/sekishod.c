@@ -109,6 +109,8 @@ main (int argc, char **argv)
     { "handoff-root", 0, 0, G_OPTION_ARG_FILENAME, &handoff,
       "The tmpfs hand-off root (default /run/sekisho)", "DIR" },
     { "sweep-seconds", 0, 0, G_OPTION_ARG_INT, &sweep, "Seconds between sweeps (default 60)", "N" },
+    { "sweep-once", 0, 0, G_OPTION_ARG_NONE, &once,
+      "Sweep the station once and exit (sekisho-sweep.service)", NULL },
     { NULL },
   };
 

@@ -3,6 +3,7 @@
 
 #include <string.h>
 
+#include "sk-fault.h"
 #include "sk-policy-private.h"
 #include "sk-test-util.h"
 
@@ -85,4 +86,14 @@ sk_test_report_describe (const SkFileReport *report)
   if (report->findings->len == 0)
     g_string_append (s, "(no findings)");
   return g_string_free (s, FALSE);
+}
+
+gboolean
+sk_test_skip_without_fault_points (void)
+{
+  if (sk_fault_compiled_in ())
+    return FALSE;
+  g_test_skip ("this build has no fault points (a production build): "
+               "the crash tests need -Dfault_points=enabled");
+  return TRUE;
 }

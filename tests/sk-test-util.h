@@ -6,6 +6,12 @@
 #include "sk-policy.h"
 #include "sk-validator.h"
 
+/* When this build has no fault points (a production build, as Debian's
+ * buildtype plain: core/sk-fault.h), marks the running test skipped with
+ * that reason and returns TRUE: the crash tests cannot crash it. */
+gboolean
+sk_test_skip_without_fault_points (void);
+
 /* The default policy's layouts (its key section is empty until an
  * administrator fills it, so it is loaded for its layouts only). */
 SkPolicy *

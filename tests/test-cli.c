@@ -1544,6 +1544,8 @@ sk_fault_at (const char *fault, const char *station, const char *first, ...)
 static void
 test_station_crashes (Fixture *f, gconstpointer user_data)
 {
+  if (sk_test_skip_without_fault_points ())
+    return;
   const char *checkpoint_points[] = { "checkpoint-before-json", "checkpoint-before-journal" };
   for (gsize i = 0; i < G_N_ELEMENTS (checkpoint_points); i++)
     {

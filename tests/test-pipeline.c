@@ -555,6 +555,8 @@ remove_out_dir (const char *name, gpointer data)
 static void
 test_export_medium_pulled (Fixture *fx, gconstpointer data)
 {
+  if (sk_test_skip_without_fault_points ())
+    return;
   g_autoptr (GError) error = NULL;
   g_autofree char *id = pf_case_with_result (fx, "identity", "JLS01", "JLS02", 30, 40);
 
@@ -606,6 +608,8 @@ spoil_written (const char *name, gpointer data)
 static void
 test_export_readback_mismatch (Fixture *fx, gconstpointer data)
 {
+  if (sk_test_skip_without_fault_points ())
+    return;
   g_autoptr (GError) error = NULL;
   g_autofree char *id = pf_case_with_result (fx, "identity", "JLS01", "JLS02", 32, 30);
 
@@ -780,6 +784,8 @@ test_cli_json (Fixture *fx, gconstpointer data)
 static void
 test_crash_import (Fixture *fx, gconstpointer data)
 {
+  if (sk_test_skip_without_fault_points ())
+    return;
   const char *points[] = { "store-put-before-fsync",  "store-put-before-rename",
                            "import-after-copy",       "store-put-before-dirsync",
                            "store-put-before-commit", "store-put-after-commit" };
@@ -821,6 +827,8 @@ test_crash_import (Fixture *fx, gconstpointer data)
 static void
 test_crash_export (Fixture *fx, gconstpointer data)
 {
+  if (sk_test_skip_without_fault_points ())
+    return;
   const char *points[] = { "pack-before-fsync", "pack-before-rename", "pack-before-signature",
                            "export-before-commit" };
   for (guint i = 0; i < G_N_ELEMENTS (points); i++)

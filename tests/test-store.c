@@ -494,6 +494,8 @@ reset_station (Fixture *fx)
 static void
 test_crash_put (Fixture *fx, gconstpointer data)
 {
+  if (sk_test_skip_without_fault_points ())
+    return;
   for (gsize p = 0; p < G_N_ELEMENTS (put_points); p++)
     for (int nth = 1; nth <= 3; nth++)
       {
@@ -517,6 +519,8 @@ test_crash_put (Fixture *fx, gconstpointer data)
 static void
 test_crash_delete (Fixture *fx, gconstpointer data)
 {
+  if (sk_test_skip_without_fault_points ())
+    return;
   for (gsize p = 0; p < G_N_ELEMENTS (delete_points); p++)
     for (int nth = 1; nth <= 2; nth++)
       {
