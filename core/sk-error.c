@@ -212,6 +212,9 @@ static const SkErrorInfo error_table[SK_ERROR_N_CODES] = {
   [SK_ERROR_STATION_NOT_FRESH] = { "station-not-fresh", DBUS ("StationNotFresh"), R,
                                    N_ ("A backup is restored only onto a new station, before it "
                                        "has done any work of its own.") },
+  [SK_ERROR_CANCELLED] = { "cancelled", DBUS ("Cancelled"), E,
+                           N_ ("The work was cancelled before it was done; nothing of it was "
+                               "kept.") },
 };
 
 #undef R
@@ -299,6 +302,8 @@ foreign_code (const GError *error)
     return SK_ERROR_DISK_FULL;
   if (error->domain == G_FILE_ERROR && error->code == G_FILE_ERROR_NOSPC)
     return SK_ERROR_DISK_FULL;
+  if (error->domain == G_IO_ERROR && error->code == G_IO_ERROR_CANCELLED)
+    return SK_ERROR_CANCELLED;
   return SK_ERROR_IO_ERROR;
 }
 

@@ -108,9 +108,10 @@ typedef enum
   SK_ERROR_BACKUP_INVALID,      /* a station backup that is damaged, cut short or altered */
   SK_ERROR_BACKUP_STALE,        /* a backup whose journal ends before a checkpoint shown */
   SK_ERROR_STATION_NOT_FRESH,   /* a restore onto a station that already has its own work */
+  SK_ERROR_CANCELLED,           /* the work was cancelled; nothing of it is left behind */
 } SkErrorCode;
 
-#define SK_ERROR_N_CODES (SK_ERROR_STATION_NOT_FRESH + 1)
+#define SK_ERROR_N_CODES (SK_ERROR_CANCELLED + 1)
 
 /* How the command line reports a code (DESIGN.md §8). */
 typedef enum
