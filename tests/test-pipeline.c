@@ -867,6 +867,58 @@ test_crash_export (Fixture *fx, gconstpointer data)
     }
 }
 
+/* The standard side's unpack journals itself in core, as the actor it is
+ * given: the files, then a replay refused and journaled with its reason. */
+static SkJournalRow *
+last_std_row (Fixture *fx, const char *event)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (SkJournal) journal = sk_station_open_journal (fx->st.std, FALSE, &error);
+  g_assert_no_error (error);
+  SkJournalFilter filter = { .event = event };
+  g_autoptr (GPtrArray) rows = sk_journal_query (journal, &filter, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (rows->len, >, 0);
+  return g_ptr_array_steal_index (rows, rows->len - 1);
+}
+
+static void
+test_unpack_journaled (Fixture *fx, gconstpointer data)
+{
+  g_autofree char *id = pf_case_with_result (fx, "subscriber", "KNY01", "KNY02", 67, 20);
+  g_autoptr (GError) error = NULL;
+  g_autofree char *medium = pf_make_subdir (fx->tmp, "unpack-medium");
+  g_autofree char *pkg = sk_pipeline_export (fx->pipe, &fx->op, id, medium, NULL, NULL, &error);
+  g_assert_no_error (error);
+  const SkActor batch = { 4343, "batch-operator", "operator" };
+
+  g_autofree char *out = pf_make_subdir (fx->tmp, "batch");
+  g_autoptr (SkPackageResult) r =
+      sk_package_unpack (fx->st.std, fx->st.std_policy, &batch, pkg, out, NULL, NULL, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_nonnull (r);
+  g_assert_cmpuint (pf_count_entries (out), ==, 1);
+  g_autoptr (SkJournalRow) done = last_std_row (fx, "package-unpacked");
+  g_assert_cmpstr (done->outcome, ==, "ok");
+  g_assert_cmpint (done->uid, ==, batch.uid);
+  g_assert_cmpstr (done->login, ==, batch.login);
+  g_assert_cmpstr (done->role, ==, "operator");
+  g_assert_cmpstr (done->package_id, ==, r->manifest->package_id);
+  g_assert_cmpstr (done->case_id, ==, id);
+
+  g_autofree char *again = pf_make_subdir (fx->tmp, "batch-again");
+  g_autoptr (SkPackageResult) replay = sk_package_unpack (fx->st.std, fx->st.std_policy, &batch,
+                                                          pkg, again, NULL, NULL, NULL, &error);
+  g_assert_error (error, SK_ERROR, SK_ERROR_PACKAGE_REPLAYED);
+  g_assert_null (replay);
+  g_assert_cmpuint (pf_count_entries (again), ==, 0);
+  g_autoptr (SkJournalRow) refused = last_std_row (fx, "package-refused");
+  g_assert_cmpstr (refused->outcome, ==, "refused");
+  g_assert_cmpstr (refused->reason, ==, "package-replayed");
+  g_assert_cmpint (refused->uid, ==, batch.uid);
+  pf_assert_journal_verifies (fx->st.std);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -888,6 +940,7 @@ main (int argc, char **argv)
   ADD ("/pipeline/cli-json", test_cli_json);
   ADD ("/pipeline/crash-import", test_crash_import);
   ADD ("/pipeline/crash-export", test_crash_export);
+  ADD ("/pipeline/unpack-journaled", test_unpack_journaled);
 #undef ADD
 
   int ret = g_test_run ();
