@@ -111,7 +111,8 @@ main (int argc, char **argv)
   const char *paths[] = { req, NULL };
   g_autofree char *case_id = g_strdup_printf ("C%019d", 3);
   g_autofree char *pkg =
-      sk_package_pack (st.std, st.std_policy, "subscriber", case_id, paths, medium, NULL, &error);
+      sk_package_pack (st.std, st.std_policy, sk_actor_for_process (SK_ROLE_OPERATOR), "subscriber",
+                       case_id, paths, medium, NULL, NULL, &error);
   if (pkg == NULL)
     die (error);
   GStatBuf sb;
@@ -153,7 +154,7 @@ main (int argc, char **argv)
   drop_caches ();
   t0 = g_get_monotonic_time ();
   g_autoptr (SkPackageResult) checked =
-      sk_package_check (st.term, st.term_policy, copied, NULL, NULL, NULL, &error);
+      sk_package_check (st.term, st.term_policy, copied, NULL, NULL, NULL, NULL, &error);
   if (checked == NULL)
     die (error);
   double check_s = (g_get_monotonic_time () - t0) / 1e6;
@@ -164,8 +165,9 @@ main (int argc, char **argv)
   g_autoptr (SkMount) ro = sk_mount_new (dev, "ext4", run_dir, SK_MOUNT_READ_ONLY, &error);
   if (ro == NULL)
     die (error);
-  g_autoptr (SkCase) c = sk_pipeline_import_at (pipe, &(SkActor){ 0, "bench", "operator" },
-                                                sk_mount_get_dirfd (ro), pkg_name, NULL, &error);
+  g_autoptr (SkCase) c =
+      sk_pipeline_import_at (pipe, &(SkActor){ 0, "bench", "operator" }, sk_mount_get_dirfd (ro),
+                             pkg_name, NULL, NULL, &error);
   if (c == NULL)
     die (error);
   if (!sk_mount_unmount (ro, &error))

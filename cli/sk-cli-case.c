@@ -109,7 +109,7 @@ cmd_case_import (SkCli *cli, int argc, char **argv)
       const char *path = g_ptr_array_index (paths, i);
       g_autofree char *safe = sk_escape_untrusted (path);
       g_autoptr (GError) one_error = NULL;
-      g_autoptr (SkCase) c = sk_pipeline_import (pipeline, &actor, path, NULL, &one_error);
+      g_autoptr (SkCase) c = sk_pipeline_import (pipeline, &actor, path, NULL, NULL, &one_error);
       if (c == NULL)
         {
           if (!cli->json && paths->len > 1)
@@ -190,7 +190,8 @@ cmd_case_step (SkCli *cli, int argc, char **argv, const char *step)
   g_autofree char *msg = NULL;
   if (g_str_equal (step, "hand-off"))
     {
-      g_autoptr (GPtrArray) paths = sk_pipeline_hand_off (pipeline, &actor, case_id, NULL, &error);
+      g_autoptr (GPtrArray) paths =
+          sk_pipeline_hand_off (pipeline, &actor, case_id, NULL, NULL, &error);
       if (paths == NULL)
         return sk_cli_finish (cli, error, NULL, NULL);
       JsonBuilder *b = sk_cli_extra (cli);
@@ -272,7 +273,7 @@ cmd_case_take_in (SkCli *cli, int argc, char **argv)
       g_autoptr (GError) one_error = NULL;
       SkFileReport *report = NULL;
       g_autoptr (SkCaseFile) f =
-          sk_pipeline_take_in (pipeline, &actor, name, &report, NULL, &one_error);
+          sk_pipeline_take_in (pipeline, &actor, name, &report, NULL, NULL, &one_error);
       if (report != NULL)
         g_ptr_array_add (reports, report);
       if (f == NULL)
@@ -337,7 +338,7 @@ cmd_case_export (SkCli *cli, int argc, char **argv)
   if (pipeline == NULL)
     return sk_cli_finish (cli, error, NULL, NULL);
   SkActor actor = sk_cli_current_actor ();
-  g_autofree char *path = sk_pipeline_export (pipeline, &actor, argv[1], out, NULL, &error);
+  g_autofree char *path = sk_pipeline_export (pipeline, &actor, argv[1], out, NULL, NULL, &error);
   if (path == NULL)
     return sk_cli_finish (cli, error, NULL, NULL);
   JsonBuilder *b = sk_cli_extra (cli);

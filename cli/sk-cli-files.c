@@ -191,8 +191,9 @@ cmd_pack (SkCli *cli, int argc, char **argv)
   g_autoptr (SkPolicy) policy = station != NULL ? sk_station_load_policy (station, &error) : NULL;
   if (policy == NULL)
     return sk_cli_finish (cli, error, NULL, NULL);
-  g_autofree char *path = sk_package_pack (station, policy, workflow, case_id,
-                                           (const char *const *)argv + 1, out, NULL, &error);
+  g_autofree char *path =
+      sk_package_pack (station, policy, sk_actor_for_process (SK_ROLE_OPERATOR), workflow, case_id,
+                       (const char *const *)argv + 1, out, NULL, NULL, &error);
   if (path == NULL)
     return sk_cli_finish (cli, error, NULL, NULL);
   JsonBuilder *b = sk_cli_extra (cli);
@@ -200,41 +201,6 @@ cmd_pack (SkCli *cli, int argc, char **argv)
   json_builder_add_string_value (b, path);
   g_autofree char *msg = g_strdup_printf (_ ("Package written: %s (and %s.sig)"), path, path);
   return sk_cli_finish (cli, NULL, msg, NULL);
-}
-
-/* Unpacking reads the medium once, into a sealed copy in the station's
- * store that nothing else can change, and verifies and unpacks that copy:
- * a medium that answers differently on a second read gains nothing.  The
- * copy is never committed, and goes when this returns. */
-static SkPackageResult *
-unpack_own_copy (SkStation *station,
-                 SkPolicy *policy,
-                 const char *path,
-                 const char *out,
-                 GPtrArray **reports,
-                 GError **error)
-{
-  g_autoptr (SkStore) store = sk_station_open_store (station, NULL, NULL, error);
-  if (store == NULL)
-    return NULL;
-  g_autoptr (GBytes) sig = NULL;
-  g_autoptr (SkSignature) verified = NULL;
-  g_autoptr (SkStaged) staged =
-      sk_package_copy_in (station, store, policy, path, 0, &sig, &verified, NULL, error);
-  if (staged == NULL)
-    return NULL;
-  SkPackageSource src = { .staged = staged, .signature = sig, .verified = verified };
-  SkCheckOptions opts = { .extract = TRUE };
-  opts.extract_dirfd = open (out, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (opts.extract_dirfd < 0)
-    {
-      sk_error_set_from_errno (error, errno, "opening the output folder");
-      return NULL;
-    }
-  SkPackageResult *result =
-      sk_package_check_source (station, policy, &src, &opts, reports, NULL, error);
-  close (opts.extract_dirfd);
-  return result;
 }
 
 /* check, inspect and unpack: acceptance 1–5, and for unpack the files. */
@@ -269,38 +235,11 @@ cmd_receive (SkCli *cli, int argc, char **argv)
   if (policy == NULL)
     return sk_cli_finish (cli, error, NULL, NULL);
   g_autoptr (GPtrArray) reports = NULL;
+  /* Unpacking is journaled in core, refusals included. */
   g_autoptr (SkPackageResult) result =
-      unpack ? unpack_own_copy (station, policy, argv[1], out, &reports, &error)
-             : sk_package_check (station, policy, argv[1], NULL, &reports, NULL, &error);
-
-  if (unpack)
-    {
-      /* Unpacking writes, so it is journaled, refusals included; the
-       * package id is what makes a second unpack a replay. */
-      g_autoptr (GError) journal_error = NULL;
-      g_autoptr (SkJournal) journal = sk_station_open_journal (station, FALSE, &journal_error);
-
-      SkJournalEntry entry = {
-        .event = result != NULL ? "package-unpacked" : "package-refused",
-        .outcome = result != NULL ? "ok"
-                                  : (sk_error_get_exit_class (error) == SK_EXIT_REFUSED ? "refused"
-                                                                                        : "failed"),
-        .reason = result != NULL ? NULL : sk_error_get_reason (error),
-        .uid = sk_actor_for_process (SK_ROLE_OPERATOR)->uid,
-        .login = sk_actor_for_process (SK_ROLE_OPERATOR)->login,
-        .role = sk_actor_for_process (SK_ROLE_OPERATOR)->role,
-        .case_id = result != NULL ? result->manifest->case_id : NULL,
-        .package_id = result != NULL ? result->manifest->package_id : NULL,
-      };
-      g_autofree char *details =
-          result != NULL ? sk_manifest_to_compact_json (result->manifest) : NULL;
-      entry.details = details;
-      if (journal == NULL || sk_journal_record (journal, &entry, &journal_error) == 0)
-        {
-          if (error == NULL)
-            return sk_cli_finish (cli, journal_error, NULL, NULL);
-        }
-    }
+      unpack ? sk_package_unpack (station, policy, sk_actor_for_process (SK_ROLE_OPERATOR), argv[1],
+                                  out, &reports, NULL, NULL, &error)
+             : sk_package_check (station, policy, argv[1], NULL, &reports, NULL, NULL, &error);
   if (result == NULL)
     return sk_cli_finish (cli, error, NULL, reports);
 

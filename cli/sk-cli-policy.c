@@ -159,27 +159,6 @@ normalize_list (
   return TRUE;
 }
 
-static void
-add_strv_member (JsonBuilder *b, const char *name, GStrv values)
-{
-  json_builder_set_member_name (b, name);
-  json_builder_begin_array (b);
-  for (guint i = 0; values[i] != NULL; i++)
-    json_builder_add_string_value (b, values[i]);
-  json_builder_end_array (b);
-}
-
-static void
-add_direction (JsonBuilder *b, const char *name, GStrv signers, const char *recipient)
-{
-  json_builder_set_member_name (b, name);
-  json_builder_begin_object (b);
-  add_strv_member (b, "signers", signers);
-  json_builder_set_member_name (b, "recipient");
-  json_builder_add_string_value (b, recipient);
-  json_builder_end_object (b);
-}
-
 /* Fill the key section (DESIGN.md §5) of a policy, keeping everything else. */
 static int
 cmd_policy_set_keys (SkCli *cli, int argc, char **argv)
@@ -217,38 +196,26 @@ cmd_policy_set_keys (SkCli *cli, int argc, char **argv)
     return code;
 
   g_autoptr (GError) error = NULL;
-  g_autoptr (JsonParser) parser = json_parser_new ();
-  if (!json_parser_load_from_mapped_file (parser, argv[1], &error))
+  g_autofree char *contents = NULL;
+  gsize len;
+  if (!g_file_get_contents (argv[1], &contents, &len, &error))
     {
       g_autoptr (GError) wrapped =
           g_error_new (SK_ERROR, SK_ERROR_POLICY_INVALID, "%s", error->message);
       return sk_cli_finish (cli, wrapped, NULL, NULL);
     }
-  JsonNode *root = json_parser_get_root (parser);
-  if (root == NULL || !JSON_NODE_HOLDS_OBJECT (root))
-    {
-      g_set_error (&error, SK_ERROR, SK_ERROR_POLICY_INVALID, _ ("the policy is not an object"));
-      return sk_cli_finish (cli, error, NULL, NULL);
-    }
-
-  g_autoptr (JsonBuilder) b = json_builder_new ();
-  json_builder_begin_object (b);
-  add_strv_member (b, "admins", admins);
-  add_direction (b, "to-intermediate", tis, tir[0]);
-  add_direction (b, "to-standard", tss, tsr[0]);
-  json_builder_end_object (b);
-  json_object_set_member (json_node_get_object (root), "keys", json_builder_get_root (b));
-
-  g_autoptr (JsonGenerator) gen = json_generator_new ();
-  json_generator_set_pretty (gen, TRUE);
-  json_generator_set_indent (gen, 2);
-  json_generator_set_root (gen, root);
-  gsize len;
-  g_autofree char *text = json_generator_to_data (gen, &len);
-  g_autoptr (GBytes) bytes = g_bytes_new (text, len);
-  g_autoptr (SkPolicy) policy = sk_policy_new_from_bytes (bytes, &error);
-  if (policy == NULL)
+  g_autoptr (GBytes) document = g_bytes_new_take (g_steal_pointer (&contents), len);
+  SkPolicyKeys keys = {
+    .admins = (const char *const *)admins,
+    .to_intermediate_signers = (const char *const *)tis,
+    .to_intermediate_recipient = tir[0],
+    .to_standard_signers = (const char *const *)tss,
+    .to_standard_recipient = tsr[0],
+  };
+  g_autoptr (GBytes) bytes = sk_policy_set_keys (document, &keys, &error);
+  if (bytes == NULL)
     return sk_cli_finish (cli, error, NULL, NULL);
+  const char *text = g_bytes_get_data (bytes, &len);
   if (!g_file_set_contents_full (out, text, (gssize)len,
                                  G_FILE_SET_CONTENTS_CONSISTENT | G_FILE_SET_CONTENTS_DURABLE, 0644,
                                  &error))

@@ -37,7 +37,8 @@ struct _SkTarWriter
 {
   struct archive *a;
   int fd;
-  GError *error; /* from the write callback */
+  GError *error;        /* from the write callback */
+  SkProgress *progress; /* told of file data added; not owned */
 };
 
 static la_ssize_t
@@ -161,8 +162,17 @@ sk_tar_writer_add_fd (
       if (archive_write_data (w->a, buf, (size_t)n) != n)
         return archive_failed (w->a, w->error, "writing archive data", error);
       done += (guint64)n;
+      if (!sk_progress_add (w->progress, (guint64)n, error))
+        return FALSE;
     }
   return TRUE;
+}
+
+void
+sk_tar_writer_set_progress (SkTarWriter *w, SkProgress *progress)
+{
+  g_return_if_fail (w != NULL);
+  w->progress = progress;
 }
 
 gboolean

@@ -16,6 +16,8 @@
 
 #include <gio/gio.h>
 
+#include "sk-progress.h"
+
 G_BEGIN_DECLS
 
 typedef struct _SkTarWriter SkTarWriter;
@@ -23,6 +25,11 @@ typedef struct _SkTarWriter SkTarWriter;
 /* A pax tar written to FD (sockets included: no SIGPIPE is raised). */
 SkTarWriter *
 sk_tar_writer_new (int fd, GError **error);
+/* Tell PROGRESS (which may be NULL; not owned) of each block of file data
+ * sk_tar_writer_add_fd() adds, and stop it with G_IO_ERROR_CANCELLED when
+ * PROGRESS is cancelled. */
+void
+sk_tar_writer_set_progress (SkTarWriter *writer, SkProgress *progress);
 /* Add a regular file NAME of SIZE bytes read from DATA_FD (to exactly SIZE
  * bytes; a file that changed size is an error). */
 gboolean

@@ -218,6 +218,9 @@ static const SkErrorInfo error_table[SK_ERROR_N_CODES] = {
   [SK_ERROR_MEDIA_READ_ONLY] = { "media-read-only", DBUS ("MediaReadOnly"), R,
                                  N_ ("The medium cannot be written: it is an optical disc or "
                                      "write-protected. Nothing was written.") },
+  [SK_ERROR_CANCELLED] = { "cancelled", DBUS ("Cancelled"), E,
+                           N_ ("The work was cancelled before it was done; nothing of it was "
+                               "kept.") },
 };
 
 #undef R
@@ -305,6 +308,8 @@ foreign_code (const GError *error)
     return SK_ERROR_DISK_FULL;
   if (error->domain == G_FILE_ERROR && error->code == G_FILE_ERROR_NOSPC)
     return SK_ERROR_DISK_FULL;
+  if (error->domain == G_IO_ERROR && error->code == G_IO_ERROR_CANCELLED)
+    return SK_ERROR_CANCELLED;
   return SK_ERROR_IO_ERROR;
 }
 

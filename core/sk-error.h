@@ -112,9 +112,10 @@ typedef enum
   SK_ERROR_MEDIA_NOT_STORAGE, /* a device with no storage interface (a USB device that is no stick)
                                */
   SK_ERROR_MEDIA_READ_ONLY,   /* the medium cannot be written: a disc, or a write-protected stick */
+  SK_ERROR_CANCELLED,         /* the work was cancelled; nothing of it is left behind */
 } SkErrorCode;
 
-#define SK_ERROR_N_CODES (SK_ERROR_MEDIA_READ_ONLY + 1)
+#define SK_ERROR_N_CODES (SK_ERROR_CANCELLED + 1)
 
 /* How the command line reports a code (DESIGN.md §8). */
 typedef enum

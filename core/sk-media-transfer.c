@@ -94,7 +94,7 @@ sk_media_import (SkMedia *self,
         {
           sk_fault_point ("media-import-before-read");
           g_autoptr (SkCase) c = sk_pipeline_import_at (pipeline, actor, sk_mount_get_dirfd (mount),
-                                                        name, op, &file_error);
+                                                        name, NULL, op, &file_error);
           if (c != NULL)
             r->case_id = g_strdup (c->id);
         }
@@ -332,8 +332,8 @@ export_and_prove (SkMedia *self,
   g_autoptr (GError) local_error = NULL;
   /* The proof unmounts: the pipeline keeps its own copy of the folder's name. */
   g_autofree char *out_dir = g_strdup (sk_mount_get_path (rw));
-  g_autofree char *path = sk_pipeline_export_proven (pipeline, actor, case_id, out_dir,
-                                                     prove_on_medium, &proof, op, &local_error);
+  g_autofree char *path = sk_pipeline_export_proven (
+      pipeline, actor, case_id, out_dir, prove_on_medium, &proof, NULL, op, &local_error);
   sk_mount_unmount (rw, NULL); /* already done when the proof ran */
   if (path == NULL)
     {

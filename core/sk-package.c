@@ -9,6 +9,7 @@
 #include <glib/gstdio.h>
 #include <json-glib/json-glib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -326,7 +327,8 @@ sk_manifest_to_compact_json (const SkManifest *m)
 /* ---- helpers ----------------------------------------------------------- */
 
 static gboolean
-hash_file (const char *path, char **out_sha, guint64 *out_size, GError **error)
+hash_file (
+    const char *path, char **out_sha, guint64 *out_size, SkProgress *progress, GError **error)
 {
   int fd = open (path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
   if (fd < 0)
@@ -361,6 +363,11 @@ hash_file (const char *path, char **out_sha, guint64 *out_size, GError **error)
         break;
       sk_sha256_update (sum, buf, (gsize)n);
       size += (guint64)n;
+      if (!sk_progress_add (progress, (guint64)n, error))
+        {
+          close (fd);
+          return FALSE;
+        }
     }
   close (fd);
   *out_sha = g_strdup (sk_sha256_hex (sum));
@@ -375,11 +382,38 @@ now_rfc3339 (void)
   return g_date_time_format (now, "%Y-%m-%dT%H:%M:%SZ");
 }
 
+/* The hidden name NAME is written under until it is complete. */
+static char *
+temp_name (const char *name)
+{
+  return g_strconcat (SK_PACKAGE_TEMP_PREFIX, name, ".tmp", NULL);
+}
+
+/* Create the temporary TEMP in DIRFD, locked for as long as it is open: a
+ * temporary nobody holds is a killed writer's, and the next pack removes
+ * it (remove_stale_temps). */
+static int
+create_temp (int dirfd, const char *temp, int flags)
+{
+  int fd = openat (dirfd, temp, flags | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+  if (fd < 0)
+    return -1;
+  if (flock (fd, LOCK_EX | LOCK_NB) != 0)
+    {
+      int errsv = errno;
+      close (fd);
+      unlinkat (dirfd, temp, 0);
+      errno = errsv;
+      return -1;
+    }
+  return fd;
+}
+
 static gboolean
 write_bytes_durably (int dirfd, const char *name, GBytes *bytes, GError **error)
 {
-  g_autofree char *temp = g_strconcat (".", name, ".tmp", NULL);
-  int fd = openat (dirfd, temp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+  g_autofree char *temp = temp_name (name);
+  int fd = create_temp (dirfd, temp, O_WRONLY);
   if (fd < 0)
     {
       sk_error_set_from_errno (error, errno, "creating the signature file");
@@ -389,14 +423,53 @@ write_bytes_durably (int dirfd, const char *name, GBytes *bytes, GError **error)
   const char *data = g_bytes_get_data (bytes, &len);
   gboolean ok = write (fd, data, len) == (ssize_t)len && fsync (fd) == 0;
   int errsv = errno;
-  close (fd);
+  /* Renamed while still locked: no cleaner takes it for a stale one. */
   if (!ok || renameat2 (dirfd, temp, dirfd, name, RENAME_NOREPLACE) != 0)
     {
       sk_error_set_from_errno (error, ok ? errno : errsv, "writing the signature file");
       unlinkat (dirfd, temp, 0);
+      close (fd);
       return FALSE;
     }
+  close (fd);
   return TRUE;
+}
+
+/* Remove from DIRFD the temporaries of packs that were killed (a SIGTERM, a
+ * power cut): names with SK_PACKAGE_TEMP_PREFIX that are regular files of
+ * this process's user with one link and that no writer holds locked.  A
+ * link, a FIFO, a device or a file of another user under such a name is
+ * not ours: it is neither followed nor opened nor removed.  The name is
+ * removed only while it still is the very file that was found unlocked. */
+static void
+remove_stale_temps (int dirfd)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GPtrArray) names = sk_fs_list (dirfd, &error);
+  if (names == NULL)
+    {
+      g_debug ("listing the output folder for stale temporaries: %s", error->message);
+      return;
+    }
+  for (guint i = 0; i < names->len; i++)
+    {
+      const char *name = g_ptr_array_index (names, i);
+      if (!g_str_has_prefix (name, SK_PACKAGE_TEMP_PREFIX) || !g_str_has_suffix (name, ".tmp"))
+        continue;
+      struct stat st, opened, now;
+      if (fstatat (dirfd, name, &st, AT_SYMLINK_NOFOLLOW) != 0 || !S_ISREG (st.st_mode) ||
+          st.st_uid != geteuid () || st.st_nlink != 1)
+        continue;
+      int fd = openat (dirfd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+      if (fd < 0)
+        continue;
+      if (fstat (fd, &opened) == 0 && opened.st_dev == st.st_dev && opened.st_ino == st.st_ino &&
+          flock (fd, LOCK_EX | LOCK_NB) == 0 &&
+          fstatat (dirfd, name, &now, AT_SYMLINK_NOFOLLOW) == 0 && now.st_dev == st.st_dev &&
+          now.st_ino == st.st_ino && unlinkat (dirfd, name, 0) == 0)
+        g_debug ("removed a stale package temporary");
+      close (fd);
+    }
 }
 
 /* ---- packing ----------------------------------------------------------- */
@@ -413,6 +486,7 @@ typedef struct
 typedef struct
 {
   int fd; /* the socket the tar goes into */
+  SkProgress *progress;
   GBytes *manifest;
   const SkManifest *m;
   const EntrySource *src;
@@ -460,6 +534,8 @@ write_tar_entries (TarJob *job)
 {
   g_autoptr (SkTarWriter) w = sk_tar_writer_new (job->fd, &job->error);
 
+  if (w != NULL)
+    sk_tar_writer_set_progress (w, job->progress);
   if (w == NULL ||
       !sk_tar_writer_add_bytes (w, MANIFEST_NAME, job->manifest, job->mtime, &job->error))
     return FALSE;
@@ -543,9 +619,11 @@ write_package (SkStation *station,
                const EntrySource *src,
                const char *out_dir,
                char **out_sha256,
+               SkProgress *progress,
                GCancellable *cancellable,
                GError **error)
 {
+  g_return_val_if_fail (m->created_by != NULL, NULL);
   const char *signer = sk_station_get_signing_key (station);
   if (!g_strv_contains (sk_policy_get_signers (policy, m->direction), signer))
     {
@@ -557,8 +635,6 @@ write_package (SkStation *station,
   if (m->package_id == NULL)
     m->package_id = g_uuid_string_random ();
   m->created_at = now_rfc3339 ();
-  if (m->created_by == NULL)
-    m->created_by = g_strdup (sk_station_login ());
   m->origin = g_strdup (signer);
   m->recipient = g_strdup (sk_policy_get_recipient (policy, m->direction));
   m->policy = g_strdup (sk_policy_get_sha256 (policy));
@@ -600,13 +676,20 @@ write_package (SkStation *station,
     }
   g_autofree char *name = g_strconcat (m->package_id, ".tar.gpg", NULL);
   g_autofree char *sig_name = g_strconcat (name, ".sig", NULL);
-  g_autofree char *temp = g_strconcat (".", name, ".tmp", NULL);
-  /* An earlier attempt under the same package id (it was never
-   * acknowledged) is replaced: the receiver takes one package per id. */
+  g_autofree char *temp = temp_name (name);
+  /* What killed packs left, and an earlier attempt under the same package
+   * id (it was never acknowledged), which is replaced: the receiver takes
+   * one package per id. */
+  remove_stale_temps (dirfd);
   unlinkat (dirfd, sig_name, 0);
   unlinkat (dirfd, name, 0);
-  unlinkat (dirfd, temp, 0);
-  int out = openat (dirfd, temp, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+  if (!sk_progress_begin (progress, SK_PROGRESS_PHASE_WRITE, total - g_bytes_get_size (manifest),
+                          error))
+    {
+      close (dirfd);
+      return NULL;
+    }
+  int out = create_temp (dirfd, temp, O_RDWR);
   if (out < 0)
     {
       sk_error_set_from_errno (error, errno, "creating the package");
@@ -626,6 +709,7 @@ write_package (SkStation *station,
       return NULL;
     }
   TarJob job = { .fd = sv[1],
+                 .progress = progress,
                  .manifest = manifest,
                  .m = m,
                  .src = src,
@@ -661,6 +745,15 @@ write_package (SkStation *station,
    * signs is also what is compared with what was written. */
   g_autoptr (GBytes) sig = NULL;
   g_autofree char *signed_sha = NULL;
+  struct stat written;
+  if (ok && fstat (out, &written) != 0)
+    {
+      sk_error_set_from_errno (error, errno, "reading the package back");
+      ok = FALSE;
+    }
+  if (ok &&
+      !sk_progress_begin (progress, SK_PROGRESS_PHASE_READ_BACK, (guint64)written.st_size, error))
+    ok = FALSE;
   if (ok && lseek (out, 0, SEEK_SET) == 0)
     {
       (void)posix_fadvise (out, 0, 0, POSIX_FADV_DONTNEED);
@@ -676,17 +769,22 @@ write_package (SkStation *station,
                    name);
       ok = FALSE;
     }
-  close (out);
+  /* GnuPG read it all to sign it; a cancellation now still leaves nothing. */
+  ok = ok && sk_progress_add (progress, (guint64)written.st_size, error) &&
+       !sk_progress_set_error_if_cancelled (progress, cancellable, error);
   if (ok)
     sk_fault_point ("pack-before-rename");
+  /* Renamed while still locked: no cleaner takes it for a stale one. */
   if (ok && renameat2 (dirfd, temp, dirfd, name, RENAME_NOREPLACE) != 0)
     {
       sk_error_set_from_errno (error, errno, "naming the package");
       ok = FALSE;
     }
   if (!ok)
+    unlinkat (dirfd, temp, 0);
+  close (out);
+  if (!ok)
     {
-      unlinkat (dirfd, temp, 0);
       close (dirfd);
       return NULL;
     }
@@ -721,11 +819,13 @@ manifest_new (const char *workflow, const char *case_id)
 static char *
 pack_paths (SkStation *station,
             SkPolicy *policy,
+            const SkActor *actor,
             const char *workflow,
             const char *case_id,
             const char *const *files,
             const char *out_dir,
             SkManifest **out_manifest,
+            SkProgress *progress,
             GCancellable *cancellable,
             GError **error)
 {
@@ -741,11 +841,28 @@ pack_paths (SkStation *station,
                    sk_policy_get_max_files (policy));
       return NULL;
     }
+  /* Validation reads every file through; it is told as one step. */
+  guint64 total = 0;
+  for (guint i = 0; files[i] != NULL; i++)
+    {
+      GStatBuf st;
+      if (g_stat (files[i], &st) == 0)
+        total += (guint64)st.st_size;
+    }
+  if (!sk_progress_begin (progress, SK_PROGRESS_PHASE_VALIDATE, total, error))
+    return NULL;
   g_autoptr (GPtrArray) reports = sk_validate_paths (policy, files, cancellable, error);
   if (reports == NULL)
     return NULL;
+  total = 0;
+  for (guint i = 0; i < reports->len; i++)
+    total += ((SkFileReport *)g_ptr_array_index (reports, i))->size;
+  if (!sk_progress_add (progress, total, error) ||
+      !sk_progress_begin (progress, SK_PROGRESS_PHASE_HASH, total, error))
+    return NULL;
 
   g_autoptr (SkManifest) m = manifest_new (workflow, case_id);
+  m->created_by = g_strdup (actor->login);
   for (guint i = 0; i < reports->len; i++)
     {
       SkFileReport *r = g_ptr_array_index (reports, i);
@@ -786,12 +903,13 @@ pack_paths (SkStation *station,
             g_set_error (error, SK_ERROR, SK_ERROR_TAR_DUPLICATE, "%s is given twice", safe);
             return NULL;
           }
-      if (!hash_file (files[i], &f->sha256, &f->size, error))
+      if (!hash_file (files[i], &f->sha256, &f->size, progress, error))
         return NULL;
     }
 
   EntrySource src = { .paths = files };
-  char *path = write_package (station, policy, m, &src, out_dir, NULL, cancellable, error);
+  char *path =
+      write_package (station, policy, m, &src, out_dir, NULL, progress, cancellable, error);
   if (path != NULL)
     *out_manifest = g_steal_pointer (&m);
   return path;
@@ -800,17 +918,21 @@ pack_paths (SkStation *station,
 char *
 sk_package_pack (SkStation *station,
                  SkPolicy *policy,
+                 const SkActor *actor,
                  const char *workflow,
                  const char *case_id,
                  const char *const *files,
                  const char *out_dir,
+                 SkProgress *progress,
                  GCancellable *cancellable,
                  GError **error)
 {
+  g_return_val_if_fail (actor != NULL, NULL);
+
   g_autoptr (SkManifest) m = NULL;
   g_autoptr (GError) local_error = NULL;
-  g_autofree char *path = pack_paths (station, policy, workflow, case_id, files, out_dir, &m,
-                                      cancellable, &local_error);
+  g_autofree char *path = pack_paths (station, policy, actor, workflow, case_id, files, out_dir, &m,
+                                      progress, cancellable, &local_error);
 
   /* What leaves is journaled, and so is what was refused. */
   g_autoptr (SkJournal) journal = sk_station_open_journal (station, FALSE, error);
@@ -823,8 +945,9 @@ sk_package_pack (SkStation *station,
                             : (sk_error_get_exit_class (local_error) == SK_EXIT_REFUSED ? "refused"
                                                                                         : "failed"),
     .reason = path != NULL ? NULL : sk_error_get_reason (local_error),
-    .uid = (gint64)getuid (),
-    .login = sk_station_login (),
+    .uid = actor->uid,
+    .login = actor->login,
+    .role = actor->role,
     .case_id = case_id,
     .package_id = m != NULL ? m->package_id : NULL,
     .details = details,
@@ -848,12 +971,14 @@ sk_package_pack_items (SkStation *station,
                        const char *const *item_ids,
                        const char *out_dir,
                        char **out_sha256,
+                       SkProgress *progress,
                        GCancellable *cancellable,
                        GError **error)
 {
   g_return_val_if_fail (SK_IS_STATION (station), NULL);
   g_return_val_if_fail (SK_IS_POLICY (policy), NULL);
   g_return_val_if_fail (SK_IS_STORE (store), NULL);
+  g_return_val_if_fail (created_by != NULL, NULL);
   g_return_val_if_fail (files != NULL && files->len > 0, NULL);
 
   if (files->len > sk_policy_get_max_files (policy))
@@ -888,7 +1013,8 @@ sk_package_pack_items (SkStation *station,
       g_ptr_array_add (m->files, f);
     }
   EntrySource src = { .store = store, .item_ids = item_ids };
-  return write_package (station, policy, m, &src, out_dir, out_sha256, cancellable, error);
+  return write_package (station, policy, m, &src, out_dir, out_sha256, progress, cancellable,
+                        error);
 }
 
 /* ---- reading ----------------------------------------------------------- */
@@ -1090,6 +1216,7 @@ read_package (SkStation *station,
               const SkCheckOptions *opts,
               SkPackageResult *result,
               GPtrArray **out_reports,
+              SkProgress *progress,
               GError **error)
 {
   char *name_raw = NULL;
@@ -1152,6 +1279,11 @@ read_package (SkStation *station,
 
   /* Each file once, as listed, validated as it streams by; then, in a
    * package for the standard system, the journal checkpoint. */
+  guint64 files_total = 0;
+  for (guint i = 0; i < m->files->len; i++)
+    files_total += ((SkManifestFile *)g_ptr_array_index (m->files, i))->size;
+  if (!sk_progress_begin (progress, SK_PROGRESS_PHASE_VALIDATE, files_total, error))
+    return FALSE;
   g_autoptr (GPtrArray) reports =
       g_ptr_array_new_with_free_func ((GDestroyNotify)sk_file_report_free);
   g_ptr_array_set_size (reports, m->files->len);
@@ -1257,6 +1389,12 @@ read_package (SkStation *station,
             {
               sk_error_set_from_errno (error, errno, "writing a file in the output folder");
               close (out);
+              return FALSE;
+            }
+          if (!sk_progress_add (progress, (guint64)n, error))
+            {
+              if (out >= 0)
+                close (out);
               return FALSE;
             }
         }
@@ -1504,6 +1642,7 @@ sk_package_copy_in_at (SkStation *station,
                        gint64 deadline_us,
                        GBytes **out_signature,
                        SkSignature **out_verified,
+                       SkProgress *progress,
                        GCancellable *cancellable,
                        GError **error)
 {
@@ -1525,9 +1664,11 @@ sk_package_copy_in_at (SkStation *station,
   if (fd < 0)
     return NULL;
   g_autoptr (GInputStream) in = g_unix_input_stream_new (fd, TRUE);
+  if (!sk_progress_begin (progress, SK_PROGRESS_PHASE_COPY, (guint64)st.st_size, error))
+    return NULL;
   /* The signature's hash is taken on the second core from the bytes the
    * store seals, as they pass. */
-  g_autoptr (GInputStream) tee = sk_tee_input_stream_new (in, feed_verifier, verifier);
+  g_autoptr (GInputStream) tee = sk_tee_input_stream_new (in, feed_verifier, verifier, progress);
   SkItemInfo info = { .kind = "package", .name = name, .records = -1, .deadline_us = deadline_us };
   g_autoptr (SkStaged) staged = sk_store_stage (store, tee, &info, cancellable, error);
   sk_tee_input_stream_finish (SK_TEE_INPUT_STREAM (tee), NULL); /* hashing cannot fail */
@@ -1560,6 +1701,7 @@ sk_package_copy_in (SkStation *station,
                     gint64 deadline_us,
                     GBytes **out_signature,
                     SkSignature **out_verified,
+                    SkProgress *progress,
                     GCancellable *cancellable,
                     GError **error)
 {
@@ -1567,8 +1709,9 @@ sk_package_copy_in (SkStation *station,
   int dirfd = open_parent (path, &name, error);
   if (dirfd < 0)
     return NULL;
-  SkStaged *staged = sk_package_copy_in_at (station, store, policy, dirfd, name, deadline_us,
-                                            out_signature, out_verified, cancellable, error);
+  SkStaged *staged =
+      sk_package_copy_in_at (station, store, policy, dirfd, name, deadline_us, out_signature,
+                             out_verified, progress, cancellable, error);
   close (dirfd);
   return staged;
 }
@@ -1624,6 +1767,7 @@ verify_once (SkStation *station,
              const SkPackageSource *src,
              guint64 max_size,
              int *out_copy,
+             SkProgress *progress,
              GCancellable *cancellable,
              GError **error)
 {
@@ -1655,7 +1799,7 @@ verify_once (SkStation *station,
   for (;;)
     {
       guint8 *buf = copier != NULL ? sk_block_worker_get_buffer (copier) : own;
-      if (g_cancellable_set_error_if_cancelled (cancellable, &read_error))
+      if (sk_progress_set_error_if_cancelled (progress, cancellable, &read_error))
         break;
       ssize_t n = read (pass.fd, buf, BLOCK);
       if (n < 0 && errno == EINTR)
@@ -1677,6 +1821,8 @@ verify_once (SkStation *station,
       if (copier != NULL)
         sk_block_worker_push (copier, buf, (gsize)n);
       sk_verifier_update (v, buf, (gsize)n);
+      if (!sk_progress_add (progress, (guint64)n, &read_error))
+        break;
     }
   if (copier != NULL && !sk_block_worker_finish (copier, read_error == NULL ? &read_error : NULL))
     g_prefix_error (&read_error, "making a private copy of the package: ");
@@ -1729,6 +1875,7 @@ sk_package_check_source (SkStation *station,
                          const SkPackageSource *src,
                          const SkCheckOptions *options,
                          GPtrArray **out_reports,
+                         SkProgress *progress,
                          GCancellable *cancellable,
                          GError **error)
 {
@@ -1761,8 +1908,10 @@ sk_package_check_source (SkStation *station,
   g_autoptr (SkSignature) signature = NULL;
   if (src->verified == NULL)
     {
+      if (!sk_progress_begin (progress, SK_PROGRESS_PHASE_VERIFY, size, error))
+        return NULL;
       signature = verify_once (station, sig, sk_policy_get_signers (policy, direction), src,
-                               package_cap (policy), &copy, cancellable, error);
+                               package_cap (policy), &copy, progress, cancellable, error);
       if (signature == NULL)
         return NULL;
     }
@@ -1804,7 +1953,7 @@ sk_package_check_source (SkStation *station,
           sk_policy_get_max_package_size (policy), &read_error);
       ok = tar != NULL &&
            read_package (station, policy, direction, result->signer, tar, x.dirfd >= 0 ? &x : NULL,
-                         opts, result, out_reports, &read_error);
+                         opts, result, out_reports, progress, &read_error);
       /* Drain, so that decryption reaches the end of the message and checks
        * its integrity; then stop it if we stopped early. */
       if (ok)
@@ -1831,6 +1980,13 @@ sk_package_check_source (SkStation *station,
       ok = FALSE;
     }
   g_clear_error (&job.error);
+  /* Stopped because it was cancelled: that is what is said, whatever the
+   * stop looked like to the archive or the decryption. */
+  if (!ok && sk_progress_set_error_if_cancelled (progress, cancellable, NULL))
+    {
+      g_clear_error (&read_error);
+      sk_progress_set_error_if_cancelled (progress, cancellable, &read_error);
+    }
 
   if (ok && x.dirfd >= 0)
     {
@@ -1871,6 +2027,7 @@ sk_package_check (SkStation *station,
                   const char *path,
                   const char *extract_dir,
                   GPtrArray **out_reports,
+                  SkProgress *progress,
                   GCancellable *cancellable,
                   GError **error)
 {
@@ -1885,9 +2042,96 @@ sk_package_check (SkStation *station,
           return NULL;
         }
     }
-  SkPackageResult *result =
-      sk_package_check_source (station, policy, &src, &opts, out_reports, cancellable, error);
+  SkPackageResult *result = sk_package_check_source (station, policy, &src, &opts, out_reports,
+                                                     progress, cancellable, error);
   if (opts.extract)
     close (opts.extract_dirfd);
   return result;
+}
+
+/* ---- unpacking --------------------------------------------------------- */
+
+static SkPackageResult *
+unpack_own_copy (SkStation *station,
+                 SkPolicy *policy,
+                 const char *path,
+                 const char *out_dir,
+                 GPtrArray **out_reports,
+                 SkProgress *progress,
+                 GCancellable *cancellable,
+                 GError **error)
+{
+  g_autoptr (SkStore) store = sk_station_open_store (station, NULL, NULL, error);
+  if (store == NULL)
+    return NULL;
+  g_autoptr (GBytes) sig = NULL;
+  g_autoptr (SkSignature) verified = NULL;
+  g_autoptr (SkStaged) staged = sk_package_copy_in (station, store, policy, path, 0, &sig,
+                                                    &verified, progress, cancellable, error);
+  if (staged == NULL)
+    return NULL;
+  SkPackageSource src = { .staged = staged, .signature = sig, .verified = verified };
+  SkCheckOptions opts = { .extract = TRUE };
+  opts.extract_dirfd = open (out_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (opts.extract_dirfd < 0)
+    {
+      sk_error_set_from_errno (error, errno, "opening the output folder");
+      return NULL;
+    }
+  SkPackageResult *result = sk_package_check_source (station, policy, &src, &opts, out_reports,
+                                                     progress, cancellable, error);
+  close (opts.extract_dirfd);
+  return result;
+}
+
+SkPackageResult *
+sk_package_unpack (SkStation *station,
+                   SkPolicy *policy,
+                   const SkActor *actor,
+                   const char *path,
+                   const char *out_dir,
+                   GPtrArray **out_reports,
+                   SkProgress *progress,
+                   GCancellable *cancellable,
+                   GError **error)
+{
+  g_return_val_if_fail (SK_IS_STATION (station), NULL);
+  g_return_val_if_fail (SK_IS_POLICY (policy), NULL);
+  g_return_val_if_fail (actor != NULL && path != NULL && out_dir != NULL, NULL);
+
+  g_autoptr (GError) local_error = NULL;
+  g_autoptr (SkPackageResult) result = unpack_own_copy (station, policy, path, out_dir, out_reports,
+                                                        progress, cancellable, &local_error);
+
+  /* Unpacking writes, so it is journaled, refusals included. */
+  g_autoptr (GError) journal_error = NULL;
+  g_autoptr (SkJournal) journal = sk_station_open_journal (station, FALSE, &journal_error);
+  g_autofree char *details = result != NULL ? sk_manifest_to_compact_json (result->manifest) : NULL;
+  SkJournalEntry entry = {
+    .event = result != NULL ? "package-unpacked" : "package-refused",
+    .outcome =
+        result != NULL
+            ? "ok"
+            : (sk_error_get_exit_class (local_error) == SK_EXIT_REFUSED ? "refused" : "failed"),
+    .reason = result != NULL ? NULL : sk_error_get_reason (local_error),
+    .uid = actor->uid,
+    .login = actor->login,
+    .role = actor->role,
+    .case_id = result != NULL ? result->manifest->case_id : NULL,
+    .package_id = result != NULL ? result->manifest->package_id : NULL,
+    .details = details,
+  };
+  if (journal == NULL || sk_journal_record (journal, &entry, &journal_error) == 0)
+    {
+      /* Files that were not journaled are not handed out as unpacked. */
+      if (result != NULL)
+        {
+          g_propagate_error (error, g_steal_pointer (&journal_error));
+          return NULL;
+        }
+      g_warning ("journaling a refused unpack: %s", journal_error->message);
+    }
+  if (result == NULL)
+    g_propagate_error (error, g_steal_pointer (&local_error));
+  return g_steal_pointer (&result);
 }

@@ -18,7 +18,9 @@
 
 #include <gio/gio.h>
 
+#include "sk-actor.h"
 #include "sk-policy.h"
+#include "sk-progress.h"
 #include "sk-station.h"
 #include "sk-validator.h"
 
@@ -63,17 +65,30 @@ sk_manifest_to_json (const SkManifest *manifest);
 char *
 sk_manifest_to_compact_json (const SkManifest *manifest);
 
+/* The name of every package being written starts with this: a hidden
+ * temporary file, renamed to <package-id>.tar.gpg (or .sig) when complete.
+ * One left by a writer that was killed is removed by the next pack or
+ * export into the same folder: only a regular file of this process's user
+ * with one link that no writer holds (each holds a lock on its own), reached
+ * through the folder's descriptor and never through a link. */
+#define SK_PACKAGE_TEMP_PREFIX ".sekisho-pack-"
+
 /* Validate FILES against POLICY (all must pass, all of WORKFLOW and one
  * direction, all of case CASE_ID), then write the package, signed with the
  * station's key and encrypted to the policy's recipient, into OUT_DIR.
- * Returns the path of the .tar.gpg. */
+ * Journaled as ACTOR's, refusals included.  Progress: "validate", "hash",
+ * "write" (bytes of the files), "read-back" (bytes of the package).
+ * Cancelled, nothing is left in OUT_DIR.  Returns the path of the
+ * .tar.gpg. */
 char *
 sk_package_pack (SkStation *station,
                  SkPolicy *policy,
+                 const SkActor *actor,
                  const char *workflow,
                  const char *case_id,
                  const char *const *files,
                  const char *out_dir,
+                 SkProgress *progress,
                  GCancellable *cancellable,
                  GError **error);
 
@@ -95,6 +110,7 @@ sk_package_pack_items (SkStation *station,
                        const char *const *item_ids,
                        const char *out_dir,
                        char **out_sha256,
+                       SkProgress *progress,
                        GCancellable *cancellable,
                        GError **error);
 
@@ -150,7 +166,8 @@ sk_package_read_signature_at (int dirfd, const char *name, GError **error);
  * sk_package_check_source's) is checked over the very bytes that are
  * sealed, as they are copied in: *OUT_VERIFIED is what it proved, or NULL
  * where the signature is GnuPG's to judge, which sk_package_check_source
- * then does on the copy.  Pass both on in the SkPackageSource. */
+ * then does on the copy.  Pass both on in the SkPackageSource.  Progress:
+ * "copy", bytes of the package. */
 SkStaged *
 sk_package_copy_in_at (SkStation *station,
                        SkStore *store,
@@ -160,6 +177,7 @@ sk_package_copy_in_at (SkStation *station,
                        gint64 deadline_us,
                        GBytes **out_signature,
                        SkSignature **out_verified,
+                       SkProgress *progress,
                        GCancellable *cancellable,
                        GError **error);
 
@@ -172,6 +190,7 @@ sk_package_copy_in (SkStation *station,
                     gint64 deadline_us,
                     GBytes **out_signature,
                     SkSignature **out_verified,
+                    SkProgress *progress,
                     GCancellable *cancellable,
                     GError **error);
 
@@ -193,18 +212,42 @@ sk_package_check (SkStation *station,
                   const char *path,
                   const char *extract_dir,
                   GPtrArray **out_reports,
+                  SkProgress *progress,
                   GCancellable *cancellable,
                   GError **error);
 
 /* Acceptance 1–5 on SRC, two passes over its bytes: the signature, then
- * decryption, archive, manifest and validation together. */
+ * decryption, archive, manifest and validation together.  Progress:
+ * "verify" (bytes of the package; not when SRC was verified as it was
+ * copied in), then "validate" (bytes of the files).  Cancelled, nothing is
+ * left where the files were to be extracted. */
 SkPackageResult *
 sk_package_check_source (SkStation *station,
                          SkPolicy *policy,
                          const SkPackageSource *src,
                          const SkCheckOptions *options,
                          GPtrArray **out_reports,
+                         SkProgress *progress,
                          GCancellable *cancellable,
                          GError **error);
+
+/* Unpack the package at PATH into OUT_DIR, on the standard system's side:
+ * the medium is read once, into a sealed copy in the station's store that
+ * nothing else can change (never committed; it goes when this returns), and
+ * acceptance 1–5 run on that copy while every file is written into OUT_DIR
+ * — all of them, or none.  Journaled as ACTOR's ("package-unpacked", or
+ * "package-refused" with the reason); the package id is what makes a second
+ * unpack a replay.  On a refusal of a file's validation, *OUT_REPORTS (when
+ * given) receives the reports.  Progress: "copy", then "validate". */
+SkPackageResult *
+sk_package_unpack (SkStation *station,
+                   SkPolicy *policy,
+                   const SkActor *actor,
+                   const char *path,
+                   const char *out_dir,
+                   GPtrArray **out_reports,
+                   SkProgress *progress,
+                   GCancellable *cancellable,
+                   GError **error);
 
 G_END_DECLS

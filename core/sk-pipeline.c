@@ -20,6 +20,7 @@
 #include "sk-hash.h"
 #include "sk-pipeline.h"
 #include "sk-policy-private.h"
+#include "sk-tee-stream.h"
 
 #define MINUTE_US (G_GINT64_CONSTANT (60) * G_USEC_PER_SEC)
 #define HELD G_MAXINT64 /* an item's deadline while its case is open */
@@ -455,6 +456,7 @@ import_one (SkPipeline *self,
             const char *base,
             char **out_package_id,
             char **out_case_id,
+            SkProgress *progress,
             GCancellable *cancellable,
             GError **error)
 {
@@ -462,15 +464,15 @@ import_one (SkPipeline *self,
   g_autoptr (SkSignature) verified = NULL;
   g_autoptr (SkStaged) staged =
       sk_package_copy_in_at (self->station, self->store, self->policy, dirfd, base, HELD, &sig,
-                             &verified, cancellable, error);
+                             &verified, progress, cancellable, error);
   if (staged == NULL)
     return NULL;
   sk_fault_point ("import-after-copy");
 
   /* Acceptance 1–5, on the store's copy only (1 as it was copied in). */
   SkPackageSource src = { .staged = staged, .signature = sig, .verified = verified };
-  g_autoptr (SkPackageResult) result =
-      sk_package_check_source (self->station, self->policy, &src, NULL, NULL, cancellable, error);
+  g_autoptr (SkPackageResult) result = sk_package_check_source (
+      self->station, self->policy, &src, NULL, NULL, progress, cancellable, error);
   if (result == NULL)
     return NULL;
   const SkManifest *m = result->manifest;
@@ -525,6 +527,7 @@ sk_pipeline_import_at (SkPipeline *self,
                        const SkActor *actor,
                        int dirfd,
                        const char *name,
+                       SkProgress *progress,
                        GCancellable *cancellable,
                        GError **error)
 {
@@ -534,8 +537,8 @@ sk_pipeline_import_at (SkPipeline *self,
   g_autofree char *package_id = NULL;
   g_autofree char *case_id = NULL;
   g_autoptr (GError) local_error = NULL;
-  SkCase *c =
-      import_one (self, actor, dirfd, name, &package_id, &case_id, cancellable, &local_error);
+  SkCase *c = import_one (self, actor, dirfd, name, &package_id, &case_id, progress, cancellable,
+                          &local_error);
   if (c == NULL && faccessat (dirfd, name, F_OK, AT_SYMLINK_NOFOLLOW) != 0 &&
       sk_error_get_exit_class (local_error) == SK_EXIT_ENVIRONMENT)
     {
@@ -562,6 +565,7 @@ SkCase *
 sk_pipeline_import (SkPipeline *self,
                     const SkActor *actor,
                     const char *path,
+                    SkProgress *progress,
                     GCancellable *cancellable,
                     GError **error)
 {
@@ -584,7 +588,7 @@ sk_pipeline_import (SkPipeline *self,
       g_propagate_error (error, g_steal_pointer (&local_error));
       return NULL;
     }
-  SkCase *c = sk_pipeline_import_at (self, actor, dirfd, name, cancellable, error);
+  SkCase *c = sk_pipeline_import_at (self, actor, dirfd, name, progress, cancellable, error);
   close (dirfd);
   return c;
 }
@@ -595,18 +599,20 @@ static SkPackageResult *
 check_stored (SkPipeline *self,
               const SkStoredPackage *p,
               const SkCheckOptions *opts,
+              SkProgress *progress,
               GCancellable *cancellable,
               GError **error)
 {
   SkPackageSource src = { .store = self->store, .item_id = p->item_id, .signature = p->signature };
-  return sk_package_check_source (self->station, self->policy, &src, opts, NULL, cancellable,
-                                  error);
+  return sk_package_check_source (self->station, self->policy, &src, opts, NULL, progress,
+                                  cancellable, error);
 }
 
 GPtrArray *
 sk_pipeline_hand_off (SkPipeline *self,
                       const SkActor *actor,
                       const char *case_id,
+                      SkProgress *progress,
                       GCancellable *cancellable,
                       GError **error)
 {
@@ -661,8 +667,8 @@ sk_pipeline_hand_off (SkPipeline *self,
   for (guint i = 0; ok && i < packages->len; i++)
     {
       SkCheckOptions opts = { .extract = TRUE, .extract_dirfd = dirfd, .replay_allowed = TRUE };
-      g_autoptr (SkPackageResult) r =
-          check_stored (self, g_ptr_array_index (packages, i), &opts, cancellable, &local_error);
+      g_autoptr (SkPackageResult) r = check_stored (self, g_ptr_array_index (packages, i), &opts,
+                                                    progress, cancellable, &local_error);
       ok = r != NULL;
       for (guint f = 0; ok && f < r->manifest->files->len; f++)
         {
@@ -797,6 +803,7 @@ validate_fd (SkPipeline *self,
              const SkKeySet *keys,
              guint64 request_records,
              char **out_sha256,
+             SkProgress *progress,
              GCancellable *cancellable,
              GError **error)
 {
@@ -805,6 +812,14 @@ validate_fd (SkPipeline *self,
       sk_error_set_from_errno (error, errno, "reading the result file");
       return NULL;
     }
+  struct stat st;
+  if (fstat (fd, &st) != 0)
+    {
+      sk_error_set_from_errno (error, errno, "reading the result file");
+      return NULL;
+    }
+  if (!sk_progress_begin (progress, SK_PROGRESS_PHASE_VALIDATE, (guint64)st.st_size, error))
+    return NULL;
   g_autoptr (SkValidator) v = sk_validator_new (self->policy, name);
   if (keys != NULL)
     sk_validator_set_request (v, keys, request_records);
@@ -812,7 +827,7 @@ validate_fd (SkPipeline *self,
   g_autofree guint8 *buf = g_malloc (BLOCK);
   for (;;)
     {
-      if (g_cancellable_set_error_if_cancelled (cancellable, error))
+      if (sk_progress_set_error_if_cancelled (progress, cancellable, error))
         return NULL;
       ssize_t n = read (fd, buf, BLOCK);
       if (n < 0 && errno == EINTR)
@@ -827,6 +842,8 @@ validate_fd (SkPipeline *self,
       sk_validator_feed (v, buf, (gsize)n);
       if (sum != NULL)
         sk_sha256_update (sum, buf, (gsize)n);
+      if (!sk_progress_add (progress, (guint64)n, error))
+        return NULL;
     }
   if (out_sha256 != NULL)
     *out_sha256 = g_strdup (sum != NULL ? sk_sha256_hex (sum) : "");
@@ -872,6 +889,7 @@ take_in_one (SkPipeline *self,
              const char *name,
              char **out_case_id,
              SkFileReport **out_report,
+             SkProgress *progress,
              GCancellable *cancellable,
              GError **error)
 {
@@ -897,7 +915,8 @@ take_in_one (SkPipeline *self,
   g_autoptr (GInputStream) in = g_unix_input_stream_new (fd, TRUE);
 
   /* Its case, from its own header. */
-  g_autoptr (SkFileReport) probe = validate_fd (self, fd, name, NULL, 0, NULL, cancellable, error);
+  g_autoptr (SkFileReport) probe =
+      validate_fd (self, fd, name, NULL, 0, NULL, progress, cancellable, error);
   if (probe == NULL)
     return NULL;
   if (probe->case_id == NULL)
@@ -957,7 +976,7 @@ take_in_one (SkPipeline *self,
     {
       SkCheckOptions opts = { .collect_pair_keys = TRUE, .replay_allowed = TRUE };
       g_autoptr (SkPackageResult) r =
-          check_stored (self, g_ptr_array_index (packages, p), &opts, cancellable, error);
+          check_stored (self, g_ptr_array_index (packages, p), &opts, progress, cancellable, error);
       if (r == NULL)
         return NULL;
       for (guint i = 0; i < r->manifest->files->len; i++)
@@ -971,7 +990,7 @@ take_in_one (SkPipeline *self,
           sha = NULL;
           g_autoptr (SkFileReport) attempt =
               validate_fd (self, fd, name, g_ptr_array_index (r->pair_keys, i),
-                           (guint64)req->records, &sha, cancellable, error);
+                           (guint64)req->records, &sha, progress, cancellable, error);
           if (attempt == NULL)
             return NULL;
           gboolean good = sk_file_report_ok (attempt);
@@ -1011,7 +1030,16 @@ take_in_one (SkPipeline *self,
                       .case_id = c->id,
                       .records = (gint64)report->records,
                       .deadline_us = HELD };
-  g_autoptr (SkStaged) staged = sk_store_stage (self->store, in, &info, cancellable, error);
+  struct stat st;
+  if (fstat (fd, &st) != 0)
+    {
+      sk_error_set_from_errno (error, errno, "reading the result file");
+      return NULL;
+    }
+  if (!sk_progress_begin (progress, SK_PROGRESS_PHASE_SEAL, (guint64)st.st_size, error))
+    return NULL;
+  g_autoptr (GInputStream) counted = sk_tee_input_stream_new (in, NULL, NULL, progress);
+  g_autoptr (SkStaged) staged = sk_store_stage (self->store, counted, &info, cancellable, error);
   if (staged == NULL)
     return NULL;
   if (!g_str_equal (sk_staged_get_item (staged)->sha256, sha))
@@ -1050,6 +1078,7 @@ sk_pipeline_take_in (SkPipeline *self,
                      const SkActor *actor,
                      const char *name,
                      SkFileReport **out_report,
+                     SkProgress *progress,
                      GCancellable *cancellable,
                      GError **error)
 {
@@ -1064,7 +1093,8 @@ sk_pipeline_take_in (SkPipeline *self,
   SkCaseFile *f = NULL;
   if (dirfd >= 0)
     {
-      f = take_in_one (self, actor, dirfd, name, &case_id, out_report, cancellable, &local_error);
+      f = take_in_one (self, actor, dirfd, name, &case_id, out_report, progress, cancellable,
+                       &local_error);
       close (dirfd);
     }
   if (f == NULL)
@@ -1288,10 +1318,12 @@ sk_pipeline_export (SkPipeline *self,
                     const SkActor *actor,
                     const char *case_id,
                     const char *out_dir,
+                    SkProgress *progress,
                     GCancellable *cancellable,
                     GError **error)
 {
-  return sk_pipeline_export_proven (self, actor, case_id, out_dir, NULL, NULL, cancellable, error);
+  return sk_pipeline_export_proven (self, actor, case_id, out_dir, NULL, NULL, progress,
+                                    cancellable, error);
 }
 
 char *
@@ -1301,6 +1333,7 @@ sk_pipeline_export_proven (SkPipeline *self,
                            const char *out_dir,
                            SkExportProof proof,
                            gpointer proof_data,
+                           SkProgress *progress,
                            GCancellable *cancellable,
                            GError **error)
 {
@@ -1333,9 +1366,10 @@ sk_pipeline_export_proven (SkPipeline *self,
           g_ptr_array_add (ids, f->item_id);
         }
       g_ptr_array_add (ids, NULL);
-      path = sk_package_pack_items (
-          self->station, self->policy, self->store, c->workflow, c->id, actor->login, package_id,
-          mfiles, (const char *const *)ids->pdata, out_dir, &sha, cancellable, &local_error);
+      path =
+          sk_package_pack_items (self->station, self->policy, self->store, c->workflow, c->id,
+                                 actor->login, package_id, mfiles, (const char *const *)ids->pdata,
+                                 out_dir, &sha, progress, cancellable, &local_error);
       ok = path != NULL;
       if (!ok)
         explain_media_error (out_dir, &local_error);

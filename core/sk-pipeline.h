@@ -31,6 +31,7 @@
 #include "sk-cases.h"
 #include "sk-package.h"
 #include "sk-policy.h"
+#include "sk-progress.h"
 #include "sk-station.h"
 #include "sk-store.h"
 
@@ -59,12 +60,20 @@ sk_pipeline_find_packages (const char *folder, GError **error);
 /* Import the package NAME (and NAME.sig) beneath DIRFD — a medium's mount
  * point, opened once: each byte read once into the store, then acceptance
  * 1–5 on the store's copy.  Only regular files with one link are read; a
- * link, a FIFO, a device or a folder is refused.  Returns the case. */
+ * link, a FIFO, a device or a folder is refused.  Returns the case.
+ *
+ * The long steps (import, hand-off, take-in, export) tell PROGRESS (which
+ * may be NULL) how far they are — import: "copy", then "validate"; hand-off:
+ * "validate" (the files written out); take-in: "validate", then "seal";
+ * export: "write", then "read-back" — and stop within a block of
+ * CANCELLABLE or PROGRESS's cancellable firing, with `cancelled`, journaled
+ * like any other failure, leaving nothing else behind: no item, no file. */
 SkCase *
 sk_pipeline_import_at (SkPipeline *self,
                        const SkActor *actor,
                        int dirfd,
                        const char *name,
+                       SkProgress *progress,
                        GCancellable *cancellable,
                        GError **error);
 
@@ -73,6 +82,7 @@ SkCase *
 sk_pipeline_import (SkPipeline *self,
                     const SkActor *actor,
                     const char *path,
+                    SkProgress *progress,
                     GCancellable *cancellable,
                     GError **error);
 
@@ -87,6 +97,7 @@ GPtrArray *
 sk_pipeline_hand_off (SkPipeline *self,
                       const SkActor *actor,
                       const char *case_id,
+                      SkProgress *progress,
                       GCancellable *cancellable,
                       GError **error);
 
@@ -105,6 +116,7 @@ sk_pipeline_take_in (SkPipeline *self,
                      const SkActor *actor,
                      const char *name,
                      SkFileReport **out_report,
+                     SkProgress *progress,
                      GCancellable *cancellable,
                      GError **error);
 
@@ -123,6 +135,7 @@ sk_pipeline_export (SkPipeline *self,
                     const SkActor *actor,
                     const char *case_id,
                     const char *out_dir,
+                    SkProgress *progress,
                     GCancellable *cancellable,
                     GError **error);
 
@@ -141,6 +154,7 @@ sk_pipeline_export_proven (SkPipeline *self,
                            const char *out_dir,
                            SkExportProof proof,
                            gpointer proof_data,
+                           SkProgress *progress,
                            GCancellable *cancellable,
                            GError **error);
 

@@ -139,4 +139,24 @@ sk_policy_media_class_allowed (SkPolicy *self, const char *media_class);
 gboolean
 sk_policy_media_import_needs_registered (SkPolicy *self);
 
+/* The key section of a policy (DESIGN.md §5): fingerprints, in any case
+ * and spacing sk_fingerprint_normalize () takes. */
+typedef struct
+{
+  const char *const *admins;                  /* at least one */
+  const char *const *to_intermediate_signers; /* at least one */
+  const char *to_intermediate_recipient;
+  const char *const *to_standard_signers; /* at least one */
+  const char *to_standard_recipient;
+} SkPolicyKeys;
+
+/* DOCUMENT (the bytes of a policy.json, never signed: a changed document
+ * needs a new signature) with its "keys" section replaced by KEYS and
+ * everything else kept, written out as the policy tools write it.  Refused
+ * with policy-invalid: a key that is no fingerprint, a list left empty,
+ * a document that is not a JSON object, and a result that would not load
+ * as a policy.  (sk-policy-keys.c) */
+GBytes *
+sk_policy_set_keys (GBytes *document, const SkPolicyKeys *keys, GError **error);
+
 G_END_DECLS

@@ -13,7 +13,8 @@ struct _SkTeeInputStream
 {
   GFilterInputStream parent_instance;
 
-  SkBlockWorker *worker;
+  SkBlockWorker *worker; /* NULL: nothing to hand over */
+  SkProgress *progress;  /* NULL: nothing to tell */
 };
 
 G_DEFINE_FINAL_TYPE (SkTeeInputStream, sk_tee_input_stream, G_TYPE_FILTER_INPUT_STREAM)
@@ -26,7 +27,7 @@ sk_tee_input_stream_read (
   GInputStream *base = g_filter_input_stream_get_base_stream (G_FILTER_INPUT_STREAM (stream));
   gssize n = g_input_stream_read (base, buffer, count, cancellable, error);
 
-  for (gssize done = 0; done < n;)
+  for (gssize done = 0; self->worker != NULL && done < n;)
     {
       gsize take = MIN ((gsize)(n - done), (gsize)BLOCK);
       guint8 *copy = sk_block_worker_get_buffer (self->worker);
@@ -34,6 +35,8 @@ sk_tee_input_stream_read (
       sk_block_worker_push (self->worker, copy, take);
       done += (gssize)take;
     }
+  if (n > 0 && !sk_progress_add (self->progress, (guint64)n, error))
+    return -1;
   return n;
 }
 
@@ -43,6 +46,7 @@ sk_tee_input_stream_finalize (GObject *object)
   SkTeeInputStream *self = SK_TEE_INPUT_STREAM (object);
 
   g_clear_pointer (&self->worker, sk_block_worker_free);
+  g_clear_object (&self->progress);
   G_OBJECT_CLASS (sk_tee_input_stream_parent_class)->finalize (object);
 }
 
@@ -59,10 +63,16 @@ sk_tee_input_stream_init (SkTeeInputStream *self)
 }
 
 GInputStream *
-sk_tee_input_stream_new (GInputStream *base, SkBlockFunc func, gpointer user_data)
+sk_tee_input_stream_new (GInputStream *base,
+                         SkBlockFunc func,
+                         gpointer user_data,
+                         SkProgress *progress)
 {
   SkTeeInputStream *self = g_object_new (SK_TYPE_TEE_INPUT_STREAM, "base-stream", base, NULL);
-  self->worker = sk_block_worker_new ("sk-tee", func, user_data, BLOCK);
+  if (func != NULL)
+    self->worker = sk_block_worker_new ("sk-tee", func, user_data, BLOCK);
+  if (progress != NULL)
+    self->progress = g_object_ref (progress);
   return G_INPUT_STREAM (self);
 }
 
@@ -70,5 +80,5 @@ gboolean
 sk_tee_input_stream_finish (SkTeeInputStream *self, GError **error)
 {
   g_return_val_if_fail (SK_IS_TEE_INPUT_STREAM (self), FALSE);
-  return sk_block_worker_finish (self->worker, error);
+  return self->worker == NULL || sk_block_worker_finish (self->worker, error);
 }

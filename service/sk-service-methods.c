@@ -245,13 +245,12 @@ static char *
 run_import (gpointer data, SkProgress *progress, GCancellable *cancellable, GError **error)
 {
   JobData *d = data;
-  if (!sk_progress_begin (progress, "import", 0, error))
-    return NULL;
   g_mutex_lock (&d->service->lock);
   SkPipeline *pipeline = pipeline_locked (d->service, error);
-  g_autoptr (SkCase) c = pipeline != NULL ? sk_pipeline_import_at (pipeline, d->actor, d->fd,
-                                                                   d->arg, cancellable, error)
-                                          : NULL;
+  g_autoptr (SkCase) c =
+      pipeline != NULL
+          ? sk_pipeline_import_at (pipeline, d->actor, d->fd, d->arg, progress, cancellable, error)
+          : NULL;
   char *text = c != NULL ? sk_report_case_json (pipeline, c, error) : NULL;
   g_mutex_unlock (&d->service->lock);
   return text;
@@ -261,13 +260,12 @@ static char *
 run_hand_off (gpointer data, SkProgress *progress, GCancellable *cancellable, GError **error)
 {
   JobData *d = data;
-  if (!sk_progress_begin (progress, "hand-off", 0, error))
-    return NULL;
   g_mutex_lock (&d->service->lock);
   SkPipeline *pipeline = pipeline_locked (d->service, error);
   g_autoptr (GPtrArray) paths =
-      pipeline != NULL ? sk_pipeline_hand_off (pipeline, d->actor, d->arg, cancellable, error)
-                       : NULL;
+      pipeline != NULL
+          ? sk_pipeline_hand_off (pipeline, d->actor, d->arg, progress, cancellable, error)
+          : NULL;
   g_mutex_unlock (&d->service->lock);
   if (paths == NULL)
     return NULL;
@@ -278,14 +276,13 @@ static char *
 run_take_in (gpointer data, SkProgress *progress, GCancellable *cancellable, GError **error)
 {
   JobData *d = data;
-  if (!sk_progress_begin (progress, "take-in", 0, error))
-    return NULL;
   g_mutex_lock (&d->service->lock);
   SkPipeline *pipeline = pipeline_locked (d->service, error);
   g_autoptr (SkFileReport) report = NULL;
-  g_autoptr (SkCaseFile) f = pipeline != NULL ? sk_pipeline_take_in (pipeline, d->actor, d->arg,
-                                                                     &report, cancellable, error)
-                                              : NULL;
+  g_autoptr (SkCaseFile) f =
+      pipeline != NULL
+          ? sk_pipeline_take_in (pipeline, d->actor, d->arg, &report, progress, cancellable, error)
+          : NULL;
   g_mutex_unlock (&d->service->lock);
   if (f == NULL)
     return NULL;
@@ -305,13 +302,11 @@ run_export (gpointer data, SkProgress *progress, GCancellable *cancellable, GErr
 {
   JobData *d = data;
   g_autofree char *folder = fd_path (d->fd);
-  if (!sk_progress_begin (progress, "export", 0, error))
-    return NULL;
   g_mutex_lock (&d->service->lock);
   SkPipeline *pipeline = pipeline_locked (d->service, error);
-  g_autofree char *path =
-      pipeline != NULL ? sk_pipeline_export (pipeline, d->actor, d->arg, folder, cancellable, error)
-                       : NULL;
+  g_autofree char *path = pipeline != NULL ? sk_pipeline_export (pipeline, d->actor, d->arg, folder,
+                                                                 progress, cancellable, error)
+                                           : NULL;
   g_mutex_unlock (&d->service->lock);
   if (path == NULL)
     return NULL;
@@ -328,7 +323,7 @@ run_verify (gpointer data, SkProgress *progress, GCancellable *cancellable, GErr
 {
   JobData *d = data;
   gint64 entries = 0, bad = 0;
-  if (!sk_progress_begin (progress, "verify", 0, error))
+  if (!sk_progress_begin (progress, SK_PROGRESS_PHASE_JOURNAL, 0, error))
     return NULL;
   g_mutex_lock (&d->service->lock);
   g_autoptr (SkJournal) journal = sk_station_open_journal (d->service->station, TRUE, error);
@@ -344,7 +339,7 @@ run_journal_export (gpointer data, SkProgress *progress, GCancellable *cancellab
 {
   JobData *d = data;
   gint64 head = 0, rows = 0;
-  if (!sk_progress_begin (progress, "export", 0, error))
+  if (!sk_progress_begin (progress, SK_PROGRESS_PHASE_JOURNAL, 0, error))
     return NULL;
   g_autoptr (GOutputStream) out = g_unix_output_stream_new (d->fd, FALSE);
   g_autoptr (GTimeZone) zone = g_time_zone_new_local ();

@@ -142,7 +142,8 @@ pf_pack (SkPipelineFixture *fx, const char *workflow, guint64 seed, const char *
   g_autofree char *dir = g_build_filename (fx->medium, name, NULL);
   g_mkdir (dir, 0700);
   char *path =
-      sk_package_pack (fx->st.std, fx->st.std_policy, workflow, case_id, paths, dir, NULL, &error);
+      sk_package_pack (fx->st.std, fx->st.std_policy, sk_actor_for_process (SK_ROLE_OPERATOR),
+                       workflow, case_id, paths, dir, NULL, NULL, &error);
   g_assert_no_error (error);
   g_assert_nonnull (path);
   return path;
@@ -280,7 +281,7 @@ SkCase *
 pf_import_ok (SkPipelineFixture *fx, const char *pkg)
 {
   g_autoptr (GError) error = NULL;
-  SkCase *c = sk_pipeline_import (fx->pipe, &fx->op, pkg, NULL, &error);
+  SkCase *c = sk_pipeline_import (fx->pipe, &fx->op, pkg, NULL, NULL, &error);
   g_assert_no_error (error);
   g_assert_nonnull (c);
   return c;
@@ -308,7 +309,7 @@ pf_through_upload (SkPipelineFixture *fx, const char *pkg, guint64 seed)
   g_autoptr (SkCase) c = pf_import_ok (fx, pkg);
   g_assert_cmpstr (c->state, ==, "imported");
   g_autofree char *id = pf_case_of (seed);
-  g_autoptr (GPtrArray) paths = sk_pipeline_hand_off (fx->pipe, &fx->op, id, NULL, &error);
+  g_autoptr (GPtrArray) paths = sk_pipeline_hand_off (fx->pipe, &fx->op, id, NULL, NULL, &error);
   g_assert_no_error (error);
   g_assert_nonnull (paths);
   g_assert_true (sk_pipeline_confirm_upload (fx->pipe, &fx->op, id, &error));
@@ -322,7 +323,7 @@ pf_take_in_ok (SkPipelineFixture *fx, const char *path)
   g_autofree char *saved = pf_browser_saves (fx, path);
   g_autofree char *base = g_path_get_basename (path);
   g_autoptr (SkFileReport) report = NULL;
-  SkCaseFile *f = sk_pipeline_take_in (fx->pipe, &fx->op, base, &report, NULL, &error);
+  SkCaseFile *f = sk_pipeline_take_in (fx->pipe, &fx->op, base, &report, NULL, NULL, &error);
   if (report != NULL && !sk_file_report_ok (report))
     {
       g_autofree char *what = sk_test_report_describe (report);

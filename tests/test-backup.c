@@ -222,7 +222,7 @@ test_round_trip (Fixture *fx, gconstpointer data)
   /* The package taken in before the backup is a replay now. */
   g_autoptr (SkPipeline) pipe = sk_pipeline_new (fresh, policy, fx->pf.run, &error);
   g_assert_no_error (error);
-  g_autoptr (SkCase) again = sk_pipeline_import (pipe, &fx->pf.op, fx->pkg, NULL, &error);
+  g_autoptr (SkCase) again = sk_pipeline_import (pipe, &fx->pf.op, fx->pkg, NULL, NULL, &error);
   g_assert_null (again);
   g_assert_error (error, SK_ERROR, SK_ERROR_PACKAGE_REPLAYED);
   g_clear_error (&error);

@@ -249,7 +249,7 @@ test_symlinked_user_folder (Fixture *fx, gconstpointer data)
   fx->pipe = pf_open_pipeline (fx);
   g_autofree char *id = pf_imported_case (fx, "subscriber", "KNY01", 111, 10);
   g_autoptr (GError) error = NULL;
-  g_autoptr (GPtrArray) handed = sk_pipeline_hand_off (fx->pipe, &fx->op, id, NULL, &error);
+  g_autoptr (GPtrArray) handed = sk_pipeline_hand_off (fx->pipe, &fx->op, id, NULL, NULL, &error);
   g_assert_error (error, SK_ERROR, SK_ERROR_HANDOFF_UNSAFE);
   g_assert_null (handed);
   g_assert_cmpuint (pf_count_entries (precious), ==, 1);
@@ -259,7 +259,7 @@ test_symlinked_user_folder (Fixture *fx, gconstpointer data)
   /* Take-in through a planted download link too. */
   g_clear_error (&error);
   g_autoptr (SkCaseFile) f =
-      sk_pipeline_take_in (fx->pipe, &fx->op, "keep.txt", NULL, NULL, &error);
+      sk_pipeline_take_in (fx->pipe, &fx->op, "keep.txt", NULL, NULL, NULL, &error);
   g_assert_null (f);
   g_assert_nonnull (error);
   g_assert_cmpuint (pf_count_entries (precious), ==, 1);
@@ -276,7 +276,7 @@ test_premade_upload_folder (Fixture *fx, gconstpointer data)
   g_assert_cmpint (chmod (upload, 0777), ==, 0);
 
   g_autoptr (GError) error = NULL;
-  g_autoptr (GPtrArray) handed = sk_pipeline_hand_off (fx->pipe, &fx->op, id, NULL, &error);
+  g_autoptr (GPtrArray) handed = sk_pipeline_hand_off (fx->pipe, &fx->op, id, NULL, NULL, &error);
   g_assert_error (error, SK_ERROR, SK_ERROR_HANDOFF_UNSAFE);
   g_assert_null (handed);
   g_assert_cmpuint (pf_count_entries (upload), ==, 0);
@@ -287,7 +287,7 @@ test_premade_upload_folder (Fixture *fx, gconstpointer data)
   /* Owned by another user, with a mode that looks right. */
   g_assert_cmpint (chmod (upload, 0711), ==, 0);
   g_assert_cmpint (chown (upload, SECOND_UID, SECOND_UID), ==, 0);
-  handed = sk_pipeline_hand_off (fx->pipe, &fx->op, id, NULL, &error);
+  handed = sk_pipeline_hand_off (fx->pipe, &fx->op, id, NULL, NULL, &error);
   g_assert_error (error, SK_ERROR, SK_ERROR_HANDOFF_UNSAFE);
   g_assert_null (handed);
   g_assert_cmpuint (pf_count_entries (upload), ==, 0);
@@ -298,7 +298,7 @@ test_premade_upload_folder (Fixture *fx, gconstpointer data)
   g_autofree char *mine = user_folder (fx, "upload", fx->op.uid);
   g_assert_cmpint (g_mkdir (mine, 0700), ==, 0);
   g_assert_cmpint (chown (mine, SECOND_UID, SECOND_UID), ==, 0);
-  handed = sk_pipeline_hand_off (fx->pipe, &fx->op, id, NULL, &error);
+  handed = sk_pipeline_hand_off (fx->pipe, &fx->op, id, NULL, NULL, &error);
   g_assert_error (error, SK_ERROR, SK_ERROR_HANDOFF_UNSAFE);
   g_assert_cmpuint (pf_count_entries (mine), ==, 0);
 }
@@ -342,7 +342,7 @@ test_swap_during_handoff (Fixture *fx, gconstpointer data)
 
   sk_fault_set_hook (swap_folder, &sw);
   g_autoptr (GError) error = NULL;
-  g_autoptr (GPtrArray) handed = sk_pipeline_hand_off (fx->pipe, &fx->op, id, NULL, &error);
+  g_autoptr (GPtrArray) handed = sk_pipeline_hand_off (fx->pipe, &fx->op, id, NULL, NULL, &error);
   sk_fault_set_hook (NULL, NULL);
 
   /* The plaintext went where the descriptor pointed: the folder on the
@@ -356,7 +356,7 @@ test_swap_during_handoff (Fixture *fx, gconstpointer data)
 
   /* The next hand-off meets the link and refuses. */
   g_clear_error (&error);
-  g_autoptr (GPtrArray) again = sk_pipeline_hand_off (fx->pipe, &fx->op, id, NULL, &error);
+  g_autoptr (GPtrArray) again = sk_pipeline_hand_off (fx->pipe, &fx->op, id, NULL, NULL, &error);
   g_assert_error (error, SK_ERROR, SK_ERROR_HANDOFF_UNSAFE);
   g_assert_null (again);
   g_assert_cmpuint (pf_count_entries (sw.disk), ==, 0);
@@ -478,7 +478,8 @@ test_download_oddities (Fixture *fx, gconstpointer data)
   g_autofree char *saved = pf_browser_saves (fx, res);
   g_assert_cmpint (link (saved, elsewhere), ==, 0);
   g_autoptr (GError) error = NULL;
-  g_autoptr (SkCaseFile) f = sk_pipeline_take_in (fx->pipe, &fx->op, name, NULL, NULL, &error);
+  g_autoptr (SkCaseFile) f =
+      sk_pipeline_take_in (fx->pipe, &fx->op, name, NULL, NULL, NULL, &error);
   g_assert_error (error, SK_ERROR, SK_ERROR_FILE_LINKED);
   g_assert_null (f);
   g_assert_true (g_file_test (in_dl, G_FILE_TEST_EXISTS));
@@ -490,14 +491,14 @@ test_download_oddities (Fixture *fx, gconstpointer data)
 
   /* A FIFO does not hang take-in. */
   make_fifo (in_dl);
-  f = sk_pipeline_take_in (fx->pipe, &fx->op, name, NULL, NULL, &error);
+  f = sk_pipeline_take_in (fx->pipe, &fx->op, name, NULL, NULL, NULL, &error);
   g_assert_error (error, SK_ERROR, SK_ERROR_FILE_NOT_REGULAR);
   g_assert_cmpint (g_unlink (in_dl), ==, 0);
   g_clear_error (&error);
 
   /* A symlink to the real file elsewhere. */
   g_assert_cmpint (symlink (res, in_dl), ==, 0);
-  f = sk_pipeline_take_in (fx->pipe, &fx->op, name, NULL, NULL, &error);
+  f = sk_pipeline_take_in (fx->pipe, &fx->op, name, NULL, NULL, NULL, &error);
   g_assert_error (error, SK_ERROR, SK_ERROR_FILE_NOT_REGULAR);
   g_assert_true (g_file_test (res, G_FILE_TEST_EXISTS));
   g_assert_cmpint (g_unlink (in_dl), ==, 0);
@@ -508,7 +509,7 @@ test_download_oddities (Fixture *fx, gconstpointer data)
   g_assert_cmpint (fd, >=, 0);
   g_assert_cmpint (ftruncate (fd, G_GINT64_CONSTANT (1) << 40), ==, 0);
   close (fd);
-  f = sk_pipeline_take_in (fx->pipe, &fx->op, name, NULL, NULL, &error);
+  f = sk_pipeline_take_in (fx->pipe, &fx->op, name, NULL, NULL, NULL, &error);
   g_assert_error (error, SK_ERROR, SK_ERROR_FILE_TOO_LARGE);
   g_autoptr (SkJournalRow) big = pf_last_row (fx, "download-refused");
   g_assert_cmpstr (big->reason, ==, "file-too-large");

@@ -375,8 +375,9 @@ pack_into (Fixture *fx, guint64 seed, const char *dir)
   g_autofree char *case_id = case_of (seed);
   const char *paths[] = { req, NULL };
   g_mkdir_with_parents (dir, 0700);
-  char *path = sk_package_pack (fx->st.std, fx->st.std_policy, "subscriber", case_id, paths, dir,
-                                NULL, &error);
+  char *path =
+      sk_package_pack (fx->st.std, fx->st.std_policy, sk_actor_for_process (SK_ROLE_OPERATOR),
+                       "subscriber", case_id, paths, dir, NULL, NULL, &error);
   g_assert_no_error (error);
   return path;
 }
@@ -388,11 +389,11 @@ case_with_result (Fixture *fx, guint64 seed)
   g_autoptr (GError) error = NULL;
   g_autofree char *dir = g_strdup_printf ("%s/pkg-%" G_GUINT64_FORMAT, fx->tmp, seed);
   g_autofree char *pkg = pack_into (fx, seed, dir);
-  g_autoptr (SkCase) c = sk_pipeline_import (fx->pipe, &fx->op, pkg, NULL, &error);
+  g_autoptr (SkCase) c = sk_pipeline_import (fx->pipe, &fx->op, pkg, NULL, NULL, &error);
   g_assert_no_error (error);
   g_assert_nonnull (c);
   char *id = case_of (seed);
-  g_autoptr (GPtrArray) handed = sk_pipeline_hand_off (fx->pipe, &fx->op, id, NULL, &error);
+  g_autoptr (GPtrArray) handed = sk_pipeline_hand_off (fx->pipe, &fx->op, id, NULL, NULL, &error);
   g_assert_no_error (error);
   g_assert_nonnull (handed);
   g_assert_true (sk_pipeline_confirm_upload (fx->pipe, &fx->op, id, &error));
@@ -406,7 +407,8 @@ case_with_result (Fixture *fx, guint64 seed)
   gsize len;
   g_assert_true (g_file_get_contents (res, &data, &len, NULL));
   g_assert_true (g_file_set_contents (dest, data, (gssize)len, NULL));
-  g_autoptr (SkCaseFile) f = sk_pipeline_take_in (fx->pipe, &fx->op, base, NULL, NULL, &error);
+  g_autoptr (SkCaseFile) f =
+      sk_pipeline_take_in (fx->pipe, &fx->op, base, NULL, NULL, NULL, &error);
   g_assert_no_error (error);
   g_assert_nonnull (f);
   return id;
@@ -731,7 +733,7 @@ test_registered_stick (Fixture *fx, gconstpointer data)
   g_assert_no_error (error);
   g_autofree char *on_medium = g_build_filename (sk_mount_get_path (look), file, NULL);
   g_autoptr (SkPackageResult) checked =
-      sk_package_check (fx->st.std, fx->st.std_policy, on_medium, NULL, NULL, NULL, &error);
+      sk_package_check (fx->st.std, fx->st.std_policy, on_medium, NULL, NULL, NULL, NULL, &error);
   g_assert_no_error (error);
   g_assert_nonnull (checked);
   g_assert_true (sk_mount_unmount (look, &error));

@@ -258,7 +258,7 @@ static SkPackageResult *
 check (Fixture *fx, SkPolicy *policy, const char *pkg, GPtrArray **reports, GError **error)
 {
   return sk_package_check (fx->term, policy != NULL ? policy : fx->term_policy, pkg, fx->extract,
-                           reports, NULL, error);
+                           reports, NULL, NULL, error);
 }
 
 /* Refused with CODE, and nothing left in the extract directory. */
@@ -289,7 +289,8 @@ assert_pack_refused (Fixture *fx,
 {
   g_autoptr (GError) error = NULL;
   g_autofree char *pkg =
-      sk_package_pack (fx->std, fx->std_policy, workflow, case_id, files, fx->out, NULL, &error);
+      sk_package_pack (fx->std, fx->std_policy, sk_actor_for_process (SK_ROLE_OPERATOR), workflow,
+                       case_id, files, fx->out, NULL, NULL, &error);
   if (error != NULL)
     g_test_message ("pack: %s", error->message);
   g_assert_error (error, SK_ERROR, (int)code);
@@ -301,8 +302,8 @@ static char *
 pack (Fixture *fx, const char *workflow, const char *const *files)
 {
   g_autoptr (GError) error = NULL;
-  char *pkg =
-      sk_package_pack (fx->std, fx->std_policy, workflow, CASE_ID, files, fx->out, NULL, &error);
+  char *pkg = sk_package_pack (fx->std, fx->std_policy, sk_actor_for_process (SK_ROLE_OPERATOR),
+                               workflow, CASE_ID, files, fx->out, NULL, NULL, &error);
   g_assert_no_error (error);
   g_assert_nonnull (pkg);
   return pkg;

@@ -60,7 +60,7 @@ test_subscriber (Fixture *fx, gconstpointer data)
   g_assert_nonnull (imported->package_id);
 
   /* The same package again is a replay, and changes nothing. */
-  g_autoptr (SkCase) again = sk_pipeline_import (fx->pipe, &fx->op, pkg, NULL, &error);
+  g_autoptr (SkCase) again = sk_pipeline_import (fx->pipe, &fx->op, pkg, NULL, NULL, &error);
   g_assert_error (error, SK_ERROR, SK_ERROR_PACKAGE_REPLAYED);
   g_assert_null (again);
   g_clear_error (&error);
@@ -69,7 +69,7 @@ test_subscriber (Fixture *fx, gconstpointer data)
   g_assert_cmpstr (replay->reason, ==, "package-replayed");
 
   /* Hand-off: plaintext in upload/<uid>/ on the tmpfs, byte for byte. */
-  g_autoptr (GPtrArray) handed = sk_pipeline_hand_off (fx->pipe, &fx->op, id, NULL, &error);
+  g_autoptr (GPtrArray) handed = sk_pipeline_hand_off (fx->pipe, &fx->op, id, NULL, NULL, &error);
   g_assert_no_error (error);
   g_assert_cmpuint (handed->len, ==, 1);
   g_autoptr (GBytes) original = pf_read_bytes (kny01);
@@ -91,7 +91,7 @@ test_subscriber (Fixture *fx, gconstpointer data)
   {
     g_autofree char *saved = pf_browser_saves (fx, kny02);
     g_autofree char *base = g_path_get_basename (kny02);
-    early = sk_pipeline_take_in (fx->pipe, &fx->op, base, NULL, NULL, &error);
+    early = sk_pipeline_take_in (fx->pipe, &fx->op, base, NULL, NULL, NULL, &error);
     g_assert_error (error, SK_ERROR, SK_ERROR_CASE_STATE);
     g_assert_null (early);
     g_clear_error (&error);
@@ -115,7 +115,8 @@ test_subscriber (Fixture *fx, gconstpointer data)
   g_assert_cmpuint (pf_store_items (fx), ==, 2);
 
   /* Export: written, read back, and readable by the standard side. */
-  g_autofree char *exported = sk_pipeline_export (fx->pipe, &fx->op, id, fx->out, NULL, &error);
+  g_autofree char *exported =
+      sk_pipeline_export (fx->pipe, &fx->op, id, fx->out, NULL, NULL, &error);
   g_assert_no_error (error);
   g_assert_nonnull (exported);
   g_autoptr (SkCase) closed = pf_get_case (fx, 21);
@@ -128,8 +129,8 @@ test_subscriber (Fixture *fx, gconstpointer data)
 
   g_autofree char *received = g_build_filename (fx->tmp, "received", NULL);
   g_assert_cmpint (g_mkdir (received, 0700), ==, 0);
-  g_autoptr (SkPackageResult) unpacked =
-      sk_package_check (fx->st.std, fx->st.std_policy, exported, received, NULL, NULL, &error);
+  g_autoptr (SkPackageResult) unpacked = sk_package_check (fx->st.std, fx->st.std_policy, exported,
+                                                           received, NULL, NULL, NULL, &error);
   g_assert_no_error (error);
   g_assert_nonnull (unpacked);
   g_assert_cmpuint (unpacked->manifest->files->len, ==, 1);
@@ -178,7 +179,7 @@ test_inquiry_dual_control (Fixture *fx, gconstpointer data)
   pf_through_upload (fx, pkg, 22);
 
   g_autoptr (SkCaseFile) f2 = pf_take_in_ok (fx, ski02);
-  g_autofree char *first = sk_pipeline_export (fx->pipe, &fx->op, id, fx->out, NULL, &error);
+  g_autofree char *first = sk_pipeline_export (fx->pipe, &fx->op, id, fx->out, NULL, NULL, &error);
   g_assert_no_error (error);
   g_assert_nonnull (first);
   g_assert_cmpstr (f2->state, ==, "taken-in");
@@ -191,7 +192,8 @@ test_inquiry_dual_control (Fixture *fx, gconstpointer data)
   g_autofree char *name3 = g_path_get_basename (ski03);
 
   /* Not without a second person. */
-  g_autofree char *refused = sk_pipeline_export (fx->pipe, &fx->op, id, fx->out, NULL, &error);
+  g_autofree char *refused =
+      sk_pipeline_export (fx->pipe, &fx->op, id, fx->out, NULL, NULL, &error);
   g_assert_error (error, SK_ERROR, SK_ERROR_DUAL_CONTROL);
   g_assert_null (refused);
   g_clear_error (&error);
@@ -207,7 +209,7 @@ test_inquiry_dual_control (Fixture *fx, gconstpointer data)
   g_assert_no_error (error);
   g_autoptr (SkJournalRow) approved = pf_last_row (fx, "result-approved");
   g_assert_cmpint (approved->uid, ==, SECOND_UID);
-  g_autofree char *second = sk_pipeline_export (fx->pipe, &fx->op, id, fx->out, NULL, &error);
+  g_autofree char *second = sk_pipeline_export (fx->pipe, &fx->op, id, fx->out, NULL, NULL, &error);
   g_assert_no_error (error);
   g_assert_nonnull (second);
 
@@ -309,7 +311,7 @@ test_import_refused (Fixture *fx, gconstpointer data)
                   (GBytes *[]){ sk_test_keys.mallory_pub, NULL });
 
   g_autofree char *store_dir = g_build_filename (sk_station_get_dir (fx->st.term), "store", NULL);
-  g_autoptr (SkCase) c = sk_pipeline_import (fx->pipe, &fx->op, pkg, NULL, &error);
+  g_autoptr (SkCase) c = sk_pipeline_import (fx->pipe, &fx->op, pkg, NULL, NULL, &error);
   g_assert_error (error, SK_ERROR, SK_ERROR_SIG_UNTRUSTED_KEY);
   g_assert_null (c);
   g_clear_error (&error);
@@ -324,7 +326,7 @@ test_import_refused (Fixture *fx, gconstpointer data)
 
   /* The medium is gone before the import begins. */
   g_autofree char *gone = g_build_filename (fx->tmp, "pulled", "x.tar.gpg", NULL);
-  c = sk_pipeline_import (fx->pipe, &fx->op, gone, NULL, &error);
+  c = sk_pipeline_import (fx->pipe, &fx->op, gone, NULL, NULL, &error);
   g_assert_error (error, SK_ERROR, SK_ERROR_MEDIA_REMOVED);
   g_assert_null (c);
   g_clear_error (&error);
@@ -334,7 +336,7 @@ test_import_refused (Fixture *fx, gconstpointer data)
 
   /* A missing signature file. */
   g_assert_cmpint (g_unlink (sig_path), ==, 0);
-  c = sk_pipeline_import (fx->pipe, &fx->op, pkg, NULL, &error);
+  c = sk_pipeline_import (fx->pipe, &fx->op, pkg, NULL, NULL, &error);
   g_assert_error (error, SK_ERROR, SK_ERROR_SIG_MISSING);
   g_assert_cmpuint (pf_count_store_files (store_dir), ==, 0);
 }
@@ -355,9 +357,10 @@ test_import_wrong_workflow (Fixture *fx, gconstpointer data)
   g_mkdir (dir, 0700);
   g_autofree char *id = pf_case_of (25);
   g_autofree char *second =
-      sk_package_pack (fx->st.std, fx->st.std_policy, "identity", id, p2, dir, NULL, &error);
+      sk_package_pack (fx->st.std, fx->st.std_policy, sk_actor_for_process (SK_ROLE_OPERATOR),
+                       "identity", id, p2, dir, NULL, NULL, &error);
   g_assert_no_error (error);
-  g_autoptr (SkCase) c2 = sk_pipeline_import (fx->pipe, &fx->op, second, NULL, &error);
+  g_autoptr (SkCase) c2 = sk_pipeline_import (fx->pipe, &fx->op, second, NULL, NULL, &error);
   g_assert_error (error, SK_ERROR, SK_ERROR_MANIFEST_MISMATCH);
   g_assert_null (c2);
   g_assert_cmpuint (pf_store_items (fx), ==, 1);
@@ -434,7 +437,7 @@ test_take_in_refused (Fixture *fx, gconstpointer data)
       g_autofree char *base = g_path_get_basename (cases[i].path);
       g_autoptr (SkFileReport) report = NULL;
       g_autoptr (SkCaseFile) f =
-          sk_pipeline_take_in (fx->pipe, &fx->op, base, &report, NULL, &error);
+          sk_pipeline_take_in (fx->pipe, &fx->op, base, &report, NULL, NULL, &error);
       g_test_message ("case %u: %s", i, error != NULL ? error->message : "(taken in)");
       g_assert_null (f);
       g_assert_nonnull (error);
@@ -457,7 +460,8 @@ test_take_in_refused (Fixture *fx, gconstpointer data)
   g_assert_cmpstr (c->state, ==, "uploaded");
 
   /* A name that is no name, and one taken in twice. */
-  g_autoptr (SkCaseFile) none = sk_pipeline_take_in (fx->pipe, &fx->op, "../x", NULL, NULL, &error);
+  g_autoptr (SkCaseFile) none =
+      sk_pipeline_take_in (fx->pipe, &fx->op, "../x", NULL, NULL, NULL, &error);
   g_assert_null (none);
   g_assert_error (error, SK_ERROR, SK_ERROR_FILE_NAME);
   g_clear_error (&error);
@@ -466,7 +470,8 @@ test_take_in_refused (Fixture *fx, gconstpointer data)
   g_autofree char *saved = pf_browser_saves (fx, good);
   g_assert_true (g_file_test (saved, G_FILE_TEST_EXISTS));
   g_autofree char *base = g_path_get_basename (good);
-  g_autoptr (SkCaseFile) twice = sk_pipeline_take_in (fx->pipe, &fx->op, base, NULL, NULL, &error);
+  g_autoptr (SkCaseFile) twice =
+      sk_pipeline_take_in (fx->pipe, &fx->op, base, NULL, NULL, NULL, &error);
   g_assert_null (twice);
   g_assert_error (error, SK_ERROR, SK_ERROR_FILE_DUPLICATE);
   g_assert_cmpuint (pf_store_items (fx), ==, items + 1);
@@ -484,7 +489,7 @@ test_handoff_not_tmpfs (Fixture *fx, gconstpointer data)
   g_assert_false (pf_is_tmpfs (disk));
   g_autoptr (SkPipeline) on_disk = sk_pipeline_new (fx->st.term, fx->st.term_policy, disk, &error);
   g_assert_no_error (error);
-  g_autoptr (GPtrArray) paths_out = sk_pipeline_hand_off (on_disk, &fx->op, id, NULL, &error);
+  g_autoptr (GPtrArray) paths_out = sk_pipeline_hand_off (on_disk, &fx->op, id, NULL, NULL, &error);
   g_assert_error (error, SK_ERROR, SK_ERROR_HANDOFF_NOT_TMPFS);
   g_assert_null (paths_out);
   g_assert_cmpuint (pf_count_entries (disk), ==, 0);
@@ -501,7 +506,7 @@ test_sweep (Fixture *fx, gconstpointer data)
 {
   g_autoptr (GError) error = NULL;
   g_autofree char *id = pf_imported_case (fx, "subscriber", "KNY01", 29, 10);
-  g_autoptr (GPtrArray) handed = sk_pipeline_hand_off (fx->pipe, &fx->op, id, NULL, &error);
+  g_autoptr (GPtrArray) handed = sk_pipeline_hand_off (fx->pipe, &fx->op, id, NULL, NULL, &error);
   g_assert_no_error (error);
   g_autofree char *stray = pf_synth (fx, "KNY02", 29, 10, NULL);
   g_autofree char *saved = pf_browser_saves (fx, stray);
@@ -563,7 +568,7 @@ test_export_medium_pulled (Fixture *fx, gconstpointer data)
   g_autofree char *medium = g_build_filename (fx->tmp, "usb", NULL);
   g_assert_cmpint (g_mkdir (medium, 0700), ==, 0);
   sk_fault_set_hook (remove_out_dir, medium);
-  g_autofree char *none = sk_pipeline_export (fx->pipe, &fx->op, id, medium, NULL, &error);
+  g_autofree char *none = sk_pipeline_export (fx->pipe, &fx->op, id, medium, NULL, NULL, &error);
   sk_fault_set_hook (NULL, NULL);
   g_assert_error (error, SK_ERROR, SK_ERROR_MEDIA_REMOVED);
   g_assert_null (none);
@@ -575,7 +580,7 @@ test_export_medium_pulled (Fixture *fx, gconstpointer data)
   g_assert_cmpstr (c->state, ==, "results-in");
 
   g_assert_cmpint (g_mkdir (medium, 0700), ==, 0);
-  g_autofree char *path = sk_pipeline_export (fx->pipe, &fx->op, id, medium, NULL, &error);
+  g_autofree char *path = sk_pipeline_export (fx->pipe, &fx->op, id, medium, NULL, NULL, &error);
   g_assert_no_error (error);
   g_autofree char *base = g_path_get_basename (path);
   g_autofree char *want = g_strconcat (failed->package_id, ".tar.gpg", NULL);
@@ -614,7 +619,7 @@ test_export_readback_mismatch (Fixture *fx, gconstpointer data)
   g_autofree char *id = pf_case_with_result (fx, "identity", "JLS01", "JLS02", 32, 30);
 
   sk_fault_set_hook (spoil_written, fx->out);
-  g_autofree char *none = sk_pipeline_export (fx->pipe, &fx->op, id, fx->out, NULL, &error);
+  g_autofree char *none = sk_pipeline_export (fx->pipe, &fx->op, id, fx->out, NULL, NULL, &error);
   sk_fault_set_hook (NULL, NULL);
   g_assert_error (error, SK_ERROR, SK_ERROR_MEDIA_READBACK_MISMATCH);
   g_assert_null (none);
@@ -625,7 +630,7 @@ test_export_readback_mismatch (Fixture *fx, gconstpointer data)
   g_autoptr (SkCase) c = pf_get_case (fx, 32);
   g_assert_cmpstr (c->state, ==, "results-in");
 
-  g_autofree char *path = sk_pipeline_export (fx->pipe, &fx->op, id, fx->out, NULL, &error);
+  g_autofree char *path = sk_pipeline_export (fx->pipe, &fx->op, id, fx->out, NULL, NULL, &error);
   g_assert_no_error (error);
   g_assert_nonnull (path);
 }
@@ -645,7 +650,7 @@ test_export_disk_full (Fixture *fx, gconstpointer data)
   g_autofree char *small = g_build_filename (fx->tmp, "small", NULL);
   g_assert_cmpint (g_mkdir (small, 0700), ==, 0);
   g_assert_cmpint (mount ("tmpfs", small, "tmpfs", MS_NOSUID | MS_NODEV, "size=16k"), ==, 0);
-  g_autofree char *none = sk_pipeline_export (fx->pipe, &fx->op, id, small, NULL, &error);
+  g_autofree char *none = sk_pipeline_export (fx->pipe, &fx->op, id, small, NULL, NULL, &error);
   g_assert_error (error, SK_ERROR, SK_ERROR_DISK_FULL);
   g_assert_null (none);
   g_clear_error (&error);
@@ -654,7 +659,7 @@ test_export_disk_full (Fixture *fx, gconstpointer data)
   g_autoptr (SkJournalRow) failed = pf_last_row (fx, "export-failed");
   g_assert_cmpstr (failed->reason, ==, "disk-full");
 
-  g_autofree char *path = sk_pipeline_export (fx->pipe, &fx->op, id, fx->out, NULL, &error);
+  g_autofree char *path = sk_pipeline_export (fx->pipe, &fx->op, id, fx->out, NULL, NULL, &error);
   g_assert_no_error (error);
   g_assert_nonnull (path);
 }
@@ -810,7 +815,7 @@ test_crash_import (Fixture *fx, gconstpointer data)
       gboolean committed = g_str_equal (points[i], "store-put-after-commit");
       g_assert_true (committed ? c != NULL : c == NULL);
       g_clear_error (&error);
-      g_autoptr (SkCase) retry = sk_pipeline_import (fx->pipe, &fx->op, pkg, NULL, &error);
+      g_autoptr (SkCase) retry = sk_pipeline_import (fx->pipe, &fx->op, pkg, NULL, NULL, &error);
       g_assert_true (committed ? retry == NULL : retry != NULL);
       if (committed)
         g_assert_error (error, SK_ERROR, SK_ERROR_PACKAGE_REPLAYED);
@@ -852,7 +857,8 @@ test_crash_export (Fixture *fx, gconstpointer data)
       g_autoptr (SkJournalRow) started = pf_last_row (fx, "export-started");
       g_assert_cmpstr (started->case_id, ==, id);
 
-      g_autofree char *path = sk_pipeline_export (fx->pipe, &fx->op, id, medium, NULL, &error);
+      g_autofree char *path =
+          sk_pipeline_export (fx->pipe, &fx->op, id, medium, NULL, NULL, &error);
       g_assert_no_error (error);
       g_autofree char *base = g_path_get_basename (path);
       g_autofree char *want = g_strconcat (started->package_id, ".tar.gpg", NULL);
@@ -863,10 +869,62 @@ test_crash_export (Fixture *fx, gconstpointer data)
       /* On the medium: the package and its signature, nothing else. */
       g_assert_cmpuint (pf_count_entries (medium), ==, 2);
       g_autoptr (SkPackageResult) r =
-          sk_package_check (fx->st.std, fx->st.std_policy, path, NULL, NULL, NULL, &error);
+          sk_package_check (fx->st.std, fx->st.std_policy, path, NULL, NULL, NULL, NULL, &error);
       g_assert_no_error (error);
       g_assert_nonnull (r);
     }
+}
+
+/* The standard side's unpack journals itself in core, as the actor it is
+ * given: the files, then a replay refused and journaled with its reason. */
+static SkJournalRow *
+last_std_row (Fixture *fx, const char *event)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (SkJournal) journal = sk_station_open_journal (fx->st.std, FALSE, &error);
+  g_assert_no_error (error);
+  SkJournalFilter filter = { .event = event };
+  g_autoptr (GPtrArray) rows = sk_journal_query (journal, &filter, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (rows->len, >, 0);
+  return g_ptr_array_steal_index (rows, rows->len - 1);
+}
+
+static void
+test_unpack_journaled (Fixture *fx, gconstpointer data)
+{
+  g_autofree char *id = pf_case_with_result (fx, "subscriber", "KNY01", "KNY02", 67, 20);
+  g_autoptr (GError) error = NULL;
+  g_autofree char *medium = pf_make_subdir (fx->tmp, "unpack-medium");
+  g_autofree char *pkg = sk_pipeline_export (fx->pipe, &fx->op, id, medium, NULL, NULL, &error);
+  g_assert_no_error (error);
+  const SkActor batch = { 4343, "batch-operator", "operator" };
+
+  g_autofree char *out = pf_make_subdir (fx->tmp, "batch");
+  g_autoptr (SkPackageResult) r =
+      sk_package_unpack (fx->st.std, fx->st.std_policy, &batch, pkg, out, NULL, NULL, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_nonnull (r);
+  g_assert_cmpuint (pf_count_entries (out), ==, 1);
+  g_autoptr (SkJournalRow) done = last_std_row (fx, "package-unpacked");
+  g_assert_cmpstr (done->outcome, ==, "ok");
+  g_assert_cmpint (done->uid, ==, batch.uid);
+  g_assert_cmpstr (done->login, ==, batch.login);
+  g_assert_cmpstr (done->role, ==, "operator");
+  g_assert_cmpstr (done->package_id, ==, r->manifest->package_id);
+  g_assert_cmpstr (done->case_id, ==, id);
+
+  g_autofree char *again = pf_make_subdir (fx->tmp, "batch-again");
+  g_autoptr (SkPackageResult) replay = sk_package_unpack (fx->st.std, fx->st.std_policy, &batch,
+                                                          pkg, again, NULL, NULL, NULL, &error);
+  g_assert_error (error, SK_ERROR, SK_ERROR_PACKAGE_REPLAYED);
+  g_assert_null (replay);
+  g_assert_cmpuint (pf_count_entries (again), ==, 0);
+  g_autoptr (SkJournalRow) refused = last_std_row (fx, "package-refused");
+  g_assert_cmpstr (refused->outcome, ==, "refused");
+  g_assert_cmpstr (refused->reason, ==, "package-replayed");
+  g_assert_cmpint (refused->uid, ==, batch.uid);
+  pf_assert_journal_verifies (fx->st.std);
 }
 
 int
@@ -890,6 +948,7 @@ main (int argc, char **argv)
   ADD ("/pipeline/cli-json", test_cli_json);
   ADD ("/pipeline/crash-import", test_crash_import);
   ADD ("/pipeline/crash-export", test_crash_export);
+  ADD ("/pipeline/unpack-journaled", test_unpack_journaled);
 #undef ADD
 
   int ret = g_test_run ();

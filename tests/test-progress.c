@@ -6,9 +6,14 @@
 
 typedef struct
 {
-  GPtrArray *phases; /* char*, one per "changed" */
-  guint64 last_done;
-  guint64 last_total;
+  const char *phase; /* interned */
+  guint64 done;
+  guint64 total;
+} Told;
+
+typedef struct
+{
+  GArray *told; /* Told, one per "changed" */
   GThread *owner;
   gboolean wrong_thread;
 } Seen;
@@ -19,9 +24,14 @@ on_changed (SkProgress *progress, const char *phase, guint64 done, guint64 total
   Seen *seen = data;
   if (g_thread_self () != seen->owner)
     seen->wrong_thread = TRUE;
-  g_ptr_array_add (seen->phases, g_strdup (phase));
-  seen->last_done = done;
-  seen->last_total = total;
+  Told t = { g_intern_string (phase), done, total };
+  g_array_append_val (seen->told, t);
+}
+
+static const Told *
+last_told (Seen *seen)
+{
+  return seen->told->len > 0 ? &g_array_index (seen->told, Told, seen->told->len - 1) : NULL;
 }
 
 #define CHUNK 4096
@@ -33,12 +43,12 @@ worker (gpointer data)
   SkProgress *progress = data;
   g_autoptr (GError) error = NULL;
 
-  if (!sk_progress_begin (progress, "copy", (guint64)CHUNK * CHUNKS, &error))
+  if (!sk_progress_begin (progress, SK_PROGRESS_PHASE_COPY, (guint64)CHUNK * CHUNKS, &error))
     return g_steal_pointer (&error);
   for (guint i = 0; i < CHUNKS; i++)
     if (!sk_progress_add (progress, CHUNK, &error))
       return g_steal_pointer (&error);
-  if (!sk_progress_begin (progress, "verify", 10, &error) ||
+  if (!sk_progress_begin (progress, SK_PROGRESS_PHASE_VERIFY, 10, &error) ||
       !sk_progress_add (progress, 10, &error))
     return g_steal_pointer (&error);
   return NULL;
@@ -71,7 +81,7 @@ job_thread (gpointer data)
 static void
 test_changed_on_owner (void)
 {
-  Seen seen = { g_ptr_array_new_with_free_func (g_free), 0, 0, g_thread_self (), FALSE };
+  Seen seen = { g_array_new (FALSE, FALSE, sizeof (Told)), g_thread_self (), FALSE };
   g_autoptr (SkProgress) progress = sk_progress_new (NULL);
   g_signal_connect (progress, "changed", G_CALLBACK (on_changed), &seen);
 
@@ -85,24 +95,31 @@ test_changed_on_owner (void)
 
   /* The last figures arrive, on this thread, in far fewer signals than
    * steps (one per interval at most, plus one per phase). */
-  while (g_main_context_pending (NULL) || seen.phases->len == 0 ||
-         !g_str_equal (g_ptr_array_index (seen.phases, seen.phases->len - 1), "verify") ||
-         seen.last_done != 10)
+  while (g_main_context_pending (NULL) || last_told (&seen) == NULL ||
+         !g_str_equal (last_told (&seen)->phase, "verify") || last_told (&seen)->done != 10)
     g_main_context_iteration (NULL, TRUE);
   g_assert_false (seen.wrong_thread);
-  g_assert_cmpuint (seen.last_total, ==, 10);
-  g_assert_cmpuint (seen.phases->len, <, CHUNKS / 10);
-  /* Phases arrive in order (a phase the worker left before the owner ran
-   * may be skipped: only the latest figures count). */
+  g_assert_cmpuint (last_told (&seen)->total, ==, 10);
+  g_assert_cmpuint (seen.told->len, <, CHUNKS / 10);
+
+  /* Phases arrive in order, done only grows within a phase, and the owner
+   * sees where the first phase ended however fast the worker left it. */
   gboolean in_verify = FALSE;
-  for (guint i = 0; i < seen.phases->len; i++)
+  guint64 copy_last = 0;
+  for (guint i = 0; i < seen.told->len; i++)
     {
-      const char *p = g_ptr_array_index (seen.phases, i);
-      if (g_str_equal (p, "verify"))
+      const Told *t = &g_array_index (seen.told, Told, i);
+      if (g_str_equal (t->phase, "verify"))
         in_verify = TRUE;
       else
-        g_assert_true (!in_verify && g_str_equal (p, "copy"));
+        {
+          g_assert_true (!in_verify && g_str_equal (t->phase, "copy"));
+          g_assert_cmpuint (t->done, >=, copy_last);
+          g_assert_cmpuint (t->total, ==, (guint64)CHUNK * CHUNKS);
+          copy_last = t->done;
+        }
     }
+  g_assert_cmpuint (copy_last, ==, (guint64)CHUNK * CHUNKS);
 
   g_autofree char *phase = NULL;
   guint64 done, total;
@@ -110,7 +127,18 @@ test_changed_on_owner (void)
   g_assert_cmpstr (phase, ==, "verify");
   g_assert_cmpuint (done, ==, 10);
   g_assert_cmpuint (total, ==, 10);
-  g_ptr_array_unref (seen.phases);
+  g_array_unref (seen.told);
+}
+
+/* Every phase has a stable name. */
+static void
+test_phase_names (void)
+{
+  const char *const names[] = { "copy",  "verify",    "validate", "hash",
+                                "write", "read-back", "seal",     "journal" };
+  G_STATIC_ASSERT (G_N_ELEMENTS (names) == SK_PROGRESS_N_PHASES);
+  for (guint i = 0; i < SK_PROGRESS_N_PHASES; i++)
+    g_assert_cmpstr (sk_progress_phase_to_string ((SkProgressPhase)i), ==, names[i]);
 }
 
 static gboolean
@@ -125,7 +153,7 @@ endless (gpointer data)
 {
   SkProgress *progress = data;
   g_autoptr (GError) error = NULL;
-  if (!sk_progress_begin (progress, "copy", 0, &error))
+  if (!sk_progress_begin (progress, SK_PROGRESS_PHASE_COPY, 0, &error))
     return g_steal_pointer (&error);
   for (;;)
     if (!sk_progress_add (progress, 1, &error))
@@ -152,7 +180,7 @@ test_cancel (void)
 
   /* Once cancelled, a new phase fails too. */
   g_autoptr (GError) again = NULL;
-  g_assert_false (sk_progress_begin (progress, "verify", 1, &again));
+  g_assert_false (sk_progress_begin (progress, SK_PROGRESS_PHASE_VERIFY, 1, &again));
   g_assert_error (again, G_IO_ERROR, G_IO_ERROR_CANCELLED);
 }
 
@@ -165,12 +193,12 @@ test_unowned (void)
   g_main_context_push_thread_default (context);
   SkProgress *progress = sk_progress_new (NULL);
   g_main_context_pop_thread_default (context);
-  g_assert_true (sk_progress_begin (progress, "copy", 3, NULL));
+  g_assert_true (sk_progress_begin (progress, SK_PROGRESS_PHASE_COPY, 3, NULL));
   g_assert_true (sk_progress_add (progress, 1, NULL));
   g_object_unref (progress);
   g_assert_false (g_main_context_iteration (context, FALSE));
 
-  g_assert_true (sk_progress_begin (NULL, "copy", 1, NULL));
+  g_assert_true (sk_progress_begin (NULL, SK_PROGRESS_PHASE_COPY, 1, NULL));
   g_assert_true (sk_progress_add (NULL, 1, NULL));
 }
 
@@ -180,6 +208,7 @@ main (int argc, char **argv)
   g_test_init (&argc, &argv, NULL);
   g_test_add_func ("/progress/changed-on-owner", test_changed_on_owner);
   g_test_add_func ("/progress/cancel", test_cancel);
+  g_test_add_func ("/progress/phase-names", test_phase_names);
   g_test_add_func ("/progress/unowned", test_unowned);
   return g_test_run ();
 }

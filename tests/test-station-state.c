@@ -87,7 +87,8 @@ test_four_workflows (Fixture *fx, gconstpointer data)
       g_autoptr (GError) error = NULL;
       g_autofree char *id = pf_case_with_result (fx, flows[i].workflow, flows[i].request,
                                                  flows[i].result, 60 + i, 20);
-      g_autofree char *exported = sk_pipeline_export (fx->pipe, &fx->op, id, fx->out, NULL, &error);
+      g_autofree char *exported =
+          sk_pipeline_export (fx->pipe, &fx->op, id, fx->out, NULL, NULL, &error);
       g_assert_no_error (error);
       g_assert_nonnull (exported);
     }
@@ -171,12 +172,14 @@ test_at_a_glance (Fixture *fx, gconstpointer data)
   g_autoptr (GError) error = NULL;
   const SkRetention *r = sk_policy_get_retention (fx->st.term_policy);
   g_autofree char *done = pf_case_with_result (fx, "subscriber", "KNY01", "KNY02", 71, 10);
-  g_autofree char *exported = sk_pipeline_export (fx->pipe, &fx->op, done, fx->out, NULL, &error);
+  g_autofree char *exported =
+      sk_pipeline_export (fx->pipe, &fx->op, done, fx->out, NULL, NULL, &error);
   g_assert_no_error (error);
   g_assert_nonnull (exported);
   g_autofree char *waiting = pf_imported_case (fx, "identity", "JLS01", 72, 10);
   g_autofree char *handed = pf_imported_case (fx, "duplicate", "FKH01", 73, 10);
-  g_autoptr (GPtrArray) paths = sk_pipeline_hand_off (fx->pipe, &fx->op, handed, NULL, &error);
+  g_autoptr (GPtrArray) paths =
+      sk_pipeline_hand_off (fx->pipe, &fx->op, handed, NULL, NULL, &error);
   g_assert_no_error (error);
   g_assert_cmpuint (paths->len, ==, 1);
 

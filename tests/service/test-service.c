@@ -842,8 +842,9 @@ test_workflow (void)
   g_assert_no_error (error);
   const char *files[] = { file, NULL };
   const char *case_id = "C0000000000000000011";
-  g_autofree char *package = sk_package_pack (h.st.std, h.st.std_policy, "subscriber", case_id,
-                                              files, medium, NULL, &error);
+  g_autofree char *package =
+      sk_package_pack (h.st.std, h.st.std_policy, sk_actor_for_process (SK_ROLE_OPERATOR),
+                       "subscriber", case_id, files, medium, NULL, NULL, &error);
   g_assert_no_error (error);
   g_autofree char *sig = g_strconcat (package, ".sig", NULL);
   g_assert_cmpint (g_chmod (package, 0644), ==, 0);
@@ -1053,8 +1054,9 @@ bench_import (void)
       sk_synth_write_file (layouts, sk_policy_lookup_kind (layouts, "KNY01"), &opts, work, &error);
   g_assert_no_error (error);
   const char *files[] = { file, NULL };
-  g_autofree char *package = sk_package_pack (h.st.std, h.st.std_policy, "subscriber",
-                                              "C0000000000000000077", files, medium, NULL, &error);
+  g_autofree char *package =
+      sk_package_pack (h.st.std, h.st.std_policy, sk_actor_for_process (SK_ROLE_OPERATOR),
+                       "subscriber", "C0000000000000000077", files, medium, NULL, NULL, &error);
   g_assert_no_error (error);
   g_autofree char *sig = g_strconcat (package, ".sig", NULL);
   g_assert_cmpint (g_chmod (package, 0644), ==, 0);
@@ -1088,7 +1090,7 @@ bench_import (void)
   g_assert_cmpint (dirfd, >=, 0);
   gint64 t0 = g_get_monotonic_time ();
   g_autoptr (SkCase) c = sk_pipeline_import_at (pipeline, sk_actor_for_process (SK_ROLE_OPERATOR),
-                                                dirfd, name, NULL, &error);
+                                                dirfd, name, NULL, NULL, &error);
   gint64 t1 = g_get_monotonic_time ();
   close (dirfd);
   g_assert_no_error (error);
@@ -1130,8 +1132,9 @@ fresh_package (guint64 seed, char **out_name)
   g_assert_no_error (error);
   const char *files[] = { file, NULL };
   g_autofree char *case_id = g_strdup_printf ("C%019" G_GUINT64_FORMAT, seed);
-  g_autofree char *package = sk_package_pack (h.st.std, h.st.std_policy, "subscriber", case_id,
-                                              files, medium, NULL, &error);
+  g_autofree char *package =
+      sk_package_pack (h.st.std, h.st.std_policy, sk_actor_for_process (SK_ROLE_OPERATOR),
+                       "subscriber", case_id, files, medium, NULL, NULL, &error);
   g_assert_no_error (error);
   g_autofree char *sig = g_strconcat (package, ".sig", NULL);
   g_assert_cmpint (g_chmod (package, 0644), ==, 0);
@@ -1322,8 +1325,9 @@ test_cancel (void)
   g_assert_no_error (error);
   const char *files[] = { file, NULL };
   const char *case_id = "C0000000000000000300";
-  g_autofree char *package = sk_package_pack (h.st.std, h.st.std_policy, "subscriber", case_id,
-                                              files, medium, NULL, &error);
+  g_autofree char *package =
+      sk_package_pack (h.st.std, h.st.std_policy, sk_actor_for_process (SK_ROLE_OPERATOR),
+                       "subscriber", case_id, files, medium, NULL, NULL, &error);
   g_assert_no_error (error);
   g_autofree char *sig = g_strconcat (package, ".sig", NULL);
   g_assert_cmpint (g_chmod (package, 0644), ==, 0);
