@@ -32,7 +32,11 @@ struct _SkMedia
   SkMediaRegister *reg;
   char *handoff_root;
 
-  GMutex lock;       /* media: operations run on worker threads */
+  GMutex lock; /* media: operations run on worker threads */
+  /* The journal's one database connection, shared by the device events (on
+   * the thread that follows udev) and the operations (on workers): one
+   * transaction at a time. */
+  GRecMutex db_lock;
   GHashTable *media; /* disk syspath → Medium* */
   guint next_id;
   gulong added_id, removed_id;
@@ -245,7 +249,10 @@ _sk_media_journal (SkMedia *self,
       e.reason = sk_error_get_reason (refusal);
     }
   g_autoptr (GError) local_error = NULL;
-  if (sk_journal_record (self->journal, &e, &local_error) == 0)
+  g_rec_mutex_lock (&self->db_lock);
+  gint64 seq = sk_journal_record (self->journal, &e, &local_error);
+  g_rec_mutex_unlock (&self->db_lock);
+  if (seq == 0)
     g_warning ("journaling %s: %s", event, local_error->message);
 }
 
@@ -277,8 +284,10 @@ _sk_media_check_registered (SkMedia *self, const SkMedium *m, SkMount **io_mount
     mount = sk_mount_new (fs->devnode, fs->fs_type, self->handoff_root, SK_MOUNT_READ_ONLY, error);
   if (mount == NULL)
     return NULL;
+  g_rec_mutex_lock (&self->db_lock);
   SkMediumRecord *r = sk_media_register_check (self->reg, m->disk,
                                                sk_medium_class_to_string (m->klass), mount, error);
+  g_rec_mutex_unlock (&self->db_lock);
   if (io_mount != NULL && *io_mount == NULL)
     *io_mount = g_steal_pointer (&mount);
   else if (io_mount == NULL)
@@ -412,6 +421,7 @@ sk_media_finalize (GObject *object)
   g_free (self->handoff_root);
   g_hash_table_unref (self->media);
   g_mutex_clear (&self->lock);
+  g_rec_mutex_clear (&self->db_lock);
   G_OBJECT_CLASS (sk_media_parent_class)->finalize (object);
 }
 
@@ -437,6 +447,7 @@ static void
 sk_media_init (SkMedia *self)
 {
   g_mutex_init (&self->lock);
+  g_rec_mutex_init (&self->db_lock);
   self->media =
       g_hash_table_new_full (g_str_hash, g_str_equal, g_free, (GDestroyNotify)medium_free);
 }
@@ -639,9 +650,11 @@ sk_media_register_medium (SkMedia *self,
   target->devnode = g_strdup (fs->devnode);
   g_free (target->fs_type);
   target->fs_type = g_strdup (fs->fs_type);
+  g_rec_mutex_lock (&self->db_lock);
   SkMediumRecord *r =
       sk_media_register_add (self->reg, actor, target, sk_medium_class_to_string (m->klass), number,
                              label, self->handoff_root, error);
+  g_rec_mutex_unlock (&self->db_lock);
   if (r != NULL)
     {
       g_mutex_lock (&self->lock);

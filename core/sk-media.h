@@ -80,6 +80,9 @@ sk_media_new (SkStation *station,
               const char *handoff_root,
               GError **error);
 
+/* The register on the journal given to sk_media_new.  Its connection is
+ * the one SkMedia journals device events with: while those arrive on
+ * another thread, use a register of your own connection instead. */
 SkMediaRegister *
 sk_media_get_register (SkMedia *self);
 
