@@ -11,6 +11,7 @@
 
 #include "sk-cli.h"
 #include "sk-media.h"
+#include "sk-report.h"
 
 /* The register of --station, with its journal. */
 typedef struct
@@ -65,36 +66,6 @@ admin_actor (void)
   return a;
 }
 
-static void
-add_string (JsonBuilder *b, const char *name, const char *untrusted)
-{
-  json_builder_set_member_name (b, name);
-  if (untrusted == NULL)
-    {
-      json_builder_add_null_value (b);
-      return;
-    }
-  g_autofree char *shown = sk_escape_untrusted (untrusted);
-  json_builder_add_string_value (b, shown);
-}
-
-static void
-add_record_json (JsonBuilder *b, const SkMediumRecord *r)
-{
-  json_builder_begin_object (b);
-  add_string (b, "number", r->number);
-  add_string (b, "kind", r->kind);
-  add_string (b, "vendor", r->vendor);
-  add_string (b, "model", r->model);
-  add_string (b, "serial", r->serial);
-  add_string (b, "label", r->label);
-  add_string (b, "state", r->state);
-  g_autofree char *when = sk_journal_format_time (r->registered_us);
-  add_string (b, "registered", when);
-  add_string (b, "registered_by", r->registered_by);
-  json_builder_end_object (b);
-}
-
 static int
 cmd_media_list (SkCli *cli, int argc, char **argv)
 {
@@ -127,7 +98,7 @@ cmd_media_list (SkCli *cli, int argc, char **argv)
   for (guint i = 0; i < rows->len; i++)
     {
       const SkMediumRecord *r = g_ptr_array_index (rows, i);
-      add_record_json (b, r);
+      sk_report_add_medium_record (b, r);
       g_autofree char *number = sk_escape_untrusted (r->number);
       g_autofree char *vendor = sk_escape_untrusted (r->vendor);
       g_autofree char *model = sk_escape_untrusted (r->model);
@@ -149,13 +120,7 @@ cmd_media_list (SkCli *cli, int argc, char **argv)
         {
           const SkMedium *m = g_ptr_array_index (list, i);
           g_autofree char *identity = sk_block_device_describe (m->disk);
-          json_builder_begin_object (b);
-          add_string (b, "id", m->id);
-          add_string (b, "class", sk_medium_class_to_string (m->klass));
-          add_string (b, "device", identity);
-          add_string (b, "number", m->number);
-          add_string (b, "refused", m->refused_reason);
-          json_builder_end_object (b);
+          sk_report_add_medium (b, m, rows);
           sk_cli_print (cli, _ ("medium %s: %s — %s\n"), m->id, identity,
                         m->refused_reason != NULL ? m->refused_reason
                         : m->number != NULL       ? m->number
@@ -295,7 +260,7 @@ cmd_media_register (SkCli *cli, int argc, char **argv)
     return sk_cli_finish (cli, error, NULL, NULL);
   JsonBuilder *b = sk_cli_extra (cli);
   json_builder_set_member_name (b, "medium");
-  add_record_json (b, r);
+  sk_report_add_medium_record (b, r);
   g_autofree char *shown = sk_escape_untrusted (r->number);
   g_autofree char *msg =
       g_strdup_printf (_ ("Registered the medium as %s; its token is on it."), shown);

@@ -479,3 +479,108 @@ sk_report_station_status (SkStation *station,
   json_builder_end_object (b);
   return json_builder_get_root (b);
 }
+
+/* ---- media --------------------------------------------------------------- */
+
+void
+sk_report_add_medium_record (JsonBuilder *b, const SkMediumRecord *r)
+{
+  g_return_if_fail (JSON_IS_BUILDER (b));
+  g_return_if_fail (r != NULL);
+
+  json_builder_begin_object (b);
+  add_untrusted (b, "number", r->number);
+  add_string (b, "kind", r->kind);
+  add_untrusted (b, "vendor", r->vendor);
+  add_untrusted (b, "model", r->model);
+  add_untrusted (b, "serial", r->serial);
+  add_untrusted (b, "label", r->label);
+  add_string (b, "state", r->state);
+  add_time (b, "registered", r->registered_us);
+  add_untrusted (b, "registered_by", r->registered_by);
+  json_builder_end_object (b);
+}
+
+void
+sk_report_add_medium (JsonBuilder *b, const SkMedium *m, GPtrArray *records)
+{
+  g_return_if_fail (JSON_IS_BUILDER (b));
+  g_return_if_fail (m != NULL);
+
+  const char *label = NULL;
+  for (guint i = 0; m->number != NULL && records != NULL && i < records->len; i++)
+    {
+      const SkMediumRecord *r = g_ptr_array_index (records, i);
+      if (g_str_equal (r->number, m->number) && g_strcmp0 (r->state, "registered") == 0)
+        label = r->label;
+    }
+  g_autofree char *identity = sk_block_device_describe (m->disk);
+  json_builder_begin_object (b);
+  add_string (b, "id", m->id);
+  add_string (b, "class", sk_medium_class_to_string (m->klass));
+  add_string (b, "device", identity);
+  add_untrusted (b, "vendor", m->disk->vendor);
+  add_untrusted (b, "model", m->disk->model);
+  add_untrusted (b, "serial", m->disk->serial);
+  add_int (b, "size", (gint64)m->disk->size);
+  add_bool (b, "registered", m->number != NULL);
+  add_untrusted (b, "number", m->number);
+  add_untrusted (b, "label", label);
+  add_string (b, "refused", m->refused_reason);
+  json_builder_end_object (b);
+}
+
+JsonNode *
+sk_report_medium_import (SkPipeline *pipeline, GPtrArray *results, GError **error)
+{
+  g_return_val_if_fail (SK_IS_PIPELINE (pipeline), NULL);
+  g_return_val_if_fail (results != NULL, NULL);
+
+  g_autoptr (GPtrArray) items = sk_store_list (sk_pipeline_get_store (pipeline), error);
+  if (items == NULL)
+    return NULL;
+  gint64 now = g_get_real_time ();
+  g_autoptr (JsonBuilder) b = json_builder_new ();
+  json_builder_begin_object (b);
+  json_builder_set_member_name (b, "packages");
+  json_builder_begin_array (b);
+  for (guint i = 0; i < results->len; i++)
+    {
+      const SkMediumImport *r = g_ptr_array_index (results, i);
+      json_builder_begin_object (b);
+      add_untrusted (b, "name", r->name);
+      add_string (b, "reason", r->reason);
+      add_untrusted (b, "message", r->message);
+      json_builder_set_member_name (b, "case");
+      g_autoptr (SkCase) c =
+          r->case_id != NULL ? sk_pipeline_get_case (pipeline, r->case_id, NULL) : NULL;
+      if (c != NULL)
+        {
+          g_autoptr (GArray) deadlines =
+              sk_report_case_deadlines (sk_pipeline_get_policy (pipeline), c, items);
+          sk_report_add_case (b, c, deadlines, now);
+        }
+      else
+        json_builder_add_null_value (b);
+      json_builder_end_object (b);
+    }
+  json_builder_end_array (b);
+  json_builder_end_object (b);
+  return json_builder_get_root (b);
+}
+
+JsonNode *
+sk_report_medium_export (const char *package, const SkMedium *m)
+{
+  g_return_val_if_fail (package != NULL && m != NULL, NULL);
+
+  g_autoptr (JsonBuilder) b = json_builder_new ();
+  json_builder_begin_object (b);
+  add_untrusted (b, "package", package);
+  add_string (b, "medium", m->id);
+  add_untrusted (b, "number", m->number);
+  /* Only an export read back identical returns at all. */
+  add_string (b, "readback", "match");
+  json_builder_end_object (b);
+  return json_builder_get_root (b);
+}

@@ -13,6 +13,7 @@
 
 #include "sk-cases.h"
 #include "sk-keyring.h"
+#include "sk-media.h"
 #include "sk-pipeline.h"
 #include "sk-policy.h"
 #include "sk-station.h"
@@ -69,5 +70,29 @@ sk_report_station_status (SkStation *station,
                           SkPipeline *pipeline,
                           const GError *pipeline_error,
                           GError **error);
+
+/* A row of the media register (媒体管理簿) as one JSON object into B:
+ * number, kind, vendor, model, serial, label, state, registered (UTC),
+ * registered_by; device texts escaped. */
+void
+sk_report_add_medium_record (JsonBuilder *b, const SkMediumRecord *r);
+
+/* A medium inserted now as one JSON object into B: id, class, device (the
+ * escaped identity line), vendor, model, serial, size, registered, number
+ * (管理番号 or null), label (from RECORDS, the register's rows, may be
+ * NULL), refused (a reason code or null). */
+void
+sk_report_add_medium (JsonBuilder *b, const SkMedium *m, GPtrArray *records);
+
+/* What an import from a medium did (RESULTS, SkMediumImport*): {"packages":
+ * [{name, reason (null when imported), message, case (the case object or
+ * null)}]}. */
+JsonNode *
+sk_report_medium_import (SkPipeline *pipeline, GPtrArray *results, GError **error);
+
+/* An export to a medium that was read back identical: {package, medium,
+ * number, readback: "match"}. */
+JsonNode *
+sk_report_medium_export (const char *package, const SkMedium *m);
 
 G_END_DECLS

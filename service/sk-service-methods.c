@@ -86,8 +86,8 @@ pipeline_locked (SkService *self, GError **error)
 }
 
 /* The descriptor at INDEX of the call's fd list, as our own copy. */
-static int
-take_fd (GDBusMethodInvocation *invocation, GVariant *handle, GError **error)
+int
+_sk_service_take_fd (GDBusMethodInvocation *invocation, GVariant *handle, GError **error)
 {
   GDBusMessage *message = g_dbus_method_invocation_get_message (invocation);
   GUnixFDList *fds = g_dbus_message_get_unix_fd_list (message);
@@ -187,14 +187,6 @@ make_spool_dir (SkService *self, GError **error)
 
 /* ---- jobs ---------------------------------------------------------------- */
 
-typedef struct
-{
-  SkService *service;
-  SkActor *actor;
-  char *arg; /* a case id or a name */
-  int fd;    /* -1: none */
-} JobData;
-
 static void
 job_data_free (gpointer data)
 {
@@ -202,6 +194,7 @@ job_data_free (gpointer data)
   g_object_unref (d->service);
   sk_actor_free (d->actor);
   g_free (d->arg);
+  g_free (d->arg2);
   if (d->fd >= 0)
     close (d->fd);
   g_free (d);
@@ -213,11 +206,13 @@ job_denied (GDBusMethodInvocation *invocation, gpointer user_data)
   _sk_service_journal_denial (SK_SERVICE (user_data), invocation);
 }
 
-/* Start FUNC as a job of the invocation's caller; completes INVOCATION
- * with the job's path (every long method returns just that). */
-static void
-start_job (
-    SkService *self, GDBusMethodInvocation *invocation, SkJobFunc func, const char *arg, int fd)
+void
+_sk_service_start_job (SkService *self,
+                       GDBusMethodInvocation *invocation,
+                       SkJobFunc func,
+                       const char *arg,
+                       const char *arg2,
+                       int fd)
 {
   g_autoptr (GError) error = NULL;
   g_autoptr (SkJob) job = sk_job_new (
@@ -233,6 +228,7 @@ start_job (
   d->service = g_object_ref (self);
   d->actor = sk_actor_copy (_sk_service_actor (invocation));
   d->arg = g_strdup (arg);
+  d->arg2 = g_strdup (arg2);
   d->fd = fd;
   /* The path goes back first, so that a client that asks at once finds the
    * job. */
@@ -460,12 +456,13 @@ on_cases_import (SkDbusCases *skeleton,
   SkService *self = user_data;
   g_autoptr (GError) error = NULL;
   int fd = -1;
-  if (!plain_name (name, ".tar.gpg", &error) || (fd = take_fd (invocation, folder, &error)) < 0)
+  if (!plain_name (name, ".tar.gpg", &error) ||
+      (fd = _sk_service_take_fd (invocation, folder, &error)) < 0)
     {
       _sk_service_return_error (invocation, error);
       return G_DBUS_METHOD_INVOCATION_HANDLED;
     }
-  start_job (self, invocation, run_import, name, fd);
+  _sk_service_start_job (self, invocation, run_import, name, NULL, fd);
   return G_DBUS_METHOD_INVOCATION_HANDLED;
 }
 
@@ -475,7 +472,7 @@ on_cases_hand_off (SkDbusCases *skeleton,
                    const char *case_id,
                    gpointer user_data)
 {
-  start_job (SERVICE (user_data), invocation, run_hand_off, case_id, -1);
+  _sk_service_start_job (SERVICE (user_data), invocation, run_hand_off, case_id, NULL, -1);
   return G_DBUS_METHOD_INVOCATION_HANDLED;
 }
 
@@ -491,7 +488,7 @@ on_cases_take_in (SkDbusCases *skeleton,
       _sk_service_return_error (invocation, error);
       return G_DBUS_METHOD_INVOCATION_HANDLED;
     }
-  start_job (SERVICE (user_data), invocation, run_take_in, name, -1);
+  _sk_service_start_job (SERVICE (user_data), invocation, run_take_in, name, NULL, -1);
   return G_DBUS_METHOD_INVOCATION_HANDLED;
 }
 
@@ -504,13 +501,13 @@ on_cases_export (SkDbusCases *skeleton,
                  gpointer user_data)
 {
   g_autoptr (GError) error = NULL;
-  int fd = take_fd (invocation, folder, &error);
+  int fd = _sk_service_take_fd (invocation, folder, &error);
   if (fd < 0)
     {
       _sk_service_return_error (invocation, error);
       return G_DBUS_METHOD_INVOCATION_HANDLED;
     }
-  start_job (SERVICE (user_data), invocation, run_export, case_id, fd);
+  _sk_service_start_job (SERVICE (user_data), invocation, run_export, case_id, NULL, fd);
   return G_DBUS_METHOD_INVOCATION_HANDLED;
 }
 
@@ -679,7 +676,7 @@ on_journal_show (SkDbusJournal *skeleton,
 static gboolean
 on_journal_verify (SkDbusJournal *skeleton, GDBusMethodInvocation *invocation, gpointer user_data)
 {
-  start_job (SERVICE (user_data), invocation, run_verify, NULL, -1);
+  _sk_service_start_job (SERVICE (user_data), invocation, run_verify, NULL, NULL, -1);
   return G_DBUS_METHOD_INVOCATION_HANDLED;
 }
 
@@ -691,13 +688,13 @@ on_journal_export (SkDbusJournal *skeleton,
                    gpointer user_data)
 {
   g_autoptr (GError) error = NULL;
-  int fd = take_fd (invocation, out, &error);
+  int fd = _sk_service_take_fd (invocation, out, &error);
   if (fd < 0)
     {
       _sk_service_return_error (invocation, error);
       return G_DBUS_METHOD_INVOCATION_HANDLED;
     }
-  start_job (SERVICE (user_data), invocation, run_journal_export, NULL, fd);
+  _sk_service_start_job (SERVICE (user_data), invocation, run_journal_export, NULL, NULL, fd);
   return G_DBUS_METHOD_INVOCATION_HANDLED;
 }
 
@@ -775,8 +772,8 @@ on_policy_install (SkDbusPolicy *skeleton,
 {
   SkService *self = user_data;
   g_autoptr (GError) error = NULL;
-  int policy_fd = take_fd (invocation, policy_h, &error);
-  int sig_fd = policy_fd >= 0 ? take_fd (invocation, sig_h, &error) : -1;
+  int policy_fd = _sk_service_take_fd (invocation, policy_h, &error);
+  int sig_fd = policy_fd >= 0 ? _sk_service_take_fd (invocation, sig_h, &error) : -1;
   g_autoptr (SkPolicy) policy = NULL;
 
   g_mutex_lock (&self->lock);
@@ -795,6 +792,12 @@ on_policy_install (SkDbusPolicy *skeleton,
   g_autoptr (GError) reopen_error = NULL;
   if (policy != NULL && !_sk_service_open_pipeline_locked (self, &reopen_error))
     g_warning ("the pipeline did not reopen under the new policy: %s", reopen_error->message);
+  /* Media follow the policy in force too (which classes may be used). */
+  if (policy != NULL)
+    {
+      _sk_service_stop_media (self);
+      _sk_service_start_media (self);
+    }
   g_autofree char *text = policy != NULL ? policy_json_locked (self, policy) : NULL;
   g_mutex_unlock (&self->lock);
   if (policy_fd >= 0)
@@ -857,7 +860,7 @@ on_keys_import (SkDbusKeys *skeleton,
 {
   SkService *self = user_data;
   g_autoptr (GError) error = NULL;
-  int fd = take_fd (invocation, keys_h, &error);
+  int fd = _sk_service_take_fd (invocation, keys_h, &error);
   g_autoptr (GPtrArray) fprs = NULL;
 
   g_mutex_lock (&self->lock);

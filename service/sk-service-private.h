@@ -4,6 +4,7 @@
 #include "sk-bouncer.h"
 #include "sk-dbus-generated.h"
 #include "sk-job.h"
+#include "sk-media.h"
 #include "sk-pipeline.h"
 #include "sk-service.h"
 
@@ -29,10 +30,49 @@ struct _SkService
   SkDbusPolicy *policy;
   SkDbusKeys *keys;
   SkDbusStation *station_iface;
+  SkDbusMedia *media_iface;
+
+  /* Media, followed on a thread of their own (sk-service-media.c). */
+  GThread *media_thread;
+  GMainContext *media_context;
+  GMainLoop *media_loop;
+  GMutex media_lock; /* guards the four below */
+  GCond media_cond;
+  gboolean media_started;
+  SkMedia *media;      /* NULL when not followed … */
+  GError *media_error; /* … and why */
+  /* A station object for reading the media register without the lock. */
+  GMutex reader_lock;
+  SkStation *reader;
 
   guint sweep_source;
   gboolean sweeping;
 };
+
+/* What a job of a method gets: its caller, its arguments. */
+typedef struct
+{
+  SkService *service;
+  SkActor *actor;
+  char *arg;  /* a case id or a name */
+  char *arg2; /* a second one (a medium id), or NULL */
+  int fd;     /* -1: none */
+} JobData;
+
+/* Start FUNC (with a JobData of these) as a job of the invocation's caller;
+ * completes INVOCATION with the job's path (every long method returns just
+ * that).  FD (may be -1) is the job's from now on. */
+void
+_sk_service_start_job (SkService *self,
+                       GDBusMethodInvocation *invocation,
+                       SkJobFunc func,
+                       const char *arg,
+                       const char *arg2,
+                       int fd);
+
+/* The descriptor HANDLE of the call's fd list, as our own copy, or -1. */
+int
+_sk_service_take_fd (GDBusMethodInvocation *invocation, GVariant *handle, GError **error);
 
 /* The actor the bouncer let through, kept on the invocation. */
 const SkActor *
@@ -45,6 +85,15 @@ _sk_service_connect_methods (SkService *self);
 /* Connect the Station interface's handlers (sk-service-station.c). */
 void
 _sk_service_connect_station (SkService *self);
+
+/* Connect the Media interface's handlers; follow media from a thread of
+ * their own, and stop (sk-service-media.c). */
+void
+_sk_service_connect_media (SkService *self);
+void
+_sk_service_start_media (SkService *self);
+void
+_sk_service_stop_media (SkService *self);
 
 /* Under the lock: (re)make the pipeline for the installed policy. */
 gboolean

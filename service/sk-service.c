@@ -39,6 +39,7 @@ typedef struct
 #define POLICY "jp.sekisho.Station1.Policy"
 #define KEYS "jp.sekisho.Station1.Keys"
 #define STATION "jp.sekisho.Station1.Station"
+#define MEDIA "jp.sekisho.Station1.Media"
 
 static const SkRule rules[] = {
   { CASES, "List", "jp.sekisho.cases.read", OPERATOR },
@@ -59,6 +60,14 @@ static const SkRule rules[] = {
   { POLICY, "Install", "jp.sekisho.policy.install", ADMIN },
   { KEYS, "List", "jp.sekisho.keys.read", ADMIN },
   { KEYS, "Import", "jp.sekisho.keys.import", ADMIN },
+  { MEDIA, "List", "jp.sekisho.media.read", OPERATOR | AUDITOR | ADMIN },
+  { MEDIA, "Import", "jp.sekisho.media.transfer", OPERATOR },
+  { MEDIA, "Export", "jp.sekisho.media.transfer", OPERATOR },
+  { MEDIA, "ListRegister", "jp.sekisho.media.register-read", AUDITOR | ADMIN },
+  { MEDIA, "Register", "jp.sekisho.media.register", ADMIN },
+  { MEDIA, "Unregister", "jp.sekisho.media.register", ADMIN },
+  { MEDIA, "ExportRegister", "jp.sekisho.media.register", ADMIN },
+  { MEDIA, "ImportRegister", "jp.sekisho.media.register", ADMIN },
   { STATION, "WhoAmI", NULL, 0 },
   { STATION, "Status", "jp.sekisho.station.status", OPERATOR | AUDITOR | ADMIN },
 };
@@ -311,11 +320,12 @@ sk_service_dispose (GObject *object)
   SkService *self = SK_SERVICE (object);
 
   g_clear_handle_id (&self->sweep_source, g_source_remove);
-  GDBusInterfaceSkeleton *skeletons[] = { G_DBUS_INTERFACE_SKELETON (self->cases),
-                                          G_DBUS_INTERFACE_SKELETON (self->journal),
-                                          G_DBUS_INTERFACE_SKELETON (self->policy),
-                                          G_DBUS_INTERFACE_SKELETON (self->keys),
-                                          G_DBUS_INTERFACE_SKELETON (self->station_iface) };
+  _sk_service_stop_media (self);
+  GDBusInterfaceSkeleton *skeletons[] = {
+    G_DBUS_INTERFACE_SKELETON (self->cases),         G_DBUS_INTERFACE_SKELETON (self->journal),
+    G_DBUS_INTERFACE_SKELETON (self->policy),        G_DBUS_INTERFACE_SKELETON (self->keys),
+    G_DBUS_INTERFACE_SKELETON (self->station_iface), G_DBUS_INTERFACE_SKELETON (self->media_iface)
+  };
   for (gsize i = 0; i < G_N_ELEMENTS (skeletons); i++)
     if (skeletons[i] != NULL)
       g_dbus_interface_skeleton_unexport (skeletons[i]);
@@ -332,6 +342,8 @@ sk_service_finalize (GObject *object)
   g_clear_object (&self->policy);
   g_clear_object (&self->keys);
   g_clear_object (&self->station_iface);
+  g_clear_object (&self->media_iface);
+  g_clear_object (&self->reader);
   g_clear_object (&self->pipeline);
   g_clear_object (&self->station);
   g_clear_object (&self->bouncer);
@@ -339,6 +351,9 @@ sk_service_finalize (GObject *object)
   g_free (self->station_dir);
   g_free (self->handoff_root);
   g_mutex_clear (&self->lock);
+  g_mutex_clear (&self->media_lock);
+  g_cond_clear (&self->media_cond);
+  g_mutex_clear (&self->reader_lock);
   G_OBJECT_CLASS (sk_service_parent_class)->finalize (object);
 }
 
@@ -353,6 +368,9 @@ static void
 sk_service_init (SkService *self)
 {
   g_mutex_init (&self->lock);
+  g_mutex_init (&self->media_lock);
+  g_cond_init (&self->media_cond);
+  g_mutex_init (&self->reader_lock);
 }
 
 static gboolean export(SkService *self, gpointer skeleton, GError **error)
@@ -403,12 +421,20 @@ sk_service_new (GDBusConnection *connection,
   self->policy = sk_dbus_policy_skeleton_new ();
   self->keys = sk_dbus_keys_skeleton_new ();
   self->station_iface = sk_dbus_station_skeleton_new ();
+  self->media_iface = sk_dbus_media_skeleton_new ();
+  self->reader = sk_station_open (station_dir, error);
+  if (self->reader == NULL)
+    return NULL;
   _sk_service_connect_methods (self);
   _sk_service_connect_station (self);
+  _sk_service_connect_media (self);
   if (!export(self, self->cases, error) || !export(self, self->journal, error) ||
       !export(self, self->policy, error) || !export(self, self->keys, error) ||
-      !export(self, self->station_iface, error))
+      !export(self, self->station_iface, error) || !export(self, self->media_iface, error))
     return NULL;
+  /* Media are followed once a policy says which classes may be used. */
+  if (self->pipeline != NULL)
+    _sk_service_start_media (self);
   return g_steal_pointer (&self);
 }
 

@@ -15,13 +15,17 @@
  * --client-reply a method that answers a text prints "OK <the text>".  Two
  * special OPs: Cases.ImportCancel FOLDER NAME (cancels the import once it
  * runs and says whether it ended within a second) and Job.Foreign CASE
- * (asks for its job from a second connection of the same user).
+ * (asks for its job from a second connection of the same user).  And
+ * --client-pull MEDIUM: Media.Import of MEDIUM that prints RUNNING once the
+ * job runs, then the job's end as a JOB line (someone pulls the medium
+ * meanwhile).
  */
 #include "config.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <gio/gunixfdlist.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -39,6 +43,7 @@ typedef struct
   gboolean finished;
   gboolean ok;
   char *reason;
+  char *result;
 } JobWait;
 
 static void
@@ -61,9 +66,10 @@ on_job_signal (GDBusConnection *c,
     }
   if (!g_str_equal (signal, "Finished"))
     return;
-  const char *reason;
-  g_variant_get (params, "(b&s&s&s)", &w->ok, &reason, NULL, NULL);
+  const char *reason, *result;
+  g_variant_get (params, "(b&s&s&s)", &w->ok, &reason, NULL, &result);
   w->reason = g_strdup (reason);
+  w->result = g_strdup (result);
   w->finished = TRUE;
   g_main_loop_quit (w->loop);
 }
@@ -111,7 +117,7 @@ open_or_die (const char *path, int flags)
   int fd = open (path, flags | O_CLOEXEC, 0600);
   if (fd < 0)
     {
-      g_print ("ERR open %s: %s\n", path, g_strerror (errno));
+      printf ("ERR open %s: %s\n", path, g_strerror (errno));
       exit (1);
     }
   return fd;
@@ -134,8 +140,22 @@ client_call (GDBusConnection *bus, char **argv)
   if (g_str_equal (op, "Cases.List") || g_str_equal (op, "Cases.ListDownloads") ||
       g_str_equal (op, "Journal.Verify") || g_str_equal (op, "Journal.Checkpoint") ||
       g_str_equal (op, "Policy.Show") || g_str_equal (op, "Keys.List") ||
-      g_str_equal (op, "Station.WhoAmI") || g_str_equal (op, "Station.Status"))
+      g_str_equal (op, "Station.WhoAmI") || g_str_equal (op, "Station.Status") ||
+      g_str_equal (op, "Media.List") || g_str_equal (op, "Media.ListRegister"))
     params = NULL;
+  else if (g_str_equal (op, "Media.Import") || g_str_equal (op, "Media.Unregister"))
+    params = g_variant_new ("(s)", argv[3]);
+  else if (g_str_equal (op, "Media.Export"))
+    params = g_variant_new ("(ss)", argv[3], argv[4]);
+  else if (g_str_equal (op, "Media.Register"))
+    params = g_variant_new ("(sss)", argv[3], argv[4], argv[5]);
+  else if (g_str_equal (op, "Media.ExportRegister"))
+    params = g_variant_new (
+        "(h)",
+        g_unix_fd_list_append (fds, open_or_die (argv[3], O_WRONLY | O_CREAT | O_TRUNC), NULL));
+  else if (g_str_equal (op, "Media.ImportRegister"))
+    params =
+        g_variant_new ("(h)", g_unix_fd_list_append (fds, open_or_die (argv[3], O_RDONLY), NULL));
   else if (g_str_equal (op, "Cases.Show") || g_str_equal (op, "Cases.HandOff") ||
            g_str_equal (op, "Cases.ConfirmUpload") || g_str_equal (op, "Cases.TakeIn") ||
            g_str_equal (op, "Cases.Interrupt"))
@@ -173,7 +193,7 @@ client_call (GDBusConnection *bus, char **argv)
 
   /* Job signals are subscribed to before the call, so none is missed. */
   g_autoptr (GMainLoop) loop = g_main_loop_new (NULL, FALSE);
-  JobWait w = { loop, NULL, FALSE, FALSE, FALSE, FALSE, NULL };
+  JobWait w = { loop, NULL, FALSE, FALSE, FALSE, FALSE, NULL, NULL };
   guint sub =
       g_dbus_connection_signal_subscribe (bus, BUS_NAME, IFACE_PREFIX "Job", NULL, NULL, NULL,
                                           G_DBUS_SIGNAL_FLAGS_NONE, on_job_signal, &w, NULL);
@@ -202,11 +222,13 @@ client_call (GDBusConnection *bus, char **argv)
         g_main_loop_run (w.loop);
       if (!w.timed_out)
         g_source_remove (timeout);
-      line = g_strdup_printf ("JOB %s %s",
+      line = g_strdup_printf ("JOB %s %s%s%s",
                               !w.finished ? "timeout"
                               : w.ok      ? "ok"
                                           : "fail",
-                              w.reason != NULL && *w.reason != '\0' ? w.reason : "-");
+                              w.reason != NULL && *w.reason != '\0' ? w.reason : "-",
+                              print_reply && w.result != NULL && *w.result != '\0' ? " " : "",
+                              print_reply && w.result != NULL ? w.result : "");
     }
   else if (print_reply && g_variant_is_of_type (reply, G_VARIANT_TYPE ("(s)")))
     {
@@ -220,6 +242,7 @@ client_call (GDBusConnection *bus, char **argv)
   g_dbus_connection_signal_unsubscribe (bus, gone);
   g_free (w.job);
   g_free (w.reason);
+  g_free (w.result);
   return line;
 }
 
@@ -233,7 +256,7 @@ client_main (int argc, char **argv)
   g_autoptr (GDBusConnection) bus = g_bus_get_sync (G_BUS_TYPE_SYSTEM, NULL, &error);
   if (bus == NULL)
     {
-      g_print ("ERR bus %s\n", error->message);
+      printf ("ERR bus %s\n", error->message);
       return 1;
     }
   if (g_str_equal (argv[1], "--client") && g_str_equal (argv[2], "Cases.ImportCancel"))
@@ -244,7 +267,7 @@ client_main (int argc, char **argv)
       gint h0 = g_unix_fd_list_append (fds, fd, NULL);
       close (fd);
       g_autoptr (GMainLoop) loop = g_main_loop_new (NULL, FALSE);
-      JobWait w = { loop, NULL, FALSE, FALSE, FALSE, FALSE, NULL };
+      JobWait w = { loop, NULL, FALSE, FALSE, FALSE, FALSE, NULL, NULL };
       guint sub =
           g_dbus_connection_signal_subscribe (bus, BUS_NAME, IFACE_PREFIX "Job", NULL, NULL, NULL,
                                               G_DBUS_SIGNAL_FLAGS_NONE, on_job_signal, &w, NULL);
@@ -273,16 +296,54 @@ client_main (int argc, char **argv)
       if (!w.timed_out)
         g_source_remove (timeout);
       gint64 ms = (g_get_monotonic_time () - t0) / 1000;
-      g_print ("JOB %s %s %s\n",
-               !w.finished ? "timeout"
-               : w.ok      ? "ok"
-                           : "fail",
-               w.reason != NULL && *w.reason != '\0' ? w.reason : "-",
-               ms < 1000 ? "within-1s" : "slow");
+      printf ("JOB %s %s %s\n",
+              !w.finished ? "timeout"
+              : w.ok      ? "ok"
+                          : "fail",
+              w.reason != NULL && *w.reason != '\0' ? w.reason : "-",
+              ms < 1000 ? "within-1s" : "slow");
       g_printerr ("cancel took %" G_GINT64_FORMAT " ms\n", ms);
       g_dbus_connection_signal_unsubscribe (bus, sub);
       g_free (w.job);
       g_free (w.reason);
+      g_free (w.result);
+      return 0;
+    }
+  if (g_str_equal (argv[1], "--client-pull"))
+    {
+      g_autoptr (GMainLoop) loop = g_main_loop_new (NULL, FALSE);
+      JobWait w = { loop, NULL, FALSE, FALSE, FALSE, FALSE, NULL, NULL };
+      guint sub =
+          g_dbus_connection_signal_subscribe (bus, BUS_NAME, IFACE_PREFIX "Job", NULL, NULL, NULL,
+                                              G_DBUS_SIGNAL_FLAGS_NONE, on_job_signal, &w, NULL);
+      g_autoptr (GVariant) reply =
+          g_dbus_connection_call_sync (bus, BUS_NAME, OBJECT_PATH, IFACE_PREFIX "Media", "Import",
+                                       g_variant_new ("(s)", argv[2]), G_VARIANT_TYPE ("(o)"),
+                                       G_DBUS_CALL_FLAGS_NONE, 30000, NULL, &error);
+      if (reply == NULL)
+        {
+          printf ("ERR %s\n", error->message);
+          return 1;
+        }
+      g_variant_get (reply, "(o)", &w.job);
+      guint wait = g_timeout_add_seconds (60, job_timeout, &w);
+      while (!w.running && !w.finished && !w.timed_out)
+        g_main_loop_run (loop);
+      printf ("RUNNING\n");
+      fflush (stdout);
+      while (!w.finished && !w.timed_out)
+        g_main_loop_run (loop);
+      if (!w.timed_out)
+        g_source_remove (wait);
+      printf ("JOB %s %s\n",
+              !w.finished ? "timeout"
+              : w.ok      ? "ok"
+                          : "fail",
+              w.reason != NULL && *w.reason != '\0' ? w.reason : "-");
+      g_dbus_connection_signal_unsubscribe (bus, sub);
+      g_free (w.job);
+      g_free (w.reason);
+      g_free (w.result);
       return 0;
     }
   if (g_str_equal (argv[1], "--client") && g_str_equal (argv[2], "Job.Foreign"))
@@ -310,18 +371,18 @@ client_main (int argc, char **argv)
       gboolean finished = FALSE;
       if (own != NULL)
         g_variant_get (own, "(bbsss)", &finished, NULL, NULL, NULL, NULL);
-      g_print ("%s; other connection: %s; own: %s\n", started,
-               foreign_name != NULL ? foreign_name : "answered",
-               own == NULL ? "refused"
-               : finished  ? "finished"
-                           : "running");
+      printf ("%s; other connection: %s; own: %s\n", started,
+              foreign_name != NULL ? foreign_name : "answered",
+              own == NULL ? "refused"
+              : finished  ? "finished"
+                          : "running");
       return 0;
     }
   if (g_str_equal (argv[1], "--client") || g_str_equal (argv[1], "--client-reply"))
     {
       print_reply = g_str_equal (argv[1], "--client-reply");
       g_autofree char *line = client_call (bus, argv);
-      g_print ("%s\n", line);
+      printf ("%s\n", line);
       return 0;
     }
   gint64 until = g_get_monotonic_time () + g_ascii_strtoll (argv[2], NULL, 10) * G_USEC_PER_SEC;
@@ -334,18 +395,18 @@ client_main (int argc, char **argv)
     }
   g_autofree const char **keys = (const char **)g_hash_table_get_keys_as_array (answers, NULL);
   g_autofree char *seen = g_strjoinv ("|", (char **)keys);
-  g_print ("LOOP %u %s\n", calls, seen);
+  printf ("LOOP %u %s\n", calls, seen);
   return 0;
 }
 
 int
 main (int argc, char **argv)
 {
-  if ((argc >= 3 &&
-       (g_str_equal (argv[1], "--client") || g_str_equal (argv[1], "--client-reply"))) ||
+  if ((argc >= 3 && (g_str_equal (argv[1], "--client") || g_str_equal (argv[1], "--client-reply") ||
+                     g_str_equal (argv[1], "--client-pull"))) ||
       (argc >= 4 && g_str_equal (argv[1], "--client-loop")))
     return client_main (argc, argv);
   g_printerr ("usage: sk-bus-client --client|--client-reply OP [ARGS...] | --client-loop SECONDS "
-              "OP [ARGS...]\n");
+              "OP [ARGS...] | --client-pull MEDIUM\n");
   return 2;
 }
