@@ -208,7 +208,7 @@ register_disc (SkCli *cli, Opened *o, const char *out_dir, const char *number, c
     return sk_cli_finish (cli, error, NULL, NULL);
   JsonBuilder *b = sk_cli_extra (cli);
   json_builder_set_member_name (b, "medium");
-  add_record_json (b, r);
+  sk_report_add_medium_record (b, r);
   g_autofree char *shown = sk_escape_untrusted (r->number);
   g_autofree char *msg = g_strdup_printf (
       _ ("Registered a disc as %s; burn %s and %s from the folder into the disc's root."), shown,

@@ -213,7 +213,7 @@ run_media_import (gpointer data, SkProgress *progress, GCancellable *cancellable
   /* The medium named now ("" resolved): pulled from here on, the job ends
    * with media-removed. */
   g_autoptr (SkMedium) m = media != NULL ? sk_media_pick (media, medium_id (d->arg), error) : NULL;
-  if (m == NULL || !sk_progress_begin (progress, "import", 0, error))
+  if (m == NULL || !sk_progress_begin (progress, SK_PROGRESS_PHASE_COPY, 0, error))
     return NULL;
   g_mutex_lock (&self->lock);
   g_autoptr (GPtrArray) results = NULL;
@@ -238,7 +238,7 @@ run_media_export (gpointer data, SkProgress *progress, GCancellable *cancellable
   g_autoptr (SkMedia) media = get_media (self, error);
   g_autoptr (SkMedium) before =
       media != NULL ? sk_media_pick (media, medium_id (d->arg2), error) : NULL;
-  if (before == NULL || !sk_progress_begin (progress, "export", 0, error))
+  if (before == NULL || !sk_progress_begin (progress, SK_PROGRESS_PHASE_WRITE, 0, error))
     return NULL;
   g_mutex_lock (&self->lock);
   g_autofree char *package = NULL;

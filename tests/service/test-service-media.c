@@ -258,7 +258,8 @@ package_folder (const char *name, guint64 seed, guint64 records, const char *cas
   g_assert_no_error (error);
   const char *files[] = { file, NULL };
   g_autofree char *package =
-      sk_package_pack (std, policy, "subscriber", case_id, files, dir, NULL, &error);
+      sk_package_pack (std, policy, sk_actor_for_process (SK_ROLE_OPERATOR), "subscriber", case_id,
+                       files, dir, NULL, NULL, &error);
   g_assert_no_error (error);
   return dir;
 }

@@ -19,6 +19,7 @@
 #include <glib/gstdio.h>
 #include <json-glib/json-glib.h>
 #include <signal.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -1034,39 +1035,38 @@ test_load (void)
  * package of SK_SERVICE_BENCH_RECORDS KNY01 records in-process on a twin
  * of the terminal station, then through the service; prints both times
  * and their ratio (DESIGN.md §10: the service adds at most 5%). */
+static int
+cmp_double (gconstpointer a, gconstpointer b)
+{
+  double x = *(const double *)a, y = *(const double *)b;
+  return x < y ? -1 : x > y;
+}
+
+static double
+median (double *v, guint n)
+{
+  qsort (v, n, sizeof *v, (int (*) (const void *, const void *))cmp_double);
+  return n % 2 == 1 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+}
+
+/* Import of a large package in-process (on a twin terminal) and through
+ * sekishod, RUNS times each in the same run (SK_SERVICE_BENCH_RUNS,
+ * default 3), interleaved (A B, B A, …) so that a drift of the shared
+ * machine's speed weighs on both; each run a fresh package, since a
+ * station imports a package once.  Prints each pair and the medians. */
 static void
 bench_import (void)
 {
   guint64 records = g_ascii_strtoull (g_getenv ("SK_SERVICE_BENCH_RECORDS"), NULL, 10);
+  const char *runs_text = g_getenv ("SK_SERVICE_BENCH_RUNS");
+  guint runs = runs_text != NULL ? (guint)g_ascii_strtoull (runs_text, NULL, 10) : 3;
+  g_assert_cmpuint (runs, >=, 1);
+  g_assert_cmpuint (runs, <=, 15);
   g_autoptr (GError) error = NULL;
   g_autoptr (SkPolicy) layouts = sk_test_default_policy ();
-  g_autofree char *work = g_build_filename (h.tmp, "bench", NULL);
-  g_autofree char *medium = g_build_filename (h.tmp, "bench-medium", NULL);
-  g_assert_cmpint (g_mkdir (work, 0700), ==, 0);
-  g_assert_cmpint (g_mkdir (medium, 0755), ==, 0);
-  g_assert_cmpint (g_chmod (medium, 0755), ==, 0);
-
-  SkSynthOptions opts;
-  sk_synth_options_init (&opts);
-  opts.seed = 77;
-  opts.records = records;
-  g_autofree char *file =
-      sk_synth_write_file (layouts, sk_policy_lookup_kind (layouts, "KNY01"), &opts, work, &error);
-  g_assert_no_error (error);
-  const char *files[] = { file, NULL };
-  g_autofree char *package =
-      sk_package_pack (h.st.std, h.st.std_policy, sk_actor_for_process (SK_ROLE_OPERATOR),
-                       "subscriber", "C0000000000000000077", files, medium, NULL, NULL, &error);
-  g_assert_no_error (error);
-  g_autofree char *sig = g_strconcat (package, ".sig", NULL);
-  g_assert_cmpint (g_chmod (package, 0644), ==, 0);
-  g_assert_cmpint (g_chmod (sig, 0644), ==, 0);
-  g_autofree char *name = g_path_get_basename (package);
-  GStatBuf st;
-  g_assert_cmpint (g_stat (package, &st), ==, 0);
 
   /* A twin terminal (the same keys and policy, a station of its own) for
-   * the in-process run: a package is imported once per station. */
+   * the in-process runs. */
   g_autofree char *twin_dir = g_build_filename (h.tmp, "twin", NULL);
   g_autoptr (SkStation) twin =
       sk_station_create (twin_dir, sk_test_keys.admin, sk_test_keys.terminal, "twin",
@@ -1081,31 +1081,82 @@ bench_import (void)
   g_autoptr (SkPipeline) pipeline = sk_pipeline_new (twin, twin_policy, run, &error);
   g_assert_no_error (error);
 
-  /* Both read the package from the page cache. */
-  g_autofree char *warm = NULL;
-  g_assert_true (g_file_get_contents (package, &warm, NULL, NULL));
-  g_clear_pointer (&warm, g_free);
-
-  int dirfd = open (medium, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  g_assert_cmpint (dirfd, >=, 0);
-  gint64 t0 = g_get_monotonic_time ();
-  g_autoptr (SkCase) c = sk_pipeline_import_at (pipeline, sk_actor_for_process (SK_ROLE_OPERATOR),
-                                                dirfd, name, NULL, NULL, &error);
-  gint64 t1 = g_get_monotonic_time ();
-  close (dirfd);
-  g_assert_no_error (error);
-  g_assert_nonnull (c);
-
-  gint64 t2 = g_get_monotonic_time ();
-  g_autofree char *out = call_as (&users[0], "Cases.Import", medium, name, NULL);
-  gint64 t3 = g_get_monotonic_time ();
-  g_assert_cmpstr (out, ==, "JOB ok -");
-
-  double in_process = (double)(t1 - t0) / G_USEC_PER_SEC;
-  double service = (double)(t3 - t2) / G_USEC_PER_SEC;
-  g_print ("# import of %" G_GUINT64_FORMAT " MB: in-process %.2f s, through sekishod %.2f s, "
-           "ratio %.3f\n",
-           (guint64)st.st_size / 1000000, in_process, service, service / in_process);
+  double in_process[15], service[15];
+  guint64 size = 0;
+  for (guint i = 0; i < runs; i++)
+    {
+      /* Two packages of the same size: one for each side. */
+      char *names[2];
+      char *mediums[2];
+      for (guint k = 0; k < 2; k++)
+        {
+          guint64 seed = 7700 + i * 2 + k;
+          g_autofree char *work = g_strdup_printf ("%s/bench-%" G_GUINT64_FORMAT, h.tmp, seed);
+          mediums[k] = g_strdup_printf ("%s/bench-medium-%" G_GUINT64_FORMAT, h.tmp, seed);
+          g_assert_cmpint (g_mkdir (work, 0700), ==, 0);
+          g_assert_cmpint (g_mkdir (mediums[k], 0755), ==, 0);
+          g_assert_cmpint (g_chmod (mediums[k], 0755), ==, 0);
+          SkSynthOptions opts;
+          sk_synth_options_init (&opts);
+          opts.seed = seed;
+          opts.records = records;
+          g_autofree char *file = sk_synth_write_file (
+              layouts, sk_policy_lookup_kind (layouts, "KNY01"), &opts, work, &error);
+          g_assert_no_error (error);
+          const char *files[] = { file, NULL };
+          g_autofree char *case_id = g_strdup_printf ("C%019" G_GUINT64_FORMAT, seed);
+          g_autofree char *package =
+              sk_package_pack (h.st.std, h.st.std_policy, sk_actor_for_process (SK_ROLE_OPERATOR),
+                               "subscriber", case_id, files, mediums[k], NULL, NULL, &error);
+          g_assert_no_error (error);
+          g_autofree char *sig = g_strconcat (package, ".sig", NULL);
+          g_assert_cmpint (g_chmod (package, 0644), ==, 0);
+          g_assert_cmpint (g_chmod (sig, 0644), ==, 0);
+          names[k] = g_path_get_basename (package);
+          GStatBuf st;
+          g_assert_cmpint (g_stat (package, &st), ==, 0);
+          size = (guint64)st.st_size;
+          (void)g_remove (file);
+          /* Both read their package from the page cache. */
+          g_autofree char *warm = NULL;
+          g_assert_true (g_file_get_contents (package, &warm, NULL, NULL));
+        }
+      for (guint turn = 0; turn < 2; turn++)
+        {
+          gboolean in_process_now = (turn == 0) == (i % 2 == 0);
+          gint64 t0 = g_get_monotonic_time ();
+          if (in_process_now)
+            {
+              int dirfd = open (mediums[0], O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+              g_assert_cmpint (dirfd, >=, 0);
+              g_autoptr (SkCase) c =
+                  sk_pipeline_import_at (pipeline, sk_actor_for_process (SK_ROLE_OPERATOR), dirfd,
+                                         names[0], NULL, NULL, &error);
+              close (dirfd);
+              g_assert_no_error (error);
+              g_assert_nonnull (c);
+              in_process[i] = (double)(g_get_monotonic_time () - t0) / G_USEC_PER_SEC;
+            }
+          else
+            {
+              g_autofree char *out =
+                  call_as (&users[0], "Cases.Import", mediums[1], names[1], NULL);
+              g_assert_cmpstr (out, ==, "JOB ok -");
+              service[i] = (double)(g_get_monotonic_time () - t0) / G_USEC_PER_SEC;
+            }
+        }
+      g_print ("# run %u: in-process %.2f s, through sekishod %.2f s, ratio %.3f\n", i + 1,
+               in_process[i], service[i], service[i] / in_process[i]);
+      for (guint k = 0; k < 2; k++)
+        {
+          g_free (names[k]);
+          g_free (mediums[k]);
+        }
+    }
+  double a = median (in_process, runs), b = median (service, runs);
+  g_print ("# import of %" G_GUINT64_FORMAT " MB, median of %u: in-process %.2f s, through "
+           "sekishod %.2f s, ratio %.3f\n",
+           size / 1000000, runs, a, b, b / a);
   g_clear_object (&pipeline);
   g_autofree char *twin_home = g_build_filename (twin_dir, "gnupg", NULL);
   sk_test_gpg_remove_home (twin_home);
