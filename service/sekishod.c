@@ -115,6 +115,9 @@ main (int argc, char **argv)
   };
 
   setlocale (LC_ALL, "");
+  /* Refusals reach clients in the service's language (the terminal's). */
+  bindtextdomain (GETTEXT_PACKAGE, LOCALEDIR);
+  bind_textdomain_codeset (GETTEXT_PACKAGE, "UTF-8");
   /* Calls run in short-lived worker threads; with a malloc arena each, the
    * service's memory grew by megabytes under load without a leak
    * (tests/service: /service/load).  Two arenas keep it flat. */

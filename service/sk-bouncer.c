@@ -3,6 +3,7 @@
 
 #include "config.h"
 
+#include <glib/gi18n-lib.h>
 #include <polkit/polkit.h>
 
 #include "sk-bouncer.h"
@@ -79,18 +80,18 @@ credentials (
       "GetConnectionCredentials", g_variant_new ("(s)", sender), G_VARIANT_TYPE ("(a{sv})"),
       G_DBUS_CALL_FLAGS_NONE, -1, NULL, &local_error);
   if (reply == NULL)
-    return denied (error, "the bus did not say who is calling: %s", local_error->message);
+    return denied (error, _ ("the bus did not say who is calling: %s"), local_error->message);
 
   g_autoptr (GVariant) dict = g_variant_get_child_value (reply, 0);
   g_autoptr (GVariant) uid = g_variant_lookup_value (dict, "UnixUserID", G_VARIANT_TYPE_UINT32);
   g_autoptr (GVariant) gids = g_variant_lookup_value (dict, "UnixGroupIDs", G_VARIANT_TYPE ("au"));
   if (uid == NULL || gids == NULL)
-    return denied (error, "the bus did not give the caller's uid and groups");
+    return denied (error, "%s", _ ("the bus did not give the caller's uid and groups"));
 
   gsize n = 0;
   const guint32 *list = g_variant_get_fixed_array (gids, &n, sizeof (guint32));
   if (n > MAX_GROUPS)
-    return denied (error, "the caller is in more than %d groups", MAX_GROUPS);
+    return denied (error, _ ("the caller is in more than %d groups"), MAX_GROUPS);
   *out_uid = g_variant_get_uint32 (uid);
   *out_gids = g_array_sized_new (FALSE, FALSE, sizeof (guint32), (guint)n);
   g_array_append_vals (*out_gids, list, (guint)n);
@@ -174,7 +175,7 @@ sk_bouncer_authorize (SkBouncer *self,
     *out_role = g_strdup (actor->role);
   if (!role_in (actor->role, roles))
     {
-      denied (error, "the %s role may not do %s", actor->role, action_id);
+      denied (error, _ ("the %s role may not do %s"), actor->role, action_id);
       return NULL;
     }
 
@@ -182,7 +183,7 @@ sk_bouncer_authorize (SkBouncer *self,
   g_autoptr (PolkitAuthority) a = authority (self, &local_error);
   if (a == NULL)
     {
-      denied (error, "polkit cannot be reached: %s", local_error->message);
+      denied (error, _ ("polkit cannot be reached: %s"), local_error->message);
       return NULL;
     }
   g_autoptr (PolkitSubject) subject =
@@ -191,12 +192,12 @@ sk_bouncer_authorize (SkBouncer *self,
       a, subject, action_id, NULL, POLKIT_CHECK_AUTHORIZATION_FLAGS_NONE, NULL, &local_error);
   if (result == NULL)
     {
-      denied (error, "polkit did not decide on %s: %s", action_id, local_error->message);
+      denied (error, _ ("polkit did not decide on %s: %s"), action_id, local_error->message);
       return NULL;
     }
   if (!polkit_authorization_result_get_is_authorized (result))
     {
-      denied (error, "polkit does not allow %s", action_id);
+      denied (error, _ ("polkit does not allow %s"), action_id);
       return NULL;
     }
   return g_steal_pointer (&actor);

@@ -18,6 +18,7 @@
 
 #include <errno.h>
 #include <gio/gunixoutputstream.h>
+#include <glib/gi18n-lib.h>
 #include <json-glib/json-glib.h>
 #include <unistd.h>
 
@@ -49,10 +50,10 @@ get_media (SkService *self, GError **error)
     {
       if (self->media_error != NULL)
         g_set_error (error, SK_ERROR, self->media_error->code,
-                     "media are not followed on this station: %s", self->media_error->message);
+                     _ ("media are not followed on this station: %s"), self->media_error->message);
       else
         g_set_error_literal (error, SK_ERROR, SK_ERROR_STATION_INVALID,
-                             "media are not followed on this station yet");
+                             _ ("media are not followed on this station yet"));
     }
   g_mutex_unlock (&self->media_lock);
   return media;
@@ -220,7 +221,7 @@ run_media_import (gpointer data, SkProgress *progress, GCancellable *cancellable
   g_autoptr (JsonNode) report = NULL;
   if (self->pipeline == NULL)
     g_set_error_literal (error, SK_ERROR, SK_ERROR_STATION_INVALID,
-                         "the station has no policy installed yet");
+                         _ ("the station has no policy installed yet"));
   else
     results =
         sk_media_import (media, self->pipeline, d->actor, medium_id (d->arg), cancellable, error);
@@ -244,7 +245,7 @@ run_media_export (gpointer data, SkProgress *progress, GCancellable *cancellable
   g_autofree char *package = NULL;
   if (self->pipeline == NULL)
     g_set_error_literal (error, SK_ERROR, SK_ERROR_STATION_INVALID,
-                         "the station has no policy installed yet");
+                         _ ("the station has no policy installed yet"));
   else
     package =
         sk_media_export (media, self->pipeline, d->actor, before->id, d->arg, cancellable, error);
@@ -431,7 +432,7 @@ read_all (int fd, gsize max, GError **error)
         continue;
       if (n < 0)
         {
-          sk_error_set_from_errno (error, errno, "reading what the caller sent");
+          sk_error_set_from_errno (error, errno, _ ("reading what the caller sent"));
           return NULL;
         }
       if (n == 0)
@@ -439,7 +440,7 @@ read_all (int fd, gsize max, GError **error)
       if (buf->len + (gsize)n > max)
         {
           g_set_error (error, SK_ERROR, SK_ERROR_MEDIA_CSV_INVALID,
-                       "the file is larger than %" G_GSIZE_FORMAT " bytes", max);
+                       _ ("the file is larger than %lu bytes"), (gulong)max);
           return NULL;
         }
       g_byte_array_append (buf, chunk, (guint)n);

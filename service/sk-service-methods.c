@@ -12,6 +12,7 @@
 #include <fcntl.h>
 #include <gio/gunixfdlist.h>
 #include <gio/gunixoutputstream.h>
+#include <glib/gi18n-lib.h>
 #include <glib/gstdio.h>
 #include <json-glib/json-glib.h>
 #include <string.h>
@@ -79,7 +80,7 @@ pipeline_locked (SkService *self, GError **error)
   if (self->pipeline == NULL)
     {
       g_set_error_literal (error, SK_ERROR, SK_ERROR_STATION_INVALID,
-                           "the station has no policy installed yet");
+                           _ ("the station has no policy installed yet"));
       return NULL;
     }
   return self->pipeline;
@@ -94,7 +95,7 @@ _sk_service_take_fd (GDBusMethodInvocation *invocation, GVariant *handle, GError
   gint32 index = g_variant_get_handle (handle);
   if (fds == NULL || index < 0 || index >= g_unix_fd_list_get_length (fds))
     {
-      g_set_error_literal (error, SK_ERROR, SK_ERROR_USAGE, "a descriptor is missing");
+      g_set_error_literal (error, SK_ERROR, SK_ERROR_USAGE, _ ("a descriptor is missing"));
       return -1;
     }
   return g_unix_fd_list_get (fds, index, error);
@@ -109,8 +110,11 @@ plain_name (const char *name, const char *suffix, GError **error)
       (suffix != NULL && !g_str_has_suffix (name, suffix)))
     {
       g_autofree char *escaped = sk_escape_untrusted (name);
-      g_set_error (error, SK_ERROR, SK_ERROR_USAGE, "“%s” is not a plain file name%s%s", escaped,
-                   suffix != NULL ? " ending in " : "", suffix != NULL ? suffix : "");
+      if (suffix != NULL)
+        g_set_error (error, SK_ERROR, SK_ERROR_USAGE,
+                     _ ("“%s” is not a plain file name ending in %s"), escaped, suffix);
+      else
+        g_set_error (error, SK_ERROR, SK_ERROR_USAGE, _ ("“%s” is not a plain file name"), escaped);
       return FALSE;
     }
   return TRUE;
@@ -138,15 +142,15 @@ spool (SkService *self, const char *tmpdir, const char *name, int fd, gsize max,
         continue;
       if (n < 0)
         {
-          sk_error_set_from_errno (error, errno, "reading what the caller sent");
+          sk_error_set_from_errno (error, errno, _ ("reading what the caller sent"));
           return NULL;
         }
       if (n == 0)
         break;
       if (buf->len + (gsize)n > max)
         {
-          g_set_error (error, SK_ERROR, SK_ERROR_USAGE, "more than %" G_GSIZE_FORMAT " bytes sent",
-                       max);
+          g_set_error (error, SK_ERROR, SK_ERROR_USAGE, _ ("more than %lu bytes sent"),
+                       (gulong)max);
           return NULL;
         }
       g_byte_array_append (buf, chunk, (guint)n);
@@ -178,7 +182,7 @@ make_spool_dir (SkService *self, GError **error)
   char *dir = g_mkdtemp_full (templ, 0700);
   if (dir == NULL)
     {
-      sk_error_set_from_errno (error, errno, "making a private folder in the station");
+      sk_error_set_from_errno (error, errno, _ ("making a private folder in the station"));
       return NULL;
     }
   g_steal_pointer (&templ);
@@ -586,7 +590,7 @@ parse_time (const char *text, gint64 *out, GError **error)
   g_autoptr (GDateTime) dt = g_date_time_new_from_iso8601 (text, utc);
   if (dt == NULL)
     {
-      g_set_error_literal (error, SK_ERROR, SK_ERROR_USAGE, "a time is not ISO 8601");
+      g_set_error_literal (error, SK_ERROR, SK_ERROR_USAGE, _ ("a time is not ISO 8601"));
       return FALSE;
     }
   *out = g_date_time_to_unix (dt) * G_USEC_PER_SEC + g_date_time_get_microsecond (dt);
@@ -617,7 +621,7 @@ on_journal_show (SkDbusJournal *skeleton,
   guint64 n = JOURNAL_SHOW_DEFAULT;
   g_variant_lookup (filter_v, "limit", "&s", &limit);
   if (limit != NULL && !g_ascii_string_to_unsigned (limit, 10, 1, JOURNAL_SHOW_MAX, &n, NULL))
-    g_set_error (&error, SK_ERROR, SK_ERROR_USAGE, "limit must be a number from 1 to %d",
+    g_set_error (&error, SK_ERROR, SK_ERROR_USAGE, _ ("limit must be a number from 1 to %d"),
                  JOURNAL_SHOW_MAX);
   filter.last = (gint64)n;
   if (error != NULL || (since != NULL && !parse_time (since, &filter.since_us, &error)) ||

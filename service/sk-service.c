@@ -6,6 +6,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <glib/gi18n-lib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -159,8 +160,8 @@ on_authorize_method (GDBusInterfaceSkeleton *skeleton,
   if (rule != NULL && rule->action == NULL)
     return TRUE;
   if (rule == NULL)
-    g_set_error (&error, SK_ERROR, SK_ERROR_ROLE_DENIED, "%s.%s belongs to no action", interface,
-                 method);
+    g_set_error (&error, SK_ERROR, SK_ERROR_ROLE_DENIED, _ ("%s.%s belongs to no action"),
+                 interface, method);
   else
     actor = sk_bouncer_authorize (self->bouncer, invocation, rule->action, rule->roles, &uid, &role,
                                   &error);
@@ -181,7 +182,7 @@ static gboolean
 refuse_entry (GError **error, const char *path, const char *why)
 {
   g_set_error (error, SK_ERROR, SK_ERROR_STATION_INVALID,
-               "the station directory is not the service's alone: %s %s", path, why);
+               _ ("the station directory is not the service's alone: %s %s"), path, why);
   return FALSE;
 }
 
@@ -191,7 +192,7 @@ static gboolean
 check_tree (int dfd, const char *path, uid_t uid, guint depth, GError **error)
 {
   if (depth > 16)
-    return refuse_entry (error, path, "is nested too deeply");
+    return refuse_entry (error, path, _ ("is nested too deeply"));
   int fd = dup (dfd);
   if (fd < 0)
     {
@@ -224,13 +225,14 @@ check_tree (int dfd, const char *path, uid_t uid, guint depth, GError **error)
           break;
         }
       if (st.st_uid != uid)
-        ok = refuse_entry (error, child, "belongs to another user");
+        ok = refuse_entry (error, child, _ ("belongs to another user"));
       else if (S_ISLNK (st.st_mode))
         continue;
       else if ((st.st_mode & 077) != 0)
-        ok = refuse_entry (error, child, "is open to group or others (files 0600, folders 0700)");
+        ok = refuse_entry (error, child,
+                           _ ("is open to group or others (files 0600, folders 0700)"));
       else if (S_ISREG (st.st_mode) && (st.st_mode & 0100) != 0)
-        ok = refuse_entry (error, child, "is executable");
+        ok = refuse_entry (error, child, _ ("is executable"));
       else if (S_ISDIR (st.st_mode))
         {
           int sub = openat (dfd, de->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
@@ -244,7 +246,7 @@ check_tree (int dfd, const char *path, uid_t uid, guint depth, GError **error)
           close (sub);
         }
       else if (!S_ISREG (st.st_mode) && !S_ISSOCK (st.st_mode))
-        ok = refuse_entry (error, child, "is neither a file nor a folder");
+        ok = refuse_entry (error, child, _ ("is neither a file nor a folder"));
     }
   closedir (dir);
   return ok;
@@ -259,7 +261,7 @@ sk_service_check_station_dir (const char *station_dir, GError **error)
   if (dfd < 0)
     {
       int errsv = errno;
-      g_set_error (error, SK_ERROR, SK_ERROR_STATION_INVALID, "cannot open the station %s: %s",
+      g_set_error (error, SK_ERROR, SK_ERROR_STATION_INVALID, _ ("cannot open the station %s: %s"),
                    station_dir, g_strerror (errsv));
       return FALSE;
     }
@@ -271,9 +273,9 @@ sk_service_check_station_dir (const char *station_dir, GError **error)
       ok = FALSE;
     }
   else if (st.st_uid != geteuid ())
-    ok = refuse_entry (error, station_dir, "belongs to another user");
+    ok = refuse_entry (error, station_dir, _ ("belongs to another user"));
   else if ((st.st_mode & 07777) != 0700)
-    ok = refuse_entry (error, station_dir, "is not mode 0700");
+    ok = refuse_entry (error, station_dir, _ ("is not mode 0700"));
   else
     ok = check_tree (dfd, station_dir, geteuid (), 0, error);
   close (dfd);
