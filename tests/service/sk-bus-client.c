@@ -11,7 +11,7 @@
  * a method that takes descriptors is opened here, as the caller.  It
  * prints one line: OK, ERR <D-Bus error name>, JOB ok|fail <reason> for a
  * job (service-unreachable when the service left the bus meanwhile), or
- * for the loop LOOP <calls> <the distinct answers, joined by |>.  With
+ * for the loop LOOP <calls> <the distinct answers, sorted, joined by |>.  With
  * --client-reply a method that answers a text prints "OK <the text>".  Two
  * special OPs: Cases.ImportCancel FOLDER NAME (cancels the import once it
  * runs and says whether it ended within a second) and Job.Foreign CASE
@@ -123,6 +123,28 @@ open_or_die (const char *path, int flags)
   return fd;
 }
 
+/* NAME "*" of Cases.Import: each package of FOLDER in turn, round and
+ * round (the second round is all replays). */
+static const char *
+next_package (const char *folder)
+{
+  static GPtrArray *names;
+  static guint next;
+  if (names == NULL)
+    {
+      names = g_ptr_array_new_with_free_func (g_free);
+      g_autoptr (GDir) dir = g_dir_open (folder, 0, NULL);
+      const char *n;
+      while (dir != NULL && (n = g_dir_read_name (dir)) != NULL)
+        if (g_str_has_suffix (n, ".tar.gpg"))
+          g_ptr_array_add (names, g_strdup (n));
+      g_ptr_array_sort (names, (GCompareFunc)g_strcmp0);
+      if (names->len == 0)
+        g_ptr_array_add (names, g_strdup ("none.tar.gpg"));
+    }
+  return g_ptr_array_index (names, next++ % names->len);
+}
+
 /* OP is "Interface.Method" and ARGS its arguments as text; a path argument
  * of a method that takes descriptors is opened here, as the caller. */
 static char *
@@ -165,7 +187,7 @@ client_call (GDBusConnection *bus, char **argv)
   else if (g_str_equal (op, "Cases.Import"))
     params = g_variant_new (
         "(hs)", g_unix_fd_list_append (fds, open_or_die (argv[3], O_RDONLY | O_DIRECTORY), NULL),
-        argv[4]);
+        g_str_equal (argv[4], "*") ? next_package (argv[3]) : argv[4]);
   else if (g_str_equal (op, "Cases.Export"))
     params = g_variant_new (
         "(sh)", argv[3],
@@ -244,6 +266,12 @@ client_call (GDBusConnection *bus, char **argv)
   g_free (w.reason);
   g_free (w.result);
   return line;
+}
+
+static int
+sort_strings (const char *const *a, const char *const *b)
+{
+  return strcmp (*a, *b);
 }
 
 /* One call, or with --client-loop SECONDS, the same call again and again
@@ -394,6 +422,8 @@ client_main (int argc, char **argv)
       calls++;
     }
   g_autofree const char **keys = (const char **)g_hash_table_get_keys_as_array (answers, NULL);
+  qsort (keys, g_hash_table_size (answers), sizeof *keys,
+         (int (*) (const void *, const void *))sort_strings);
   g_autofree char *seen = g_strjoinv ("|", (char **)keys);
   printf ("LOOP %u %s\n", calls, seen);
   return 0;

@@ -118,7 +118,7 @@ make_image (const char *name, const char *dir, const char *size)
   char *image = g_build_filename (h.env_dir, name, NULL);
   const char *with[] = { "mkfs.ext4", "-q", "-F", "-d", dir, image, size, NULL };
   const char *without[] = { "mkfs.ext4", "-q", "-F", image, size, NULL };
-  g_autofree char *out = run (dir != NULL ? with : without);
+  g_free (run (dir != NULL ? with : without));
   g_assert_true (g_file_test (image, G_FILE_TEST_IS_REGULAR));
   return image;
 }
@@ -261,6 +261,7 @@ package_folder (const char *name, guint64 seed, guint64 records, const char *cas
       sk_package_pack (std, policy, sk_actor_for_process (SK_ROLE_OPERATOR), "subscriber", case_id,
                        files, dir, NULL, NULL, &error);
   g_assert_no_error (error);
+  g_assert_true (g_file_test (package, G_FILE_TEST_IS_REGULAR));
   return dir;
 }
 
@@ -468,6 +469,8 @@ test_pulled (void)
   g_autoptr (JsonNode) a = json_from_string (added, NULL);
   const char *id = json_object_get_string_member (json_node_get_object (a), "id");
   g_autoptr (JsonNode) row = reply_as ("skadm", "OK ", "Media.Register", id, "USB-0002", "", NULL);
+  g_assert_cmpstr (json_object_get_string_member (json_node_get_object (row), "number"), ==,
+                   "USB-0002");
 
   /* The client says when the job runs, then waits for its end. */
   const char *argv[] = { "setpriv", "--reuid=skop1", "--regid=skop1", "--init-groups",
