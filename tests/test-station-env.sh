@@ -55,6 +55,9 @@ if sk-station-env ctl plug s1 "$out/stick.img" > /dev/null; then
   echo "FAIL: the same name plugged twice"; exit 1
 fi
 sk-station-env ctl unplug s1 > /dev/null
+# The service reads a stick's token when it comes; pulled meanwhile, the
+# loop device goes once the service let go of it (detached lazily).
+for _ in $(seq 50); do [ -z "$(losetup -j "$out/stick.img")" ] && break; sleep 0.1; done
 [ -z "$(losetup -j "$out/stick.img")" ] || { echo "FAIL: loop device left after unplug"; exit 1; }
 # A stick left plugged: the run must detach it.
 cp "$out/stick.img" "$SK_ENV_DIR/left.img"
