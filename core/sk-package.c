@@ -1286,7 +1286,8 @@ read_package (SkStation *station,
   guint64 files_total = 0;
   for (guint i = 0; i < m->files->len; i++)
     files_total += ((SkManifestFile *)g_ptr_array_index (m->files, i))->size;
-  if (!sk_progress_begin (progress, SK_PROGRESS_PHASE_VALIDATE, files_total, error))
+  if (!opts->progress_continues &&
+      !sk_progress_begin (progress, SK_PROGRESS_PHASE_VALIDATE, files_total, error))
     return FALSE;
   g_autoptr (GPtrArray) reports =
       g_ptr_array_new_with_free_func ((GDestroyNotify)sk_file_report_free);
@@ -1912,10 +1913,16 @@ sk_package_check_source (SkStation *station,
   g_autoptr (SkSignature) signature = NULL;
   if (src->verified == NULL)
     {
-      if (!sk_progress_begin (progress, SK_PROGRESS_PHASE_VERIFY, size, error))
+      /* Within a phase the caller began, the signature is checked
+       * silently — but stops as soon as the caller's progress is cancelled. */
+      SkProgress *told = opts->progress_continues ? NULL : progress;
+      GCancellable *stop = cancellable != NULL || progress == NULL
+                               ? cancellable
+                               : sk_progress_get_cancellable (progress);
+      if (!sk_progress_begin (told, SK_PROGRESS_PHASE_VERIFY, size, error))
         return NULL;
       signature = verify_once (station, sig, sk_policy_get_signers (policy, direction), src,
-                               package_cap (policy), &copy, progress, cancellable, error);
+                               package_cap (policy), &copy, told, stop, error);
       if (signature == NULL)
         return NULL;
     }

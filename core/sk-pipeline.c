@@ -665,9 +665,18 @@ sk_pipeline_hand_off (SkPipeline *self,
   g_autofree char *dir = ok ? sk_handoff_user_path (handoff, SK_HANDOFF_UPLOAD, actor->uid) : NULL;
   if (ok)
     sk_fault_point ("handoff-before-write");
+  /* One "validate" phase over the request files of all its packages. */
+  guint64 request_bytes = 0;
+  for (guint i = 0; ok && i < c->files->len; i++)
+    if (g_str_equal (((SkCaseFile *)g_ptr_array_index (c->files, i))->role, "request"))
+      request_bytes += ((SkCaseFile *)g_ptr_array_index (c->files, i))->size;
+  if (ok)
+    ok = sk_progress_begin (progress, SK_PROGRESS_PHASE_VALIDATE, request_bytes, &local_error);
   for (guint i = 0; ok && i < packages->len; i++)
     {
-      SkCheckOptions opts = { .extract = TRUE, .extract_dirfd = dirfd, .replay_allowed = TRUE };
+      SkCheckOptions opts = {
+        .extract = TRUE, .extract_dirfd = dirfd, .replay_allowed = TRUE, .progress_continues = TRUE
+      };
       g_autoptr (SkPackageResult) r = check_stored (self, g_ptr_array_index (packages, i), &opts,
                                                     progress, cancellable, &local_error);
       ok = r != NULL;
@@ -814,14 +823,6 @@ validate_fd (SkPipeline *self,
       sk_error_set_from_errno (error, errno, _ ("reading the result file"));
       return NULL;
     }
-  struct stat st;
-  if (fstat (fd, &st) != 0)
-    {
-      sk_error_set_from_errno (error, errno, _ ("reading the result file"));
-      return NULL;
-    }
-  if (!sk_progress_begin (progress, SK_PROGRESS_PHASE_VALIDATE, (guint64)st.st_size, error))
-    return NULL;
   g_autoptr (SkValidator) v = sk_validator_new (self->policy, name);
   if (keys != NULL)
     sk_validator_set_request (v, keys, request_records);
@@ -915,6 +916,20 @@ take_in_one (SkPipeline *self,
   if (fd < 0)
     return NULL;
   g_autoptr (GInputStream) in = g_unix_input_stream_new (fd, TRUE);
+  struct stat st;
+  if (fstat (fd, &st) != 0)
+    {
+      sk_error_set_from_errno (error, errno, _ ("reading the result file"));
+      return NULL;
+    }
+  /* "validate": the result read for its case, then validated against its
+   * request (the request's own reading is not told; later attempts at
+   * another request neither).  Cancelled, every read stops. */
+  GCancellable *stop = cancellable != NULL || progress == NULL
+                           ? cancellable
+                           : sk_progress_get_cancellable (progress);
+  if (!sk_progress_begin (progress, SK_PROGRESS_PHASE_VALIDATE, 2 * (guint64)st.st_size, error))
+    return NULL;
 
   /* Its case, from its own header. */
   g_autoptr (SkFileReport) probe =
@@ -974,11 +989,12 @@ take_in_one (SkPipeline *self,
     return NULL;
   g_autoptr (SkFileReport) report = NULL;
   g_autofree char *sha = NULL;
+  guint attempts = 0;
   for (guint p = 0; p < packages->len; p++)
     {
       SkCheckOptions opts = { .collect_pair_keys = TRUE, .replay_allowed = TRUE };
       g_autoptr (SkPackageResult) r =
-          check_stored (self, g_ptr_array_index (packages, p), &opts, progress, cancellable, error);
+          check_stored (self, g_ptr_array_index (packages, p), &opts, NULL, stop, error);
       if (r == NULL)
         return NULL;
       for (guint i = 0; i < r->manifest->files->len; i++)
@@ -990,9 +1006,9 @@ take_in_one (SkPipeline *self,
             continue;
           g_free (sha);
           sha = NULL;
-          g_autoptr (SkFileReport) attempt =
-              validate_fd (self, fd, name, g_ptr_array_index (r->pair_keys, i),
-                           (guint64)req->records, &sha, progress, cancellable, error);
+          g_autoptr (SkFileReport) attempt = validate_fd (
+              self, fd, name, g_ptr_array_index (r->pair_keys, i), (guint64)req->records, &sha,
+              attempts++ == 0 ? progress : NULL, stop, error);
           if (attempt == NULL)
             return NULL;
           gboolean good = sk_file_report_ok (attempt);
@@ -1033,12 +1049,6 @@ take_in_one (SkPipeline *self,
                       .case_id = c->id,
                       .records = (gint64)report->records,
                       .deadline_us = HELD };
-  struct stat st;
-  if (fstat (fd, &st) != 0)
-    {
-      sk_error_set_from_errno (error, errno, _ ("reading the result file"));
-      return NULL;
-    }
   if (!sk_progress_begin (progress, SK_PROGRESS_PHASE_SEAL, (guint64)st.st_size, error))
     return NULL;
   g_autoptr (GInputStream) counted = sk_tee_input_stream_new (in, NULL, NULL, progress);

@@ -48,14 +48,16 @@ typedef enum
   OP_CHECK,
   OP_EXPORT,
   OP_UNPACK,
+  OP_HAND_OFF,
+  OP_TAKE_IN,
 } Op;
 
 typedef struct
 {
   Fixture *fx;
   Op op;
-  const char *path;    /* import, check, unpack: the package; pack: the file */
-  const char *case_id; /* pack, export */
+  const char *path;    /* import, check, unpack: the package; pack, take-in: the file */
+  const char *case_id; /* pack, export, hand-off */
   const char *out;     /* pack, export, unpack */
   SkProgress *progress;
   /* what came back */
@@ -104,6 +106,14 @@ run_thread (gpointer data)
     case OP_EXPORT:
       run->result = sk_pipeline_export (fx->pipe, &fx->op, run->case_id, run->out, run->progress,
                                         cancellable, &run->error);
+      break;
+    case OP_HAND_OFF:
+      run->result = sk_pipeline_hand_off (fx->pipe, &fx->op, run->case_id, run->progress,
+                                          cancellable, &run->error);
+      break;
+    case OP_TAKE_IN:
+      run->result = sk_pipeline_take_in (fx->pipe, &fx->op, run->path, NULL, run->progress,
+                                         cancellable, &run->error);
       break;
     case OP_UNPACK:
       run->result = sk_package_unpack (fx->st.std, fx->st.std_policy, &fx->op, run->path, run->out,
@@ -287,12 +297,29 @@ test_progress (Fixture *fx, gconstpointer data)
   assert_progress_complete (&import);
   run_clear (&import);
 
+  Run hand_off = { .fx = fx, .op = OP_HAND_OFF, .case_id = case_id };
+  run_call (&hand_off);
+  g_assert_no_error (hand_off.error);
+  g_clear_pointer (&hand_off.result, g_ptr_array_unref);
+  g_autofree char *hand_off_phases = phases_of (&hand_off);
+  g_assert_cmpstr (hand_off_phases, ==, "validate");
+  assert_progress_complete (&hand_off);
+  run_clear (&hand_off);
+
   g_autoptr (GError) error = NULL;
-  g_autoptr (GPtrArray) paths =
-      sk_pipeline_hand_off (fx->pipe, &fx->op, case_id, NULL, NULL, &error);
-  g_assert_no_error (error);
   g_assert_true (sk_pipeline_confirm_upload (fx->pipe, &fx->op, case_id, &error));
-  g_autoptr (SkCaseFile) f = pf_take_in_ok (fx, result);
+  g_autofree char *saved = pf_browser_saves (fx, result);
+  g_autofree char *name = g_path_get_basename (saved);
+  Run take_in = { .fx = fx, .op = OP_TAKE_IN, .path = name };
+  run_call (&take_in);
+  g_assert_no_error (take_in.error);
+  g_clear_pointer (&take_in.result, sk_case_file_free);
+  g_autofree char *take_in_phases = phases_of (&take_in);
+  /* The result read for its case, the request read again for its pair
+   * keys, the result validated against them, then sealed. */
+  g_assert_cmpstr (take_in_phases, ==, "validate seal");
+  assert_progress_complete (&take_in);
+  run_clear (&take_in);
 
   Run export = { .fx = fx, .op = OP_EXPORT, .case_id = case_id, .out = fx->out };
   run_call (&export);
