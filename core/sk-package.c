@@ -685,6 +685,7 @@ write_package (SkStation *station,
   remove_stale_temps (dirfd);
   unlinkat (dirfd, sig_name, 0);
   unlinkat (dirfd, name, 0);
+  unlinkat (dirfd, temp, 0);
   if (!sk_progress_begin (progress, SK_PROGRESS_PHASE_WRITE, total - g_bytes_get_size (manifest),
                           error))
     {

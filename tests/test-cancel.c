@@ -416,7 +416,7 @@ test_cancel_pack (Fixture *fx, gconstpointer data)
 
 /* Export cancelled while it writes: the medium's folder holds nothing, the
  * case's results stay exportable, and the retry writes the same package
- * id. */
+ * id.  Then the standard side's unpack of it, cancelled. */
 static void
 test_cancel_export (Fixture *fx, gconstpointer data)
 {
@@ -444,29 +444,19 @@ test_cancel_export (Fixture *fx, gconstpointer data)
   g_autofree char *want = g_strconcat (row->package_id, ".tar.gpg", NULL);
   g_assert_cmpstr (base, ==, want);
   g_assert_cmpuint (pf_count_entries (fx->out), ==, 2);
-}
 
-/* Unpack cancelled while it validates and writes the files: the output
- * folder holds nothing; the refusal is journaled, and the package then
- * unpacks (it was never taken for unpacked). */
-static void
-test_cancel_unpack (Fixture *fx, gconstpointer data)
-{
-  g_autofree char *id = pf_case_with_result (fx, "subscriber", "KNY01", "KNY02", 65, 4000);
-  g_autoptr (GError) error = NULL;
-  g_autofree char *medium = pf_make_subdir (fx->tmp, "to-standard");
-  g_autofree char *pkg = sk_pipeline_export (fx->pipe, &fx->op, id, medium, NULL, NULL, &error);
-  g_assert_no_error (error);
-  g_autofree char *out = pf_make_subdir (fx->tmp, "batch");
-
-  Run run = { .fx = fx, .op = OP_UNPACK, .path = pkg, .out = out, .cancel_at = "validate" };
-  gint64 took = run_call (&run);
-  assert_cancelled (&run, took);
-  run_clear (&run);
-  g_assert_cmpuint (pf_count_entries (out), ==, 0);
+  /* On the standard side, unpack cancelled while it validates and writes
+   * the files: the output folder holds nothing; the package then unpacks
+   * (it was never taken for unpacked). */
+  g_autofree char *batch = pf_make_subdir (fx->tmp, "batch");
+  Run unpack = { .fx = fx, .op = OP_UNPACK, .path = path, .out = batch, .cancel_at = "validate" };
+  took = run_call (&unpack);
+  assert_cancelled (&unpack, took);
+  run_clear (&unpack);
+  g_assert_cmpuint (pf_count_entries (batch), ==, 0);
   pf_assert_journal_verifies (fx->st.std);
 
-  Run again = { .fx = fx, .op = OP_UNPACK, .path = pkg, .out = out };
+  Run again = { .fx = fx, .op = OP_UNPACK, .path = path, .out = batch };
   run_call (&again);
   g_assert_no_error (again.error);
   g_clear_pointer (&again.result, sk_package_result_free);
@@ -474,7 +464,7 @@ test_cancel_unpack (Fixture *fx, gconstpointer data)
   g_assert_cmpstr (phases, ==, "copy validate");
   assert_progress_complete (&again);
   run_clear (&again);
-  g_assert_cmpuint (pf_count_entries (out), ==, 1);
+  g_assert_cmpuint (pf_count_entries (batch), ==, 1);
 }
 
 /* ---- what a killed pack leaves ---------------------------------------- */
@@ -583,8 +573,7 @@ main (int argc, char **argv)
   ADD ("/cancel/progress", test_progress);
   ADD ("/cancel/import", test_cancel_import);
   ADD ("/cancel/pack", test_cancel_pack);
-  ADD ("/cancel/export", test_cancel_export);
-  ADD ("/cancel/unpack", test_cancel_unpack);
+  ADD ("/cancel/export-unpack", test_cancel_export);
   ADD ("/cancel/stale-pack-temps", test_stale_pack_temps);
   return g_test_run ();
 }
