@@ -467,6 +467,68 @@ test_cancel_export (Fixture *fx, gconstpointer data)
   g_assert_cmpuint (pf_count_entries (batch), ==, 1);
 }
 
+/* Hand-off cancelled while it writes the plaintext: nothing in the upload
+ * folder, the case still imported.  Take-in cancelled while it validates,
+ * then while it seals: no item, the download still there to take in again,
+ * the case still waiting for it.  Each refusal journaled as `cancelled`. */
+static void
+test_cancel_hand_off_take_in (Fixture *fx, gconstpointer data)
+{
+  g_autofree char *request = big_request (fx, 67);
+  g_autofree char *result = pf_synth (fx, "KNY02", 67, BIG_RECORDS, NULL);
+  const char *paths[] = { request, NULL };
+  g_autofree char *pkg = pf_pack (fx, "subscriber", 67, paths);
+  g_autoptr (SkCase) imported = pf_import_ok (fx, pkg);
+  g_autofree char *case_id = pf_case_of (67);
+  g_autofree char *uid = g_strdup_printf ("%" G_GINT64_FORMAT, fx->op.uid);
+  g_autofree char *upload = g_build_filename (fx->run, "upload", uid, NULL);
+
+  Run hand_off = { .fx = fx, .op = OP_HAND_OFF, .case_id = case_id, .cancel_at = "validate" };
+  gint64 took = run_call (&hand_off);
+  assert_cancelled (&hand_off, took);
+  run_clear (&hand_off);
+  g_assert_cmpuint (pf_count_entries (upload), ==, 0);
+  g_autoptr (SkCase) still = pf_get_case (fx, 67);
+  g_assert_cmpstr (still->state, ==, "imported");
+  g_autoptr (SkJournalRow) refused = pf_last_row (fx, "handoff-refused");
+  g_assert_cmpstr (refused->reason, ==, "cancelled");
+  pf_assert_journal_verifies (fx->st.term);
+
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GPtrArray) written =
+      sk_pipeline_hand_off (fx->pipe, &fx->op, case_id, NULL, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_true (sk_pipeline_confirm_upload (fx->pipe, &fx->op, case_id, &error));
+  g_assert_no_error (error);
+  g_autofree char *saved = pf_browser_saves (fx, result);
+  g_autofree char *name = g_path_get_basename (saved);
+  guint items = pf_store_items (fx);
+
+  const char *phases[] = { "validate", "seal" };
+  for (guint i = 0; i < G_N_ELEMENTS (phases); i++)
+    {
+      Run take_in = { .fx = fx, .op = OP_TAKE_IN, .path = name, .cancel_at = phases[i] };
+      took = run_call (&take_in);
+      g_test_message ("take-in cancelled in %s", phases[i]);
+      assert_cancelled (&take_in, took);
+      run_clear (&take_in);
+      g_assert_cmpuint (pf_store_items (fx), ==, items);
+      pf_assert_store_consistent (fx);
+      g_assert_true (g_file_test (saved, G_FILE_TEST_IS_REGULAR));
+      g_autoptr (SkCase) waiting = pf_get_case (fx, 67);
+      g_assert_cmpstr (waiting->state, ==, "uploaded");
+      g_autoptr (SkJournalRow) row = pf_last_row (fx, "download-refused");
+      g_assert_cmpstr (row->reason, ==, "cancelled");
+      pf_assert_journal_verifies (fx->st.term);
+    }
+
+  g_autoptr (SkCaseFile) f =
+      sk_pipeline_take_in (fx->pipe, &fx->op, name, NULL, NULL, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_nonnull (f);
+  g_assert_cmpuint (pf_store_items (fx), ==, items + 1);
+}
+
 /* ---- what a killed pack leaves ---------------------------------------- */
 
 static void
@@ -574,6 +636,7 @@ main (int argc, char **argv)
   ADD ("/cancel/import", test_cancel_import);
   ADD ("/cancel/pack", test_cancel_pack);
   ADD ("/cancel/export-unpack", test_cancel_export);
+  ADD ("/cancel/hand-off-take-in", test_cancel_hand_off_take_in);
   ADD ("/cancel/stale-pack-temps", test_stale_pack_temps);
   return g_test_run ();
 }
