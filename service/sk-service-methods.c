@@ -323,11 +323,10 @@ run_verify (gpointer data, SkProgress *progress, GCancellable *cancellable, GErr
 {
   JobData *d = data;
   gint64 entries = 0, bad = 0;
-  if (!sk_progress_begin (progress, SK_PROGRESS_PHASE_JOURNAL, 0, error))
-    return NULL;
   g_mutex_lock (&d->service->lock);
   g_autoptr (SkJournal) journal = sk_station_open_journal (d->service->station, TRUE, error);
-  gboolean ok = journal != NULL && sk_journal_verify (journal, &entries, &bad, cancellable, error);
+  gboolean ok = journal != NULL && sk_journal_verify_with_progress (journal, &entries, &bad,
+                                                                    progress, cancellable, error);
   g_mutex_unlock (&d->service->lock);
   if (!ok)
     return NULL;

@@ -50,6 +50,7 @@ typedef enum
   OP_UNPACK,
   OP_HAND_OFF,
   OP_TAKE_IN,
+  OP_VERIFY,
 } Op;
 
 typedef struct
@@ -114,6 +115,16 @@ run_thread (gpointer data)
     case OP_TAKE_IN:
       run->result = sk_pipeline_take_in (fx->pipe, &fx->op, run->path, NULL, run->progress,
                                          cancellable, &run->error);
+      break;
+    case OP_VERIFY:
+      {
+        g_autoptr (SkJournal) journal = sk_station_open_journal (fx->st.term, TRUE, &run->error);
+        gint64 entries = 0, bad = 0;
+        if (journal != NULL &&
+            sk_journal_verify_with_progress (journal, &entries, &bad, run->progress, cancellable,
+                                             &run->error))
+          run->result = GINT_TO_POINTER (1);
+      }
       break;
     case OP_UNPACK:
       run->result = sk_package_unpack (fx->st.std, fx->st.std_policy, &fx->op, run->path, run->out,
@@ -258,7 +269,8 @@ assert_cancelled (const Run *run, gint64 took_us)
 
 /* ---- progress ---------------------------------------------------------- */
 
-/* Pack, check, import and export: every phase reaches its total. */
+/* Pack, check, import, hand-off, take-in, export and journal verify: every
+ * phase reaches its total. */
 static void
 test_progress (Fixture *fx, gconstpointer data)
 {
@@ -329,6 +341,42 @@ test_progress (Fixture *fx, gconstpointer data)
   g_assert_cmpstr (export_phases, ==, "write read-back");
   assert_progress_complete (&export);
   run_clear (&export);
+
+  Run verify = { .fx = fx, .op = OP_VERIFY };
+  run_call (&verify);
+  g_assert_no_error (verify.error);
+  g_autofree char *verify_phases = phases_of (&verify);
+  g_assert_cmpstr (verify_phases, ==, "journal");
+  assert_progress_complete (&verify);
+  run_clear (&verify);
+}
+
+/* Journal verify tells the rows of a journal longer than one step of its
+ * loop, ending at the journal's length. */
+static void
+test_progress_journal (Fixture *fx, gconstpointer data)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (SkJournal) journal = sk_station_open_journal (fx->st.term, FALSE, &error);
+  g_assert_no_error (error);
+  SkJournalEntry e = { .event = "test-row", .outcome = "ok", .uid = -1, .role = "system" };
+  g_assert_true (sk_journal_begin (journal, &error));
+  for (guint i = 0; i < 9000; i++)
+    g_assert_cmpint (sk_journal_append (journal, &e, &error), !=, 0);
+  g_assert_true (sk_journal_commit (journal, &error));
+  g_assert_no_error (error);
+  gint64 length = 0;
+  g_assert_true (sk_journal_head (journal, &length, NULL, &error));
+  g_assert_cmpint (length, >, 9000);
+
+  Run verify = { .fx = fx, .op = OP_VERIFY };
+  run_call (&verify);
+  g_assert_no_error (verify.error);
+  assert_progress_complete (&verify);
+  const Told *last = &g_array_index (verify.told, Told, verify.told->len - 1);
+  g_assert_cmpstr (last->phase, ==, "journal");
+  g_assert_cmpuint (last->total, ==, (guint64)length);
+  run_clear (&verify);
 }
 
 /* ---- cancel ------------------------------------------------------------ */
@@ -633,6 +681,7 @@ main (int argc, char **argv)
 
 #define ADD(path, fn) g_test_add (path, Fixture, NULL, pf_fixture_setup, fn, pf_fixture_teardown)
   ADD ("/cancel/progress", test_progress);
+  ADD ("/cancel/progress-journal", test_progress_journal);
   ADD ("/cancel/import", test_cancel_import);
   ADD ("/cancel/pack", test_cancel_pack);
   ADD ("/cancel/export-unpack", test_cancel_export);
