@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "sk-error.h"
+#include "sk-journal-csv.h"
 #include "sk-fault.h"
 #include "sk-package.h"
 #include "sk-progress.h"
@@ -351,8 +352,8 @@ test_progress (Fixture *fx, gconstpointer data)
   run_clear (&verify);
 }
 
-/* Journal verify tells the rows of a journal longer than one step of its
- * loop, ending at the journal's length. */
+/* Journal verify and export tell the rows of a journal longer than one step
+ * of their loops, ending at the journal's length (or the seq asked for). */
 static void
 test_progress_journal (Fixture *fx, gconstpointer data)
 {
@@ -377,6 +378,33 @@ test_progress_journal (Fixture *fx, gconstpointer data)
   g_assert_cmpstr (last->phase, ==, "journal");
   g_assert_cmpuint (last->total, ==, (guint64)length);
   run_clear (&verify);
+
+  /* The export of its CSV, all of it, then up to a seq. */
+  const gint64 upto[] = { length, 5000 };
+  for (gsize i = 0; i < G_N_ELEMENTS (upto); i++)
+    {
+      g_autoptr (SkProgress) progress = sk_progress_new (NULL);
+      Run seen = { .told = g_array_new (FALSE, FALSE, sizeof (Told)) };
+      g_signal_connect (progress, "changed", G_CALLBACK (on_changed), &seen);
+      g_autoptr (GOutputStream) out = g_memory_output_stream_new_resizable ();
+      g_autoptr (GTimeZone) zone = g_time_zone_new_utc ();
+      gint64 rows = 0;
+      g_assert_true (sk_journal_csv_export_with_progress (
+          journal, upto[i], SK_JOURNAL_CSV_ENGLISH, zone, out, &rows, progress, NULL, &error));
+      g_assert_no_error (error);
+      g_assert_cmpint (rows, ==, upto[i]);
+      /* Told on this thread's context, once it runs. */
+      g_autofree char *phase = NULL;
+      guint64 done = 0, total = 0;
+      sk_progress_get (progress, &phase, &done, &total);
+      while (seen.told->len == 0 ||
+             g_array_index (seen.told, Told, seen.told->len - 1).done != done)
+        g_main_context_iteration (NULL, TRUE);
+      assert_progress_complete (&seen);
+      g_assert_cmpuint (total, ==, (guint64)upto[i]);
+      g_signal_handlers_disconnect_by_data (progress, &seen);
+      g_array_unref (seen.told);
+    }
 }
 
 /* ---- cancel ------------------------------------------------------------ */
