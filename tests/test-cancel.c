@@ -555,6 +555,7 @@ test_cancel_hand_off_take_in (Fixture *fx, gconstpointer data)
   const char *paths[] = { request, NULL };
   g_autofree char *pkg = pf_pack (fx, "subscriber", 67, paths);
   g_autoptr (SkCase) imported = pf_import_ok (fx, pkg);
+  g_assert_cmpstr (imported->state, ==, "imported");
   g_autofree char *case_id = pf_case_of (67);
   g_autofree char *uid = g_strdup_printf ("%" G_GINT64_FORMAT, fx->op.uid);
   g_autofree char *upload = g_build_filename (fx->run, "upload", uid, NULL);
@@ -574,6 +575,7 @@ test_cancel_hand_off_take_in (Fixture *fx, gconstpointer data)
   g_autoptr (GPtrArray) written =
       sk_pipeline_hand_off (fx->pipe, &fx->op, case_id, NULL, NULL, &error);
   g_assert_no_error (error);
+  g_assert_cmpuint (written->len, ==, 1);
   g_assert_true (sk_pipeline_confirm_upload (fx->pipe, &fx->op, case_id, &error));
   g_assert_no_error (error);
   g_autofree char *saved = pf_browser_saves (fx, result);
