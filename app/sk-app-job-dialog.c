@@ -37,15 +37,15 @@ sk_app_job_dialog_phase_label (const char *phase)
     const char *phase;
     const char *label;
   } phases[] = {
+    /* The phases of core's long calls (sk_progress_phase_to_string ()). */
     { "copy", N_ ("Copying from the medium") },
     { "verify", N_ ("Checking the signature") },
-    { "decrypt", N_ ("Decrypting and checking the files") },
-    { "records", N_ ("Checking records") },
-    { "import", N_ ("Importing the package") },
-    { "hand-off", N_ ("Writing the files for the browser") },
-    { "take-in", N_ ("Taking in the result") },
-    { "export", N_ ("Writing and reading back") },
-    { "pack", N_ ("Packing") },
+    { "validate", N_ ("Decrypting and checking the files") },
+    { "hash", N_ ("Hashing the files") },
+    { "write", N_ ("Writing the package") },
+    { "read-back", N_ ("Reading the package back") },
+    { "seal", N_ ("Sealing the result into the store") },
+    { "journal", N_ ("Reading the journal") },
   };
 
   for (gsize i = 0; phase != NULL && i < G_N_ELEMENTS (phases); i++)

@@ -4,6 +4,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <glib/gi18n-lib.h>
 #include <grp.h>
 #include <pwd.h>
 #include <string.h>
@@ -77,15 +78,15 @@ _sk_role_for_gids (const guint32 *gids,
   if (held == 0)
     {
       g_set_error (error, SK_ERROR, SK_ERROR_ROLE_DENIED,
-                   "the caller is in none of the groups %s, %s, %s", SK_GROUP_OPERATOR,
+                   _ ("the caller is in none of the groups %s, %s, %s"), SK_GROUP_OPERATOR,
                    SK_GROUP_AUDITOR, SK_GROUP_ADMIN);
       return FALSE;
     }
   if (held > 1)
     {
       g_set_error (error, SK_ERROR, SK_ERROR_ROLE_DENIED,
-                   "the caller is in %u of the groups %s, %s, %s; one person holds one role", held,
-                   SK_GROUP_OPERATOR, SK_GROUP_AUDITOR, SK_GROUP_ADMIN);
+                   _ ("the caller is in %u of the groups %s, %s, %s; one person holds one role"),
+                   held, SK_GROUP_OPERATOR, SK_GROUP_AUDITOR, SK_GROUP_ADMIN);
       return FALSE;
     }
   *out_role = role;

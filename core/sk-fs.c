@@ -6,6 +6,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <glib/gi18n-lib.h>
 #include <linux/openat2.h>
 #include <string.h>
 #include <sys/syscall.h>
@@ -58,8 +59,8 @@ sk_fs_open_untrusted (int dirfd,
   g_autofree char *safe = sk_escape_untrusted (name);
   if (!sk_fs_is_bare_name (name))
     {
-      g_set_error (error, SK_ERROR, SK_ERROR_FILE_NAME, "%s: “%s” is not a plain file name", what,
-                   safe);
+      g_set_error (error, SK_ERROR, SK_ERROR_FILE_NAME, _ ("%s: “%s” is not a plain file name"),
+                   what, safe);
       return -1;
     }
   /* O_NONBLOCK: opening a FIFO for reading would otherwise wait for a
@@ -70,12 +71,12 @@ sk_fs_open_untrusted (int dirfd,
       int errsv = errno;
       if (errsv == ELOOP || errsv == EXDEV)
         g_set_error (error, SK_ERROR, SK_ERROR_FILE_NOT_REGULAR,
-                     "%s “%s” is a link; links are never followed", what, safe);
+                     _ ("%s “%s” is a link; links are never followed"), what, safe);
       else
         {
           if (out_missing != NULL)
             *out_missing = errsv == ENOENT;
-          g_autofree char *msg = g_strdup_printf ("opening %s “%s”", what, safe);
+          g_autofree char *msg = g_strdup_printf (_ ("opening %s “%s”"), what, safe);
           sk_error_set_from_errno (error, errsv, msg);
         }
       return -1;
@@ -85,7 +86,7 @@ sk_fs_open_untrusted (int dirfd,
     {
       int errsv = errno;
       close (fd);
-      g_autofree char *msg = g_strdup_printf ("examining %s “%s”", what, safe);
+      g_autofree char *msg = g_strdup_printf (_ ("examining %s “%s”"), what, safe);
       sk_error_set_from_errno (error, errsv, msg);
       return -1;
     }
@@ -93,18 +94,18 @@ sk_fs_open_untrusted (int dirfd,
     {
       close (fd);
       g_set_error (error, SK_ERROR, SK_ERROR_FILE_NOT_REGULAR,
-                   "%s “%s” is a %s, not a regular file", what, safe,
-                   S_ISDIR (st.st_mode)    ? "folder"
-                   : S_ISFIFO (st.st_mode) ? "pipe (FIFO)"
-                   : S_ISSOCK (st.st_mode) ? "socket"
-                                           : "device");
+                   _ ("%s “%s” is a %s, not a regular file"), what, safe,
+                   S_ISDIR (st.st_mode)    ? _ ("folder")
+                   : S_ISFIFO (st.st_mode) ? _ ("pipe (FIFO)")
+                   : S_ISSOCK (st.st_mode) ? _ ("socket")
+                                           : _ ("device"));
       return -1;
     }
   if (st.st_nlink != 1)
     {
       close (fd);
       g_set_error (error, SK_ERROR, SK_ERROR_FILE_LINKED,
-                   "%s “%s” has %u hard links; a file is read only when it has one", what, safe,
+                   _ ("%s “%s” has %u hard links; a file is read only when it has one"), what, safe,
                    (guint)st.st_nlink);
       return -1;
     }
@@ -112,9 +113,8 @@ sk_fs_open_untrusted (int dirfd,
     {
       close (fd);
       g_set_error (error, SK_ERROR, SK_ERROR_FILE_TOO_LARGE,
-                   "%s “%s” has %" G_GUINT64_FORMAT " bytes, more than the %" G_GUINT64_FORMAT
-                   " its kind allows",
-                   what, safe, (guint64)st.st_size, max_size);
+                   _ ("%s “%s” has %llu bytes, more than the %llu its kind allows"), what, safe,
+                   (unsigned long long)st.st_size, (unsigned long long)max_size);
       return -1;
     }
   int flags = fcntl (fd, F_GETFL);
@@ -122,7 +122,7 @@ sk_fs_open_untrusted (int dirfd,
     {
       int errsv = errno;
       close (fd);
-      sk_error_set_from_errno (error, errsv, "reading an untrusted file");
+      sk_error_set_from_errno (error, errsv, _ ("reading an untrusted file"));
       return -1;
     }
   if (out_st != NULL)
@@ -140,10 +140,10 @@ sk_fs_open_dir_at (int dirfd, const char *name, GError **error)
       g_autofree char *safe = sk_escape_untrusted (name);
       if (errsv == ELOOP || errsv == EXDEV)
         g_set_error (error, SK_ERROR, SK_ERROR_FILE_NOT_REGULAR,
-                     "the folder “%s” is a link; links are never followed", safe);
+                     _ ("the folder “%s” is a link; links are never followed"), safe);
       else
         {
-          g_autofree char *msg = g_strdup_printf ("opening the folder “%s”", safe);
+          g_autofree char *msg = g_strdup_printf (_ ("opening the folder “%s”"), safe);
           sk_error_set_from_errno (error, errsv, msg);
         }
     }
@@ -159,7 +159,7 @@ sk_fs_list (int dirfd, GError **error)
   DIR *dir = fd >= 0 ? fdopendir (fd) : NULL;
   if (dir == NULL)
     {
-      sk_error_set_from_errno (error, errno, "listing a folder");
+      sk_error_set_from_errno (error, errno, _ ("listing a folder"));
       if (fd >= 0)
         close (fd);
       return NULL;
@@ -178,7 +178,7 @@ sk_fs_list (int dirfd, GError **error)
   closedir (dir);
   if (errsv != 0)
     {
-      sk_error_set_from_errno (error, errsv, "listing a folder");
+      sk_error_set_from_errno (error, errsv, _ ("listing a folder"));
       return NULL;
     }
   g_ptr_array_sort (names, sk_fs_compare_names);

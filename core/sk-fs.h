@@ -31,7 +31,8 @@ sk_fs_is_bare_name (const char *name);
  *   file-too-large    more than MAX_SIZE bytes (checked before a byte is read);
  *   io-error          it could not be opened; *OUT_MISSING (when given) then
  *                     says whether it simply is not there.
- * WHAT names the file in messages ("the package", "the result file"). */
+ * WHAT names the file in messages ("the package", "the result file"),
+ * translated by the caller. */
 int
 sk_fs_open_untrusted (int dirfd,
                       const char *name,

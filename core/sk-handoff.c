@@ -5,6 +5,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <glib/gi18n-lib.h>
 #include <linux/magic.h>
 #include <string.h>
 #include <sys/statfs.h>
@@ -67,8 +68,8 @@ unsafe (GError **error, const char *path, const char *why)
 {
   g_autofree char *safe = sk_escape_untrusted (path);
   g_set_error (error, SK_ERROR, SK_ERROR_HANDOFF_UNSAFE,
-               "the hand-off folder %s %s; nothing was written or removed there — ask the "
-               "administrator to remove it and restart the station service",
+               _ ("the hand-off folder %s %s; nothing was written or removed there — ask the "
+                  "administrator to remove it and restart the station service"),
                safe, why);
   return -1;
 }
@@ -77,7 +78,7 @@ static int
 open_failed (GError **error, int errsv, const char *path)
 {
   if (errsv == ELOOP || errsv == ENOTDIR)
-    return unsafe (error, path, "is a link or not a folder");
+    return unsafe (error, path, _ ("is a link or not a folder"));
   g_autofree char *safe = sk_escape_untrusted (path);
   g_autofree char *what = g_strdup_printf ("opening the hand-off folder %s", safe);
   sk_error_set_from_errno (error, errsv, what);
@@ -107,20 +108,21 @@ sk_handoff_open (const char *root, GError **error)
   if (fs.f_type != TMPFS_MAGIC)
     {
       g_autofree char *safe = sk_escape_untrusted (root);
-      g_set_error (error, SK_ERROR, SK_ERROR_HANDOFF_NOT_TMPFS,
-                   "%s is not a tmpfs: plaintext personal data may only be handed to the browser "
-                   "in memory; mount a tmpfs there (the station's run-sekisho.mount does)",
-                   safe);
+      g_set_error (
+          error, SK_ERROR, SK_ERROR_HANDOFF_NOT_TMPFS,
+          _ ("%s is not a tmpfs: plaintext personal data may only be handed to the browser "
+             "in memory; mount a tmpfs there (the station's run-sekisho.mount does)"),
+          safe);
       return NULL;
     }
   if (!owned_by_station (&st))
     {
-      unsafe (error, root, "belongs to another user");
+      unsafe (error, root, _ ("belongs to another user"));
       return NULL;
     }
   if ((st.st_mode & 022) != 0)
     {
-      unsafe (error, root, "can be written by other users");
+      unsafe (error, root, _ ("can be written by other users"));
       return NULL;
     }
   self->dev = st.st_dev;
@@ -156,7 +158,7 @@ open_folder (
       made = mkdirat (self->rootfd, name, 0711) == 0;
       if (!made && errno != EEXIST)
         {
-          sk_error_set_from_errno (error, errno, "making the hand-off folder");
+          sk_error_set_from_errno (error, errno, _ ("making the hand-off folder"));
           return -1;
         }
     }
@@ -175,14 +177,14 @@ open_folder (
     }
   const char *why = NULL;
   if (st.st_dev != self->dev)
-    why = "is not on the hand-off tmpfs";
+    why = _ ("is not on the hand-off tmpfs");
   else if (!owned_by_station (&st))
-    why = "belongs to another user";
+    why = _ ("belongs to another user");
   else if ((st.st_mode & 022) != 0)
-    why = "can be written by other users";
+    why = _ ("can be written by other users");
   /* Made under a strict umask: the users must still reach their folders. */
   else if (made && fchmod (fd, 0711) != 0)
-    why = "could not be made traversable";
+    why = _ ("could not be made traversable");
   if (why != NULL)
     {
       close (fd);
@@ -203,11 +205,11 @@ check_user_folder (SkHandoff *self, int fd, gint64 uid, const char *path, GError
     }
   const char *why = NULL;
   if (st.st_dev != self->dev)
-    why = "is not on the hand-off tmpfs";
+    why = _ ("is not on the hand-off tmpfs");
   else if ((gint64)st.st_uid != uid)
-    why = "does not belong to the user it is named after";
+    why = _ ("does not belong to the user it is named after");
   else if ((st.st_mode & 077) != 0)
-    why = "can be read or written by other users";
+    why = _ ("can be read or written by other users");
   if (why != NULL)
     {
       unsafe (error, path, why);
@@ -237,7 +239,7 @@ open_user (SkHandoff *self,
         {
           int errsv = errno;
           close (folder);
-          sk_error_set_from_errno (error, errsv, "making the hand-off folder");
+          sk_error_set_from_errno (error, errsv, _ ("making the hand-off folder"));
           return -1;
         }
     }
@@ -363,7 +365,7 @@ sk_handoff_remove (
     }
   gboolean ok = unlinkat (fd, name, 0) == 0 || errno == ENOENT;
   if (!ok)
-    sk_error_set_from_errno (error, errno, "removing hand-off plaintext");
+    sk_error_set_from_errno (error, errno, _ ("removing hand-off plaintext"));
   close (fd);
   return ok;
 }

@@ -500,9 +500,33 @@ sk_journal_csv_export (SkJournal *journal,
                        GCancellable *cancellable,
                        GError **error)
 {
+  return sk_journal_csv_export_with_progress (journal, upto_seq, headers, zone, out, out_rows, NULL,
+                                              cancellable, error);
+}
+
+/* Rows are told (and the cancellable looked at) this many at a time. */
+#define EXPORT_STEP 0x1000
+
+gboolean
+sk_journal_csv_export_with_progress (SkJournal *journal,
+                                     gint64 upto_seq,
+                                     SkJournalCsvHeaders headers,
+                                     GTimeZone *zone,
+                                     GOutputStream *out,
+                                     gint64 *out_rows,
+                                     SkProgress *progress,
+                                     GCancellable *cancellable,
+                                     GError **error)
+{
   g_return_val_if_fail (SK_IS_JOURNAL (journal), FALSE);
   g_return_val_if_fail (zone != NULL, FALSE);
 
+  /* The rows up to UPTO_SEQ of a journal of HEAD rows. */
+  gint64 head = 0;
+  if (progress != NULL && (!sk_journal_head (journal, &head, NULL, error) ||
+                           !sk_progress_begin (progress, SK_PROGRESS_PHASE_JOURNAL,
+                                               (guint64)MAX (0, MIN (upto_seq, head)), error)))
+    return FALSE;
   SkDb *db = sk_journal_get_db (journal);
   g_autoptr (GPtrArray) keys = detail_keys (db, upto_seq, cancellable, error);
   if (keys == NULL)
@@ -538,7 +562,9 @@ sk_journal_csv_export (SkJournal *journal,
         return FALSE;
       if (step == SK_DB_STEP_DONE)
         break;
-      if ((rows & 0xfff) == 0 && g_cancellable_set_error_if_cancelled (cancellable, error))
+      if ((rows % EXPORT_STEP) == 0 &&
+          (g_cancellable_set_error_if_cancelled (cancellable, error) ||
+           !sk_progress_add (progress, rows > 0 ? EXPORT_STEP : 0, error)))
         return FALSE;
       rows++;
 
@@ -577,7 +603,7 @@ sk_journal_csv_export (SkJournal *journal,
     return FALSE;
   if (out_rows != NULL)
     *out_rows = rows;
-  return TRUE;
+  return sk_progress_add (progress, rows > 0 ? (guint64)((rows - 1) % EXPORT_STEP + 1) : 0, error);
 }
 
 /* ---- reading ----------------------------------------------------------- */

@@ -54,6 +54,18 @@ sk_journal_csv_export (SkJournal *journal,
                        gint64 *out_rows,
                        GCancellable *cancellable,
                        GError **error);
+/* The same, telling PROGRESS (which may be NULL) the rows written, as phase
+ * "journal", of the rows up to UPTO_SEQ; stopping when it is cancelled. */
+gboolean
+sk_journal_csv_export_with_progress (SkJournal *journal,
+                                     gint64 upto_seq,
+                                     SkJournalCsvHeaders headers,
+                                     GTimeZone *zone,
+                                     GOutputStream *out,
+                                     gint64 *out_rows,
+                                     SkProgress *progress,
+                                     GCancellable *cancellable,
+                                     GError **error);
 
 typedef struct
 {

@@ -596,6 +596,20 @@ sk_journal_verify (SkJournal *self,
                    GCancellable *cancellable,
                    GError **error)
 {
+  return sk_journal_verify_with_progress (self, out_entries, out_bad_seq, NULL, cancellable, error);
+}
+
+/* Rows are told (and the cancellable looked at) this many at a time. */
+#define VERIFY_STEP 0x1000
+
+gboolean
+sk_journal_verify_with_progress (SkJournal *self,
+                                 gint64 *out_entries,
+                                 gint64 *out_bad_seq,
+                                 SkProgress *progress,
+                                 GCancellable *cancellable,
+                                 GError **error)
+{
   g_return_val_if_fail (SK_IS_JOURNAL (self), FALSE);
 
   gint64 entries = 0, bad_seq_local = 0;
@@ -610,6 +624,11 @@ sk_journal_verify (SkJournal *self,
   g_autoptr (SkDbStmt) stmt = sk_db_prepare (self->db, sql, error);
   if (stmt == NULL)
     return FALSE;
+  gint64 length = 0;
+  if (progress != NULL &&
+      (!sk_journal_head (self, &length, NULL, error) ||
+       !sk_progress_begin (progress, SK_PROGRESS_PHASE_JOURNAL, (guint64)length, error)))
+    return FALSE;
 
   g_autoptr (GString) scratch = g_string_sized_new (512);
   char expect_prev[HASH_LEN * 2 + 1] = ZERO_HASH;
@@ -623,7 +642,9 @@ sk_journal_verify (SkJournal *self,
         return FALSE;
       if (step == SK_DB_STEP_DONE)
         break;
-      if ((entries & 0xfff) == 0 && g_cancellable_set_error_if_cancelled (cancellable, error))
+      if ((entries % VERIFY_STEP) == 0 &&
+          (g_cancellable_set_error_if_cancelled (cancellable, error) ||
+           !sk_progress_add (progress, entries > 0 ? VERIFY_STEP : 0, error)))
         return FALSE;
 
       borrow_row (stmt, &row);
@@ -650,7 +671,10 @@ sk_journal_verify (SkJournal *self,
         }
       g_strlcpy (expect_prev, row.entry_hash, sizeof expect_prev);
     }
-  return TRUE;
+  /* The rows since the last step: a journal that verifies has as many rows
+   * as its head's seq, the total. */
+  return sk_progress_add (progress, entries > 0 ? (guint64)((entries - 1) % VERIFY_STEP + 1) : 0,
+                          error);
 }
 
 /* ---- checkpoints ------------------------------------------------------- */

@@ -25,6 +25,7 @@
 
 #include "sk-db.h"
 #include "sk-keyring.h"
+#include "sk-progress.h"
 
 G_BEGIN_DECLS
 
@@ -108,6 +109,15 @@ sk_journal_verify (SkJournal *self,
                    gint64 *out_bad_seq,
                    GCancellable *cancellable,
                    GError **error);
+/* The same, telling PROGRESS (which may be NULL) the rows verified of the
+ * journal's length, as phase "journal", and stopping when it is cancelled. */
+gboolean
+sk_journal_verify_with_progress (SkJournal *self,
+                                 gint64 *out_entries,
+                                 gint64 *out_bad_seq,
+                                 SkProgress *progress,
+                                 GCancellable *cancellable,
+                                 GError **error);
 
 /* Checkpoints: {format, seq, head_hash, time, station, station_key} signed
  * by the station key.  Making one needs the station's secret key. */

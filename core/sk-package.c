@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <gio/gunixinputstream.h>
+#include <glib/gi18n-lib.h>
 #include <glib/gstdio.h>
 #include <json-glib/json-glib.h>
 #include <string.h>
@@ -344,7 +345,7 @@ hash_file (
   guint64 size = 0;
   if (sum == NULL)
     {
-      g_set_error_literal (error, SK_ERROR, SK_ERROR_IO_ERROR, "SHA-256 is unavailable");
+      g_set_error_literal (error, SK_ERROR, SK_ERROR_IO_ERROR, _ ("SHA-256 is unavailable"));
       close (fd);
       return FALSE;
     }
@@ -355,7 +356,7 @@ hash_file (
         continue;
       if (n < 0)
         {
-          sk_error_set_from_errno (error, errno, "reading a file to pack");
+          sk_error_set_from_errno (error, errno, _ ("reading a file to pack"));
           close (fd);
           return FALSE;
         }
@@ -416,7 +417,7 @@ write_bytes_durably (int dirfd, const char *name, GBytes *bytes, GError **error)
   int fd = create_temp (dirfd, temp, O_WRONLY);
   if (fd < 0)
     {
-      sk_error_set_from_errno (error, errno, "creating the signature file");
+      sk_error_set_from_errno (error, errno, _ ("creating the signature file"));
       return FALSE;
     }
   gsize len;
@@ -426,7 +427,7 @@ write_bytes_durably (int dirfd, const char *name, GBytes *bytes, GError **error)
   /* Renamed while still locked: no cleaner takes it for a stale one. */
   if (!ok || renameat2 (dirfd, temp, dirfd, name, RENAME_NOREPLACE) != 0)
     {
-      sk_error_set_from_errno (error, ok ? errno : errsv, "writing the signature file");
+      sk_error_set_from_errno (error, ok ? errno : errsv, _ ("writing the signature file"));
       unlinkat (dirfd, temp, 0);
       close (fd);
       return FALSE;
@@ -521,7 +522,7 @@ add_entry (TarJob *job, SkTarWriter *w, guint i)
   int fd = open (job->src->paths[i], O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
   if (fd < 0)
     {
-      sk_error_set_from_errno (&job->error, errno, "opening a file to pack");
+      sk_error_set_from_errno (&job->error, errno, _ ("opening a file to pack"));
       return FALSE;
     }
   gboolean ok = sk_tar_writer_add_fd (w, member, f->size, job->mtime, fd, &job->error);
@@ -569,7 +570,7 @@ read_back (int dirfd, const char *name, const char *expected_sha, GError **error
   int fd = openat (dirfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
   if (fd < 0)
     {
-      sk_error_set_from_errno (error, errno, "reading the package back");
+      sk_error_set_from_errno (error, errno, _ ("reading the package back"));
       return FALSE;
     }
   (void)posix_fadvise (fd, 0, 0, POSIX_FADV_DONTNEED);
@@ -582,7 +583,7 @@ read_back (int dirfd, const char *name, const char *expected_sha, GError **error
         continue;
       if (n < 0)
         {
-          sk_error_set_from_errno (error, errno, "reading the package back");
+          sk_error_set_from_errno (error, errno, _ ("reading the package back"));
           close (fd);
           return FALSE;
         }
@@ -595,8 +596,8 @@ read_back (int dirfd, const char *name, const char *expected_sha, GError **error
   if (sum == NULL || !g_str_equal (sk_sha256_hex (sum), expected_sha))
     {
       g_set_error (error, SK_ERROR, SK_ERROR_MEDIA_READBACK_MISMATCH,
-                   "%s reads back differently from what was written: the medium is faulty or "
-                   "was changed",
+                   _ ("%s reads back differently from what was written: the medium is faulty or "
+                      "was changed"),
                    name);
       return FALSE;
     }
@@ -628,7 +629,7 @@ write_package (SkStation *station,
   if (!g_strv_contains (sk_policy_get_signers (policy, m->direction), signer))
     {
       g_set_error (error, SK_ERROR, SK_ERROR_SIG_UNTRUSTED_KEY,
-                   "the policy does not list this station's key %s as a signer for %s", signer,
+                   _ ("the policy does not list this station's key %s as a signer for %s"), signer,
                    sk_direction_to_string (m->direction));
       return NULL;
     }
@@ -648,9 +649,10 @@ write_package (SkStation *station,
   if (total > sk_policy_get_max_package_size (policy))
     {
       g_set_error (error, SK_ERROR, SK_ERROR_TAR_TOO_LARGE,
-                   "the files come to %" G_GUINT64_FORMAT
-                   " bytes; a package holds at most %" G_GUINT64_FORMAT " under the policy",
-                   total, sk_policy_get_max_package_size (policy));
+                   _ ("the files come to %llu bytes; a package holds at most %llu under the "
+                      "policy"),
+                   (unsigned long long)total,
+                   (unsigned long long)sk_policy_get_max_package_size (policy));
       return NULL;
     }
 
@@ -671,7 +673,7 @@ write_package (SkStation *station,
   int dirfd = open (out_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (dirfd < 0)
     {
-      sk_error_set_from_errno (error, errno, "opening the output folder");
+      sk_error_set_from_errno (error, errno, _ ("opening the output folder"));
       return NULL;
     }
   g_autofree char *name = g_strconcat (m->package_id, ".tar.gpg", NULL);
@@ -683,6 +685,7 @@ write_package (SkStation *station,
   remove_stale_temps (dirfd);
   unlinkat (dirfd, sig_name, 0);
   unlinkat (dirfd, name, 0);
+  unlinkat (dirfd, temp, 0);
   if (!sk_progress_begin (progress, SK_PROGRESS_PHASE_WRITE, total - g_bytes_get_size (manifest),
                           error))
     {
@@ -692,7 +695,7 @@ write_package (SkStation *station,
   int out = create_temp (dirfd, temp, O_RDWR);
   if (out < 0)
     {
-      sk_error_set_from_errno (error, errno, "creating the package");
+      sk_error_set_from_errno (error, errno, _ ("creating the package"));
       close (dirfd);
       return NULL;
     }
@@ -702,7 +705,7 @@ write_package (SkStation *station,
   int sv[2];
   if (socketpair (AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0)
     {
-      sk_error_set_from_errno (error, errno, "making a pipe for the archive");
+      sk_error_set_from_errno (error, errno, _ ("making a pipe for the archive"));
       close (out);
       unlinkat (dirfd, temp, 0);
       close (dirfd);
@@ -736,7 +739,7 @@ write_package (SkStation *station,
     sk_fault_point ("pack-before-fsync");
   if (ok && fsync (out) != 0)
     {
-      sk_error_set_from_errno (error, errno, "syncing the package");
+      sk_error_set_from_errno (error, errno, _ ("syncing the package"));
       ok = FALSE;
     }
 
@@ -748,7 +751,7 @@ write_package (SkStation *station,
   struct stat written;
   if (ok && fstat (out, &written) != 0)
     {
-      sk_error_set_from_errno (error, errno, "reading the package back");
+      sk_error_set_from_errno (error, errno, _ ("reading the package back"));
       ok = FALSE;
     }
   if (ok &&
@@ -764,8 +767,8 @@ write_package (SkStation *station,
   if (ok && !g_str_equal (signed_sha, sha))
     {
       g_set_error (error, SK_ERROR, SK_ERROR_MEDIA_READBACK_MISMATCH,
-                   "%s reads back differently from what was written: the medium is faulty or "
-                   "was changed",
+                   _ ("%s reads back differently from what was written: the medium is faulty or "
+                      "was changed"),
                    name);
       ok = FALSE;
     }
@@ -777,7 +780,7 @@ write_package (SkStation *station,
   /* Renamed while still locked: no cleaner takes it for a stale one. */
   if (ok && renameat2 (dirfd, temp, dirfd, name, RENAME_NOREPLACE) != 0)
     {
-      sk_error_set_from_errno (error, errno, "naming the package");
+      sk_error_set_from_errno (error, errno, _ ("naming the package"));
       ok = FALSE;
     }
   if (!ok)
@@ -794,7 +797,7 @@ write_package (SkStation *station,
       !read_back (dirfd, sig_name, sig_sha, error))
     {
       if (error != NULL && *error == NULL)
-        sk_error_set_from_errno (error, errno, "syncing the output folder");
+        sk_error_set_from_errno (error, errno, _ ("syncing the output folder"));
       unlinkat (dirfd, sig_name, 0);
       unlinkat (dirfd, name, 0);
       close (dirfd);
@@ -837,7 +840,7 @@ pack_paths (SkStation *station,
   if (g_strv_length ((GStrv)files) > sk_policy_get_max_files (policy))
     {
       g_set_error (error, SK_ERROR, SK_ERROR_TAR_TOO_MANY,
-                   "a package holds at most %u files under the policy",
+                   _ ("a package holds at most %u files under the policy"),
                    sk_policy_get_max_files (policy));
       return NULL;
     }
@@ -870,16 +873,17 @@ pack_paths (SkStation *station,
       if (!sk_file_report_ok (r))
         {
           const SkFinding *first = &g_array_index (r->findings, SkFinding, 0);
-          g_set_error (error, SK_ERROR, first->code, "%s fails validation (%s); it is not packed",
-                       safe, sk_error_code_to_reason (first->code));
+          g_set_error (error, SK_ERROR, first->code,
+                       _ ("%s fails validation (%s); it is not packed"), safe,
+                       sk_error_code_to_reason (first->code));
           return NULL;
         }
       SkDirection dir = sk_kind_get_direction (r->kind);
       if (!g_str_equal (sk_kind_get_workflow (r->kind), workflow) || (i > 0 && dir != m->direction))
         {
           g_set_error (error, SK_ERROR, SK_ERROR_MANIFEST_WRONG_STATION,
-                       "%s is a %s file of another workflow or direction than the package", safe,
-                       sk_kind_get_id (r->kind));
+                       _ ("%s is a %s file of another workflow or direction than the package"),
+                       safe, sk_kind_get_id (r->kind));
           return NULL;
         }
       if (r->case_id == NULL || !g_str_equal (r->case_id, case_id))
@@ -888,7 +892,8 @@ pack_paths (SkStation *station,
           g_autofree char *carried = sk_escape_untrusted (r->case_id != NULL ? r->case_id : "");
           g_autofree char *given = sk_escape_untrusted (case_id);
           g_set_error (error, SK_ERROR, SK_ERROR_MANIFEST_MISMATCH,
-                       "%s carries case (処理番号) “%s”, not “%s” of --case", safe, carried, given);
+                       _ ("%s carries case (処理番号) “%s”, not “%s” of --case"), safe, carried,
+                       given);
           return NULL;
         }
       m->direction = dir;
@@ -900,7 +905,7 @@ pack_paths (SkStation *station,
       for (guint j = 0; j < i; j++)
         if (g_str_equal (((SkManifestFile *)g_ptr_array_index (m->files, j))->name, f->name))
           {
-            g_set_error (error, SK_ERROR, SK_ERROR_TAR_DUPLICATE, "%s is given twice", safe);
+            g_set_error (error, SK_ERROR, SK_ERROR_TAR_DUPLICATE, _ ("%s is given twice"), safe);
             return NULL;
           }
       if (!hash_file (files[i], &f->sha256, &f->size, progress, error))
@@ -984,7 +989,7 @@ sk_package_pack_items (SkStation *station,
   if (files->len > sk_policy_get_max_files (policy))
     {
       g_set_error (error, SK_ERROR, SK_ERROR_TAR_TOO_MANY,
-                   "a package holds at most %u files under the policy",
+                   _ ("a package holds at most %u files under the policy"),
                    sk_policy_get_max_files (policy));
       return NULL;
     }
@@ -999,7 +1004,7 @@ sk_package_pack_items (SkStation *station,
           (i > 0 && sk_kind_get_direction (kind) != m->direction))
         {
           g_set_error (error, SK_ERROR, SK_ERROR_MANIFEST_WRONG_STATION,
-                       "%s is a %s file of another workflow or direction than the package",
+                       _ ("%s is a %s file of another workflow or direction than the package"),
                        given->name, given->kind);
           return NULL;
         }
@@ -1282,7 +1287,8 @@ read_package (SkStation *station,
   guint64 files_total = 0;
   for (guint i = 0; i < m->files->len; i++)
     files_total += ((SkManifestFile *)g_ptr_array_index (m->files, i))->size;
-  if (!sk_progress_begin (progress, SK_PROGRESS_PHASE_VALIDATE, files_total, error))
+  if (!opts->progress_continues &&
+      !sk_progress_begin (progress, SK_PROGRESS_PHASE_VALIDATE, files_total, error))
     return FALSE;
   g_autoptr (GPtrArray) reports =
       g_ptr_array_new_with_free_func ((GDestroyNotify)sk_file_report_free);
@@ -1908,10 +1914,16 @@ sk_package_check_source (SkStation *station,
   g_autoptr (SkSignature) signature = NULL;
   if (src->verified == NULL)
     {
-      if (!sk_progress_begin (progress, SK_PROGRESS_PHASE_VERIFY, size, error))
+      /* Within a phase the caller began, the signature is checked
+       * silently — but stops as soon as the caller's progress is cancelled. */
+      SkProgress *told = opts->progress_continues ? NULL : progress;
+      GCancellable *stop = cancellable != NULL || progress == NULL
+                               ? cancellable
+                               : sk_progress_get_cancellable (progress);
+      if (!sk_progress_begin (told, SK_PROGRESS_PHASE_VERIFY, size, error))
         return NULL;
       signature = verify_once (station, sig, sk_policy_get_signers (policy, direction), src,
-                               package_cap (policy), &copy, progress, cancellable, error);
+                               package_cap (policy), &copy, told, stop, error);
       if (signature == NULL)
         return NULL;
     }
@@ -2075,7 +2087,7 @@ unpack_own_copy (SkStation *station,
   opts.extract_dirfd = open (out_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (opts.extract_dirfd < 0)
     {
-      sk_error_set_from_errno (error, errno, "opening the output folder");
+      sk_error_set_from_errno (error, errno, _ ("opening the output folder"));
       return NULL;
     }
   SkPackageResult *result = sk_package_check_source (station, policy, &src, &opts, out_reports,

@@ -149,6 +149,10 @@ typedef struct
   const char *only_file;      /* …or only this one */
   gboolean collect_pair_keys; /* keep the requests' pair keys */
   gboolean replay_allowed;    /* reading again what this station took in */
+  /* The caller began the "validate" phase of its progress for several
+   * reads: this one only adds the bytes of its files to it (and verifies the
+   * signature without telling). */
+  gboolean progress_continues;
 } SkCheckOptions;
 
 /* The detached signature NAME beneath DIRFD, read as untrusted input

@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <gio/gunixinputstream.h>
+#include <glib/gi18n-lib.h>
 #include <json-glib/json-glib.h>
 #include <linux/magic.h>
 #include <string.h>
@@ -242,8 +243,8 @@ require_state (const SkCase *c, const char *const *allowed, const char *step, GE
   if (g_strv_contains (allowed, c->state))
     return TRUE;
   g_autofree char *safe = sk_escape_untrusted (c->id);
-  g_set_error (error, SK_ERROR, SK_ERROR_CASE_STATE, "case %s is %s; %s is not possible now", safe,
-               c->state, step);
+  g_set_error (error, SK_ERROR, SK_ERROR_CASE_STATE, _ ("case %s is %s; %s is not possible now"),
+               safe, g_dpgettext2 (GETTEXT_PACKAGE, "state", c->state), step);
   return FALSE;
 }
 
@@ -385,7 +386,7 @@ sk_pipeline_find_packages (const char *folder, GError **error)
   if (dirfd < 0)
     {
       g_autofree char *safe = sk_escape_untrusted (folder);
-      g_autofree char *what = g_strdup_printf ("opening %s", safe);
+      g_autofree char *what = g_strdup_printf (_ ("opening %s"), safe);
       sk_error_set_from_errno (error, errno, what);
       return NULL;
     }
@@ -494,11 +495,11 @@ import_one (SkPipeline *self,
       if (!g_str_equal (existing->workflow, m->workflow))
         {
           g_set_error (error, SK_ERROR, SK_ERROR_MANIFEST_MISMATCH,
-                       "case %s is a %s case; the package is %s", m->case_id, existing->workflow,
-                       m->workflow);
+                       _ ("case %s is a %s case; the package is %s"), m->case_id,
+                       existing->workflow, m->workflow);
           return NULL;
         }
-      if (!require_state (existing, open_states, "adding request files", error))
+      if (!require_state (existing, open_states, _ ("adding request files"), error))
         return NULL;
       for (guint i = 0; i < m->files->len; i++)
         for (guint j = 0; j < existing->files->len; j++)
@@ -506,7 +507,7 @@ import_one (SkPipeline *self,
                            ((SkCaseFile *)g_ptr_array_index (existing->files, j))->name))
             {
               g_set_error (error, SK_ERROR, SK_ERROR_FILE_DUPLICATE,
-                           "case %s already has a file %s", m->case_id,
+                           _ ("case %s already has a file %s"), m->case_id,
                            ((SkManifestFile *)g_ptr_array_index (m->files, i))->name);
               return NULL;
             }
@@ -545,8 +546,8 @@ sk_pipeline_import_at (SkPipeline *self,
       /* Whatever the read ran into, the package is gone: a pulled medium. */
       GError *e = g_steal_pointer (&local_error);
       g_set_error (&local_error, SK_ERROR, SK_ERROR_MEDIA_REMOVED,
-                   "the package is gone from the medium — was it removed? Nothing was imported; "
-                   "insert it and import again (%s)",
+                   _ ("the package is gone from the medium — was it removed? Nothing was imported; "
+                      "insert it and import again (%s)"),
                    e->message);
       g_error_free (e);
     }
@@ -580,8 +581,8 @@ sk_pipeline_import (SkPipeline *self,
       /* The folder (the medium's mount point) itself is gone. */
       g_autoptr (GError) local_error = NULL;
       g_set_error (&local_error, SK_ERROR, SK_ERROR_MEDIA_REMOVED,
-                   "the package's folder is gone — was the medium removed? Nothing was "
-                   "imported; insert it and import again (%s)",
+                   _ ("the package's folder is gone — was the medium removed? Nothing was "
+                      "imported; insert it and import again (%s)"),
                    g_strerror (errno));
       g_autofree char *details = import_details (name, NULL, NULL);
       journal_refusal (self, actor, "package-refused", local_error, NULL, NULL, details);
@@ -626,7 +627,7 @@ sk_pipeline_hand_off (SkPipeline *self,
   int dirfd = -1;
   g_autoptr (GPtrArray) packages = NULL;
   g_autofree char *details = NULL;
-  gboolean ok = c != NULL && require_state (c, allowed, "handing off", &local_error);
+  gboolean ok = c != NULL && require_state (c, allowed, _ ("handing off"), &local_error);
   SkHandoff *handoff = ok ? get_handoff (self, &local_error) : NULL;
   ok = handoff != NULL;
   /* Everything goes through this descriptor of the user's own folder on
@@ -664,9 +665,18 @@ sk_pipeline_hand_off (SkPipeline *self,
   g_autofree char *dir = ok ? sk_handoff_user_path (handoff, SK_HANDOFF_UPLOAD, actor->uid) : NULL;
   if (ok)
     sk_fault_point ("handoff-before-write");
+  /* One "validate" phase over the request files of all its packages. */
+  guint64 request_bytes = 0;
+  for (guint i = 0; ok && i < c->files->len; i++)
+    if (g_str_equal (((SkCaseFile *)g_ptr_array_index (c->files, i))->role, "request"))
+      request_bytes += ((SkCaseFile *)g_ptr_array_index (c->files, i))->size;
+  if (ok)
+    ok = sk_progress_begin (progress, SK_PROGRESS_PHASE_VALIDATE, request_bytes, &local_error);
   for (guint i = 0; ok && i < packages->len; i++)
     {
-      SkCheckOptions opts = { .extract = TRUE, .extract_dirfd = dirfd, .replay_allowed = TRUE };
+      SkCheckOptions opts = {
+        .extract = TRUE, .extract_dirfd = dirfd, .replay_allowed = TRUE, .progress_continues = TRUE
+      };
       g_autoptr (SkPackageResult) r = check_stored (self, g_ptr_array_index (packages, i), &opts,
                                                     progress, cancellable, &local_error);
       ok = r != NULL;
@@ -677,7 +687,8 @@ sk_pipeline_hand_off (SkPipeline *self,
           if (geteuid () == 0 && (gint64)geteuid () != actor->uid &&
               fchownat (dirfd, mf->name, (uid_t)actor->uid, (gid_t)-1, AT_SYMLINK_NOFOLLOW) != 0)
             {
-              sk_error_set_from_errno (&local_error, errno, "giving a handed-off file to its user");
+              sk_error_set_from_errno (&local_error, errno,
+                                       _ ("giving a handed-off file to its user"));
               ok = FALSE;
             }
         }
@@ -742,7 +753,7 @@ sk_pipeline_confirm_upload (SkPipeline *self,
   g_autoptr (SkCase) c = sk_pipeline_get_case (self, case_id, &local_error);
   const char *const allowed[] = { "handed-off", NULL };
   g_autoptr (GPtrArray) removed = sk_handoff_records_new ();
-  gboolean ok = c != NULL && require_state (c, allowed, "confirming the upload", &local_error);
+  gboolean ok = c != NULL && require_state (c, allowed, _ ("confirming the upload"), &local_error);
   if (ok)
     {
       gint64 now = sk_journal_now (self->journal);
@@ -809,17 +820,9 @@ validate_fd (SkPipeline *self,
 {
   if (lseek (fd, 0, SEEK_SET) != 0)
     {
-      sk_error_set_from_errno (error, errno, "reading the result file");
+      sk_error_set_from_errno (error, errno, _ ("reading the result file"));
       return NULL;
     }
-  struct stat st;
-  if (fstat (fd, &st) != 0)
-    {
-      sk_error_set_from_errno (error, errno, "reading the result file");
-      return NULL;
-    }
-  if (!sk_progress_begin (progress, SK_PROGRESS_PHASE_VALIDATE, (guint64)st.st_size, error))
-    return NULL;
   g_autoptr (SkValidator) v = sk_validator_new (self->policy, name);
   if (keys != NULL)
     sk_validator_set_request (v, keys, request_records);
@@ -834,7 +837,7 @@ validate_fd (SkPipeline *self,
         continue;
       if (n < 0)
         {
-          sk_error_set_from_errno (error, errno, "reading the result file");
+          sk_error_set_from_errno (error, errno, _ ("reading the result file"));
           return NULL;
         }
       if (n == 0)
@@ -856,11 +859,10 @@ report_refusal (const SkFileReport *report, GError **error)
   const SkFinding *f = &g_array_index (report->findings, SkFinding, 0);
   g_autofree char *safe = sk_escape_untrusted (report->file);
   if (f->record > 0)
-    g_set_error (error, SK_ERROR, f->code,
-                 "%s fails validation (%s, record %" G_GUINT64_FORMAT ", field %u)", safe,
-                 sk_error_code_to_reason (f->code), f->record, f->field);
+    g_set_error (error, SK_ERROR, f->code, _ ("%s fails validation (%s, record %llu, field %u)"),
+                 safe, sk_error_code_to_reason (f->code), (unsigned long long)f->record, f->field);
   else
-    g_set_error (error, SK_ERROR, f->code, "%s fails validation (%s)", safe,
+    g_set_error (error, SK_ERROR, f->code, _ ("%s fails validation (%s)"), safe,
                  sk_error_code_to_reason (f->code));
   return FALSE;
 }
@@ -896,7 +898,7 @@ take_in_one (SkPipeline *self,
   if (!sk_fs_is_bare_name (name))
     {
       g_autofree char *safe = sk_escape_untrusted (name);
-      g_set_error (error, SK_ERROR, SK_ERROR_FILE_NAME, "%s is not a file name", safe);
+      g_set_error (error, SK_ERROR, SK_ERROR_FILE_NAME, _ ("%s is not a file name"), safe);
       return NULL;
     }
   const SkKind *kind = sk_policy_match_file_name (self->policy, name);
@@ -904,15 +906,30 @@ take_in_one (SkPipeline *self,
     {
       g_autofree char *safe = sk_escape_untrusted (name);
       g_set_error (error, SK_ERROR, kind == NULL ? SK_ERROR_FILE_KIND_UNKNOWN : SK_ERROR_FILE_NAME,
-                   "%s is not the name of a result file the policy knows", safe);
+                   _ ("%s is not the name of a result file the policy knows"), safe);
       return NULL;
     }
   /* Only a regular file with one link, no larger than its kind allows, is
    * read at all: another link would keep the plaintext past its deadline. */
-  int fd = sk_fs_open_untrusted (dirfd, name, "the result file", kind->max_size, NULL, NULL, error);
+  int fd =
+      sk_fs_open_untrusted (dirfd, name, _ ("the result file"), kind->max_size, NULL, NULL, error);
   if (fd < 0)
     return NULL;
   g_autoptr (GInputStream) in = g_unix_input_stream_new (fd, TRUE);
+  struct stat st;
+  if (fstat (fd, &st) != 0)
+    {
+      sk_error_set_from_errno (error, errno, _ ("reading the result file"));
+      return NULL;
+    }
+  /* "validate": the result read for its case, then validated against its
+   * request (the request's own reading is not told; later attempts at
+   * another request neither).  Cancelled, every read stops. */
+  GCancellable *stop = cancellable != NULL || progress == NULL
+                           ? cancellable
+                           : sk_progress_get_cancellable (progress);
+  if (!sk_progress_begin (progress, SK_PROGRESS_PHASE_VALIDATE, 2 * (guint64)st.st_size, error))
+    return NULL;
 
   /* Its case, from its own header. */
   g_autoptr (SkFileReport) probe =
@@ -924,7 +941,7 @@ take_in_one (SkPipeline *self,
       /* No readable header: the findings say why. */
       if (sk_file_report_ok (probe))
         g_set_error_literal (error, SK_ERROR, SK_ERROR_PAIRING,
-                             "the result names no 処理番号 in its header");
+                             _ ("the result names no 処理番号 in its header"));
       else
         report_refusal (probe, error);
       if (out_report != NULL)
@@ -939,7 +956,7 @@ take_in_one (SkPipeline *self,
       g_autofree char *safe = sk_escape_untrusted (probe->case_id);
       if (g_error_matches (lookup_error, SK_ERROR, SK_ERROR_CASE_UNKNOWN))
         g_set_error (error, SK_ERROR, SK_ERROR_PAIRING,
-                     "the result's 処理番号 %s names no case on this station", safe);
+                     _ ("the result's 処理番号 %s names no case on this station"), safe);
       else
         g_propagate_error (error, g_steal_pointer (&lookup_error));
       return NULL;
@@ -947,11 +964,11 @@ take_in_one (SkPipeline *self,
   const char *const allowed[] = { "uploaded", "results-in", "exported", NULL };
   if (!g_str_equal (c->workflow, sk_kind_get_workflow (kind)))
     {
-      g_set_error (error, SK_ERROR, SK_ERROR_PAIRING, "a %s file does not answer a %s case",
+      g_set_error (error, SK_ERROR, SK_ERROR_PAIRING, _ ("a %s file does not answer a %s case"),
                    sk_kind_get_id (kind), c->workflow);
       return NULL;
     }
-  if (!require_state (c, allowed, "taking in results", error))
+  if (!require_state (c, allowed, _ ("taking in results"), error))
     return NULL;
   for (guint i = 0; i < c->files->len; i++)
     {
@@ -960,7 +977,7 @@ take_in_one (SkPipeline *self,
         {
           g_autofree char *safe = sk_escape_untrusted (name);
           g_set_error (error, SK_ERROR, SK_ERROR_FILE_DUPLICATE,
-                       "%s was already taken in for case %s", safe, c->id);
+                       _ ("%s was already taken in for case %s"), safe, c->id);
           return NULL;
         }
     }
@@ -972,11 +989,12 @@ take_in_one (SkPipeline *self,
     return NULL;
   g_autoptr (SkFileReport) report = NULL;
   g_autofree char *sha = NULL;
+  guint attempts = 0;
   for (guint p = 0; p < packages->len; p++)
     {
       SkCheckOptions opts = { .collect_pair_keys = TRUE, .replay_allowed = TRUE };
       g_autoptr (SkPackageResult) r =
-          check_stored (self, g_ptr_array_index (packages, p), &opts, progress, cancellable, error);
+          check_stored (self, g_ptr_array_index (packages, p), &opts, NULL, stop, error);
       if (r == NULL)
         return NULL;
       for (guint i = 0; i < r->manifest->files->len; i++)
@@ -988,9 +1006,9 @@ take_in_one (SkPipeline *self,
             continue;
           g_free (sha);
           sha = NULL;
-          g_autoptr (SkFileReport) attempt =
-              validate_fd (self, fd, name, g_ptr_array_index (r->pair_keys, i),
-                           (guint64)req->records, &sha, progress, cancellable, error);
+          g_autoptr (SkFileReport) attempt = validate_fd (
+              self, fd, name, g_ptr_array_index (r->pair_keys, i), (guint64)req->records, &sha,
+              attempts++ == 0 ? progress : NULL, stop, error);
           if (attempt == NULL)
             return NULL;
           gboolean good = sk_file_report_ok (attempt);
@@ -1008,7 +1026,8 @@ take_in_one (SkPipeline *self,
   if (report == NULL)
     {
       g_set_error (error, SK_ERROR, SK_ERROR_PAIRING,
-                   "case %s holds no request that a %s file answers", c->id, sk_kind_get_id (kind));
+                   _ ("case %s holds no request that a %s file answers"), c->id,
+                   sk_kind_get_id (kind));
       return NULL;
     }
   if (!sk_file_report_ok (report))
@@ -1022,7 +1041,7 @@ take_in_one (SkPipeline *self,
   /* Sealed into the store; the file must be what was validated. */
   if (lseek (fd, 0, SEEK_SET) != 0)
     {
-      sk_error_set_from_errno (error, errno, "reading the result file");
+      sk_error_set_from_errno (error, errno, _ ("reading the result file"));
       return NULL;
     }
   SkItemInfo info = { .kind = sk_kind_get_id (kind),
@@ -1030,12 +1049,6 @@ take_in_one (SkPipeline *self,
                       .case_id = c->id,
                       .records = (gint64)report->records,
                       .deadline_us = HELD };
-  struct stat st;
-  if (fstat (fd, &st) != 0)
-    {
-      sk_error_set_from_errno (error, errno, "reading the result file");
-      return NULL;
-    }
   if (!sk_progress_begin (progress, SK_PROGRESS_PHASE_SEAL, (guint64)st.st_size, error))
     return NULL;
   g_autoptr (GInputStream) counted = sk_tee_input_stream_new (in, NULL, NULL, progress);
@@ -1046,7 +1059,7 @@ take_in_one (SkPipeline *self,
     {
       g_autofree char *safe = sk_escape_untrusted (name);
       g_set_error (error, SK_ERROR, SK_ERROR_IO_ERROR,
-                   "%s changed while it was being taken in; take it in again", safe);
+                   _ ("%s changed while it was being taken in; take it in again"), safe);
       return NULL;
     }
   TakeInCommit tc = { self, actor, c->id, kind, report };
@@ -1069,7 +1082,8 @@ take_in_one (SkPipeline *self,
       if (g_strcmp0 (f->item_id, item->id) == 0)
         return g_ptr_array_steal_index (after->files, i);
     }
-  g_set_error_literal (error, SK_ERROR, SK_ERROR_ITEM_UNKNOWN, "the result vanished from its case");
+  g_set_error_literal (error, SK_ERROR, SK_ERROR_ITEM_UNKNOWN,
+                       _ ("the result vanished from its case"));
   return NULL;
 }
 
@@ -1132,7 +1146,7 @@ find_result (SkCase *c, const char *name, GError **error)
         return f;
     }
   g_autofree char *safe = sk_escape_untrusted (name);
-  g_set_error (error, SK_ERROR, SK_ERROR_ITEM_UNKNOWN, "case %s has no result file %s", c->id,
+  g_set_error (error, SK_ERROR, SK_ERROR_ITEM_UNKNOWN, _ ("case %s has no result file %s"), c->id,
                safe);
   return NULL;
 }
@@ -1150,21 +1164,21 @@ sk_pipeline_approve (
   if (ok && !sk_policy_needs_dual_control (self->policy, f->kind))
     {
       g_set_error (&local_error, SK_ERROR, SK_ERROR_CASE_STATE,
-                   "%s files need no second approval under the policy", f->kind);
+                   _ ("%s files need no second approval under the policy"), f->kind);
       ok = FALSE;
     }
   else if (ok && !g_str_equal (f->state, "taken-in"))
     {
       g_set_error (&local_error, SK_ERROR, SK_ERROR_CASE_STATE,
-                   "the file is %s, not awaiting "
-                   "approval",
+                   _ ("the file is %s, not awaiting "
+                      "approval"),
                    f->state);
       ok = FALSE;
     }
   else if (ok && f->taken_uid == actor->uid)
     {
       g_set_error (&local_error, SK_ERROR, SK_ERROR_DUAL_CONTROL,
-                   "you took this file in; a second, different operator must approve it");
+                   _ ("you took this file in; a second, different operator must approve it"));
       ok = FALSE;
     }
   if (ok)
@@ -1250,7 +1264,7 @@ pending_export (SkPipeline *self, const SkActor *actor, SkCase *c, GPtrArray *fi
   if (files->len == 0)
     {
       g_set_error (error, SK_ERROR, SK_ERROR_CASE_STATE,
-                   "case %s has no results waiting to be exported", c->id);
+                   _ ("case %s has no results waiting to be exported"), c->id);
       return NULL;
     }
   for (guint i = 0; i < files->len; i++)
@@ -1259,15 +1273,15 @@ pending_export (SkPipeline *self, const SkActor *actor, SkCase *c, GPtrArray *fi
       if (f->needs_approval)
         {
           g_set_error (error, SK_ERROR, SK_ERROR_DUAL_CONTROL,
-                       "%s is a %s file and needs a second operator's approval before it "
-                       "leaves",
+                       _ ("%s is a %s file and needs a second operator's approval before it "
+                          "leaves"),
                        f->name, f->kind);
           return NULL;
         }
       if (f->item_id == NULL)
         {
           g_set_error (error, SK_ERROR, SK_ERROR_ITEM_UNKNOWN,
-                       "%s is no longer in the store (its deadline passed)", f->name);
+                       _ ("%s is no longer in the store (its deadline passed)"), f->name);
           return NULL;
         }
     }
@@ -1306,8 +1320,8 @@ explain_media_error (const char *out_dir, GError **error)
       GError *e = *error;
       *error = NULL;
       g_set_error (error, SK_ERROR, SK_ERROR_MEDIA_REMOVED,
-                   "the output folder is gone — was the medium removed? Nothing was exported; "
-                   "insert it and export again (%s)",
+                   _ ("the output folder is gone — was the medium removed? Nothing was exported; "
+                      "insert it and export again (%s)"),
                    e->message);
       g_error_free (e);
     }
@@ -1346,7 +1360,7 @@ sk_pipeline_export_proven (SkPipeline *self,
   g_autofree char *package_id = NULL;
   g_autofree char *path = NULL;
   g_autofree char *sha = NULL;
-  gboolean ok = c != NULL && require_state (c, allowed, "exporting", &local_error);
+  gboolean ok = c != NULL && require_state (c, allowed, _ ("exporting"), &local_error);
   if (ok)
     ok = (package_id = pending_export (self, actor, c, files, &local_error)) != NULL;
   if (ok)
@@ -1433,7 +1447,7 @@ sk_pipeline_interrupt (SkPipeline *self, const SkActor *actor, const char *case_
   const char *const allowed[] = { "imported",   "handed-off", "uploaded",
                                   "results-in", "exported",   NULL };
   g_autoptr (GPtrArray) removed = sk_handoff_records_new ();
-  gboolean ok = c != NULL && require_state (c, allowed, "interrupting", &local_error);
+  gboolean ok = c != NULL && require_state (c, allowed, _ ("interrupting"), &local_error);
   if (ok)
     {
       SkJournalEntry e = entry_for (actor, "case-interrupted", case_id, NULL);

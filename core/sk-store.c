@@ -5,6 +5,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <glib/gi18n-lib.h>
 #include <json-glib/json-glib.h>
 #include <stdio.h>
 #include <sys/file.h>
@@ -99,7 +100,7 @@ sync_dir (SkStore *self, GError **error)
 {
   if (fsync (self->dirfd) != 0)
     {
-      sk_error_set_from_errno (error, errno, "syncing the store directory");
+      sk_error_set_from_errno (error, errno, _ ("syncing the store directory"));
       return FALSE;
     }
   return TRUE;
@@ -229,7 +230,7 @@ recover (SkStore *self, GError **error)
         }
       if (unlinkat (self->dirfd, n, 0) != 0 && errno != ENOENT)
         {
-          sk_error_set_from_errno (error, errno, "removing what a crash left in the store");
+          sk_error_set_from_errno (error, errno, _ ("removing what a crash left in the store"));
           return FALSE;
         }
       g_autofree char *safe = sk_escape_untrusted (n);
@@ -291,7 +292,7 @@ lock_store (SkStore *self, gboolean *out_alone, GError **error)
   *out_alone = r == 0;
   if (r != 0 && errno != EWOULDBLOCK)
     {
-      sk_error_set_from_errno (error, errno, "locking the store");
+      sk_error_set_from_errno (error, errno, _ ("locking the store"));
       return FALSE;
     }
   if (*out_alone)
@@ -301,7 +302,7 @@ lock_store (SkStore *self, gboolean *out_alone, GError **error)
   while (r != 0 && errno == EINTR);
   if (r != 0)
     {
-      sk_error_set_from_errno (error, errno, "locking the store");
+      sk_error_set_from_errno (error, errno, _ ("locking the store"));
       return FALSE;
     }
   return TRUE;
@@ -369,7 +370,7 @@ sk_store_open (const char *dir,
        * recover, since this one has not staged anything yet. */
       if (flock (self->dirfd, LOCK_SH) != 0)
         {
-          sk_error_set_from_errno (error, errno, "locking the store");
+          sk_error_set_from_errno (error, errno, _ ("locking the store"));
           return NULL;
         }
     }
@@ -460,7 +461,7 @@ sk_store_stage (SkStore *self,
   staged->key = sk_item_key_new_random ();
   if (staged->key == NULL)
     {
-      g_set_error_literal (error, SK_ERROR, SK_ERROR_IO_ERROR, "no locked memory for a key");
+      g_set_error_literal (error, SK_ERROR, SK_ERROR_IO_ERROR, _ ("no locked memory for a key"));
       return NULL;
     }
 
@@ -468,7 +469,7 @@ sk_store_stage (SkStore *self,
                    0600);
   if (fd < 0)
     {
-      sk_error_set_from_errno (error, errno, "creating a file in the store");
+      sk_error_set_from_errno (error, errno, _ ("creating a file in the store"));
       return NULL;
     }
   gboolean sealed =
@@ -477,12 +478,12 @@ sk_store_stage (SkStore *self,
     sk_fault_point ("store-put-before-fsync");
   if (sealed && fsync (fd) != 0)
     {
-      sk_error_set_from_errno (error, errno, "syncing a file in the store");
+      sk_error_set_from_errno (error, errno, _ ("syncing a file in the store"));
       sealed = FALSE;
     }
   if (close (fd) != 0 && sealed)
     {
-      sk_error_set_from_errno (error, errno, "closing a file in the store");
+      sk_error_set_from_errno (error, errno, _ ("closing a file in the store"));
       sealed = FALSE;
     }
   return sealed ? g_steal_pointer (&staged) : NULL;
@@ -506,7 +507,7 @@ sk_store_commit (SkStore *self,
   sk_fault_point ("store-put-before-rename");
   if (renameat2 (self->dirfd, staged->temp, self->dirfd, final, RENAME_NOREPLACE) != 0)
     {
-      sk_error_set_from_errno (error, errno, "naming a file in the store");
+      sk_error_set_from_errno (error, errno, _ ("naming a file in the store"));
       return NULL;
     }
   /* From here the file goes by its final name: a failure removes that. */
@@ -599,7 +600,7 @@ sk_store_lookup (SkStore *self, const char *id, GError **error)
     {
       g_autofree char *safe = sk_escape_untrusted (id);
       g_set_error (error, SK_ERROR, SK_ERROR_ITEM_UNKNOWN,
-                   "no item %s in the store: it was deleted, or never stored", safe);
+                   _ ("no item %s in the store: it was deleted, or never stored"), safe);
       return NULL;
     }
   return item_from_row (stmt);
@@ -646,7 +647,7 @@ item_key (SkStore *self, const char *id, GError **error)
     {
       g_autofree char *safe = sk_escape_untrusted (id);
       g_set_error (error, SK_ERROR, SK_ERROR_ITEM_UNKNOWN,
-                   "no item %s in the store: it was deleted, or never stored", safe);
+                   _ ("no item %s in the store: it was deleted, or never stored"), safe);
     }
   return key;
 }
@@ -656,7 +657,7 @@ open_sealed (SkStore *self, const char *name, GError **error)
 {
   int fd = openat (self->dirfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
   if (fd < 0)
-    sk_error_set_from_errno (error, errno, "opening a stored item");
+    sk_error_set_from_errno (error, errno, _ ("opening a stored item"));
   return fd;
 }
 
@@ -709,7 +710,7 @@ reader_start (SkItemKey *key, int sealed_fd, GCancellable *cancellable, GError *
   int sv[2];
   if (socketpair (AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0)
     {
-      sk_error_set_from_errno (error, errno, "making a pipe to read a stored item");
+      sk_error_set_from_errno (error, errno, _ ("making a pipe to read a stored item"));
       sk_item_key_free (key);
       close (sealed_fd);
       return NULL;

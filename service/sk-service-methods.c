@@ -323,11 +323,10 @@ run_verify (gpointer data, SkProgress *progress, GCancellable *cancellable, GErr
 {
   JobData *d = data;
   gint64 entries = 0, bad = 0;
-  if (!sk_progress_begin (progress, SK_PROGRESS_PHASE_JOURNAL, 0, error))
-    return NULL;
   g_mutex_lock (&d->service->lock);
   g_autoptr (SkJournal) journal = sk_station_open_journal (d->service->station, TRUE, error);
-  gboolean ok = journal != NULL && sk_journal_verify (journal, &entries, &bad, cancellable, error);
+  gboolean ok = journal != NULL && sk_journal_verify_with_progress (journal, &entries, &bad,
+                                                                    progress, cancellable, error);
   g_mutex_unlock (&d->service->lock);
   if (!ok)
     return NULL;
@@ -339,15 +338,13 @@ run_journal_export (gpointer data, SkProgress *progress, GCancellable *cancellab
 {
   JobData *d = data;
   gint64 head = 0, rows = 0;
-  if (!sk_progress_begin (progress, SK_PROGRESS_PHASE_JOURNAL, 0, error))
-    return NULL;
   g_autoptr (GOutputStream) out = g_unix_output_stream_new (d->fd, FALSE);
   g_autoptr (GTimeZone) zone = g_time_zone_new_local ();
   g_mutex_lock (&d->service->lock);
   g_autoptr (SkJournal) journal = sk_station_open_journal (d->service->station, TRUE, error);
   gboolean ok = journal != NULL && sk_journal_head (journal, &head, NULL, error) &&
-                sk_journal_csv_export (journal, head, SK_JOURNAL_CSV_ENGLISH, zone, out, &rows,
-                                       cancellable, error);
+                sk_journal_csv_export_with_progress (journal, head, SK_JOURNAL_CSV_ENGLISH, zone,
+                                                     out, &rows, progress, cancellable, error);
   g_mutex_unlock (&d->service->lock);
   if (!ok || !g_output_stream_close (out, cancellable, error))
     return NULL;

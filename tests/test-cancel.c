@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "sk-error.h"
+#include "sk-journal-csv.h"
 #include "sk-fault.h"
 #include "sk-package.h"
 #include "sk-progress.h"
@@ -48,14 +49,17 @@ typedef enum
   OP_CHECK,
   OP_EXPORT,
   OP_UNPACK,
+  OP_HAND_OFF,
+  OP_TAKE_IN,
+  OP_VERIFY,
 } Op;
 
 typedef struct
 {
   Fixture *fx;
   Op op;
-  const char *path;    /* import, check, unpack: the package; pack: the file */
-  const char *case_id; /* pack, export */
+  const char *path;    /* import, check, unpack: the package; pack, take-in: the file */
+  const char *case_id; /* pack, export, hand-off */
   const char *out;     /* pack, export, unpack */
   SkProgress *progress;
   /* what came back */
@@ -104,6 +108,24 @@ run_thread (gpointer data)
     case OP_EXPORT:
       run->result = sk_pipeline_export (fx->pipe, &fx->op, run->case_id, run->out, run->progress,
                                         cancellable, &run->error);
+      break;
+    case OP_HAND_OFF:
+      run->result = sk_pipeline_hand_off (fx->pipe, &fx->op, run->case_id, run->progress,
+                                          cancellable, &run->error);
+      break;
+    case OP_TAKE_IN:
+      run->result = sk_pipeline_take_in (fx->pipe, &fx->op, run->path, NULL, run->progress,
+                                         cancellable, &run->error);
+      break;
+    case OP_VERIFY:
+      {
+        g_autoptr (SkJournal) journal = sk_station_open_journal (fx->st.term, TRUE, &run->error);
+        gint64 entries = 0, bad = 0;
+        if (journal != NULL &&
+            sk_journal_verify_with_progress (journal, &entries, &bad, run->progress, cancellable,
+                                             &run->error))
+          run->result = GINT_TO_POINTER (1);
+      }
       break;
     case OP_UNPACK:
       run->result = sk_package_unpack (fx->st.std, fx->st.std_policy, &fx->op, run->path, run->out,
@@ -248,7 +270,8 @@ assert_cancelled (const Run *run, gint64 took_us)
 
 /* ---- progress ---------------------------------------------------------- */
 
-/* Pack, check, import and export: every phase reaches its total. */
+/* Pack, check, import, hand-off, take-in, export and journal verify: every
+ * phase reaches its total. */
 static void
 test_progress (Fixture *fx, gconstpointer data)
 {
@@ -287,12 +310,29 @@ test_progress (Fixture *fx, gconstpointer data)
   assert_progress_complete (&import);
   run_clear (&import);
 
+  Run hand_off = { .fx = fx, .op = OP_HAND_OFF, .case_id = case_id };
+  run_call (&hand_off);
+  g_assert_no_error (hand_off.error);
+  g_clear_pointer (&hand_off.result, g_ptr_array_unref);
+  g_autofree char *hand_off_phases = phases_of (&hand_off);
+  g_assert_cmpstr (hand_off_phases, ==, "validate");
+  assert_progress_complete (&hand_off);
+  run_clear (&hand_off);
+
   g_autoptr (GError) error = NULL;
-  g_autoptr (GPtrArray) paths =
-      sk_pipeline_hand_off (fx->pipe, &fx->op, case_id, NULL, NULL, &error);
-  g_assert_no_error (error);
   g_assert_true (sk_pipeline_confirm_upload (fx->pipe, &fx->op, case_id, &error));
-  g_autoptr (SkCaseFile) f = pf_take_in_ok (fx, result);
+  g_autofree char *saved = pf_browser_saves (fx, result);
+  g_autofree char *name = g_path_get_basename (saved);
+  Run take_in = { .fx = fx, .op = OP_TAKE_IN, .path = name };
+  run_call (&take_in);
+  g_assert_no_error (take_in.error);
+  g_clear_pointer (&take_in.result, sk_case_file_free);
+  g_autofree char *take_in_phases = phases_of (&take_in);
+  /* The result read for its case, the request read again for its pair
+   * keys, the result validated against them, then sealed. */
+  g_assert_cmpstr (take_in_phases, ==, "validate seal");
+  assert_progress_complete (&take_in);
+  run_clear (&take_in);
 
   Run export = { .fx = fx, .op = OP_EXPORT, .case_id = case_id, .out = fx->out };
   run_call (&export);
@@ -302,6 +342,69 @@ test_progress (Fixture *fx, gconstpointer data)
   g_assert_cmpstr (export_phases, ==, "write read-back");
   assert_progress_complete (&export);
   run_clear (&export);
+
+  Run verify = { .fx = fx, .op = OP_VERIFY };
+  run_call (&verify);
+  g_assert_no_error (verify.error);
+  g_autofree char *verify_phases = phases_of (&verify);
+  g_assert_cmpstr (verify_phases, ==, "journal");
+  assert_progress_complete (&verify);
+  run_clear (&verify);
+}
+
+/* Journal verify and export tell the rows of a journal longer than one step
+ * of their loops, ending at the journal's length (or the seq asked for). */
+static void
+test_progress_journal (Fixture *fx, gconstpointer data)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (SkJournal) journal = sk_station_open_journal (fx->st.term, FALSE, &error);
+  g_assert_no_error (error);
+  SkJournalEntry e = { .event = "test-row", .outcome = "ok", .uid = -1, .role = "system" };
+  g_assert_true (sk_journal_begin (journal, &error));
+  for (guint i = 0; i < 9000; i++)
+    g_assert_cmpint (sk_journal_append (journal, &e, &error), !=, 0);
+  g_assert_true (sk_journal_commit (journal, &error));
+  g_assert_no_error (error);
+  gint64 length = 0;
+  g_assert_true (sk_journal_head (journal, &length, NULL, &error));
+  g_assert_cmpint (length, >, 9000);
+
+  Run verify = { .fx = fx, .op = OP_VERIFY };
+  run_call (&verify);
+  g_assert_no_error (verify.error);
+  assert_progress_complete (&verify);
+  const Told *last = &g_array_index (verify.told, Told, verify.told->len - 1);
+  g_assert_cmpstr (last->phase, ==, "journal");
+  g_assert_cmpuint (last->total, ==, (guint64)length);
+  run_clear (&verify);
+
+  /* The export of its CSV, all of it, then up to a seq. */
+  const gint64 upto[] = { length, 5000 };
+  for (gsize i = 0; i < G_N_ELEMENTS (upto); i++)
+    {
+      g_autoptr (SkProgress) progress = sk_progress_new (NULL);
+      Run seen = { .told = g_array_new (FALSE, FALSE, sizeof (Told)) };
+      g_signal_connect (progress, "changed", G_CALLBACK (on_changed), &seen);
+      g_autoptr (GOutputStream) out = g_memory_output_stream_new_resizable ();
+      g_autoptr (GTimeZone) zone = g_time_zone_new_utc ();
+      gint64 rows = 0;
+      g_assert_true (sk_journal_csv_export_with_progress (
+          journal, upto[i], SK_JOURNAL_CSV_ENGLISH, zone, out, &rows, progress, NULL, &error));
+      g_assert_no_error (error);
+      g_assert_cmpint (rows, ==, upto[i]);
+      /* Told on this thread's context, once it runs. */
+      g_autofree char *phase = NULL;
+      guint64 done = 0, total = 0;
+      sk_progress_get (progress, &phase, &done, &total);
+      while (seen.told->len == 0 ||
+             g_array_index (seen.told, Told, seen.told->len - 1).done != done)
+        g_main_context_iteration (NULL, TRUE);
+      assert_progress_complete (&seen);
+      g_assert_cmpuint (total, ==, (guint64)upto[i]);
+      g_signal_handlers_disconnect_by_data (progress, &seen);
+      g_array_unref (seen.told);
+    }
 }
 
 /* ---- cancel ------------------------------------------------------------ */
@@ -389,7 +492,7 @@ test_cancel_pack (Fixture *fx, gconstpointer data)
 
 /* Export cancelled while it writes: the medium's folder holds nothing, the
  * case's results stay exportable, and the retry writes the same package
- * id. */
+ * id.  Then the standard side's unpack of it, cancelled. */
 static void
 test_cancel_export (Fixture *fx, gconstpointer data)
 {
@@ -417,29 +520,19 @@ test_cancel_export (Fixture *fx, gconstpointer data)
   g_autofree char *want = g_strconcat (row->package_id, ".tar.gpg", NULL);
   g_assert_cmpstr (base, ==, want);
   g_assert_cmpuint (pf_count_entries (fx->out), ==, 2);
-}
 
-/* Unpack cancelled while it validates and writes the files: the output
- * folder holds nothing; the refusal is journaled, and the package then
- * unpacks (it was never taken for unpacked). */
-static void
-test_cancel_unpack (Fixture *fx, gconstpointer data)
-{
-  g_autofree char *id = pf_case_with_result (fx, "subscriber", "KNY01", "KNY02", 65, 4000);
-  g_autoptr (GError) error = NULL;
-  g_autofree char *medium = pf_make_subdir (fx->tmp, "to-standard");
-  g_autofree char *pkg = sk_pipeline_export (fx->pipe, &fx->op, id, medium, NULL, NULL, &error);
-  g_assert_no_error (error);
-  g_autofree char *out = pf_make_subdir (fx->tmp, "batch");
-
-  Run run = { .fx = fx, .op = OP_UNPACK, .path = pkg, .out = out, .cancel_at = "validate" };
-  gint64 took = run_call (&run);
-  assert_cancelled (&run, took);
-  run_clear (&run);
-  g_assert_cmpuint (pf_count_entries (out), ==, 0);
+  /* On the standard side, unpack cancelled while it validates and writes
+   * the files: the output folder holds nothing; the package then unpacks
+   * (it was never taken for unpacked). */
+  g_autofree char *batch = pf_make_subdir (fx->tmp, "batch");
+  Run unpack = { .fx = fx, .op = OP_UNPACK, .path = path, .out = batch, .cancel_at = "validate" };
+  took = run_call (&unpack);
+  assert_cancelled (&unpack, took);
+  run_clear (&unpack);
+  g_assert_cmpuint (pf_count_entries (batch), ==, 0);
   pf_assert_journal_verifies (fx->st.std);
 
-  Run again = { .fx = fx, .op = OP_UNPACK, .path = pkg, .out = out };
+  Run again = { .fx = fx, .op = OP_UNPACK, .path = path, .out = batch };
   run_call (&again);
   g_assert_no_error (again.error);
   g_clear_pointer (&again.result, sk_package_result_free);
@@ -447,7 +540,71 @@ test_cancel_unpack (Fixture *fx, gconstpointer data)
   g_assert_cmpstr (phases, ==, "copy validate");
   assert_progress_complete (&again);
   run_clear (&again);
-  g_assert_cmpuint (pf_count_entries (out), ==, 1);
+  g_assert_cmpuint (pf_count_entries (batch), ==, 1);
+}
+
+/* Hand-off cancelled while it writes the plaintext: nothing in the upload
+ * folder, the case still imported.  Take-in cancelled while it validates,
+ * then while it seals: no item, the download still there to take in again,
+ * the case still waiting for it.  Each refusal journaled as `cancelled`. */
+static void
+test_cancel_hand_off_take_in (Fixture *fx, gconstpointer data)
+{
+  g_autofree char *request = big_request (fx, 67);
+  g_autofree char *result = pf_synth (fx, "KNY02", 67, BIG_RECORDS, NULL);
+  const char *paths[] = { request, NULL };
+  g_autofree char *pkg = pf_pack (fx, "subscriber", 67, paths);
+  g_autoptr (SkCase) imported = pf_import_ok (fx, pkg);
+  g_assert_cmpstr (imported->state, ==, "imported");
+  g_autofree char *case_id = pf_case_of (67);
+  g_autofree char *uid = g_strdup_printf ("%" G_GINT64_FORMAT, fx->op.uid);
+  g_autofree char *upload = g_build_filename (fx->run, "upload", uid, NULL);
+
+  Run hand_off = { .fx = fx, .op = OP_HAND_OFF, .case_id = case_id, .cancel_at = "validate" };
+  gint64 took = run_call (&hand_off);
+  assert_cancelled (&hand_off, took);
+  run_clear (&hand_off);
+  g_assert_cmpuint (pf_count_entries (upload), ==, 0);
+  g_autoptr (SkCase) still = pf_get_case (fx, 67);
+  g_assert_cmpstr (still->state, ==, "imported");
+  g_autoptr (SkJournalRow) refused = pf_last_row (fx, "handoff-refused");
+  g_assert_cmpstr (refused->reason, ==, "cancelled");
+  pf_assert_journal_verifies (fx->st.term);
+
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GPtrArray) written =
+      sk_pipeline_hand_off (fx->pipe, &fx->op, case_id, NULL, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (written->len, ==, 1);
+  g_assert_true (sk_pipeline_confirm_upload (fx->pipe, &fx->op, case_id, &error));
+  g_assert_no_error (error);
+  g_autofree char *saved = pf_browser_saves (fx, result);
+  g_autofree char *name = g_path_get_basename (saved);
+  guint items = pf_store_items (fx);
+
+  const char *phases[] = { "validate", "seal" };
+  for (guint i = 0; i < G_N_ELEMENTS (phases); i++)
+    {
+      Run take_in = { .fx = fx, .op = OP_TAKE_IN, .path = name, .cancel_at = phases[i] };
+      took = run_call (&take_in);
+      g_test_message ("take-in cancelled in %s", phases[i]);
+      assert_cancelled (&take_in, took);
+      run_clear (&take_in);
+      g_assert_cmpuint (pf_store_items (fx), ==, items);
+      pf_assert_store_consistent (fx);
+      g_assert_true (g_file_test (saved, G_FILE_TEST_IS_REGULAR));
+      g_autoptr (SkCase) waiting = pf_get_case (fx, 67);
+      g_assert_cmpstr (waiting->state, ==, "uploaded");
+      g_autoptr (SkJournalRow) row = pf_last_row (fx, "download-refused");
+      g_assert_cmpstr (row->reason, ==, "cancelled");
+      pf_assert_journal_verifies (fx->st.term);
+    }
+
+  g_autoptr (SkCaseFile) f =
+      sk_pipeline_take_in (fx->pipe, &fx->op, name, NULL, NULL, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_nonnull (f);
+  g_assert_cmpuint (pf_store_items (fx), ==, items + 1);
 }
 
 /* ---- what a killed pack leaves ---------------------------------------- */
@@ -554,10 +711,11 @@ main (int argc, char **argv)
 
 #define ADD(path, fn) g_test_add (path, Fixture, NULL, pf_fixture_setup, fn, pf_fixture_teardown)
   ADD ("/cancel/progress", test_progress);
+  ADD ("/cancel/progress-journal", test_progress_journal);
   ADD ("/cancel/import", test_cancel_import);
   ADD ("/cancel/pack", test_cancel_pack);
-  ADD ("/cancel/export", test_cancel_export);
-  ADD ("/cancel/unpack", test_cancel_unpack);
+  ADD ("/cancel/export-unpack", test_cancel_export);
+  ADD ("/cancel/hand-off-take-in", test_cancel_hand_off_take_in);
   ADD ("/cancel/stale-pack-temps", test_stale_pack_temps);
   return g_test_run ();
 }
