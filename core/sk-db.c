@@ -156,6 +156,13 @@ sk_db_open (const char *path, SkDbMode mode, GError **error)
   return g_steal_pointer (&self);
 }
 
+SkDb *
+sk_db_open_reader (SkDb *self, GError **error)
+{
+  g_return_val_if_fail (SK_IS_DB (self), NULL);
+  return sk_db_open (self->path, SK_DB_READ_ONLY, error);
+}
+
 gboolean
 sk_db_exec (SkDb *self, const char *sql, GError **error)
 {
@@ -350,6 +357,25 @@ const char *
 sk_db_stmt_column_text (SkDbStmt *stmt, int column)
 {
   return (const char *)sqlite3_column_text (stmt->stmt, column);
+}
+
+const char *
+sk_db_stmt_column_text_len (SkDbStmt *stmt, int column, gsize *out_len)
+{
+  /* Through the column's value, once: a million rows are read this way.
+   * The value is unprotected, which is safe while one thread uses the
+   * connection (SQLITE_OPEN_NOMUTEX: always here).  Text first, then its
+   * length: the order SQLite's documentation asks. */
+  sqlite3_value *value = sqlite3_column_value (stmt->stmt, column);
+  const char *text = (const char *)sqlite3_value_text (value);
+  *out_len = text != NULL ? (gsize)sqlite3_value_bytes (value) : 0;
+  return text;
+}
+
+gboolean
+sk_db_stmt_column_is_integer (SkDbStmt *stmt, int column)
+{
+  return sqlite3_column_type (stmt->stmt, column) == SQLITE_INTEGER;
 }
 
 const guint8 *
