@@ -229,6 +229,16 @@ sk_cases_get (SkCases *self, const char *case_id, GError **error)
   c->closed_us = sk_db_stmt_column_int64 (stmt, 6);
   sk_db_stmt_reset (stmt);
 
+  g_autoptr (SkDbStmt) handoffs =
+      sk_db_prepare (self->db, "SELECT min (deadline_us) FROM handoffs WHERE case_id = ?1", error);
+  if (handoffs == NULL)
+    return NULL;
+  sk_db_stmt_bind_text (handoffs, 1, case_id);
+  if (sk_db_stmt_step (handoffs, error) != SK_DB_STEP_ROW)
+    return NULL;
+  c->handoff_deadline_us =
+      sk_db_stmt_column_is_null (handoffs, 0) ? 0 : sk_db_stmt_column_int64 (handoffs, 0);
+
   g_autoptr (SkDbStmt) files = sk_db_prepare (
       self->db, "SELECT " FILE_COLUMNS " FROM case_files WHERE case_id = ?1 ORDER BY id", error);
   if (files == NULL)
