@@ -449,10 +449,10 @@ install_policy (SkStation *self, const char *policy_path, InstallOutcome *outcom
   gboolean again = current_sha != NULL && g_str_equal (current_sha, sk_policy_get_sha256 (policy));
   if (!again && serial <= outcome->installed_serial)
     {
-      g_set_error (error, SK_ERROR, SK_ERROR_POLICY_INVALID,
-                   "the policy's serial %" G_GINT64_FORMAT " is not greater than the installed "
-                   "policy's serial %" G_GINT64_FORMAT "; an older policy is never installed again",
-                   serial, outcome->installed_serial);
+      g_set_error (error, SK_ERROR, SK_ERROR_POLICY_ROLLBACK,
+                   _ ("the policy's serial %lld is not greater than the installed policy's serial "
+                      "%lld; an older policy is never installed again"),
+                   (long long)serial, (long long)outcome->installed_serial);
       return NULL;
     }
 
