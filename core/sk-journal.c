@@ -113,11 +113,8 @@ journal_new (SkDb *db, const char *station, gboolean read_only, GError **error)
   self->read_only = read_only;
   if (!read_only && !sk_schema_migrate (db, error))
     return NULL;
-  if (read_only)
-    {
-      if (!sk_schema_check (db, error))
-        return NULL;
-    }
+  if (read_only && !sk_schema_open_read_only (db, error))
+    return NULL;
   if (!read_high_water (self, error))
     return NULL;
   self->head =

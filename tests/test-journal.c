@@ -18,6 +18,7 @@
 #include "sk-journal-csv.h"
 #include "sk-journal.h"
 #include "sk-keyring.h"
+#include "sk-schema.h"
 #include "sk-test-gpg.h"
 
 #define ROWS 6
@@ -398,6 +399,135 @@ test_verify_two_halves (Fixture *fx, gconstpointer data)
   g_assert_true (cut.ok);
   g_assert_cmpint (cut.entries, ==, 2600);
   g_free (cut.message);
+}
+
+/* The tables each schema version added (sk-schema.h); with the test's
+ * check below that together they are the current schema's. */
+static const char *const tables_by_version[][5] = {
+  /* 1 */ { "journal", "meta", NULL },
+  /* 2 */ { "items", NULL },
+  /* 3 */ { "cases", "packages", "case_files", "handoffs", NULL },
+  /* 4 */ { "downloads", NULL },
+  /* 5 */ { "media", NULL },
+};
+
+static char *
+file_sha256 (const char *path)
+{
+  g_autofree char *data = NULL;
+  gsize len = 0;
+  g_autoptr (GError) error = NULL;
+  g_file_get_contents (path, &data, &len, &error);
+  g_assert_no_error (error);
+  return g_compute_checksum_for_data (G_CHECKSUM_SHA256, (const guchar *)data, len);
+}
+
+static gint64
+count_rows (SkDb *db, const char *table)
+{
+  g_autoptr (GError) error = NULL;
+  g_autofree char *sql = g_strdup_printf ("SELECT count (*) FROM %s", table);
+  g_autoptr (SkDbStmt) stmt = sk_db_prepare (db, sql, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (sk_db_stmt_step (stmt, &error), ==, SK_DB_STEP_ROW);
+  return sk_db_stmt_column_int64 (stmt, 0);
+}
+
+/* A station database of every older schema version: a read-only open
+ * reads it as it is (the journal verifies and shows, every table of the
+ * current schema can be read, the missing ones empty) and leaves the file
+ * byte for byte as it was; the next writable open brings it forward, its
+ * entries intact. */
+static void
+test_read_only_older_schema (Fixture *fx, gconstpointer data)
+{
+  g_autoptr (GError) error = NULL;
+  G_STATIC_ASSERT (G_N_ELEMENTS (tables_by_version) == SK_SCHEMA_VERSION);
+  {
+    g_autoptr (SkJournal) journal = open_journal (fx->path);
+    g_autoptr (SkDbStmt) stmt =
+        sk_db_prepare (sk_journal_get_db (journal),
+                       "SELECT count (*) FROM sqlite_schema WHERE type = 'table'", &error);
+    g_assert_no_error (error);
+    g_assert_cmpint (sk_db_stmt_step (stmt, &error), ==, SK_DB_STEP_ROW);
+    guint listed = 0;
+    for (gsize v = 0; v < G_N_ELEMENTS (tables_by_version); v++)
+      for (gsize t = 0; tables_by_version[v][t] != NULL; t++)
+        listed++;
+    /* A new step with a new table: list it above. */
+    g_assert_cmpint (sk_db_stmt_column_int64 (stmt, 0), ==, listed);
+  }
+  g_unlink (fx->path);
+
+  for (gint64 version = 1; version < SK_SCHEMA_VERSION; version++)
+    {
+      g_autofree char *path = g_strdup_printf ("%s/v%" G_GINT64_FORMAT ".db", fx->dir, version);
+      {
+        g_autoptr (SkJournal) journal = open_journal (path);
+        append_rows (journal, ROWS);
+        SkDb *db = sk_journal_get_db (journal);
+        for (gint64 v = SK_SCHEMA_VERSION; v > version; v--)
+          for (gsize t = 0; tables_by_version[v - 1][t] != NULL; t++)
+            {
+              g_autofree char *drop =
+                  g_strdup_printf ("DROP TABLE %s", tables_by_version[v - 1][t]);
+              g_assert_true (sk_db_exec (db, drop, &error));
+              g_assert_no_error (error);
+            }
+        g_assert_true (sk_db_set_user_version (db, version, &error));
+        g_assert_true (sk_db_checkpoint_truncate (db, &error));
+        g_assert_no_error (error);
+      }
+      g_autofree char *before = file_sha256 (path);
+
+      {
+        g_autoptr (SkDb) db = sk_db_open (path, SK_DB_READ_ONLY, &error);
+        g_assert_no_error (error);
+        g_autoptr (SkJournal) journal = sk_journal_open_read_only (db, &error);
+        g_assert_no_error (error);
+        gint64 entries = 0, bad = -1;
+        g_assert_true (sk_journal_verify (journal, &entries, &bad, NULL, &error));
+        g_assert_no_error (error);
+        g_assert_cmpint (entries, ==, ROWS);
+        g_autoptr (GPtrArray) rows = sk_journal_query (journal, NULL, &error);
+        g_assert_no_error (error);
+        g_assert_cmpuint (rows->len, ==, ROWS);
+        for (gsize v = 0; v < G_N_ELEMENTS (tables_by_version); v++)
+          for (gsize t = 0; tables_by_version[v][t] != NULL; t++)
+            {
+              gint64 n = count_rows (db, tables_by_version[v][t]);
+              if ((gint64)v >= version)
+                g_assert_cmpint (n, ==, 0);
+            }
+        g_assert_cmpint (sk_db_get_user_version (db, &error), ==, version);
+      }
+      g_autofree char *after = file_sha256 (path);
+      g_assert_cmpstr (before, ==, after);
+      g_autofree char *wal = g_strconcat (path, "-wal", NULL);
+      g_assert_false (g_file_test (wal, G_FILE_TEST_EXISTS));
+
+      /* The next writable open brings it forward, entries intact. */
+      g_autoptr (SkJournal) writable = open_journal (path);
+      SkDb *db = sk_journal_get_db (writable);
+      g_assert_cmpint (sk_db_get_user_version (db, &error), ==, SK_SCHEMA_VERSION);
+      gint64 entries = 0;
+      g_assert_true (sk_journal_verify (writable, &entries, NULL, NULL, &error));
+      g_assert_cmpint (entries, ==, ROWS);
+      g_assert_cmpint (count_rows (db, "media"), ==, 0);
+    }
+
+  /* A database of a newer build is refused by a read-only open too. */
+  g_autofree char *newer = g_build_filename (fx->dir, "newer.db", NULL);
+  {
+    g_autoptr (SkJournal) journal = open_journal (newer);
+    g_assert_true (
+        sk_db_set_user_version (sk_journal_get_db (journal), SK_SCHEMA_VERSION + 1, &error));
+  }
+  g_autoptr (SkDb) db = sk_db_open (newer, SK_DB_READ_ONLY, &error);
+  g_assert_no_error (error);
+  g_autoptr (SkJournal) refused = sk_journal_open_read_only (db, &error);
+  g_assert_error (error, SK_ERROR, SK_ERROR_STATION_INVALID);
+  g_assert_null (refused);
 }
 
 static void
@@ -819,6 +949,7 @@ main (int argc, char **argv)
   ADD ("/journal/tamper/each-byte", test_tamper_each_byte);
   ADD ("/journal/tamper/rows", test_delete_swap_insert_truncate);
   ADD ("/journal/verify-two-halves", test_verify_two_halves);
+  ADD ("/journal/read-only-older-schema", test_read_only_older_schema);
   ADD ("/journal/checkpoint", test_checkpoint);
   ADD ("/journal/clock-anomaly", test_clock_anomaly);
   ADD ("/journal/systemd", test_systemd);

@@ -19,6 +19,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "sk-schema.h"
 #include "sk-test-pipeline.h"
 
 typedef SkPipelineFixture Fixture;
@@ -351,6 +352,40 @@ test_handoff_deadline_kept (Fixture *fx, gconstpointer data)
   g_assert_null (find_deadline (json_array_get_object_element (cases, 0), "upload-plaintext"));
 }
 
+/* A station whose database is of an older schema (here version 3: no
+ * downloads, no media register): journal verify and journal show, which
+ * only read, answer without bringing it forward; the next command that
+ * writes (case list opens the pipeline) does. */
+static void
+test_older_schema (Fixture *fx, gconstpointer data)
+{
+  g_autoptr (GError) error = NULL;
+  g_autofree char *handed = pf_imported_case (fx, "duplicate", "FKH01", 75, 10);
+  g_autoptr (SkJournal) journal = sk_station_open_journal (fx->st.term, FALSE, &error);
+  g_assert_no_error (error);
+  SkDb *db = sk_journal_get_db (journal);
+  g_assert_true (
+      sk_db_exec (db, "DROP TABLE media; DROP TABLE downloads; PRAGMA user_version = 3", &error));
+  g_assert_no_error (error);
+
+  const char *verify[] = { "journal", "verify", NULL };
+  g_autoptr (JsonParser) p1 = json_parser_new ();
+  JsonObject *v = cli_json (fx, p1, verify, NULL);
+  g_assert_true (json_object_get_boolean_member (v, "ok"));
+  g_assert_cmpint (json_object_get_int_member (v, "entries"), >, 0);
+  const char *show[] = { "journal", "show", NULL };
+  g_autoptr (JsonParser) p2 = json_parser_new ();
+  JsonObject *s = cli_json (fx, p2, show, NULL);
+  g_assert_true (json_object_get_boolean_member (s, "ok"));
+  g_assert_cmpint (sk_db_get_user_version (db, &error), ==, 3);
+
+  const char *list[] = { "case", "list", NULL };
+  g_autoptr (JsonParser) p3 = json_parser_new ();
+  JsonArray *cases = json_object_get_array_member (cli_json (fx, p3, list, NULL), "cases");
+  g_assert_cmpuint (json_array_get_length (cases), ==, 1);
+  g_assert_cmpint (sk_db_get_user_version (db, &error), ==, SK_SCHEMA_VERSION);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -364,6 +399,8 @@ main (int argc, char **argv)
               pf_fixture_teardown);
   g_test_add ("/station-state/handoff-deadline-kept", Fixture, NULL, pf_fixture_setup,
               test_handoff_deadline_kept, pf_fixture_teardown);
+  g_test_add ("/station-state/older-schema", Fixture, NULL, pf_fixture_setup, test_older_schema,
+              pf_fixture_teardown);
   int ret = g_test_run ();
   sk_test_keys_free ();
   return ret;
