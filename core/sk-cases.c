@@ -5,6 +5,8 @@
 
 #include <string.h>
 
+#include <glib/gi18n-lib.h>
+
 #include "sk-cases.h"
 #include "sk-error.h"
 #include "sk-policy-private.h"
@@ -215,8 +217,8 @@ sk_cases_get (SkCases *self, const char *case_id, GError **error)
   if (step != SK_DB_STEP_ROW)
     {
       g_autofree char *safe = sk_escape_untrusted (case_id);
-      g_set_error (error, SK_ERROR, SK_ERROR_CASE_UNKNOWN, "there is no case %s on this station",
-                   safe);
+      g_set_error (error, SK_ERROR, SK_ERROR_CASE_UNKNOWN,
+                   _ ("there is no case %s on this station"), safe);
       return NULL;
     }
   g_autoptr (SkCase) c = g_new0 (SkCase, 1);
@@ -322,7 +324,7 @@ sk_cases_request_packages (SkCases *self, const char *case_id, GError **error)
       if (sk_db_stmt_column_is_null (stmt, 1))
         {
           g_set_error (error, SK_ERROR, SK_ERROR_ITEM_UNKNOWN,
-                       "the request package of case %s is no longer in the store", case_id);
+                       _ ("the request package of case %s is no longer in the store"), case_id);
           return NULL;
         }
       SkStoredPackage *p = g_new0 (SkStoredPackage, 1);
@@ -672,7 +674,7 @@ sk_cases_is_flagged (SkCases *self, const char *case_id, gboolean *out_flagged, 
   if (sk_db_stmt_step (stmt, error) != SK_DB_STEP_ROW)
     {
       if (error != NULL && *error == NULL)
-        g_set_error (error, SK_ERROR, SK_ERROR_CASE_UNKNOWN, "the case is gone");
+        g_set_error (error, SK_ERROR, SK_ERROR_CASE_UNKNOWN, _ ("the case is gone"));
       return FALSE;
     }
   *out_flagged = !sk_db_stmt_column_is_null (stmt, 0);

@@ -5,6 +5,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <glib/gi18n-lib.h>
 #include <sqlite3.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -128,7 +129,7 @@ sk_db_open (const char *path, SkDbMode mode, GError **error)
       if (fd < 0)
         {
           int errsv = errno;
-          g_autofree char *what = g_strdup_printf ("opening %s", path);
+          g_autofree char *what = g_strdup_printf (_ ("opening %s"), path);
           sk_error_set_from_errno (error, errsv, what);
           return NULL;
         }
@@ -137,7 +138,7 @@ sk_db_open (const char *path, SkDbMode mode, GError **error)
   int rc = sqlite3_open_v2 (uri != NULL ? uri : path, &self->handle, flags, NULL);
   if (rc != SQLITE_OK)
     {
-      g_autofree char *what = g_strdup_printf ("opening %s", path);
+      g_autofree char *what = g_strdup_printf (_ ("opening %s"), path);
       set_error (error, self, rc, what);
       return NULL;
     }
@@ -173,7 +174,7 @@ sk_db_exec (SkDb *self, const char *sql, GError **error)
   sqlite3_free (errmsg);
   if (rc != SQLITE_OK)
     {
-      set_error (error, self, rc, "executing SQL");
+      set_error (error, self, rc, _ ("executing SQL"));
       return FALSE;
     }
   return TRUE;
@@ -236,7 +237,7 @@ sk_db_checkpoint_truncate (SkDb *self, GError **error)
   int rc = sqlite3_wal_checkpoint_v2 (self->handle, NULL, SQLITE_CHECKPOINT_TRUNCATE, NULL, NULL);
   if (rc != SQLITE_OK)
     {
-      set_error (error, self, rc, "checkpointing the WAL");
+      set_error (error, self, rc, _ ("checkpointing the WAL"));
       return FALSE;
     }
   return TRUE;
@@ -268,7 +269,7 @@ sk_db_prepare (SkDb *self, const char *sql, GError **error)
   int rc = sqlite3_prepare_v3 (self->handle, sql, -1, SQLITE_PREPARE_PERSISTENT, &stmt, NULL);
   if (rc != SQLITE_OK)
     {
-      set_error (error, self, rc, "preparing SQL");
+      set_error (error, self, rc, _ ("preparing SQL"));
       return NULL;
     }
   SkDbStmt *out = g_new0 (SkDbStmt, 1);
@@ -316,7 +317,7 @@ sk_db_stmt_step (SkDbStmt *stmt, GError **error)
     return SK_DB_STEP_ROW;
   if (rc == SQLITE_DONE)
     return SK_DB_STEP_DONE;
-  set_error (error, stmt->db, rc, "running SQL");
+  set_error (error, stmt->db, rc, _ ("running SQL"));
   return SK_DB_STEP_ERROR;
 }
 
@@ -328,7 +329,7 @@ sk_db_stmt_run (SkDbStmt *stmt, GError **error)
   sqlite3_reset (stmt->stmt);
   if (step == SK_DB_STEP_ROW)
     {
-      g_set_error_literal (error, SK_ERROR, SK_ERROR_IO_ERROR, "a statement returned rows");
+      g_set_error_literal (error, SK_ERROR, SK_ERROR_IO_ERROR, _ ("a statement returned rows"));
       return FALSE;
     }
   return step == SK_DB_STEP_DONE;

@@ -432,13 +432,13 @@ valid_entry (const SkJournalEntry *e, GError **error)
         g_str_equal (e->outcome, "failed")))
     {
       g_set_error_literal (error, SK_ERROR, SK_ERROR_IO_ERROR,
-                           "a journal entry needs an event and an outcome of ok, refused or "
-                           "failed");
+                           _ ("a journal entry needs an event and an outcome of ok, refused or "
+                              "failed"));
       return FALSE;
     }
   if (e->reason != NULL && !sk_error_code_from_reason (e->reason, NULL))
     {
-      g_set_error (error, SK_ERROR, SK_ERROR_IO_ERROR, "unknown reason code %s", e->reason);
+      g_set_error (error, SK_ERROR, SK_ERROR_IO_ERROR, _ ("unknown reason code %s"), e->reason);
       return FALSE;
     }
   return TRUE;

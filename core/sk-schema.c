@@ -3,6 +3,8 @@
 
 #include "config.h"
 
+#include <glib/gi18n-lib.h>
+
 #include "sk-error.h"
 #include "sk-schema.h"
 
@@ -123,9 +125,8 @@ static gboolean
 too_new (gint64 version, GError **error)
 {
   g_set_error (error, SK_ERROR, SK_ERROR_STATION_INVALID,
-               "the station database has schema version %" G_GINT64_FORMAT
-               "; this build knows up to %d",
-               version, SK_SCHEMA_VERSION);
+               _ ("the station database has schema version %lld; this build knows up to %d"),
+               (long long)version, SK_SCHEMA_VERSION);
   return FALSE;
 }
 
@@ -146,8 +147,8 @@ sk_schema_migrate (SkDb *db, GError **error)
     if (!sk_db_exec (db, steps[v], error))
       {
         sk_db_rollback (db);
-        g_prefix_error (error, "bringing the station database to version %" G_GINT64_FORMAT ": ",
-                        v + 1);
+        g_prefix_error (error, _ ("bringing the station database to version %lld: "),
+                        (long long)(v + 1));
         return FALSE;
       }
   if (version < SK_SCHEMA_VERSION && !sk_db_set_user_version (db, SK_SCHEMA_VERSION, error))
@@ -199,9 +200,9 @@ sk_schema_open_read_only (SkDb *db, GError **error)
       ok = sk_db_exec (db, step->str, error);
       if (!ok)
         g_prefix_error (error,
-                        "reading the station database of schema version %" G_GINT64_FORMAT
-                        " as version %" G_GINT64_FORMAT ": ",
-                        version, v + 1);
+                        _ ("reading the station database of schema version %lld as version "
+                           "%lld: "),
+                        (long long)version, (long long)(v + 1));
     }
   g_autoptr (GError) restore_error = NULL;
   if (!sk_db_exec (db, "PRAGMA query_only = ON", &restore_error))
