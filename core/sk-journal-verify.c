@@ -315,15 +315,17 @@ sk_journal_verify (SkJournal *self,
       return half_result (&first, bad_seq, error);
     }
   /* The first half ran clean: its rows are seq 1…first.rows.  Fewer than
-   * K, and the second half's first row is not the next. */
-  if (second.error != NULL)
-    return half_result (&second, bad_seq, error);
+   * K, and the second half's first row, which a single pass would read
+   * next, is not the next. */
   if (first.rows != k && second.rows > 0)
     {
+      g_clear_error (&second.error);
       *entries = first.rows + 1;
       return bad_row (error, bad_seq, first.rows + 1,
                       _ ("a row is missing, inserted or out of order"));
     }
+  if (second.error != NULL)
+    return half_result (&second, bad_seq, error);
   *entries = first.rows + second.rows;
   gboolean first_row_bad = second.stage == STAGE_ROW && second.bad_seq == k + 1;
   if (second.rows > 0 && !first_row_bad && !g_str_equal (second.first_prev, first.last_hash))
