@@ -360,7 +360,7 @@ static void
 test_older_schema (Fixture *fx, gconstpointer data)
 {
   g_autoptr (GError) error = NULL;
-  g_autofree char *handed = pf_imported_case (fx, "duplicate", "FKH01", 75, 10);
+  g_autofree char *imported = pf_imported_case (fx, "duplicate", "FKH01", 75, 10);
   g_autoptr (SkJournal) journal = sk_station_open_journal (fx->st.term, FALSE, &error);
   g_assert_no_error (error);
   SkDb *db = sk_journal_get_db (journal);
@@ -383,6 +383,8 @@ test_older_schema (Fixture *fx, gconstpointer data)
   g_autoptr (JsonParser) p3 = json_parser_new ();
   JsonArray *cases = json_object_get_array_member (cli_json (fx, p3, list, NULL), "cases");
   g_assert_cmpuint (json_array_get_length (cases), ==, 1);
+  g_assert_cmpstr (json_object_get_string_member (json_array_get_object_element (cases, 0), "id"),
+                   ==, imported);
   g_assert_cmpint (sk_db_get_user_version (db, &error), ==, SK_SCHEMA_VERSION);
 }
 
