@@ -5,6 +5,8 @@
 
 #include <string.h>
 
+#include <glib/gi18n-lib.h>
+
 #include "sk-cases.h"
 #include "sk-error.h"
 #include "sk-policy-private.h"
@@ -215,8 +217,8 @@ sk_cases_get (SkCases *self, const char *case_id, GError **error)
   if (step != SK_DB_STEP_ROW)
     {
       g_autofree char *safe = sk_escape_untrusted (case_id);
-      g_set_error (error, SK_ERROR, SK_ERROR_CASE_UNKNOWN, "there is no case %s on this station",
-                   safe);
+      g_set_error (error, SK_ERROR, SK_ERROR_CASE_UNKNOWN,
+                   _ ("there is no case %s on this station"), safe);
       return NULL;
     }
   g_autoptr (SkCase) c = g_new0 (SkCase, 1);
@@ -228,6 +230,16 @@ sk_cases_get (SkCases *self, const char *case_id, GError **error)
   c->uploaded_us = sk_db_stmt_column_int64 (stmt, 5);
   c->closed_us = sk_db_stmt_column_int64 (stmt, 6);
   sk_db_stmt_reset (stmt);
+
+  g_autoptr (SkDbStmt) handoffs =
+      sk_db_prepare (self->db, "SELECT min (deadline_us) FROM handoffs WHERE case_id = ?1", error);
+  if (handoffs == NULL)
+    return NULL;
+  sk_db_stmt_bind_text (handoffs, 1, case_id);
+  if (sk_db_stmt_step (handoffs, error) != SK_DB_STEP_ROW)
+    return NULL;
+  c->handoff_deadline_us =
+      sk_db_stmt_column_is_null (handoffs, 0) ? 0 : sk_db_stmt_column_int64 (handoffs, 0);
 
   g_autoptr (SkDbStmt) files = sk_db_prepare (
       self->db, "SELECT " FILE_COLUMNS " FROM case_files WHERE case_id = ?1 ORDER BY id", error);
@@ -312,7 +324,7 @@ sk_cases_request_packages (SkCases *self, const char *case_id, GError **error)
       if (sk_db_stmt_column_is_null (stmt, 1))
         {
           g_set_error (error, SK_ERROR, SK_ERROR_ITEM_UNKNOWN,
-                       "the request package of case %s is no longer in the store", case_id);
+                       _ ("the request package of case %s is no longer in the store"), case_id);
           return NULL;
         }
       SkStoredPackage *p = g_new0 (SkStoredPackage, 1);
@@ -662,7 +674,7 @@ sk_cases_is_flagged (SkCases *self, const char *case_id, gboolean *out_flagged, 
   if (sk_db_stmt_step (stmt, error) != SK_DB_STEP_ROW)
     {
       if (error != NULL && *error == NULL)
-        g_set_error (error, SK_ERROR, SK_ERROR_CASE_UNKNOWN, "the case is gone");
+        g_set_error (error, SK_ERROR, SK_ERROR_CASE_UNKNOWN, _ ("the case is gone"));
       return FALSE;
     }
   *out_flagged = !sk_db_stmt_column_is_null (stmt, 0);

@@ -50,6 +50,10 @@ typedef struct
   gint64 updated_us;
   gint64 uploaded_us; /* 0: not yet */
   gint64 closed_us;   /* 0: open */
+  /* When the plaintext handed off for it is deleted: the earliest deadline
+   * recorded with its hand-offs (0: none recorded).  Read from the record,
+   * never worked out again from updated_us, which later steps move. */
+  gint64 handoff_deadline_us;
   /* No result after the policy's no_result_days. */
   gboolean overdue;
   GPtrArray *files; /* SkCaseFile* */

@@ -25,6 +25,11 @@ typedef enum
 SkDb *
 sk_db_open (const char *path, SkDbMode mode, GError **error);
 
+/* Another connection to SELF's database, read-only, for a second thread
+ * to read from (as sk_db_open with SK_DB_READ_ONLY). */
+SkDb *
+sk_db_open_reader (SkDb *self, GError **error);
+
 gboolean
 sk_db_exec (SkDb *self, const char *sql, GError **error);
 /* BEGIN IMMEDIATE: the write lock is taken now, not at the first write. */
@@ -85,6 +90,13 @@ gint64
 sk_db_stmt_column_int64 (SkDbStmt *stmt, int column);
 const char *
 sk_db_stmt_column_text (SkDbStmt *stmt, int column); /* NULL for NULL */
+/* The text and its length in bytes, which counts a NUL inside it. */
+const char *
+sk_db_stmt_column_text_len (SkDbStmt *stmt, int column, gsize *out_len);
+/* Whether the column holds an integer: not NULL, text, a real or a blob.
+ * Ask before reading it any other way (reading converts). */
+gboolean
+sk_db_stmt_column_is_integer (SkDbStmt *stmt, int column);
 const guint8 *
 sk_db_stmt_column_blob (SkDbStmt *stmt, int column, gsize *out_len);
 

@@ -221,6 +221,10 @@ static const SkErrorInfo error_table[SK_ERROR_N_CODES] = {
   [SK_ERROR_CANCELLED] = { "cancelled", DBUS ("Cancelled"), E,
                            N_ ("The work was cancelled before it was done; nothing of it was "
                                "kept.") },
+  [SK_ERROR_POLICY_ROLLBACK] = { "policy-rollback", DBUS ("PolicyRollback"), R,
+                                 N_ ("The policy is not newer than the one installed (its serial "
+                                     "is not greater); an older policy is never installed "
+                                     "again.") },
 };
 
 #undef R

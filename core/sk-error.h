@@ -113,9 +113,10 @@ typedef enum
                                */
   SK_ERROR_MEDIA_READ_ONLY,   /* the medium cannot be written: a disc, or a write-protected stick */
   SK_ERROR_CANCELLED,         /* the work was cancelled; nothing of it is left behind */
+  SK_ERROR_POLICY_ROLLBACK,   /* a policy whose serial is not above the highest installed */
 } SkErrorCode;
 
-#define SK_ERROR_N_CODES (SK_ERROR_CANCELLED + 1)
+#define SK_ERROR_N_CODES (SK_ERROR_POLICY_ROLLBACK + 1)
 
 /* How the command line reports a code (DESIGN.md §8). */
 typedef enum

@@ -246,8 +246,13 @@ json_string (const char *p, GString *arena)
         return NULL;
       if (c != '\\')
         {
-          g_string_append_c (arena, (char)c);
-          p++;
+          /* The run of plain bytes up to the next quote, backslash or
+           * control byte, in one copy. */
+          const char *end = p + 1;
+          while ((guchar)*end >= 0x20 && *end != '"' && *end != '\\')
+            end++;
+          g_string_append_len (arena, p, end - p);
+          p = end;
           continue;
         }
       p++;
@@ -388,6 +393,23 @@ flatten (const char *text, GString *arena, GArray *pairs)
 }
 
 /* ---- writing ----------------------------------------------------------- */
+
+/* VALUE in decimal, as "%" G_GINT64_FORMAT writes it (twice a row). */
+static void
+format_int (gint64 value, char out[24])
+{
+  char buf[24];
+  char *p = buf + sizeof buf;
+  guint64 v = value < 0 ? -(guint64)value : (guint64)value;
+  do
+    *--p = (char)('0' + v % 10);
+  while ((v /= 10) > 0);
+  if (value < 0)
+    *--p = '-';
+  gsize len = (gsize)(buf + sizeof buf - p);
+  memcpy (out, p, len);
+  out[len] = '\0';
+}
 
 static gboolean
 needs_prefix (const char *value)
@@ -570,8 +592,8 @@ sk_journal_csv_export_with_progress (SkJournal *journal,
 
       char seq[24], uid[24], utc[40], local[40];
       gint64 time_us = sk_db_stmt_column_int64 (stmt, 1);
-      g_snprintf (seq, sizeof seq, "%" G_GINT64_FORMAT, sk_db_stmt_column_int64 (stmt, 0));
-      g_snprintf (uid, sizeof uid, "%" G_GINT64_FORMAT, sk_db_stmt_column_int64 (stmt, 5));
+      format_int (sk_db_stmt_column_int64 (stmt, 0), seq);
+      format_int (sk_db_stmt_column_int64 (stmt, 5), uid);
       format_utc (time_us, utc);
       format_local (zone, time_us, local);
       csv_cell (s, seq, FALSE);

@@ -12,6 +12,32 @@ G_BEGIN_DECLS
 
 #define SK_JOURNAL_ZERO_HASH "0000000000000000000000000000000000000000000000000000000000000000"
 
+/* A row's columns as stored, for its canonical form: every column but the
+ * two hashes.  Text columns in the order event, outcome, reason, login,
+ * role, station, case_id, package_id, device, details, each with its length
+ * in bytes (NULL: SQL NULL); uid comes between reason and login. */
+#define SK_JOURNAL_N_TEXT 10
+
+typedef struct
+{
+  gint64 seq;
+  gint64 time_us;
+  gint64 uid;
+  gboolean uid_null;
+  const char *text[SK_JOURNAL_N_TEXT];
+  gsize len[SK_JOURNAL_N_TEXT];
+} SkJournalCanon;
+
+/* Appends the canonical form of C to OUT: for each column in order,
+ * name ':' ('-' | length ':' value) '\n'. */
+void
+_sk_journal_canonical (GString *out, const SkJournalCanon *c);
+
+/* 64 lower-case hex digits (LEN bytes) into 32 bytes; FALSE for anything
+ * else. */
+gboolean
+_sk_journal_hex_to_bytes (const char *hex, gsize len, guint8 out[32]);
+
 /* entry_hash of ROW from its columns and prev_hash (see sk-journal.h);
  * FALSE when prev_hash is not 64 lower-case hex digits.  SCRATCH is reused
  * from row to row. */

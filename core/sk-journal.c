@@ -113,11 +113,8 @@ journal_new (SkDb *db, const char *station, gboolean read_only, GError **error)
   self->read_only = read_only;
   if (!read_only && !sk_schema_migrate (db, error))
     return NULL;
-  if (read_only)
-    {
-      if (!sk_schema_check (db, error))
-        return NULL;
-    }
+  if (read_only && !sk_schema_open_read_only (db, error))
+    return NULL;
   if (!read_high_water (self, error))
     return NULL;
   self->head =
@@ -161,11 +158,11 @@ sk_journal_get_db (SkJournal *self)
 
 /* ---- the chain --------------------------------------------------------- */
 
+/* name ':' ('-' | length ':' value) '\n', appended in one piece: a million
+ * rows go through here on every verification. */
 static void
-canon_text (GString *out, const char *name, const char *value)
+canon_bytes (GString *out, const char *name, const char *value, gsize len)
 {
-  /* name ':' ('-' | length ':' value) '\n', appended in one piece: a
-   * million rows go through here on every verification. */
   gsize name_len = strlen (name);
   if (value == NULL)
     {
@@ -176,7 +173,7 @@ canon_text (GString *out, const char *name, const char *value)
       return;
     }
   char digits[24];
-  gsize len = strlen (value), v = len;
+  gsize v = len;
   int n = (int)sizeof digits;
   do
     digits[--n] = (char)('0' + v % 10);
@@ -201,53 +198,76 @@ canon_int (GString *out, const char *name, gint64 value, gboolean is_null)
 {
   if (is_null)
     {
-      canon_text (out, name, NULL);
+      canon_bytes (out, name, NULL, 0);
       return;
     }
   char buf[32];
-  char *p = buf + sizeof buf - 1;
+  char *p = buf + sizeof buf;
   guint64 v = value < 0 ? -(guint64)value : (guint64)value;
-  *p = '\0';
   do
     *--p = (char)('0' + v % 10);
   while ((v /= 10) > 0);
   if (value < 0)
     *--p = '-';
-  canon_text (out, name, p);
+  canon_bytes (out, name, p, (gsize)(buf + sizeof buf - p));
 }
 
-/* Appends ROW's canonical form to OUT. */
+void
+_sk_journal_canonical (GString *out, const SkJournalCanon *c)
+{
+  static const char *const names[SK_JOURNAL_N_TEXT] = {
+    "event",   "outcome", "reason",     "login",  "role",
+    "station", "case_id", "package_id", "device", "details",
+  };
+  canon_int (out, "seq", c->seq, FALSE);
+  canon_int (out, "time_us", c->time_us, FALSE);
+  for (int i = 0; i < SK_JOURNAL_N_TEXT; i++)
+    {
+      /* uid sits between reason and login. */
+      if (i == 3)
+        canon_int (out, "uid", c->uid, c->uid_null);
+      canon_bytes (out, names[i], c->text[i], c->len[i]);
+    }
+}
+
+/* Appends ROW's canonical form to OUT (a row made here or read from a
+ * CSV: text without NUL bytes, uid -1 for none). */
 static void
 canonical_row (GString *out, const SkJournalRow *row)
 {
-  canon_int (out, "seq", row->seq, FALSE);
-  canon_int (out, "time_us", row->time_us, FALSE);
-  canon_text (out, "event", row->event);
-  canon_text (out, "outcome", row->outcome);
-  canon_text (out, "reason", row->reason);
-  canon_int (out, "uid", row->uid, row->uid < 0);
-  canon_text (out, "login", row->login);
-  canon_text (out, "role", row->role);
-  canon_text (out, "station", row->station);
-  canon_text (out, "case_id", row->case_id);
-  canon_text (out, "package_id", row->package_id);
-  canon_text (out, "device", row->device);
-  canon_text (out, "details", row->details);
+  SkJournalCanon c = {
+    .seq = row->seq,
+    .time_us = row->time_us,
+    .uid = row->uid,
+    .uid_null = row->uid < 0,
+    .text = { row->event, row->outcome, row->reason, row->login, row->role, row->station,
+              row->case_id, row->package_id, row->device, row->details },
+  };
+  for (int i = 0; i < SK_JOURNAL_N_TEXT; i++)
+    c.len[i] = c.text[i] != NULL ? strlen (c.text[i]) : 0;
+  _sk_journal_canonical (out, &c);
 }
 
-static gboolean
-hex_to_bytes (const char *hex, guint8 out[HASH_LEN])
+/* Lower-case hex digits only; a table, for a million rows at a time. */
+static const gint8 hex_value[256] = {
+  ['0'] = 1, ['1'] = 2,  ['2'] = 3,  ['3'] = 4,  ['4'] = 5,  ['5'] = 6,  ['6'] = 7,  ['7'] = 8,
+  ['8'] = 9, ['9'] = 10, ['a'] = 11, ['b'] = 12, ['c'] = 13, ['d'] = 14, ['e'] = 15, ['f'] = 16,
+};
+
+gboolean
+_sk_journal_hex_to_bytes (const char *hex, gsize len, guint8 out[HASH_LEN])
 {
-  if (hex == NULL || strlen (hex) != HASH_LEN * 2)
+  if (hex == NULL || len != HASH_LEN * 2)
     return FALSE;
+  int bad = 0;
   for (int i = 0; i < HASH_LEN; i++)
     {
-      int hi = g_ascii_xdigit_value (hex[2 * i]), lo = g_ascii_xdigit_value (hex[2 * i + 1]);
-      if (hi < 0 || lo < 0 || g_ascii_isupper (hex[2 * i]) || g_ascii_isupper (hex[2 * i + 1]))
-        return FALSE;
-      out[i] = (guint8)(hi << 4 | lo);
+      /* One more than the digit's value: 0 is no lower-case hex digit. */
+      int hi = hex_value[(guint8)hex[2 * i]], lo = hex_value[(guint8)hex[2 * i + 1]];
+      bad |= (hi == 0) | (lo == 0);
+      out[i] = (guint8)((hi - 1) << 4 | (lo - 1));
     }
-  return TRUE;
+  return !bad;
 }
 
 /* entry_hash = SHA-256 (prev_hash bytes ‖ canonical), lower-case hex. */
@@ -256,7 +276,8 @@ _sk_journal_chain_hash (GString *scratch, const SkJournalRow *row, char out[HASH
 {
   guint8 prev[HASH_LEN];
 
-  if (!hex_to_bytes (row->prev_hash, prev))
+  if (row->prev_hash == NULL ||
+      !_sk_journal_hex_to_bytes (row->prev_hash, strlen (row->prev_hash), prev))
     return FALSE;
   g_string_truncate (scratch, 0);
   g_string_append_len (scratch, (const char *)prev, HASH_LEN);
@@ -411,13 +432,13 @@ valid_entry (const SkJournalEntry *e, GError **error)
         g_str_equal (e->outcome, "failed")))
     {
       g_set_error_literal (error, SK_ERROR, SK_ERROR_IO_ERROR,
-                           "a journal entry needs an event and an outcome of ok, refused or "
-                           "failed");
+                           _ ("a journal entry needs an event and an outcome of ok, refused or "
+                              "failed"));
       return FALSE;
     }
   if (e->reason != NULL && !sk_error_code_from_reason (e->reason, NULL))
     {
-      g_set_error (error, SK_ERROR, SK_ERROR_IO_ERROR, "unknown reason code %s", e->reason);
+      g_set_error (error, SK_ERROR, SK_ERROR_IO_ERROR, _ ("unknown reason code %s"), e->reason);
       return FALSE;
     }
   return TRUE;
@@ -552,129 +573,6 @@ sk_journal_record (SkJournal *self, const SkJournalEntry *entry, GError **error)
   if (!sk_journal_commit (self, error))
     return 0;
   return seq;
-}
-
-/* ---- reading ----------------------------------------------------------- */
-
-static const char select_columns[] = SK_JOURNAL_SELECT_COLUMNS;
-
-/* The same, borrowing SQLite's text until the next step: verification reads
- * a million rows and copies none of them. */
-static void
-borrow_row (SkDbStmt *stmt, SkJournalRow *row)
-{
-  row->seq = sk_db_stmt_column_int64 (stmt, 0);
-  row->time_us = sk_db_stmt_column_int64 (stmt, 1);
-  row->event = (char *)sk_db_stmt_column_text (stmt, 2);
-  row->outcome = (char *)sk_db_stmt_column_text (stmt, 3);
-  row->reason = (char *)sk_db_stmt_column_text (stmt, 4);
-  row->uid = sk_db_stmt_column_is_null (stmt, 5) ? -1 : sk_db_stmt_column_int64 (stmt, 5);
-  row->login = (char *)sk_db_stmt_column_text (stmt, 6);
-  row->role = (char *)sk_db_stmt_column_text (stmt, 7);
-  row->station = (char *)sk_db_stmt_column_text (stmt, 8);
-  row->case_id = (char *)sk_db_stmt_column_text (stmt, 9);
-  row->package_id = (char *)sk_db_stmt_column_text (stmt, 10);
-  row->device = (char *)sk_db_stmt_column_text (stmt, 11);
-  row->details = (char *)sk_db_stmt_column_text (stmt, 12);
-  row->prev_hash = (char *)sk_db_stmt_column_text (stmt, 13);
-  row->entry_hash = (char *)sk_db_stmt_column_text (stmt, 14);
-}
-
-static gboolean
-bad_row (GError **error, gint64 *out_bad_seq, gint64 seq, const char *why)
-{
-  *out_bad_seq = seq;
-  g_set_error (error, SK_ERROR, SK_ERROR_JOURNAL_INVALID,
-               _ ("the journal fails verification at seq %lld: %s"), (long long)seq, why);
-  return FALSE;
-}
-
-gboolean
-sk_journal_verify (SkJournal *self,
-                   gint64 *out_entries,
-                   gint64 *out_bad_seq,
-                   GCancellable *cancellable,
-                   GError **error)
-{
-  return sk_journal_verify_with_progress (self, out_entries, out_bad_seq, NULL, cancellable, error);
-}
-
-/* Rows are told (and the cancellable looked at) this many at a time. */
-#define VERIFY_STEP 0x1000
-
-gboolean
-sk_journal_verify_with_progress (SkJournal *self,
-                                 gint64 *out_entries,
-                                 gint64 *out_bad_seq,
-                                 SkProgress *progress,
-                                 GCancellable *cancellable,
-                                 GError **error)
-{
-  g_return_val_if_fail (SK_IS_JOURNAL (self), FALSE);
-
-  gint64 entries = 0, bad_seq_local = 0;
-  gint64 *bad_seq = out_bad_seq != NULL ? out_bad_seq : &bad_seq_local;
-  *bad_seq = 0;
-  if (out_entries != NULL)
-    *out_entries = 0;
-
-  /* Rows in storage order (rowid = seq): a row moved, inserted or deleted
-   * breaks the run of seq numbers or the chain of hashes. */
-  g_autofree char *sql = g_strconcat (select_columns, " ORDER BY rowid", NULL);
-  g_autoptr (SkDbStmt) stmt = sk_db_prepare (self->db, sql, error);
-  if (stmt == NULL)
-    return FALSE;
-  gint64 length = 0;
-  if (progress != NULL &&
-      (!sk_journal_head (self, &length, NULL, error) ||
-       !sk_progress_begin (progress, SK_PROGRESS_PHASE_JOURNAL, (guint64)length, error)))
-    return FALSE;
-
-  g_autoptr (GString) scratch = g_string_sized_new (512);
-  char expect_prev[HASH_LEN * 2 + 1] = ZERO_HASH;
-  char hash[HASH_LEN * 2 + 1];
-  SkJournalRow row = { 0 };
-
-  for (;;)
-    {
-      SkDbStep step = sk_db_stmt_step (stmt, error);
-      if (step == SK_DB_STEP_ERROR)
-        return FALSE;
-      if (step == SK_DB_STEP_DONE)
-        break;
-      if ((entries % VERIFY_STEP) == 0 &&
-          (g_cancellable_set_error_if_cancelled (cancellable, error) ||
-           !sk_progress_add (progress, entries > 0 ? VERIFY_STEP : 0, error)))
-        return FALSE;
-
-      borrow_row (stmt, &row);
-      entries++;
-      gint64 expect_seq = entries;
-      if (out_entries != NULL)
-        *out_entries = entries;
-
-      gboolean ok = TRUE;
-      const char *why = NULL;
-      if (row.seq != expect_seq)
-        ok = FALSE, why = _ ("a row is missing, inserted or out of order");
-      else if (row.event == NULL || row.outcome == NULL || row.station == NULL ||
-               row.details == NULL || row.prev_hash == NULL || row.entry_hash == NULL)
-        ok = FALSE, why = _ ("a required column is empty");
-      else if (!g_str_equal (row.prev_hash, expect_prev))
-        ok = FALSE, why = _ ("it does not follow the entry before it");
-      else if (!_sk_journal_chain_hash (scratch, &row, hash) || !g_str_equal (hash, row.entry_hash))
-        ok = FALSE, why = _ ("its contents do not match its hash");
-      if (!ok)
-        {
-          gint64 at = row.seq != expect_seq ? MIN (row.seq, expect_seq) : row.seq;
-          return bad_row (error, bad_seq, at, why);
-        }
-      g_strlcpy (expect_prev, row.entry_hash, sizeof expect_prev);
-    }
-  /* The rows since the last step: a journal that verifies has as many rows
-   * as its head's seq, the total. */
-  return sk_progress_add (progress, entries > 0 ? (guint64)((entries - 1) % VERIFY_STEP + 1) : 0,
-                          error);
 }
 
 /* ---- checkpoints ------------------------------------------------------- */

@@ -5,6 +5,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <glib/gi18n-lib.h>
 #include <stdlib.h>
 #include <string.h>
 #include <json-glib/json-glib.h>
@@ -160,10 +161,10 @@ check_members (JsonObject *obj,
 
   for (GList *l = members; l != NULL; l = l->next)
     if (!g_strv_contains (allowed, l->data))
-      return invalid (error, path, "unknown member \"%s\"", (const char *)l->data);
+      return invalid (error, path, _ ("unknown member \"%s\""), (const char *)l->data);
   for (guint i = 0; required != NULL && required[i] != NULL; i++)
     if (!json_object_has_member (obj, required[i]))
-      return invalid (error, path, "missing member \"%s\"", required[i]);
+      return invalid (error, path, _ ("missing member \"%s\""), required[i]);
   return TRUE;
 }
 
@@ -174,7 +175,7 @@ get_object (JsonObject *obj, const char *member, const char *path, GError **erro
 
   if (node == NULL || !JSON_NODE_HOLDS_OBJECT (node))
     {
-      invalid (error, path, "\"%s\" must be an object", member);
+      invalid (error, path, _ ("\"%s\" must be an object"), member);
       return NULL;
     }
   return json_node_get_object (node);
@@ -187,7 +188,7 @@ get_array (JsonObject *obj, const char *member, const char *path, GError **error
 
   if (node == NULL || !JSON_NODE_HOLDS_ARRAY (node))
     {
-      invalid (error, path, "\"%s\" must be an array", member);
+      invalid (error, path, _ ("\"%s\" must be an array"), member);
       return NULL;
     }
   return json_node_get_array (node);
@@ -221,7 +222,7 @@ get_string (JsonObject *obj, const char *member, const char *path, GError **erro
 
   if (!node_is_string (node))
     {
-      invalid (error, path, "\"%s\" must be a string", member);
+      invalid (error, path, _ ("\"%s\" must be a string"), member);
       return NULL;
     }
   return json_node_get_string (node);
@@ -239,11 +240,11 @@ get_int (JsonObject *obj,
   JsonNode *node = json_object_get_member (obj, member);
 
   if (!node_is_int (node))
-    return invalid (error, path, "\"%s\" must be an integer", member);
+    return invalid (error, path, _ ("\"%s\" must be an integer"), member);
   gint64 v = json_node_get_int (node);
   if (v < min || v > max)
-    return invalid (error, path, "\"%s\" must be from %" G_GINT64_FORMAT " to %" G_GINT64_FORMAT,
-                    member, min, max);
+    return invalid (error, path, _ ("\"%s\" must be from %lld to %lld"), member, (long long)min,
+                    (long long)max);
   *out = v;
   return TRUE;
 }
@@ -259,7 +260,7 @@ get_bool (JsonObject *obj, const char *member, gboolean *out, const char *path, 
       return TRUE;
     }
   if (!node_is_bool (node))
-    return invalid (error, path, "\"%s\" must be true or false", member);
+    return invalid (error, path, _ ("\"%s\" must be true or false"), member);
   *out = json_node_get_boolean (node);
   return TRUE;
 }
@@ -281,7 +282,7 @@ get_strv (JsonObject *obj,
   guint n = json_array_get_length (array);
   if (n == 0 && !allow_empty)
     {
-      invalid (error, path, "\"%s\" must not be empty", member);
+      invalid (error, path, _ ("\"%s\" must not be empty"), member);
       return NULL;
     }
   g_autoptr (GStrvBuilder) builder = g_strv_builder_new ();
@@ -290,13 +291,13 @@ get_strv (JsonObject *obj,
       JsonNode *node = json_array_get_element (array, i);
       if (!node_is_string (node))
         {
-          invalid (error, path, "\"%s\"[%u] must be a string", member, i);
+          invalid (error, path, _ ("\"%s\"[%u] must be a string"), member, i);
           return NULL;
         }
       const char *s = json_node_get_string (node);
       if (accept != NULL && !accept (s))
         {
-          invalid (error, path, "\"%s\"[%u] must be %s", member, i, what);
+          invalid (error, path, _ ("\"%s\"[%u] must be %s"), member, i, what);
           return NULL;
         }
       g_strv_builder_add (builder, s);
@@ -366,8 +367,8 @@ parse_keys (SkPolicy *self, JsonObject *root, GError **error)
         return FALSE;
       if (!sk_fingerprint_is_valid (recipient) && !(self->layouts_only && *recipient == '\0'))
         return invalid (error, path,
-                        "\"recipient\" must be a fingerprint of 40 upper-case hex "
-                        "digits");
+                        _ ("\"recipient\" must be a fingerprint of 40 upper-case hex "
+                           "digits"));
       self->recipients[d] = g_strdup (recipient);
     }
   return TRUE;
@@ -430,7 +431,7 @@ parse_media (SkPolicy *self, JsonObject *root, GError **error)
       g_autofree char *path = g_strdup_printf ("$.media.registered[%u]", i);
       JsonNode *node = json_array_get_element (registered, i);
       if (!JSON_NODE_HOLDS_OBJECT (node))
-        return invalid (error, path, "must be an object");
+        return invalid (error, path, _ ("must be an object"));
       JsonObject *medium = json_node_get_object (node);
       if (!check_members (medium, path, medium_members, medium_members, error))
         return FALSE;
@@ -498,17 +499,17 @@ parse_codes (JsonObject *obj,
   for (guint i = 0; i < out->n; i++)
     {
       if (values[i][0] == '\0' || !g_utf8_validate (values[i], -1, NULL))
-        return invalid (error, path, "\"%s\"[%u] must be a non-empty string", member, i);
+        return invalid (error, path, _ ("\"%s\"[%u] must be a non-empty string"), member, i);
       for (guint j = 0; j < i; j++)
         if (g_str_equal (out->values[j], values[i]))
-          return invalid (error, path, "\"%s\" lists \"%s\" twice", member, values[i]);
+          return invalid (error, path, _ ("\"%s\" lists \"%s\" twice"), member, values[i]);
       out->values[i] = g_strdup (values[i]);
       out->lengths[i] = strlen (values[i]);
       if (labels != NULL && json_object_has_member (labels, values[i]))
         {
           JsonNode *label = json_object_get_member (labels, values[i]);
           if (!node_is_string (label))
-            return invalid (error, path, "\"labels\" must map codes to strings");
+            return invalid (error, path, _ ("\"labels\" must map codes to strings"));
           out->labels[i] = g_strdup (json_node_get_string (label));
         }
     }
@@ -517,7 +518,7 @@ parse_codes (JsonObject *obj,
       g_autoptr (GList) names = json_object_get_members (labels);
       for (GList *l = names; l != NULL; l = l->next)
         if (!g_strv_contains ((const char *const *)values, l->data))
-          return invalid (error, path, "\"labels\" names \"%s\", which is not a code",
+          return invalid (error, path, _ ("\"labels\" names \"%s\", which is not a code"),
                           (const char *)l->data);
     }
   return TRUE;
@@ -624,7 +625,7 @@ parse_field (JsonNode *node,
 
   if (!JSON_NODE_HOLDS_OBJECT (node))
     {
-      invalid (error, path, "a field must be an object");
+      invalid (error, path, _ ("a field must be an object"));
       return NULL;
     }
   JsonObject *obj = json_node_get_object (node);
@@ -640,7 +641,7 @@ parse_field (JsonNode *node,
     return NULL;
   if (*name == '\0' || strlen (name) > 64 || !g_utf8_validate (name, -1, NULL))
     {
-      invalid (error, path, "\"name\" must be 1 to 64 bytes of UTF-8");
+      invalid (error, path, _ ("\"name\" must be 1 to 64 bytes of UTF-8"));
       return NULL;
     }
   f->name = g_strdup (name);
@@ -656,7 +657,7 @@ parse_field (JsonNode *node,
     f->type = SK_FIELD_FULL;
   else
     {
-      invalid (error, path, "\"type\" must be \"9\", \"X\" or \"N\"");
+      invalid (error, path, _ ("\"type\" must be \"9\", \"X\" or \"N\""));
       return NULL;
     }
 
@@ -666,7 +667,7 @@ parse_field (JsonNode *node,
     {
       if (profile != SK_PROFILE_P1 || !is_last)
         {
-          invalid (error, path, "\"length\": \"rest\" is for the last field of a P1 record");
+          invalid (error, path, _ ("\"length\": \"rest\" is for the last field of a P1 record"));
           return NULL;
         }
       *out_rest = TRUE;
@@ -690,32 +691,32 @@ parse_field (JsonNode *node,
 
   if (f->variable && (profile != SK_PROFILE_P2 || f->type != SK_FIELD_DIGITS))
     {
-      invalid (error, path, "\"variable\" is for P2 fields of type 9");
+      invalid (error, path, _ ("\"variable\" is for P2 fields of type 9"));
       return NULL;
     }
   if (f->type == SK_FIELD_DIGITS && profile == SK_PROFILE_P2 && f->length > 19)
     {
-      invalid (error, path, "a P2 field of type 9 holds at most 19 digits");
+      invalid (error, path, _ ("a P2 field of type 9 holds at most 19 digits"));
       return NULL;
     }
   if (f->type == SK_FIELD_FULL && profile == SK_PROFILE_P1 && !*out_rest && f->length % 2 != 0)
     {
-      invalid (error, path, "a P1 field of type N has an even number of bytes");
+      invalid (error, path, _ ("a P1 field of type N has an even number of bytes"));
       return NULL;
     }
   if (f->halfwidth_kana && (profile != SK_PROFILE_P1 || f->type != SK_FIELD_HALF))
     {
-      invalid (error, path, "\"halfwidth_kana\" is for P1 fields of type X");
+      invalid (error, path, _ ("\"halfwidth_kana\" is for P1 fields of type X"));
       return NULL;
     }
   if (f->kana && f->type != SK_FIELD_FULL)
     {
-      invalid (error, path, "\"kana\" is for fields of type N");
+      invalid (error, path, _ ("\"kana\" is for fields of type N"));
       return NULL;
     }
   if (f->blank && f->optional)
     {
-      invalid (error, path, "a field is not both \"blank\" and \"optional\"");
+      invalid (error, path, _ ("a field is not both \"blank\" and \"optional\""));
       return NULL;
     }
 
@@ -727,7 +728,7 @@ parse_field (JsonNode *node,
       if (f->type == SK_FIELD_FULL || !is_short_ascii (c) || strlen (c) > f->length ||
           (f->type == SK_FIELD_DIGITS && (!all_digits (c) || strlen (c) != f->length)))
         {
-          invalid (error, path, "\"const\" must be ASCII that fits the field");
+          invalid (error, path, _ ("\"const\" must be ASCII that fits the field"));
           return NULL;
         }
       f->const_value = g_strdup (c);
@@ -744,7 +745,7 @@ parse_field (JsonNode *node,
         }
       if (f->type == SK_FIELD_FULL && profile == SK_PROFILE_P1)
         {
-          invalid (error, path, "a P1 field of type N has no \"codes\"");
+          invalid (error, path, _ ("a P1 field of type N has no \"codes\""));
           return NULL;
         }
       if (!parse_codes (obj, "codes", labels, &f->codes, path, error))
@@ -759,14 +760,14 @@ parse_field (JsonNode *node,
                                                                : strlen (v) == f->length);
           if (!fits)
             {
-              invalid (error, path, "code \"%s\" does not fit the field", v);
+              invalid (error, path, _ ("code \"%s\" does not fit the field"), v);
               return NULL;
             }
         }
     }
   else if (json_object_has_member (obj, "labels"))
     {
-      invalid (error, path, "\"labels\" needs \"codes\"");
+      invalid (error, path, _ ("\"labels\" needs \"codes\""));
       return NULL;
     }
 
@@ -780,7 +781,7 @@ parse_field (JsonNode *node,
           {
             if (f->type != SK_FIELD_DIGITS || f->variable || f->length != check_kinds[i].length)
               {
-                invalid (error, path, "\"check\": \"%s\" needs a field of type 9 and length %u",
+                invalid (error, path, _ ("\"check\": \"%s\" needs a field of type 9 and length %u"),
                          check, check_kinds[i].length);
                 return NULL;
               }
@@ -788,7 +789,7 @@ parse_field (JsonNode *node,
           }
       if (f->check == SK_CHECK_NONE)
         {
-          invalid (error, path, "unknown \"check\" \"%s\"", check);
+          invalid (error, path, _ ("unknown \"check\" \"%s\""), check);
           return NULL;
         }
     }
@@ -800,7 +801,7 @@ parse_field (JsonNode *node,
         return NULL;
       if (f->type != SK_FIELD_DIGITS || !all_digits (prefix) || strlen (prefix) > f->length)
         {
-          invalid (error, path, "\"prefix\" must be digits that fit a field of type 9");
+          invalid (error, path, _ ("\"prefix\" must be digits that fit a field of type 9"));
           return NULL;
         }
       f->prefix = g_strdup (prefix);
@@ -816,7 +817,7 @@ parse_field (JsonNode *node,
           {
             if (f->type != SK_FIELD_DIGITS || f->variable || f->length != date_kinds[i].length)
               {
-                invalid (error, path, "\"date\": \"%s\" needs a field of type 9 and length %u",
+                invalid (error, path, _ ("\"date\": \"%s\" needs a field of type 9 and length %u"),
                          date, date_kinds[i].length);
                 return NULL;
               }
@@ -824,7 +825,7 @@ parse_field (JsonNode *node,
           }
       if (f->date == SK_DATE_NONE)
         {
-          invalid (error, path, "unknown \"date\" \"%s\"", date);
+          invalid (error, path, _ ("unknown \"date\" \"%s\""), date);
           return NULL;
         }
     }
@@ -837,7 +838,7 @@ parse_field (JsonNode *node,
       gint64 v;
       if (f->type != SK_FIELD_DIGITS)
         {
-          invalid (error, path, "\"%s\" is for fields of type 9", member);
+          invalid (error, path, _ ("\"%s\" is for fields of type 9"), member);
           return NULL;
         }
       if (!get_int (obj, member, 0, G_MAXINT64, &v, path, error))
@@ -849,7 +850,7 @@ parse_field (JsonNode *node,
     }
   if (f->has_min && f->has_max && f->min > f->max)
     {
-      invalid (error, path, "\"min\" is above \"max\"");
+      invalid (error, path, _ ("\"min\" is above \"max\""));
       return NULL;
     }
 
@@ -860,7 +861,7 @@ parse_field (JsonNode *node,
         return NULL;
       if (f->date != SK_DATE_YMD)
         {
-          invalid (error, path, "\"not_before\" is for \"date\": \"ymd\" fields");
+          invalid (error, path, _ ("\"not_before\" is for \"date\": \"ymd\" fields"));
           return NULL;
         }
       refs->not_before = g_strdup (s);
@@ -872,7 +873,7 @@ parse_field (JsonNode *node,
         return NULL;
       if (f->date != SK_DATE_WAREKI)
         {
-          invalid (error, path, "\"agrees_with\" is for \"date\": \"wareki\" fields");
+          invalid (error, path, _ ("\"agrees_with\" is for \"date\": \"wareki\" fields"));
           return NULL;
         }
       refs->agrees_with = g_strdup (s);
@@ -885,7 +886,7 @@ parse_field (JsonNode *node,
         return NULL;
       if (f->date != SK_DATE_YMD)
         {
-          invalid (error, path, "\"age_min\" is for \"date\": \"ymd\" fields");
+          invalid (error, path, _ ("\"age_min\" is for \"date\": \"ymd\" fields"));
           return NULL;
         }
       f->age_min = (guint)age;
@@ -899,7 +900,7 @@ parse_field (JsonNode *node,
         return NULL;
       if (!g_str_equal (list, "inquiry") || f->type == SK_FIELD_FULL)
         {
-          invalid (error, path, "\"allow_list\" must be \"inquiry\" on a field of type 9 or X");
+          invalid (error, path, _ ("\"allow_list\" must be \"inquiry\" on a field of type 9 or X"));
           return NULL;
         }
       f->allow_list_inquiry = TRUE;
@@ -912,7 +913,7 @@ parse_field (JsonNode *node,
         return NULL;
       if (!f->optional)
         {
-          invalid (error, path, "a field of a \"group\" must be \"optional\"");
+          invalid (error, path, _ ("a field of a \"group\" must be \"optional\""));
           return NULL;
         }
       refs->group = g_strdup (group);
@@ -925,7 +926,7 @@ parse_field (JsonNode *node,
     return NULL;
   if ((refs->required_when != NULL || refs->blank_when != NULL) && !f->optional)
     {
-      invalid (error, path, "a conditional field must be \"optional\"");
+      invalid (error, path, _ ("a conditional field must be \"optional\""));
       return NULL;
     }
 
@@ -936,7 +937,7 @@ parse_field (JsonNode *node,
         return NULL;
       if (rtype != SK_RECORD_HEADER)
         {
-          invalid (error, path, "\"header\" is for fields of the header record");
+          invalid (error, path, _ ("\"header\" is for fields of the header record"));
           return NULL;
         }
       for (gsize i = 0; i < G_N_ELEMENTS (header_roles); i++)
@@ -944,7 +945,7 @@ parse_field (JsonNode *node,
           f->header = header_roles[i].role;
       if (f->header == SK_HEADER_NONE)
         {
-          invalid (error, path, "unknown \"header\" \"%s\"", role);
+          invalid (error, path, _ ("unknown \"header\" \"%s\""), role);
           return NULL;
         }
       if ((f->header == SK_HEADER_KIND && (f->type != SK_FIELD_HALF || f->length != 5)) ||
@@ -953,7 +954,7 @@ parse_field (JsonNode *node,
           (f->header == SK_HEADER_SEQ && (f->type != SK_FIELD_DIGITS || f->length != 3)) ||
           (f->header == SK_HEADER_CASE && (f->type != SK_FIELD_HALF || f->optional)))
         {
-          invalid (error, path, "\"header\": \"%s\" does not fit this field", role);
+          invalid (error, path, _ ("\"header\": \"%s\" does not fit this field"), role);
           return NULL;
         }
     }
@@ -962,7 +963,7 @@ parse_field (JsonNode *node,
     {
       if (rtype != SK_RECORD_TRAILER || f->type != SK_FIELD_DIGITS)
         {
-          invalid (error, path, "\"count\" is for fields of type 9 in the trailer");
+          invalid (error, path, _ ("\"count\" is for fields of type 9 in the trailer"));
           return NULL;
         }
       JsonNode *count = json_object_get_member (obj, "count");
@@ -976,7 +977,7 @@ parse_field (JsonNode *node,
         }
       else
         {
-          invalid (error, path, "\"count\" must be \"data\" or { \"field\", \"codes\" }");
+          invalid (error, path, _ ("\"count\" must be \"data\" or { \"field\", \"codes\" }"));
           return NULL;
         }
     }
@@ -987,7 +988,7 @@ parse_field (JsonNode *node,
         return NULL;
       if (rtype != SK_RECORD_TRAILER || f->type != SK_FIELD_DIGITS)
         {
-          invalid (error, path, "\"sum\" is for fields of type 9 in the trailer");
+          invalid (error, path, _ ("\"sum\" is for fields of type 9 in the trailer"));
           return NULL;
         }
       refs->sum = g_strdup (sum);
@@ -1001,8 +1002,8 @@ parse_field (JsonNode *node,
       if (!g_strv_contains (contents, content) || f->type == SK_FIELD_DIGITS)
         {
           invalid (error, path,
-                   "\"content\" must be one of name, name-kana, address, text, "
-                   "message, payload on a text field");
+                   _ ("\"content\" must be one of name, name-kana, address, text, "
+                      "message, payload on a text field"));
           return NULL;
         }
       f->content = g_strdup (content);
@@ -1018,7 +1019,7 @@ parse_field (JsonNode *node,
   if (f->type == SK_FIELD_DIGITS && f->length > 19 &&
       (f->has_min || f->has_max || f->count != SK_COUNT_NONE || refs->sum != NULL))
     {
-      invalid (error, path, "\"min\", \"max\", \"count\" and \"sum\" need at most 19 digits");
+      invalid (error, path, _ ("\"min\", \"max\", \"count\" and \"sum\" need at most 19 digits"));
       return NULL;
     }
   f->needs_number = f->type == SK_FIELD_DIGITS &&
@@ -1050,7 +1051,7 @@ resolve (const SkRecordLayout *layout, const char *name, const char *path, GErro
 
   if (f == NULL)
     {
-      invalid (error, path, "no field \"%s\" in this record", name);
+      invalid (error, path, _ ("no field \"%s\" in this record"), name);
       return -1;
     }
   return (int)f->index;
@@ -1081,7 +1082,7 @@ parse_record (SkPolicy *self,
       JsonNode *tnode = templates != NULL ? json_object_get_member (templates, tname) : NULL;
       if (tnode == NULL || !JSON_NODE_HOLDS_ARRAY (tnode))
         {
-          invalid (error, path, "no template \"%s\"", tname);
+          invalid (error, path, _ ("no template \"%s\""), tname);
           return NULL;
         }
       fields = json_node_get_array (tnode);
@@ -1092,14 +1093,14 @@ parse_record (SkPolicy *self,
     fields = json_node_get_array (node);
   else
     {
-      invalid (error, path, "must be a template name or an array of fields");
+      invalid (error, path, _ ("must be a template name or an array of fields"));
       return NULL;
     }
 
   guint n = json_array_get_length (fields);
   if (n == 0 || n > 256)
     {
-      invalid (error, path, "a record has 1 to 256 fields");
+      invalid (error, path, _ ("a record has 1 to 256 fields"));
       return NULL;
     }
 
@@ -1126,17 +1127,17 @@ parse_record (SkPolicy *self,
       f->index = i;
       g_ptr_array_add (layout->fields, f);
       if (_sk_record_layout_find (layout, f->name) != f)
-        ok = invalid (error, fpath, "a second field named \"%s\"", f->name);
+        ok = invalid (error, fpath, _ ("a second field named \"%s\""), f->name);
       if (profile == SK_PROFILE_P1)
         {
           if (rest)
             {
               if (offset >= record_length - 2)
-                ok = ok && invalid (error, fpath, "no bytes are left for \"rest\"");
+                ok = ok && invalid (error, fpath, _ ("no bytes are left for \"rest\""));
               else
                 f->length = record_length - 2 - offset;
               if (f->type == SK_FIELD_FULL && f->length % 2 != 0)
-                ok = ok && invalid (error, fpath, "an N field has an even number of bytes");
+                ok = ok && invalid (error, fpath, _ ("an N field has an even number of bytes"));
             }
           f->offset = offset;
           offset += f->length;
@@ -1144,8 +1145,8 @@ parse_record (SkPolicy *self,
     }
 
   if (ok && profile == SK_PROFILE_P1 && offset != record_length - 2)
-    ok = invalid (error, path, "the fields take %u bytes; the record has %u before CR LF", offset,
-                  record_length - 2);
+    ok = invalid (error, path, _ ("the fields take %u bytes; the record has %u before CR LF"),
+                  offset, record_length - 2);
 
   if (ok)
     {
@@ -1154,7 +1155,7 @@ parse_record (SkPolicy *self,
           first->length != 1 || first->const_value == NULL ||
           first->const_value[0] != layout->type_char)
         ok = invalid (error, path,
-                      "the first field must be レコード種別, X, length 1, \"const\": \"%c\"",
+                      _ ("the first field must be レコード種別, X, length 1, \"const\": \"%c\""),
                       layout->type_char);
     }
 
@@ -1171,7 +1172,7 @@ parse_record (SkPolicy *self,
           const SkField *t =
               f->not_before >= 0 ? g_ptr_array_index (layout->fields, f->not_before) : NULL;
           if (t == NULL || t->date != SK_DATE_YMD)
-            ok = t == NULL ? FALSE : invalid (error, fpath, "\"not_before\" needs a ymd field");
+            ok = t == NULL ? FALSE : invalid (error, fpath, _ ("\"not_before\" needs a ymd field"));
         }
       if (ok && r->agrees_with != NULL)
         {
@@ -1179,14 +1180,15 @@ parse_record (SkPolicy *self,
           const SkField *t =
               f->agrees_with >= 0 ? g_ptr_array_index (layout->fields, f->agrees_with) : NULL;
           if (t == NULL || t->date != SK_DATE_YMD)
-            ok = t == NULL ? FALSE : invalid (error, fpath, "\"agrees_with\" needs a ymd field");
+            ok =
+                t == NULL ? FALSE : invalid (error, fpath, _ ("\"agrees_with\" needs a ymd field"));
         }
       if (ok && r->age_at != NULL)
         {
           f->age_at = resolve (layout, r->age_at, fpath, error);
           const SkField *t = f->age_at >= 0 ? g_ptr_array_index (layout->fields, f->age_at) : NULL;
           if (t == NULL || t->date != SK_DATE_YMD)
-            ok = t == NULL ? FALSE : invalid (error, fpath, "\"age_at\" needs a ymd field");
+            ok = t == NULL ? FALSE : invalid (error, fpath, _ ("\"age_at\" needs a ymd field"));
         }
       if (ok && r->required_when != NULL)
         ok = (f->required_when.field = resolve (layout, r->required_when, fpath, error)) >= 0;
@@ -1237,13 +1239,13 @@ parse_kind (SkPolicy *self, const char *id, JsonNode *node, JsonObject *template
 
   if (!is_kind_id (id))
     {
-      invalid (error, "$.kinds", "kind id \"%s\" must be three upper-case letters and two digits",
-               id);
+      invalid (error, "$.kinds",
+               _ ("kind id \"%s\" must be three upper-case letters and two digits"), id);
       return NULL;
     }
   if (!JSON_NODE_HOLDS_OBJECT (node))
     {
-      invalid (error, path, "must be an object");
+      invalid (error, path, _ ("must be an object"));
       return NULL;
     }
   JsonObject *obj = json_node_get_object (node);
@@ -1268,12 +1270,12 @@ parse_kind (SkPolicy *self, const char *id, JsonNode *node, JsonObject *template
     kind->direction = SK_DIRECTION_TO_STANDARD;
   else
     {
-      invalid (error, path, "\"direction\" must be \"to-intermediate\" or \"to-standard\"");
+      invalid (error, path, _ ("\"direction\" must be \"to-intermediate\" or \"to-standard\""));
       return NULL;
     }
   if (!g_strv_contains (workflows, workflow))
     {
-      invalid (error, path, "\"workflow\" must be subscriber, duplicate, inquiry or identity");
+      invalid (error, path, _ ("\"workflow\" must be subscriber, duplicate, inquiry or identity"));
       return NULL;
     }
   kind->workflow = g_strdup (workflow);
@@ -1283,7 +1285,7 @@ parse_kind (SkPolicy *self, const char *id, JsonNode *node, JsonObject *template
     kind->profile = SK_PROFILE_P2;
   else
     {
-      invalid (error, path, "\"profile\" must be \"P1\" or \"P2\"");
+      invalid (error, path, _ ("\"profile\" must be \"P1\" or \"P2\""));
       return NULL;
     }
 
@@ -1291,7 +1293,7 @@ parse_kind (SkPolicy *self, const char *id, JsonNode *node, JsonObject *template
   gsize plen = strlen (pattern);
   if (plen < 2 || pattern[0] != '^' || pattern[plen - 1] != '$')
     {
-      invalid (error, path, "\"name_pattern\" must be anchored with ^ and $");
+      invalid (error, path, _ ("\"name_pattern\" must be anchored with ^ and $"));
       return NULL;
     }
   g_autoptr (GError) local_error = NULL;
@@ -1301,14 +1303,14 @@ parse_kind (SkPolicy *self, const char *id, JsonNode *node, JsonObject *template
       g_regex_new (pattern, G_REGEX_OPTIMIZE | G_REGEX_DOLLAR_ENDONLY, 0, &local_error);
   if (kind->name_regex == NULL)
     {
-      invalid (error, path, "\"name_pattern\": %s", local_error->message);
+      invalid (error, path, _ ("\"name_pattern\": %s"), local_error->message);
       return NULL;
     }
   static const char *const parts[] = { "lg", "id", "ts", "seq" };
   for (gsize i = 0; i < G_N_ELEMENTS (parts); i++)
     if (g_regex_get_string_number (kind->name_regex, parts[i]) < 0)
       {
-        invalid (error, path, "\"name_pattern\" has no group (?<%s>…)", parts[i]);
+        invalid (error, path, _ ("\"name_pattern\" has no group (?<%s>…)"), parts[i]);
         return NULL;
       }
   kind->name_pattern = g_strdup (pattern);
@@ -1320,7 +1322,7 @@ parse_kind (SkPolicy *self, const char *id, JsonNode *node, JsonObject *template
         return NULL;
       if (kind->direction != SK_DIRECTION_TO_INTERMEDIATE)
         {
-          invalid (error, path, "only requests (to-intermediate) have \"pairs_with\"");
+          invalid (error, path, _ ("only requests (to-intermediate) have \"pairs_with\""));
           return NULL;
         }
     }
@@ -1341,7 +1343,7 @@ parse_kind (SkPolicy *self, const char *id, JsonNode *node, JsonObject *template
     }
   else if (json_object_has_member (obj, "record_length"))
     {
-      invalid (error, path, "\"record_length\" is for P1 kinds");
+      invalid (error, path, _ ("\"record_length\" is for P1 kinds"));
       return NULL;
     }
   kind->record_length = (guint)record_length;
@@ -1373,7 +1375,7 @@ parse_kind (SkPolicy *self, const char *id, JsonNode *node, JsonObject *template
     }
   if (!has_kind || !has_case)
     {
-      invalid (error, path, "the header needs fields with \"header\": \"kind\" and \"case\"");
+      invalid (error, path, _ ("the header needs fields with \"header\": \"kind\" and \"case\""));
       return NULL;
     }
 
@@ -1399,7 +1401,8 @@ parse_kind (SkPolicy *self, const char *id, JsonNode *node, JsonObject *template
           summed->needs_number = TRUE;
           if (summed->type != SK_FIELD_DIGITS || summed->length > 18)
             {
-              invalid (error, fpath, "\"sum\" needs a data field of type 9 of at most 18 digits");
+              invalid (error, fpath,
+                       _ ("\"sum\" needs a data field of type 9 of at most 18 digits"));
               return NULL;
             }
         }
@@ -1415,7 +1418,7 @@ parse_kind (SkPolicy *self, const char *id, JsonNode *node, JsonObject *template
       const SkField *f = g_ptr_array_index (data->fields, kind->pair_key_index[i]);
       if (f->type == SK_FIELD_FULL)
         {
-          invalid (error, path, "\"pair_key\" fields are of type 9 or X");
+          invalid (error, path, _ ("\"pair_key\" fields are of type 9 or X"));
           return NULL;
         }
     }
@@ -1439,7 +1442,7 @@ parse_kinds (SkPolicy *self, JsonObject *root, GError **error)
 
   g_autoptr (GList) ids = json_object_get_members (kinds);
   if (ids == NULL)
-    return invalid (error, "$.kinds", "must describe at least one kind");
+    return invalid (error, "$.kinds", _ ("must describe at least one kind"));
   for (GList *l = ids; l != NULL; l = l->next)
     {
       SkKind *kind =
@@ -1458,21 +1461,22 @@ parse_kinds (SkPolicy *self, JsonObject *root, GError **error)
         {
           const SkKind *result = sk_policy_lookup_kind (self, request->pairs_with[j]);
           if (result == NULL)
-            return invalid (error, path, "\"pairs_with\" names unknown kind %s",
+            return invalid (error, path, _ ("\"pairs_with\" names unknown kind %s"),
                             request->pairs_with[j]);
           if (result->direction != SK_DIRECTION_TO_STANDARD ||
               !g_str_equal (result->workflow, request->workflow))
-            return invalid (error, path, "%s must be a to-standard result of the same workflow",
+            return invalid (error, path, _ ("%s must be a to-standard result of the same workflow"),
                             result->id);
           if (result->n_pair_key != request->n_pair_key)
-            return invalid (error, path, "%s's \"pair_key\" must have as many fields", result->id);
+            return invalid (error, path, _ ("%s's \"pair_key\" must have as many fields"),
+                            result->id);
           const SkRecordLayout *rdata = result->records[SK_RECORD_DATA];
           for (guint k = 0; k < rdata->fields->len; k++)
             {
               const SkField *f = g_ptr_array_index (rdata->fields, k);
               if (f->echo != NULL &&
                   _sk_record_layout_find (request->records[SK_RECORD_DATA], f->echo) == NULL)
-                return invalid (error, path, "%s.%s echoes \"%s\", which %s does not have",
+                return invalid (error, path, _ ("%s.%s echoes \"%s\", which %s does not have"),
                                 result->id, f->name, f->echo, request->id);
             }
         }
@@ -1494,7 +1498,7 @@ parse_root (SkPolicy *self, JsonNode *root_node, GError **error)
   };
 
   if (root_node == NULL || !JSON_NODE_HOLDS_OBJECT (root_node))
-    return invalid (error, "$", "the policy must be a JSON object");
+    return invalid (error, "$", _ ("the policy must be a JSON object"));
   JsonObject *root = json_node_get_object (root_node);
   if (!check_members (root, "$", members, required, error))
     return FALSE;
@@ -1503,7 +1507,7 @@ parse_root (SkPolicy *self, JsonNode *root_node, GError **error)
   if (format == NULL)
     return FALSE;
   if (!g_str_equal (format, "sekisho-policy/1"))
-    return invalid (error, "$", "\"format\" must be \"sekisho-policy/1\"");
+    return invalid (error, "$", _ ("\"format\" must be \"sekisho-policy/1\""));
   if (!get_int (root, "serial", 1, G_MAXINT64, &self->serial, "$", error))
     return FALSE;
   const char *issued = get_string (root, "issued_at", "$", error);
@@ -1511,7 +1515,7 @@ parse_root (SkPolicy *self, JsonNode *root_node, GError **error)
     return FALSE;
   g_autoptr (GDateTime) issued_dt = g_date_time_new_from_iso8601 (issued, NULL);
   if (issued_dt == NULL || !g_str_has_suffix (issued, "Z"))
-    return invalid (error, "$", "\"issued_at\" must be an RFC 3339 time in UTC");
+    return invalid (error, "$", _ ("\"issued_at\" must be an RFC 3339 time in UTC"));
   if (json_object_has_member (root, "description") &&
       get_string (root, "description", "$", error) == NULL)
     return FALSE;
@@ -1530,10 +1534,10 @@ parse_root (SkPolicy *self, JsonNode *root_node, GError **error)
         return FALSE;
       if (!is_fingerprint (successor))
         return invalid (error, "$",
-                        "\"admin_successor\" must be a fingerprint of 40 upper-case "
-                        "hex digits");
+                        _ ("\"admin_successor\" must be a fingerprint of 40 upper-case "
+                           "hex digits"));
       if (!g_strv_contains ((const char *const *)self->admins, successor))
-        return invalid (error, "$", "\"admin_successor\" %s is not listed in keys.admins",
+        return invalid (error, "$", _ ("\"admin_successor\" %s is not listed in keys.admins"),
                         successor);
       self->admin_successor = g_strdup (successor);
     }
@@ -1543,7 +1547,7 @@ parse_root (SkPolicy *self, JsonNode *root_node, GError **error)
     return FALSE;
   for (guint i = 0; self->dual_control[i] != NULL; i++)
     if (sk_policy_lookup_kind (self, self->dual_control[i]) == NULL)
-      return invalid (error, "$.dual_control", "unknown kind %s", self->dual_control[i]);
+      return invalid (error, "$.dual_control", _ ("unknown kind %s"), self->dual_control[i]);
 
   g_auto (GStrv) allow = get_strv (root, "inquiry_allow_list", TRUE, is_short_ascii,
                                    "1 to 64 printable ASCII characters", "$", error);
@@ -1740,20 +1744,20 @@ _sk_policy_new_from_bytes_full (GBytes *json, gboolean layouts_only, GError **er
   const char *data = g_bytes_get_data (json, &len);
   if (len > SK_POLICY_MAX_SIZE)
     {
-      g_set_error (error, SK_ERROR, SK_ERROR_POLICY_INVALID, "the policy is larger than %d bytes",
-                   SK_POLICY_MAX_SIZE);
+      g_set_error (error, SK_ERROR, SK_ERROR_POLICY_INVALID,
+                   _ ("the policy is larger than %d bytes"), SK_POLICY_MAX_SIZE);
       return NULL;
     }
   if (len == 0 || !g_utf8_validate_len (data, len, NULL) || memchr (data, '\0', len) != NULL)
     {
       g_set_error_literal (error, SK_ERROR, SK_ERROR_POLICY_INVALID,
-                           "the policy is not UTF-8 text");
+                           _ ("the policy is not UTF-8 text"));
       return NULL;
     }
   if (!_sk_json_nesting_ok (data, len))
     {
       g_set_error (error, SK_ERROR, SK_ERROR_POLICY_INVALID,
-                   "the policy is not plain JSON nested at most %d levels deep",
+                   _ ("the policy is not plain JSON nested at most %d levels deep"),
                    SK_POLICY_MAX_DEPTH);
       return NULL;
     }
@@ -1762,7 +1766,7 @@ _sk_policy_new_from_bytes_full (GBytes *json, gboolean layouts_only, GError **er
   g_autoptr (GError) local_error = NULL;
   if (!json_parser_load_from_data (parser, data, (gssize)len, &local_error))
     {
-      g_set_error (error, SK_ERROR, SK_ERROR_POLICY_INVALID, "the policy is not JSON: %s",
+      g_set_error (error, SK_ERROR, SK_ERROR_POLICY_INVALID, _ ("the policy is not JSON: %s"),
                    local_error->message);
       return NULL;
     }
@@ -1770,7 +1774,7 @@ _sk_policy_new_from_bytes_full (GBytes *json, gboolean layouts_only, GError **er
   if (!_sk_json_members_unique (data, len, json_parser_get_root (parser)))
     {
       g_set_error_literal (error, SK_ERROR, SK_ERROR_POLICY_INVALID,
-                           "the policy names a member twice in one object");
+                           _ ("the policy names a member twice in one object"));
       return NULL;
     }
 
@@ -1794,7 +1798,7 @@ read_capped (const char *path, gsize max, gboolean *out_missing, GError **error)
       int errsv = errno;
       if (errsv == ENOENT)
         *out_missing = TRUE;
-      g_autofree char *what = g_strdup_printf ("opening %s", path);
+      g_autofree char *what = g_strdup_printf (_ ("opening %s"), path);
       sk_error_set_from_errno (error, errsv, what);
       return NULL;
     }
@@ -1809,7 +1813,7 @@ read_capped (const char *path, gsize max, gboolean *out_missing, GError **error)
         {
           int errsv = errno;
           close (fd);
-          g_autofree char *what = g_strdup_printf ("reading %s", path);
+          g_autofree char *what = g_strdup_printf (_ ("reading %s"), path);
           sk_error_set_from_errno (error, errsv, what);
           return NULL;
         }
@@ -1818,7 +1822,7 @@ read_capped (const char *path, gsize max, gboolean *out_missing, GError **error)
       if (buf->len + (gsize)n > max)
         {
           close (fd);
-          g_set_error (error, SK_ERROR, SK_ERROR_POLICY_INVALID, "%s is larger than %zu bytes",
+          g_set_error (error, SK_ERROR, SK_ERROR_POLICY_INVALID, _ ("%s is larger than %zu bytes"),
                        path, max);
           return NULL;
         }
@@ -1849,8 +1853,8 @@ sk_policy_load (SkKeyring *keyring,
   g_autoptr (GBytes) sig = read_capped (sig_path, 64 * 1024, &missing, &sig_error);
   if (sig == NULL && missing)
     {
-      g_set_error (error, SK_ERROR, SK_ERROR_POLICY_UNSIGNED, "%s has no signature file %s", path,
-                   sig_path);
+      g_set_error (error, SK_ERROR, SK_ERROR_POLICY_UNSIGNED, _ ("%s has no signature file %s"),
+                   path, sig_path);
       return NULL;
     }
   if (sig == NULL)
@@ -1884,7 +1888,7 @@ sk_policy_load (SkKeyring *keyring,
            * signatures: the more specific sig-* code stands. */
           break;
         }
-      g_set_error (error, SK_ERROR, code, "policy signature: %s", verify_error->message);
+      g_set_error (error, SK_ERROR, code, _ ("policy signature: %s"), verify_error->message);
       return NULL;
     }
 
@@ -1894,7 +1898,7 @@ sk_policy_load (SkKeyring *keyring,
   if (!g_strv_contains ((const char *const *)self->admins, signature->primary_fpr))
     {
       g_set_error (error, SK_ERROR, SK_ERROR_POLICY_UNTRUSTED_SIGNER,
-                   "the policy is signed by %s, which its own keys.admins does not list",
+                   _ ("the policy is signed by %s, which its own keys.admins does not list"),
                    signature->primary_fpr);
       return NULL;
     }

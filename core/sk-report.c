@@ -81,10 +81,10 @@ sk_report_case_deadlines (SkPolicy *policy, const SkCase *c, GPtrArray *items)
       SkDeadline d = { "results-due", NULL, since + r->no_result_days * 86400 * G_USEC_PER_SEC };
       g_array_append_val (out, d);
     }
-  if (g_str_equal (c->state, "handed-off"))
+  /* As recorded with the hand-off: later steps move updated_us. */
+  if (c->handoff_deadline_us > 0)
     {
-      SkDeadline d = { "upload-plaintext", NULL,
-                       c->updated_us + r->upload_minutes * 60 * G_USEC_PER_SEC };
+      SkDeadline d = { "upload-plaintext", NULL, c->handoff_deadline_us };
       g_array_append_val (out, d);
     }
   for (guint i = 0; items != NULL && i < items->len; i++)
@@ -458,14 +458,14 @@ sk_report_station_status (SkStation *station,
   json_builder_set_member_name (b, "handed_off");
   json_builder_begin_array (b);
   g_autoptr (GPtrArray) cases = pipeline != NULL ? sk_pipeline_list_cases (pipeline, NULL) : NULL;
-  gint64 upload_minutes = policy != NULL ? sk_policy_get_retention (policy)->upload_minutes : 0;
   gint64 now = g_get_real_time ();
   for (guint i = 0; cases != NULL && i < cases->len; i++)
     {
       const SkCase *c = g_ptr_array_index (cases, i);
-      if (!g_str_equal (c->state, "handed-off"))
+      /* As recorded with the hand-off: later steps move updated_us. */
+      if (c->handoff_deadline_us <= 0)
         continue;
-      gint64 deadline = c->updated_us + upload_minutes * 60 * G_USEC_PER_SEC;
+      gint64 deadline = c->handoff_deadline_us;
       json_builder_begin_object (b);
       add_untrusted (b, "case", c->id);
       add_time (b, "deadline", deadline);

@@ -3,6 +3,8 @@
 
 #include "config.h"
 
+#include <glib/gi18n-lib.h>
+
 #include "sk-error.h"
 #include "sk-schema.h"
 
@@ -123,9 +125,8 @@ static gboolean
 too_new (gint64 version, GError **error)
 {
   g_set_error (error, SK_ERROR, SK_ERROR_STATION_INVALID,
-               "the station database has schema version %" G_GINT64_FORMAT
-               "; this build knows up to %d",
-               version, SK_SCHEMA_VERSION);
+               _ ("the station database has schema version %lld; this build knows up to %d"),
+               (long long)version, SK_SCHEMA_VERSION);
   return FALSE;
 }
 
@@ -146,8 +147,8 @@ sk_schema_migrate (SkDb *db, GError **error)
     if (!sk_db_exec (db, steps[v], error))
       {
         sk_db_rollback (db);
-        g_prefix_error (error, "bringing the station database to version %" G_GINT64_FORMAT ": ",
-                        v + 1);
+        g_prefix_error (error, _ ("bringing the station database to version %lld: "),
+                        (long long)(v + 1));
         return FALSE;
       }
   if (version < SK_SCHEMA_VERSION && !sk_db_set_user_version (db, SK_SCHEMA_VERSION, error))
@@ -158,8 +159,24 @@ sk_schema_migrate (SkDb *db, GError **error)
   return sk_db_commit (db, error);
 }
 
+/* The rule for read-only opens (journal show, verify, export for the
+ * auditor; sk_db_open with SK_DB_READ_ONLY):
+ *
+ *   A read-only open never writes the database, so it never brings an older
+ *   schema forward: that waits for the next writable open, which does it
+ *   step by step under the write lock (BEGIN IMMEDIATE, above), whoever
+ *   makes it.  Instead it reads what is there.  Every step so far only adds
+ *   tables (and their indexes), so the tables an older database lacks are
+ *   made for this connection alone, empty, in its temporary schema: an
+ *   older station has no rows of that kind, and every reader sees the
+ *   tables it knows.  The database file stays byte for byte as it was.
+ *
+ * A future step that changes a table rather than adding one must give this
+ * function its read-only counterpart (a temporary view, say); the test
+ * (test-store, /store/schema/read-only-older) opens every older version
+ * read-only and reads every table. */
 gboolean
-sk_schema_check (SkDb *db, GError **error)
+sk_schema_open_read_only (SkDb *db, GError **error)
 {
   g_return_val_if_fail (SK_IS_DB (db), FALSE);
 
@@ -168,13 +185,31 @@ sk_schema_check (SkDb *db, GError **error)
     return FALSE;
   if (version > SK_SCHEMA_VERSION)
     return too_new (version, error);
-  if (version < SK_SCHEMA_VERSION)
+  if (version == SK_SCHEMA_VERSION)
+    return TRUE;
+
+  /* The connection is query_only: lifted for the temporary schema alone
+   * (the main database is opened read-only, or immutable, besides). */
+  if (!sk_db_exec (db, "PRAGMA query_only = OFF", error))
+    return FALSE;
+  gboolean ok = TRUE;
+  for (gint64 v = version; ok && v < SK_SCHEMA_VERSION; v++)
     {
-      g_set_error (error, SK_ERROR, SK_ERROR_STATION_INVALID,
-                   "the station database has schema version %" G_GINT64_FORMAT
-                   "; open it once with a writable command to bring it to version %d",
-                   version, SK_SCHEMA_VERSION);
+      g_autoptr (GString) step = g_string_new (steps[v]);
+      g_string_replace (step, "CREATE TABLE ", "CREATE TEMP TABLE ", 0);
+      ok = sk_db_exec (db, step->str, error);
+      if (!ok)
+        g_prefix_error (error,
+                        _ ("reading the station database of schema version %lld as version "
+                           "%lld: "),
+                        (long long)version, (long long)(v + 1));
+    }
+  g_autoptr (GError) restore_error = NULL;
+  if (!sk_db_exec (db, "PRAGMA query_only = ON", &restore_error))
+    {
+      if (ok)
+        g_propagate_error (error, g_steal_pointer (&restore_error));
       return FALSE;
     }
-  return TRUE;
+  return ok;
 }

@@ -2,7 +2,8 @@
  *
  * Versioned from the first version with PRAGMA user_version.  Each version
  * adds one step; a database is brought forward step by step in one
- * transaction, and never opened by a build older than its schema.
+ * transaction by a writable open, read as it is by a read-only one, and
+ * never opened by a build older than its schema.
  *
  *   1  journal (the hash chain), meta (the clock's high-water mark)
  *   2  items (the store's index; each row holds its item's key)
@@ -20,8 +21,9 @@ G_BEGIN_DECLS
 
 gboolean
 sk_schema_migrate (SkDb *db, GError **error);
-/* For read-only use: the schema must be exactly this build's. */
+/* For a read-only connection: a database of this build's schema or an
+ * older one (read as it is: see the rule in sk-schema.c), never a newer. */
 gboolean
-sk_schema_check (SkDb *db, GError **error);
+sk_schema_open_read_only (SkDb *db, GError **error);
 
 G_END_DECLS

@@ -69,14 +69,14 @@ make_private_dir (const char *path, GError **error)
   if (g_mkdir (path, 0700) != 0 && errno != EEXIST)
     {
       int errsv = errno;
-      g_autofree char *what = g_strdup_printf ("creating %s", path);
+      g_autofree char *what = g_strdup_printf (_ ("creating %s"), path);
       sk_error_set_from_errno (error, errsv, what);
       return FALSE;
     }
   if (g_chmod (path, 0700) != 0)
     {
       int errsv = errno;
-      g_autofree char *what = g_strdup_printf ("setting the mode of %s", path);
+      g_autofree char *what = g_strdup_printf (_ ("setting the mode of %s"), path);
       sk_error_set_from_errno (error, errsv, what);
       return FALSE;
     }
@@ -153,7 +153,7 @@ sk_station_create (const char *dir,
   if (g_mkdir_with_parents (dir, 0700) != 0)
     {
       int errsv = errno;
-      g_autofree char *what = g_strdup_printf ("creating %s", dir);
+      g_autofree char *what = g_strdup_printf (_ ("creating %s"), dir);
       sk_error_set_from_errno (error, errsv, what);
       return NULL;
     }
@@ -232,7 +232,8 @@ sk_station_open (const char *dir, GError **error)
     if (!sk_fingerprint_is_valid (retired[i]))
       {
         g_set_error (error, SK_ERROR, SK_ERROR_STATION_INVALID,
-                     "%s: retired-admin-keys holds something that is not a fingerprint", conf_path);
+                     _ ("%s: retired-admin-keys holds something that is not a fingerprint"),
+                     conf_path);
         return NULL;
       }
   gint64 policy_serial = 0;
@@ -242,7 +243,7 @@ sk_station_open (const char *dir, GError **error)
       if (local_error != NULL || policy_serial < 0)
         {
           g_set_error (error, SK_ERROR, SK_ERROR_STATION_INVALID,
-                       "%s: policy-serial is not a serial", conf_path);
+                       _ ("%s: policy-serial is not a serial"), conf_path);
           return NULL;
         }
     }
@@ -449,10 +450,10 @@ install_policy (SkStation *self, const char *policy_path, InstallOutcome *outcom
   gboolean again = current_sha != NULL && g_str_equal (current_sha, sk_policy_get_sha256 (policy));
   if (!again && serial <= outcome->installed_serial)
     {
-      g_set_error (error, SK_ERROR, SK_ERROR_POLICY_INVALID,
-                   "the policy's serial %" G_GINT64_FORMAT " is not greater than the installed "
-                   "policy's serial %" G_GINT64_FORMAT "; an older policy is never installed again",
-                   serial, outcome->installed_serial);
+      g_set_error (error, SK_ERROR, SK_ERROR_POLICY_ROLLBACK,
+                   _ ("the policy's serial %lld is not greater than the installed policy's serial "
+                      "%lld; an older policy is never installed again"),
+                   (long long)serial, (long long)outcome->installed_serial);
       return NULL;
     }
 
@@ -487,14 +488,14 @@ install_policy (SkStation *self, const char *policy_path, InstallOutcome *outcom
   if (symlink (sha, link_tmp) != 0)
     {
       int errsv = errno;
-      sk_error_set_from_errno (error, errsv, "making the policy current");
+      sk_error_set_from_errno (error, errsv, _ ("making the policy current"));
       return NULL;
     }
   sk_fault_point ("policy-install-before-rename");
   if (g_rename (link_tmp, link_path) != 0)
     {
       int errsv = errno;
-      sk_error_set_from_errno (error, errsv, "making the policy current");
+      sk_error_set_from_errno (error, errsv, _ ("making the policy current"));
       return NULL;
     }
   sk_fault_point ("policy-install-before-dirsync");

@@ -18,6 +18,7 @@
 #include "sk-journal-csv.h"
 #include "sk-journal.h"
 #include "sk-keyring.h"
+#include "sk-schema.h"
 #include "sk-test-gpg.h"
 
 #define ROWS 6
@@ -249,6 +250,284 @@ test_delete_swap_insert_truncate (Fixture *fx, gconstpointer data)
   g_autoptr (SkJournal) cut = open_journal (copy);
   g_autoptr (GError) error = NULL;
   g_assert_true (sk_journal_verify (cut, NULL, NULL, NULL, &error));
+}
+
+/* Long enough for sk_journal_verify to read it in two halves (from 4,096
+ * rows), with the halves split at LONG_ROWS / 2. */
+#define LONG_ROWS 5000
+#define HALF (LONG_ROWS / 2)
+
+static void
+make_long_journal (Fixture *fx)
+{
+  g_autoptr (SkJournal) journal = open_journal (fx->path);
+  g_autoptr (GError) error = NULL;
+  g_assert_true (sk_journal_begin (journal, &error));
+  for (guint i = 0; i < LONG_ROWS; i++)
+    {
+      g_autofree char *details = g_strdup_printf ("{\"n\":%u}", i);
+      SkJournalEntry entry = {
+        .event = "package-imported",
+        .outcome = "ok",
+        .uid = i % 7 ? 1000 : -1,
+        .role = "operator",
+        .details = details,
+      };
+      g_assert_cmpint (sk_journal_append (journal, &entry, &error), ==, i + 1);
+    }
+  g_assert_true (sk_journal_commit (journal, &error));
+  g_assert_true (sk_db_checkpoint_truncate (sk_journal_get_db (journal), &error));
+  g_assert_no_error (error);
+}
+
+typedef struct
+{
+  gboolean ok;
+  gint64 entries, bad;
+  char *message;
+} Verdict;
+
+/* Verify PATH in two halves, then in one pass (inside a transaction, where
+ * sk_journal_verify reads on the caller's connection alone): both must
+ * give the same verdict, which is returned. */
+static Verdict
+verify_both_ways (const char *path)
+{
+  Verdict v[2] = { { 0 } };
+  for (int pass = 0; pass < 2; pass++)
+    {
+      g_autoptr (SkJournal) journal = open_journal (path);
+      g_autoptr (GError) error = NULL;
+      SkDb *db = sk_journal_get_db (journal);
+      if (pass == 1)
+        g_assert_true (sk_db_begin (db, &error));
+      v[pass].ok = sk_journal_verify (journal, &v[pass].entries, &v[pass].bad, NULL, &error);
+      v[pass].message = g_strdup (error != NULL ? error->message : "");
+      if (!v[pass].ok)
+        g_assert_error (error, SK_ERROR, SK_ERROR_JOURNAL_INVALID);
+      if (pass == 1)
+        sk_db_rollback (db);
+    }
+  g_assert_cmpint (v[0].ok, ==, v[1].ok);
+  g_assert_cmpint (v[0].entries, ==, v[1].entries);
+  g_assert_cmpint (v[0].bad, ==, v[1].bad);
+  g_assert_cmpstr (v[0].message, ==, v[1].message);
+  g_free (v[1].message);
+  return v[0];
+}
+
+static void
+assert_long_bad (Fixture *fx, const char *statement, gint64 bad, gint64 entries)
+{
+  g_autofree char *copy = g_build_filename (fx->dir, "copy.db", NULL);
+  copy_file (fx->path, copy);
+  sql (copy, statement);
+  Verdict v = verify_both_ways (copy);
+  if (v.ok || v.bad != bad || v.entries != entries)
+    g_error ("%s: ok %d, first bad seq %" G_GINT64_FORMAT ", %" G_GINT64_FORMAT
+             " entries read, expected %" G_GINT64_FORMAT " and %" G_GINT64_FORMAT " (%s)",
+             statement, v.ok, v.bad, v.entries, bad, entries, v.message);
+  g_free (v.message);
+}
+
+/* Every tampering is found at the same row, with the same words, whether
+ * the journal is read in two halves at once or in one pass — around the
+ * seam between the halves above all. */
+static void
+test_verify_two_halves (Fixture *fx, gconstpointer data)
+{
+  make_long_journal (fx);
+  Verdict clean = verify_both_ways (fx->path);
+  g_assert_true (clean.ok);
+  g_assert_cmpint (clean.entries, ==, LONG_ROWS);
+  g_free (clean.message);
+
+  const gint64 at[] = { 1, 2, HALF - 1, HALF, HALF + 1, HALF + 2, LONG_ROWS - 1, LONG_ROWS };
+  for (gsize i = 0; i < G_N_ELEMENTS (at); i++)
+    {
+      gint64 seq = at[i];
+      g_autofree char *details = g_strdup_printf (
+          "UPDATE journal SET details = '{\"n\":9}' WHERE seq = %" G_GINT64_FORMAT, seq);
+      assert_long_bad (fx, details, seq, seq);
+      g_autofree char *prev = g_strdup_printf (
+          "UPDATE journal SET prev_hash = entry_hash WHERE seq = %" G_GINT64_FORMAT, seq);
+      assert_long_bad (fx, prev, seq, seq);
+      g_autofree char *hash = g_strdup_printf (
+          "UPDATE journal SET entry_hash = upper (entry_hash) WHERE seq = %" G_GINT64_FORMAT, seq);
+      assert_long_bad (fx, hash, seq, seq);
+      /* A row gone: the next one is read in its place. */
+      g_autofree char *gone =
+          g_strdup_printf ("DELETE FROM journal WHERE seq = %" G_GINT64_FORMAT, seq);
+      if (seq < LONG_ROWS)
+        assert_long_bad (fx, gone, seq, seq);
+      /* Bytes a C string or an integer would not show. */
+      g_autofree char *nul = g_strdup_printf (
+          "UPDATE journal SET details = details || char (0) || 'hidden' WHERE seq = "
+          "%" G_GINT64_FORMAT,
+          seq);
+      assert_long_bad (fx, nul, seq, seq);
+      g_autofree char *text_time =
+          g_strdup_printf ("UPDATE journal SET time_us = CAST (time_us AS TEXT) || 'x' WHERE seq = "
+                           "%" G_GINT64_FORMAT,
+                           seq);
+      assert_long_bad (fx, text_time, seq, seq);
+    }
+  /* uid NULL (seq 1 is row 0, i % 7 == 0) made -1: the same to a reader
+   * that takes -1 for none, not to the chain. */
+  assert_long_bad (fx, "UPDATE journal SET uid = -1 WHERE seq = 1", 1, 1);
+  assert_long_bad (fx, "UPDATE journal SET uid = -1 WHERE seq = 2507", 2507, 2507);
+  /* A row before the first, and rows trading places across the seam. */
+  assert_long_bad (fx,
+                   "INSERT INTO journal SELECT 0, time_us, event, outcome, reason, uid, login, "
+                   "role, station, case_id, package_id, device, details, prev_hash, entry_hash "
+                   "FROM journal WHERE seq = 1",
+                   0, 1);
+  assert_long_bad (fx,
+                   "CREATE TEMP TABLE t AS SELECT * FROM journal WHERE seq IN (2500, 2501);"
+                   "UPDATE journal SET (time_us, event, outcome, reason, uid, login, role, "
+                   "station, case_id, package_id, device, details, prev_hash, entry_hash) = "
+                   "(SELECT time_us, event, outcome, reason, uid, login, role, station, case_id, "
+                   "package_id, device, details, prev_hash, entry_hash FROM t WHERE t.seq = 5001 "
+                   "- journal.seq) WHERE seq IN (2500, 2501);",
+                   HALF, HALF);
+  /* The last rows of the first half cut out, and the whole second half. */
+  assert_long_bad (fx, "DELETE FROM journal WHERE seq BETWEEN 2400 AND 2500", 2400, 2400);
+  g_autofree char *copy = g_build_filename (fx->dir, "copy.db", NULL);
+  copy_file (fx->path, copy);
+  sql (copy, "DELETE FROM journal WHERE seq > 2600");
+  Verdict cut = verify_both_ways (copy);
+  g_assert_true (cut.ok);
+  g_assert_cmpint (cut.entries, ==, 2600);
+  g_free (cut.message);
+}
+
+/* The tables each schema version added (sk-schema.h); with the test's
+ * check below that together they are the current schema's. */
+static const char *const tables_by_version[][5] = {
+  /* 1 */ { "journal", "meta", NULL },
+  /* 2 */ { "items", NULL },
+  /* 3 */ { "cases", "packages", "case_files", "handoffs", NULL },
+  /* 4 */ { "downloads", NULL },
+  /* 5 */ { "media", NULL },
+};
+
+static char *
+file_sha256 (const char *path)
+{
+  g_autofree char *data = NULL;
+  gsize len = 0;
+  g_autoptr (GError) error = NULL;
+  g_file_get_contents (path, &data, &len, &error);
+  g_assert_no_error (error);
+  return g_compute_checksum_for_data (G_CHECKSUM_SHA256, (const guchar *)data, len);
+}
+
+static gint64
+count_rows (SkDb *db, const char *table)
+{
+  g_autoptr (GError) error = NULL;
+  g_autofree char *sql = g_strdup_printf ("SELECT count (*) FROM %s", table);
+  g_autoptr (SkDbStmt) stmt = sk_db_prepare (db, sql, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (sk_db_stmt_step (stmt, &error), ==, SK_DB_STEP_ROW);
+  return sk_db_stmt_column_int64 (stmt, 0);
+}
+
+/* A station database of every older schema version: a read-only open
+ * reads it as it is (the journal verifies and shows, every table of the
+ * current schema can be read, the missing ones empty) and leaves the file
+ * byte for byte as it was; the next writable open brings it forward, its
+ * entries intact. */
+static void
+test_read_only_older_schema (Fixture *fx, gconstpointer data)
+{
+  g_autoptr (GError) error = NULL;
+  G_STATIC_ASSERT (G_N_ELEMENTS (tables_by_version) == SK_SCHEMA_VERSION);
+  {
+    g_autoptr (SkJournal) journal = open_journal (fx->path);
+    g_autoptr (SkDbStmt) stmt =
+        sk_db_prepare (sk_journal_get_db (journal),
+                       "SELECT count (*) FROM sqlite_schema WHERE type = 'table'", &error);
+    g_assert_no_error (error);
+    g_assert_cmpint (sk_db_stmt_step (stmt, &error), ==, SK_DB_STEP_ROW);
+    guint listed = 0;
+    for (gsize v = 0; v < G_N_ELEMENTS (tables_by_version); v++)
+      for (gsize t = 0; tables_by_version[v][t] != NULL; t++)
+        listed++;
+    /* A new step with a new table: list it above. */
+    g_assert_cmpint (sk_db_stmt_column_int64 (stmt, 0), ==, listed);
+  }
+  g_unlink (fx->path);
+
+  for (gint64 version = 1; version < SK_SCHEMA_VERSION; version++)
+    {
+      g_autofree char *path = g_strdup_printf ("%s/v%" G_GINT64_FORMAT ".db", fx->dir, version);
+      {
+        g_autoptr (SkJournal) journal = open_journal (path);
+        append_rows (journal, ROWS);
+        SkDb *db = sk_journal_get_db (journal);
+        for (gint64 v = SK_SCHEMA_VERSION; v > version; v--)
+          for (gsize t = 0; tables_by_version[v - 1][t] != NULL; t++)
+            {
+              g_autofree char *drop =
+                  g_strdup_printf ("DROP TABLE %s", tables_by_version[v - 1][t]);
+              g_assert_true (sk_db_exec (db, drop, &error));
+              g_assert_no_error (error);
+            }
+        g_assert_true (sk_db_set_user_version (db, version, &error));
+        g_assert_true (sk_db_checkpoint_truncate (db, &error));
+        g_assert_no_error (error);
+      }
+      g_autofree char *before = file_sha256 (path);
+
+      {
+        g_autoptr (SkDb) db = sk_db_open (path, SK_DB_READ_ONLY, &error);
+        g_assert_no_error (error);
+        g_autoptr (SkJournal) journal = sk_journal_open_read_only (db, &error);
+        g_assert_no_error (error);
+        gint64 entries = 0, bad = -1;
+        g_assert_true (sk_journal_verify (journal, &entries, &bad, NULL, &error));
+        g_assert_no_error (error);
+        g_assert_cmpint (entries, ==, ROWS);
+        g_autoptr (GPtrArray) rows = sk_journal_query (journal, NULL, &error);
+        g_assert_no_error (error);
+        g_assert_cmpuint (rows->len, ==, ROWS);
+        for (gsize v = 0; v < G_N_ELEMENTS (tables_by_version); v++)
+          for (gsize t = 0; tables_by_version[v][t] != NULL; t++)
+            {
+              gint64 n = count_rows (db, tables_by_version[v][t]);
+              if ((gint64)v >= version)
+                g_assert_cmpint (n, ==, 0);
+            }
+        g_assert_cmpint (sk_db_get_user_version (db, &error), ==, version);
+      }
+      g_autofree char *after = file_sha256 (path);
+      g_assert_cmpstr (before, ==, after);
+      g_autofree char *wal = g_strconcat (path, "-wal", NULL);
+      g_assert_false (g_file_test (wal, G_FILE_TEST_EXISTS));
+
+      /* The next writable open brings it forward, entries intact. */
+      g_autoptr (SkJournal) writable = open_journal (path);
+      SkDb *db = sk_journal_get_db (writable);
+      g_assert_cmpint (sk_db_get_user_version (db, &error), ==, SK_SCHEMA_VERSION);
+      gint64 entries = 0;
+      g_assert_true (sk_journal_verify (writable, &entries, NULL, NULL, &error));
+      g_assert_cmpint (entries, ==, ROWS);
+      g_assert_cmpint (count_rows (db, "media"), ==, 0);
+    }
+
+  /* A database of a newer build is refused by a read-only open too. */
+  g_autofree char *newer = g_build_filename (fx->dir, "newer.db", NULL);
+  {
+    g_autoptr (SkJournal) journal = open_journal (newer);
+    g_assert_true (
+        sk_db_set_user_version (sk_journal_get_db (journal), SK_SCHEMA_VERSION + 1, &error));
+  }
+  g_autoptr (SkDb) db = sk_db_open (newer, SK_DB_READ_ONLY, &error);
+  g_assert_no_error (error);
+  g_autoptr (SkJournal) refused = sk_journal_open_read_only (db, &error);
+  g_assert_error (error, SK_ERROR, SK_ERROR_STATION_INVALID);
+  g_assert_null (refused);
 }
 
 static void
@@ -669,6 +948,8 @@ main (int argc, char **argv)
   ADD ("/journal/verify-ok", test_verify_ok);
   ADD ("/journal/tamper/each-byte", test_tamper_each_byte);
   ADD ("/journal/tamper/rows", test_delete_swap_insert_truncate);
+  ADD ("/journal/verify-two-halves", test_verify_two_halves);
+  ADD ("/journal/read-only-older-schema", test_read_only_older_schema);
   ADD ("/journal/checkpoint", test_checkpoint);
   ADD ("/journal/clock-anomaly", test_clock_anomaly);
   ADD ("/journal/systemd", test_systemd);

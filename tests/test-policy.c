@@ -7,7 +7,9 @@
  */
 #include "config.h"
 
+#include <glib/gi18n-lib.h>
 #include <glib/gstdio.h>
+#include <locale.h>
 #include <string.h>
 
 #include "sk-error.h"
@@ -571,21 +573,38 @@ test_rollback (Fixture *fx, gconstpointer data)
   write_policy (fx, three, keys.admin, NULL);
   g_autoptr (SkPolicy) older =
       sk_station_install_policy (fx->station, &test_admin, fx->policy_path, &error);
-  g_assert_error (error, SK_ERROR, SK_ERROR_POLICY_INVALID);
+  g_assert_error (error, SK_ERROR, SK_ERROR_POLICY_ROLLBACK);
   g_assert_nonnull (strstr (error->message, "serial 3"));
   g_assert_nonnull (strstr (error->message, "serial 5"));
   g_assert_null (older);
   g_clear_error (&error);
-  install_refused (fx, one, keys.admin, SK_ERROR_POLICY_INVALID);
+
+  /* As a Japanese operator reads it: both serials, in the catalogue's
+   * words, and the reason's description translated too. */
+  g_autofree char *locale = g_strdup (setlocale (LC_ALL, NULL));
+  g_assert_nonnull (setlocale (LC_ALL, "ja_JP.UTF-8"));
+  g_autoptr (SkPolicy) older_ja =
+      sk_station_install_policy (fx->station, &test_admin, fx->policy_path, &error);
+  setlocale (LC_ALL, locale);
+  g_assert_null (older_ja);
+  g_assert_error (error, SK_ERROR, SK_ERROR_POLICY_ROLLBACK);
+  g_test_message ("%s", error->message);
+  g_assert_nonnull (strstr (error->message, "3"));
+  g_assert_nonnull (strstr (error->message, "5"));
+  g_assert_null (strstr (error->message, "serial"));
+  g_assert_true (g_utf8_validate (error->message, -1, NULL));
+  g_assert_nonnull (strstr (error->message, "ポリシー"));
+  g_clear_error (&error);
+  install_refused (fx, one, keys.admin, SK_ERROR_POLICY_ROLLBACK);
   /* Another policy with the same serial is no newer either. */
-  install_refused (fx, other_five->str, keys.admin, SK_ERROR_POLICY_INVALID);
+  install_refused (fx, other_five->str, keys.admin, SK_ERROR_POLICY_ROLLBACK);
 
   g_autoptr (SkPolicy) current = sk_station_load_policy (fx->station, &error);
   g_assert_no_error (error);
   g_assert_cmpint (sk_policy_get_serial (current), ==, 5);
 
   g_autoptr (GPtrArray) refused = journal_rows (fx, "policy-refused");
-  g_assert_cmpuint (refused->len, ==, 3);
+  g_assert_cmpuint (refused->len, ==, 4);
   g_autoptr (GPtrArray) installed = journal_rows (fx, "policy-installed");
   g_assert_cmpuint (installed->len, ==, 2);
   for (guint i = 0; i < installed->len; i++)
@@ -599,7 +618,7 @@ test_rollback (Fixture *fx, gconstpointer data)
     {
       SkJournalRow *row = g_ptr_array_index (refused, i);
       g_assert_cmpint (row->uid, ==, test_admin.uid);
-      g_assert_cmpstr (row->reason, ==, "policy-invalid");
+      g_assert_cmpstr (row->reason, ==, "policy-rollback");
       g_assert_cmpstr (row->details, ==, "{\"installed_serial\":5}");
     }
 
@@ -612,7 +631,7 @@ test_rollback (Fixture *fx, gconstpointer data)
   g_clear_object (&fx->station);
   fx->station = sk_station_open (dir, &error);
   g_assert_no_error (error);
-  install_refused (fx, three, keys.admin, SK_ERROR_POLICY_INVALID);
+  install_refused (fx, three, keys.admin, SK_ERROR_POLICY_ROLLBACK);
 }
 
 /* A policy signed by the pinned admin names its successor: installing it
@@ -681,6 +700,10 @@ int
 main (int argc, char **argv)
 {
   g_test_init (&argc, &argv, NULL);
+  /* The build's catalogue, for the one check in Japanese. */
+  const char *localedir = g_getenv ("SEKISHO_LOCALEDIR");
+  bindtextdomain (GETTEXT_PACKAGE, localedir != NULL ? localedir : LOCALEDIR);
+  bind_textdomain_codeset (GETTEXT_PACKAGE, "UTF-8");
 
   g_test_add_func ("/policy/default-compiles", test_default_compiles);
   g_test_add_func ("/policy/default-needs-keys", test_default_needs_keys);

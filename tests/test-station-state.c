@@ -19,6 +19,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "sk-schema.h"
 #include "sk-test-pipeline.h"
 
 typedef SkPipelineFixture Fixture;
@@ -280,6 +281,113 @@ test_at_a_glance (Fixture *fx, gconstpointer data)
                    ==, r->upload_minutes);
 }
 
+/* The deadline of the plaintext handed off for a case is the one recorded
+ * with the hand-off: a later step that moves the case's updated-at (here,
+ * an hour later) moves no deadline in case list, case show or station
+ * status. */
+static void
+test_handoff_deadline_kept (Fixture *fx, gconstpointer data)
+{
+  g_autoptr (GError) error = NULL;
+  g_autofree char *handed = pf_imported_case (fx, "duplicate", "FKH01", 74, 10);
+  g_autoptr (GPtrArray) paths =
+      sk_pipeline_hand_off (fx->pipe, &fx->op, handed, NULL, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (paths->len, ==, 1);
+
+  /* What was recorded: the deadline the hand-off journaled. */
+  g_autoptr (SkJournal) journal = sk_station_open_journal (fx->st.term, FALSE, &error);
+  g_assert_no_error (error);
+  g_autoptr (GPtrArray) rows = sk_journal_query (journal, NULL, &error);
+  g_assert_no_error (error);
+  gint64 recorded = 0;
+  for (guint i = 0; i < rows->len; i++)
+    {
+      const SkJournalRow *row = g_ptr_array_index (rows, i);
+      if (!g_str_equal (row->event, "file-handed-off"))
+        continue;
+      g_autoptr (JsonParser) p = json_parser_new ();
+      json_parser_load_from_data (p, row->details, -1, &error);
+      g_assert_no_error (error);
+      recorded = json_object_get_int_member (json_node_get_object (json_parser_get_root (p)),
+                                             "deadline_us");
+    }
+  g_assert_cmpint (recorded, >, 0);
+  g_autofree char *want = sk_journal_format_time (recorded);
+
+  sk_db_exec (sk_journal_get_db (journal), "UPDATE cases SET updated_us = updated_us + 3600000000",
+              &error);
+  g_assert_no_error (error);
+
+  g_autoptr (JsonParser) p1 = json_parser_new ();
+  const char *list[] = { "case", "list", NULL };
+  JsonArray *cases = json_object_get_array_member (cli_json (fx, p1, list, NULL), "cases");
+  g_assert_cmpuint (json_array_get_length (cases), ==, 1);
+  JsonObject *d = find_deadline (json_array_get_object_element (cases, 0), "upload-plaintext");
+  g_assert_nonnull (d);
+  g_assert_cmpstr (json_object_get_string_member (d, "deadline"), ==, want);
+
+  g_autoptr (JsonParser) p2 = json_parser_new ();
+  const char *show[] = { "case", "show", handed, NULL };
+  JsonObject *shown = cli_json (fx, p2, show, NULL);
+  shown = json_object_get_object_member (shown, "case");
+  d = find_deadline (shown, "upload-plaintext");
+  g_assert_nonnull (d);
+  g_assert_cmpstr (json_object_get_string_member (d, "deadline"), ==, want);
+
+  g_autoptr (JsonParser) p3 = json_parser_new ();
+  const char *status[] = { "station", "status", NULL };
+  JsonArray *handed_off =
+      json_object_get_array_member (cli_json (fx, p3, status, NULL), "handed_off");
+  g_assert_cmpuint (json_array_get_length (handed_off), ==, 1);
+  g_assert_cmpstr (
+      json_object_get_string_member (json_array_get_object_element (handed_off, 0), "deadline"), ==,
+      want);
+
+  /* Once the upload is confirmed the plaintext is gone: no deadline. */
+  g_assert_true (sk_pipeline_confirm_upload (fx->pipe, &fx->op, handed, &error));
+  g_assert_no_error (error);
+  g_autoptr (JsonParser) p4 = json_parser_new ();
+  cases = json_object_get_array_member (cli_json (fx, p4, list, NULL), "cases");
+  g_assert_null (find_deadline (json_array_get_object_element (cases, 0), "upload-plaintext"));
+}
+
+/* A station whose database is of an older schema (here version 3: no
+ * downloads, no media register): journal verify and journal show, which
+ * only read, answer without bringing it forward; the next command that
+ * writes (case list opens the pipeline) does. */
+static void
+test_older_schema (Fixture *fx, gconstpointer data)
+{
+  g_autoptr (GError) error = NULL;
+  g_autofree char *imported = pf_imported_case (fx, "duplicate", "FKH01", 75, 10);
+  g_autoptr (SkJournal) journal = sk_station_open_journal (fx->st.term, FALSE, &error);
+  g_assert_no_error (error);
+  SkDb *db = sk_journal_get_db (journal);
+  g_assert_true (
+      sk_db_exec (db, "DROP TABLE media; DROP TABLE downloads; PRAGMA user_version = 3", &error));
+  g_assert_no_error (error);
+
+  const char *verify[] = { "journal", "verify", NULL };
+  g_autoptr (JsonParser) p1 = json_parser_new ();
+  JsonObject *v = cli_json (fx, p1, verify, NULL);
+  g_assert_true (json_object_get_boolean_member (v, "ok"));
+  g_assert_cmpint (json_object_get_int_member (v, "entries"), >, 0);
+  const char *show[] = { "journal", "show", NULL };
+  g_autoptr (JsonParser) p2 = json_parser_new ();
+  JsonObject *s = cli_json (fx, p2, show, NULL);
+  g_assert_true (json_object_get_boolean_member (s, "ok"));
+  g_assert_cmpint (sk_db_get_user_version (db, &error), ==, 3);
+
+  const char *list[] = { "case", "list", NULL };
+  g_autoptr (JsonParser) p3 = json_parser_new ();
+  JsonArray *cases = json_object_get_array_member (cli_json (fx, p3, list, NULL), "cases");
+  g_assert_cmpuint (json_array_get_length (cases), ==, 1);
+  g_assert_cmpstr (json_object_get_string_member (json_array_get_object_element (cases, 0), "id"),
+                   ==, imported);
+  g_assert_cmpint (sk_db_get_user_version (db, &error), ==, SK_SCHEMA_VERSION);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -290,6 +398,10 @@ main (int argc, char **argv)
   g_test_add ("/station-state/files-after-four-workflows", Fixture, NULL, pf_fixture_setup,
               test_four_workflows, pf_fixture_teardown);
   g_test_add ("/station-state/at-a-glance", Fixture, NULL, pf_fixture_setup, test_at_a_glance,
+              pf_fixture_teardown);
+  g_test_add ("/station-state/handoff-deadline-kept", Fixture, NULL, pf_fixture_setup,
+              test_handoff_deadline_kept, pf_fixture_teardown);
+  g_test_add ("/station-state/older-schema", Fixture, NULL, pf_fixture_setup, test_older_schema,
               pf_fixture_teardown);
   int ret = g_test_run ();
   sk_test_keys_free ();
