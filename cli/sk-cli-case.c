@@ -737,12 +737,21 @@ export_medium (SkCli *cli, const char *case_id, const char *medium)
       g_autofree char *name =
           media != NULL ? sk_media_export (media, pipeline, &actor, medium, case_id, NULL, &error)
                         : NULL;
-      if (name != NULL)
+      g_autoptr (SkMedium) m = name != NULL ? sk_media_pick (media, medium, &error) : NULL;
+      if (m != NULL)
         {
+          /* The object Media.Export's job answers with. */
           g_autofree char *safe = sk_escape_untrusted (name);
           result = json_object_new ();
           json_object_set_string_member (result, "package", safe);
-          json_object_set_string_member (result, "medium", medium);
+          json_object_set_string_member (result, "medium", m->id);
+          if (m->number != NULL)
+            {
+              g_autofree char *number = sk_escape_untrusted (m->number);
+              json_object_set_string_member (result, "number", number);
+            }
+          else
+            json_object_set_null_member (result, "number");
           json_object_set_string_member (result, "readback", "match");
         }
     }

@@ -209,6 +209,52 @@ cmd_station_status (SkCli *cli, int argc, char **argv)
   return sk_cli_finish (cli, NULL, _ ("The station as it stands."), NULL);
 }
 
+/* Who the station takes the caller for.  Through the service: what the
+ * bus daemon says of the caller (uid, groups) and the role that follows,
+ * or why there is none.  In-process on a station the caller owns: the
+ * caller, acting as its operator. */
+static int
+cmd_station_whoami (SkCli *cli, int argc, char **argv)
+{
+  int code;
+  if (!sk_cli_parse_options (cli, NULL, &argc, &argv, &code))
+    return code;
+  if (argc != 1)
+    return sk_cli_usage_error (cli, _ ("station whoami takes no arguments"));
+  g_autoptr (GError) error = NULL;
+  g_autoptr (JsonObject) who = NULL;
+  if (sk_cli_use_service (cli))
+    {
+      who = sk_cli_call_json (cli, "Station", "WhoAmI", NULL, NULL, &error);
+      if (who == NULL)
+        return sk_cli_finish (cli, error, NULL, NULL);
+    }
+  else
+    {
+      SkActor actor = sk_cli_current_actor ();
+      who = json_object_new ();
+      json_object_set_int_member (who, "uid", actor.uid);
+      json_object_set_string_member (who, "login", actor.login);
+      json_object_set_string_member (who, "role", actor.role);
+      json_object_set_null_member (who, "refusal");
+    }
+  sk_cli_extra_merge (cli, who);
+  const char *login = text_of (who, "login", "?");
+  gint64 uid = json_object_get_int_member_with_default (who, "uid", -1);
+  const char *role = text_of (who, "role", NULL);
+  g_autofree char *safe = sk_escape_untrusted (login);
+  g_autofree char *msg = NULL;
+  if (role != NULL)
+    msg = g_strdup_printf (_ ("You are %s (uid %lld), in the %s role on this station."), safe,
+                           (long long)uid, role);
+  else
+    msg = g_strdup_printf (
+        _ ("You are %s (uid %lld), with no role on this station (%s): one of the groups "
+           "sekisho-operator, sekisho-auditor or sekisho-admin, and only one, gives a role."),
+        safe, (long long)uid, text_of (who, "refusal", "role-denied"));
+  return sk_cli_finish (cli, NULL, msg, NULL);
+}
+
 static int
 cmd_station_backup (SkCli *cli, int argc, char **argv)
 {
@@ -276,6 +322,9 @@ static const SkCliCommand station_commands[] = {
   { "status", "",
     N_ ("Show the station at a glance: policy, keys, journal, store and hand-off deadlines."),
     "sekisho station status", cmd_station_status },
+  { "whoami", "",
+    N_ ("Show who the station takes you for: your login, and your role or why you have none."),
+    "sekisho station whoami", cmd_station_whoami },
   { "sweep", "", N_ ("Delete everything whose retention period has ended, and journal it."),
     "sekisho station sweep", cmd_station_sweep },
   { "backup", "--out FILE",
