@@ -157,12 +157,19 @@ static int
 media_list_through_service (SkCli *cli, gboolean all, gboolean devices)
 {
   g_autoptr (GError) error = NULL;
-  g_autoptr (JsonObject) reg = sk_cli_call_json (cli, "Media", "ListRegister", NULL, NULL, &error);
-  if (reg == NULL)
-    return sk_cli_finish (cli, error, NULL, NULL);
   g_autoptr (JsonObject) inserted =
       devices ? sk_cli_call_json (cli, "Media", "List", NULL, NULL, &error) : NULL;
   if (devices && inserted == NULL)
+    return sk_cli_finish (cli, error, NULL, NULL);
+  /* An operator sees the media inserted now, not the register: asking
+   * for it would only journal a refusal. */
+  g_autoptr (JsonObject) who =
+      devices ? sk_cli_call_json (cli, "Station", "WhoAmI", NULL, NULL, NULL) : NULL;
+  gboolean operator= who != NULL && g_strcmp0 (text_member (who, "role"), "operator") == 0;
+  g_autoptr (JsonObject) reg = operator? json_object_new ()
+                                       : sk_cli_call_json (cli, "Media", "ListRegister", NULL, NULL,
+                                                           &error);
+  if (reg == NULL)
     return sk_cli_finish (cli, error, NULL, NULL);
   /* Withdrawn rows are the register's too; without --all they stay out. */
   JsonArray *rows = array_member (reg, "register");
