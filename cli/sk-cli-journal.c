@@ -703,7 +703,19 @@ export_through_service (SkCli *cli, const char *out, const char *cp_out, const c
     json_builder_add_null_value (b);
   json_builder_set_member_name (b, "checkpoint_seq");
   json_builder_add_int_value (b, seq);
-  g_autofree char *safe_cp = sk_escape_untrusted (cp_out != NULL ? cp_out : "-");
+  if (to_stdout)
+    {
+      g_autofree char *msg = g_strdup_printf (
+          g_dngettext (GETTEXT_PACKAGE,
+                       "Wrote %lld entry to standard output, up to seq %lld; for a record to "
+                       "verify off the station, export to a file (it gets its checkpoint).",
+                       "Wrote %lld entries to standard output, up to seq %lld; for a record to "
+                       "verify off the station, export to a file (it gets its checkpoint).",
+                       (gulong)rows),
+          (long long)rows, (long long)seq);
+      return sk_cli_finish (cli, NULL, msg, NULL);
+    }
+  g_autofree char *safe_cp = sk_escape_untrusted (cp_out);
   g_autofree char *msg = g_strdup_printf (
       g_dngettext (GETTEXT_PACKAGE,
                    "Wrote %s: %lld entry, exactly those of checkpoint %s (verify it with "
