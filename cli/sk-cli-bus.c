@@ -262,6 +262,28 @@ bar_clear (SkCliJob *w)
   w->bar_shown = FALSE;
 }
 
+/* A job's phase (a stable kebab-case word of core/sk-progress.h) for a
+ * person; a phase this table does not know shows as it is. */
+static const char *
+phase_word (const char *phase)
+{
+  static const struct
+  {
+    const char *code;
+    const char *word;
+  } phases[] = {
+    { "import", NC_ ("phase", "import") },       { "hand-off", NC_ ("phase", "hand-off") },
+    { "take-in", NC_ ("phase", "take-in") },     { "export", NC_ ("phase", "export") },
+    { "verify", NC_ ("phase", "verify") },       { "copy", NC_ ("phase", "copy") },
+    { "decrypt", NC_ ("phase", "decrypt") },     { "write", NC_ ("phase", "write") },
+    { "read-back", NC_ ("phase", "read-back") },
+  };
+  for (gsize i = 0; phase != NULL && i < G_N_ELEMENTS (phases); i++)
+    if (g_str_equal (phases[i].code, phase))
+      return g_dpgettext2 (GETTEXT_PACKAGE, "phase", phases[i].word);
+  return phase != NULL && *phase != '\0' ? phase : "…";
+}
+
 static void
 bar_draw (SkCliJob *w, gboolean force)
 {
@@ -273,7 +295,7 @@ bar_draw (SkCliJob *w, gboolean force)
   w->bar_drawn_us = now;
   g_autofree char *done = bytes_text (w->done);
   g_autoptr (GString) line = g_string_new ("\r\033[K");
-  const char *phase = w->phase != NULL && *w->phase != '\0' ? w->phase : "…";
+  const char *phase = phase_word (w->phase);
   if (w->total > 0)
     {
       enum
