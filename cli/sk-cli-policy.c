@@ -13,20 +13,16 @@
 #include "sk-policy.h"
 #include "sk-report.h"
 
-/* The policy as core/sk-report.h defines it, into the answer's "policy";
- * returns that object (owned by the answer's builder's copy: valid until
- * the answer is finished). */
-static JsonNode *
+/* The policy as core/sk-report.h defines it, into the answer's "policy". */
+static void
 describe_policy (SkCli *cli, SkStation *station, SkPolicy *policy)
 {
   g_autoptr (GPtrArray) keys = sk_keyring_list_keys (sk_station_get_keyring (station), NULL);
   g_autoptr (JsonBuilder) pb = json_builder_new ();
   sk_report_add_policy (pb, policy, keys);
-  JsonNode *node = json_builder_get_root (pb);
   JsonBuilder *b = sk_cli_extra (cli);
   json_builder_set_member_name (b, "policy");
-  json_builder_add_value (b, json_node_ref (node));
-  return node;
+  json_builder_add_value (b, json_builder_get_root (pb));
 }
 
 static int
@@ -173,7 +169,7 @@ cmd_policy_check_or_install (SkCli *cli, int argc, char **argv, gboolean install
   if (policy == NULL)
     return sk_cli_finish (cli, error, NULL, NULL);
 
-  g_autoptr (JsonNode) described = describe_policy (cli, station, policy);
+  describe_policy (cli, station, policy);
   g_autofree char *msg =
       g_strdup_printf (install ? _ ("Policy %s (serial %lld) installed, signed by %s.")
                                : _ ("Policy %s (serial %lld) is valid, signed by %s."),
