@@ -52,6 +52,7 @@ struct _SkCliJob
   gboolean vanished; /* the service left the bus */
   gboolean cancel_sent;
   gboolean cancel_acked;
+  guint cancels_pending; /* Cancel calls not answered yet */
   gboolean cancel_timed_out;
   /* the bar */
   gboolean bar;
@@ -376,21 +377,33 @@ on_owner_changed (GDBusConnection *c,
   g_main_loop_quit (w->loop);
 }
 
+/* A Cancel on its way: the job it was for, by path (the reply may come
+ * when that job is long over). */
+typedef struct
+{
+  SkCli *cli;
+  char *path;
+} CancelCall;
+
 static void
 on_cancel_done (GObject *source, GAsyncResult *res, gpointer data)
 {
-  SkCli *cli = data;
+  CancelCall *call = data;
   g_autoptr (GError) error = NULL;
   g_autoptr (GVariant) reply =
       g_dbus_connection_call_finish (G_DBUS_CONNECTION (source), res, &error);
-  SkCliJob *w = cli->job;
-  if (w == NULL)
-    return;
-  if (reply != NULL)
-    w->cancel_acked = TRUE;
-  else
-    g_debug ("cancel: %s", error->message);
-  g_main_loop_quit (w->loop);
+  SkCliJob *w = call->cli->job;
+  if (w != NULL && g_strcmp0 (w->path, call->path) == 0)
+    {
+      w->cancels_pending--;
+      if (reply != NULL)
+        w->cancel_acked = TRUE;
+      else
+        g_debug ("cancel: %s", error->message);
+      g_main_loop_quit (w->loop);
+    }
+  g_free (call->path);
+  g_free (call);
 }
 
 static void
@@ -401,8 +414,12 @@ send_cancel (SkCli *cli)
     return;
   w->cancel_sent = TRUE;
   bar_draw (w, TRUE);
+  CancelCall *call = g_new0 (CancelCall, 1);
+  w->cancels_pending++;
+  call->cli = cli;
+  call->path = g_strdup (w->path);
   g_dbus_connection_call (cli->bus, BUS_NAME, w->path, JOB_IFACE, "Cancel", NULL, NULL,
-                          G_DBUS_CALL_FLAGS_NONE, CALL_TIMEOUT_MS, NULL, on_cancel_done, cli);
+                          G_DBUS_CALL_FLAGS_NONE, CALL_TIMEOUT_MS, NULL, on_cancel_done, call);
 }
 
 static gboolean
@@ -478,8 +495,7 @@ sk_cli_run_job (SkCli *cli,
       c, "org.freedesktop.DBus", "org.freedesktop.DBus", "NameOwnerChanged",
       "/org/freedesktop/DBus", BUS_NAME, G_DBUS_SIGNAL_FLAGS_NONE, on_owner_changed, w, NULL);
 
-  g_autoptr (GVariant) reply =
-      sk_cli_call (cli, part, method, g_steal_pointer (&floating), fds, error);
+  g_autoptr (GVariant) reply = sk_cli_call (cli, part, method, floating, fds, error);
   if (reply != NULL && !g_variant_is_of_type (reply, G_VARIANT_TYPE ("(o)")))
     {
       g_set_error (error, SK_ERROR, SK_ERROR_IO_ERROR,
@@ -508,6 +524,10 @@ sk_cli_run_job (SkCli *cli,
     }
   if (cancel_timer != 0 && !w->cancel_timed_out)
     g_source_remove (cancel_timer);
+  /* Every Cancel sent is answered before the command ends: none is left
+   * on its way, and none answers a later job. */
+  while (w->cancels_pending > 0)
+    g_main_loop_run (w->loop);
   cli->job = NULL;
   g_dbus_connection_signal_unsubscribe (c, sub);
   g_dbus_connection_signal_unsubscribe (c, gone);
