@@ -392,6 +392,12 @@ cmd_media_register (SkCli *cli, int argc, char **argv)
     return sk_cli_usage_error (cli, _ ("media register takes --medium or --disc-out, not both"));
 
   g_autoptr (GError) error = NULL;
+  if (sk_cli_use_service (cli) && disc_out != NULL)
+    /* Media.Register takes an inserted medium; a disc still to be burned
+     * has no method of the service yet. */
+    return sk_cli_usage_error (
+        cli, _ ("media register --disc-out is not offered by the station service; it works "
+                "in-process with --station DIR"));
   if (sk_cli_use_service (cli))
     {
       /* An empty medium id: the only one inserted. */
