@@ -48,7 +48,10 @@ take_global_options (SkCli *cli, int *argc, char **argv, gboolean *version, cons
       else if (g_str_equal (arg, "--version"))
         *version = TRUE;
       else if (g_str_equal (arg, "--station") || g_str_has_prefix (arg, "--station="))
-        target = &cli->station_dir;
+        {
+          target = &cli->station_dir;
+          cli->station_given = TRUE;
+        }
       else if (g_str_equal (arg, "--handoff-root") || g_str_has_prefix (arg, "--handoff-root="))
         target = &cli->handoff_root;
       else
@@ -199,6 +202,7 @@ main (int argc, char **argv)
       code = dispatch (&cli, argc, argv);
     }
 
+  sk_cli_bus_close (&cli);
   g_clear_object (&cli.extra);
   g_free (cli.station_dir);
   g_free (cli.handoff_root);

@@ -3,8 +3,11 @@
 
 #include "config.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <gio/gunixoutputstream.h>
 #include <glib/gi18n.h>
+#include <glib/gstdio.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -103,6 +106,30 @@ verify_export (SkCli *cli, const char *csv, const char *checkpoint, const char *
   return sk_cli_finish (cli, NULL, msg, NULL);
 }
 
+/* The service verifies its own journal; a checkpoint kept off the station
+ * is for an exported record (--export) or a station at hand (--station). */
+static int
+verify_through_service (SkCli *cli, const char *checkpoint)
+{
+  if (checkpoint != NULL)
+    return sk_cli_usage_error (
+        cli, _ ("--checkpoint without --export needs --station DIR; to check a station service's "
+                "record against a checkpoint you keep, export it and use --export"));
+  g_autoptr (GError) error = NULL;
+  g_autoptr (JsonObject) result = sk_cli_run_job (cli, "Journal", "Verify", NULL, NULL, &error);
+  if (result == NULL)
+    return sk_cli_finish (cli, error, NULL, NULL);
+  sk_cli_extra_merge (cli, result);
+  gint64 entries = json_object_get_int_member_with_default (result, "entries", 0);
+  gint64 cp_seq = json_object_get_int_member_with_default (result, "checkpoint_seq", -1);
+  g_autofree char *msg =
+      cp_seq >= 0 ? g_strdup_printf (_ ("The journal verifies: %lld entries, and it "
+                                        "still holds checkpoint %lld."),
+                                     (long long)entries, (long long)cp_seq)
+                  : g_strdup_printf (_ ("The journal verifies: %lld entries."), (long long)entries);
+  return sk_cli_finish (cli, NULL, msg, NULL);
+}
+
 static int
 cmd_journal_verify (SkCli *cli, int argc, char **argv)
 {
@@ -134,6 +161,8 @@ cmd_journal_verify (SkCli *cli, int argc, char **argv)
     return sk_cli_usage_error (cli, _ ("--key goes with --export"));
   if (export != NULL)
     return verify_export (cli, export, checkpoint, key);
+  if (sk_cli_use_service (cli))
+    return verify_through_service (cli, checkpoint);
 
   g_autoptr (GError) error = NULL;
   g_autoptr (SkStation) station = sk_cli_open_station (cli, &error);
@@ -246,7 +275,9 @@ parse_time_option (const char *text, gint64 *out)
 static gboolean
 check_names (SkCli *cli, SkJournal *journal, char **events, char **reasons, int *out_exit)
 {
-  if (events != NULL)
+  /* Through the service the events recorded are not listed: its answer
+   * to an unknown one is none. */
+  if (events != NULL && journal != NULL)
     {
       g_autoptr (GError) error = NULL;
       g_autoptr (GPtrArray) known = sk_journal_list_events (journal, &error);
@@ -332,6 +363,130 @@ add_row_json (JsonBuilder *b, const SkJournalRow *r)
   json_builder_end_object (b);
 }
 
+/* One entry for a person, from its JSON object. */
+static void
+print_row (SkCli *cli, JsonObject *r)
+{
+  const char *login = json_object_get_string_member_with_default (r, "login", NULL);
+  const char *role = json_object_get_string_member_with_default (r, "role", NULL);
+  const char *actor = login != NULL ? login : role;
+  const char *reason = json_object_get_string_member_with_default (r, "reason", NULL);
+  g_autofree char *who = actor != NULL ? sk_escape_untrusted (actor) : NULL;
+  /* Details may hold names that came from a medium. */
+  g_autofree char *raw = NULL;
+  JsonNode *d = json_object_get_member (r, "details");
+  if (d != NULL && JSON_NODE_HOLDS_OBJECT (d))
+    raw = json_to_string (d, FALSE);
+  else if (d != NULL && json_node_get_value_type (d) == G_TYPE_STRING)
+    raw = g_strdup (json_node_get_string (d));
+  g_autofree char *details = sk_escape_untrusted (raw != NULL ? raw : "");
+  g_autoptr (GDateTime) at = g_date_time_new_from_iso8601 (
+      json_object_get_string_member_with_default (r, "time", ""), NULL);
+  g_autofree char *time = at != NULL
+                              ? sk_cli_format_local_time (g_date_time_to_unix (at) * G_USEC_PER_SEC)
+                              : g_strdup ("?");
+  sk_cli_print (cli, "%6lld  %s  %-18s %-8s %-20s %-10s %s\n",
+                (long long)json_object_get_int_member_with_default (r, "seq", 0), time,
+                json_object_get_string_member_with_default (r, "event", "?"),
+                json_object_get_string_member_with_default (r, "outcome", "?"),
+                reason != NULL ? reason : "-", who != NULL ? who : "-", details);
+}
+
+static gint
+by_seq (gconstpointer a, gconstpointer b)
+{
+  gint64 x = json_object_get_int_member_with_default (*(JsonObject **)a, "seq", 0);
+  gint64 y = json_object_get_int_member_with_default (*(JsonObject **)b, "seq", 0);
+  return x < y ? -1 : x > y;
+}
+
+/* Journal.Show takes one event, one reason and one case: repeated filters
+ * are asked one combination at a time and the answers merged by seq.  The
+ * service sends at most its cap per answer, the newest rows that pass. */
+static JsonArray *
+show_through_service (SkCli *cli, const SkJournalFilter *filter, GError **error)
+{
+  const char *none[] = { NULL, NULL };
+  const char *const *events = filter->events != NULL ? filter->events : none;
+  const char *const *reasons = filter->reasons != NULL ? filter->reasons : none;
+  const char *const *cases = filter->case_ids != NULL ? filter->case_ids : none;
+  g_autoptr (GHashTable) seen = g_hash_table_new_full (g_int64_hash, g_int64_equal, g_free, NULL);
+  g_autoptr (GPtrArray) rows = g_ptr_array_new_with_free_func ((GDestroyNotify)json_object_unref);
+  g_autoptr (GPtrArray) answers =
+      g_ptr_array_new_with_free_func ((GDestroyNotify)json_object_unref);
+  g_autofree char *since = filter->since_us != 0 ? sk_journal_format_time (filter->since_us) : NULL;
+  g_autofree char *until = filter->until_us != 0 ? sk_journal_format_time (filter->until_us) : NULL;
+  g_autofree char *limit =
+      filter->last > 0 ? g_strdup_printf ("%lld", (long long)filter->last) : g_strdup ("10000");
+  for (gsize e = 0; e == 0 || events[e] != NULL; e++)
+    for (gsize r = 0; r == 0 || reasons[r] != NULL; r++)
+      for (gsize c = 0; c == 0 || cases[c] != NULL; c++)
+        {
+          GVariantBuilder vb;
+          g_variant_builder_init (&vb, G_VARIANT_TYPE ("a{ss}"));
+          const struct
+          {
+            const char *key, *value;
+          } pairs[] = {
+            { "event", events[e] }, { "reason", reasons[r] }, { "case", cases[c] },
+            { "since", since },     { "until", until },       { "limit", limit },
+          };
+          for (gsize i = 0; i < G_N_ELEMENTS (pairs); i++)
+            if (pairs[i].value != NULL)
+              g_variant_builder_add (&vb, "{ss}", pairs[i].key, pairs[i].value);
+          JsonObject *answer = sk_cli_call_json (cli, "Journal", "Show",
+                                                 g_variant_new ("(a{ss})", &vb), NULL, error);
+          if (answer == NULL)
+            return NULL;
+          g_ptr_array_add (answers, answer);
+          JsonNode *entries = json_object_get_member (answer, "entries");
+          JsonArray *list = entries != NULL && JSON_NODE_HOLDS_ARRAY (entries)
+                                ? json_node_get_array (entries)
+                                : NULL;
+          for (guint i = 0; list != NULL && i < json_array_get_length (list); i++)
+            {
+              JsonNode *node = json_array_get_element (list, i);
+              if (!JSON_NODE_HOLDS_OBJECT (node))
+                continue;
+              JsonObject *row = json_node_get_object (node);
+              gint64 *seq = g_new (gint64, 1);
+              *seq = json_object_get_int_member_with_default (row, "seq", 0);
+              if (g_hash_table_contains (seen, seq))
+                {
+                  g_free (seq);
+                  continue;
+                }
+              g_hash_table_add (seen, seq);
+              g_ptr_array_add (rows, json_object_ref (row));
+            }
+        }
+  g_ptr_array_sort (rows, by_seq);
+  guint first =
+      filter->last > 0 && rows->len > (guint)filter->last ? rows->len - (guint)filter->last : 0;
+  JsonArray *out = json_array_new ();
+  for (guint i = first; i < rows->len; i++)
+    {
+      JsonObject *row = g_ptr_array_index (rows, i);
+      /* The same object as in-process: details an object, not its text. */
+      JsonNode *d = json_object_get_member (row, "details");
+      g_autoptr (JsonBuilder) b = json_builder_new ();
+      json_builder_begin_object (b);
+      g_autoptr (GList) members = json_object_get_members (row);
+      for (GList *l = members; l != NULL; l = l->next)
+        {
+          json_builder_set_member_name (b, l->data);
+          if (g_str_equal (l->data, "details") && d != NULL &&
+              json_node_get_value_type (d) == G_TYPE_STRING)
+            add_details (b, json_node_get_string (d));
+          else
+            json_builder_add_value (b, json_node_copy (json_object_get_member (row, l->data)));
+        }
+      json_builder_end_object (b);
+      json_array_add_element (out, json_builder_get_root (b));
+    }
+  return out;
+}
+
 static int
 cmd_journal_show (SkCli *cli, int argc, char **argv)
 {
@@ -376,39 +531,48 @@ cmd_journal_show (SkCli *cli, int argc, char **argv)
         cli, _ ("--until takes today, yesterday, a date, a local date and time or ISO 8601"));
 
   g_autoptr (GError) error = NULL;
-  g_autoptr (SkStation) station = sk_cli_open_station (cli, &error);
-  if (station == NULL)
-    return sk_cli_finish (cli, error, NULL, NULL);
-  g_autoptr (SkJournal) journal = sk_station_open_journal (station, TRUE, &error);
-  if (journal == NULL)
-    return sk_cli_finish (cli, error, NULL, NULL);
-  if (!check_names (cli, journal, events, reasons, &code))
-    return code;
-  g_autoptr (GPtrArray) rows = sk_journal_query (journal, &filter, &error);
+  g_autoptr (JsonArray) rows = NULL;
+  if (sk_cli_use_service (cli))
+    {
+      if (!check_names (cli, NULL, events, reasons, &code))
+        return code;
+      rows = show_through_service (cli, &filter, &error);
+    }
+  else
+    {
+      g_autoptr (SkStation) station = sk_cli_open_station (cli, &error);
+      if (station == NULL)
+        return sk_cli_finish (cli, error, NULL, NULL);
+      g_autoptr (SkJournal) journal = sk_station_open_journal (station, TRUE, &error);
+      if (journal == NULL)
+        return sk_cli_finish (cli, error, NULL, NULL);
+      if (!check_names (cli, journal, events, reasons, &code))
+        return code;
+      g_autoptr (GPtrArray) found = sk_journal_query (journal, &filter, &error);
+      if (found != NULL)
+        {
+          rows = json_array_new ();
+          for (guint i = 0; i < found->len; i++)
+            {
+              g_autoptr (JsonBuilder) b = json_builder_new ();
+              add_row_json (b, g_ptr_array_index (found, i));
+              json_array_add_element (rows, json_builder_get_root (b));
+            }
+        }
+    }
   if (rows == NULL)
     return sk_cli_finish (cli, error, NULL, NULL);
 
   JsonBuilder *b = sk_cli_extra (cli);
   json_builder_set_member_name (b, "entries");
-  json_builder_begin_array (b);
-  for (guint i = 0; i < rows->len; i++)
-    {
-      const SkJournalRow *r = g_ptr_array_index (rows, i);
-      add_row_json (b, r);
-      if (cli->json)
-        continue;
-      /* Details may hold names that came from a medium. */
-      g_autofree char *details = sk_escape_untrusted (r->details);
-      const char *actor = r->login != NULL ? r->login : r->role;
-      g_autofree char *who = actor != NULL ? sk_escape_untrusted (actor) : NULL;
-      g_autofree char *time = sk_cli_format_local_time (r->time_us);
-      sk_cli_print (cli, "%6lld  %s  %-18s %-8s %-20s %-10s %s\n", (long long)r->seq, time,
-                    r->event, r->outcome, r->reason != NULL ? r->reason : "-",
-                    who != NULL ? who : "-", details);
-    }
-  json_builder_end_array (b);
-  g_autofree char *msg = g_strdup_printf (
-      g_dngettext (GETTEXT_PACKAGE, "%u entry.", "%u entries.", rows->len), rows->len);
+  JsonNode *all = json_node_new (JSON_NODE_ARRAY);
+  json_node_set_array (all, rows);
+  json_builder_add_value (b, all);
+  guint n = json_array_get_length (rows);
+  for (guint i = 0; i < n && !cli->json; i++)
+    print_row (cli, json_array_get_object_element (rows, i));
+  g_autofree char *msg =
+      g_strdup_printf (g_dngettext (GETTEXT_PACKAGE, "%u entry.", "%u entries.", n), n);
   return sk_cli_finish (cli, NULL, msg, NULL);
 }
 
@@ -451,6 +615,118 @@ copy_small_file (const char *from, const char *to, GError **error)
                                                     G_FILE_SET_CONTENTS_CONSISTENT, 0600, error);
 }
 
+/* The service writes the CSV into a descriptor opened here (a temporary
+ * file beside OUT, renamed into place at the end, or standard output);
+ * then a checkpoint is asked for, which must cover exactly the rows
+ * written, and is saved beside as CP_OUT and SIG_OUT. */
+static int
+export_through_service (SkCli *cli, const char *out, const char *cp_out, const char *sig_out)
+{
+  g_autoptr (GError) error = NULL;
+  gboolean to_stdout = cp_out == NULL;
+  g_autofree char *tmp = to_stdout ? NULL : g_strconcat (out, ".XXXXXX", NULL);
+  int fd = to_stdout ? dup (STDOUT_FILENO) : g_mkstemp_full (tmp, O_WRONLY | O_CLOEXEC, 0600);
+  if (fd < 0)
+    {
+      int errsv = errno;
+      g_autofree char *safe = sk_escape_untrusted (out);
+      g_autofree char *what = g_strdup_printf (_ ("opening %s"), safe);
+      sk_error_set_from_errno (&error, errsv, what);
+      return sk_cli_finish (cli, error, NULL, NULL);
+    }
+  if (to_stdout)
+    cli->stdout_taken = TRUE;
+  g_autoptr (GUnixFDList) fds = g_unix_fd_list_new ();
+  gint32 h = sk_cli_fd_append (fds, fd, &error);
+  g_autoptr (JsonObject) result =
+      h >= 0 ? sk_cli_run_job (cli, "Journal", "Export", g_variant_new ("(h)", h), fds, &error)
+             : NULL;
+  gint64 rows = result != NULL ? json_object_get_int_member_with_default (result, "rows", 0) : 0;
+  gint64 seq = result != NULL ? json_object_get_int_member_with_default (result, "seq", -1) : -1;
+  g_autoptr (JsonObject) cp = NULL;
+  gint64 cp_seq = -2;
+  if (result != NULL && !to_stdout)
+    {
+      cp = sk_cli_call_json (cli, "Journal", "Checkpoint", NULL, NULL, &error);
+      const char *text =
+          cp != NULL ? json_object_get_string_member_with_default (cp, "checkpoint", "") : NULL;
+      g_autoptr (GBytes) bytes = text != NULL ? g_bytes_new (text, strlen (text)) : NULL;
+      if (bytes != NULL && !sk_checkpoint_parse (bytes, &cp_seq, NULL, NULL, NULL, &error))
+        g_clear_pointer (&cp, json_object_unref);
+      else if (cp != NULL && cp_seq != seq)
+        {
+          g_set_error (&error, SK_ERROR, SK_ERROR_IO_ERROR,
+                       _ ("the journal grew while it was exported (rows to %lld, checkpoint at "
+                          "%lld); export again"),
+                       (long long)seq, (long long)cp_seq);
+          g_clear_pointer (&cp, json_object_unref);
+        }
+      if (cp != NULL)
+        {
+          const char *sig64 =
+              json_object_get_string_member_with_default (cp, "signature_base64", "");
+          gsize sig_len = 0;
+          g_autofree guchar *sig = g_base64_decode (sig64, &sig_len);
+          if (!g_file_set_contents_full (sig_out, (const char *)sig, (gssize)sig_len,
+                                         G_FILE_SET_CONTENTS_CONSISTENT, 0600, &error) ||
+              !g_file_set_contents_full (cp_out, text, -1, G_FILE_SET_CONTENTS_CONSISTENT, 0600,
+                                         &error) ||
+              g_rename (tmp, out) != 0)
+            {
+              if (error == NULL)
+                sk_error_set_from_errno (&error, errno, "renaming the CSV into place");
+              g_clear_pointer (&cp, json_object_unref);
+            }
+        }
+    }
+  if (tmp != NULL && (result == NULL || cp == NULL))
+    (void)g_unlink (tmp);
+  if (result == NULL || (!to_stdout && cp == NULL))
+    return sk_cli_finish (cli, error, NULL, NULL);
+
+  JsonBuilder *b = sk_cli_extra (cli);
+  g_autofree char *safe_out = sk_escape_untrusted (out);
+  json_builder_set_member_name (b, "csv");
+  json_builder_add_string_value (b, safe_out);
+  json_builder_set_member_name (b, "rows");
+  json_builder_add_int_value (b, rows);
+  json_builder_set_member_name (b, "headers");
+  json_builder_add_string_value (
+      b, json_object_get_string_member_with_default (result, "headers", "en"));
+  json_builder_set_member_name (b, "checkpoint");
+  if (cp_out != NULL)
+    {
+      g_autofree char *safe_cp = sk_escape_untrusted (cp_out);
+      json_builder_add_string_value (b, safe_cp);
+    }
+  else
+    json_builder_add_null_value (b);
+  json_builder_set_member_name (b, "checkpoint_seq");
+  json_builder_add_int_value (b, seq);
+  if (to_stdout)
+    {
+      g_autofree char *msg = g_strdup_printf (
+          g_dngettext (GETTEXT_PACKAGE,
+                       "Wrote %lld entry to standard output, up to seq %lld; for a record to "
+                       "verify off the station, export to a file (it gets its checkpoint).",
+                       "Wrote %lld entries to standard output, up to seq %lld; for a record to "
+                       "verify off the station, export to a file (it gets its checkpoint).",
+                       (gulong)rows),
+          (long long)rows, (long long)seq);
+      return sk_cli_finish (cli, NULL, msg, NULL);
+    }
+  g_autofree char *safe_cp = sk_escape_untrusted (cp_out);
+  g_autofree char *msg = g_strdup_printf (
+      g_dngettext (GETTEXT_PACKAGE,
+                   "Wrote %s: %lld entry, exactly those of checkpoint %s (verify it with "
+                   "“sekisho journal verify --export”).",
+                   "Wrote %s: %lld entries, exactly those of checkpoint %s (verify them with "
+                   "“sekisho journal verify --export”).",
+                   (gulong)rows),
+      safe_out, (long long)rows, safe_cp);
+  return sk_cli_finish (cli, NULL, msg, NULL);
+}
+
 static int
 cmd_journal_export (SkCli *cli, int argc, char **argv)
 {
@@ -485,6 +761,8 @@ cmd_journal_export (SkCli *cli, int argc, char **argv)
         g_autofree char *safe = sk_escape_untrusted (targets[i]);
         return sk_cli_usage_error (cli, _ ("%s exists; add --force to replace it"), safe);
       }
+  if (sk_cli_use_service (cli))
+    return export_through_service (cli, out, cp_out, sig_out);
 
   g_autoptr (GError) error = NULL;
   g_autoptr (SkStation) station = sk_cli_open_station (cli, &error);
@@ -568,6 +846,21 @@ cmd_journal_checkpoint (SkCli *cli, int argc, char **argv)
     return sk_cli_usage_error (cli, _ ("journal checkpoint takes no arguments"));
 
   g_autoptr (GError) error = NULL;
+  if (sk_cli_use_service (cli))
+    {
+      g_autoptr (JsonObject) cp =
+          sk_cli_call_json (cli, "Journal", "Checkpoint", NULL, NULL, &error);
+      if (cp == NULL)
+        return sk_cli_finish (cli, error, NULL, NULL);
+      const char *name = json_object_get_string_member_with_default (cp, "file", "?");
+      g_autofree char *safe = sk_escape_untrusted (name);
+      JsonBuilder *b = sk_cli_extra (cli);
+      json_builder_set_member_name (b, "checkpoint");
+      json_builder_add_string_value (b, safe);
+      g_autofree char *msg =
+          g_strdup_printf (_ ("Checkpoint written in the station service's station: %s"), safe);
+      return sk_cli_finish (cli, NULL, msg, NULL);
+    }
   g_autoptr (SkStation) station = sk_cli_open_station (cli, &error);
   if (station == NULL)
     return sk_cli_finish (cli, error, NULL, NULL);

@@ -3,6 +3,8 @@
 
 #include "config.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <glib/gi18n.h>
 #include <unistd.h>
 
@@ -11,6 +13,33 @@
 #include "sk-keyring.h"
 #include "sk-policy.h"
 #include "sk-report.h"
+
+/* The key file, opened here with the caller's rights, to the service. */
+static GPtrArray *
+import_through_service (SkCli *cli, const char *path, GError **error)
+{
+  int fd = open (path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0)
+    {
+      int errsv = errno;
+      g_autofree char *safe = sk_escape_untrusted (path);
+      g_autofree char *what = g_strdup_printf (_ ("opening %s"), safe);
+      sk_error_set_from_errno (error, errsv, what);
+      return NULL;
+    }
+  g_autoptr (GUnixFDList) fds = g_unix_fd_list_new ();
+  gint32 h = sk_cli_fd_append (fds, fd, error);
+  g_autoptr (GVariant) reply =
+      h >= 0 ? sk_cli_call (cli, "Keys", "Import", g_variant_new ("(h)", h), fds, error) : NULL;
+  if (reply == NULL)
+    return NULL;
+  g_autofree const char **list = NULL;
+  g_variant_get (reply, "(^a&s)", &list);
+  GPtrArray *fprs = g_ptr_array_new_with_free_func (g_free);
+  for (gsize i = 0; list != NULL && list[i] != NULL; i++)
+    g_ptr_array_add (fprs, g_strdup (list[i]));
+  return fprs;
+}
 
 static int
 cmd_key_import (SkCli *cli, int argc, char **argv)
@@ -23,11 +52,17 @@ cmd_key_import (SkCli *cli, int argc, char **argv)
     return sk_cli_usage_error (cli, _ ("key import takes one FILE"));
 
   g_autoptr (GError) error = NULL;
-  g_autoptr (SkStation) station = sk_cli_open_station (cli, &error);
-  if (station == NULL)
-    return sk_cli_finish (cli, error, NULL, NULL);
-  g_autoptr (GPtrArray) fprs =
-      sk_station_import_keys (station, sk_actor_for_process (SK_ROLE_ADMIN), argv[1], &error);
+  g_autoptr (GPtrArray) fprs = NULL;
+  if (sk_cli_use_service (cli))
+    fprs = import_through_service (cli, argv[1], &error);
+  else
+    {
+      g_autoptr (SkStation) station = sk_cli_open_station (cli, &error);
+      if (station == NULL)
+        return sk_cli_finish (cli, error, NULL, NULL);
+      fprs =
+          sk_station_import_keys (station, sk_actor_for_process (SK_ROLE_ADMIN), argv[1], &error);
+    }
   if (fprs == NULL)
     return sk_cli_finish (cli, error, NULL, NULL);
 
@@ -126,6 +161,18 @@ cmd_key_list (SkCli *cli, int argc, char **argv)
   if (argc != 1)
     return sk_cli_usage_error (cli, _ ("key list takes no arguments"));
   g_autoptr (GError) error = NULL;
+  if (sk_cli_use_service (cli))
+    {
+      g_autoptr (JsonObject) keys = sk_cli_call_json (cli, "Keys", "List", NULL, NULL, &error);
+      if (keys == NULL)
+        return sk_cli_finish (cli, error, NULL, NULL);
+      sk_cli_extra_merge (cli, keys);
+      JsonNode *list = json_object_get_member (keys, "keys");
+      if (list != NULL && JSON_NODE_HOLDS_ARRAY (list))
+        sk_cli_print_keys (cli, json_node_get_array (list));
+      return sk_cli_finish (cli, NULL,
+                            _ ("The keys in the station's keyring and what each is for."), NULL);
+    }
   g_autoptr (SkStation) station = sk_cli_open_station (cli, &error);
   if (station == NULL)
     return sk_cli_finish (cli, error, NULL, NULL);

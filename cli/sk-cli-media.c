@@ -66,6 +66,116 @@ admin_actor (void)
   return a;
 }
 
+/* ---- through the service ------------------------------------------------ */
+
+static const char *
+text_member (JsonObject *o, const char *name)
+{
+  JsonNode *n = o != NULL ? json_object_get_member (o, name) : NULL;
+  return n != NULL && json_node_get_value_type (n) == G_TYPE_STRING ? json_node_get_string (n)
+                                                                    : NULL;
+}
+
+static JsonArray *
+array_member (JsonObject *o, const char *name)
+{
+  JsonNode *n = o != NULL ? json_object_get_member (o, name) : NULL;
+  return n != NULL && JSON_NODE_HOLDS_ARRAY (n) ? json_node_get_array (n) : NULL;
+}
+
+/* The register's rows and the media inserted now, for a person, from the
+ * service's answer (its texts already escaped there). */
+static guint
+print_register_json (SkCli *cli, JsonObject *answer)
+{
+  JsonArray *rows = array_member (answer, "register");
+  guint n = rows != NULL ? json_array_get_length (rows) : 0;
+  for (guint i = 0; i < n; i++)
+    {
+      JsonObject *r = json_array_get_object_element (rows, i);
+      sk_cli_print (cli, _ ("%s  %s  %s %s  serial %s  %s\n"), text_member (r, "number"),
+                    text_member (r, "kind"), text_member (r, "vendor"), text_member (r, "model"),
+                    text_member (r, "serial"), text_member (r, "state"));
+    }
+  return n;
+}
+
+static void
+print_inserted_json (SkCli *cli, JsonObject *answer)
+{
+  JsonArray *list = array_member (answer, "inserted");
+  if (list == NULL)
+    list = array_member (answer, "media");
+  for (guint i = 0; list != NULL && i < json_array_get_length (list); i++)
+    {
+      JsonObject *m = json_array_get_object_element (list, i);
+      const char *identity = text_member (m, "device");
+      if (identity == NULL)
+        identity = text_member (m, "identity");
+      const char *refused = text_member (m, "refused");
+      if (refused == NULL)
+        refused = text_member (m, "reason");
+      const char *number = text_member (m, "number");
+      sk_cli_print (cli, _ ("medium %s: %s — %s\n"), text_member (m, "id"),
+                    identity != NULL ? identity : "?",
+                    refused != NULL  ? refused
+                    : number != NULL ? number
+                                     : _ ("not registered"));
+    }
+}
+
+static int
+media_list_through_service (SkCli *cli, gboolean all, gboolean devices)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (JsonObject) inserted =
+      devices ? sk_cli_call_json (cli, "Media", "List", NULL, NULL, &error) : NULL;
+  if (devices && inserted == NULL)
+    return sk_cli_finish (cli, error, NULL, NULL);
+  /* An operator sees the media inserted now, not the register: asking
+   * for it would only journal a refusal. */
+  g_autoptr (JsonObject) who =
+      devices ? sk_cli_call_json (cli, "Station", "WhoAmI", NULL, NULL, NULL) : NULL;
+  gboolean operator= who != NULL && g_strcmp0 (text_member (who, "role"), "operator") == 0;
+  g_autoptr (JsonObject) reg = operator? json_object_new ()
+                                       : sk_cli_call_json (cli, "Media", "ListRegister", NULL, NULL,
+                                                           &error);
+  if (reg == NULL)
+    return sk_cli_finish (cli, error, NULL, NULL);
+  /* Withdrawn rows are the register's too; without --all they stay out. */
+  JsonArray *rows = array_member (reg, "register");
+  for (guint i = rows != NULL ? json_array_get_length (rows) : 0; !all && i > 0; i--)
+    if (g_strcmp0 (text_member (json_array_get_object_element (rows, i - 1), "state"),
+                   "registered") != 0)
+      json_array_remove_element (rows, i - 1);
+  sk_cli_extra_merge (cli, reg);
+  guint n = print_register_json (cli, reg);
+  if (inserted != NULL)
+    {
+      JsonArray *list = array_member (inserted, "inserted");
+      if (list == NULL)
+        list = array_member (inserted, "media");
+      JsonBuilder *b = sk_cli_extra (cli);
+      json_builder_set_member_name (b, "inserted");
+      if (list != NULL)
+        {
+          JsonNode *node = json_node_new (JSON_NODE_ARRAY);
+          json_node_set_array (node, list);
+          json_builder_add_value (b, node);
+        }
+      else
+        {
+          json_builder_begin_array (b);
+          json_builder_end_array (b);
+        }
+      print_inserted_json (cli, inserted);
+    }
+  g_autofree char *msg = g_strdup_printf (
+      g_dngettext (GETTEXT_PACKAGE, "%u medium in the register.", "%u media in the register.", n),
+      n);
+  return sk_cli_finish (cli, NULL, msg, NULL);
+}
+
 static int
 cmd_media_list (SkCli *cli, int argc, char **argv)
 {
@@ -83,6 +193,8 @@ cmd_media_list (SkCli *cli, int argc, char **argv)
     return code;
   if (argc != 1)
     return sk_cli_usage_error (cli, _ ("media list takes no arguments"));
+  if (sk_cli_use_service (cli))
+    return media_list_through_service (cli, all, devices);
 
   g_autoptr (GError) error = NULL;
   g_auto (Opened) o = { 0 };
@@ -245,6 +357,31 @@ cmd_media_register (SkCli *cli, int argc, char **argv)
     return sk_cli_usage_error (cli, _ ("media register takes --medium or --disc-out, not both"));
 
   g_autoptr (GError) error = NULL;
+  if (sk_cli_use_service (cli) && disc_out != NULL)
+    /* Media.Register takes an inserted medium; a disc still to be burned
+     * has no method of the service yet. */
+    return sk_cli_usage_error (
+        cli, _ ("media register --disc-out is not offered by the station service; it works "
+                "in-process with --station DIR"));
+  if (sk_cli_use_service (cli))
+    {
+      /* An empty medium id: the only one inserted. */
+      g_autoptr (JsonObject) r = sk_cli_call_json (
+          cli, "Media", "Register",
+          g_variant_new ("(sss)", medium != NULL ? medium : "", number, label != NULL ? label : ""),
+          NULL, &error);
+      if (r == NULL)
+        return sk_cli_finish (cli, error, NULL, NULL);
+      JsonNode *inner = json_object_get_member (r, "medium");
+      JsonBuilder *b = sk_cli_extra (cli);
+      json_builder_set_member_name (b, "medium");
+      json_builder_add_value (b, inner != NULL ? json_node_copy (inner)
+                                               : json_node_init_object (json_node_alloc (), r));
+      g_autofree char *shown = sk_escape_untrusted (number);
+      g_autofree char *msg =
+          g_strdup_printf (_ ("Registered the medium as %s; its token is on it."), shown);
+      return sk_cli_finish (cli, NULL, msg, NULL);
+    }
   g_auto (Opened) o = { 0 };
   if (!open_register (cli, &o, &error))
     return sk_cli_finish (cli, error, NULL, NULL);
@@ -277,12 +414,22 @@ cmd_media_unregister (SkCli *cli, int argc, char **argv)
     return sk_cli_usage_error (cli, _ ("media unregister takes one NUMBER"));
 
   g_autoptr (GError) error = NULL;
-  g_auto (Opened) o = { 0 };
-  if (!open_register (cli, &o, &error))
-    return sk_cli_finish (cli, error, NULL, NULL);
-  SkActor actor = admin_actor ();
-  if (!sk_media_register_remove (o.reg, &actor, argv[1], &error))
-    return sk_cli_finish (cli, error, NULL, NULL);
+  if (sk_cli_use_service (cli))
+    {
+      g_autoptr (GVariant) done =
+          sk_cli_call (cli, "Media", "Unregister", g_variant_new ("(s)", argv[1]), NULL, &error);
+      if (done == NULL)
+        return sk_cli_finish (cli, error, NULL, NULL);
+    }
+  else
+    {
+      g_auto (Opened) o = { 0 };
+      if (!open_register (cli, &o, &error))
+        return sk_cli_finish (cli, error, NULL, NULL);
+      SkActor actor = admin_actor ();
+      if (!sk_media_register_remove (o.reg, &actor, argv[1], &error))
+        return sk_cli_finish (cli, error, NULL, NULL);
+    }
   g_autofree char *shown = sk_escape_untrusted (argv[1]);
   g_autofree char *msg =
       g_strdup_printf (_ ("Withdrew the registration of %s; its token no longer counts."), shown);
@@ -305,6 +452,31 @@ cmd_media_export (SkCli *cli, int argc, char **argv)
     return sk_cli_usage_error (cli, _ ("media export needs --out FILE.csv"));
 
   g_autoptr (GError) error = NULL;
+  if (sk_cli_use_service (cli))
+    {
+      /* Created here, with the caller's rights, and never over a file. */
+      int fd = open (out, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+      if (fd < 0)
+        {
+          int errsv = errno;
+          g_autofree char *safe = sk_escape_untrusted (out);
+          g_autofree char *what = g_strdup_printf (_ ("creating %s"), safe);
+          sk_error_set_from_errno (&error, errsv, what);
+          return sk_cli_finish (cli, error, NULL, NULL);
+        }
+      g_autoptr (GUnixFDList) fds = g_unix_fd_list_new ();
+      gint32 h = sk_cli_fd_append (fds, fd, &error);
+      g_autoptr (GVariant) done = h >= 0 ? sk_cli_call (cli, "Media", "ExportRegister",
+                                                        g_variant_new ("(h)", h), fds, &error)
+                                         : NULL;
+      if (done == NULL)
+        {
+          (void)unlink (out);
+          return sk_cli_finish (cli, error, NULL, NULL);
+        }
+      return sk_cli_finish (cli, NULL, _ ("Wrote the media register as CSV (UTF-8 with BOM)."),
+                            NULL);
+    }
   g_auto (Opened) o = { 0 };
   if (!open_register (cli, &o, &error))
     return sk_cli_finish (cli, error, NULL, NULL);
@@ -340,6 +512,32 @@ cmd_media_import (SkCli *cli, int argc, char **argv)
     return sk_cli_usage_error (cli, _ ("media import takes one FILE.csv"));
 
   g_autoptr (GError) error = NULL;
+  if (sk_cli_use_service (cli))
+    {
+      int fd = open (argv[1], O_RDONLY | O_CLOEXEC);
+      if (fd < 0)
+        {
+          int errsv = errno;
+          g_autofree char *safe = sk_escape_untrusted (argv[1]);
+          g_autofree char *what = g_strdup_printf (_ ("opening %s"), safe);
+          sk_error_set_from_errno (&error, errsv, what);
+          return sk_cli_finish (cli, error, NULL, NULL);
+        }
+      g_autoptr (GUnixFDList) fds = g_unix_fd_list_new ();
+      gint32 h = sk_cli_fd_append (fds, fd, &error);
+      g_autoptr (JsonObject) r = h >= 0 ? sk_cli_call_json (cli, "Media", "ImportRegister",
+                                                            g_variant_new ("(h)", h), fds, &error)
+                                        : NULL;
+      if (r == NULL)
+        return sk_cli_finish (cli, error, NULL, NULL);
+      sk_cli_extra_merge (cli, r);
+      guint added = (guint)json_object_get_int_member_with_default (r, "added", 0);
+      g_autofree char *msg = g_strdup_printf (
+          g_dngettext (GETTEXT_PACKAGE, "Took %u row into the register; it waits for its token.",
+                       "Took %u rows into the register; they wait for their tokens.", added),
+          added);
+      return sk_cli_finish (cli, NULL, msg, NULL);
+    }
   g_auto (Opened) o = { 0 };
   if (!open_register (cli, &o, &error))
     return sk_cli_finish (cli, error, NULL, NULL);

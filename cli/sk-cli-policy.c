@@ -3,6 +3,8 @@
 
 #include "config.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <glib/gi18n.h>
 #include <unistd.h>
 
@@ -11,20 +13,16 @@
 #include "sk-policy.h"
 #include "sk-report.h"
 
-/* The policy as core/sk-report.h defines it, into the answer's "policy";
- * returns that object (owned by the answer's builder's copy: valid until
- * the answer is finished). */
-static JsonNode *
+/* The policy as core/sk-report.h defines it, into the answer's "policy". */
+static void
 describe_policy (SkCli *cli, SkStation *station, SkPolicy *policy)
 {
   g_autoptr (GPtrArray) keys = sk_keyring_list_keys (sk_station_get_keyring (station), NULL);
   g_autoptr (JsonBuilder) pb = json_builder_new ();
   sk_report_add_policy (pb, policy, keys);
-  JsonNode *node = json_builder_get_root (pb);
   JsonBuilder *b = sk_cli_extra (cli);
   json_builder_set_member_name (b, "policy");
-  json_builder_add_value (b, json_node_ref (node));
-  return node;
+  json_builder_add_value (b, json_builder_get_root (pb));
 }
 
 static int
@@ -89,6 +87,66 @@ cmd_policy_sign (SkCli *cli, int argc, char **argv)
 }
 
 static int
+open_for_service (GUnixFDList *fds, const char *path, GError **error)
+{
+  int fd = open (path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0)
+    {
+      int errsv = errno;
+      g_autofree char *safe = sk_escape_untrusted (path);
+      g_autofree char *what = g_strdup_printf (_ ("opening %s"), safe);
+      sk_error_set_from_errno (error, errsv, what);
+      return -1;
+    }
+  return sk_cli_fd_append (fds, fd, error);
+}
+
+static const char *
+text_of (JsonObject *o, const char *name)
+{
+  JsonNode *n = o != NULL ? json_object_get_member (o, name) : NULL;
+  return n != NULL && json_node_get_value_type (n) == G_TYPE_STRING ? json_node_get_string (n)
+                                                                    : "?";
+}
+
+/* The policy object of a service's answer: its "policy" member, or the
+ * answer itself. */
+static JsonObject *
+policy_of (JsonObject *answer)
+{
+  JsonNode *n = json_object_get_member (answer, "policy");
+  return n != NULL && JSON_NODE_HOLDS_OBJECT (n) ? json_node_get_object (n) : answer;
+}
+
+/* POLICY.json and POLICY.json.sig, opened here, to the service. */
+static int
+install_through_service (SkCli *cli, const char *path)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GUnixFDList) fds = g_unix_fd_list_new ();
+  g_autofree char *sig = g_strconcat (path, ".sig", NULL);
+  gint32 p = open_for_service (fds, path, &error);
+  gint32 s = p >= 0 ? open_for_service (fds, sig, &error) : -1;
+  g_autoptr (JsonObject) installed =
+      s >= 0
+          ? sk_cli_call_json (cli, "Policy", "Install", g_variant_new ("(hh)", p, s), fds, &error)
+          : NULL;
+  if (installed == NULL)
+    return sk_cli_finish (cli, error, NULL, NULL);
+  JsonObject *policy = policy_of (installed);
+  JsonBuilder *b = sk_cli_extra (cli);
+  json_builder_set_member_name (b, "policy");
+  JsonNode *node = json_node_new (JSON_NODE_OBJECT);
+  json_node_set_object (node, policy);
+  json_builder_add_value (b, node);
+  g_autofree char *msg = g_strdup_printf (
+      _ ("Policy %s (serial %lld) installed, signed by %s."), text_of (policy, "sha256"),
+      (long long)json_object_get_int_member_with_default (policy, "serial", 0),
+      text_of (policy, "signer"));
+  return sk_cli_finish (cli, NULL, msg, NULL);
+}
+
+static int
 cmd_policy_check_or_install (SkCli *cli, int argc, char **argv, gboolean install)
 {
   int code;
@@ -99,6 +157,8 @@ cmd_policy_check_or_install (SkCli *cli, int argc, char **argv, gboolean install
     return sk_cli_usage_error (cli, _ ("policy check and policy install take one POLICY.json"));
 
   g_autoptr (GError) error = NULL;
+  if (install && sk_cli_use_service (cli))
+    return install_through_service (cli, argv[1]);
   g_autoptr (SkStation) station = sk_cli_open_station (cli, &error);
   if (station == NULL)
     return sk_cli_finish (cli, error, NULL, NULL);
@@ -109,7 +169,7 @@ cmd_policy_check_or_install (SkCli *cli, int argc, char **argv, gboolean install
   if (policy == NULL)
     return sk_cli_finish (cli, error, NULL, NULL);
 
-  json_node_unref (describe_policy (cli, station, policy));
+  describe_policy (cli, station, policy);
   g_autofree char *msg =
       g_strdup_printf (install ? _ ("Policy %s (serial %lld) installed, signed by %s.")
                                : _ ("Policy %s (serial %lld) is valid, signed by %s."),
@@ -224,6 +284,59 @@ cmd_policy_set_keys (SkCli *cli, int argc, char **argv)
   return sk_cli_finish (cli, NULL, msg, NULL);
 }
 
+/* The policy object (core/sk-report.h) for a person. */
+static void
+print_policy_json (SkCli *cli, JsonObject *policy)
+{
+  sk_cli_print (cli, _ ("Policy %s, serial %lld, signed by %s\n"), text_of (policy, "sha256"),
+                (long long)json_object_get_int_member_with_default (policy, "serial", 0),
+                text_of (policy, "signer"));
+  sk_cli_print (cli, _ ("File kinds:\n"));
+  JsonNode *kn = json_object_get_member (policy, "kinds");
+  JsonArray *kinds = kn != NULL && JSON_NODE_HOLDS_ARRAY (kn) ? json_node_get_array (kn) : NULL;
+  for (guint i = 0; kinds != NULL && i < json_array_get_length (kinds); i++)
+    {
+      JsonNode *k = json_array_get_element (kinds, i);
+      if (!JSON_NODE_HOLDS_OBJECT (k))
+        continue;
+      JsonObject *o = json_node_get_object (k);
+      sk_cli_print (cli, "  %-6s %-16s %s%s\n", text_of (o, "id"),
+                    sk_cli_term (text_of (o, "workflow")), text_of (o, "title"),
+                    json_object_get_boolean_member_with_default (o, "dual_control", FALSE)
+                        ? _ (" (dual control)")
+                        : "");
+    }
+  JsonNode *rn = json_object_get_member (policy, "retention");
+  if (rn == NULL || !JSON_NODE_HOLDS_OBJECT (rn))
+    return;
+  JsonObject *r = json_node_get_object (rn);
+  gint64 upload = json_object_get_int_member_with_default (r, "upload_minutes", 0);
+  gint64 staged = json_object_get_int_member_with_default (r, "staged_days_after_close", 0);
+  gint64 inquiry = json_object_get_int_member_with_default (r, "inquiry_result_days", 0);
+  gint64 no_result = json_object_get_int_member_with_default (r, "no_result_days", 0);
+  sk_cli_print (cli, _ ("Retention:\n"));
+  sk_cli_print (cli,
+                g_dngettext (GETTEXT_PACKAGE, "  upload and download plaintext: %lld minute\n",
+                             "  upload and download plaintext: %lld minutes\n", (gulong)upload),
+                (long long)upload);
+  sk_cli_print (cli,
+                g_dngettext (GETTEXT_PACKAGE, "  staged packages: %lld day after the case closes\n",
+                             "  staged packages: %lld days after the case closes\n",
+                             (gulong)staged),
+                (long long)staged);
+  sk_cli_print (cli,
+                g_dngettext (GETTEXT_PACKAGE,
+                             "  inquiry results (SKI03): %lld day after the inquiry ends\n",
+                             "  inquiry results (SKI03): %lld days after the inquiry ends\n",
+                             (gulong)inquiry),
+                (long long)inquiry);
+  sk_cli_print (
+      cli,
+      g_dngettext (GETTEXT_PACKAGE, "  a request with no result is flagged after %lld day\n",
+                   "  a request with no result is flagged after %lld days\n", (gulong)no_result),
+      (long long)no_result);
+}
+
 static int
 cmd_policy_show (SkCli *cli, int argc, char **argv)
 {
@@ -234,56 +347,47 @@ cmd_policy_show (SkCli *cli, int argc, char **argv)
   if (argc != 1)
     return sk_cli_usage_error (cli, _ ("policy show takes no arguments"));
   g_autoptr (GError) error = NULL;
-  g_autoptr (SkStation) station = sk_cli_open_station (cli, &error);
-  g_autoptr (SkPolicy) policy = station != NULL ? sk_station_load_policy (station, &error) : NULL;
+  g_autoptr (JsonObject) policy = NULL;
+  if (sk_cli_use_service (cli))
+    {
+      g_autoptr (JsonObject) answer = sk_cli_call_json (cli, "Policy", "Show", NULL, NULL, &error);
+      if (answer != NULL)
+        policy = json_object_ref (policy_of (answer));
+    }
+  else
+    {
+      g_autoptr (SkStation) station = sk_cli_open_station (cli, &error);
+      g_autoptr (SkPolicy) loaded =
+          station != NULL ? sk_station_load_policy (station, &error) : NULL;
+      if (loaded != NULL)
+        {
+          g_autoptr (GPtrArray) keys =
+              sk_keyring_list_keys (sk_station_get_keyring (station), NULL);
+          g_autoptr (JsonBuilder) pb = json_builder_new ();
+          sk_report_add_policy (pb, loaded, keys);
+          g_autoptr (JsonNode) node = json_builder_get_root (pb);
+          policy = json_object_ref (json_node_get_object (node));
+        }
+    }
   if (policy == NULL)
     return sk_cli_finish (cli, error, NULL, NULL);
 
-  g_autoptr (JsonNode) described = describe_policy (cli, station, policy);
-  const SkRetention *r = sk_policy_get_retention (policy);
-  /* The retention also at the top, where scripts have read it. */
   JsonBuilder *b = sk_cli_extra (cli);
-  json_builder_set_member_name (b, "retention");
-  json_builder_add_value (
-      b, json_node_copy (json_object_get_member (json_node_get_object (described), "retention")));
-
-  sk_cli_print (cli, _ ("Policy %s, serial %lld, signed by %s\n"), sk_policy_get_sha256 (policy),
-                (long long)sk_policy_get_serial (policy), sk_policy_get_signer (policy));
-  sk_cli_print (cli, _ ("File kinds:\n"));
-  GPtrArray *kinds = sk_policy_get_kinds (policy);
-  for (guint i = 0; i < kinds->len; i++)
+  json_builder_set_member_name (b, "policy");
+  JsonNode *node = json_node_new (JSON_NODE_OBJECT);
+  json_node_set_object (node, policy);
+  json_builder_add_value (b, node);
+  /* The retention also at the top, where scripts have read it. */
+  JsonNode *retention = json_object_get_member (policy, "retention");
+  if (retention != NULL)
     {
-      const SkKind *k = g_ptr_array_index (kinds, i);
-      sk_cli_print (
-          cli, "  %-6s %-16s %s%s\n", sk_kind_get_id (k), sk_cli_term (sk_kind_get_workflow (k)),
-          sk_kind_get_title (k),
-          sk_policy_needs_dual_control (policy, sk_kind_get_id (k)) ? _ (" (dual control)") : "");
+      json_builder_set_member_name (b, "retention");
+      json_builder_add_value (b, json_node_copy (retention));
     }
-  sk_cli_print (cli, _ ("Retention:\n"));
-  sk_cli_print (cli,
-                g_dngettext (GETTEXT_PACKAGE, "  upload and download plaintext: %lld minute\n",
-                             "  upload and download plaintext: %lld minutes\n",
-                             (gulong)r->upload_minutes),
-                (long long)r->upload_minutes);
-  sk_cli_print (cli,
-                g_dngettext (GETTEXT_PACKAGE, "  staged packages: %lld day after the case closes\n",
-                             "  staged packages: %lld days after the case closes\n",
-                             (gulong)r->staged_days_after_close),
-                (long long)r->staged_days_after_close);
-  sk_cli_print (cli,
-                g_dngettext (GETTEXT_PACKAGE,
-                             "  inquiry results (SKI03): %lld day after the inquiry ends\n",
-                             "  inquiry results (SKI03): %lld days after the inquiry ends\n",
-                             (gulong)r->inquiry_result_days),
-                (long long)r->inquiry_result_days);
-  sk_cli_print (cli,
-                g_dngettext (GETTEXT_PACKAGE,
-                             "  a request with no result is flagged after %lld day\n",
-                             "  a request with no result is flagged after %lld days\n",
-                             (gulong)r->no_result_days),
-                (long long)r->no_result_days);
-  g_autofree char *msg = g_strdup_printf (_ ("The installed policy, serial %lld."),
-                                          (long long)sk_policy_get_serial (policy));
+  print_policy_json (cli, policy);
+  g_autofree char *msg =
+      g_strdup_printf (_ ("The installed policy, serial %lld."),
+                       (long long)json_object_get_int_member_with_default (policy, "serial", 0));
   return sk_cli_finish (cli, NULL, msg, NULL);
 }
 

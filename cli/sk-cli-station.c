@@ -80,12 +80,96 @@ cmd_station_sweep (SkCli *cli, int argc, char **argv)
   return sk_cli_finish (cli, NULL, msg, NULL);
 }
 
-/* Microseconds of an ISO 8601 time of a report, or 0. */
+static const char *
+text_of (JsonObject *o, const char *name, const char *fallback)
+{
+  JsonNode *n = o != NULL ? json_object_get_member (o, name) : NULL;
+  return n != NULL && json_node_get_value_type (n) == G_TYPE_STRING ? json_node_get_string (n)
+                                                                    : fallback;
+}
+
+static JsonObject *
+object_of (JsonObject *o, const char *name)
+{
+  JsonNode *n = o != NULL ? json_object_get_member (o, name) : NULL;
+  return n != NULL && JSON_NODE_HOLDS_OBJECT (n) ? json_node_get_object (n) : NULL;
+}
+
+static JsonArray *
+array_of (JsonObject *o, const char *name)
+{
+  JsonNode *n = o != NULL ? json_object_get_member (o, name) : NULL;
+  return n != NULL && JSON_NODE_HOLDS_ARRAY (n) ? json_node_get_array (n) : NULL;
+}
+
 static gint64
-report_time (const char *text)
+utc_us (const char *text)
 {
   g_autoptr (GDateTime) dt = text != NULL ? g_date_time_new_from_iso8601 (text, NULL) : NULL;
   return dt != NULL ? g_date_time_to_unix (dt) * G_USEC_PER_SEC : 0;
+}
+
+/* Station.Status's answer (the object of `station status --json`), for a
+ * person: the same lines as in-process. */
+static void
+print_status_json (SkCli *cli, JsonObject *st, const char *no_policy)
+{
+  gint64 now = g_get_real_time ();
+  JsonObject *station = object_of (st, "station");
+  sk_cli_print (cli, _ ("Station “%s” in %s\n"), text_of (station, "name", ""),
+                text_of (station, "dir", "?"));
+  JsonObject *policy = object_of (st, "policy");
+  if (policy != NULL)
+    sk_cli_print (cli, _ ("Policy: serial %lld, %s\n"),
+                  (long long)json_object_get_int_member_with_default (policy, "serial", 0),
+                  text_of (policy, "sha256", "?"));
+  else if (no_policy != NULL)
+    sk_cli_print (cli, _ ("Policy: none installed (%s)\n"), no_policy);
+  sk_cli_print (cli, _ ("Keys:\n"));
+  JsonArray *keys = array_of (st, "keys");
+  if (keys != NULL)
+    sk_cli_print_keys (cli, keys);
+  JsonObject *journal = object_of (st, "journal");
+  gint64 head_seq = json_object_get_int_member_with_default (journal, "head_seq", 0);
+  gint64 cp_seq = json_object_get_int_member_with_default (journal, "checkpoint_seq", -1);
+  sk_cli_print (cli, _ ("Journal: %lld entries, head %s\n"), (long long)head_seq,
+                text_of (journal, "head_hash", "?"));
+  if (cp_seq >= 0)
+    sk_cli_print (cli,
+                  g_dngettext (GETTEXT_PACKAGE, "Newest checkpoint: seq %lld (%lld entry since)\n",
+                               "Newest checkpoint: seq %lld (%lld entries since)\n",
+                               (gulong)(head_seq - cp_seq)),
+                  (long long)cp_seq, (long long)(head_seq - cp_seq));
+  else
+    sk_cli_print (cli, _ ("Newest checkpoint: none; make one with “sekisho journal checkpoint”\n"));
+  JsonObject *store = object_of (st, "store");
+  guint items = (guint)json_object_get_int_member_with_default (store, "items", 0);
+  gint64 next = utc_us (text_of (store, "next_deadline", NULL));
+  if (next > 0)
+    {
+      g_autofree char *at = sk_cli_format_local_time (next);
+      g_autofree char *left = sk_cli_format_time_left (next, now);
+      sk_cli_print (cli,
+                    g_dngettext (GETTEXT_PACKAGE, "Store: %u item; the next is deleted %s (%s)\n",
+                                 "Store: %u items; the next is deleted %s (%s)\n", items),
+                    items, at, left);
+    }
+  else
+    sk_cli_print (
+        cli, g_dngettext (GETTEXT_PACKAGE, "Store: %u item\n", "Store: %u items\n", items), items);
+  JsonArray *handed = array_of (st, "handed_off");
+  for (guint i = 0; handed != NULL && i < json_array_get_length (handed); i++)
+    {
+      JsonObject *h = json_array_get_object_element (handed, i);
+      gint64 deadline = utc_us (text_of (h, "deadline", NULL));
+      g_autofree char *at = sk_cli_format_local_time (deadline);
+      g_autofree char *left = sk_cli_format_time_left (deadline, now);
+      sk_cli_print (cli, _ ("Upload folder: case %s, deleted %s (%s)\n"), text_of (h, "case", "?"),
+                    at, left);
+    }
+  JsonArray *problems = array_of (st, "problems");
+  for (guint i = 0; problems != NULL && i < json_array_get_length (problems); i++)
+    sk_cli_print (cli, _ ("Problem: %s\n"), json_array_get_string_element (problems, i));
 }
 
 static int
@@ -98,90 +182,77 @@ cmd_station_status (SkCli *cli, int argc, char **argv)
   if (argc != 1)
     return sk_cli_usage_error (cli, _ ("station status takes no arguments"));
   g_autoptr (GError) error = NULL;
-  g_autoptr (SkStation) station = sk_cli_open_station (cli, &error);
-  if (station == NULL)
-    return sk_cli_finish (cli, error, NULL, NULL);
+  g_autoptr (JsonObject) st = NULL;
   g_autoptr (GError) policy_error = NULL;
-  g_autoptr (SkPolicy) policy = sk_station_load_policy (station, &policy_error);
-  g_autoptr (GError) pipe_error = NULL;
-  g_autoptr (SkPipeline) pipeline =
-      policy != NULL ? sk_pipeline_new (station, policy, cli->handoff_root, &pipe_error) : NULL;
-  /* The object is core's (sk-report.h), the same the service answers
-   * with; the lines for a person are made from it. */
-  g_autoptr (JsonNode) status =
-      sk_report_station_status (station, policy, pipeline, pipe_error, &error);
-  if (status == NULL)
+  if (sk_cli_use_service (cli))
+    st = sk_cli_call_json (cli, "Station", "Status", NULL, NULL, &error);
+  else
+    {
+      g_autoptr (SkStation) station = sk_cli_open_station (cli, &error);
+      if (station == NULL)
+        return sk_cli_finish (cli, error, NULL, NULL);
+      g_autoptr (SkPolicy) policy = sk_station_load_policy (station, &policy_error);
+      g_autoptr (GError) pipe_error = NULL;
+      g_autoptr (SkPipeline) pipeline =
+          policy != NULL ? sk_pipeline_new (station, policy, cli->handoff_root, &pipe_error) : NULL;
+      /* The object is core's (sk-report.h), the same the service answers
+       * with; the lines for a person are made from it either way. */
+      g_autoptr (JsonNode) status =
+          sk_report_station_status (station, policy, pipeline, pipe_error, &error);
+      if (status != NULL)
+        st = json_object_ref (json_node_get_object (status));
+    }
+  if (st == NULL)
     return sk_cli_finish (cli, error, NULL, NULL);
-  JsonObject *o = json_node_get_object (status);
-  JsonBuilder *b = sk_cli_extra (cli);
-  g_autoptr (GList) members = json_object_get_members (o);
-  for (GList *m = members; m != NULL; m = m->next)
-    {
-      json_builder_set_member_name (b, m->data);
-      json_builder_add_value (b, json_node_copy (json_object_get_member (o, m->data)));
-    }
-
-  gint64 now = g_get_real_time ();
-  JsonObject *st = json_object_get_object_member (o, "station");
-  sk_cli_print (cli, _ ("Station “%s” in %s\n"), json_object_get_string_member (st, "name"),
-                json_object_get_string_member (st, "dir"));
-  if (policy != NULL)
-    sk_cli_print (cli, _ ("Policy: serial %lld, %s\n"), (long long)sk_policy_get_serial (policy),
-                  sk_policy_get_sha256 (policy));
-  else
-    sk_cli_print (cli, _ ("Policy: none installed (%s)\n"), policy_error->message);
-  sk_cli_print (cli, _ ("Keys:\n"));
-  sk_cli_print_keys (cli, json_object_get_array_member (o, "keys"));
-
-  JsonObject *j = json_object_get_object_member (o, "journal");
-  gint64 head_seq = json_object_get_int_member (j, "head_seq");
-  sk_cli_print (cli, _ ("Journal: %lld entries, head %s\n"), (long long)head_seq,
-                json_object_get_string_member (j, "head_hash"));
-  if (!json_object_get_null_member (j, "checkpoint_seq"))
-    {
-      gint64 cp_seq = json_object_get_int_member (j, "checkpoint_seq");
-      sk_cli_print (cli,
-                    g_dngettext (GETTEXT_PACKAGE,
-                                 "Newest checkpoint: seq %lld (%lld entry since)\n",
-                                 "Newest checkpoint: seq %lld (%lld entries since)\n",
-                                 (gulong)(head_seq - cp_seq)),
-                    (long long)cp_seq, (long long)(head_seq - cp_seq));
-    }
-  else
-    sk_cli_print (cli, _ ("Newest checkpoint: none; make one with “sekisho journal checkpoint”\n"));
-
-  JsonObject *store = json_object_get_object_member (o, "store");
-  guint n_items = (guint)json_object_get_int_member (store, "items");
-  gint64 next =
-      report_time (json_object_get_string_member_with_default (store, "next_deadline", NULL));
-  if (next > 0)
-    {
-      g_autofree char *at = sk_cli_format_local_time (next);
-      g_autofree char *left = sk_cli_format_time_left (next, now);
-      sk_cli_print (cli,
-                    g_dngettext (GETTEXT_PACKAGE, "Store: %u item; the next is deleted %s (%s)\n",
-                                 "Store: %u items; the next is deleted %s (%s)\n", n_items),
-                    n_items, at, left);
-    }
-  else
-    sk_cli_print (cli,
-                  g_dngettext (GETTEXT_PACKAGE, "Store: %u item\n", "Store: %u items\n", n_items),
-                  n_items);
-
-  JsonArray *handed = json_object_get_array_member (o, "handed_off");
-  for (guint i = 0; i < json_array_get_length (handed); i++)
-    {
-      JsonObject *h = json_array_get_object_element (handed, i);
-      gint64 deadline = report_time (json_object_get_string_member (h, "deadline"));
-      g_autofree char *at = sk_cli_format_local_time (deadline);
-      g_autofree char *left = sk_cli_format_time_left (deadline, now);
-      sk_cli_print (cli, _ ("Upload folder: case %s, deleted %s (%s)\n"),
-                    json_object_get_string_member (h, "case"), at, left);
-    }
-  JsonArray *problems = json_object_get_array_member (o, "problems");
-  for (guint i = 0; i < json_array_get_length (problems); i++)
-    sk_cli_print (cli, _ ("Problem: %s\n"), json_array_get_string_element (problems, i));
+  sk_cli_extra_merge (cli, st);
+  print_status_json (cli, st, policy_error != NULL ? policy_error->message : NULL);
   return sk_cli_finish (cli, NULL, _ ("The station as it stands."), NULL);
+}
+
+/* Who the station takes the caller for.  Through the service: what the
+ * bus daemon says of the caller (uid, groups) and the role that follows,
+ * or why there is none.  In-process on a station the caller owns: the
+ * caller, acting as its operator. */
+static int
+cmd_station_whoami (SkCli *cli, int argc, char **argv)
+{
+  int code;
+  if (!sk_cli_parse_options (cli, NULL, &argc, &argv, &code))
+    return code;
+  if (argc != 1)
+    return sk_cli_usage_error (cli, _ ("station whoami takes no arguments"));
+  g_autoptr (GError) error = NULL;
+  g_autoptr (JsonObject) who = NULL;
+  if (sk_cli_use_service (cli))
+    {
+      who = sk_cli_call_json (cli, "Station", "WhoAmI", NULL, NULL, &error);
+      if (who == NULL)
+        return sk_cli_finish (cli, error, NULL, NULL);
+    }
+  else
+    {
+      SkActor actor = sk_cli_current_actor ();
+      who = json_object_new ();
+      json_object_set_int_member (who, "uid", actor.uid);
+      json_object_set_string_member (who, "login", actor.login);
+      json_object_set_string_member (who, "role", actor.role);
+      json_object_set_null_member (who, "refusal");
+    }
+  sk_cli_extra_merge (cli, who);
+  const char *login = text_of (who, "login", "?");
+  gint64 uid = json_object_get_int_member_with_default (who, "uid", -1);
+  const char *role = text_of (who, "role", NULL);
+  g_autofree char *safe = sk_escape_untrusted (login);
+  g_autofree char *msg = NULL;
+  if (role != NULL)
+    msg = g_strdup_printf (_ ("You are %s (uid %lld), in the %s role on this station."), safe,
+                           (long long)uid, role);
+  else
+    msg = g_strdup_printf (
+        _ ("You are %s (uid %lld), with no role on this station (%s): one of the groups "
+           "sekisho-operator, sekisho-auditor or sekisho-admin, and only one, gives a role."),
+        safe, (long long)uid, text_of (who, "refusal", "role-denied"));
+  return sk_cli_finish (cli, NULL, msg, NULL);
 }
 
 static int
@@ -251,6 +322,9 @@ static const SkCliCommand station_commands[] = {
   { "status", "",
     N_ ("Show the station at a glance: policy, keys, journal, store and hand-off deadlines."),
     "sekisho station status", cmd_station_status },
+  { "whoami", "",
+    N_ ("Show who the station takes you for: your login, and your role or why you have none."),
+    "sekisho station whoami", cmd_station_whoami },
   { "sweep", "", N_ ("Delete everything whose retention period has ended, and journal it."),
     "sekisho station sweep", cmd_station_sweep },
   { "backup", "--out FILE",

@@ -125,7 +125,14 @@ sk_cli_finish (SkCli *cli, const GError *error, const char *ok_message, GPtrArra
   int exit_code = SK_EXIT_OK;
   const SkFinding *first = NULL;
 
-  if (error != NULL)
+  if (error != NULL && g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+    {
+      /* Ctrl-C: no refusal of the input, and nothing of it was kept. */
+      reason = "cancelled";
+      message = g_strdup (error->message);
+      exit_code = SK_CLI_EXIT_CANCELLED;
+    }
+  else if (error != NULL)
     {
       reason = sk_error_get_reason (error);
       message = g_strdup (error->message);
@@ -310,12 +317,16 @@ sk_cli_usage_not_one_of (SkCli *cli,
 
 static const char global_options[] =
     N_ ("Global options, anywhere on the line:\n"
-        "  --station DIR        the station (default $XDG_DATA_HOME/sekisho)\n"
+        "  --station DIR        a station you own, in-process; without it the command goes to\n"
+        "                       the station service (sekishod) on the system bus, or for\n"
+        "                       pack, unpack and the like to $XDG_DATA_HOME/sekisho\n"
         "  --handoff-root DIR   holds upload/ and download/ on a tmpfs (default /run/sekisho)\n"
         "  --json               one JSON object on stdout: UTF-8, English and UTC in every locale\n"
         "  -h, --help           what a command does, its options and an example\n");
 
-static const char exit_codes[] = N_ ("Exit status: 0 done, 1 refused, 2 usage, 3 environment.\n");
+static const char exit_codes[] =
+    N_ ("Exit status: 0 done, 1 refused, 2 usage, 3 environment (the service unreachable "
+        "included), 130 cancelled with Ctrl-C.\n");
 
 static int
 print_help (SkCli *cli, const char *text)

@@ -7,22 +7,28 @@
  * (sk_cli_finish: exit code, JSON object or human text), one way to refuse a
  * command line (sk_cli_usage_error, with "did you mean").
  *
- * Exit codes: 0 done; 1 refused (policy, validation, signature); 2 usage;
- * 3 environment.  With --json, stdout is exactly one JSON object in UTF-8,
- * whatever the locale:
+ * With --json, stdout is exactly one JSON object in UTF-8, whatever the
+ * locale:
  *   { "ok", "reason", "message", "findings": [ { "reason", "file", "record",
  *     "field", "field_name" } ], … }
  * and never a personal-data value: findings name where, never what.
  *
- * Groups to come (a `media` group; talking to sekishod instead of opening
- * --station in-process) add a table in their own file and a line to
- * sk_cli_groups in sekisho.c; commands reach the station only through
- * sk_cli_open_station and sk_cli_open_pipeline, the one place a service
- * client would answer instead.
+ * A new group adds a table in its own file and a line to the groups of
+ * sekisho.c.  Without --station on the line, a command that sekishod
+ * offers goes to it on the system bus (sk-cli-bus.c: calls, jobs with their
+ * progress on the terminal, Ctrl-C as Job.Cancel); with --station DIR it
+ * runs in-process on a station the caller owns, through
+ * sk_cli_open_station and sk_cli_open_pipeline.  Both ways print the same
+ * JSON objects, and a person reads them through the same printers.
+ *
+ * Exit codes: 0 done; 1 refused (policy, validation, signature); 2 usage;
+ * 3 environment (service unreachable included); 130 cancelled (Ctrl-C, as
+ * a shell reports an interrupted command).
  */
 #pragma once
 
-#include <glib.h>
+#include <gio/gio.h>
+#include <gio/gunixfdlist.h>
 #include <json-glib/json-glib.h>
 
 #include "sk-error.h"
@@ -32,7 +38,12 @@
 
 G_BEGIN_DECLS
 
+/* A command cancelled by Ctrl-C (SIGINT) or SIGTERM: 128 + SIGINT, what a
+ * shell reports for an interrupted command; nothing of it was kept. */
+#define SK_CLI_EXIT_CANCELLED 130
+
 typedef struct _SkCli SkCli;
+typedef struct _SkCliJob SkCliJob;
 typedef struct _SkCliCommand SkCliCommand;
 
 /* ARGV[0] is the command's last word; the rest are its own arguments. */
@@ -57,6 +68,7 @@ typedef struct
 struct _SkCli
 {
   char *station_dir;
+  gboolean station_given; /* --station was on the line: in-process */
   char *handoff_root;
   gboolean json;
   gboolean help;               /* -h or --help was on the line */
@@ -65,6 +77,11 @@ struct _SkCli
   JsonBuilder *extra;          /* command-specific members of the JSON result */
   char *messages_locale;       /* LC_MESSAGES as the caller set it (--json resets it) */
   gboolean stdout_taken;       /* stdout carries data: the outcome goes to stderr */
+
+  GDBusConnection *bus;    /* the system bus, once sekishod was asked */
+  SkCliJob *job;           /* the job being followed, if any */
+  guint interrupts;        /* SIGINT/SIGTERM received */
+  guint signal_sources[2]; /* their GLib sources, once installed */
 };
 
 extern const SkCliGroup sk_cli_station_group;
@@ -163,6 +180,63 @@ int
 sk_cli_help_program (SkCli *cli, const SkCliGroup *const *groups);
 int
 sk_cli_help_group (SkCli *cli, const SkCliGroup *group);
+
+/* ---- the service (sk-cli-bus.c) ---------------------------------------- */
+
+/* Whether the running command goes to sekishod: no --station on the line. */
+gboolean
+sk_cli_use_service (SkCli *cli);
+
+/* Call jp.sekisho.Station1.PART.METHOD on sekishod.  PARAMS (floating, or
+ * NULL) and FDS as the method takes them.  A D-Bus error comes back as its
+ * SK_ERROR reason; no bus or no service as service-unreachable, with what
+ * to do. */
+GVariant *
+sk_cli_call (SkCli *cli,
+             const char *part,
+             const char *method,
+             GVariant *params,
+             GUnixFDList *fds,
+             GError **error);
+
+/* A call whose answer is one JSON document "(s)": its root object. */
+JsonObject *
+sk_cli_call_json (SkCli *cli,
+                  const char *part,
+                  const char *method,
+                  GVariant *params,
+                  GUnixFDList *fds,
+                  GError **error);
+
+/* A long method: start its job and follow it to the end, its progress on
+ * the terminal (stderr, when a TTY and not --json).  Ctrl-C or SIGTERM
+ * asks the service to cancel and waits for the job's end: then ERROR is
+ * G_IO_ERROR_CANCELLED.  Returns the job's result, an object (empty when
+ * the job gave none). */
+JsonObject *
+sk_cli_run_job (SkCli *cli,
+                const char *part,
+                const char *method,
+                GVariant *params,
+                GUnixFDList *fds,
+                GError **error);
+
+/* Whether Ctrl-C (or SIGTERM) came: a command that runs several jobs stops
+ * starting new ones. */
+gboolean
+sk_cli_interrupted (SkCli *cli);
+
+/* Copy every member of OBJ into the JSON result. */
+void
+sk_cli_extra_merge (SkCli *cli, JsonObject *obj);
+
+/* FD, opened by the caller, as the handle of a new list FDS. */
+gint32
+sk_cli_fd_append (GUnixFDList *fds, int fd, GError **error);
+
+/* Free the service's client side (main, at the end). */
+void
+sk_cli_bus_close (SkCli *cli);
 
 /* Validation reports, as lines for a person. */
 void

@@ -967,8 +967,9 @@ load_packages (void)
       g_assert_no_error (error);
       const char *files[] = { file, NULL };
       g_autofree char *case_id = g_strdup_printf ("C%019" G_GUINT64_FORMAT, seed);
-      g_autofree char *package = sk_package_pack (h.st.std, h.st.std_policy, "subscriber", case_id,
-                                                  files, medium, NULL, &error);
+      g_autofree char *package =
+          sk_package_pack (h.st.std, h.st.std_policy, sk_actor_for_process (SK_ROLE_OPERATOR),
+                           "subscriber", case_id, files, medium, NULL, NULL, &error);
       g_assert_no_error (error);
       g_autofree char *sig = g_strconcat (package, ".sig", NULL);
       g_assert_cmpint (g_chmod (package, 0644), ==, 0);
