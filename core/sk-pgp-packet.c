@@ -3,6 +3,7 @@
 
 #include "config.h"
 
+#include <glib/gi18n-lib.h>
 #include <string.h>
 
 #include "sk-error.h"
@@ -10,6 +11,7 @@
 
 #define PK_RSA 1
 #define PK_RSA_S 3
+#define PK_ECDH 18
 #define PK_EDDSA 22
 
 gboolean
@@ -309,6 +311,30 @@ sk_pgp_sig_free (SkPgpSig *sig)
  * 1.3.6.1.4.1.11591.15.1. */
 static const guint8 ed25519_oid[] = { 0x2b, 0x06, 0x01, 0x04, 0x01, 0xda, 0x47, 0x0f, 0x01 };
 
+/* The curve of ECDH keys the station encrypts to in-process: Curve25519,
+ * by its OID 1.3.6.1.4.1.3029.1.5.1. */
+static const guint8 cv25519_oid[] = { 0x2b, 0x06, 0x01, 0x04, 0x01, 0x97, 0x55, 0x01, 0x05, 0x01 };
+
+/* An ECDH key on Curve25519: the point (0x40, then 32 octets) and the KDF
+ * parameters (RFC 6637 §9: three octets, 1, the hash, the wrapping cipher). */
+static void
+parse_cv25519 (SkPgpKey *key, Cursor *c)
+{
+  guint oid_len, kdf_len, reserved;
+  const guint8 *oid;
+  g_autoptr (GBytes) q = NULL;
+  if (take_u8 (c, &oid_len) && take (c, oid_len, &oid) && oid_len == sizeof cv25519_oid &&
+      memcmp (oid, cv25519_oid, oid_len) == 0 && (q = take_mpi (c)) != NULL &&
+      g_bytes_get_size (q) == 33 && ((const guint8 *)g_bytes_get_data (q, NULL))[0] == 0x40 &&
+      take_u8 (c, &kdf_len) && kdf_len == 3 && take_u8 (c, &reserved) && reserved == 1 &&
+      take_u8 (c, &key->kdf_hash) && take_u8 (c, &key->kdf_cipher))
+    {
+      key->cv25519 = TRUE;
+      key->mpi[0] = g_bytes_new_from_bytes (q, 1, 32);
+      key->n_mpi = 1;
+    }
+}
+
 SkPgpKey *
 sk_pgp_key_parse (const guint8 *body, gsize len, GError **error)
 {
@@ -361,6 +387,8 @@ sk_pgp_key_parse (const guint8 *body, gsize len, GError **error)
           key->n_mpi = 1;
         }
     }
+  else if (key->pk_algo == PK_ECDH)
+    parse_cv25519 (key, &c);
   return g_steal_pointer (&key);
 }
 
@@ -376,6 +404,25 @@ sk_pgp_key_from_block (const guint8 *data, gsize len, GError **error)
       return NULL;
     }
   return sk_pgp_key_parse (data + off, body, error);
+}
+
+SkPgpKey *
+sk_pgp_subkey_from_block (const guint8 *data, gsize len, const char *fpr, GError **error)
+{
+  gsize off = 0, body = 0;
+  guint tag = 0;
+  while (off < len && sk_pgp_read_header (data, len, &off, &tag, &body))
+    {
+      if (tag == 14)
+        {
+          g_autoptr (SkPgpKey) key = sk_pgp_key_parse (data + off, body, NULL);
+          if (key != NULL && g_ascii_strcasecmp (key->fpr, fpr) == 0)
+            return g_steal_pointer (&key);
+        }
+      off += body;
+    }
+  g_set_error (error, SK_ERROR, SK_ERROR_SIG_UNTRUSTED_KEY, _ ("GnuPG exported no subkey %s"), fpr);
+  return NULL;
 }
 
 void
