@@ -109,7 +109,8 @@ cmd_policy_check_or_install (SkCli *cli, int argc, char **argv, gboolean install
   if (policy == NULL)
     return sk_cli_finish (cli, error, NULL, NULL);
 
-  g_autoptr (JsonNode) described = describe_policy (cli, station, policy);
+  /* The policy goes into the JSON output; the node is not needed here. */
+  json_node_unref (describe_policy (cli, station, policy));
   g_autofree char *msg =
       g_strdup_printf (install ? _ ("Policy %s (serial %lld) installed, signed by %s.")
                                : _ ("Policy %s (serial %lld) is valid, signed by %s."),
