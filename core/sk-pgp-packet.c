@@ -161,7 +161,7 @@ hex_upper (const guint8 *p, gsize n, char *out)
 static gboolean
 sig_bad (GError **error, const char *why)
 {
-  g_set_error (error, SK_ERROR, SK_ERROR_SIG_BAD, "the signature is damaged (%s)", why);
+  g_set_error (error, SK_ERROR, SK_ERROR_SIG_BAD, _ ("the signature is damaged (%s)"), _ (why));
   return FALSE;
 }
 
@@ -181,24 +181,24 @@ read_subpackets (SkPgpSig *sig, const guint8 *data, gsize len, gboolean hashed, 
       const guint8 *p;
 
       if (!take_u8 (&c, &first))
-        return sig_bad (error, "a subpacket is cut short");
+        return sig_bad (error, N_ ("a subpacket is cut short"));
       if (first < 192)
         sublen = first;
       else if (first < 255)
         {
           guint second;
           if (!take_u8 (&c, &second))
-            return sig_bad (error, "a subpacket is cut short");
+            return sig_bad (error, N_ ("a subpacket is cut short"));
           sublen = ((gsize)(first - 192) << 8) + second + 192;
         }
       else
         {
           if (!take (&c, 4, &p))
-            return sig_bad (error, "a subpacket is cut short");
+            return sig_bad (error, N_ ("a subpacket is cut short"));
           sublen = be32 (p);
         }
       if (sublen == 0 || !take (&c, sublen, &p))
-        return sig_bad (error, "a subpacket is cut short");
+        return sig_bad (error, N_ ("a subpacket is cut short"));
       type = p[0] & 0x7f;
       gboolean critical = (p[0] & 0x80) != 0;
       p++;
@@ -209,7 +209,7 @@ read_subpackets (SkPgpSig *sig, const guint8 *data, gsize len, gboolean hashed, 
           if (!hashed)
             break;
           if (sublen != 4)
-            return sig_bad (error, "a creation time of the wrong size");
+            return sig_bad (error, N_ ("a creation time of the wrong size"));
           sig->duplicate |= seen_created;
           seen_created = TRUE;
           sig->created = be32 (p);
@@ -218,7 +218,7 @@ read_subpackets (SkPgpSig *sig, const guint8 *data, gsize len, gboolean hashed, 
           if (!hashed)
             break;
           if (sublen != 4)
-            return sig_bad (error, "an expiry of the wrong size");
+            return sig_bad (error, N_ ("an expiry of the wrong size"));
           sig->duplicate |= seen_expires;
           seen_expires = TRUE;
           sig->expires = be32 (p);
@@ -263,7 +263,7 @@ sk_pgp_sig_parse (const guint8 *body, gsize len, GError **error)
   sig->created = -1;
   if (!take_u8 (&c, &version) || version != 4)
     {
-      sig_bad (error, "not a version 4 signature");
+      sig_bad (error, N_ ("not a version 4 signature"));
       return NULL;
     }
   if (!take_u8 (&c, &sig->type) || !take_u8 (&c, &sig->pk_algo) || !take_u8 (&c, &sig->hash_algo) ||
@@ -271,7 +271,7 @@ sk_pgp_sig_parse (const guint8 *body, gsize len, GError **error)
       !take_u16 (&c, &unhashed_len) || !take (&c, unhashed_len, &unhashed) ||
       !take (&c, 2, &left16))
     {
-      sig_bad (error, "it is cut short");
+      sig_bad (error, N_ ("it is cut short"));
       return NULL;
     }
   sig->hashed = g_bytes_new (body, 6 + hashed_len);
@@ -286,7 +286,7 @@ sk_pgp_sig_parse (const guint8 *body, gsize len, GError **error)
       sig->mpi[i] = take_mpi (&c);
       if (sig->mpi[i] == NULL)
         {
-          sig_bad (error, "a number is cut short");
+          sig_bad (error, N_ ("a number is cut short"));
           return NULL;
         }
       sig->n_mpi++;
@@ -347,7 +347,7 @@ sk_pgp_key_parse (const guint8 *body, gsize len, GError **error)
       !take_u8 (&c, &key->pk_algo))
     {
       g_set_error (error, SK_ERROR, SK_ERROR_SIG_UNTRUSTED_KEY,
-                   "the signing key is not a version 4 OpenPGP key");
+                   _ ("the signing key is not a version 4 OpenPGP key"));
       return NULL;
     }
   key->created = be32 (created);
@@ -359,7 +359,7 @@ sk_pgp_key_parse (const guint8 *body, gsize len, GError **error)
   gsize dlen = 0;
   if (sha1 == NULL || len > 0xffff)
     {
-      g_set_error (error, SK_ERROR, SK_ERROR_SIG_UNTRUSTED_KEY, "the signing key is too large");
+      g_set_error (error, SK_ERROR, SK_ERROR_SIG_UNTRUSTED_KEY, _ ("the signing key is too large"));
       return NULL;
     }
   sk_digest_update (sha1, head, sizeof head);
@@ -400,7 +400,7 @@ sk_pgp_key_from_block (const guint8 *data, gsize len, GError **error)
   if (!sk_pgp_read_header (data, len, &off, &tag, &body) || tag != 6)
     {
       g_set_error (error, SK_ERROR, SK_ERROR_SIG_UNTRUSTED_KEY,
-                   "GnuPG exported no public key for the signer");
+                   _ ("GnuPG exported no public key for the signer"));
       return NULL;
     }
   return sk_pgp_key_parse (data + off, body, error);
