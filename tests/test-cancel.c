@@ -291,8 +291,10 @@ test_progress (Fixture *fx, gconstpointer data)
   g_autoptr (GPtrArray) paths =
       sk_pipeline_hand_off (fx->pipe, &fx->op, case_id, NULL, NULL, &error);
   g_assert_no_error (error);
+  g_assert_nonnull (paths);
   g_assert_true (sk_pipeline_confirm_upload (fx->pipe, &fx->op, case_id, &error));
   g_autoptr (SkCaseFile) f = pf_take_in_ok (fx, result);
+  g_assert_nonnull (f);
 
   Run export = { .fx = fx, .op = OP_EXPORT, .case_id = case_id, .out = fx->out };
   run_call (&export);
