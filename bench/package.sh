@@ -7,6 +7,8 @@
 # outweigh the stock pipeline, so the cp+sync row gives its floor.
 # Targets (DESIGN.md §10, issue 15): check and import ≤ 0.75× at 500 MB and
 # ≤ 1.0× at 50 MB, pack ≤ 1.0×, sekisho under 64 MiB at both sizes.
+# Pack also syncs the package and reads it back from the medium (stock gpg
+# does neither): the cp+sync row is the floor under pack as well.
 set -eu
 cd "$(dirname "$0")/.."
 SK_TOP=$(pwd)
@@ -28,6 +30,9 @@ measure() {
   /usr/bin/time -f "%e %M" "$@" 2>&1 >/dev/null | tail -n 1
 }
 
+# The machine may be shared: its load, before and after, says how far to
+# trust one run's ratios.
+echo "load before: $(cut -d' ' -f1-3 /proc/loadavg), $(nproc) cores"
 printf '%-6s %-22s %9s %9s %7s %11s %11s\n' size what sekisho_s gpg_s ratio sekisho_MiB gpg_MiB
 for records in 100000 1000000; do
   dir="$work/r$records"
@@ -68,3 +73,4 @@ for records in 100000 1000000; do
   done
   rm -rf "$dir"
 done
+echo "load after: $(cut -d' ' -f1-3 /proc/loadavg)"

@@ -6,6 +6,7 @@
 #include <archive.h>
 #include <archive_entry.h>
 #include <errno.h>
+#include <glib/gi18n-lib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -57,7 +58,7 @@ writer_write (struct archive *a, void *data, const void *buffer, size_t length)
       if (n < 0)
         {
           if (w->error == NULL)
-            sk_error_set_from_errno (&w->error, errno, "writing the archive");
+            sk_error_set_from_errno (&w->error, errno, _ ("writing the archive"));
           archive_set_error (a, errno, "write failed");
           return -1;
         }
@@ -74,7 +75,7 @@ archive_failed (struct archive *a, GError *callback_error, const char *what, GEr
       g_propagate_error (error, g_error_copy (callback_error));
       return FALSE;
     }
-  g_set_error (error, SK_ERROR, SK_ERROR_IO_ERROR, "%s: %s", what,
+  g_set_error (error, SK_ERROR, SK_ERROR_IO_ERROR, _ ("%s: %s"), what,
                archive_error_string (a) != NULL ? archive_error_string (a) : "libarchive failed");
   return FALSE;
 }
@@ -96,7 +97,7 @@ sk_tar_writer_new (int fd, GError **error)
       if (w->a != NULL)
         archive_failed (w->a, w->error, "starting the archive", error);
       else
-        g_set_error_literal (error, SK_ERROR, SK_ERROR_IO_ERROR, "libarchive is unusable");
+        g_set_error_literal (error, SK_ERROR, SK_ERROR_IO_ERROR, _ ("libarchive is unusable"));
       sk_tar_writer_free (w);
       return NULL;
     }
@@ -150,13 +151,13 @@ sk_tar_writer_add_fd (
         continue;
       if (n < 0)
         {
-          sk_error_set_from_errno (error, errno, "reading a file for the archive");
+          sk_error_set_from_errno (error, errno, _ ("reading a file for the archive"));
           return FALSE;
         }
       if (n == 0)
         {
           g_set_error_literal (error, SK_ERROR, SK_ERROR_IO_ERROR,
-                               "a file grew shorter while it was being packed");
+                               _ ("a file grew shorter while it was being packed"));
           return FALSE;
         }
       if (archive_write_data (w->a, buf, (size_t)n) != n)
@@ -232,7 +233,7 @@ reader_read (struct archive *a, void *data, const void **buffer)
       if (n < 0)
         {
           if (r->error == NULL)
-            sk_error_set_from_errno (&r->error, errno, "reading the archive");
+            sk_error_set_from_errno (&r->error, errno, _ ("reading the archive"));
           archive_set_error (a, errno, "read failed");
           return -1;
         }
@@ -280,7 +281,7 @@ reader_open (SkTarReader *r, GError **error)
       if (r->error != NULL)
         g_propagate_error (error, g_steal_pointer (&r->error));
       else
-        g_set_error (error, SK_ERROR, SK_ERROR_TAR_MALFORMED, "not a tar archive: %s",
+        g_set_error (error, SK_ERROR, SK_ERROR_TAR_MALFORMED, _ ("not a tar archive: %s"),
                      r->a != NULL && archive_error_string (r->a) != NULL
                          ? archive_error_string (r->a)
                          : "libarchive failed");
@@ -293,8 +294,8 @@ reader_open (SkTarReader *r, GError **error)
 static gboolean
 refuse (GError **error, SkErrorCode code, const char *name, const char *why)
 {
-  g_autofree char *safe = name != NULL ? sk_escape_untrusted (name) : g_strdup ("(no name)");
-  g_set_error (error, SK_ERROR, code, "archive member %s: %s", safe, why);
+  g_autofree char *safe = name != NULL ? sk_escape_untrusted (name) : g_strdup (_ ("(no name)"));
+  g_set_error (error, SK_ERROR, code, _ ("archive member %s: %s"), safe, _ (why));
   return FALSE;
 }
 
@@ -303,15 +304,15 @@ static gboolean
 check_path (const char *path, GError **error)
 {
   if (path == NULL || *path == '\0')
-    return refuse (error, SK_ERROR_TAR_PATH, path, "has no name");
+    return refuse (error, SK_ERROR_TAR_PATH, path, N_ ("has no name"));
   if (path[0] == '/')
-    return refuse (error, SK_ERROR_TAR_PATH, path, "is an absolute path");
+    return refuse (error, SK_ERROR_TAR_PATH, path, N_ ("is an absolute path"));
   g_auto (GStrv) parts = g_strsplit (path, "/", -1);
   for (guint i = 0; parts[i] != NULL; i++)
     if (!sk_tar_name_is_safe (parts[i]))
       return refuse (error, SK_ERROR_TAR_PATH, path,
-                     "has an empty, '.' or '..' component, or a character outside "
-                     "[A-Za-z0-9._-]");
+                     N_ ("has an empty, '.' or '..' component, or a character outside "
+                         "[A-Za-z0-9._-]"));
   return TRUE;
 }
 
@@ -330,7 +331,7 @@ sk_tar_reader_next (SkTarReader *r, char **out_name, guint64 *out_size, GError *
       if (r->error != NULL)
         g_propagate_error (error, g_steal_pointer (&r->error));
       else
-        g_set_error (error, SK_ERROR, SK_ERROR_TAR_MALFORMED, "the archive is damaged: %s",
+        g_set_error (error, SK_ERROR, SK_ERROR_TAR_MALFORMED, _ ("the archive is damaged: %s"),
                      archive_error_string (r->a) != NULL ? archive_error_string (r->a) : "unknown");
       return FALSE;
     }
@@ -340,26 +341,26 @@ sk_tar_reader_next (SkTarReader *r, char **out_name, guint64 *out_size, GError *
     path = archive_entry_pathname (entry);
   if (archive_entry_hardlink (entry) != NULL || archive_entry_symlink (entry) != NULL ||
       archive_entry_filetype (entry) != AE_IFREG)
-    return refuse (error, SK_ERROR_TAR_ENTRY_TYPE, path, "is not a regular file");
+    return refuse (error, SK_ERROR_TAR_ENTRY_TYPE, path, N_ ("is not a regular file"));
   /* What pax (restricted) writes: ustar headers, with pax extensions where
    * needed.  GNU, v7 and sparse entries are other formats. */
   int format = archive_format (r->a);
   if (format != ARCHIVE_FORMAT_TAR_USTAR && format != ARCHIVE_FORMAT_TAR_PAX_INTERCHANGE &&
       format != ARCHIVE_FORMAT_TAR_PAX_RESTRICTED)
-    return refuse (error, SK_ERROR_TAR_MALFORMED, path, "is not in the POSIX pax format");
+    return refuse (error, SK_ERROR_TAR_MALFORMED, path, N_ ("is not in the POSIX pax format"));
   if (archive_entry_sparse_count (entry) > 0)
-    return refuse (error, SK_ERROR_TAR_ENTRY_TYPE, path, "is a sparse file");
+    return refuse (error, SK_ERROR_TAR_ENTRY_TYPE, path, N_ ("is a sparse file"));
   if (!check_path (path, error))
     return FALSE;
   if (g_hash_table_contains (r->seen, path))
-    return refuse (error, SK_ERROR_TAR_DUPLICATE, path, "appears twice");
+    return refuse (error, SK_ERROR_TAR_DUPLICATE, path, N_ ("appears twice"));
   if (++r->entries > r->max_entries)
-    return refuse (error, SK_ERROR_TAR_TOO_MANY, path, "is one member too many");
+    return refuse (error, SK_ERROR_TAR_TOO_MANY, path, N_ ("is one member too many"));
   if (!archive_entry_size_is_set (entry) || archive_entry_size (entry) < 0)
-    return refuse (error, SK_ERROR_TAR_MALFORMED, path, "has no size");
+    return refuse (error, SK_ERROR_TAR_MALFORMED, path, N_ ("has no size"));
   guint64 size = (guint64)archive_entry_size (entry);
   if (size > r->max_bytes || r->bytes + size > r->max_bytes)
-    return refuse (error, SK_ERROR_TAR_TOO_LARGE, path, "would exceed the policy's cap");
+    return refuse (error, SK_ERROR_TAR_TOO_LARGE, path, N_ ("would exceed the policy's cap"));
 
   g_hash_table_add (r->seen, g_strdup (path));
   r->entry_left = size;
@@ -378,14 +379,14 @@ sk_tar_reader_read (SkTarReader *r, void *buffer, gsize len, GError **error)
       if (r->error != NULL)
         g_propagate_error (error, g_steal_pointer (&r->error));
       else
-        g_set_error (error, SK_ERROR, SK_ERROR_TAR_MALFORMED, "the archive is damaged: %s",
+        g_set_error (error, SK_ERROR, SK_ERROR_TAR_MALFORMED, _ ("the archive is damaged: %s"),
                      archive_error_string (r->a) != NULL ? archive_error_string (r->a) : "unknown");
       return -1;
     }
   if ((guint64)n > r->entry_left)
     {
       g_set_error_literal (error, SK_ERROR, SK_ERROR_TAR_MALFORMED,
-                           "an archive member holds more bytes than its header declares");
+                           _ ("an archive member holds more bytes than its header declares"));
       return -1;
     }
   r->entry_left -= (guint64)n;
@@ -393,7 +394,7 @@ sk_tar_reader_read (SkTarReader *r, void *buffer, gsize len, GError **error)
   if (r->bytes > r->max_bytes)
     {
       g_set_error_literal (error, SK_ERROR, SK_ERROR_TAR_TOO_LARGE,
-                           "the archive holds more than the policy allows");
+                           _ ("the archive holds more than the policy allows"));
       return -1;
     }
   return n;

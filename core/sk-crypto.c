@@ -4,6 +4,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <glib/gi18n-lib.h>
 #include <sodium.h>
 #include <unistd.h>
 
@@ -21,7 +22,7 @@ sk_crypto_init (GError **error)
 {
   if (sodium_init () < 0)
     {
-      g_set_error_literal (error, SK_ERROR, SK_ERROR_IO_ERROR, "libsodium cannot start");
+      g_set_error_literal (error, SK_ERROR, SK_ERROR_IO_ERROR, _ ("libsodium cannot start"));
       return FALSE;
     }
   return TRUE;
@@ -96,7 +97,7 @@ write_all (int fd, const guint8 *data, gsize len, GError **error)
         continue;
       if (n < 0)
         {
-          sk_error_set_from_errno (error, errno, "writing to the store");
+          sk_error_set_from_errno (error, errno, _ ("writing to the store"));
           return FALSE;
         }
       data += n;
@@ -160,7 +161,7 @@ sk_seal_stream (const SkItemKey *key,
 
   if (sum == NULL)
     {
-      g_set_error_literal (error, SK_ERROR, SK_ERROR_IO_ERROR, "SHA-256 is unavailable");
+      g_set_error_literal (error, SK_ERROR, SK_ERROR_IO_ERROR, _ ("SHA-256 is unavailable"));
       return FALSE;
     }
 
@@ -216,7 +217,7 @@ read_fd_full (int fd, guint8 *buf, gsize len, GError **error)
         continue;
       if (n < 0)
         {
-          sk_error_set_from_errno (error, errno, "reading from the store");
+          sk_error_set_from_errno (error, errno, _ ("reading from the store"));
           return -1;
         }
       if (n == 0)
@@ -248,7 +249,7 @@ sk_open_stream (
       crypto_secretstream_xchacha20poly1305_init_pull (&s.state, header, key->bytes) != 0)
     {
       g_set_error_literal (error, SK_ERROR, SK_ERROR_DECRYPT_FAILED,
-                           "the stored item has no valid header");
+                           _ ("the stored item has no valid header"));
       return FALSE;
     }
   for (;;)
@@ -265,7 +266,7 @@ sk_open_stream (
                                                       (unsigned long long)n, NULL, 0) != 0)
         {
           g_set_error_literal (error, SK_ERROR, SK_ERROR_DECRYPT_FAILED,
-                               "the stored item is altered or cut short");
+                               _ ("the stored item is altered or cut short"));
           return FALSE;
         }
       if (!g_output_stream_write_all (out, s.plain, (gsize)plain_len, NULL, cancellable, error))
@@ -279,7 +280,7 @@ sk_open_stream (
           if (more != 0)
             {
               g_set_error_literal (error, SK_ERROR, SK_ERROR_DECRYPT_FAILED,
-                                   "the stored item has bytes after its end");
+                                   _ ("the stored item has bytes after its end"));
               return FALSE;
             }
           return TRUE;
@@ -287,7 +288,7 @@ sk_open_stream (
       if ((gsize)n < SEALED_CHUNK)
         {
           g_set_error_literal (error, SK_ERROR, SK_ERROR_DECRYPT_FAILED,
-                               "the stored item is cut short");
+                               _ ("the stored item is cut short"));
           return FALSE;
         }
     }

@@ -145,6 +145,20 @@ sk_digest_update (SkDigest *digest, const void *data, gsize len)
   gcry_md_write (digest->md, data, len);
 }
 
+SkDigest *
+sk_digest_copy (SkDigest *digest)
+{
+  g_return_val_if_fail (digest != NULL && !digest->done, NULL);
+  SkDigest *copy = g_new0 (SkDigest, 1);
+  copy->algo = digest->algo;
+  if (gcry_md_copy (&copy->md, digest->md) != 0)
+    {
+      g_free (copy);
+      return NULL;
+    }
+  return copy;
+}
+
 const guint8 *
 sk_digest_finish (SkDigest *digest, gsize *out_len)
 {
@@ -230,6 +244,12 @@ sk_cfb_decrypt (SkCfb *cfb, guint8 *data, gsize len)
   return gcry_cipher_decrypt (cfb->hd, data, len, NULL, 0) == 0;
 }
 
+gboolean
+sk_cfb_encrypt (SkCfb *cfb, guint8 *data, gsize len)
+{
+  return gcry_cipher_encrypt (cfb->hd, data, len, NULL, 0) == 0;
+}
+
 void
 sk_cfb_free (SkCfb *cfb)
 {
@@ -293,4 +313,90 @@ sk_ed25519_verify (
       gcry_sexp_build (&sig, NULL, "(sig-val(eddsa(r%b)(s%b)))", 32, r, 32, s) != 0)
     return FALSE;
   return pk_verify (sig, data, key);
+}
+
+void
+sk_random_bytes (guint8 *out, gsize len)
+{
+  init_gcrypt ();
+  gcry_randomize (out, len, GCRY_STRONG_RANDOM);
+}
+
+gboolean
+sk_x25519 (guint8 out[32], const guint8 scalar[32], const guint8 point[32])
+{
+  init_gcrypt ();
+  /* libgcrypt takes the scalar as RFC 7748 does (clamped, little-endian)
+   * and gives the u-coordinate in the same encoding. */
+  return gcry_ecc_mul_point (GCRY_ECC_CURVE25519, out, scalar, point) == 0;
+}
+
+gboolean
+sk_aes_wrap (const guint8 *kek, gsize kek_len, const guint8 *in, gsize len, guint8 *out)
+{
+  int algo = kek_len == 16   ? GCRY_CIPHER_AES128
+             : kek_len == 24 ? GCRY_CIPHER_AES192
+             : kek_len == 32 ? GCRY_CIPHER_AES256
+                             : 0;
+  gcry_cipher_hd_t hd = NULL;
+  if (algo == 0 || len < 16 || len % 8 != 0)
+    return FALSE;
+  init_gcrypt ();
+  if (gcry_cipher_open (&hd, algo, GCRY_CIPHER_MODE_AESWRAP, 0) != 0)
+    return FALSE;
+  gboolean ok = gcry_cipher_setkey (hd, kek, kek_len) == 0 &&
+                gcry_cipher_encrypt (hd, out, len + 8, in, len) == 0;
+  gcry_cipher_close (hd);
+  return ok;
+}
+
+gboolean
+sk_aes_unwrap (const guint8 *kek, gsize kek_len, const guint8 *in, gsize len, guint8 *out)
+{
+  int algo = kek_len == 16   ? GCRY_CIPHER_AES128
+             : kek_len == 24 ? GCRY_CIPHER_AES192
+             : kek_len == 32 ? GCRY_CIPHER_AES256
+                             : 0;
+  gcry_cipher_hd_t hd = NULL;
+  if (algo == 0 || len < 24 || len % 8 != 0)
+    return FALSE;
+  init_gcrypt ();
+  if (gcry_cipher_open (&hd, algo, GCRY_CIPHER_MODE_AESWRAP, 0) != 0)
+    return FALSE;
+  gboolean ok = gcry_cipher_setkey (hd, kek, kek_len) == 0 &&
+                gcry_cipher_decrypt (hd, out, len - 8, in, len) == 0;
+  gcry_cipher_close (hd);
+  return ok;
+}
+
+gboolean
+sk_sig_value_parse (const guint8 *sexp, gsize len, guint *out_n, GBytes *out_mpi[2])
+{
+  static const char *const names[][2] = { { "r", "s" }, { "s", NULL } };
+  g_auto (gcry_sexp_t) top = NULL;
+  init_gcrypt ();
+  if (gcry_sexp_new (&top, sexp, len, 1) != 0)
+    return FALSE;
+  g_auto (gcry_sexp_t) eddsa = gcry_sexp_find_token (top, "eddsa", 0);
+  g_auto (gcry_sexp_t) rsa = eddsa == NULL ? gcry_sexp_find_token (top, "rsa", 0) : NULL;
+  gcry_sexp_t algo = eddsa != NULL ? eddsa : rsa;
+  if (algo == NULL)
+    return FALSE;
+  const char *const *want = names[eddsa != NULL ? 0 : 1];
+  guint n = eddsa != NULL ? 2 : 1;
+  for (guint i = 0; i < n; i++)
+    {
+      g_auto (gcry_sexp_t) item = gcry_sexp_find_token (algo, want[i], 0);
+      size_t vlen = 0;
+      const char *v = item != NULL ? gcry_sexp_nth_data (item, 1, &vlen) : NULL;
+      if (v == NULL || vlen == 0 || vlen > 1024)
+        {
+          for (guint j = 0; j < i; j++)
+            g_clear_pointer (&out_mpi[j], g_bytes_unref);
+          return FALSE;
+        }
+      out_mpi[i] = g_bytes_new (v, vlen);
+    }
+  *out_n = n;
+  return TRUE;
 }

@@ -44,6 +44,10 @@ SkDigest *
 sk_digest_new (guint pgp_algo);
 void
 sk_digest_update (SkDigest *digest, const void *data, gsize len);
+/* A second digest that has seen what DIGEST has seen so far (NULL when
+ * libgcrypt fails). */
+SkDigest *
+sk_digest_copy (SkDigest *digest);
 /* The digest, *OUT_LEN bytes, owned by DIGEST, which takes no more data. */
 const guint8 *
 sk_digest_finish (SkDigest *digest, gsize *out_len);
@@ -65,6 +69,9 @@ sk_cfb_get_block_size (SkCfb *cfb);
 /* In place; FALSE only when libgcrypt fails. */
 gboolean
 sk_cfb_decrypt (SkCfb *cfb, guint8 *data, gsize len);
+/* The same, the other way (sk-pgp-write.c). */
+gboolean
+sk_cfb_encrypt (SkCfb *cfb, guint8 *data, gsize len);
 void
 sk_cfb_free (SkCfb *cfb);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (SkCfb, sk_cfb_free)
@@ -87,5 +94,25 @@ sk_rsa_verify (const guint8 *n,
 gboolean
 sk_ed25519_verify (
     const guint8 *q, const guint8 *digest, gsize digest_len, const guint8 *r, const guint8 *s);
+
+/* What writing a message in-process takes (sk-pgp-write.c): session keys
+ * and ephemeral secrets from libgcrypt's strong generator; X25519 (RFC
+ * 7748: OUT = SCALAR · POINT, every value 32 bytes little-endian, the
+ * scalar clamped); AES key wrap (RFC 3394) with a 16-, 24- or 32-byte KEK,
+ * OUT holding LEN + 8 bytes (unwrap: LEN - 8; FALSE when the check fails). */
+void
+sk_random_bytes (guint8 *out, gsize len);
+gboolean
+sk_x25519 (guint8 out[32], const guint8 scalar[32], const guint8 point[32]);
+gboolean
+sk_aes_wrap (const guint8 *kek, gsize kek_len, const guint8 *in, gsize len, guint8 *out);
+gboolean
+sk_aes_unwrap (const guint8 *kek, gsize kek_len, const guint8 *in, gsize len, guint8 *out);
+
+/* The values of a signature as gpg-agent answers PKSIGN, a canonical
+ * S-expression "(7:sig-val(5:eddsa(1:r..)(1:s..)))" or "(..(3:rsa(1:s..)))":
+ * *OUT_N values (EdDSA: r, s; RSA: s), big-endian as they are. */
+gboolean
+sk_sig_value_parse (const guint8 *sexp, gsize len, guint *out_n, GBytes *out_mpi[2]);
 
 G_END_DECLS

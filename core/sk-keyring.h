@@ -10,6 +10,8 @@
 
 #include <gio/gio.h>
 
+#include "sk-hash.h"
+
 G_BEGIN_DECLS
 
 /* What an accepted signature proved, and nothing more: that the bytes are the
@@ -112,6 +114,33 @@ sk_keyring_encrypt_fd (SkKeyring *self,
                        char **out_sha256,
                        GCancellable *cancellable,
                        GError **error);
+
+/* The same, in-process (sk-pgp-write.h): everything read from PLAIN_FD is
+ * encrypted here to RECIPIENT's newest usable encryption subkey, and the
+ * message handed to OUT block by block.  Only that subkey's public part is
+ * used.  G_IO_ERROR_NOT_SUPPORTED when it is not a Curve25519 key: the
+ * caller then uses sk_keyring_encrypt_fd(). */
+gboolean
+sk_keyring_encrypt_to (
+    SkKeyring *self,
+    const char *recipient,
+    int plain_fd,
+    gboolean (*out) (const guint8 *data, gsize len, gpointer user_data, GError **error),
+    gpointer user_data,
+    GCancellable *cancellable,
+    GError **error);
+
+/* A detached signature by the primary key FPR over the bytes DIGEST has
+ * been fed with (DIGEST: SHA-256, SHA-384 or SHA-512, by OpenPGP number
+ * HASH_ALGO; left unfinished).  The signature packet is built here and
+ * gpg-agent signs its digest only (sk-gpg-agent.h); the result is checked
+ * against the key's public material before it is returned.
+ * G_IO_ERROR_NOT_SUPPORTED when GnuPG would sign with a subkey, or the key
+ * is neither Ed25519 nor RSA: the caller then uses
+ * sk_keyring_sign_detached_fd(). */
+GBytes *
+sk_keyring_sign_digest (
+    SkKeyring *self, const char *fpr, SkDigest *digest, guint hash_algo, GError **error);
 
 /* Decrypt the message read from CIPHER_FD into OUT_FD with a secret key of
  * this home: GnuPG finds the session key, the bulk is decrypted in-process

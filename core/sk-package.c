@@ -9,6 +9,7 @@
 #include <glib/gi18n-lib.h>
 #include <glib/gstdio.h>
 #include <json-glib/json-glib.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
 #include <sys/mman.h>
@@ -23,6 +24,7 @@
 #include "sk-fault.h"
 #include "sk-fs.h"
 #include "sk-hash.h"
+#include "sk-keyring.h"
 #include "sk-package.h"
 #include "sk-policy-private.h"
 #include "sk-tee-stream.h"
@@ -604,6 +606,220 @@ read_back (int dirfd, const char *name, const char *expected_sha, GError **error
   return TRUE;
 }
 
+/* ---- the message, encrypted in-process ------------------------------------ */
+
+/* Signatures made over the digest of a package: SHA-256, the hash its
+ * bytes are read back with anyway (one pass for both). */
+#define PACK_SIG_HASH 8
+/* The read-back trails the writer by steps of this much. */
+#define READBACK_STEP ((guint64)8 * 1024 * 1024)
+/* What O_DIRECT reads are aligned to (the largest logical block of the
+ * media the station writes to). */
+#define DIRECT_ALIGN 4096
+
+/* The package as it is written: to the file, hashed, and read back from
+ * the medium on a second thread, a step behind the writer: each step is
+ * written out (sync_file_range), dropped from the page cache where the
+ * kernel allows, read again and hashed. */
+typedef struct
+{
+  int fd;
+  SkDigest *sum; /* what was written */
+  guint64 written;
+  int write_errno;
+
+  GMutex lock;
+  GCond cond;
+  guint64 published; /* the read-back may go this far */
+  gboolean closing;  /* nothing more will be published */
+  SkSha256 *back;    /* what was read back */
+  int direct_fd;     /* the file again, O_DIRECT; -1: none */
+  int back_errno;
+} PackSink;
+
+static gboolean
+pack_sink_out (const guint8 *data, gsize len, gpointer user_data, GError **error)
+{
+  PackSink *sink = user_data;
+  gsize done = 0;
+  while (done < len)
+    {
+      ssize_t n = write (sink->fd, data + done, len - done);
+      if (n < 0 && errno == EINTR)
+        continue;
+      if (n <= 0)
+        {
+          sink->write_errno = n < 0 ? errno : ENOSPC;
+          sk_error_set_from_errno (error, sink->write_errno, "writing the package");
+          return FALSE;
+        }
+      done += (gsize)n;
+    }
+  sk_digest_update (sink->sum, data, len);
+  sink->written += len;
+  if (sink->written - sink->published >= READBACK_STEP)
+    {
+      g_mutex_lock (&sink->lock);
+      sink->published = sink->written;
+      g_cond_signal (&sink->cond);
+      g_mutex_unlock (&sink->lock);
+    }
+  return TRUE;
+}
+
+/* Read [FROM, TO) back and hash it.  Through a descriptor opened with
+ * O_DIRECT where the file system allows (the bytes then come from the
+ * device, with no copy through the page cache), else through the writer's
+ * own, after dropping the range from the page cache. */
+static gboolean
+read_back_range (PackSink *sink, guint8 *buf, guint64 from, guint64 to)
+{
+  if (sync_file_range (sink->fd, (off_t)from, (off_t)(to - from),
+                       SYNC_FILE_RANGE_WAIT_BEFORE | SYNC_FILE_RANGE_WRITE |
+                           SYNC_FILE_RANGE_WAIT_AFTER) != 0)
+    {
+      sink->back_errno = errno;
+      return FALSE;
+    }
+  if (sink->direct_fd < 0)
+    (void)posix_fadvise (sink->fd, (off_t)from, (off_t)(to - from), POSIX_FADV_DONTNEED);
+  while (from < to)
+    {
+      int fd = sink->direct_fd >= 0 ? sink->direct_fd : sink->fd;
+      /* O_DIRECT reads whole aligned blocks: FROM stays aligned (every
+       * range but the last ends on a block), the last read comes up short. */
+      gsize want = sink->direct_fd >= 0
+                       ? (gsize)MIN ((guint64)BLOCK,
+                                     (to - from + DIRECT_ALIGN - 1) & ~(guint64)(DIRECT_ALIGN - 1))
+                       : (gsize)MIN ((guint64)BLOCK, to - from);
+      ssize_t n = pread (fd, buf, want, (off_t)from);
+      if (n < 0 && errno == EINTR)
+        continue;
+      /* A device whose blocks are larger than DIRECT_ALIGN, or a short read
+       * that left FROM unaligned: the rest through the page cache. */
+      if (n < 0 && errno == EINVAL && sink->direct_fd >= 0)
+        {
+          close (sink->direct_fd);
+          sink->direct_fd = -1;
+          (void)posix_fadvise (sink->fd, (off_t)from, (off_t)(to - from), POSIX_FADV_DONTNEED);
+          continue;
+        }
+      if (n <= 0)
+        {
+          sink->back_errno = n < 0 ? errno : EIO;
+          return FALSE;
+        }
+      gsize got = (gsize)MIN ((guint64)n, to - from);
+      sk_sha256_update (sink->back, buf, got);
+      from += got;
+    }
+  return TRUE;
+}
+
+static gpointer
+read_back_thread (gpointer data)
+{
+  PackSink *sink = data;
+  guint8 *buf = NULL;
+  if (posix_memalign ((void **)&buf, DIRECT_ALIGN, BLOCK) != 0)
+    {
+      sink->back_errno = ENOMEM;
+      return NULL;
+    }
+  guint64 done = 0;
+  for (;;)
+    {
+      g_mutex_lock (&sink->lock);
+      while (!sink->closing && sink->published - done < DIRECT_ALIGN)
+        g_cond_wait (&sink->cond, &sink->lock);
+      gboolean last = sink->closing;
+      /* Up to a block boundary, except at the end. */
+      guint64 to = last ? sink->published : sink->published & ~(guint64)(DIRECT_ALIGN - 1);
+      g_mutex_unlock (&sink->lock);
+      if (to > done && !read_back_range (sink, buf, done, to))
+        break;
+      done = to;
+      if (last)
+        break;
+    }
+  free (buf);
+  return NULL;
+}
+
+/* Encrypt PLAIN_FD to RECIPIENT into OUT; *OUT_SUM (the digest of what was
+ * written, unfinished, for the signature), *OUT_SHA (of what was written)
+ * and *OUT_BACK_SHA (of what was read back) on success.
+ * G_IO_ERROR_NOT_SUPPORTED, with nothing read or written, when the
+ * recipient's key is GnuPG's to encrypt to. */
+static gboolean
+encrypt_in_process (SkKeyring *keyring,
+                    const char *recipient,
+                    int plain_fd,
+                    int out,
+                    SkDigest **out_sum,
+                    char **out_sha,
+                    char **out_back_sha,
+                    GCancellable *cancellable,
+                    GError **error)
+{
+  g_autoptr (SkDigest) sum = sk_digest_new (PACK_SIG_HASH);
+  g_autoptr (SkSha256) back = sk_sha256_new ();
+  if (sum == NULL || back == NULL)
+    {
+      g_set_error_literal (error, SK_ERROR, SK_ERROR_IO_ERROR, "SHA-256 is unavailable");
+      return FALSE;
+    }
+  /* The same file again, by its descriptor, for reads past the page
+   * cache; a file system without O_DIRECT (tmpfs) reads through the page
+   * cache after dropping it. */
+  g_autofree char *self_fd = g_strdup_printf ("/proc/self/fd/%d", out);
+  PackSink sink = { .fd = out,
+                    .sum = sum,
+                    .back = back,
+                    .direct_fd = open (self_fd, O_RDONLY | O_DIRECT | O_CLOEXEC) };
+  g_mutex_init (&sink.lock);
+  g_cond_init (&sink.cond);
+  GThread *reader = g_thread_new ("sk-pack-readback", read_back_thread, &sink);
+  gboolean ok = sk_keyring_encrypt_to (keyring, recipient, plain_fd, pack_sink_out, &sink,
+                                       cancellable, error);
+  /* A medium that changes what was written is caught below: the tail of
+   * the package is read back after this point. */
+  if (ok)
+    sk_fault_point ("pack-before-fsync");
+  g_mutex_lock (&sink.lock);
+  sink.published = sink.written;
+  sink.closing = TRUE;
+  g_cond_signal (&sink.cond);
+  g_mutex_unlock (&sink.lock);
+  g_thread_join (reader);
+  if (sink.direct_fd >= 0)
+    close (sink.direct_fd);
+  g_mutex_clear (&sink.lock);
+  g_cond_clear (&sink.cond);
+  if (ok && sink.back_errno != 0)
+    {
+      sk_error_set_from_errno (error, sink.back_errno, "reading the package back");
+      ok = FALSE;
+    }
+  if (!ok)
+    return FALSE;
+  g_autoptr (SkDigest) copy = sk_digest_copy (sum);
+  gsize dlen = 0;
+  const guint8 *d = copy != NULL ? sk_digest_finish (copy, &dlen) : NULL;
+  if (d == NULL)
+    {
+      g_set_error_literal (error, SK_ERROR, SK_ERROR_IO_ERROR, "SHA-256 is unavailable");
+      return FALSE;
+    }
+  GString *hex = g_string_sized_new (2 * dlen);
+  for (gsize i = 0; i < dlen; i++)
+    g_string_append_printf (hex, "%02x", d[i]);
+  *out_sha = g_string_free (hex, FALSE);
+  *out_back_sha = g_strdup (sk_sha256_hex (back));
+  *out_sum = g_steal_pointer (&sum);
+  return TRUE;
+}
+
 static char *
 bytes_sha256 (GBytes *bytes)
 {
@@ -720,34 +936,48 @@ write_package (SkStation *station,
                  .checkpoint_sig = checkpoint_sig,
                  .mtime = g_get_real_time () / G_USEC_PER_SEC };
   GThread *thread = g_thread_new ("sk-pack-tar", write_tar, &job);
+  SkKeyring *keyring = sk_station_get_keyring (station);
   g_autoptr (GError) enc_error = NULL;
   g_autofree char *sha = NULL;
-  gboolean ok = sk_keyring_encrypt_fd (sk_station_get_keyring (station), m->recipient, sv[0], out,
-                                       &sha, cancellable, &enc_error);
+  g_autofree char *back_sha = NULL;
+  g_autoptr (SkDigest) sum = NULL;
+  /* In-process first (issue 15); GnuPG for a recipient key it does not
+   * handle, before a byte is read from the tar. */
+  gboolean ok = encrypt_in_process (keyring, m->recipient, sv[0], out, &sum, &sha, &back_sha,
+                                    cancellable, &enc_error);
+  gboolean in_process = ok || !g_error_matches (enc_error, G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED);
+  if (!in_process)
+    {
+      g_clear_error (&enc_error);
+      ok = sk_keyring_encrypt_fd (keyring, m->recipient, sv[0], out, &sha, cancellable, &enc_error);
+      if (ok)
+        sk_fault_point ("pack-before-fsync");
+    }
   shutdown (sv[0], SHUT_RDWR);
   g_thread_join (thread);
   close (sv[0]);
   close (sv[1]);
-  if (job.error != NULL)
+  /* The tar's own failure explains a short message, except when the
+   * encryption stopped first for a cancellation: the tar then only saw
+   * its reader go. */
+  if (job.error != NULL && !g_error_matches (enc_error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
     {
       g_propagate_error (error, job.error);
       ok = FALSE;
     }
-  else if (!ok)
-    g_propagate_error (error, g_steal_pointer (&enc_error));
-  if (ok)
-    sk_fault_point ("pack-before-fsync");
+  else
+    {
+      g_clear_error (&job.error);
+      if (!ok)
+        g_propagate_error (error, g_steal_pointer (&enc_error));
+    }
   if (ok && fsync (out) != 0)
     {
       sk_error_set_from_errno (error, errno, _ ("syncing the package"));
       ok = FALSE;
     }
 
-  /* The detached signature over the exact bytes written, read back from
-   * the medium (past the page cache where the kernel allows): what GnuPG
-   * signs is also what is compared with what was written. */
-  g_autoptr (GBytes) sig = NULL;
-  g_autofree char *signed_sha = NULL;
+  /* What was read back from the medium must be what was written. */
   struct stat written;
   if (ok && fstat (out, &written) != 0)
     {
@@ -757,14 +987,7 @@ write_package (SkStation *station,
   if (ok &&
       !sk_progress_begin (progress, SK_PROGRESS_PHASE_READ_BACK, (guint64)written.st_size, error))
     ok = FALSE;
-  if (ok && lseek (out, 0, SEEK_SET) == 0)
-    {
-      (void)posix_fadvise (out, 0, 0, POSIX_FADV_DONTNEED);
-      sig = sk_keyring_sign_detached_fd (sk_station_get_keyring (station), signer, out, &signed_sha,
-                                         error);
-    }
-  ok = ok && sig != NULL;
-  if (ok && !g_str_equal (signed_sha, sha))
+  if (ok && back_sha != NULL && !g_str_equal (back_sha, sha))
     {
       g_set_error (error, SK_ERROR, SK_ERROR_MEDIA_READBACK_MISMATCH,
                    _ ("%s reads back differently from what was written: the medium is faulty or "
@@ -772,7 +995,39 @@ write_package (SkStation *station,
                    name);
       ok = FALSE;
     }
-  /* GnuPG read it all to sign it; a cancellation now still leaves nothing. */
+
+  /* The detached signature: over the digest of the bytes written, by the
+   * agent (read back above); or by GnuPG over the exact bytes written, read
+   * back from the medium (past the page cache where the kernel allows):
+   * what GnuPG signs is also what is compared with what was written. */
+  g_autoptr (GBytes) sig = NULL;
+  g_autoptr (GError) sign_error = NULL;
+  if (ok && sum != NULL)
+    {
+      sig = sk_keyring_sign_digest (keyring, signer, sum, PACK_SIG_HASH, &sign_error);
+      if (sig == NULL && !g_error_matches (sign_error, G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED))
+        {
+          g_propagate_error (error, g_steal_pointer (&sign_error));
+          ok = FALSE;
+        }
+    }
+  g_autofree char *signed_sha = NULL;
+  if (ok && sig == NULL && lseek (out, 0, SEEK_SET) == 0)
+    {
+      (void)posix_fadvise (out, 0, 0, POSIX_FADV_DONTNEED);
+      sig = sk_keyring_sign_detached_fd (keyring, signer, out, &signed_sha, error);
+      if (sig != NULL && !g_str_equal (signed_sha, sha))
+        {
+          g_set_error (error, SK_ERROR, SK_ERROR_MEDIA_READBACK_MISMATCH,
+                       "%s reads back differently from what was written: the medium is faulty "
+                       "or was changed",
+                       name);
+          g_clear_pointer (&sig, g_bytes_unref);
+        }
+    }
+  ok = ok && sig != NULL;
+  /* Read back in full (above, or by GnuPG to sign it); a cancellation now
+   * still leaves nothing. */
   ok = ok && sk_progress_add (progress, (guint64)written.st_size, error) &&
        !sk_progress_set_error_if_cancelled (progress, cancellable, error);
   if (ok)

@@ -3,6 +3,7 @@
 
 #include "config.h"
 
+#include <glib/gi18n-lib.h>
 #include <string.h>
 
 #include "sk-error.h"
@@ -10,6 +11,7 @@
 
 #define PK_RSA 1
 #define PK_RSA_S 3
+#define PK_ECDH 18
 #define PK_EDDSA 22
 
 gboolean
@@ -159,7 +161,7 @@ hex_upper (const guint8 *p, gsize n, char *out)
 static gboolean
 sig_bad (GError **error, const char *why)
 {
-  g_set_error (error, SK_ERROR, SK_ERROR_SIG_BAD, "the signature is damaged (%s)", why);
+  g_set_error (error, SK_ERROR, SK_ERROR_SIG_BAD, _ ("the signature is damaged (%s)"), _ (why));
   return FALSE;
 }
 
@@ -179,24 +181,24 @@ read_subpackets (SkPgpSig *sig, const guint8 *data, gsize len, gboolean hashed, 
       const guint8 *p;
 
       if (!take_u8 (&c, &first))
-        return sig_bad (error, "a subpacket is cut short");
+        return sig_bad (error, N_ ("a subpacket is cut short"));
       if (first < 192)
         sublen = first;
       else if (first < 255)
         {
           guint second;
           if (!take_u8 (&c, &second))
-            return sig_bad (error, "a subpacket is cut short");
+            return sig_bad (error, N_ ("a subpacket is cut short"));
           sublen = ((gsize)(first - 192) << 8) + second + 192;
         }
       else
         {
           if (!take (&c, 4, &p))
-            return sig_bad (error, "a subpacket is cut short");
+            return sig_bad (error, N_ ("a subpacket is cut short"));
           sublen = be32 (p);
         }
       if (sublen == 0 || !take (&c, sublen, &p))
-        return sig_bad (error, "a subpacket is cut short");
+        return sig_bad (error, N_ ("a subpacket is cut short"));
       type = p[0] & 0x7f;
       gboolean critical = (p[0] & 0x80) != 0;
       p++;
@@ -207,7 +209,7 @@ read_subpackets (SkPgpSig *sig, const guint8 *data, gsize len, gboolean hashed, 
           if (!hashed)
             break;
           if (sublen != 4)
-            return sig_bad (error, "a creation time of the wrong size");
+            return sig_bad (error, N_ ("a creation time of the wrong size"));
           sig->duplicate |= seen_created;
           seen_created = TRUE;
           sig->created = be32 (p);
@@ -216,7 +218,7 @@ read_subpackets (SkPgpSig *sig, const guint8 *data, gsize len, gboolean hashed, 
           if (!hashed)
             break;
           if (sublen != 4)
-            return sig_bad (error, "an expiry of the wrong size");
+            return sig_bad (error, N_ ("an expiry of the wrong size"));
           sig->duplicate |= seen_expires;
           seen_expires = TRUE;
           sig->expires = be32 (p);
@@ -261,7 +263,7 @@ sk_pgp_sig_parse (const guint8 *body, gsize len, GError **error)
   sig->created = -1;
   if (!take_u8 (&c, &version) || version != 4)
     {
-      sig_bad (error, "not a version 4 signature");
+      sig_bad (error, N_ ("not a version 4 signature"));
       return NULL;
     }
   if (!take_u8 (&c, &sig->type) || !take_u8 (&c, &sig->pk_algo) || !take_u8 (&c, &sig->hash_algo) ||
@@ -269,7 +271,7 @@ sk_pgp_sig_parse (const guint8 *body, gsize len, GError **error)
       !take_u16 (&c, &unhashed_len) || !take (&c, unhashed_len, &unhashed) ||
       !take (&c, 2, &left16))
     {
-      sig_bad (error, "it is cut short");
+      sig_bad (error, N_ ("it is cut short"));
       return NULL;
     }
   sig->hashed = g_bytes_new (body, 6 + hashed_len);
@@ -284,7 +286,7 @@ sk_pgp_sig_parse (const guint8 *body, gsize len, GError **error)
       sig->mpi[i] = take_mpi (&c);
       if (sig->mpi[i] == NULL)
         {
-          sig_bad (error, "a number is cut short");
+          sig_bad (error, N_ ("a number is cut short"));
           return NULL;
         }
       sig->n_mpi++;
@@ -309,6 +311,30 @@ sk_pgp_sig_free (SkPgpSig *sig)
  * 1.3.6.1.4.1.11591.15.1. */
 static const guint8 ed25519_oid[] = { 0x2b, 0x06, 0x01, 0x04, 0x01, 0xda, 0x47, 0x0f, 0x01 };
 
+/* The curve of ECDH keys the station encrypts to in-process: Curve25519,
+ * by its OID 1.3.6.1.4.1.3029.1.5.1. */
+static const guint8 cv25519_oid[] = { 0x2b, 0x06, 0x01, 0x04, 0x01, 0x97, 0x55, 0x01, 0x05, 0x01 };
+
+/* An ECDH key on Curve25519: the point (0x40, then 32 octets) and the KDF
+ * parameters (RFC 6637 §9: three octets, 1, the hash, the wrapping cipher). */
+static void
+parse_cv25519 (SkPgpKey *key, Cursor *c)
+{
+  guint oid_len, kdf_len, reserved;
+  const guint8 *oid;
+  g_autoptr (GBytes) q = NULL;
+  if (take_u8 (c, &oid_len) && take (c, oid_len, &oid) && oid_len == sizeof cv25519_oid &&
+      memcmp (oid, cv25519_oid, oid_len) == 0 && (q = take_mpi (c)) != NULL &&
+      g_bytes_get_size (q) == 33 && ((const guint8 *)g_bytes_get_data (q, NULL))[0] == 0x40 &&
+      take_u8 (c, &kdf_len) && kdf_len == 3 && take_u8 (c, &reserved) && reserved == 1 &&
+      take_u8 (c, &key->kdf_hash) && take_u8 (c, &key->kdf_cipher))
+    {
+      key->cv25519 = TRUE;
+      key->mpi[0] = g_bytes_new_from_bytes (q, 1, 32);
+      key->n_mpi = 1;
+    }
+}
+
 SkPgpKey *
 sk_pgp_key_parse (const guint8 *body, gsize len, GError **error)
 {
@@ -321,7 +347,7 @@ sk_pgp_key_parse (const guint8 *body, gsize len, GError **error)
       !take_u8 (&c, &key->pk_algo))
     {
       g_set_error (error, SK_ERROR, SK_ERROR_SIG_UNTRUSTED_KEY,
-                   "the signing key is not a version 4 OpenPGP key");
+                   _ ("the signing key is not a version 4 OpenPGP key"));
       return NULL;
     }
   key->created = be32 (created);
@@ -333,7 +359,7 @@ sk_pgp_key_parse (const guint8 *body, gsize len, GError **error)
   gsize dlen = 0;
   if (sha1 == NULL || len > 0xffff)
     {
-      g_set_error (error, SK_ERROR, SK_ERROR_SIG_UNTRUSTED_KEY, "the signing key is too large");
+      g_set_error (error, SK_ERROR, SK_ERROR_SIG_UNTRUSTED_KEY, _ ("the signing key is too large"));
       return NULL;
     }
   sk_digest_update (sha1, head, sizeof head);
@@ -361,6 +387,8 @@ sk_pgp_key_parse (const guint8 *body, gsize len, GError **error)
           key->n_mpi = 1;
         }
     }
+  else if (key->pk_algo == PK_ECDH)
+    parse_cv25519 (key, &c);
   return g_steal_pointer (&key);
 }
 
@@ -372,10 +400,29 @@ sk_pgp_key_from_block (const guint8 *data, gsize len, GError **error)
   if (!sk_pgp_read_header (data, len, &off, &tag, &body) || tag != 6)
     {
       g_set_error (error, SK_ERROR, SK_ERROR_SIG_UNTRUSTED_KEY,
-                   "GnuPG exported no public key for the signer");
+                   _ ("GnuPG exported no public key for the signer"));
       return NULL;
     }
   return sk_pgp_key_parse (data + off, body, error);
+}
+
+SkPgpKey *
+sk_pgp_subkey_from_block (const guint8 *data, gsize len, const char *fpr, GError **error)
+{
+  gsize off = 0, body = 0;
+  guint tag = 0;
+  while (off < len && sk_pgp_read_header (data, len, &off, &tag, &body))
+    {
+      if (tag == 14)
+        {
+          g_autoptr (SkPgpKey) key = sk_pgp_key_parse (data + off, body, NULL);
+          if (key != NULL && g_ascii_strcasecmp (key->fpr, fpr) == 0)
+            return g_steal_pointer (&key);
+        }
+      off += body;
+    }
+  g_set_error (error, SK_ERROR, SK_ERROR_SIG_UNTRUSTED_KEY, _ ("GnuPG exported no subkey %s"), fpr);
+  return NULL;
 }
 
 void

@@ -56,7 +56,10 @@ typedef struct
   gint64 created;
   char fpr[41]; /* upper-case hex */
   gboolean ed25519;
-  GBytes *mpi[2]; /* RSA: n, e; Ed25519: the 32 bytes of the point */
+  gboolean cv25519; /* ECDH on Curve25519, with these KDF parameters: */
+  guint kdf_hash;   /* the KDF's hash, by its OpenPGP number */
+  guint kdf_cipher; /* the key-wrapping cipher, by its OpenPGP number */
+  GBytes *mpi[2];   /* RSA: n, e; Ed25519, Cv25519: the 32 bytes of the point */
   guint n_mpi;
 } SkPgpKey;
 
@@ -66,6 +69,10 @@ sk_pgp_key_parse (const guint8 *body, gsize len, GError **error);
  * packet, a public key (tag 6). */
 SkPgpKey *
 sk_pgp_key_from_block (const guint8 *data, gsize len, GError **error);
+/* The subkey (tag 14) of a key block whose fingerprint is FPR (40 hex
+ * digits, either case). */
+SkPgpKey *
+sk_pgp_subkey_from_block (const guint8 *data, gsize len, const char *fpr, GError **error);
 void
 sk_pgp_key_free (SkPgpKey *key);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (SkPgpKey, sk_pgp_key_free)

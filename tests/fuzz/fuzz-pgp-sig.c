@@ -5,7 +5,9 @@
  * its hash is one computed in-process, is checked over a fixed text against
  * two fixed keys (an Ed25519 key and an RSA key) with sk_pgp_sig_check; a
  * public key or subkey packet (tags 6, 14) goes to sk_pgp_key_parse; the
- * whole input goes to sk_pgp_key_from_block.  Besides the sanitizers, what
+ * whole input goes to sk_pgp_key_from_block, and to
+ * sk_pgp_subkey_from_block for the fingerprint of each subkey packet met (so
+ * that the search finds it) and for one that is nowhere.  Besides the sanitizers, what
  * the parsers promise: a refusal sets an error, a fingerprint is 40
  * upper-case hex digits, an Ed25519 point is 32 bytes, the hashed part of a
  * signature lies within its body.
@@ -75,6 +77,9 @@ check_key (SkPgpKey *key)
   g_assert (key->n_mpi <= 2);
   if (key->ed25519)
     g_assert (key->n_mpi == 1 && g_bytes_get_size (key->mpi[0]) == 32);
+  if (key->cv25519)
+    g_assert (!key->ed25519 && key->n_mpi == 1 && g_bytes_get_size (key->mpi[0]) == 32 &&
+              key->kdf_hash <= 255 && key->kdf_cipher <= 255);
 }
 
 static void
@@ -136,6 +141,12 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
           g_assert ((key == NULL) == (error != NULL));
           if (key != NULL)
             check_key (key);
+          if (key != NULL && tag == 14)
+            {
+              g_autoptr (SkPgpKey) found = sk_pgp_subkey_from_block (data, size, key->fpr, NULL);
+              g_assert (found != NULL && g_str_equal (found->fpr, key->fpr));
+              check_key (found);
+            }
         }
       off += body;
     }
@@ -145,5 +156,9 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
   g_assert ((key == NULL) == (error != NULL));
   if (key != NULL)
     check_key (key);
+  g_autoptr (GError) sub_error = NULL;
+  g_autoptr (SkPgpKey) none =
+      sk_pgp_subkey_from_block (data, size, "0000000000000000000000000000000000000000", &sub_error);
+  g_assert (none == NULL && sub_error != NULL);
   return 0;
 }
