@@ -1747,9 +1747,11 @@ test_read_only_untouched (Fixture *fx, gconstpointer data)
   g_autoptr (GError) error = NULL;
   g_autofree char *populate = g_build_filename (fx->tmp, "dirty", NULL);
   g_autofree char *pkg = pack_into (fx, 81, populate);
+  g_assert_nonnull (pkg);
   Loop *l = make_loop (fx, populate);
   start_media (fx);
   g_autofree char *disk = add_usb (fx, "DIRTY", storage_only, l->devnode);
+  g_assert_nonnull (disk);
   pump_until (&fx->added, 1);
   g_autofree char *id = only_medium_id (fx);
   g_autoptr (SkMediumRecord) r = register_ok (fx, id, "USB-0810");
@@ -1896,6 +1898,7 @@ test_write_protected (Fixture *fx, gconstpointer data)
   g_autofree char *export_case = case_with_result (fx, 85);
   g_autofree char *populate = g_build_filename (fx->tmp, "locked", NULL);
   g_autofree char *pkg = pack_into (fx, 86, populate);
+  g_assert_nonnull (pkg);
   Loop *l = make_loop (fx, populate);
   start_media (fx);
   g_autofree char *disk = add_usb (fx, "LOCKED", storage_only, l->devnode);
@@ -1914,6 +1917,7 @@ test_write_protected (Fixture *fx, gconstpointer data)
   l->devnode = run_real (attach);
   g_autofree char *before = file_sha256 (l->img);
   g_autofree char *locked = add_usb (fx, "LOCKED", storage_only, l->devnode);
+  g_assert_nonnull (locked);
   pump_until (&fx->added, 2);
   g_autofree char *id2 = only_medium_id (fx);
   g_autoptr (SkJournalRow) inserted = last_row (fx, "media-inserted");
@@ -1982,6 +1986,7 @@ test_disc (Fixture *fx, gconstpointer data)
   /* Mastering: the packages and the token into the disc's root. */
   g_autofree char *master = g_build_filename (fx->tmp, "master", NULL);
   g_autofree char *pkg = pack_into (fx, 88, master);
+  g_assert_nonnull (pkg);
   g_autofree char *tok = g_build_filename (master, SK_MEDIUM_TOKEN_NAME, NULL);
   g_autofree char *tok_sig = g_build_filename (master, SK_MEDIUM_TOKEN_SIG_NAME, NULL);
   gsize len;
@@ -2049,6 +2054,7 @@ test_disc (Fixture *fx, gconstpointer data)
   GStatBuf sb;
   g_assert_cmpint (g_stat (iso, &sb), ==, 0);
   g_autofree char *sr1 = add_disc (fx, "sr1", disc->devnode, (gsize)sb.st_size);
+  g_assert_nonnull (sr1);
   pump_until (&fx->added, 3);
   g_autofree char *disc_id = only_medium_id (fx);
   g_autoptr (GPtrArray) media = sk_media_list (fx->media);
