@@ -131,9 +131,9 @@ open_device (const char *devnode)
     }
   g_autofree char *again = g_strdup_printf ("/proc/self/fd/%d", fd);
   int fd2 = open (again, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
-  int errsv = errno;
+  if (fd2 < 0)
+    return fd; /* no /proc: the first descriptor serves */
   close (fd);
-  errno = errsv;
   return fd2;
 }
 
