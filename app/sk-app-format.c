@@ -223,3 +223,40 @@ sk_app_format_countdown (const char *deadline, GDateTime *now, gboolean *out_ove
   /* TRANSLATORS: a deadline in local time, then the time left or overdue. */
   return g_strdup_printf (_ ("%s (%s)"), when, left);
 }
+
+char *
+sk_app_format_deadline_what (const char *what)
+{
+  static const struct
+  {
+    const char *what;
+    const char *msgid;
+  } names[] = {
+    { "results-due", NC_ ("deadline", "results due") },
+    { "upload-plaintext", NC_ ("deadline", "upload plaintext deleted") },
+    { "stored-package", NC_ ("deadline", "stored package deleted") },
+    { "stored-result", NC_ ("deadline", "stored result deleted") },
+  };
+
+  if (what == NULL)
+    return g_strdup ("—");
+  for (gsize i = 0; i < G_N_ELEMENTS (names); i++)
+    if (g_str_equal (names[i].what, what))
+      return g_strdup (g_dpgettext2 (GETTEXT_PACKAGE, "deadline", names[i].msgid));
+  return sk_escape_untrusted (what);
+}
+
+char *
+sk_app_format_key_role (const char *role)
+{
+  static const char *const names[] = {
+    NC_ ("key role", "station"),
+    NC_ ("key role", "admin"),
+    NC_ ("key role", "to-intermediate signer"),
+    NC_ ("key role", "to-intermediate recipient"),
+    NC_ ("key role", "to-standard signer"),
+    NC_ ("key role", "to-standard recipient"),
+    NULL,
+  };
+  return lookup_in_context ("key role", names, role);
+}
