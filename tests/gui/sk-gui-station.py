@@ -259,17 +259,20 @@ def prepare(root, scenario):
     elif scenario == "memory":
         n = int(os.environ.get("SK_GUI_IMPORTS", "100"))
         st["imports"] = n
-        images = []
-        for i in range(n):
-            images.append(root.image(root.package("%010d" % (300 + i), seed=300 + i, records=5),
-                                     "m%03d" % i, size="4M"))
-        st["images"] = images
-        st["station_env"] = root.bin("tests/sk-station-env")
-        # Registered once: the token goes on the first image; each later
-        # stick is a copy made after registration (same serial, same token).
-        root.ctl("plug", "m", images[0], "--serial", "SKM0001", "--vendor", "SEKISHO", "--model", "TestStick")
-        medium = medium_id_by_serial("SKM0001")
-        gdbus_call("skadm", "Media.Register", medium, "USB-0300", "連続")
+        folders = [root.package("%010d" % (300 + i), seed=300 + i, records=5) for i in range(n)]
+        for f in folders:
+            os.chmod(f, 0o755)
+            for name in os.listdir(f):
+                os.chmod(os.path.join(f, name), 0o644)
+        st["packages"] = folders
+        # One stick, registered once (its token stays on it); between two
+        # imports the user half swaps the package on its image with
+        # debugfs while it is pulled, so each import is a new package.
+        image = root.image(folders[0], "stick-m", size="8M")
+        pw = pwd.getpwnam(USERS["memory"])
+        os.chown(image, pw.pw_uid, pw.pw_gid)
+        st["image_m"] = image
+        root.plug_registered("m", image, "SKM0001", "USB-0300", "連続")
         root.ctl("unplug", "m")
     st["station_env"] = root.bin("tests/sk-station-env")
 
@@ -590,6 +593,13 @@ def scenario_no_role(ctx):
     shot(ctx, "no-role-station")
 
 
+def own_cases():
+    """Cases.List as this user (gdbus, not the app)."""
+    out = subprocess.run(["gdbus", "call", "--system", "--dest", BUS, "--object-path", PATH, "--method",
+                          "jp.sekisho.Station1.Cases.List"], capture_output=True, text=True)
+    return out.stdout
+
+
 def scenario_watchdog(ctx):
     st = ctx.state
     frame = frame_of()
@@ -602,32 +612,57 @@ def scenario_watchdog(ctx):
     ctx.app.wait_line("sekisho-gtk watchdog:", after)
     after = len(ctx.app.lines)
     start = time.monotonic()
-    wait_any_text(frame, st["case"], timeout=600)
+    # Waiting asks the service, not the app: walking the app's accessible
+    # tree is served by the app's main loop and would be measured too.
+    end = start + 600
+    while time.monotonic() < end and st["case"] not in own_cases():
+        time.sleep(0.2)
     took = time.monotonic() - start
+    # The window takes the finished job in (dialog closed, lists refilled):
+    # part of the span measured.
+    time.sleep(1.0)
     os.kill(ctx.app.pid, signal.SIGUSR1)
     line = ctx.app.wait_line("sekisho-gtk watchdog:", after)
     stall = float(line.split("longest stall ")[1].split(" ms")[0])
-    log("# import of ≈200 MB through the service took %.1f s; longest main-loop stall %.1f ms" % (took, stall))
-    check(stall <= STALL_BOUND_MS, "the main loop never stalled more than %.0f ms during the import (%.1f ms)"
-          % (STALL_BOUND_MS, stall))
+    own = float(line.split("longest of the app's own ")[1].split(" ms")[0])
+    log("# import of ≈200 MB through the service took %.1f s; longest main-loop gap %.1f ms, of the "
+        "app's own making %.1f ms (the machine is shared: a gap in which the kernel ran others counts "
+        "only the app's CPU time in it)" % (took, stall, own))
+    check(own <= STALL_BOUND_MS, "the app never blocked its main loop more than %.0f ms during the import "
+          "(%.1f ms)" % (STALL_BOUND_MS, own))
+
+
+def swap_package(image, old_folder, new_folder):
+    """The package of OLD_FOLDER on the (pulled) stick's image replaced by NEW_FOLDER's."""
+    cmds = ["rm /%s" % name for name in sorted(os.listdir(old_folder))]
+    cmds += ["write %s %s" % (os.path.join(new_folder, name), name) for name in sorted(os.listdir(new_folder))]
+    subprocess.run(["debugfs", "-w", "-f", "-", image], input="\n".join(cmds) + "\n", text=True,
+                   check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
 def scenario_memory(ctx):
     st = ctx.state
     frame = frame_of()
     n = st["imports"]
+    folders = st["packages"]
     rss = []
-    for i, image in enumerate(st["images"]):
-        plug(ctx, "m", image, "SKM0001")
+    start = time.monotonic()
+    for i in range(n):
+        if i > 0:
+            swap_package(st["image_m"], folders[i - 1], folders[i])
+        plug(ctx, "m", st["image_m"], "SKM0001")
         wait_any_text(frame, "USB-0300")
         press_when_enabled(frame, name_of("import"))
-        wait_any_text(frame, "%010d" % (300 + i), timeout=60)
+        wait_any_text(frame, "案件 %010d に取り込み" % (300 + i), timeout=60)
         unplug(ctx, "m")
         if i == 0:
             rss.append(ctx.app.rss_kib())
+    # What the last import left to do (lists refilled) is done.
+    time.sleep(1.0)
     rss.append(ctx.app.rss_kib())
     growth = rss[-1] - rss[0]
-    log("# RSS after the first import %d KiB, after %d imports %d KiB (growth %d KiB)" % (rss[0], n, rss[-1], growth))
+    log("# %d imports from a stick in %.0f s; RSS after the first %d KiB, after the last %d KiB (growth %d KiB)"
+        % (n, time.monotonic() - start, rss[0], rss[-1], growth))
     check(growth <= RSS_GROWTH_BOUND_KIB, "the app's memory stays flat over %d imports (+%d KiB, bound %d KiB)"
           % (n, growth, RSS_GROWTH_BOUND_KIB))
 
