@@ -163,6 +163,30 @@ key_expiry (JsonObject *key, gboolean *out_bad)
   return when != NULL ? g_steal_pointer (&when) : g_strdup (_ ("Never"));
 }
 
+/* One retention value of the policy, in words ("upload_minutes": 30 →
+ * "upload plaintext 30 min"); a name this app does not know, as it is. */
+static char *
+retention_item (const char *name, gint64 value)
+{
+  int v = (int)CLAMP (value, G_MININT, G_MAXINT);
+
+  /* TRANSLATORS: retention values of the policy; %d is the number. */
+  if (g_str_equal (name, "upload_minutes"))
+    return g_strdup_printf (_ ("upload plaintext %d min"), v);
+  if (g_str_equal (name, "download_minutes"))
+    return g_strdup_printf (_ ("downloads %d min"), v);
+  if (g_str_equal (name, "no_result_days"))
+    return g_strdup_printf (_ ("results due in %d days"), v);
+  if (g_str_equal (name, "inquiry_result_days"))
+    return g_strdup_printf (_ ("inquiry results %d days"), v);
+  if (g_str_equal (name, "staged_days_after_close"))
+    return g_strdup_printf (_ ("store after closing %d days"), v);
+  if (g_str_equal (name, "journal_years"))
+    return g_strdup_printf (_ ("journal %d years"), v);
+  g_autofree char *key = sk_escape_untrusted (name);
+  return g_strdup_printf ("%s=%" G_GINT64_FORMAT, key, value);
+}
+
 /* The policy's rules in a few lines: kinds, caps, retention, dual control. */
 static char *
 policy_rules (JsonObject *p)
@@ -219,9 +243,8 @@ policy_rules (JsonObject *p)
       while (json_object_iter_next (&iter, &name, &value))
         if (JSON_NODE_HOLDS_VALUE (value) && json_node_get_value_type (value) == G_TYPE_INT64)
           {
-            g_autofree char *key = sk_escape_untrusted (name);
-            g_string_append_printf (r, "%s%s=%" G_GINT64_FORMAT, r->len > 0 ? ", " : "", key,
-                                    json_node_get_int (value));
+            g_autofree char *item = retention_item (name, json_node_get_int (value));
+            g_string_append_printf (r, "%s%s", r->len > 0 ? _ (", ") : "", item);
           }
       g_string_append_c (s, '\n');
       /* TRANSLATORS: the policy's retention values (names as in policy.json). */
