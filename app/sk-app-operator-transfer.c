@@ -409,6 +409,12 @@ take_in_next (SkAppOperatorWindow *self)
 {
   if (self->take_in_names->len == 0)
     {
+      guint n = (guint)gtk_tree_model_iter_n_children (GTK_TREE_MODEL (self->verdicts_store), NULL);
+      g_autofree char *status =
+          g_strdup_printf (g_dngettext (GETTEXT_PACKAGE, "%u result file checked; see the verdict.",
+                                        "%u result files checked; see the verdicts.", n),
+                           n);
+      set_status (self, status);
       refresh (self);
       return;
     }

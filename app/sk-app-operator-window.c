@@ -272,7 +272,10 @@ fill_case (SkAppOperatorWindow *self, JsonObject *c)
       JsonNode *node = json_array_get_element (deadlines, i);
       JsonObject *d = JSON_NODE_HOLDS_OBJECT (node) ? json_node_get_object (node) : NULL;
       const char *at = sk_app_json_string (d, "deadline");
-      if (at == NULL)
+      /* A deadline that is no time (the service's "?" for one beyond its
+       * clock's range) is no deadline to count down to. */
+      g_autoptr (GDateTime) t = at != NULL ? g_date_time_new_from_iso8601 (at, NULL) : NULL;
+      if (t == NULL)
         continue;
       const char *what = sk_app_json_string (d, "what");
       g_ptr_array_add (self->case_deadlines, g_strdup (what != NULL ? what : ""));

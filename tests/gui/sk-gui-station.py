@@ -310,7 +310,8 @@ def root_main(args):
         log("# user half of %s ended with %d after %.1f s" % (args.scenario, rc, time.monotonic() - start))
         os.makedirs(args.out, exist_ok=True)
         for f in sorted(os.listdir(shots)):
-            shutil.copy(os.path.join(shots, f), os.path.join(args.out, f))
+            shutil.copyfile(os.path.join(shots, f), os.path.join(args.out, f))
+            os.chmod(os.path.join(args.out, f), 0o644)
         return rc
     except Failure as e:
         log("not ok - %s" % e)
