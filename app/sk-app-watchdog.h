@@ -2,13 +2,15 @@
  *
  * DESIGN.md §10: the GUI never blocks its main loop for more than 50 ms.
  * With SEKISHO_GTK_WATCHDOG=1 in the environment (tests only; nothing else
- * changes), a high-priority timer ticks every 5 ms and keeps the longest
- * gap between two ticks beyond the period.  On a shared machine a gap may
- * be the kernel running other processes: the main thread's CPU time and
- * involuntary context switches tell the two apart, and the app's own
- * longest stall counts only the time it ran in a gap where it was
- * preempted (all of a gap where it was not).  SIGUSR1 prints both on
- * standard error and starts over, so that a test measures exactly the
+ * changes), the main context's poll is wrapped: the time from poll's
+ * return to the next poll is one iteration of the app's own work, and the
+ * longest is kept.  On a shared machine an iteration may be stretched by
+ * the kernel running other processes: in an iteration where the main
+ * thread was preempted (an involuntary context switch) only the time it
+ * ran counts; one without counts whole, so a blocking call still counts.
+ * A high-priority 5 ms tick also keeps the longest gap between ticks (wall
+ * clock, for comparison).  SIGUSR1 prints both on standard error and
+ * starts over, so that a test measures exactly the
  * span it cares about (e.g. while an import runs):
  *
  *     sekisho-gtk watchdog: longest stall 71.6 ms over 4.1 s (630 ticks; it
