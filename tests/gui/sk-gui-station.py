@@ -203,7 +203,14 @@ def prepare(root, scenario):
     st = root.state
     if scenario == "operator":
         st["case"] = "0000000101"
-        stick = root.image(root.package(st["case"], seed=101), "stick-a")
+        st["inquiry"] = "0000000102"
+        # Stick A holds two packages: a 加入者情報作成 request and a 情報照会
+        # (SKI01) one, whose SKI03 result needs a second operator.
+        a = root.package(st["case"], seed=101)
+        q = root.package(st["inquiry"], seed=102, kind="SKI01", workflow="inquiry")
+        for f in os.listdir(q):
+            shutil.move(os.path.join(q, f), os.path.join(a, f))
+        stick = root.image(a, "stick-a")
         st["medium_a"] = root.plug_registered("a", stick, "SKA0001", "USB-0001", "窓口A")
         st["number_a"] = "USB-0001"
         # An unregistered stick, and a registered one holding a hostile
@@ -284,6 +291,31 @@ def prepare(root, scenario):
     st["station_env"] = root.bin("tests/sk-station-env")
 
 
+def run_user_part(root, args, user, scenario, display):
+    """The user half of SCENARIO as USER, in a session bus of its own."""
+    home = root.user_dir(user, "home-" + user)
+    runtime = root.user_dir(user, "runtime-" + user)
+    state = os.path.join(root.work, "state-%s.json" % user)
+    root.state.update({"home": home, "user": user, "uid": pwd.getpwnam(user).pw_uid})
+    with open(state, "w") as f:
+        json.dump(root.state, f)
+    os.chmod(state, 0o644)
+    env = dict(os.environ)
+    for k in ("XDG_DATA_HOME", "XDG_CONFIG_HOME", "XDG_CACHE_HOME", "XDG_STATE_HOME",
+              "DBUS_SESSION_BUS_ADDRESS", "NO_AT_BRIDGE", "GTK_THEME"):
+        env.pop(k, None)
+    env.update({"HOME": home, "XDG_RUNTIME_DIR": runtime, "DISPLAY": display, "SK_GUI_STATE": state})
+    if APP_G_DEBUG is not None:
+        env["SK_GUI_APP_G_DEBUG"] = APP_G_DEBUG
+    cmd = ["setpriv", "--reuid=" + user, "--regid=" + user, "--init-groups", "--",
+           "dbus-run-session", "--", sys.executable, os.path.abspath(__file__), "--user-part",
+           "--scenario", scenario, "--app", args.app, "--localedir", args.localedir]
+    start = time.monotonic()
+    rc = subprocess.run(cmd, env=env).returncode
+    log("# user half of %s (%s) ended with %d after %.1f s" % (scenario, user, rc, time.monotonic() - start))
+    return rc
+
+
 def root_main(args):
     root = Root(args)
     user = USERS[args.scenario]
@@ -292,29 +324,18 @@ def root_main(args):
         xvfb, display = start_xvfb_open()
         procs.append(xvfb)
         prepare(root, args.scenario)
-        home = root.user_dir(user, "home")
-        runtime = root.user_dir(user, "runtime")
-        shots = root.user_dir(user, "shots", 0o755)
-        state = os.path.join(root.work, "state.json")
-        root.state.update({"home": home, "shots": shots, "display": display, "user": user,
-                           "uid": pwd.getpwnam(user).pw_uid})
-        with open(state, "w") as f:
-            json.dump(root.state, f)
-        os.chmod(state, 0o644)
-        env = dict(os.environ)
-        for k in ("XDG_DATA_HOME", "XDG_CONFIG_HOME", "XDG_CACHE_HOME", "XDG_STATE_HOME",
-                  "DBUS_SESSION_BUS_ADDRESS", "NO_AT_BRIDGE", "GTK_THEME"):
-            env.pop(k, None)
-        env.update({"HOME": home, "XDG_RUNTIME_DIR": runtime, "DISPLAY": display,
-                    "SK_GUI_STATE": state})
-        if APP_G_DEBUG is not None:
-            env["SK_GUI_APP_G_DEBUG"] = APP_G_DEBUG
-        cmd = ["setpriv", "--reuid=" + user, "--regid=" + user, "--init-groups", "--",
-               "dbus-run-session", "--", sys.executable, os.path.abspath(__file__), "--user-part",
-               "--scenario", args.scenario, "--app", args.app, "--localedir", args.localedir]
-        start = time.monotonic()
-        rc = subprocess.run(cmd, env=env).returncode
-        log("# user half of %s ended with %d after %.1f s" % (args.scenario, rc, time.monotonic() - start))
+        shots = root.user_dir(user, "shots", 0o777)
+        root.state.update({"display": display, "shots": shots})
+        # After skop1's operator part, skop2 approves the SKI03 result
+        # (dual control) in an app of their own.
+        parts = [(user, args.scenario)]
+        if args.scenario == "operator":
+            parts.append(("skop2", "approve"))
+        rc = 0
+        for part_user, part in parts:
+            rc = run_user_part(root, args, part_user, part, display)
+            if rc != 0:
+                break
         os.makedirs(args.out, exist_ok=True)
         for f in sorted(os.listdir(shots)):
             shutil.copyfile(os.path.join(shots, f), os.path.join(args.out, f))
@@ -531,6 +552,49 @@ def name_of(key):
     return JA[key].replace("(_", "(")
 
 
+def ctx_display():
+    return os.environ["DISPLAY"]
+
+
+def select_row(root, table_name, cell_text):
+    """Selects the row of TABLE_NAME (a tree view) holding a cell CELL_TEXT."""
+    table = None
+    end = time.monotonic() + 10
+    while table is None and time.monotonic() < end:
+        for node in walk(root):
+            try:
+                if node.get_name() == table_name and node.get_role() in (
+                        Atspi.Role.TREE_TABLE, Atspi.Role.TABLE, Atspi.Role.TREE):
+                    table = node
+                    break
+            except Exception:
+                continue
+        else:
+            time.sleep(0.2)
+    if table is None:
+        raise Failure("no table named %s" % table_name)
+    # Type-ahead search (the view's search column) moves the cursor, and
+    # the selection with it, to the row: as a person would with the keys.
+    table.get_component_iface().grab_focus()
+    time.sleep(0.2)
+    env = dict(os.environ, DISPLAY=ctx_display())
+    subprocess.run(["xdotool", "type", "--delay", "20", cell_text], env=env, check=True)
+    time.sleep(0.3)
+    subprocess.run(["xdotool", "key", "Return"], env=env, check=True)
+    time.sleep(0.3)
+
+
+def drop_result(ctx, kind, case, seed):
+    """The browser saved a result file of KIND for CASE in this operator's download folder."""
+    st = ctx.state
+    download = os.path.join(os.environ.get("SK_ENV_HANDOFF", ""), "download", str(st["uid"]))
+    if not os.path.isdir(download):
+        raise Failure("no download folder %s for this operator" % download)
+    subprocess.run([st["synth"], "--policy", st["policy"], "--out", download, "--kind", kind,
+                    "--records", "20", "--seed", str(seed), "--case", case], check=True,
+                   stdout=subprocess.DEVNULL)
+
+
 def scenario_operator(ctx):
     st = ctx.state
     frame = frame_of()
@@ -541,8 +605,10 @@ def scenario_operator(ctx):
 
     # 1. Import from the stick.
     press_when_enabled(frame, name_of("import"))
+    wait_any_text(frame, st["inquiry"], timeout=60)
     wait_any_text(frame, st["case"], timeout=60)
-    check(True, "the package was imported into case %s" % st["case"])
+    check(True, "both packages on the stick were imported (cases %s, %s)" % (st["case"], st["inquiry"]))
+    select_row(frame, "案件", st["case"])
     wait_any_text(frame, "KNY01")
     shot(ctx, "operator-imported")
 
@@ -558,12 +624,7 @@ def scenario_operator(ctx):
     check(True, "the upload was confirmed")
 
     # 4. The result comes back: the browser saves it in the download folder.
-    download = os.path.join(os.environ.get("SK_ENV_HANDOFF", ""), "download", str(st["uid"]))
-    if not os.path.isdir(download):
-        raise Failure("no download folder %s for this operator" % download)
-    subprocess.run([st["synth"], "--policy", st["policy"], "--out", download, "--kind", "KNY02",
-                    "--records", "20", "--seed", "101", "--case", st["case"]], check=True,
-                   stdout=subprocess.DEVNULL)
+    drop_result(ctx, "KNY02", st["case"], 101)
     press_when_enabled(frame, name_of("take_in"))
     wait_any_text(frame, "受理", timeout=60)
     check(True, "the result was taken in with a per-file verdict")
@@ -574,6 +635,28 @@ def scenario_operator(ctx):
     wait_any_text(frame, "読み戻", timeout=60)
     check(True, "the export says it was read back from the stick")
     shot(ctx, "operator-exported")
+
+    # 情報照会: SKI02, exported; SKI03 later, under dual control.
+    select_row(frame, "案件", st["inquiry"])
+    wait_any_text(frame, "SKI01")
+    press_when_enabled(frame, name_of("hand_off"))
+    wait_any_text(frame, "/upload", timeout=60)
+    press_when_enabled(frame, name_of("confirm"))
+    wait_any_text(frame, "アップロード済")
+    drop_result(ctx, "SKI02", st["inquiry"], 102)
+    press_when_enabled(frame, name_of("take_in"))
+    wait_any_text(frame, "SKI02", timeout=60)
+    press_when_enabled(frame, name_of("export"), timeout=30)
+    wait_any_text(frame, "読み戻", timeout=60)
+    drop_result(ctx, "SKI03", st["inquiry"], 102)
+    press_when_enabled(frame, name_of("take_in"))
+    wait_any_text(frame, "要承認", timeout=60)
+    check(True, "the SKI03 result waits for a second operator's approval")
+    select_row(frame, "ファイル", "SKI03")
+    press_when_enabled(frame, name_of("approve"))
+    refusal_shows(frame, "dual-control")
+    check(True, "the operator who took SKI03 in cannot approve it (dual-control)")
+    shot(ctx, "operator-dual-control")
 
     # Refusals.
     plug(ctx, "u", st["image_unregistered"], "SKU0001")
@@ -591,6 +674,20 @@ def scenario_operator(ctx):
     shot(ctx, "operator-hostile")
     bad = run.unnamed_controls(frame)
     check(not bad, "every control has an accessible name (unnamed: %s)" % bad)
+
+
+def scenario_approve(ctx):
+    """skop2, after skop1's operator scenario: approves the SKI03 result."""
+    st = ctx.state
+    frame = frame_of()
+    check(frame.get_name().startswith("Sekisho"), "the operator's window opened for skop2")
+    select_row(frame, "案件", st["inquiry"])
+    wait_any_text(frame, "要承認", timeout=30)
+    select_row(frame, "ファイル", "SKI03")
+    press_when_enabled(frame, name_of("approve"))
+    wait_any_text(frame, "承認しました", timeout=30)
+    check(True, "a second operator (skop2) approved the SKI03 result")
+    shot(ctx, "operator-approved")
 
 
 def scenario_no_role(ctx):
@@ -813,6 +910,7 @@ def scenario_admin(ctx):
 
 
 USER_SCENARIOS = {
+    "approve": scenario_approve,
     "admin": scenario_admin,
     "auditor": scenario_auditor,
     "operator": scenario_operator,
@@ -852,7 +950,7 @@ def user_main(args):
 def main():
     p = argparse.ArgumentParser()
     p.add_argument("--user-part", action="store_true")
-    p.add_argument("--scenario", required=True, choices=sorted(USERS))
+    p.add_argument("--scenario", required=True, choices=sorted(set(USERS) | {"approve"}))
     p.add_argument("--app", required=True)
     p.add_argument("--localedir", required=True)
     p.add_argument("--out")
