@@ -27,22 +27,30 @@ started with -ac (no host access control; it listens only on its Unix socket,
 -nolisten tcp), so the test users' clients may draw on it.
 
 Scenarios (each one meson test):
-  operator   import from a plugged registered stick (管理番号 shown at once),
-             hand-off (folder path, deadline), confirm upload, take-in of the
-             result (per-file verdict), export to the stick with the read-back
-             verdict; then an unregistered stick (media-unregistered shown),
-             a hostile package (sig-bad), and a stick pulled mid-import
+  operator   skop1: both packages of a plugged registered stick imported
+             (管理番号 shown at once); 加入者情報作成: hand-off (folder path,
+             deadline), confirm upload, take-in of KNY02 (per-file verdict),
+             export to the stick with the read-back verdict; 情報照会: SKI02
+             taken in and exported, SKI03 taken in and waiting for approval,
+             the same operator's approval refused (dual-control); then skop2,
+             in an app of their own, approves it.  Refusals: an unregistered
+             stick (media-unregistered at once), a registered stick holding a
+             package whose signature does not match (sig-bad).
+  auditor    skaud: verify the journal (verdict), export the record (CSV with
+             BOM + signed checkpoint); the media register listed.
+  admin      skadm: register an inserted stick with a 管理番号; install a
+             newer signed policy after its differences are shown; the older
+             one refused (policy-invalid).
+  no-role    sknone: no role (role-denied); sktwo: two role groups, refused.
+  watchdog   skop1: a 200 MB import while the app's test-only watchdog
+             (SEKISHO_GTK_WATCHDOG=1) measures its main loop: fails when the
+             app's own longest iteration passes 50 ms, prints the figures;
+             then a second registered stick pulled while its import runs
              (media-removed).
-  auditor    verify the journal (verdict), export the record (CSV + signed
-             checkpoint); the media register listed.
-  admin      register an inserted stick with a 管理番号; install a newer
-             signed policy after its differences are shown; an older one
-             refused.
-  no-role    sknone: the app says the account holds no role, in Japanese.
-  watchdog   a 200 MB import while a test-only timer in the app measures the
-             main loop's longest stall: fails above 50 ms, prints the figure.
-  memory     RSS of the app at start and after N imports (default 100,
-             SK_GUI_IMPORTS to change): fails above the stated bound.
+  memory     skop1: RSS of the app after the first import and after N
+             imports (default 100, SK_GUI_IMPORTS to change) from one
+             registered stick whose package is swapped between imports:
+             fails on growth beyond RSS_GROWTH_BOUND_KIB.
 """
 
 import argparse
@@ -331,6 +339,8 @@ def root_main(args):
         parts = [(user, args.scenario)]
         if args.scenario == "operator":
             parts.append(("skop2", "approve"))
+        if args.scenario == "no-role":
+            parts.append(("sktwo", "two-roles"))
         rc = 0
         for part_user, part in parts:
             rc = run_user_part(root, args, part_user, part, display)
@@ -690,6 +700,15 @@ def scenario_approve(ctx):
     shot(ctx, "operator-approved")
 
 
+def scenario_two_roles(ctx):
+    """sktwo is in the operator and the auditor groups: refused, and told why."""
+    frame = frame_of()
+    run.find(frame, Atspi.Role.LABEL, name="このステーションでの役割が複数あります")
+    labels = run.texts(frame)
+    check(any("role-denied" in t for t in labels), "sktwo (two role groups) is told so (role-denied)")
+    shot(ctx, "two-roles-station")
+
+
 def scenario_no_role(ctx):
     frame = frame_of()
     run.find(frame, Atspi.Role.LABEL, name="このステーションでの役割がありません")
@@ -910,6 +929,7 @@ def scenario_admin(ctx):
 
 
 USER_SCENARIOS = {
+    "two-roles": scenario_two_roles,
     "approve": scenario_approve,
     "admin": scenario_admin,
     "auditor": scenario_auditor,
@@ -950,7 +970,7 @@ def user_main(args):
 def main():
     p = argparse.ArgumentParser()
     p.add_argument("--user-part", action="store_true")
-    p.add_argument("--scenario", required=True, choices=sorted(set(USERS) | {"approve"}))
+    p.add_argument("--scenario", required=True, choices=sorted(set(USERS) | {"approve", "two-roles"}))
     p.add_argument("--app", required=True)
     p.add_argument("--localedir", required=True)
     p.add_argument("--out")
