@@ -14,6 +14,7 @@
 #include "sk-app-format.h"
 #include "sk-app-json.h"
 #include "sk-app-refusal-bar.h"
+#include "sk-app-register-view.h"
 #include "sk-error.h"
 
 /* A policy larger than this is no policy (core's cap is smaller still). */
@@ -24,11 +25,15 @@ struct _SkAppAdminWindow
   GtkApplicationWindow parent_instance;
 
   GtkBox *refusal_slot;
+  GtkBox *register_slot;
+  GtkLabel *status_label;
   SkAppRefusalBar *refusal_bar;
+  SkAppRegisterView *register_view;
   GtkLabel *serial_label;
   GtkLabel *sha256_label;
   GtkLabel *signer_label;
   GtkLabel *successor_label;
+  GtkLabel *rules_label;
   GtkListStore *admins_store;
   GtkListStore *diff_store;
   GtkListStore *keys_store;
@@ -97,6 +102,9 @@ discard_pending (SkAppAdminWindow *self)
 
 /* ---- the installed policy and the keys -------------------------------------------------- */
 
+static char *
+policy_rules (JsonObject *p);
+
 static void
 on_policy_shown (GObject *source, GAsyncResult *result, gpointer user_data)
 {
@@ -127,6 +135,8 @@ on_policy_shown (GObject *source, GAsyncResult *result, gpointer user_data)
   gtk_label_set_text (self->sha256_label, sha);
   gtk_label_set_text (self->signer_label, signer);
   gtk_label_set_text (self->successor_label, successor);
+  g_autofree char *rules = policy_rules (p);
+  gtk_label_set_text (self->rules_label, rules);
   gtk_list_store_clear (self->admins_store);
   JsonArray *admins = sk_app_json_array (p, "admins");
   for (guint i = 0; admins != NULL && i < json_array_get_length (admins); i++)
@@ -137,12 +147,154 @@ on_policy_shown (GObject *source, GAsyncResult *result, gpointer user_data)
     }
 }
 
+/* A key's expiry in words: the date in local time, "never", or what ended it. */
+static char *
+key_expiry (JsonObject *key, gboolean *out_bad)
+{
+  *out_bad = TRUE;
+  if (sk_app_json_bool (key, "revoked"))
+    return g_strdup (_ ("Revoked"));
+  const char *expires = sk_app_json_string (key, "expires");
+  g_autofree char *when = expires != NULL ? sk_app_format_time (expires) : NULL;
+  if (sk_app_json_bool (key, "expired"))
+    /* TRANSLATORS: a key that expired on this date. */
+    return g_strdup_printf (_ ("Expired %s"), when != NULL ? when : "—");
+  *out_bad = FALSE;
+  return when != NULL ? g_steal_pointer (&when) : g_strdup (_ ("Never"));
+}
+
+/* One retention value of the policy, in words ("upload_minutes": 30 →
+ * "upload plaintext 30 min"); a name this app does not know, as it is. */
+static char *
+retention_item (const char *name, gint64 value)
+{
+  int v = (int)CLAMP (value, G_MININT, G_MAXINT);
+
+  /* TRANSLATORS: retention values of the policy; %d is the number. */
+  if (g_str_equal (name, "upload_minutes"))
+    return g_strdup_printf (_ ("upload plaintext %d min"), v);
+  if (g_str_equal (name, "download_minutes"))
+    return g_strdup_printf (_ ("downloads %d min"), v);
+  if (g_str_equal (name, "no_result_days"))
+    return g_strdup_printf (_ ("results due in %d days"), v);
+  if (g_str_equal (name, "inquiry_result_days"))
+    return g_strdup_printf (_ ("inquiry results %d days"), v);
+  if (g_str_equal (name, "staged_days_after_close"))
+    return g_strdup_printf (_ ("store after closing %d days"), v);
+  if (g_str_equal (name, "journal_years"))
+    return g_strdup_printf (_ ("journal %d years"), v);
+  g_autofree char *key = sk_escape_untrusted (name);
+  return g_strdup_printf ("%s=%" G_GINT64_FORMAT, key, value);
+}
+
+/* The policy's rules in a few lines: kinds, caps, retention, dual control. */
+static char *
+policy_rules (JsonObject *p)
+{
+  g_autoptr (GString) s = g_string_new (NULL);
+  JsonArray *kinds = sk_app_json_array (p, "kinds");
+  JsonArray *dual = sk_app_json_array (p, "dual_control");
+  JsonNode *caps_node = json_object_get_member (p, "caps");
+  JsonNode *ret_node = json_object_get_member (p, "retention");
+  JsonObject *caps = caps_node != NULL && JSON_NODE_HOLDS_OBJECT (caps_node)
+                         ? json_node_get_object (caps_node)
+                         : NULL;
+  JsonObject *ret = ret_node != NULL && JSON_NODE_HOLDS_OBJECT (ret_node)
+                        ? json_node_get_object (ret_node)
+                        : NULL;
+
+  if (kinds != NULL)
+    {
+      g_autoptr (GString) ids = g_string_new (NULL);
+      for (guint i = 0; i < json_array_get_length (kinds); i++)
+        {
+          JsonNode *n = json_array_get_element (kinds, i);
+          JsonObject *k = JSON_NODE_HOLDS_OBJECT (n) ? json_node_get_object (n) : NULL;
+          g_autofree char *id = escaped_or_dash (sk_app_json_string (k, "id"));
+          g_string_append_printf (ids, "%s%s", ids->len > 0 ? " " : "", id);
+        }
+      /* TRANSLATORS: how many file kinds the policy allows, then their ids. */
+      g_string_append_printf (s, _ ("File kinds (%u): %s"), json_array_get_length (kinds),
+                              ids->str);
+    }
+  if (dual != NULL)
+    {
+      g_autofree char *ids = joined_strings (dual);
+      g_string_append_c (s, '\n');
+      /* TRANSLATORS: the kinds a second operator must approve. */
+      g_string_append_printf (s, _ ("Dual control: %s"), ids);
+    }
+  if (caps != NULL)
+    {
+      g_autofree char *size =
+          g_format_size ((guint64)MAX (0, sk_app_json_int (caps, "max_package_size", 0)));
+      g_string_append_c (s, '\n');
+      /* TRANSLATORS: the caps of a package: files, then size. */
+      g_string_append_printf (s, _ ("At most %d files, %s per package"),
+                              (int)sk_app_json_int (caps, "max_files", 0), size);
+    }
+  if (ret != NULL)
+    {
+      g_autoptr (GString) r = g_string_new (NULL);
+      JsonObjectIter iter;
+      const char *name;
+      JsonNode *value;
+      json_object_iter_init (&iter, ret);
+      while (json_object_iter_next (&iter, &name, &value))
+        if (JSON_NODE_HOLDS_VALUE (value) && json_node_get_value_type (value) == G_TYPE_INT64)
+          {
+            g_autofree char *item = retention_item (name, json_node_get_int (value));
+            g_string_append_printf (r, "%s%s", r->len > 0 ? _ (", ") : "", item);
+          }
+      g_string_append_c (s, '\n');
+      /* TRANSLATORS: the policy's retention values (names as in policy.json). */
+      g_string_append_printf (s, _ ("Retention: %s"), r->len > 0 ? r->str : "—");
+    }
+  return s->len > 0 ? g_string_free (g_steal_pointer (&s), FALSE) : g_strdup ("—");
+}
+
 static void
-add_key_row (SkAppAdminWindow *self, const char *use, const char *fpr, gboolean present)
+add_key_row (
+    SkAppAdminWindow *self, const char *use, const char *fpr, gboolean present, JsonObject *key)
 {
   g_autofree char *shown = escaped_or_dash (fpr);
+  gboolean bad = FALSE;
+  g_autofree char *expiry = key != NULL ? key_expiry (key, &bad) : g_strdup ("—");
   gtk_list_store_insert_with_values (self->keys_store, NULL, -1, 0, use, 1, shown, 2,
-                                     present ? _ ("Yes") : _ ("Missing"), -1);
+                                     present ? _ ("Yes") : _ ("Missing"), 3, expiry, 4, bad, -1);
+}
+
+/* The roles the policy gives a key, in the glossary's words. */
+static char *
+key_roles (JsonArray *roles)
+{
+  g_autoptr (GString) s = g_string_new (NULL);
+
+  for (guint i = 0; roles != NULL && i < json_array_get_length (roles); i++)
+    {
+      JsonNode *n = json_array_get_element (roles, i);
+      if (!JSON_NODE_HOLDS_VALUE (n) || json_node_get_value_type (n) != G_TYPE_STRING)
+        continue;
+      g_autofree char *words = sk_app_format_key_role (json_node_get_string (n));
+      g_string_append_printf (s, "%s%s", s->len > 0 ? "、" : "", words);
+    }
+  return s->len > 0 ? g_string_free (g_steal_pointer (&s), FALSE) : g_strdup ("—");
+}
+
+/* The keyring's own entry for FPR in K's "keys", if any. */
+static JsonObject *
+keyring_entry (JsonObject *k, const char *fpr)
+{
+  JsonArray *keys = sk_app_json_array (k, "keys");
+
+  for (guint i = 0; fpr != NULL && keys != NULL && i < json_array_get_length (keys); i++)
+    {
+      JsonNode *n = json_array_get_element (keys, i);
+      JsonObject *o = JSON_NODE_HOLDS_OBJECT (n) ? json_node_get_object (n) : NULL;
+      if (g_strcmp0 (sk_app_json_string (o, "fingerprint"), fpr) == 0)
+        return o;
+    }
+  return NULL;
 }
 
 static void
@@ -165,8 +317,9 @@ on_keys_listed (GObject *source, GAsyncResult *result, gpointer user_data)
       return;
     }
   gtk_list_store_clear (self->keys_store);
-  add_key_row (self, _ ("Station key (secret part)"), sk_app_json_string (k, "station_key"),
-               sk_app_json_bool (k, "station_secret_key"));
+  const char *station_key = sk_app_json_string (k, "station_key");
+  add_key_row (self, _ ("Station key (secret part)"), station_key,
+               sk_app_json_bool (k, "station_secret_key"), keyring_entry (k, station_key));
   JsonArray *admins = sk_app_json_array (k, "admin_keys");
   for (guint i = 0; admins != NULL && i < json_array_get_length (admins); i++)
     {
@@ -174,8 +327,31 @@ on_keys_listed (GObject *source, GAsyncResult *result, gpointer user_data)
       if (!JSON_NODE_HOLDS_OBJECT (n))
         continue;
       JsonObject *a = json_node_get_object (n);
-      add_key_row (self, _ ("Policy administrator"), sk_app_json_string (a, "fingerprint"),
-                   sk_app_json_bool (a, "public_key"));
+      const char *fpr = sk_app_json_string (a, "fingerprint");
+      add_key_row (self, _ ("Policy administrator"), fpr, sk_app_json_bool (a, "public_key"),
+                   keyring_entry (k, fpr));
+    }
+  /* Every other key of the keyring, with the roles the policy gives it. */
+  JsonArray *keys = sk_app_json_array (k, "keys");
+  for (guint i = 0; keys != NULL && i < json_array_get_length (keys); i++)
+    {
+      JsonNode *n = json_array_get_element (keys, i);
+      if (!JSON_NODE_HOLDS_OBJECT (n))
+        continue;
+      JsonObject *o = json_node_get_object (n);
+      const char *fpr = sk_app_json_string (o, "fingerprint");
+      gboolean listed = g_strcmp0 (fpr, station_key) == 0;
+      for (guint j = 0; !listed && admins != NULL && j < json_array_get_length (admins); j++)
+        {
+          JsonNode *an = json_array_get_element (admins, j);
+          listed =
+              JSON_NODE_HOLDS_OBJECT (an) &&
+              g_strcmp0 (sk_app_json_string (json_node_get_object (an), "fingerprint"), fpr) == 0;
+        }
+      if (listed)
+        continue;
+      g_autofree char *roles = key_roles (sk_app_json_array (o, "roles"));
+      add_key_row (self, roles, fpr, TRUE, o);
     }
 }
 
@@ -468,8 +644,28 @@ on_import_keys (GSimpleAction *action, GVariant *parameter, gpointer user_data)
 }
 
 static void
+on_register_refusal (SkAppRegisterView *view,
+                     const char *doing,
+                     const GError *error,
+                     gpointer user_data)
+{
+  SkAppAdminWindow *self = user_data;
+  sk_app_refusal_bar_show_error (self->refusal_bar, doing, error);
+}
+
+static void
+on_register_notice (SkAppRegisterView *view, const char *text, gpointer user_data)
+{
+  SkAppAdminWindow *self = user_data;
+  sk_app_refusal_bar_dismiss (self->refusal_bar);
+  gtk_label_set_text (self->status_label, text);
+}
+
+static void
 on_refresh (GSimpleAction *action, GVariant *parameter, gpointer user_data)
 {
+  if (SK_APP_ADMIN_WINDOW (user_data)->register_view != NULL)
+    sk_app_register_view_refresh (SK_APP_ADMIN_WINDOW (user_data)->register_view);
   refresh (SK_APP_ADMIN_WINDOW (user_data));
 }
 
@@ -518,10 +714,13 @@ sk_app_admin_window_class_init (SkAppAdminWindowClass *klass)
                                                "/jp/sekisho/Sekisho/sk-app-admin-window.ui");
 #define BIND(name) gtk_widget_class_bind_template_child (widget_class, SkAppAdminWindow, name)
   BIND (refusal_slot);
+  BIND (register_slot);
+  BIND (status_label);
   BIND (serial_label);
   BIND (sha256_label);
   BIND (signer_label);
   BIND (successor_label);
+  BIND (rules_label);
   BIND (admins_store);
   BIND (diff_store);
   BIND (keys_store);
@@ -552,6 +751,11 @@ sk_app_admin_window_new (GtkApplication *app, SkAppClient *client)
 
   SkAppAdminWindow *self = g_object_new (SK_APP_TYPE_ADMIN_WINDOW, "application", app, NULL);
   self->client = g_object_ref (client);
+  self->register_view = sk_app_register_view_new (client, TRUE);
+  gtk_box_pack_start (self->register_slot, GTK_WIDGET (self->register_view), TRUE, TRUE, 0);
+  g_signal_connect_object (self->register_view, "refusal", G_CALLBACK (on_register_refusal), self,
+                           0);
+  g_signal_connect_object (self->register_view, "notice", G_CALLBACK (on_register_notice), self, 0);
   refresh (self);
   return GTK_WIDGET (self);
 }

@@ -11,6 +11,7 @@
 #include "sk-app-client.h"
 #include "sk-app-operator-window.h"
 #include "sk-app-problem-window.h"
+#include "sk-app-watchdog.h"
 
 struct _SkAppApplication
 {
@@ -120,6 +121,7 @@ sk_app_application_startup (GApplication *app)
   SkAppApplication *self = SK_APP_APPLICATION (app);
 
   G_APPLICATION_CLASS (sk_app_application_parent_class)->startup (app);
+  sk_app_watchdog_start_if_asked ();
 
   /* Nothing the person opens is remembered: no recently-used.xbel. */
   g_object_set (gtk_settings_get_default (), "gtk-recent-files-enabled", FALSE,

@@ -16,6 +16,7 @@
 #include "sk-app-job-dialog.h"
 #include "sk-app-json.h"
 #include "sk-app-refusal-bar.h"
+#include "sk-app-register-view.h"
 #include "sk-app-refusal.h"
 #include "sk-error.h"
 
@@ -36,6 +37,8 @@ struct _SkAppAuditorWindow
   GtkApplicationWindow parent_instance;
 
   GtkBox *refusal_slot;
+  GtkBox *register_slot;
+  SkAppRegisterView *register_view;
   SkAppRefusalBar *refusal_bar;
   GtkLabel *verdict_label;
   GtkListStore *journal_store;
@@ -419,6 +422,7 @@ sk_app_auditor_window_class_init (SkAppAuditorWindowClass *klass)
                                                "/jp/sekisho/Sekisho/sk-app-auditor-window.ui");
 #define BIND(name) gtk_widget_class_bind_template_child (widget_class, SkAppAuditorWindow, name)
   BIND (refusal_slot);
+  gtk_widget_class_bind_template_child (widget_class, SkAppAuditorWindow, register_slot);
   BIND (verdict_label);
   BIND (journal_store);
   BIND (journal_filter);
@@ -445,6 +449,16 @@ sk_app_auditor_window_init (SkAppAuditorWindow *self)
                                    self);
 }
 
+static void
+on_register_refusal (SkAppRegisterView *view,
+                     const char *doing,
+                     const GError *error,
+                     gpointer user_data)
+{
+  SkAppAuditorWindow *self = user_data;
+  sk_app_refusal_bar_show_error (self->refusal_bar, doing, error);
+}
+
 GtkWidget *
 sk_app_auditor_window_new (GtkApplication *app, SkAppClient *client)
 {
@@ -453,6 +467,10 @@ sk_app_auditor_window_new (GtkApplication *app, SkAppClient *client)
 
   SkAppAuditorWindow *self = g_object_new (SK_APP_TYPE_AUDITOR_WINDOW, "application", app, NULL);
   self->client = g_object_ref (client);
+  self->register_view = sk_app_register_view_new (client, FALSE);
+  gtk_box_pack_start (self->register_slot, GTK_WIDGET (self->register_view), TRUE, TRUE, 0);
+  g_signal_connect_object (self->register_view, "refusal", G_CALLBACK (on_register_refusal), self,
+                           0);
   refresh (self);
   return GTK_WIDGET (self);
 }

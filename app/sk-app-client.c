@@ -3,14 +3,10 @@
 
 #include "config.h"
 
-#include <errno.h>
-#include <unistd.h>
-
 #include "sk-app-client.h"
+#include "sk-app-json.h"
 #include "sk-error.h"
 
-/* More groups than this is no person the service serves either. */
-#define MAX_GROUPS 256
 /* A service that does not answer a ping in this time is not there. */
 #define PING_TIMEOUT_MS 10000
 
@@ -20,10 +16,12 @@ struct _SkAppClient
 
   GDBusConnection *connection;
   SkAppRole role;
+  SkDbusStation *station;
   SkDbusCases *cases;
   SkDbusJournal *journal;
   SkDbusPolicy *policy;
   SkDbusKeys *keys;
+  SkDbusMedia *media;
 };
 
 G_DEFINE_FINAL_TYPE (SkAppClient, sk_app_client, G_TYPE_OBJECT)
@@ -33,10 +31,12 @@ sk_app_client_dispose (GObject *object)
 {
   SkAppClient *self = SK_APP_CLIENT (object);
 
+  g_clear_object (&self->station);
   g_clear_object (&self->cases);
   g_clear_object (&self->journal);
   g_clear_object (&self->policy);
   g_clear_object (&self->keys);
+  g_clear_object (&self->media);
   g_clear_object (&self->connection);
   G_OBJECT_CLASS (sk_app_client_parent_class)->dispose (object);
 }
@@ -50,23 +50,6 @@ sk_app_client_class_init (SkAppClientClass *klass)
 static void
 sk_app_client_init (SkAppClient *self)
 {
-}
-
-/* ---- the role ------------------------------------------------------------ */
-
-/* This process's groups, as the bus daemon reports them for its connection
- * (it reads the supplementary groups of the process). */
-static SkAppRole
-own_role (void)
-{
-  gid_t gids[MAX_GROUPS + 1];
-  int n = getgroups (MAX_GROUPS, gids);
-
-  if (n < 0)
-    return SK_APP_ROLE_NONE;
-  /* The primary group is not among the supplementary ones on every system;
-   * the service sees only the supplementary ones, so neither does this. */
-  return sk_app_role_from_groups (gids, (gsize)n);
 }
 
 /* ---- making the client ----------------------------------------------------- */
@@ -90,6 +73,8 @@ static const struct
   const char *interface;
   gsize offset;
 } proxy_types[] = {
+  { sk_dbus_station_proxy_get_type, "jp.sekisho.Station1.Station",
+    G_STRUCT_OFFSET (SkAppClient, station) },
   { sk_dbus_cases_proxy_get_type, "jp.sekisho.Station1.Cases",
     G_STRUCT_OFFSET (SkAppClient, cases) },
   { sk_dbus_journal_proxy_get_type, "jp.sekisho.Station1.Journal",
@@ -97,6 +82,8 @@ static const struct
   { sk_dbus_policy_proxy_get_type, "jp.sekisho.Station1.Policy",
     G_STRUCT_OFFSET (SkAppClient, policy) },
   { sk_dbus_keys_proxy_get_type, "jp.sekisho.Station1.Keys", G_STRUCT_OFFSET (SkAppClient, keys) },
+  { sk_dbus_media_proxy_get_type, "jp.sekisho.Station1.Media",
+    G_STRUCT_OFFSET (SkAppClient, media) },
 };
 
 static void
@@ -113,6 +100,40 @@ unreachable (GTask *task, GError *error, const char *what)
 
 static void
 make_next_proxy (GTask *task);
+
+static void
+on_who (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  g_autoptr (GTask) task = user_data;
+  NewData *d = g_task_get_task_data (task);
+  g_autoptr (GError) error = NULL;
+  g_autofree char *text = NULL;
+
+  if (!sk_dbus_station_call_who_am_i_finish (SK_DBUS_STATION (source), &text, result, &error))
+    {
+      if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+        g_task_return_error (task, g_steal_pointer (&error));
+      else
+        unreachable (task, error, "asking the service who the caller is");
+      return;
+    }
+  /* The role is the service's word (it asks the bus daemon who calls); an
+   * answer that is no object gives no role, never a guess. */
+  g_autoptr (JsonObject) who = sk_app_json_parse_object (text, &error);
+  if (who == NULL)
+    g_message ("the service's WhoAmI answer is no object: %s", error->message);
+  d->client->role = sk_app_role_from_who (who);
+  g_task_return_pointer (task, g_steal_pointer (&d->client), g_object_unref);
+}
+
+/* Takes TASK over. */
+static void
+ask_who (GTask *task)
+{
+  NewData *d = g_task_get_task_data (task);
+
+  sk_dbus_station_call_who_am_i (d->client->station, g_task_get_cancellable (task), on_who, task);
+}
 
 static void
 on_proxy_made (GObject *source, GAsyncResult *result, gpointer user_data)
@@ -142,8 +163,7 @@ make_next_proxy (GTask *task)
 
   if (d->next == G_N_ELEMENTS (proxy_types))
     {
-      g_task_return_pointer (task, g_steal_pointer (&d->client), g_object_unref);
-      g_object_unref (task);
+      ask_who (task);
       return;
     }
   /* No properties: the API has none, and loading them would be one more
@@ -159,7 +179,6 @@ static void
 on_pinged (GObject *source, GAsyncResult *result, gpointer user_data)
 {
   g_autoptr (GTask) task = user_data;
-  NewData *d = g_task_get_task_data (task);
   g_autoptr (GError) error = NULL;
   g_autoptr (GVariant) reply =
       g_dbus_connection_call_finish (G_DBUS_CONNECTION (source), result, &error);
@@ -172,9 +191,6 @@ on_pinged (GObject *source, GAsyncResult *result, gpointer user_data)
         unreachable (task, error, "sekishod does not answer");
       return;
     }
-  /* The API has no WhoAmI method yet, so the role is derived here
-   * exactly as sekishod derives it; the service decides every call anyway. */
-  d->client->role = own_role ();
   make_next_proxy (g_steal_pointer (&task));
 }
 
@@ -260,6 +276,20 @@ sk_app_client_get_keys (SkAppClient *self)
 {
   g_return_val_if_fail (SK_APP_IS_CLIENT (self), NULL);
   return self->keys;
+}
+
+SkDbusStation *
+sk_app_client_get_station (SkAppClient *self)
+{
+  g_return_val_if_fail (SK_APP_IS_CLIENT (self), NULL);
+  return self->station;
+}
+
+SkDbusMedia *
+sk_app_client_get_media (SkAppClient *self)
+{
+  g_return_val_if_fail (SK_APP_IS_CLIENT (self), NULL);
+  return self->media;
 }
 
 /* ---- jobs ------------------------------------------------------------------ */

@@ -35,6 +35,10 @@ SkDbusPolicy *
 sk_app_client_get_policy (SkAppClient *self);
 SkDbusKeys *
 sk_app_client_get_keys (SkAppClient *self);
+SkDbusStation *
+sk_app_client_get_station (SkAppClient *self);
+SkDbusMedia *
+sk_app_client_get_media (SkAppClient *self);
 
 void
 sk_app_client_job_async (SkAppClient *self,

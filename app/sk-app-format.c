@@ -91,6 +91,11 @@ sk_app_format_event (const char *event)
     { "media-inserted", N_ ("Medium inserted") },
     { "media-removed", N_ ("Medium removed") },
     { "media-refused", N_ ("Medium refused") },
+    { "media-registered", N_ ("Medium registered") },
+    { "media-unregistered", N_ ("Medium registration withdrawn") },
+    { "media-register-imported", N_ ("Media register imported") },
+    { "media-import", N_ ("Imported from a medium") },
+    { "media-export", N_ ("Exported to a medium") },
     { "package-imported", N_ ("Package imported") },
     { "package-refused", N_ ("Package refused") },
     { "package-packed", N_ ("Package packed") },
@@ -222,4 +227,41 @@ sk_app_format_countdown (const char *deadline, GDateTime *now, gboolean *out_ove
     *out_overdue = overdue;
   /* TRANSLATORS: a deadline in local time, then the time left or overdue. */
   return g_strdup_printf (_ ("%s (%s)"), when, left);
+}
+
+char *
+sk_app_format_deadline_what (const char *what)
+{
+  static const struct
+  {
+    const char *what;
+    const char *msgid;
+  } names[] = {
+    { "results-due", NC_ ("deadline", "results due") },
+    { "upload-plaintext", NC_ ("deadline", "upload plaintext deleted") },
+    { "stored-package", NC_ ("deadline", "stored package deleted") },
+    { "stored-result", NC_ ("deadline", "stored result deleted") },
+  };
+
+  if (what == NULL)
+    return g_strdup ("—");
+  for (gsize i = 0; i < G_N_ELEMENTS (names); i++)
+    if (g_str_equal (names[i].what, what))
+      return g_strdup (g_dpgettext2 (GETTEXT_PACKAGE, "deadline", names[i].msgid));
+  return sk_escape_untrusted (what);
+}
+
+char *
+sk_app_format_key_role (const char *role)
+{
+  static const char *const names[] = {
+    NC_ ("key role", "station"),
+    NC_ ("key role", "admin"),
+    NC_ ("key role", "to-intermediate signer"),
+    NC_ ("key role", "to-intermediate recipient"),
+    NC_ ("key role", "to-standard signer"),
+    NC_ ("key role", "to-standard recipient"),
+    NULL,
+  };
+  return lookup_in_context ("key role", names, role);
 }

@@ -34,4 +34,14 @@ sk_app_format_time_left (const char *deadline, GDateTime *now, gboolean *out_ove
 char *
 sk_app_format_countdown (const char *deadline, GDateTime *now, gboolean *out_overdue);
 
+/* What ends at a case's deadline ("results-due", "upload-plaintext",
+ * "stored-package", "stored-result"), in the glossary's words. */
+char *
+sk_app_format_deadline_what (const char *what);
+
+/* A key's role in the policy ("station", "to-standard signer", …), in the
+ * glossary's words. */
+char *
+sk_app_format_key_role (const char *role);
+
 G_END_DECLS

@@ -70,3 +70,35 @@ sk_app_json_array (JsonObject *object, const char *member)
     return NULL;
   return json_node_get_array (node);
 }
+
+const char *
+sk_app_json_next_deadline (JsonObject *case_object, const char **out_what)
+{
+  JsonArray *deadlines = sk_app_json_array (case_object, "deadlines");
+  const char *best = NULL, *best_what = NULL;
+  g_autoptr (GDateTime) best_t = NULL;
+
+  for (guint i = 0; deadlines != NULL && i < json_array_get_length (deadlines); i++)
+    {
+      JsonNode *node = json_array_get_element (deadlines, i);
+      if (!JSON_NODE_HOLDS_OBJECT (node))
+        continue;
+      JsonObject *d = json_node_get_object (node);
+      const char *at = sk_app_json_string (d, "deadline");
+      g_autoptr (GDateTime) t = at != NULL ? g_date_time_new_from_iso8601 (at, NULL) : NULL;
+      if (t == NULL)
+        continue;
+      if (best_t == NULL || g_date_time_compare (t, best_t) < 0)
+        {
+          g_clear_pointer (&best_t, g_date_time_unref);
+          best_t = g_steal_pointer (&t);
+          best = at;
+          best_what = sk_app_json_string (d, "what");
+        }
+    }
+  if (best == NULL)
+    best = sk_app_json_string (case_object, "deadline");
+  if (out_what != NULL)
+    *out_what = best_what;
+  return best;
+}

@@ -20,4 +20,11 @@ sk_app_json_bool (JsonObject *object, const char *member);
 JsonArray *
 sk_app_json_array (JsonObject *object, const char *member);
 
+/* The earliest deadline of a case object (the service's "deadlines" array:
+ * {what, kind, deadline (RFC 3339, UTC), seconds_left}), or its single
+ * "deadline" member; NULL when it has none.  *OUT_WHAT (may be NULL) gets
+ * what ends then. */
+const char *
+sk_app_json_next_deadline (JsonObject *case_object, const char **out_what);
+
 G_END_DECLS

@@ -10,7 +10,8 @@
 #include "sk-app-format.h"
 #include "sk-app-job-dialog.h"
 #include "sk-app-json.h"
-#include "sk-app-operator-window.h"
+#include "sk-app-media-panel.h"
+#include "sk-app-operator-window-private.h"
 #include "sk-app-refusal-bar.h"
 #include "sk-app-refusal.h"
 #include "sk-error.h"
@@ -29,50 +30,6 @@ enum
   CASE_COL_DEADLINE_SORT,
   CASE_COL_ICON,
   CASE_COL_SERVICE_OVERDUE,
-};
-
-enum
-{
-  FILE_COL_KIND,
-  FILE_COL_NAME,
-  FILE_COL_RECORDS,
-  FILE_COL_SIZE,
-  FILE_COL_SHA256,
-  FILE_COL_STATE,
-  FILE_COL_NEEDS_APPROVAL,
-  FILE_COL_RAW_NAME,
-};
-
-struct _SkAppOperatorWindow
-{
-  GtkApplicationWindow parent_instance;
-
-  GtkBox *refusal_slot;
-  SkAppRefusalBar *refusal_bar;
-  GtkListStore *cases_store;
-  GtkListStore *files_store;
-  GtkListStore *verdicts_store;
-  GtkTreeView *cases_view;
-  GtkTreeView *files_view;
-  GtkStack *case_stack;
-  GtkLabel *case_id_label;
-  GtkLabel *case_workflow_label;
-  GtkLabel *case_state_label;
-  GtkLabel *case_deadline_label;
-  GtkLabel *case_created_label;
-  GtkLabel *handoff_path_label;
-  GtkLabel *handoff_deadline_label;
-  GtkLabel *status_label;
-
-  SkAppClient *client;
-  GCancellable *cancellable; /* every call of this window; cancelled in dispose */
-  char *case_id;             /* the case shown, as the service names it */
-  char *case_state;
-  char *case_deadline;
-  char *handoff_folder;
-  guint countdown_id;
-  GPtrArray *take_in_names; /* the downloads still to take in */
-  gboolean filling;         /* the list is being refilled: selection changes are ours */
 };
 
 G_DEFINE_FINAL_TYPE (SkAppOperatorWindow, sk_app_operator_window, GTK_TYPE_APPLICATION_WINDOW)
@@ -118,7 +75,12 @@ update_actions (SkAppOperatorWindow *self)
     gtk_tree_model_get (model, &iter, FILE_COL_NEEDS_APPROVAL, &needs_approval, -1);
   set_enabled (self, "hand-off", state_is (self->case_state, hand_off));
   set_enabled (self, "confirm-upload", state_is (self->case_state, confirm));
-  set_enabled (self, "export", state_is (self->case_state, export));
+  const SkAppMedium *medium =
+      self->media_panel != NULL ? sk_app_media_panel_get_chosen (self->media_panel) : NULL;
+  gboolean medium_ok = medium != NULL && sk_app_medium_usable (medium);
+  set_enabled (self, "import", medium_ok);
+  set_enabled (self, "export", medium_ok && state_is (self->case_state, export));
+  set_enabled (self, "export-folder", state_is (self->case_state, export));
   set_enabled (self, "approve", self->case_id != NULL && needs_approval);
   set_enabled (self, "open-folder", self->handoff_folder != NULL);
 }
@@ -200,7 +162,7 @@ on_cases_listed (GObject *source, GAsyncResult *result, gpointer user_data)
                                          CASE_COL_WORKFLOW, workflow, CASE_COL_STATE, state,
                                          CASE_COL_RAW_ID, id, CASE_COL_SERVICE_OVERDUE,
                                          sk_app_json_bool (c, "overdue"), -1);
-      fill_countdown (self, &iter, sk_app_json_string (c, "deadline"), now);
+      fill_countdown (self, &iter, sk_app_json_next_deadline (c, NULL), now);
       if (self->case_id != NULL && g_str_equal (self->case_id, id))
         {
           selected_iter = iter;
@@ -217,7 +179,10 @@ on_cases_listed (GObject *source, GAsyncResult *result, gpointer user_data)
   g_autofree char *count = g_strdup_printf (
       g_dngettext (GETTEXT_PACKAGE, "%u case", "%u cases", json_array_get_length (cases)),
       json_array_get_length (cases));
-  set_status (self, count);
+  /* The count only where nothing more useful is said (an import's case,
+   * a medium inserted, …). */
+  if (*gtk_label_get_text (self->status_label) == '\0')
+    set_status (self, count);
 }
 
 static void
@@ -227,6 +192,36 @@ refresh (SkAppOperatorWindow *self)
                            on_cases_listed, g_object_ref (self));
   if (self->case_id != NULL)
     show_case (self, self->case_id);
+}
+
+/* One line per deadline of the case shown, in local time (JST on the
+ * terminal) with the time left; TRUE when one has passed. */
+static gboolean
+render_case_deadlines (SkAppOperatorWindow *self, GDateTime *now)
+{
+  g_autoptr (GString) text = g_string_new (NULL);
+  gboolean any_overdue = FALSE;
+
+  for (guint i = 0; i + 1 < self->case_deadlines->len; i += 2)
+    {
+      const char *what = g_ptr_array_index (self->case_deadlines, i);
+      const char *at = g_ptr_array_index (self->case_deadlines, i + 1);
+      gboolean overdue = FALSE;
+      g_autofree char *countdown = sk_app_format_countdown (at, now, &overdue);
+      any_overdue = any_overdue || overdue;
+      if (text->len > 0)
+        g_string_append_c (text, '\n');
+      if (*what != '\0')
+        {
+          g_autofree char *words = sk_app_format_deadline_what (what);
+          /* TRANSLATORS: what ends at a deadline, then the deadline and time left. */
+          g_string_append_printf (text, _ ("%s: %s"), words, countdown);
+        }
+      else
+        g_string_append (text, countdown);
+    }
+  gtk_label_set_text (self->case_deadline_label, text->len > 0 ? text->str : "—");
+  return any_overdue;
 }
 
 static gboolean
@@ -251,11 +246,7 @@ on_countdown (gpointer data)
         }
       valid = gtk_tree_model_iter_next (GTK_TREE_MODEL (self->cases_store), &iter);
     }
-  if (self->case_deadline != NULL)
-    {
-      g_autofree char *text = sk_app_format_countdown (self->case_deadline, now, NULL);
-      gtk_label_set_text (self->case_deadline_label, text);
-    }
+  render_case_deadlines (self, now);
   return G_SOURCE_CONTINUE;
 }
 
@@ -274,15 +265,32 @@ fill_case (SkAppOperatorWindow *self, JsonObject *c)
 
   g_free (self->case_state);
   self->case_state = g_strdup (sk_app_json_string (c, "state"));
-  g_free (self->case_deadline);
-  self->case_deadline = g_strdup (sk_app_json_string (c, "deadline"));
-  g_autofree char *deadline = sk_app_format_countdown (self->case_deadline, now, &overdue);
-  overdue = overdue || sk_app_json_bool (c, "overdue");
+  g_ptr_array_set_size (self->case_deadlines, 0);
+  JsonArray *deadlines = sk_app_json_array (c, "deadlines");
+  for (guint i = 0; deadlines != NULL && i < json_array_get_length (deadlines); i++)
+    {
+      JsonNode *node = json_array_get_element (deadlines, i);
+      JsonObject *d = JSON_NODE_HOLDS_OBJECT (node) ? json_node_get_object (node) : NULL;
+      const char *at = sk_app_json_string (d, "deadline");
+      /* A deadline that is no time (the service's "?" for one beyond its
+       * clock's range) is no deadline to count down to. */
+      g_autoptr (GDateTime) t = at != NULL ? g_date_time_new_from_iso8601 (at, NULL) : NULL;
+      if (t == NULL)
+        continue;
+      const char *what = sk_app_json_string (d, "what");
+      g_ptr_array_add (self->case_deadlines, g_strdup (what != NULL ? what : ""));
+      g_ptr_array_add (self->case_deadlines, g_strdup (at));
+    }
+  if (self->case_deadlines->len == 0 && sk_app_json_string (c, "deadline") != NULL)
+    {
+      g_ptr_array_add (self->case_deadlines, g_strdup (""));
+      g_ptr_array_add (self->case_deadlines, g_strdup (sk_app_json_string (c, "deadline")));
+    }
 
   gtk_label_set_text (self->case_id_label, shown_id);
   gtk_label_set_text (self->case_workflow_label, workflow);
   gtk_label_set_text (self->case_state_label, state);
-  gtk_label_set_text (self->case_deadline_label, deadline);
+  overdue = render_case_deadlines (self, now) || sk_app_json_bool (c, "overdue");
   gtk_label_set_text (self->case_created_label, created);
   GtkStyleContext *style = gtk_widget_get_style_context (GTK_WIDGET (self->case_deadline_label));
   if (overdue)
@@ -387,473 +395,64 @@ on_case_changed (SkDbusCases *cases, const char *case_id, gpointer user_data)
   refresh (SK_APP_OPERATOR_WINDOW (user_data));
 }
 
-/* ---- import ------------------------------------------------------------------- */
-
-static void
-on_import_done (GObject *source, GAsyncResult *result, gpointer user_data)
-{
-  g_autoptr (SkAppOperatorWindow) self = user_data;
-  g_autoptr (GError) error = NULL;
-  g_autofree char *text = sk_app_job_dialog_run_finish (result, &error);
-
-  if (text == NULL)
-    {
-      if (!is_cancelled (error))
-        sk_app_refusal_bar_show_error (self->refusal_bar, _ ("Importing the package"), error);
-      refresh (self);
-      return;
-    }
-  sk_app_refusal_bar_dismiss (self->refusal_bar);
-  g_autoptr (JsonObject) c = sk_app_json_parse_object (text, NULL);
-  const char *id = sk_app_json_string (c, "id");
-  if (id != NULL)
-    {
-      g_free (self->case_id);
-      self->case_id = g_strdup (id);
-      g_autofree char *shown = sk_escape_untrusted (id);
-      g_autofree char *status = g_strdup_printf (_ ("Package imported into case %s."), shown);
-      set_status (self, status);
-    }
-  refresh (self);
-}
-
-static void
-on_import_started (GObject *source, GAsyncResult *result, gpointer user_data)
-{
-  g_autoptr (SkAppOperatorWindow) self = user_data;
-  g_autoptr (GError) error = NULL;
-  g_autofree char *job = NULL;
-
-  if (!sk_dbus_cases_call_import_finish (SK_DBUS_CASES (source), &job, NULL, result, &error))
-    {
-      if (!is_cancelled (error))
-        sk_app_refusal_bar_show_error (self->refusal_bar, _ ("Importing the package"), error);
-      return;
-    }
-  sk_app_job_dialog_run_async (GTK_WINDOW (self), self->client, _ ("Importing the package"), job,
-                               self->cancellable, on_import_done, g_object_ref (self));
-}
-
-static void
-on_import_chosen (GtkNativeDialog *dialog, int response, gpointer user_data)
-{
-  g_autoptr (SkAppOperatorWindow) self = user_data;
-  g_autoptr (GtkNativeDialog) owned = dialog;
-  g_autofree char *path = NULL;
-  g_autofree char *name = NULL;
-  g_autoptr (GError) error = NULL;
-
-  if (response != GTK_RESPONSE_ACCEPT)
-    return;
-  path = gtk_file_chooser_get_filename (GTK_FILE_CHOOSER (owned));
-  if (path == NULL)
-    return;
-  int fd = sk_app_open_parent (path, &name, &error);
-  if (fd < 0)
-    {
-      sk_app_refusal_bar_show_error (self->refusal_bar, _ ("Importing the package"), error);
-      return;
-    }
-  g_autoptr (GUnixFDList) fds = sk_app_fd_list_take (fd);
-  sk_dbus_cases_call_import (sk_app_client_get_cases (self->client), g_variant_new_handle (0), name,
-                             fds, self->cancellable, on_import_started, g_object_ref (self));
-}
-
-static void
-on_import (GSimpleAction *action, GVariant *parameter, gpointer user_data)
-{
-  SkAppOperatorWindow *self = user_data;
-  GtkFileChooserNative *chooser =
-      gtk_file_chooser_native_new (_ ("Import a Package"), GTK_WINDOW (self),
-                                   GTK_FILE_CHOOSER_ACTION_OPEN, _ ("_Import"), _ ("_Cancel"));
-  g_autoptr (GtkFileFilter) filter = gtk_file_filter_new ();
-
-  gtk_file_filter_set_name (filter, _ ("Sekisho packages (*.tar.gpg)"));
-  gtk_file_filter_add_pattern (filter, "*.tar.gpg");
-  gtk_file_chooser_add_filter (GTK_FILE_CHOOSER (chooser), g_object_ref (filter));
-  gtk_file_chooser_set_local_only (GTK_FILE_CHOOSER (chooser), TRUE);
-  g_signal_connect (chooser, "response", G_CALLBACK (on_import_chosen), g_object_ref (self));
-  gtk_native_dialog_show (GTK_NATIVE_DIALOG (chooser));
-}
-
-/* ---- hand-off and upload ---------------------------------------------------------- */
-
-static void
-on_hand_off_done (GObject *source, GAsyncResult *result, gpointer user_data)
-{
-  g_autoptr (SkAppOperatorWindow) self = user_data;
-  g_autoptr (GError) error = NULL;
-  g_autofree char *text = sk_app_job_dialog_run_finish (result, &error);
-
-  if (text == NULL)
-    {
-      if (!is_cancelled (error))
-        sk_app_refusal_bar_show_error (self->refusal_bar, _ ("Handing the files to the browser"),
-                                       error);
-      refresh (self);
-      return;
-    }
-  sk_app_refusal_bar_dismiss (self->refusal_bar);
-  g_autoptr (JsonObject) r = sk_app_json_parse_object (text, NULL);
-  JsonArray *paths = sk_app_json_array (r, "paths");
-  if (paths != NULL && json_array_get_length (paths) > 0)
-    {
-      const char *first = json_array_get_string_element (paths, 0);
-      g_clear_pointer (&self->handoff_folder, g_free);
-      self->handoff_folder = first != NULL ? g_path_get_dirname (first) : NULL;
-    }
-  if (self->handoff_folder != NULL)
-    {
-      g_autofree char *shown = sk_escape_untrusted (self->handoff_folder);
-      g_autofree char *text_path = g_strdup_printf (
-          _ ("Upload these files from %s with the browser, then confirm the upload."), shown);
-      gtk_label_set_text (self->handoff_path_label, text_path);
-      g_autoptr (GDateTime) now = g_date_time_new_now_local ();
-      const char *deadline = sk_app_json_string (r, "deadline");
-      if (deadline != NULL)
-        {
-          g_autofree char *countdown = sk_app_format_countdown (deadline, now, NULL);
-          g_autofree char *line =
-              g_strdup_printf (_ ("The files are deleted from the folder at %s."), countdown);
-          gtk_label_set_text (self->handoff_deadline_label, line);
-        }
-      else
-        gtk_label_set_text (self->handoff_deadline_label,
-                            _ ("The files are deleted from the folder after the policy's few "
-                               "minutes; hand them off again if the time runs out."));
-    }
-  refresh (self);
-}
-
-static void
-on_hand_off_started (GObject *source, GAsyncResult *result, gpointer user_data)
-{
-  g_autoptr (SkAppOperatorWindow) self = user_data;
-  g_autoptr (GError) error = NULL;
-  g_autofree char *job = NULL;
-
-  if (!sk_dbus_cases_call_hand_off_finish (SK_DBUS_CASES (source), &job, result, &error))
-    {
-      if (!is_cancelled (error))
-        sk_app_refusal_bar_show_error (self->refusal_bar, _ ("Handing the files to the browser"),
-                                       error);
-      return;
-    }
-  sk_app_job_dialog_run_async (GTK_WINDOW (self), self->client,
-                               _ ("Handing the files to the browser"), job, self->cancellable,
-                               on_hand_off_done, g_object_ref (self));
-}
-
-static void
-on_hand_off (GSimpleAction *action, GVariant *parameter, gpointer user_data)
-{
-  SkAppOperatorWindow *self = user_data;
-
-  if (self->case_id == NULL)
-    return;
-  sk_dbus_cases_call_hand_off (sk_app_client_get_cases (self->client), self->case_id,
-                               self->cancellable, on_hand_off_started, g_object_ref (self));
-}
-
-static void
-on_open_folder (GSimpleAction *action, GVariant *parameter, gpointer user_data)
-{
-  SkAppOperatorWindow *self = user_data;
-  g_autoptr (GError) error = NULL;
-
-  if (self->handoff_folder == NULL)
-    return;
-  g_autofree char *uri = g_filename_to_uri (self->handoff_folder, NULL, &error);
-  if (uri == NULL || !gtk_show_uri_on_window (GTK_WINDOW (self), uri, GDK_CURRENT_TIME, &error))
-    sk_app_refusal_bar_show_error (self->refusal_bar, _ ("Opening the upload folder"), error);
-}
-
-static void
-on_confirmed (GObject *source, GAsyncResult *result, gpointer user_data)
-{
-  g_autoptr (SkAppOperatorWindow) self = user_data;
-  g_autoptr (GError) error = NULL;
-
-  if (!sk_dbus_cases_call_confirm_upload_finish (SK_DBUS_CASES (source), result, &error))
-    {
-      if (!is_cancelled (error))
-        sk_app_refusal_bar_show_error (self->refusal_bar, _ ("Confirming the upload"), error);
-      return;
-    }
-  sk_app_refusal_bar_dismiss (self->refusal_bar);
-  set_status (self, _ ("Upload confirmed; the files were deleted from the upload folder."));
-  g_clear_pointer (&self->handoff_folder, g_free);
-  gtk_label_set_text (self->handoff_path_label, _ ("Uploaded."));
-  gtk_label_set_text (self->handoff_deadline_label, "");
-  refresh (self);
-}
-
-static void
-on_confirm_upload (GSimpleAction *action, GVariant *parameter, gpointer user_data)
-{
-  SkAppOperatorWindow *self = user_data;
-
-  if (self->case_id == NULL)
-    return;
-  sk_dbus_cases_call_confirm_upload (sk_app_client_get_cases (self->client), self->case_id,
-                                     self->cancellable, on_confirmed, g_object_ref (self));
-}
-
-/* ---- taking in results, one download after the other -------------------------------- */
-
-static void
-take_in_next (SkAppOperatorWindow *self);
-
-static void
-add_verdict (SkAppOperatorWindow *self, const char *name, const char *verdict, const char *why)
-{
-  g_autofree char *shown = sk_escape_untrusted (name);
-  gtk_list_store_insert_with_values (self->verdicts_store, NULL, 0, 0, shown, 1, verdict, 2, why,
-                                     -1);
-}
-
-static void
-on_take_in_done (GObject *source, GAsyncResult *result, gpointer user_data)
-{
-  g_autoptr (SkAppOperatorWindow) self = user_data;
-  g_autoptr (GError) error = NULL;
-  g_autofree char *text = sk_app_job_dialog_run_finish (result, &error);
-  g_autofree char *name = self->take_in_names->len > 0
-                              ? g_strdup (g_ptr_array_index (self->take_in_names, 0))
-                              : g_strdup ("");
-
-  if (self->take_in_names->len > 0)
-    g_ptr_array_remove_index (self->take_in_names, 0);
-  if (text == NULL)
-    {
-      if (is_cancelled (error))
-        {
-          g_ptr_array_set_size (self->take_in_names, 0);
-          refresh (self);
-          return;
-        }
-      add_verdict (self, name, _ ("Refused"),
-                   sk_error_code_to_reason (sk_app_refusal_code (error)));
-      sk_app_refusal_bar_show_error (self->refusal_bar, _ ("Taking in a result"), error);
-    }
-  else
-    {
-      g_autoptr (JsonObject) r = sk_app_json_parse_object (text, NULL);
-      g_autofree char *records =
-          g_strdup_printf (g_dngettext (GETTEXT_PACKAGE, "%d record", "%d records",
-                                        (gulong)MAX (0, sk_app_json_int (r, "records", 0))),
-                           (int)sk_app_json_int (r, "records", 0));
-      add_verdict (self, name, _ ("Accepted"), records);
-    }
-  take_in_next (self);
-}
-
-static void
-on_take_in_started (GObject *source, GAsyncResult *result, gpointer user_data)
-{
-  g_autoptr (SkAppOperatorWindow) self = user_data;
-  g_autoptr (GError) error = NULL;
-  g_autofree char *job = NULL;
-
-  if (!sk_dbus_cases_call_take_in_finish (SK_DBUS_CASES (source), &job, result, &error))
-    {
-      if (is_cancelled (error))
-        return;
-      const char *name =
-          self->take_in_names->len > 0 ? g_ptr_array_index (self->take_in_names, 0) : "";
-      add_verdict (self, name, _ ("Refused"),
-                   sk_error_code_to_reason (sk_app_refusal_code (error)));
-      sk_app_refusal_bar_show_error (self->refusal_bar, _ ("Taking in a result"), error);
-      if (self->take_in_names->len > 0)
-        g_ptr_array_remove_index (self->take_in_names, 0);
-      take_in_next (self);
-      return;
-    }
-  sk_app_job_dialog_run_async (GTK_WINDOW (self), self->client, _ ("Taking in a result"), job,
-                               self->cancellable, on_take_in_done, g_object_ref (self));
-}
-
-static void
-take_in_next (SkAppOperatorWindow *self)
-{
-  if (self->take_in_names->len == 0)
-    {
-      refresh (self);
-      return;
-    }
-  sk_dbus_cases_call_take_in (sk_app_client_get_cases (self->client),
-                              g_ptr_array_index (self->take_in_names, 0), self->cancellable,
-                              on_take_in_started, g_object_ref (self));
-}
-
-static void
-on_downloads_listed (GObject *source, GAsyncResult *result, gpointer user_data)
-{
-  g_autoptr (SkAppOperatorWindow) self = user_data;
-  g_autoptr (GError) error = NULL;
-  g_auto (GStrv) names = NULL;
-
-  if (!sk_dbus_cases_call_list_downloads_finish (SK_DBUS_CASES (source), &names, result, &error))
-    {
-      if (!is_cancelled (error))
-        sk_app_refusal_bar_show_error (self->refusal_bar, _ ("Taking in results"), error);
-      return;
-    }
-  gtk_list_store_clear (self->verdicts_store);
-  if (names == NULL || names[0] == NULL)
-    {
-      set_status (self, _ ("The download folder holds no result file."));
-      return;
-    }
-  for (char **n = names; *n != NULL; n++)
-    g_ptr_array_add (self->take_in_names, g_strdup (*n));
-  take_in_next (self);
-}
-
-static void
-on_take_in (GSimpleAction *action, GVariant *parameter, gpointer user_data)
-{
-  SkAppOperatorWindow *self = user_data;
-
-  if (self->take_in_names->len > 0)
-    return;
-  sk_dbus_cases_call_list_downloads (sk_app_client_get_cases (self->client), self->cancellable,
-                                     on_downloads_listed, g_object_ref (self));
-}
-
-/* ---- approval (dual control) ------------------------------------------------------- */
-
-static void
-on_approved (GObject *source, GAsyncResult *result, gpointer user_data)
-{
-  g_autoptr (SkAppOperatorWindow) self = user_data;
-  g_autoptr (GError) error = NULL;
-
-  if (!sk_dbus_cases_call_approve_finish (SK_DBUS_CASES (source), result, &error))
-    {
-      if (!is_cancelled (error))
-        sk_app_refusal_bar_show_error (self->refusal_bar, _ ("Approving the file"), error);
-      return;
-    }
-  sk_app_refusal_bar_dismiss (self->refusal_bar);
-  set_status (self, _ ("The file was approved."));
-  refresh (self);
-}
-
-static void
-on_approve (GSimpleAction *action, GVariant *parameter, gpointer user_data)
-{
-  SkAppOperatorWindow *self = user_data;
-  GtkTreeModel *model = NULL;
-  GtkTreeIter iter;
-  g_autofree char *name = NULL;
-
-  if (self->case_id == NULL || !gtk_tree_selection_get_selected (
-                                   gtk_tree_view_get_selection (self->files_view), &model, &iter))
-    return;
-  gtk_tree_model_get (model, &iter, FILE_COL_RAW_NAME, &name, -1);
-  if (name == NULL)
-    return;
-  sk_dbus_cases_call_approve (sk_app_client_get_cases (self->client), self->case_id, name,
-                              self->cancellable, on_approved, g_object_ref (self));
-}
-
-/* ---- export ---------------------------------------------------------------------------- */
-
-static void
-on_export_done (GObject *source, GAsyncResult *result, gpointer user_data)
-{
-  g_autoptr (SkAppOperatorWindow) self = user_data;
-  g_autoptr (GError) error = NULL;
-  g_autofree char *text = sk_app_job_dialog_run_finish (result, &error);
-
-  if (text == NULL)
-    {
-      if (!is_cancelled (error))
-        sk_app_refusal_bar_show_error (self->refusal_bar, _ ("Exporting to the medium"), error);
-      refresh (self);
-      return;
-    }
-  sk_app_refusal_bar_dismiss (self->refusal_bar);
-  g_autoptr (JsonObject) r = sk_app_json_parse_object (text, NULL);
-  const char *package = sk_app_json_string (r, "package");
-  g_autofree char *shown = sk_escape_untrusted (package != NULL ? package : "");
-  g_autofree char *status =
-      g_strdup_printf (_ ("Exported %s; it was read back from the medium and matches."), shown);
-  set_status (self, status);
-  refresh (self);
-}
-
-static void
-on_export_started (GObject *source, GAsyncResult *result, gpointer user_data)
-{
-  g_autoptr (SkAppOperatorWindow) self = user_data;
-  g_autoptr (GError) error = NULL;
-  g_autofree char *job = NULL;
-
-  if (!sk_dbus_cases_call_export_finish (SK_DBUS_CASES (source), &job, NULL, result, &error))
-    {
-      if (!is_cancelled (error))
-        sk_app_refusal_bar_show_error (self->refusal_bar, _ ("Exporting to the medium"), error);
-      return;
-    }
-  sk_app_job_dialog_run_async (GTK_WINDOW (self), self->client, _ ("Exporting to the medium"), job,
-                               self->cancellable, on_export_done, g_object_ref (self));
-}
-
-static void
-on_export_chosen (GtkNativeDialog *dialog, int response, gpointer user_data)
-{
-  g_autoptr (SkAppOperatorWindow) self = user_data;
-  g_autoptr (GtkNativeDialog) owned = dialog;
-  g_autoptr (GError) error = NULL;
-
-  if (response != GTK_RESPONSE_ACCEPT || self->case_id == NULL)
-    return;
-  g_autofree char *path = gtk_file_chooser_get_filename (GTK_FILE_CHOOSER (owned));
-  if (path == NULL)
-    return;
-  int fd = sk_app_open_folder (path, &error);
-  if (fd < 0)
-    {
-      sk_app_refusal_bar_show_error (self->refusal_bar, _ ("Exporting to the medium"), error);
-      return;
-    }
-  g_autoptr (GUnixFDList) fds = sk_app_fd_list_take (fd);
-  sk_dbus_cases_call_export (sk_app_client_get_cases (self->client), self->case_id,
-                             g_variant_new_handle (0), fds, self->cancellable, on_export_started,
-                             g_object_ref (self));
-}
-
-static void
-on_export (GSimpleAction *action, GVariant *parameter, gpointer user_data)
-{
-  SkAppOperatorWindow *self = user_data;
-  GtkFileChooserNative *chooser = gtk_file_chooser_native_new (
-      _ ("Export to a Registered Medium"), GTK_WINDOW (self), GTK_FILE_CHOOSER_ACTION_SELECT_FOLDER,
-      _ ("_Export"), _ ("_Cancel"));
-
-  gtk_file_chooser_set_local_only (GTK_FILE_CHOOSER (chooser), TRUE);
-  g_signal_connect (chooser, "response", G_CALLBACK (on_export_chosen), g_object_ref (self));
-  gtk_native_dialog_show (GTK_NATIVE_DIALOG (chooser));
-}
-
 static void
 on_refresh (GSimpleAction *action, GVariant *parameter, gpointer user_data)
 {
-  refresh (SK_APP_OPERATOR_WINDOW (user_data));
+  SkAppOperatorWindow *self = user_data;
+
+  sk_app_media_panel_refresh (self->media_panel);
+  refresh (self);
+}
+
+/* ---- media in and out ------------------------------------------------------------------ */
+
+static void
+on_media_changed (SkAppMediaPanel *panel, gpointer user_data)
+{
+  update_actions (SK_APP_OPERATOR_WINDOW (user_data));
+}
+
+static void
+on_media_notice (SkAppMediaPanel *panel, const char *text, gpointer user_data)
+{
+  set_status (SK_APP_OPERATOR_WINDOW (user_data), text);
+}
+
+static void
+on_media_refused (SkAppMediaPanel *panel,
+                  const char *reason,
+                  const char *identity,
+                  gpointer user_data)
+{
+  SkAppOperatorWindow *self = user_data;
+  SkErrorCode code = SK_ERROR_MEDIA_CLASS;
+  g_autoptr (GError) error = NULL;
+
+  if (!sk_error_code_from_reason (reason, &code))
+    code = SK_ERROR_MEDIA_CLASS;
+  /* IDENTITY is escaped already (sk-app-medium.c). */
+  g_set_error_literal (&error, SK_ERROR, code, identity);
+  sk_app_refusal_bar_show_error (self->refusal_bar, _ ("Using the inserted medium"), error);
+  /* TRANSLATORS: a medium was refused; then its description and the reason code. */
+  g_autofree char *text = g_strdup_printf (_ ("Medium refused: %s (%s)"), identity, reason);
+  set_status (self, text);
 }
 
 static const GActionEntry win_entries[] = {
   { "refresh", on_refresh, NULL, NULL, NULL, { 0 } },
-  { "import", on_import, NULL, NULL, NULL, { 0 } },
-  { "hand-off", on_hand_off, NULL, NULL, NULL, { 0 } },
-  { "open-folder", on_open_folder, NULL, NULL, NULL, { 0 } },
-  { "confirm-upload", on_confirm_upload, NULL, NULL, NULL, { 0 } },
-  { "take-in", on_take_in, NULL, NULL, NULL, { 0 } },
-  { "approve", on_approve, NULL, NULL, NULL, { 0 } },
-  { "export", on_export, NULL, NULL, NULL, { 0 } },
 };
+
+void
+_sk_app_operator_window_refresh (SkAppOperatorWindow *self)
+{
+  refresh (self);
+}
+
+void
+_sk_app_operator_window_set_status (SkAppOperatorWindow *self, const char *text)
+{
+  set_status (self, text);
+}
 
 /* ---- the object ------------------------------------------------------------------------- */
 
@@ -876,7 +475,7 @@ sk_app_operator_window_finalize (GObject *object)
   g_clear_object (&self->cancellable);
   g_free (self->case_id);
   g_free (self->case_state);
-  g_free (self->case_deadline);
+  g_ptr_array_unref (self->case_deadlines);
   g_free (self->handoff_folder);
   g_ptr_array_unref (self->take_in_names);
   G_OBJECT_CLASS (sk_app_operator_window_parent_class)->finalize (object);
@@ -894,6 +493,7 @@ sk_app_operator_window_class_init (SkAppOperatorWindowClass *klass)
                                                "/jp/sekisho/Sekisho/sk-app-operator-window.ui");
 #define BIND(name) gtk_widget_class_bind_template_child (widget_class, SkAppOperatorWindow, name)
   BIND (refusal_slot);
+  BIND (media_slot);
   BIND (cases_store);
   BIND (files_store);
   BIND (verdicts_store);
@@ -921,8 +521,11 @@ sk_app_operator_window_init (SkAppOperatorWindow *self)
   gtk_box_pack_start (self->refusal_slot, GTK_WIDGET (self->refusal_bar), FALSE, TRUE, 0);
   self->cancellable = g_cancellable_new ();
   self->take_in_names = g_ptr_array_new_with_free_func (g_free);
+  self->case_deadlines = g_ptr_array_new_with_free_func (g_free);
   g_action_map_add_action_entries (G_ACTION_MAP (self), win_entries, G_N_ELEMENTS (win_entries),
                                    self);
+  g_action_map_add_action_entries (G_ACTION_MAP (self), _sk_app_operator_transfer_entries,
+                                   _sk_app_operator_transfer_n_entries, self);
   update_actions (self);
 }
 
@@ -937,6 +540,13 @@ sk_app_operator_window_new (GtkApplication *app, SkAppClient *client)
   g_signal_connect_object (sk_app_client_get_cases (client), "case-changed",
                            G_CALLBACK (on_case_changed), self, 0);
   self->countdown_id = g_timeout_add_seconds (COUNTDOWN_SECONDS, on_countdown, self);
+  self->media_panel = sk_app_media_panel_new (client);
+  sk_app_media_panel_set_refuse_unregistered (self->media_panel, TRUE);
+  gtk_box_pack_start (self->media_slot, GTK_WIDGET (self->media_panel), FALSE, TRUE, 0);
+  g_signal_connect_object (self->media_panel, "changed", G_CALLBACK (on_media_changed), self, 0);
+  g_signal_connect_object (self->media_panel, "notice", G_CALLBACK (on_media_notice), self, 0);
+  g_signal_connect_object (self->media_panel, "refused", G_CALLBACK (on_media_refused), self, 0);
+  update_actions (self);
   refresh (self);
   return GTK_WIDGET (self);
 }

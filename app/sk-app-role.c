@@ -1,63 +1,52 @@
-/* sk-app-role.c — the caller's groups mapped to a role, as core/sk-actor.c maps them */
+/* sk-app-role.c — the service's answer to WhoAmI mapped to a window */
 #define G_LOG_DOMAIN "sekisho-gtk"
 
 #include "config.h"
 
-#include <grp.h>
-
+#include "sk-app-json.h"
 #include "sk-app-role.h"
 
-#define NSS_BUFFER_SIZE 16384
-
-static gboolean
-group_gid (const char *name, gid_t *out_gid)
+static const struct
 {
-  g_autofree char *buf = g_malloc (NSS_BUFFER_SIZE);
-  struct group gr, *found = NULL;
+  const char *name;
+  const char *group;
+  SkAppRole role;
+} roles[] = {
+  { "operator", "sekisho-operator", SK_APP_ROLE_OPERATOR },
+  { "auditor", "sekisho-auditor", SK_APP_ROLE_AUDITOR },
+  { "admin", "sekisho-admin", SK_APP_ROLE_ADMIN },
+};
 
-  if (getgrnam_r (name, &gr, buf, NSS_BUFFER_SIZE, &found) != 0 || found == NULL)
-    return FALSE;
-  *out_gid = gr.gr_gid;
-  return TRUE;
-}
-
-SkAppRole
-sk_app_role_for_gids (const gid_t *gids, gsize n_gids, const gint64 role_gids[SK_APP_N_ROLE_GROUPS])
+static guint
+role_groups_held (JsonObject *who)
 {
-  static const SkAppRole roles[SK_APP_N_ROLE_GROUPS] = { SK_APP_ROLE_OPERATOR, SK_APP_ROLE_AUDITOR,
-                                                         SK_APP_ROLE_ADMIN };
-  SkAppRole role = SK_APP_ROLE_NONE;
+  JsonArray *groups = sk_app_json_array (who, "groups");
   guint held = 0;
 
-  g_return_val_if_fail (gids != NULL || n_gids == 0, SK_APP_ROLE_NONE);
-
-  for (gsize r = 0; r < SK_APP_N_ROLE_GROUPS; r++)
+  for (guint i = 0; groups != NULL && i < json_array_get_length (groups); i++)
     {
-      if (role_gids[r] < 0)
+      JsonNode *node = json_array_get_element (groups, i);
+      if (!JSON_NODE_HOLDS_VALUE (node) || json_node_get_value_type (node) != G_TYPE_STRING)
         continue;
-      for (gsize i = 0; i < n_gids; i++)
-        if ((gint64)gids[i] == role_gids[r])
-          {
-            role = roles[r];
-            held++;
-            break;
-          }
+      for (gsize r = 0; r < G_N_ELEMENTS (roles); r++)
+        if (g_str_equal (json_node_get_string (node), roles[r].group))
+          held++;
     }
-  return held > 1 ? SK_APP_ROLE_SEVERAL : role;
+  return held;
 }
 
 SkAppRole
-sk_app_role_from_groups (const gid_t *gids, gsize n_gids)
+sk_app_role_from_who (JsonObject *who)
 {
-  static const char *const names[SK_APP_N_ROLE_GROUPS] = { "sekisho-operator", "sekisho-auditor",
-                                                           "sekisho-admin" };
-  gint64 role_gids[SK_APP_N_ROLE_GROUPS];
+  if (who == NULL)
+    return SK_APP_ROLE_NONE;
 
-  /* Looked up on every start: a change of the group database counts at once. */
-  for (gsize r = 0; r < SK_APP_N_ROLE_GROUPS; r++)
-    {
-      gid_t gid;
-      role_gids[r] = group_gid (names[r], &gid) ? (gint64)gid : -1;
-    }
-  return sk_app_role_for_gids (gids, n_gids, role_gids);
+  const char *role = sk_app_json_string (who, "role");
+  const char *refusal = sk_app_json_string (who, "refusal");
+
+  if (role != NULL && refusal == NULL)
+    for (gsize r = 0; r < G_N_ELEMENTS (roles); r++)
+      if (g_str_equal (role, roles[r].name))
+        return roles[r].role;
+  return role_groups_held (who) > 1 ? SK_APP_ROLE_SEVERAL : SK_APP_ROLE_NONE;
 }

@@ -1,13 +1,13 @@
-/* sk-app-role.h — which role's window: the caller's groups, decided as sekishod decides */
+/* sk-app-role.h — which role's window: the service's answer to WhoAmI, read */
 #pragma once
 
-#include <glib.h>
-#include <sys/types.h>
+#include <json-glib/json-glib.h>
 
 G_BEGIN_DECLS
 
-/* The caller's role on the station (DESIGN.md §1): exactly one of the groups
- * sekisho-operator, sekisho-auditor, sekisho-admin. */
+/* The caller's role on the station (DESIGN.md §1), as sekishod decides it
+ * from what the bus daemon says of the caller (Station.WhoAmI).  The app
+ * derives nothing itself. */
 typedef enum
 {
   SK_APP_ROLE_NONE,
@@ -17,19 +17,12 @@ typedef enum
   SK_APP_ROLE_SEVERAL, /* in more than one role group: refused, as the service does */
 } SkAppRole;
 
-#define SK_APP_N_ROLE_GROUPS 3
-
-/* The role GIDS give, where ROLE_GIDS are the gids of sekisho-operator,
- * sekisho-auditor and sekisho-admin in that order (-1: no such group on this
- * system, so nobody holds that role): exactly one must be among GIDS.  The
- * same rule as core/sk-actor.c's. */
+/* The role WHO (the JSON object of WhoAmI: uid, login, role, refusal,
+ * groups) names.  A role the app does not know, or a refusal beside a role,
+ * is no role: the app fails closed.  With no role, SEVERAL when the groups
+ * the service reports hold more than one of the role groups (only to say
+ * so in words; the service refused either way). */
 SkAppRole
-sk_app_role_for_gids (const gid_t *gids,
-                      gsize n_gids,
-                      const gint64 role_gids[SK_APP_N_ROLE_GROUPS]);
-
-/* The same, with the three groups looked up by name now. */
-SkAppRole
-sk_app_role_from_groups (const gid_t *gids, gsize n_gids);
+sk_app_role_from_who (JsonObject *who);
 
 G_END_DECLS

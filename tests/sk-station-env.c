@@ -478,7 +478,13 @@ stick_plug (char **f, guint n, GError **error)
       g_ptr_array_add (ifaces, iface);
     }
   g_autofree char *size = g_strdup_printf ("%" G_GUINT64_FORMAT, (guint64)st.st_size / 512);
-  g_autofree char *disk_name = g_strdup_printf ("sd%c", 'a' + (k % 26));
+  /* Never a name used before in this run: umockdev keeps a removed disk's
+   * /sys/block link, and adding the same name again aborts the testbed
+   * (the 27th plug did, with "sd%c" of k % 26).  sda…sdz, then sdaa…: as
+   * the kernel names them. */
+  g_autofree char *disk_name =
+      k < 26 ? g_strdup_printf ("sd%c", 'a' + k)
+             : g_strdup_printf ("sd%c%c", 'a' + (char)(k / 26 - 1) % 26, 'a' + (char)(k % 26));
   s->syspath = umockdev_testbed_add_device (in.tb, "block", disk_name, storage, "size", size,
                                             "removable", "1", NULL, "DEVNAME", s->devnode,
                                             "DEVTYPE", "disk", "ID_BUS", "usb", NULL);

@@ -14,6 +14,7 @@
 
 #include "sk-app-format.h"
 #include "sk-app-json.h"
+#include "sk-app-medium.h"
 #include "sk-app-refusal.h"
 #include "sk-app-role.h"
 #include "sk-error.h"
@@ -153,36 +154,114 @@ test_json_defensive (void)
   g_assert_null (sk_app_json_string (o, "missing"));
 }
 
-/* Which window: exactly one role group among the caller's groups. */
-static void
-test_role_for_gids (void)
+/* Which window: the role the service names in WhoAmI, nothing derived here. */
+static SkAppRole
+role_of (const char *json)
 {
-  const gint64 roles[SK_APP_N_ROLE_GROUPS] = { 9901, 9902, 9903 };
-  const gint64 no_auditor[SK_APP_N_ROLE_GROUPS] = { 9901, -1, 9903 };
-  const gid_t none[] = { 0, 100, 27 };
-  const gid_t operator[] = { 100, 9901 };
-  const gid_t auditor[] = { 9902 };
-  const gid_t admin[] = { 5, 9903, 100 };
-  const gid_t two[] = { 9901, 9903 };
-  const gid_t three[] = { 9903, 9902, 9901 };
+  g_autoptr (GError) error = NULL;
+  g_autoptr (JsonObject) who = sk_app_json_parse_object (json, &error);
 
-  g_assert_cmpint (sk_app_role_for_gids (NULL, 0, roles), ==, SK_APP_ROLE_NONE);
-  g_assert_cmpint (sk_app_role_for_gids (none, G_N_ELEMENTS (none), roles), ==, SK_APP_ROLE_NONE);
-  g_assert_cmpint (sk_app_role_for_gids (operator, G_N_ELEMENTS (operator), roles), ==,
-                   SK_APP_ROLE_OPERATOR);
-  g_assert_cmpint (sk_app_role_for_gids (auditor, G_N_ELEMENTS (auditor), roles), ==,
-                   SK_APP_ROLE_AUDITOR);
-  g_assert_cmpint (sk_app_role_for_gids (admin, G_N_ELEMENTS (admin), roles), ==,
-                   SK_APP_ROLE_ADMIN);
-  g_assert_cmpint (sk_app_role_for_gids (two, G_N_ELEMENTS (two), roles), ==, SK_APP_ROLE_SEVERAL);
-  g_assert_cmpint (sk_app_role_for_gids (three, G_N_ELEMENTS (three), roles), ==,
-                   SK_APP_ROLE_SEVERAL);
-  /* A role whose group the system lacks is held by nobody. */
-  g_assert_cmpint (sk_app_role_for_gids (auditor, G_N_ELEMENTS (auditor), no_auditor), ==,
+  g_assert_no_error (error);
+  return sk_app_role_from_who (who);
+}
+
+static void
+test_role_from_who (void)
+{
+  g_assert_cmpint (sk_app_role_from_who (NULL), ==, SK_APP_ROLE_NONE);
+  g_assert_cmpint (role_of ("{\"uid\":1001,\"role\":\"operator\",\"refusal\":null,"
+                            "\"groups\":[\"users\",\"sekisho-operator\"]}"),
+                   ==, SK_APP_ROLE_OPERATOR);
+  g_assert_cmpint (role_of ("{\"role\":\"auditor\",\"refusal\":null}"), ==, SK_APP_ROLE_AUDITOR);
+  g_assert_cmpint (role_of ("{\"role\":\"admin\",\"refusal\":null}"), ==, SK_APP_ROLE_ADMIN);
+  g_assert_cmpint (role_of ("{\"role\":null,\"refusal\":\"role-denied\",\"groups\":[\"users\"]}"),
+                   ==, SK_APP_ROLE_NONE);
+  g_assert_cmpint (role_of ("{\"role\":null,\"refusal\":\"role-denied\","
+                            "\"groups\":[\"sekisho-operator\",\"sekisho-auditor\"]}"),
+                   ==, SK_APP_ROLE_SEVERAL);
+  /* Fail closed: a refusal beside a role, a role this app does not know, a
+   * role that is no string. */
+  g_assert_cmpint (role_of ("{\"role\":\"operator\",\"refusal\":\"role-denied\"}"), ==,
                    SK_APP_ROLE_NONE);
-  /* gid 0 is no role group, even when a group's gid is unknown (-1). */
-  g_assert_cmpint (sk_app_role_for_gids (none, G_N_ELEMENTS (none), no_auditor), ==,
-                   SK_APP_ROLE_NONE);
+  g_assert_cmpint (role_of ("{\"role\":\"root\",\"refusal\":null}"), ==, SK_APP_ROLE_NONE);
+  g_assert_cmpint (role_of ("{\"role\":1,\"refusal\":null}"), ==, SK_APP_ROLE_NONE);
+  /* A group name the service reports is matched whole. */
+  g_assert_cmpint (
+      role_of ("{\"role\":null,\"groups\":[\"sekisho-operator-x\",\"sekisho-admin\"]}"), ==,
+      SK_APP_ROLE_NONE);
+}
+
+/* A medium as the service describes it: names from the stick escaped,
+ * usable only when registered and not refused. */
+static void
+test_medium (void)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GPtrArray) list = sk_app_medium_list_parse (
+      "{\"media\":[{\"id\":\"m1\",\"class\":\"usb-storage\",\"registered\":true,"
+      "\"number\":\"USB-0001\",\"label\":\"窓口\",\"identity\":{\"vendor\":\"AC\\u001bME\","
+      "\"model\":\"Stick\",\"serial\":\"S1\"}},"
+      "{\"id\":\"m2\",\"device\":\"Other Stick (S2)\",\"registered\":false,\"number\":\"X\"},"
+      "{\"id\":\"m3\",\"identity\":\"Bad\",\"refused\":\"media-class\"},"
+      "{\"class\":\"no id\"}, 7]}",
+      &error);
+
+  g_assert_no_error (error);
+  g_assert_cmpuint (list->len, ==, 3);
+  const SkAppMedium *a = g_ptr_array_index (list, 0);
+  const SkAppMedium *b = g_ptr_array_index (list, 1);
+  const SkAppMedium *c = g_ptr_array_index (list, 2);
+  g_assert_cmpstr (a->id, ==, "m1");
+  g_assert_cmpstr (a->number, ==, "USB-0001");
+  g_assert_null (strchr (a->identity, '\x1b')); /* the control character is escaped */
+  g_assert_nonnull (strstr (a->identity, "Stick (S1)"));
+  g_assert_true (sk_app_medium_usable (a));
+  g_autofree char *line = sk_app_medium_describe (a);
+  g_assert_nonnull (strstr (line, "USB-0001"));
+  g_assert_nonnull (strstr (line, "「窓口」"));
+  /* registered: false wins over a number. */
+  g_assert_null (b->number);
+  g_assert_false (sk_app_medium_usable (b));
+  g_assert_cmpstr (b->identity, ==, "Other Stick (S2)");
+  g_assert_cmpstr (c->refusal, ==, "media-class");
+  g_assert_false (sk_app_medium_usable (c));
+  g_autofree char *refused = sk_app_medium_describe (c);
+  g_assert_nonnull (strstr (refused, "media-class"));
+
+  /* A bare array is a list too; anything else is an error. */
+  g_autoptr (GPtrArray) bare = sk_app_medium_list_parse ("[{\"id\":\"m9\"}]", &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (bare->len, ==, 1);
+  g_assert_null (sk_app_medium_list_parse ("{\"cases\":[]}", &error));
+  g_assert_error (error, SK_ERROR, SK_ERROR_IO_ERROR);
+}
+
+/* The earliest of a case's deadlines, and what ends then, in the glossary's words. */
+static void
+test_next_deadline (void)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (JsonObject) c = sk_app_json_parse_object (
+      "{\"deadlines\":[{\"what\":\"stored-package\",\"deadline\":\"2026-12-30T00:00:00Z\"},"
+      "{\"what\":\"upload-plaintext\",\"deadline\":\"2026-12-07T01:30:00Z\"},"
+      "{\"what\":\"results-due\",\"deadline\":\"not a time\"}]}",
+      &error);
+  const char *what = NULL;
+
+  g_assert_no_error (error);
+  g_assert_cmpstr (sk_app_json_next_deadline (c, &what), ==, "2026-12-07T01:30:00Z");
+  g_assert_cmpstr (what, ==, "upload-plaintext");
+  g_autofree char *words = sk_app_format_deadline_what (what);
+  g_assert_cmpstr (words, ==, "アップロード用平文の削除");
+  g_autofree char *unknown = sk_app_format_deadline_what ("x\x1b");
+  g_assert_null (strchr (unknown, '\x1b'));
+  g_autoptr (JsonObject) old =
+      sk_app_json_parse_object ("{\"deadline\":\"2026-12-07T01:30:00Z\"}", NULL);
+  g_assert_cmpstr (sk_app_json_next_deadline (old, NULL), ==, "2026-12-07T01:30:00Z");
+  g_autoptr (JsonObject) none = sk_app_json_parse_object ("{}", NULL);
+  g_assert_null (sk_app_json_next_deadline (none, NULL));
+  g_autofree char *role = sk_app_format_key_role ("to-standard signer");
+  g_assert_cmpstr (role, ==, "標準システム向けの署名者");
 }
 
 int
@@ -207,6 +286,8 @@ main (int argc, char **argv)
   g_test_add_func ("/app/bus-failures", test_bus_failures);
   g_test_add_func ("/app/detail-escaped", test_detail_escaped);
   g_test_add_func ("/app/json-defensive", test_json_defensive);
-  g_test_add_func ("/app/role-for-gids", test_role_for_gids);
+  g_test_add_func ("/app/role-from-who", test_role_from_who);
+  g_test_add_func ("/app/medium", test_medium);
+  g_test_add_func ("/app/next-deadline", test_next_deadline);
   return g_test_run ();
 }
