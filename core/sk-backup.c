@@ -5,6 +5,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <glib/gi18n-lib.h>
 #include <json-glib/json-glib.h>
 #include <stdio.h>
 #include <string.h>
@@ -183,8 +184,8 @@ read_small_file (const char *path, gsize max, GError **error)
     return NULL;
   if (len > max)
     {
-      g_set_error (error, SK_ERROR, SK_ERROR_IO_ERROR,
-                   "%s is larger than %" G_GSIZE_FORMAT " bytes", path, max);
+      g_set_error (error, SK_ERROR, SK_ERROR_IO_ERROR, _ ("%s is larger than %zu bytes"), path,
+                   max);
       return NULL;
     }
   return g_bytes_new_take (g_steal_pointer (&contents), len);
@@ -205,7 +206,7 @@ add_checkpoints (SkStation *station, GPtrArray *members, GError **error)
       g_ptr_array_add (names, g_strdup (name));
   g_ptr_array_sort (names, sk_fs_compare_names);
   if (names->len > MAX_CHECKPOINTS)
-    return refuse (error, SK_ERROR_IO_ERROR, "the station has more than %d checkpoints",
+    return refuse (error, SK_ERROR_IO_ERROR, _ ("the station has more than %d checkpoints"),
                    MAX_CHECKPOINTS);
   for (guint i = 0; i < names->len; i++)
     {
@@ -297,7 +298,7 @@ write_members (int fd, GPtrArray *members, GError **error)
   if (!sk_tar_writer_finish (tar, error))
     return FALSE;
   if (fsync (fd) != 0)
-    return set_errno_error (error, "syncing the backup");
+    return set_errno_error (error, _ ("syncing the backup"));
   return TRUE;
 }
 
@@ -309,7 +310,7 @@ write_via_temporary (int dfd, const char *base, GPtrArray *members, GError **err
   g_autofree char *temp = g_strdup_printf (".%s.partial", base);
   int fd = openat (dfd, temp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
   if (fd < 0)
-    return set_errno_error (error, "creating the backup");
+    return set_errno_error (error, _ ("creating the backup"));
   g_auto (SkFd) ofd = fd;
   gboolean ok = write_members (ofd, members, error);
   if (ok && renameat2 (dfd, temp, dfd, base, RENAME_NOREPLACE) != 0)
@@ -317,11 +318,11 @@ write_via_temporary (int dfd, const char *base, GPtrArray *members, GError **err
       /* A file system without RENAME_NOREPLACE: look, then rename. */
       struct stat st;
       if (errno != EINVAL)
-        ok = set_errno_error (error, "naming the backup");
+        ok = set_errno_error (error, _ ("naming the backup"));
       else if (fstatat (dfd, base, &st, AT_SYMLINK_NOFOLLOW) == 0)
-        ok = refuse (error, SK_ERROR_USAGE, "the backup's name was taken while it was written");
+        ok = refuse (error, SK_ERROR_USAGE, _ ("the backup's name was taken while it was written"));
       else if (renameat (dfd, temp, dfd, base) != 0)
-        ok = set_errno_error (error, "naming the backup");
+        ok = set_errno_error (error, _ ("naming the backup"));
     }
   if (!ok)
     (void)unlinkat (dfd, temp, 0);
@@ -337,14 +338,14 @@ write_archive (const char *path, GPtrArray *members, GError **error)
   g_autofree char *dir = g_path_get_dirname (path);
   g_autofree char *base = g_path_get_basename (path);
   if (!sk_fs_is_bare_name (base))
-    return refuse (error, SK_ERROR_USAGE, "the backup needs a file name");
+    return refuse (error, SK_ERROR_USAGE, _ ("the backup needs a file name"));
   int dirfd = open (dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (dirfd < 0)
-    return set_errno_error (error, "opening the backup's folder");
+    return set_errno_error (error, _ ("opening the backup's folder"));
   g_auto (SkFd) dfd = dirfd;
   struct stat st;
   if (fstatat (dfd, base, &st, AT_SYMLINK_NOFOLLOW) == 0)
-    return refuse (error, SK_ERROR_USAGE, "%s exists; a backup is written to a new file", path);
+    return refuse (error, SK_ERROR_USAGE, _ ("%s exists; a backup is written to a new file"), path);
 
   int fd = openat (dfd, ".", O_TMPFILE | O_WRONLY | O_CLOEXEC, 0600);
   if (fd < 0 && (errno == EOPNOTSUPP || errno == EISDIR))
@@ -353,7 +354,7 @@ write_archive (const char *path, GPtrArray *members, GError **error)
         return FALSE;
     }
   else if (fd < 0)
-    return set_errno_error (error, "creating the backup");
+    return set_errno_error (error, _ ("creating the backup"));
   else
     {
       g_auto (SkFd) ofd = fd;
@@ -361,10 +362,10 @@ write_archive (const char *path, GPtrArray *members, GError **error)
         return FALSE;
       g_autofree char *proc = g_strdup_printf ("/proc/self/fd/%d", ofd);
       if (linkat (AT_FDCWD, proc, dfd, base, AT_SYMLINK_FOLLOW) != 0)
-        return set_errno_error (error, "naming the backup");
+        return set_errno_error (error, _ ("naming the backup"));
     }
   if (fsync (dfd) != 0)
-    return set_errno_error (error, "syncing the backup's folder");
+    return set_errno_error (error, _ ("syncing the backup's folder"));
   return TRUE;
 }
 
@@ -531,7 +532,7 @@ parse_manifest (GBytes *bytes, GError **error)
   const char *data = g_bytes_get_data (bytes, &len);
   if (!json_parser_load_from_data (parser, data, (gssize)len, NULL))
     {
-      refuse (error, SK_ERROR_BACKUP_INVALID, "BACKUP.json is not JSON");
+      refuse (error, SK_ERROR_BACKUP_INVALID, _ ("BACKUP.json is not JSON"));
       return NULL;
     }
   JsonNode *root = json_parser_get_root (parser);
@@ -549,7 +550,8 @@ parse_manifest (GBytes *bytes, GError **error)
       g_strcmp0 (json_object_get_string_member_with_default (obj, "format", NULL),
                  SK_BACKUP_FORMAT) != 0)
     {
-      refuse (error, SK_ERROR_BACKUP_INVALID, "BACKUP.json is not a %s manifest", SK_BACKUP_FORMAT);
+      refuse (error, SK_ERROR_BACKUP_INVALID, _ ("BACKUP.json is not a %s manifest"),
+              SK_BACKUP_FORMAT);
       return NULL;
     }
 
@@ -562,13 +564,13 @@ parse_manifest (GBytes *bytes, GError **error)
   b->order = g_ptr_array_new_with_free_func (g_free);
   if (!sk_fingerprint_is_valid (b->station_key) || b->seq < 0 || !is_hex (b->head, 64))
     {
-      refuse (error, SK_ERROR_BACKUP_INVALID, "BACKUP.json names no valid station key or head");
+      refuse (error, SK_ERROR_BACKUP_INVALID, _ ("BACKUP.json names no valid station key or head"));
       return NULL;
     }
   guint n = json_array_get_length (members);
   if (n > MAX_ENTRIES)
     {
-      refuse (error, SK_ERROR_BACKUP_INVALID, "BACKUP.json lists too many members");
+      refuse (error, SK_ERROR_BACKUP_INVALID, _ ("BACKUP.json lists too many members"));
       return NULL;
     }
   for (guint i = 0; i < n; i++)
@@ -583,7 +585,7 @@ parse_manifest (GBytes *bytes, GError **error)
       if (name == NULL || !is_member_name (name) || !is_hex (sha, 64) || size < 0 ||
           (guint64)size > MAX_MEMBER || g_hash_table_contains (b->members, name))
         {
-          refuse (error, SK_ERROR_BACKUP_INVALID, "BACKUP.json lists a member wrongly");
+          refuse (error, SK_ERROR_BACKUP_INVALID, _ ("BACKUP.json lists a member wrongly"));
           return NULL;
         }
       Listed *l = g_new0 (Listed, 1);
@@ -598,8 +600,8 @@ parse_manifest (GBytes *bytes, GError **error)
           g_hash_table_contains (b->members, POLICY_SIG_NAME))
     {
       refuse (error, SK_ERROR_BACKUP_INVALID,
-              "BACKUP.json lacks the journal, the keys or a "
-              "policy's signature");
+              _ ("BACKUP.json lacks the journal, the keys or a "
+                 "policy's signature"));
       return NULL;
     }
   return g_steal_pointer (&b);
@@ -624,7 +626,7 @@ read_entry (SkTarReader *tar, guint64 max, const char *name, GError **error)
       if ((guint64)buf->len + (guint64)n > max)
         {
           g_byte_array_unref (buf);
-          refuse (error, SK_ERROR_BACKUP_INVALID, "%s is larger than the backup says", name);
+          refuse (error, SK_ERROR_BACKUP_INVALID, _ ("%s is larger than the backup says"), name);
           return NULL;
         }
       g_byte_array_append (buf, chunk, (guint)n);
@@ -646,13 +648,13 @@ next_named (SkTarReader *tar, const char *expected, GError **error)
           g_propagate_error (error, g_steal_pointer (&local));
           return FALSE;
         }
-      return refuse (error, SK_ERROR_BACKUP_INVALID, "the backup ends before %s", expected);
+      return refuse (error, SK_ERROR_BACKUP_INVALID, _ ("the backup ends before %s"), expected);
     }
   /* The name read is untrusted: it is compared, never shown. */
   if (!g_str_equal (name, expected))
     return refuse (error, SK_ERROR_BACKUP_INVALID,
-                   "the backup holds another member where %s "
-                   "belongs",
+                   _ ("the backup holds another member where %s "
+                      "belongs"),
                    expected);
   return TRUE;
 }
@@ -699,7 +701,7 @@ read_backup (SkStation *station, const char *path, char **out_sha, GError **erro
   if (signature == NULL)
     {
       g_set_error (error, SK_ERROR, SK_ERROR_BACKUP_INVALID,
-                   "the backup's signature does not verify by this station's key (%s): %s",
+                   _ ("the backup's signature does not verify by this station's key (%s): %s"),
                    sk_error_get_reason (local), local->message);
       return NULL;
     }
@@ -708,7 +710,7 @@ read_backup (SkStation *station, const char *path, char **out_sha, GError **erro
     return NULL;
   if (!g_str_equal (b->station_key, sk_station_get_signing_key (station)))
     {
-      refuse (error, SK_ERROR_BACKUP_INVALID, "the backup is of the station with key %s",
+      refuse (error, SK_ERROR_BACKUP_INVALID, _ ("the backup is of the station with key %s"),
               b->station_key);
       return NULL;
     }
@@ -719,7 +721,8 @@ read_backup (SkStation *station, const char *path, char **out_sha, GError **erro
     {
       g_autofree char *safe = sk_escape_untrusted (b->station);
       refuse (error, SK_ERROR_BACKUP_INVALID,
-              "the backup is of the station named “%s”; make the new station with that name", safe);
+              _ ("the backup is of the station named “%s”; make the new station with that name"),
+              safe);
       return NULL;
     }
 
@@ -736,7 +739,7 @@ read_backup (SkStation *station, const char *path, char **out_sha, GError **erro
       g_autofree char *sha = sha256_hex (data);
       if (g_bytes_get_size (data) != l->size || !g_str_equal (sha, l->sha256))
         {
-          refuse (error, SK_ERROR_BACKUP_INVALID, "%s differs from what the backup lists",
+          refuse (error, SK_ERROR_BACKUP_INVALID, _ ("%s differs from what the backup lists"),
                   expected);
           return NULL;
         }
@@ -747,7 +750,7 @@ read_backup (SkStation *station, const char *path, char **out_sha, GError **erro
   g_autoptr (GError) end_error = NULL;
   if (sk_tar_reader_next (tar, &extra, &size, &end_error))
     {
-      refuse (error, SK_ERROR_BACKUP_INVALID, "the backup holds a member it does not list");
+      refuse (error, SK_ERROR_BACKUP_INVALID, _ ("the backup holds a member it does not list"));
       return NULL;
     }
   if (end_error != NULL)
@@ -787,8 +790,8 @@ check_fresh (SkJournal *journal, GError **error)
         return FALSE;
       if (sk_db_stmt_column_int64 (stmt, 0) != 0)
         return refuse (error, SK_ERROR_STATION_NOT_FRESH,
-                       "the station has already done work of its own; a backup is restored "
-                       "onto a new station");
+                       _ ("the station has already done work of its own; a backup is restored "
+                          "onto a new station"));
     }
   return TRUE;
 }
@@ -808,7 +811,7 @@ parse_journal (GBytes *bytes, GError **error)
       const char *nl = memchr (p, '\n', end - p);
       if (nl == NULL)
         {
-          refuse (error, SK_ERROR_BACKUP_INVALID, "journal.jsonl ends in a partial line");
+          refuse (error, SK_ERROR_BACKUP_INVALID, _ ("journal.jsonl ends in a partial line"));
           return NULL;
         }
       g_autoptr (JsonParser) parser = json_parser_new_immutable ();
@@ -816,7 +819,7 @@ parse_journal (GBytes *bytes, GError **error)
           json_parser_get_root (parser) == NULL ||
           !JSON_NODE_HOLDS_OBJECT (json_parser_get_root (parser)))
         {
-          refuse (error, SK_ERROR_BACKUP_INVALID, "journal.jsonl line %u is not a JSON object",
+          refuse (error, SK_ERROR_BACKUP_INVALID, _ ("journal.jsonl line %u is not a JSON object"),
                   rows->len + 1);
           return NULL;
         }
@@ -831,14 +834,14 @@ parse_journal (GBytes *bytes, GError **error)
                                  (journal_column_is_int[c] ? G_TYPE_INT64 : G_TYPE_STRING)));
           if (!ok)
             {
-              refuse (error, SK_ERROR_BACKUP_INVALID, "journal.jsonl line %u: bad %s",
+              refuse (error, SK_ERROR_BACKUP_INVALID, _ ("journal.jsonl line %u: bad %s"),
                       rows->len + 1, journal_columns[c]);
               return NULL;
             }
         }
       if (json_object_get_int_member (row, "seq") != (gint64)rows->len + 1)
         {
-          refuse (error, SK_ERROR_BACKUP_INVALID, "journal.jsonl line %u is out of order",
+          refuse (error, SK_ERROR_BACKUP_INVALID, _ ("journal.jsonl line %u is out of order"),
                   rows->len + 1);
           return NULL;
         }
@@ -879,15 +882,14 @@ check_checkpoint (
     return FALSE;
   *out_seq = seq;
   if (seq > (gint64)rows->len)
-    return refuse (
-        error, SK_ERROR_BACKUP_STALE,
-        "the backup's journal ends at seq %u, before the checkpoint at seq %" G_GINT64_FORMAT,
-        rows->len, seq);
+    return refuse (error, SK_ERROR_BACKUP_STALE,
+                   _ ("the backup's journal ends at seq %u, before the checkpoint at seq %lld"),
+                   rows->len, (long long)seq);
   if (seq > 0 &&
       g_strcmp0 (row_string (g_ptr_array_index (rows, seq - 1), "entry_hash"), head) != 0)
-    return refuse (
-        error, SK_ERROR_JOURNAL_INVALID,
-        "the backup's journal does not hold the checkpoint's head at seq %" G_GINT64_FORMAT, seq);
+    return refuse (error, SK_ERROR_JOURNAL_INVALID,
+                   _ ("the backup's journal does not hold the checkpoint's head at seq %lld"),
+                   (long long)seq);
   return TRUE;
 }
 
@@ -946,7 +948,7 @@ replace_journal (SkJournal *journal,
         }
       if (!sk_db_stmt_run (insert, error))
         {
-          g_prefix_error (error, "journal.jsonl line %u: ", i + 1);
+          g_prefix_error (error, _ ("journal.jsonl line %u: "), i + 1);
           return FALSE;
         }
       last_time = MAX (last_time, json_object_get_int_member (row, "time_us"));
@@ -957,7 +959,7 @@ replace_journal (SkJournal *journal,
   g_autoptr (GError) bad = NULL;
   if (!sk_journal_verify (journal, &entries, &bad_seq, NULL, &bad))
     return refuse (error, SK_ERROR_JOURNAL_INVALID,
-                   "the backup's journal fails verification at seq %" G_GINT64_FORMAT, bad_seq);
+                   _ ("the backup's journal fails verification at seq %lld"), (long long)bad_seq);
   /* The clock mark never goes back behind what the journal has seen. */
   if (!run_sql (db, "UPDATE meta SET value = max (value, ?1) WHERE key = 'clock_high_water_us'",
                 last_time, error))
@@ -1109,7 +1111,7 @@ backup_restore (SkStation *station,
        * the archive's own in the message; the environment's stay its own. */
       if (read_error->domain == SK_ERROR && read_error->code != SK_ERROR_BACKUP_INVALID &&
           sk_error_get_exit_class (read_error) == SK_EXIT_REFUSED)
-        return refuse (error, SK_ERROR_BACKUP_INVALID, "the backup is damaged (%s): %s",
+        return refuse (error, SK_ERROR_BACKUP_INVALID, _ ("the backup is damaged (%s): %s"),
                        sk_error_get_reason (read_error), read_error->message);
       g_propagate_error (error, g_steal_pointer (&read_error));
       return FALSE;
@@ -1122,7 +1124,7 @@ backup_restore (SkStation *station,
        g_strcmp0 (row_string (g_ptr_array_index (rows, rows->len - 1), "entry_hash"), b->head) !=
            0))
     return refuse (error, SK_ERROR_BACKUP_INVALID,
-                   "the backup's journal does not end at the head its manifest names");
+                   _ ("the backup's journal does not end at the head its manifest names"));
 
   g_autofree char *own_checkpoint = NULL;
   if (checkpoint_path == NULL)
