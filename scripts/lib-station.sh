@@ -1,4 +1,4 @@
-# lib-station.sh — sourced by scripts/demo and bench/: make demo keys, an
+# lib-station.sh — sourced by scripts/demo-in-process and bench/: make demo keys, an
 # administrator's workstation, a signed default policy and an integration
 # terminal station under one directory.  Demo keys only: made on the spot,
 # never for real use.
