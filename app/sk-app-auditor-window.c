@@ -381,7 +381,11 @@ on_export (GSimpleAction *action, GVariant *parameter, gpointer user_data)
 static void
 on_refresh (GSimpleAction *action, GVariant *parameter, gpointer user_data)
 {
-  refresh (SK_APP_AUDITOR_WINDOW (user_data));
+  SkAppAuditorWindow *self = user_data;
+
+  if (self->register_view != NULL)
+    sk_app_register_view_refresh (self->register_view);
+  refresh (self);
 }
 
 static const GActionEntry win_entries[] = {
