@@ -115,7 +115,17 @@ floor_split (gint64 time_us, gint64 *s, gint64 *us)
     }
 }
 
-/* "2026-12-06T16:41:52.123456Z" */
+/* VALUE (0 <= VALUE < 10^N) as exactly N digits at P; returns the end. */
+static char *
+put_digits (char *p, int value, int n)
+{
+  for (int i = n - 1; i >= 0; i--, value /= 10)
+    p[i] = (char)('0' + value % 10);
+  return p + n;
+}
+
+/* "2026-12-06T16:41:52.123456Z" (twice a row: written by hand, as %04d…
+ * writes it, for the years 0 to 9999). */
 static void
 format_utc (gint64 time_us, char out[40])
 {
@@ -123,7 +133,26 @@ format_utc (gint64 time_us, char out[40])
   int y, mo, d, h, mi, sec;
   floor_split (time_us, &s, &us);
   split_seconds (s, &y, &mo, &d, &h, &mi, &sec);
-  g_snprintf (out, 40, "%04d-%02d-%02dT%02d:%02d:%02d.%06dZ", y, mo, d, h, mi, sec, (int)us);
+  if (y < 0 || y > 9999)
+    {
+      g_snprintf (out, 40, "%04d-%02d-%02dT%02d:%02d:%02d.%06dZ", y, mo, d, h, mi, sec, (int)us);
+      return;
+    }
+  char *p = put_digits (out, y, 4);
+  *p++ = '-';
+  p = put_digits (p, mo, 2);
+  *p++ = '-';
+  p = put_digits (p, d, 2);
+  *p++ = 'T';
+  p = put_digits (p, h, 2);
+  *p++ = ':';
+  p = put_digits (p, mi, 2);
+  *p++ = ':';
+  p = put_digits (p, sec, 2);
+  *p++ = '.';
+  p = put_digits (p, (int)us, 6);
+  *p++ = 'Z';
+  *p = '\0';
 }
 
 /* "2026-12-07 01:41:52+09:00" */
@@ -137,8 +166,28 @@ format_local (GTimeZone *zone, gint64 time_us, char out[40])
   gint32 offset = interval >= 0 ? g_time_zone_get_offset (zone, interval) : 0;
   split_seconds (s + offset, &y, &mo, &d, &h, &mi, &sec);
   int off = ABS (offset) / 60;
-  g_snprintf (out, 40, "%04d-%02d-%02d %02d:%02d:%02d%c%02d:%02d", y, mo, d, h, mi, sec,
-              offset < 0 ? '-' : '+', off / 60, off % 60);
+  if (y < 0 || y > 9999 || off / 60 > 99)
+    {
+      g_snprintf (out, 40, "%04d-%02d-%02d %02d:%02d:%02d%c%02d:%02d", y, mo, d, h, mi, sec,
+                  offset < 0 ? '-' : '+', off / 60, off % 60);
+      return;
+    }
+  char *p = put_digits (out, y, 4);
+  *p++ = '-';
+  p = put_digits (p, mo, 2);
+  *p++ = '-';
+  p = put_digits (p, d, 2);
+  *p++ = ' ';
+  p = put_digits (p, h, 2);
+  *p++ = ':';
+  p = put_digits (p, mi, 2);
+  *p++ = ':';
+  p = put_digits (p, sec, 2);
+  *p++ = offset < 0 ? '-' : '+';
+  p = put_digits (p, off / 60, 2);
+  *p++ = ':';
+  p = put_digits (p, off % 60, 2);
+  *p = '\0';
 }
 
 /* Exactly N decimal digits at P. */

@@ -16,6 +16,7 @@
 #include "sk-db.h"
 #include "sk-error.h"
 #include "sk-journal-csv.h"
+#include "sk-journal-private.h"
 #include "sk-journal.h"
 #include "sk-keyring.h"
 #include "sk-schema.h"
@@ -530,6 +531,79 @@ test_read_only_older_schema (Fixture *fx, gconstpointer data)
   g_assert_null (refused);
 }
 
+/* The export writes its time columns by hand: the same text GDateTime
+ * writes, around the epoch and far from it, and a record the verifier
+ * reads back.  Rows with such times are made with their real chain. */
+static void
+test_export_times (Fixture *fx, gconstpointer data)
+{
+  static const gint64 times[] = { -1, 0, 1, 999999, 1796573766122811, 253402268399999999 };
+  g_autoptr (SkJournal) journal = open_journal (fx->path);
+  SkDb *db = sk_journal_get_db (journal);
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GString) scratch = g_string_new (NULL);
+  char prev[65] = SK_JOURNAL_ZERO_HASH;
+  for (gsize i = 0; i < G_N_ELEMENTS (times); i++)
+    {
+      SkJournalRow row = { .seq = (gint64)i + 1,
+                           .time_us = times[i],
+                           .event = (char *)"media-in",
+                           .outcome = (char *)"ok",
+                           .uid = -1,
+                           .station = (char *)"test-station",
+                           .details = (char *)"{}",
+                           .prev_hash = prev };
+      char hash[65];
+      g_assert_true (_sk_journal_chain_hash (scratch, &row, hash));
+      g_autofree char *insert = g_strdup_printf (
+          "INSERT INTO journal (seq, time_us, event, outcome, station, details, prev_hash, "
+          "entry_hash) VALUES (%" G_GSIZE_FORMAT ", %" G_GINT64_FORMAT
+          ", 'media-in', 'ok', 'test-station', '{}', '%s', '%s')",
+          i + 1, times[i], prev, hash);
+      g_assert_true (sk_db_exec (db, insert, &error));
+      g_assert_no_error (error);
+      memcpy (prev, hash, sizeof prev);
+    }
+  g_assert_true (sk_journal_verify (journal, NULL, NULL, NULL, &error));
+  g_assert_no_error (error);
+
+  g_autoptr (GTimeZone) tokyo = g_time_zone_new_identifier ("Asia/Tokyo");
+  g_assert_nonnull (tokyo);
+  g_autoptr (GOutputStream) out = g_memory_output_stream_new_resizable ();
+  gint64 rows = 0;
+  g_assert_true (sk_journal_csv_export (journal, G_N_ELEMENTS (times), SK_JOURNAL_CSV_ENGLISH,
+                                        tokyo, out, &rows, NULL, &error));
+  g_assert_no_error (error);
+  g_assert_true (g_output_stream_close (out, NULL, &error));
+  g_assert_cmpint (rows, ==, G_N_ELEMENTS (times));
+  g_autoptr (GBytes) csv = g_memory_output_stream_steal_as_bytes (G_MEMORY_OUTPUT_STREAM (out));
+  g_autofree char *text = g_strndup (g_bytes_get_data (csv, NULL), g_bytes_get_size (csv));
+  g_auto (GStrv) lines = g_strsplit (text, "\r\n", -1);
+  for (gsize i = 0; i < G_N_ELEMENTS (times); i++)
+    {
+      g_auto (GStrv) cells = g_strsplit (lines[i + 1], ",", 4);
+      gint64 s = times[i] / G_USEC_PER_SEC, us = times[i] % G_USEC_PER_SEC;
+      if (us < 0)
+        s -= 1, us += G_USEC_PER_SEC;
+      g_autoptr (GDateTime) utc = g_date_time_new_from_unix_utc (s);
+      g_autoptr (GDateTime) precise = g_date_time_add (utc, us);
+      g_autofree char *want_utc = g_date_time_format (precise, "%Y-%m-%dT%H:%M:%S.%fZ");
+      g_assert_cmpstr (cells[1], ==, want_utc);
+      g_autoptr (GDateTime) local = g_date_time_to_timezone (utc, tokyo);
+      if (local == NULL)
+        continue; /* past the year 9999 in Tokyo: GDateTime has no answer */
+      g_autofree char *want_local = g_date_time_format (local, "%Y-%m-%d %H:%M:%S%:z");
+      g_assert_cmpstr (cells[2], ==, want_local);
+    }
+
+  g_autoptr (GInputStream) in = g_memory_input_stream_new_from_bytes (csv);
+  SkJournalCsvCheck check;
+  g_assert_true (
+      sk_journal_csv_verify (in, G_N_ELEMENTS (times), prev, "test-station", &check, NULL, &error));
+  g_assert_no_error (error);
+  g_assert_cmpint (check.rows, ==, G_N_ELEMENTS (times));
+}
+
 static void
 test_checkpoint (Fixture *fx, gconstpointer data)
 {
@@ -955,6 +1029,7 @@ main (int argc, char **argv)
   ADD ("/journal/systemd", test_systemd);
   ADD ("/journal/entry-checks", test_entry_checks);
   ADD ("/journal/export-csv", test_export_csv);
+  ADD ("/journal/export-times", test_export_times);
 #undef ADD
   return g_test_run ();
 }
