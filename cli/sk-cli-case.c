@@ -251,7 +251,8 @@ import_medium (SkCli *cli, const char *medium)
       SkPipeline *pipeline = w.pipeline;
       SkMedia *media = w.media;
       SkActor actor = sk_cli_current_actor ();
-      g_autoptr (GPtrArray) found = sk_media_import (media, pipeline, &actor, medium, NULL, &error);
+      g_autoptr (GPtrArray) found =
+          sk_media_import (media, pipeline, &actor, medium, NULL, NULL, &error);
       if (found == NULL)
         return sk_cli_finish (cli, error, NULL, NULL);
       g_autoptr (GPtrArray) items = sk_store_list (sk_pipeline_get_store (pipeline), &error);

@@ -28,6 +28,7 @@ sk_media_import (SkMedia *self,
                  SkPipeline *pipeline,
                  const SkActor *actor,
                  const char *id,
+                 SkProgress *progress,
                  GCancellable *cancellable,
                  GError **error)
 {
@@ -94,7 +95,7 @@ sk_media_import (SkMedia *self,
         {
           sk_fault_point ("media-import-before-read");
           g_autoptr (SkCase) c = sk_pipeline_import_at (pipeline, actor, sk_mount_get_dirfd (mount),
-                                                        name, NULL, op, &file_error);
+                                                        name, progress, op, &file_error);
           if (c != NULL)
             r->case_id = g_strdup (c->id);
         }

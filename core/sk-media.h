@@ -124,12 +124,15 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (SkMediumImport, sk_medium_import_free)
 /* Import every package on the medium ID (NULL: the only one) through
  * PIPELINE.  Returns one SkMediumImport per package found (refusals
  * included); NULL with an error when the medium cannot be used at all or
- * was removed (then the message names what must be done again). */
+ * was removed (then the message names what must be done again).  PROGRESS
+ * (may be NULL) is told each package's phases as sk_pipeline_import_at ()
+ * tells them: bytes copied in, then verified, then records validated. */
 GPtrArray *
 sk_media_import (SkMedia *self,
                  SkPipeline *pipeline,
                  const SkActor *actor,
                  const char *id,
+                 SkProgress *progress,
                  GCancellable *cancellable,
                  GError **error);
 

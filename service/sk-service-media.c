@@ -223,8 +223,8 @@ run_media_import (gpointer data, SkProgress *progress, GCancellable *cancellable
     g_set_error_literal (error, SK_ERROR, SK_ERROR_STATION_INVALID,
                          _ ("the station has no policy installed yet"));
   else
-    results =
-        sk_media_import (media, self->pipeline, d->actor, medium_id (d->arg), cancellable, error);
+    results = sk_media_import (media, self->pipeline, d->actor, medium_id (d->arg), progress,
+                               cancellable, error);
   if (results != NULL)
     report = sk_report_medium_import (self->pipeline, results, error);
   g_mutex_unlock (&self->lock);

@@ -670,7 +670,8 @@ test_registered_stick (Fixture *fx, gconstpointer data)
   g_assert_null (strstr (inserted->device, "\xe2\x80\xae"));
 
   /* Unregistered: export and (default policy) import refused. */
-  g_autoptr (GPtrArray) none = sk_media_import (fx->media, fx->pipe, &fx->op, NULL, NULL, &error);
+  g_autoptr (GPtrArray) none =
+      sk_media_import (fx->media, fx->pipe, &fx->op, NULL, NULL, NULL, &error);
   g_assert_error (error, SK_ERROR, SK_ERROR_MEDIA_UNREGISTERED);
   g_assert_null (none);
   g_clear_error (&error);
@@ -707,11 +708,20 @@ test_registered_stick (Fixture *fx, gconstpointer data)
   id = only_medium_id (fx);
 
   /* Import: the package is read into the store, the medium unmounted. */
-  g_autoptr (GPtrArray) results = sk_media_import (fx->media, fx->pipe, &fx->op, id, NULL, &error);
+  g_autoptr (SkProgress) progress = sk_progress_new (NULL);
+  g_autoptr (GPtrArray) results =
+      sk_media_import (fx->media, fx->pipe, &fx->op, id, progress, NULL, &error);
   g_assert_no_error (error);
   g_assert_cmpuint (results->len, ==, 1);
   SkMediumImport *imp = g_ptr_array_index (results, 0);
   g_assert_null (imp->reason);
+  /* The package's phases were told, the last one to its end. */
+  g_autofree char *phase = NULL;
+  guint64 done = 0, total = 0;
+  sk_progress_get (progress, &phase, &done, &total);
+  g_assert_nonnull (phase);
+  g_assert_cmpuint (total, >, 0);
+  g_assert_cmpuint (done, ==, total);
   g_autofree char *case31 = case_of (31);
   g_assert_cmpstr (imp->case_id, ==, case31);
   g_autoptr (SkJournalRow) imported = last_row (fx, "media-import");
@@ -769,7 +779,8 @@ test_composite (Fixture *fx, gconstpointer data)
   g_assert_error (error, SK_ERROR, SK_ERROR_MEDIA_CLASS);
   g_assert_null (m);
   g_clear_error (&error);
-  g_autoptr (GPtrArray) none = sk_media_import (fx->media, fx->pipe, &fx->op, NULL, NULL, &error);
+  g_autoptr (GPtrArray) none =
+      sk_media_import (fx->media, fx->pipe, &fx->op, NULL, NULL, NULL, &error);
   g_assert_null (none);
   g_assert_error (error, SK_ERROR, SK_ERROR_MEDIA_CLASS);
 }
@@ -1064,7 +1075,8 @@ test_planted (Fixture *fx, gconstpointer data)
   /* Import: only the real package comes in; each planted name is refused
    * by name and journaled; nothing hangs on the FIFOs. */
   gint64 start = g_get_monotonic_time ();
-  g_autoptr (GPtrArray) results = sk_media_import (fx->media, fx->pipe, &fx->op, id, NULL, &error);
+  g_autoptr (GPtrArray) results =
+      sk_media_import (fx->media, fx->pipe, &fx->op, id, NULL, NULL, &error);
   g_assert_no_error (error);
   g_assert_cmpint (g_get_monotonic_time () - start, <, 30 * G_USEC_PER_SEC);
   guint imported = 0;
@@ -1263,7 +1275,8 @@ test_pulled (Fixture *fx, gconstpointer data)
   Pull p = { .fx = fx, .disk = disk };
   sk_fault_set_hook (pull_hook, &p);
   gint64 start = g_get_monotonic_time ();
-  g_autoptr (GPtrArray) results = sk_media_import (fx->media, fx->pipe, &fx->op, id, NULL, &error);
+  g_autoptr (GPtrArray) results =
+      sk_media_import (fx->media, fx->pipe, &fx->op, id, NULL, NULL, &error);
   sk_fault_set_hook (NULL, NULL);
   g_assert_true (p.pulled);
   g_assert_cmpint (g_get_monotonic_time () - start, <, 5 * G_USEC_PER_SEC);
@@ -1420,7 +1433,7 @@ test_policy_import_unregistered (Fixture *fx, gconstpointer data)
   pump_until (&fx->added, 1);
 
   g_autoptr (GPtrArray) results =
-      sk_media_import (fx->media, fx->pipe, &fx->op, NULL, NULL, &error);
+      sk_media_import (fx->media, fx->pipe, &fx->op, NULL, NULL, NULL, &error);
   g_assert_no_error (error);
   g_assert_cmpuint (results->len, ==, 1);
   g_assert_null (((SkMediumImport *)g_ptr_array_index (results, 0))->reason);
@@ -1565,7 +1578,8 @@ test_eio_import (Fixture *fx, gconstpointer data)
   e.point = "media-import-before-read";
   e.pull = TRUE;
   sk_fault_set_hook (eio_hook, &e);
-  g_autoptr (GPtrArray) results = sk_media_import (fx->media, fx->pipe, &fx->op, id, NULL, &error);
+  g_autoptr (GPtrArray) results =
+      sk_media_import (fx->media, fx->pipe, &fx->op, id, NULL, NULL, &error);
   sk_fault_set_hook (NULL, NULL);
   g_assert_true (e.fired);
   g_assert_error (error, SK_ERROR, SK_ERROR_MEDIA_REMOVED);
@@ -1779,7 +1793,8 @@ test_read_only_untouched (Fixture *fx, gconstpointer data)
 
   /* Sekisho's import: the package comes in, the medium is unchanged. */
   g_autofree char *before = file_sha256 (l->img);
-  g_autoptr (GPtrArray) results = sk_media_import (fx->media, fx->pipe, &fx->op, id, NULL, &error);
+  g_autoptr (GPtrArray) results =
+      sk_media_import (fx->media, fx->pipe, &fx->op, id, NULL, NULL, &error);
   g_assert_no_error (error);
   g_assert_cmpuint (results->len, ==, 1);
   g_assert_null (((SkMediumImport *)g_ptr_array_index (results, 0))->reason);
@@ -1864,7 +1879,7 @@ test_filesystems (Fixture *fx, gconstpointer data)
           g_assert_nonnull (strstr (error->message, "kernel cannot read"));
           g_clear_error (&error);
           g_autoptr (GPtrArray) none =
-              sk_media_import (fx->media, fx->pipe, &fx->op, m->id, NULL, &error);
+              sk_media_import (fx->media, fx->pipe, &fx->op, m->id, NULL, NULL, &error);
           g_assert_null (none);
           g_assert_error (error, SK_ERROR, SK_ERROR_MEDIA_FILESYSTEM);
         }
@@ -1931,7 +1946,8 @@ test_write_protected (Fixture *fx, gconstpointer data)
   g_autoptr (SkJournalRow) row = last_row (fx, "media-export");
   g_assert_cmpstr (row->reason, ==, "media-read-only");
   g_assert_cmpuint (rows_of (fx, "package-exported"), ==, 0);
-  g_autoptr (GPtrArray) results = sk_media_import (fx->media, fx->pipe, &fx->op, id2, NULL, &error);
+  g_autoptr (GPtrArray) results =
+      sk_media_import (fx->media, fx->pipe, &fx->op, id2, NULL, NULL, &error);
   g_assert_no_error (error);
   g_assert_cmpuint (results->len, ==, 1);
   g_assert_null (((SkMediumImport *)g_ptr_array_index (results, 0))->reason);
@@ -2015,7 +2031,8 @@ test_disc (Fixture *fx, gconstpointer data)
   g_assert_null (burned);
   g_assert_error (error, SK_ERROR, SK_ERROR_MEDIA_READ_ONLY);
   g_clear_error (&error);
-  g_autoptr (GPtrArray) results = sk_media_import (fx->media, fx->pipe, &fx->op, id, NULL, &error);
+  g_autoptr (GPtrArray) results =
+      sk_media_import (fx->media, fx->pipe, &fx->op, id, NULL, NULL, &error);
   g_assert_no_error (error);
   g_assert_cmpuint (results->len, ==, 1);
   g_assert_null (((SkMediumImport *)g_ptr_array_index (results, 0))->reason);
@@ -2060,7 +2077,7 @@ test_disc (Fixture *fx, gconstpointer data)
   g_autoptr (GPtrArray) media = sk_media_list (fx->media);
   g_assert_cmpstr (((SkMedium *)g_ptr_array_index (media, 0))->disk->fs_type, ==, "iso9660");
   g_autoptr (GPtrArray) from_iso =
-      sk_media_import (fx->media, fx->pipe, &fx->op, disc_id, NULL, &error);
+      sk_media_import (fx->media, fx->pipe, &fx->op, disc_id, NULL, NULL, &error);
   if (!kernel_reads ("iso9660"))
     {
       g_test_message ("iso9660: this kernel cannot mount it; the refusal is checked");
