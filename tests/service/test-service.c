@@ -33,6 +33,7 @@
 #include "sk-pipeline.h"
 #include "sk-synth.h"
 #include "sk-test-gpg.h"
+#include "sk-test-bus.h"
 #include "sk-test-stations.h"
 #include "sk-test-util.h"
 
@@ -42,22 +43,8 @@
 
 /* ---- the harness -------------------------------------------------------- */
 
-typedef struct
-{
-  const char *name;
-  guint uid;
-  const char *groups; /* comma-separated role groups */
-} User;
-
-/* Test users, uids far from real ones. */
-static const User users[] = {
-  { "skop1", 61001, "sekisho-operator" },
-  { "skop2", 61002, "sekisho-operator" },
-  { "skaud", 61003, "sekisho-auditor" },
-  { "skadm", 61004, "sekisho-admin" },
-  { "sktwo", 61005, "sekisho-operator,sekisho-auditor" },
-  { "sknone", 61006, "" },
-};
+/* The test users and role groups: tests/sk-test-bus.c. */
+typedef SkTestUser User;
 
 static struct
 {
@@ -93,43 +80,6 @@ copy_file (const char *from, const char *to, int mode)
   g_assert_cmpint (g_chmod (to, mode), ==, 0);
 }
 
-/* passwd and group: the host's, plus the test users and role groups. */
-static void
-write_user_db (const char *dir)
-{
-  g_autofree char *passwd = NULL, *group = NULL;
-  g_assert_true (g_file_get_contents ("/etc/passwd", &passwd, NULL, NULL));
-  g_assert_true (g_file_get_contents ("/etc/group", &group, NULL, NULL));
-  g_autoptr (GString) p = g_string_new (passwd);
-  g_autoptr (GString) g = g_string_new (group);
-  const char *roles[] = { "sekisho-operator", "sekisho-auditor", "sekisho-admin" };
-  for (gsize i = 0; i < G_N_ELEMENTS (users); i++)
-    {
-      g_string_append_printf (p, "%s:x:%u:%u::/nonexistent:/usr/sbin/nologin\n", users[i].name,
-                              users[i].uid, users[i].uid);
-      g_string_append_printf (g, "%s:x:%u:\n", users[i].name, users[i].uid);
-    }
-  for (gsize r = 0; r < G_N_ELEMENTS (roles); r++)
-    {
-      g_string_append_printf (g, "%s:x:%" G_GSIZE_FORMAT ":", roles[r], 61101 + r);
-      gboolean first = TRUE;
-      for (gsize i = 0; i < G_N_ELEMENTS (users); i++)
-        {
-          g_auto (GStrv) gs = g_strsplit (users[i].groups, ",", -1);
-          if (g_strv_contains ((const char *const *)gs, roles[r]))
-            {
-              g_string_append_printf (g, "%s%s", first ? "" : ",", users[i].name);
-              first = FALSE;
-            }
-        }
-      g_string_append_c (g, '\n');
-    }
-  g_autofree char *pp = g_build_filename (dir, "passwd", NULL);
-  g_autofree char *gp = g_build_filename (dir, "group", NULL);
-  write_text (pp, p->str, 0644);
-  write_text (gp, g->str, 0644);
-}
-
 /* The outer run: prepare, then run the inner one in a mount namespace of
  * its own (and a pid namespace, so nothing it starts outlives it).
  * Returns the inner's exit status. */
@@ -145,7 +95,7 @@ outer_main (int argc, char **argv)
   g_autofree char *tmp = g_dir_make_tmp ("sk-svc-XXXXXX", &error);
   g_assert_no_error (error);
   g_assert_cmpint (g_chmod (tmp, 0755), ==, 0);
-  write_user_db (tmp);
+  sk_test_bus_write_user_db (tmp);
 
   g_autofree char *actions = g_build_filename (tmp, "actions", NULL);
   g_autofree char *rules = g_build_filename (tmp, "rules.d", NULL);
@@ -196,26 +146,6 @@ outer_main (int argc, char **argv)
   return status;
 }
 
-/* Wait until NAME has an owner on the bus, or fail after 10 s. */
-static void
-wait_for_name (GDBusConnection *bus, const char *name)
-{
-  for (int i = 0; i < 200; i++)
-    {
-      g_autoptr (GVariant) r = g_dbus_connection_call_sync (
-          bus, "org.freedesktop.DBus", "/org/freedesktop/DBus", "org.freedesktop.DBus",
-          "NameHasOwner", g_variant_new ("(s)", name), G_VARIANT_TYPE ("(b)"),
-          G_DBUS_CALL_FLAGS_NONE, -1, NULL, NULL);
-      gboolean has = FALSE;
-      if (r != NULL)
-        g_variant_get (r, "(b)", &has);
-      if (has)
-        return;
-      g_usleep (50 * 1000);
-    }
-  g_error ("%s never appeared on the bus", name);
-}
-
 static GSubprocess *
 spawn_with_bus (const char *const *argv, GSubprocessFlags flags)
 {
@@ -227,81 +157,17 @@ spawn_with_bus (const char *const *argv, GSubprocessFlags flags)
   return p;
 }
 
-static char *
-stock_default_policy (void)
-{
-  return g_strdup (
-      "  <policy context=\"default\">\n"
-      "    <allow user=\"*\"/>\n"
-      "    <deny own=\"*\"/>\n"
-      "    <deny send_type=\"method_call\"/>\n"
-      "    <allow send_type=\"signal\"/>\n"
-      "    <allow send_requested_reply=\"true\" send_type=\"method_return\"/>\n"
-      "    <allow send_requested_reply=\"true\" send_type=\"error\"/>\n"
-      "    <allow receive_type=\"method_call\"/>\n"
-      "    <allow receive_type=\"method_return\"/>\n"
-      "    <allow receive_type=\"error\"/>\n"
-      "    <allow receive_type=\"signal\"/>\n"
-      "    <allow send_destination=\"org.freedesktop.DBus\" "
-      "send_interface=\"org.freedesktop.DBus\"/>\n"
-      "    <allow send_destination=\"org.freedesktop.DBus\" "
-      "send_interface=\"org.freedesktop.DBus.Introspectable\"/>\n"
-      "    <allow send_destination=\"org.freedesktop.DBus\" "
-      "send_interface=\"org.freedesktop.DBus.Properties\"/>\n"
-      "    <deny send_destination=\"org.freedesktop.DBus\" send_interface=\"org.freedesktop.DBus\" "
-      "send_member=\"UpdateActivationEnvironment\"/>\n"
-      "    <deny send_destination=\"org.freedesktop.DBus\" "
-      "send_interface=\"org.freedesktop.DBus.Debug.Stats\"/>\n"
-      "    <deny send_destination=\"org.freedesktop.DBus\" "
-      "send_interface=\"org.freedesktop.systemd1.Activator\"/>\n"
-      "  </policy>\n");
-}
-
 static void
 start_bus (void)
 {
-  g_autofree char *conf = g_build_filename (h.tmp, "bus.conf", NULL);
-  g_autofree char *socket = g_build_filename (h.tmp, "bus", NULL);
-  g_autofree char *policy = stock_default_policy ();
-  g_autofree char *text = g_strdup_printf (
-      "<!DOCTYPE busconfig PUBLIC \"-//freedesktop//DTD D-BUS Bus Configuration 1.0//EN\"\n"
-      " \"http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd\">\n"
-      "<busconfig>\n"
-      "  <type>system</type>\n"
-      "  <listen>unix:path=%s</listen>\n"
-      "  <auth>EXTERNAL</auth>\n"
-      "%s"
-      "  <include>/usr/share/dbus-1/system.d/org.freedesktop.PolicyKit1.conf</include>\n"
-      "  <include>%s</include>\n"
-      "</busconfig>\n",
-      socket, policy, g_getenv ("SK_BUS_POLICY"));
-  write_text (conf, text, 0644);
-
-  const char *argv[] = {
-    "dbus-daemon", "--config-file", conf, "--nofork", "--print-address=1", NULL
-  };
-  g_autoptr (GError) error = NULL;
-  h.bus = g_subprocess_newv (
-      argv, G_SUBPROCESS_FLAGS_STDOUT_PIPE | G_SUBPROCESS_FLAGS_STDERR_SILENCE, &error);
-  g_assert_no_error (error);
-  g_autoptr (GDataInputStream) out = g_data_input_stream_new (g_subprocess_get_stdout_pipe (h.bus));
-  h.address = g_data_input_stream_read_line (out, NULL, NULL, &error);
-  g_assert_no_error (error);
-  g_assert_nonnull (h.address);
+  h.bus = sk_test_bus_start (h.tmp, g_getenv ("SK_BUS_POLICY"), &h.address);
   g_setenv ("DBUS_SYSTEM_BUS_ADDRESS", h.address, TRUE);
 }
 
 static GDBusConnection *
 bus_connection (void)
 {
-  g_autoptr (GError) error = NULL;
-  GDBusConnection *c =
-      g_dbus_connection_new_for_address_sync (h.address,
-                                              G_DBUS_CONNECTION_FLAGS_AUTHENTICATION_CLIENT |
-                                                  G_DBUS_CONNECTION_FLAGS_MESSAGE_BUS_CONNECTION,
-                                              NULL, NULL, &error);
-  g_assert_no_error (error);
-  return c;
+  return sk_test_bus_connect (h.address);
 }
 
 /* SIGTERM, then wait; returns the exit status (-1: killed by a signal). */
@@ -420,13 +286,13 @@ setup (void)
   g_autoptr (GDBusConnection) bus = bus_connection ();
   const char *polkitd[] = { "/usr/lib/polkit-1/polkitd", "--no-debug", NULL };
   h.polkitd = spawn_with_bus (polkitd, G_SUBPROCESS_FLAGS_STDERR_SILENCE);
-  wait_for_name (bus, "org.freedesktop.PolicyKit1");
+  sk_test_bus_wait_for_name (bus, "org.freedesktop.PolicyKit1");
 
   g_autofree char *run = g_build_filename (h.tmp, "run", NULL);
   const char *service[] = { g_getenv ("SEKISHOD"), "--station", sk_station_get_dir (h.st.term),
                             "--handoff-root",      run,         NULL };
   h.service = spawn_with_bus (service, G_SUBPROCESS_FLAGS_NONE);
-  wait_for_name (bus, BUS_NAME);
+  sk_test_bus_wait_for_name (bus, BUS_NAME);
 }
 
 static void
@@ -558,9 +424,9 @@ test_roles (void)
     const User *user;
     SkRole role;
   } people[] = {
-    { &users[0], SK_ROLE_OPERATOR },
-    { &users[2], SK_ROLE_AUDITOR },
-    { &users[3], SK_ROLE_ADMIN },
+    { &sk_test_users[0], SK_ROLE_OPERATOR },
+    { &sk_test_users[2], SK_ROLE_AUDITOR },
+    { &sk_test_users[3], SK_ROLE_ADMIN },
   };
   gsize n;
   const Call *table = calls (&n);
@@ -591,7 +457,7 @@ test_no_single_role (void)
   gsize n;
   const Call *table = calls (&n);
   const User root = { "root", 0, "" };
-  const User *refused[] = { &users[4], &users[5], NULL /* root */ };
+  const User *refused[] = { &sk_test_users[4], &sk_test_users[5], NULL /* root */ };
 
   for (gsize u = 0; u < G_N_ELEMENTS (refused); u++)
     for (gsize i = 0; i < n; i++)
@@ -633,11 +499,11 @@ test_who_am_i (void)
     const char *refusal; /* NULL: none */
     const char *group;   /* a group the answer must name */
   } cases[] = {
-    { &users[0], "operator", NULL, "sekisho-operator" },
-    { &users[2], "auditor", NULL, "sekisho-auditor" },
-    { &users[3], "admin", NULL, "sekisho-admin" },
-    { &users[4], NULL, "role-denied", "sekisho-auditor" },
-    { &users[5], NULL, "role-denied", "sknone" },
+    { &sk_test_users[0], "operator", NULL, "sekisho-operator" },
+    { &sk_test_users[2], "auditor", NULL, "sekisho-auditor" },
+    { &sk_test_users[3], "admin", NULL, "sekisho-admin" },
+    { &sk_test_users[4], NULL, "role-denied", "sekisho-auditor" },
+    { &sk_test_users[5], NULL, "role-denied", "sknone" },
     { &root, NULL, "role-denied", "root" },
   };
   gint64 before = journal_head ();
@@ -671,12 +537,12 @@ test_who_am_i (void)
 static void
 test_job_owner (void)
 {
-  g_autofree char *out = call_as (&users[1], "Job.Foreign", "NO-SUCH-CASE", NULL);
+  g_autofree char *out = call_as (&sk_test_users[1], "Job.Foreign", "NO-SUCH-CASE", NULL);
   g_assert_cmpstr (out, ==,
                    "JOB fail case-unknown; other connection: jp.sekisho.Error.RoleDenied; "
                    "own: finished");
   g_autoptr (GHashTable) set = denials ();
-  assert_denial_journaled (set, users[1].uid, "Job.GetResult");
+  assert_denial_journaled (set, sk_test_users[1].uid, "Job.GetResult");
 }
 
 static void
@@ -730,14 +596,14 @@ static void
 assert_reports (const char *case_id)
 {
   g_autofree char *line = NULL;
-  g_autoptr (JsonNode) shown = reply_as (&users[0], &line, "Cases.Show", case_id, NULL);
+  g_autoptr (JsonNode) shown = reply_as (&sk_test_users[0], &line, "Cases.Show", case_id, NULL);
   g_assert_cmpstr (line, ==, NULL);
   JsonObject *c = json_node_get_object (shown);
   g_assert_cmpstr (json_object_get_string_member (c, "state"), ==, "handed-off");
   assert_deadline_ahead (deadline_of (c, "upload-plaintext"));
   assert_deadline_ahead (deadline_of (c, "results-due"));
 
-  g_autoptr (JsonNode) listed = reply_as (&users[1], &line, "Cases.List", NULL);
+  g_autoptr (JsonNode) listed = reply_as (&sk_test_users[1], &line, "Cases.List", NULL);
   g_assert_cmpstr (line, ==, NULL);
   JsonArray *cases = json_object_get_array_member (json_node_get_object (listed), "cases");
   g_assert_cmpuint (json_array_get_length (cases), >=, 1);
@@ -753,7 +619,7 @@ assert_reports (const char *case_id)
   g_assert_true (found);
 
   /* Every key with its expiry (the test keys never expire: null). */
-  g_autoptr (JsonNode) keys = reply_as (&users[3], &line, "Keys.List", NULL);
+  g_autoptr (JsonNode) keys = reply_as (&sk_test_users[3], &line, "Keys.List", NULL);
   g_assert_cmpstr (line, ==, NULL);
   JsonArray *ka = json_object_get_array_member (json_node_get_object (keys), "keys");
   g_assert_cmpuint (json_array_get_length (ka), >=, 3);
@@ -767,7 +633,7 @@ assert_reports (const char *case_id)
     }
 
   /* The whole policy: kinds, caps, retention, dual control, named keys. */
-  g_autoptr (JsonNode) policy = reply_as (&users[3], &line, "Policy.Show", NULL);
+  g_autoptr (JsonNode) policy = reply_as (&sk_test_users[3], &line, "Policy.Show", NULL);
   g_assert_cmpstr (line, ==, NULL);
   JsonObject *p = json_node_get_object (policy);
   g_assert_cmpint (json_object_get_int_member (p, "serial"), >=, 1);
@@ -798,7 +664,7 @@ assert_reports (const char *case_id)
 
   /* The status, for each of the three roles alike; the handed-off case
    * with its deadline. */
-  const User *readers[] = { &users[0], &users[2], &users[3] };
+  const User *readers[] = { &sk_test_users[0], &sk_test_users[2], &sk_test_users[3] };
   for (gsize r = 0; r < G_N_ELEMENTS (readers); r++)
     {
       g_autoptr (JsonNode) status = reply_as (readers[r], &line, "Station.Status", NULL);
@@ -855,7 +721,8 @@ test_workflow (void)
   g_autofree char *name = g_path_get_basename (package);
 
   /* A name that is no plain package name never reaches the core. */
-  g_autofree char *escape = call_as (&users[0], "Cases.Import", medium, "../x.tar.gpg", NULL);
+  g_autofree char *escape =
+      call_as (&sk_test_users[0], "Cases.Import", medium, "../x.tar.gpg", NULL);
   g_assert_cmpstr (escape, ==, "ERR jp.sekisho.Error.Usage");
 
   /* Whoever listens hears that the case changed, after each step. */
@@ -865,16 +732,16 @@ test_workflow (void)
       bus, BUS_NAME, IFACE_PREFIX "Cases", "CaseChanged", OBJECT_PATH, NULL,
       G_DBUS_SIGNAL_FLAGS_NONE, on_case_changed, changed, NULL);
 
-  g_autofree char *imported = call_as (&users[0], "Cases.Import", medium, name, NULL);
+  g_autofree char *imported = call_as (&sk_test_users[0], "Cases.Import", medium, name, NULL);
   g_assert_cmpstr (imported, ==, "JOB ok -");
-  g_autofree char *again = call_as (&users[1], "Cases.Import", medium, name, NULL);
+  g_autofree char *again = call_as (&sk_test_users[1], "Cases.Import", medium, name, NULL);
   g_assert_cmpstr (again, ==, "JOB fail package-replayed");
-  g_autofree char *shown = call_as (&users[0], "Cases.Show", case_id, NULL);
+  g_autofree char *shown = call_as (&sk_test_users[0], "Cases.Show", case_id, NULL);
   g_assert_cmpstr (shown, ==, "OK");
-  g_autofree char *handed = call_as (&users[0], "Cases.HandOff", case_id, NULL);
+  g_autofree char *handed = call_as (&sk_test_users[0], "Cases.HandOff", case_id, NULL);
   g_assert_cmpstr (handed, ==, "JOB ok -");
   assert_reports (case_id);
-  g_autofree char *confirmed = call_as (&users[0], "Cases.ConfirmUpload", case_id, NULL);
+  g_autofree char *confirmed = call_as (&sk_test_users[0], "Cases.ConfirmUpload", case_id, NULL);
   g_assert_cmpstr (confirmed, ==, "OK");
 
   /* Import, hand-off, confirmation: three changes, none for the replay. */
@@ -900,8 +767,8 @@ test_workflow (void)
                       r->role != NULL ? r->role : "-");
       if (g_str_equal (r->outcome, "ok"))
         {
-          g_assert_cmpint (r->uid, ==, users[0].uid);
-          g_assert_cmpstr (r->login, ==, users[0].name);
+          g_assert_cmpint (r->uid, ==, sk_test_users[0].uid);
+          g_assert_cmpstr (r->login, ==, sk_test_users[0].name);
           g_assert_cmpstr (r->role, ==, "operator");
           by_operator++;
         }
@@ -1030,14 +897,14 @@ test_load (void)
     const char *op, *a, *b;
     const char *allowed; /* "|"-joined: the answers that may come */
   } load[] = {
-    { &users[0], "Cases.List", NULL, NULL, "OK" },
-    { &users[1], "Cases.Show", "C0000000000000000011", NULL, "OK" },
-    { &users[0], "Station.Status", NULL, NULL, "OK" },
-    { &users[1], "Cases.Import", medium, "*", "JOB fail package-replayed|JOB ok -" },
-    { &users[2], "Journal.Show", NULL, NULL, "OK" },
-    { &users[2], "Journal.Verify", NULL, NULL, "JOB ok -" },
-    { &users[3], "Policy.Show", NULL, NULL, "OK" },
-    { &users[5], "Cases.List", NULL, NULL, "ERR jp.sekisho.Error.RoleDenied" },
+    { &sk_test_users[0], "Cases.List", NULL, NULL, "OK" },
+    { &sk_test_users[1], "Cases.Show", "C0000000000000000011", NULL, "OK" },
+    { &sk_test_users[0], "Station.Status", NULL, NULL, "OK" },
+    { &sk_test_users[1], "Cases.Import", medium, "*", "JOB fail package-replayed|JOB ok -" },
+    { &sk_test_users[2], "Journal.Show", NULL, NULL, "OK" },
+    { &sk_test_users[2], "Journal.Verify", NULL, NULL, "JOB ok -" },
+    { &sk_test_users[3], "Policy.Show", NULL, NULL, "OK" },
+    { &sk_test_users[5], "Cases.List", NULL, NULL, "ERR jp.sekisho.Error.RoleDenied" },
   };
   guint imports_before = imports_done ();
 
@@ -1240,7 +1107,7 @@ bench_import (void)
           else
             {
               g_autofree char *out =
-                  call_as (&users[0], "Cases.Import", mediums[1], names[1], NULL);
+                  call_as (&sk_test_users[0], "Cases.Import", mediums[1], names[1], NULL);
               g_assert_cmpstr (out, ==, "JOB ok -");
               service[i] = (double)(g_get_monotonic_time () - t0) / G_USEC_PER_SEC;
             }
@@ -1311,7 +1178,7 @@ start_service (const char *fault)
   g_autoptr (GError) error = NULL;
   h.service = g_subprocess_launcher_spawnv (l, argv, &error);
   g_assert_no_error (error);
-  wait_for_name (bus, BUS_NAME);
+  sk_test_bus_wait_for_name (bus, BUS_NAME);
 }
 
 static void
@@ -1348,7 +1215,7 @@ test_killed (void)
 
       g_assert_cmpint (stop (&h.service), ==, 0);
       start_service (import_points[i]);
-      g_autofree char *killed = call_as (&users[0], "Cases.Import", medium, name, NULL);
+      g_autofree char *killed = call_as (&sk_test_users[0], "Cases.Import", medium, name, NULL);
       g_test_message ("killed at %s: %s", import_points[i], killed);
       g_assert_cmpstr (killed, ==, "JOB fail service-unreachable");
       g_assert_true (g_subprocess_wait (h.service, NULL, NULL));
@@ -1358,9 +1225,9 @@ test_killed (void)
 
       start_service (NULL);
       assert_journal_verifies ();
-      g_autofree char *shown = call_as (&users[0], "Cases.Show", case_id, NULL);
+      g_autofree char *shown = call_as (&sk_test_users[0], "Cases.Show", case_id, NULL);
       g_assert_cmpstr (shown, ==, "ERR jp.sekisho.Error.CaseUnknown");
-      g_autofree char *again = call_as (&users[0], "Cases.Import", medium, name, NULL);
+      g_autofree char *again = call_as (&sk_test_users[0], "Cases.Import", medium, name, NULL);
       g_assert_cmpstr (again, ==, "JOB ok -");
     }
 
@@ -1369,21 +1236,21 @@ test_killed (void)
   g_autofree char *case_id = g_strdup_printf ("C%019" G_GUINT64_FORMAT, (guint64)201);
   g_assert_cmpint (stop (&h.service), ==, 0);
   start_service ("handoff-before-commit");
-  g_autofree char *killed = call_as (&users[0], "Cases.HandOff", case_id, NULL);
+  g_autofree char *killed = call_as (&sk_test_users[0], "Cases.HandOff", case_id, NULL);
   g_assert_cmpstr (killed, ==, "JOB fail service-unreachable");
   g_assert_true (g_subprocess_wait (h.service, NULL, NULL));
   g_assert_true (g_subprocess_get_if_signaled (h.service));
   g_clear_object (&h.service);
   start_service (NULL);
   assert_journal_verifies ();
-  g_autofree char *upload = g_strdup_printf ("%s/run/upload/%u", h.tmp, users[0].uid);
+  g_autofree char *upload = g_strdup_printf ("%s/run/upload/%u", h.tmp, sk_test_users[0].uid);
   g_autoptr (GDir) dir = g_dir_open (upload, 0, NULL);
   const char *left = dir != NULL ? g_dir_read_name (dir) : NULL;
   g_assert_null (left);
-  g_autofree char *handed = call_as (&users[0], "Cases.HandOff", case_id, NULL);
+  g_autofree char *handed = call_as (&sk_test_users[0], "Cases.HandOff", case_id, NULL);
   g_assert_cmpstr (handed, ==, "JOB ok -");
   assert_reports (case_id);
-  g_autofree char *confirmed = call_as (&users[0], "Cases.ConfirmUpload", case_id, NULL);
+  g_autofree char *confirmed = call_as (&sk_test_users[0], "Cases.ConfirmUpload", case_id, NULL);
   g_assert_cmpstr (confirmed, ==, "OK");
 
   /* Killed in a take-in after its commit, before the download is removed:
@@ -1395,22 +1262,22 @@ test_killed (void)
   sk_synth_options_init (&opts);
   opts.seed = 201;
   opts.records = 20;
-  g_autofree char *download = g_strdup_printf ("%s/run/download/%u", h.tmp, users[0].uid);
+  g_autofree char *download = g_strdup_printf ("%s/run/download/%u", h.tmp, sk_test_users[0].uid);
   g_autofree char *result = sk_synth_write_file (layouts, sk_policy_lookup_kind (layouts, "KNY02"),
                                                  &opts, download, &error);
   g_assert_no_error (error);
-  g_assert_cmpint (chown (result, users[0].uid, users[0].uid), ==, 0);
+  g_assert_cmpint (chown (result, sk_test_users[0].uid, sk_test_users[0].uid), ==, 0);
   g_autofree char *result_name = g_path_get_basename (result);
   g_assert_cmpint (stop (&h.service), ==, 0);
   start_service ("take-in-before-unlink");
-  g_autofree char *taken = call_as (&users[0], "Cases.TakeIn", result_name, NULL);
+  g_autofree char *taken = call_as (&sk_test_users[0], "Cases.TakeIn", result_name, NULL);
   g_assert_cmpstr (taken, ==, "JOB fail service-unreachable");
   g_assert_true (g_subprocess_wait (h.service, NULL, NULL));
   g_assert_true (g_subprocess_get_if_signaled (h.service));
   g_clear_object (&h.service);
   start_service (NULL);
   assert_journal_verifies ();
-  g_autofree char *again_taken = call_as (&users[0], "Cases.TakeIn", result_name, NULL);
+  g_autofree char *again_taken = call_as (&sk_test_users[0], "Cases.TakeIn", result_name, NULL);
   g_assert_cmpstr (again_taken, ==, "JOB fail file-duplicate");
 
   /* Killed in an export before its commit: the restarted service has not
@@ -1420,14 +1287,14 @@ test_killed (void)
   g_assert_cmpint (g_chmod (out, 0755), ==, 0);
   g_assert_cmpint (stop (&h.service), ==, 0);
   start_service ("export-before-commit");
-  g_autofree char *exported = call_as (&users[0], "Cases.Export", case_id, out, NULL);
+  g_autofree char *exported = call_as (&sk_test_users[0], "Cases.Export", case_id, out, NULL);
   g_assert_cmpstr (exported, ==, "JOB fail service-unreachable");
   g_assert_true (g_subprocess_wait (h.service, NULL, NULL));
   g_assert_true (g_subprocess_get_if_signaled (h.service));
   g_clear_object (&h.service);
   start_service (NULL);
   assert_journal_verifies ();
-  g_autofree char *exported_again = call_as (&users[0], "Cases.Export", case_id, out, NULL);
+  g_autofree char *exported_again = call_as (&sk_test_users[0], "Cases.Export", case_id, out, NULL);
   g_assert_cmpstr (exported_again, ==, "JOB ok -");
   /* What the medium holds: the one package and its signature, nothing
    * hidden beside them. */
@@ -1488,14 +1355,14 @@ test_cancel (void)
   g_autofree char *name = g_path_get_basename (package);
 
   guint before = store_files ();
-  g_autofree char *out = call_as (&users[0], "Cases.ImportCancel", medium, name, NULL);
+  g_autofree char *out = call_as (&sk_test_users[0], "Cases.ImportCancel", medium, name, NULL);
   g_test_message ("cancelled import: %s", out);
   g_assert_cmpstr (out, ==, "JOB fail cancelled within-1s");
   g_assert_cmpuint (store_files (), ==, before);
   assert_journal_verifies ();
-  g_autofree char *shown = call_as (&users[0], "Cases.Show", case_id, NULL);
+  g_autofree char *shown = call_as (&sk_test_users[0], "Cases.Show", case_id, NULL);
   g_assert_cmpstr (shown, ==, "ERR jp.sekisho.Error.CaseUnknown");
-  g_autofree char *again = call_as (&users[0], "Cases.Import", medium, name, NULL);
+  g_autofree char *again = call_as (&sk_test_users[0], "Cases.Import", medium, name, NULL);
   g_assert_cmpstr (again, ==, "JOB ok -");
 }
 
@@ -1563,7 +1430,7 @@ test_systemd_journal (void)
 
   g_assert_cmpint (stop (&h.service), ==, 0);
   start_service (NULL);
-  g_autofree char *denied = call_as (&users[2], "Cases.List", NULL);
+  g_autofree char *denied = call_as (&sk_test_users[2], "Cases.List", NULL);
   g_assert_cmpstr (denied, ==, "ERR jp.sekisho.Error.RoleDenied");
   g_assert_cmpint (stop (&h.service), ==, 0);
 
@@ -1577,7 +1444,7 @@ test_systemd_journal (void)
   g_clear_pointer (&h.journald, g_free);
   start_service (NULL);
 
-  g_autofree char *uid = g_strdup_printf ("SEKISHO_UID=%u\n", users[2].uid);
+  g_autofree char *uid = g_strdup_printf ("SEKISHO_UID=%u\n", sk_test_users[2].uid);
   gboolean found = FALSE;
   for (guint i = 0; i < got->len; i++)
     {
