@@ -82,7 +82,8 @@ set_error_from_gpgme (GError **error, gpgme_error_t gerr, SkErrorCode code, cons
 
   if (ec == GPG_ERR_CANCELED || ec == GPG_ERR_ECANCELED)
     {
-      g_set_error (error, G_IO_ERROR, G_IO_ERROR_CANCELLED, "%s: %s", what, g_strerror (ECANCELED));
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_CANCELLED, _ ("%s: %s"), what,
+                   g_strerror (ECANCELED));
       return;
     }
 
@@ -97,8 +98,8 @@ set_error_from_gpgme (GError **error, gpgme_error_t gerr, SkErrorCode code, cons
     }
 
   if (gpgme_strerror_r (gerr, buf, sizeof buf) != 0)
-    g_strlcpy (buf, "unknown GPGME error", sizeof buf);
-  g_set_error (error, SK_ERROR, code, "%s: %s", what, buf);
+    g_strlcpy (buf, _ ("unknown GPGME error"), sizeof buf);
+  g_set_error (error, SK_ERROR, code, _ ("%s: %s"), what, buf);
 }
 
 /* GPGME moves data between us and gpg in 4 KiB steps by default: a
@@ -146,7 +147,7 @@ ensure_gpgme (GError **error)
 
   if (g_once (&once, gpgme_init_once, NULL) == NULL)
     {
-      g_set_error_literal (error, SK_ERROR, SK_ERROR_IO_ERROR, "GPGME is older than 1.18");
+      g_set_error_literal (error, SK_ERROR, SK_ERROR_IO_ERROR, _ ("GPGME is older than 1.18"));
       return FALSE;
     }
 
@@ -177,7 +178,7 @@ context_new_for_protocol (const char *homedir,
     gerr = gpgme_ctx_set_engine_info (ctx, protocol, engine_file, homedir);
   if (gerr != 0)
     {
-      set_error_from_gpgme (error, gerr, SK_ERROR_IO_ERROR, "creating a GPGME context");
+      set_error_from_gpgme (error, gerr, SK_ERROR_IO_ERROR, _ ("creating a GPGME context"));
       return NULL;
     }
   /* A program engine must answer to --version; the Assuan "engine" is a
@@ -185,7 +186,7 @@ context_new_for_protocol (const char *homedir,
   gpgme_engine_info_t info = gpgme_ctx_get_engine_info (ctx);
   if (protocol != GPGME_PROTOCOL_ASSUAN && (info == NULL || info->version == NULL))
     {
-      g_set_error (error, SK_ERROR, SK_ERROR_IO_ERROR, "the %s engine is not usable",
+      g_set_error (error, SK_ERROR, SK_ERROR_IO_ERROR, _ ("the %s engine is not usable"),
                    gpgme_get_protocol_name (protocol));
       return NULL;
     }
@@ -217,7 +218,7 @@ context_make (const char *homedir, GError **error)
     gerr = gpgme_set_keylist_mode (ctx, GPGME_KEYLIST_MODE_LOCAL);
   if (gerr != 0)
     {
-      set_error_from_gpgme (error, gerr, SK_ERROR_IO_ERROR, "configuring a GPGME context");
+      set_error_from_gpgme (error, gerr, SK_ERROR_IO_ERROR, _ ("configuring a GPGME context"));
       return NULL;
     }
   return g_steal_pointer (&ctx);
@@ -320,7 +321,7 @@ find_key_on (
         {
           gpgme_op_keylist_end (ctx);
           g_set_error (error, SK_ERROR, SK_ERROR_SIG_UNTRUSTED_KEY,
-                       "more than one key in the keyring matches %s", fpr);
+                       _ ("more than one key in the keyring matches %s"), fpr);
           return FALSE;
         }
       found = g_steal_pointer (&key);
@@ -328,7 +329,7 @@ find_key_on (
   gpgme_op_keylist_end (ctx);
   if (gpgme_err_code (gerr) != GPG_ERR_EOF)
     {
-      set_error_from_gpgme (error, gerr, SK_ERROR_IO_ERROR, "listing keys");
+      set_error_from_gpgme (error, gerr, SK_ERROR_IO_ERROR, _ ("listing keys"));
       return FALSE;
     }
 
@@ -390,27 +391,27 @@ check_home_dir (const char *homedir, GError **error)
   if (g_lstat (homedir, &st) != 0)
     {
       int errsv = errno;
-      g_set_error (error, SK_ERROR, SK_ERROR_STATION_INVALID, "GnuPG home %s: %s", homedir,
+      g_set_error (error, SK_ERROR, SK_ERROR_STATION_INVALID, _ ("GnuPG home %s: %s"), homedir,
                    g_strerror (errsv));
       return FALSE;
     }
   if (!S_ISDIR (st.st_mode))
     {
-      g_set_error (error, SK_ERROR, SK_ERROR_STATION_INVALID, "GnuPG home %s is not a directory",
-                   homedir);
+      g_set_error (error, SK_ERROR, SK_ERROR_STATION_INVALID,
+                   _ ("GnuPG home %s is not a directory"), homedir);
       return FALSE;
     }
   if (st.st_uid != geteuid ())
     {
       g_set_error (error, SK_ERROR, SK_ERROR_STATION_INVALID,
-                   "GnuPG home %s is owned by uid %u, not by this process (uid %u)", homedir,
+                   _ ("GnuPG home %s is owned by uid %u, not by this process (uid %u)"), homedir,
                    (guint)st.st_uid, (guint)geteuid ());
       return FALSE;
     }
   if ((st.st_mode & 077) != 0)
     {
       g_set_error (error, SK_ERROR, SK_ERROR_STATION_INVALID,
-                   "GnuPG home %s has mode %04o; only its owner may access it (0700)", homedir,
+                   _ ("GnuPG home %s has mode %04o; only its owner may access it (0700)"), homedir,
                    (guint)(st.st_mode & 07777));
       return FALSE;
     }
@@ -449,7 +450,7 @@ sk_keyring_init_home (const char *homedir, GError **error)
   if (!g_file_set_contents_full (conf_path, gpg_conf, -1, G_FILE_SET_CONTENTS_CONSISTENT, 0600,
                                  error))
     {
-      g_prefix_error (error, "writing %s: ", conf_path);
+      g_prefix_error (error, _ ("writing %s: "), conf_path);
       return FALSE;
     }
   return TRUE;
@@ -579,13 +580,13 @@ check_signature_packets (GBytes *signature, GError **error)
 
   if (len == 0)
     {
-      g_set_error (error, SK_ERROR, SK_ERROR_SIG_MISSING, "the signature is empty");
+      g_set_error (error, SK_ERROR, SK_ERROR_SIG_MISSING, _ ("the signature is empty"));
       return FALSE;
     }
   if ((data[0] & 0x80) == 0)
     {
       g_set_error (error, SK_ERROR, SK_ERROR_SIG_ARMORED,
-                   "the signature is ASCII armor or text, not binary OpenPGP");
+                   _ ("the signature is ASCII armor or text, not binary OpenPGP"));
       return FALSE;
     }
 
@@ -597,9 +598,8 @@ check_signature_packets (GBytes *signature, GError **error)
       if (!sk_pgp_read_header (data, len, &off, &tag, &body))
         {
           g_set_error (error, SK_ERROR, SK_ERROR_SIG_BAD,
-                       "the signature is damaged (malformed OpenPGP packet at byte %" G_GSIZE_FORMAT
-                       ")",
-                       off);
+                       _ ("the signature is damaged (malformed OpenPGP packet at byte %lu)"),
+                       (gulong)off);
           return FALSE;
         }
       if (n_signatures + n_other == 0)
@@ -621,27 +621,28 @@ check_signature_packets (GBytes *signature, GError **error)
   if (n_signatures == 0 || first_tag != 2)
     {
       g_set_error (error, SK_ERROR, SK_ERROR_SIG_MISSING,
-                   "the signature file holds no detached signature (its first OpenPGP packet "
-                   "has tag %u)",
+                   _ ("the signature file holds no detached signature (its first OpenPGP packet "
+                      "has tag %u)"),
                    first_tag);
       return FALSE;
     }
   if (n_signatures > 1)
     {
       g_set_error (error, SK_ERROR, SK_ERROR_SIG_MULTIPLE,
-                   "the signature file holds %u signatures; exactly one is accepted", n_signatures);
+                   _ ("the signature file holds %u signatures; exactly one is accepted"),
+                   n_signatures);
       return FALSE;
     }
   if (n_other > 0)
     {
       g_set_error (error, SK_ERROR, SK_ERROR_SIG_BAD,
-                   "the signature file holds OpenPGP packets other than the signature");
+                   _ ("the signature file holds OpenPGP packets other than the signature"));
       return FALSE;
     }
   if (wrong_kind)
     {
       g_set_error (error, SK_ERROR, SK_ERROR_SIG_BAD,
-                   "only a version 4 signature over binary data (type 0x00) is accepted");
+                   _ ("only a version 4 signature over binary data (type 0x00) is accepted"));
       return FALSE;
     }
   return TRUE;
@@ -719,14 +720,14 @@ judge_facts (gpgme_ctx_t ctx,
   if (status == GPG_ERR_NO_PUBKEY || (facts.summary & GPGME_SIGSUM_KEY_MISSING))
     {
       g_set_error (error, SK_ERROR, SK_ERROR_SIG_UNTRUSTED_KEY,
-                   "the signing key %s is not in the station's keyring",
-                   facts.has_fpr ? facts.fpr : "(unknown)");
+                   _ ("the signing key %s is not in the station's keyring"),
+                   facts.has_fpr ? facts.fpr : _ ("(unknown)"));
       return NULL;
     }
   if (!facts.has_fpr)
     {
       g_set_error (error, SK_ERROR, SK_ERROR_SIG_BAD,
-                   "GnuPG did not name the signing key's fingerprint");
+                   _ ("GnuPG did not name the signing key's fingerprint"));
       return NULL;
     }
   if (found != NULL)
@@ -739,7 +740,7 @@ judge_facts (gpgme_ctx_t ctx,
   if (key == NULL || key->subkeys == NULL)
     {
       g_set_error (error, SK_ERROR, SK_ERROR_SIG_UNTRUSTED_KEY,
-                   "the signing key %s is not in the station's keyring", facts.fpr);
+                   _ ("the signing key %s is not in the station's keyring"), facts.fpr);
       return NULL;
     }
   primary = key->subkeys;
@@ -751,13 +752,13 @@ judge_facts (gpgme_ctx_t ctx,
   if (signer == NULL || primary->fpr == NULL)
     {
       g_set_error (error, SK_ERROR, SK_ERROR_SIG_BAD,
-                   "the key listed for %s does not contain the signing key", facts.fpr);
+                   _ ("the key listed for %s does not contain the signing key"), facts.fpr);
       return NULL;
     }
   if (!fpr_in_list (primary->fpr, allowed_fprs) || key->disabled)
     {
       g_set_error (error, SK_ERROR, SK_ERROR_SIG_UNTRUSTED_KEY,
-                   "the signing key %s is not listed for this use", primary->fpr);
+                   _ ("the signing key %s is not listed for this use"), primary->fpr);
       return NULL;
     }
 
@@ -765,14 +766,14 @@ judge_facts (gpgme_ctx_t ctx,
   if (key->revoked || primary->revoked || signer->revoked || status == GPG_ERR_CERT_REVOKED ||
       (facts.summary & GPGME_SIGSUM_KEY_REVOKED))
     {
-      g_set_error (error, SK_ERROR, SK_ERROR_SIG_KEY_REVOKED, "the signing key %s is revoked",
+      g_set_error (error, SK_ERROR, SK_ERROR_SIG_KEY_REVOKED, _ ("the signing key %s is revoked"),
                    signer->fpr);
       return NULL;
     }
   if (key->expired || primary->expired || signer->expired || status == GPG_ERR_KEY_EXPIRED ||
       (facts.summary & GPGME_SIGSUM_KEY_EXPIRED))
     {
-      g_set_error (error, SK_ERROR, SK_ERROR_SIG_KEY_EXPIRED, "the signing key %s has expired",
+      g_set_error (error, SK_ERROR, SK_ERROR_SIG_KEY_EXPIRED, _ ("the signing key %s has expired"),
                    signer->fpr);
       return NULL;
     }
@@ -782,8 +783,8 @@ judge_facts (gpgme_ctx_t ctx,
     {
       const char *name = gpgme_hash_algo_name (facts.hash_algo);
       g_set_error (error, SK_ERROR, SK_ERROR_SIG_WEAK_HASH,
-                   "the signature uses %s; SHA-256 or stronger is required",
-                   name != NULL ? name : "an unknown hash");
+                   _ ("the signature uses %s; SHA-256 or stronger is required"),
+                   name != NULL ? name : _ ("an unknown hash"));
       return NULL;
     }
 
@@ -793,11 +794,11 @@ judge_facts (gpgme_ctx_t ctx,
     {
       g_auto (SkGpgmeMem) primary_algo = gpgme_pubkey_algo_string (primary);
 
-      g_set_error (error, SK_ERROR, SK_ERROR_SIG_WEAK_KEY,
-                   "the signing key is %s (primary %s); RSA of 3072 bits or more, or Ed25519, is "
-                   "required",
-                   algo != NULL ? algo : "unknown",
-                   primary_algo != NULL ? primary_algo : "unknown");
+      g_set_error (
+          error, SK_ERROR, SK_ERROR_SIG_WEAK_KEY,
+          _ ("the signing key is %s (primary %s); RSA of 3072 bits or more, or Ed25519, is "
+             "required"),
+          algo != NULL ? algo : _ ("unknown"), primary_algo != NULL ? primary_algo : _ ("unknown"));
       return NULL;
     }
 
@@ -805,7 +806,7 @@ judge_facts (gpgme_ctx_t ctx,
   if (!signer->can_sign || signer->invalid || signer->disabled || key->invalid ||
       facts.wrong_key_usage)
     {
-      g_set_error (error, SK_ERROR, SK_ERROR_SIG_BAD, "the key %s may not make signatures",
+      g_set_error (error, SK_ERROR, SK_ERROR_SIG_BAD, _ ("the key %s may not make signatures"),
                    signer->fpr);
       return NULL;
     }
@@ -815,7 +816,7 @@ judge_facts (gpgme_ctx_t ctx,
       if (gpgme_strerror_r (facts.status, buf, sizeof buf) != 0)
         g_strlcpy (buf, "unknown error", sizeof buf);
       g_set_error (error, SK_ERROR, SK_ERROR_SIG_BAD,
-                   "GnuPG did not accept the signature (%s, summary 0x%x)", buf,
+                   _ ("GnuPG did not accept the signature (%s, summary 0x%x)"), buf,
                    (guint)facts.summary);
       return NULL;
     }
@@ -842,13 +843,13 @@ check_verify_result (SkKeyring *self,
   /* Rule 1. */
   if (result == NULL || result->signatures == NULL)
     {
-      g_set_error (error, SK_ERROR, SK_ERROR_SIG_MISSING, "GnuPG found no signature");
+      g_set_error (error, SK_ERROR, SK_ERROR_SIG_MISSING, _ ("GnuPG found no signature"));
       return NULL;
     }
   if (result->signatures->next != NULL)
     {
       g_set_error (error, SK_ERROR, SK_ERROR_SIG_MULTIPLE,
-                   "GnuPG found more than one signature; exactly one is accepted");
+                   _ ("GnuPG found more than one signature; exactly one is accepted"));
       return NULL;
     }
   /* The result belongs to CTX until its next operation: keep what the rules
@@ -865,7 +866,7 @@ check_verify_result (SkKeyring *self,
   facts.has_fpr = sig->fpr != NULL && strlen (sig->fpr) == 40;
   if (gpgme_err_code (facts.status) == GPG_ERR_BAD_SIGNATURE)
     {
-      g_set_error (error, SK_ERROR, SK_ERROR_SIG_BAD, "the signature does not match the data");
+      g_set_error (error, SK_ERROR, SK_ERROR_SIG_BAD, _ ("the signature does not match the data"));
       return NULL;
     }
   return judge_facts (ctx, &facts, NULL, allowed_fprs, error);
@@ -896,19 +897,19 @@ verify_data (SkKeyring *self,
   gerr = gpgme_data_new_from_mem (&sig_data, sig_bytes, sig_len, 0);
   if (gerr != 0)
     {
-      set_error_from_gpgme (error, gerr, SK_ERROR_IO_ERROR, "reading the signature");
+      set_error_from_gpgme (error, gerr, SK_ERROR_IO_ERROR, _ ("reading the signature"));
       return NULL;
     }
 
   gerr = gpgme_op_verify (ctx, sig_data, signed_text, NULL);
   if (gpgme_err_code (gerr) == GPG_ERR_NO_DATA)
     {
-      g_set_error (error, SK_ERROR, SK_ERROR_SIG_MISSING, "GnuPG found no signature");
+      g_set_error (error, SK_ERROR, SK_ERROR_SIG_MISSING, _ ("GnuPG found no signature"));
       return NULL;
     }
   if (gerr != 0)
     {
-      set_error_from_gpgme (error, gerr, SK_ERROR_SIG_BAD, "verifying the signature");
+      set_error_from_gpgme (error, gerr, SK_ERROR_SIG_BAD, _ ("verifying the signature"));
       return NULL;
     }
 
@@ -940,7 +941,7 @@ sk_keyring_verify_detached_bytes (SkKeyring *self,
   gerr = gpgme_data_new_from_mem (&signed_text, bytes != NULL ? bytes : "", len, 0);
   if (gerr != 0)
     {
-      set_error_from_gpgme (error, gerr, SK_ERROR_IO_ERROR, "reading the signed data");
+      set_error_from_gpgme (error, gerr, SK_ERROR_IO_ERROR, _ ("reading the signed data"));
       return NULL;
     }
   return verify_data (self, signature, signed_text, allowed_fprs, error);
@@ -1025,7 +1026,7 @@ sk_keyring_verify_detached_fd (SkKeyring *self,
   pipe_buffers (signed_text);
   if (gerr != 0)
     {
-      set_error_from_gpgme (error, gerr, SK_ERROR_IO_ERROR, "reading the signed file");
+      set_error_from_gpgme (error, gerr, SK_ERROR_IO_ERROR, _ ("reading the signed file"));
       return NULL;
     }
 
@@ -1037,7 +1038,7 @@ sk_keyring_verify_detached_fd (SkKeyring *self,
     return NULL;
   if (reader.read_errno != 0)
     {
-      sk_error_set_from_errno (error, reader.read_errno, "reading the signed file");
+      sk_error_set_from_errno (error, reader.read_errno, _ ("reading the signed file"));
       return NULL;
     }
   if (sig == NULL)
@@ -1062,13 +1063,13 @@ export_primary (gpgme_ctx_t ctx, const char *primary_fpr, GError **error)
     gerr = gpgme_op_export (ctx, primary_fpr, GPGME_EXPORT_MODE_MINIMAL, out);
   if (gerr != 0)
     {
-      set_error_from_gpgme (error, gerr, SK_ERROR_IO_ERROR, "exporting the signing key");
+      set_error_from_gpgme (error, gerr, SK_ERROR_IO_ERROR, _ ("exporting the signing key"));
       return NULL;
     }
   mem = gpgme_data_release_and_get_mem (g_steal_pointer (&out), &mem_len);
   if (mem == NULL)
     {
-      g_set_error (error, SK_ERROR, SK_ERROR_SIG_UNTRUSTED_KEY, "GnuPG exported no key for %s",
+      g_set_error (error, SK_ERROR, SK_ERROR_SIG_UNTRUSTED_KEY, _ ("GnuPG exported no key for %s"),
                    primary_fpr);
       return NULL;
     }
@@ -1171,8 +1172,8 @@ sk_verifier_free (SkVerifier *v)
 static SkSignature *
 not_here (GError **error, const char *why)
 {
-  g_set_error (error, G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED, "the signature is left to GnuPG: %s",
-               why);
+  g_set_error (error, G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED,
+               _ ("the signature is left to GnuPG: %s"), why);
   return NULL;
 }
 
@@ -1195,7 +1196,7 @@ sk_verifier_finish (SkVerifier *v, const char *const *allowed_fprs, GError **err
   if (v->key == NULL)
     {
       g_set_error (error, SK_ERROR, SK_ERROR_SIG_UNTRUSTED_KEY,
-                   "the signing key %s is not in the station's keyring",
+                   _ ("the signing key %s is not in the station's keyring"),
                    sig->issuer_fpr[0] != '\0' ? sig->issuer_fpr : sig->issuer_keyid);
       return NULL;
     }
@@ -1207,7 +1208,7 @@ sk_verifier_finish (SkVerifier *v, const char *const *allowed_fprs, GError **err
   const SkPgpKey *material = v->material;
   if (material == NULL || !fpr_equal (material->fpr, signer->fpr))
     {
-      g_set_error (error, SK_ERROR, SK_ERROR_SIG_BAD, "GnuPG exported another key than %s",
+      g_set_error (error, SK_ERROR, SK_ERROR_SIG_BAD, _ ("GnuPG exported another key than %s"),
                    signer->fpr);
       return NULL;
     }
@@ -1216,7 +1217,7 @@ sk_verifier_finish (SkVerifier *v, const char *const *allowed_fprs, GError **err
     case SK_PGP_GOOD:
       break;
     case SK_PGP_BAD:
-      g_set_error (error, SK_ERROR, SK_ERROR_SIG_BAD, "the signature does not match the data");
+      g_set_error (error, SK_ERROR, SK_ERROR_SIG_BAD, _ ("the signature does not match the data"));
       return NULL;
     case SK_PGP_UNSUPPORTED:
     default:
@@ -1250,7 +1251,7 @@ find_signer (SkKeyring *self, const char *fpr, gpgme_key_t *out_key, GError **er
   if (!sk_fingerprint_is_valid (fpr))
     {
       g_set_error (error, SK_ERROR, SK_ERROR_SIG_UNTRUSTED_KEY,
-                   "the signing key must be named by its 40-digit primary fingerprint");
+                   _ ("the signing key must be named by its 40-digit primary fingerprint"));
       return FALSE;
     }
   if (!find_key (self->homedir, fpr, TRUE, &key, error))
@@ -1258,7 +1259,7 @@ find_signer (SkKeyring *self, const char *fpr, gpgme_key_t *out_key, GError **er
   if (key == NULL || key->subkeys == NULL || !fpr_equal (key->subkeys->fpr, fpr))
     {
       g_set_error (error, SK_ERROR, SK_ERROR_SIG_UNTRUSTED_KEY,
-                   "there is no secret key %s in the station's keyring", fpr);
+                   _ ("there is no secret key %s in the station's keyring"), fpr);
       return FALSE;
     }
   *out_key = g_steal_pointer (&key);
@@ -1296,7 +1297,8 @@ sk_keyring_sign_detached_bytes (SkKeyring *self, const char *fpr, GBytes *data, 
   gerr = gpgme_signers_add (ctx, key);
   if (gerr != 0)
     {
-      set_error_from_gpgme (error, gerr, SK_ERROR_SIG_UNTRUSTED_KEY, "choosing the signing key");
+      set_error_from_gpgme (error, gerr, SK_ERROR_SIG_UNTRUSTED_KEY,
+                            _ ("choosing the signing key"));
       return NULL;
     }
 
@@ -1306,7 +1308,7 @@ sk_keyring_sign_detached_bytes (SkKeyring *self, const char *fpr, GBytes *data, 
     gerr = gpgme_data_new (&out);
   if (gerr != 0)
     {
-      set_error_from_gpgme (error, gerr, SK_ERROR_IO_ERROR, "preparing to sign");
+      set_error_from_gpgme (error, gerr, SK_ERROR_IO_ERROR, _ ("preparing to sign"));
       return NULL;
     }
 
@@ -1326,14 +1328,14 @@ sk_keyring_sign_detached_bytes (SkKeyring *self, const char *fpr, GBytes *data, 
       sign_result->signatures->type != GPGME_SIG_MODE_DETACH)
     {
       g_set_error (error, SK_ERROR, SK_ERROR_SIG_BAD,
-                   "GnuPG did not make exactly one detached signature");
+                   _ ("GnuPG did not make exactly one detached signature"));
       return NULL;
     }
 
   mem = gpgme_data_release_and_get_mem (g_steal_pointer (&out), &mem_len);
   if (mem == NULL)
     {
-      g_set_error (error, SK_ERROR, SK_ERROR_SIG_MISSING, "GnuPG made an empty signature");
+      g_set_error (error, SK_ERROR, SK_ERROR_SIG_MISSING, _ ("GnuPG made an empty signature"));
       return NULL;
     }
   result = g_bytes_new (mem, mem_len);
@@ -1343,7 +1345,7 @@ sk_keyring_sign_detached_bytes (SkKeyring *self, const char *fpr, GBytes *data, 
   self_check = sk_keyring_verify_detached_bytes (self, result, data, allowed, error);
   if (self_check == NULL)
     {
-      g_prefix_error (error, "checking the new signature: ");
+      g_prefix_error (error, _ ("checking the new signature: "));
       return NULL;
     }
   return g_steal_pointer (&result);
@@ -1401,7 +1403,7 @@ sk_keyring_sign_detached_fd (
     return NULL;
   if (out_sha256 != NULL && sum == NULL)
     {
-      g_set_error_literal (error, SK_ERROR, SK_ERROR_IO_ERROR, "SHA-256 is unavailable");
+      g_set_error_literal (error, SK_ERROR, SK_ERROR_IO_ERROR, _ ("SHA-256 is unavailable"));
       return NULL;
     }
   gerr = gpgme_signers_add (ctx, key);
@@ -1419,7 +1421,7 @@ sk_keyring_sign_detached_fd (
     gerr = gpgme_error (GPG_ERR_UNUSABLE_SECKEY);
   if (reader.read_errno != 0)
     {
-      sk_error_set_from_errno (error, reader.read_errno, "reading the file to sign");
+      sk_error_set_from_errno (error, reader.read_errno, _ ("reading the file to sign"));
       return NULL;
     }
   if (gerr != 0)
@@ -1433,7 +1435,7 @@ sk_keyring_sign_detached_fd (
   mem = gpgme_data_release_and_get_mem (g_steal_pointer (&out), &mem_len);
   if (mem == NULL || mem_len == 0)
     {
-      g_set_error (error, SK_ERROR, SK_ERROR_SIG_MISSING, "GnuPG made an empty signature");
+      g_set_error (error, SK_ERROR, SK_ERROR_SIG_MISSING, _ ("GnuPG made an empty signature"));
       return NULL;
     }
   return g_bytes_new (mem, mem_len);
@@ -1494,7 +1496,7 @@ sk_keyring_encrypt_fd (SkKeyring *self,
   if (recipient == NULL || !sk_fingerprint_is_valid (recipient))
     {
       g_set_error (error, SK_ERROR, SK_ERROR_SIG_UNTRUSTED_KEY,
-                   "the recipient must be named by its 40-digit primary fingerprint");
+                   _ ("the recipient must be named by its 40-digit primary fingerprint"));
       return FALSE;
     }
   if (!find_key (self->homedir, recipient, FALSE, &key, error))
@@ -1503,7 +1505,7 @@ sk_keyring_encrypt_fd (SkKeyring *self,
       !key->can_encrypt || key->revoked || key->expired)
     {
       g_set_error (error, SK_ERROR, SK_ERROR_SIG_UNTRUSTED_KEY,
-                   "the station's keyring has no usable encryption key for %s", recipient);
+                   _ ("the station's keyring has no usable encryption key for %s"), recipient);
       return FALSE;
     }
   if (g_cancellable_set_error_if_cancelled (cancellable, error))
@@ -1515,7 +1517,7 @@ sk_keyring_encrypt_fd (SkKeyring *self,
   gpgme_key_t recipients[] = { key, NULL };
   if (out_sha256 != NULL && sum == NULL)
     {
-      g_set_error_literal (error, SK_ERROR, SK_ERROR_IO_ERROR, "SHA-256 is unavailable");
+      g_set_error_literal (error, SK_ERROR, SK_ERROR_IO_ERROR, _ ("SHA-256 is unavailable"));
       return FALSE;
     }
   gerr = gpgme_data_new_from_fd (&in, plain_fd);
@@ -1533,12 +1535,12 @@ sk_keyring_encrypt_fd (SkKeyring *self,
     gerr = gpgme_error (GPG_ERR_UNUSABLE_PUBKEY);
   if (sink.write_errno != 0)
     {
-      sk_error_set_from_errno (error, sink.write_errno, "writing the encrypted message");
+      sk_error_set_from_errno (error, sink.write_errno, _ ("writing the encrypted message"));
       return FALSE;
     }
   if (gerr != 0)
     {
-      set_error_from_gpgme (error, gerr, SK_ERROR_IO_ERROR, "encrypting");
+      set_error_from_gpgme (error, gerr, SK_ERROR_IO_ERROR, _ ("encrypting"));
       return FALSE;
     }
   if (out_sha256 != NULL)
@@ -1551,7 +1553,7 @@ sk_keyring_encrypt_fd (SkKeyring *self,
 static gboolean
 not_supported (GError **error, const char *why)
 {
-  g_set_error (error, G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED, "left to GnuPG: %s", why);
+  g_set_error (error, G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED, _ ("left to GnuPG: %s"), why);
   return FALSE;
 }
 
@@ -1734,7 +1736,7 @@ sk_keyring_sign_digest (
   g_autoptr (SkDigest) check = sk_digest_copy (digest);
   if (final == NULL || check == NULL)
     {
-      g_set_error (error, SK_ERROR, SK_ERROR_IO_ERROR, "libgcrypt failed to copy a digest");
+      g_set_error (error, SK_ERROR, SK_ERROR_IO_ERROR, _ ("libgcrypt failed to copy a digest"));
       return NULL;
     }
   gsize hashed_len = 0, dlen = 0;
@@ -1830,10 +1832,11 @@ plain_sink_write (const guint8 *buffer, gsize size, gpointer user_data, GError *
           if (errno == EPIPE || errno == ECONNRESET)
             {
               sink->reader_gone = TRUE;
-              g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_CANCELLED, "the reader stopped");
+              g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_CANCELLED,
+                                   _ ("the reader stopped"));
             }
           else
-            sk_error_set_from_errno (error, errno, "passing on the decrypted data");
+            sk_error_set_from_errno (error, errno, _ ("passing on the decrypted data"));
           return FALSE;
         }
       done += (gsize)n;
@@ -1893,7 +1896,7 @@ obtain_session_key (SkKeyring *self, SkPgpDecryptor *dec, GError **error)
     gerr = gpgme_set_ctx_flag (ctx, "export-session-key", "1");
   if (gerr != 0)
     {
-      set_error_from_gpgme (error, gerr, SK_ERROR_IO_ERROR, "preparing to decrypt");
+      set_error_from_gpgme (error, gerr, SK_ERROR_IO_ERROR, _ ("preparing to decrypt"));
       return FALSE;
     }
   gerr = gpgme_op_decrypt (ctx, in, out);
@@ -1916,10 +1919,10 @@ obtain_session_key (SkKeyring *self, SkPgpDecryptor *dec, GError **error)
     {
       if (no_seckey)
         g_set_error_literal (error, SK_ERROR, SK_ERROR_DECRYPT_WRONG_RECIPIENT,
-                             "the message is encrypted to a key this station does not hold");
+                             _ ("the message is encrypted to a key this station does not hold"));
       else
         set_error_from_gpgme (error, gerr != 0 ? gerr : gpgme_error (GPG_ERR_DECRYPT_FAILED),
-                              SK_ERROR_DECRYPT_FAILED, "decrypting the session key");
+                              SK_ERROR_DECRYPT_FAILED, _ ("decrypting the session key"));
       return FALSE;
     }
   gboolean ok = sk_pgp_decryptor_set_key (dec, algo, key, key_len, error);
@@ -1966,7 +1969,7 @@ sk_keyring_decrypt_to (SkKeyring *self,
       if (n < 0)
         {
           if (!g_cancellable_set_error_if_cancelled (cancellable, error))
-            sk_error_set_from_errno (error, reader.read_errno, "reading the encrypted message");
+            sk_error_set_from_errno (error, reader.read_errno, _ ("reading the encrypted message"));
           return FALSE;
         }
       if (n == 0)
@@ -2114,7 +2117,7 @@ scratch_home_new (GError **error)
   scratch->path = g_dir_make_tmp ("skk-XXXXXX", &local_error);
   if (scratch->path == NULL)
     {
-      g_set_error (error, SK_ERROR, SK_ERROR_IO_ERROR, "making a scratch GnuPG home: %s",
+      g_set_error (error, SK_ERROR, SK_ERROR_IO_ERROR, _ ("making a scratch GnuPG home: %s"),
                    local_error->message);
       return NULL;
     }
@@ -2137,7 +2140,7 @@ import_into (gpgme_ctx_t ctx, GBytes *keydata, GError **error)
   gerr = gpgme_data_new_from_mem (&in, bytes != NULL ? bytes : "", len, 0);
   if (gerr != 0)
     {
-      set_error_from_gpgme (error, gerr, SK_ERROR_IO_ERROR, "reading the key file");
+      set_error_from_gpgme (error, gerr, SK_ERROR_IO_ERROR, _ ("reading the key file"));
       return NULL;
     }
   /* gpg writes the keyring (pubring.kbx, its ~ backup) with the mode our
@@ -2149,25 +2152,25 @@ import_into (gpgme_ctx_t ctx, GBytes *keydata, GError **error)
   if (gpgme_err_code (gerr) == GPG_ERR_NO_DATA ||
       (gerr == 0 && (result == NULL || result->considered == 0)))
     {
-      g_set_error (error, SK_ERROR, SK_ERROR_KEY_REFUSED, "the key file holds no OpenPGP key");
+      g_set_error (error, SK_ERROR, SK_ERROR_KEY_REFUSED, _ ("the key file holds no OpenPGP key"));
       return NULL;
     }
   if (gerr != 0)
     {
-      set_error_from_gpgme (error, gerr, SK_ERROR_KEY_REFUSED, "importing keys");
+      set_error_from_gpgme (error, gerr, SK_ERROR_KEY_REFUSED, _ ("importing keys"));
       return NULL;
     }
   if (result->not_imported > 0)
     {
       g_set_error (error, SK_ERROR, SK_ERROR_KEY_REFUSED,
-                   "%d of the %d keys in the key file could not be imported", result->not_imported,
-                   result->considered);
+                   _ ("%d of the %d keys in the key file could not be imported"),
+                   result->not_imported, result->considered);
       return NULL;
     }
   if (result->secret_read != result->secret_imported + result->secret_unchanged)
     {
       g_set_error (error, SK_ERROR, SK_ERROR_KEY_REFUSED,
-                   "%d of the %d secret keys in the key file could not be imported",
+                   _ ("%d of the %d secret keys in the key file could not be imported"),
                    result->secret_read - result->secret_imported - result->secret_unchanged,
                    result->secret_read);
       return NULL;
@@ -2199,8 +2202,8 @@ check_secret_keys (gpgme_ctx_t ctx,
       if ((st->status & GPGME_IMPORT_SECRET) && !fpr_equal (st->fpr, allowed))
         {
           g_set_error (error, SK_ERROR, SK_ERROR_KEY_REFUSED,
-                       "the key file holds the secret key %s, which is not the station's own",
-                       st->fpr != NULL ? st->fpr : "(unknown)");
+                       _ ("the key file holds the secret key %s, which is not the station's own"),
+                       st->fpr != NULL ? st->fpr : _ ("(unknown)"));
           return FALSE;
         }
     }
@@ -2219,15 +2222,17 @@ check_secret_keys (gpgme_ctx_t ctx,
         {
           gpgme_op_keylist_end (ctx);
           g_set_error (error, SK_ERROR, SK_ERROR_KEY_REFUSED,
-                       "the key file holds the secret key %s, which is not the station's own",
-                       key->subkeys != NULL && key->subkeys->fpr ? key->subkeys->fpr : "(unknown)");
+                       _ ("the key file holds the secret key %s, which is not the station's own"),
+                       key->subkeys != NULL && key->subkeys->fpr ? key->subkeys->fpr
+                                                                 : _ ("(unknown)"));
           return FALSE;
         }
     }
   gpgme_op_keylist_end (ctx);
   if (gpgme_err_code (gerr) != GPG_ERR_EOF)
     {
-      set_error_from_gpgme (error, gerr, SK_ERROR_KEY_REFUSED, "listing the offered secret keys");
+      set_error_from_gpgme (error, gerr, SK_ERROR_KEY_REFUSED,
+                            _ ("listing the offered secret keys"));
       return FALSE;
     }
   return TRUE;
@@ -2364,7 +2369,7 @@ sk_keyring_list_keys (SkKeyring *self, GError **error)
   gpgme_op_keylist_end (ctx);
   if (gpgme_err_code (gerr) != GPG_ERR_EOF)
     {
-      set_error_from_gpgme (error, gerr, SK_ERROR_IO_ERROR, "listing secret keys");
+      set_error_from_gpgme (error, gerr, SK_ERROR_IO_ERROR, _ ("listing secret keys"));
       return NULL;
     }
 
@@ -2396,7 +2401,7 @@ sk_keyring_list_keys (SkKeyring *self, GError **error)
   gpgme_op_keylist_end (ctx);
   if (gpgme_err_code (gerr) != GPG_ERR_EOF)
     {
-      set_error_from_gpgme (error, gerr, SK_ERROR_IO_ERROR, "listing keys");
+      set_error_from_gpgme (error, gerr, SK_ERROR_IO_ERROR, _ ("listing keys"));
       return NULL;
     }
   return g_steal_pointer (&keys);
@@ -2423,7 +2428,7 @@ sk_keyring_export_public (SkKeyring *self, GError **error)
     gerr = gpgme_op_export (ctx, NULL, 0, out);
   if (gerr != 0)
     {
-      set_error_from_gpgme (error, gerr, SK_ERROR_IO_ERROR, "exporting the public keys");
+      set_error_from_gpgme (error, gerr, SK_ERROR_IO_ERROR, _ ("exporting the public keys"));
       return NULL;
     }
   g_auto (SkGpgmeMem) mem = gpgme_data_release_and_get_mem (g_steal_pointer (&out), &mem_len);

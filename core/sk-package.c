@@ -69,7 +69,7 @@ sk_manifest_free (SkManifest *m)
 static gboolean
 manifest_invalid (GError **error, const char *why)
 {
-  g_set_error (error, SK_ERROR, SK_ERROR_MANIFEST_INVALID, "the manifest %s", why);
+  g_set_error (error, SK_ERROR, SK_ERROR_MANIFEST_INVALID, _ ("the manifest %s"), why);
   return FALSE;
 }
 
@@ -140,30 +140,30 @@ sk_manifest_parse (GBytes *json, GError **error)
   const char *data = g_bytes_get_data (json, &len);
   if (len == 0 || len > SK_MANIFEST_MAX_SIZE || !g_utf8_validate_len (data, len, NULL))
     {
-      manifest_invalid (error, "is empty, too large or not UTF-8");
+      manifest_invalid (error, _ ("is empty, too large or not UTF-8"));
       return NULL;
     }
   if (!_sk_json_nesting_ok (data, len))
     {
-      manifest_invalid (error, "nests too deep, or holds comments or single quotes");
+      manifest_invalid (error, _ ("nests too deep, or holds comments or single quotes"));
       return NULL;
     }
   g_autoptr (JsonParser) parser = json_parser_new_immutable ();
   if (!json_parser_load_from_data (parser, data, (gssize)len, NULL) ||
       !JSON_NODE_HOLDS_OBJECT (json_parser_get_root (parser)))
     {
-      manifest_invalid (error, "is not a JSON object");
+      manifest_invalid (error, _ ("is not a JSON object"));
       return NULL;
     }
   if (!_sk_json_members_unique (data, len, json_parser_get_root (parser)))
     {
-      manifest_invalid (error, "names a member twice in one object");
+      manifest_invalid (error, _ ("names a member twice in one object"));
       return NULL;
     }
   JsonObject *obj = json_node_get_object (json_parser_get_root (parser));
   if (!only_members (obj, members))
     {
-      manifest_invalid (error, "lacks a member or has one too many");
+      manifest_invalid (error, _ ("lacks a member or has one too many"));
       return NULL;
     }
 
@@ -181,7 +181,7 @@ sk_manifest_parse (GBytes *json, GError **error)
   const char *policy = member_string (obj, "policy");
   if (format == NULL || !g_str_equal (format, FORMAT))
     {
-      manifest_invalid (error, "is not a " FORMAT);
+      manifest_invalid (error, _ ("is not a sekisho-package/1"));
       return NULL;
     }
   if (id == NULL || !g_uuid_string_is_valid (id) || !is_printable_ascii (workflow, 32) ||
@@ -189,14 +189,14 @@ sk_manifest_parse (GBytes *json, GError **error)
       !sk_fingerprint_is_valid (origin) || !sk_fingerprint_is_valid (recipient) ||
       !is_printable_ascii (case_id, 64) || !is_lower_hex (policy, 64))
     {
-      manifest_invalid (error, "has a member of the wrong form");
+      manifest_invalid (error, _ ("has a member of the wrong form"));
       return NULL;
     }
   g_autoptr (GDateTime) when =
       created_at != NULL ? g_date_time_new_from_iso8601 (created_at, NULL) : NULL;
   if (when == NULL || !g_str_has_suffix (created_at, "Z"))
     {
-      manifest_invalid (error, "has no created_at in UTC");
+      manifest_invalid (error, _ ("has no created_at in UTC"));
       return NULL;
     }
   if (g_str_equal (direction, "to-intermediate"))
@@ -205,7 +205,7 @@ sk_manifest_parse (GBytes *json, GError **error)
     m->direction = SK_DIRECTION_TO_STANDARD;
   else
     {
-      manifest_invalid (error, "has an unknown direction");
+      manifest_invalid (error, _ ("has an unknown direction"));
       return NULL;
     }
   m->package_id = g_ascii_strdown (id, -1);
@@ -220,7 +220,7 @@ sk_manifest_parse (GBytes *json, GError **error)
   JsonNode *files = json_object_get_member (obj, "files");
   if (!JSON_NODE_HOLDS_ARRAY (files))
     {
-      manifest_invalid (error, "has no list of files");
+      manifest_invalid (error, _ ("has no list of files"));
       return NULL;
     }
   JsonArray *array = json_node_get_array (files);
@@ -230,7 +230,7 @@ sk_manifest_parse (GBytes *json, GError **error)
       if (!JSON_NODE_HOLDS_OBJECT (node) ||
           !only_members (json_node_get_object (node), file_members))
         {
-          manifest_invalid (error, "has a file entry of the wrong form");
+          manifest_invalid (error, _ ("has a file entry of the wrong form"));
           return NULL;
         }
       JsonObject *fo = json_node_get_object (node);
@@ -244,13 +244,14 @@ sk_manifest_parse (GBytes *json, GError **error)
           !is_lower_hex (sha, 64) || !member_int (fo, "size", &size) || size < 0 ||
           !member_int (fo, "records", &records) || records < 0)
         {
-          manifest_invalid (error, "has a file entry with a bad name, kind, size, hash or count");
+          manifest_invalid (error,
+                            _ ("has a file entry with a bad name, kind, size, hash or count"));
           return NULL;
         }
       for (guint j = 0; j + 1 < m->files->len; j++)
         if (g_str_equal (((SkManifestFile *)g_ptr_array_index (m->files, j))->name, name))
           {
-            manifest_invalid (error, "lists a file twice");
+            manifest_invalid (error, _ ("lists a file twice"));
             return NULL;
           }
       f->name = g_strdup (name);
@@ -261,7 +262,7 @@ sk_manifest_parse (GBytes *json, GError **error)
     }
   if (m->files->len == 0)
     {
-      manifest_invalid (error, "lists no file");
+      manifest_invalid (error, _ ("lists no file"));
       return NULL;
     }
   return g_steal_pointer (&m);
@@ -338,7 +339,7 @@ hash_file (
     {
       g_autofree char *base = g_path_get_basename (path);
       g_autofree char *safe = sk_escape_untrusted (base);
-      g_autofree char *what = g_strdup_printf ("opening %s", safe);
+      g_autofree char *what = g_strdup_printf (_ ("opening %s"), safe);
       sk_error_set_from_errno (error, errno, what);
       return FALSE;
     }
@@ -650,7 +651,7 @@ pack_sink_out (const guint8 *data, gsize len, gpointer user_data, GError **error
       if (n <= 0)
         {
           sink->write_errno = n < 0 ? errno : ENOSPC;
-          sk_error_set_from_errno (error, sink->write_errno, "writing the package");
+          sk_error_set_from_errno (error, sink->write_errno, _ ("writing the package"));
           return FALSE;
         }
       done += (gsize)n;
@@ -766,7 +767,7 @@ encrypt_in_process (SkKeyring *keyring,
   g_autoptr (SkSha256) back = sk_sha256_new ();
   if (sum == NULL || back == NULL)
     {
-      g_set_error_literal (error, SK_ERROR, SK_ERROR_IO_ERROR, "SHA-256 is unavailable");
+      g_set_error_literal (error, SK_ERROR, SK_ERROR_IO_ERROR, _ ("SHA-256 is unavailable"));
       return FALSE;
     }
   /* The same file again, by its descriptor, for reads past the page
@@ -798,7 +799,7 @@ encrypt_in_process (SkKeyring *keyring,
   g_cond_clear (&sink.cond);
   if (ok && sink.back_errno != 0)
     {
-      sk_error_set_from_errno (error, sink.back_errno, "reading the package back");
+      sk_error_set_from_errno (error, sink.back_errno, _ ("reading the package back"));
       ok = FALSE;
     }
   if (!ok)
@@ -808,7 +809,7 @@ encrypt_in_process (SkKeyring *keyring,
   const guint8 *d = copy != NULL ? sk_digest_finish (copy, &dlen) : NULL;
   if (d == NULL)
     {
-      g_set_error_literal (error, SK_ERROR, SK_ERROR_IO_ERROR, "SHA-256 is unavailable");
+      g_set_error_literal (error, SK_ERROR, SK_ERROR_IO_ERROR, _ ("SHA-256 is unavailable"));
       return FALSE;
     }
   GString *hex = g_string_sized_new (2 * dlen);
@@ -1019,8 +1020,8 @@ write_package (SkStation *station,
       if (sig != NULL && !g_str_equal (signed_sha, sha))
         {
           g_set_error (error, SK_ERROR, SK_ERROR_MEDIA_READBACK_MISMATCH,
-                       "%s reads back differently from what was written: the medium is faulty "
-                       "or was changed",
+                       _ ("%s reads back differently from what was written: the medium is faulty "
+                          "or was changed"),
                        name);
           g_clear_pointer (&sig, g_bytes_unref);
         }
@@ -1307,7 +1308,7 @@ to_channel (const guint8 *data, gsize len, gpointer user_data, GError **error)
 {
   if (sk_channel_write (user_data, data, len))
     return TRUE;
-  g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_CANCELLED, "the reader stopped");
+  g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_CANCELLED, _ ("the reader stopped"));
   return FALSE;
 }
 
@@ -1356,7 +1357,7 @@ receiving_direction (SkStation *station, SkPolicy *policy, SkDirection *out, GEr
         return TRUE;
       }
   return refuse (error, SK_ERROR_MANIFEST_WRONG_STATION,
-                 "under the policy this station receives no packages");
+                 _ ("under the policy this station receives no packages"));
 }
 
 gboolean
@@ -1404,8 +1405,8 @@ read_member (SkTarReader *tar, guint64 size, guint64 max, const char *what, GErr
 {
   if (size > max)
     {
-      refuse (error, SK_ERROR_MANIFEST_INVALID, "the %s is larger than %" G_GUINT64_FORMAT " bytes",
-              what, max);
+      refuse (error, SK_ERROR_MANIFEST_INVALID, _ ("the %s is larger than %llu bytes"), what,
+              (unsigned long long)max);
       return NULL;
     }
   g_autofree char *data = g_malloc (size + 1);
@@ -1417,7 +1418,7 @@ read_member (SkTarReader *tar, guint64 size, guint64 max, const char *what, GErr
         return NULL;
       if (n == 0)
         {
-          refuse (error, SK_ERROR_TAR_MALFORMED, "the %s is cut short", what);
+          refuse (error, SK_ERROR_TAR_MALFORMED, _ ("the %s is cut short"), what);
           return NULL;
         }
       got += (guint64)n;
@@ -1437,24 +1438,24 @@ check_checkpoint (SkStation *station,
 {
   if (checkpoint == NULL || sig == NULL)
     return refuse (error, SK_ERROR_MANIFEST_MISMATCH,
-                   "the package carries no signed journal checkpoint");
+                   _ ("the package carries no signed journal checkpoint"));
   const char *signers[] = { signer, NULL };
   g_autoptr (SkSignature) s = sk_keyring_verify_detached_bytes (sk_station_get_keyring (station),
                                                                 sig, checkpoint, signers, error);
   if (s == NULL)
     {
-      g_prefix_error (error, "the journal checkpoint's signature: ");
+      g_prefix_error (error, _ ("the journal checkpoint's signature: "));
       return FALSE;
     }
   g_autofree char *key = NULL;
   g_autoptr (GError) parse_error = NULL;
   if (!sk_checkpoint_parse (checkpoint, &result->checkpoint_seq, &result->checkpoint_head,
                             &result->checkpoint_station, &key, &parse_error))
-    return refuse (error, SK_ERROR_MANIFEST_INVALID, "the journal checkpoint: %s",
+    return refuse (error, SK_ERROR_MANIFEST_INVALID, _ ("the journal checkpoint: %s"),
                    parse_error->message);
   if (!g_str_equal (key, signer))
     return refuse (error, SK_ERROR_MANIFEST_MISMATCH,
-                   "the journal checkpoint is of another station than the package's signer");
+                   _ ("the journal checkpoint is of another station than the package's signer"));
   return TRUE;
 }
 
@@ -1486,14 +1487,15 @@ read_package (SkStation *station,
   if (!sk_tar_reader_next (tar, &name_raw, &size, error))
     {
       if (error != NULL && *error == NULL)
-        refuse (error, SK_ERROR_TAR_MALFORMED, "the archive is empty");
+        refuse (error, SK_ERROR_TAR_MALFORMED, _ ("the archive is empty"));
       return FALSE;
     }
   g_autofree char *first = name_raw;
   if (!g_str_equal (first, MANIFEST_NAME))
-    return refuse (error, SK_ERROR_TAR_ORDER, "the archive does not begin with " MANIFEST_NAME);
+    return refuse (error, SK_ERROR_TAR_ORDER, _ ("the archive does not begin with %s"),
+                   MANIFEST_NAME);
   g_autoptr (GBytes) manifest_bytes =
-      read_member (tar, size, SK_MANIFEST_MAX_SIZE, "manifest", error);
+      read_member (tar, size, SK_MANIFEST_MAX_SIZE, _ ("manifest"), error);
   if (manifest_bytes == NULL)
     return FALSE;
   SkManifest *m = sk_manifest_parse (manifest_bytes, error);
@@ -1506,16 +1508,16 @@ read_package (SkStation *station,
   if (m->direction != direction ||
       !g_str_equal (m->recipient, sk_station_get_signing_key (station)))
     return refuse (error, SK_ERROR_MANIFEST_WRONG_STATION,
-                   "the package is for %s, not this station", m->recipient);
+                   _ ("the package is for %s, not this station"), m->recipient);
   if (!g_str_equal (m->origin, signer))
     return refuse (error, SK_ERROR_MANIFEST_MISMATCH,
-                   "the manifest names %s as origin, but %s signed it", m->origin, signer);
+                   _ ("the manifest names %s as origin, but %s signed it"), m->origin, signer);
   if (!g_str_equal (m->policy, sk_policy_get_sha256 (policy)))
     return refuse (error, SK_ERROR_MANIFEST_MISMATCH,
-                   "the package was made under policy %s; this station has %s", m->policy,
+                   _ ("the package was made under policy %s; this station has %s"), m->policy,
                    sk_policy_get_sha256 (policy));
   if (m->files->len > sk_policy_get_max_files (policy))
-    return refuse (error, SK_ERROR_TAR_TOO_MANY, "the package lists more files than allowed");
+    return refuse (error, SK_ERROR_TAR_TOO_MANY, _ ("the package lists more files than allowed"));
   for (guint i = 0; i < m->files->len; i++)
     {
       const SkManifestFile *f = g_ptr_array_index (m->files, i);
@@ -1523,8 +1525,8 @@ read_package (SkStation *station,
       if (kind == NULL || sk_kind_get_direction (kind) != direction ||
           !g_str_equal (sk_kind_get_workflow (kind), m->workflow))
         return refuse (error, SK_ERROR_MANIFEST_WRONG_STATION,
-                       "the package carries a %s file, which this workflow and direction do "
-                       "not take",
+                       _ ("the package carries a %s file, which this workflow and direction do "
+                          "not take"),
                        f->kind);
     }
   if (!opts->replay_allowed)
@@ -1533,7 +1535,7 @@ read_package (SkStation *station,
       if (!sk_package_seen (station, m->package_id, &seen, error))
         return FALSE;
       if (seen)
-        return refuse (error, SK_ERROR_PACKAGE_REPLAYED, "package %s was received before",
+        return refuse (error, SK_ERROR_PACKAGE_REPLAYED, _ ("package %s was received before"),
                        m->package_id);
     }
 
@@ -1567,8 +1569,8 @@ read_package (SkStation *station,
         {
           if (checkpoint != NULL || found != m->files->len)
             return refuse (error, SK_ERROR_TAR_ORDER,
-                           "the journal checkpoint must follow all files, once");
-          checkpoint = read_member (tar, size, CHECKPOINT_MAX, "journal checkpoint", error);
+                           _ ("the journal checkpoint must follow all files, once"));
+          checkpoint = read_member (tar, size, CHECKPOINT_MAX, _ ("journal checkpoint"), error);
           if (checkpoint == NULL)
             return FALSE;
           continue;
@@ -1577,8 +1579,8 @@ read_package (SkStation *station,
         {
           if (checkpoint == NULL || checkpoint_sig != NULL)
             return refuse (error, SK_ERROR_TAR_ORDER,
-                           "the checkpoint's signature must follow the checkpoint, once");
-          checkpoint_sig = read_member (tar, size, SIG_MAX, "checkpoint signature", error);
+                           _ ("the checkpoint's signature must follow the checkpoint, once"));
+          checkpoint_sig = read_member (tar, size, SIG_MAX, _ ("checkpoint signature"), error);
           if (checkpoint_sig == NULL)
             return FALSE;
           continue;
@@ -1592,22 +1594,21 @@ read_package (SkStation *station,
       if (index == G_MAXUINT)
         {
           g_autofree char *safe = sk_escape_untrusted (member);
-          return refuse (error, SK_ERROR_TAR_PATH, "archive member %s is not in the manifest",
+          return refuse (error, SK_ERROR_TAR_PATH, _ ("archive member %s is not in the manifest"),
                          safe);
         }
       if (checkpoint != NULL)
-        return refuse (error, SK_ERROR_TAR_ORDER, "a file follows the journal checkpoint");
+        return refuse (error, SK_ERROR_TAR_ORDER, _ ("a file follows the journal checkpoint"));
       const SkManifestFile *f = g_ptr_array_index (m->files, index);
       if (size != f->size)
         return refuse (error, SK_ERROR_MANIFEST_MISMATCH,
-                       "%s has %" G_GUINT64_FORMAT " bytes in the archive, %" G_GUINT64_FORMAT
-                       " in the manifest",
-                       f->name, size, f->size);
+                       _ ("%s has %llu bytes in the archive, %llu in the manifest"), f->name,
+                       (unsigned long long)size, (unsigned long long)f->size);
 
       g_autoptr (SkValidator) v = sk_validator_new (policy, f->name);
       const SkKind *kind = sk_validator_get_kind (v);
       if (kind == NULL || !g_str_equal (sk_kind_get_id (kind), f->kind))
-        return refuse (error, SK_ERROR_MANIFEST_MISMATCH, "%s is not a %s file by its name",
+        return refuse (error, SK_ERROR_MANIFEST_MISMATCH, _ ("%s is not a %s file by its name"),
                        f->name, f->kind);
       sk_validator_set_expected_size (v, size);
       if (opts->collect_pair_keys)
@@ -1615,14 +1616,14 @@ read_package (SkStation *station,
       g_autoptr (SkSha256) sum = sk_sha256_new ();
       int out = -1;
       if (sum == NULL)
-        return refuse (error, SK_ERROR_IO_ERROR, "SHA-256 is unavailable");
+        return refuse (error, SK_ERROR_IO_ERROR, _ ("SHA-256 is unavailable"));
       if (x != NULL && (x->only_file == NULL || g_str_equal (x->only_file, f->name)))
         {
           g_autofree char *temp = g_strconcat (".sekisho-", m->package_id, "-", f->name, NULL);
           out = openat (x->dirfd, temp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
           if (out < 0)
             {
-              sk_error_set_from_errno (error, errno, "creating a file in the output folder");
+              sk_error_set_from_errno (error, errno, _ ("creating a file in the output folder"));
               return FALSE;
             }
           g_ptr_array_add (x->temps, g_steal_pointer (&temp));
@@ -1648,7 +1649,7 @@ read_package (SkStation *station,
           sk_validator_feed (v, buf, (gsize)n);
           if (out >= 0 && write (out, buf, (size_t)n) != n)
             {
-              sk_error_set_from_errno (error, errno, "writing a file in the output folder");
+              sk_error_set_from_errno (error, errno, _ ("writing a file in the output folder"));
               close (out);
               return FALSE;
             }
@@ -1665,7 +1666,7 @@ read_package (SkStation *station,
           close (out);
           if (!synced)
             {
-              sk_error_set_from_errno (error, errno, "syncing a file in the output folder");
+              sk_error_set_from_errno (error, errno, _ ("syncing a file in the output folder"));
               return FALSE;
             }
         }
@@ -1676,18 +1677,19 @@ read_package (SkStation *station,
       keys->pdata[index] = pair_keys;
       if (real != f->size || !g_str_equal (sk_sha256_hex (sum), f->sha256))
         return refuse (error, SK_ERROR_MANIFEST_MISMATCH,
-                       "%s does not match the size or SHA-256 the manifest gives", f->name);
+                       _ ("%s does not match the size or SHA-256 the manifest gives"), f->name);
       if (sk_file_report_ok (report) && report->records != (guint64)f->records)
         return refuse (error, SK_ERROR_MANIFEST_MISMATCH,
-                       "%s has another number of records than the manifest gives", f->name);
+                       _ ("%s has another number of records than the manifest gives"), f->name);
       if (report->case_id == NULL || !g_str_equal (report->case_id, m->case_id))
         if (sk_file_report_ok (report))
           return refuse (error, SK_ERROR_MANIFEST_MISMATCH,
-                         "%s belongs to another case than the package", f->name);
+                         _ ("%s belongs to another case than the package"), f->name);
       found++;
     }
   if (found != m->files->len)
-    return refuse (error, SK_ERROR_MANIFEST_MISMATCH, "the archive lacks files the manifest lists");
+    return refuse (error, SK_ERROR_MANIFEST_MISMATCH,
+                   _ ("the archive lacks files the manifest lists"));
   if (direction == SK_DIRECTION_TO_STANDARD &&
       !check_checkpoint (station, signer, checkpoint, checkpoint_sig, result, error))
     return FALSE;
@@ -1702,7 +1704,7 @@ read_package (SkStation *station,
           g_autofree char *safe = sk_escape_untrusted (r->file);
           if (out_reports != NULL)
             *out_reports = g_ptr_array_ref (reports);
-          return refuse (error, f->code, "%s fails validation (%s)", safe,
+          return refuse (error, f->code, _ ("%s fails validation (%s)"), safe,
                          sk_error_code_to_reason (f->code));
         }
     }
@@ -1721,7 +1723,7 @@ open_parent (const char *path, char **out_name, GError **error)
   int fd = open (dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (fd < 0)
     {
-      sk_error_set_from_errno (error, errno, "opening the package's folder");
+      sk_error_set_from_errno (error, errno, _ ("opening the package's folder"));
       return -1;
     }
   *out_name = g_path_get_basename (path);
@@ -1754,7 +1756,8 @@ pass_open (const SkPackageSource *src, Pass *pass, GCancellable *cancellable, GE
       if (dirfd < 0)
         return FALSE;
       /* The size was checked against the cap already (source_size). */
-      pass->fd = sk_fs_open_untrusted (dirfd, name, "the package", G_MAXUINT64, NULL, NULL, error);
+      pass->fd =
+          sk_fs_open_untrusted (dirfd, name, _ ("the package"), G_MAXUINT64, NULL, NULL, error);
       close (dirfd);
       return pass->fd >= 0;
     }
@@ -1813,7 +1816,7 @@ source_size (const SkPackageSource *src, guint64 *out, GError **error)
   if (dirfd < 0)
     return FALSE;
   struct stat st;
-  int fd = sk_fs_open_untrusted (dirfd, name, "the package", G_MAXUINT64, &st, NULL, error);
+  int fd = sk_fs_open_untrusted (dirfd, name, _ ("the package"), G_MAXUINT64, &st, NULL, error);
   close (dirfd);
   if (fd < 0)
     return FALSE;
@@ -1825,12 +1828,13 @@ source_size (const SkPackageSource *src, guint64 *out, GError **error)
 static int
 open_package_at (SkPolicy *policy, int dirfd, const char *name, struct stat *st, GError **error)
 {
-  int fd = sk_fs_open_untrusted (dirfd, name, "the package", package_cap (policy), st, NULL, error);
+  int fd =
+      sk_fs_open_untrusted (dirfd, name, _ ("the package"), package_cap (policy), st, NULL, error);
   /* For a package, too large is the archive's own refusal. */
   if (fd < 0 && error != NULL && g_error_matches (*error, SK_ERROR, SK_ERROR_FILE_TOO_LARGE))
     {
       g_clear_error (error);
-      refuse (error, SK_ERROR_TAR_TOO_LARGE, "the package is larger than the policy allows");
+      refuse (error, SK_ERROR_TAR_TOO_LARGE, _ ("the package is larger than the policy allows"));
     }
   return fd;
 }
@@ -1856,14 +1860,14 @@ sk_package_read_signature_at (int dirfd, const char *name, GError **error)
   g_autoptr (GError) local_error = NULL;
   gboolean missing = FALSE;
   struct stat st;
-  int fd = sk_fs_open_untrusted (dirfd, name, "the signature file", SIG_MAX, &st, &missing,
+  int fd = sk_fs_open_untrusted (dirfd, name, _ ("the signature file"), SIG_MAX, &st, &missing,
                                  &local_error);
   if (fd < 0)
     {
       if (missing)
-        refuse (error, SK_ERROR_SIG_MISSING, "the package has no signature file");
+        refuse (error, SK_ERROR_SIG_MISSING, _ ("the package has no signature file"));
       else if (g_error_matches (local_error, SK_ERROR, SK_ERROR_FILE_TOO_LARGE))
-        refuse (error, SK_ERROR_SIG_BAD, "the signature file is not a signature of a package");
+        refuse (error, SK_ERROR_SIG_BAD, _ ("the signature file is not a signature of a package"));
       else
         g_propagate_error (error, g_steal_pointer (&local_error));
       return NULL;
@@ -1877,7 +1881,7 @@ sk_package_read_signature_at (int dirfd, const char *name, GError **error)
         continue;
       if (n <= 0)
         {
-          sk_error_set_from_errno (error, n < 0 ? errno : EIO, "reading the signature file");
+          sk_error_set_from_errno (error, n < 0 ? errno : EIO, _ ("reading the signature file"));
           close (fd);
           return NULL;
         }
@@ -1938,7 +1942,7 @@ sk_package_copy_in_at (SkStation *station,
   if (sk_staged_get_item (staged)->size != (guint64)st.st_size)
     {
       refuse (error, SK_ERROR_MEDIA_REMOVED,
-              "the package changed size while it was read from the medium");
+              _ ("the package changed size while it was read from the medium"));
       return NULL;
     }
   g_autoptr (GError) local_error = NULL;
@@ -1986,7 +1990,7 @@ copy_block (const guint8 *data, gsize len, gpointer user_data, GError **error)
 {
   if (write_all (GPOINTER_TO_INT (user_data), data, len))
     return TRUE;
-  sk_error_set_from_errno (error, errno, "writing");
+  sk_error_set_from_errno (error, errno, _ ("writing"));
   return FALSE;
 }
 
@@ -2045,7 +2049,7 @@ verify_once (SkStation *station,
       copy = memfd_create ("sekisho-package", MFD_CLOEXEC | MFD_ALLOW_SEALING);
       if (copy < 0)
         {
-          sk_error_set_from_errno (error, errno, "making a private copy of the package");
+          sk_error_set_from_errno (error, errno, _ ("making a private copy of the package"));
           pass_close (&pass, NULL);
           return NULL;
         }
@@ -2067,7 +2071,7 @@ verify_once (SkStation *station,
         n = read (pass.fd, buf, BLOCK);
       if (n < 0)
         {
-          sk_error_set_from_errno (&read_error, errno, "reading the package");
+          sk_error_set_from_errno (&read_error, errno, _ ("reading the package"));
           break;
         }
       if (n == 0)
@@ -2076,7 +2080,7 @@ verify_once (SkStation *station,
       if (total > max_size)
         {
           refuse (&read_error, SK_ERROR_TAR_TOO_LARGE,
-                  "the package is larger than the policy allows");
+                  _ ("the package is larger than the policy allows"));
           break;
         }
       if (copier != NULL)
@@ -2086,11 +2090,11 @@ verify_once (SkStation *station,
         break;
     }
   if (copier != NULL && !sk_block_worker_finish (copier, read_error == NULL ? &read_error : NULL))
-    g_prefix_error (&read_error, "making a private copy of the package: ");
+    g_prefix_error (&read_error, _ ("making a private copy of the package: "));
   /* Sealed: from here on not even this process can change the copy. */
   if (copy >= 0 && read_error == NULL &&
       fcntl (copy, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE | F_SEAL_SEAL) != 0)
-    sk_error_set_from_errno (&read_error, errno, "sealing the private copy of the package");
+    sk_error_set_from_errno (&read_error, errno, _ ("sealing the private copy of the package"));
   if (!pass_close (&pass, &read_error) || read_error != NULL)
     {
       g_propagate_error (error, g_steal_pointer (&read_error));
@@ -2115,12 +2119,12 @@ verify_once (SkStation *station,
             g_clear_pointer (&signature, sk_signature_free);
         }
       else if (local_error == NULL)
-        sk_error_set_from_errno (&local_error, errno, "reading the private copy");
+        sk_error_set_from_errno (&local_error, errno, _ ("reading the private copy"));
     }
   if (signature == NULL || (copy >= 0 && lseek (copy, 0, SEEK_SET) != 0))
     {
       if (local_error == NULL)
-        sk_error_set_from_errno (&local_error, errno, "reading the private copy");
+        sk_error_set_from_errno (&local_error, errno, _ ("reading the private copy"));
       g_propagate_error (error, g_steal_pointer (&local_error));
       if (copy >= 0)
         close (copy);
@@ -2162,7 +2166,7 @@ sk_package_check_source (SkStation *station,
     return NULL;
   if (size > package_cap (policy))
     {
-      refuse (error, SK_ERROR_TAR_TOO_LARGE, "the package is larger than the policy allows");
+      refuse (error, SK_ERROR_TAR_TOO_LARGE, _ ("the package is larger than the policy allows"));
       return NULL;
     }
   int copy = -1;
@@ -2195,7 +2199,7 @@ sk_package_check_source (SkStation *station,
       x.dirfd = fcntl (opts->extract_dirfd, F_DUPFD_CLOEXEC, 3);
       if (x.dirfd < 0)
         {
-          sk_error_set_from_errno (error, errno, "opening the output folder");
+          sk_error_set_from_errno (error, errno, _ ("opening the output folder"));
           if (copy >= 0)
             close (copy);
           return NULL;
@@ -2263,7 +2267,7 @@ sk_package_check_source (SkStation *station,
         if (renameat2 (x.dirfd, g_ptr_array_index (x.temps, done), x.dirfd,
                        g_ptr_array_index (x.finals, done), RENAME_NOREPLACE) != 0)
           {
-            sk_error_set_from_errno (&read_error, errno, "placing a file in the output folder");
+            sk_error_set_from_errno (&read_error, errno, _ ("placing a file in the output folder"));
             ok = FALSE;
           }
       if (!ok)
@@ -2305,7 +2309,7 @@ sk_package_check (SkStation *station,
       opts.extract_dirfd = open (extract_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
       if (opts.extract_dirfd < 0)
         {
-          sk_error_set_from_errno (error, errno, "opening the output folder");
+          sk_error_set_from_errno (error, errno, _ ("opening the output folder"));
           return NULL;
         }
     }

@@ -5,6 +5,8 @@
 
 #include <string.h>
 
+#include <glib/gi18n-lib.h>
+
 #include "sk-error.h"
 #include "sk-hash.h"
 #include "sk-pgp-decrypt.h"
@@ -213,7 +215,7 @@ literal_body (SkPgpDecryptor *self, const guint8 *data, gsize len, GError **erro
           if (self->meta[0] != 'b')
             {
               inner_fail (self, SK_ERROR_DECRYPT_NOT_PLAIN,
-                          "the encrypted data holds text, not binary data");
+                          _ ("the encrypted data holds text, not binary data"));
               return TRUE;
             }
           self->meta_want = 2 + self->meta[1] + 4;
@@ -254,16 +256,17 @@ inner_feed (SkPgpDecryptor *self, const guint8 *data, gsize len, GError **error)
           self->ihead_len = 0;
           if (bad)
             {
-              inner_fail (self, SK_ERROR_DECRYPT_FAILED, "the encrypted data is not OpenPGP");
+              inner_fail (self, SK_ERROR_DECRYPT_FAILED, _ ("the encrypted data is not OpenPGP"));
               return TRUE;
             }
           if (tag != 11)
             {
               inner_fail (self, SK_ERROR_DECRYPT_NOT_PLAIN,
-                          tag == 8   ? "the encrypted data is compressed"
-                          : tag == 4 ? "the encrypted data is signed inside"
-                                     : "the encrypted data holds a packet other than one literal "
-                                       "data packet");
+                          tag == 8 ? _ ("the encrypted data is compressed")
+                          : tag == 4
+                              ? _ ("the encrypted data is signed inside")
+                              : _ ("the encrypted data holds a packet other than one literal "
+                                   "data packet"));
               return TRUE;
             }
           self->iremaining = plen;
@@ -288,7 +291,7 @@ inner_feed (SkPgpDecryptor *self, const guint8 *data, gsize len, GError **error)
         return literal_body (self, data + i, len - i, error);
       case INNER_DONE:
         inner_fail (self, SK_ERROR_DECRYPT_NOT_PLAIN,
-                    "the encrypted data holds another packet after its literal data packet");
+                    _ ("the encrypted data holds another packet after its literal data packet"));
         return TRUE;
       case INNER_FAILED:
         return TRUE;
@@ -314,7 +317,7 @@ body_feed (SkPgpDecryptor *self, const guint8 *data, gsize len, GError **error)
       len -= take;
       if (self->prefix_len == want && (self->prefix[want - 4] != self->prefix[want - 2] ||
                                        self->prefix[want - 3] != self->prefix[want - 1]))
-        inner_fail (self, SK_ERROR_DECRYPT_FAILED, "the session key does not fit the data");
+        inner_fail (self, SK_ERROR_DECRYPT_FAILED, _ ("the session key does not fit the data"));
     }
   if (len == 0 || self->inner == INNER_FAILED)
     return TRUE;
@@ -327,7 +330,8 @@ cipher_feed (SkPgpDecryptor *self, guint8 *data, gsize len, GError **error)
 {
   if (!sk_cfb_decrypt (self->cfb, data, len))
     {
-      g_set_error_literal (error, SK_ERROR, SK_ERROR_DECRYPT_FAILED, "libgcrypt failed to decrypt");
+      g_set_error_literal (error, SK_ERROR, SK_ERROR_DECRYPT_FAILED,
+                           _ ("libgcrypt failed to decrypt"));
       return FALSE;
     }
   /* Hold back the last MDC_LEN bytes: they may be the detection code. */
@@ -362,7 +366,7 @@ seipd_feed (SkPgpDecryptor *self, guint8 *data, gsize len, GError **error)
       self->version_seen = TRUE;
       if (data[0] != 1)
         return outer_fail (self, SK_ERROR_DECRYPT_FAILED,
-                           "the encrypted data packet is of an unknown version");
+                           _ ("the encrypted data packet is of an unknown version"));
       g_byte_array_append (self->pending, data, 1);
       data++;
       len--;
@@ -385,7 +389,7 @@ outer_packet (
     {
       if (++self->session_keys > 64 || self->request->len + hlen + len > KEY_PACKETS_MAX)
         return outer_fail (self, SK_ERROR_DECRYPT_FAILED,
-                           "the message holds too many session keys");
+                           _ ("the message holds too many session keys"));
       g_byte_array_append (self->request, self->head, hlen);
       self->remaining = len;
       self->outer = OUTER_SESSION_KEY;
@@ -399,14 +403,14 @@ outer_packet (
       return TRUE;
     }
   if (tag == 9)
-    return outer_fail (self, SK_ERROR_DECRYPT_FAILED, "the message is not integrity-protected");
+    return outer_fail (self, SK_ERROR_DECRYPT_FAILED, _ ("the message is not integrity-protected"));
   if (tag == 20 && self->session_keys > 0)
     return outer_fail (self, SK_ERROR_DECRYPT_FAILED,
-                       "the message is AEAD-encrypted, which the station does not read");
-  g_autofree char *why =
-      g_strdup_printf ("the message holds a packet besides its encryption (a packet of type %u); "
-                       "only public-key session keys and one encrypted-data packet are accepted",
-                       tag);
+                       _ ("the message is AEAD-encrypted, which the station does not read"));
+  g_autofree char *why = g_strdup_printf (
+      _ ("the message holds a packet besides its encryption (a packet of type %u); "
+         "only public-key session keys and one encrypted-data packet are accepted"),
+      tag);
   return outer_fail (self, SK_ERROR_DECRYPT_NOT_PLAIN, why);
 }
 
@@ -441,7 +445,7 @@ sk_pgp_decryptor_feed (SkPgpDecryptor *self, guint8 *data, gsize len, GError **e
           if (bad)
             {
               outer_fail (self, SK_ERROR_DECRYPT_FAILED,
-                          "the message is not a public-key encrypted OpenPGP message");
+                          _ ("the message is not a public-key encrypted OpenPGP message"));
               return outer_error (self, error);
             }
           if (!outer_packet (self, tag, plen, partial, to_end, hlen))
@@ -477,7 +481,7 @@ sk_pgp_decryptor_feed (SkPgpDecryptor *self, guint8 *data, gsize len, GError **e
         return TRUE;
       case OUTER_DONE:
         outer_fail (self, SK_ERROR_DECRYPT_NOT_PLAIN,
-                    "the message has bytes after its encrypted data");
+                    _ ("the message has bytes after its encrypted data"));
         return outer_error (self, error);
       case OUTER_FAILED:
         return outer_error (self, error);
@@ -494,17 +498,17 @@ sk_pgp_decryptor_close_input (SkPgpDecryptor *self, GError **error)
     case OUTER_DONE:
     case OUTER_TO_END:
       if (!self->version_seen)
-        outer_fail (self, SK_ERROR_DECRYPT_FAILED, "the encrypted data packet is empty");
+        outer_fail (self, SK_ERROR_DECRYPT_FAILED, _ ("the encrypted data packet is empty"));
       break;
     case OUTER_FAILED:
       break;
     case OUTER_BODY:
     case OUTER_CHUNK:
-      outer_fail (self, SK_ERROR_DECRYPT_FAILED, "the message is cut short");
+      outer_fail (self, SK_ERROR_DECRYPT_FAILED, _ ("the message is cut short"));
       break;
     default:
       outer_fail (self, SK_ERROR_DECRYPT_FAILED,
-                  "the message is not a public-key encrypted OpenPGP message");
+                  _ ("the message is not a public-key encrypted OpenPGP message"));
       break;
     }
   if (self->outer == OUTER_FAILED)
@@ -542,7 +546,8 @@ sk_pgp_decryptor_set_key (
   if (self->cfb == NULL || self->sha1 == NULL)
     {
       g_set_error (error, SK_ERROR, SK_ERROR_DECRYPT_FAILED,
-                   "the message is encrypted with a cipher the station does not read (%u)", algo);
+                   _ ("the message is encrypted with a cipher the station does not read (%u)"),
+                   algo);
       return FALSE;
     }
   /* What came before the key, past the version octet. */
@@ -560,7 +565,8 @@ sk_pgp_decryptor_finish (SkPgpDecryptor *self, GError **error)
     return outer_error (self, error);
   if (!self->input_closed || self->cfb == NULL)
     {
-      g_set_error_literal (error, SK_ERROR, SK_ERROR_DECRYPT_FAILED, "the message is incomplete");
+      g_set_error_literal (error, SK_ERROR, SK_ERROR_DECRYPT_FAILED,
+                           _ ("the message is incomplete"));
       return FALSE;
     }
   /* The detection code: 0xD3 0x14, then SHA-1 over the prefix, the inner
@@ -578,7 +584,7 @@ sk_pgp_decryptor_finish (SkPgpDecryptor *self, GError **error)
   if (!ok)
     {
       g_set_error_literal (error, SK_ERROR, SK_ERROR_DECRYPT_FAILED,
-                           "the message fails its integrity check: it was altered or damaged");
+                           _ ("the message fails its integrity check: it was altered or damaged"));
       return FALSE;
     }
   if (self->inner_error != NULL)
@@ -589,13 +595,13 @@ sk_pgp_decryptor_finish (SkPgpDecryptor *self, GError **error)
   if (self->inner != INNER_DONE && self->inner != INNER_TO_END)
     {
       g_set_error_literal (error, SK_ERROR, SK_ERROR_DECRYPT_NOT_PLAIN,
-                           "the encrypted data does not hold one whole literal data packet");
+                           _ ("the encrypted data does not hold one whole literal data packet"));
       return FALSE;
     }
   if (self->meta_len < self->meta_want)
     {
       g_set_error_literal (error, SK_ERROR, SK_ERROR_DECRYPT_NOT_PLAIN,
-                           "the literal data packet is cut short");
+                           _ ("the literal data packet is cut short"));
       return FALSE;
     }
   return TRUE;
