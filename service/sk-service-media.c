@@ -423,29 +423,12 @@ on_export_register (SkDbusMedia *skeleton,
 static GBytes *
 read_all (int fd, gsize max, GError **error)
 {
-  g_autoptr (GByteArray) buf = g_byte_array_new ();
-  guint8 chunk[16384];
-  for (;;)
-    {
-      ssize_t n = read (fd, chunk, sizeof chunk);
-      if (n < 0 && errno == EINTR)
-        continue;
-      if (n < 0)
-        {
-          sk_error_set_from_errno (error, errno, _ ("reading what the caller sent"));
-          return NULL;
-        }
-      if (n == 0)
-        break;
-      if (buf->len + (gsize)n > max)
-        {
-          g_set_error (error, SK_ERROR, SK_ERROR_MEDIA_CSV_INVALID,
-                       _ ("the file is larger than %lu bytes"), (gulong)max);
-          return NULL;
-        }
-      g_byte_array_append (buf, chunk, (guint)n);
-    }
-  return g_byte_array_free_to_bytes (g_steal_pointer (&buf));
+  gboolean too_big;
+  GBytes *bytes = _sk_service_read_fd (fd, max, &too_big, error);
+  if (too_big)
+    g_set_error (error, SK_ERROR, SK_ERROR_MEDIA_CSV_INVALID,
+                 _ ("the file is larger than %lu bytes"), (gulong)max);
+  return bytes;
 }
 
 static gboolean

@@ -128,11 +128,10 @@ fd_path (int fd)
   return g_strdup_printf ("/proc/self/fd/%d", fd);
 }
 
-/* Read all of FD (at most MAX bytes) into a new file NAME in a private
- * folder of the station; returns the file's path. */
-static char *
-spool (SkService *self, const char *tmpdir, const char *name, int fd, gsize max, GError **error)
+GBytes *
+_sk_service_read_fd (int fd, gsize max, gboolean *too_big, GError **error)
 {
+  *too_big = FALSE;
   g_autoptr (GByteArray) buf = g_byte_array_new ();
   guint8 chunk[16384];
   for (;;)
@@ -149,15 +148,29 @@ spool (SkService *self, const char *tmpdir, const char *name, int fd, gsize max,
         break;
       if (buf->len + (gsize)n > max)
         {
-          g_set_error (error, SK_ERROR, SK_ERROR_USAGE, _ ("more than %lu bytes sent"),
-                       (gulong)max);
+          *too_big = TRUE;
           return NULL;
         }
       g_byte_array_append (buf, chunk, (guint)n);
     }
+  return g_byte_array_free_to_bytes (g_steal_pointer (&buf));
+}
+
+/* Read all of FD (at most MAX bytes) into a new file NAME in a private
+ * folder of the station; returns the file's path. */
+static char *
+spool (SkService *self, const char *tmpdir, const char *name, int fd, gsize max, GError **error)
+{
+  gboolean too_big;
+  g_autoptr (GBytes) bytes = _sk_service_read_fd (fd, max, &too_big, error);
+  if (too_big)
+    g_set_error (error, SK_ERROR, SK_ERROR_USAGE, _ ("more than %lu bytes sent"), (gulong)max);
+  if (bytes == NULL)
+    return NULL;
   g_autofree char *path = g_build_filename (tmpdir, name, NULL);
-  if (!g_file_set_contents_full (path, (const char *)buf->data, (gssize)buf->len,
-                                 G_FILE_SET_CONTENTS_NONE, 0600, error))
+  gsize len;
+  const char *data = g_bytes_get_data (bytes, &len);
+  if (!g_file_set_contents_full (path, data, (gssize)len, G_FILE_SET_CONTENTS_NONE, 0600, error))
     return NULL;
   return g_steal_pointer (&path);
 }

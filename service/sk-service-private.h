@@ -70,6 +70,11 @@ _sk_service_start_job (SkService *self,
                        const char *arg2,
                        int fd);
 
+/* All of FD, at most MAX bytes.  More than MAX: NULL with *TOO_BIG set and
+ * no error, for the caller to refuse in its own words. */
+GBytes *
+_sk_service_read_fd (int fd, gsize max, gboolean *too_big, GError **error);
+
 /* The descriptor HANDLE of the call's fd list, as our own copy, or -1. */
 int
 _sk_service_take_fd (GDBusMethodInvocation *invocation, GVariant *handle, GError **error);
