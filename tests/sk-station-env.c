@@ -372,9 +372,14 @@ static struct
 } in;
 
 static GSubprocess *
-spawn_with_bus (const char *const *argv, GSubprocessFlags flags, gboolean preload)
+spawn_with_bus (const char *const *argv,
+                GSubprocessFlags flags,
+                gboolean preload,
+                const char *stderr_path)
 {
   g_autoptr (GSubprocessLauncher) l = g_subprocess_launcher_new (flags);
+  if (stderr_path != NULL)
+    g_subprocess_launcher_set_stderr_file_path (l, stderr_path);
   g_subprocess_launcher_setenv (l, "DBUS_SYSTEM_BUS_ADDRESS", in.address, TRUE);
   if (preload)
     {
@@ -578,6 +583,20 @@ inner_on_exit (GObject *source, GAsyncResult *res, gpointer data)
   g_main_loop_quit (in.loop);
 }
 
+/* The last lines of a helper's log, each prefixed with its name. */
+static void
+print_tail (const char *who, const char *path)
+{
+  g_autofree char *text = NULL;
+  gsize len = 0;
+  if (!g_file_get_contents (path, &text, &len, NULL) || len == 0)
+    return;
+  g_auto (GStrv) lines = g_strsplit (g_strchomp (text), "\n", -1);
+  guint n = g_strv_length (lines);
+  for (guint i = n > 20 ? n - 20 : 0; i < n; i++)
+    g_printerr ("%s: %s\n", who, lines[i]);
+}
+
 static int
 stop (GSubprocess **proc)
 {
@@ -631,13 +650,16 @@ inner_main (gboolean no_service, char **command)
       &in.address);
   g_autoptr (GDBusConnection) bus = sk_test_bus_connect (in.address);
   const char *polkitd[] = { "/usr/lib/polkit-1/polkitd", "--no-debug", NULL };
-  in.polkitd = spawn_with_bus (polkitd, G_SUBPROCESS_FLAGS_STDERR_SILENCE, FALSE);
+  /* polkitd's own words go to a file, shown when the run fails or polkitd
+   * ended before it was asked to (it once vanished on a loaded machine). */
+  g_autofree char *polkitd_log = g_build_filename (in.tmp, "polkitd.log", NULL);
+  in.polkitd = spawn_with_bus (polkitd, G_SUBPROCESS_FLAGS_NONE, FALSE, polkitd_log);
   sk_test_bus_wait_for_name (bus, "org.freedesktop.PolicyKit1");
   if (!no_service)
     {
       const char *service[] = { sekishod_path (), "--station", sk_station_get_dir (in.st.term),
                                 "--handoff-root", handoff,     NULL };
-      in.service = spawn_with_bus (service, G_SUBPROCESS_FLAGS_NONE, TRUE);
+      in.service = spawn_with_bus (service, G_SUBPROCESS_FLAGS_NONE, TRUE, NULL);
       sk_test_bus_wait_for_name (bus, BUS_NAME);
     }
 
@@ -695,7 +717,12 @@ inner_main (gboolean no_service, char **command)
   while (g_hash_table_iter_next (&it, NULL, &value))
     stick_pull (value);
   g_hash_table_unref (in.sticks);
+  gboolean polkitd_gone = g_subprocess_get_identifier (in.polkitd) == NULL;
+  if (polkitd_gone)
+    g_printerr ("sk-station-env: polkitd had ended before the run did\n");
   stop (&in.polkitd);
+  if (polkitd_gone || in.status != 0)
+    print_tail ("polkitd", polkitd_log);
   stop (&in.bus);
   g_clear_object (&in.tb);
   sk_test_stations_clear (&in.st);
