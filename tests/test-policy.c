@@ -315,6 +315,17 @@ write_policy (Fixture *fx, const char *text, const char *signer, const char *con
   write_bytes (sig_path, sig);
 }
 
+/* Checking the policy at fx->policy_path fails with CODE (an SkErrorCode)
+ * and gives nothing. */
+static void
+assert_refused (Fixture *fx, int code)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (SkPolicy) policy = sk_station_check_policy (fx->station, fx->policy_path, &error);
+  g_assert_error (error, SK_ERROR, code);
+  g_assert_null (policy);
+}
+
 static void
 fixture_setup (Fixture *fx, gconstpointer data)
 {
@@ -395,20 +406,14 @@ test_unsigned (Fixture *fx, gconstpointer data)
 {
   const char *admins[] = { keys.admin, NULL };
   g_autofree char *text = policy_text (admins);
-  g_autoptr (GError) error = NULL;
 
   write_policy (fx, text, NULL, NULL);
-  g_autoptr (SkPolicy) policy = sk_station_check_policy (fx->station, fx->policy_path, &error);
-  g_assert_error (error, SK_ERROR, SK_ERROR_POLICY_UNSIGNED);
-  g_assert_null (policy);
+  assert_refused (fx, SK_ERROR_POLICY_UNSIGNED);
 
   /* An empty signature file is no signature either. */
   g_autofree char *sig_path = g_strconcat (fx->policy_path, ".sig", NULL);
   g_assert_true (g_file_set_contents (sig_path, "", 0, NULL));
-  g_clear_error (&error);
-  g_autoptr (SkPolicy) policy2 = sk_station_check_policy (fx->station, fx->policy_path, &error);
-  g_assert_error (error, SK_ERROR, SK_ERROR_POLICY_UNSIGNED);
-  g_assert_null (policy2);
+  assert_refused (fx, SK_ERROR_POLICY_UNSIGNED);
 }
 
 static void
@@ -416,15 +421,12 @@ test_bad_signature (Fixture *fx, gconstpointer data)
 {
   const char *admins[] = { keys.admin, NULL };
   g_autofree char *text = policy_text (admins);
-  g_autoptr (GError) error = NULL;
 
   write_policy (fx, text, keys.admin, NULL);
   /* One more space after signing. */
   g_autofree char *changed = g_strconcat (text, " ", NULL);
   g_assert_true (g_file_set_contents (fx->policy_path, changed, -1, NULL));
-  g_autoptr (SkPolicy) policy = sk_station_check_policy (fx->station, fx->policy_path, &error);
-  g_assert_error (error, SK_ERROR, SK_ERROR_POLICY_BAD_SIGNATURE);
-  g_assert_null (policy);
+  assert_refused (fx, SK_ERROR_POLICY_BAD_SIGNATURE);
 }
 
 /* Mallory's key is in the keyring, but not pinned. */
@@ -433,12 +435,9 @@ test_untrusted_signer (Fixture *fx, gconstpointer data)
 {
   const char *admins[] = { keys.mallory, NULL };
   g_autofree char *text = policy_text (admins);
-  g_autoptr (GError) error = NULL;
 
   write_policy (fx, text, keys.mallory, NULL);
-  g_autoptr (SkPolicy) policy = sk_station_check_policy (fx->station, fx->policy_path, &error);
-  g_assert_error (error, SK_ERROR, SK_ERROR_POLICY_UNTRUSTED_SIGNER);
-  g_assert_null (policy);
+  assert_refused (fx, SK_ERROR_POLICY_UNTRUSTED_SIGNER);
 }
 
 /* Signed by the pinned admin, but the policy itself lists someone else. */
@@ -447,12 +446,9 @@ test_signer_not_listed (Fixture *fx, gconstpointer data)
 {
   const char *admins[] = { keys.other_admin, NULL };
   g_autofree char *text = policy_text (admins);
-  g_autoptr (GError) error = NULL;
 
   write_policy (fx, text, keys.admin, NULL);
-  g_autoptr (SkPolicy) policy = sk_station_check_policy (fx->station, fx->policy_path, &error);
-  g_assert_error (error, SK_ERROR, SK_ERROR_POLICY_UNTRUSTED_SIGNER);
-  g_assert_null (policy);
+  assert_refused (fx, SK_ERROR_POLICY_UNTRUSTED_SIGNER);
 }
 
 /* Signature faults other than these three keep their own sig-* codes. */
@@ -462,12 +458,9 @@ test_armored (Fixture *fx, gconstpointer data)
   const char *admins[] = { keys.admin, NULL };
   g_autofree char *text = policy_text (admins);
   const char *armor[] = { "--armor", NULL };
-  g_autoptr (GError) error = NULL;
 
   write_policy (fx, text, keys.admin, armor);
-  g_autoptr (SkPolicy) policy = sk_station_check_policy (fx->station, fx->policy_path, &error);
-  g_assert_error (error, SK_ERROR, SK_ERROR_SIG_ARMORED);
-  g_assert_null (policy);
+  assert_refused (fx, SK_ERROR_SIG_ARMORED);
 }
 
 /* A well-signed policy that breaks the schema is still refused. */
@@ -477,13 +470,10 @@ test_signed_but_invalid (Fixture *fx, gconstpointer data)
   const char *admins[] = { keys.admin, NULL };
   g_autofree char *text = policy_text (admins);
   g_autoptr (GString) s = g_string_new (text);
-  g_autoptr (GError) error = NULL;
 
   g_string_replace (s, "\"serial\": 1,", "\"serial\": \"one\",", 1);
   write_policy (fx, s->str, keys.admin, NULL);
-  g_autoptr (SkPolicy) policy = sk_station_check_policy (fx->station, fx->policy_path, &error);
-  g_assert_error (error, SK_ERROR, SK_ERROR_POLICY_INVALID);
-  g_assert_null (policy);
+  assert_refused (fx, SK_ERROR_POLICY_INVALID);
 }
 
 static void
@@ -647,9 +637,7 @@ test_admin_rotation (Fixture *fx, gconstpointer data)
   /* The successor must be one of the policy's own admins. */
   g_autofree char *unlisted = policy_text_with (successor_only, 2, keys.mallory);
   write_policy (fx, unlisted, keys.admin, NULL);
-  g_autoptr (SkPolicy) bad = sk_station_check_policy (fx->station, fx->policy_path, &error);
-  g_assert_error (error, SK_ERROR, SK_ERROR_POLICY_INVALID);
-  g_assert_null (bad);
+  assert_refused (fx, SK_ERROR_POLICY_INVALID);
   g_clear_error (&error);
 
   g_autofree char *one = policy_text_with (both, 1, NULL);
@@ -691,9 +679,7 @@ test_admin_rotation (Fixture *fx, gconstpointer data)
    * it signed before: a copy of it no longer loads. */
   g_autofree char *older = policy_text_with (both, 4, NULL);
   write_policy (fx, older, keys.admin, NULL);
-  g_autoptr (SkPolicy) none = sk_station_check_policy (fx->station, fx->policy_path, &error);
-  g_assert_error (error, SK_ERROR, SK_ERROR_POLICY_UNTRUSTED_SIGNER);
-  g_assert_null (none);
+  assert_refused (fx, SK_ERROR_POLICY_UNTRUSTED_SIGNER);
 }
 
 int
