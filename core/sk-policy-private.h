@@ -7,6 +7,7 @@
 
 #include <json-glib/json-glib.h>
 
+#include "sk-json-guard.h"
 #include "sk-policy.h"
 
 G_BEGIN_DECLS
@@ -143,21 +144,6 @@ struct _SkKind
   guint record_length; /* P1, CR LF included */
   SkRecordLayout *records[SK_N_RECORDS];
 };
-
-/* TRUE when DATA holds exactly one top-level value, nests arrays and
- * objects at most SK_POLICY_MAX_DEPTH deep, hides no bracket in a comment
- * or single quote, and has only well-formed escapes and no raw control
- * characters in its strings: checked before json-glib, whose recursive parser
- * would overflow the stack on deep input, which leaks all but the last of
- * several top-level values, and which leaves no root for an empty document.
- * Used for every JSON document that comes from outside. */
-gboolean
-_sk_json_nesting_ok (const char *data, gsize len);
-/* TRUE when no object of the document DATA (parsed into ROOT) names a
- * member twice: json-glib keeps the last silently, and two readers of the
- * same bytes must never see two different documents. */
-gboolean
-_sk_json_members_unique (const char *data, gsize len, JsonNode *root);
 
 /* LAYOUTS_ONLY accepts an empty key section, as in policies/default.json
  * before an administrator fills it in: for the generator and the fuzzers,
