@@ -7,6 +7,7 @@
 #include <locale.h>
 
 #include "sk-app-application.h"
+#include "sk-process.h"
 
 int
 main (int argc, char **argv)
@@ -18,6 +19,15 @@ main (int argc, char **argv)
   bindtextdomain (GETTEXT_PACKAGE, localedir != NULL && *localedir != '\0' ? localedir : LOCALEDIR);
   bind_textdomain_codeset (GETTEXT_PACKAGE, "UTF-8");
   textdomain (GETTEXT_PACKAGE);
+
+  /* What the station shows passes through this memory: no core dump of
+   * it, no same-user ptrace (sk-process.h). */
+  g_autoptr (GError) error = NULL;
+  if (!sk_process_harden (&error))
+    {
+      g_printerr ("sekisho-gtk: %s\n", error->message);
+      return 1;
+    }
 
   /* The accessibility name of the application, and its WM_CLASS. */
   g_set_prgname ("sekisho-gtk");

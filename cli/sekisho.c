@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "sk-cli.h"
+#include "sk-process.h"
 
 /* In the order the help lists them.  A new group (media, …) is one more
  * line here and a table in its own file. */
@@ -171,6 +172,14 @@ main (int argc, char **argv)
   bind_textdomain_codeset (GETTEXT_PACKAGE, "UTF-8");
   textdomain (GETTEXT_PACKAGE);
   g_set_prgname ("sekisho");
+  /* Records and decrypted packages pass through this process's memory:
+   * no core dump of it, no same-user ptrace (sk-process.h). */
+  g_autoptr (GError) harden_error = NULL;
+  if (!sk_process_harden (&harden_error))
+    {
+      g_printerr ("sekisho: %s\n", harden_error->message);
+      return SK_EXIT_ENVIRONMENT;
+    }
 
   gboolean options_ok = take_global_options (&cli, &argc, argv, &version, &missing);
   cli.messages_locale = g_strdup (setlocale (LC_MESSAGES, NULL));

@@ -20,6 +20,7 @@
 
 #include "sk-error.h"
 #include "sk-pipeline.h"
+#include "sk-process.h"
 #include "sk-service.h"
 
 typedef struct
@@ -128,10 +129,17 @@ main (int argc, char **argv)
   mallopt (M_MMAP_THRESHOLD, 128 * 1024);
   /* Nothing the service makes is for anyone else. */
   umask (077);
+  /* The store's keys and decrypted packages are in this memory: no core
+   * dump, no ptrace by another process of the service's user. */
+  g_autoptr (GError) error = NULL;
+  if (!sk_process_harden (&error))
+    {
+      g_printerr ("sekishod: %s\n", error->message);
+      return 3;
+    }
 
   g_autoptr (GOptionContext) context = g_option_context_new (NULL);
   g_option_context_add_main_entries (context, entries, NULL);
-  g_autoptr (GError) error = NULL;
   if (!g_option_context_parse (context, &argc, &argv, &error) || argc != 1 || sweep <= 0)
     {
       g_printerr ("sekishod: %s\n", error != NULL ? error->message : "bad arguments");

@@ -42,6 +42,12 @@ if as sknone $list > "$out/denied" 2>&1; then
 fi
 grep -q 'jp.sekisho.Error' "$out/denied" || { echo "FAIL: denial is no sekisho error:"; cat "$out/denied"; exit 1; }
 
+# The service writes no core file, whatever the limits it was started with
+# (sk-process.h: its memory holds the store's keys).
+pid=$(pidof sekishod)
+grep -Eq '^Max core file size +0 +0 ' "/proc/$pid/limits" \
+  || { echo "FAIL: sekishod may dump core:"; grep core "/proc/$pid/limits"; exit 1; }
+
 # A stick over a real loop device, plugged and pulled.
 truncate -s 16M "$out/stick.img"
 mkfs.ext4 -q -F "$out/stick.img"

@@ -715,6 +715,22 @@ def scenario_no_role(ctx):
     labels = run.texts(frame)
     check(any("role-denied" in t for t in labels), "sknone is told: no role (role-denied)")
     shot(ctx, "no-role-station")
+    check_hardened(ctx.app.pid)
+
+
+def check_hardened(pid):
+    """The app's memory is its own (core/sk-process.h): no core file, and
+    another process of its user (this harness) cannot read its /proc files."""
+    with open("/proc/%d/limits" % pid) as f:
+        core = [line.split() for line in f if line.startswith("Max core file size")]
+    check(core and core[0][4:6] == ["0", "0"], "the app writes no core file (%s)" % core)
+    try:
+        with open("/proc/%d/environ" % pid, "rb") as f:
+            f.read(1)
+        readable = True
+    except PermissionError:
+        readable = False
+    check(not readable, "another process of the app's user cannot read its /proc/PID/environ")
 
 
 def own_cases():
