@@ -5,6 +5,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <gio/gunixfdlist.h>
 #include <gio/gunixoutputstream.h>
 #include <glib/gi18n.h>
 #include <glib/gstdio.h>
@@ -17,14 +18,6 @@
 #include "sk-journal.h"
 #include "sk-keyring.h"
 #include "sk-policy-private.h"
-
-/* The name every row and checkpoint of this station carries. */
-static const char *
-station_name (SkStation *station)
-{
-  const char *name = sk_station_get_name (station);
-  return name != NULL ? name : "";
-}
 
 /* An exported record, off the station: the checkpoint's signature by the
  * key in KEY_PATH (a throw-away GnuPG home holds it), then the CSV. */
@@ -106,15 +99,80 @@ verify_export (SkCli *cli, const char *csv, const char *checkpoint, const char *
   return sk_cli_finish (cli, NULL, msg, NULL);
 }
 
-/* The service verifies its own journal; a checkpoint kept off the station
- * is for an exported record (--export) or a station at hand (--station). */
+/* A checkpoint kept off the station (CHECKPOINT and CHECKPOINT.sig, opened
+ * here as the caller) against the service's journal: its verdict. */
+static int
+verify_checkpoint_through_service (SkCli *cli, const char *checkpoint)
+{
+  g_autoptr (GError) error = NULL;
+  g_autofree char *sig_path = g_strconcat (checkpoint, ".sig", NULL);
+  g_autoptr (GUnixFDList) fds = g_unix_fd_list_new ();
+  const char *paths[] = { checkpoint, sig_path };
+  gint32 handles[2] = { -1, -1 };
+  for (gsize i = 0; i < G_N_ELEMENTS (paths); i++)
+    {
+      int fd = open (paths[i], O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+      if (fd < 0)
+        {
+          int errsv = errno;
+          g_autofree char *safe = sk_escape_untrusted (paths[i]);
+          g_autofree char *what = g_strdup_printf (_ ("opening %s"), safe);
+          sk_error_set_from_errno (&error, errsv, what);
+          return sk_cli_finish (cli, error, NULL, NULL);
+        }
+      handles[i] = sk_cli_fd_append (fds, fd, &error);
+      if (handles[i] < 0)
+        return sk_cli_finish (cli, error, NULL, NULL);
+    }
+  g_autoptr (JsonObject) verdict =
+      sk_cli_call_json (cli, "Journal", "VerifyCheckpoint",
+                        g_variant_new ("(hh)", handles[0], handles[1]), fds, &error);
+  if (verdict == NULL)
+    return sk_cli_finish (cli, error, NULL, NULL);
+  JsonBuilder *b = sk_cli_extra (cli);
+  g_autofree char *safe_cp = sk_escape_untrusted (checkpoint);
+  json_builder_set_member_name (b, "checkpoint");
+  json_builder_add_string_value (b, safe_cp);
+  const char *const members[] = { "verdict", "entries", "first_bad_seq" };
+  for (gsize i = 0; i < G_N_ELEMENTS (members); i++)
+    {
+      JsonNode *node = json_object_get_member (verdict, members[i]);
+      json_builder_set_member_name (b, members[i]);
+      json_builder_add_value (b, node != NULL ? json_node_copy (node)
+                                              : json_node_new (JSON_NODE_NULL));
+    }
+  gint64 entries = json_object_get_int_member_with_default (verdict, "entries", 0);
+  gint64 cp_seq = json_object_get_int_member_with_default (verdict, "seq", -1);
+  if (cp_seq >= 0)
+    {
+      json_builder_set_member_name (b, "checkpoint_seq");
+      json_builder_add_int_value (b, cp_seq);
+    }
+  if (!json_object_get_boolean_member_with_default (verdict, "ok", FALSE))
+    {
+      /* The service's words, under the reason it gave. */
+      const char *reason = json_object_get_string_member_with_default (verdict, "reason", NULL);
+      const char *message = json_object_get_string_member_with_default (verdict, "message", "");
+      SkErrorCode code = SK_ERROR_JOURNAL_INVALID;
+      if (reason == NULL || !sk_error_code_from_reason (reason, &code))
+        code = SK_ERROR_JOURNAL_INVALID;
+      g_autofree char *safe = sk_escape_untrusted (message);
+      g_set_error_literal (&error, SK_ERROR, (gint)code, safe);
+      return sk_cli_finish (cli, error, NULL, NULL);
+    }
+  g_autofree char *msg = g_strdup_printf (_ ("The journal verifies: %lld entries, and it "
+                                             "still holds checkpoint %lld."),
+                                          (long long)entries, (long long)cp_seq);
+  return sk_cli_finish (cli, NULL, msg, NULL);
+}
+
+/* The service verifies its own journal and its newest checkpoint; one kept
+ * off the station is sent to it. */
 static int
 verify_through_service (SkCli *cli, const char *checkpoint)
 {
   if (checkpoint != NULL)
-    return sk_cli_usage_error (
-        cli, _ ("--checkpoint without --export needs --station DIR; to check a station service's "
-                "record against a checkpoint you keep, export it and use --export"));
+    return verify_checkpoint_through_service (cli, checkpoint);
   g_autoptr (GError) error = NULL;
   g_autoptr (JsonObject) result = sk_cli_run_job (cli, "Journal", "Verify", NULL, NULL, &error);
   if (result == NULL)
@@ -178,21 +236,16 @@ cmd_journal_verify (SkCli *cli, int argc, char **argv)
    * alone cannot tell a journal cut short, a signed head can. */
   g_autofree char *local = checkpoint == NULL ? sk_station_latest_checkpoint (station) : NULL;
   const char *cp_path = checkpoint != NULL ? checkpoint : local;
-  if (ok && cp_path != NULL)
+  if (ok && checkpoint == NULL)
+    ok = sk_station_check_latest_checkpoint (station, journal, &cp_seq, &error);
+  else if (ok)
     {
-      g_autofree char *sig_path = g_strconcat (cp_path, ".sig", NULL);
-      g_autoptr (GBytes) cp = sk_cli_read_small_file (cp_path, &error);
+      g_autofree char *sig_path = g_strconcat (checkpoint, ".sig", NULL);
+      g_autoptr (GBytes) cp = sk_cli_read_small_file (checkpoint, &error);
       g_autoptr (GBytes) sig = cp != NULL ? sk_cli_read_small_file (sig_path, &error) : NULL;
-      ok = sig != NULL && sk_journal_check_checkpoint (
-                              journal, sk_station_get_keyring (station), station_name (station),
-                              sk_station_get_signing_key (station), cp, sig, &cp_seq, &error);
-      if (!ok && local != NULL && error->domain != SK_ERROR)
-        {
-          /* An unreadable checkpoint is a finding about the record. */
-          g_autoptr (GError) io = g_steal_pointer (&error);
-          g_set_error (&error, SK_ERROR, SK_ERROR_JOURNAL_INVALID,
-                       _ ("the checkpoint cannot be read: %s"), io->message);
-        }
+      SkCheckpointVerdict verdict;
+      ok = sig != NULL &&
+           sk_station_judge_checkpoint (station, journal, cp, sig, &cp_seq, &verdict, &error);
     }
 
   JsonBuilder *b = sk_cli_extra (cli);
@@ -576,36 +629,6 @@ cmd_journal_show (SkCli *cli, int argc, char **argv)
   return sk_cli_finish (cli, NULL, msg, NULL);
 }
 
-/* The newest local checkpoint when nothing but checkpoints came after it;
- * else a new one (which needs the station's secret key).  The record ends
- * at its seq, so the two cover exactly the same rows. */
-static char *
-checkpoint_for_export (SkStation *station, SkJournal *journal, gint64 *out_seq, GError **error)
-{
-  g_autofree char *path = sk_station_latest_checkpoint (station);
-  for (int attempt = 0; attempt < 2; attempt++)
-    {
-      if (path != NULL)
-        {
-          g_autoptr (GBytes) cp = sk_cli_read_small_file (path, error);
-          if (cp == NULL || !sk_checkpoint_parse (cp, out_seq, NULL, NULL, NULL, error))
-            return NULL;
-          gint64 after = sk_journal_count_after (journal, *out_seq, "checkpoint-made", error);
-          if (after < 0)
-            return NULL;
-          if (after == 0)
-            return g_steal_pointer (&path);
-        }
-      g_free (path);
-      path = sk_station_make_checkpoint (station, sk_actor_for_process (SK_ROLE_AUDITOR), error);
-      if (path == NULL)
-        return NULL;
-    }
-  g_set_error (error, SK_ERROR, SK_ERROR_IO_ERROR,
-               _ ("the journal grew while its checkpoint was made; export again"));
-  return NULL;
-}
-
 static gboolean
 copy_small_file (const char *from, const char *to, GError **error)
 {
@@ -772,7 +795,8 @@ cmd_journal_export (SkCli *cli, int argc, char **argv)
   if (journal == NULL)
     return sk_cli_finish (cli, error, NULL, NULL);
   gint64 cp_seq = 0, rows = 0;
-  g_autofree char *checkpoint = checkpoint_for_export (station, journal, &cp_seq, &error);
+  g_autofree char *checkpoint = sk_station_checkpoint_for_export (
+      station, journal, sk_actor_for_process (SK_ROLE_AUDITOR), &cp_seq, &error);
   if (checkpoint == NULL)
     return sk_cli_finish (cli, error, NULL, NULL);
 

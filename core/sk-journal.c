@@ -675,6 +675,27 @@ sk_checkpoint_parse (GBytes *checkpoint,
   return TRUE;
 }
 
+const char *
+sk_checkpoint_verdict_to_string (SkCheckpointVerdict verdict)
+{
+  switch (verdict)
+    {
+    case SK_CHECKPOINT_MATCHES:
+      return "matches";
+    case SK_CHECKPOINT_MALFORMED:
+      return "malformed";
+    case SK_CHECKPOINT_SIGNATURE:
+      return "signature";
+    case SK_CHECKPOINT_OTHER_STATION:
+      return "other-station";
+    case SK_CHECKPOINT_TRUNCATED:
+      return "truncated";
+    case SK_CHECKPOINT_DIFFERS:
+      return "differs";
+    }
+  g_return_val_if_reached ("malformed");
+}
+
 gboolean
 sk_journal_check_checkpoint (SkJournal *self,
                              SkKeyring *keyring,
@@ -685,10 +706,30 @@ sk_journal_check_checkpoint (SkJournal *self,
                              gint64 *out_seq,
                              GError **error)
 {
+  SkCheckpointVerdict verdict;
+  return sk_journal_judge_checkpoint (self, keyring, station_name, station_key, checkpoint,
+                                      signature, out_seq, &verdict, error);
+}
+
+gboolean
+sk_journal_judge_checkpoint (SkJournal *self,
+                             SkKeyring *keyring,
+                             const char *station_name,
+                             const char *station_key,
+                             GBytes *checkpoint,
+                             GBytes *signature,
+                             gint64 *out_seq,
+                             SkCheckpointVerdict *out_verdict,
+                             GError **error)
+{
   g_return_val_if_fail (SK_IS_JOURNAL (self), FALSE);
   g_return_val_if_fail (station_name != NULL, FALSE);
   g_return_val_if_fail (station_key != NULL, FALSE);
 
+  /* The signature decides first: nothing of an unsigned text is believed,
+   * not even its seq. */
+  *out_seq = -1;
+  *out_verdict = SK_CHECKPOINT_SIGNATURE;
   const char *signers[] = { station_key, NULL };
   g_autoptr (SkSignature) sig =
       sk_keyring_verify_detached_bytes (keyring, signature, checkpoint, signers, error);
@@ -700,11 +741,14 @@ sk_journal_check_checkpoint (SkJournal *self,
 
   gint64 seq;
   g_autofree char *head = NULL, *cp_station = NULL, *cp_key = NULL;
+  *out_verdict = SK_CHECKPOINT_MALFORMED;
   if (!sk_checkpoint_parse (checkpoint, &seq, &head, &cp_station, &cp_key, error))
     return FALSE;
+  *out_seq = seq;
   /* Signed by this station's key is not enough: a key shared with another
    * station, or a checkpoint that names another key, is of another
    * journal. */
+  *out_verdict = SK_CHECKPOINT_OTHER_STATION;
   g_autofree char *want_key = sk_fingerprint_normalize (station_key);
   g_autofree char *got_key = sk_fingerprint_normalize (cp_key);
   if (want_key == NULL || g_strcmp0 (want_key, got_key) != 0)
@@ -723,7 +767,7 @@ sk_journal_check_checkpoint (SkJournal *self,
                    safe_here);
       return FALSE;
     }
-  *out_seq = seq;
+  *out_verdict = SK_CHECKPOINT_MATCHES;
   if (seq == 0)
     return TRUE;
 
@@ -737,6 +781,7 @@ sk_journal_check_checkpoint (SkJournal *self,
     return FALSE;
   if (step != SK_DB_STEP_ROW)
     {
+      *out_verdict = SK_CHECKPOINT_TRUNCATED;
       g_set_error (error, SK_ERROR, SK_ERROR_JOURNAL_INVALID,
                    _ ("the journal ends before seq %lld of the checkpoint: it was truncated"),
                    (long long)seq);
@@ -744,6 +789,7 @@ sk_journal_check_checkpoint (SkJournal *self,
     }
   if (g_strcmp0 (sk_db_stmt_column_text (stmt, 0), head) != 0)
     {
+      *out_verdict = SK_CHECKPOINT_DIFFERS;
       g_set_error (error, SK_ERROR, SK_ERROR_JOURNAL_INVALID,
                    _ ("seq %lld differs from the checkpoint: the journal was rewritten"),
                    (long long)seq);

@@ -150,6 +150,37 @@ sk_journal_check_checkpoint (SkJournal *self,
                              gint64 *out_seq,
                              GError **error);
 
+/* What sk_journal_judge_checkpoint() found, for a reader that shows a
+ * verdict rather than an error (the auditor's window). */
+typedef enum
+{
+  SK_CHECKPOINT_MATCHES,       /* the journal still holds the signed head */
+  SK_CHECKPOINT_MALFORMED,     /* not a checkpoint at all */
+  SK_CHECKPOINT_SIGNATURE,     /* not signed (well) by the station key */
+  SK_CHECKPOINT_OTHER_STATION, /* another station's, or another key's */
+  SK_CHECKPOINT_TRUNCATED,     /* the journal ends before its seq */
+  SK_CHECKPOINT_DIFFERS,       /* the journal's row at its seq is not the signed one */
+} SkCheckpointVerdict;
+
+/* A stable name of VERDICT: "matches", "malformed", "signature",
+ * "other-station", "truncated", "differs". */
+const char *
+sk_checkpoint_verdict_to_string (SkCheckpointVerdict verdict);
+
+/* sk_journal_check_checkpoint(), telling which check failed in
+ * *OUT_VERDICT (SK_CHECKPOINT_MATCHES when it returns TRUE) and the
+ * checkpoint's seq in *OUT_SEQ (-1 when it could not be read). */
+gboolean
+sk_journal_judge_checkpoint (SkJournal *self,
+                             SkKeyring *keyring,
+                             const char *station_name,
+                             const char *station_key,
+                             GBytes *checkpoint,
+                             GBytes *signature,
+                             gint64 *out_seq,
+                             SkCheckpointVerdict *out_verdict,
+                             GError **error);
+
 /* A row passes when it passes every kind of test that is set; within one
  * kind, the single value and the list are alternatives (event E, or any of
  * EVENTS). */

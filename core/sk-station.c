@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <string.h>
 #include <fcntl.h>
+#include <gio/gunixinputstream.h>
 #include <glib/gstdio.h>
 #include <sys/stat.h>
 #include <pwd.h>
@@ -664,6 +665,117 @@ sk_station_latest_checkpoint (SkStation *self)
         }
     }
   return best != NULL ? g_build_filename (dir_path, best, NULL) : NULL;
+}
+
+/* A small file of the station's, never through a link. */
+static GBytes *
+read_small (const char *path, GError **error)
+{
+  int fd = open (path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
+  if (fd < 0)
+    {
+      int errsv = errno;
+      g_autofree char *what = g_strdup_printf (_ ("opening %s"), path);
+      sk_error_set_from_errno (error, errsv, what);
+      return NULL;
+    }
+  g_autoptr (GInputStream) in = g_unix_input_stream_new (fd, TRUE);
+  struct stat st;
+  if (fstat (fd, &st) != 0 || !S_ISREG (st.st_mode) || st.st_size > SK_CHECKPOINT_MAX_SIZE)
+    {
+      g_set_error (error, SK_ERROR, SK_ERROR_JOURNAL_INVALID,
+                   _ ("%s is not a checkpoint file of at most %d bytes"), path,
+                   SK_CHECKPOINT_MAX_SIZE);
+      return NULL;
+    }
+  return g_input_stream_read_bytes (in, SK_CHECKPOINT_MAX_SIZE, NULL, error);
+}
+
+gboolean
+sk_station_read_checkpoint (const char *path,
+                            GBytes **out_checkpoint,
+                            GBytes **out_signature,
+                            GError **error)
+{
+  g_autofree char *sig_path = g_strconcat (path, ".sig", NULL);
+  g_autoptr (GBytes) cp = read_small (path, error);
+  g_autoptr (GBytes) sig = cp != NULL ? read_small (sig_path, error) : NULL;
+  if (sig == NULL)
+    return FALSE;
+  *out_checkpoint = g_steal_pointer (&cp);
+  *out_signature = g_steal_pointer (&sig);
+  return TRUE;
+}
+
+gboolean
+sk_station_judge_checkpoint (SkStation *self,
+                             SkJournal *journal,
+                             GBytes *checkpoint,
+                             GBytes *signature,
+                             gint64 *out_seq,
+                             SkCheckpointVerdict *out_verdict,
+                             GError **error)
+{
+  g_return_val_if_fail (SK_IS_STATION (self), FALSE);
+
+  return sk_journal_judge_checkpoint (journal, self->keyring, self->name != NULL ? self->name : "",
+                                      self->signing_key, checkpoint, signature, out_seq,
+                                      out_verdict, error);
+}
+
+gboolean
+sk_station_check_latest_checkpoint (SkStation *self,
+                                    SkJournal *journal,
+                                    gint64 *out_seq,
+                                    GError **error)
+{
+  g_return_val_if_fail (SK_IS_STATION (self), FALSE);
+
+  *out_seq = -1;
+  g_autofree char *path = sk_station_latest_checkpoint (self);
+  if (path == NULL)
+    return TRUE;
+  g_autoptr (GBytes) cp = NULL, sig = NULL;
+  g_autoptr (GError) read_error = NULL;
+  if (!sk_station_read_checkpoint (path, &cp, &sig, &read_error))
+    {
+      /* An unreadable checkpoint is a finding about the record. */
+      g_set_error (error, SK_ERROR, SK_ERROR_JOURNAL_INVALID,
+                   _ ("the checkpoint cannot be read: %s"), read_error->message);
+      return FALSE;
+    }
+  SkCheckpointVerdict verdict;
+  return sk_station_judge_checkpoint (self, journal, cp, sig, out_seq, &verdict, error);
+}
+
+char *
+sk_station_checkpoint_for_export (
+    SkStation *self, SkJournal *journal, const SkActor *actor, gint64 *out_seq, GError **error)
+{
+  g_return_val_if_fail (SK_IS_STATION (self), NULL);
+
+  g_autofree char *path = sk_station_latest_checkpoint (self);
+  for (int attempt = 0; attempt < 2; attempt++)
+    {
+      if (path != NULL)
+        {
+          g_autoptr (GBytes) cp = read_small (path, error);
+          if (cp == NULL || !sk_checkpoint_parse (cp, out_seq, NULL, NULL, NULL, error))
+            return NULL;
+          gint64 after = sk_journal_count_after (journal, *out_seq, "checkpoint-made", error);
+          if (after < 0)
+            return NULL;
+          if (after == 0)
+            return g_steal_pointer (&path);
+        }
+      g_free (path);
+      path = sk_station_make_checkpoint (self, actor, error);
+      if (path == NULL)
+        return NULL;
+    }
+  g_set_error (error, SK_ERROR, SK_ERROR_IO_ERROR,
+               _ ("the journal grew while its checkpoint was made; export again"));
+  return NULL;
 }
 
 SkStore *

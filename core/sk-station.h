@@ -104,4 +104,44 @@ sk_station_login (void);
 char *
 sk_station_latest_checkpoint (SkStation *self);
 
+/* The largest checkpoint file, and signature, read. */
+#define SK_CHECKPOINT_MAX_SIZE (64 * 1024)
+
+/* Check CHECKPOINT and SIGNATURE against JOURNAL as this station's (its
+ * name, its key): see sk_journal_judge_checkpoint(). */
+gboolean
+sk_station_judge_checkpoint (SkStation *self,
+                             SkJournal *journal,
+                             GBytes *checkpoint,
+                             GBytes *signature,
+                             gint64 *out_seq,
+                             SkCheckpointVerdict *out_verdict,
+                             GError **error);
+
+/* Check the newest checkpoint against JOURNAL, as `journal verify` does
+ * after the chain: TRUE with *OUT_SEQ -1 when there is none.  One that
+ * cannot be read, or does not match, is SK_ERROR_JOURNAL_INVALID: the
+ * chain alone cannot tell a journal cut short, a signed head can. */
+gboolean
+sk_station_check_latest_checkpoint (SkStation *self,
+                                    SkJournal *journal,
+                                    gint64 *out_seq,
+                                    GError **error);
+
+/* The checkpoint an export of the journal ends at: the newest one when
+ * nothing but checkpoints came after it, else a new one made by ACTOR
+ * (which needs the station's secret key).  Returns its path, its seq in
+ * *OUT_SEQ; the exported rows are then exactly those it covers. */
+char *
+sk_station_checkpoint_for_export (
+    SkStation *self, SkJournal *journal, const SkActor *actor, gint64 *out_seq, GError **error);
+
+/* Read the checkpoint at PATH and its PATH.sig (neither a link, each at
+ * most SK_CHECKPOINT_MAX_SIZE). */
+gboolean
+sk_station_read_checkpoint (const char *path,
+                            GBytes **out_checkpoint,
+                            GBytes **out_signature,
+                            GError **error);
+
 G_END_DECLS

@@ -335,15 +335,23 @@ static char *
 run_verify (gpointer data, SkProgress *progress, GCancellable *cancellable, GError **error)
 {
   JobData *d = data;
-  gint64 entries = 0, bad = 0;
+  gint64 entries = 0, bad = 0, cp_seq = -1;
   g_mutex_lock (&d->service->lock);
   g_autoptr (SkJournal) journal = sk_station_open_journal (d->service->station, TRUE, error);
-  gboolean ok = journal != NULL && sk_journal_verify_with_progress (journal, &entries, &bad,
-                                                                    progress, cancellable, error);
+  /* Then the newest checkpoint, as in-process: the chain alone cannot tell
+   * a journal cut short, a signed head can. */
+  gboolean ok =
+      journal != NULL &&
+      sk_journal_verify_with_progress (journal, &entries, &bad, progress, cancellable, error) &&
+      sk_station_check_latest_checkpoint (d->service->station, journal, &cp_seq, error);
   g_mutex_unlock (&d->service->lock);
   if (!ok)
     return NULL;
-  return g_strdup_printf ("{\"entries\":%" G_GINT64_FORMAT "}", entries);
+  if (cp_seq < 0)
+    return g_strdup_printf ("{\"entries\":%" G_GINT64_FORMAT ",\"checkpoint_seq\":null}", entries);
+  return g_strdup_printf ("{\"entries\":%" G_GINT64_FORMAT ",\"checkpoint_seq\":%" G_GINT64_FORMAT
+                          "}",
+                          entries, cp_seq);
 }
 
 static char *
@@ -712,6 +720,124 @@ on_journal_export (SkDbusJournal *skeleton,
   return G_DBUS_METHOD_INVOCATION_HANDLED;
 }
 
+/* Under the lock: the chain, then CP and SIG as this station's checkpoint.
+ * FALSE only when the journal could not be read. */
+static gboolean
+judge_checkpoint_locked (SkService *self, GBytes *cp, GBytes *sig, JsonBuilder *b, GError **error)
+{
+  g_autoptr (SkJournal) journal = sk_station_open_journal (self->station, TRUE, error);
+  if (journal == NULL)
+    return FALSE;
+  gint64 entries = 0, bad_seq = 0, seq = -1;
+  SkCheckpointVerdict verdict = SK_CHECKPOINT_MALFORMED;
+  const char *verdict_name;
+  g_autoptr (GError) finding = NULL;
+  if (!sk_journal_verify (journal, &entries, &bad_seq, NULL, &finding) && bad_seq == 0)
+    {
+      g_propagate_error (error, g_steal_pointer (&finding));
+      return FALSE;
+    }
+  if (finding != NULL)
+    verdict_name = "chain-broken";
+  else if (cp == NULL)
+    {
+      g_set_error (&finding, SK_ERROR, SK_ERROR_JOURNAL_INVALID,
+                   _ ("the checkpoint file is larger than %d bytes"), SK_CHECKPOINT_MAX_SIZE);
+      verdict_name = sk_checkpoint_verdict_to_string (SK_CHECKPOINT_MALFORMED);
+    }
+  else if (sig == NULL)
+    {
+      g_set_error (&finding, SK_ERROR, SK_ERROR_SIG_BAD,
+                   _ ("the signature file is larger than %d bytes"), SK_CHECKPOINT_MAX_SIZE);
+      verdict_name = sk_checkpoint_verdict_to_string (SK_CHECKPOINT_SIGNATURE);
+    }
+  else if (!sk_station_judge_checkpoint (self->station, journal, cp, sig, &seq, &verdict, &finding))
+    {
+      /* Not a finding about the checkpoint: the journal could not be read. */
+      if (verdict == SK_CHECKPOINT_MATCHES)
+        {
+          g_propagate_error (error, g_steal_pointer (&finding));
+          return FALSE;
+        }
+      verdict_name = sk_checkpoint_verdict_to_string (verdict);
+    }
+  else
+    verdict_name = sk_checkpoint_verdict_to_string (SK_CHECKPOINT_MATCHES);
+
+  g_autofree char *message =
+      finding != NULL
+          ? g_strdup (finding->message)
+          : g_strdup_printf (_ ("The journal verifies and still holds checkpoint %lld."),
+                             (long long)seq);
+  json_builder_begin_object (b);
+  add_string (b, "verdict", verdict_name);
+  json_builder_set_member_name (b, "ok");
+  json_builder_add_boolean_value (b, finding == NULL);
+  add_string (b, "reason",
+              finding != NULL ? sk_error_code_to_reason ((SkErrorCode)finding->code) : NULL);
+  json_builder_set_member_name (b, "seq");
+  if (seq >= 0)
+    json_builder_add_int_value (b, seq);
+  else
+    json_builder_add_null_value (b);
+  json_builder_set_member_name (b, "first_bad_seq");
+  if (bad_seq > 0)
+    json_builder_add_int_value (b, bad_seq);
+  else
+    json_builder_add_null_value (b);
+  json_builder_set_member_name (b, "entries");
+  json_builder_add_int_value (b, entries);
+  add_untrusted (b, "station", sk_station_get_name (self->station));
+  add_string (b, "message", message);
+  json_builder_end_object (b);
+  return TRUE;
+}
+
+static gboolean
+on_journal_verify_checkpoint (SkDbusJournal *skeleton,
+                              GDBusMethodInvocation *invocation,
+                              GUnixFDList *fd_list,
+                              GVariant *cp_h,
+                              GVariant *sig_h,
+                              gpointer user_data)
+{
+  SkService *self = user_data;
+  g_autoptr (GError) error = NULL;
+  int cp_fd = _sk_service_take_fd (invocation, cp_h, &error);
+  int sig_fd = cp_fd >= 0 ? _sk_service_take_fd (invocation, sig_h, &error) : -1;
+  gboolean cp_too_big = FALSE, sig_too_big = FALSE;
+  /* Read before the lock: a slow writer at the other end holds up no one
+   * else.  A file too large to be a checkpoint is a verdict, not an
+   * error. */
+  g_autoptr (GBytes) cp =
+      sig_fd >= 0 ? _sk_service_read_fd (cp_fd, SK_CHECKPOINT_MAX_SIZE, &cp_too_big, &error) : NULL;
+  g_autoptr (GBytes) sig =
+      cp != NULL || cp_too_big
+          ? _sk_service_read_fd (sig_fd, SK_CHECKPOINT_MAX_SIZE, &sig_too_big, &error)
+          : NULL;
+  if (cp_fd >= 0)
+    close (cp_fd);
+  if (sig_fd >= 0)
+    close (sig_fd);
+  if (error != NULL)
+    {
+      _sk_service_return_error (invocation, error);
+      return G_DBUS_METHOD_INVOCATION_HANDLED;
+    }
+  g_autoptr (JsonBuilder) b = json_builder_new ();
+  g_mutex_lock (&self->lock);
+  gboolean ok = judge_checkpoint_locked (self, cp, sig, b, &error);
+  g_mutex_unlock (&self->lock);
+  if (!ok)
+    {
+      _sk_service_return_error (invocation, error);
+      return G_DBUS_METHOD_INVOCATION_HANDLED;
+    }
+  g_autofree char *text = json_text (b);
+  sk_dbus_journal_complete_verify_checkpoint (skeleton, invocation, NULL, text);
+  return G_DBUS_METHOD_INVOCATION_HANDLED;
+}
+
 static gboolean
 on_journal_checkpoint (SkDbusJournal *skeleton,
                        GDBusMethodInvocation *invocation,
@@ -921,6 +1047,7 @@ _sk_service_connect_methods (SkService *self)
     { self->journal, "handle-verify", G_CALLBACK (on_journal_verify) },
     { self->journal, "handle-export", G_CALLBACK (on_journal_export) },
     { self->journal, "handle-checkpoint", G_CALLBACK (on_journal_checkpoint) },
+    { self->journal, "handle-verify-checkpoint", G_CALLBACK (on_journal_verify_checkpoint) },
     { self->policy, "handle-show", G_CALLBACK (on_policy_show) },
     { self->policy, "handle-install", G_CALLBACK (on_policy_install) },
     { self->keys, "handle-list", G_CALLBACK (on_keys_list) },

@@ -56,6 +56,7 @@ static const SkRule rules[] = {
   { JOURNAL, "Show", "jp.sekisho.journal.read", AUDITOR },
   { JOURNAL, "Verify", "jp.sekisho.journal.read", AUDITOR },
   { JOURNAL, "Export", "jp.sekisho.journal.read", AUDITOR },
+  { JOURNAL, "VerifyCheckpoint", "jp.sekisho.journal.read", AUDITOR },
   { JOURNAL, "Checkpoint", "jp.sekisho.journal.checkpoint", AUDITOR },
   { POLICY, "Show", "jp.sekisho.policy.read", ADMIN },
   { POLICY, "Install", "jp.sekisho.policy.install", ADMIN },

@@ -652,18 +652,39 @@ test_checkpoint (Fixture *fx, gconstpointer data)
   copy_file (fx->path, copy);
   sql (copy, "DELETE FROM journal WHERE seq > 4");
   g_autoptr (SkJournal) cut = open_journal (copy);
-  g_assert_false (sk_journal_check_checkpoint (cut, keyring, "test-station", station_key, cp, sig,
-                                               &seq, &error));
+  SkCheckpointVerdict verdict = SK_CHECKPOINT_MATCHES;
+  g_assert_false (sk_journal_judge_checkpoint (cut, keyring, "test-station", station_key, cp, sig,
+                                               &seq, &verdict, &error));
   g_assert_error (error, SK_ERROR, SK_ERROR_JOURNAL_INVALID);
+  g_assert_cmpint (verdict, ==, SK_CHECKPOINT_TRUNCATED);
+  g_assert_cmpint (seq, ==, ROWS);
   g_clear_error (&error);
+
+  /* Its row at the checkpoint's seq rewritten. */
+  g_autofree char *rewritten = g_build_filename (fx->dir, "rewritten.db", NULL);
+  copy_file (fx->path, rewritten);
+  sql (rewritten, "UPDATE journal SET entry_hash = replace(hex(zeroblob(32)), '0', 'a') "
+                  "WHERE seq = 6");
+  g_autoptr (SkJournal) other_rows = open_journal (rewritten);
+  g_assert_false (sk_journal_judge_checkpoint (other_rows, keyring, "test-station", station_key, cp,
+                                               sig, &seq, &verdict, &error));
+  g_assert_error (error, SK_ERROR, SK_ERROR_JOURNAL_INVALID);
+  g_assert_cmpint (verdict, ==, SK_CHECKPOINT_DIFFERS);
+  g_assert_cmpstr (sk_checkpoint_verdict_to_string (verdict), ==, "differs");
+  g_clear_error (&error);
+  g_assert_true (sk_journal_judge_checkpoint (journal, keyring, "test-station", station_key, cp,
+                                              sig, &seq, &verdict, &error));
+  g_assert_cmpint (verdict, ==, SK_CHECKPOINT_MATCHES);
 
   /* A checkpoint with one byte changed, or signed by another key. */
   g_autofree char *forged = g_strndup (g_bytes_get_data (cp, NULL), g_bytes_get_size (cp));
   forged[strlen (forged) - 3] ^= 1;
   g_autoptr (GBytes) forged_bytes = g_bytes_new (forged, strlen (forged));
-  g_assert_false (sk_journal_check_checkpoint (journal, keyring, "test-station", station_key,
-                                               forged_bytes, sig, &seq, &error));
+  g_assert_false (sk_journal_judge_checkpoint (journal, keyring, "test-station", station_key,
+                                               forged_bytes, sig, &seq, &verdict, &error));
   g_assert_error (error, SK_ERROR, SK_ERROR_SIG_BAD);
+  g_assert_cmpint (verdict, ==, SK_CHECKPOINT_SIGNATURE);
+  g_assert_cmpint (seq, ==, -1);
   g_clear_error (&error);
   const char *args[] = { "-u", other, NULL };
   g_autoptr (GBytes) other_sig = sk_test_gpg_sign (gpg, cp, args);
@@ -674,9 +695,10 @@ test_checkpoint (Fixture *fx, gconstpointer data)
 
   /* Another station's checkpoint, signed by the same key (a key shared
    * between stations), is not this journal's. */
-  g_assert_false (sk_journal_check_checkpoint (journal, keyring, "other-station", station_key, cp,
-                                               sig, &seq, &error));
+  g_assert_false (sk_journal_judge_checkpoint (journal, keyring, "other-station", station_key, cp,
+                                               sig, &seq, &verdict, &error));
   g_assert_error (error, SK_ERROR, SK_ERROR_JOURNAL_INVALID);
+  g_assert_cmpint (verdict, ==, SK_CHECKPOINT_OTHER_STATION);
   g_assert_nonnull (strstr (error->message, "other-station"));
   g_clear_error (&error);
 

@@ -198,7 +198,7 @@ client_call (GDBusConnection *bus, char **argv)
     params = g_variant_new (
         "(h)",
         g_unix_fd_list_append (fds, open_or_die (argv[3], O_WRONLY | O_CREAT | O_TRUNC), NULL));
-  else if (g_str_equal (op, "Policy.Install"))
+  else if (g_str_equal (op, "Policy.Install") || g_str_equal (op, "Journal.VerifyCheckpoint"))
     {
       g_autofree char *sig = g_strconcat (argv[3], ".sig", NULL);
       gint a = g_unix_fd_list_append (fds, open_or_die (argv[3], O_RDONLY), NULL);

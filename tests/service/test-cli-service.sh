@@ -323,6 +323,18 @@ rc=$(run skaud offline --json journal verify --export "$work/desk/journal.csv" \
   --checkpoint "$work/desk/journal.csv.checkpoint.json" --key "$SK_ENV_DIR/files/terminal.pub")
 expect 0 offline "$rc"
 [ "$(json offline 'j["entries"]')" = "$(json export 'j["rows"]')" ] || fail "the export's rows do not verify"
+# The checkpoint kept on the auditor's desk, against the service's journal
+# (Journal.VerifyCheckpoint); one with a byte changed is refused.
+rc=$(run skaud kept --json journal verify --checkpoint "$work/desk/journal.csv.checkpoint.json")
+expect 0 kept "$rc"
+[ "$(json kept 'j["verdict"]')" = matches ] || fail "the kept checkpoint does not match"
+[ "$(json kept 'j["checkpoint_seq"]')" = "$(json export 'j["checkpoint_seq"]')" ] \
+  || fail "the kept checkpoint's seq differs"
+as skaud sh -c "sed 's/\"seq\":/\"seq\":1/' '$work/desk/journal.csv.checkpoint.json' \
+  > '$work/desk/forged.json' && cp '$work/desk/journal.csv.checkpoint.json.sig' '$work/desk/forged.json.sig'"
+rc=$(run skaud forged --json journal verify --checkpoint "$work/desk/forged.json")
+expect 1 forged "$rc"
+[ "$(json forged 'j["verdict"]')" = signature ] || fail "a forged checkpoint is not refused by its signature"
 
 step "case list --json: the same object through the service and in-process"
 rc=$(run skop1 list-service --json case list)

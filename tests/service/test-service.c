@@ -276,6 +276,16 @@ setup (void)
   g_autofree char *policy_sig_copy = g_build_filename (h.files, "policy.json.sig", NULL);
   copy_file (policy, policy_copy, 0644);
   copy_file (policy_sig, policy_sig_copy, 0644);
+  /* A checkpoint kept off the station, for Journal.VerifyCheckpoint. */
+  g_autoptr (GError) error = NULL;
+  g_autofree char *cp =
+      sk_station_make_checkpoint (h.st.term, sk_actor_for_process (SK_ROLE_AUDITOR), &error);
+  g_assert_no_error (error);
+  g_autofree char *cp_sig = g_strconcat (cp, ".sig", NULL);
+  g_autofree char *cp_copy = g_build_filename (h.files, "checkpoint.json", NULL);
+  g_autofree char *cp_sig_copy = g_build_filename (h.files, "checkpoint.json.sig", NULL);
+  copy_file (cp, cp_copy, 0644);
+  copy_file (cp_sig, cp_sig_copy, 0644);
   g_autofree char *key_copy = g_build_filename (h.files, "admin.pub", NULL);
   g_assert_true (g_file_set_contents_full (
       key_copy, g_bytes_get_data (sk_test_keys.admin_pub, NULL),
@@ -342,6 +352,7 @@ calls (gsize *n)
     { "Journal.Verify", { NULL }, AUDITOR, "JOB ok -" },
     { "Journal.Checkpoint", { NULL }, AUDITOR, NULL },
     { "Journal.Export", { "@out/journal.csv" }, AUDITOR, "JOB ok -" },
+    { "Journal.VerifyCheckpoint", { "@files/checkpoint.json" }, AUDITOR, NULL },
     { "Policy.Show", { NULL }, ADMIN, NULL },
     { "Policy.Install", { "@files/policy.json" }, ADMIN, NULL },
     { "Keys.List", { NULL }, ADMIN, NULL },
@@ -483,6 +494,100 @@ journal_head (void)
   g_assert_true (sk_journal_head (journal, &head, NULL, &error));
   g_assert_no_error (error);
   return head;
+}
+
+/* VerifyCheckpoint as AUDITOR of the checkpoint PATH (and PATH.sig):
+ * the verdict object. */
+static JsonObject *
+verify_checkpoint (const char *path)
+{
+  g_autofree char *line = NULL;
+  g_autoptr (JsonNode) node =
+      reply_as (&sk_test_users[2], &line, "Journal.VerifyCheckpoint", path, NULL);
+  g_assert_cmpstr (line, ==, NULL);
+  g_autofree char *text = json_to_string (node, FALSE);
+  g_test_message ("verdict: %s", text);
+  return json_object_ref (json_node_get_object (node));
+}
+
+/* An auditor's checkpoint kept off the station, checked against the
+ * journal through the service: a good one matches at its seq; the same
+ * with one byte changed, or another station's, is refused by its
+ * signature; nothing is journaled by asking.  And Journal.Verify checks
+ * the station's newest checkpoint as in-process verify does. */
+static void
+test_verify_checkpoint (void)
+{
+  g_autoptr (GError) error = NULL;
+  g_autofree char *good = g_build_filename (h.files, "checkpoint.json", NULL);
+  g_autoptr (GBytes) cp = NULL, sig = NULL;
+  g_assert_true (sk_station_read_checkpoint (good, &cp, &sig, &error));
+  g_assert_no_error (error);
+  gint64 seq = -1;
+  g_assert_true (sk_checkpoint_parse (cp, &seq, NULL, NULL, NULL, &error));
+  gint64 before = journal_head ();
+
+  g_autoptr (JsonObject) v = verify_checkpoint (good);
+  g_assert_cmpstr (json_object_get_string_member (v, "verdict"), ==, "matches");
+  g_assert_true (json_object_get_boolean_member (v, "ok"));
+  g_assert_true (json_object_get_null_member (v, "reason"));
+  g_assert_cmpint (json_object_get_int_member (v, "seq"), ==, seq);
+  g_assert_cmpint (json_object_get_int_member (v, "entries"), >=, seq);
+
+  /* One digit of the head changed: the signature no longer holds. */
+  g_autofree char *bad = g_build_filename (h.files, "tampered.json", NULL);
+  g_autofree char *bad_sig = g_strconcat (bad, ".sig", NULL);
+  g_autofree char *text = g_strndup (g_bytes_get_data (cp, NULL), g_bytes_get_size (cp));
+  char *hash = strstr (text, "\"head_hash\":\"");
+  g_assert_nonnull (hash);
+  hash += strlen ("\"head_hash\":\"");
+  *hash = *hash == '0' ? '1' : '0';
+  write_text (bad, text, 0644);
+  g_assert_true (g_file_set_contents_full (bad_sig, g_bytes_get_data (sig, NULL),
+                                           (gssize)g_bytes_get_size (sig), G_FILE_SET_CONTENTS_NONE,
+                                           0644, &error));
+  g_assert_no_error (error);
+  g_assert_cmpint (g_chmod (bad_sig, 0644), ==, 0);
+  g_autoptr (JsonObject) t = verify_checkpoint (bad);
+  g_assert_cmpstr (json_object_get_string_member (t, "verdict"), ==, "signature");
+  g_assert_false (json_object_get_boolean_member (t, "ok"));
+  g_assert_true (g_str_has_prefix (json_object_get_string_member (t, "reason"), "sig-"));
+  g_assert_true (json_object_get_null_member (t, "seq"));
+
+  /* The standard system's checkpoint: another station's key. */
+  g_autofree char *other =
+      sk_station_make_checkpoint (h.st.std, sk_actor_for_process (SK_ROLE_AUDITOR), &error);
+  g_assert_no_error (error);
+  g_autofree char *other_sig = g_strconcat (other, ".sig", NULL);
+  g_autofree char *other_copy = g_build_filename (h.files, "other.json", NULL);
+  g_autofree char *other_sig_copy = g_build_filename (h.files, "other.json.sig", NULL);
+  copy_file (other, other_copy, 0644);
+  copy_file (other_sig, other_sig_copy, 0644);
+  g_autoptr (JsonObject) o = verify_checkpoint (other_copy);
+  g_assert_cmpstr (json_object_get_string_member (o, "verdict"), ==, "signature");
+  g_assert_false (json_object_get_boolean_member (o, "ok"));
+  g_assert_cmpint (journal_head (), ==, before);
+
+  /* Journal.Verify: the newest checkpoint of the station is checked too,
+   * so one whose head was changed fails the verification. */
+  g_autofree char *verified = call_as (&sk_test_users[2], "Journal.Verify", NULL);
+  g_assert_cmpstr (verified, ==, "JOB ok -");
+  g_autofree char *newest = sk_station_latest_checkpoint (h.st.term);
+  g_assert_nonnull (newest);
+  g_autofree char *kept = NULL;
+  gsize kept_len = 0;
+  g_assert_true (g_file_get_contents (newest, &kept, &kept_len, &error));
+  g_autofree char *changed = g_strdup (kept);
+  char *h2 = strstr (changed, "\"head_hash\":\"");
+  g_assert_nonnull (h2);
+  h2 += strlen ("\"head_hash\":\"");
+  *h2 = *h2 == '0' ? '1' : '0';
+  write_text (newest, changed, 0600);
+  g_autofree char *refused = call_as (&sk_test_users[2], "Journal.Verify", NULL);
+  write_text (newest, kept, 0600);
+  g_assert_cmpstr (refused, ==, "JOB fail sig-bad");
+  g_autofree char *again = call_as (&sk_test_users[2], "Journal.Verify", NULL);
+  g_assert_cmpstr (again, ==, "JOB ok -");
 }
 
 /* Anyone may ask who they are, roles or none: the answer is what the bus
@@ -1478,6 +1583,7 @@ main (int argc, char **argv)
   g_test_add_func ("/service/roles", test_roles);
   g_test_add_func ("/service/one-role", test_no_single_role);
   g_test_add_func ("/service/who-am-i", test_who_am_i);
+  g_test_add_func ("/service/verify-checkpoint", test_verify_checkpoint);
   g_test_add_func ("/service/job-owner", test_job_owner);
   g_test_add_func ("/service/workflow", test_workflow);
   g_test_add_func ("/service/load", test_load);
