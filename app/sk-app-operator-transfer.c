@@ -374,7 +374,12 @@ on_take_in_done (GObject *source, GAsyncResult *result, gpointer user_data)
           g_strdup_printf (g_dngettext (GETTEXT_PACKAGE, "%d record", "%d records",
                                         (gulong)MAX (0, sk_app_json_int (r, "records", 0))),
                            (int)sk_app_json_int (r, "records", 0));
-      add_verdict (self, name, _ ("Accepted"), records);
+      /* SKI03 under dual control: a second operator must approve it. */
+      g_autofree char *why =
+          sk_app_json_bool (r, "needs_approval")
+              ? g_strconcat (records, _ (" — needs a second operator's approval"), NULL)
+              : g_strdup (records);
+      add_verdict (self, name, _ ("Accepted"), why);
     }
   take_in_next (self);
 }

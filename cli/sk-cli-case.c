@@ -629,6 +629,8 @@ cmd_case_take_in (SkCli *cli, int argc, char **argv)
   g_autoptr (GError) first_error = NULL;
   g_autoptr (GPtrArray) reports =
       g_ptr_array_new_with_free_func ((GDestroyNotify)sk_file_report_free);
+  /* Those under dual control (SKI03), which a second operator approves. */
+  g_autoptr (GPtrArray) to_approve = g_ptr_array_new_with_free_func (g_free);
   JsonBuilder *b = sk_cli_extra (cli);
   json_builder_set_member_name (b, "taken_in");
   json_builder_begin_array (b);
@@ -674,12 +676,19 @@ cmd_case_take_in (SkCli *cli, int argc, char **argv)
           continue;
         }
       json_builder_add_string_value (b, safe);
+      if (needs_approval)
+        g_ptr_array_add (to_approve, g_strdup (safe));
       sk_cli_print (cli,
                     g_dngettext (GETTEXT_PACKAGE, "Taken in: %s (%s, %lld record)%s\n",
                                  "Taken in: %s (%s, %lld records)%s\n", (gulong)records),
                     safe, kind != NULL ? kind : "?", (long long)records,
                     needs_approval ? _ (" — needs a second operator's approval") : "");
     }
+  json_builder_end_array (b);
+  json_builder_set_member_name (b, "needs_approval");
+  json_builder_begin_array (b);
+  for (guint i = 0; i < to_approve->len; i++)
+    json_builder_add_string_value (b, g_ptr_array_index (to_approve, i));
   json_builder_end_array (b);
   if (first_error != NULL)
     return sk_cli_finish (cli, first_error, NULL, reports);

@@ -306,6 +306,10 @@ run_take_in (gpointer data, SkProgress *progress, GCancellable *cancellable, GEr
   add_string (b, "sha256", f->sha256);
   json_builder_set_member_name (b, "records");
   json_builder_add_int_value (b, f->records);
+  /* Under dual control (SKI03): it leaves only after a second operator
+   * approved it. */
+  json_builder_set_member_name (b, "needs_approval");
+  json_builder_add_boolean_value (b, f->needs_approval);
   json_builder_end_object (b);
   return json_text (b);
 }

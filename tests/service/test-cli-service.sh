@@ -276,8 +276,11 @@ step "SKI03 under dual control: skop1 may not approve it, skop2 does"
 synth inquiry/later SKI03 7 C0000000000000000013
 ski03=$(ls "$work/inquiry/later")
 browser "$work/inquiry/later/$ski03"
-rc=$(run skop1 ski03-takein case take-in)
+rc=$(run skop1 ski03-takein --json case take-in)
 expect 0 ski03-takein "$rc"
+[ "$(json ski03-takein 'j["needs_approval"]')" = "['$ski03']" ] \
+  || fail "the SKI03 take-in does not say it needs approval: $(cat "$work/ski03-takein.out")"
+[ "$(json subscriber-takein 'j["needs_approval"]')" = "[]" ] || fail "a KNY02 take-in needs approval"
 folder skop1 early
 rc=$(run skop1 ski03-early --json case export --out "$work/early" C0000000000000000013)
 expect 1 ski03-early "$rc"
