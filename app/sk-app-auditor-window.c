@@ -249,19 +249,12 @@ write_new_file (const char *path, const void *data, gsize len, GError **error)
          g_output_stream_close (out, NULL, error);
 }
 
+/* TEXT: the export job's result, with the checkpoint that covers exactly
+ * the exported rows; saved beside the record. */
 static void
-on_checkpoint (GObject *source, GAsyncResult *result, gpointer user_data)
+save_checkpoint (SkAppAuditorWindow *self, const char *text)
 {
-  g_autoptr (SkAppAuditorWindow) self = user_data;
   g_autoptr (GError) error = NULL;
-  g_autofree char *text = NULL;
-
-  if (!sk_dbus_journal_call_checkpoint_finish (SK_DBUS_JOURNAL (source), &text, result, &error))
-    {
-      if (!is_cancelled (error))
-        sk_app_refusal_bar_show_error (self->refusal_bar, _ ("Signing a checkpoint"), error);
-      return;
-    }
   g_autoptr (JsonObject) r = sk_app_json_parse_object (text, &error);
   const char *checkpoint = sk_app_json_string (r, "checkpoint");
   const char *sig64 = sk_app_json_string (r, "signature_base64");
@@ -315,8 +308,7 @@ on_exported (GObject *source, GAsyncResult *result, gpointer user_data)
         sk_app_refusal_bar_show_error (self->refusal_bar, _ ("Exporting the record"), error);
       return;
     }
-  sk_dbus_journal_call_checkpoint (sk_app_client_get_journal (self->client), self->cancellable,
-                                   on_checkpoint, g_object_ref (self));
+  save_checkpoint (self, text);
 }
 
 static void
@@ -358,8 +350,16 @@ on_export_chosen (GtkNativeDialog *dialog, int response, gpointer user_data)
   g_free (self->export_path);
   self->export_path = g_steal_pointer (&path);
   g_autoptr (GUnixFDList) fds = sk_app_fd_list_take (fd);
+  /* Japanese headers, local times in this desktop's zone. */
+  g_autoptr (GTimeZone) zone = g_time_zone_new_local ();
+  GVariantBuilder options;
+  g_variant_builder_init (&options, G_VARIANT_TYPE_VARDICT);
+  g_variant_builder_add (&options, "{sv}", "headers", g_variant_new_string ("ja"));
+  g_variant_builder_add (&options, "{sv}", "zone",
+                         g_variant_new_string (g_time_zone_get_identifier (zone)));
   sk_dbus_journal_call_export (sk_app_client_get_journal (self->client), g_variant_new_handle (0),
-                               fds, self->cancellable, on_export_started, g_object_ref (self));
+                               g_variant_builder_end (&options), fds, self->cancellable,
+                               on_export_started, g_object_ref (self));
 }
 
 static void

@@ -638,12 +638,55 @@ copy_small_file (const char *from, const char *to, GError **error)
                                                     G_FILE_SET_CONTENTS_CONSISTENT, 0600, error);
 }
 
+/* The checkpoint of Journal.Export's RESULT, which must cover the rows to
+ * SEQ, saved as CP_OUT and SIG_OUT; then the CSV moved from TMP to OUT. */
+static gboolean
+save_export (JsonObject *result,
+             gint64 seq,
+             const char *tmp,
+             const char *out,
+             const char *cp_out,
+             const char *sig_out,
+             GError **error)
+{
+  const char *text = json_object_get_string_member_with_default (result, "checkpoint", "");
+  const char *sig64 = json_object_get_string_member_with_default (result, "signature_base64", "");
+  g_autoptr (GBytes) bytes = g_bytes_new (text, strlen (text));
+  gint64 cp_seq = -1;
+  gsize sig_len = 0;
+  g_autofree guchar *sig = g_base64_decode (sig64, &sig_len);
+  if (!sk_checkpoint_parse (bytes, &cp_seq, NULL, NULL, NULL, error))
+    return FALSE;
+  if (cp_seq != seq)
+    {
+      g_set_error (error, SK_ERROR, SK_ERROR_JOURNAL_INVALID,
+                   _ ("the service sent a checkpoint of seq %lld with rows to %lld"),
+                   (long long)cp_seq, (long long)seq);
+      return FALSE;
+    }
+  if (!g_file_set_contents_full (sig_out, (const char *)sig, (gssize)sig_len,
+                                 G_FILE_SET_CONTENTS_CONSISTENT, 0600, error) ||
+      !g_file_set_contents_full (cp_out, text, -1, G_FILE_SET_CONTENTS_CONSISTENT, 0600, error))
+    return FALSE;
+  if (g_rename (tmp, out) != 0)
+    {
+      int errsv = errno;
+      g_autofree char *safe = sk_escape_untrusted (out);
+      g_autofree char *what = g_strdup_printf (_ ("renaming the CSV to %s"), safe);
+      sk_error_set_from_errno (error, errsv, what);
+      return FALSE;
+    }
+  return TRUE;
+}
+
 /* The service writes the CSV into a descriptor opened here (a temporary
- * file beside OUT, renamed into place at the end, or standard output);
- * then a checkpoint is asked for, which must cover exactly the rows
- * written, and is saved beside as CP_OUT and SIG_OUT. */
+ * file beside OUT, renamed into place at the end, or standard output),
+ * with JA's headers and the local times in this terminal's zone; the
+ * checkpoint that covers exactly its rows comes back with it and is saved
+ * beside as CP_OUT and SIG_OUT. */
 static int
-export_through_service (SkCli *cli, const char *out, const char *cp_out, const char *sig_out)
+export_through_service (
+    SkCli *cli, const char *out, gboolean ja, const char *cp_out, const char *sig_out)
 {
   g_autoptr (GError) error = NULL;
   gboolean to_stdout = cp_out == NULL;
@@ -659,52 +702,26 @@ export_through_service (SkCli *cli, const char *out, const char *cp_out, const c
     }
   if (to_stdout)
     cli->stdout_taken = TRUE;
+  g_autoptr (GTimeZone) local = g_time_zone_new_local ();
+  GVariantBuilder options;
+  g_variant_builder_init (&options, G_VARIANT_TYPE_VARDICT);
+  g_variant_builder_add (&options, "{sv}", "headers", g_variant_new_string (ja ? "ja" : "en"));
+  g_variant_builder_add (&options, "{sv}", "zone",
+                         g_variant_new_string (g_time_zone_get_identifier (local)));
   g_autoptr (GUnixFDList) fds = g_unix_fd_list_new ();
   gint32 h = sk_cli_fd_append (fds, fd, &error);
+  GVariant *params = g_variant_new ("(h@a{sv})", h, g_variant_builder_end (&options));
   g_autoptr (JsonObject) result =
-      h >= 0 ? sk_cli_run_job (cli, "Journal", "Export", g_variant_new ("(h)", h), fds, &error)
-             : NULL;
+      h >= 0 ? sk_cli_run_job (cli, "Journal", "Export", params, fds, &error) : NULL;
+  if (h < 0)
+    g_variant_unref (g_variant_ref_sink (params));
   gint64 rows = result != NULL ? json_object_get_int_member_with_default (result, "rows", 0) : 0;
   gint64 seq = result != NULL ? json_object_get_int_member_with_default (result, "seq", -1) : -1;
-  g_autoptr (JsonObject) cp = NULL;
-  gint64 cp_seq = -2;
-  if (result != NULL && !to_stdout)
-    {
-      cp = sk_cli_call_json (cli, "Journal", "Checkpoint", NULL, NULL, &error);
-      const char *text =
-          cp != NULL ? json_object_get_string_member_with_default (cp, "checkpoint", "") : NULL;
-      g_autoptr (GBytes) bytes = text != NULL ? g_bytes_new (text, strlen (text)) : NULL;
-      if (bytes != NULL && !sk_checkpoint_parse (bytes, &cp_seq, NULL, NULL, NULL, &error))
-        g_clear_pointer (&cp, json_object_unref);
-      else if (cp != NULL && cp_seq != seq)
-        {
-          g_set_error (&error, SK_ERROR, SK_ERROR_IO_ERROR,
-                       _ ("the journal grew while it was exported (rows to %lld, checkpoint at "
-                          "%lld); export again"),
-                       (long long)seq, (long long)cp_seq);
-          g_clear_pointer (&cp, json_object_unref);
-        }
-      if (cp != NULL)
-        {
-          const char *sig64 =
-              json_object_get_string_member_with_default (cp, "signature_base64", "");
-          gsize sig_len = 0;
-          g_autofree guchar *sig = g_base64_decode (sig64, &sig_len);
-          if (!g_file_set_contents_full (sig_out, (const char *)sig, (gssize)sig_len,
-                                         G_FILE_SET_CONTENTS_CONSISTENT, 0600, &error) ||
-              !g_file_set_contents_full (cp_out, text, -1, G_FILE_SET_CONTENTS_CONSISTENT, 0600,
-                                         &error) ||
-              g_rename (tmp, out) != 0)
-            {
-              if (error == NULL)
-                sk_error_set_from_errno (&error, errno, "renaming the CSV into place");
-              g_clear_pointer (&cp, json_object_unref);
-            }
-        }
-    }
-  if (tmp != NULL && (result == NULL || cp == NULL))
+  gboolean saved =
+      to_stdout || (result != NULL && save_export (result, seq, tmp, out, cp_out, sig_out, &error));
+  if (tmp != NULL && !saved)
     (void)g_unlink (tmp);
-  if (result == NULL || (!to_stdout && cp == NULL))
+  if (result == NULL || !saved)
     return sk_cli_finish (cli, error, NULL, NULL);
 
   JsonBuilder *b = sk_cli_extra (cli);
@@ -714,8 +731,7 @@ export_through_service (SkCli *cli, const char *out, const char *cp_out, const c
   json_builder_set_member_name (b, "rows");
   json_builder_add_int_value (b, rows);
   json_builder_set_member_name (b, "headers");
-  json_builder_add_string_value (
-      b, json_object_get_string_member_with_default (result, "headers", "en"));
+  json_builder_add_string_value (b, ja ? "ja" : "en");
   json_builder_set_member_name (b, "checkpoint");
   if (cp_out != NULL)
     {
@@ -785,7 +801,7 @@ cmd_journal_export (SkCli *cli, int argc, char **argv)
         return sk_cli_usage_error (cli, _ ("%s exists; add --force to replace it"), safe);
       }
   if (sk_cli_use_service (cli))
-    return export_through_service (cli, out, cp_out, sig_out);
+    return export_through_service (cli, out, ja, cp_out, sig_out);
 
   g_autoptr (GError) error = NULL;
   g_autoptr (SkStation) station = sk_cli_open_station (cli, &error);

@@ -358,23 +358,88 @@ run_verify (gpointer data, SkProgress *progress, GCancellable *cancellable, GErr
                           entries, cp_seq);
 }
 
+/* The zone of Journal.Export's local-time column when the caller names
+ * none: the unions are in Japan. */
+#define EXPORT_DEFAULT_ZONE "Asia/Tokyo"
+
+/* A zone the caller names is a tz database name ("Asia/Tokyo"), a fixed
+ * offset ("+09:00") or a POSIX TZ rule ("JST-9"): never a path, so no file
+ * outside the zone database is opened for it. */
+static GTimeZone *
+caller_zone (const char *name, GError **error)
+{
+  gsize len = strlen (name);
+  gboolean ok = len > 0 && len <= 64 && name[0] != '/' && name[0] != ':' && name[0] != '.' &&
+                strstr (name, "..") == NULL;
+  for (gsize i = 0; ok && i < len; i++)
+    ok = g_ascii_isalnum (name[i]) || strchr ("/_+-:.,<>", name[i]) != NULL;
+  GTimeZone *zone = ok ? g_time_zone_new_identifier (name) : NULL;
+  if (zone == NULL)
+    {
+      g_autofree char *safe = sk_escape_untrusted (name);
+      g_set_error (error, SK_ERROR, SK_ERROR_USAGE,
+                   _ ("“%s” is not a time zone (a name such as Asia/Tokyo, or an offset such "
+                      "as +09:00)"),
+                   safe);
+    }
+  return zone;
+}
+
+/* The CSV of rows 1 … N, N being the seq of the checkpoint that goes with
+ * it (the newest, when only checkpoints came after it, else a new one by
+ * the caller): the checkpoint and its signature come back in the result,
+ * so the two cover exactly the same rows.  D->arg: "ja" or "en"; D->arg2:
+ * the zone. */
 static char *
 run_journal_export (gpointer data, SkProgress *progress, GCancellable *cancellable, GError **error)
 {
   JobData *d = data;
-  gint64 head = 0, rows = 0;
+  SkService *self = d->service;
+  gint64 seq = -1, rows = 0;
   g_autoptr (GOutputStream) out = g_unix_output_stream_new (d->fd, FALSE);
-  g_autoptr (GTimeZone) zone = g_time_zone_new_local ();
-  g_mutex_lock (&d->service->lock);
-  g_autoptr (SkJournal) journal = sk_station_open_journal (d->service->station, TRUE, error);
-  gboolean ok = journal != NULL && sk_journal_head (journal, &head, NULL, error) &&
-                sk_journal_csv_export_with_progress (journal, head, SK_JOURNAL_CSV_ENGLISH, zone,
-                                                     out, &rows, progress, cancellable, error);
-  g_mutex_unlock (&d->service->lock);
-  if (!ok || !g_output_stream_close (out, cancellable, error))
+  g_autoptr (GTimeZone) zone = caller_zone (d->arg2, error);
+  if (zone == NULL)
     return NULL;
-  return g_strdup_printf ("{\"rows\":%" G_GINT64_FORMAT ",\"seq\":%" G_GINT64_FORMAT "}", rows,
-                          head);
+  gboolean ja = g_str_equal (d->arg, "ja");
+  g_autoptr (GBytes) cp = NULL, sig = NULL;
+
+  g_mutex_lock (&self->lock);
+  g_autoptr (SkJournal) journal = sk_station_open_journal (self->station, FALSE, error);
+  g_autofree char *cp_path =
+      journal != NULL
+          ? sk_station_checkpoint_for_export (self->station, journal, d->actor, &seq, error)
+          : NULL;
+  /* The rows up to the checkpoint never change: they are read from a
+   * read-only connection of their own, and nobody waits for the lock
+   * while they are written out. */
+  g_autoptr (SkJournal) reader =
+      cp_path != NULL && sk_station_read_checkpoint (cp_path, &cp, &sig, error)
+          ? sk_station_open_journal (self->station, TRUE, error)
+          : NULL;
+  g_mutex_unlock (&self->lock);
+  if (reader == NULL ||
+      !sk_journal_csv_export_with_progress (reader, seq,
+                                            ja ? SK_JOURNAL_CSV_JAPANESE : SK_JOURNAL_CSV_ENGLISH,
+                                            zone, out, &rows, progress, cancellable, error) ||
+      !g_output_stream_close (out, cancellable, error))
+    return NULL;
+
+  g_autofree char *name = g_path_get_basename (cp_path);
+  g_autofree char *cp_text = g_strndup (g_bytes_get_data (cp, NULL), g_bytes_get_size (cp));
+  g_autofree char *sig64 = g_base64_encode (g_bytes_get_data (sig, NULL), g_bytes_get_size (sig));
+  g_autoptr (JsonBuilder) b = json_builder_new ();
+  json_builder_begin_object (b);
+  json_builder_set_member_name (b, "rows");
+  json_builder_add_int_value (b, rows);
+  json_builder_set_member_name (b, "seq");
+  json_builder_add_int_value (b, seq);
+  add_string (b, "headers", ja ? "ja" : "en");
+  add_string (b, "zone", d->arg2);
+  add_string (b, "file", name);
+  add_string (b, "checkpoint", cp_text);
+  add_string (b, "signature_base64", sig64);
+  json_builder_end_object (b);
+  return json_text (b);
 }
 
 /* ---- Cases --------------------------------------------------------------- */
@@ -711,16 +776,42 @@ on_journal_export (SkDbusJournal *skeleton,
                    GDBusMethodInvocation *invocation,
                    GUnixFDList *fd_list,
                    GVariant *out,
+                   GVariant *options,
                    gpointer user_data)
 {
   g_autoptr (GError) error = NULL;
-  int fd = _sk_service_take_fd (invocation, out, &error);
+  /* Every option known and of its type: a misspelt one is not ignored.
+   * There are no filters: a record verifies off the station only whole,
+   * from seq 1 (`journal show` filters). */
+  GVariantIter iter;
+  const char *key;
+  g_variant_iter_init (&iter, options);
+  while (error == NULL && g_variant_iter_next (&iter, "{&sv}", &key, NULL))
+    {
+      g_autoptr (GVariant) value = g_variant_lookup_value (options, key, G_VARIANT_TYPE_STRING);
+      const char *text = value != NULL ? g_variant_get_string (value, NULL) : NULL;
+      if (text == NULL ||
+          !(g_str_equal (key, "zone") || (g_str_equal (key, "headers") &&
+                                          (g_str_equal (text, "ja") || g_str_equal (text, "en")))))
+        {
+          g_autofree char *safe = sk_escape_untrusted (key);
+          g_set_error (&error, SK_ERROR, SK_ERROR_USAGE,
+                       _ ("Journal.Export takes the options headers (“ja” or “en”) and zone "
+                          "(a string), not “%s” as given"),
+                       safe);
+        }
+    }
+  const char *headers = "en", *zone = EXPORT_DEFAULT_ZONE;
+  g_variant_lookup (options, "headers", "&s", &headers);
+  g_variant_lookup (options, "zone", "&s", &zone);
+  g_autoptr (GTimeZone) checked = error == NULL ? caller_zone (zone, &error) : NULL;
+  int fd = error == NULL ? _sk_service_take_fd (invocation, out, &error) : -1;
   if (fd < 0)
     {
       _sk_service_return_error (invocation, error);
       return G_DBUS_METHOD_INVOCATION_HANDLED;
     }
-  _sk_service_start_job (SERVICE (user_data), invocation, run_journal_export, NULL, NULL, fd);
+  _sk_service_start_job (SERVICE (user_data), invocation, run_journal_export, headers, zone, fd);
   return G_DBUS_METHOD_INVOCATION_HANDLED;
 }
 

@@ -15,7 +15,8 @@
  * --client-reply a method that answers a text prints "OK <the text>".  Two
  * special OPs: Cases.ImportCancel FOLDER NAME (cancels the import once it
  * runs and says whether it ended within a second) and Job.Foreign CASE
- * (asks for its job from a second connection of the same user).  And
+ * (asks for its job from a second connection of the same user).
+ * Journal.Export FILE takes its options after the file as KEY=VALUE.  And
  * --client-pull MEDIUM: Media.Import of MEDIUM that prints RUNNING once the
  * job runs, then the job's end as a JOB line (someone pulls the medium
  * meanwhile).
@@ -195,9 +196,21 @@ client_call (GDBusConnection *bus, char **argv)
   else if (g_str_equal (op, "Journal.Show"))
     params = g_variant_new_parsed ("(@a{ss} {},)");
   else if (g_str_equal (op, "Journal.Export"))
-    params = g_variant_new (
-        "(h)",
-        g_unix_fd_list_append (fds, open_or_die (argv[3], O_WRONLY | O_CREAT | O_TRUNC), NULL));
+    {
+      /* Options follow the file as KEY=VALUE (strings). */
+      GVariantBuilder options;
+      g_variant_builder_init (&options, G_VARIANT_TYPE_VARDICT);
+      for (int i = 4; argv[i] != NULL; i++)
+        {
+          g_auto (GStrv) kv = g_strsplit (argv[i], "=", 2);
+          g_variant_builder_add (&options, "{sv}", kv[0],
+                                 g_variant_new_string (kv[1] != NULL ? kv[1] : ""));
+        }
+      params = g_variant_new (
+          "(h@a{sv})",
+          g_unix_fd_list_append (fds, open_or_die (argv[3], O_WRONLY | O_CREAT | O_TRUNC), NULL),
+          g_variant_builder_end (&options));
+    }
   else if (g_str_equal (op, "Policy.Install") || g_str_equal (op, "Journal.VerifyCheckpoint"))
     {
       g_autofree char *sig = g_strconcat (argv[3], ".sig", NULL);

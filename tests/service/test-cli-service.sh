@@ -320,8 +320,25 @@ step "the auditor verifies the journal, exports it and checks the export off the
 rc=$(run skaud verify --json journal verify)
 expect 0 verify "$rc"
 folder skaud desk
-rc=$(run skaud export --json journal export --out "$work/desk/journal.csv")
+# The local-time column in the caller's zone, passed to the service.
+export TZ=Asia/Tokyo
+rc=$(run skaud export --json journal export --headers ja --out "$work/desk/journal.csv")
 expect 0 export "$rc"
+# The same record in-process on the same station: the same bytes (the
+# newest checkpoint is the export's, and nothing but it came after), and
+# the same checkpoint.
+"$CLI" --station "$SK_ENV_STATION" --handoff-root "$SK_ENV_HANDOFF" --json journal export \
+  --headers ja --out "$work/local.csv" > "$work/local-export.out" || fail "journal export in-process failed"
+unset TZ
+[ "$(json local-export 'j["checkpoint_seq"]')" = "$(json export 'j["checkpoint_seq"]')" ] \
+  || fail "the two exports end at different checkpoints"
+cmp "$work/desk/journal.csv" "$work/local.csv" || fail "the CSV through the service differs from in-process"
+cmp "$work/desk/journal.csv.checkpoint.json" "$work/local.csv.checkpoint.json" \
+  || fail "the checkpoints of the two exports differ"
+head -c 9 "$work/desk/journal.csv" | grep -q "連番" || fail "the CSV has no Japanese headers"
+grep -q "+09:00" "$work/desk/journal.csv" || fail "the CSV's local times are not in the caller's zone"
+"$CLI" --json journal verify --export "$work/local.csv" --checkpoint "$work/local.csv.checkpoint.json" \
+  --key "$SK_ENV_DIR/files/terminal.pub" > /dev/null || fail "the in-process export does not verify"
 rc=$(run skaud offline --json journal verify --export "$work/desk/journal.csv" \
   --checkpoint "$work/desk/journal.csv.checkpoint.json" --key "$SK_ENV_DIR/files/terminal.pub")
 expect 0 offline "$rc"

@@ -28,6 +28,7 @@
 
 #include "sk-error.h"
 #include "sk-fault.h"
+#include "sk-journal-csv.h"
 #include "sk-journal.h"
 #include "sk-package.h"
 #include "sk-pipeline.h"
@@ -221,6 +222,19 @@ reply_as (const User *user, char **out_line, const char *op, ...)
   g_assert_true (JSON_NODE_HOLDS_OBJECT (node));
   *out_line = NULL;
   return node;
+}
+
+/* Runs OP as USER with --client-reply: its one line, a job's result too. */
+static char *
+call_reply_as (const User *user, const char *op, ...) G_GNUC_NULL_TERMINATED;
+static char *
+call_reply_as (const User *user, const char *op, ...)
+{
+  va_list ap;
+  va_start (ap, op);
+  char *out = call_va (user, "--client-reply", op, ap);
+  va_end (ap);
+  return out;
 }
 
 static char *
@@ -588,6 +602,55 @@ test_verify_checkpoint (void)
   g_assert_cmpstr (refused, ==, "JOB fail sig-bad");
   g_autofree char *again = call_as (&sk_test_users[2], "Journal.Verify", NULL);
   g_assert_cmpstr (again, ==, "JOB ok -");
+}
+
+/* Journal.Export's options: unknown ones, a zone that is a path and a
+ * header language it does not know are usage errors; with Japanese
+ * headers and a zone, the record comes with the checkpoint that covers
+ * exactly its rows, and verifies off the station against it. */
+static void
+test_journal_export_options (void)
+{
+  const User *auditor = &sk_test_users[2];
+  g_autofree char *out = resolve_arg ("@out/options.csv", auditor);
+  const char *refused[] = { "colour=red", "zone=../../../etc/shadow", "zone=/etc/localtime",
+                            "zone=Mars/Olympus", "headers=fr" };
+  for (gsize i = 0; i < G_N_ELEMENTS (refused); i++)
+    {
+      g_autofree char *line = call_as (auditor, "Journal.Export", out, refused[i], NULL);
+      g_test_message ("%s: %s", refused[i], line);
+      g_assert_cmpstr (line, ==, "ERR jp.sekisho.Error.Usage");
+    }
+
+  g_autofree char *reply =
+      call_reply_as (auditor, "Journal.Export", out, "headers=ja", "zone=+09:00", NULL);
+  g_test_message ("export: %s", reply);
+  g_assert_true (g_str_has_prefix (reply, "JOB ok - "));
+  g_autoptr (GError) error = NULL;
+  g_autoptr (JsonNode) node = json_from_string (reply + strlen ("JOB ok - "), &error);
+  g_assert_no_error (error);
+  JsonObject *r = json_node_get_object (node);
+  gint64 seq = json_object_get_int_member (r, "seq");
+  g_assert_cmpint (json_object_get_int_member (r, "rows"), ==, seq);
+  g_assert_cmpstr (json_object_get_string_member (r, "headers"), ==, "ja");
+  const char *text = json_object_get_string_member (r, "checkpoint");
+  g_autoptr (GBytes) cp = g_bytes_new (text, strlen (text));
+  gint64 cp_seq = -1;
+  g_autofree char *head = NULL, *station = NULL;
+  g_assert_true (sk_checkpoint_parse (cp, &cp_seq, &head, &station, NULL, &error));
+  g_assert_cmpint (cp_seq, ==, seq);
+
+  g_autofree char *csv = NULL;
+  gsize len = 0;
+  g_assert_true (g_file_get_contents (out, &csv, &len, &error));
+  g_assert_true (g_str_has_prefix (csv, "\xef\xbb\xbf"
+                                        "連番"));
+  g_assert_nonnull (strstr (csv, "+09:00"));
+  g_autoptr (GInputStream) in = g_memory_input_stream_new_from_data (csv, (gssize)len, NULL);
+  SkJournalCsvCheck check = { 0 };
+  g_assert_true (sk_journal_csv_verify (in, cp_seq, head, station, &check, NULL, &error));
+  g_assert_no_error (error);
+  g_assert_cmpint (check.rows, ==, seq);
 }
 
 /* Anyone may ask who they are, roles or none: the answer is what the bus
@@ -1584,6 +1647,7 @@ main (int argc, char **argv)
   g_test_add_func ("/service/one-role", test_no_single_role);
   g_test_add_func ("/service/who-am-i", test_who_am_i);
   g_test_add_func ("/service/verify-checkpoint", test_verify_checkpoint);
+  g_test_add_func ("/service/journal-export", test_journal_export_options);
   g_test_add_func ("/service/job-owner", test_job_owner);
   g_test_add_func ("/service/workflow", test_workflow);
   g_test_add_func ("/service/load", test_load);
