@@ -328,8 +328,8 @@ parse_time_option (const char *text, gint64 *out)
 static gboolean
 check_names (SkCli *cli, SkJournal *journal, char **events, char **reasons, int *out_exit)
 {
-  /* Through the service the events recorded are not listed: its answer
-   * to an unknown one is none. */
+  /* Through the service the events recorded are not listed here: the
+   * service refuses an unknown one (show_through_service). */
   if (events != NULL && journal != NULL)
     {
       g_autoptr (GError) error = NULL;
@@ -457,7 +457,10 @@ by_seq (gconstpointer a, gconstpointer b)
  * are asked one combination at a time and the answers merged by seq.  The
  * service sends at most its cap per answer, the newest rows that pass. */
 static JsonArray *
-show_through_service (SkCli *cli, const SkJournalFilter *filter, GError **error)
+show_through_service (SkCli *cli,
+                      const SkJournalFilter *filter,
+                      const char **out_unknown_event,
+                      GError **error)
 {
   const char *none[] = { NULL, NULL };
   const char *const *events = filter->events != NULL ? filter->events : none;
@@ -490,7 +493,13 @@ show_through_service (SkCli *cli, const SkJournalFilter *filter, GError **error)
           JsonObject *answer = sk_cli_call_json (cli, "Journal", "Show",
                                                  g_variant_new ("(a{ss})", &vb), NULL, error);
           if (answer == NULL)
-            return NULL;
+            {
+              /* The service knows which events its journal holds: one it
+               * refuses is the caller's misspelling. */
+              if (g_error_matches (*error, SK_ERROR, SK_ERROR_USAGE) && events[e] != NULL)
+                *out_unknown_event = events[e];
+              return NULL;
+            }
           g_ptr_array_add (answers, answer);
           JsonNode *entries = json_object_get_member (answer, "entries");
           JsonArray *list = entries != NULL && JSON_NODE_HOLDS_ARRAY (entries)
@@ -589,7 +598,10 @@ cmd_journal_show (SkCli *cli, int argc, char **argv)
     {
       if (!check_names (cli, NULL, events, reasons, &code))
         return code;
-      rows = show_through_service (cli, &filter, &error);
+      const char *unknown = NULL;
+      rows = show_through_service (cli, &filter, &unknown, &error);
+      if (unknown != NULL)
+        return sk_cli_usage_not_one_of (cli, _ ("event"), unknown, sk_journal_known_events ());
     }
   else
     {

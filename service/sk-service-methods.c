@@ -684,6 +684,34 @@ parse_time (const char *text, gint64 *out, GError **error)
   return TRUE;
 }
 
+/* A misspelt event or reason is a usage error, not "no entries": an event
+ * this program journals or one the journal holds (a newer program's), a
+ * reason code of §8a. */
+static gboolean
+known_names (SkJournal *journal, const SkJournalFilter *filter, GError **error)
+{
+  if (filter->event != NULL)
+    {
+      g_autoptr (GPtrArray) events = sk_journal_list_events (journal, error);
+      if (events == NULL)
+        return FALSE;
+      g_ptr_array_add (events, NULL);
+      if (!g_strv_contains ((const char *const *)events->pdata, filter->event))
+        {
+          g_autofree char *safe = sk_escape_untrusted (filter->event);
+          g_set_error (error, SK_ERROR, SK_ERROR_USAGE, _ ("there is no event “%s”"), safe);
+          return FALSE;
+        }
+    }
+  if (filter->reason != NULL && !sk_error_code_from_reason (filter->reason, NULL))
+    {
+      g_autofree char *safe = sk_escape_untrusted (filter->reason);
+      g_set_error (error, SK_ERROR, SK_ERROR_USAGE, _ ("there is no reason code “%s”"), safe);
+      return FALSE;
+    }
+  return TRUE;
+}
+
 #define JOURNAL_SHOW_DEFAULT 1000
 #define JOURNAL_SHOW_MAX 10000
 
@@ -720,7 +748,9 @@ on_journal_show (SkDbusJournal *skeleton,
 
   g_mutex_lock (&self->lock);
   g_autoptr (SkJournal) journal = sk_station_open_journal (self->station, TRUE, &error);
-  g_autoptr (GPtrArray) rows = journal != NULL ? sk_journal_query (journal, &filter, &error) : NULL;
+  g_autoptr (GPtrArray) rows = journal != NULL && known_names (journal, &filter, &error)
+                                   ? sk_journal_query (journal, &filter, &error)
+                                   : NULL;
   g_mutex_unlock (&self->lock);
   if (rows == NULL)
     {

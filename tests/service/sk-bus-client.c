@@ -16,7 +16,8 @@
  * special OPs: Cases.ImportCancel FOLDER NAME (cancels the import once it
  * runs and says whether it ended within a second) and Job.Foreign CASE
  * (asks for its job from a second connection of the same user).
- * Journal.Export FILE takes its options after the file as KEY=VALUE.  And
+ * Journal.Export FILE takes its options after the file as KEY=VALUE, and
+ * Journal.Show its filter.  And
  * --client-pull MEDIUM: Media.Import of MEDIUM that prints RUNNING once the
  * job runs, then the job's end as a JOB line (someone pulls the medium
  * meanwhile).
@@ -194,7 +195,17 @@ client_call (GDBusConnection *bus, char **argv)
         "(sh)", argv[3],
         g_unix_fd_list_append (fds, open_or_die (argv[4], O_RDONLY | O_DIRECTORY), NULL));
   else if (g_str_equal (op, "Journal.Show"))
-    params = g_variant_new_parsed ("(@a{ss} {},)");
+    {
+      /* The filter as KEY=VALUE arguments. */
+      GVariantBuilder filter;
+      g_variant_builder_init (&filter, G_VARIANT_TYPE ("a{ss}"));
+      for (int i = 3; argv[i] != NULL; i++)
+        {
+          g_auto (GStrv) kv = g_strsplit (argv[i], "=", 2);
+          g_variant_builder_add (&filter, "{ss}", kv[0], kv[1] != NULL ? kv[1] : "");
+        }
+      params = g_variant_new ("(@a{ss})", g_variant_builder_end (&filter));
+    }
   else if (g_str_equal (op, "Journal.Export"))
     {
       /* Options follow the file as KEY=VALUE (strings). */

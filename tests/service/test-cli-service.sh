@@ -301,6 +301,16 @@ expect 0 jshow "$rc"
 [ "$(json jshow 'type(j["entries"][0]["details"]).__name__')" = dict ] \
   || fail "details through the service are not an object"
 
+step "journal show through the service: a misspelt event is a usage error that suggests"
+rc=$(run skaud typo --json journal show --event package-imprted)
+expect 2 typo "$rc"
+[ "$(json typo 'j["reason"]')" = usage ] || fail "a misspelt event is not a usage error"
+json typo 'j["message"]' | grep -q "package-imported" || fail "the usage error suggests nothing"
+rc=$(run skaud typo-reason --json journal show --reason sig-bda)
+expect 2 typo-reason "$rc"
+rc=$(run skaud no-rows --json journal show --event package-imported --reason sig-bad)
+expect 0 no-rows "$rc"
+
 step "an auditor importing is refused (role-denied), and it is journaled"
 synth denied KNY01 8 C0000000000000000015
 pack subscriber C0000000000000000015 denied-in "$work/denied"/*

@@ -604,7 +604,8 @@ test_verify_checkpoint (void)
   g_assert_cmpstr (again, ==, "JOB ok -");
 }
 
-/* Journal.Export's options: unknown ones, a zone that is a path and a
+/* Journal.Show's names and Journal.Export's options.  Export: unknown
+ * options, a zone that is a path and a
  * header language it does not know are usage errors; with Japanese
  * headers and a zone, the record comes with the checkpoint that covers
  * exactly its rows, and verifies off the station against it. */
@@ -621,6 +622,18 @@ test_journal_export_options (void)
       g_test_message ("%s: %s", refused[i], line);
       g_assert_cmpstr (line, ==, "ERR jp.sekisho.Error.Usage");
     }
+
+  /* Journal.Show: a misspelt event or reason is a usage error too, a
+   * known event with no entries is none. */
+  const char *show_refused[] = { "event=package-imprted", "reason=sig-bda" };
+  for (gsize i = 0; i < G_N_ELEMENTS (show_refused); i++)
+    {
+      g_autofree char *line = call_as (auditor, "Journal.Show", show_refused[i], NULL);
+      g_assert_cmpstr (line, ==, "ERR jp.sekisho.Error.Usage");
+    }
+  g_autofree char *none =
+      call_reply_as (auditor, "Journal.Show", "event=package-imported", "reason=sig-bad", NULL);
+  g_assert_cmpstr (none, ==, "OK {\"entries\":[]}");
 
   g_autofree char *reply =
       call_reply_as (auditor, "Journal.Export", out, "headers=ja", "zone=+09:00", NULL);
