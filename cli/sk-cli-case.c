@@ -19,10 +19,9 @@
 
 /* A case as its JSON object, the one both ways print from. */
 static JsonNode *
-case_node (SkPipeline *pipeline, const SkCase *c, GPtrArray *items)
+case_node (SkPolicy *policy, const SkCase *c, GPtrArray *items)
 {
-  g_autoptr (GArray) deadlines =
-      sk_report_case_deadlines (sk_pipeline_get_policy (pipeline), c, items);
+  g_autoptr (GArray) deadlines = sk_report_case_deadlines (policy, c, items);
   g_autoptr (JsonBuilder) b = json_builder_new ();
   sk_report_add_case (b, c, deadlines, g_get_real_time ());
   return json_builder_get_root (b);
@@ -130,7 +129,20 @@ finish_with_case (SkCli *cli, SkPipeline *pipeline, const char *case_id, const c
 {
   g_autoptr (GError) error = NULL;
   g_autoptr (JsonObject) obj = NULL;
-  if (pipeline == NULL)
+  if (pipeline == NULL && !sk_cli_use_service (cli))
+    {
+      /* Only to show it: read as it stands, nothing written. */
+      g_autoptr (SkStation) station = sk_cli_open_station (cli, &error);
+      g_autoptr (SkPolicy) policy =
+          station != NULL ? sk_station_load_policy (station, &error) : NULL;
+      g_autoptr (GPtrArray) cases = NULL, items = NULL;
+      if (policy == NULL ||
+          !sk_report_read_cases (station, policy, case_id, &cases, &items, &error))
+        return sk_cli_finish (cli, error, NULL, NULL);
+      g_autoptr (JsonNode) node = case_node (policy, g_ptr_array_index (cases, 0), items);
+      obj = json_object_ref (json_node_get_object (node));
+    }
+  else if (pipeline == NULL)
     {
       obj = sk_cli_call_json (cli, "Cases", "Show", g_variant_new ("(s)", case_id), NULL, &error);
       if (obj == NULL)
@@ -144,7 +156,7 @@ finish_with_case (SkCli *cli, SkPipeline *pipeline, const char *case_id, const c
       g_autoptr (GPtrArray) items = sk_store_list (sk_pipeline_get_store (pipeline), &error);
       if (items == NULL)
         return sk_cli_finish (cli, error, NULL, NULL);
-      g_autoptr (JsonNode) node = case_node (pipeline, c, items);
+      g_autoptr (JsonNode) node = case_node (sk_pipeline_get_policy (pipeline), c, items);
       obj = json_object_ref (json_node_get_object (node));
     }
   JsonBuilder *b = sk_cli_extra (cli);
@@ -278,7 +290,7 @@ import_medium (SkCli *cli, const char *medium)
           g_autoptr (SkCase) c =
               r->case_id != NULL ? sk_pipeline_get_case (pipeline, r->case_id, NULL) : NULL;
           if (c != NULL)
-            json_builder_add_value (b, case_node (pipeline, c, items));
+            json_builder_add_value (b, case_node (sk_pipeline_get_policy (pipeline), c, items));
           else
             json_builder_add_null_value (b);
           if (r->message != NULL)
@@ -418,7 +430,7 @@ cmd_case_import (SkCli *cli, int argc, char **argv)
               c != NULL ? sk_store_list (sk_pipeline_get_store (pipeline), &one_error) : NULL;
           if (items != NULL)
             {
-              g_autoptr (JsonNode) node = case_node (pipeline, c, items);
+              g_autoptr (JsonNode) node = case_node (sk_pipeline_get_policy (pipeline), c, items);
               obj = json_object_ref (json_node_get_object (node));
             }
         }
@@ -469,18 +481,18 @@ cmd_case_list (SkCli *cli, int argc, char **argv)
     result = sk_cli_call_json (cli, "Cases", "List", NULL, NULL, &error);
   else
     {
-      g_autoptr (SkPipeline) pipeline = sk_cli_open_pipeline (cli, &error);
-      g_autoptr (GPtrArray) cases =
-          pipeline != NULL ? sk_pipeline_list_cases (pipeline, &error) : NULL;
-      g_autoptr (GPtrArray) items =
-          cases != NULL ? sk_store_list (sk_pipeline_get_store (pipeline), &error) : NULL;
-      if (items != NULL)
+      /* Read as it stands: a user who may read the station but not write
+       * it can list, and nothing in it changes. */
+      g_autoptr (SkStation) station = sk_cli_open_station (cli, &error);
+      g_autoptr (SkPolicy) policy =
+          station != NULL ? sk_station_load_policy (station, &error) : NULL;
+      g_autoptr (GPtrArray) cases = NULL, items = NULL;
+      if (policy != NULL && sk_report_read_cases (station, policy, NULL, &cases, &items, &error))
         {
           result = json_object_new ();
           JsonArray *array = json_array_new ();
           for (guint i = 0; i < cases->len; i++)
-            json_array_add_element (array,
-                                    case_node (pipeline, g_ptr_array_index (cases, i), items));
+            json_array_add_element (array, case_node (policy, g_ptr_array_index (cases, i), items));
           json_object_set_array_member (result, "cases", array);
         }
     }
@@ -511,7 +523,9 @@ cmd_case_step (SkCli *cli, int argc, char **argv, const char *step)
   g_autoptr (GError) error = NULL;
   g_autoptr (SkPipeline) pipeline = NULL;
   gboolean service = sk_cli_use_service (cli);
-  if (!service && (pipeline = sk_cli_open_pipeline (cli, &error)) == NULL)
+  /* show only reads: it opens no pipeline (finish_with_case). */
+  if (!service && !g_str_equal (step, "show") &&
+      (pipeline = sk_cli_open_pipeline (cli, &error)) == NULL)
     return sk_cli_finish (cli, error, NULL, NULL);
   SkActor actor = sk_cli_current_actor ();
   const char *case_id = argv[1];

@@ -192,13 +192,10 @@ cmd_station_status (SkCli *cli, int argc, char **argv)
       if (station == NULL)
         return sk_cli_finish (cli, error, NULL, NULL);
       g_autoptr (SkPolicy) policy = sk_station_load_policy (station, &policy_error);
-      g_autoptr (GError) pipe_error = NULL;
-      g_autoptr (SkPipeline) pipeline =
-          policy != NULL ? sk_pipeline_new (station, policy, cli->handoff_root, &pipe_error) : NULL;
       /* The object is core's (sk-report.h), the same the service answers
-       * with; the lines for a person are made from it either way. */
-      g_autoptr (JsonNode) status =
-          sk_report_station_status (station, policy, pipeline, pipe_error, &error);
+       * with; the lines for a person are made from it either way.  Without
+       * a pipeline it is read as it stands: nothing is written. */
+      g_autoptr (JsonNode) status = sk_report_station_status (station, policy, NULL, NULL, &error);
       if (status != NULL)
         st = json_object_ref (json_node_get_object (status));
     }

@@ -164,6 +164,40 @@ sk_report_case_json (SkPipeline *pipeline, const SkCase *c, GError **error)
   return json_to_string (root, FALSE);
 }
 
+gboolean
+sk_report_read_cases (SkStation *station,
+                      SkPolicy *policy,
+                      const char *case_id,
+                      GPtrArray **out_cases,
+                      GPtrArray **out_items,
+                      GError **error)
+{
+  g_return_val_if_fail (SK_IS_STATION (station), FALSE);
+  g_return_val_if_fail (SK_IS_POLICY (policy), FALSE);
+
+  g_autoptr (SkJournal) journal = sk_station_open_journal (station, TRUE, error);
+  if (journal == NULL)
+    return FALSE;
+  g_autoptr (SkCases) cases = sk_cases_new (journal, policy);
+  g_autoptr (GPtrArray) list = NULL;
+  if (case_id != NULL)
+    {
+      SkCase *c = sk_cases_get (cases, case_id, error);
+      if (c == NULL)
+        return FALSE;
+      list = g_ptr_array_new_with_free_func ((GDestroyNotify)sk_case_free);
+      g_ptr_array_add (list, c);
+    }
+  else if ((list = sk_cases_list (cases, error)) == NULL)
+    return FALSE;
+  g_autoptr (GPtrArray) items = sk_store_list_db (sk_journal_get_db (journal), error);
+  if (items == NULL)
+    return FALSE;
+  *out_cases = g_steal_pointer (&list);
+  *out_items = g_steal_pointer (&items);
+  return TRUE;
+}
+
 /* ---- keys ---------------------------------------------------------------- */
 
 void
@@ -430,16 +464,24 @@ sk_report_station_status (SkStation *station,
     json_builder_add_null_value (b);
   json_builder_end_object (b);
 
-  /* The store through the pipeline when there is one (it knows the cases),
-   * else the store alone. */
+  /* The store and the cases through the pipeline when there is one, else
+   * read as they stand (without a policy, the store alone). */
   if (pipeline_error != NULL)
     add_problem (problems, pipeline_error);
-  g_autoptr (SkStore) own_store =
-      pipeline == NULL ? sk_station_open_store (station, NULL, NULL, error) : NULL;
-  SkStore *store = pipeline != NULL ? sk_pipeline_get_store (pipeline) : own_store;
-  if (store == NULL)
-    return NULL;
-  g_autoptr (GPtrArray) items = sk_store_list (store, error);
+  g_autoptr (GPtrArray) items = NULL;
+  g_autoptr (GPtrArray) cases = NULL;
+  if (pipeline != NULL)
+    {
+      items = sk_store_list (sk_pipeline_get_store (pipeline), error);
+      cases = items != NULL ? sk_pipeline_list_cases (pipeline, NULL) : NULL;
+    }
+  else if (policy != NULL)
+    {
+      if (!sk_report_read_cases (station, policy, NULL, &cases, &items, error))
+        return NULL;
+    }
+  else
+    items = sk_store_list_db (sk_journal_get_db (journal), error);
   if (items == NULL)
     return NULL;
   gint64 next = 0;
@@ -457,7 +499,6 @@ sk_report_station_status (SkStation *station,
 
   json_builder_set_member_name (b, "handed_off");
   json_builder_begin_array (b);
-  g_autoptr (GPtrArray) cases = pipeline != NULL ? sk_pipeline_list_cases (pipeline, NULL) : NULL;
   gint64 now = g_get_real_time ();
   for (guint i = 0; cases != NULL && i < cases->len; i++)
     {

@@ -40,6 +40,19 @@ sk_report_case_deadlines (SkPolicy *policy, const SkCase *c, GPtrArray *items);
 void
 sk_report_add_case (JsonBuilder *b, const SkCase *c, GArray *deadlines, gint64 now_us);
 
+/* The cases of STATION under POLICY and the store's items (SkItem*), as
+ * they stand, read on a read-only connection of their own: nothing in the
+ * station is written (no recovery, no migration, no lock file), so a user
+ * who may read the station but not write it can ask.  With CASE_ID, only
+ * that case (SK_ERROR_CASE_UNKNOWN when there is none). */
+gboolean
+sk_report_read_cases (SkStation *station,
+                      SkPolicy *policy,
+                      const char *case_id,
+                      GPtrArray **out_cases,
+                      GPtrArray **out_items,
+                      GError **error);
+
 /* C with its deadlines from PIPELINE's policy and store, as a JSON text. */
 char *
 sk_report_case_json (SkPipeline *pipeline, const SkCase *c, GError **error);
@@ -63,7 +76,9 @@ sk_report_add_policy (JsonBuilder *b, SkPolicy *policy, GPtrArray *keys);
 /* The station at a glance, as `sekisho station status --json` shows it:
  * an object with station, policy, keys, journal, store, handed_off and
  * problems.  POLICY and PIPELINE may be NULL; PIPELINE_ERROR (may be
- * NULL) says why the pipeline is missing, shown as a problem. */
+ * NULL) says why the pipeline is missing, shown as a problem.  Without a
+ * PIPELINE the cases and the store are read as sk_report_read_cases()
+ * does: nothing is written. */
 JsonNode *
 sk_report_station_status (SkStation *station,
                           SkPolicy *policy,

@@ -611,8 +611,16 @@ sk_store_list (SkStore *self, GError **error)
 {
   g_return_val_if_fail (SK_IS_STORE (self), NULL);
 
+  return sk_store_list_db (self->db, error);
+}
+
+GPtrArray *
+sk_store_list_db (SkDb *db, GError **error)
+{
+  g_return_val_if_fail (SK_IS_DB (db), NULL);
+
   g_autoptr (SkDbStmt) stmt =
-      sk_db_prepare (self->db, "SELECT " ITEM_COLUMNS " FROM items ORDER BY created_us, id", error);
+      sk_db_prepare (db, "SELECT " ITEM_COLUMNS " FROM items ORDER BY created_us, id", error);
   if (stmt == NULL)
     return NULL;
   g_autoptr (GPtrArray) items = g_ptr_array_new_with_free_func ((GDestroyNotify)sk_item_free);

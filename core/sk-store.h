@@ -144,6 +144,11 @@ SkItem *
 sk_store_lookup (SkStore *self, const char *id, GError **error);
 GPtrArray *
 sk_store_list (SkStore *self, GError **error);
+/* The same from the station database DB, which may be a read-only
+ * connection: for the commands that only show, which open no store (its
+ * recovery writes). */
+GPtrArray *
+sk_store_list_db (SkDb *db, GError **error);
 
 /* Write the item's plaintext to OUT. */
 gboolean

@@ -106,7 +106,9 @@ cli_json (Fixture *fx, const char *const *args, char **out_reason)
 
 /* Imports run while a loop of other commands opens the station beside
  * them.  Before the lock, every `case list` removed the import's staging
- * file as debris: the import failed, or said "imported" and lost its item. */
+ * file as debris: the import failed, or said "imported" and lost its item.
+ * (`case list` now only reads; `station sweep` opens the store and
+ * recovers, as it did.) */
 static void
 test_concurrent_commands (Fixture *fx, gconstpointer data)
 {
@@ -119,7 +121,7 @@ test_concurrent_commands (Fixture *fx, gconstpointer data)
       g_ptr_array_add (pkgs, pf_pack (fx, "subscriber", 100 + i, paths));
     }
 
-  const char *list[] = { "case", "list", NULL };
+  const char *list[] = { "station", "sweep", NULL };
   for (guint i = 0; i < pkgs->len; i++)
     {
       const char *import[] = { "--json", "case", "import", g_ptr_array_index (pkgs, i), NULL };
@@ -192,8 +194,9 @@ test_killed_mid_recovery (Fixture *fx, gconstpointer data)
       g_assert_true (g_file_set_contents (path, "debris", -1, NULL));
     }
 
-  /* Killed after removing the first piece of debris. */
-  const char *list[] = { "case", "list", NULL };
+  /* Killed after removing the first piece of debris (a sweep opens the
+   * store and recovers it first). */
+  const char *list[] = { "station", "sweep", NULL };
   int status = pf_cli_with_fault (fx, "store-recover-removed", list);
   g_assert_true (WIFSIGNALED (status) && WTERMSIG (status) == SIGKILL);
   g_assert_cmpuint (pf_count_store_files (store), ==, G_N_ELEMENTS (debris) - 1);

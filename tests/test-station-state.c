@@ -353,9 +353,9 @@ test_handoff_deadline_kept (Fixture *fx, gconstpointer data)
 }
 
 /* A station whose database is of an older schema (here version 3: no
- * downloads, no media register): journal verify and journal show, which
- * only read, answer without bringing it forward; the next command that
- * writes (case list opens the pipeline) does. */
+ * downloads, no media register): journal verify, journal show, case list,
+ * case show and station status, which only read, answer without bringing
+ * it forward; the next command that writes (journal checkpoint) does. */
 static void
 test_older_schema (Fixture *fx, gconstpointer data)
 {
@@ -385,6 +385,17 @@ test_older_schema (Fixture *fx, gconstpointer data)
   g_assert_cmpuint (json_array_get_length (cases), ==, 1);
   g_assert_cmpstr (json_object_get_string_member (json_array_get_object_element (cases, 0), "id"),
                    ==, imported);
+  const char *case_show[] = { "case", "show", imported, NULL };
+  g_autoptr (JsonParser) p4 = json_parser_new ();
+  g_assert_true (json_object_get_boolean_member (cli_json (fx, p4, case_show, NULL), "ok"));
+  const char *status[] = { "station", "status", NULL };
+  g_autoptr (JsonParser) p5 = json_parser_new ();
+  g_assert_true (json_object_get_boolean_member (cli_json (fx, p5, status, NULL), "ok"));
+  g_assert_cmpint (sk_db_get_user_version (db, &error), ==, 3);
+
+  const char *checkpoint[] = { "journal", "checkpoint", NULL };
+  g_autoptr (JsonParser) p6 = json_parser_new ();
+  g_assert_true (json_object_get_boolean_member (cli_json (fx, p6, checkpoint, NULL), "ok"));
   g_assert_cmpint (sk_db_get_user_version (db, &error), ==, SK_SCHEMA_VERSION);
 }
 

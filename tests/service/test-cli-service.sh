@@ -389,6 +389,33 @@ if len(a["cases"]) != 4:
     sys.exit("expected 4 cases, got %d" % len(a["cases"]))
 PY
 
+step "read-only commands in-process on a station the caller may read but not write"
+# A copy of the station owned by skaud with every write bit off (the
+# auditor's desk, a station on read-only media): the commands that only
+# show answer, and nothing in the folder changes, not even a lock file.
+ro=$work/ro-station
+rm -rf "$ro"
+cp -a "$SK_ENV_STATION" "$ro"
+rm -f "$ro"/gnupg/S.* "$ro"/gnupg/*.lock
+chown -R skaud:skaud "$ro"
+chmod -R a-w "$ro"
+snapshot() {
+  (cd "$ro" && find . -printf '%p %y %m %s\n' | sort && find . -type f -exec sha256sum {} + | sort)
+}
+snapshot > "$work/ro-before"
+first_case=$(json list-service 'j["cases"][0]["id"]')
+for cmd in "case list" "case show $first_case" "station status" "key list" "policy show" \
+  "journal verify" "journal show"; do
+  name=ro-$(echo "$cmd" | cut -d' ' -f1-2 | tr ' ' -)
+  # shellcheck disable=SC2086
+  rc=$(run skaud "$name" --station "$ro" --json $cmd)
+  expect 0 "$name" "$rc"
+done
+[ "$(json ro-case-list 'len(j["cases"])')" = 4 ] || fail "case list read-only lists no 4 cases"
+snapshot > "$work/ro-after"
+diff "$work/ro-before" "$work/ro-after" || fail "a read-only command changed the station"
+chmod -R u+w "$ro"
+
 step "Ctrl-C during the import of a 40 MB package: cancelled in the service"
 synth big KNY01 9 C0000000000000000016 80000
 pack subscriber C0000000000000000016 big-in "$work/big"/*
