@@ -26,6 +26,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "sk-bus-job.h"
 #include "sk-cli.h"
 
 #define BUS_NAME "jp.sekisho.Station1"
@@ -42,14 +43,7 @@
 
 struct _SkCliJob
 {
-  GMainLoop *loop;
-  char *path; /* NULL until the call returned it */
-  gboolean finished;
-  gboolean ok;
-  char *reason;
-  char *message;
-  char *result;
-  gboolean vanished; /* the service left the bus */
+  SkBusJobWatch watch;
   gboolean cancel_sent;
   gboolean cancel_acked;
   guint cancels_pending; /* Cancel calls not answered yet */
@@ -58,8 +52,6 @@ struct _SkCliJob
   gboolean bar;
   gboolean bar_shown;
   gint64 bar_drawn_us;
-  char *phase;
-  guint64 done, total;
 };
 
 gboolean
@@ -294,23 +286,23 @@ bar_draw (SkCliJob *w, gboolean force)
   if (!force && w->bar_shown && now - w->bar_drawn_us < BAR_INTERVAL_US)
     return;
   w->bar_drawn_us = now;
-  g_autofree char *done = bytes_text (w->done);
+  g_autofree char *done = bytes_text (w->watch.done);
   g_autoptr (GString) line = g_string_new ("\r\033[K");
-  const char *phase = phase_word (w->phase);
-  if (w->total > 0)
+  const char *phase = phase_word (w->watch.phase);
+  if (w->watch.total > 0)
     {
       enum
       {
         WIDTH = 24
       };
-      guint64 done_units = MIN (w->done, w->total);
-      guint filled = (guint)(done_units * WIDTH / w->total);
-      g_autofree char *total = bytes_text (w->total);
+      guint64 done_units = MIN (w->watch.done, w->watch.total);
+      guint filled = (guint)(done_units * WIDTH / w->watch.total);
+      g_autofree char *total = bytes_text (w->watch.total);
       g_string_append_printf (line, "%-10s [", phase);
       for (guint i = 0; i < WIDTH; i++)
         g_string_append_c (line, i < filled ? '#' : ' ');
-      g_string_append_printf (line, "] %3u%%  %s / %s", (guint)(done_units * 100 / w->total), done,
-                              total);
+      g_string_append_printf (line, "] %3u%%  %s / %s", (guint)(done_units * 100 / w->watch.total),
+                              done, total);
     }
   else
     g_string_append_printf (line, "%-10s %s", phase, done);
@@ -324,57 +316,9 @@ bar_draw (SkCliJob *w, gboolean force)
 /* ---- jobs --------------------------------------------------------------- */
 
 static void
-on_job_signal (GDBusConnection *c,
-               const char *sender,
-               const char *path,
-               const char *iface,
-               const char *signal,
-               GVariant *params,
-               gpointer data)
+on_progress (SkBusJobWatch *watch, gboolean phase_changed, gpointer data)
 {
-  SkCliJob *w = data;
-  if (w->path == NULL || !g_str_equal (path, w->path))
-    return;
-  if (g_str_equal (signal, "Progress") && g_variant_is_of_type (params, G_VARIANT_TYPE ("(stt)")))
-    {
-      const char *phase;
-      g_variant_get (params, "(&stt)", &phase, &w->done, &w->total);
-      gboolean changed = g_strcmp0 (phase, w->phase) != 0;
-      if (changed)
-        {
-          g_free (w->phase);
-          w->phase = g_strdup (phase);
-        }
-      bar_draw (w, changed);
-      return;
-    }
-  if (g_str_equal (signal, "Finished") && g_variant_is_of_type (params, G_VARIANT_TYPE ("(bsss)")))
-    {
-      g_clear_pointer (&w->reason, g_free);
-      g_clear_pointer (&w->message, g_free);
-      g_clear_pointer (&w->result, g_free);
-      g_variant_get (params, "(bsss)", &w->ok, &w->reason, &w->message, &w->result);
-      w->finished = TRUE;
-      g_main_loop_quit (w->loop);
-    }
-}
-
-static void
-on_owner_changed (GDBusConnection *c,
-                  const char *sender,
-                  const char *path,
-                  const char *iface,
-                  const char *signal,
-                  GVariant *params,
-                  gpointer data)
-{
-  SkCliJob *w = data;
-  const char *name, *old_owner, *new_owner;
-  g_variant_get (params, "(&s&s&s)", &name, &old_owner, &new_owner);
-  if (*new_owner != '\0')
-    return;
-  w->vanished = TRUE;
-  g_main_loop_quit (w->loop);
+  bar_draw (data, phase_changed);
 }
 
 /* A Cancel on its way: the job it was for, by path (the reply may come
@@ -393,14 +337,14 @@ on_cancel_done (GObject *source, GAsyncResult *res, gpointer data)
   g_autoptr (GVariant) reply =
       g_dbus_connection_call_finish (G_DBUS_CONNECTION (source), res, &error);
   SkCliJob *w = call->cli->job;
-  if (w != NULL && g_strcmp0 (w->path, call->path) == 0)
+  if (w != NULL && g_strcmp0 (w->watch.path, call->path) == 0)
     {
       w->cancels_pending--;
       if (reply != NULL)
         w->cancel_acked = TRUE;
       else
         g_debug ("cancel: %s", error->message);
-      g_main_loop_quit (w->loop);
+      g_main_loop_quit (w->watch.loop);
     }
   g_free (call->path);
   g_free (call);
@@ -410,15 +354,15 @@ static void
 send_cancel (SkCli *cli)
 {
   SkCliJob *w = cli->job;
-  if (w == NULL || w->path == NULL || w->finished)
+  if (w == NULL || w->watch.path == NULL || w->watch.finished)
     return;
   w->cancel_sent = TRUE;
   bar_draw (w, TRUE);
   CancelCall *call = g_new0 (CancelCall, 1);
   w->cancels_pending++;
   call->cli = cli;
-  call->path = g_strdup (w->path);
-  g_dbus_connection_call (cli->bus, BUS_NAME, w->path, JOB_IFACE, "Cancel", NULL, NULL,
+  call->path = g_strdup (w->watch.path);
+  g_dbus_connection_call (cli->bus, BUS_NAME, w->watch.path, JOB_IFACE, "Cancel", NULL, NULL,
                           G_DBUS_CALL_FLAGS_NONE, CALL_TIMEOUT_MS, NULL, on_cancel_done, call);
 }
 
@@ -431,7 +375,7 @@ on_unix_signal (gpointer data)
    * command still waits for the service to say the job stopped. */
   send_cancel (cli);
   if (cli->job != NULL)
-    g_main_loop_quit (cli->job->loop);
+    g_main_loop_quit (cli->job->watch.loop);
   return G_SOURCE_CONTINUE;
 }
 
@@ -449,19 +393,14 @@ on_cancel_wait_over (gpointer data)
 {
   SkCliJob *w = data;
   w->cancel_timed_out = TRUE;
-  g_main_loop_quit (w->loop);
+  g_main_loop_quit (w->watch.loop);
   return G_SOURCE_REMOVE;
 }
 
 static void
 job_free (SkCliJob *w)
 {
-  g_main_loop_unref (w->loop);
-  g_free (w->path);
-  g_free (w->reason);
-  g_free (w->message);
-  g_free (w->result);
-  g_free (w->phase);
+  sk_bus_job_watch_clear (&w->watch);
   g_free (w);
 }
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (SkCliJob, job_free)
@@ -487,13 +426,8 @@ sk_cli_run_job (SkCli *cli,
   watch_signals (cli);
 
   g_autoptr (SkCliJob) w = g_new0 (SkCliJob, 1);
-  w->loop = g_main_loop_new (NULL, FALSE);
+  sk_bus_job_watch_init (&w->watch, c, BUS_NAME, JOB_IFACE, on_progress, w);
   w->bar = !cli->json && isatty (STDERR_FILENO);
-  guint sub = g_dbus_connection_signal_subscribe (c, BUS_NAME, JOB_IFACE, NULL, NULL, NULL,
-                                                  G_DBUS_SIGNAL_FLAGS_NONE, on_job_signal, w, NULL);
-  guint gone = g_dbus_connection_signal_subscribe (
-      c, "org.freedesktop.DBus", "org.freedesktop.DBus", "NameOwnerChanged",
-      "/org/freedesktop/DBus", BUS_NAME, G_DBUS_SIGNAL_FLAGS_NONE, on_owner_changed, w, NULL);
 
   g_autoptr (GVariant) reply = sk_cli_call (cli, part, method, floating, fds, error);
   if (reply != NULL && !g_variant_is_of_type (reply, G_VARIANT_TYPE ("(o)")))
@@ -504,41 +438,35 @@ sk_cli_run_job (SkCli *cli,
       g_clear_pointer (&reply, g_variant_unref);
     }
   if (reply == NULL)
-    {
-      g_dbus_connection_signal_unsubscribe (c, sub);
-      g_dbus_connection_signal_unsubscribe (c, gone);
-      return NULL;
-    }
-  g_variant_get (reply, "(o)", &w->path);
+    return NULL;
+  g_variant_get (reply, "(o)", &w->watch.path);
 
   cli->job = w;
   /* A signal that came while the call was on its way is honoured now. */
   if (sk_cli_interrupted (cli))
     send_cancel (cli);
   guint cancel_timer = 0;
-  while (!w->finished && !w->vanished && !w->cancel_timed_out)
+  while (!w->watch.finished && !w->watch.vanished && !w->cancel_timed_out)
     {
       if (w->cancel_acked && cancel_timer == 0)
         cancel_timer = g_timeout_add_seconds (CANCEL_WAIT_S, on_cancel_wait_over, w);
-      g_main_loop_run (w->loop);
+      g_main_loop_run (w->watch.loop);
     }
   if (cancel_timer != 0 && !w->cancel_timed_out)
     g_source_remove (cancel_timer);
   /* Every Cancel sent is answered before the command ends: none is left
    * on its way, and none answers a later job. */
   while (w->cancels_pending > 0)
-    g_main_loop_run (w->loop);
+    g_main_loop_run (w->watch.loop);
   cli->job = NULL;
-  g_dbus_connection_signal_unsubscribe (c, sub);
-  g_dbus_connection_signal_unsubscribe (c, gone);
   bar_clear (w);
 
-  if (w->vanished && !w->finished)
+  if (w->watch.vanished && !w->watch.finished)
     {
       set_unreachable (error, _ ("the service left the bus while the job ran"));
       return NULL;
     }
-  if (!w->finished)
+  if (!w->watch.finished)
     {
       /* The service took the cancel but said no end in time: it stops at
        * its next step and keeps nothing, the core's promise. */
@@ -546,17 +474,17 @@ sk_cli_run_job (SkCli *cli,
                            _ ("cancelled; the service stops the job and keeps nothing of it"));
       return NULL;
     }
-  if (!w->ok)
+  if (!w->watch.ok)
     {
       SkErrorCode code = SK_ERROR_IO_ERROR;
-      if (g_strcmp0 (w->reason, "cancelled") == 0)
+      if (g_strcmp0 (w->watch.reason, "cancelled") == 0)
         g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_CANCELLED,
                              _ ("cancelled; nothing of it was kept"));
-      else if (w->reason != NULL && sk_error_code_from_reason (w->reason, &code))
-        g_set_error_literal (error, SK_ERROR, (gint)code, w->message);
+      else if (w->watch.reason != NULL && sk_error_code_from_reason (w->watch.reason, &code))
+        g_set_error_literal (error, SK_ERROR, (gint)code, w->watch.message);
       else
-        g_set_error (error, SK_ERROR, SK_ERROR_IO_ERROR, "%s", w->message);
+        g_set_error (error, SK_ERROR, SK_ERROR_IO_ERROR, "%s", w->watch.message);
       return NULL;
     }
-  return parse_object (w->result, error);
+  return parse_object (w->watch.result, error);
 }

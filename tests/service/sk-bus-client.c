@@ -32,71 +32,11 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "sk-bus-job.h"
+
 #define BUS_NAME "jp.sekisho.Station1"
 #define OBJECT_PATH "/jp/sekisho/Station1"
 #define IFACE_PREFIX "jp.sekisho.Station1."
-
-typedef struct
-{
-  GMainLoop *loop;
-  char *job;
-  gboolean running; /* a Progress came */
-  gboolean timed_out;
-  gboolean finished;
-  gboolean ok;
-  char *reason;
-  char *result;
-} JobWait;
-
-static void
-on_job_signal (GDBusConnection *c,
-               const char *sender,
-               const char *path,
-               const char *iface,
-               const char *signal,
-               GVariant *params,
-               gpointer data)
-{
-  JobWait *w = data;
-  if (w->job == NULL || !g_str_equal (path, w->job))
-    return;
-  if (g_str_equal (signal, "Progress"))
-    {
-      w->running = TRUE;
-      g_main_loop_quit (w->loop);
-      return;
-    }
-  if (!g_str_equal (signal, "Finished"))
-    return;
-  const char *reason, *result;
-  g_variant_get (params, "(b&s&s&s)", &w->ok, &reason, NULL, &result);
-  w->reason = g_strdup (reason);
-  w->result = g_strdup (result);
-  w->finished = TRUE;
-  g_main_loop_quit (w->loop);
-}
-
-/* The service left the bus while a job ran: a client says so plainly
- * (service-unreachable), it does not wait for ever. */
-static void
-on_owner_changed (GDBusConnection *c,
-                  const char *sender,
-                  const char *path,
-                  const char *iface,
-                  const char *signal,
-                  GVariant *params,
-                  gpointer data)
-{
-  JobWait *w = data;
-  const char *name, *old_owner, *new_owner;
-  g_variant_get (params, "(&s&s&s)", &name, &old_owner, &new_owner);
-  if (w->job == NULL || w->finished || *new_owner != '\0')
-    return;
-  w->ok = FALSE;
-  w->reason = g_strdup ("service-unreachable");
-  w->finished = TRUE;
-  g_main_loop_quit (w->loop);
-}
 
 /* --client-reply: show what a method answered. */
 static gboolean print_reply;
@@ -104,13 +44,48 @@ static gboolean print_reply;
 /* The path of the client's last job. */
 static char *last_job;
 
+static gboolean timed_out;
+
 static gboolean
-job_timeout (gpointer data)
+on_timeout (gpointer loop)
 {
-  JobWait *w = data;
-  w->timed_out = TRUE;
-  g_main_loop_quit (w->loop);
+  timed_out = TRUE;
+  g_main_loop_quit (loop);
   return G_SOURCE_REMOVE;
+}
+
+/* Follow W until it ends (or, with UNTIL_RUNNING, until it says it runs),
+ * at most SECONDS. */
+static void
+wait_for (SkBusJobWatch *w, gboolean until_running, guint seconds)
+{
+  timed_out = FALSE;
+  guint timeout = g_timeout_add_seconds (seconds, on_timeout, w->loop);
+  while (!w->finished && !w->vanished && !(until_running && w->running) && !timed_out)
+    g_main_loop_run (w->loop);
+  if (!timed_out)
+    g_source_remove (timeout);
+}
+
+/* How W ended: "ok", "fail" or "timeout", then its reason (or "-"); the
+ * service leaving the bus while it ran is service-unreachable. */
+static char *
+job_line (SkBusJobWatch *w)
+{
+  if (!w->finished && w->vanished)
+    return g_strdup ("JOB fail service-unreachable");
+  return g_strdup_printf ("JOB %s %s",
+                          !w->finished ? "timeout"
+                          : w->ok      ? "ok"
+                                       : "fail",
+                          w->reason != NULL && *w->reason != '\0' ? w->reason : "-");
+}
+
+/* Watch BUS for the jobs of the service before a call. */
+static void
+watch_jobs (SkBusJobWatch *w, GDBusConnection *bus)
+{
+  sk_bus_job_watch_init (w, bus, BUS_NAME, IFACE_PREFIX "Job", NULL, NULL);
 }
 
 static int
@@ -238,14 +213,8 @@ client_call (GDBusConnection *bus, char **argv)
     }
 
   /* Job signals are subscribed to before the call, so none is missed. */
-  g_autoptr (GMainLoop) loop = g_main_loop_new (NULL, FALSE);
-  JobWait w = { loop, NULL, FALSE, FALSE, FALSE, FALSE, NULL, NULL };
-  guint sub =
-      g_dbus_connection_signal_subscribe (bus, BUS_NAME, IFACE_PREFIX "Job", NULL, NULL, NULL,
-                                          G_DBUS_SIGNAL_FLAGS_NONE, on_job_signal, &w, NULL);
-  guint gone = g_dbus_connection_signal_subscribe (
-      bus, "org.freedesktop.DBus", "org.freedesktop.DBus", "NameOwnerChanged",
-      "/org/freedesktop/DBus", BUS_NAME, G_DBUS_SIGNAL_FLAGS_NONE, on_owner_changed, &w, NULL);
+  SkBusJobWatch w;
+  watch_jobs (&w, bus);
   g_autoptr (GVariant) reply = g_dbus_connection_call_with_unix_fd_list_sync (
       bus, BUS_NAME, OBJECT_PATH, iface, method, params, NULL, G_DBUS_CALL_FLAGS_NONE, 30000, fds,
       NULL, NULL, &error);
@@ -260,21 +229,13 @@ client_call (GDBusConnection *bus, char **argv)
     }
   else if (g_variant_is_of_type (reply, G_VARIANT_TYPE ("(o)")))
     {
-      g_variant_get (reply, "(o)", &w.job);
+      g_variant_get (reply, "(o)", &w.path);
       g_free (last_job);
-      last_job = g_strdup (w.job);
-      guint timeout = g_timeout_add_seconds (30, job_timeout, &w);
-      while (!w.finished && !w.timed_out)
-        g_main_loop_run (w.loop);
-      if (!w.timed_out)
-        g_source_remove (timeout);
-      line = g_strdup_printf ("JOB %s %s%s%s",
-                              !w.finished ? "timeout"
-                              : w.ok      ? "ok"
-                                          : "fail",
-                              w.reason != NULL && *w.reason != '\0' ? w.reason : "-",
-                              print_reply && w.result != NULL && *w.result != '\0' ? " " : "",
-                              print_reply && w.result != NULL ? w.result : "");
+      last_job = g_strdup (w.path);
+      wait_for (&w, FALSE, 30);
+      g_autofree char *end = job_line (&w);
+      gboolean show = print_reply && w.finished && w.result != NULL && *w.result != '\0';
+      line = g_strdup_printf ("%s%s%s", end, show ? " " : "", show ? w.result : "");
     }
   else if (print_reply && g_variant_is_of_type (reply, G_VARIANT_TYPE ("(s)")))
     {
@@ -284,11 +245,7 @@ client_call (GDBusConnection *bus, char **argv)
     }
   else
     line = g_strdup ("OK");
-  g_dbus_connection_signal_unsubscribe (bus, sub);
-  g_dbus_connection_signal_unsubscribe (bus, gone);
-  g_free (w.job);
-  g_free (w.reason);
-  g_free (w.result);
+  sk_bus_job_watch_clear (&w);
   return line;
 }
 
@@ -318,56 +275,34 @@ client_main (int argc, char **argv)
       g_autoptr (GUnixFDList) fds = g_unix_fd_list_new ();
       gint h0 = g_unix_fd_list_append (fds, fd, NULL);
       close (fd);
-      g_autoptr (GMainLoop) loop = g_main_loop_new (NULL, FALSE);
-      JobWait w = { loop, NULL, FALSE, FALSE, FALSE, FALSE, NULL, NULL };
-      guint sub =
-          g_dbus_connection_signal_subscribe (bus, BUS_NAME, IFACE_PREFIX "Job", NULL, NULL, NULL,
-                                              G_DBUS_SIGNAL_FLAGS_NONE, on_job_signal, &w, NULL);
+      SkBusJobWatch w;
+      watch_jobs (&w, bus);
       g_autoptr (GVariant) reply = g_dbus_connection_call_with_unix_fd_list_sync (
           bus, BUS_NAME, OBJECT_PATH, IFACE_PREFIX "Cases", "Import",
           g_variant_new ("(hs)", h0, argv[4]), G_VARIANT_TYPE ("(o)"), G_DBUS_CALL_FLAGS_NONE,
           30000, fds, NULL, NULL, &error);
       g_assert_no_error (error);
-      g_variant_get (reply, "(o)", &w.job);
+      g_variant_get (reply, "(o)", &w.path);
       /* Once the job says it runs, cancel it. */
-      guint wait = g_timeout_add_seconds (30, job_timeout, &w);
-      while (!w.running && !w.finished && !w.timed_out)
-        g_main_loop_run (loop);
-      if (!w.timed_out)
-        g_source_remove (wait);
+      wait_for (&w, TRUE, 30);
       gint64 t0 = g_get_monotonic_time ();
       g_autoptr (GVariant) cancelled =
-          g_dbus_connection_call_sync (bus, BUS_NAME, w.job, IFACE_PREFIX "Job", "Cancel", NULL,
+          g_dbus_connection_call_sync (bus, BUS_NAME, w.path, IFACE_PREFIX "Job", "Cancel", NULL,
                                        NULL, G_DBUS_CALL_FLAGS_NONE, -1, NULL, &error);
       g_assert_no_error (error);
       g_assert_nonnull (cancelled);
-      w.timed_out = FALSE;
-      guint timeout = g_timeout_add_seconds (30, job_timeout, &w);
-      while (!w.finished && !w.timed_out)
-        g_main_loop_run (loop);
-      if (!w.timed_out)
-        g_source_remove (timeout);
+      wait_for (&w, FALSE, 30);
       gint64 ms = (g_get_monotonic_time () - t0) / 1000;
-      printf ("JOB %s %s %s\n",
-              !w.finished ? "timeout"
-              : w.ok      ? "ok"
-                          : "fail",
-              w.reason != NULL && *w.reason != '\0' ? w.reason : "-",
-              ms < 1000 ? "within-1s" : "slow");
+      g_autofree char *end = job_line (&w);
+      printf ("%s %s\n", end, ms < 1000 ? "within-1s" : "slow");
       g_printerr ("cancel took %" G_GINT64_FORMAT " ms\n", ms);
-      g_dbus_connection_signal_unsubscribe (bus, sub);
-      g_free (w.job);
-      g_free (w.reason);
-      g_free (w.result);
+      sk_bus_job_watch_clear (&w);
       return 0;
     }
   if (g_str_equal (argv[1], "--client-pull"))
     {
-      g_autoptr (GMainLoop) loop = g_main_loop_new (NULL, FALSE);
-      JobWait w = { loop, NULL, FALSE, FALSE, FALSE, FALSE, NULL, NULL };
-      guint sub =
-          g_dbus_connection_signal_subscribe (bus, BUS_NAME, IFACE_PREFIX "Job", NULL, NULL, NULL,
-                                              G_DBUS_SIGNAL_FLAGS_NONE, on_job_signal, &w, NULL);
+      SkBusJobWatch w;
+      watch_jobs (&w, bus);
       g_autoptr (GVariant) reply =
           g_dbus_connection_call_sync (bus, BUS_NAME, OBJECT_PATH, IFACE_PREFIX "Media", "Import",
                                        g_variant_new ("(s)", argv[2]), G_VARIANT_TYPE ("(o)"),
@@ -375,27 +310,17 @@ client_main (int argc, char **argv)
       if (reply == NULL)
         {
           printf ("ERR %s\n", error->message);
+          sk_bus_job_watch_clear (&w);
           return 1;
         }
-      g_variant_get (reply, "(o)", &w.job);
-      guint wait = g_timeout_add_seconds (60, job_timeout, &w);
-      while (!w.running && !w.finished && !w.timed_out)
-        g_main_loop_run (loop);
+      g_variant_get (reply, "(o)", &w.path);
+      wait_for (&w, TRUE, 60);
       printf ("RUNNING\n");
       fflush (stdout);
-      while (!w.finished && !w.timed_out)
-        g_main_loop_run (loop);
-      if (!w.timed_out)
-        g_source_remove (wait);
-      printf ("JOB %s %s\n",
-              !w.finished ? "timeout"
-              : w.ok      ? "ok"
-                          : "fail",
-              w.reason != NULL && *w.reason != '\0' ? w.reason : "-");
-      g_dbus_connection_signal_unsubscribe (bus, sub);
-      g_free (w.job);
-      g_free (w.reason);
-      g_free (w.result);
+      wait_for (&w, FALSE, 60);
+      g_autofree char *end = job_line (&w);
+      printf ("%s\n", end);
+      sk_bus_job_watch_clear (&w);
       return 0;
     }
   if (g_str_equal (argv[1], "--client") && g_str_equal (argv[2], "Job.Foreign"))
