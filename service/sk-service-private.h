@@ -1,6 +1,8 @@
 /* sk-service-private.h — what the service's parts share */
 #pragma once
 
+#include <json-glib/json-glib.h>
+
 #include "sk-bouncer.h"
 #include "sk-dbus-generated.h"
 #include "sk-job.h"
@@ -87,6 +89,10 @@ _sk_service_actor (GDBusMethodInvocation *invocation);
 void
 _sk_service_connect_methods (SkService *self);
 
+/* Connect the Journal interface's handlers (sk-service-journal.c). */
+void
+_sk_service_connect_journal (SkService *self);
+
 /* Connect the Station interface's handlers (sk-service-station.c). */
 void
 _sk_service_connect_station (SkService *self);
@@ -111,6 +117,15 @@ _sk_service_journal_denial (SkService *self, GDBusMethodInvocation *invocation);
 /* Tell clients that CASE_ID changed; any thread. */
 void
 _sk_service_case_changed (SkService *self, const char *case_id);
+
+/* JSON for the answers: B's root as text; a member NAME with VALUE (NULL:
+ * null); the same with VALUE escaped, for names from media and packages. */
+char *
+_sk_service_json_text (JsonBuilder *b);
+void
+_sk_service_add_string (JsonBuilder *b, const char *name, const char *value);
+void
+_sk_service_add_untrusted (JsonBuilder *b, const char *name, const char *value);
 
 /* Return ERROR as its jp.sekisho.Error.* name; an error outside SK_ERROR
  * becomes io-error. */

@@ -429,6 +429,7 @@ sk_service_new (GDBusConnection *connection,
   if (self->reader == NULL)
     return NULL;
   _sk_service_connect_methods (self);
+  _sk_service_connect_journal (self);
   _sk_service_connect_station (self);
   _sk_service_connect_media (self);
   if (!export(self, self->cases, error) || !export(self, self->journal, error) ||
