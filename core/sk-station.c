@@ -688,7 +688,12 @@ read_small (const char *path, GError **error)
                    SK_CHECKPOINT_MAX_SIZE);
       return NULL;
     }
-  return g_input_stream_read_bytes (in, SK_CHECKPOINT_MAX_SIZE, NULL, error);
+  /* All of it, however the reads come. */
+  gsize len = (gsize)st.st_size, got = 0;
+  g_autofree char *data = g_malloc (len + 1);
+  if (!g_input_stream_read_all (in, data, len, &got, NULL, error))
+    return NULL;
+  return g_bytes_new_take (g_steal_pointer (&data), got);
 }
 
 gboolean
