@@ -116,6 +116,20 @@ sk_media_register_disc (SkMediaRegister *self,
                         GBytes **out_token_sig,
                         GError **error);
 
+/* The same, writing the two files into TOKEN_FD and TOKEN_SIG_FD: each
+ * a new, empty regular file opened for writing (by the caller, with the
+ * caller's own rights: the register never creates a file outside the
+ * station).  When either cannot be written, the row is withdrawn again
+ * (journaled) and the error says so. */
+SkMediumRecord *
+sk_media_register_disc_into (SkMediaRegister *self,
+                             const SkActor *actor,
+                             const char *number,
+                             const char *label,
+                             int token_fd,
+                             int token_sig_fd,
+                             GError **error);
+
 /* The token no longer counts; journaled with the row's change. */
 gboolean
 sk_media_register_remove (SkMediaRegister *self,

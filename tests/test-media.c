@@ -1972,6 +1972,66 @@ add_disc (Fixture *fx, const char *name, const char *devnode, gsize bytes)
  * file system is an ISO 9660 image made by xorriso where the kernel reads
  * one; this machine's kernel does not, so the token's path runs on an ext4
  * "disc" and the ISO is checked for its refusal. */
+/* A disc's token into two files the caller made: each must be a new,
+ * empty regular file opened for writing, and two different files; else
+ * nothing is recorded.  Then both hold what a disc carries. */
+static void
+test_disc_into (Fixture *fx, gconstpointer data)
+{
+  if (skip_without_loop (fx))
+    return;
+  g_autoptr (GError) error = NULL;
+  start_media (fx);
+  SkMediaRegister *reg = sk_media_get_register (fx->media);
+  g_autofree char *a = g_build_filename (fx->tmp, "token", NULL);
+  g_autofree char *b = g_build_filename (fx->tmp, "token.sig", NULL);
+  int fa = open (a, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+  int fb = open (b, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+  int ro = open (b, O_RDONLY | O_CLOEXEC);
+  g_assert_cmpint (fa, >=, 0);
+  g_assert_cmpint (fb, >=, 0);
+  g_assert_cmpint (ro, >=, 0);
+  guint registered = rows_of (fx, "media-registered");
+
+  /* Read-only, the same file twice, a file that holds something. */
+  int refused[][2] = { { fa, ro }, { fa, fa } };
+  for (gsize i = 0; i < G_N_ELEMENTS (refused); i++)
+    {
+      g_autoptr (SkMediumRecord) r = sk_media_register_disc_into (
+          reg, &fx->admin, "CD-0301", NULL, refused[i][0], refused[i][1], &error);
+      g_assert_null (r);
+      g_assert_error (error, SK_ERROR, SK_ERROR_USAGE);
+      g_clear_error (&error);
+    }
+  g_assert_cmpint (write (fb, "x", 1), ==, 1);
+  g_autoptr (SkMediumRecord) full =
+      sk_media_register_disc_into (reg, &fx->admin, "CD-0301", NULL, fa, fb, &error);
+  g_assert_null (full);
+  g_assert_error (error, SK_ERROR, SK_ERROR_USAGE);
+  g_clear_error (&error);
+  g_assert_cmpuint (rows_of (fx, "media-registered"), ==, registered);
+  g_autoptr (GPtrArray) rows = sk_media_register_list (reg, TRUE, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (rows->len, ==, 0);
+
+  g_assert_cmpint (ftruncate (fb, 0), ==, 0);
+  g_autoptr (SkMediumRecord) r =
+      sk_media_register_disc_into (reg, &fx->admin, "CD-0301", "disc", fa, fb, &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (r->kind, ==, "optical");
+  g_assert_cmpuint (rows_of (fx, "media-registered"), ==, registered + 1);
+  close (fa);
+  close (fb);
+  close (ro);
+  g_autofree char *doc = NULL;
+  g_assert_true (g_file_get_contents (a, &doc, NULL, NULL));
+  g_assert_nonnull (strstr (doc, "\"CD-0301\""));
+  g_assert_nonnull (strstr (doc, r->token));
+  GStatBuf st;
+  g_assert_cmpint (g_stat (b, &st), ==, 0);
+  g_assert_cmpint (st.st_size, >, 0);
+}
+
 static void
 test_disc (Fixture *fx, gconstpointer data)
 {
@@ -2124,6 +2184,7 @@ main (int argc, char **argv)
   ADD ("/media/filesystems", test_filesystems);
   ADD ("/media/write-protected", test_write_protected);
   ADD ("/media/disc", test_disc);
+  ADD ("/media/disc-into", test_disc_into);
 #undef ADD
   int ret = g_test_run ();
   sk_test_keys_free ();
