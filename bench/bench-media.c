@@ -153,6 +153,10 @@ main (int argc, char **argv)
   g_free (run (mkfs));
   const char *losetup[] = { "losetup", "-f", "--show", img, NULL };
   g_autofree char *dev = run (losetup);
+  struct stat dev_st;
+  if (stat (dev, &dev_st) != 0 || !S_ISBLK (dev_st.st_mode))
+    g_error ("%s is not a block device", dev);
+  dev_t dev_num = dev_st.st_rdev;
 
   /* cp + sync of the same bytes, into the store's file system */
   g_autofree char *copy_dir = g_build_filename (tmp, "copy", NULL);
@@ -160,10 +164,13 @@ main (int argc, char **argv)
   drop_caches ();
   gint64 t0 = g_get_monotonic_time ();
   double c0 = cpu_now ();
-  g_autoptr (SkMount) ro2 = sk_mount_new (dev, "ext4", run_dir, SK_MOUNT_READ_ONLY, &error);
+  g_autoptr (SkMount) ro2 = sk_mount_new (dev, dev_num, "ext4", SK_MOUNT_READ_ONLY, &error);
   if (ro2 == NULL)
     die (error);
-  g_autofree char *src = g_build_filename (sk_mount_get_path (ro2), pkg_name, NULL);
+  /* cp reaches the detached mount through this process's descriptor. */
+  g_autofree char *root =
+      g_strdup_printf ("/proc/%d/fd/%d", (int)getpid (), sk_mount_get_dirfd (ro2));
+  g_autofree char *src = g_build_filename (root, pkg_name, NULL);
   g_autofree char *src_sig = g_strconcat (src, ".sig", NULL);
   const char *cp[] = { "cp", src, src_sig, copy_dir, NULL };
   g_free (run (cp));
@@ -182,7 +189,7 @@ main (int argc, char **argv)
   t0 = g_get_monotonic_time ();
   c0 = cpu_now ();
   {
-    g_autoptr (SkMount) ro3 = sk_mount_new (dev, "ext4", run_dir, SK_MOUNT_READ_ONLY, &error);
+    g_autoptr (SkMount) ro3 = sk_mount_new (dev, dev_num, "ext4", SK_MOUNT_READ_ONLY, &error);
     if (ro3 == NULL)
       die (error);
     g_autoptr (GBytes) sig = NULL;
@@ -214,7 +221,7 @@ main (int argc, char **argv)
   drop_caches ();
   t0 = g_get_monotonic_time ();
   c0 = cpu_now ();
-  g_autoptr (SkMount) ro = sk_mount_new (dev, "ext4", run_dir, SK_MOUNT_READ_ONLY, &error);
+  g_autoptr (SkMount) ro = sk_mount_new (dev, dev_num, "ext4", SK_MOUNT_READ_ONLY, &error);
   if (ro == NULL)
     die (error);
   g_autoptr (SkCase) c =

@@ -54,7 +54,7 @@ open_media (SkCli *cli, Opened *o, GError **error)
   g_autoptr (SkUdev) udev = sk_udev_new (error);
   if (udev == NULL)
     return NULL;
-  return sk_media_new (o->station, o->journal, policy, udev, cli->handoff_root, error);
+  return sk_media_new (o->station, o->journal, policy, udev, error);
 }
 
 /* The administrator's actor: on a station the caller owns, the caller. */

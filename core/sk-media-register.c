@@ -397,15 +397,11 @@ sk_media_register_check (SkMediaRegister *self,
 /* ---- register, unregister ---------------------------------------------- */
 
 static gboolean
-write_token (SkMediaRegister *self,
-             const SkBlockDevice *dev,
-             const char *mount_root,
-             GBytes *doc,
-             GBytes *sig,
-             GError **error)
+write_token (
+    SkMediaRegister *self, const SkBlockDevice *dev, GBytes *doc, GBytes *sig, GError **error)
 {
   g_autoptr (SkMount) rw =
-      sk_mount_new (dev->devnode, dev->fs_type, mount_root, SK_MOUNT_READ_WRITE, error);
+      sk_mount_new (dev->devnode, dev->devnum, dev->fs_type, SK_MOUNT_READ_WRITE, error);
   if (rw == NULL)
     return FALSE;
   /* A token left from an earlier registration is replaced. */
@@ -438,11 +434,10 @@ sk_media_register_add (SkMediaRegister *self,
                        const char *kind,
                        const char *number,
                        const char *label,
-                       const char *mount_root,
                        GError **error)
 {
   g_return_val_if_fail (SK_IS_MEDIA_REGISTER (self), NULL);
-  g_return_val_if_fail (actor != NULL && dev != NULL && kind != NULL && mount_root != NULL, NULL);
+  g_return_val_if_fail (actor != NULL && dev != NULL && kind != NULL, NULL);
 
   g_autofree char *device = sk_block_device_describe (dev);
   g_autofree char *details = identity_details (number != NULL ? number : "", kind, NULL);
@@ -484,14 +479,14 @@ sk_media_register_add (SkMediaRegister *self,
       doc != NULL ? sk_keyring_sign_detached_bytes (sk_station_get_keyring (self->station), fpr,
                                                     doc, &local_error)
                   : NULL;
-  if (sig != NULL && !write_token (self, dev, mount_root, doc, sig, &local_error))
+  if (sig != NULL && !write_token (self, dev, doc, sig, &local_error))
     g_clear_pointer (&sig, g_bytes_unref);
 
   /* Read back through a fresh read-only mount: the token must verify. */
   if (sig != NULL)
     {
       g_autoptr (SkMount) ro =
-          sk_mount_new (dev->devnode, dev->fs_type, mount_root, SK_MOUNT_READ_ONLY, &local_error);
+          sk_mount_new (dev->devnode, dev->devnum, dev->fs_type, SK_MOUNT_READ_ONLY, &local_error);
       g_autofree char *back_token = NULL;
       g_autofree char *back_number = NULL;
       if (ro == NULL || !read_token (self, ro, &back_token, &back_number, &local_error))

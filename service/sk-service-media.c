@@ -125,8 +125,7 @@ media_main (gpointer data)
       policy != NULL ? sk_station_open_journal (station, FALSE, &error) : NULL;
   g_autoptr (SkUdev) udev = journal != NULL ? sk_udev_new (&error) : NULL;
   g_autoptr (SkMedia) media =
-      udev != NULL ? sk_media_new (station, journal, policy, udev, self->handoff_root, &error)
-                   : NULL;
+      udev != NULL ? sk_media_new (station, journal, policy, udev, &error) : NULL;
   if (media != NULL)
     {
       g_signal_connect (media, "medium-added", G_CALLBACK (on_medium_added), self);
