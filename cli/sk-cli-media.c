@@ -44,9 +44,10 @@ open_register (SkCli *cli, Opened *o, GError **error)
 }
 
 /* The media inserted now, followed through libudev.  Opening journals
- * every medium seen, as the service does when one comes. */
+ * every medium seen, as the service does when one comes, after reading
+ * its token; with SK_MEDIA_LOOK_ONLY nothing is mounted or journaled. */
 static SkMedia *
-open_media (SkCli *cli, Opened *o, GError **error)
+open_media (SkCli *cli, Opened *o, SkMediaFlags flags, GError **error)
 {
   g_autoptr (SkPolicy) policy = sk_station_load_policy (o->station, error);
   if (policy == NULL)
@@ -54,7 +55,7 @@ open_media (SkCli *cli, Opened *o, GError **error)
   g_autoptr (SkUdev) udev = sk_udev_new (error);
   if (udev == NULL)
     return NULL;
-  return sk_media_new (o->station, o->journal, policy, udev, error);
+  return sk_media_new_full (o->station, o->journal, policy, udev, flags, error);
 }
 
 /* The administrator's actor: on a station the caller owns, the caller. */
@@ -176,16 +177,94 @@ media_list_through_service (SkCli *cli, gboolean all, gboolean devices)
   return sk_cli_finish (cli, NULL, msg, NULL);
 }
 
+/* Whether sekishod is on the system bus: then it follows the media of
+ * this machine, and may be using any of them. */
+static gboolean
+service_follows_media (void)
+{
+  g_autoptr (GDBusConnection) bus = g_bus_get_sync (G_BUS_TYPE_SYSTEM, NULL, NULL);
+  if (bus == NULL)
+    return FALSE;
+  g_autoptr (GVariant) r = g_dbus_connection_call_sync (
+      bus, "org.freedesktop.DBus", "/org/freedesktop/DBus", "org.freedesktop.DBus", "NameHasOwner",
+      g_variant_new ("(s)", "jp.sekisho.Station1"), G_VARIANT_TYPE ("(b)"), G_DBUS_CALL_FLAGS_NONE,
+      5000, NULL, NULL);
+  gboolean owned = FALSE;
+  if (r != NULL)
+    g_variant_get (r, "(b)", &owned);
+  return owned;
+}
+
+static void
+add_text (JsonBuilder *b, const char *name, const char *value, gboolean untrusted)
+{
+  json_builder_set_member_name (b, name);
+  if (value == NULL)
+    {
+      json_builder_add_null_value (b);
+      return;
+    }
+  g_autofree char *shown = untrusted ? sk_escape_untrusted (value) : g_strdup (value);
+  json_builder_add_string_value (b, shown);
+}
+
+/* A medium seen without its token read (SK_MEDIA_LOOK_ONLY), as the
+ * service's List tells one, with "registered" and "number" null (not
+ * known) and "register_matches": the 管理番号 of the registered rows whose
+ * device identity it has — a hint, never proof (serials are cloned). */
+static void
+add_unread_medium (JsonBuilder *b, const SkMedium *m, GPtrArray *rows, GString *matches)
+{
+  g_autofree char *identity = sk_block_device_describe (m->disk);
+  json_builder_begin_object (b);
+  add_text (b, "id", m->id, FALSE);
+  add_text (b, "class", sk_medium_class_to_string (m->klass), FALSE);
+  add_text (b, "device", identity, FALSE);
+  add_text (b, "vendor", m->disk->vendor, TRUE);
+  add_text (b, "model", m->disk->model, TRUE);
+  add_text (b, "serial", m->disk->serial, TRUE);
+  json_builder_set_member_name (b, "size");
+  json_builder_add_int_value (b, (gint64)m->disk->size);
+  json_builder_set_member_name (b, "registered");
+  json_builder_add_null_value (b);
+  add_text (b, "number", NULL, FALSE);
+  add_text (b, "label", NULL, FALSE);
+  add_text (b, "refused", m->refused_reason, FALSE);
+  add_text (b, "token", "not-read", FALSE);
+  json_builder_set_member_name (b, "register_matches");
+  json_builder_begin_array (b);
+  for (guint i = 0; rows != NULL && i < rows->len; i++)
+    {
+      const SkMediumRecord *r = g_ptr_array_index (rows, i);
+      if (g_strcmp0 (r->state, "registered") != 0 ||
+          g_strcmp0 (r->kind, sk_medium_class_to_string (m->klass)) != 0 ||
+          g_strcmp0 (r->vendor, m->disk->vendor) != 0 ||
+          g_strcmp0 (r->model, m->disk->model) != 0 ||
+          g_strcmp0 (r->serial, m->disk->serial) != 0 || *r->serial == '\0')
+        continue;
+      g_autofree char *number = sk_escape_untrusted (r->number);
+      json_builder_add_string_value (b, number);
+      g_string_append_printf (matches, "%s%s", matches->len > 0 ? ", " : "", number);
+    }
+  json_builder_end_array (b);
+  json_builder_end_object (b);
+}
+
 static int
 cmd_media_list (SkCli *cli, int argc, char **argv)
 {
   gboolean all = FALSE;
   gboolean devices = FALSE;
+  gboolean tokens = FALSE;
   const GOptionEntry entries[] = {
     { "all", 0, 0, G_OPTION_ARG_NONE, &all, N_ ("Also list media whose registration was withdrawn"),
       NULL },
     { "devices", 0, 0, G_OPTION_ARG_NONE, &devices,
-      N_ ("Also list the media inserted now (journals each one seen)"), NULL },
+      N_ ("Also list the media inserted now, as udev sees them (nothing is mounted)"), NULL },
+    { "tokens", 0, 0, G_OPTION_ARG_NONE, &tokens,
+      N_ ("With --devices, also read each medium's token to tell whether it is registered "
+          "(through the service; with --station only where no service runs)"),
+      NULL },
     { NULL },
   };
   int code;
@@ -193,8 +272,18 @@ cmd_media_list (SkCli *cli, int argc, char **argv)
     return code;
   if (argc != 1)
     return sk_cli_usage_error (cli, _ ("media list takes no arguments"));
+  if (tokens && !devices)
+    return sk_cli_usage_error (cli, _ ("--tokens goes with --devices"));
+  /* The service read each token when the medium came: its list has them. */
   if (sk_cli_use_service (cli))
     return media_list_through_service (cli, all, devices);
+  /* In-process, reading a token means mounting the medium: never beside a
+   * service that may be using it. */
+  if (tokens && service_follows_media ())
+    return sk_cli_usage_error (
+        cli, _ ("sekishod is running and follows the media of this machine; reading tokens here "
+                "would mount media it may be using: run media list --devices without --station "
+                "to have the service tell them"));
 
   g_autoptr (GError) error = NULL;
   g_auto (Opened) o = { 0 };
@@ -222,7 +311,8 @@ cmd_media_list (SkCli *cli, int argc, char **argv)
 
   if (devices)
     {
-      g_autoptr (SkMedia) media = open_media (cli, &o, &error);
+      g_autoptr (SkMedia) media =
+          open_media (cli, &o, tokens ? SK_MEDIA_DEFAULT : SK_MEDIA_LOOK_ONLY, &error);
       if (media == NULL)
         return sk_cli_finish (cli, error, NULL, NULL);
       g_autoptr (GPtrArray) list = sk_media_list (media);
@@ -232,11 +322,27 @@ cmd_media_list (SkCli *cli, int argc, char **argv)
         {
           const SkMedium *m = g_ptr_array_index (list, i);
           g_autofree char *identity = sk_block_device_describe (m->disk);
-          sk_report_add_medium (b, m, rows);
-          sk_cli_print (cli, _ ("medium %s: %s — %s\n"), m->id, identity,
-                        m->refused_reason != NULL ? m->refused_reason
-                        : m->number != NULL       ? m->number
-                                                  : _ ("not registered"));
+          if (tokens)
+            {
+              sk_report_add_medium (b, m, rows);
+              sk_cli_print (cli, _ ("medium %s: %s — %s\n"), m->id, identity,
+                            m->refused_reason != NULL ? m->refused_reason
+                            : m->number != NULL       ? m->number
+                                                      : _ ("not registered"));
+              continue;
+            }
+          g_autoptr (GString) matches = g_string_new (NULL);
+          add_unread_medium (b, m, rows, matches);
+          if (m->refused_reason != NULL)
+            sk_cli_print (cli, _ ("medium %s: %s — %s\n"), m->id, identity, m->refused_reason);
+          else if (matches->len > 0)
+            sk_cli_print (cli,
+                          _ ("medium %s: %s — token not read; the register has this device "
+                             "as %s (--tokens to check)\n"),
+                          m->id, identity, matches->str);
+          else
+            sk_cli_print (cli, _ ("medium %s: %s — token not read (--tokens to check)\n"), m->id,
+                          identity);
         }
       json_builder_end_array (b);
     }
@@ -436,7 +542,7 @@ cmd_media_register (SkCli *cli, int argc, char **argv)
     return sk_cli_finish (cli, error, NULL, NULL);
   if (disc_out != NULL)
     return register_disc (cli, &o, disc_out, number, label);
-  g_autoptr (SkMedia) media = open_media (cli, &o, &error);
+  g_autoptr (SkMedia) media = open_media (cli, &o, SK_MEDIA_DEFAULT, &error);
   if (media == NULL)
     return sk_cli_finish (cli, error, NULL, NULL);
   SkActor actor = admin_actor ();
@@ -614,7 +720,7 @@ cmd_media_import (SkCli *cli, int argc, char **argv)
 }
 
 static const SkCliCommand media_commands[] = {
-  { "list", "[--all] [--devices]",
+  { "list", "[--all] [--devices [--tokens]]",
     N_ ("List the media register, and with --devices the media inserted now."),
     "sekisho media list --devices", cmd_media_list },
   { "register", "[--medium ID | --disc-out DIR] --number NUMBER [--label TEXT]",

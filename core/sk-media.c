@@ -30,6 +30,7 @@ struct _SkMedia
   SkPolicy *policy;
   SkUdev *udev;
   SkMediaRegister *reg;
+  SkMediaFlags flags;
 
   GMutex lock; /* media: operations run on worker threads */
   /* The journal's one database connection, shared by the device events (on
@@ -330,7 +331,8 @@ take_in (SkMedia *self, const SkBlockDevice *dev)
   g_mutex_unlock (&self->lock);
 
   g_autofree char *why = NULL;
-  if (refusal == NULL && dev->size > 0)
+  gboolean look_only = (self->flags & SK_MEDIA_LOOK_ONLY) != 0;
+  if (refusal == NULL && dev->size > 0 && !look_only)
     {
       g_autoptr (GError) local_error = NULL;
       g_autoptr (SkMediumRecord) r = _sk_media_check_registered (self, &m->pub, NULL, &local_error);
@@ -345,7 +347,11 @@ take_in (SkMedia *self, const SkBlockDevice *dev)
   g_autoptr (SkMedium) copy = sk_medium_copy (&m->pub);
   g_mutex_unlock (&self->lock);
 
-  if (refusal != NULL)
+  if (look_only)
+    /* Seen, not used: nothing read from it and nothing journaled. */
+    g_signal_emit (self, signals[refusal != NULL ? SIGNAL_MEDIUM_REFUSED : SIGNAL_MEDIUM_ADDED], 0,
+                   copy);
+  else if (refusal != NULL)
     {
       g_autofree char *details = _sk_media_details (copy, "why", refusal->message, NULL);
       _sk_media_journal (self, &system_actor, "media-refused", copy, refusal, NULL, details);
@@ -385,9 +391,12 @@ on_device_removed (SkUdev *udev, SkBlockDevice *dev, gpointer user_data)
   /* Whatever runs on it ends now, not when its next read fails. */
   if (m->busy != NULL)
     g_cancellable_cancel (m->busy);
-  g_autofree char *details =
-      _sk_media_details (&m->pub, "in_use", m->busy != NULL ? "yes" : "no", NULL);
-  _sk_media_journal (self, &system_actor, "media-removed", &m->pub, NULL, NULL, details);
+  if ((self->flags & SK_MEDIA_LOOK_ONLY) == 0)
+    {
+      g_autofree char *details =
+          _sk_media_details (&m->pub, "in_use", m->busy != NULL ? "yes" : "no", NULL);
+      _sk_media_journal (self, &system_actor, "media-removed", &m->pub, NULL, NULL, details);
+    }
   g_signal_emit (self, signals[SIGNAL_MEDIUM_REMOVED], 0, &m->pub);
   medium_free (m);
 }
@@ -454,6 +463,17 @@ SkMedia *
 sk_media_new (
     SkStation *station, SkJournal *journal, SkPolicy *policy, SkUdev *udev, GError **error)
 {
+  return sk_media_new_full (station, journal, policy, udev, SK_MEDIA_DEFAULT, error);
+}
+
+SkMedia *
+sk_media_new_full (SkStation *station,
+                   SkJournal *journal,
+                   SkPolicy *policy,
+                   SkUdev *udev,
+                   SkMediaFlags flags,
+                   GError **error)
+{
   g_return_val_if_fail (SK_IS_STATION (station) && SK_IS_JOURNAL (journal), NULL);
   g_return_val_if_fail (SK_IS_POLICY (policy) && SK_IS_UDEV (udev), NULL);
 
@@ -463,6 +483,7 @@ sk_media_new (
   self->policy = g_object_ref (policy);
   self->udev = g_object_ref (udev);
   self->reg = sk_media_register_new (station, journal);
+  self->flags = flags;
   self->added_id = g_signal_connect (udev, "device-added", G_CALLBACK (on_device_added), self);
   self->removed_id =
       g_signal_connect (udev, "device-removed", G_CALLBACK (on_device_removed), self);
@@ -624,6 +645,7 @@ sk_media_register_medium (SkMedia *self,
                           GError **error)
 {
   g_return_val_if_fail (SK_IS_MEDIA (self) && actor != NULL, NULL);
+  g_return_val_if_fail ((self->flags & SK_MEDIA_LOOK_ONLY) == 0, NULL);
 
   g_autoptr (GError) local_error = NULL;
   g_autoptr (SkMedium) m = sk_media_pick (self, id, &local_error);
@@ -675,6 +697,7 @@ _sk_media_begin_operation (SkMedia *self,
                            gulong *out_handler,
                            GError **error)
 {
+  g_return_val_if_fail ((self->flags & SK_MEDIA_LOOK_ONLY) == 0, NULL);
   g_autoptr (GCancellable) op = g_cancellable_new ();
   g_mutex_lock (&self->lock);
   Medium *known = find_locked (self, m->id);

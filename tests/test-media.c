@@ -1520,6 +1520,108 @@ run_cli (Fixture *fx, char **out, const char *first, ...)
   return WEXITSTATUS (status);
 }
 
+/* The CLI in-process, seeing this test's mocked devices (umockdev's
+ * preload and testbed, inherited). */
+static int
+run_cli_mocked (Fixture *fx, char **out, const char *const *args)
+{
+  g_autoptr (GPtrArray) argv = g_ptr_array_new ();
+  g_ptr_array_add (argv, (char *)g_getenv ("SEKISHO_CLI"));
+  g_ptr_array_add (argv, (char *)"--station");
+  g_ptr_array_add (argv, (char *)sk_station_get_dir (fx->st.term));
+  g_ptr_array_add (argv, (char *)"--json");
+  for (guint i = 0; args[i] != NULL; i++)
+    g_ptr_array_add (argv, (char *)args[i]);
+  g_ptr_array_add (argv, NULL);
+  int status = 0;
+  g_autoptr (GError) error = NULL;
+  g_spawn_sync (NULL, (char **)argv->pdata, NULL, G_SPAWN_STDERR_TO_DEV_NULL, NULL, NULL, out, NULL,
+                &status, &error);
+  g_assert_no_error (error);
+  g_assert_true (WIFEXITED (status));
+  return WEXITSTATUS (status);
+}
+
+/* Holds DEVNODE's block device exclusively, as a mounted file system
+ * would: any mount of it fails while the descriptor is open. */
+static int
+hold_exclusively (const char *devnode)
+{
+  int byname = open (devnode, O_RDONLY | O_CLOEXEC);
+  g_assert_cmpint (byname, >=, 0);
+  g_autofree char *again = g_strdup_printf ("/proc/self/fd/%d", byname);
+  int fd = open (again, O_RDONLY | O_EXCL | O_CLOEXEC);
+  g_assert_cmpint (fd, >=, 0);
+  close (byname);
+  return fd;
+}
+
+/* Looking only (SK_MEDIA_LOOK_ONLY, `media list --devices` in-process)
+ * never mounts a medium: with its device held as a mount would hold it,
+ * the full take-in fails to read the token (and says so in the journal)
+ * while looking lists the same medium, reads and journals nothing. */
+static void
+test_look_only (Fixture *fx, gconstpointer data)
+{
+  if (skip_without_loop (fx))
+    return;
+  g_autoptr (GError) error = NULL;
+  Loop *l = make_loop (fx, NULL);
+  start_media (fx);
+  g_autofree char *disk = add_usb (fx, "LOOK", storage_only, l->devnode);
+  g_assert_nonnull (disk);
+  pump_until (&fx->added, 1);
+  g_autofree char *id = only_medium_id (fx);
+  g_autoptr (SkMediumRecord) r = register_ok (fx, id, "USB-0900");
+  g_assert_nonnull (r);
+  g_clear_object (&fx->media);
+
+  int held = hold_exclusively (l->devnode);
+  guint inserted = rows_of (fx, "media-inserted");
+  /* The contrast: taking media in for use mounts, and the hold shows it. */
+  g_autoptr (SkMedia) full =
+      sk_media_new (fx->st.term, fx->journal, fx->st.term_policy, fx->udev, &error);
+  g_assert_no_error (error);
+  g_autoptr (GPtrArray) full_list = sk_media_list (full);
+  g_assert_cmpuint (full_list->len, ==, 1);
+  g_assert_null (((SkMedium *)g_ptr_array_index (full_list, 0))->number);
+  g_assert_cmpuint (rows_of (fx, "media-inserted"), ==, inserted + 1);
+  g_clear_object (&full);
+
+  g_autoptr (SkMedia) look = sk_media_new_full (fx->st.term, fx->journal, fx->st.term_policy,
+                                                fx->udev, SK_MEDIA_LOOK_ONLY, &error);
+  g_assert_no_error (error);
+  g_autoptr (GPtrArray) list = sk_media_list (look);
+  g_assert_cmpuint (list->len, ==, 1);
+  SkMedium *m = g_ptr_array_index (list, 0);
+  g_assert_cmpstr (m->disk->serial, ==, "LOOK");
+  g_assert_null (m->number);
+  g_assert_null (m->refused_reason);
+  g_assert_cmpuint (rows_of (fx, "media-inserted"), ==, inserted + 1);
+
+  /* The command line in-process: listed from udev, the token not read,
+   * the register's row for this identity named as a hint; nothing
+   * journaled, with the device still held. */
+  g_autofree char *out = NULL;
+  const char *const list_args[] = { "media", "list", "--devices", NULL };
+  g_assert_cmpint (run_cli_mocked (fx, &out, list_args), ==, 0);
+  g_test_message ("%s", out);
+  g_assert_nonnull (strstr (out, "\"serial\":\"LOOK\""));
+  g_assert_nonnull (strstr (out, "\"token\":\"not-read\""));
+  g_assert_nonnull (strstr (out, "\"registered\":null"));
+  g_assert_nonnull (strstr (out, "\"register_matches\":[\"USB-0900\"]"));
+  g_assert_cmpuint (rows_of (fx, "media-inserted"), ==, inserted + 1);
+  close (held);
+
+  /* Where no service runs, --tokens reads them in-process. */
+  g_free (out);
+  out = NULL;
+  const char *const token_args[] = { "media", "list", "--devices", "--tokens", NULL };
+  g_assert_cmpint (run_cli_mocked (fx, &out, token_args), ==, 0);
+  g_assert_nonnull (strstr (out, "\"registered\":true"));
+  g_assert_nonnull (strstr (out, "\"number\":\"USB-0900\""));
+}
+
 static void
 test_cli (Fixture *fx, gconstpointer data)
 {
@@ -2382,6 +2484,7 @@ main (int argc, char **argv)
   ADD ("/media/disc", test_disc);
   ADD ("/media/disc-into", test_disc_into);
   ADD ("/media/swapped-node", test_swapped_node);
+  ADD ("/media/look-only", test_look_only);
 #undef ADD
   int ret = g_test_run ();
   sk_test_keys_free ();
