@@ -22,7 +22,8 @@
  * and `check` of the copied package alone (no medium), and prints the wall
  * times, import / (cp + sync), (import − check) / (cp + sync) and
  * copy-in / (cp + sync) (DESIGN.md §10: import from a medium at most 1.2×
- * cp + sync), and the CPU seconds (this process and its children: gpg, cp)
+ * cp + sync), the time of a mount and unmount alone (the medium's own
+ * part), and the CPU seconds (this process and its children: gpg, cp)
  * of each phase, which a busy machine disturbs less than wall times.  A
  * benchmark, not a test.
  */
@@ -234,6 +235,19 @@ main (int argc, char **argv)
   double import_s = (g_get_monotonic_time () - t0) / 1e6;
   double import_cpu = cpu_now () - c0;
 
+  /* The medium's own part of an import: a detached read-only mount of
+   * the checked device and its unmount (device free again), cold. */
+  drop_caches ();
+  t0 = g_get_monotonic_time ();
+  const guint cycles = 5;
+  for (guint i = 0; i < cycles; i++)
+    {
+      g_autoptr (SkMount) m = sk_mount_new (dev, dev_num, "ext4", SK_MOUNT_READ_ONLY, &error);
+      if (m == NULL || !sk_mount_unmount (m, &error))
+        die (error);
+    }
+  double mount_ms = (g_get_monotonic_time () - t0) / 1e3 / cycles;
+
   g_print ("%-8s %8s %8s %8s %8s %8s %9s %13s %9s  %s\n", "records", "pkg_MB", "import_s",
            "check_s", "copyin_s", "cp_sync_s", "import/cp", "(imp-check)/cp", "copyin/cp",
            "cpu_s import/check/copyin/cp");
@@ -241,6 +255,7 @@ main (int argc, char **argv)
            "%.2f/%.2f/%.2f/%.2f\n",
            records, bytes / 1e6, import_s, check_s, copy_s, cp_s, import_s / cp_s,
            (import_s - check_s) / cp_s, copy_s / cp_s, import_cpu, check_cpu, copy_cpu, cp_cpu);
+  g_print ("mount+unmount (read-only, detached, device checked and freed): %.2f ms\n", mount_ms);
 
   const char *detach[] = { "losetup", "-d", dev, NULL };
   g_free (run (detach));

@@ -146,7 +146,7 @@ open_device (const char *devnode, dev_t devnum, GError **error)
       close (fd);
       fd = fd2;
     }
-  struct stat st;
+  struct stat st = { 0 };
   if (fstat (fd, &st) != 0 || !S_ISBLK (st.st_mode) || st.st_rdev != devnum)
     {
       gboolean blk = S_ISBLK (st.st_mode);
