@@ -122,6 +122,44 @@ sk_app_refusal_next_step (SkErrorCode code)
     case SK_ERROR_MEDIA_READBACK_MISMATCH:
       return _ ("The medium does not hold what was written. Do not use it; export again to "
                 "another registered medium and report the medium to the administrator.");
+    case SK_ERROR_MEDIA_NONE:
+      return _ ("Insert the medium (a registered USB memory, or a disc in the drive), wait until "
+                "it is listed, and repeat the step.");
+    case SK_ERROR_MEDIA_SEVERAL:
+      return _ ("More than one medium is inserted. Choose the one to use in the list of media, "
+                "or remove the others, and repeat the step.");
+    case SK_ERROR_MEDIA_PARTITIONS:
+      return _ ("The medium is divided into several partitions. Use a medium with one partition; "
+                "ask the administrator to prepare and register one.");
+    case SK_ERROR_MEDIA_FILESYSTEM:
+      return _ ("Nothing was read from the medium: its format is not one the station reads, or it "
+                "is damaged. Use a registered medium formatted as FAT, exFAT or ext4 (discs: "
+                "ISO 9660 or UDF).");
+    case SK_ERROR_MEDIA_FULL:
+      return _ ("Nothing of the package was written: the medium has too little free space. Use "
+                "a registered medium with more free space, or remove old files from it, and "
+                "export again.");
+    case SK_ERROR_MEDIA_NOT_WRITTEN:
+      return _ ("Writing failed and nothing of the package is on the medium; the results can "
+                "still be exported. Export again; if it fails again, use another registered "
+                "medium and tell the administrator.");
+    case SK_ERROR_MEDIA_ENTRY_TYPE:
+      return _ ("The medium holds a link, a device or another thing that is not an ordinary "
+                "file; it was not opened. Ask the sending side to put only the package files on "
+                "the medium, and report the medium to the administrator.");
+    case SK_ERROR_MEDIA_CSV_INVALID:
+      return _ ("Nothing of the file was taken into the register. Correct the line named above "
+                "in the media register file (管理簿) and import it again.");
+    case SK_ERROR_MEDIA_NUMBER_IN_USE:
+      return _ ("This control number (管理番号) is already registered. Check the media register "
+                "and use the medium's own number, or withdraw the old registration first.");
+    case SK_ERROR_MEDIA_NOT_STORAGE:
+      return _ ("This device is not a storage medium and is not used. Remove it and insert a "
+                "registered USB memory or a disc.");
+    case SK_ERROR_MEDIA_READ_ONLY:
+      return _ ("Nothing was written: the medium cannot be written (a disc, or a USB memory "
+                "whose write-protect switch is on). Export to a registered USB memory with the "
+                "switch off.");
     case SK_ERROR_ROLE_DENIED:
       return _ ("Ask the information system administrator to give your account the right role "
                 "(one of: operator, auditor, policy administrator).");

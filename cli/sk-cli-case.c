@@ -237,7 +237,7 @@ media_world_open (SkCli *cli, MediaWorld *w, GError **error)
   w->udev = sk_udev_new (error);
   if (w->udev == NULL)
     return FALSE;
-  w->media = sk_media_new (w->station, w->journal, policy, w->udev, cli->handoff_root, error);
+  w->media = sk_media_new (w->station, w->journal, policy, w->udev, error);
   return w->media != NULL;
 }
 

@@ -44,9 +44,10 @@ open_register (SkCli *cli, Opened *o, GError **error)
 }
 
 /* The media inserted now, followed through libudev.  Opening journals
- * every medium seen, as the service does when one comes. */
+ * every medium seen, as the service does when one comes, after reading
+ * its token; with SK_MEDIA_LOOK_ONLY nothing is mounted or journaled. */
 static SkMedia *
-open_media (SkCli *cli, Opened *o, GError **error)
+open_media (SkCli *cli, Opened *o, SkMediaFlags flags, GError **error)
 {
   g_autoptr (SkPolicy) policy = sk_station_load_policy (o->station, error);
   if (policy == NULL)
@@ -54,7 +55,7 @@ open_media (SkCli *cli, Opened *o, GError **error)
   g_autoptr (SkUdev) udev = sk_udev_new (error);
   if (udev == NULL)
     return NULL;
-  return sk_media_new (o->station, o->journal, policy, udev, cli->handoff_root, error);
+  return sk_media_new_full (o->station, o->journal, policy, udev, flags, error);
 }
 
 /* The administrator's actor: on a station the caller owns, the caller. */
@@ -176,16 +177,94 @@ media_list_through_service (SkCli *cli, gboolean all, gboolean devices)
   return sk_cli_finish (cli, NULL, msg, NULL);
 }
 
+/* Whether sekishod is on the system bus: then it follows the media of
+ * this machine, and may be using any of them. */
+static gboolean
+service_follows_media (void)
+{
+  g_autoptr (GDBusConnection) bus = g_bus_get_sync (G_BUS_TYPE_SYSTEM, NULL, NULL);
+  if (bus == NULL)
+    return FALSE;
+  g_autoptr (GVariant) r = g_dbus_connection_call_sync (
+      bus, "org.freedesktop.DBus", "/org/freedesktop/DBus", "org.freedesktop.DBus", "NameHasOwner",
+      g_variant_new ("(s)", "jp.sekisho.Station1"), G_VARIANT_TYPE ("(b)"), G_DBUS_CALL_FLAGS_NONE,
+      5000, NULL, NULL);
+  gboolean owned = FALSE;
+  if (r != NULL)
+    g_variant_get (r, "(b)", &owned);
+  return owned;
+}
+
+static void
+add_text (JsonBuilder *b, const char *name, const char *value, gboolean untrusted)
+{
+  json_builder_set_member_name (b, name);
+  if (value == NULL)
+    {
+      json_builder_add_null_value (b);
+      return;
+    }
+  g_autofree char *shown = untrusted ? sk_escape_untrusted (value) : g_strdup (value);
+  json_builder_add_string_value (b, shown);
+}
+
+/* A medium seen without its token read (SK_MEDIA_LOOK_ONLY), as the
+ * service's List tells one, with "registered" and "number" null (not
+ * known) and "register_matches": the 管理番号 of the registered rows whose
+ * device identity it has — a hint, never proof (serials are cloned). */
+static void
+add_unread_medium (JsonBuilder *b, const SkMedium *m, GPtrArray *rows, GString *matches)
+{
+  g_autofree char *identity = sk_block_device_describe (m->disk);
+  json_builder_begin_object (b);
+  add_text (b, "id", m->id, FALSE);
+  add_text (b, "class", sk_medium_class_to_string (m->klass), FALSE);
+  add_text (b, "device", identity, FALSE);
+  add_text (b, "vendor", m->disk->vendor, TRUE);
+  add_text (b, "model", m->disk->model, TRUE);
+  add_text (b, "serial", m->disk->serial, TRUE);
+  json_builder_set_member_name (b, "size");
+  json_builder_add_int_value (b, (gint64)m->disk->size);
+  json_builder_set_member_name (b, "registered");
+  json_builder_add_null_value (b);
+  add_text (b, "number", NULL, FALSE);
+  add_text (b, "label", NULL, FALSE);
+  add_text (b, "refused", m->refused_reason, FALSE);
+  add_text (b, "token", "not-read", FALSE);
+  json_builder_set_member_name (b, "register_matches");
+  json_builder_begin_array (b);
+  for (guint i = 0; rows != NULL && i < rows->len; i++)
+    {
+      const SkMediumRecord *r = g_ptr_array_index (rows, i);
+      if (g_strcmp0 (r->state, "registered") != 0 ||
+          g_strcmp0 (r->kind, sk_medium_class_to_string (m->klass)) != 0 ||
+          g_strcmp0 (r->vendor, m->disk->vendor) != 0 ||
+          g_strcmp0 (r->model, m->disk->model) != 0 ||
+          g_strcmp0 (r->serial, m->disk->serial) != 0 || *r->serial == '\0')
+        continue;
+      g_autofree char *number = sk_escape_untrusted (r->number);
+      json_builder_add_string_value (b, number);
+      g_string_append_printf (matches, "%s%s", matches->len > 0 ? ", " : "", number);
+    }
+  json_builder_end_array (b);
+  json_builder_end_object (b);
+}
+
 static int
 cmd_media_list (SkCli *cli, int argc, char **argv)
 {
   gboolean all = FALSE;
   gboolean devices = FALSE;
+  gboolean tokens = FALSE;
   const GOptionEntry entries[] = {
     { "all", 0, 0, G_OPTION_ARG_NONE, &all, N_ ("Also list media whose registration was withdrawn"),
       NULL },
     { "devices", 0, 0, G_OPTION_ARG_NONE, &devices,
-      N_ ("Also list the media inserted now (journals each one seen)"), NULL },
+      N_ ("Also list the media inserted now, as udev sees them (nothing is mounted)"), NULL },
+    { "tokens", 0, 0, G_OPTION_ARG_NONE, &tokens,
+      N_ ("With --devices, also read each medium's token to tell whether it is registered "
+          "(through the service; with --station only where no service runs)"),
+      NULL },
     { NULL },
   };
   int code;
@@ -193,8 +272,18 @@ cmd_media_list (SkCli *cli, int argc, char **argv)
     return code;
   if (argc != 1)
     return sk_cli_usage_error (cli, _ ("media list takes no arguments"));
+  if (tokens && !devices)
+    return sk_cli_usage_error (cli, _ ("--tokens goes with --devices"));
+  /* The service read each token when the medium came: its list has them. */
   if (sk_cli_use_service (cli))
     return media_list_through_service (cli, all, devices);
+  /* In-process, reading a token means mounting the medium: never beside a
+   * service that may be using it. */
+  if (tokens && service_follows_media ())
+    return sk_cli_usage_error (
+        cli, _ ("sekishod is running and follows the media of this machine; reading tokens here "
+                "would mount media it may be using: run media list --devices without --station "
+                "to have the service tell them"));
 
   g_autoptr (GError) error = NULL;
   g_auto (Opened) o = { 0 };
@@ -222,7 +311,8 @@ cmd_media_list (SkCli *cli, int argc, char **argv)
 
   if (devices)
     {
-      g_autoptr (SkMedia) media = open_media (cli, &o, &error);
+      g_autoptr (SkMedia) media =
+          open_media (cli, &o, tokens ? SK_MEDIA_DEFAULT : SK_MEDIA_LOOK_ONLY, &error);
       if (media == NULL)
         return sk_cli_finish (cli, error, NULL, NULL);
       g_autoptr (GPtrArray) list = sk_media_list (media);
@@ -232,11 +322,27 @@ cmd_media_list (SkCli *cli, int argc, char **argv)
         {
           const SkMedium *m = g_ptr_array_index (list, i);
           g_autofree char *identity = sk_block_device_describe (m->disk);
-          sk_report_add_medium (b, m, rows);
-          sk_cli_print (cli, _ ("medium %s: %s — %s\n"), m->id, identity,
-                        m->refused_reason != NULL ? m->refused_reason
-                        : m->number != NULL       ? m->number
-                                                  : _ ("not registered"));
+          if (tokens)
+            {
+              sk_report_add_medium (b, m, rows);
+              sk_cli_print (cli, _ ("medium %s: %s — %s\n"), m->id, identity,
+                            m->refused_reason != NULL ? m->refused_reason
+                            : m->number != NULL       ? m->number
+                                                      : _ ("not registered"));
+              continue;
+            }
+          g_autoptr (GString) matches = g_string_new (NULL);
+          add_unread_medium (b, m, rows, matches);
+          if (m->refused_reason != NULL)
+            sk_cli_print (cli, _ ("medium %s: %s — %s\n"), m->id, identity, m->refused_reason);
+          else if (matches->len > 0)
+            sk_cli_print (cli,
+                          _ ("medium %s: %s — token not read; the register has this device "
+                             "as %s (--tokens to check)\n"),
+                          m->id, identity, matches->str);
+          else
+            sk_cli_print (cli, _ ("medium %s: %s — token not read (--tokens to check)\n"), m->id,
+                          identity);
         }
       json_builder_end_array (b);
     }
@@ -247,85 +353,138 @@ cmd_media_list (SkCli *cli, int argc, char **argv)
   return sk_cli_finish (cli, NULL, msg, NULL);
 }
 
-/* Write DATA as NAME in the folder DIRFD, a new file, synced. */
-static gboolean
-write_new_file (int dirfd, const char *name, GBytes *data, GError **error)
+/* The two token files of a disc, created new in OUT_DIR with the caller's
+ * own rights; whoever registers writes into them (sk-media-register.h). */
+typedef struct
 {
-  int fd = openat (dirfd, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
-  gsize len = 0;
-  const guint8 *p = g_bytes_get_data (data, &len);
-  gboolean ok = fd >= 0;
-  for (gsize done = 0; ok && done < len;)
+  char *out_dir;
+  int dirfd;
+  int fds[2];
+  gboolean keep;
+} DiscFiles;
+
+static const char *const disc_names[] = { SK_MEDIUM_TOKEN_NAME, SK_MEDIUM_TOKEN_SIG_NAME };
+
+static void
+disc_files_clear (DiscFiles *d)
+{
+  for (guint i = 0; i < 2; i++)
+    if (d->fds[i] >= 0)
+      {
+        close (d->fds[i]);
+        /* Only files this run created, and only when nothing counts. */
+        if (!d->keep)
+          unlinkat (d->dirfd, disc_names[i], 0);
+      }
+  if (d->dirfd >= 0)
+    close (d->dirfd);
+  g_free (d->out_dir);
+}
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (DiscFiles, disc_files_clear)
+
+static gboolean
+disc_files_open (DiscFiles *d, const char *out_dir, GError **error)
+{
+  d->fds[0] = d->fds[1] = -1;
+  d->out_dir = sk_escape_untrusted (out_dir);
+  d->dirfd = open (out_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (d->dirfd < 0)
     {
-      gssize n = write (fd, p + done, len - done);
-      if (n < 0 && errno == EINTR)
-        continue;
-      ok = n > 0;
-      done += ok ? (gsize)n : 0;
+      sk_error_set_from_errno (error, errno, _ ("opening the folder for the disc's token"));
+      return FALSE;
     }
-  ok = ok && fsync (fd) == 0;
-  int errsv = errno;
-  if (fd >= 0)
-    close (fd);
-  if (!ok)
+  for (guint i = 0; i < 2; i++)
     {
-      g_autofree char *what = g_strdup_printf (_ ("writing %s"), name);
-      sk_error_set_from_errno (error, errsv, what);
+      d->fds[i] = openat (d->dirfd, disc_names[i],
+                          O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+      if (d->fds[i] < 0 && errno == EEXIST)
+        {
+          g_set_error (error, SK_ERROR, SK_ERROR_USAGE,
+                       _ ("%s already holds a medium token; use an empty folder"), d->out_dir);
+          return FALSE;
+        }
+      if (d->fds[i] < 0)
+        {
+          g_autofree char *what = g_strdup_printf (_ ("creating %s"), disc_names[i]);
+          sk_error_set_from_errno (error, errno, what);
+          return FALSE;
+        }
     }
-  return ok;
+  return TRUE;
 }
 
-/* A disc, registered before it is mastered (sk-media-register.h): the
- * token files go into OUT_DIR. */
-static int
-register_disc (SkCli *cli, Opened *o, const char *out_dir, const char *number, const char *label)
+/* The files are written: they stay, and their folder is synced. */
+static gboolean
+disc_files_keep (DiscFiles *d, GError **error)
 {
-  g_autoptr (GError) error = NULL;
-  int dirfd = open (out_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (dirfd < 0)
+  if (fsync (d->dirfd) != 0)
     {
-      sk_error_set_from_errno (&error, errno, _ ("opening the folder for the disc's token"));
-      return sk_cli_finish (cli, error, NULL, NULL);
+      sk_error_set_from_errno (error, errno, _ ("syncing the folder for the disc's token"));
+      return FALSE;
     }
-  /* Nothing is registered when the files cannot be written there. */
-  if (faccessat (dirfd, SK_MEDIUM_TOKEN_NAME, F_OK, AT_SYMLINK_NOFOLLOW) == 0 ||
-      faccessat (dirfd, SK_MEDIUM_TOKEN_SIG_NAME, F_OK, AT_SYMLINK_NOFOLLOW) == 0)
-    {
-      close (dirfd);
-      g_set_error (&error, SK_ERROR, SK_ERROR_USAGE,
-                   _ ("%s already holds a medium token; use an empty folder"), out_dir);
-      return sk_cli_finish (cli, error, NULL, NULL);
-    }
-  SkActor actor = admin_actor ();
-  g_autoptr (GBytes) token = NULL;
-  g_autoptr (GBytes) token_sig = NULL;
-  g_autoptr (SkMediumRecord) r =
-      sk_media_register_disc (o->reg, &actor, number, label, &token, &token_sig, &error);
-  gboolean ok = r != NULL && write_new_file (dirfd, SK_MEDIUM_TOKEN_NAME, token, &error) &&
-                write_new_file (dirfd, SK_MEDIUM_TOKEN_SIG_NAME, token_sig, &error);
-  if (ok && fsync (dirfd) != 0)
-    {
-      sk_error_set_from_errno (&error, errno, _ ("syncing the folder for the disc's token"));
-      ok = FALSE;
-    }
-  close (dirfd);
-  if (!ok && r != NULL)
-    {
-      /* The row without its files on a disc counts for nothing: withdrawn. */
-      g_autoptr (GError) undo = NULL;
-      if (!sk_media_register_remove (o->reg, &actor, number, &undo))
-        g_warning ("withdrawing the disc's registration: %s", undo->message);
-    }
-  if (!ok)
-    return sk_cli_finish (cli, error, NULL, NULL);
+  d->keep = TRUE;
+  return TRUE;
+}
+
+static int
+disc_registered (SkCli *cli, JsonNode *row, const char *number)
+{
   JsonBuilder *b = sk_cli_extra (cli);
   json_builder_set_member_name (b, "medium");
-  sk_report_add_medium_record (b, r);
-  g_autofree char *shown = sk_escape_untrusted (r->number);
+  json_builder_add_value (b, row);
+  g_autofree char *shown = sk_escape_untrusted (number);
   g_autofree char *msg = g_strdup_printf (
       _ ("Registered a disc as %s; burn %s and %s from the folder into the disc's root."), shown,
       SK_MEDIUM_TOKEN_NAME, SK_MEDIUM_TOKEN_SIG_NAME);
   return sk_cli_finish (cli, NULL, msg, NULL);
+}
+
+/* A disc, registered before it is mastered (sk-media-register.h): the
+ * token files go into OUT_DIR.  In-process on a station the caller owns. */
+static int
+register_disc (SkCli *cli, Opened *o, const char *out_dir, const char *number, const char *label)
+{
+  g_autoptr (GError) error = NULL;
+  g_auto (DiscFiles) d = { .dirfd = -1 };
+  if (!disc_files_open (&d, out_dir, &error))
+    return sk_cli_finish (cli, error, NULL, NULL);
+  SkActor actor = admin_actor ();
+  g_autoptr (SkMediumRecord) r =
+      sk_media_register_disc_into (o->reg, &actor, number, label, d.fds[0], d.fds[1], &error);
+  if (r == NULL || !disc_files_keep (&d, &error))
+    return sk_cli_finish (cli, error, NULL, NULL);
+  g_autoptr (JsonBuilder) b = json_builder_new ();
+  sk_report_add_medium_record (b, r);
+  return disc_registered (cli, json_builder_get_root (b), r->number);
+}
+
+/* The same through the service (Media.RegisterDisc): it writes into the
+ * files created here, never into a folder of its choosing. */
+static int
+register_disc_through_service (SkCli *cli,
+                               const char *out_dir,
+                               const char *number,
+                               const char *label)
+{
+  g_autoptr (GError) error = NULL;
+  g_auto (DiscFiles) d = { .dirfd = -1 };
+  if (!disc_files_open (&d, out_dir, &error))
+    return sk_cli_finish (cli, error, NULL, NULL);
+  g_autoptr (GUnixFDList) fds = g_unix_fd_list_new ();
+  gint32 h0 = g_unix_fd_list_append (fds, d.fds[0], &error);
+  gint32 h1 = h0 >= 0 ? g_unix_fd_list_append (fds, d.fds[1], &error) : -1;
+  g_autoptr (JsonObject) r =
+      h1 >= 0
+          ? sk_cli_call_json (cli, "Media", "RegisterDisc",
+                              g_variant_new ("(sshh)", number, label != NULL ? label : "", h0, h1),
+                              fds, &error)
+          : NULL;
+  if (r == NULL || !disc_files_keep (&d, &error))
+    return sk_cli_finish (cli, error, NULL, NULL);
+  JsonNode *inner = json_object_get_member (r, "medium");
+  return disc_registered (
+      cli, inner != NULL ? json_node_copy (inner) : json_node_init_object (json_node_alloc (), r),
+      number);
 }
 
 static int
@@ -358,11 +517,7 @@ cmd_media_register (SkCli *cli, int argc, char **argv)
 
   g_autoptr (GError) error = NULL;
   if (sk_cli_use_service (cli) && disc_out != NULL)
-    /* Media.Register takes an inserted medium; a disc still to be burned
-     * has no method of the service yet. */
-    return sk_cli_usage_error (
-        cli, _ ("media register --disc-out is not offered by the station service; it works "
-                "in-process with --station DIR"));
+    return register_disc_through_service (cli, disc_out, number, label);
   if (sk_cli_use_service (cli))
     {
       /* An empty medium id: the only one inserted. */
@@ -387,7 +542,7 @@ cmd_media_register (SkCli *cli, int argc, char **argv)
     return sk_cli_finish (cli, error, NULL, NULL);
   if (disc_out != NULL)
     return register_disc (cli, &o, disc_out, number, label);
-  g_autoptr (SkMedia) media = open_media (cli, &o, &error);
+  g_autoptr (SkMedia) media = open_media (cli, &o, SK_MEDIA_DEFAULT, &error);
   if (media == NULL)
     return sk_cli_finish (cli, error, NULL, NULL);
   SkActor actor = admin_actor ();
@@ -565,10 +720,10 @@ cmd_media_import (SkCli *cli, int argc, char **argv)
 }
 
 static const SkCliCommand media_commands[] = {
-  { "list", "[--all] [--devices]",
+  { "list", "[--all] [--devices [--tokens]]",
     N_ ("List the media register, and with --devices the media inserted now."),
     "sekisho media list --devices", cmd_media_list },
-  { "register", "[--medium ID] --number NUMBER [--label TEXT]",
+  { "register", "[--medium ID | --disc-out DIR] --number NUMBER [--label TEXT]",
     N_ ("Register the inserted medium: write its signed token and add it to the register."),
     "sekisho media register --number USB-0001", cmd_media_register },
   { "unregister", "NUMBER", N_ ("Withdraw a medium's registration; its token stops counting."),

@@ -6,9 +6,6 @@
 
 G_BEGIN_DECLS
 
-const char *
-_sk_media_handoff_root (SkMedia *self);
-
 /* {"medium": id, "class": …, "number": …, KEY: VALUE …}, values escaped. */
 char *
 _sk_media_details (const SkMedium *m, const char *first_key, ...) G_GNUC_NULL_TERMINATED;

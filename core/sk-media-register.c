@@ -6,9 +6,11 @@
 #include <glib/gi18n-lib.h>
 
 #include <errno.h>
+#include <fcntl.h>
 #include <json-glib/json-glib.h>
 #include <sys/mman.h>
 #include <sys/random.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "sk-error.h"
@@ -395,15 +397,11 @@ sk_media_register_check (SkMediaRegister *self,
 /* ---- register, unregister ---------------------------------------------- */
 
 static gboolean
-write_token (SkMediaRegister *self,
-             const SkBlockDevice *dev,
-             const char *mount_root,
-             GBytes *doc,
-             GBytes *sig,
-             GError **error)
+write_token (
+    SkMediaRegister *self, const SkBlockDevice *dev, GBytes *doc, GBytes *sig, GError **error)
 {
   g_autoptr (SkMount) rw =
-      sk_mount_new (dev->devnode, dev->fs_type, mount_root, SK_MOUNT_READ_WRITE, error);
+      sk_mount_new (dev->devnode, dev->devnum, dev->fs_type, SK_MOUNT_READ_WRITE, error);
   if (rw == NULL)
     return FALSE;
   /* A token left from an earlier registration is replaced. */
@@ -436,11 +434,10 @@ sk_media_register_add (SkMediaRegister *self,
                        const char *kind,
                        const char *number,
                        const char *label,
-                       const char *mount_root,
                        GError **error)
 {
   g_return_val_if_fail (SK_IS_MEDIA_REGISTER (self), NULL);
-  g_return_val_if_fail (actor != NULL && dev != NULL && kind != NULL && mount_root != NULL, NULL);
+  g_return_val_if_fail (actor != NULL && dev != NULL && kind != NULL, NULL);
 
   g_autofree char *device = sk_block_device_describe (dev);
   g_autofree char *details = identity_details (number != NULL ? number : "", kind, NULL);
@@ -482,14 +479,14 @@ sk_media_register_add (SkMediaRegister *self,
       doc != NULL ? sk_keyring_sign_detached_bytes (sk_station_get_keyring (self->station), fpr,
                                                     doc, &local_error)
                   : NULL;
-  if (sig != NULL && !write_token (self, dev, mount_root, doc, sig, &local_error))
+  if (sig != NULL && !write_token (self, dev, doc, sig, &local_error))
     g_clear_pointer (&sig, g_bytes_unref);
 
   /* Read back through a fresh read-only mount: the token must verify. */
   if (sig != NULL)
     {
       g_autoptr (SkMount) ro =
-          sk_mount_new (dev->devnode, dev->fs_type, mount_root, SK_MOUNT_READ_ONLY, &local_error);
+          sk_mount_new (dev->devnode, dev->devnum, dev->fs_type, SK_MOUNT_READ_ONLY, &local_error);
       g_autofree char *back_token = NULL;
       g_autofree char *back_number = NULL;
       if (ro == NULL || !read_token (self, ro, &back_token, &back_number, &local_error))
@@ -634,6 +631,96 @@ sk_media_register_disc (SkMediaRegister *self,
   *out_token = g_steal_pointer (&doc);
   *out_token_sig = g_steal_pointer (&sig);
   return find_active (self, number, error);
+}
+
+/* FD must be an empty regular file opened for writing: what proves the
+ * caller may write it, and that nothing of theirs is overwritten. */
+static gboolean
+check_out_fd (int fd, struct stat *out_st, const char *name, GError **error)
+{
+  int fl = fcntl (fd, F_GETFL);
+  if (fstat (fd, out_st) != 0 || fl < 0)
+    {
+      sk_error_set_from_errno (error, errno, name);
+      return FALSE;
+    }
+  if (!S_ISREG (out_st->st_mode) || out_st->st_size != 0 ||
+      ((fl & O_ACCMODE) != O_WRONLY && (fl & O_ACCMODE) != O_RDWR))
+    {
+      g_set_error (error, SK_ERROR, SK_ERROR_USAGE,
+                   _ ("%s must go to a new, empty file opened for writing"), name);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+static gboolean
+write_out_fd (int fd, GBytes *data, const char *name, GError **error)
+{
+  gsize len = 0;
+  const guint8 *p = g_bytes_get_data (data, &len);
+  for (gsize done = 0; done < len;)
+    {
+      gssize n = pwrite (fd, p + done, len - done, (off_t)done);
+      if (n < 0 && errno == EINTR)
+        continue;
+      if (n <= 0)
+        {
+          sk_error_set_from_errno (error, n < 0 ? errno : EIO, name);
+          return FALSE;
+        }
+      done += (gsize)n;
+    }
+  if (fsync (fd) != 0)
+    {
+      sk_error_set_from_errno (error, errno, name);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+SkMediumRecord *
+sk_media_register_disc_into (SkMediaRegister *self,
+                             const SkActor *actor,
+                             const char *number,
+                             const char *label,
+                             int token_fd,
+                             int token_sig_fd,
+                             GError **error)
+{
+  g_return_val_if_fail (SK_IS_MEDIA_REGISTER (self) && actor != NULL, NULL);
+  g_return_val_if_fail (token_fd >= 0 && token_sig_fd >= 0, NULL);
+
+  struct stat a, b;
+  if (!check_out_fd (token_fd, &a, SK_MEDIUM_TOKEN_NAME, error) ||
+      !check_out_fd (token_sig_fd, &b, SK_MEDIUM_TOKEN_SIG_NAME, error))
+    return NULL;
+  if (a.st_dev == b.st_dev && a.st_ino == b.st_ino)
+    {
+      g_set_error (error, SK_ERROR, SK_ERROR_USAGE, _ ("%s and %s must be two different files"),
+                   SK_MEDIUM_TOKEN_NAME, SK_MEDIUM_TOKEN_SIG_NAME);
+      return NULL;
+    }
+  g_autoptr (GBytes) token = NULL;
+  g_autoptr (GBytes) token_sig = NULL;
+  g_autoptr (SkMediumRecord) r =
+      sk_media_register_disc (self, actor, number, label, &token, &token_sig, error);
+  if (r == NULL)
+    return NULL;
+  g_autoptr (GError) local_error = NULL;
+  if (write_out_fd (token_fd, token, SK_MEDIUM_TOKEN_NAME, &local_error) &&
+      write_out_fd (token_sig_fd, token_sig, SK_MEDIUM_TOKEN_SIG_NAME, &local_error))
+    return g_steal_pointer (&r);
+  /* A row whose files are not there counts for nothing: withdrawn, and
+   * journaled as such. */
+  g_autoptr (GError) undo = NULL;
+  if (!sk_media_register_remove (self, actor, number, &undo))
+    g_prefix_error (&local_error, _ ("withdrawing the registration failed too (%s): "),
+                    undo->message);
+  g_propagate_prefixed_error (error, g_steal_pointer (&local_error),
+                              _ ("the disc's token could not be written, so its registration "
+                                 "was withdrawn: "));
+  return NULL;
 }
 
 gboolean

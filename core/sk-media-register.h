@@ -90,7 +90,7 @@ gboolean
 sk_medium_number_is_valid (const char *number);
 
 /* Register the medium DEV of class KIND ("usb-storage", "optical") under
- * NUMBER: a read-write mount of DEV under MOUNT_ROOT, the token written
+ * NUMBER: a read-write mount of DEV (sk-mount.h), the token written
  * (temporary name, fsync, rename, fsync), unmounted, mounted read-only and
  * checked, unmounted; then the row and its journal entry in one
  * transaction.  A pending row of NUMBER must have DEV's identity. */
@@ -101,7 +101,6 @@ sk_media_register_add (SkMediaRegister *self,
                        const char *kind,
                        const char *number,
                        const char *label,
-                       const char *mount_root,
                        GError **error);
 
 /* Register a disc before it is mastered (above): the row, journaled, and
@@ -115,6 +114,20 @@ sk_media_register_disc (SkMediaRegister *self,
                         GBytes **out_token,
                         GBytes **out_token_sig,
                         GError **error);
+
+/* The same, writing the two files into TOKEN_FD and TOKEN_SIG_FD: each
+ * a new, empty regular file opened for writing (by the caller, with the
+ * caller's own rights: the register never creates a file outside the
+ * station).  When either cannot be written, the row is withdrawn again
+ * (journaled) and the error says so. */
+SkMediumRecord *
+sk_media_register_disc_into (SkMediaRegister *self,
+                             const SkActor *actor,
+                             const char *number,
+                             const char *label,
+                             int token_fd,
+                             int token_sig_fd,
+                             GError **error);
 
 /* The token no longer counts; journaled with the row's change. */
 gboolean

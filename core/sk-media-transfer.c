@@ -47,10 +47,9 @@ sk_media_import (SkMedia *self,
     return NULL;
 
   g_autoptr (SkBlockDevice) fs = sk_media_filesystem (self, m, &local_error);
-  g_autoptr (SkMount) mount =
-      fs == NULL ? NULL
-                 : sk_mount_new (fs->devnode, fs->fs_type, _sk_media_handoff_root (self),
-                                 SK_MOUNT_READ_ONLY, &local_error);
+  g_autoptr (SkMount) mount = fs == NULL ? NULL
+                                         : sk_mount_new (fs->devnode, fs->devnum, fs->fs_type,
+                                                         SK_MOUNT_READ_ONLY, &local_error);
   g_autoptr (SkMediumRecord) rec = NULL;
   if (mount != NULL)
     {
@@ -230,8 +229,8 @@ prove_on_medium (const char *path, const char *sha256, gpointer data, GError **e
     return readback_failed (error, e);
   sk_fault_point ("media-before-readback");
 
-  g_autoptr (SkMount) ro = sk_mount_new (p->fs->devnode, p->fs->fs_type,
-                                         _sk_media_handoff_root (p->self), SK_MOUNT_READ_ONLY, &e);
+  g_autoptr (SkMount) ro =
+      sk_mount_new (p->fs->devnode, p->fs->devnum, p->fs->fs_type, SK_MOUNT_READ_ONLY, &e);
   if (ro == NULL)
     return readback_failed (error, e);
   g_auto (GStrv) back = hash_all (ro, names, p->op, &e);
@@ -252,8 +251,8 @@ prove_on_medium (const char *path, const char *sha256, gpointer data, GError **e
 static GPtrArray *
 list_now (SkMedia *self, const SkBlockDevice *fs, GError **error)
 {
-  g_autoptr (SkMount) ro = sk_mount_new (fs->devnode, fs->fs_type, _sk_media_handoff_root (self),
-                                         SK_MOUNT_READ_ONLY, error);
+  g_autoptr (SkMount) ro =
+      sk_mount_new (fs->devnode, fs->devnum, fs->fs_type, SK_MOUNT_READ_ONLY, error);
   if (ro == NULL)
     return NULL;
   g_autoptr (GPtrArray) names = sk_mount_list (ro, error);
@@ -291,8 +290,8 @@ remove_leftovers (
   g_autoptr (GPtrArray) left = new_names (now, before);
   if (left->len == 0)
     return TRUE;
-  g_autoptr (SkMount) rw = sk_mount_new (fs->devnode, fs->fs_type, _sk_media_handoff_root (self),
-                                         SK_MOUNT_READ_WRITE, error);
+  g_autoptr (SkMount) rw =
+      sk_mount_new (fs->devnode, fs->devnum, fs->fs_type, SK_MOUNT_READ_WRITE, error);
   if (rw == NULL)
     return FALSE;
   for (guint i = 0; i < left->len; i++)
@@ -325,8 +324,8 @@ export_and_prove (SkMedia *self,
                   char **out_sha256,
                   GError **error)
 {
-  g_autoptr (SkMount) rw = sk_mount_new (fs->devnode, fs->fs_type, _sk_media_handoff_root (self),
-                                         SK_MOUNT_READ_WRITE, error);
+  g_autoptr (SkMount) rw =
+      sk_mount_new (fs->devnode, fs->devnum, fs->fs_type, SK_MOUNT_READ_WRITE, error);
   if (rw == NULL)
     return NULL;
   Proof proof = { self, fs, rw, op, NULL };

@@ -30,7 +30,7 @@ struct _SkMedia
   SkPolicy *policy;
   SkUdev *udev;
   SkMediaRegister *reg;
-  char *handoff_root;
+  SkMediaFlags flags;
 
   GMutex lock; /* media: operations run on worker threads */
   /* The journal's one database connection, shared by the device events (on
@@ -281,7 +281,7 @@ _sk_media_check_registered (SkMedia *self, const SkMedium *m, SkMount **io_mount
   if (io_mount != NULL && *io_mount != NULL)
     mount = g_object_ref (*io_mount);
   else
-    mount = sk_mount_new (fs->devnode, fs->fs_type, self->handoff_root, SK_MOUNT_READ_ONLY, error);
+    mount = sk_mount_new (fs->devnode, fs->devnum, fs->fs_type, SK_MOUNT_READ_ONLY, error);
   if (mount == NULL)
     return NULL;
   g_rec_mutex_lock (&self->db_lock);
@@ -331,7 +331,8 @@ take_in (SkMedia *self, const SkBlockDevice *dev)
   g_mutex_unlock (&self->lock);
 
   g_autofree char *why = NULL;
-  if (refusal == NULL && dev->size > 0)
+  gboolean look_only = (self->flags & SK_MEDIA_LOOK_ONLY) != 0;
+  if (refusal == NULL && dev->size > 0 && !look_only)
     {
       g_autoptr (GError) local_error = NULL;
       g_autoptr (SkMediumRecord) r = _sk_media_check_registered (self, &m->pub, NULL, &local_error);
@@ -346,7 +347,11 @@ take_in (SkMedia *self, const SkBlockDevice *dev)
   g_autoptr (SkMedium) copy = sk_medium_copy (&m->pub);
   g_mutex_unlock (&self->lock);
 
-  if (refusal != NULL)
+  if (look_only)
+    /* Seen, not used: nothing read from it and nothing journaled. */
+    g_signal_emit (self, signals[refusal != NULL ? SIGNAL_MEDIUM_REFUSED : SIGNAL_MEDIUM_ADDED], 0,
+                   copy);
+  else if (refusal != NULL)
     {
       g_autofree char *details = _sk_media_details (copy, "why", refusal->message, NULL);
       _sk_media_journal (self, &system_actor, "media-refused", copy, refusal, NULL, details);
@@ -386,9 +391,12 @@ on_device_removed (SkUdev *udev, SkBlockDevice *dev, gpointer user_data)
   /* Whatever runs on it ends now, not when its next read fails. */
   if (m->busy != NULL)
     g_cancellable_cancel (m->busy);
-  g_autofree char *details =
-      _sk_media_details (&m->pub, "in_use", m->busy != NULL ? "yes" : "no", NULL);
-  _sk_media_journal (self, &system_actor, "media-removed", &m->pub, NULL, NULL, details);
+  if ((self->flags & SK_MEDIA_LOOK_ONLY) == 0)
+    {
+      g_autofree char *details =
+          _sk_media_details (&m->pub, "in_use", m->busy != NULL ? "yes" : "no", NULL);
+      _sk_media_journal (self, &system_actor, "media-removed", &m->pub, NULL, NULL, details);
+    }
   g_signal_emit (self, signals[SIGNAL_MEDIUM_REMOVED], 0, &m->pub);
   medium_free (m);
 }
@@ -418,7 +426,6 @@ sk_media_finalize (GObject *object)
   g_clear_object (&self->journal);
   g_clear_object (&self->policy);
   g_clear_object (&self->reg);
-  g_free (self->handoff_root);
   g_hash_table_unref (self->media);
   g_mutex_clear (&self->lock);
   g_rec_mutex_clear (&self->db_lock);
@@ -453,16 +460,22 @@ sk_media_init (SkMedia *self)
 }
 
 SkMedia *
-sk_media_new (SkStation *station,
-              SkJournal *journal,
-              SkPolicy *policy,
-              SkUdev *udev,
-              const char *handoff_root,
-              GError **error)
+sk_media_new (
+    SkStation *station, SkJournal *journal, SkPolicy *policy, SkUdev *udev, GError **error)
+{
+  return sk_media_new_full (station, journal, policy, udev, SK_MEDIA_DEFAULT, error);
+}
+
+SkMedia *
+sk_media_new_full (SkStation *station,
+                   SkJournal *journal,
+                   SkPolicy *policy,
+                   SkUdev *udev,
+                   SkMediaFlags flags,
+                   GError **error)
 {
   g_return_val_if_fail (SK_IS_STATION (station) && SK_IS_JOURNAL (journal), NULL);
   g_return_val_if_fail (SK_IS_POLICY (policy) && SK_IS_UDEV (udev), NULL);
-  g_return_val_if_fail (handoff_root != NULL, NULL);
 
   g_autoptr (SkMedia) self = g_object_new (SK_TYPE_MEDIA, NULL);
   self->station = g_object_ref (station);
@@ -470,7 +483,7 @@ sk_media_new (SkStation *station,
   self->policy = g_object_ref (policy);
   self->udev = g_object_ref (udev);
   self->reg = sk_media_register_new (station, journal);
-  self->handoff_root = g_strdup (handoff_root);
+  self->flags = flags;
   self->added_id = g_signal_connect (udev, "device-added", G_CALLBACK (on_device_added), self);
   self->removed_id =
       g_signal_connect (udev, "device-removed", G_CALLBACK (on_device_removed), self);
@@ -608,6 +621,9 @@ sk_media_filesystem (SkMedia *self, const SkMedium *medium, GError **error)
                                      : sk_udev_lookup (self->udev, medium->disk->syspath, error);
   if (fs == NULL)
     return NULL;
+  /* The node is the device udev reported, before its file system counts. */
+  if (fs->devnode != NULL && !sk_mount_check_node (fs->devnode, fs->devnum, error))
+    return NULL;
   if (!sk_mount_fs_allowed (fs->fs_type) || fs->devnode == NULL)
     {
       g_autofree char *shown = sk_escape_untrusted (fs->fs_type != NULL ? fs->fs_type : "none");
@@ -629,6 +645,7 @@ sk_media_register_medium (SkMedia *self,
                           GError **error)
 {
   g_return_val_if_fail (SK_IS_MEDIA (self) && actor != NULL, NULL);
+  g_return_val_if_fail ((self->flags & SK_MEDIA_LOOK_ONLY) == 0, NULL);
 
   g_autoptr (GError) local_error = NULL;
   g_autoptr (SkMedium) m = sk_media_pick (self, id, &local_error);
@@ -648,12 +665,12 @@ sk_media_register_medium (SkMedia *self,
   g_autoptr (SkBlockDevice) target = sk_block_device_copy (m->disk);
   g_free (target->devnode);
   target->devnode = g_strdup (fs->devnode);
+  target->devnum = fs->devnum;
   g_free (target->fs_type);
   target->fs_type = g_strdup (fs->fs_type);
   g_rec_mutex_lock (&self->db_lock);
-  SkMediumRecord *r =
-      sk_media_register_add (self->reg, actor, target, sk_medium_class_to_string (m->klass), number,
-                             label, self->handoff_root, error);
+  SkMediumRecord *r = sk_media_register_add (
+      self->reg, actor, target, sk_medium_class_to_string (m->klass), number, label, error);
   g_rec_mutex_unlock (&self->db_lock);
   if (r != NULL)
     {
@@ -680,6 +697,7 @@ _sk_media_begin_operation (SkMedia *self,
                            gulong *out_handler,
                            GError **error)
 {
+  g_return_val_if_fail ((self->flags & SK_MEDIA_LOOK_ONLY) == 0, NULL);
   g_autoptr (GCancellable) op = g_cancellable_new ();
   g_mutex_lock (&self->lock);
   Medium *known = find_locked (self, m->id);
@@ -739,10 +757,4 @@ _sk_media_explain_removal (SkMedia *self, const SkMedium *m, const char *what_ag
   g_set_error (error, SK_ERROR, SK_ERROR_MEDIA_REMOVED,
                _ ("medium %s was removed while in use; %s (%s)"), m->id, what_again, e->message);
   g_error_free (e);
-}
-
-const char *
-_sk_media_handoff_root (SkMedia *self)
-{
-  return self->handoff_root;
 }

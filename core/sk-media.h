@@ -69,16 +69,29 @@ sk_medium_get_type (void);
 #define SK_TYPE_MEDIA (sk_media_get_type ())
 G_DECLARE_FINAL_TYPE (SkMedia, sk_media, SK, MEDIA, GObject)
 
-/* Media of STATION under POLICY, journaled in JOURNAL, mounted under
- * HANDOFF_ROOT/media/.  Devices present now are taken in (and journaled) at
- * once; later ones as UDEV reports them on the caller's main context. */
+typedef enum
+{
+  SK_MEDIA_DEFAULT = 0,
+  /* Only look: media are listed from udev (class, identity, refusal) but
+   * never mounted — no token is read, so none is known registered — and
+   * nothing is journaled; they cannot be registered, imported from or
+   * exported to.  For a listing beside a service that may be using them. */
+  SK_MEDIA_LOOK_ONLY = 1 << 0,
+} SkMediaFlags;
+
+/* Media of STATION under POLICY, journaled in JOURNAL, mounted detached
+ * (sk-mount.h).  Devices present now are taken in (and journaled) at once;
+ * later ones as UDEV reports them on the caller's main context. */
 SkMedia *
-sk_media_new (SkStation *station,
-              SkJournal *journal,
-              SkPolicy *policy,
-              SkUdev *udev,
-              const char *handoff_root,
-              GError **error);
+sk_media_new (
+    SkStation *station, SkJournal *journal, SkPolicy *policy, SkUdev *udev, GError **error);
+SkMedia *
+sk_media_new_full (SkStation *station,
+                   SkJournal *journal,
+                   SkPolicy *policy,
+                   SkUdev *udev,
+                   SkMediaFlags flags,
+                   GError **error);
 
 /* The register on the journal given to sk_media_new.  Its connection is
  * the one SkMedia journals device events with: while those arrive on

@@ -15,6 +15,7 @@
 #include <sys/mount.h>
 #include <sys/statvfs.h>
 #include <sys/syscall.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
 #include "sk-error.h"
@@ -28,11 +29,12 @@ struct _SkMount
 {
   GObject parent_instance;
 
-  char *devnode;
-  char *path; /* the mount point; NULL once unmounted */
   SkMountMode mode;
-  int dirfd;
-  gboolean marked_ro; /* we set the device's read-only flag: cleared after umount */
+  int devfd;          /* the block device, opened once and checked; the mount's source */
+  int mntfd;          /* the detached mount (fsmount); -1 once unmounted */
+  int dirfd;          /* its root, O_RDONLY|O_DIRECTORY */
+  char *path;         /* "/proc/self/fd/<dirfd>" */
+  gboolean marked_ro; /* we set the device's read-only flag: cleared once it is free */
 };
 
 G_DEFINE_TYPE (SkMount, sk_mount, G_TYPE_OBJECT)
@@ -95,83 +97,116 @@ sk_mount_options (const char *fs_type,
   return TRUE;
 }
 
-/* Whether this kernel reads FS_TYPE (/proc/filesystems). */
-static gboolean
-kernel_has_fs (const char *fs_type)
+/* Why the block device DEVNODE cannot be used, from open's ERRSV. */
+static void
+set_open_error (GError **error, const char *devnode, int errsv)
 {
-  g_autofree char *text = NULL;
-  if (!g_file_get_contents ("/proc/filesystems", &text, NULL, NULL))
-    return TRUE; /* cannot tell: say nothing more specific */
-  g_auto (GStrv) lines = g_strsplit (text, "\n", -1);
-  for (guint i = 0; lines[i] != NULL; i++)
+  g_autofree char *shown = sk_escape_untrusted (devnode);
+  if (errsv == ELOOP)
+    g_set_error (error, SK_ERROR, SK_ERROR_MEDIA_REMOVED,
+                 _ ("%s is a symbolic link, not the device udev reported; nothing was mounted"),
+                 shown);
+  else if (errsv == ENOENT || errsv == ENXIO || errsv == ENODEV || errsv == EIO)
+    g_set_error (error, SK_ERROR, SK_ERROR_MEDIA_REMOVED, _ ("opening the medium %s: %s"), shown,
+                 g_strerror (errsv));
+  else
     {
-      const char *name = strrchr (lines[i], '\t');
-      if (g_strcmp0 (name != NULL ? name + 1 : lines[i], fs_type) == 0)
-        return TRUE;
+      g_autofree char *what = g_strdup_printf (_ ("opening the medium %s"), shown);
+      sk_error_set_from_errno (error, errsv, what);
     }
-  return FALSE;
 }
 
-/* DEVNODE opened for ioctls: it must be a block device.  The descriptor is
- * opened a second time through /proc/self/fd, so that an LD_PRELOAD device
+/* DEVNODE, opened once: it must be the block device DEVNUM that udev
+ * reported, not a symbolic link and not another node put in its place.
+ * The descriptor is opened a second time through /proc/self/fd — the same
+ * inode, whatever the name now leads to — so that an LD_PRELOAD device
  * mock (umockdev, under which the tests and the station harness run) that
- * traps ioctls on the device's name lets these reach the kernel. */
+ * traps ioctls on descriptors opened by the device's name lets these reach
+ * the kernel. */
 static int
-open_device (const char *devnode)
+open_device (const char *devnode, dev_t devnum, GError **error)
 {
-  int fd = open (devnode, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
-  if (fd < 0)
-    return -1;
-  struct stat st;
-  if (fstat (fd, &st) != 0 || !S_ISBLK (st.st_mode))
+  if (devnum == 0)
     {
-      close (fd);
-      errno = ENOTBLK;
+      g_autofree char *shown = sk_escape_untrusted (devnode);
+      g_set_error (error, SK_ERROR, SK_ERROR_MEDIA_REMOVED,
+                   _ ("udev named no device number for %s; nothing was mounted"), shown);
+      return -1;
+    }
+  int fd = open (devnode, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
+  if (fd < 0)
+    {
+      set_open_error (error, devnode, errno);
       return -1;
     }
   g_autofree char *again = g_strdup_printf ("/proc/self/fd/%d", fd);
   int fd2 = open (again, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
-  if (fd2 < 0)
-    return fd; /* no /proc: the first descriptor serves */
-  close (fd);
-  return fd2;
+  if (fd2 >= 0)
+    {
+      close (fd);
+      fd = fd2;
+    }
+  struct stat st = { 0 };
+  if (fstat (fd, &st) != 0 || !S_ISBLK (st.st_mode) || st.st_rdev != devnum)
+    {
+      gboolean blk = S_ISBLK (st.st_mode);
+      close (fd);
+      g_autofree char *shown = sk_escape_untrusted (devnode);
+      if (blk)
+        g_set_error (error, SK_ERROR, SK_ERROR_MEDIA_REMOVED,
+                     _ ("%s is no longer the device udev reported (%u:%u, now %u:%u); nothing was "
+                        "mounted"),
+                     shown, major (devnum), minor (devnum), major (st.st_rdev), minor (st.st_rdev));
+      else
+        g_set_error (error, SK_ERROR, SK_ERROR_MEDIA_REMOVED,
+                     _ ("%s is not a block device, not the device udev reported; nothing was "
+                        "mounted"),
+                     shown);
+      return -1;
+    }
+  return fd;
 }
 
-/* After a read-write mount ends, what a later mount reads must come from the
- * device, not from the kernel's cache of it. */
-static void
-drop_device_cache (const char *devnode)
+gboolean
+sk_mount_check_node (const char *devnode, dev_t devnum, GError **error)
 {
-  int fd = open_device (devnode);
+  g_return_val_if_fail (devnode != NULL, FALSE);
+
+  int fd = open_device (devnode, devnum, error);
   if (fd < 0)
-    return;
-  if (ioctl (fd, BLKFLSBUF, 0) != 0)
-    g_debug ("flushing the cache of %s: %s", devnode, g_strerror (errno));
+    return FALSE;
   close (fd);
+  return TRUE;
 }
 
 /* The block device's own read-only flag (BLKROSET): with it set, the kernel
  * refuses every write to the device, whatever a file system would do. */
 static gboolean
-set_device_read_only (const char *devnode, gboolean read_only, GError **error)
+set_device_read_only (int devfd, gboolean read_only, GError **error)
 {
-  int fd = open_device (devnode);
-  if (fd < 0)
-    {
-      int errsv = errno;
-      g_set_error (error, SK_ERROR,
-                   errsv == ENOTBLK ? SK_ERROR_MEDIA_NOT_STORAGE : SK_ERROR_MEDIA_REMOVED,
-                   _ ("opening the medium: %s"), g_strerror (errsv));
-      return FALSE;
-    }
   int flag = read_only ? 1 : 0;
-  int rc = ioctl (fd, BLKROSET, &flag);
-  int errsv = errno;
-  close (fd);
-  if (rc == 0)
+  if (ioctl (devfd, BLKROSET, &flag) == 0)
     return TRUE;
-  sk_error_set_from_errno (error, errsv, _ ("marking the medium read-only"));
+  sk_error_set_from_errno (error, errno, _ ("marking the medium read-only"));
   return FALSE;
+}
+
+/* Whether nothing holds the device any more: no file system, ours or
+ * another's, has it claimed.  An exclusive open fails with EBUSY while one
+ * does. */
+static gboolean
+device_free (int devfd)
+{
+  g_autofree char *path = g_strdup_printf ("/proc/self/fd/%d", devfd);
+  int fd = open (path, O_RDONLY | O_EXCL | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
+  if (fd >= 0)
+    {
+      close (fd);
+      return TRUE;
+    }
+  if (errno != EBUSY)
+    g_debug ("checking the medium is free: %s", g_strerror (errno));
+  return errno != EBUSY;
 }
 
 /* The errno of a read or write on a medium, as a reason: a device that went
@@ -187,43 +222,45 @@ set_medium_errno (GError **error, int errsv, SkErrorCode gone_code, const char *
     sk_error_set_from_errno (error, errsv, what);
 }
 
-static void
+/* Close the mount's descriptors, which dissolves the detached mount.  TRUE
+ * when the device is free afterwards (and then unmarked, its cache
+ * dropped, its descriptor closed); FALSE while something else holds it. */
+static gboolean
 detach (SkMount *self)
 {
   if (self->dirfd >= 0)
-    {
-      close (self->dirfd);
-      self->dirfd = -1;
-    }
-  if (self->path == NULL)
-    return;
-  if (umount2 (self->path, UMOUNT_NOFOLLOW) != 0)
-    {
-      /* Still in use: detached, and the device stays marked read-only. */
-      g_debug ("unmounting %s: %s; detaching it lazily", self->path, g_strerror (errno));
-      umount2 (self->path, MNT_DETACH | UMOUNT_NOFOLLOW);
-    }
-  else if (self->marked_ro)
-    set_device_read_only (self->devnode, FALSE, NULL);
-  self->marked_ro = FALSE;
-  rmdir (self->path);
+    close (self->dirfd);
+  if (self->mntfd >= 0)
+    close (self->mntfd);
+  self->dirfd = self->mntfd = -1;
   g_clear_pointer (&self->path, g_free);
+  if (self->devfd < 0)
+    return TRUE;
+  if (!device_free (self->devfd))
+    return FALSE;
+  /* What a later mount reads must come from the device, not from the
+   * kernel's cache of it. */
+  if (ioctl (self->devfd, BLKFLSBUF, 0) != 0)
+    g_debug ("flushing the medium's cache: %s", g_strerror (errno));
+  if (self->marked_ro)
+    set_device_read_only (self->devfd, FALSE, NULL);
+  self->marked_ro = FALSE;
+  close (self->devfd);
+  self->devfd = -1;
+  return TRUE;
 }
 
 static void
 sk_mount_dispose (GObject *object)
 {
-  detach (SK_MOUNT (object));
-  G_OBJECT_CLASS (sk_mount_parent_class)->dispose (object);
-}
-
-static void
-sk_mount_finalize (GObject *object)
-{
   SkMount *self = SK_MOUNT (object);
 
-  g_free (self->devnode);
-  G_OBJECT_CLASS (sk_mount_parent_class)->finalize (object);
+  if (!detach (self))
+    g_debug ("the medium is still held by another mount or an open file");
+  if (self->devfd >= 0)
+    close (self->devfd);
+  self->devfd = -1;
+  G_OBJECT_CLASS (sk_mount_parent_class)->dispose (object);
 }
 
 static void
@@ -232,92 +269,162 @@ sk_mount_class_init (SkMountClass *klass)
   GObjectClass *object_class = G_OBJECT_CLASS (klass);
 
   object_class->dispose = sk_mount_dispose;
-  object_class->finalize = sk_mount_finalize;
 }
 
 static void
 sk_mount_init (SkMount *self)
 {
-  self->dirfd = -1;
+  self->devfd = self->mntfd = self->dirfd = -1;
+}
+
+/* What the kernel said about a failed fsconfig (its context's log), for
+ * the debug log only: it may quote the device. */
+static void
+log_fs_messages (int fsfd)
+{
+  char buf[512];
+  gssize n;
+  while ((n = read (fsfd, buf, sizeof buf - 1)) > 0)
+    {
+      buf[n] = '\0';
+      g_debug ("kernel: %s", buf);
+    }
+}
+
+/* The mount's failure ERRSV in CALL, as a reason. */
+static void
+set_mount_error (GError **error, const char *call, const char *fs_type, SkMountMode mode, int errsv)
+{
+  if (errsv == ENODEV && g_str_equal (call, "fsopen"))
+    g_set_error (error, SK_ERROR, SK_ERROR_MEDIA_FILESYSTEM,
+                 _ ("this station's kernel cannot read %s file systems; nothing was read from "
+                    "the medium"),
+                 fs_type);
+  else if (errsv == ENOENT || errsv == ENXIO || errsv == ENODEV || errsv == EIO)
+    g_set_error (error, SK_ERROR, SK_ERROR_MEDIA_REMOVED, _ ("mounting the medium (%s): %s"), call,
+                 g_strerror (errsv));
+  else if (mode == SK_MOUNT_READ_WRITE && (errsv == EROFS || errsv == EACCES))
+    g_set_error_literal (error, SK_ERROR, SK_ERROR_MEDIA_READ_ONLY,
+                         _ ("the medium is write-protected; nothing was written"));
+  else if (errsv == EINVAL && g_str_equal (call, "fsconfig create"))
+    g_set_error_literal (error, SK_ERROR, SK_ERROR_MEDIA_FILESYSTEM,
+                         _ ("mounting the medium: its file system is damaged or not what it says"));
+  else
+    {
+      g_autofree char *what = g_strdup_printf (_ ("mounting the medium (%s)"), call);
+      sk_error_set_from_errno (error, errsv, what);
+    }
+}
+
+/* The file system of DEVFD, configured with DATA ("key=value,flag,…") and
+ * made a detached mount with ATTRS.  Returns the mount's descriptor. */
+static int
+mount_detached (int devfd,
+                const char *fs_type,
+                SkMountMode mode,
+                const char *data,
+                unsigned int attrs,
+                GError **error)
+{
+  int fsfd = fsopen (fs_type, FSOPEN_CLOEXEC);
+  if (fsfd < 0)
+    {
+      set_mount_error (error, "fsopen", fs_type, mode, errno);
+      return -1;
+    }
+  g_autofree char *source = g_strdup_printf ("/proc/self/fd/%d", devfd);
+  const char *call = "fsconfig source";
+  gboolean ok = fsconfig (fsfd, FSCONFIG_SET_STRING, "source", source, 0) == 0;
+  if (ok && mode == SK_MOUNT_READ_ONLY)
+    {
+      call = "fsconfig ro";
+      ok = fsconfig (fsfd, FSCONFIG_SET_FLAG, "ro", NULL, 0) == 0;
+    }
+  g_auto (GStrv) options = g_strsplit (data != NULL ? data : "", ",", -1);
+  for (guint i = 0; ok && options[i] != NULL; i++)
+    {
+      char *eq = strchr (options[i], '=');
+      if (options[i][0] == '\0')
+        continue;
+      call = "fsconfig option";
+      if (eq != NULL)
+        {
+          *eq = '\0';
+          ok = fsconfig (fsfd, FSCONFIG_SET_STRING, options[i], eq + 1, 0) == 0;
+        }
+      else
+        ok = fsconfig (fsfd, FSCONFIG_SET_FLAG, options[i], NULL, 0) == 0;
+    }
+  if (ok)
+    {
+      call = "fsconfig create";
+      ok = fsconfig (fsfd, FSCONFIG_CMD_CREATE, NULL, NULL, 0) == 0;
+    }
+  int mntfd = -1;
+  if (ok)
+    {
+      call = "fsmount";
+      mntfd = fsmount (fsfd, FSMOUNT_CLOEXEC, attrs);
+    }
+  int errsv = errno;
+  if (mntfd < 0)
+    {
+      log_fs_messages (fsfd);
+      set_mount_error (error, call, fs_type, mode, errsv);
+    }
+  /* The context holds the superblock too: closed, only the mount does. */
+  close (fsfd);
+  return mntfd;
+}
+
+static unsigned int
+mount_attrs (unsigned long flags)
+{
+  unsigned int attrs = 0;
+  attrs |= (flags & MS_RDONLY) ? MOUNT_ATTR_RDONLY : 0;
+  attrs |= (flags & MS_NOSUID) ? MOUNT_ATTR_NOSUID : 0;
+  attrs |= (flags & MS_NODEV) ? MOUNT_ATTR_NODEV : 0;
+  attrs |= (flags & MS_NOEXEC) ? MOUNT_ATTR_NOEXEC : 0;
+  attrs |= (flags & MS_NOATIME) ? MOUNT_ATTR_NOATIME : 0;
+  return attrs;
 }
 
 SkMount *
-sk_mount_new (const char *devnode,
-              const char *fs_type,
-              const char *mount_root,
-              SkMountMode mode,
-              GError **error)
+sk_mount_new (
+    const char *devnode, dev_t devnum, const char *fs_type, SkMountMode mode, GError **error)
 {
-  g_return_val_if_fail (devnode != NULL && mount_root != NULL, NULL);
+  g_return_val_if_fail (devnode != NULL, NULL);
 
   unsigned long flags = 0;
   g_autofree char *data = NULL;
   if (!sk_mount_options (fs_type, mode, &flags, &data, error))
     return NULL;
-  g_autofree char *media_dir = g_build_filename (mount_root, "media", NULL);
-  if (g_mkdir_with_parents (media_dir, 0700) != 0 || chmod (media_dir, 0700) != 0)
-    {
-      sk_error_set_from_errno (error, errno, _ ("making the folder for mount points"));
-      return NULL;
-    }
-  g_autofree char *point = g_build_filename (media_dir, "mnt-XXXXXX", NULL);
-  if (g_mkdtemp_full (point, 0700) == NULL)
-    {
-      sk_error_set_from_errno (error, errno, _ ("making a mount point"));
-      return NULL;
-    }
 
   g_autoptr (SkMount) self = g_object_new (SK_TYPE_MOUNT, NULL);
-  self->devnode = g_strdup (devnode);
   self->mode = mode;
-  drop_device_cache (devnode);
+  self->devfd = open_device (devnode, devnum, error);
+  if (self->devfd < 0)
+    return NULL;
   /* Read-only: the device itself, not only the mount.  Read-write: a flag
    * an earlier read-only mount left (a crash) is cleared; a stick's own
    * write-protect switch is the disk's flag and stays in force. */
-  if (!set_device_read_only (devnode, mode == SK_MOUNT_READ_ONLY, error))
-    {
-      rmdir (point);
-      return NULL;
-    }
+  if (!set_device_read_only (self->devfd, mode == SK_MOUNT_READ_ONLY, error))
+    return NULL;
   self->marked_ro = mode == SK_MOUNT_READ_ONLY;
-  if (mount (devnode, point, fs_type, flags, data) != 0)
-    {
-      int errsv = errno;
-      rmdir (point);
-      if (self->marked_ro)
-        set_device_read_only (devnode, FALSE, NULL);
-      self->marked_ro = FALSE;
-      if (errsv == ENODEV && !kernel_has_fs (fs_type))
-        g_set_error (error, SK_ERROR, SK_ERROR_MEDIA_FILESYSTEM,
-                     _ ("this station's kernel cannot read %s file systems; nothing was read "
-                        "from the medium"),
-                     fs_type);
-      else if (errsv == ENOENT || errsv == ENXIO || errsv == ENODEV || errsv == EIO)
-        g_set_error (error, SK_ERROR, SK_ERROR_MEDIA_REMOVED, _ ("mounting the medium: %s"),
-                     g_strerror (errsv));
-      else if (mode == SK_MOUNT_READ_WRITE && (errsv == EROFS || errsv == EACCES))
-        g_set_error_literal (error, SK_ERROR, SK_ERROR_MEDIA_READ_ONLY,
-                             _ ("the medium is write-protected; nothing was written"));
-      else if (errsv == EINVAL)
-        g_set_error_literal (
-            error, SK_ERROR, SK_ERROR_MEDIA_FILESYSTEM,
-            _ ("mounting the medium: its file system is damaged or not what it says"));
-      else
-        sk_error_set_from_errno (error, errsv, _ ("mounting the medium"));
-      return NULL;
-    }
-  self->path = g_steal_pointer (&point);
-  /* Nothing mounted under it later travels to or from other mount namespaces. */
-  if (mount (NULL, self->path, NULL, MS_PRIVATE, NULL) != 0)
-    g_debug ("making %s private: %s", self->path, g_strerror (errno));
+  if (ioctl (self->devfd, BLKFLSBUF, 0) != 0)
+    g_debug ("flushing the medium's cache: %s", g_strerror (errno));
 
-  self->dirfd = open (self->path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  self->mntfd = mount_detached (self->devfd, fs_type, mode, data, mount_attrs (flags), error);
+  if (self->mntfd < 0)
+    return NULL;
+  self->dirfd = openat (self->mntfd, ".", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
   if (self->dirfd < 0)
     {
       set_medium_errno (error, errno, SK_ERROR_MEDIA_REMOVED,
                         _ ("opening the medium's top folder"));
       return NULL;
     }
+  self->path = g_strdup_printf ("/proc/self/fd/%d", self->dirfd);
   return g_steal_pointer (&self);
 }
 
@@ -739,33 +846,12 @@ sk_mount_unmount (SkMount *self, GError **error)
 {
   g_return_val_if_fail (SK_IS_MOUNT (self), FALSE);
 
-  if (self->dirfd >= 0)
-    {
-      close (self->dirfd);
-      self->dirfd = -1;
-    }
-  if (self->path == NULL)
+  if (detach (self) || self->mode == SK_MOUNT_READ_ONLY)
     return TRUE;
-  if (umount2 (self->path, UMOUNT_NOFOLLOW) != 0)
-    {
-      int errsv = errno;
-      umount2 (self->path, MNT_DETACH | UMOUNT_NOFOLLOW);
-      rmdir (self->path);
-      g_clear_pointer (&self->path, g_free);
-      gboolean gone = errsv == EIO || errsv == ENODEV || errsv == ENXIO;
-      g_set_error (error, SK_ERROR, gone ? SK_ERROR_MEDIA_REMOVED : SK_ERROR_IO_ERROR,
-                   _ ("unmounting the medium failed (%s); it was detached, and goes when the last "
-                      "file open on it is closed"),
-                   g_strerror (errsv));
-      return FALSE;
-    }
-  rmdir (self->path);
-  g_clear_pointer (&self->path, g_free);
-  drop_device_cache (self->devnode);
-  if (self->marked_ro)
-    set_device_read_only (self->devnode, FALSE, NULL);
-  self->marked_ro = FALSE;
-  return TRUE;
+  g_set_error_literal (error, SK_ERROR, SK_ERROR_IO_ERROR,
+                       _ ("the medium is still in use after it was unmounted (a file on it is "
+                          "open elsewhere); it is released when that file is closed"));
+  return FALSE;
 }
 
 char *
@@ -775,23 +861,20 @@ sk_mount_read_options (SkMount *self, GError **error)
   if (!require_mounted (self, error))
     return NULL;
 
-  g_autofree char *text = NULL;
-  if (!g_file_get_contents ("/proc/self/mountinfo", &text, NULL, error))
-    return NULL;
-  g_auto (GStrv) lines = g_strsplit (text, "\n", -1);
-  char *found = NULL;
-  for (guint i = 0; lines[i] != NULL; i++)
+  struct statvfs sv;
+  if (fstatvfs (self->dirfd, &sv) != 0)
     {
-      /* id parent major:minor root mount-point options … */
-      g_auto (GStrv) f = g_strsplit (lines[i], " ", 7);
-      if (g_strv_length (f) >= 6 && g_str_equal (f[4], self->path))
-        {
-          g_free (found); /* the last one stacked there is the one that counts */
-          found = g_strdup (f[5]);
-        }
+      set_medium_errno (error, errno, SK_ERROR_MEDIA_REMOVED, _ ("asking the medium's mount"));
+      return NULL;
     }
-  if (found == NULL)
-    g_set_error_literal (error, SK_ERROR, SK_ERROR_MEDIA_REMOVED,
-                         _ ("the medium's mount is not in /proc/self/mountinfo"));
-  return found;
+  GString *words = g_string_new ((sv.f_flag & ST_RDONLY) ? "ro" : "rw");
+  if (sv.f_flag & ST_NOSUID)
+    g_string_append (words, ",nosuid");
+  if (sv.f_flag & ST_NODEV)
+    g_string_append (words, ",nodev");
+  if (sv.f_flag & ST_NOEXEC)
+    g_string_append (words, ",noexec");
+  if (sv.f_flag & ST_NOATIME)
+    g_string_append (words, ",noatime");
+  return g_string_free (words, FALSE);
 }

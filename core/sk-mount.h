@@ -1,14 +1,24 @@
 /* sk-mount.h — a medium's file system, mounted privately, reached by descriptor
  *
- * A medium is mounted at a private mount point of its own under
- * HANDOFF_ROOT/media/ (0700), by the file system libblkid named, and only
- * ever with nosuid,nodev,noexec: read-only (plus noatime) to import, to read
- * a token or to read back; read-write only to export or register.  Files on
- * it are reached from the mount's root descriptor with openat2
- * (RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS |
- * RESOLVE_NO_XDEV): a symlink, a FIFO, a device node or anything else that is
- * not a regular file is refused by name (media-entry-type) and never read.
- * Nothing on a medium is executed or handed to another program.
+ * The block device udev named is opened once (O_NOFOLLOW) and checked with
+ * fstat to be the block device of udev's major:minor: a node swapped
+ * between udev's report and the mount — another device, a symlink, a file
+ * — is refused (media-removed) and nothing is mounted.  The kernel is
+ * handed /proc/self/fd/N of that descriptor as the source (fsopen,
+ * fsconfig, fsmount: the new mount API), so what it mounts is the inode
+ * that was checked, whatever happens to the name.  The mount is detached:
+ * it is never attached to any folder, so no mount point exists that
+ * another process could see, enter or swap, and it is in no mount table.
+ * It goes when its descriptors are closed.
+ *
+ * By the file system libblkid named, and only ever with nosuid,nodev,
+ * noexec: read-only (plus noatime) to import, to read a token or to read
+ * back; read-write only to export or register.  Files on it are reached
+ * from the mount's root descriptor with openat2 (RESOLVE_BENEATH |
+ * RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS | RESOLVE_NO_XDEV): a
+ * symlink, a FIFO, a device node or anything else that is not a regular
+ * file is refused by name (media-entry-type) and never read.  Nothing on a
+ * medium is executed or handed to another program.
  *
  * Unmounting is not proof that anything reached the medium (umount returns
  * 0 after data loss): writers remount read-only and read back.
@@ -17,6 +27,7 @@
 
 #include <gio/gio.h>
 #include <sys/stat.h>
+#include <sys/types.h>
 
 G_BEGIN_DECLS
 
@@ -49,21 +60,31 @@ sk_mount_options (const char *fs_type,
                   char **out_data,
                   GError **error);
 
-/* Mount DEVNODE (FS_TYPE) under MOUNT_ROOT/media/ with sk_mount_options.
+/* Mount the block device DEVNODE, which udev reported as DEVNUM (its
+ * major:minor), holding FS_TYPE, with sk_mount_options, detached (above).
  * A read-only mount also marks the block device itself read-only
  * (BLKROSET) until it is unmounted, so that no file system code path —
  * journal replay, orphan clean-up, a superblock update — can write to the
  * medium: its bytes are the same after an import as before.  Refused: a
- * file system not allowed, or one this station's kernel cannot read
- * (media-filesystem); a read-write mount of a medium that cannot be
- * written (media-read-only); a device that is gone (media-removed). */
-SkMount *
-sk_mount_new (const char *devnode,
-              const char *fs_type,
-              const char *mount_root,
-              SkMountMode mode,
-              GError **error);
+ * node that is not DEVNUM's block device, or a symbolic link
+ * (media-removed); a file system not allowed, or one this station's
+ * kernel cannot read (media-filesystem); a read-write mount of a medium
+ * that cannot be written (media-read-only); a device that is gone
+ * (media-removed).  A call of the mount API that fails otherwise is named
+ * in the error with its errno. */
+/* Whether DEVNODE is now the block device DEVNUM (the check sk_mount_new
+ * makes on the descriptor it mounts through): FALSE with media-removed
+ * saying what is there instead. */
+gboolean
+sk_mount_check_node (const char *devnode, dev_t devnum, GError **error);
 
+SkMount *
+sk_mount_new (
+    const char *devnode, dev_t devnum, const char *fs_type, SkMountMode mode, GError **error);
+
+/* The mount's root as a path through this process's own descriptor table
+ * ("/proc/self/fd/N"), for code that takes a folder by name: no other
+ * process can change what it leads to.  Valid while mounted. */
 const char *
 sk_mount_get_path (SkMount *self);
 SkMountMode
@@ -111,14 +132,17 @@ char *
 sk_mount_hash_file (
     SkMount *self, const char *name, guint64 *out_size, GCancellable *cancellable, GError **error);
 
-/* Unmount.  When the kernel refuses (the device is gone, or busy), the
- * mount is detached lazily and the error says so.  The mount point is
- * removed either way.  Dispose does the same, quietly. */
+/* Unmount: the mount's descriptors are closed, which dissolves it, and
+ * the device is checked to be free (an exclusive open).  A read-write
+ * mount whose device is still held — a file on it open elsewhere — is an
+ * error: what a later mount reads back would not come from the medium.
+ * A read-only one still held is left to its holder (the device stays
+ * marked read-only).  Dispose does the same, quietly. */
 gboolean
 sk_mount_unmount (SkMount *self, GError **error);
 
-/* The options the kernel shows for this mount in /proc/self/mountinfo
- * ("ro,nosuid,nodev,noexec,noatime"), for tests and the journal. */
+/* The mount's flags as the kernel reports them for this mount (statvfs),
+ * in mountinfo's words and order: "ro,nosuid,nodev,noexec,noatime". */
 char *
 sk_mount_read_options (SkMount *self, GError **error);
 

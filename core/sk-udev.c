@@ -10,6 +10,7 @@
 #include <fcntl.h>
 #include <glib-unix.h>
 #include <libudev.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "sk-error.h"
@@ -162,10 +163,19 @@ probe_filesystem (const char *devnode, char **out_fs, char **out_pt)
 {
   if (devnode == NULL)
     return;
-  int fd = open (devnode, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
+  int fd = open (devnode, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
   if (fd < 0)
     {
       g_debug ("cannot open %s to probe it: %s", devnode, g_strerror (errno));
+      return;
+    }
+  /* Only a block device is probed: never what a link leads to, a FIFO or
+   * a file put in its place. */
+  struct stat st;
+  if (fstat (fd, &st) != 0 || !S_ISBLK (st.st_mode))
+    {
+      g_debug ("%s is not a block device: not probed", devnode);
+      close (fd);
       return;
     }
   g_autoptr (SkBlkidProbe) pr = blkid_new_probe ();
@@ -210,6 +220,7 @@ read_device (SkUdev *self, struct udev_device *d)
 
   dev->syspath = g_strdup (udev_device_get_syspath (d));
   dev->devnode = g_strdup (udev_device_get_devnode (d));
+  dev->devnum = udev_device_get_devnum (d);
   dev->is_partition = g_strcmp0 (udev_device_get_devtype (d), "partition") == 0;
   if (dev->is_partition)
     {

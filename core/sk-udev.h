@@ -25,6 +25,7 @@ typedef struct
 {
   char *syspath;      /* /sys/devices/… of this block device */
   char *devnode;      /* /dev/sdb, /dev/sdb1 (udev's DEVNAME) */
+  guint64 devnum;     /* its major:minor (a dev_t) as udev reports it; 0 when none */
   char *disk_syspath; /* the whole disk this belongs to (its own syspath for a disk) */
   gboolean is_partition;
   char *bus;          /* "usb" when a USB device is above it, else udev's ID_BUS or "" */

@@ -125,8 +125,7 @@ media_main (gpointer data)
       policy != NULL ? sk_station_open_journal (station, FALSE, &error) : NULL;
   g_autoptr (SkUdev) udev = journal != NULL ? sk_udev_new (&error) : NULL;
   g_autoptr (SkMedia) media =
-      udev != NULL ? sk_media_new (station, journal, policy, udev, self->handoff_root, &error)
-                   : NULL;
+      udev != NULL ? sk_media_new (station, journal, policy, udev, &error) : NULL;
   if (media != NULL)
     {
       g_signal_connect (media, "medium-added", G_CALLBACK (on_medium_added), self);
@@ -363,6 +362,50 @@ on_register (SkDbusMedia *skeleton,
 }
 
 static gboolean
+on_register_disc (SkDbusMedia *skeleton,
+                  GDBusMethodInvocation *invocation,
+                  GUnixFDList *fd_list,
+                  const char *number,
+                  const char *label,
+                  GVariant *token_h,
+                  GVariant *token_sig_h,
+                  gpointer user_data)
+{
+  SkService *self = user_data;
+  g_autoptr (GError) error = NULL;
+  int fds[2] = { _sk_service_take_fd (invocation, token_h, &error), -1 };
+  if (fds[0] >= 0)
+    fds[1] = _sk_service_take_fd (invocation, token_sig_h, &error);
+  g_autoptr (SkMediumRecord) r = NULL;
+  if (fds[1] >= 0)
+    {
+      /* A row and its journal entry, as every change of the register. */
+      g_mutex_lock (&self->lock);
+      g_autoptr (SkJournal) journal = sk_station_open_journal (self->station, FALSE, &error);
+      g_autoptr (SkMediaRegister) reg =
+          journal != NULL ? sk_media_register_new (self->station, journal) : NULL;
+      r = reg != NULL
+              ? sk_media_register_disc_into (reg, _sk_service_actor (invocation), number,
+                                             *label != '\0' ? label : NULL, fds[0], fds[1], &error)
+              : NULL;
+      g_mutex_unlock (&self->lock);
+    }
+  for (guint i = 0; i < G_N_ELEMENTS (fds); i++)
+    if (fds[i] >= 0)
+      close (fds[i]);
+  if (r == NULL)
+    {
+      _sk_service_return_error (invocation, error);
+      return G_DBUS_METHOD_INVOCATION_HANDLED;
+    }
+  g_autoptr (JsonBuilder) b = json_builder_new ();
+  sk_report_add_medium_record (b, r);
+  g_autofree char *text = builder_text (b);
+  sk_dbus_media_complete_register_disc (skeleton, invocation, NULL, text);
+  return G_DBUS_METHOD_INVOCATION_HANDLED;
+}
+
+static gboolean
 on_unregister (SkDbusMedia *skeleton,
                GDBusMethodInvocation *invocation,
                const char *number,
@@ -479,6 +522,7 @@ _sk_service_connect_media (SkService *self)
     { "handle-export", G_CALLBACK (on_export) },
     { "handle-list-register", G_CALLBACK (on_list_register) },
     { "handle-register", G_CALLBACK (on_register) },
+    { "handle-register-disc", G_CALLBACK (on_register_disc) },
     { "handle-unregister", G_CALLBACK (on_unregister) },
     { "handle-export-register", G_CALLBACK (on_export_register) },
     { "handle-import-register", G_CALLBACK (on_import_register) },

@@ -67,6 +67,7 @@ static const SkRule rules[] = {
   { MEDIA, "Export", "jp.sekisho.media.transfer", OPERATOR },
   { MEDIA, "ListRegister", "jp.sekisho.media.register-read", AUDITOR | ADMIN },
   { MEDIA, "Register", "jp.sekisho.media.register", ADMIN },
+  { MEDIA, "RegisterDisc", "jp.sekisho.media.register", ADMIN },
   { MEDIA, "Unregister", "jp.sekisho.media.register", ADMIN },
   { MEDIA, "ExportRegister", "jp.sekisho.media.register", ADMIN },
   { MEDIA, "ImportRegister", "jp.sekisho.media.register", ADMIN },

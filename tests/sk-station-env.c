@@ -34,6 +34,7 @@
 #include <stdio.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <umockdev.h>
 #include <unistd.h>
 
@@ -457,6 +458,17 @@ stick_plug (char **f, guint n, GError **error)
       return NULL;
     }
 
+  /* udev's MAJOR and MINOR: sekishod mounts only the block device of this
+   * number through the node it names. */
+  GStatBuf node;
+  if (g_stat (devnode, &node) != 0 || !S_ISBLK (node.st_mode))
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_FAILED, "%s is not a block device", devnode);
+      return NULL;
+    }
+  g_autofree char *maj = g_strdup_printf ("%u", major (node.st_rdev));
+  g_autofree char *min = g_strdup_printf ("%u", minor (node.st_rdev));
+
   Stick *s = g_new0 (Stick, 1);
   s->name = g_strdup (name);
   s->devnode = g_steal_pointer (&devnode);
@@ -490,9 +502,9 @@ stick_plug (char **f, guint n, GError **error)
   g_autofree char *disk_name =
       k < 26 ? g_strdup_printf ("sd%c", 'a' + k)
              : g_strdup_printf ("sd%c%c", 'a' + (char)(k / 26 - 1) % 26, 'a' + (char)(k % 26));
-  s->syspath = umockdev_testbed_add_device (in.tb, "block", disk_name, storage, "size", size,
-                                            "removable", "1", NULL, "DEVNAME", s->devnode,
-                                            "DEVTYPE", "disk", "ID_BUS", "usb", NULL);
+  s->syspath = umockdev_testbed_add_device (
+      in.tb, "block", disk_name, storage, "size", size, "removable", "1", NULL, "DEVNAME",
+      s->devnode, "DEVTYPE", "disk", "ID_BUS", "usb", "MAJOR", maj, "MINOR", min, NULL);
   g_ptr_array_add (s->ids, g_strdup (s->syspath));
   for (guint i = ifaces->len; i > 0; i--)
     g_ptr_array_add (s->ids, g_strdup (g_ptr_array_index (ifaces, i - 1)));

@@ -10,9 +10,11 @@
  */
 #include "config.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <glib/gstdio.h>
+#include <linux/fs.h>
 #include <linux/magic.h>
 #include <locale.h>
 #include <string.h>
@@ -99,6 +101,70 @@ is_tmpfs (const char *path)
   return statfs (path, &fs) == 0 && fs.f_type == TMPFS_MAGIC;
 }
 
+static char *
+file_sha256 (const char *path);
+
+/* The device number of the block device node DEVNODE. */
+static dev_t
+devnum_of (const char *devnode)
+{
+  struct stat st;
+  g_assert_cmpint (stat (devnode, &st), ==, 0);
+  g_assert_true (S_ISBLK (st.st_mode));
+  return st.st_rdev;
+}
+
+/* udev's MAJOR and MINOR of DEVNODE, as the kernel reports them. */
+static void
+devnum_props (const char *devnode, char **out_major, char **out_minor)
+{
+  struct stat st;
+  gboolean node = stat (devnode, &st) == 0 && S_ISBLK (st.st_mode);
+  *out_major = g_strdup_printf ("%u", node ? major (st.st_rdev) : 0);
+  *out_minor = g_strdup_printf ("%u", node ? minor (st.st_rdev) : 0);
+}
+
+/* Whether /proc/self/mountinfo has a line for the device DEVNUM. */
+static gboolean
+in_mountinfo (dev_t devnum)
+{
+  g_autofree char *text = NULL;
+  g_assert_true (g_file_get_contents ("/proc/self/mountinfo", &text, NULL, NULL));
+  g_autofree char *needle = g_strdup_printf (" %u:%u ", major (devnum), minor (devnum));
+  return strstr (text, needle) != NULL;
+}
+
+/* What mountinfo says of MOUNT, a detached mount that is in no mount
+ * table: a clone of it (open_tree) is attached to a folder of this test
+ * for as long as the line is read.  "OPTIONS - FSTYPE SOURCE SUPER". */
+static char *
+mountinfo_of (Fixture *fx, SkMount *mount)
+{
+  int clone = open_tree (sk_mount_get_dirfd (mount), "",
+                         OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH);
+  g_assert_cmpint (clone, >=, 0);
+  g_autofree char *point = g_build_filename (fx->tmp, "look-XXXXXX", NULL);
+  g_assert_nonnull (g_mkdtemp (point));
+  g_assert_cmpint (move_mount (clone, "", AT_FDCWD, point, MOVE_MOUNT_F_EMPTY_PATH), ==, 0);
+  close (clone);
+  g_autofree char *text = NULL;
+  g_assert_true (g_file_get_contents ("/proc/self/mountinfo", &text, NULL, NULL));
+  g_auto (GStrv) lines = g_strsplit (text, "\n", -1);
+  char *found = NULL;
+  g_autofree char *needle = g_strdup_printf (" %s ", point);
+  for (guint i = 0; lines[i] != NULL && found == NULL; i++)
+    {
+      /* id parent major:minor root POINT OPTIONS [optional…] - FSTYPE SOURCE SUPER */
+      char *at = strstr (lines[i], needle);
+      if (at != NULL)
+        found = g_strdup (at + strlen (needle));
+    }
+  g_assert_cmpint (umount2 (point, 0), ==, 0);
+  g_assert_cmpint (rmdir (point), ==, 0);
+  g_assert_nonnull (found);
+  return found;
+}
+
 static void
 on_added (SkMedia *media, SkMedium *m, Fixture *fx)
 {
@@ -154,8 +220,7 @@ static void
 start_media (Fixture *fx)
 {
   g_autoptr (GError) error = NULL;
-  fx->media =
-      sk_media_new (fx->st.term, fx->journal, fx->st.term_policy, fx->udev, fx->run, &error);
+  fx->media = sk_media_new (fx->st.term, fx->journal, fx->st.term_policy, fx->udev, &error);
   g_assert_no_error (error);
   g_signal_connect (fx->media, "medium-added", G_CALLBACK (on_added), fx);
   g_signal_connect (fx->media, "medium-refused", G_CALLBACK (on_refused), fx);
@@ -281,9 +346,13 @@ add_usb (Fixture *fx, const char *serial, const char *const *classes, const char
     }
   g_autofree char *disk_name = g_strdup_printf ("sd%c", 'a' + n);
   g_autofree char *sectors = g_strdup_printf ("%u", IMAGE_MB * 2048);
-  char *disk = umockdev_testbed_add_device (
-      fx->tb, "block", disk_name, storage_iface != NULL ? storage_iface : usb, "size", sectors,
-      "removable", "1", NULL, "DEVNAME", devnode, "DEVTYPE", "disk", NULL);
+  g_autofree char *maj = NULL;
+  g_autofree char *min = NULL;
+  devnum_props (devnode, &maj, &min);
+  char *disk = umockdev_testbed_add_device (fx->tb, "block", disk_name,
+                                            storage_iface != NULL ? storage_iface : usb, "size",
+                                            sectors, "removable", "1", NULL, "DEVNAME", devnode,
+                                            "DEVTYPE", "disk", "MAJOR", maj, "MINOR", min, NULL);
   g_assert_nonnull (disk);
   return disk;
 }
@@ -739,7 +808,8 @@ test_registered_stick (Fixture *fx, gconstpointer data)
   g_assert_nonnull (strstr (exported->details, "USB-0001"));
 
   /* The package is on the medium, whole: the standard side accepts it. */
-  g_autoptr (SkMount) look = sk_mount_new (l->devnode, "ext4", fx->run, SK_MOUNT_READ_ONLY, &error);
+  g_autoptr (SkMount) look =
+      sk_mount_new (l->devnode, devnum_of (l->devnode), "ext4", SK_MOUNT_READ_ONLY, &error);
   g_assert_no_error (error);
   g_autofree char *on_medium = g_build_filename (sk_mount_get_path (look), file, NULL);
   g_autoptr (SkPackageResult) checked =
@@ -888,7 +958,8 @@ test_tokens (Fixture *fx, gconstpointer data)
   SkMediaRegister *reg = sk_media_get_register (fx->media);
 
   /* Read the genuine token off A. */
-  g_autoptr (SkMount) ma = sk_mount_new (a->devnode, "ext4", fx->run, SK_MOUNT_READ_ONLY, &error);
+  g_autoptr (SkMount) ma =
+      sk_mount_new (a->devnode, devnum_of (a->devnode), "ext4", SK_MOUNT_READ_ONLY, &error);
   g_assert_no_error (error);
   g_autoptr (GBytes) doc = sk_mount_read_small (ma, SK_MEDIUM_TOKEN_NAME, 4096, &error);
   g_autoptr (GBytes) sig = sk_mount_read_small (ma, SK_MEDIUM_TOKEN_SIG_NAME, 4096, &error);
@@ -936,7 +1007,7 @@ test_tokens (Fixture *fx, gconstpointer data)
   for (guint i = 0; i < G_N_ELEMENTS (tries); i++)
     {
       g_autoptr (SkMount) rw =
-          sk_mount_new (b->devnode, "ext4", fx->run, SK_MOUNT_READ_WRITE, &error);
+          sk_mount_new (b->devnode, devnum_of (b->devnode), "ext4", SK_MOUNT_READ_WRITE, &error);
       g_assert_no_error (error);
       g_assert_true (sk_mount_remove (rw, SK_MEDIUM_TOKEN_NAME, &error));
       g_assert_true (sk_mount_remove (rw, SK_MEDIUM_TOKEN_SIG_NAME, &error));
@@ -953,7 +1024,7 @@ test_tokens (Fixture *fx, gconstpointer data)
       g_free (clone->serial);
       clone->serial = g_strdup (tries[i].serial);
       g_autoptr (SkMount) ro =
-          sk_mount_new (b->devnode, "ext4", fx->run, SK_MOUNT_READ_ONLY, &error);
+          sk_mount_new (b->devnode, devnum_of (b->devnode), "ext4", SK_MOUNT_READ_ONLY, &error);
       g_autoptr (SkMediumRecord) none =
           sk_media_register_check (reg, clone, "usb-storage", ro, &error);
       if (none != NULL || error == NULL || error->code != SK_ERROR_MEDIA_UNREGISTERED ||
@@ -971,6 +1042,80 @@ test_tokens (Fixture *fx, gconstpointer data)
   g_autoptr (SkJournalRow) row = last_row (fx, "media-inserted");
   g_assert_nonnull (strstr (row->details, "\"registered\":\"no\""));
   g_assert_nonnull (strstr (row->details, "media-unregistered"));
+}
+
+/* The node udev named is swapped after udev reported it and before the
+ * mount: another device's node, a symbolic link to the right device, a
+ * plain file.  Each is refused (media-removed) before anything is
+ * mounted, and the device put in its place is not touched.  Put back, the
+ * same medium imports. */
+static void
+test_swapped_node (Fixture *fx, gconstpointer data)
+{
+  if (skip_without_loop (fx))
+    return;
+  g_autoptr (GError) error = NULL;
+  g_autofree char *populate = g_build_filename (fx->tmp, "swap", NULL);
+  g_autofree char *pkg = pack_into (fx, 61, populate);
+  g_assert_nonnull (pkg);
+  Loop *a = make_loop (fx, populate);
+  Loop *b = make_loop (fx, NULL);
+  /* Under /dev, as udev's names are (libudev insists). */
+  g_autofree char *node = g_strdup_printf ("/dev/sekisho-test-%d-swap", (int)getpid ());
+  unlink (node);
+  g_assert_cmpint (mknod (node, S_IFBLK | 0600, devnum_of (a->devnode)), ==, 0);
+  start_media (fx);
+  g_autofree char *disk = add_usb (fx, "SWAPPED", storage_only, node);
+  g_assert_nonnull (disk);
+  pump_until (&fx->added, 1);
+  g_autofree char *id = only_medium_id (fx);
+  g_autoptr (SkMediumRecord) r = register_ok (fx, id, "USB-0700");
+  g_assert_nonnull (r);
+  g_autofree char *b_before = file_sha256 (b->img);
+
+  struct
+  {
+    const char *what;
+    const char *says;
+  } swaps[] = {
+    { "another device", "no longer the device udev reported" },
+    { "a symbolic link", "symbolic link" },
+    { "a plain file", "not a block device" },
+  };
+  for (gsize i = 0; i < G_N_ELEMENTS (swaps); i++)
+    {
+      g_assert_cmpint (unlink (node), ==, 0);
+      if (i == 0)
+        g_assert_cmpint (mknod (node, S_IFBLK | 0600, devnum_of (b->devnode)), ==, 0);
+      else if (i == 1)
+        g_assert_cmpint (symlink (a->devnode, node), ==, 0);
+      else
+        g_assert_true (g_file_set_contents (node, "not a disk", -1, NULL));
+      g_autoptr (GPtrArray) results =
+          sk_media_import (fx->media, fx->pipe, &fx->op, id, NULL, NULL, &error);
+      g_assert_null (results);
+      if (error == NULL || error->code != SK_ERROR_MEDIA_REMOVED ||
+          strstr (error->message, swaps[i].says) == NULL)
+        g_error ("%s in the node's place: %s", swaps[i].what,
+                 error != NULL ? error->message : "accepted");
+      g_clear_error (&error);
+      g_assert_false (in_mountinfo (devnum_of (b->devnode)));
+      g_autoptr (SkJournalRow) row = last_row (fx, "media-import");
+      g_assert_cmpstr (row->reason, ==, "media-removed");
+    }
+  g_autofree char *b_after = file_sha256 (b->img);
+  g_assert_cmpstr (b_before, ==, b_after);
+  g_assert_cmpuint (rows_of (fx, "package-imported"), ==, 0);
+
+  /* The right node again: the medium is used as ever. */
+  g_assert_cmpint (unlink (node), ==, 0);
+  g_assert_cmpint (mknod (node, S_IFBLK | 0600, devnum_of (a->devnode)), ==, 0);
+  g_autoptr (GPtrArray) results =
+      sk_media_import (fx->media, fx->pipe, &fx->op, id, NULL, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (results->len, ==, 1);
+  g_assert_null (((SkMediumImport *)g_ptr_array_index (results, 0))->reason);
+  g_assert_cmpint (unlink (node), ==, 0);
 }
 
 /* A setuid binary, a device node, a symlink and FIFOs named like packages on
@@ -1013,7 +1158,8 @@ test_planted (Fixture *fx, gconstpointer data)
   g_assert_nonnull (r);
 
   /* Mount options as the kernel shows them; the setuid file cannot run. */
-  g_autoptr (SkMount) ro = sk_mount_new (l->devnode, "ext4", fx->run, SK_MOUNT_READ_ONLY, &error);
+  g_autoptr (SkMount) ro =
+      sk_mount_new (l->devnode, devnum_of (l->devnode), "ext4", SK_MOUNT_READ_ONLY, &error);
   g_assert_no_error (error);
   g_autofree char *opts = sk_mount_read_options (ro, &error);
   g_assert_no_error (error);
@@ -1022,6 +1168,16 @@ test_planted (Fixture *fx, gconstpointer data)
   for (guint i = 0; want_ro[i] != NULL; i++)
     if (!g_strv_contains ((const char *const *)o, want_ro[i]))
       g_error ("read-only mount options \"%s\" lack %s", opts, want_ro[i]);
+  /* The mount is detached: the device is in no mount table.  A clone of
+   * it, attached here, shows the same options, and the file system's own
+   * read-only state and noload ("norecovery"). */
+  g_assert_false (in_mountinfo (devnum_of (l->devnode)));
+  g_autofree char *info = mountinfo_of (fx, ro);
+  g_test_message ("read-only mount: %s", info);
+  g_assert_true (g_str_has_prefix (info, "ro,nosuid,nodev,noexec,noatime "));
+  g_assert_nonnull (strstr (info, " - ext4 "));
+  g_assert_true (strstr (info, " ro,") != NULL || g_str_has_suffix (info, " ro"));
+  g_assert_nonnull (strstr (info, "norecovery"));
   g_autofree char *evil = g_build_filename (sk_mount_get_path (ro), "evil", NULL);
   struct stat st;
   g_assert_cmpint (stat (evil, &st), ==, 0);
@@ -1040,7 +1196,8 @@ test_planted (Fixture *fx, gconstpointer data)
     }
   g_assert_true (sk_mount_unmount (ro, &error));
 
-  g_autoptr (SkMount) rw = sk_mount_new (l->devnode, "ext4", fx->run, SK_MOUNT_READ_WRITE, &error);
+  g_autoptr (SkMount) rw =
+      sk_mount_new (l->devnode, devnum_of (l->devnode), "ext4", SK_MOUNT_READ_WRITE, &error);
   g_assert_no_error (error);
   g_free (opts);
   opts = sk_mount_read_options (rw, &error);
@@ -1050,27 +1207,56 @@ test_planted (Fixture *fx, gconstpointer data)
   for (guint i = 0; want_rw[i] != NULL; i++)
     if (!g_strv_contains ((const char *const *)o, want_rw[i]))
       g_error ("read-write mount options \"%s\" lack %s", opts, want_rw[i]);
+  g_autofree char *info_rw = mountinfo_of (fx, rw);
+  g_test_message ("read-write mount: %s", info_rw);
+  g_assert_true (g_str_has_prefix (info_rw, "rw,nosuid,nodev,noexec,noatime "));
   g_assert_true (sk_mount_unmount (rw, &error));
 
-  /* A mount something still holds open is detached lazily, not left
-   * behind: gone from mountinfo and its mount point removed at once. */
-  g_autoptr (SkMount) busy = sk_mount_new (l->devnode, "ext4", fx->run, SK_MOUNT_READ_ONLY, &error);
-  g_assert_no_error (error);
-  g_autofree char *point = g_strdup (sk_mount_get_path (busy));
+  /* A read-only mount something still holds open is left to its holder,
+   * in no mount table; the device stays marked read-only meanwhile. */
   g_autofree char *pkg_base = g_path_get_basename (pkg);
+  g_autoptr (SkMount) busy =
+      sk_mount_new (l->devnode, devnum_of (l->devnode), "ext4", SK_MOUNT_READ_ONLY, &error);
+  g_assert_no_error (error);
   int held = sk_mount_open_file (busy, pkg_base, NULL, &error);
   g_assert_cmpint (held, >=, 0);
-  g_assert_false (sk_mount_unmount (busy, &error));
-  g_assert_error (error, SK_ERROR, SK_ERROR_IO_ERROR);
-  g_clear_error (&error);
-  g_autofree char *mountinfo = NULL;
-  g_assert_true (g_file_get_contents ("/proc/self/mountinfo", &mountinfo, NULL, NULL));
-  g_autofree char *needle = g_strdup_printf (" %s ", point);
-  g_assert_null (strstr (mountinfo, needle));
-  g_assert_false (g_file_test (point, G_FILE_TEST_EXISTS));
+  g_assert_true (sk_mount_unmount (busy, &error));
+  g_assert_no_error (error);
+  g_assert_false (in_mountinfo (devnum_of (l->devnode)));
+  int ro_flag = 0;
+  /* Through /proc/self/fd: umockdev's preload traps ioctls on
+   * descriptors opened by a device's name. */
+  int byname = open (l->devnode, O_RDONLY | O_CLOEXEC);
+  g_assert_cmpint (byname, >=, 0);
+  g_autofree char *again = g_strdup_printf ("/proc/self/fd/%d", byname);
+  int devfd = open (again, O_RDONLY | O_CLOEXEC);
+  g_assert_cmpint (devfd, >=, 0);
+  close (byname);
+  g_assert_cmpint (ioctl (devfd, BLKROGET, &ro_flag), ==, 0);
+  g_assert_cmpint (ro_flag, ==, 1);
   char byte;
   g_assert_cmpint (read (held, &byte, 1), ==, 1); /* the holder still reads */
   close (held);
+  g_clear_object (&busy);
+  /* A read-write one still held is an error: what a read-back would read
+   * next might come from the cache, not the medium. */
+  g_autoptr (SkMount) busy_rw =
+      sk_mount_new (l->devnode, devnum_of (l->devnode), "ext4", SK_MOUNT_READ_WRITE, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (ioctl (devfd, BLKROGET, &ro_flag), ==, 0);
+  g_assert_cmpint (ro_flag, ==, 0);
+  held = sk_mount_open_file (busy_rw, pkg_base, NULL, &error);
+  g_assert_cmpint (held, >=, 0);
+  g_assert_false (sk_mount_unmount (busy_rw, &error));
+  g_assert_error (error, SK_ERROR, SK_ERROR_IO_ERROR);
+  g_clear_error (&error);
+  close (held);
+  g_clear_object (&busy_rw);
+  /* Closed, the device is free again: an exclusive open works. */
+  int excl = open (l->devnode, O_RDONLY | O_EXCL | O_CLOEXEC);
+  g_assert_cmpint (excl, >=, 0);
+  close (excl);
+  close (devfd);
 
   /* Import: only the real package comes in; each planted name is refused
    * by name and journaled; nothing hangs on the FIFOs. */
@@ -1116,24 +1302,30 @@ flip_hook (const char *point, gpointer data)
   Flip *f = data;
   if (g_str_equal (point, "media-written"))
     {
-      /* The package as written, through the read-write mount. */
-      g_autofree char *media = g_build_filename (f->fx->run, "media", NULL);
-      g_autoptr (GDir) d = g_dir_open (media, 0, NULL);
-      const char *mnt;
-      while (d != NULL && (mnt = g_dir_read_name (d)) != NULL)
+      /* The package as written, through the read-write mount: a folder
+       * this process holds open on the loop device's file system. */
+      dev_t dev = devnum_of (f->loop->devnode);
+      g_autoptr (GDir) fds = g_dir_open ("/proc/self/fd", 0, NULL);
+      const char *fd_name;
+      while (fds != NULL && !f->have_head && (fd_name = g_dir_read_name (fds)) != NULL)
         {
-          g_autofree char *mdir = g_build_filename (media, mnt, NULL);
-          g_autoptr (GDir) md = g_dir_open (mdir, 0, NULL);
-          const char *name;
-          while (md != NULL && (name = g_dir_read_name (md)) != NULL)
-            if (g_str_has_suffix (name, ".tar.gpg"))
+          int dirfd = (int)g_ascii_strtoll (fd_name, NULL, 10);
+          struct stat st;
+          if (fstat (dirfd, &st) != 0 || !S_ISDIR (st.st_mode) || st.st_dev != dev)
+            continue;
+          int listfd = openat (dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+          DIR *md = fdopendir (listfd);
+          struct dirent *de;
+          while (md != NULL && (de = readdir (md)) != NULL)
+            if (g_str_has_suffix (de->d_name, ".tar.gpg"))
               {
-                g_autofree char *path = g_build_filename (mdir, name, NULL);
-                int fd = open (path, O_RDONLY);
+                int fd = openat (dirfd, de->d_name, O_RDONLY | O_CLOEXEC);
                 g_assert_cmpint (read (fd, f->head, sizeof f->head), ==, sizeof f->head);
                 close (fd);
                 f->have_head = TRUE;
               }
+          if (md != NULL)
+            closedir (md);
         }
     }
   else if (g_str_equal (point, "media-before-readback") && f->have_head)
@@ -1229,7 +1421,8 @@ test_full (Fixture *fx, gconstpointer data)
   g_assert_error (error, SK_ERROR, SK_ERROR_MEDIA_FULL);
   g_assert_null (file);
   /* Nothing but the filler, the token and lost+found is on it. */
-  g_autoptr (SkMount) ro = sk_mount_new (l->devnode, "ext4", fx->run, SK_MOUNT_READ_ONLY, &error);
+  g_autoptr (SkMount) ro =
+      sk_mount_new (l->devnode, devnum_of (l->devnode), "ext4", SK_MOUNT_READ_ONLY, &error);
   g_autoptr (GPtrArray) names = sk_mount_list (ro, &error);
   g_assert_cmpuint (names->len, ==, 4);
   g_assert_true (sk_mount_unmount (ro, &error));
@@ -1325,6 +1518,108 @@ run_cli (Fixture *fx, char **out, const char *first, ...)
   g_assert_no_error (error);
   g_assert_true (WIFEXITED (status));
   return WEXITSTATUS (status);
+}
+
+/* The CLI in-process, seeing this test's mocked devices (umockdev's
+ * preload and testbed, inherited). */
+static int
+run_cli_mocked (Fixture *fx, char **out, const char *const *args)
+{
+  g_autoptr (GPtrArray) argv = g_ptr_array_new ();
+  g_ptr_array_add (argv, (char *)g_getenv ("SEKISHO_CLI"));
+  g_ptr_array_add (argv, (char *)"--station");
+  g_ptr_array_add (argv, (char *)sk_station_get_dir (fx->st.term));
+  g_ptr_array_add (argv, (char *)"--json");
+  for (guint i = 0; args[i] != NULL; i++)
+    g_ptr_array_add (argv, (char *)args[i]);
+  g_ptr_array_add (argv, NULL);
+  int status = 0;
+  g_autoptr (GError) error = NULL;
+  g_spawn_sync (NULL, (char **)argv->pdata, NULL, G_SPAWN_STDERR_TO_DEV_NULL, NULL, NULL, out, NULL,
+                &status, &error);
+  g_assert_no_error (error);
+  g_assert_true (WIFEXITED (status));
+  return WEXITSTATUS (status);
+}
+
+/* Holds DEVNODE's block device exclusively, as a mounted file system
+ * would: any mount of it fails while the descriptor is open. */
+static int
+hold_exclusively (const char *devnode)
+{
+  int byname = open (devnode, O_RDONLY | O_CLOEXEC);
+  g_assert_cmpint (byname, >=, 0);
+  g_autofree char *again = g_strdup_printf ("/proc/self/fd/%d", byname);
+  int fd = open (again, O_RDONLY | O_EXCL | O_CLOEXEC);
+  g_assert_cmpint (fd, >=, 0);
+  close (byname);
+  return fd;
+}
+
+/* Looking only (SK_MEDIA_LOOK_ONLY, `media list --devices` in-process)
+ * never mounts a medium: with its device held as a mount would hold it,
+ * the full take-in fails to read the token (and says so in the journal)
+ * while looking lists the same medium, reads and journals nothing. */
+static void
+test_look_only (Fixture *fx, gconstpointer data)
+{
+  if (skip_without_loop (fx))
+    return;
+  g_autoptr (GError) error = NULL;
+  Loop *l = make_loop (fx, NULL);
+  start_media (fx);
+  g_autofree char *disk = add_usb (fx, "LOOK", storage_only, l->devnode);
+  g_assert_nonnull (disk);
+  pump_until (&fx->added, 1);
+  g_autofree char *id = only_medium_id (fx);
+  g_autoptr (SkMediumRecord) r = register_ok (fx, id, "USB-0900");
+  g_assert_nonnull (r);
+  g_clear_object (&fx->media);
+
+  int held = hold_exclusively (l->devnode);
+  guint inserted = rows_of (fx, "media-inserted");
+  /* The contrast: taking media in for use mounts, and the hold shows it. */
+  g_autoptr (SkMedia) full =
+      sk_media_new (fx->st.term, fx->journal, fx->st.term_policy, fx->udev, &error);
+  g_assert_no_error (error);
+  g_autoptr (GPtrArray) full_list = sk_media_list (full);
+  g_assert_cmpuint (full_list->len, ==, 1);
+  g_assert_null (((SkMedium *)g_ptr_array_index (full_list, 0))->number);
+  g_assert_cmpuint (rows_of (fx, "media-inserted"), ==, inserted + 1);
+  g_clear_object (&full);
+
+  g_autoptr (SkMedia) look = sk_media_new_full (fx->st.term, fx->journal, fx->st.term_policy,
+                                                fx->udev, SK_MEDIA_LOOK_ONLY, &error);
+  g_assert_no_error (error);
+  g_autoptr (GPtrArray) list = sk_media_list (look);
+  g_assert_cmpuint (list->len, ==, 1);
+  SkMedium *m = g_ptr_array_index (list, 0);
+  g_assert_cmpstr (m->disk->serial, ==, "LOOK");
+  g_assert_null (m->number);
+  g_assert_null (m->refused_reason);
+  g_assert_cmpuint (rows_of (fx, "media-inserted"), ==, inserted + 1);
+
+  /* The command line in-process: listed from udev, the token not read,
+   * the register's row for this identity named as a hint; nothing
+   * journaled, with the device still held. */
+  g_autofree char *out = NULL;
+  const char *const list_args[] = { "media", "list", "--devices", NULL };
+  g_assert_cmpint (run_cli_mocked (fx, &out, list_args), ==, 0);
+  g_test_message ("%s", out);
+  g_assert_nonnull (strstr (out, "\"serial\":\"LOOK\""));
+  g_assert_nonnull (strstr (out, "\"token\":\"not-read\""));
+  g_assert_nonnull (strstr (out, "\"registered\":null"));
+  g_assert_nonnull (strstr (out, "\"register_matches\":[\"USB-0900\"]"));
+  g_assert_cmpuint (rows_of (fx, "media-inserted"), ==, inserted + 1);
+  close (held);
+
+  /* Where no service runs, --tokens reads them in-process. */
+  g_free (out);
+  out = NULL;
+  const char *const token_args[] = { "media", "list", "--devices", "--tokens", NULL };
+  g_assert_cmpint (run_cli_mocked (fx, &out, token_args), ==, 0);
+  g_assert_nonnull (strstr (out, "\"registered\":true"));
+  g_assert_nonnull (strstr (out, "\"number\":\"USB-0900\""));
 }
 
 static void
@@ -1425,7 +1720,7 @@ test_policy_import_unregistered (Fixture *fx, gconstpointer data)
   g_autofree char *pkg = pack_into (fx, 82, populate);
   g_assert_nonnull (pkg);
   Loop *l = make_loop (fx, populate);
-  fx->media = sk_media_new (fx->st.term, fx->journal, policy, fx->udev, fx->run, &error);
+  fx->media = sk_media_new (fx->st.term, fx->journal, policy, fx->udev, &error);
   g_assert_no_error (error);
   g_signal_connect (fx->media, "medium-added", G_CALLBACK (on_added), fx);
   g_autofree char *disk = add_usb (fx, "OPEN", storage_only, l->devnode);
@@ -1660,8 +1955,8 @@ test_eio_export (Fixture *fx, gconstpointer data)
       if (when[i].code == SK_ERROR_MEDIA_NOT_WRITTEN)
         {
           /* Only what was there before: lost+found and the token. */
-          g_autoptr (SkMount) ro =
-              sk_mount_new (e.loop->devnode, "ext4", fx->run, SK_MOUNT_READ_ONLY, &error);
+          g_autoptr (SkMount) ro = sk_mount_new (e.loop->devnode, devnum_of (e.loop->devnode),
+                                                 "ext4", SK_MOUNT_READ_ONLY, &error);
           g_assert_no_error (error);
           g_autoptr (GPtrArray) names = sk_mount_list (ro, &error);
           g_assert_no_error (error);
@@ -1801,7 +2096,8 @@ test_read_only_untouched (Fixture *fx, gconstpointer data)
   g_autofree char *after = file_sha256 (l->img);
   g_assert_cmpstr (before, ==, after);
   /* …and the device is writable again for what comes next (an export). */
-  g_autoptr (SkMount) rw = sk_mount_new (l->devnode, "ext4", fx->run, SK_MOUNT_READ_WRITE, &error);
+  g_autoptr (SkMount) rw =
+      sk_mount_new (l->devnode, devnum_of (l->devnode), "ext4", SK_MOUNT_READ_WRITE, &error);
   g_assert_no_error (error);
   g_assert_true (sk_mount_unmount (rw, &error));
 }
@@ -1887,11 +2183,10 @@ test_filesystems (Fixture *fx, gconstpointer data)
         {
           g_assert_no_error (error);
           g_assert_nonnull (r);
-          g_autoptr (SkMount) ro =
-              sk_mount_new (l->devnode, kinds[i].fs, fx->run, SK_MOUNT_READ_ONLY, &error);
+          g_autoptr (SkMount) ro = sk_mount_new (l->devnode, devnum_of (l->devnode), kinds[i].fs,
+                                                 SK_MOUNT_READ_ONLY, &error);
           g_assert_no_error (error);
-          g_autofree char *opts = sk_mount_read_options (ro, &error);
-          g_assert_no_error (error);
+          g_autofree char *opts = mountinfo_of (fx, ro);
           g_assert_nonnull (strstr (opts, "fmask=0177"));
           g_assert_nonnull (strstr (opts, "noexec"));
           g_assert_true (sk_mount_unmount (ro, &error));
@@ -1960,9 +2255,12 @@ static char *
 add_disc (Fixture *fx, const char *name, const char *devnode, gsize bytes)
 {
   g_autofree char *sectors = g_strdup_printf ("%" G_GSIZE_FORMAT, bytes / 512);
-  char *sr = umockdev_testbed_add_device (fx->tb, "block", name, NULL, "size", sectors, "removable",
-                                          "1", NULL, "DEVNAME", devnode, "DEVTYPE", "disk",
-                                          "ID_CDROM", "1", "ID_BUS", "ata", NULL);
+  g_autofree char *maj = NULL;
+  g_autofree char *min = NULL;
+  devnum_props (devnode, &maj, &min);
+  char *sr = umockdev_testbed_add_device (
+      fx->tb, "block", name, NULL, "size", sectors, "removable", "1", NULL, "DEVNAME", devnode,
+      "DEVTYPE", "disk", "ID_CDROM", "1", "ID_BUS", "ata", "MAJOR", maj, "MINOR", min, NULL);
   g_assert_nonnull (sr);
   return sr;
 }
@@ -1972,6 +2270,66 @@ add_disc (Fixture *fx, const char *name, const char *devnode, gsize bytes)
  * file system is an ISO 9660 image made by xorriso where the kernel reads
  * one; this machine's kernel does not, so the token's path runs on an ext4
  * "disc" and the ISO is checked for its refusal. */
+/* A disc's token into two files the caller made: each must be a new,
+ * empty regular file opened for writing, and two different files; else
+ * nothing is recorded.  Then both hold what a disc carries. */
+static void
+test_disc_into (Fixture *fx, gconstpointer data)
+{
+  if (skip_without_loop (fx))
+    return;
+  g_autoptr (GError) error = NULL;
+  start_media (fx);
+  SkMediaRegister *reg = sk_media_get_register (fx->media);
+  g_autofree char *a = g_build_filename (fx->tmp, "token", NULL);
+  g_autofree char *b = g_build_filename (fx->tmp, "token.sig", NULL);
+  int fa = open (a, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+  int fb = open (b, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+  int ro = open (b, O_RDONLY | O_CLOEXEC);
+  g_assert_cmpint (fa, >=, 0);
+  g_assert_cmpint (fb, >=, 0);
+  g_assert_cmpint (ro, >=, 0);
+  guint registered = rows_of (fx, "media-registered");
+
+  /* Read-only, the same file twice, a file that holds something. */
+  int refused[][2] = { { fa, ro }, { fa, fa } };
+  for (gsize i = 0; i < G_N_ELEMENTS (refused); i++)
+    {
+      g_autoptr (SkMediumRecord) r = sk_media_register_disc_into (
+          reg, &fx->admin, "CD-0301", NULL, refused[i][0], refused[i][1], &error);
+      g_assert_null (r);
+      g_assert_error (error, SK_ERROR, SK_ERROR_USAGE);
+      g_clear_error (&error);
+    }
+  g_assert_cmpint (write (fb, "x", 1), ==, 1);
+  g_autoptr (SkMediumRecord) full =
+      sk_media_register_disc_into (reg, &fx->admin, "CD-0301", NULL, fa, fb, &error);
+  g_assert_null (full);
+  g_assert_error (error, SK_ERROR, SK_ERROR_USAGE);
+  g_clear_error (&error);
+  g_assert_cmpuint (rows_of (fx, "media-registered"), ==, registered);
+  g_autoptr (GPtrArray) rows = sk_media_register_list (reg, TRUE, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (rows->len, ==, 0);
+
+  g_assert_cmpint (ftruncate (fb, 0), ==, 0);
+  g_autoptr (SkMediumRecord) r =
+      sk_media_register_disc_into (reg, &fx->admin, "CD-0301", "disc", fa, fb, &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (r->kind, ==, "optical");
+  g_assert_cmpuint (rows_of (fx, "media-registered"), ==, registered + 1);
+  close (fa);
+  close (fb);
+  close (ro);
+  g_autofree char *doc = NULL;
+  g_assert_true (g_file_get_contents (a, &doc, NULL, NULL));
+  g_assert_nonnull (strstr (doc, "\"CD-0301\""));
+  g_assert_nonnull (strstr (doc, r->token));
+  GStatBuf st;
+  g_assert_cmpint (g_stat (b, &st), ==, 0);
+  g_assert_cmpint (st.st_size, >, 0);
+}
+
 static void
 test_disc (Fixture *fx, gconstpointer data)
 {
@@ -2124,6 +2482,9 @@ main (int argc, char **argv)
   ADD ("/media/filesystems", test_filesystems);
   ADD ("/media/write-protected", test_write_protected);
   ADD ("/media/disc", test_disc);
+  ADD ("/media/disc-into", test_disc_into);
+  ADD ("/media/swapped-node", test_swapped_node);
+  ADD ("/media/look-only", test_look_only);
 #undef ADD
   int ret = g_test_run ();
   sk_test_keys_free ();

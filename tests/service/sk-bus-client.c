@@ -148,6 +148,12 @@ client_call (GDBusConnection *bus, char **argv)
     params = g_variant_new ("(ss)", argv[3], argv[4]);
   else if (g_str_equal (op, "Media.Register"))
     params = g_variant_new ("(sss)", argv[3], argv[4], argv[5]);
+  else if (g_str_equal (op, "Media.RegisterDisc"))
+    /* NUMBER LABEL TOKEN SIG: the two files opened (made) here for writing. */
+    params = g_variant_new (
+        "(sshh)", argv[3], argv[4],
+        g_unix_fd_list_append (fds, open_or_die (argv[5], O_WRONLY | O_CREAT), NULL),
+        g_unix_fd_list_append (fds, open_or_die (argv[6], O_WRONLY | O_CREAT), NULL));
   else if (g_str_equal (op, "Media.ExportRegister"))
     params = g_variant_new (
         "(h)",

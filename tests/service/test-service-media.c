@@ -404,6 +404,80 @@ test_register_import (void)
   assert_denied ("skaud", "Media.ExportRegister", aud_csv, NULL);
 }
 
+/* A disc is registered before it is burned (Media.RegisterDisc): the
+ * service writes the signed token into the two files the administrator
+ * made, records the row (kind optical) and journals it; nobody else may,
+ * and a file that is not new and empty is refused with nothing recorded. */
+static void
+test_register_disc (void)
+{
+  g_autofree char *dir = g_build_filename (h.work, "disc", NULL);
+  g_assert_cmpint (g_mkdir (dir, 0777), ==, 0);
+  g_assert_cmpint (g_chmod (dir, 0777), ==, 0);
+  g_autofree char *token = g_build_filename (dir, ".sekisho-medium.json", NULL);
+  g_autofree char *sig = g_build_filename (dir, ".sekisho-medium.json.sig", NULL);
+  guint registered = count_rows ("media-registered");
+
+  const char *const others[] = { "skop1", "skaud" };
+  for (gsize i = 0; i < G_N_ELEMENTS (others); i++)
+    {
+      g_autofree char *t = g_strdup_printf ("%s/%s.json", dir, others[i]);
+      g_autofree char *s = g_strdup_printf ("%s/%s.json.sig", dir, others[i]);
+      assert_denied (others[i], "Media.RegisterDisc", "CD-0101", "", t, s, NULL);
+    }
+
+  g_autoptr (JsonNode) row =
+      reply_as ("skadm", "OK ", "Media.RegisterDisc", "CD-0101", "月次", token, sig, NULL);
+  JsonObject *ro = json_node_get_object (row);
+  g_assert_cmpstr (json_object_get_string_member (ro, "number"), ==, "CD-0101");
+  g_assert_cmpstr (json_object_get_string_member (ro, "kind"), ==, "optical");
+  g_assert_cmpstr (json_object_get_string_member (ro, "state"), ==, "registered");
+  g_assert_cmpuint (count_rows ("media-registered"), ==, registered + 1);
+
+  /* The files are the administrator's, and hold the token for CD-0101. */
+  GStatBuf st;
+  g_assert_cmpint (g_stat (token, &st), ==, 0);
+  g_assert_cmpuint (st.st_uid, ==, uid_of ("skadm"));
+  g_autofree char *doc = NULL;
+  g_assert_true (g_file_get_contents (token, &doc, NULL, NULL));
+  g_autoptr (JsonNode) t = json_from_string (doc, NULL);
+  g_assert_nonnull (t);
+  g_assert_cmpstr (json_object_get_string_member (json_node_get_object (t), "number"), ==,
+                   "CD-0101");
+  g_assert_cmpstr (json_object_get_string_member (json_node_get_object (t), "format"), ==,
+                   "sekisho-medium-token/1");
+  g_assert_cmpint (g_stat (sig, &st), ==, 0);
+  g_assert_cmpint (st.st_size, >, 0);
+
+  /* The same number again: refused, and the new files stay empty. */
+  g_autofree char *token2 = g_build_filename (dir, "again.json", NULL);
+  g_autofree char *sig2 = g_build_filename (dir, "again.json.sig", NULL);
+  g_autofree char *again =
+      call_as ("skadm", "Media.RegisterDisc", "CD-0101", "", token2, sig2, NULL);
+  g_assert_cmpstr (again, ==, "ERR jp.sekisho.Error.MediaNumberInUse");
+  g_assert_cmpint (g_stat (token2, &st), ==, 0);
+  g_assert_cmpint (st.st_size, ==, 0);
+
+  /* A file that already holds something is not overwritten: refused before
+   * anything is recorded. */
+  g_autofree char *full = g_build_filename (dir, "full.json", NULL);
+  g_autofree char *sig3 = g_build_filename (dir, "full.json.sig", NULL);
+  g_assert_true (g_file_set_contents (full, "keep me", -1, NULL));
+  g_assert_cmpint (g_chmod (full, 0666), ==, 0);
+  g_autofree char *clobber =
+      call_as ("skadm", "Media.RegisterDisc", "CD-0102", "", full, sig3, NULL);
+  g_assert_cmpstr (clobber, ==, "ERR jp.sekisho.Error.Usage");
+  g_autofree char *kept = NULL;
+  g_assert_true (g_file_get_contents (full, &kept, NULL, NULL));
+  g_assert_cmpstr (kept, ==, "keep me");
+  g_autoptr (JsonNode) reg = reply_as ("skaud", "OK ", "Media.ListRegister", NULL);
+  JsonArray *rows = json_object_get_array_member (json_node_get_object (reg), "register");
+  for (guint i = 0; i < json_array_get_length (rows); i++)
+    g_assert_cmpstr (
+        json_object_get_string_member (json_array_get_object_element (rows, i), "number"), !=,
+        "CD-0102");
+}
+
 /* The imported case's result, taken in, goes onto the registered stick
  * and is read back from it before the export counts. */
 static void
@@ -530,6 +604,7 @@ main (int argc, char **argv)
 
   g_test_add_func ("/service-media/signals", test_signals);
   g_test_add_func ("/service-media/register-import", test_register_import);
+  g_test_add_func ("/service-media/register-disc", test_register_disc);
   g_test_add_func ("/service-media/export", test_export);
   g_test_add_func ("/service-media/pulled", test_pulled);
   int status = g_test_run ();
