@@ -54,7 +54,9 @@ Scenarios (each one meson test):
 """
 
 import argparse
+import csv
 import importlib.machinery
+import io
 import json
 import os
 import pwd
@@ -261,6 +263,19 @@ def prepare(root, scenario):
         os.chmod(path + ".sig", 0o644)
         st["policy_newer"] = path
         st["policy_older"] = os.path.join(files, "policy.json")
+        # A key a partner sends: made here, in a GnuPG home of its own.
+        home = tempfile.mkdtemp(dir=root.work)
+        sh(["gpg", "--homedir", home, "--batch", "--passphrase", "", "--quick-gen-key",
+            "Sekisho GUI partner <partner@example.invalid>", "ed25519", "sign", "never"],
+           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        listing = sh(["gpg", "--homedir", home, "--batch", "--with-colons", "--list-keys"],
+                     capture_output=True, text=True).stdout
+        st["partner_fpr"] = next(line.split(":")[9] for line in listing.splitlines() if line.startswith("fpr:"))
+        key = os.path.join(d, "partner.gpg")
+        sh(["gpg", "--homedir", home, "--batch", "--yes", "--export", "-o", key, st["partner_fpr"]],
+           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        os.chmod(key, 0o644)
+        st["partner_key"] = key
     elif scenario == "auditor":
         # Something in the journal to look at: a medium registered.
         stick = root.empty_image("stick-x")
@@ -554,6 +569,9 @@ JA = {
     "export_record": "記録簿を書き出す(_E)…",
     "install": "ポリシーを導入(_I)…",
     "install_this": "このポリシーを導入(_T)",
+    "export_register": "台帳を書き出す(_X)…",
+    "import_register": "台帳を読み込む(_P)…",
+    "import_keys": "鍵を取り込む(_K)…",
 }
 
 
@@ -913,6 +931,55 @@ def scenario_admin(ctx):
     wait_any_text(frame, "USB-0100 として登録", timeout=30)
     check(True, "the stick was registered as USB-0100")
     shot(ctx, "admin-registered")
+
+    # The register as CSV: written with a BOM (a Japanese spreadsheet opens
+    # it as UTF-8), read back with one medium more; a hostile one refused
+    # with the line that is wrong.
+    exported = os.path.join(st["home"], "register.csv")
+    press_when_enabled(frame, name_of("export_register"))
+    type_into_dialog(ctx, exported)
+    wait_any_text(frame, "CSV で書き出しました", timeout=30)
+    with open(exported, "rb") as f:
+        data = f.read()
+    check(data.startswith(b"\xef\xbb\xbf"), "the register CSV starts with a UTF-8 BOM")
+    rows = list(csv.reader(io.StringIO(data[3:].decode("utf-8"), newline="")))
+    check(rows[0][0] == "管理番号" and any(r[0] == "USB-0100" for r in rows),
+          "the register CSV has its Japanese header and USB-0100")
+    row = list(next(r for r in rows if r[0] == "USB-0100"))
+    row[0], row[4] = "USB-0500", "SKI0500"
+    taken = os.path.join(st["home"], "register-more.csv")
+    with open(taken, "wb") as f:
+        f.write(data + ",".join('"%s"' % c for c in row).encode("utf-8") + b"\r\n")
+    press_when_enabled(frame, name_of("import_register"))
+    type_into_dialog(ctx, taken)
+    wait_any_text(frame, "1 行を追加", timeout=30)
+    wait_any_text(frame, "USB-0500", timeout=10)
+    check(True, "the register read back with one medium more (USB-0500 listed)")
+    # Line 3 holds a cell a spreadsheet would run as a formula.
+    hostile = os.path.join(st["home"], "register-hostile.csv")
+    row[0], row[4], row[2] = "USB-0501", "SKI0501", '=HYPERLINK(""http://x"")'
+    with open(hostile, "wb") as f:
+        f.write(data.split(b"\r\n")[0] + b"\r\n" + data.split(b"\r\n")[1] + b"\r\n"
+                + ",".join('"%s"' % c for c in row).encode("utf-8") + b"\r\n")
+    press_when_enabled(frame, name_of("import_register"))
+    type_into_dialog(ctx, hostile)
+    refusal_shows(frame, "media-csv-invalid")
+    # The detail is the service's message, in the service's language (the
+    # test's service runs in C): either way it names line 3.
+    detail = wait_any_text(frame, "media-csv-invalid", timeout=10)
+    texts = " ".join(all_text(frame))
+    check("3行目" in texts or "line 3:" in texts, "the refusal names line 3 (%s)" % detail)
+    check("USB-0501" not in " ".join(all_text(frame)), "nothing of the hostile CSV was taken")
+    check(True, "a CSV with a spreadsheet formula is refused by its line (line 3, media-csv-invalid)")
+    shot(ctx, "admin-register-hostile")
+
+    # A partner's key imported: its fingerprint shown.
+    press_when_enabled(frame, name_of("import_keys"))
+    type_into_dialog(ctx, st["partner_key"])
+    wait_any_text(frame, "鍵を取り込みました", timeout=30)
+    shown = wait_any_text(frame, st["partner_fpr"], timeout=10)
+    check(True, "the imported key is shown by its fingerprint (%s)" % shown)
+    shot(ctx, "admin-key-imported")
 
     # A newer signed policy: its differences first, then installed.
     press_when_enabled(frame, name_of("install"))
