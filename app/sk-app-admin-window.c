@@ -227,7 +227,7 @@ policy_rules (JsonObject *p)
   if (caps != NULL)
     {
       g_autofree char *size =
-          g_format_size ((guint64)MAX (0, sk_app_json_int (caps, "max_package_size", 0)));
+          sk_app_format_size ((guint64)MAX (0, sk_app_json_int (caps, "max_package_size", 0)));
       g_string_append_c (s, '\n');
       /* TRANSLATORS: the caps of a package: files, then size. */
       g_string_append_printf (s, _ ("At most %d files, %s per package"),

@@ -95,6 +95,17 @@ sk_app_format_event (const char *event)
 }
 
 char *
+sk_app_format_size (guint64 bytes)
+{
+  /* Below a kilobyte GLib says "621 bytes" in English here (its catalogue
+   * is not consulted for it on this system): said in our words instead. */
+  if (bytes < 1000)
+    return g_strdup_printf (g_dngettext (GETTEXT_PACKAGE, "%u byte", "%u bytes", (gulong)bytes),
+                            (guint)bytes);
+  return g_format_size (bytes);
+}
+
+char *
 sk_app_format_role (const char *role)
 {
   static const Word words[] = {

@@ -729,7 +729,9 @@ def scenario_operator(ctx):
     shot(ctx, "operator-hostile")
     bad = run.unnamed_controls(frame)
     check(not bad, "every control has an accessible name (unnamed: %s)" % bad)
-    photograph_styles(ctx, "operator", st["inquiry"])
+    # The 加入者情報作成 case, done: its files, results and deadlines shown.
+    photograph_styles(ctx, "operator", st["inquiry"],
+                      lambda frame: (select_row(frame, "案件", st["case"]), wait_any_text(frame, "KNY02")))
 
 
 def scenario_approve(ctx):
@@ -917,7 +919,7 @@ def image_size(path):
     return int(w), int(h)
 
 
-def photograph_styles(ctx, role, shown):
+def photograph_styles(ctx, role, shown, then=None):
     """ROLE's window again, in the dark style and at scale 2 (HiDPI), each
     in an app of its own started once the scenario's work is done (so the
     window shows it); SHOWN is a text the window holds once filled.
@@ -932,6 +934,8 @@ def photograph_styles(ctx, role, shown):
         ctx.app = App(ctx.args, ctx.state, extra)
         frame = frame_of()
         wait_any_text(frame, shown, timeout=30)
+        if then is not None:
+            then(frame)
         path = shot(ctx, "%s-%s" % (role, style))
         if style == "dark":
             lum = run.mean_luminance(path)

@@ -262,6 +262,10 @@ test_next_deadline (void)
   g_assert_cmpstr (sk_app_json_next_deadline (old, NULL), ==, "2026-12-07T01:30:00Z");
   g_autoptr (JsonObject) none = sk_app_json_parse_object ("{}", NULL);
   g_assert_null (sk_app_json_next_deadline (none, NULL));
+  g_autofree char *small = sk_app_format_size (621);
+  g_assert_cmpstr (small, ==, "621 バイト");
+  g_autofree char *big = sk_app_format_size (11500);
+  g_assert_cmpstr (big, ==, "11.5\u00a0kB"); /* GLib keeps the number and unit together */
   g_autofree char *role = sk_app_format_key_role ("to-standard signer");
   g_assert_cmpstr (role, ==, "標準システム向けの署名者");
 }
