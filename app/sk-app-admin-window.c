@@ -227,7 +227,7 @@ policy_rules (JsonObject *p)
   if (caps != NULL)
     {
       g_autofree char *size =
-          g_format_size ((guint64)MAX (0, sk_app_json_int (caps, "max_package_size", 0)));
+          sk_app_format_size ((guint64)MAX (0, sk_app_json_int (caps, "max_package_size", 0)));
       g_string_append_c (s, '\n');
       /* TRANSLATORS: the caps of a package: files, then size. */
       g_string_append_printf (s, _ ("At most %d files, %s per package"),
@@ -278,7 +278,10 @@ key_roles (JsonArray *roles)
       g_autofree char *words = sk_app_format_key_role (json_node_get_string (n));
       g_string_append_printf (s, "%s%s", s->len > 0 ? "、" : "", words);
     }
-  return s->len > 0 ? g_string_free (g_steal_pointer (&s), FALSE) : g_strdup ("—");
+  /* A key in the keyring that the policy does not list is trusted for
+   * nothing (DESIGN.md §5). */
+  return s->len > 0 ? g_string_free (g_steal_pointer (&s), FALSE)
+                    : g_strdup (_ ("Not in the policy: trusted for nothing"));
 }
 
 /* The keyring's own entry for FPR in K's "keys", if any. */
@@ -600,6 +603,23 @@ on_keys_imported (GObject *source, GAsyncResult *result, gpointer user_data)
       return;
     }
   sk_app_refusal_bar_dismiss (self->refusal_bar);
+  /* What was imported, by fingerprint: the administrator compares it with
+   * the one the key's owner read out. */
+  guint n = fingerprints != NULL ? g_strv_length (fingerprints) : 0;
+  g_autoptr (GString) shown = g_string_new (NULL);
+  for (guint i = 0; i < n; i++)
+    {
+      g_autofree char *fpr = sk_escape_untrusted (fingerprints[i]);
+      g_string_append_printf (shown, "%s%s", i > 0 ? _ (", ") : "", fpr);
+    }
+  g_autofree char *count = g_strdup_printf ("%u", n);
+  g_autofree char *text =
+      n == 0 ? g_strdup (_ ("The file held no key to import."))
+             /* TRANSLATORS: the number of keys, then their fingerprints. */
+             : g_strdup_printf (
+                   g_dngettext (GETTEXT_PACKAGE, "Imported %s key: %s", "Imported %s keys: %s", n),
+                   count, shown->str);
+  gtk_label_set_text (self->status_label, text);
   refresh (self);
 }
 

@@ -7,6 +7,7 @@
 
 #include "sk-app-format.h"
 #include "sk-error.h"
+#include "sk-event.h"
 
 typedef struct
 {
@@ -82,45 +83,26 @@ sk_app_format_file_state (const char *state)
 char *
 sk_app_format_event (const char *event)
 {
-  static const Word words[] = {
-    { "station-created", N_ ("Station created") },
-    { "policy-installed", N_ ("Policy installed") },
-    { "policy-refused", N_ ("Policy refused") },
-    { "key-imported", N_ ("Key imported") },
-    { "key-refused", N_ ("Key refused") },
-    { "media-inserted", N_ ("Medium inserted") },
-    { "media-removed", N_ ("Medium removed") },
-    { "media-refused", N_ ("Medium refused") },
-    { "media-registered", N_ ("Medium registered") },
-    { "media-unregistered", N_ ("Medium registration withdrawn") },
-    { "media-register-imported", N_ ("Media register imported") },
-    { "media-import", N_ ("Imported from a medium") },
-    { "media-export", N_ ("Exported to a medium") },
-    { "package-imported", N_ ("Package imported") },
-    { "package-refused", N_ ("Package refused") },
-    { "package-packed", N_ ("Package packed") },
-    { "package-unpacked", N_ ("Package unpacked") },
-    { "package-exported", N_ ("Package exported and read back") },
-    { "file-handed-off", N_ ("File handed to the browser") },
-    { "handoff-refused", N_ ("Hand-off refused") },
-    { "handoff-deleted", N_ ("Hand-off files deleted") },
-    { "handoff-recovered", N_ ("Hand-off recovered") },
-    { "upload-confirmed", N_ ("Upload confirmed") },
-    { "upload-refused", N_ ("Upload refused") },
-    { "download-taken-in", N_ ("Result taken in") },
-    { "download-refused", N_ ("Result refused") },
-    { "download-expired", N_ ("Download expired") },
-    { "result-approved", N_ ("Result approved") },
-    { "case-closed", N_ ("Case closed") },
-    { "case-interrupted", N_ ("Case interrupted") },
-    { "case-overdue", N_ ("Case overdue") },
-    { "item-deleted", N_ ("Item deleted") },
-    { "item-lost", N_ ("Item lost") },
-    { "checkpoint-made", N_ ("Checkpoint signed") },
-    { "role-denied", N_ ("Role denied") },
-    { "clock-anomaly", N_ ("Clock anomaly") },
-  };
-  return lookup (words, G_N_ELEMENTS (words), event);
+  /* The one table of event names, shared with the command line. */
+  const char *label = sk_event_label (event);
+
+  if (event == NULL)
+    return g_strdup ("—");
+  if (label != NULL)
+    return g_strdup (label);
+  /* A newer program's event: shown as the service sent it. */
+  return sk_escape_untrusted (event);
+}
+
+char *
+sk_app_format_size (guint64 bytes)
+{
+  /* Below a kilobyte GLib says "621 bytes" in English here (its catalogue
+   * is not consulted for it on this system): said in our words instead. */
+  if (bytes < 1000)
+    return g_strdup_printf (g_dngettext (GETTEXT_PACKAGE, "%u byte", "%u bytes", (gulong)bytes),
+                            (guint)bytes);
+  return g_format_size (bytes);
 }
 
 char *

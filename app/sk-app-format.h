@@ -17,6 +17,9 @@ sk_app_format_file_state (const char *state);
 /* A journal event ("package-imported", …), in words; unknown ones escaped. */
 char *
 sk_app_format_event (const char *event);
+/* A size in bytes as a person reads it: "621 バイト", "11.5 kB". */
+char *
+sk_app_format_size (guint64 bytes);
 /* A role ("operator", "auditor", "admin", "system"), in words. */
 char *
 sk_app_format_role (const char *role);

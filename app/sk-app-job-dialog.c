@@ -5,6 +5,7 @@
 
 #include <glib/gi18n.h>
 
+#include "sk-app-format.h"
 #include "sk-app-job-dialog.h"
 #include "sk-error.h"
 
@@ -121,8 +122,8 @@ on_progress (SkDbusJob *job, const char *phase, guint64 done, guint64 total, gpo
     }
   else
     {
-      g_autofree char *d = g_format_size (done);
-      g_autofree char *t = g_format_size (total);
+      g_autofree char *d = sk_app_format_size (done);
+      g_autofree char *t = sk_app_format_size (total);
       /* TRANSLATORS: bytes done of all bytes ("12.3 MB of 50.0 MB"). */
       text = g_strdup_printf (_ ("%s of %s"), d, t);
     }

@@ -252,6 +252,19 @@ on_countdown (gpointer data)
 
 /* ---- one case ----------------------------------------------------------------- */
 
+/* Where the case stands with the browser, from its state. */
+static const char *
+handoff_words (const char *state)
+{
+  if (g_strcmp0 (state, "handed-off") == 0)
+    return _ ("Handed off to the browser; not uploaded yet.");
+  if (g_strcmp0 (state, "interrupted") == 0)
+    return _ ("The case was interrupted: nothing is handed off.");
+  if (state != NULL && !g_str_equal (state, "imported"))
+    return _ ("Uploaded.");
+  return _ ("Not handed off yet.");
+}
+
 static void
 fill_case (SkAppOperatorWindow *self, JsonObject *c)
 {
@@ -287,6 +300,11 @@ fill_case (SkAppOperatorWindow *self, JsonObject *c)
       g_ptr_array_add (self->case_deadlines, g_strdup (sk_app_json_string (c, "deadline")));
     }
 
+  /* The hand-off box follows the case's state, unless this window handed
+   * it off and shows the folder. */
+  if (self->handoff_folder == NULL)
+    gtk_label_set_text (self->handoff_path_label, handoff_words (self->case_state));
+
   gtk_label_set_text (self->case_id_label, shown_id);
   gtk_label_set_text (self->case_workflow_label, workflow);
   gtk_label_set_text (self->case_state_label, state);
@@ -312,7 +330,7 @@ fill_case (SkAppOperatorWindow *self, JsonObject *c)
       g_autofree char *shown_name = sk_escape_untrusted (name != NULL ? name : "");
       g_autofree char *shown_kind = sk_escape_untrusted (kind != NULL ? kind : "");
       g_autofree char *shown_sha = sk_escape_untrusted (sha != NULL ? sha : "");
-      g_autofree char *size = g_format_size ((guint64)MAX (0, sk_app_json_int (f, "size", 0)));
+      g_autofree char *size = sk_app_format_size ((guint64)MAX (0, sk_app_json_int (f, "size", 0)));
       g_autofree char *fstate = sk_app_format_file_state (sk_app_json_string (f, "state"));
       gboolean needs = sk_app_json_bool (f, "needs_approval");
       g_autofree char *shown_state =

@@ -87,6 +87,10 @@ state_words (const char *state)
     return _ ("Registered");
   if (g_strcmp0 (state, "withdrawn") == 0 || g_strcmp0 (state, "unregistered") == 0)
     return _ ("Withdrawn");
+  /* Taken from an imported register: registered on this station once
+   * the medium is plugged in and its token written. */
+  if (g_strcmp0 (state, "pending") == 0)
+    return _ ("Awaiting its token");
   return NULL;
 }
 
@@ -336,7 +340,16 @@ on_imported (GObject *source, GAsyncResult *result, gpointer user_data)
       refused (self, _ ("Importing the media register"), error);
       return;
     }
-  notice (self, _ ("The media register was imported."));
+  g_autoptr (JsonObject) r = sk_app_json_parse_object (text, NULL);
+  gint64 added = sk_app_json_int (r, "added", 0);
+  g_autofree char *count = g_strdup_printf ("%" G_GINT64_FORMAT, added);
+  g_autofree char *said = g_strdup_printf (
+      /* TRANSLATORS: rows new to the register; a medium imported this way
+       * is used once it is plugged in and its token checked. */
+      g_dngettext (GETTEXT_PACKAGE, "The media register was imported: %s row added.",
+                   "The media register was imported: %s rows added.", (gulong)MAX (0, added)),
+      count);
+  notice (self, said);
   sk_app_register_view_refresh (self);
 }
 

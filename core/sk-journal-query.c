@@ -6,6 +6,7 @@
 
 #include <string.h>
 
+#include "sk-event.h"
 #include "sk-journal-private.h"
 #include "sk-journal.h"
 
@@ -121,52 +122,11 @@ sk_journal_query (SkJournal *self, const SkJournalFilter *filter, GError **error
   return g_steal_pointer (&rows);
 }
 
-/* Every event name appended by this code base; a new event is added here
- * (journal show refuses a name that is neither here nor in the journal). */
-static const char *const known_events[] = {
-  "admin-key-rotated",
-  "approval-refused",
-  "case-closed",
-  "case-interrupted",
-  "case-overdue",
-  "checkpoint-made",
-  "clock-anomaly",
-  "download-expired",
-  "download-refused",
-  "download-taken-in",
-  "export-failed",
-  "export-refused",
-  "export-started",
-  "file-handed-off",
-  "handoff-deleted",
-  "handoff-recovered",
-  "handoff-refused",
-  "interrupt-refused",
-  "item-deleted",
-  "item-lost",
-  "key-imported",
-  "key-refused",
-  "pack-refused",
-  "package-exported",
-  "package-imported",
-  "package-packed",
-  "package-refused",
-  "package-unpacked",
-  "policy-installed",
-  "policy-refused",
-  "result-approved",
-  "role-denied",
-  "station-created",
-  "store-recovered",
-  "upload-confirmed",
-  "upload-refused",
-  NULL,
-};
-
 const char *const *
 sk_journal_known_events (void)
 {
-  return known_events;
+  /* One table with the labels the app shows (core/sk-event.c). */
+  return sk_event_names ();
 }
 
 static int
@@ -181,8 +141,9 @@ sk_journal_list_events (SkJournal *self, GError **error)
   g_return_val_if_fail (SK_IS_JOURNAL (self), NULL);
 
   g_autoptr (GHashTable) seen = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
-  for (gsize i = 0; known_events[i] != NULL; i++)
-    g_hash_table_add (seen, g_strdup (known_events[i]));
+  const char *const *known = sk_event_names ();
+  for (gsize i = 0; known[i] != NULL; i++)
+    g_hash_table_add (seen, g_strdup (known[i]));
   g_autoptr (SkDbStmt) stmt =
       sk_db_prepare (sk_journal_get_db (self), "SELECT DISTINCT event FROM journal", error);
   if (stmt == NULL)

@@ -201,7 +201,7 @@ typedef struct
 GPtrArray *
 sk_journal_query (SkJournal *self, const SkJournalFilter *filter, GError **error);
 
-/* Every event name this code base appends, sorted. */
+/* Every event name this code base appends, sorted (core/sk-event.c). */
 const char *const *
 sk_journal_known_events (void);
 /* Those and every other event name the journal holds (a newer program's),

@@ -116,8 +116,11 @@ main (int argc, char **argv)
   };
 
   setlocale (LC_ALL, "");
-  /* Refusals reach clients in the service's language (the terminal's). */
-  bindtextdomain (GETTEXT_PACKAGE, LOCALEDIR);
+  /* Refusals reach clients in the service's language (the terminal's).
+   * $SEKISHO_LOCALEDIR lets the tests use the build tree's catalogue, as
+   * the CLI's does; the unit's environment is the administrator's. */
+  const char *localedir = secure_getenv ("SEKISHO_LOCALEDIR");
+  bindtextdomain (GETTEXT_PACKAGE, localedir != NULL ? localedir : LOCALEDIR);
   bind_textdomain_codeset (GETTEXT_PACKAGE, "UTF-8");
   /* Calls run in short-lived worker threads; with a malloc arena each, the
    * service's memory grew by megabytes under load without a leak

@@ -3,7 +3,8 @@
  * Deadlines count down in local time (the terminal runs in JST) and mark
  * overdue; every reason code a D-Bus error can carry comes back as its code
  * with a next step; bus failures are "service unreachable"; untrusted names
- * are escaped before they reach a widget.  No display needed.  It runs in
+ * are escaped before they reach a widget; every event core journals has
+ * Japanese words in the auditor's table.  No display needed.  It runs in
  * Japanese, with the build's catalogue (SEKISHO_LOCALEDIR), as the app does.
  */
 #include "config.h"
@@ -18,6 +19,7 @@
 #include "sk-app-refusal.h"
 #include "sk-app-role.h"
 #include "sk-error.h"
+#include "sk-event.h"
 
 static void
 test_countdown_jst (void)
@@ -260,8 +262,198 @@ test_next_deadline (void)
   g_assert_cmpstr (sk_app_json_next_deadline (old, NULL), ==, "2026-12-07T01:30:00Z");
   g_autoptr (JsonObject) none = sk_app_json_parse_object ("{}", NULL);
   g_assert_null (sk_app_json_next_deadline (none, NULL));
+  g_autofree char *small = sk_app_format_size (621);
+  g_assert_cmpstr (small, ==, "621 バイト");
+  g_autofree char *big = sk_app_format_size (11500);
+  g_assert_cmpstr (big, ==, "11.5\u00a0kB"); /* GLib keeps the number and unit together */
   g_autofree char *role = sk_app_format_key_role ("to-standard signer");
   g_assert_cmpstr (role, ==, "標準システム向けの署名者");
+}
+
+/* Every event name of the one table has words, in Japanese. */
+static void
+test_event_labels (void)
+{
+  const char *const *names = sk_event_names ();
+  gsize n = 0;
+
+  for (; names[n] != NULL; n++)
+    {
+      if (n > 0)
+        g_assert_cmpstr (names[n - 1], <, names[n]); /* sorted, no duplicates */
+      const char *label = sk_event_label (names[n]);
+      g_assert_nonnull (label);
+      /* Translated: a Japanese label has characters beyond ASCII. */
+      gboolean japanese = FALSE;
+      for (const char *c = label; *c != '\0'; c = g_utf8_next_char (c))
+        japanese |= g_utf8_get_char (c) >= 0x3000;
+      if (!japanese)
+        g_test_message ("event %s has no Japanese label (%s)", names[n], label);
+      g_assert_true (japanese);
+      g_autofree char *shown = sk_app_format_event (names[n]);
+      g_assert_cmpstr (shown, ==, label);
+    }
+  g_assert_cmpuint (n, >, 40);
+  g_autofree char *started = sk_app_format_event ("export-started");
+  g_assert_cmpstr (started, ==, "書き出しを開始");
+  /* A newer program's event, shown escaped; none, a dash. */
+  g_assert_null (sk_event_label ("future-\x1b-event"));
+  g_autofree char *future = sk_app_format_event ("future-\x1b-event");
+  g_assert_cmpstr (future, ==, "future-\\x1b-event");
+  g_autofree char *none = sk_app_format_event (NULL);
+  g_assert_cmpstr (none, ==, "—");
+}
+
+/* The functions of core and the service that append a journal row, and
+ * which of their arguments (from 0) is the event name. */
+static const struct
+{
+  const char *function;
+  guint event_arg;
+} journal_calls[] = {
+  { "entry_for", 1 },
+  { "journal_refusal", 2 },
+  { "refuse_step", 2 },
+  { "journal_removal", 5 },
+  { "journal_system", 1 },
+  { "_sk_media_journal", 2 },
+  { "sk_station_journal_action", 2 },
+};
+
+/* The string literals that look like event names in TEXT (a C
+ * expression: "a", or cond ? "a" : "b"). */
+static void
+add_literals (GHashTable *found, const char *text, gsize len, const char *file)
+{
+  g_autoptr (GRegex) literal = g_regex_new ("\"([a-z]+(?:-[a-z]+)+)\"", 0, 0, NULL);
+  g_autofree char *expr = g_strndup (text, len);
+  g_autoptr (GMatchInfo) m = NULL;
+
+  g_regex_match (literal, expr, 0, &m);
+  for (; g_match_info_matches (m); g_match_info_next (m, NULL))
+    g_hash_table_insert (found, g_match_info_fetch (m, 1), g_strdup (file));
+}
+
+/* The argument ARG of the call whose "(" is at OPEN in SRC. */
+static gboolean
+call_argument (const char *src, const char *open, guint arg, const char **out_start, gsize *out_len)
+{
+  int depth = 0;
+  guint index = 0;
+  const char *start = open + 1;
+
+  for (const char *c = open; *c != '\0'; c++)
+    {
+      if (*c == '"')
+        {
+          for (c++; *c != '\0' && *c != '"'; c++)
+            if (*c == '\\' && c[1] != '\0')
+              c++;
+          if (*c == '\0')
+            return FALSE;
+          continue;
+        }
+      if (*c == '(')
+        depth++;
+      else if (*c == ')' && --depth == 0)
+        {
+          if (index != arg)
+            return FALSE;
+          *out_start = start;
+          *out_len = (gsize)(c - start);
+          return TRUE;
+        }
+      else if (*c == ',' && depth == 1)
+        {
+          if (index == arg)
+            {
+              *out_start = start;
+              *out_len = (gsize)(c - start);
+              return TRUE;
+            }
+          index++;
+          start = c + 1;
+        }
+    }
+  return FALSE;
+}
+
+/* Every event name core and the service journal — literals passed to the
+ * journaling functions above, or set as an entry's event — is in the one
+ * table, so that the auditor reads it in Japanese and `journal show
+ * --event` takes it.  The sources are read, not a run's journal: an event
+ * no test happens to reach is checked too. */
+static void
+test_journaled_events_named (void)
+{
+  const char *root = g_getenv ("SEKISHO_SOURCE_ROOT");
+  g_assert_nonnull (root);
+  g_autoptr (GHashTable) found = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
+  g_autoptr (GRegex) assigned =
+      g_regex_new ("\\bevent\\s*=\\s*([^;,]*(?:\\n\\s*[?:][^;,]*)*)", 0, 0, NULL);
+  const char *folders[] = { "core", "service" };
+  guint files = 0;
+
+  for (gsize f = 0; f < G_N_ELEMENTS (folders); f++)
+    {
+      g_autofree char *dir_path = g_build_filename (root, folders[f], NULL);
+      g_autoptr (GDir) dir = g_dir_open (dir_path, 0, NULL);
+      g_assert_nonnull (dir);
+      for (const char *name; (name = g_dir_read_name (dir)) != NULL;)
+        {
+          if (!g_str_has_suffix (name, ".c"))
+            continue;
+          g_autofree char *path = g_build_filename (dir_path, name, NULL);
+          g_autofree char *src = NULL;
+          g_assert_true (g_file_get_contents (path, &src, NULL, NULL));
+          files++;
+          for (gsize k = 0; k < G_N_ELEMENTS (journal_calls); k++)
+            {
+              g_autofree char *pattern =
+                  g_strdup_printf ("\\b%s\\s*\\(", journal_calls[k].function);
+              g_autoptr (GRegex) call = g_regex_new (pattern, 0, 0, NULL);
+              g_autoptr (GMatchInfo) m = NULL;
+              g_regex_match (call, src, 0, &m);
+              for (; g_match_info_matches (m); g_match_info_next (m, NULL))
+                {
+                  int end = 0;
+                  g_match_info_fetch_pos (m, 0, NULL, &end);
+                  const char *arg = NULL;
+                  gsize len = 0;
+                  if (call_argument (src, src + end - 1, journal_calls[k].event_arg, &arg, &len))
+                    add_literals (found, arg, len, name);
+                }
+            }
+          g_autoptr (GMatchInfo) m = NULL;
+          g_regex_match (assigned, src, 0, &m);
+          for (; g_match_info_matches (m); g_match_info_next (m, NULL))
+            {
+              int start = 0, end = 0;
+              g_match_info_fetch_pos (m, 1, &start, &end);
+              add_literals (found, src + start, (gsize)(end - start), name);
+            }
+        }
+    }
+  g_assert_cmpuint (files, >, 40);
+  /* The scan finds what it should: one event of each way of journaling. */
+  const char *samples[] = { "package-imported", "media-inserted",  "policy-refused",
+                            "store-recovered",  "role-denied",     "station-restored",
+                            "clock-anomaly",    "approval-refused" };
+  for (gsize i = 0; i < G_N_ELEMENTS (samples); i++)
+    g_assert_true (g_hash_table_contains (found, samples[i]));
+
+  GHashTableIter iter;
+  gpointer event, file;
+  guint missing = 0;
+  g_hash_table_iter_init (&iter, found);
+  while (g_hash_table_iter_next (&iter, &event, &file))
+    if (!g_strv_contains (sk_event_names (), event))
+      {
+        g_test_message ("%s journals %s, which core/sk-event.c does not name", (char *)file,
+                        (char *)event);
+        missing++;
+      }
+  g_assert_cmpuint (missing, ==, 0);
 }
 
 int
@@ -289,5 +481,7 @@ main (int argc, char **argv)
   g_test_add_func ("/app/role-from-who", test_role_from_who);
   g_test_add_func ("/app/medium", test_medium);
   g_test_add_func ("/app/next-deadline", test_next_deadline);
+  g_test_add_func ("/app/event-labels", test_event_labels);
+  g_test_add_func ("/app/journaled-events-named", test_journaled_events_named);
   return g_test_run ();
 }
