@@ -1154,6 +1154,28 @@ sk_verifier_update (SkVerifier *v, const void *data, gsize len)
     sk_digest_update (v->digest, data, len);
 }
 
+char *
+sk_verifier_dup_sha256 (SkVerifier *v)
+{
+  g_return_val_if_fail (v != NULL, NULL);
+
+  if (v->sig == NULL || v->digest == NULL || v->sig->hash_algo != 8)
+    return NULL;
+  g_autoptr (SkDigest) copy = sk_digest_copy (v->digest);
+  gsize len = 0;
+  const guint8 *d = copy != NULL ? sk_digest_finish (copy, &len) : NULL;
+  if (d == NULL || len != 32)
+    return NULL;
+  char *hex = g_malloc (65);
+  for (gsize i = 0; i < 32; i++)
+    {
+      hex[2 * i] = "0123456789abcdef"[d[i] >> 4];
+      hex[2 * i + 1] = "0123456789abcdef"[d[i] & 15];
+    }
+  hex[64] = '\0';
+  return hex;
+}
+
 void
 sk_verifier_free (SkVerifier *v)
 {

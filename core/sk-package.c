@@ -5,7 +5,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <gio/gunixinputstream.h>
 #include <glib/gi18n-lib.h>
 #include <glib/gstdio.h>
 #include <json-glib/json-glib.h>
@@ -27,7 +26,6 @@
 #include "sk-keyring.h"
 #include "sk-package.h"
 #include "sk-policy-private.h"
-#include "sk-tee-stream.h"
 
 #define MANIFEST_NAME "MANIFEST.json"
 #define CHECKPOINT_NAME "checkpoint.json"
@@ -1891,12 +1889,20 @@ sk_package_read_signature_at (int dirfd, const char *name, GError **error)
   return g_bytes_new_take (g_steal_pointer (&data), got);
 }
 
-static gboolean
-feed_verifier (const guint8 *data, gsize len, gpointer user_data, GError **error)
-{
-  sk_verifier_update (user_data, data, len);
-  return TRUE;
-}
+static SkSignature *
+verify_once (SkStation *station,
+             SkVerifier *v,
+             GBytes *sig,
+             const char *const *signers,
+             const SkPackageSource *src,
+             int in_fd,
+             guint64 max_size,
+             int *out_copy,
+             guint64 *out_size,
+             char **out_sha256,
+             SkProgress *progress,
+             GCancellable *cancellable,
+             GError **error);
 
 SkStaged *
 sk_package_copy_in_at (SkStation *station,
@@ -1928,34 +1934,39 @@ sk_package_copy_in_at (SkStation *station,
   int fd = open_package_at (policy, dirfd, name, &st, error);
   if (fd < 0)
     return NULL;
-  g_autoptr (GInputStream) in = g_unix_input_stream_new (fd, TRUE);
   if (!sk_progress_begin (progress, SK_PROGRESS_PHASE_COPY, (guint64)st.st_size, error))
-    return NULL;
-  /* The signature's hash is taken on the second core from the bytes the
-   * store seals, as they pass. */
-  g_autoptr (GInputStream) tee = sk_tee_input_stream_new (in, feed_verifier, verifier, progress);
-  SkItemInfo info = { .kind = "package", .name = name, .records = -1, .deadline_us = deadline_us };
-  g_autoptr (SkStaged) staged = sk_store_stage (store, tee, &info, cancellable, error);
-  sk_tee_input_stream_finish (SK_TEE_INPUT_STREAM (tee), NULL); /* hashing cannot fail */
-  if (staged == NULL)
-    return NULL;
-  if (sk_staged_get_item (staged)->size != (guint64)st.st_size)
     {
+      close (fd);
+      return NULL;
+    }
+  /* Read once, into a private copy that cannot change (verify_once), and
+   * verified there before anything else.  The SHA-256 the signature took
+   * is the stored item's too, when the signature's hash is SHA-256. */
+  int copy = -1;
+  guint64 size = 0;
+  g_autofree char *sha256 = NULL;
+  g_autoptr (SkSignature) verified =
+      verify_once (station, verifier, sig, sk_policy_get_signers (policy, direction), NULL, fd,
+                   package_cap (policy), &copy, &size, &sha256, progress, cancellable, error);
+  if (verified == NULL)
+    return NULL;
+  if (size != (guint64)st.st_size)
+    {
+      close (copy);
       refuse (error, SK_ERROR_MEDIA_REMOVED,
               _ ("the package changed size while it was read from the medium"));
       return NULL;
     }
-  g_autoptr (GError) local_error = NULL;
-  g_autoptr (SkSignature) verified =
-      sk_verifier_finish (verifier, sk_policy_get_signers (policy, direction), &local_error);
-  if (verified == NULL && !g_error_matches (local_error, G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED))
-    {
-      g_propagate_error (error, g_steal_pointer (&local_error));
-      return NULL;
-    }
+  /* The store's copy is sealed from that private copy on the second core
+   * while acceptance 2–5 read it (sk_package_check_source() finishes it). */
+  SkItemInfo info = { .kind = "package", .name = name, .records = -1, .deadline_us = deadline_us };
+  SkStaged *staged = sk_store_stage_fd (store, copy, size, sha256, &info, error);
+  close (copy);
+  if (staged == NULL)
+    return NULL;
   *out_signature = g_steal_pointer (&sig);
   *out_verified = g_steal_pointer (&verified);
-  return g_steal_pointer (&staged);
+  return staged;
 }
 
 SkStaged *
@@ -2024,27 +2035,31 @@ write_all (int fd, const guint8 *data, gsize len)
  * when the check ends; the policy's size cap bounds it.)  Only that copy — or, from the store, its
  * sealed copy, which cannot change unnoticed — is read again: by GnuPG when the signature is one it
  * must judge (sk_verifier_finish), and for decryption.  *OUT_COPY: the
- * private copy, rewound (-1 for the store). */
+ * private copy, rewound (-1 for the store).  The bytes come from IN_FD
+ * (which is closed here) or, when it is -1, from SRC; V was made from SIG
+ * before they were opened.  *OUT_SIZE: how many were read; *OUT_SHA256:
+ * their SHA-256 when the signature's digest is that (else NULL). */
 static SkSignature *
 verify_once (SkStation *station,
+             SkVerifier *v,
              GBytes *sig,
              const char *const *signers,
              const SkPackageSource *src,
+             int in_fd,
              guint64 max_size,
              int *out_copy,
+             guint64 *out_size,
+             char **out_sha256,
              SkProgress *progress,
              GCancellable *cancellable,
              GError **error)
 {
   SkKeyring *keyring = sk_station_get_keyring (station);
-  g_autoptr (SkVerifier) v = sk_keyring_verifier_new (keyring, sig, error);
-  if (v == NULL)
-    return NULL;
-  Pass pass;
-  if (!pass_open (src, &pass, cancellable, error))
+  Pass pass = { .fd = in_fd };
+  if (in_fd < 0 && !pass_open (src, &pass, cancellable, error))
     return NULL;
   int copy = -1;
-  if (src->path != NULL)
+  if (in_fd >= 0 || src->path != NULL)
     {
       copy = memfd_create ("sekisho-package", MFD_CLOEXEC | MFD_ALLOW_SEALING);
       if (copy < 0)
@@ -2091,6 +2106,9 @@ verify_once (SkStation *station,
     }
   if (copier != NULL && !sk_block_worker_finish (copier, read_error == NULL ? &read_error : NULL))
     g_prefix_error (&read_error, _ ("making a private copy of the package: "));
+  /* Taken before the signature's trailer is hashed. */
+  if (out_sha256 != NULL && read_error == NULL)
+    *out_sha256 = sk_verifier_dup_sha256 (v);
   /* Sealed: from here on not even this process can change the copy. */
   if (copy >= 0 && read_error == NULL &&
       fcntl (copy, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE | F_SEAL_SEAL) != 0)
@@ -2111,7 +2129,7 @@ verify_once (SkStation *station,
       if (copy >= 0 && lseek (copy, 0, SEEK_SET) == 0)
         signature =
             sk_keyring_verify_detached_fd (keyring, sig, copy, signers, cancellable, &local_error);
-      else if (copy < 0 && pass_open (src, &pass, cancellable, &local_error))
+      else if (copy < 0 && src != NULL && pass_open (src, &pass, cancellable, &local_error))
         {
           signature = sk_keyring_verify_detached_fd (keyring, sig, pass.fd, signers, cancellable,
                                                      &local_error);
@@ -2131,6 +2149,8 @@ verify_once (SkStation *station,
       return NULL;
     }
   *out_copy = copy;
+  if (out_size != NULL)
+    *out_size = total;
   return g_steal_pointer (&signature);
 }
 
@@ -2181,8 +2201,12 @@ sk_package_check_source (SkStation *station,
                                : sk_progress_get_cancellable (progress);
       if (!sk_progress_begin (told, SK_PROGRESS_PHASE_VERIFY, size, error))
         return NULL;
-      signature = verify_once (station, sig, sk_policy_get_signers (policy, direction), src,
-                               package_cap (policy), &copy, told, stop, error);
+      g_autoptr (SkVerifier) v =
+          sk_keyring_verifier_new (sk_station_get_keyring (station), sig, error);
+      if (v == NULL)
+        return NULL;
+      signature = verify_once (station, v, sig, sk_policy_get_signers (policy, direction), src, -1,
+                               package_cap (policy), &copy, NULL, NULL, told, stop, error);
       if (signature == NULL)
         return NULL;
     }
@@ -2237,6 +2261,13 @@ sk_package_check_source (SkStation *station,
       g_thread_join (thread);
     }
   if (!pass_close (&pass, &read_error))
+    ok = FALSE;
+  /* An import's copy is sealed into the store on another core meanwhile
+   * (sk_package_copy_in_at): the package is taken in only once that copy
+   * is whole and synced. */
+  if (ok && src->staged != NULL &&
+      (!sk_staged_finish (src->staged, &read_error) ||
+       sk_progress_set_error_if_cancelled (progress, cancellable, &read_error)))
     ok = FALSE;
   /* A decryption failure explains a damaged archive better than the
    * archive does; a failure at the very end (integrity) refuses all. */
