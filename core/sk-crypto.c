@@ -4,6 +4,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <glib/gi18n-lib.h>
 #include <sodium.h>
 #include <unistd.h>
@@ -207,8 +208,10 @@ sk_seal_stream (const SkItemKey *key,
   return TRUE;
 }
 
-/* Chunks sealed per read and write of sk_seal_fd(). */
+/* Chunks sealed per read and write of sk_seal_fd(), and how much is
+ * written before its write-back is started. */
 #define SEAL_BATCH 16
+#define WRITEBACK_STEP ((guint64)8 * 1024 * 1024)
 
 gboolean
 sk_seal_fd (const SkItemKey *key,
@@ -237,6 +240,7 @@ sk_seal_fd (const SkItemKey *key,
   if (!write_all (out_fd, header, sizeof header, error))
     return FALSE;
   guint64 done = 0;
+  guint64 written = sizeof header, kicked = 0;
   do
     {
       if (g_cancellable_set_error_if_cancelled (cancellable, error))
@@ -275,6 +279,15 @@ sk_seal_fd (const SkItemKey *key,
       done += want;
       if (!write_all (out_fd, s.sealed, out_len, error))
         return FALSE;
+      written += out_len;
+      /* Start writing back what is written, a step at a time, so that the
+       * caller's fsync finds little left to do (it still waits for all). */
+      if (written - kicked >= WRITEBACK_STEP)
+        {
+          (void)sync_file_range (out_fd, (off_t)kicked, (off_t)(written - kicked),
+                                 SYNC_FILE_RANGE_WRITE);
+          kicked = written;
+        }
     }
   while (done < size);
   if (out_sha256 != NULL)
