@@ -4,6 +4,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <glib/gi18n-lib.h>
 #include <sodium.h>
 #include <unistd.h>
@@ -124,6 +125,7 @@ typedef struct
   guint8 *plain;
   guint8 *next;
   guint8 *sealed;
+  gsize plain_len; /* of PLAIN, when not one chunk */
 } SkStreamScratch;
 
 static void
@@ -131,7 +133,7 @@ sk_stream_scratch_clear (SkStreamScratch *s)
 {
   sodium_memzero (&s->state, sizeof s->state);
   if (s->plain != NULL)
-    sodium_memzero (s->plain, SK_SEAL_CHUNK);
+    sodium_memzero (s->plain, s->plain_len != 0 ? s->plain_len : SK_SEAL_CHUNK);
   if (s->next != NULL)
     sodium_memzero (s->next, SK_SEAL_CHUNK);
   g_clear_pointer (&s->plain, g_free);
@@ -203,6 +205,93 @@ sk_seal_stream (const SkItemKey *key,
     }
   *out_size = size;
   *out_sha256 = g_strdup (sk_sha256_hex (sum));
+  return TRUE;
+}
+
+/* Chunks sealed per read and write of sk_seal_fd(), and how much is
+ * written before its write-back is started. */
+#define SEAL_BATCH 16
+#define WRITEBACK_STEP ((guint64)8 * 1024 * 1024)
+
+gboolean
+sk_seal_fd (const SkItemKey *key,
+            int in_fd,
+            guint64 size,
+            int out_fd,
+            char **out_sha256,
+            GCancellable *cancellable,
+            GError **error)
+{
+  g_return_val_if_fail (key != NULL, FALSE);
+
+  g_auto (SkStreamScratch) s = { 0 };
+  guint8 header[crypto_secretstream_xchacha20poly1305_HEADERBYTES];
+  g_autoptr (SkSha256) sum = out_sha256 != NULL ? sk_sha256_new () : NULL;
+  if (out_sha256 != NULL && sum == NULL)
+    {
+      g_set_error_literal (error, SK_ERROR, SK_ERROR_IO_ERROR, _ ("SHA-256 is unavailable"));
+      return FALSE;
+    }
+  /* Plaintext is read into PLAIN (wiped on the way out); NEXT is unused. */
+  s.plain_len = SK_SEAL_CHUNK * SEAL_BATCH;
+  s.plain = g_malloc (s.plain_len);
+  s.sealed = g_malloc (SEALED_CHUNK * SEAL_BATCH);
+  crypto_secretstream_xchacha20poly1305_init_push (&s.state, header, key->bytes);
+  if (!write_all (out_fd, header, sizeof header, error))
+    return FALSE;
+  guint64 done = 0;
+  guint64 written = sizeof header, kicked = 0;
+  do
+    {
+      if (g_cancellable_set_error_if_cancelled (cancellable, error))
+        return FALSE;
+      gsize want = (gsize)MIN (size - done, (guint64)s.plain_len);
+      for (gsize got = 0; got < want;)
+        {
+          ssize_t n = pread (in_fd, s.plain + got, want - got, (off_t)(done + got));
+          if (n < 0 && errno == EINTR)
+            continue;
+          if (n <= 0)
+            {
+              sk_error_set_from_errno (error, n < 0 ? errno : EIO, _ ("reading from the store"));
+              return FALSE;
+            }
+          got += (gsize)n;
+        }
+      if (sum != NULL)
+        sk_sha256_update (sum, s.plain, want);
+      /* Every chunk full but the last, which carries the FINAL tag (an
+       * empty item is one empty FINAL chunk, as sk_seal_stream() writes). */
+      gsize out_len = 0;
+      gsize off = 0;
+      do
+        {
+          gsize n = MIN (want - off, (gsize)SK_SEAL_CHUNK);
+          gboolean last = done + off + n == size;
+          unsigned long long sealed_len;
+          crypto_secretstream_xchacha20poly1305_push (
+              &s.state, s.sealed + out_len, &sealed_len, s.plain + off, (unsigned long long)n, NULL,
+              0, last ? crypto_secretstream_xchacha20poly1305_TAG_FINAL : 0);
+          out_len += (gsize)sealed_len;
+          off += n;
+        }
+      while (off < want);
+      done += want;
+      if (!write_all (out_fd, s.sealed, out_len, error))
+        return FALSE;
+      written += out_len;
+      /* Start writing back what is written, a step at a time, so that the
+       * caller's fsync finds little left to do (it still waits for all). */
+      if (written - kicked >= WRITEBACK_STEP)
+        {
+          (void)sync_file_range (out_fd, (off_t)kicked, (off_t)(written - kicked),
+                                 SYNC_FILE_RANGE_WRITE);
+          kicked = written;
+        }
+    }
+  while (done < size);
+  if (out_sha256 != NULL)
+    *out_sha256 = g_strdup (sk_sha256_hex (sum));
   return TRUE;
 }
 

@@ -48,6 +48,21 @@ sk_seal_stream (const SkItemKey *key,
                 GCancellable *cancellable,
                 GError **error);
 
+/* The same over the first SIZE bytes of IN_FD, read with pread() from
+ * offset 0 (the descriptor's own offset is left alone, so another thread
+ * may read it meanwhile), in batches of chunks.  With OUT_SHA256, the
+ * SHA-256 of those bytes (lower-case hex); without, none is taken (the
+ * caller has it already).  Cancelling CANCELLABLE stops it between
+ * batches. */
+gboolean
+sk_seal_fd (const SkItemKey *key,
+            int in_fd,
+            guint64 size,
+            int out_fd,
+            char **out_sha256,
+            GCancellable *cancellable,
+            GError **error);
+
 /* Open what sk_seal_stream() wrote, writing the plaintext to OUT.  Anything
  * altered or cut short fails with SK_ERROR_DECRYPT_FAILED; plaintext already
  * written to OUT before the failure is the caller's to discard. */

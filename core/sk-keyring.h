@@ -84,6 +84,11 @@ SkVerifier *
 sk_keyring_verifier_new (SkKeyring *self, GBytes *signature, GError **error);
 void
 sk_verifier_update (SkVerifier *verifier, const void *data, gsize len);
+/* When the signature's hash is SHA-256 and it is judged in-process: the
+ * SHA-256 (lower-case hex) of the bytes fed so far, which that digest has
+ * taken already (the store's copy is known by the same one).  Else NULL. */
+char *
+sk_verifier_dup_sha256 (SkVerifier *verifier);
 SkSignature *
 sk_verifier_finish (SkVerifier *verifier, const char *const *allowed_fprs, GError **error);
 void

@@ -5,7 +5,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <gio/gunixinputstream.h>
 #include <glib/gi18n-lib.h>
 #include <glib/gstdio.h>
 #include <json-glib/json-glib.h>
@@ -27,7 +26,6 @@
 #include "sk-keyring.h"
 #include "sk-package.h"
 #include "sk-policy-private.h"
-#include "sk-tee-stream.h"
 
 #define MANIFEST_NAME "MANIFEST.json"
 #define CHECKPOINT_NAME "checkpoint.json"
@@ -609,39 +607,75 @@ read_back (int dirfd, const char *name, const char *expected_sha, GError **error
 
 /* ---- the message, encrypted in-process ------------------------------------ */
 
-/* Signatures made over the digest of a package: SHA-256, the hash its
- * bytes are read back with anyway (one pass for both). */
+/* Signatures made over the digest of a package: SHA-256 (what is read
+ * back is compared with what was written byte for byte, not hashed). */
 #define PACK_SIG_HASH 8
-/* The read-back trails the writer by steps of this much. */
-#define READBACK_STEP ((guint64)8 * 1024 * 1024)
+/* The read-back trails the writer by steps of this much; what was written
+ * is kept until it is read back and compared, at most READBACK_RING bytes
+ * (the writer waits for the read-back beyond that). */
+#define READBACK_STEP ((guint64)4 * 1024 * 1024)
+#define READBACK_RING (3 * READBACK_STEP)
 /* What O_DIRECT reads are aligned to (the largest logical block of the
  * media the station writes to). */
 #define DIRECT_ALIGN 4096
 
-/* The package as it is written: to the file, hashed, and read back from
- * the medium on a second thread, a step behind the writer: each step is
- * written out (sync_file_range), dropped from the page cache where the
- * kernel allows, read again and hashed. */
+/* The package as it is written: to the file, hashed, kept in a ring, and
+ * read back from the medium on a second thread, a step behind the writer:
+ * each step is written out (sync_file_range), dropped from the page cache
+ * where the kernel allows, read again and compared byte for byte with the
+ * ring (the bytes the signature's digest took). */
 typedef struct
 {
   int fd;
   SkDigest *sum; /* what was written */
   guint64 written;
   int write_errno;
+  guint8 *ring; /* byte N written is at N % READBACK_RING until checked */
 
   GMutex lock;
-  GCond cond;
-  guint64 published; /* the read-back may go this far */
-  gboolean closing;  /* nothing more will be published */
-  SkSha256 *back;    /* what was read back */
-  int direct_fd;     /* the file again, O_DIRECT; -1: none */
+  GCond cond;          /* for both threads: broadcast */
+  guint64 published;   /* the read-back may go this far */
+  guint64 checked;     /* read back and compared this far */
+  gboolean closing;    /* nothing more will be published */
+  gboolean reader_end; /* the read-back ended (at the end, or failed) */
+  gboolean mismatch;   /* something read back differs from what was written */
+  int direct_fd;       /* the file again, O_DIRECT; -1: none */
   int back_errno;
 } PackSink;
 
-static gboolean
-pack_sink_out (const guint8 *data, gsize len, gpointer user_data, GError **error)
+/* Copy LEN bytes between the ring and BYTES at file offset OFF, either way. */
+static void
+ring_copy_in (PackSink *sink, guint64 off, const guint8 *bytes, gsize len)
 {
-  PackSink *sink = user_data;
+  gsize at = (gsize)(off % READBACK_RING);
+  gsize first = MIN (len, (gsize)READBACK_RING - at);
+  memcpy (sink->ring + at, bytes, first);
+  memcpy (sink->ring, bytes + first, len - first);
+}
+
+static gboolean
+ring_equal (PackSink *sink, guint64 off, const guint8 *bytes, gsize len)
+{
+  gsize at = (gsize)(off % READBACK_RING);
+  gsize first = MIN (len, (gsize)READBACK_RING - at);
+  return memcmp (sink->ring + at, bytes, first) == 0 &&
+         memcmp (sink->ring, bytes + first, len - first) == 0;
+}
+
+static gboolean
+pack_sink_write (PackSink *sink, const guint8 *data, gsize len, GError **error)
+{
+  /* Room in the ring: what is older than the ring holds must have been
+   * read back (or the read-back has ended, and says why below). */
+  g_mutex_lock (&sink->lock);
+  while (!sink->reader_end && sink->written + len - sink->checked > READBACK_RING)
+    {
+      sink->published = sink->written;
+      g_cond_broadcast (&sink->cond);
+      g_cond_wait (&sink->cond, &sink->lock);
+    }
+  g_mutex_unlock (&sink->lock);
+  ring_copy_in (sink, sink->written, data, len);
   gsize done = 0;
   while (done < len)
     {
@@ -662,13 +696,27 @@ pack_sink_out (const guint8 *data, gsize len, gpointer user_data, GError **error
     {
       g_mutex_lock (&sink->lock);
       sink->published = sink->written;
-      g_cond_signal (&sink->cond);
+      g_cond_broadcast (&sink->cond);
       g_mutex_unlock (&sink->lock);
     }
   return TRUE;
 }
 
-/* Read [FROM, TO) back and hash it.  Through a descriptor opened with
+static gboolean
+pack_sink_out (const guint8 *data, gsize len, gpointer user_data, GError **error)
+{
+  /* In pieces of at most a step, so that each fits the ring. */
+  for (gsize off = 0; off < len;)
+    {
+      gsize n = (gsize)MIN ((guint64)(len - off), READBACK_STEP);
+      if (!pack_sink_write (user_data, data + off, n, error))
+        return FALSE;
+      off += n;
+    }
+  return TRUE;
+}
+
+/* Read [FROM, TO) back and compare it with the ring.  Through a descriptor opened with
  * O_DIRECT where the file system allows (the bytes then come from the
  * device, with no copy through the page cache), else through the writer's
  * own, after dropping the range from the page cache. */
@@ -711,8 +759,16 @@ read_back_range (PackSink *sink, guint8 *buf, guint64 from, guint64 to)
           return FALSE;
         }
       gsize got = (gsize)MIN ((guint64)n, to - from);
-      sk_sha256_update (sink->back, buf, got);
+      if (!ring_equal (sink, from, buf, got))
+        {
+          sink->mismatch = TRUE;
+          return FALSE;
+        }
       from += got;
+      g_mutex_lock (&sink->lock);
+      sink->checked = from;
+      g_cond_broadcast (&sink->cond);
+      g_mutex_unlock (&sink->lock);
     }
   return TRUE;
 }
@@ -723,12 +779,9 @@ read_back_thread (gpointer data)
   PackSink *sink = data;
   guint8 *buf = NULL;
   if (posix_memalign ((void **)&buf, DIRECT_ALIGN, BLOCK) != 0)
-    {
-      sink->back_errno = ENOMEM;
-      return NULL;
-    }
+    sink->back_errno = ENOMEM;
   guint64 done = 0;
-  for (;;)
+  while (buf != NULL)
     {
       g_mutex_lock (&sink->lock);
       while (!sink->closing && sink->published - done < DIRECT_ALIGN)
@@ -744,12 +797,17 @@ read_back_thread (gpointer data)
         break;
     }
   free (buf);
+  /* A writer waiting for room goes on (and learns why at the end). */
+  g_mutex_lock (&sink->lock);
+  sink->reader_end = TRUE;
+  g_cond_broadcast (&sink->cond);
+  g_mutex_unlock (&sink->lock);
   return NULL;
 }
 
 /* Encrypt PLAIN_FD to RECIPIENT into OUT; *OUT_SUM (the digest of what was
  * written, unfinished, for the signature), *OUT_SHA (of what was written)
- * and *OUT_BACK_SHA (of what was read back) on success.
+ * and *OUT_MISMATCH (what was read back differs) on success.
  * G_IO_ERROR_NOT_SUPPORTED, with nothing read or written, when the
  * recipient's key is GnuPG's to encrypt to. */
 static gboolean
@@ -759,13 +817,12 @@ encrypt_in_process (SkKeyring *keyring,
                     int out,
                     SkDigest **out_sum,
                     char **out_sha,
-                    char **out_back_sha,
+                    gboolean *out_mismatch,
                     GCancellable *cancellable,
                     GError **error)
 {
   g_autoptr (SkDigest) sum = sk_digest_new (PACK_SIG_HASH);
-  g_autoptr (SkSha256) back = sk_sha256_new ();
-  if (sum == NULL || back == NULL)
+  if (sum == NULL)
     {
       g_set_error_literal (error, SK_ERROR, SK_ERROR_IO_ERROR, _ ("SHA-256 is unavailable"));
       return FALSE;
@@ -774,9 +831,10 @@ encrypt_in_process (SkKeyring *keyring,
    * cache; a file system without O_DIRECT (tmpfs) reads through the page
    * cache after dropping it. */
   g_autofree char *self_fd = g_strdup_printf ("/proc/self/fd/%d", out);
+  g_autofree guint8 *ring = g_malloc (READBACK_RING);
   PackSink sink = { .fd = out,
                     .sum = sum,
-                    .back = back,
+                    .ring = ring,
                     .direct_fd = open (self_fd, O_RDONLY | O_DIRECT | O_CLOEXEC) };
   g_mutex_init (&sink.lock);
   g_cond_init (&sink.cond);
@@ -790,14 +848,14 @@ encrypt_in_process (SkKeyring *keyring,
   g_mutex_lock (&sink.lock);
   sink.published = sink.written;
   sink.closing = TRUE;
-  g_cond_signal (&sink.cond);
+  g_cond_broadcast (&sink.cond);
   g_mutex_unlock (&sink.lock);
   g_thread_join (reader);
   if (sink.direct_fd >= 0)
     close (sink.direct_fd);
   g_mutex_clear (&sink.lock);
   g_cond_clear (&sink.cond);
-  if (ok && sink.back_errno != 0)
+  if (ok && !sink.mismatch && sink.back_errno != 0)
     {
       sk_error_set_from_errno (error, sink.back_errno, _ ("reading the package back"));
       ok = FALSE;
@@ -816,7 +874,7 @@ encrypt_in_process (SkKeyring *keyring,
   for (gsize i = 0; i < dlen; i++)
     g_string_append_printf (hex, "%02x", d[i]);
   *out_sha = g_string_free (hex, FALSE);
-  *out_back_sha = g_strdup (sk_sha256_hex (back));
+  *out_mismatch = sink.mismatch;
   *out_sum = g_steal_pointer (&sum);
   return TRUE;
 }
@@ -940,11 +998,11 @@ write_package (SkStation *station,
   SkKeyring *keyring = sk_station_get_keyring (station);
   g_autoptr (GError) enc_error = NULL;
   g_autofree char *sha = NULL;
-  g_autofree char *back_sha = NULL;
+  gboolean back_mismatch = FALSE;
   g_autoptr (SkDigest) sum = NULL;
   /* In-process first (issue 15); GnuPG for a recipient key it does not
    * handle, before a byte is read from the tar. */
-  gboolean ok = encrypt_in_process (keyring, m->recipient, sv[0], out, &sum, &sha, &back_sha,
+  gboolean ok = encrypt_in_process (keyring, m->recipient, sv[0], out, &sum, &sha, &back_mismatch,
                                     cancellable, &enc_error);
   gboolean in_process = ok || !g_error_matches (enc_error, G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED);
   if (!in_process)
@@ -988,7 +1046,7 @@ write_package (SkStation *station,
   if (ok &&
       !sk_progress_begin (progress, SK_PROGRESS_PHASE_READ_BACK, (guint64)written.st_size, error))
     ok = FALSE;
-  if (ok && back_sha != NULL && !g_str_equal (back_sha, sha))
+  if (ok && back_mismatch)
     {
       g_set_error (error, SK_ERROR, SK_ERROR_MEDIA_READBACK_MISMATCH,
                    _ ("%s reads back differently from what was written: the medium is faulty or "
@@ -1891,12 +1949,20 @@ sk_package_read_signature_at (int dirfd, const char *name, GError **error)
   return g_bytes_new_take (g_steal_pointer (&data), got);
 }
 
-static gboolean
-feed_verifier (const guint8 *data, gsize len, gpointer user_data, GError **error)
-{
-  sk_verifier_update (user_data, data, len);
-  return TRUE;
-}
+static SkSignature *
+verify_once (SkStation *station,
+             SkVerifier *v,
+             GBytes *sig,
+             const char *const *signers,
+             const SkPackageSource *src,
+             int in_fd,
+             guint64 max_size,
+             int *out_copy,
+             guint64 *out_size,
+             char **out_sha256,
+             SkProgress *progress,
+             GCancellable *cancellable,
+             GError **error);
 
 SkStaged *
 sk_package_copy_in_at (SkStation *station,
@@ -1928,34 +1994,39 @@ sk_package_copy_in_at (SkStation *station,
   int fd = open_package_at (policy, dirfd, name, &st, error);
   if (fd < 0)
     return NULL;
-  g_autoptr (GInputStream) in = g_unix_input_stream_new (fd, TRUE);
   if (!sk_progress_begin (progress, SK_PROGRESS_PHASE_COPY, (guint64)st.st_size, error))
-    return NULL;
-  /* The signature's hash is taken on the second core from the bytes the
-   * store seals, as they pass. */
-  g_autoptr (GInputStream) tee = sk_tee_input_stream_new (in, feed_verifier, verifier, progress);
-  SkItemInfo info = { .kind = "package", .name = name, .records = -1, .deadline_us = deadline_us };
-  g_autoptr (SkStaged) staged = sk_store_stage (store, tee, &info, cancellable, error);
-  sk_tee_input_stream_finish (SK_TEE_INPUT_STREAM (tee), NULL); /* hashing cannot fail */
-  if (staged == NULL)
-    return NULL;
-  if (sk_staged_get_item (staged)->size != (guint64)st.st_size)
     {
+      close (fd);
+      return NULL;
+    }
+  /* Read once, into a private copy that cannot change (verify_once), and
+   * verified there before anything else.  The SHA-256 the signature took
+   * is the stored item's too, when the signature's hash is SHA-256. */
+  int copy = -1;
+  guint64 size = 0;
+  g_autofree char *sha256 = NULL;
+  g_autoptr (SkSignature) verified =
+      verify_once (station, verifier, sig, sk_policy_get_signers (policy, direction), NULL, fd,
+                   package_cap (policy), &copy, &size, &sha256, progress, cancellable, error);
+  if (verified == NULL)
+    return NULL;
+  if (size != (guint64)st.st_size)
+    {
+      close (copy);
       refuse (error, SK_ERROR_MEDIA_REMOVED,
               _ ("the package changed size while it was read from the medium"));
       return NULL;
     }
-  g_autoptr (GError) local_error = NULL;
-  g_autoptr (SkSignature) verified =
-      sk_verifier_finish (verifier, sk_policy_get_signers (policy, direction), &local_error);
-  if (verified == NULL && !g_error_matches (local_error, G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED))
-    {
-      g_propagate_error (error, g_steal_pointer (&local_error));
-      return NULL;
-    }
+  /* The store's copy is sealed from that private copy on the second core
+   * while acceptance 2–5 read it (sk_package_check_source() finishes it). */
+  SkItemInfo info = { .kind = "package", .name = name, .records = -1, .deadline_us = deadline_us };
+  SkStaged *staged = sk_store_stage_fd (store, copy, size, sha256, &info, error);
+  close (copy);
+  if (staged == NULL)
+    return NULL;
   *out_signature = g_steal_pointer (&sig);
   *out_verified = g_steal_pointer (&verified);
-  return g_steal_pointer (&staged);
+  return staged;
 }
 
 SkStaged *
@@ -2024,27 +2095,31 @@ write_all (int fd, const guint8 *data, gsize len)
  * when the check ends; the policy's size cap bounds it.)  Only that copy — or, from the store, its
  * sealed copy, which cannot change unnoticed — is read again: by GnuPG when the signature is one it
  * must judge (sk_verifier_finish), and for decryption.  *OUT_COPY: the
- * private copy, rewound (-1 for the store). */
+ * private copy, rewound (-1 for the store).  The bytes come from IN_FD
+ * (which is closed here) or, when it is -1, from SRC; V was made from SIG
+ * before they were opened.  *OUT_SIZE: how many were read; *OUT_SHA256:
+ * their SHA-256 when the signature's digest is that (else NULL). */
 static SkSignature *
 verify_once (SkStation *station,
+             SkVerifier *v,
              GBytes *sig,
              const char *const *signers,
              const SkPackageSource *src,
+             int in_fd,
              guint64 max_size,
              int *out_copy,
+             guint64 *out_size,
+             char **out_sha256,
              SkProgress *progress,
              GCancellable *cancellable,
              GError **error)
 {
   SkKeyring *keyring = sk_station_get_keyring (station);
-  g_autoptr (SkVerifier) v = sk_keyring_verifier_new (keyring, sig, error);
-  if (v == NULL)
-    return NULL;
-  Pass pass;
-  if (!pass_open (src, &pass, cancellable, error))
+  Pass pass = { .fd = in_fd };
+  if (in_fd < 0 && !pass_open (src, &pass, cancellable, error))
     return NULL;
   int copy = -1;
-  if (src->path != NULL)
+  if (in_fd >= 0 || src->path != NULL)
     {
       copy = memfd_create ("sekisho-package", MFD_CLOEXEC | MFD_ALLOW_SEALING);
       if (copy < 0)
@@ -2091,6 +2166,9 @@ verify_once (SkStation *station,
     }
   if (copier != NULL && !sk_block_worker_finish (copier, read_error == NULL ? &read_error : NULL))
     g_prefix_error (&read_error, _ ("making a private copy of the package: "));
+  /* Taken before the signature's trailer is hashed. */
+  if (out_sha256 != NULL && read_error == NULL)
+    *out_sha256 = sk_verifier_dup_sha256 (v);
   /* Sealed: from here on not even this process can change the copy. */
   if (copy >= 0 && read_error == NULL &&
       fcntl (copy, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE | F_SEAL_SEAL) != 0)
@@ -2111,7 +2189,7 @@ verify_once (SkStation *station,
       if (copy >= 0 && lseek (copy, 0, SEEK_SET) == 0)
         signature =
             sk_keyring_verify_detached_fd (keyring, sig, copy, signers, cancellable, &local_error);
-      else if (copy < 0 && pass_open (src, &pass, cancellable, &local_error))
+      else if (copy < 0 && src != NULL && pass_open (src, &pass, cancellable, &local_error))
         {
           signature = sk_keyring_verify_detached_fd (keyring, sig, pass.fd, signers, cancellable,
                                                      &local_error);
@@ -2131,6 +2209,8 @@ verify_once (SkStation *station,
       return NULL;
     }
   *out_copy = copy;
+  if (out_size != NULL)
+    *out_size = total;
   return g_steal_pointer (&signature);
 }
 
@@ -2181,8 +2261,12 @@ sk_package_check_source (SkStation *station,
                                : sk_progress_get_cancellable (progress);
       if (!sk_progress_begin (told, SK_PROGRESS_PHASE_VERIFY, size, error))
         return NULL;
-      signature = verify_once (station, sig, sk_policy_get_signers (policy, direction), src,
-                               package_cap (policy), &copy, told, stop, error);
+      g_autoptr (SkVerifier) v =
+          sk_keyring_verifier_new (sk_station_get_keyring (station), sig, error);
+      if (v == NULL)
+        return NULL;
+      signature = verify_once (station, v, sig, sk_policy_get_signers (policy, direction), src, -1,
+                               package_cap (policy), &copy, NULL, NULL, told, stop, error);
       if (signature == NULL)
         return NULL;
     }
@@ -2237,6 +2321,13 @@ sk_package_check_source (SkStation *station,
       g_thread_join (thread);
     }
   if (!pass_close (&pass, &read_error))
+    ok = FALSE;
+  /* An import's copy is sealed into the store on another core meanwhile
+   * (sk_package_copy_in_at): the package is taken in only once that copy
+   * is whole and synced. */
+  if (ok && src->staged != NULL &&
+      (!sk_staged_finish (src->staged, &read_error) ||
+       sk_progress_set_error_if_cancelled (progress, cancellable, &read_error)))
     ok = FALSE;
   /* A decryption failure explains a damaged archive better than the
    * archive does; a failure at the very end (integrity) refuses all. */

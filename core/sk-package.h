@@ -166,12 +166,16 @@ sk_package_read_signature_at (int dirfd, const char *name, GError **error);
  * into a staged, sealed copy in STORE that nothing outside can change, the
  * signature into *OUT_SIGNATURE.  Acceptance then runs on the copy.  A file
  * that changes size while it is read (a pulled medium) is refused
- * (media-removed).  The signature (acceptance 1, the same rule as
- * sk_package_check_source's) is checked over the very bytes that are
- * sealed, as they are copied in: *OUT_VERIFIED is what it proved, or NULL
- * where the signature is GnuPG's to judge, which sk_package_check_source
- * then does on the copy.  Pass both on in the SkPackageSource.  Progress:
- * "copy", bytes of the package. */
+ * (media-removed).  The package is read once, into a private copy in
+ * memory that nothing can change (a sealed memfd); the signature
+ * (acceptance 1, the same rule as sk_package_check_source's) is checked
+ * over those bytes before anything else reads them, and *OUT_VERIFIED is
+ * what it proved.  Only then is the store's copy sealed from them, on a
+ * thread of its own, while sk_package_check_source() (which must be given
+ * the staged item, the signature and *OUT_VERIFIED in the SkPackageSource)
+ * runs acceptance 2–5 over the same private copy; it returns once the
+ * store's copy is whole and synced.  Progress: "copy", bytes of the
+ * package. */
 SkStaged *
 sk_package_copy_in_at (SkStation *station,
                        SkStore *store,

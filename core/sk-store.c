@@ -415,16 +415,44 @@ struct _SkStaged
   SkItemKey *key;
   char *temp;
   gboolean committed;
+  /* Sealed on a thread of its own (sk_store_stage_fd) until finished. */
+  int source_fd; /* the bytes being sealed, or -1 */
+  int out_fd;    /* the file they are sealed into, or -1 */
+  GThread *thread;
+  GCancellable *stop;
+  char *sealed_sha256; /* the thread's SHA-256, when none was given */
+  GError *seal_error;
 };
+
+/* Wait for the sealing thread, if any; its error in STAGED->seal_error. */
+static void
+staged_join (SkStaged *staged)
+{
+  if (staged->thread == NULL)
+    return;
+  g_thread_join (g_steal_pointer (&staged->thread));
+  if (staged->item->sha256 == NULL)
+    staged->item->sha256 = g_steal_pointer (&staged->sealed_sha256);
+}
 
 void
 sk_staged_free (SkStaged *staged)
 {
   if (staged == NULL)
     return;
+  if (staged->thread != NULL)
+    g_cancellable_cancel (staged->stop);
+  staged_join (staged);
+  if (staged->out_fd >= 0)
+    close (staged->out_fd);
+  if (staged->source_fd >= 0)
+    close (staged->source_fd);
   if (!staged->committed)
     discard (staged->store, staged->temp);
   g_object_unref (staged->store);
+  g_clear_object (&staged->stop);
+  g_clear_error (&staged->seal_error);
+  g_free (staged->sealed_sha256);
   sk_item_free (staged->item);
   sk_item_key_free (staged->key);
   g_free (staged->temp);
@@ -437,18 +465,13 @@ sk_staged_get_item (SkStaged *staged)
   return staged->item;
 }
 
-SkStaged *
-sk_store_stage (SkStore *self,
-                GInputStream *in,
-                const SkItemInfo *info,
-                GCancellable *cancellable,
-                GError **error)
+/* A new staged item, its key and its temporary file (in *OUT_FD). */
+static SkStaged *
+staged_new (SkStore *self, const SkItemInfo *info, int *out_fd, GError **error)
 {
-  g_return_val_if_fail (SK_IS_STORE (self), NULL);
-  g_return_val_if_fail (info != NULL && info->kind != NULL && info->name != NULL, NULL);
-
   g_autoptr (SkStaged) staged = g_new0 (SkStaged, 1);
   staged->store = g_object_ref (self);
+  staged->source_fd = staged->out_fd = -1;
   SkItem *item = staged->item = g_new0 (SkItem, 1);
   item->id = new_item_id ();
   item->kind = g_strdup (info->kind);
@@ -464,14 +487,31 @@ sk_store_stage (SkStore *self,
       g_set_error_literal (error, SK_ERROR, SK_ERROR_IO_ERROR, _ ("no locked memory for a key"));
       return NULL;
     }
-
-  int fd = openat (self->dirfd, staged->temp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
-                   0600);
-  if (fd < 0)
+  *out_fd = openat (self->dirfd, staged->temp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+                    0600);
+  if (*out_fd < 0)
     {
       sk_error_set_from_errno (error, errno, _ ("creating a file in the store"));
       return NULL;
     }
+  return g_steal_pointer (&staged);
+}
+
+SkStaged *
+sk_store_stage (SkStore *self,
+                GInputStream *in,
+                const SkItemInfo *info,
+                GCancellable *cancellable,
+                GError **error)
+{
+  g_return_val_if_fail (SK_IS_STORE (self), NULL);
+  g_return_val_if_fail (info != NULL && info->kind != NULL && info->name != NULL, NULL);
+
+  int fd = -1;
+  g_autoptr (SkStaged) staged = staged_new (self, info, &fd, error);
+  if (staged == NULL)
+    return NULL;
+  SkItem *item = staged->item;
   gboolean sealed =
       sk_seal_stream (staged->key, in, fd, &item->size, &item->sha256, cancellable, error);
   if (sealed)
@@ -489,6 +529,74 @@ sk_store_stage (SkStore *self,
   return sealed ? g_steal_pointer (&staged) : NULL;
 }
 
+static gpointer
+seal_thread (gpointer data)
+{
+  SkStaged *staged = data;
+  sk_seal_fd (staged->key, staged->source_fd, staged->item->size, staged->out_fd,
+              staged->item->sha256 == NULL ? &staged->sealed_sha256 : NULL, staged->stop,
+              &staged->seal_error);
+  return NULL;
+}
+
+SkStaged *
+sk_store_stage_fd (SkStore *self,
+                   int source_fd,
+                   guint64 size,
+                   const char *sha256,
+                   const SkItemInfo *info,
+                   GError **error)
+{
+  g_return_val_if_fail (SK_IS_STORE (self), NULL);
+  g_return_val_if_fail (source_fd >= 0, NULL);
+  g_return_val_if_fail (info != NULL && info->kind != NULL && info->name != NULL, NULL);
+
+  int fd = -1;
+  g_autoptr (SkStaged) staged = staged_new (self, info, &fd, error);
+  if (staged == NULL)
+    return NULL;
+  staged->out_fd = fd;
+  staged->source_fd = fcntl (source_fd, F_DUPFD_CLOEXEC, 3);
+  if (staged->source_fd < 0)
+    {
+      sk_error_set_from_errno (error, errno, _ ("creating a file in the store"));
+      return NULL;
+    }
+  staged->item->size = size;
+  staged->item->sha256 = g_strdup (sha256);
+  staged->stop = g_cancellable_new ();
+  staged->thread = g_thread_new ("sk-seal", seal_thread, staged);
+  return g_steal_pointer (&staged);
+}
+
+gboolean
+sk_staged_finish (SkStaged *staged, GError **error)
+{
+  g_return_val_if_fail (staged != NULL && !staged->committed, FALSE);
+
+  staged_join (staged);
+  if (staged->seal_error != NULL)
+    {
+      g_propagate_error (error, g_error_copy (staged->seal_error));
+      return FALSE;
+    }
+  if (staged->out_fd < 0)
+    return TRUE;
+  sk_fault_point ("store-put-before-fsync");
+  gboolean ok = fsync (staged->out_fd) == 0;
+  if (!ok)
+    sk_error_set_from_errno (&staged->seal_error, errno, _ ("syncing a file in the store"));
+  if (close (staged->out_fd) != 0 && ok)
+    {
+      sk_error_set_from_errno (&staged->seal_error, errno, _ ("closing a file in the store"));
+      ok = FALSE;
+    }
+  staged->out_fd = -1;
+  if (!ok)
+    g_propagate_error (error, g_error_copy (staged->seal_error));
+  return ok;
+}
+
 SkItem *
 sk_store_commit (SkStore *self,
                  SkStaged *staged,
@@ -501,6 +609,8 @@ sk_store_commit (SkStore *self,
   g_return_val_if_fail (staged != NULL && staged->store == self && !staged->committed, NULL);
   g_return_val_if_fail (who != NULL && who->event != NULL, NULL);
 
+  if (!sk_staged_finish (staged, error))
+    return NULL;
   SkItem *item = staged->item;
   g_autofree char *final = sealed_name (item->id);
 
@@ -765,6 +875,24 @@ sk_staged_open_reader (SkStaged *staged, GCancellable *cancellable, GError **err
 {
   g_return_val_if_fail (staged != NULL && !staged->committed, NULL);
 
+  if (staged->source_fd >= 0)
+    {
+      /* Still sealing, or sealed from: the bytes it was given, which
+       * cannot change (sk_store_stage_fd()).  The sealing thread reads at
+       * offsets of its own; this reader from the start. */
+      int fd = fcntl (staged->source_fd, F_DUPFD_CLOEXEC, 3);
+      if (fd < 0 || lseek (fd, 0, SEEK_SET) != 0)
+        {
+          sk_error_set_from_errno (error, errno, _ ("opening a stored item"));
+          if (fd >= 0)
+            close (fd);
+          return NULL;
+        }
+      SkStoreReader *r = g_new0 (SkStoreReader, 1);
+      r->fd = fd;
+      r->sealed_fd = -1;
+      return r;
+    }
   int fd = open_sealed (staged->store, staged->temp, error);
   if (fd < 0)
     return NULL;
@@ -782,13 +910,15 @@ sk_store_reader_get_fd (SkStoreReader *reader)
 static void
 reader_stop (SkStoreReader *r)
 {
-  if (r->thread == NULL)
-    return;
-  shutdown (r->fd, SHUT_RDWR);
-  g_thread_join (r->thread);
-  r->thread = NULL;
-  close (r->fd);
-  close (r->sealed_fd);
+  if (r->thread != NULL)
+    {
+      shutdown (r->fd, SHUT_RDWR);
+      g_thread_join (g_steal_pointer (&r->thread));
+    }
+  if (r->fd >= 0)
+    close (r->fd);
+  if (r->sealed_fd >= 0)
+    close (r->sealed_fd);
   r->fd = r->sealed_fd = -1;
 }
 

@@ -112,6 +112,23 @@ sk_store_stage (SkStore *self,
                 GCancellable *cancellable,
                 GError **error);
 
+/* The same, from the first SIZE bytes of SOURCE_FD (which must not change:
+ * a sealed memfd, sk-package.c), sealed on a thread of its own while the
+ * caller reads the same bytes through sk_staged_open_reader().  SHA256 is
+ * their SHA-256 when the caller has it (lower-case hex), else NULL and the
+ * thread takes it.  The staged item's size is SIZE at once; its sha256 once
+ * finished.  Finish waits for the thread and syncs the file; commit
+ * finishes first if the caller did not. */
+SkStaged *
+sk_store_stage_fd (SkStore *self,
+                   int source_fd,
+                   guint64 size,
+                   const char *sha256,
+                   const SkItemInfo *info,
+                   GError **error);
+gboolean
+sk_staged_finish (SkStaged *staged, GError **error);
+
 typedef gboolean (*SkStoreCommitFunc) (const SkItem *item, gpointer user_data, GError **error);
 
 /* WHO's details default to the item's. */

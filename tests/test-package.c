@@ -666,6 +666,28 @@ test_round_trip (Fixture *fx, gconstpointer data)
   g_assert_cmpstr (text, ==, expected);
 }
 
+/* A package several times the read-back's ring (12 MiB): what is read back
+ * is compared with what was written as the ring wraps, and only a faithful
+ * medium passes — the package checks, and stock gpg verifies it. */
+static void
+test_pack_large (Fixture *fx, gconstpointer data)
+{
+  g_autofree char *file = synth (fx, "KNY01", 2, 60000);
+  const char *files[] = { file, NULL };
+  g_autofree char *pkg = pack (fx, "subscriber", files);
+  GStatBuf st;
+  g_assert_cmpint (g_stat (pkg, &st), ==, 0);
+  g_assert_cmpint (st.st_size, >, 2 * 12 * 1024 * 1024);
+  g_autoptr (GError) error = NULL;
+  g_autoptr (SkPackageResult) result = check (fx, NULL, pkg, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (manifest_file (result->manifest, 0)->records, ==, 60000);
+  g_autofree char *home = g_build_filename (sk_station_get_dir (fx->term), "gnupg", NULL);
+  g_autofree char *sig = g_strconcat (pkg, ".sig", NULL);
+  const char *verify[] = { "gpg", "--homedir", home, "--batch", "--verify", sig, pkg, NULL };
+  g_assert_cmpint (sk_test_run (verify, NULL, NULL), ==, 0);
+}
+
 static void
 test_two_files (Fixture *fx, gconstpointer data)
 {
@@ -1720,6 +1742,7 @@ main (int argc, char **argv)
   g_test_add (path, Fixture, data, fixture_setup, fn, fixture_teardown)
   ADD ("/package/pack/round-trip", test_round_trip);
   ADD ("/package/pack/two-files", test_two_files);
+  ADD ("/package/pack/large", test_pack_large);
   ADD ("/package/pack/refuses-defect", test_pack_refuses_defect);
   ADD ("/package/pack/refuses-mixed-workflows", test_pack_refuses_mixed);
   ADD ("/package/pack/refuses-wrong-case", test_pack_refuses_wrong_case);

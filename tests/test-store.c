@@ -9,8 +9,10 @@
 #include "config.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <glib/gstdio.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/mount.h>
 #include <sys/socket.h>
 #include <sys/un.h>
@@ -159,6 +161,93 @@ test_round_trip (Fixture *fx, gconstpointer data)
   g_autoptr (GPtrArray) rows = sk_journal_query (o.journal, &filter, &error);
   g_assert_cmpuint (rows->len, ==, G_N_ELEMENTS (sizes));
   g_assert_true (sk_journal_verify (o.journal, NULL, NULL, NULL, &error));
+}
+
+/* A sealed memfd holding CONTENT, as sk-package.c hands it over. */
+static int
+memfd_of (GBytes *content)
+{
+  int fd = memfd_create ("test-store", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+  g_assert_cmpint (fd, >=, 0);
+  gsize len = 0;
+  const guint8 *p = g_bytes_get_data (content, &len);
+  g_assert_cmpint (write (fd, p, len), ==, (gssize)len);
+  g_assert_cmpint (fcntl (fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE), ==, 0);
+  /* The store must not rely on this descriptor's own offset. */
+  g_assert_cmpint (lseek (fd, 3, SEEK_SET), ==, 3);
+  return fd;
+}
+
+/* Sealing from a descriptor on a thread of its own: the staged reader gives
+ * the bytes back meanwhile, the item holds the given SHA-256 or the one the
+ * thread took, opens to the same bytes once committed, and a staged item
+ * freed before its thread ends leaves nothing behind. */
+static void
+test_stage_fd (Fixture *fx, gconstpointer data)
+{
+  g_auto (Opened) o = { 0 };
+  g_autoptr (GError) error = NULL;
+  const gsize sizes[] = { 0, 1, 65536, 16 * 65536, 16 * 65536 + 1, 5000000 };
+
+  open_all (fx, &o);
+  for (gsize i = 0; i < G_N_ELEMENTS (sizes); i++)
+    {
+      g_autoptr (GBytes) content = pattern (sizes[i], (guint8)(i + 7));
+      g_autofree char *sha = g_compute_checksum_for_bytes (G_CHECKSUM_SHA256, content);
+      int fd = memfd_of (content);
+      SkItemInfo info = {
+        .kind = "package", .name = "p.tar.gpg", .records = -1, .deadline_us = G_MAXINT64
+      };
+      /* Even sizes: the caller knows the SHA-256; odd: the thread takes it. */
+      g_autoptr (SkStaged) staged =
+          sk_store_stage_fd (o.store, fd, sizes[i], i % 2 == 0 ? sha : NULL, &info, &error);
+      g_assert_no_error (error);
+      close (fd);
+      g_assert_cmpuint (sk_staged_get_item (staged)->size, ==, sizes[i]);
+
+      g_autoptr (SkStoreReader) r = sk_staged_open_reader (staged, NULL, &error);
+      g_assert_no_error (error);
+      g_autoptr (GByteArray) got = g_byte_array_new ();
+      guint8 buf[65536];
+      ssize_t n;
+      while ((n = read (sk_store_reader_get_fd (r), buf, sizeof buf)) > 0)
+        g_byte_array_append (got, buf, (guint)n);
+      g_assert_cmpint (n, ==, 0);
+      g_assert_true (sk_store_reader_finish (r, &error));
+      g_assert_no_error (error);
+      g_assert_cmpmem (got->data, got->len, g_bytes_get_data (content, NULL), sizes[i]);
+
+      g_assert_true (sk_staged_finish (staged, &error));
+      g_assert_no_error (error);
+      g_assert_cmpstr (sk_staged_get_item (staged)->sha256, ==, sha);
+      SkJournalEntry who = {
+        .event = "item-stored", .outcome = "ok", .uid = 1000, .role = "operator"
+      };
+      g_autoptr (SkItem) item = sk_store_commit (o.store, staged, &who, NULL, NULL, &error);
+      g_assert_no_error (error);
+      g_assert_cmpstr (item->sha256, ==, sha);
+      g_autoptr (GBytes) back = read_item (o.store, item->id, &error);
+      g_assert_no_error (error);
+      g_assert_true (g_bytes_equal (back, content));
+    }
+
+  /* Freed while the thread may still be sealing: no file stays. */
+  g_autoptr (GBytes) big = pattern (20000000, 1);
+  int fd = memfd_of (big);
+  SkItemInfo info = {
+    .kind = "package", .name = "p.tar.gpg", .records = -1, .deadline_us = G_MAXINT64
+  };
+  SkStaged *staged = sk_store_stage_fd (o.store, fd, g_bytes_get_size (big), NULL, &info, &error);
+  g_assert_no_error (error);
+  close (fd);
+  sk_staged_free (staged);
+  g_autoptr (GDir) dir = g_dir_open (fx->store_dir, 0, &error);
+  g_assert_no_error (error);
+  guint files = 0;
+  for (const char *n; (n = g_dir_read_name (dir)) != NULL;)
+    if (g_str_has_suffix (n, ".sealed") || g_str_has_prefix (n, ".tmp-"))
+      files++;
+  g_assert_cmpuint (files, ==, G_N_ELEMENTS (sizes));
 }
 
 static void
@@ -747,6 +836,7 @@ main (int argc, char **argv)
   g_test_init (&argc, &argv, NULL);
 #define ADD(path, fn) g_test_add (path, Fixture, NULL, fixture_setup, fn, fixture_teardown)
   ADD ("/store/round-trip", test_round_trip);
+  ADD ("/store/stage-fd", test_stage_fd);
   ADD ("/store/tampered", test_tampered);
   ADD ("/store/delete-leaves-nothing", test_delete_leaves_nothing);
   ADD ("/store/sweep", test_sweep);
