@@ -298,7 +298,10 @@ on_journal_export (SkDbusJournal *skeleton,
   const char *headers = "en", *zone = EXPORT_DEFAULT_ZONE;
   g_variant_lookup (options, "headers", "&s", &headers);
   g_variant_lookup (options, "zone", "&s", &zone);
-  g_autoptr (GTimeZone) checked = error == NULL ? caller_zone (zone, &error) : NULL;
+  /* A zone that does not exist is refused now, before any job starts. */
+  GTimeZone *checked = error == NULL ? caller_zone (zone, &error) : NULL;
+  if (checked != NULL)
+    g_time_zone_unref (checked);
   int fd = error == NULL ? _sk_service_take_fd (invocation, out, &error) : -1;
   if (fd < 0)
     {

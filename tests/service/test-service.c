@@ -299,7 +299,7 @@ setup (void)
   copy_file (policy, policy_copy, 0644);
   copy_file (policy_sig, policy_sig_copy, 0644);
   /* A checkpoint kept off the station, for Journal.VerifyCheckpoint. */
-  g_autofree char *cp_copy = checkpoint_for_users (h.st.term, "checkpoint.json");
+  g_free (checkpoint_for_users (h.st.term, "checkpoint.json"));
   g_autofree char *key_copy = g_build_filename (h.files, "admin.pub", NULL);
   g_assert_true (g_file_set_contents_full (
       key_copy, g_bytes_get_data (sk_test_keys.admin_pub, NULL),
