@@ -9,7 +9,11 @@
  * that was checked, whatever happens to the name.  The mount is detached:
  * it is never attached to any folder, so no mount point exists that
  * another process could see, enter or swap, and it is in no mount table.
- * It goes when its descriptors are closed.
+ * It goes when its descriptors are closed.  The device descriptor is
+ * read-only even for a read-write mount: the kernel opens the device for
+ * the file system itself, by the number of the inode it was handed; ours
+ * serves the check, the ioctls and the source's name (and lets a stale
+ * read-only flag of our own be cleared).
  *
  * By the file system libblkid named, and only ever with nosuid,nodev,
  * noexec: read-only (plus noatime) to import, to read a token or to read
