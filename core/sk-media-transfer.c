@@ -330,7 +330,9 @@ export_and_prove (SkMedia *self,
     return NULL;
   Proof proof = { self, fs, rw, op, NULL };
   g_autoptr (GError) local_error = NULL;
-  /* The proof unmounts: the pipeline keeps its own copy of the folder's name. */
+  /* The pipeline writes into the detached mount's root through this
+   * process's descriptor of it (/proc/self/fd/N): a name no other process
+   * can change.  It opens it before the proof unmounts. */
   g_autofree char *out_dir = g_strdup (sk_mount_get_path (rw));
   g_autofree char *path = sk_pipeline_export_proven (
       pipeline, actor, case_id, out_dir, prove_on_medium, &proof, NULL, op, &local_error);
