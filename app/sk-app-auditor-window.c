@@ -9,6 +9,7 @@
 #include <glib/gi18n.h>
 #include <glib/gstdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "sk-app-auditor-window.h"
 #include "sk-app-files.h"
@@ -207,6 +208,18 @@ on_verified (GObject *source, GAsyncResult *result, gpointer user_data)
       g_dngettext (GETTEXT_PACKAGE, "The journal is intact: %s entry verified at %s.",
                    "The journal is intact: all %s entries verified at %s.", (gulong)MAX (0, n)),
       count, when);
+  /* The service checks the station's newest checkpoint too: a journal cut
+   * short behind it would have failed. */
+  gint64 cp_seq = sk_app_json_int (r, "checkpoint_seq", -1);
+  if (cp_seq >= 0)
+    {
+      g_autofree char *seq = g_strdup_printf ("%" G_GINT64_FORMAT, cp_seq);
+      g_autofree char *held =
+          g_strdup_printf (_ ("It still holds the station's newest checkpoint, at entry %s."), seq);
+      g_autofree char *both = g_strdup_printf ("%s %s", verdict, held);
+      set_verdict (self, both, TRUE);
+      return;
+    }
   set_verdict (self, verdict, TRUE);
 }
 
@@ -283,6 +296,8 @@ save_checkpoint (SkAppAuditorWindow *self, const char *text)
   g_autofree char *verdict = g_strdup_printf (
       _ ("The record was exported to %s, with its signed checkpoint beside it."), shown);
   set_verdict (self, verdict, TRUE);
+  /* The checkpoint's signing is a row of the journal too. */
+  refresh (self);
 }
 
 /* An export that did not finish leaves no file of it behind: the file was
@@ -378,6 +393,145 @@ on_export (GSimpleAction *action, GVariant *parameter, gpointer user_data)
   gtk_native_dialog_show (GTK_NATIVE_DIALOG (chooser));
 }
 
+/* ---- a checkpoint kept off the station -------------------------------------------------- */
+
+/* The verdict in the auditor's words: what the service found, by the
+ * verdict's name (service/jp.sekisho.Station1.xml, VerifyCheckpoint). */
+static char *
+checkpoint_verdict_words (JsonObject *r, gboolean *out_ok)
+{
+  const char *verdict = sk_app_json_string (r, "verdict");
+  g_autofree char *seq = g_strdup_printf ("%" G_GINT64_FORMAT, sk_app_json_int (r, "seq", 0));
+  g_autofree char *bad =
+      g_strdup_printf ("%" G_GINT64_FORMAT, sk_app_json_int (r, "first_bad_seq", 0));
+
+  *out_ok = FALSE;
+  if (g_strcmp0 (verdict, "matches") == 0 && sk_app_json_bool (r, "ok"))
+    {
+      *out_ok = TRUE;
+      /* TRANSLATORS: the journal still holds the row the checkpoint signed. */
+      return g_strdup_printf (_ ("The checkpoint matches: the journal still holds entry %s "
+                                 "exactly as it was signed, and its chain is intact."),
+                              seq);
+    }
+  if (g_strcmp0 (verdict, "differs") == 0)
+    return g_strdup_printf (_ ("The journal DIFFERS from the checkpoint at entry %s: it was "
+                               "rewritten after the checkpoint was signed."),
+                            seq);
+  if (g_strcmp0 (verdict, "truncated") == 0)
+    return g_strdup_printf (_ ("The journal ENDS BEFORE entry %s of the checkpoint: it was "
+                               "cut short after the checkpoint was signed."),
+                            seq);
+  if (g_strcmp0 (verdict, "signature") == 0)
+    return g_strdup (_ ("The checkpoint's SIGNATURE IS BAD: the file was changed, or it was "
+                        "not signed by this station's key."));
+  if (g_strcmp0 (verdict, "other-station") == 0)
+    return g_strdup (_ ("This checkpoint is NOT OF THIS STATION: it was signed for another "
+                        "station's journal."));
+  if (g_strcmp0 (verdict, "chain-broken") == 0)
+    return g_strdup_printf (_ ("The journal itself FAILS verification at entry %s, so no "
+                               "checkpoint can vouch for it."),
+                            bad);
+  if (g_strcmp0 (verdict, "malformed") == 0)
+    return g_strdup (_ ("The file chosen is not a checkpoint of Sekisho."));
+  /* A verdict this app does not know: the service's own words. */
+  g_autofree char *message = sk_escape_untrusted (sk_app_json_string (r, "message") ?: "—");
+  return g_strdup_printf (_ ("The checkpoint does not match: %s"), message);
+}
+
+static void
+on_checkpoint_checked (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  g_autoptr (SkAppAuditorWindow) self = user_data;
+  g_autoptr (GError) error = NULL;
+  g_autofree char *text = NULL;
+
+  if (!sk_dbus_journal_call_verify_checkpoint_finish (SK_DBUS_JOURNAL (source), &text, NULL, result,
+                                                      &error))
+    {
+      if (!is_cancelled (error))
+        sk_app_refusal_bar_show_error (self->refusal_bar, _ ("Checking a checkpoint"), error);
+      return;
+    }
+  g_autoptr (JsonObject) r = sk_app_json_parse_object (text, &error);
+  if (r == NULL)
+    {
+      sk_app_refusal_bar_show_error (self->refusal_bar, _ ("Checking a checkpoint"), error);
+      return;
+    }
+  sk_app_refusal_bar_dismiss (self->refusal_bar);
+  gboolean ok = FALSE;
+  g_autofree char *words = checkpoint_verdict_words (r, &ok);
+  const char *reason = sk_app_json_string (r, "reason");
+  g_autofree char *code = sk_escape_untrusted (reason != NULL ? reason : "");
+  /* TRANSLATORS: a checkpoint's verdict, then its reason code. */
+  g_autofree char *verdict =
+      ok || reason == NULL ? g_strdup (words) : g_strdup_printf (_ ("%s (%s)"), words, code);
+  set_verdict (self, verdict, ok);
+}
+
+static void
+on_checkpoint_chosen (GtkNativeDialog *dialog, int response, gpointer user_data)
+{
+  g_autoptr (SkAppAuditorWindow) self = user_data;
+  g_autoptr (GtkNativeDialog) owned = dialog;
+  g_autoptr (GError) error = NULL;
+  g_autofree char *name = NULL;
+
+  if (response != GTK_RESPONSE_ACCEPT)
+    return;
+  g_autofree char *path = gtk_file_chooser_get_filename (GTK_FILE_CHOOSER (owned));
+  if (path == NULL)
+    return;
+  /* The checkpoint and its signature beside it, each opened once from the
+   * folder chosen, and handed to the service as descriptors. */
+  int dirfd = sk_app_open_parent (path, &name, &error);
+  if (dirfd < 0)
+    {
+      sk_app_refusal_bar_show_error (self->refusal_bar, _ ("Checking a checkpoint"), error);
+      return;
+    }
+  g_autofree char *sig_name = g_strconcat (name, ".sig", NULL);
+  int cp_fd = sk_app_open_in (dirfd, name, &error);
+  int sig_fd = cp_fd >= 0 ? sk_app_open_in (dirfd, sig_name, &error) : -1;
+  close (dirfd);
+  if (sig_fd < 0)
+    {
+      if (cp_fd >= 0)
+        {
+          close (cp_fd);
+          g_autofree char *shown = sk_escape_untrusted (sig_name);
+          g_clear_error (&error);
+          g_set_error (&error, SK_ERROR, SK_ERROR_SIG_MISSING,
+                       _ ("no signature file %s beside the checkpoint"), shown);
+        }
+      sk_app_refusal_bar_show_error (self->refusal_bar, _ ("Checking a checkpoint"), error);
+      return;
+    }
+  g_autoptr (GUnixFDList) fds = sk_app_fd_list_take2 (cp_fd, sig_fd);
+  sk_dbus_journal_call_verify_checkpoint (
+      sk_app_client_get_journal (self->client), g_variant_new_handle (0), g_variant_new_handle (1),
+      fds, self->cancellable, on_checkpoint_checked, g_object_ref (self));
+}
+
+static void
+on_check_checkpoint (GSimpleAction *action, GVariant *parameter, gpointer user_data)
+{
+  SkAppAuditorWindow *self = user_data;
+  GtkFileChooserNative *chooser =
+      gtk_file_chooser_native_new (_ ("Check a Checkpoint Kept off the Station"), GTK_WINDOW (self),
+                                   GTK_FILE_CHOOSER_ACTION_OPEN, _ ("_Check"), _ ("_Cancel"));
+  g_autoptr (GtkFileFilter) filter = gtk_file_filter_new ();
+
+  /* TRANSLATORS: the file chooser's filter; its .sig lies beside it. */
+  gtk_file_filter_set_name (filter, _ ("Checkpoints (*.json)"));
+  gtk_file_filter_add_pattern (filter, "*.json");
+  gtk_file_chooser_add_filter (GTK_FILE_CHOOSER (chooser), g_object_ref (filter));
+  gtk_file_chooser_set_local_only (GTK_FILE_CHOOSER (chooser), TRUE);
+  g_signal_connect (chooser, "response", G_CALLBACK (on_checkpoint_chosen), g_object_ref (self));
+  gtk_native_dialog_show (GTK_NATIVE_DIALOG (chooser));
+}
+
 static void
 on_refresh (GSimpleAction *action, GVariant *parameter, gpointer user_data)
 {
@@ -392,6 +546,7 @@ static const GActionEntry win_entries[] = {
   { "refresh", on_refresh, NULL, NULL, NULL, { 0 } },
   { "verify", on_verify, NULL, NULL, NULL, { 0 } },
   { "export", on_export, NULL, NULL, NULL, { 0 } },
+  { "checkpoint", on_check_checkpoint, NULL, NULL, NULL, { 0 } },
 };
 
 static void

@@ -606,6 +606,7 @@ JA = {
     "export_register": "台帳を書き出す(_X)…",
     "import_register": "台帳を読み込む(_P)…",
     "import_keys": "鍵を取り込む(_K)…",
+    "check_checkpoint": "チェックポイントを照合(_C)…",
 }
 
 
@@ -1011,6 +1012,29 @@ def scenario_auditor(ctx):
         head = f.read(3)
     check(head == b"\xef\xbb\xbf", "the CSV starts with a UTF-8 BOM (a Japanese spreadsheet opens it as UTF-8)")
     shot(ctx, "auditor-exported")
+
+    # The checkpoint kept off the station, checked against the journal:
+    # as exported, it matches; one byte of its head changed, its signature
+    # no longer holds.
+    checkpoint = out[:-4] + ".checkpoint.json"
+    press_when_enabled(frame, name_of("check_checkpoint"))
+    type_into_dialog(ctx, checkpoint)
+    verdict = wait_any_text(frame, "チェックポイントと一致しました", timeout=60)
+    check(True, "the exported checkpoint matches the journal: %s" % verdict)
+    shot(ctx, "auditor-checkpoint-matches")
+    with open(checkpoint) as f:
+        doc = json.load(f)
+    head = doc["head_hash"]
+    doc["head_hash"] = ("0" if head[0] != "0" else "1") + head[1:]
+    tampered = os.path.join(ctx.state["home"], "tampered.json")
+    with open(tampered, "w") as f:
+        json.dump(doc, f)
+    shutil.copyfile(checkpoint + ".sig", tampered + ".sig")
+    press_when_enabled(frame, name_of("check_checkpoint"))
+    type_into_dialog(ctx, tampered)
+    verdict = wait_any_text(frame, "署名が不正です", timeout=60)
+    check("sig-" in verdict, "a tampered checkpoint is refused: its signature is bad (%s)" % verdict)
+    shot(ctx, "auditor-checkpoint-tampered")
 
     expander = find_named(frame, "媒体台帳")
     log("# the register expander is a %s" % expander.get_role_name())
