@@ -303,9 +303,11 @@ def prepare(root, scenario):
         stick = root.image(root.package(st["case"], seed=201, records=records), "stick-big", size="600M")
         st["medium_a"] = root.plug_registered("big", stick, "SKB0001", "USB-0200", "大容量")
         st["number_a"] = "USB-0200"
-        # A second registered stick with the same 200 MB package, pulled
+        # A second registered stick with another 200 MB package, pulled
         # while its import runs: the import must end with media-removed.
-        pulled = root.image(root.last_package, "stick-pull", size="600M")
+        # Not the same package: the service refuses that one as replayed
+        # (package-replayed) before there is anything to pull away from.
+        pulled = root.image(root.package("0000000202", seed=202, records=records), "stick-pull", size="600M")
         root.plug_registered("pull", pulled, "SKP0001", "USB-0201", "抜去")
         root.ctl("unplug", "pull")
         st["image_pull"] = pulled
