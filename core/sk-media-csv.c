@@ -66,20 +66,20 @@ finish_cell (GString *cell, guint line, GError **error)
       if (g_unichar_iscntrl (c) || c == 0x2028 || c == 0x2029 || (c >= 0x202a && c <= 0x202e) ||
           (c >= 0x2066 && c <= 0x2069) || c == 0x200e || c == 0x200f || c == 0xfeff)
         {
-          refuse (error, line, "a cell holds a control or bidirectional character");
+          refuse (error, line, _ ("a cell holds a control or bidirectional character"));
           return NULL;
         }
     }
   if (cell->len > SK_CSV_MAX_CELL)
     {
-      refuse (error, line, "a cell is too long");
+      refuse (error, line, _ ("a cell is too long"));
       return NULL;
     }
   if (cell->str[0] == '\'' && starts_formula (cell->str + 1))
     return g_strdup (cell->str + 1);
   if (starts_formula (cell->str))
     {
-      refuse (error, line, "a cell would run as a spreadsheet formula");
+      refuse (error, line, _ ("a cell would run as a spreadsheet formula"));
       return NULL;
     }
   return g_strdup (cell->str);
@@ -103,7 +103,7 @@ parse_line (const char *s, gsize len, guint line, guint n_columns, GError **erro
             {
               if (i >= len)
                 {
-                  refuse (error, line, "a quoted cell is not closed on its line");
+                  refuse (error, line, _ ("a quoted cell is not closed on its line"));
                   return NULL;
                 }
               if (s[i] == '"' && i + 1 < len && s[i + 1] == '"')
@@ -121,7 +121,7 @@ parse_line (const char *s, gsize len, guint line, guint n_columns, GError **erro
             }
           if (i < len && s[i] != ',')
             {
-              refuse (error, line, "text after a quoted cell");
+              refuse (error, line, _ ("text after a quoted cell"));
               return NULL;
             }
         }
@@ -131,7 +131,7 @@ parse_line (const char *s, gsize len, guint line, guint n_columns, GError **erro
             {
               if (s[i] == '"')
                 {
-                  refuse (error, line, "a quote inside an unquoted cell");
+                  refuse (error, line, _ ("a quote inside an unquoted cell"));
                   return NULL;
                 }
               g_string_append_c (cell, s[i++]);
@@ -155,7 +155,9 @@ parse_line (const char *s, gsize len, guint line, guint n_columns, GError **erro
   if (cells->len != n_columns)
     {
       g_autofree char *why =
-          g_strdup_printf ("%u cells where %u are expected", cells->len, n_columns);
+          /* TRANSLATORS: the cells found on a line of the register's CSV,
+           * then the columns it has. */
+          g_strdup_printf (_ ("%u cells where %u are expected"), cells->len, n_columns);
       refuse (error, line, why);
       return NULL;
     }
@@ -185,7 +187,7 @@ sk_csv_parse (const char *data, gsize len, guint n_columns, GError **error)
       const char *end = bad != NULL ? bad : (const char *)memchr (data, '\0', len);
       for (const char *p = data; p < end; p++)
         line += *p == '\n';
-      refuse (error, line, "the text is not UTF-8 (save it as \"CSV UTF-8\")");
+      refuse (error, line, _ ("the text is not UTF-8 (save it as \"CSV UTF-8\")"));
       return NULL;
     }
 
@@ -204,7 +206,7 @@ sk_csv_parse (const char *data, gsize len, guint n_columns, GError **error)
         line_len--;
       if (line_len > SK_CSV_MAX_LINE)
         {
-          refuse (error, line, "the line is too long");
+          refuse (error, line, _ ("the line is too long"));
           return NULL;
         }
       if (line_len == 0)
@@ -214,7 +216,7 @@ sk_csv_parse (const char *data, gsize len, guint n_columns, GError **error)
         }
       if (blank_seen)
         {
-          refuse (error, line, "a record after a blank line");
+          refuse (error, line, _ ("a record after a blank line"));
           return NULL;
         }
       GStrv cells = parse_line (start, line_len, line, n_columns, error);
