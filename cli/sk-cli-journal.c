@@ -384,14 +384,21 @@ static void
 add_row_json (JsonBuilder *b, const SkJournalRow *r)
 {
   g_autofree char *time = sk_journal_format_time (r->time_us);
+  /* What came from outside (a login, a station's name, a 処理番号 read
+   * from a file, a device's identity) is escaped as the service escapes
+   * it in Journal.Show: the same bytes in both modes. */
+  g_autofree char *login = r->login != NULL ? sk_escape_untrusted (r->login) : NULL;
+  g_autofree char *station = r->station != NULL ? sk_escape_untrusted (r->station) : NULL;
+  g_autofree char *case_id = r->case_id != NULL ? sk_escape_untrusted (r->case_id) : NULL;
+  g_autofree char *device = r->device != NULL ? sk_escape_untrusted (r->device) : NULL;
   const struct
   {
     const char *name, *value;
   } text[] = {
-    { "time", time },          { "event", r->event },  { "outcome", r->outcome },
-    { "reason", r->reason },   { "login", r->login },  { "role", r->role },
-    { "station", r->station }, { "case", r->case_id }, { "package", r->package_id },
-    { "device", r->device },
+    { "time", time },        { "event", r->event }, { "outcome", r->outcome },
+    { "reason", r->reason }, { "login", login },    { "role", r->role },
+    { "station", station },  { "case", case_id },   { "package", r->package_id },
+    { "device", device },
   };
   json_builder_begin_object (b);
   json_builder_set_member_name (b, "seq");

@@ -238,6 +238,22 @@ if [ "$mode" = media ]; then
   "$CLI" --station "$SK_ENV_STANDARD" unpack --out "$work/medium-received" "$work/mnt/$pkg" \
     > /dev/null || { umount "$work/mnt"; fail "the standard side did not unpack the medium's export"; }
   umount "$work/mnt"
+
+  step "journal show --json: the same bytes through the service and in-process, a device's name escaped alike"
+  # A vendor name with a backslash and a right-to-left override, as a
+  # device may report it: untrusted text, escaped the same in both modes.
+  plug s3 "$work/stranger.img" --serial SKT-0003 --vendor "$(printf 'Se\\kisho\342\200\256')" \
+    --model Test
+  medium_id skop1 - > /dev/null
+  unplug s3
+  rc=$(run skaud jshow-media --json journal show --event media-inserted)
+  expect 0 jshow-media "$rc"
+  "$CLI" --station "$SK_ENV_STATION" --handoff-root "$SK_ENV_HANDOFF" --json journal show \
+    --event media-inserted > "$work/jshow-media-local.out" || fail "journal show in-process failed"
+  [ "$(json jshow-media 'any("kisho" in (e["device"] or "") for e in j["entries"])')" = True ] \
+    || fail "the stick with the odd vendor name is not in the journal"
+  cmp "$work/jshow-media.out" "$work/jshow-media-local.out" \
+    || fail "journal show --json differs between the service and in-process"
   echo PASS
   exit 0
 fi
