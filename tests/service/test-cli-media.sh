@@ -21,35 +21,7 @@ work=$SK_ENV_DIR/cli-media-test
 mkdir -p "$work"
 chmod 1777 "$work"
 
-fail() {
-  echo "FAIL: $*"
-  exit 1
-}
-step() { echo "== $*"; }
-as() {
-  _u=$1
-  shift
-  setpriv --reuid="$_u" --regid="$_u" --init-groups -- "$@"
-}
-# run USER OUT ARG…: the CLI as USER, stdout into OUT.out, stderr into
-# OUT.err; prints the exit status.
-run() {
-  _u=$1
-  _o=$2
-  shift 2
-  set +e
-  as "$_u" "$CLI" "$@" > "$work/$_o.out" 2> "$work/$_o.err"
-  echo $?
-  set -e
-}
-expect() {
-  [ "$1" = "$3" ] || {
-    echo "--- $2: stdout"; cat "$work/$2.out"
-    echo "--- $2: stderr"; cat "$work/$2.err"
-    fail "$2 ended with $3, not $1"
-  }
-}
-json() { $PY -c 'import json,sys; j=json.load(open(sys.argv[1])); print(eval(sys.argv[2]))' "$work/$1.out" "$2"; }
+. "$(dirname "$0")/lib-cli-test.sh"
 folder() { mkdir -p "$work/$2"; chown "$1" "$work/$2"; chmod 700 "$work/$2"; }
 
 step "a disc registered before it is burned, through the service"
