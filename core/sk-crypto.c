@@ -208,19 +208,20 @@ sk_seal_stream (const SkItemKey *key,
   return TRUE;
 }
 
-/* Chunks sealed per read and write of sk_seal_fd(), and how much is
+/* Chunks sealed per pull and write of sk_seal_pull(), and how much is
  * written before its write-back is started. */
 #define SEAL_BATCH 16
 #define WRITEBACK_STEP ((guint64)8 * 1024 * 1024)
 
 gboolean
-sk_seal_fd (const SkItemKey *key,
-            int in_fd,
-            guint64 size,
-            int out_fd,
-            char **out_sha256,
-            GCancellable *cancellable,
-            GError **error)
+sk_seal_pull (const SkItemKey *key,
+              SkSealPull pull,
+              gpointer user_data,
+              guint64 size,
+              int out_fd,
+              char **out_sha256,
+              GCancellable *cancellable,
+              GError **error)
 {
   g_return_val_if_fail (key != NULL, FALSE);
 
@@ -246,18 +247,8 @@ sk_seal_fd (const SkItemKey *key,
       if (g_cancellable_set_error_if_cancelled (cancellable, error))
         return FALSE;
       gsize want = (gsize)MIN (size - done, (guint64)s.plain_len);
-      for (gsize got = 0; got < want;)
-        {
-          ssize_t n = pread (in_fd, s.plain + got, want - got, (off_t)(done + got));
-          if (n < 0 && errno == EINTR)
-            continue;
-          if (n <= 0)
-            {
-              sk_error_set_from_errno (error, n < 0 ? errno : EIO, _ ("reading from the store"));
-              return FALSE;
-            }
-          got += (gsize)n;
-        }
+      if (!pull (user_data, done, s.plain, want, cancellable, error))
+        return FALSE;
       if (sum != NULL)
         sk_sha256_update (sum, s.plain, want);
       /* Every chunk full but the last, which carries the FINAL tag (an
@@ -293,6 +284,43 @@ sk_seal_fd (const SkItemKey *key,
   if (out_sha256 != NULL)
     *out_sha256 = g_strdup (sk_sha256_hex (sum));
   return TRUE;
+}
+
+static gboolean
+pull_fd (gpointer user_data,
+         guint64 offset,
+         guint8 *buf,
+         gsize len,
+         GCancellable *cancellable,
+         GError **error)
+{
+  int fd = GPOINTER_TO_INT (user_data);
+  for (gsize got = 0; got < len;)
+    {
+      ssize_t n = pread (fd, buf + got, len - got, (off_t)(offset + got));
+      if (n < 0 && errno == EINTR)
+        continue;
+      if (n <= 0)
+        {
+          sk_error_set_from_errno (error, n < 0 ? errno : EIO, _ ("reading from the store"));
+          return FALSE;
+        }
+      got += (gsize)n;
+    }
+  return TRUE;
+}
+
+gboolean
+sk_seal_fd (const SkItemKey *key,
+            int in_fd,
+            guint64 size,
+            int out_fd,
+            char **out_sha256,
+            GCancellable *cancellable,
+            GError **error)
+{
+  return sk_seal_pull (key, pull_fd, GINT_TO_POINTER (in_fd), size, out_fd, out_sha256, cancellable,
+                       error);
 }
 
 static gssize

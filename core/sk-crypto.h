@@ -63,6 +63,27 @@ sk_seal_fd (const SkItemKey *key,
             GCancellable *cancellable,
             GError **error);
 
+/* Where sk_seal_pull() takes its plaintext: LEN bytes from OFFSET into
+ * BUF, all of them or FALSE (with ERROR); a wait for them ends when
+ * CANCELLABLE fires. */
+typedef gboolean (*SkSealPull) (gpointer user_data,
+                                guint64 offset,
+                                guint8 *buf,
+                                gsize len,
+                                GCancellable *cancellable,
+                                GError **error);
+
+/* sk_seal_fd() over the bytes PULL gives, in order, as they arrive. */
+gboolean
+sk_seal_pull (const SkItemKey *key,
+              SkSealPull pull,
+              gpointer user_data,
+              guint64 size,
+              int out_fd,
+              char **out_sha256,
+              GCancellable *cancellable,
+              GError **error);
+
 /* Open what sk_seal_stream() wrote, writing the plaintext to OUT.  Anything
  * altered or cut short fails with SK_ERROR_DECRYPT_FAILED; plaintext already
  * written to OUT before the failure is the caller's to discard. */

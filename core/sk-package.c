@@ -22,6 +22,7 @@
 #include "sk-keyring.h"
 #include "sk-package-private.h"
 #include "sk-policy-private.h"
+#include "sk-snapshot.h"
 
 /* ---- reading ----------------------------------------------------------- */
 
@@ -643,6 +644,7 @@ verify_once (SkStation *station,
              const char *const *signers,
              const SkPackageSource *src,
              int in_fd,
+             SkSnapshot *snap,
              guint64 max_size,
              int *out_copy,
              guint64 *out_size,
@@ -650,6 +652,48 @@ verify_once (SkStation *station,
              SkProgress *progress,
              GCancellable *cancellable,
              GError **error);
+
+/* The store's seal takes the snapshot's bytes as they arrive. */
+static gboolean
+pull_snapshot (gpointer user_data,
+               guint64 offset,
+               guint8 *buf,
+               gsize len,
+               GCancellable *cancellable,
+               GError **error)
+{
+  return sk_snapshot_read (user_data, offset, buf, len, cancellable, error);
+}
+
+/* The SHA-256 of the private copy COPY (from its start), for a signature
+ * that took another hash. */
+static char *
+hash_copy (int copy, GError **error)
+{
+  g_autoptr (SkSha256) sum = sk_sha256_new ();
+  g_autofree guint8 *buf = g_malloc (BLOCK);
+  if (sum == NULL)
+    {
+      refuse (error, SK_ERROR_IO_ERROR, _ ("SHA-256 is unavailable"));
+      return NULL;
+    }
+  for (guint64 off = 0;;)
+    {
+      ssize_t n = pread (copy, buf, BLOCK, (off_t)off);
+      if (n < 0 && errno == EINTR)
+        continue;
+      if (n < 0)
+        {
+          sk_error_set_from_errno (error, errno, _ ("reading the private copy"));
+          return NULL;
+        }
+      if (n == 0)
+        break;
+      sk_sha256_update (sum, buf, (gsize)n);
+      off += (guint64)n;
+    }
+  return g_strdup (sk_sha256_hex (sum));
+}
 
 SkStaged *
 sk_package_copy_in_at (SkStation *station,
@@ -687,14 +731,36 @@ sk_package_copy_in_at (SkStation *station,
       return NULL;
     }
   /* Read once, into a private copy that cannot change (verify_once), and
-   * verified there before anything else.  The SHA-256 the signature took
-   * is the stored item's too, when the signature's hash is SHA-256. */
+   * verified there before anything else reads it. */
+  g_autoptr (SkSnapshot) snap = sk_snapshot_new (error);
+  if (snap == NULL)
+    {
+      close (fd);
+      return NULL;
+    }
+  /* The store's copy is sealed from it on another core as the bytes
+   * arrive, so that the disk starts writing at once.  Sealing is not
+   * reading: nothing parses those bytes, and a package refused below
+   * leaves nothing in the store (a staged item is discarded when freed).
+   * sk_package_check_source() finishes it, synced, before the package is
+   * taken in. */
+  SkItemInfo info = { .kind = "package", .name = name, .records = -1, .deadline_us = deadline_us };
+  g_autoptr (SkStaged) staged = sk_store_stage_pulled (
+      store, sk_snapshot_get_fd (snap), (guint64)st.st_size, pull_snapshot, sk_snapshot_ref (snap),
+      (GDestroyNotify)sk_snapshot_unref, &info, error);
+  if (staged == NULL)
+    {
+      close (fd);
+      return NULL;
+    }
+  /* The SHA-256 the signature took is the stored item's too, when the
+   * signature's hash is SHA-256; else it is taken from the copy. */
   int copy = -1;
   guint64 size = 0;
   g_autofree char *sha256 = NULL;
   g_autoptr (SkSignature) verified =
       verify_once (station, verifier, sig, sk_policy_get_signers (policy, direction), NULL, fd,
-                   package_cap (policy), &copy, &size, &sha256, progress, cancellable, error);
+                   snap, package_cap (policy), &copy, &size, &sha256, progress, cancellable, error);
   if (verified == NULL)
     return NULL;
   if (size != (guint64)st.st_size)
@@ -704,16 +770,15 @@ sk_package_copy_in_at (SkStation *station,
               _ ("the package changed size while it was read from the medium"));
       return NULL;
     }
-  /* The store's copy is sealed from that private copy on the second core
-   * while acceptance 2–5 read it (sk_package_check_source() finishes it). */
-  SkItemInfo info = { .kind = "package", .name = name, .records = -1, .deadline_us = deadline_us };
-  SkStaged *staged = sk_store_stage_fd (store, copy, size, sha256, &info, error);
+  if (sha256 == NULL)
+    sha256 = hash_copy (copy, error);
   close (copy);
-  if (staged == NULL)
+  if (sha256 == NULL)
     return NULL;
+  sk_staged_set_sha256 (staged, sha256);
   *out_signature = g_steal_pointer (&sig);
   *out_verified = g_steal_pointer (&verified);
-  return staged;
+  return g_steal_pointer (&staged);
 }
 
 SkStaged *
@@ -739,44 +804,17 @@ sk_package_copy_in (SkStation *station,
   return staged;
 }
 
-/* Write all of DATA to FD. */
-static gboolean
-write_all (int fd, const guint8 *data, gsize len);
-
 static gboolean
 copy_block (const guint8 *data, gsize len, gpointer user_data, GError **error)
 {
-  if (write_all (GPOINTER_TO_INT (user_data), data, len))
-    return TRUE;
-  sk_error_set_from_errno (error, errno, _ ("writing"));
-  return FALSE;
-}
-
-static gboolean
-write_all (int fd, const guint8 *data, gsize len)
-{
-  while (len > 0)
-    {
-      ssize_t n = write (fd, data, len);
-      if (n < 0 && errno == EINTR)
-        continue;
-      if (n <= 0)
-        {
-          if (n == 0)
-            errno = ENOSPC;
-          return FALSE;
-        }
-      data += n;
-      len -= (gsize)n;
-    }
-  return TRUE;
+  return sk_snapshot_append (user_data, data, len, error);
 }
 
 /* Acceptance 1, reading the package once.  Each byte read is hashed for
- * the signature and, from a file, kept in a private copy: an anonymous
- * file in memory (memfd), sealed once written, that no other process can
- * name, so that a medium that answers differently the second time has no
- * second time.  (In memory rather than on disk: writing 500 MB through the
+ * the signature and, from a file, kept in a private copy: SNAP, an
+ * anonymous file in memory (memfd), sealed once written, that no other
+ * process can name, so that a medium that answers differently the second
+ * time has no second time.  (In memory rather than on disk: writing 500 MB through the
  * disk's page cache costs five times as much here, more than GnuPG's whole
  * decryption.  It is not part of the process's resident set, and is gone
  * when the check ends; the policy's size cap bounds it.)  Only that copy — or, from the store, its
@@ -793,6 +831,7 @@ verify_once (SkStation *station,
              const char *const *signers,
              const SkPackageSource *src,
              int in_fd,
+             SkSnapshot *snap,
              guint64 max_size,
              int *out_copy,
              guint64 *out_size,
@@ -806,20 +845,10 @@ verify_once (SkStation *station,
   if (in_fd < 0 && !pass_open (src, &pass, cancellable, error))
     return NULL;
   int copy = -1;
-  if (in_fd >= 0 || src->path != NULL)
-    {
-      copy = memfd_create ("sekisho-package", MFD_CLOEXEC | MFD_ALLOW_SEALING);
-      if (copy < 0)
-        {
-          sk_error_set_from_errno (error, errno, _ ("making a private copy of the package"));
-          pass_close (&pass, NULL);
-          return NULL;
-        }
-    }
 
   /* The copy is written on the second core while this one hashes. */
   g_autoptr (SkBlockWorker) copier =
-      copy >= 0 ? sk_block_worker_new ("sk-copy", copy_block, GINT_TO_POINTER (copy), BLOCK) : NULL;
+      snap != NULL ? sk_block_worker_new ("sk-copy", copy_block, snap, BLOCK) : NULL;
   g_autofree guint8 *own = copier == NULL ? g_malloc (BLOCK) : NULL;
   g_autoptr (GError) read_error = NULL;
   guint64 total = 0;
@@ -856,10 +885,16 @@ verify_once (SkStation *station,
   /* Taken before the signature's trailer is hashed. */
   if (out_sha256 != NULL && read_error == NULL)
     *out_sha256 = sk_verifier_dup_sha256 (v);
-  /* Sealed: from here on not even this process can change the copy. */
-  if (copy >= 0 && read_error == NULL &&
-      fcntl (copy, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE | F_SEAL_SEAL) != 0)
-    sk_error_set_from_errno (&read_error, errno, _ ("sealing the private copy of the package"));
+  /* Whole, and sealed: from here on not even this process can change the
+   * copy.  (Or, failed: whoever waits for more of it hears why.) */
+  if (snap != NULL)
+    sk_snapshot_end (snap, read_error != NULL ? g_error_copy (read_error) : NULL, &read_error);
+  if (snap != NULL && read_error == NULL)
+    {
+      copy = fcntl (sk_snapshot_get_fd (snap), F_DUPFD_CLOEXEC, 3);
+      if (copy < 0)
+        sk_error_set_from_errno (&read_error, errno, _ ("reading the private copy"));
+    }
   if (!pass_close (&pass, &read_error) || read_error != NULL)
     {
       g_propagate_error (error, g_steal_pointer (&read_error));
@@ -952,8 +987,11 @@ sk_package_check_source (SkStation *station,
           sk_keyring_verifier_new (sk_station_get_keyring (station), sig, error);
       if (v == NULL)
         return NULL;
+      g_autoptr (SkSnapshot) snap = src->path != NULL ? sk_snapshot_new (error) : NULL;
+      if (src->path != NULL && snap == NULL)
+        return NULL;
       signature = verify_once (station, v, sig, sk_policy_get_signers (policy, direction), src, -1,
-                               package_cap (policy), &copy, NULL, NULL, told, stop, error);
+                               snap, package_cap (policy), &copy, NULL, NULL, told, stop, error);
       if (signature == NULL)
         return NULL;
     }

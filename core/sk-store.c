@@ -416,8 +416,11 @@ struct _SkStaged
   char *temp;
   gboolean committed;
   /* Sealed on a thread of its own (sk_store_stage_fd) until finished. */
-  int source_fd; /* the bytes being sealed, or -1 */
-  int out_fd;    /* the file they are sealed into, or -1 */
+  int source_fd;   /* the bytes being sealed, or -1 */
+  int out_fd;      /* the file they are sealed into, or -1 */
+  SkSealPull pull; /* or where they are taken from as they arrive */
+  gpointer pull_data;
+  GDestroyNotify pull_destroy;
   GThread *thread;
   GCancellable *stop;
   char *sealed_sha256; /* the thread's SHA-256, when none was given */
@@ -447,6 +450,8 @@ sk_staged_free (SkStaged *staged)
     close (staged->out_fd);
   if (staged->source_fd >= 0)
     close (staged->source_fd);
+  if (staged->pull_destroy != NULL)
+    staged->pull_destroy (staged->pull_data);
   if (!staged->committed)
     discard (staged->store, staged->temp);
   g_object_unref (staged->store);
@@ -533,9 +538,13 @@ static gpointer
 seal_thread (gpointer data)
 {
   SkStaged *staged = data;
-  sk_seal_fd (staged->key, staged->source_fd, staged->item->size, staged->out_fd,
-              staged->item->sha256 == NULL ? &staged->sealed_sha256 : NULL, staged->stop,
-              &staged->seal_error);
+  if (staged->pull != NULL)
+    sk_seal_pull (staged->key, staged->pull, staged->pull_data, staged->item->size, staged->out_fd,
+                  NULL, staged->stop, &staged->seal_error);
+  else
+    sk_seal_fd (staged->key, staged->source_fd, staged->item->size, staged->out_fd,
+                staged->item->sha256 == NULL ? &staged->sealed_sha256 : NULL, staged->stop,
+                &staged->seal_error);
   return NULL;
 }
 
@@ -569,10 +578,57 @@ sk_store_stage_fd (SkStore *self,
   return g_steal_pointer (&staged);
 }
 
+SkStaged *
+sk_store_stage_pulled (SkStore *self,
+                       int source_fd,
+                       guint64 size,
+                       SkSealPull pull,
+                       gpointer pull_data,
+                       GDestroyNotify pull_destroy,
+                       const SkItemInfo *info,
+                       GError **error)
+{
+  g_return_val_if_fail (SK_IS_STORE (self), NULL);
+  g_return_val_if_fail (source_fd >= 0 && pull != NULL, NULL);
+  g_return_val_if_fail (info != NULL && info->kind != NULL && info->name != NULL, NULL);
+
+  int fd = -1;
+  g_autoptr (SkStaged) staged = staged_new (self, info, &fd, error);
+  if (staged == NULL)
+    {
+      if (pull_destroy != NULL)
+        pull_destroy (pull_data);
+      return NULL;
+    }
+  staged->out_fd = fd;
+  staged->pull = pull;
+  staged->pull_data = pull_data;
+  staged->pull_destroy = pull_destroy;
+  staged->source_fd = fcntl (source_fd, F_DUPFD_CLOEXEC, 3);
+  if (staged->source_fd < 0)
+    {
+      sk_error_set_from_errno (error, errno, _ ("creating a file in the store"));
+      return NULL;
+    }
+  staged->item->size = size;
+  staged->stop = g_cancellable_new ();
+  staged->thread = g_thread_new ("sk-seal", seal_thread, staged);
+  return g_steal_pointer (&staged);
+}
+
+void
+sk_staged_set_sha256 (SkStaged *staged, const char *sha256)
+{
+  g_return_if_fail (staged != NULL && !staged->committed);
+  g_free (staged->item->sha256);
+  staged->item->sha256 = g_strdup (sha256);
+}
+
 gboolean
 sk_staged_finish (SkStaged *staged, GError **error)
 {
   g_return_val_if_fail (staged != NULL && !staged->committed, FALSE);
+  g_return_val_if_fail (staged->pull == NULL || staged->item->sha256 != NULL, FALSE);
 
   staged_join (staged);
   if (staged->seal_error != NULL)

@@ -16,6 +16,7 @@
 
 #include <gio/gio.h>
 
+#include "sk-crypto.h"
 #include "sk-journal.h"
 
 G_BEGIN_DECLS
@@ -126,6 +127,23 @@ sk_store_stage_fd (SkStore *self,
                    const char *sha256,
                    const SkItemInfo *info,
                    GError **error);
+/* As sk_store_stage_fd(), sealing bytes PULL gives as they arrive (the
+ * sealing thread waits for them), of SIZE known in advance, without taking
+ * their SHA-256: the caller gives it with sk_staged_set_sha256() before
+ * finishing.  SOURCE_FD is what sk_staged_open_reader() reads; it must
+ * hold all SIZE bytes by then.  PULL_DESTROY frees PULL_DATA when the
+ * staged item goes (also when this fails). */
+SkStaged *
+sk_store_stage_pulled (SkStore *self,
+                       int source_fd,
+                       guint64 size,
+                       SkSealPull pull,
+                       gpointer pull_data,
+                       GDestroyNotify pull_destroy,
+                       const SkItemInfo *info,
+                       GError **error);
+void
+sk_staged_set_sha256 (SkStaged *staged, const char *sha256);
 gboolean
 sk_staged_finish (SkStaged *staged, GError **error);
 
