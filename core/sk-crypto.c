@@ -1,4 +1,4 @@
-/* sk-crypto.c — libsodium behind one door */
+/* sk-crypto.c — the store's sealed items, and their keys in locked memory */
 #define G_LOG_DOMAIN "sekisho-crypto"
 
 #include "config.h"
@@ -7,6 +7,7 @@
 #include <fcntl.h>
 #include <glib/gi18n-lib.h>
 #include <sodium.h>
+#include <string.h>
 #include <unistd.h>
 
 #include "sk-crypto.h"
@@ -118,32 +119,118 @@ read_full (GInputStream *in, guint8 *buf, gsize len, GCancellable *cancellable, 
   return (gssize)got;
 }
 
-/* The state and buffers of one stream, wiped on every way out. */
+/* ---- the sealed format ------------------------------------------------
+ *
+ * A sealed item (format 2) is a 16-byte header — the magic "SKSEAL2\n",
+ * seven random bytes, a zero — then chunks of SK_SEAL_CHUNK bytes of
+ * plaintext, each encrypted with AES-256-GCM under the item's own key and
+ * followed by its 16-byte tag; the last chunk may be shorter, or empty.
+ * Each chunk's nonce is the header's seven random bytes, the chunk's number
+ * (32 bits, big-endian) and a byte that is 1 on the last chunk only; the
+ * header is every chunk's associated data.  So a changed, reordered,
+ * dropped or appended chunk fails its tag, and so does a stream cut at a
+ * chunk boundary: its new last chunk was not sealed as last.  (This is the
+ * STREAM construction of Hoang, Reyhanitabar, Rogaway and Vizár, 2015.)
+ * Keys are random and used for one item, so nonces never repeat under a
+ * key; the random bytes are a second guard, not the first.
+ *
+ * Why AES-GCM and not libsodium's secretstream (format 1, which items
+ * sealed before it still open with): AES-NI and carry-less multiply make
+ * it three to four times as fast here (1.1 against 3.9 GB/s), and every
+ * package imported is sealed whole, 500 MB at a time.  The construction is
+ * the few lines below. */
+
+#define SEAL_MAGIC "SKSEAL2\n"
+#define SEAL_HEADER 16
+#define SEALED_CHUNK (SK_SEAL_CHUNK + SK_GCM_TAG)
+#define V1_HEADER crypto_secretstream_xchacha20poly1305_HEADERBYTES
+#define V1_SEALED_CHUNK (SK_SEAL_CHUNK + crypto_secretstream_xchacha20poly1305_ABYTES)
+
+/* One item being sealed or opened, and its buffers, wiped on every way
+ * out. */
 typedef struct
 {
-  crypto_secretstream_xchacha20poly1305_state state;
+  SkGcm *gcm;
+  guint8 header[SEAL_HEADER];
+  guint32 chunk; /* the next chunk's number */
   guint8 *plain;
   guint8 *next;
   guint8 *sealed;
-  gsize plain_len; /* of PLAIN, when not one chunk */
-} SkStreamScratch;
+  gsize plain_len; /* of PLAIN and NEXT */
+  gsize sealed_len;
+} Seal;
 
 static void
-sk_stream_scratch_clear (SkStreamScratch *s)
+seal_clear (Seal *s)
 {
-  sodium_memzero (&s->state, sizeof s->state);
+  g_clear_pointer (&s->gcm, sk_gcm_free);
   if (s->plain != NULL)
-    sodium_memzero (s->plain, s->plain_len != 0 ? s->plain_len : SK_SEAL_CHUNK);
+    sodium_memzero (s->plain, s->plain_len);
   if (s->next != NULL)
-    sodium_memzero (s->next, SK_SEAL_CHUNK);
+    sodium_memzero (s->next, s->plain_len);
   g_clear_pointer (&s->plain, g_free);
   g_clear_pointer (&s->next, g_free);
   g_clear_pointer (&s->sealed, g_free);
 }
 
-G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (SkStreamScratch, sk_stream_scratch_clear)
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (Seal, seal_clear)
 
-#define SEALED_CHUNK (SK_SEAL_CHUNK + crypto_secretstream_xchacha20poly1305_ABYTES)
+static gboolean
+seal_init (Seal *s, const SkItemKey *key, gsize plain_len, gsize sealed_len, GError **error)
+{
+  s->gcm = sk_gcm_new (key->bytes, SK_ITEM_KEY_BYTES);
+  if (s->gcm == NULL)
+    {
+      g_set_error_literal (error, SK_ERROR, SK_ERROR_IO_ERROR, _ ("AES-256-GCM is unavailable"));
+      return FALSE;
+    }
+  s->plain_len = plain_len;
+  s->sealed_len = sealed_len;
+  s->plain = plain_len != 0 ? g_malloc (plain_len) : NULL;
+  s->sealed = g_malloc (sealed_len);
+  return TRUE;
+}
+
+static void
+chunk_nonce (const Seal *s, gboolean last, guint8 nonce[SK_GCM_NONCE])
+{
+  memcpy (nonce, s->header + 8, 7);
+  nonce[7] = (guint8)(s->chunk >> 24);
+  nonce[8] = (guint8)(s->chunk >> 16);
+  nonce[9] = (guint8)(s->chunk >> 8);
+  nonce[10] = (guint8)s->chunk;
+  nonce[11] = last ? 1 : 0;
+}
+
+/* Seal LEN (at most SK_SEAL_CHUNK) bytes of PLAIN into OUT (LEN + tag). */
+static gboolean
+seal_chunk (Seal *s, const guint8 *plain, gsize len, gboolean last, guint8 *out, GError **error)
+{
+  guint8 nonce[SK_GCM_NONCE];
+  if (s->chunk == G_MAXUINT32)
+    {
+      g_set_error_literal (error, SK_ERROR, SK_ERROR_IO_ERROR,
+                           _ ("the item is too large to store"));
+      return FALSE;
+    }
+  chunk_nonce (s, last, nonce);
+  if (!sk_gcm_encrypt (s->gcm, nonce, s->header, SEAL_HEADER, plain, len, out, out + len))
+    {
+      g_set_error_literal (error, SK_ERROR, SK_ERROR_IO_ERROR, _ ("AES-256-GCM failed"));
+      return FALSE;
+    }
+  s->chunk++;
+  return TRUE;
+}
+
+static gboolean
+seal_begin (Seal *s, int out_fd, GError **error)
+{
+  memcpy (s->header, SEAL_MAGIC, 8);
+  randombytes_buf (s->header + 8, 7);
+  s->header[15] = 0;
+  return write_all (out_fd, s->header, SEAL_HEADER, error);
+}
 
 gboolean
 sk_seal_stream (const SkItemKey *key,
@@ -156,8 +243,7 @@ sk_seal_stream (const SkItemKey *key,
 {
   g_return_val_if_fail (key != NULL, FALSE);
 
-  g_auto (SkStreamScratch) s = { 0 };
-  guint8 header[crypto_secretstream_xchacha20poly1305_HEADERBYTES];
+  g_auto (Seal) s = { 0 };
   g_autoptr (SkSha256) sum = sk_sha256_new ();
   guint64 size = 0;
 
@@ -166,15 +252,13 @@ sk_seal_stream (const SkItemKey *key,
       g_set_error_literal (error, SK_ERROR, SK_ERROR_IO_ERROR, _ ("SHA-256 is unavailable"));
       return FALSE;
     }
-
-  s.plain = g_malloc (SK_SEAL_CHUNK);
+  if (!seal_init (&s, key, SK_SEAL_CHUNK, SEALED_CHUNK, error))
+    return FALSE;
   s.next = g_malloc (SK_SEAL_CHUNK);
-  s.sealed = g_malloc (SEALED_CHUNK);
-  crypto_secretstream_xchacha20poly1305_init_push (&s.state, header, key->bytes);
-  if (!write_all (out_fd, header, sizeof header, error))
+  if (!seal_begin (&s, out_fd, error))
     return FALSE;
 
-  /* Read one chunk ahead, so that the last chunk can carry the FINAL tag. */
+  /* Read one chunk ahead, so that the last chunk can be sealed as last. */
   gssize n = read_full (in, s.plain, SK_SEAL_CHUNK, cancellable, error);
   if (n < 0)
     return FALSE;
@@ -188,13 +272,11 @@ sk_seal_stream (const SkItemKey *key,
             return FALSE;
         }
       gboolean last = n < SK_SEAL_CHUNK || m == 0;
-      unsigned long long sealed_len;
-      crypto_secretstream_xchacha20poly1305_push (
-          &s.state, s.sealed, &sealed_len, s.plain, (unsigned long long)n, NULL, 0,
-          last ? crypto_secretstream_xchacha20poly1305_TAG_FINAL : 0);
+      if (!seal_chunk (&s, s.plain, (gsize)n, last, s.sealed, error))
+        return FALSE;
       sk_sha256_update (sum, s.plain, (gsize)n);
       size += (guint64)n;
-      if (!write_all (out_fd, s.sealed, (gsize)sealed_len, error))
+      if (!write_all (out_fd, s.sealed, (gsize)n + SK_GCM_TAG, error))
         return FALSE;
       if (last)
         break;
@@ -225,23 +307,18 @@ sk_seal_pull (const SkItemKey *key,
 {
   g_return_val_if_fail (key != NULL, FALSE);
 
-  g_auto (SkStreamScratch) s = { 0 };
-  guint8 header[crypto_secretstream_xchacha20poly1305_HEADERBYTES];
+  g_auto (Seal) s = { 0 };
   g_autoptr (SkSha256) sum = out_sha256 != NULL ? sk_sha256_new () : NULL;
   if (out_sha256 != NULL && sum == NULL)
     {
       g_set_error_literal (error, SK_ERROR, SK_ERROR_IO_ERROR, _ ("SHA-256 is unavailable"));
       return FALSE;
     }
-  /* Plaintext is read into PLAIN (wiped on the way out); NEXT is unused. */
-  s.plain_len = SK_SEAL_CHUNK * SEAL_BATCH;
-  s.plain = g_malloc (s.plain_len);
-  s.sealed = g_malloc (SEALED_CHUNK * SEAL_BATCH);
-  crypto_secretstream_xchacha20poly1305_init_push (&s.state, header, key->bytes);
-  if (!write_all (out_fd, header, sizeof header, error))
+  if (!seal_init (&s, key, SK_SEAL_CHUNK * SEAL_BATCH, SEALED_CHUNK * SEAL_BATCH, error) ||
+      !seal_begin (&s, out_fd, error))
     return FALSE;
   guint64 done = 0;
-  guint64 written = sizeof header, kicked = 0;
+  guint64 written = SEAL_HEADER, kicked = 0;
   do
     {
       if (g_cancellable_set_error_if_cancelled (cancellable, error))
@@ -251,19 +328,17 @@ sk_seal_pull (const SkItemKey *key,
         return FALSE;
       if (sum != NULL)
         sk_sha256_update (sum, s.plain, want);
-      /* Every chunk full but the last, which carries the FINAL tag (an
-       * empty item is one empty FINAL chunk, as sk_seal_stream() writes). */
+      /* Every chunk full but the last, which is sealed as last (an empty
+       * item is one empty last chunk, as sk_seal_stream() writes). */
       gsize out_len = 0;
       gsize off = 0;
       do
         {
           gsize n = MIN (want - off, (gsize)SK_SEAL_CHUNK);
           gboolean last = done + off + n == size;
-          unsigned long long sealed_len;
-          crypto_secretstream_xchacha20poly1305_push (
-              &s.state, s.sealed + out_len, &sealed_len, s.plain + off, (unsigned long long)n, NULL,
-              0, last ? crypto_secretstream_xchacha20poly1305_TAG_FINAL : 0);
-          out_len += (gsize)sealed_len;
+          if (!seal_chunk (&s, s.plain + off, n, last, s.sealed + out_len, error))
+            return FALSE;
+          out_len += n + SK_GCM_TAG;
           off += n;
         }
       while (off < want);
@@ -344,31 +419,106 @@ read_fd_full (int fd, guint8 *buf, gsize len, GError **error)
   return (gssize)got;
 }
 
+static gboolean
+refuse_item (GError **error, const char *why)
+{
+  g_set_error_literal (error, SK_ERROR, SK_ERROR_DECRYPT_FAILED, why);
+  return FALSE;
+}
+
+/* After the last chunk: nothing may follow. */
+static gboolean
+at_end (int in_fd, GError **error)
+{
+  guint8 extra;
+  gssize more = read_fd_full (in_fd, &extra, 1, error);
+  if (more < 0)
+    return FALSE;
+  if (more != 0)
+    return refuse_item (error, _ ("the stored item has bytes after its end"));
+  return TRUE;
+}
+
+/* Format 1: libsodium's secretstream, HEADER its first 16 bytes. */
+static gboolean
+open_v1 (const SkItemKey *key,
+         const guint8 *header,
+         int in_fd,
+         GOutputStream *out,
+         GCancellable *cancellable,
+         GError **error)
+{
+  crypto_secretstream_xchacha20poly1305_state state;
+  guint8 full[V1_HEADER];
+  g_autofree guint8 *sealed = g_malloc (V1_SEALED_CHUNK);
+  g_autofree guint8 *plain = g_malloc (SK_SEAL_CHUNK);
+  memcpy (full, header, SEAL_HEADER);
+  gssize got = read_fd_full (in_fd, full + SEAL_HEADER, V1_HEADER - SEAL_HEADER, error);
+  if (got < 0)
+    return FALSE;
+  gboolean ok = got == V1_HEADER - SEAL_HEADER &&
+                crypto_secretstream_xchacha20poly1305_init_pull (&state, full, key->bytes) == 0;
+  if (!ok)
+    refuse_item (error, _ ("the stored item has no valid header"));
+  while (ok)
+    {
+      if (g_cancellable_set_error_if_cancelled (cancellable, error))
+        {
+          ok = FALSE;
+          break;
+        }
+      gssize n = read_fd_full (in_fd, sealed, V1_SEALED_CHUNK, error);
+      unsigned long long plain_len;
+      unsigned char tag = 0;
+      if (n < 0)
+        ok = FALSE;
+      else if (n == 0 ||
+               crypto_secretstream_xchacha20poly1305_pull (&state, plain, &plain_len, &tag, sealed,
+                                                           (unsigned long long)n, NULL, 0) != 0)
+        ok = refuse_item (error, _ ("the stored item is altered or cut short"));
+      else if (!g_output_stream_write_all (out, plain, (gsize)plain_len, NULL, cancellable, error))
+        ok = FALSE;
+      else if (tag == crypto_secretstream_xchacha20poly1305_TAG_FINAL)
+        {
+          ok = at_end (in_fd, error);
+          break;
+        }
+      else if ((gsize)n < V1_SEALED_CHUNK)
+        ok = refuse_item (error, _ ("the stored item is cut short"));
+    }
+  sodium_memzero (&state, sizeof state);
+  sodium_memzero (plain, SK_SEAL_CHUNK);
+  return ok;
+}
+
+/* Open chunk S->chunk, N sealed bytes in S->sealed, into S->plain. */
+static gboolean
+open_chunk (Seal *s, gsize n, gboolean last)
+{
+  guint8 nonce[SK_GCM_NONCE];
+  chunk_nonce (s, last, nonce);
+  return sk_gcm_decrypt (s->gcm, nonce, s->header, SEAL_HEADER, s->sealed, n - SK_GCM_TAG, s->plain,
+                         s->sealed + n - SK_GCM_TAG);
+}
+
 gboolean
 sk_open_stream (
     const SkItemKey *key, int in_fd, GOutputStream *out, GCancellable *cancellable, GError **error)
 {
   g_return_val_if_fail (key != NULL, FALSE);
 
-  g_auto (SkStreamScratch) s = { 0 };
-  guint8 header[crypto_secretstream_xchacha20poly1305_HEADERBYTES];
-  g_autoptr (GError) read_error = NULL;
-
-  s.sealed = g_malloc (SEALED_CHUNK);
-  s.plain = g_malloc (SK_SEAL_CHUNK);
-  gssize got = read_fd_full (in_fd, header, sizeof header, &read_error);
+  g_auto (Seal) s = { 0 };
+  gssize got = read_fd_full (in_fd, s.header, SEAL_HEADER, error);
   if (got < 0)
-    {
-      g_propagate_error (error, g_steal_pointer (&read_error));
-      return FALSE;
-    }
-  if (got != sizeof header ||
-      crypto_secretstream_xchacha20poly1305_init_pull (&s.state, header, key->bytes) != 0)
-    {
-      g_set_error_literal (error, SK_ERROR, SK_ERROR_DECRYPT_FAILED,
-                           _ ("the stored item has no valid header"));
-      return FALSE;
-    }
+    return FALSE;
+  if (got != SEAL_HEADER)
+    return refuse_item (error, _ ("the stored item has no valid header"));
+  if (memcmp (s.header, SEAL_MAGIC, 8) != 0)
+    return open_v1 (key, s.header, in_fd, out, cancellable, error);
+  if (s.header[15] != 0)
+    return refuse_item (error, _ ("the stored item has no valid header"));
+  if (!seal_init (&s, key, SK_SEAL_CHUNK, SEALED_CHUNK, error))
+    return FALSE;
   for (;;)
     {
       if (g_cancellable_set_error_if_cancelled (cancellable, error))
@@ -376,37 +526,24 @@ sk_open_stream (
       gssize n = read_fd_full (in_fd, s.sealed, SEALED_CHUNK, error);
       if (n < 0)
         return FALSE;
-      unsigned long long plain_len;
-      unsigned char tag = 0;
-      if (n == 0 ||
-          crypto_secretstream_xchacha20poly1305_pull (&s.state, s.plain, &plain_len, &tag, s.sealed,
-                                                      (unsigned long long)n, NULL, 0) != 0)
+      if (n < SK_GCM_TAG)
+        return refuse_item (error, _ ("the stored item is cut short"));
+      /* A short chunk can only be the last; a full one is the last when it
+       * was sealed as last — which only its tag can say. */
+      gboolean last = (gsize)n < SEALED_CHUNK;
+      if (!open_chunk (&s, (gsize)n, last))
         {
-          g_set_error_literal (error, SK_ERROR, SK_ERROR_DECRYPT_FAILED,
-                               _ ("the stored item is altered or cut short"));
-          return FALSE;
+          if (last || !open_chunk (&s, (gsize)n, TRUE))
+            return refuse_item (error, _ ("the stored item is altered or cut short"));
+          last = TRUE;
         }
-      if (!g_output_stream_write_all (out, s.plain, (gsize)plain_len, NULL, cancellable, error))
+      if (!g_output_stream_write_all (out, s.plain, (gsize)n - SK_GCM_TAG, NULL, cancellable,
+                                      error))
         return FALSE;
-      if (tag == crypto_secretstream_xchacha20poly1305_TAG_FINAL)
-        {
-          guint8 extra;
-          gssize more = read_fd_full (in_fd, &extra, 1, error);
-          if (more < 0)
-            return FALSE;
-          if (more != 0)
-            {
-              g_set_error_literal (error, SK_ERROR, SK_ERROR_DECRYPT_FAILED,
-                                   _ ("the stored item has bytes after its end"));
-              return FALSE;
-            }
-          return TRUE;
-        }
-      if ((gsize)n < SEALED_CHUNK)
-        {
-          g_set_error_literal (error, SK_ERROR, SK_ERROR_DECRYPT_FAILED,
-                               _ ("the stored item is cut short"));
-          return FALSE;
-        }
+      if (last)
+        return at_end (in_fd, error);
+      if (s.chunk == G_MAXUINT32)
+        return refuse_item (error, _ ("the stored item is altered or cut short"));
+      s.chunk++;
     }
 }

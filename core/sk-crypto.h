@@ -1,16 +1,16 @@
-/* sk-crypto.h — encryption at rest, the one door to libsodium
+/* sk-crypto.h — encryption at rest
  *
- * Each stored item has its own random 256-bit key and is sealed with
- * libsodium's secretstream (XChaCha20-Poly1305): a 24-byte header, then
- * chunks of at most SK_SEAL_CHUNK bytes of plaintext, each authenticated,
- * the last one tagged FINAL.  A reader therefore detects any changed,
- * reordered, dropped or appended chunk and a stream cut short.  Keys live in
- * guarded, locked memory (sodium_malloc) and are wiped when freed.
+ * Each stored item has its own random 256-bit key and is sealed in chunks
+ * of at most SK_SEAL_CHUNK bytes of plaintext, each authenticated, the
+ * last one sealed as last: a reader detects any changed, reordered,
+ * dropped or appended chunk and a stream cut short.  Items are sealed with
+ * AES-256-GCM (format 2, sk-crypto.c gives the construction and why);
+ * items an earlier version sealed with libsodium's secretstream
+ * (XChaCha20-Poly1305, format 1) still open.  Keys live in guarded, locked
+ * memory (sodium_malloc) and are wiped when freed.
  *
- * Why libsodium: one well-reviewed call does streaming authenticated
- * encryption with a nonce scheme that cannot be misused, which GnuTLS or
- * OpenSSL would make us assemble from parts; GnuPG is for what crosses
- * between stations, not for the store's many small keys.
+ * GnuPG is for what crosses between stations, not for the store's many
+ * small keys.
  */
 #pragma once
 

@@ -261,6 +261,77 @@ sk_cfb_free (SkCfb *cfb)
   g_free (cfb);
 }
 
+struct _SkGcm
+{
+  gcry_cipher_hd_t hd;
+};
+
+SkGcm *
+sk_gcm_new (const guint8 *key, gsize key_len)
+{
+  if (key_len != 32)
+    return NULL;
+  init_gcrypt ();
+  g_autoptr (SkGcm) gcm = g_new0 (SkGcm, 1);
+  if (gcry_cipher_open (&gcm->hd, GCRY_CIPHER_AES256, GCRY_CIPHER_MODE_GCM, 0) != 0)
+    {
+      gcm->hd = NULL;
+      return NULL;
+    }
+  if (gcry_cipher_setkey (gcm->hd, key, key_len) != 0)
+    return NULL;
+  return g_steal_pointer (&gcm);
+}
+
+/* Begin a message: its nonce, then its associated data. */
+static gboolean
+gcm_begin (SkGcm *gcm, const guint8 nonce[SK_GCM_NONCE], const guint8 *aad, gsize aad_len)
+{
+  return gcry_cipher_setiv (gcm->hd, nonce, SK_GCM_NONCE) == 0 &&
+         gcry_cipher_authenticate (gcm->hd, aad, aad_len) == 0;
+}
+
+gboolean
+sk_gcm_encrypt (SkGcm *gcm,
+                const guint8 nonce[SK_GCM_NONCE],
+                const guint8 *aad,
+                gsize aad_len,
+                const guint8 *in,
+                gsize len,
+                guint8 *out,
+                guint8 tag[SK_GCM_TAG])
+{
+  return gcm_begin (gcm, nonce, aad, aad_len) &&
+         (len == 0 || gcry_cipher_encrypt (gcm->hd, out, len, in, len) == 0) &&
+         gcry_cipher_gettag (gcm->hd, tag, SK_GCM_TAG) == 0;
+}
+
+gboolean
+sk_gcm_decrypt (SkGcm *gcm,
+                const guint8 nonce[SK_GCM_NONCE],
+                const guint8 *aad,
+                gsize aad_len,
+                const guint8 *in,
+                gsize len,
+                guint8 *out,
+                const guint8 tag[SK_GCM_TAG])
+{
+  return gcm_begin (gcm, nonce, aad, aad_len) &&
+         (len == 0 || gcry_cipher_decrypt (gcm->hd, out, len, in, len) == 0) &&
+         gcry_cipher_checktag (gcm->hd, tag, SK_GCM_TAG) == 0;
+}
+
+void
+sk_gcm_free (SkGcm *gcm)
+{
+  if (gcm == NULL)
+    return;
+  /* gcry_cipher_close wipes the key schedule. */
+  if (gcm->hd != NULL)
+    gcry_cipher_close (gcm->hd);
+  g_free (gcm);
+}
+
 G_DEFINE_AUTO_CLEANUP_FREE_FUNC (gcry_sexp_t, gcry_sexp_release, NULL)
 
 /* Does SIG verify DATA under KEY?  Any failure to build the expressions is

@@ -9,7 +9,8 @@
  * sk-pgp-decrypt.c) takes its primitives from here, named by their OpenPGP
  * numbers (RFC 4880 §9): the digest of a signature, the CFB decryption of
  * an encrypted-data packet, and the check of an RSA or Ed25519 signature
- * over a digest.  Key material never comes from here: keys are GnuPG's.
+ * over a digest.  The store seals its items with AES-256-GCM from here
+ * (sk-crypto.c says why).  Key material never comes from here: keys are GnuPG's.
  */
 #pragma once
 
@@ -75,6 +76,38 @@ sk_cfb_encrypt (SkCfb *cfb, guint8 *data, gsize len);
 void
 sk_cfb_free (SkCfb *cfb);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (SkCfb, sk_cfb_free)
+
+/* AES-256-GCM, for the store's sealed items (sk-crypto.c): one message per
+ * call, a 12-byte nonce, a 16-byte tag; IN and OUT do not overlap.
+ * decrypt() is FALSE when the tag does not match (OUT then holds nothing
+ * to use).  The key is wiped with the object. */
+#define SK_GCM_NONCE 12
+#define SK_GCM_TAG 16
+typedef struct _SkGcm SkGcm;
+
+SkGcm *
+sk_gcm_new (const guint8 *key, gsize key_len);
+gboolean
+sk_gcm_encrypt (SkGcm *gcm,
+                const guint8 nonce[SK_GCM_NONCE],
+                const guint8 *aad,
+                gsize aad_len,
+                const guint8 *in,
+                gsize len,
+                guint8 *out,
+                guint8 tag[SK_GCM_TAG]);
+gboolean
+sk_gcm_decrypt (SkGcm *gcm,
+                const guint8 nonce[SK_GCM_NONCE],
+                const guint8 *aad,
+                gsize aad_len,
+                const guint8 *in,
+                gsize len,
+                guint8 *out,
+                const guint8 tag[SK_GCM_TAG]);
+void
+sk_gcm_free (SkGcm *gcm);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (SkGcm, sk_gcm_free)
 
 /* Does the RSA signature S (big-endian, as its MPI) check out, PKCS #1 v1.5,
  * over DIGEST made with OpenPGP hash PGP_HASH, under the key N, E? */
