@@ -68,6 +68,17 @@ sk_parse_digits (const char *s, gsize n, guint64 *out)
   return TRUE;
 }
 
+/* Whether the N bytes at S are ASCII digits, without a branch per byte. */
+static gboolean
+all_digits (const char *s, gsize n)
+{
+  guint bad = 0;
+
+  for (gsize i = 0; i < n; i++)
+    bad |= (guint8)(s[i] - '0') > 9;
+  return bad == 0;
+}
+
 static int
 d2 (const char *s)
 {
@@ -86,27 +97,47 @@ year_in_range (int y)
   return y >= 1868 && y <= 2999;
 }
 
-gboolean
-sk_date_parse_ymd (const char *s, gint32 *out_days)
+static guint32
+ymd_key (int y, int m, int d)
 {
-  guint64 unused;
+  return (guint32)(y * 10000 + m * 100 + d);
+}
 
-  if (!sk_parse_digits (s, 8, &unused))
+static gint32
+key_to_days (guint32 ymd)
+{
+  return sk_date_to_days ((int)(ymd / 10000), (int)(ymd / 100 % 100), (int)(ymd % 100));
+}
+
+gboolean
+sk_date_parse_ymd_key (const char *s, guint32 *out_ymd)
+{
+  if (!all_digits (s, 8))
     return FALSE;
   int y = d4 (s), m = d2 (s + 4), d = d2 (s + 6);
   if (!year_in_range (y) || !sk_date_is_valid (y, m, d))
     return FALSE;
+  if (out_ymd != NULL)
+    *out_ymd = ymd_key (y, m, d);
+  return TRUE;
+}
+
+gboolean
+sk_date_parse_ymd (const char *s, gint32 *out_days)
+{
+  guint32 ymd;
+
+  if (!sk_date_parse_ymd_key (s, &ymd))
+    return FALSE;
   if (out_days != NULL)
-    *out_days = sk_date_to_days (y, m, d);
+    *out_days = key_to_days (ymd);
   return TRUE;
 }
 
 gboolean
 sk_date_parse_ymdhms (const char *s)
 {
-  guint64 unused;
-
-  if (!sk_parse_digits (s, 14, &unused) || !sk_date_parse_ymd (s, NULL))
+  if (!all_digits (s, 14) || !sk_date_parse_ymd_key (s, NULL))
     return FALSE;
   return d2 (s + 8) <= 23 && d2 (s + 10) <= 59 && d2 (s + 12) <= 59;
 }
@@ -114,9 +145,7 @@ sk_date_parse_ymdhms (const char *s)
 gboolean
 sk_date_parse_ym (const char *s)
 {
-  guint64 unused;
-
-  if (!sk_parse_digits (s, 6, &unused))
+  if (!all_digits (s, 6))
     return FALSE;
   int m = d2 (s + 4);
   return year_in_range (d4 (s)) && m >= 1 && m <= 12;
@@ -125,9 +154,7 @@ sk_date_parse_ym (const char *s)
 gboolean
 sk_date_parse_year (const char *s)
 {
-  guint64 unused;
-
-  return sk_parse_digits (s, 4, &unused) && year_in_range (d4 (s));
+  return all_digits (s, 4) && year_in_range (d4 (s));
 }
 
 typedef struct
@@ -148,11 +175,9 @@ static const SkEraSpan eras[] = {
 };
 
 gboolean
-sk_wareki_parse (const char *s, gint32 *out_days)
+sk_wareki_parse_key (const char *s, guint32 *out_ymd)
 {
-  guint64 unused;
-
-  if (!sk_parse_digits (s, 7, &unused))
+  if (!all_digits (s, 7))
     return FALSE;
   int era = s[0] - '0';
   int yy = d2 (s + 1), m = d2 (s + 3), d = d2 (s + 5);
@@ -163,12 +188,25 @@ sk_wareki_parse (const char *s, gint32 *out_days)
   int y = span->base_year + yy - 1;
   if (!sk_date_is_valid (y, m, d))
     return FALSE;
-  gint32 days = sk_date_to_days (y, m, d);
-  if (days < sk_date_to_days (span->first_y, span->first_m, span->first_d) ||
-      days > sk_date_to_days (span->last_y, span->last_m, span->last_d))
+  /* Real dates compare as their YYYYMMDD keys do. */
+  guint32 ymd = ymd_key (y, m, d);
+  if (ymd < ymd_key (span->first_y, span->first_m, span->first_d) ||
+      ymd > ymd_key (span->last_y, span->last_m, span->last_d))
+    return FALSE;
+  if (out_ymd != NULL)
+    *out_ymd = ymd;
+  return TRUE;
+}
+
+gboolean
+sk_wareki_parse (const char *s, gint32 *out_days)
+{
+  guint32 ymd;
+
+  if (!sk_wareki_parse_key (s, &ymd))
     return FALSE;
   if (out_days != NULL)
-    *out_days = days;
+    *out_days = key_to_days (ymd);
   return TRUE;
 }
 
@@ -191,14 +229,10 @@ sk_wareki_format (gint32 days, char out[8])
   return FALSE;
 }
 
-int
-sk_age_on (gint32 birth, gint32 ref)
+/* Age on day REF (of year RY) of one born on BY-BM-BD. */
+static int
+age_in_year (int by, int bm, int bd, int ry, gint32 ref)
 {
-  int by, bm, bd, ry, rm, rd;
-
-  sk_date_from_days (birth, &by, &bm, &bd);
-  sk_date_from_days (ref, &ry, &rm, &rd);
-
   /* The birthday in the reference year; 29 February becomes 1 March in a
    * common year.  The age rises at the end of the day before it. */
   gint32 birthday = (bm == 2 && bd == 29 && !is_leap (ry)) ? sk_date_to_days (ry, 3, 1)
@@ -207,4 +241,21 @@ sk_age_on (gint32 birth, gint32 ref)
   if (ref < birthday - 1)
     age--;
   return age;
+}
+
+int
+sk_age_on (gint32 birth, gint32 ref)
+{
+  int by, bm, bd, ry, rm, rd;
+
+  sk_date_from_days (birth, &by, &bm, &bd);
+  sk_date_from_days (ref, &ry, &rm, &rd);
+  return age_in_year (by, bm, bd, ry, ref);
+}
+
+int
+sk_age_on_ymd (guint32 birth_ymd, guint32 ref_ymd)
+{
+  return age_in_year ((int)(birth_ymd / 10000), (int)(birth_ymd / 100 % 100),
+                      (int)(birth_ymd % 100), (int)(ref_ymd / 10000), key_to_days (ref_ymd));
 }

@@ -14,6 +14,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -21,6 +22,7 @@
 #include "sk-date.h"
 #include "sk-ident.h"
 #include "sk-policy-private.h"
+#include "sk-record-plan.h"
 #include "sk-validator.h"
 
 #define SK_MAX_FIELDS 256
@@ -35,6 +37,27 @@ struct _SkKeySet
   guint64 size;
 };
 
+/* Slots of a set, zeroed.  A set of a million keys is 16 MiB looked up at
+ * random, one miss per key: on 4 KiB pages nearly every lookup also misses
+ * the TLB (and on a virtual machine walks two page tables), which cost more
+ * than the rest of a record's checks.  Large sets are therefore aligned to
+ * and advised as huge pages; where the kernel gives none, nothing changes. */
+#define SK_HUGE_PAGE (2 * 1024 * 1024)
+
+static guint64 *
+slots_new (guint64 n)
+{
+  gsize bytes = (gsize)n * sizeof (guint64);
+  void *p = NULL;
+
+  /* Freed with g_free (), which is free () since GLib 2.46. */
+  if (bytes < SK_HUGE_PAGE || posix_memalign (&p, SK_HUGE_PAGE, bytes) != 0)
+    return g_new0 (guint64, n);
+  (void)madvise (p, bytes, MADV_HUGEPAGE);
+  memset (p, 0, bytes);
+  return p;
+}
+
 /* A set with room for EXPECTED keys at a load of at most one half. */
 static SkKeySet *
 sk_key_set_new (guint64 expected)
@@ -44,7 +67,7 @@ sk_key_set_new (guint64 expected)
   while (slots < expected * 2 && slots < (G_GUINT64_CONSTANT (1) << 32))
     slots *= 2;
   set->mask = slots - 1;
-  set->slots = g_new0 (guint64, slots);
+  set->slots = slots_new (slots);
   return set;
 }
 
@@ -113,7 +136,7 @@ sk_key_set_add (SkKeySet *set, guint64 key)
       guint64 old_mask = set->mask;
       guint64 *old = set->slots;
       set->mask = old_mask * 2 + 1;
-      set->slots = g_new0 (guint64, set->mask + 1);
+      set->slots = slots_new (set->mask + 1);
       for (guint64 i = 0; i <= old_mask; i++)
         if (old[i] != 0)
           {
@@ -187,7 +210,7 @@ typedef struct
   guint trimmed;   /* length without trailing padding */
   gboolean ok;     /* passed its own checks */
   gboolean blank;
-  gint32 days;    /* ymd dates */
+  guint32 ymd;    /* ymd and wareki dates, as YYYYMMDD */
   guint64 number; /* 9 fields of at most 19 digits */
 } SkValue;
 
@@ -203,6 +226,7 @@ struct _SkValidator
 {
   SkPolicy *policy;
   const SkKind *kind;
+  SkRecordPlan *plans[SK_N_RECORDS];
   SkFileReport *report;
   guint max_findings;
   gboolean stopped;
@@ -249,9 +273,16 @@ struct _SkValidator
 };
 
 static guint8 p1_class[256];
-static const guint8 *jisx0208_bits; /* sk_sjis_jisx0208_table (), once */
+static const guint8 *jisx0208_bits;      /* sk_sjis_jisx0208_table (), once */
+static guint8 fullwidth_kana_bits[8192]; /* sk_sjis_is_fullwidth_kana, as bits */
 #define P1_ASCII 1u
 #define P1_KANA 2u
+
+static gboolean
+bit_is_set (const guint8 *table, guint idx)
+{
+  return (table[idx >> 3] >> (idx & 7)) & 1;
+}
 
 static void
 init_tables (void)
@@ -265,6 +296,9 @@ init_tables (void)
       for (guint b = 0xA1; b <= 0xDF; b++)
         p1_class[b] |= P1_KANA;
       jisx0208_bits = sk_sjis_jisx0208_table ();
+      for (guint idx = 0; idx < 65536; idx++)
+        if (sk_sjis_is_fullwidth_kana ((guint8)(idx >> 8), (guint8)idx))
+          fullwidth_kana_bits[idx >> 3] |= (guint8)(1u << (idx & 7));
       g_once_init_leave (&once, 1);
     }
 }
@@ -338,13 +372,13 @@ sk_validator_new (SkPolicy *policy, const char *file_name)
   v->max_line = v->kind->profile == SK_PROFILE_P1 ? v->kind->record_length
                                                   : sk_policy_get_max_line_length (policy);
 
-  const SkRecordLayout *data = v->kind->records[SK_RECORD_DATA];
-  for (guint i = 0; i < data->fields->len; i++)
-    {
-      const SkField *f = g_ptr_array_index (data->fields, i);
-      if (f->unique)
-        v->unique[i] = sk_key_set_new (0);
-    }
+  guint record_length = v->kind->profile == SK_PROFILE_P1 ? v->kind->record_length : 0;
+  for (SkRecordType t = SK_RECORD_HEADER; t < SK_N_RECORDS; t++)
+    v->plans[t] = sk_record_plan_new (v->kind->records[t], record_length);
+
+  const SkRecordPlan *data = v->plans[SK_RECORD_DATA];
+  for (guint u = 0; u < data->n_unique; u++)
+    v->unique[data->unique[u]] = sk_key_set_new (0);
   return v;
 }
 
@@ -356,6 +390,8 @@ sk_validator_free (SkValidator *v)
   g_clear_object (&v->policy);
   g_clear_pointer (&v->report, sk_file_report_free);
   g_byte_array_unref (v->carry);
+  for (SkRecordType t = SK_RECORD_HEADER; t < SK_N_RECORDS; t++)
+    sk_record_plan_free (v->plans[t]);
   for (guint i = 0; i < SK_MAX_FIELDS; i++)
     sk_key_set_free (v->unique[i]);
   sk_key_set_free (v->pair_keys);
@@ -392,8 +428,9 @@ value_is_numeric (const SkValue *val)
 }
 
 static void
-check_rules (SkValidator *v, const SkField *f, SkValue *val, guint64 record)
+check_rules (SkValidator *v, const SkFieldPlan *fp, SkValue *val, guint64 record)
 {
+  const SkField *f = fp->field;
   const char *s = (const char *)val->p;
 
   if (f->blank)
@@ -416,22 +453,28 @@ check_rules (SkValidator *v, const SkField *f, SkValue *val, guint64 record)
       return;
     }
   val->blank = FALSE;
+  /* Most fields have no rule beyond their type. */
+  if (!fp->has_rules)
+    {
+      val->ok = TRUE;
+      return;
+    }
 
   if (f->needs_number && value_is_numeric (val))
     sk_parse_digits (s, val->trimmed, &val->number);
 
   if (f->const_value != NULL &&
-      (strlen (f->const_value) != val->trimmed || memcmp (f->const_value, s, val->trimmed) != 0))
+      (fp->const_len != val->trimmed || memcmp (f->const_value, s, val->trimmed) != 0))
     {
       add_finding (v, SK_ERROR_CODE_VALUE, record, f);
       return;
     }
-  if (f->codes.n > 0 && !_sk_codes_contain (&f->codes, s, val->trimmed))
+  if (f->codes.n > 0 && !sk_code_set_contains (&fp->codes, s, val->trimmed))
     {
       add_finding (v, SK_ERROR_CODE_VALUE, record, f);
       return;
     }
-  if (f->prefix != NULL && strncmp (s, f->prefix, strlen (f->prefix)) != 0)
+  if (f->prefix != NULL && strncmp (s, f->prefix, fp->prefix_len) != 0)
     {
       add_finding (v, SK_ERROR_CODE_VALUE, record, f);
       return;
@@ -464,13 +507,13 @@ check_rules (SkValidator *v, const SkField *f, SkValue *val, guint64 record)
     case SK_DATE_NONE:
       break;
     case SK_DATE_YMD:
-      date_ok = sk_date_parse_ymd (s, &val->days);
+      date_ok = sk_date_parse_ymd_key (s, &val->ymd);
       break;
     case SK_DATE_YMDHMS:
       date_ok = sk_date_parse_ymdhms (s);
       break;
     case SK_DATE_WAREKI:
-      date_ok = sk_wareki_parse (s, &val->days);
+      date_ok = sk_wareki_parse_key (s, &val->ymd);
       break;
     case SK_DATE_YM:
       date_ok = sk_date_parse_ym (s);
@@ -570,9 +613,73 @@ classify_p1 (const guint8 *p, guint len, const char **detail)
   return SK_ERROR_FIELD_TYPE;
 }
 
-static void
-check_p1_field (SkValidator *v, const SkField *f, const guint8 *rec, SkValue *val, guint64 record)
+/* Eight bytes at a time: a byte is a digit when it is 0x30..0x39, i.e.
+ * neither it minus 0x30 nor it plus 0x46 has its top bit set.  A carry or
+ * borrow can only start at a byte that is itself no digit, so a word is
+ * judged right as a whole.  Returns the top bits of the bytes that are not
+ * digits (0: all are); *NONZERO collects the bits of bytes other than '0'. */
+#define DIGIT_ZEROS G_GUINT64_CONSTANT (0x3030303030303030)
+
+static guint64
+word_not_digits (guint64 w, guint64 *nonzero)
 {
+  *nonzero |= w ^ DIGIT_ZEROS;
+  return ((w - DIGIT_ZEROS) | (w + G_GUINT64_CONSTANT (0x4646464646464646)) | w) &
+         G_GUINT64_CONSTANT (0x8080808080808080);
+}
+
+/* A P1 digit field by its plan: whole words, then the last bytes as one
+ * word of the record whose other bytes are replaced by '0' (so that they
+ * neither count nor carry).  No load leaves the record. */
+static void
+scan_digits_wordwise (const SkFieldPlan *fp, const guint8 *rec, gboolean *bad, gboolean *blank)
+{
+  const guint8 *p = rec + fp->field->offset;
+  guint64 notdigit = 0, nonzero = 0, w;
+
+  for (guint i = 0; i < fp->n_words; i++)
+    {
+      memcpy (&w, p + 8 * i, 8);
+      notdigit |= word_not_digits (w, &nonzero);
+    }
+  if (fp->tail_mask != 0)
+    {
+      memcpy (&w, rec + fp->tail_at, 8);
+      w = (w & fp->tail_mask) | (DIGIT_ZEROS & ~fp->tail_mask);
+      notdigit |= word_not_digits (w, &nonzero);
+    }
+  *bad = notdigit != 0;
+  *blank = nonzero == 0;
+}
+
+/* The same, byte by byte after the whole words, for a record too short for
+ * the plan's loads. */
+static void
+scan_digits (const guint8 *p, guint len, gboolean *bad, gboolean *blank)
+{
+  guint64 notdigit = 0, nonzero = 0, w;
+  gboolean byte_bad = FALSE;
+  guint i = 0;
+
+  for (; i + 8 <= len; i += 8)
+    {
+      memcpy (&w, p + i, 8);
+      notdigit |= word_not_digits (w, &nonzero);
+    }
+  for (; i < len; i++)
+    {
+      byte_bad |= (guint8)(p[i] - '0') > 9;
+      nonzero |= p[i] ^ '0';
+    }
+  *bad = byte_bad || notdigit != 0;
+  *blank = nonzero == 0;
+}
+
+static void
+check_p1_field (
+    SkValidator *v, const SkFieldPlan *fp, const guint8 *rec, SkValue *val, guint64 record)
+{
+  const SkField *f = fp->field;
   const guint8 *p = rec + f->offset;
   guint len = f->length;
   gboolean bad = FALSE;
@@ -585,29 +692,11 @@ check_p1_field (SkValidator *v, const SkField *f, const guint8 *rec, SkValue *va
   switch (f->type)
     {
     case SK_FIELD_DIGITS:
-      {
-        /* Eight bytes at a time: a byte is a digit when it is 0x30..0x39,
-         * i.e. neither it minus 0x30 nor it plus 0x46 has its top bit set. */
-        const guint64 zero = G_GUINT64_CONSTANT (0x3030303030303030);
-        const guint64 top = G_GUINT64_CONSTANT (0x8080808080808080);
-        guint64 notdigit = 0, nonzero = 0;
-        guint i = 0;
-        for (; i + 8 <= len; i += 8)
-          {
-            guint64 w;
-            memcpy (&w, p + i, 8);
-            notdigit |= ((w - zero) | (w + G_GUINT64_CONSTANT (0x4646464646464646)) | w) & top;
-            nonzero |= w ^ zero;
-          }
-        for (; i < len; i++)
-          {
-            bad |= (guint8)(p[i] - '0') > 9;
-            nonzero |= p[i] ^ '0';
-          }
-        bad |= notdigit != 0;
-        val->blank = nonzero == 0;
-        val->trimmed = len;
-      }
+      if (fp->wordwise)
+        scan_digits_wordwise (fp, rec, &bad, &val->blank);
+      else
+        scan_digits (p, len, &bad, &val->blank);
+      val->trimmed = len;
       break;
     case SK_FIELD_HALF:
       {
@@ -622,17 +711,17 @@ check_p1_field (SkValidator *v, const SkField *f, const guint8 *rec, SkValue *va
     case SK_FIELD_FULL:
       {
         /* Most of a name or an address is 全角スペース padding: compare it
-         * eight bytes at a time, and look up only the characters before it. */
-        const guint8 *table = jisx0208_bits;
+         * eight bytes at a time, and look up only the characters before it,
+         * in one pass for the repertoire and (カナ fields) the katakana. */
         guint last = trimmed_length (p, len, G_GUINT64_CONSTANT (0x4081408140814081), 2);
+        guint not_kana = 0;
         for (guint i = 0; i + 1 < last; i += 2)
           {
             guint idx = (guint)p[i] << 8 | p[i + 1];
-            bad |= ((table[idx >> 3] >> (idx & 7)) & 1) == 0;
+            bad |= !bit_is_set (jisx0208_bits, idx);
+            not_kana |= !bit_is_set (fullwidth_kana_bits, idx);
           }
-        if (f->kana && !bad)
-          for (guint i = 0; i + 1 < last; i += 2)
-            kana_bad |= !sk_sjis_is_fullwidth_kana (p[i], p[i + 1]);
+        kana_bad = f->kana && !bad && not_kana != 0;
         val->trimmed = last;
         val->blank = last == 0;
       }
@@ -651,15 +740,16 @@ check_p1_field (SkValidator *v, const SkField *f, const guint8 *rec, SkValue *va
       add_finding (v, SK_ERROR_FIELD_TYPE, record, f);
       return;
     }
-  check_rules (v, f, val, record);
+  check_rules (v, fp, val, record);
 }
 
 /* ---- P2: CSV in UTF-8 -------------------------------------------------- */
 
 static void
 check_p2_field (
-    SkValidator *v, const SkField *f, const guint8 *p, guint len, SkValue *val, guint64 record)
+    SkValidator *v, const SkFieldPlan *fp, const guint8 *p, guint len, SkValue *val, guint64 record)
 {
+  const SkField *f = fp->field;
   guint chars = 0;
   gboolean ascii_only = TRUE, digits_only = TRUE, quote = FALSE, kana_bad = FALSE;
 
@@ -740,20 +830,23 @@ check_p2_field (
         }
       break;
     }
-  check_rules (v, f, val, record);
+  check_rules (v, fp, val, record);
 }
 
 /* ---- across fields and records ---------------------------------------- */
 
 static gboolean
-value_in (const SkValue *val, const SkCodes *codes)
+value_in (const SkValue *val, const SkCodeSet *codes)
 {
-  return val->ok && !val->blank && _sk_codes_contain (codes, (const char *)val->p, val->trimmed);
+  return val->ok && !val->blank && sk_code_set_contains (codes, (const char *)val->p, val->trimmed);
 }
 
+/* Only the fields the plan lists take part: the rest have no rule across
+ * fields, and skipping them changes no finding or its order. */
 static void
-check_across_fields (SkValidator *v, const SkRecordLayout *layout, guint64 record)
+check_across_fields (SkValidator *v, const SkRecordPlan *plan, guint64 record)
 {
+  const SkRecordLayout *layout = plan->layout;
   SkValue *vals = v->values;
   guint *group_count = v->group_count;
   gboolean *group_ok = v->group_ok;
@@ -766,9 +859,11 @@ check_across_fields (SkValidator *v, const SkRecordLayout *layout, guint64 recor
       group_first[g] = NULL;
     }
 
-  for (guint i = 0; i < layout->fields->len; i++)
+  for (guint a = 0; a < plan->n_across; a++)
     {
-      const SkField *f = g_ptr_array_index (layout->fields, i);
+      guint i = plan->across[a];
+      const SkFieldPlan *fp = &plan->fields[i];
+      const SkField *f = fp->field;
       SkValue *val = &vals[i];
 
       if (f->group >= 0)
@@ -782,10 +877,10 @@ check_across_fields (SkValidator *v, const SkRecordLayout *layout, guint64 recor
         continue;
 
       if (f->required_when.field >= 0 && val->blank &&
-          value_in (&vals[f->required_when.field], &f->required_when.codes))
+          value_in (&vals[f->required_when.field], &fp->required_when))
         add_finding (v, SK_ERROR_FIELD_MISSING, record, f);
       if (f->blank_when.field >= 0 && !val->blank &&
-          value_in (&vals[f->blank_when.field], &f->blank_when.codes))
+          value_in (&vals[f->blank_when.field], &fp->blank_when))
         add_finding (v, SK_ERROR_CODE_VALUE, record, f);
       if (val->blank)
         continue;
@@ -793,19 +888,19 @@ check_across_fields (SkValidator *v, const SkRecordLayout *layout, guint64 recor
       if (f->not_before >= 0)
         {
           const SkValue *t = &vals[f->not_before];
-          if (t->ok && !t->blank && val->days < t->days)
+          if (t->ok && !t->blank && val->ymd < t->ymd)
             add_finding (v, SK_ERROR_DATE_INVALID, record, f);
         }
       if (f->agrees_with >= 0)
         {
           const SkValue *t = &vals[f->agrees_with];
-          if (t->ok && !t->blank && val->days != t->days)
+          if (t->ok && !t->blank && val->ymd != t->ymd)
             add_finding (v, SK_ERROR_ERA_MISMATCH, record, f);
         }
       if (f->age_at >= 0)
         {
           const SkValue *t = &vals[f->age_at];
-          if (t->ok && !t->blank && sk_age_on (val->days, t->days) < (int)f->age_min)
+          if (t->ok && !t->blank && sk_age_on_ymd (val->ymd, t->ymd) < (int)f->age_min)
             add_finding (v, SK_ERROR_AGE, record, f);
         }
     }
@@ -850,8 +945,9 @@ flush_unique (SkValidator *v, guint i)
 }
 
 static void
-check_data_record (SkValidator *v, const SkRecordLayout *layout, guint64 record)
+check_data_record (SkValidator *v, const SkRecordPlan *plan, guint64 record)
 {
+  const SkRecordLayout *layout = plan->layout;
   const SkKind *kind = v->kind;
   SkValue *vals = v->values;
 
@@ -863,9 +959,10 @@ check_data_record (SkValidator *v, const SkRecordLayout *layout, guint64 record)
       return;
     }
 
-  for (guint i = 0; i < layout->fields->len; i++)
+  for (guint u = 0; u < plan->n_unique; u++)
     {
-      if (v->unique[i] == NULL || !vals[i].ok || vals[i].blank)
+      guint i = plan->unique[u];
+      if (!vals[i].ok || vals[i].blank)
         continue;
       guint64 key = mix64 (hash_bytes (HASH_SEED, vals[i].p, vals[i].trimmed));
       sk_key_set_prefetch (v->unique[i], key);
@@ -890,12 +987,13 @@ check_data_record (SkValidator *v, const SkRecordLayout *layout, guint64 record)
     }
 
   /* What the trailer will be checked against. */
-  const SkRecordLayout *trailer = kind->records[SK_RECORD_TRAILER];
-  for (guint t = 0; t < trailer->fields->len; t++)
+  const SkRecordPlan *trailer = v->plans[SK_RECORD_TRAILER];
+  for (guint k = 0; k < trailer->n_tally; k++)
     {
-      const SkField *tf = g_ptr_array_index (trailer->fields, t);
-      if (tf->count == SK_COUNT_CODES &&
-          value_in (&vals[tf->count_when.field], &tf->count_when.codes))
+      guint t = trailer->tally[k];
+      const SkFieldPlan *tp = &trailer->fields[t];
+      const SkField *tf = tp->field;
+      if (tf->count == SK_COUNT_CODES && value_in (&vals[tf->count_when.field], &tp->count_when))
         v->counts[t]++;
       if (tf->sum >= 0)
         {
@@ -978,30 +1076,31 @@ check_trailer_record (SkValidator *v, const SkRecordLayout *layout, guint64 reco
     }
 }
 
-static const SkRecordLayout *
-layout_for (SkValidator *v, guint8 type_char)
+static const SkRecordPlan *
+plan_for (SkValidator *v, guint8 type_char)
 {
   for (SkRecordType t = SK_RECORD_HEADER; t < SK_N_RECORDS; t++)
     if (v->kind->records[t]->type_char == type_char)
-      return v->kind->records[t];
+      return v->plans[t];
   return NULL;
 }
 
-/* Record order: one header, data, one trailer, one end.  Returns the layout
- * to check the record against, or NULL when its type is unknown. */
-static const SkRecordLayout *
+/* Record order: one header, data, one trailer, one end.  Returns the plan
+ * of the layout to check the record against, or NULL when its type is
+ * unknown. */
+static const SkRecordPlan *
 check_order (SkValidator *v, guint8 type_char, guint64 record)
 {
-  const SkRecordLayout *layout = layout_for (v, type_char);
+  const SkRecordPlan *plan = plan_for (v, type_char);
   int expected_state;
   int next_state;
 
-  if (layout == NULL)
+  if (plan == NULL)
     {
       add_finding (v, SK_ERROR_RECORD_ORDER, record, NULL);
       return NULL;
     }
-  switch (layout->type)
+  switch (plan->layout->type)
     {
     case SK_RECORD_HEADER:
       expected_state = STATE_START, next_state = STATE_HEADER;
@@ -1021,20 +1120,22 @@ check_order (SkValidator *v, guint8 type_char, guint64 record)
     add_finding (v, SK_ERROR_RECORD_ORDER, record, NULL);
   else
     v->state = next_state;
-  return layout;
+  return plan;
 }
 
 static void
-finish_record (SkValidator *v, const SkRecordLayout *layout, guint64 record)
+finish_record (SkValidator *v, const SkRecordPlan *plan, guint64 record)
 {
-  check_across_fields (v, layout, record);
+  const SkRecordLayout *layout = plan->layout;
+
+  check_across_fields (v, plan, record);
   switch (layout->type)
     {
     case SK_RECORD_HEADER:
       check_header_record (v, layout, record);
       break;
     case SK_RECORD_DATA:
-      check_data_record (v, layout, record);
+      check_data_record (v, plan, record);
       break;
     case SK_RECORD_TRAILER:
       check_trailer_record (v, layout, record);
@@ -1047,9 +1148,9 @@ finish_record (SkValidator *v, const SkRecordLayout *layout, guint64 record)
 
 /* A record of a known type whose fields cannot be read. */
 static void
-unreadable_record (SkValidator *v, const SkRecordLayout *layout)
+unreadable_record (SkValidator *v, const SkRecordPlan *plan)
 {
-  if (layout != NULL && layout->type == SK_RECORD_DATA)
+  if (plan != NULL && plan->layout->type == SK_RECORD_DATA)
     {
       v->report->records++;
       v->data_unreadable = TRUE;
@@ -1069,19 +1170,19 @@ process_p1_line (SkValidator *v, const guint8 *line, gsize len)
         unreadable_record (v, check_order (v, line[0], record));
       return;
     }
-  const SkRecordLayout *layout = check_order (v, line[0], record);
+  const SkRecordPlan *plan = check_order (v, line[0], record);
   if (len != v->kind->record_length)
     {
       add_finding (v, SK_ERROR_RECORD_LENGTH, record, NULL);
-      unreadable_record (v, layout);
+      unreadable_record (v, plan);
       return;
     }
-  if (layout == NULL)
+  if (plan == NULL)
     return;
 
-  for (guint i = 0; i < layout->fields->len; i++)
-    check_p1_field (v, g_ptr_array_index (layout->fields, i), line, &v->values[i], record);
-  finish_record (v, layout, record);
+  for (guint i = 0; i < plan->n_fields; i++)
+    check_p1_field (v, &plan->fields[i], line, &v->values[i], record);
+  finish_record (v, plan, record);
 }
 
 static void
@@ -1110,9 +1211,10 @@ process_p2_line (SkValidator *v, const guint8 *line, gsize len)
       return;
     }
 
-  const SkRecordLayout *layout = check_order (v, line[0], record);
-  if (layout == NULL)
+  const SkRecordPlan *plan = check_order (v, line[0], record);
+  if (plan == NULL)
     return;
+  const SkRecordLayout *layout = plan->layout;
 
   /* Split on commas; no quoting in P2. */
   bounds[n++] = line;
@@ -1129,17 +1231,16 @@ process_p2_line (SkValidator *v, const guint8 *line, gsize len)
   if (n != layout->fields->len)
     {
       add_finding (v, SK_ERROR_RECORD_LENGTH, record, NULL);
-      unreadable_record (v, layout);
+      unreadable_record (v, plan);
       return;
     }
   for (guint i = 0; i < n; i++)
     {
       const guint8 *start = bounds[i];
       const guint8 *stop = i + 1 < n ? bounds[i + 1] - 1 : line + len;
-      check_p2_field (v, g_ptr_array_index (layout->fields, i), start, (guint)(stop - start),
-                      &v->values[i], record);
+      check_p2_field (v, &plan->fields[i], start, (guint)(stop - start), &v->values[i], record);
     }
-  finish_record (v, layout, record);
+  finish_record (v, plan, record);
 }
 
 static void
@@ -1167,7 +1268,7 @@ overlong_line (SkValidator *v, guint8 first_byte)
 {
   add_finding (v, SK_ERROR_RECORD_LENGTH, ++v->record_no, NULL);
   if (v->state != STATE_END)
-    unreadable_record (v, layout_for (v, first_byte));
+    unreadable_record (v, plan_for (v, first_byte));
   g_byte_array_set_size (v->carry, 0);
   v->skipping = TRUE;
 }
