@@ -41,15 +41,21 @@ is_leap (int y)
   return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
 }
 
-gboolean
-sk_date_is_valid (int year, int month, int day)
+/* MONTH is 1..12. */
+static int
+days_in_month (int year, int month)
 {
   static const int mdays[12] = { 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
 
+  return mdays[month - 1] + (month == 2 && is_leap (year));
+}
+
+gboolean
+sk_date_is_valid (int year, int month, int day)
+{
   if (month < 1 || month > 12 || day < 1)
     return FALSE;
-  int limit = mdays[month - 1] + (month == 2 && is_leap (year));
-  return day <= limit;
+  return day <= days_in_month (year, month);
 }
 
 gboolean
@@ -229,10 +235,14 @@ sk_wareki_format (gint32 days, char out[8])
   return FALSE;
 }
 
-/* Age on day REF (of year RY) of one born on BY-BM-BD. */
-static int
-age_in_year (int by, int bm, int bd, int ry, gint32 ref)
+int
+sk_age_on (gint32 birth, gint32 ref)
 {
+  int by, bm, bd, ry, rm, rd;
+
+  sk_date_from_days (birth, &by, &bm, &bd);
+  sk_date_from_days (ref, &ry, &rm, &rd);
+
   /* The birthday in the reference year; 29 February becomes 1 March in a
    * common year.  The age rises at the end of the day before it. */
   gint32 birthday = (bm == 2 && bd == 29 && !is_leap (ry)) ? sk_date_to_days (ry, 3, 1)
@@ -243,19 +253,25 @@ age_in_year (int by, int bm, int bd, int ry, gint32 ref)
   return age;
 }
 
-int
-sk_age_on (gint32 birth, gint32 ref)
-{
-  int by, bm, bd, ry, rm, rd;
-
-  sk_date_from_days (birth, &by, &bm, &bd);
-  sk_date_from_days (ref, &ry, &rm, &rd);
-  return age_in_year (by, bm, bd, ry, ref);
-}
-
+/* The same rule as sk_age_on, on the calendar instead of day numbers (the
+ * validator asks it once per record): the age rises on the day before the
+ * birthday, so compare the reference date with that day in its year. */
 int
 sk_age_on_ymd (guint32 birth_ymd, guint32 ref_ymd)
 {
-  return age_in_year ((int)(birth_ymd / 10000), (int)(birth_ymd / 100 % 100),
-                      (int)(birth_ymd % 100), (int)(ref_ymd / 10000), key_to_days (ref_ymd));
+  int by = (int)(birth_ymd / 10000), bm = (int)(birth_ymd / 100 % 100), bd = (int)(birth_ymd % 100);
+  int ry = (int)(ref_ymd / 10000), rmd = (int)(ref_ymd % 10000);
+
+  if (bm == 2 && bd == 29 && !is_leap (ry))
+    bm = 3, bd = 1;
+  int age = ry - by;
+  /* Born on 1 January: the day before is in the year before, and no date of
+   * the reference year comes before it. */
+  if (bm == 1 && bd == 1)
+    return age;
+  int before_m = bd > 1 ? bm : bm - 1;
+  int before_d = bd > 1 ? bd - 1 : days_in_month (ry, bm - 1);
+  if (rmd < before_m * 100 + before_d)
+    age--;
+  return age;
 }

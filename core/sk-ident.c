@@ -46,12 +46,14 @@ sk_insurer_number_check_digit (const char *first7)
 {
   int sum = 0;
 
-  /* From the right: the rightmost of the seven digits has weight 2. */
+  /* From the right: the rightmost of the seven digits has weight 2.  The
+   * digit sum of a product P of at most 18 is P - 9 when P has two digits,
+   * without a division (this runs once per record). */
   for (int i = 0; i < 7; i++)
     {
       int d = first7[6 - i] - '0';
-      int p = d * ((i % 2 == 0) ? 2 : 1);
-      sum += p / 10 + p % 10;
+      int p = i % 2 == 0 ? 2 * d : d;
+      sum += p > 9 ? p - 9 : p;
     }
   return (10 - sum % 10) % 10;
 }

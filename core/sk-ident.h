@@ -19,7 +19,8 @@ int
 sk_individual_number_check_digit (const char *first11);
 
 /* 保険者番号: 8 digits, Luhn over the first 7 (weights 2,1,2,… from the right,
- * two-digit products summed as digits). */
+ * two-digit products summed as digits).  The check digit functions take
+ * ASCII digits only. */
 gboolean
 sk_insurer_number_is_valid (const char *digits, gsize len);
 int

@@ -9,11 +9,39 @@
 
 /* ---- code lists ---------------------------------------------------------- */
 
+/* Digit codes of one length up to three: their bitmap, else FALSE. */
+static gboolean
+code_set_init_digits (SkCodeSet *set, const SkCodes *codes)
+{
+  gsize len = codes->lengths[0];
+
+  if (len == 0 || len > 3)
+    return FALSE;
+  for (guint i = 0; i < codes->n; i++)
+    {
+      if (codes->lengths[i] != len)
+        return FALSE;
+      for (gsize k = 0; k < len; k++)
+        if (!g_ascii_isdigit (codes->values[i][k]))
+          return FALSE;
+    }
+  set->digits = (guint)len;
+  set->digit_bits = g_new0 (guint8, 1000 / 8 + 1);
+  for (guint i = 0; i < codes->n; i++)
+    {
+      guint index = 0;
+      for (gsize k = 0; k < len; k++)
+        index = index * 10 + (guint)(codes->values[i][k] - '0');
+      set->digit_bits[index >> 3] |= (guint8)(1u << (index & 7));
+    }
+  return TRUE;
+}
+
 static void
 code_set_init (SkCodeSet *set, const SkCodes *codes)
 {
   set->n = codes->n;
-  if (codes->n == 0)
+  if (codes->n == 0 || code_set_init_digits (set, codes))
     return;
   for (guint i = 0; i < codes->n; i++)
     if (codes->lengths[i] > 8)
@@ -34,25 +62,9 @@ code_set_init (SkCodeSet *set, const SkCodes *codes)
 static void
 code_set_clear (SkCodeSet *set)
 {
+  g_free (set->digit_bits);
   g_free (set->words);
   g_free (set->lengths);
-}
-
-gboolean
-sk_code_set_contains (const SkCodeSet *set, const char *value, gsize len)
-{
-  if (set->codes != NULL)
-    return _sk_codes_contain (set->codes, value, len);
-  if (len > 8)
-    return FALSE;
-
-  guint64 word = 0;
-  for (gsize k = 0; k < len; k++)
-    word |= (guint64)(guint8)value[k] << (8 * k);
-  for (guint i = 0; i < set->n; i++)
-    if (set->words[i] == word && set->lengths[i] == len)
-      return TRUE;
-  return FALSE;
 }
 
 /* ---- fields --------------------------------------------------------------- */

@@ -14,19 +14,51 @@
 
 G_BEGIN_DECLS
 
-/* A code list for membership tests.  Codes of at most eight bytes are kept
- * as zero-padded little-endian words, so that a test is a few word
- * comparisons; a list with a longer code is searched as the policy holds it. */
+/* A code list for membership tests.  A list of digit codes of one length
+ * up to three (処理区分, 性別, 負担割合…) is a bitmap indexed by the value;
+ * other codes of at most eight bytes are kept as zero-padded little-endian
+ * words, so that a test is a few word comparisons; a list with a longer code
+ * is searched as the policy holds it. */
 typedef struct
 {
   guint n;
+  guint digits;       /* the length of every code of a bitmap list, else 0 */
+  guint8 *digit_bits; /* 10^digits bits */
   guint64 *words;
   guint8 *lengths;
   const SkCodes *codes; /* set when some code is longer than eight bytes */
 } SkCodeSet;
 
-gboolean
-sk_code_set_contains (const SkCodeSet *set, const char *value, gsize len);
+/* Inline: the validator asks it for every coded field of every record. */
+static inline gboolean
+sk_code_set_contains (const SkCodeSet *set, const char *value, gsize len)
+{
+  if (set->digit_bits != NULL)
+    {
+      guint index = 0, bad = 0;
+      if (len != set->digits)
+        return FALSE;
+      for (gsize k = 0; k < len; k++)
+        {
+          guint d = (guint8)value[k] - (guint)'0';
+          bad |= d > 9;
+          index = index * 10 + d;
+        }
+      return bad == 0 && ((set->digit_bits[index >> 3] >> (index & 7)) & 1);
+    }
+  if (set->codes != NULL)
+    return _sk_codes_contain (set->codes, value, len);
+  if (len > 8)
+    return FALSE;
+
+  guint64 word = 0;
+  for (gsize k = 0; k < len; k++)
+    word |= (guint64)(guint8)value[k] << (8 * k);
+  for (guint i = 0; i < set->n; i++)
+    if (set->words[i] == word && set->lengths[i] == len)
+      return TRUE;
+  return FALSE;
+}
 
 typedef struct
 {
