@@ -37,8 +37,8 @@ code_set_init_digits (SkCodeSet *set, const SkCodes *codes)
   return TRUE;
 }
 
-static void
-code_set_init (SkCodeSet *set, const SkCodes *codes)
+void
+sk_code_set_init (SkCodeSet *set, const SkCodes *codes)
 {
   set->n = codes->n;
   if (codes->n == 0 || code_set_init_digits (set, codes))
@@ -59,8 +59,8 @@ code_set_init (SkCodeSet *set, const SkCodes *codes)
     }
 }
 
-static void
-code_set_clear (SkCodeSet *set)
+void
+sk_code_set_clear (SkCodeSet *set)
 {
   g_free (set->digit_bits);
   g_free (set->words);
@@ -108,10 +108,10 @@ plan_field (SkFieldPlan *fp, const SkField *f, guint record_length)
   fp->has_rules = f->needs_number || f->const_value != NULL || f->codes.n > 0 ||
                   f->prefix != NULL || f->check != SK_CHECK_NONE || f->date != SK_DATE_NONE ||
                   f->has_min || f->has_max || f->allow_list_inquiry;
-  code_set_init (&fp->codes, &f->codes);
-  code_set_init (&fp->required_when, &f->required_when.codes);
-  code_set_init (&fp->blank_when, &f->blank_when.codes);
-  code_set_init (&fp->count_when, &f->count_when.codes);
+  sk_code_set_init (&fp->codes, &f->codes);
+  sk_code_set_init (&fp->required_when, &f->required_when.codes);
+  sk_code_set_init (&fp->blank_when, &f->blank_when.codes);
+  sk_code_set_init (&fp->count_when, &f->count_when.codes);
   fp->across = f->group >= 0 || f->required_when.field >= 0 || f->blank_when.field >= 0 ||
                f->not_before >= 0 || f->agrees_with >= 0 || f->age_at >= 0;
 }
@@ -153,10 +153,10 @@ sk_record_plan_free (SkRecordPlan *plan)
     return;
   for (guint i = 0; i < plan->n_fields; i++)
     {
-      code_set_clear (&plan->fields[i].codes);
-      code_set_clear (&plan->fields[i].required_when);
-      code_set_clear (&plan->fields[i].blank_when);
-      code_set_clear (&plan->fields[i].count_when);
+      sk_code_set_clear (&plan->fields[i].codes);
+      sk_code_set_clear (&plan->fields[i].required_when);
+      sk_code_set_clear (&plan->fields[i].blank_when);
+      sk_code_set_clear (&plan->fields[i].count_when);
     }
   g_free (plan->fields);
   g_free (plan->across);

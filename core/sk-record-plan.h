@@ -29,6 +29,12 @@ typedef struct
   const SkCodes *codes; /* set when some code is longer than eight bytes */
 } SkCodeSet;
 
+/* SET (zeroed) for CODES, which must outlive it. */
+void
+sk_code_set_init (SkCodeSet *set, const SkCodes *codes);
+void
+sk_code_set_clear (SkCodeSet *set);
+
 /* Inline: the validator asks it for every coded field of every record. */
 static inline gboolean
 sk_code_set_contains (const SkCodeSet *set, const char *value, gsize len)

@@ -125,6 +125,137 @@ test_age (void)
   g_assert_cmpint (sk_age_on (birth, ref), ==, 65);
 }
 
+/* Every day from 1868 to 2999 as YYYYMMDD: its key is the date's digits, its
+ * day number the one sk_date_from_days names, and keys order as days do.  Out
+ * of range, unreal dates and non-digits are refused by both parsers alike. */
+static void
+test_date_keys (void)
+{
+  guint32 prev = 0;
+  char s[16];
+
+  for (gint32 day = sk_date_to_days (1868, 1, 1); day <= sk_date_to_days (2999, 12, 31); day++)
+    {
+      int y, m, d;
+      guint32 key;
+      gint32 days;
+
+      sk_date_from_days (day, &y, &m, &d);
+      g_snprintf (s, sizeof s, "%04d%02d%02d", y, m, d);
+      g_assert_true (sk_date_parse_ymd_key (s, &key));
+      g_assert_cmpuint (key, ==, (guint32)(y * 10000 + m * 100 + d));
+      g_assert_cmpuint (key, >, prev);
+      g_assert_true (sk_date_parse_ymd (s, &days));
+      g_assert_cmpint (days, ==, day);
+      prev = key;
+    }
+
+  static const int years[] = { 1, 1867, 1868, 1900, 2000, 2023, 2024, 2999, 3000, 9999 };
+  for (guint i = 0; i < G_N_ELEMENTS (years); i++)
+    for (int m = 0; m < 100; m++)
+      for (int d = 0; d < 100; d++)
+        {
+          g_snprintf (s, sizeof s, "%04d%02d%02d", years[i], m, d);
+          gboolean real = years[i] >= 1868 && years[i] <= 2999 && sk_date_is_valid (years[i], m, d);
+          g_assert_cmpint (sk_date_parse_ymd_key (s, NULL), ==, real);
+          g_assert_cmpint (sk_date_parse_ymd (s, NULL), ==, real);
+        }
+  g_assert_false (sk_date_parse_ymd_key ("2024022/", NULL));
+  g_assert_false (sk_date_parse_ymd_key ("2024 229", NULL));
+  g_assert_false (sk_date_parse_ymd_key ("20240:29", NULL));
+}
+
+/* The era table as day numbers, checked the way sk_wareki_parse did before
+ * it compared YYYYMMDD keys: the reference for test_wareki_keys. */
+static gboolean
+reference_wareki (const char *s, gint32 *out_days)
+{
+  static const int eras[6][7] = {
+    { 0 },
+    { 1868, 1873, 1, 1, 1912, 7, 29 },
+    { 1912, 1912, 7, 30, 1926, 12, 24 },
+    { 1926, 1926, 12, 25, 1989, 1, 7 },
+    { 1989, 1989, 1, 8, 2019, 4, 30 },
+    { 2019, 2019, 5, 1, 2999, 12, 31 },
+  };
+
+  for (int i = 0; i < 7; i++)
+    if (s[i] < '0' || s[i] > '9')
+      return FALSE;
+  int era = s[0] - '0';
+  int yy = (s[1] - '0') * 10 + (s[2] - '0');
+  int m = (s[3] - '0') * 10 + (s[4] - '0');
+  int d = (s[5] - '0') * 10 + (s[6] - '0');
+  if (era < 1 || era > 5 || yy < 1)
+    return FALSE;
+  const int *e = eras[era];
+  int y = e[0] + yy - 1;
+  if (!sk_date_is_valid (y, m, d))
+    return FALSE;
+  gint32 days = sk_date_to_days (y, m, d);
+  if (days < sk_date_to_days (e[1], e[2], e[3]) || days > sk_date_to_days (e[4], e[5], e[6]))
+    return FALSE;
+  *out_days = days;
+  return TRUE;
+}
+
+/* Every GYYMMDD with a month up to 13 and a day up to 32: the key and the
+ * day number agree with the reference, accepted or refused alike. */
+static void
+test_wareki_keys (void)
+{
+  char s[8];
+
+  for (int era = 0; era <= 9; era++)
+    for (int yy = 0; yy <= 99; yy++)
+      for (int m = 0; m <= 13; m++)
+        for (int d = 0; d <= 32; d++)
+          {
+            gint32 want = 0, got = 0;
+            guint32 key = 0;
+            g_snprintf (s, sizeof s, "%d%02d%02d%02d", era, yy, m, d);
+            gboolean ok = reference_wareki (s, &want);
+            g_assert_cmpint (sk_wareki_parse_key (s, &key), ==, ok);
+            g_assert_cmpint (sk_wareki_parse (s, &got), ==, ok);
+            if (!ok)
+              continue;
+            g_assert_cmpint (got, ==, want);
+            int y, mm, dd;
+            sk_date_from_days (want, &y, &mm, &dd);
+            g_assert_cmpuint (key, ==, (guint32)(y * 10000 + mm * 100 + dd));
+          }
+}
+
+/* The age on the calendar (sk_age_on_ymd) against the age on day numbers
+ * (sk_age_on): every birth date of 1896..2030, on reference dates around
+ * the ends of months, of leap and common years and of centuries. */
+static void
+test_age_ymd (void)
+{
+  static const int ref_years[] = { 1960, 1999, 2000, 2023, 2024, 2025, 2041, 2100 };
+  static const int ref_md[][2] = { { 1, 1 },  { 1, 2 }, { 2, 27 },  { 2, 28 }, { 2, 29 },
+                                   { 3, 1 },  { 3, 2 }, { 3, 30 },  { 3, 31 }, { 4, 1 },
+                                   { 6, 30 }, { 7, 1 }, { 12, 30 }, { 12, 31 } };
+
+  for (gint32 birth = sk_date_to_days (1896, 1, 1); birth <= sk_date_to_days (2030, 12, 31);
+       birth++)
+    {
+      int by, bm, bd;
+      sk_date_from_days (birth, &by, &bm, &bd);
+      guint32 birth_ymd = (guint32)(by * 10000 + bm * 100 + bd);
+      for (guint i = 0; i < G_N_ELEMENTS (ref_years); i++)
+        for (guint j = 0; j < G_N_ELEMENTS (ref_md); j++)
+          {
+            int ry = ref_years[i], rm = ref_md[j][0], rd = ref_md[j][1];
+            if (!sk_date_is_valid (ry, rm, rd))
+              continue;
+            gint32 ref = sk_date_to_days (ry, rm, rd);
+            guint32 ref_ymd = (guint32)(ry * 10000 + rm * 100 + rd);
+            g_assert_cmpint (sk_age_on_ymd (birth_ymd, ref_ymd), ==, sk_age_on (birth, ref));
+          }
+    }
+}
+
 int
 main (int argc, char **argv)
 {
@@ -135,5 +266,8 @@ main (int argc, char **argv)
   g_test_add_func ("/date/gregorian", test_dates);
   g_test_add_func ("/date/wareki", test_wareki);
   g_test_add_func ("/date/age", test_age);
+  g_test_add_func ("/date/keys", test_date_keys);
+  g_test_add_func ("/date/wareki-keys", test_wareki_keys);
+  g_test_add_func ("/date/age-ymd", test_age_ymd);
   return g_test_run ();
 }

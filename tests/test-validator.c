@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "sk-policy-private.h"
+#include "sk-record-plan.h"
 #include "sk-synth.h"
 #include "sk-test-util.h"
 #include "sk-validator.h"
@@ -775,6 +776,133 @@ test_records_cap (Fixture *fx, gconstpointer data)
   assert_has (r, SK_ERROR_FILE_TOO_LARGE, 5, NULL);
 }
 
+/* ---- the compiled plan against the layout's own terms ------------------ */
+
+/* Every code list shape the plan keeps differently (digit bitmaps of one to
+ * three digits, packed words, lists with a code over eight bytes, an empty
+ * code) against the policy's own linear search, for every value of up to
+ * four bytes over an alphabet of digits, letters, space, NUL and '/'. */
+static void
+test_code_sets (void)
+{
+  static const char *const lists[][6] = {
+    { "1", "2", "3" },
+    { "00", "01", "02", "03", "99" },
+    { "010", "020", "030" },
+    { "1", "22" },
+    { "A", "B1", "ZZZZZZZZ" },
+    { "0001", "39" },
+    { "123456789", "1", "22" },
+    { "", "0" },
+    { "9" },
+    { "000", "999", "500" },
+  };
+  static const char alphabet[] = { '0', '1', '2', '3', '9', 'A', 'Z', ' ', '\0', '/' };
+
+  for (guint l = 0; l < G_N_ELEMENTS (lists); l++)
+    {
+      const char *values[6];
+      gsize lengths[6];
+      SkCodes codes = { 0, (char **)values, lengths, NULL };
+      for (; codes.n < 6 && lists[l][codes.n] != NULL; codes.n++)
+        {
+          values[codes.n] = lists[l][codes.n];
+          lengths[codes.n] = strlen (lists[l][codes.n]);
+        }
+      SkCodeSet set = { 0 };
+      sk_code_set_init (&set, &codes);
+
+      char value[9] = { 0 };
+      for (gsize len = 0; len <= 4; len++)
+        {
+          guint total = 1;
+          for (gsize k = 0; k < len; k++)
+            total *= G_N_ELEMENTS (alphabet);
+          for (guint n = 0; n < total; n++)
+            {
+              guint rest = n;
+              for (gsize k = 0; k < len; k++, rest /= G_N_ELEMENTS (alphabet))
+                value[k] = alphabet[rest % G_N_ELEMENTS (alphabet)];
+              g_assert_cmpint (sk_code_set_contains (&set, value, len), ==,
+                               _sk_codes_contain (&codes, value, len));
+            }
+        }
+      const char *longer[] = { "ZZZZZZZZ", "123456789", "00000000", "ZZZZZZZZZ" };
+      for (guint i = 0; i < G_N_ELEMENTS (longer); i++)
+        g_assert_cmpint (sk_code_set_contains (&set, longer[i], strlen (longer[i])), ==,
+                         _sk_codes_contain (&codes, longer[i], strlen (longer[i])));
+      sk_code_set_clear (&set);
+    }
+}
+
+/* A P1 digit field is read a word at a time, its last bytes as a word that
+ * may overlap the fields before it.  For every data field of every P1 kind:
+ * a byte that is no digit, at any place in a digit field, is that field's
+ * finding (field-type or encoding) and the record's first; the same byte in
+ * a field of another type never shows in a digit field next to it. */
+static void
+test_p1_digit_bytes (Fixture *fx, gconstpointer data)
+{
+  static const char *const kinds[] = { "KNY01", "FKH01", "FKH02", "FKH03", "SKI01", "JLS01" };
+  static const guint8 spoilers[] = { '/', ':', ' ', 'A', 0x00, 0xB1, 0x82, 0xFF };
+
+  for (guint k = 0; k < G_N_ELEMENTS (kinds); k++)
+    {
+      const SkKind *kind = sk_policy_lookup_kind (fx->policy, kinds[k]);
+      const SkRecordLayout *layout = kind->records[SK_RECORD_DATA];
+      g_autofree char *path = generate (fx, kinds[k], 1);
+      g_autofree char *base = g_path_get_basename (path);
+      g_autoptr (GBytes) bytes = read_all (path);
+      gsize len;
+      const guint8 *clean = g_bytes_get_data (bytes, &len);
+      g_autofree guint8 *copy = g_memdup2 (clean, len);
+      guint8 *rec = copy + kind->record_length; /* the data record */
+
+      /* Which field each byte of the record belongs to. */
+      g_autofree const SkField **owner = g_new0 (const SkField *, kind->record_length);
+      for (guint i = 0; i < layout->fields->len; i++)
+        {
+          const SkField *f = g_ptr_array_index (layout->fields, i);
+          for (guint b = 0; b < f->length; b++)
+            owner[f->offset + b] = f;
+        }
+
+      for (guint at = 0; at + 2 < kind->record_length; at++)
+        for (guint s = 0; s < G_N_ELEMENTS (spoilers); s++)
+          {
+            const SkField *f = owner[at];
+            if (f == NULL || rec[at] == spoilers[s])
+              continue;
+            memcpy (copy, clean, len);
+            rec[at] = spoilers[s];
+            g_autoptr (SkValidator) v = sk_validator_new (fx->policy, base);
+            sk_validator_feed (v, copy, len);
+            g_autoptr (SkFileReport) r = sk_validator_finish (v, NULL);
+
+            if (f->type == SK_FIELD_DIGITS && at > 0)
+              {
+                g_assert_cmpuint (r->findings->len, >, 0);
+                const SkFinding *first = &g_array_index (r->findings, SkFinding, 0);
+                g_assert_cmpuint (first->record, ==, 2);
+                g_assert_cmpuint (first->field, ==, f->index + 1);
+                g_assert_true (first->code == SK_ERROR_FIELD_TYPE ||
+                               first->code == SK_ERROR_ENCODING);
+                continue;
+              }
+            for (guint i = 0; i < r->findings->len; i++)
+              {
+                const SkFinding *got = &g_array_index (r->findings, SkFinding, i);
+                if (got->record != 2 || got->field == 0 || got->field == f->index + 1)
+                  continue;
+                const SkField *named = g_ptr_array_index (layout->fields, got->field - 1);
+                if (named->type == SK_FIELD_DIGITS)
+                  g_assert_true (got->code != SK_ERROR_FIELD_TYPE &&
+                                 got->code != SK_ERROR_ENCODING);
+              }
+          }
+    }
+}
+
 int
 main (int argc, char **argv)
 {
@@ -807,6 +935,8 @@ main (int argc, char **argv)
   ADD ("/validator/two-cores", test_two_cores);
   ADD ("/validator/cap/findings", test_findings_cap);
   ADD ("/validator/cap/records", test_records_cap);
+  ADD ("/validator/plan/p1-digit-bytes", test_p1_digit_bytes);
+  g_test_add_func ("/validator/plan/code-sets", test_code_sets);
 #undef ADD
 
   return g_test_run ();
