@@ -69,6 +69,10 @@ sk_code_set_clear (SkCodeSet *set)
 
 /* ---- fields --------------------------------------------------------------- */
 
+/* Words of record bytes are read little-endian here and in the validator
+ * (masks, padding patterns, counting padding bytes from a word's top). */
+G_STATIC_ASSERT (G_BYTE_ORDER == G_LITTLE_ENDIAN);
+
 /* The little-endian mask of bytes FROM..TO-1 of a word. */
 static guint64
 byte_mask (guint from, guint to)
@@ -101,6 +105,13 @@ static void
 plan_field (SkFieldPlan *fp, const SkField *f, guint record_length)
 {
   fp->field = f;
+  fp->offset = f->offset;
+  fp->length = f->length;
+  fp->type = f->type;
+  fp->blank = f->blank;
+  fp->optional = f->optional;
+  fp->kana = f->kana;
+  fp->halfwidth_kana = f->halfwidth_kana;
   if (record_length > 0)
     plan_words (fp, f, record_length);
   fp->const_len = f->const_value != NULL ? strlen (f->const_value) : 0;

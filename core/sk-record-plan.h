@@ -69,6 +69,17 @@ sk_code_set_contains (const SkCodeSet *set, const char *value, gsize len)
 typedef struct
 {
   const SkField *field;
+  /* What the inner loop reads of every field, copied from it so that one
+   * cache line of the plan holds it (the field itself is a pointer away). */
+  guint offset;
+  guint length;
+  SkFieldType type;
+  gboolean blank;
+  gboolean optional;
+  gboolean kana;
+  gboolean halfwidth_kana;
+  /* Anything for check_rules beyond blank and missing. */
+  gboolean has_rules;
   /* P1 digit fields, when wordwise: N_WORDS whole words from the field's
    * offset, then the rest (if TAIL_MASK is not 0) as the bytes TAIL_MASK
    * selects of the word at TAIL_AT from the record's start. */
@@ -76,8 +87,6 @@ typedef struct
   guint n_words;
   guint tail_at;
   guint64 tail_mask;
-  /* Anything for check_rules beyond blank and missing. */
-  gboolean has_rules;
   gsize const_len;
   gsize prefix_len;
   SkCodeSet codes;

@@ -273,16 +273,14 @@ struct _SkValidator
 };
 
 static guint8 p1_class[256];
-static const guint8 *jisx0208_bits;      /* sk_sjis_jisx0208_table (), once */
-static guint8 fullwidth_kana_bits[8192]; /* sk_sjis_is_fullwidth_kana, as bits */
 #define P1_ASCII 1u
 #define P1_KANA 2u
-
-static gboolean
-bit_is_set (const guint8 *table, guint idx)
-{
-  return (table[idx >> 3] >> (idx & 7)) & 1;
-}
+/* Every double-byte code (b1 << 8 | b2), once: one load per character of a
+ * name or an address tells both whether it is JIS X 0208 and whether it is
+ * 全角カタカナ. */
+static guint8 sjis_class[65536];
+#define SJIS_JISX0208 1u
+#define SJIS_FULLWIDTH_KANA 2u
 
 static void
 init_tables (void)
@@ -295,10 +293,14 @@ init_tables (void)
         p1_class[b] |= P1_ASCII;
       for (guint b = 0xA1; b <= 0xDF; b++)
         p1_class[b] |= P1_KANA;
-      jisx0208_bits = sk_sjis_jisx0208_table ();
+      const guint8 *jisx0208_bits = sk_sjis_jisx0208_table ();
       for (guint idx = 0; idx < 65536; idx++)
-        if (sk_sjis_is_fullwidth_kana ((guint8)(idx >> 8), (guint8)idx))
-          fullwidth_kana_bits[idx >> 3] |= (guint8)(1u << (idx & 7));
+        {
+          if ((jisx0208_bits[idx >> 3] >> (idx & 7)) & 1)
+            sjis_class[idx] |= SJIS_JISX0208;
+          if (sk_sjis_is_fullwidth_kana ((guint8)(idx >> 8), (guint8)idx))
+            sjis_class[idx] |= SJIS_FULLWIDTH_KANA;
+        }
       g_once_init_leave (&once, 1);
     }
 }
@@ -435,23 +437,21 @@ check_value_rules (SkValidator *v, const SkFieldPlan *fp, SkValue *val, guint64 
 G_ALWAYS_INLINE static inline void
 check_rules (SkValidator *v, const SkFieldPlan *fp, SkValue *val, guint64 record)
 {
-  const SkField *f = fp->field;
-
-  if (f->blank)
+  if (fp->blank)
     {
       if (!val->blank)
-        add_finding (v, SK_ERROR_CODE_VALUE, record, f);
+        add_finding (v, SK_ERROR_CODE_VALUE, record, fp->field);
       else
         val->ok = TRUE;
       return;
     }
   /* A P1 field of type 9 is zero-filled: zeros are a value unless the field
    * may be blank.  Everywhere else blank means absent. */
-  if (val->blank && (f->optional || f->type != SK_FIELD_DIGITS || val->len == 0))
+  if (val->blank && (fp->optional || fp->type != SK_FIELD_DIGITS || val->len == 0))
     {
       /* Conditions and groups decide later whether blank was allowed. */
-      if (!f->optional)
-        add_finding (v, SK_ERROR_FIELD_MISSING, record, f);
+      if (!fp->optional)
+        add_finding (v, SK_ERROR_FIELD_MISSING, record, fp->field);
       else
         val->ok = TRUE;
       return;
@@ -555,9 +555,11 @@ check_value_rules (SkValidator *v, const SkFieldPlan *fp, SkValue *val, guint64 
 /* ---- P1: fixed-length Shift_JIS ---------------------------------------- */
 
 /* The length of P without its trailing padding, where the padding unit of
- * UNIT bytes repeats to fill PATTERN (read little-endian).  Padding is
- * compared from the end 32 bytes at a time while it lasts (an address is
- * mostly padding), then eight. */
+ * UNIT bytes (1 or 2) repeats to fill PATTERN (read little-endian).  Padding
+ * is compared from the end 32 bytes at a time while it lasts (an address is
+ * mostly padding), then eight; the last few padding bytes are counted in
+ * the word that ends there rather than byte by byte, whose branch would
+ * guess wrong on nearly every field. */
 static guint
 trimmed_length (const guint8 *p, guint len, guint64 pattern, guint unit)
 {
@@ -575,8 +577,13 @@ trimmed_length (const guint8 *p, guint len, guint64 pattern, guint unit)
     {
       guint64 word;
       memcpy (&word, p + end - 8, 8);
-      if (word != pattern)
-        break;
+      guint64 diff = word ^ pattern;
+      if (diff != 0)
+        {
+          /* The bytes that match from the top down, in whole units. */
+          guint same = (guint)__builtin_clzll (diff) / 8;
+          return end - same / unit * unit;
+        }
       end -= 8;
     }
   const guint8 *unit_bytes = (const guint8 *)&pattern;
@@ -653,7 +660,7 @@ word_not_digits (guint64 w, guint64 *nonzero)
 static void
 scan_digits_wordwise (const SkFieldPlan *fp, const guint8 *rec, gboolean *bad, gboolean *blank)
 {
-  const guint8 *p = rec + fp->field->offset;
+  const guint8 *p = rec + fp->offset;
   guint64 notdigit = 0, nonzero = 0, w;
 
   for (guint i = 0; i < fp->n_words; i++)
@@ -698,9 +705,8 @@ static void
 check_p1_field (
     SkValidator *v, const SkFieldPlan *fp, const guint8 *rec, SkValue *val, guint64 record)
 {
-  const SkField *f = fp->field;
-  const guint8 *p = rec + f->offset;
-  guint len = f->length;
+  const guint8 *p = rec + fp->offset;
+  guint len = fp->length;
   gboolean bad = FALSE;
   gboolean kana_bad = FALSE;
 
@@ -708,7 +714,7 @@ check_p1_field (
   val->len = len;
   val->ok = FALSE;
 
-  switch (f->type)
+  switch (fp->type)
     {
     case SK_FIELD_DIGITS:
       if (fp->wordwise)
@@ -719,7 +725,7 @@ check_p1_field (
       break;
     case SK_FIELD_HALF:
       {
-        guint8 allowed = f->halfwidth_kana ? (P1_ASCII | P1_KANA) : P1_ASCII;
+        guint8 allowed = fp->halfwidth_kana ? (P1_ASCII | P1_KANA) : P1_ASCII;
         guint last = trimmed_length (p, len, G_GUINT64_CONSTANT (0x2020202020202020), 1);
         for (guint i = 0; i < last; i++)
           bad |= (p1_class[p[i]] & allowed) == 0;
@@ -733,14 +739,11 @@ check_p1_field (
          * eight bytes at a time, and look up only the characters before it,
          * in one pass for the repertoire and (カナ fields) the katakana. */
         guint last = trimmed_length (p, len, G_GUINT64_CONSTANT (0x4081408140814081), 2);
-        guint not_kana = 0;
+        guint all = SJIS_JISX0208 | SJIS_FULLWIDTH_KANA;
         for (guint i = 0; i + 1 < last; i += 2)
-          {
-            guint idx = (guint)p[i] << 8 | p[i + 1];
-            bad |= !bit_is_set (jisx0208_bits, idx);
-            not_kana |= !bit_is_set (fullwidth_kana_bits, idx);
-          }
-        kana_bad = f->kana && !bad && not_kana != 0;
+          all &= sjis_class[(guint)p[i] << 8 | p[i + 1]];
+        bad = (all & SJIS_JISX0208) == 0;
+        kana_bad = fp->kana && !bad && (all & SJIS_FULLWIDTH_KANA) == 0;
         val->trimmed = last;
         val->blank = last == 0;
       }
@@ -751,12 +754,12 @@ check_p1_field (
     {
       const char *detail;
       SkErrorCode code = classify_p1 (p, len, &detail);
-      add_finding_detail (v, code, record, f, detail);
+      add_finding_detail (v, code, record, fp->field, detail);
       return;
     }
   if (kana_bad)
     {
-      add_finding (v, SK_ERROR_FIELD_TYPE, record, f);
+      add_finding (v, SK_ERROR_FIELD_TYPE, record, fp->field);
       return;
     }
   check_rules (v, fp, val, record);
