@@ -339,6 +339,8 @@ sk_keyring_finalize (GObject *object)
 {
   SkKeyring *self = SK_KEYRING (object);
 
+  g_clear_pointer (&self->keys, _sk_key_cache_free);
+  g_mutex_clear (&self->keys_lock);
   g_free (self->homedir);
   G_OBJECT_CLASS (sk_keyring_parent_class)->finalize (object);
 }
@@ -352,6 +354,7 @@ sk_keyring_class_init (SkKeyringClass *klass)
 static void
 sk_keyring_init (SkKeyring *self)
 {
+  g_mutex_init (&self->keys_lock);
 }
 
 void
@@ -548,7 +551,10 @@ has_key (SkKeyring *self, const char *fpr, gboolean secret)
 
   if (!sk_fingerprint_is_valid (fpr))
     return FALSE;
-  if (!_sk_keyring_find_key (self->homedir, fpr, secret, &key, &error))
+  /* Public keys from the listing kept for this object; secret keys are
+   * asked of GnuPG each time (sk-keyring-cache.c). */
+  if (!(secret ? _sk_keyring_find_key (self->homedir, fpr, TRUE, &key, &error)
+               : _sk_keyring_lookup (self, fpr, &key, &error)))
     {
       g_debug ("looking up %s: %s", fpr, error->message);
       return FALSE;
