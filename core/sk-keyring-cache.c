@@ -20,12 +20,14 @@
  * `gpg --homedir` import of a revocation, a key disabled) is seen by the
  * stamps of the files GnuPG keeps keys and ownertrust in — device, inode,
  * size, modification and change times of pubring.kbx, pubring.gpg and
- * trustdb.gpg — taken before each listing and compared on every use; a
- * listing made while one of them had changed within the last
- * RACY_SECONDS (a file system's clock may be coarser than a write) is used
- * once and not kept.  And a listing is not kept past the first expiry time
- * of any key or subkey in it: "expired" is GnuPG's word as of the listing,
- * so the listing is made again once that word may have changed.
+ * trustdb.gpg — taken before each listing and compared on every use.  A
+ * file's times are only as fine as its file system's clock (a jiffy on
+ * ext4 or tmpfs, whole seconds where the nanoseconds read zero), so a
+ * write in the same tick as the stamps would not move them: a listing
+ * made within RACY_NS (RACY_COARSE_NS on a whole-second file system) of
+ * a change to one of the files is used once and not kept.  And a listing is not kept past the first
+ * expiry time of any key or subkey in it: "expired" is GnuPG's word as of the listing, so the
+ * listing is made again once that word may have changed.
  *
  * WHAT IT DOES NOT PROVE.  That the keyring has not changed since the
  * listing in a way its files' stamps do not show: a writer that restores
@@ -43,13 +45,17 @@
 #include <glib/gi18n-lib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "sk-keyring-private.h"
 
 /* A listing made less than this long after a change to a stamped file is
- * used once and not kept. */
-#define RACY_SECONDS 2
+ * used once and not kept: well above a jiffy (at most 10 ms), and above
+ * the two seconds of the coarsest file systems when the times have no
+ * nanoseconds. */
+#define RACY_NS (100 * G_GINT64_CONSTANT (1000000))
+#define RACY_COARSE_NS (2100 * G_GINT64_CONSTANT (1000000))
 
 /* The files GnuPG 2.2 keeps public keys (keybox, or the older keyring)
  * and ownertrust (disabled keys) in. */
@@ -93,16 +99,24 @@ _sk_key_cache_free (SkKeyCache *cache)
 }
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (SkKeyCache, _sk_key_cache_free)
 
-/* The stamps of the home's key files now, and the newest change among
- * them (Unix seconds).  FALSE when the home cannot be read. */
+static gint64
+timespec_ns (const struct timespec *ts)
+{
+  return (gint64)ts->tv_sec * G_GINT64_CONSTANT (1000000000) + ts->tv_nsec;
+}
+
+/* The stamps of the home's key files now; *OUT_RACY_UNTIL: until when a
+ * listing is too close to the newest change among them to be kept (Unix
+ * nanoseconds).  FALSE when the home cannot be read. */
 static gboolean
-take_stamps (const char *homedir, FileStamp stamps[N_STAMPED], gint64 *out_newest)
+take_stamps (const char *homedir, FileStamp stamps[N_STAMPED], gint64 *out_racy_until)
 {
   int dfd = open (homedir, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
   if (dfd < 0)
     return FALSE;
   gboolean ok = TRUE;
-  *out_newest = 0;
+  gboolean coarse = TRUE;
+  gint64 newest = 0;
   for (gsize i = 0; i < N_STAMPED; i++)
     {
       struct stat st;
@@ -118,9 +132,11 @@ take_stamps (const char *homedir, FileStamp stamps[N_STAMPED], gint64 *out_newes
       stamps[i].size = st.st_size;
       stamps[i].mtim = st.st_mtim;
       stamps[i].ctim = st.st_ctim;
-      *out_newest = MAX (*out_newest, (gint64)MAX (st.st_mtim.tv_sec, st.st_ctim.tv_sec));
+      newest = MAX (newest, MAX (timespec_ns (&st.st_mtim), timespec_ns (&st.st_ctim)));
+      coarse = coarse && st.st_mtim.tv_nsec == 0 && st.st_ctim.tv_nsec == 0;
     }
   close (dfd);
+  *out_racy_until = newest + (coarse ? RACY_COARSE_NS : RACY_NS);
   return ok;
 }
 
@@ -209,9 +225,12 @@ static SkKeyCache *
 cache_get (SkKeyring *self, gboolean want_blocks, GError **error)
 {
   FileStamp stamps[N_STAMPED];
-  gint64 newest = 0;
-  gboolean stamped = take_stamps (self->homedir, stamps, &newest);
-  gint64 now = g_get_real_time () / G_USEC_PER_SEC;
+  gint64 racy_until = 0;
+  gboolean stamped = take_stamps (self->homedir, stamps, &racy_until);
+  struct timespec clock_now;
+  clock_gettime (CLOCK_REALTIME, &clock_now);
+  gint64 now_ns = timespec_ns (&clock_now);
+  gint64 now = clock_now.tv_sec;
 
   g_mutex_lock (&self->keys_lock);
   SkKeyCache *kept = self->keys;
@@ -254,7 +273,7 @@ cache_get (SkKeyring *self, gboolean want_blocks, GError **error)
       return NULL;
     }
   g_clear_pointer (&self->keys, _sk_key_cache_free);
-  if (stamped && newest < now - RACY_SECONDS)
+  if (stamped && now_ns >= racy_until)
     self->keys = key_cache_ref (fresh);
   g_mutex_unlock (&self->keys_lock);
   return g_steal_pointer (&fresh);

@@ -1086,15 +1086,17 @@ test_cache_kept_and_dropped (Station *st, gconstpointer user_data)
   g_autoptr (GError) error = NULL;
 
   /* Listings made within seconds of a change to the files are not kept. */
-  g_usleep (3200 * G_TIME_SPAN_MILLISECOND);
+  g_usleep (2300 * G_TIME_SPAN_MILLISECOND);
   g_autoptr (SkSignature) a =
       sk_keyring_verify_detached_bytes (st->keyring, by_brief, st->data, brief_ok, &error);
   g_assert_no_error (error);
+  g_assert_nonnull (a);
   guint runs = sk_keyring_get_key_runs (st->keyring);
   g_assert_cmpuint (runs, >=, 2);
   g_autoptr (SkSignature) b =
       sk_keyring_verify_detached_bytes (st->keyring, by_fresh, st->data, fresh_ok, &error);
   g_assert_no_error (error);
+  g_assert_nonnull (b);
   g_assert_true (sk_keyring_has_public_key (st->keyring, fresh));
   g_assert_cmpuint (sk_keyring_get_key_runs (st->keyring), ==, runs);
   g_assert_cmpint (g_get_real_time () / G_USEC_PER_SEC, <, made + 7);
@@ -1118,16 +1120,19 @@ test_cache_kept_and_dropped (Station *st, gconstpointer user_data)
   g_autoptr (SkSignature) e =
       sk_keyring_verify_detached_bytes (st->keyring, by_stranger, st->data, stranger_ok, &error);
   g_assert_no_error (error);
+  g_assert_nonnull (e);
 
   /* Behind its back: the revocation is seen once the stamps have moved. */
-  g_usleep (3200 * G_TIME_SPAN_MILLISECOND);
+  g_usleep (2300 * G_TIME_SPAN_MILLISECOND);
   g_autoptr (SkSignature) f =
       sk_keyring_verify_detached_bytes (st->keyring, by_fresh, st->data, fresh_ok, &error);
   g_assert_no_error (error);
+  g_assert_nonnull (f);
   runs = sk_keyring_get_key_runs (st->keyring);
   g_autoptr (SkSignature) g =
       sk_keyring_verify_detached_bytes (st->keyring, by_fresh, st->data, fresh_ok, &error);
   g_assert_no_error (error);
+  g_assert_nonnull (g);
   g_assert_cmpuint (sk_keyring_get_key_runs (st->keyring), ==, runs);
   sk_test_gpg_revoke (keys->gpg, fresh);
   g_autoptr (GBytes) revocation = sk_test_gpg_export (keys->gpg, fresh, FALSE);
