@@ -44,9 +44,13 @@
  * TWO JUDGES, ONE RULE.  Packages are verified in-process (SkVerifier,
  * below: the bytes hashed as they are read once, the signature packet parsed
  * by sk-pgp-packet.c, checked with libgcrypt against the key material this
- * home exports), GnuPG through GPGME judges everything else.  Both end in
- * the same judge_facts() on GnuPG's listing of the key, so rules 2–6 are
- * GnuPG's word either way; the in-process path only replaces rule 1 (does
+ * home exports), and so is every signature over bytes in memory
+ * (sk_keyring_verify_detached_bytes: the policy, checkpoints, registers,
+ * backups) before it falls back on GnuPG; GnuPG through GPGME judges
+ * everything else.  Both end in the same judge_facts() on GnuPG's listing
+ * of the key (listed and exported once per SkKeyring: sk-keyring-cache.c
+ * says when it is made again and what that does not prove), so rules 2–6
+ * are GnuPG's word either way; the in-process path only replaces rule 1 (does
  * the signature match the bytes), and only for a signature by a primary RSA
  * or Ed25519 key with SHA-1 or SHA-2 and the usual subpackets.  Anything
  * else — a signing subkey (its cross-certification, rule 6, is checked only

@@ -193,7 +193,15 @@ _sk_keyring_context_make (const char *homedir, GError **error)
   gpgme_error_t gerr;
 
   /* The gpg found at build time: naming it saves GPGME asking gpgconf
-   * where gpg is, two more processes on every run. */
+   * where gpg is, two more processes on every run.
+   *
+   * Two runs of `gpg --version` per process remain, and GPGME 1.18 leaves
+   * no supported way round either: the first gpgme_new() fills GPGME's
+   * global engine list (one run), and gpgme_ctx_set_engine_info(), the
+   * only way to give a context a home of its own, asks the engine for its
+   * version again whatever it is given (_gpgme_set_engine_info).  Setting
+   * the home globally costs the same run, and $GNUPGHOME is not ours to
+   * set.  Contexts are pooled (below), so it is one run per home. */
   ctx = context_new_for_protocol (homedir, GPGME_PROTOCOL_OpenPGP, SK_GPG_PATH, error);
   if (ctx == NULL)
     return NULL;
