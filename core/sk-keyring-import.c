@@ -313,7 +313,10 @@ sk_keyring_import (SkKeyring *self, GBytes *keydata, const char *allowed_secret_
     ctx = _sk_keyring_context_new (self->homedir, error);
     if (ctx == NULL)
       return NULL;
+    /* Whatever the import did, even in part, is seen by the next lookup. */
+    _sk_keyring_forget_keys (self);
     result = import_into (ctx, keydata, error);
+    _sk_keyring_forget_keys (self);
     if (result == NULL)
       return NULL;
 

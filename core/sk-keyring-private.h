@@ -26,11 +26,16 @@ G_DEFINE_AUTO_CLEANUP_FREE_FUNC (gpgme_key_t, gpgme_key_unref, NULL)
 typedef char *SkGpgmeMem;
 G_DEFINE_AUTO_CLEANUP_FREE_FUNC (SkGpgmeMem, gpgme_free, NULL)
 
+typedef struct _SkKeyCache SkKeyCache;
+
 struct _SkKeyring
 {
   GObject parent_instance;
 
   char *homedir; /* absolute */
+  GMutex keys_lock;
+  SkKeyCache *keys; /* GnuPG's listing and export, kept (sk-keyring-cache.c) */
+  guint key_runs;   /* runs of gpg that made them */
 };
 
 /* The one place a gpgme_error_t becomes a GError (sk-keyring.c). */
@@ -78,6 +83,23 @@ _sk_keyring_find_key (
 gboolean
 _sk_keyring_fpr_equal (const char *a, const char *b);
 
+/* The public keys of this home as GnuPG lists and exports them, kept for
+ * the life of the object (sk-keyring-cache.c says what that does not
+ * prove).  The key whose primary or subkey has the fingerprint or key id
+ * PATTERN (40 or 16 hex digits; any other pattern is asked of GnuPG),
+ * NULL (no error) when there is none; more than one is an error. */
+gboolean
+_sk_keyring_lookup (SkKeyring *self, const char *pattern, gpgme_key_t *out_key, GError **error);
+/* The key block of the primary PRIMARY_FPR, as this home exports it
+ * (minimal: the keys and their self-signatures). */
+GBytes *
+_sk_keyring_key_block (SkKeyring *self, const char *primary_fpr, GError **error);
+/* Forget what was listed and exported: every import calls it. */
+void
+_sk_keyring_forget_keys (SkKeyring *self);
+void
+_sk_key_cache_free (SkKeyCache *cache);
+
 /* The signed file, streamed through GPGME's read callback (never read whole
  * into memory).  Before each chunk the callback waits for the fd or the
  * cancellable, whichever comes first, so a cancellation also ends a read that
@@ -104,7 +126,7 @@ gboolean
 _sk_keyring_check_signature_packets (GBytes *signature, GError **error);
 /* The public key packet of PRIMARY_FPR, as this home exports it. */
 SkPgpKey *
-_sk_keyring_export_primary (gpgme_ctx_t ctx, const char *primary_fpr, GError **error);
+_sk_keyring_export_primary (SkKeyring *self, const char *primary_fpr, GError **error);
 
 /* Where gpg-agent puts its socket for HOME when /run/user/UID exists
  * (sk-keyring-import.c); NULL otherwise. */

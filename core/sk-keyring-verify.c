@@ -44,9 +44,13 @@
  * TWO JUDGES, ONE RULE.  Packages are verified in-process (SkVerifier,
  * below: the bytes hashed as they are read once, the signature packet parsed
  * by sk-pgp-packet.c, checked with libgcrypt against the key material this
- * home exports), GnuPG through GPGME judges everything else.  Both end in
- * the same judge_facts() on GnuPG's listing of the key, so rules 2–6 are
- * GnuPG's word either way; the in-process path only replaces rule 1 (does
+ * home exports), and so is every signature over bytes in memory
+ * (sk_keyring_verify_detached_bytes: the policy, checkpoints, registers,
+ * backups) before it falls back on GnuPG; GnuPG through GPGME judges
+ * everything else.  Both end in the same judge_facts() on GnuPG's listing
+ * of the key (listed and exported once per SkKeyring: sk-keyring-cache.c
+ * says when it is made again and what that does not prove), so rules 2–6
+ * are GnuPG's word either way; the in-process path only replaces rule 1 (does
  * the signature match the bytes), and only for a signature by a primary RSA
  * or Ed25519 key with SHA-1 or SHA-2 and the usual subpackets.  Anything
  * else — a signing subkey (its cross-certification, rule 6, is checked only
@@ -192,9 +196,9 @@ typedef struct
   char fpr[41];
 } SkSigFacts;
 
-/* Rules 2–6 on FACTS, with KEY (found on CTX when NULL). */
+/* Rules 2–6 on FACTS, with KEY (looked up in SELF's listing when NULL). */
 static SkSignature *
-judge_facts (gpgme_ctx_t ctx,
+judge_facts (SkKeyring *self,
              const SkSigFacts *facts_in,
              gpgme_key_t found,
              const char *const *allowed_fprs,
@@ -227,7 +231,7 @@ judge_facts (gpgme_ctx_t ctx,
       gpgme_key_ref (found);
       key = found;
     }
-  else if (!_sk_keyring_find_key_on (ctx, facts.fpr, FALSE, &key, error))
+  else if (!_sk_keyring_lookup (self, facts.fpr, &key, error))
     return NULL;
   if (key == NULL || key->subkeys == NULL)
     {
@@ -324,7 +328,6 @@ judge_facts (gpgme_ctx_t ctx,
 
 static SkSignature *
 check_verify_result (SkKeyring *self,
-                     gpgme_ctx_t ctx,
                      gpgme_verify_result_t result,
                      const char *const *allowed_fprs,
                      GError **error)
@@ -344,9 +347,8 @@ check_verify_result (SkKeyring *self,
                    _ ("GnuPG found more than one signature; exactly one is accepted"));
       return NULL;
     }
-  /* The result belongs to CTX until its next operation: keep what the rules
-   * need, because the key is looked up on the same context below (a new
-   * context would cost another run of gpg). */
+  /* The result belongs to the context until its next operation: keep what
+   * the rules need. */
   sig = result->signatures;
   facts.status = sig->status;
   facts.summary = sig->summary;
@@ -361,7 +363,7 @@ check_verify_result (SkKeyring *self,
       g_set_error (error, SK_ERROR, SK_ERROR_SIG_BAD, _ ("the signature does not match the data"));
       return NULL;
     }
-  return judge_facts (ctx, &facts, NULL, allowed_fprs, error);
+  return judge_facts (self, &facts, NULL, allowed_fprs, error);
 }
 
 /* Rule 0, GPGME, then rules 1–6.  SIGNED_TEXT is positioned at its start. */
@@ -407,7 +409,7 @@ verify_data (SkKeyring *self,
       return NULL;
     }
 
-  return check_verify_result (self, ctx, gpgme_op_verify_result (ctx), allowed_fprs, error);
+  return check_verify_result (self, gpgme_op_verify_result (ctx), allowed_fprs, error);
 }
 
 SkSignature *
@@ -431,7 +433,27 @@ sk_keyring_verify_detached_bytes (SkKeyring *self,
   if (!_sk_keyring_ensure_gpgme (error))
     return NULL;
 
+  /* In-process first, as packages are (SkVerifier below): the policy, a
+   * checkpoint or a register is judged by the same rule without a run of
+   * gpg when its signature is the plain kind; anything else is GnuPG's. */
   bytes = g_bytes_get_data (data, &len);
+  {
+    g_autoptr (SkVerifier) v = sk_keyring_verifier_new (self, signature, error);
+    if (v == NULL)
+      return NULL;
+    if (len > 0)
+      sk_verifier_update (v, bytes, len);
+    g_autoptr (GError) local_error = NULL;
+    SkSignature *sig = sk_verifier_finish (v, allowed_fprs, &local_error);
+    if (sig != NULL)
+      return sig;
+    if (!g_error_matches (local_error, G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED))
+      {
+        g_propagate_error (error, g_steal_pointer (&local_error));
+        return NULL;
+      }
+  }
+
   gerr = gpgme_data_new_from_mem (&signed_text, bytes != NULL ? bytes : "", len, 0);
   if (gerr != 0)
     {
@@ -504,30 +526,17 @@ sk_keyring_verify_detached_fd (SkKeyring *self,
 
 /* ---- verification in-process ---------------------------------------- */
 
-/* The public key packet of PRIMARY_FPR, as this home exports it. */
+/* The public key packet of PRIMARY_FPR, as this home exports it (one
+ * export of every key, kept: sk-keyring-cache.c). */
 SkPgpKey *
-_sk_keyring_export_primary (gpgme_ctx_t ctx, const char *primary_fpr, GError **error)
+_sk_keyring_export_primary (SkKeyring *self, const char *primary_fpr, GError **error)
 {
-  g_auto (gpgme_data_t) out = NULL;
-  g_auto (SkGpgmeMem) mem = NULL;
-  size_t mem_len = 0;
-  gpgme_error_t gerr = gpgme_data_new (&out);
-  if (gerr == 0)
-    gerr = gpgme_op_export (ctx, primary_fpr, GPGME_EXPORT_MODE_MINIMAL, out);
-  if (gerr != 0)
-    {
-      _sk_keyring_set_error_from_gpgme (error, gerr, SK_ERROR_IO_ERROR,
-                                        _ ("exporting the signing key"));
-      return NULL;
-    }
-  mem = gpgme_data_release_and_get_mem (g_steal_pointer (&out), &mem_len);
-  if (mem == NULL)
-    {
-      g_set_error (error, SK_ERROR, SK_ERROR_SIG_UNTRUSTED_KEY, _ ("GnuPG exported no key for %s"),
-                   primary_fpr);
-      return NULL;
-    }
-  return sk_pgp_key_from_block ((const guint8 *)mem, mem_len, error);
+  g_autoptr (GBytes) block = _sk_keyring_key_block (self, primary_fpr, error);
+  if (block == NULL)
+    return NULL;
+  gsize len = 0;
+  const guint8 *data = g_bytes_get_data (block, &len);
+  return sk_pgp_key_from_block (data, len, error);
 }
 
 struct _SkVerifier
@@ -536,11 +545,12 @@ struct _SkVerifier
   GBytes *signature;
   SkPgpSig *sig;    /* NULL: left to GnuPG */
   SkDigest *digest; /* of the bytes fed */
-  /* The signer's key, looked up before the bytes are hashed (two runs of
-   * gpg: a listing, an export).  Not on a thread of its own: GPGME forks
-   * gpg, and a fork while another thread holds a lock (an LD_PRELOAD'ed
-   * library's, as umockdev's in the media tests) leaves the child waiting
-   * on it forever. */
+  /* The signer's key, looked up before the bytes are hashed (in the
+   * keyring's listing and export, each one run of gpg the first time an
+   * object needs them).  Not on a thread of its own: GPGME forks gpg, and
+   * a fork while another thread holds a lock (an LD_PRELOAD'ed library's,
+   * as umockdev's in the media tests) leaves the child waiting on it
+   * forever. */
   gpgme_key_t key;    /* NULL: not in this keyring */
   SkPgpKey *material; /* the primary's, when the signer is the primary */
   gboolean by_subkey;
@@ -553,10 +563,8 @@ lookup_signer (SkVerifier *v)
 {
   const SkPgpSig *sig = v->sig;
   gboolean by_fpr = sig->issuer_fpr[0] != '\0';
-  g_autoptr (SkGpgContext) ctx = _sk_keyring_context_new (v->keyring->homedir, &v->lookup_error);
-  if (ctx == NULL ||
-      !_sk_keyring_find_key_on (ctx, by_fpr ? sig->issuer_fpr : sig->issuer_keyid, FALSE, &v->key,
-                                &v->lookup_error) ||
+  if (!_sk_keyring_lookup (v->keyring, by_fpr ? sig->issuer_fpr : sig->issuer_keyid, &v->key,
+                           &v->lookup_error) ||
       v->key == NULL)
     return;
   gpgme_subkey_t signer = NULL;
@@ -569,7 +577,7 @@ lookup_signer (SkVerifier *v)
   else if (signer != v->key->subkeys)
     v->by_subkey = TRUE;
   else
-    v->material = _sk_keyring_export_primary (ctx, signer->fpr, &v->lookup_error);
+    v->material = _sk_keyring_export_primary (v->keyring, signer->fpr, &v->lookup_error);
 }
 
 SkVerifier *
@@ -714,5 +722,5 @@ sk_verifier_finish (SkVerifier *v, const char *const *allowed_fprs, GError **err
     facts.status = gpgme_error (GPG_ERR_TIME_CONFLICT);
   else if (sig->expires != 0 && sig->created + sig->expires <= now)
     facts.status = gpgme_error (GPG_ERR_SIG_EXPIRED);
-  return judge_facts (NULL, &facts, v->key, allowed_fprs, error);
+  return judge_facts (v->keyring, &facts, v->key, allowed_fprs, error);
 }

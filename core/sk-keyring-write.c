@@ -277,7 +277,7 @@ sk_keyring_encrypt_fd (SkKeyring *self,
                    _ ("the recipient must be named by its 40-digit primary fingerprint"));
       return FALSE;
     }
-  if (!_sk_keyring_find_key (self->homedir, recipient, FALSE, &key, error))
+  if (!_sk_keyring_lookup (self, recipient, &key, error))
     return FALSE;
   if (key == NULL || key->subkeys == NULL ||
       !_sk_keyring_fpr_equal (key->subkeys->fpr, recipient) || !key->can_encrypt || key->revoked ||
@@ -336,33 +336,6 @@ not_supported (GError **error, const char *why)
   return FALSE;
 }
 
-/* The key block of FPR, as this home exports it (minimal: the keys and their
- * self-signatures). */
-static GBytes *
-export_block (gpgme_ctx_t ctx, const char *fpr, GError **error)
-{
-  g_auto (gpgme_data_t) out = NULL;
-  g_auto (SkGpgmeMem) mem = NULL;
-  size_t mem_len = 0;
-  gpgme_error_t gerr = gpgme_data_new (&out);
-  if (gerr == 0)
-    gerr = gpgme_op_export (ctx, fpr, GPGME_EXPORT_MODE_MINIMAL, out);
-  if (gerr != 0)
-    {
-      _sk_keyring_set_error_from_gpgme (error, gerr, SK_ERROR_IO_ERROR,
-                                        _ ("exporting the recipient's key"));
-      return NULL;
-    }
-  mem = gpgme_data_release_and_get_mem (g_steal_pointer (&out), &mem_len);
-  if (mem == NULL || mem_len == 0)
-    {
-      g_set_error (error, SK_ERROR, SK_ERROR_SIG_UNTRUSTED_KEY, _ ("GnuPG exported no key for %s"),
-                   fpr);
-      return NULL;
-    }
-  return g_bytes_new (mem, mem_len);
-}
-
 static gboolean
 subkey_usable (gpgme_subkey_t sk)
 {
@@ -387,7 +360,7 @@ sk_keyring_encrypt_to (SkKeyring *self,
                    _ ("The recipient must be named by its 40-digit primary fingerprint."));
       return FALSE;
     }
-  if (!_sk_keyring_find_key (self->homedir, recipient, FALSE, &key, error))
+  if (!_sk_keyring_lookup (self, recipient, &key, error))
     return FALSE;
   if (key == NULL || key->subkeys == NULL ||
       !_sk_keyring_fpr_equal (key->subkeys->fpr, recipient) || !key->can_encrypt || key->revoked ||
@@ -414,12 +387,9 @@ sk_keyring_encrypt_to (SkKeyring *self,
        g_ascii_strcasecmp (chosen->curve, "Curve25519") != 0))
     return not_supported (error, "the encryption key is not a Curve25519 subkey");
 
-  g_autoptr (GBytes) block = NULL;
-  {
-    g_autoptr (SkGpgContext) ctx = _sk_keyring_context_new (self->homedir, error);
-    if (ctx == NULL || (block = export_block (ctx, recipient, error)) == NULL)
-      return FALSE;
-  }
+  g_autoptr (GBytes) block = _sk_keyring_key_block (self, recipient, error);
+  if (block == NULL)
+    return FALSE;
   gsize block_len = 0;
   const guint8 *block_data = g_bytes_get_data (block, &block_len);
   g_autoptr (SkPgpKey) subkey =
@@ -560,14 +530,9 @@ sk_keyring_sign_digest (
   const guint8 *pdata = g_bytes_get_data (packet, &plen);
   if (sk_pgp_read_header (pdata, plen, &off, &tag, &body) && tag == 2 && off + body == plen)
     sig = sk_pgp_sig_parse (pdata + off, body, NULL);
-  {
-    g_autoptr (SkGpgContext) ctx = _sk_keyring_context_new (self->homedir, error);
-    if (ctx == NULL)
-      return NULL;
-    material = _sk_keyring_export_primary (ctx, primary->fpr, error);
-    if (material == NULL)
-      return NULL;
-  }
+  material = _sk_keyring_export_primary (self, primary->fpr, error);
+  if (material == NULL)
+    return NULL;
   if (sig == NULL || !_sk_keyring_check_signature_packets (packet, NULL) ||
       sk_pgp_sig_check (sig, check, material) != SK_PGP_GOOD)
     {

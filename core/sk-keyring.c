@@ -193,7 +193,15 @@ _sk_keyring_context_make (const char *homedir, GError **error)
   gpgme_error_t gerr;
 
   /* The gpg found at build time: naming it saves GPGME asking gpgconf
-   * where gpg is, two more processes on every run. */
+   * where gpg is, two more processes on every run.
+   *
+   * Two runs of `gpg --version` per process remain, and GPGME 1.18 leaves
+   * no supported way round either: the first gpgme_new() fills GPGME's
+   * global engine list (one run), and gpgme_ctx_set_engine_info(), the
+   * only way to give a context a home of its own, asks the engine for its
+   * version again whatever it is given (_gpgme_set_engine_info).  Setting
+   * the home globally costs the same run, and $GNUPGHOME is not ours to
+   * set.  Contexts are pooled (below), so it is one run per home. */
   ctx = context_new_for_protocol (homedir, GPGME_PROTOCOL_OpenPGP, SK_GPG_PATH, error);
   if (ctx == NULL)
     return NULL;
@@ -339,6 +347,8 @@ sk_keyring_finalize (GObject *object)
 {
   SkKeyring *self = SK_KEYRING (object);
 
+  g_clear_pointer (&self->keys, _sk_key_cache_free);
+  g_mutex_clear (&self->keys_lock);
   g_free (self->homedir);
   G_OBJECT_CLASS (sk_keyring_parent_class)->finalize (object);
 }
@@ -352,6 +362,7 @@ sk_keyring_class_init (SkKeyringClass *klass)
 static void
 sk_keyring_init (SkKeyring *self)
 {
+  g_mutex_init (&self->keys_lock);
 }
 
 void
@@ -548,7 +559,10 @@ has_key (SkKeyring *self, const char *fpr, gboolean secret)
 
   if (!sk_fingerprint_is_valid (fpr))
     return FALSE;
-  if (!_sk_keyring_find_key (self->homedir, fpr, secret, &key, &error))
+  /* Public keys from the listing kept for this object; secret keys are
+   * asked of GnuPG each time (sk-keyring-cache.c). */
+  if (!(secret ? _sk_keyring_find_key (self->homedir, fpr, TRUE, &key, &error)
+               : _sk_keyring_lookup (self, fpr, &key, &error)))
     {
       g_debug ("looking up %s: %s", fpr, error->message);
       return FALSE;

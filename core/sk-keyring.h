@@ -220,6 +220,13 @@ void
 sk_key_info_free (SkKeyInfo *info);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (SkKeyInfo, sk_key_info_free)
 
+/* How many runs of gpg this object has spent listing and exporting the
+ * public keys of its home: they are kept for the life of the object and
+ * made again only when the home changed (sk-keyring-cache.c).  For tests
+ * and benchmarks of that cache. */
+guint
+sk_keyring_get_key_runs (SkKeyring *self);
+
 /* Every key in the keyring (SkKeyInfo*), in the keyring's order. */
 GPtrArray *
 sk_keyring_list_keys (SkKeyring *self, GError **error);

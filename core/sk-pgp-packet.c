@@ -425,6 +425,64 @@ sk_pgp_subkey_from_block (const guint8 *data, gsize len, const char *fpr, GError
   return NULL;
 }
 
+GPtrArray *
+sk_pgp_split_key_blocks (GBytes *export, GPtrArray **out_fprs, GError **error)
+{
+  g_autoptr (GPtrArray) blocks = g_ptr_array_new_with_free_func ((GDestroyNotify)g_bytes_unref);
+  g_autoptr (GPtrArray) fprs = g_ptr_array_new_with_free_func (g_free);
+  gsize len = 0;
+  const guint8 *data = export != NULL ? g_bytes_get_data (export, &len) : NULL;
+  gsize off = 0;
+  gsize start = 0;
+  gboolean in_block = FALSE;
+
+  /* One pass over the framing: a block ends where the next key begins. */
+  while (off < len)
+    {
+      gsize at = off, body = 0;
+      guint tag = 0;
+      if (!sk_pgp_read_header (data, len, &off, &tag, &body))
+        {
+          g_set_error (error, SK_ERROR, SK_ERROR_SIG_BAD,
+                       _ ("GnuPG's export of the keys is damaged at byte %lu"), (gulong)at);
+          return NULL;
+        }
+      if (tag == 6)
+        {
+          if (in_block)
+            g_ptr_array_add (blocks, g_bytes_new_from_bytes (export, start, at - start));
+          start = at;
+          in_block = TRUE;
+        }
+      else if (!in_block)
+        {
+          g_set_error (error, SK_ERROR, SK_ERROR_SIG_BAD,
+                       _ ("GnuPG's export of the keys does not begin with a public key"));
+          return NULL;
+        }
+      off += body;
+    }
+  if (in_block)
+    g_ptr_array_add (blocks, g_bytes_new_from_bytes (export, start, len - start));
+
+  /* Each block named by its primary; one that does not parse is dropped. */
+  for (guint i = 0; i < blocks->len;)
+    {
+      gsize blen = 0;
+      const guint8 *bdata = g_bytes_get_data (blocks->pdata[i], &blen);
+      g_autoptr (SkPgpKey) primary = sk_pgp_key_from_block (bdata, blen, NULL);
+      if (primary == NULL)
+        {
+          g_ptr_array_remove_index (blocks, i);
+          continue;
+        }
+      g_ptr_array_add (fprs, g_strdup (primary->fpr));
+      i++;
+    }
+  *out_fprs = g_steal_pointer (&fprs);
+  return g_steal_pointer (&blocks);
+}
+
 void
 sk_pgp_key_free (SkPgpKey *key)
 {

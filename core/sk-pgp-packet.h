@@ -73,6 +73,15 @@ sk_pgp_key_from_block (const guint8 *data, gsize len, GError **error);
  * digits, either case). */
 SkPgpKey *
 sk_pgp_subkey_from_block (const guint8 *data, gsize len, const char *fpr, GError **error);
+/* The key blocks of a binary export of several keys, as `gpg --export`
+ * writes them one after another: each from a public key packet (tag 6) up
+ * to the next one, as GBytes slices of EXPORT, with the primary's
+ * fingerprint in OUT_FPRS (40 upper-case hex digits, index for index).  A
+ * block whose primary does not parse is left out (no key of that block can
+ * be checked here); broken framing, or anything before the first key,
+ * refuses the whole export (SK_ERROR_SIG_BAD).  NULL export: no blocks. */
+GPtrArray *
+sk_pgp_split_key_blocks (GBytes *export, GPtrArray **out_fprs, GError **error);
 void
 sk_pgp_key_free (SkPgpKey *key);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (SkPgpKey, sk_pgp_key_free)

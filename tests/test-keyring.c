@@ -12,6 +12,7 @@
 #include <glib/gstdio.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -222,13 +223,34 @@ verify_in_process (
   return sk_verifier_finish (v, allowed, error);
 }
 
+/* GnuPG's verdict through GPGME alone: sk_keyring_verify_detached_fd()
+ * never judges in-process (sk_keyring_verify_detached_bytes() does first,
+ * as the policy's signature is checked). */
+static SkSignature *
+verify_by_gnupg (
+    Station *st, GBytes *signature, GBytes *data, const char *const *allowed, GError **error)
+{
+  gsize len = 0;
+  const char *bytes = g_bytes_get_data (data, &len);
+  int fd = memfd_create ("signed", MFD_CLOEXEC);
+  g_assert_cmpint (fd, >=, 0);
+  g_assert_cmpint (write (fd, bytes, len), ==, (gssize)len);
+  g_assert_cmpint (lseek (fd, 0, SEEK_SET), ==, 0);
+  SkSignature *sig =
+      sk_keyring_verify_detached_fd (st->keyring, signature, fd, allowed, NULL, error);
+  g_assert_cmpint (close (fd), ==, 0);
+  return sig;
+}
+
 /* How the in-process verifier answered the last case: judged it itself, or
  * left it to GnuPG. */
 static gboolean judged_in_process;
 
-/* Every case goes both ways — GnuPG through GPGME, and the in-process
- * verifier — and both must give the same answer (or the in-process one
- * must leave the case to GnuPG, which then answers for it). */
+/* Every case goes three ways — GnuPG through GPGME, the in-process
+ * verifier, and sk_keyring_verify_detached_bytes() which tries the second
+ * and falls back on the first — and all must give the same answer (or the
+ * in-process one must leave the case to GnuPG, which then answers for
+ * it). */
 static void
 assert_refused (
     Station *st, GBytes *signature, GBytes *data, const char *const *allowed, SkErrorCode code)
@@ -242,6 +264,11 @@ assert_refused (
   g_assert_error (error, SK_ERROR, (gint)code);
   g_assert_null (sig);
   g_test_message ("refused as %s: %s", sk_error_get_reason (error), error->message);
+
+  g_autoptr (GError) gnupg_error = NULL;
+  g_autoptr (SkSignature) gnupg = verify_by_gnupg (st, signature, data, allowed, &gnupg_error);
+  g_assert_error (gnupg_error, SK_ERROR, (gint)code);
+  g_assert_null (gnupg);
 
   here = verify_in_process (st, signature, data, allowed, &here_error);
   g_assert_null (here);
@@ -262,6 +289,14 @@ assert_accepted (Station *st, GBytes *signature, GBytes *data, const char *const
   sig = sk_keyring_verify_detached_bytes (st->keyring, signature, data, allowed, &error);
   g_assert_no_error (error);
   g_assert_nonnull (sig);
+  g_autoptr (SkSignature) gnupg = verify_by_gnupg (st, signature, data, allowed, &error);
+  g_assert_no_error (error);
+  g_assert_nonnull (gnupg);
+  g_assert_cmpstr (gnupg->primary_fpr, ==, sig->primary_fpr);
+  g_assert_cmpstr (gnupg->signing_fpr, ==, sig->signing_fpr);
+  g_assert_cmpstr (gnupg->hash_algo, ==, sig->hash_algo);
+  g_assert_cmpstr (gnupg->key_algo, ==, sig->key_algo);
+  g_assert_cmpint (gnupg->created, ==, sig->created);
   here = verify_in_process (st, signature, data, allowed, &here_error);
   judged_in_process = here != NULL;
   if (here == NULL)
@@ -995,6 +1030,120 @@ test_import_foreign_secret (Station *st, gconstpointer user_data)
   g_assert_cmpuint (count_scratch_homes (), ==, 0);
 }
 
+/* ---- the keys kept per object (sk-keyring-cache.c) ------------------------- */
+
+static void
+import_public (Station *st, const char *fpr)
+{
+  g_autoptr (GBytes) key = sk_test_gpg_export (keys->gpg, fpr, FALSE);
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GPtrArray) imported = sk_keyring_import (st->keyring, key, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (imported->len, ==, 1);
+}
+
+/* Stock gpg imports KEYDATA into the station's home behind the keyring's
+ * back, as an administrator's `gpg --homedir` would. */
+static void
+stock_gpg_import (Station *st, GBytes *keydata)
+{
+  g_autofree char *path = g_build_filename (st->tmp, "key.gpg", NULL);
+  g_autoptr (GError) error = NULL;
+  g_assert_true (g_file_set_contents (path, g_bytes_get_data (keydata, NULL),
+                                      (gssize)g_bytes_get_size (keydata), &error));
+  const char *argv[] = {
+    "gpg", "--homedir", st->home, "--batch", "--quiet", "--import", path, NULL
+  };
+  int status = -1;
+  g_assert_true (g_spawn_sync (NULL, (char **)argv, NULL, G_SPAWN_SEARCH_PATH, NULL, NULL, NULL,
+                               NULL, &status, &error));
+  g_assert_no_error (error);
+  g_assert_true (g_spawn_check_wait_status (status, NULL));
+  g_assert_cmpint (g_unlink (path), ==, 0);
+}
+
+/* Once the home's files are older than the cache's racy window, the listing
+ * and export are kept: a second verification runs no gpg.  A key that
+ * expires while the listing is kept is seen expired (the listing's first
+ * expiry); a key imported through the object is seen at once; a revocation
+ * imported by stock gpg behind its back is seen (the files' stamps). */
+static void
+test_cache_kept_and_dropped (Station *st, gconstpointer user_data)
+{
+  gint64 made = g_get_real_time () / G_USEC_PER_SEC;
+  g_autofree char *brief =
+      sk_test_gpg_make_key (keys->gpg, "Brief <brief@test>", "ed25519", "seconds=7", NULL);
+  g_autofree char *fresh =
+      sk_test_gpg_make_key (keys->gpg, "Fresh <fresh@test>", "ed25519", "never", NULL);
+  import_public (st, brief);
+  import_public (st, fresh);
+  g_autoptr (GBytes) by_fresh = sign_by (fresh, st->data, NULL);
+  g_autoptr (GBytes) by_brief = sign_by (brief, st->data, NULL);
+  g_autoptr (GBytes) by_stranger = sign_by (keys->stranger, st->data, NULL);
+  const char *fresh_ok[] = { fresh, NULL };
+  const char *brief_ok[] = { brief, NULL };
+  const char *stranger_ok[] = { keys->stranger, NULL };
+  g_autoptr (GError) error = NULL;
+
+  /* Listings made within seconds of a change to the files are not kept. */
+  g_usleep (2300 * G_TIME_SPAN_MILLISECOND);
+  g_autoptr (SkSignature) a =
+      sk_keyring_verify_detached_bytes (st->keyring, by_brief, st->data, brief_ok, &error);
+  g_assert_no_error (error);
+  g_assert_nonnull (a);
+  guint runs = sk_keyring_get_key_runs (st->keyring);
+  g_assert_cmpuint (runs, >=, 2);
+  g_autoptr (SkSignature) b =
+      sk_keyring_verify_detached_bytes (st->keyring, by_fresh, st->data, fresh_ok, &error);
+  g_assert_no_error (error);
+  g_assert_nonnull (b);
+  g_assert_true (sk_keyring_has_public_key (st->keyring, fresh));
+  g_assert_cmpuint (sk_keyring_get_key_runs (st->keyring), ==, runs);
+  g_assert_cmpint (g_get_real_time () / G_USEC_PER_SEC, <, made + 7);
+
+  /* The expiry of a key in the kept listing. */
+  while (g_get_real_time () / G_USEC_PER_SEC <= made + 8)
+    g_usleep (200 * G_TIME_SPAN_MILLISECOND);
+  g_autoptr (SkSignature) c =
+      sk_keyring_verify_detached_bytes (st->keyring, by_brief, st->data, brief_ok, &error);
+  g_assert_error (error, SK_ERROR, SK_ERROR_SIG_KEY_EXPIRED);
+  g_assert_null (c);
+  g_clear_error (&error);
+
+  /* Through the object: seen at once. */
+  g_autoptr (SkSignature) d =
+      sk_keyring_verify_detached_bytes (st->keyring, by_stranger, st->data, stranger_ok, &error);
+  g_assert_error (error, SK_ERROR, SK_ERROR_SIG_UNTRUSTED_KEY);
+  g_assert_null (d);
+  g_clear_error (&error);
+  import_public (st, keys->stranger);
+  g_autoptr (SkSignature) e =
+      sk_keyring_verify_detached_bytes (st->keyring, by_stranger, st->data, stranger_ok, &error);
+  g_assert_no_error (error);
+  g_assert_nonnull (e);
+
+  /* Behind its back: the revocation is seen once the stamps have moved. */
+  g_usleep (2300 * G_TIME_SPAN_MILLISECOND);
+  g_autoptr (SkSignature) f =
+      sk_keyring_verify_detached_bytes (st->keyring, by_fresh, st->data, fresh_ok, &error);
+  g_assert_no_error (error);
+  g_assert_nonnull (f);
+  runs = sk_keyring_get_key_runs (st->keyring);
+  g_autoptr (SkSignature) g =
+      sk_keyring_verify_detached_bytes (st->keyring, by_fresh, st->data, fresh_ok, &error);
+  g_assert_no_error (error);
+  g_assert_nonnull (g);
+  g_assert_cmpuint (sk_keyring_get_key_runs (st->keyring), ==, runs);
+  sk_test_gpg_revoke (keys->gpg, fresh);
+  g_autoptr (GBytes) revocation = sk_test_gpg_export (keys->gpg, fresh, FALSE);
+  stock_gpg_import (st, revocation);
+  g_autoptr (SkSignature) h =
+      sk_keyring_verify_detached_bytes (st->keyring, by_fresh, st->data, fresh_ok, &error);
+  g_assert_error (error, SK_ERROR, SK_ERROR_SIG_KEY_REVOKED);
+  g_assert_null (h);
+  g_assert_cmpuint (sk_keyring_get_key_runs (st->keyring), >, runs);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -1041,6 +1190,8 @@ main (int argc, char **argv)
   STATION_TEST ("/keyring/import/public", station_setup_empty, test_import_public);
   STATION_TEST ("/keyring/import/station-secret", station_setup_empty, test_import_station_secret);
   STATION_TEST ("/keyring/import/foreign-secret", station_setup_empty, test_import_foreign_secret);
+  STATION_TEST ("/keyring/cache/kept-and-dropped", station_setup_empty,
+                test_cache_kept_and_dropped);
 
 #undef STATION_TEST
 

@@ -7,7 +7,11 @@
  * public key or subkey packet (tags 6, 14) goes to sk_pgp_key_parse; the
  * whole input goes to sk_pgp_key_from_block, and to
  * sk_pgp_subkey_from_block for the fingerprint of each subkey packet met (so
- * that the search finds it) and for one that is nowhere.  Besides the sanitizers, what
+ * that the search finds it) and for one that is nowhere; and the whole input
+ * to sk_pgp_split_key_blocks, as a `gpg --export` of several keys: its
+ * blocks lie in the input in order, each begins with a public key packet
+ * whose fingerprint is the one named, and is found again by
+ * sk_pgp_key_from_block.  Besides the sanitizers, what
  * the parsers promise: a refusal sets an error, a fingerprint is 40
  * upper-case hex digits, an Ed25519 point is 32 bytes, the hashed part of a
  * signature lies within its body.
@@ -80,6 +84,37 @@ check_key (SkPgpKey *key)
   if (key->cv25519)
     g_assert (!key->ed25519 && key->n_mpi == 1 && g_bytes_get_size (key->mpi[0]) == 32 &&
               key->kdf_hash <= 255 && key->kdf_cipher <= 255);
+}
+
+/* The export of several keys, split into blocks by primary. */
+static void
+key_blocks (const uint8_t *data, size_t size)
+{
+  g_autoptr (GBytes) input = g_bytes_new_static (data, size);
+  g_autoptr (GPtrArray) fprs = NULL;
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GPtrArray) blocks = sk_pgp_split_key_blocks (input, &fprs, &error);
+  if (blocks == NULL)
+    {
+      g_assert (g_error_matches (error, SK_ERROR, SK_ERROR_SIG_BAD) && fprs == NULL);
+      return;
+    }
+  g_assert (error == NULL && fprs != NULL && fprs->len == blocks->len);
+  const guint8 *end = data;
+  for (guint i = 0; i < blocks->len; i++)
+    {
+      gsize len = 0;
+      const guint8 *block = g_bytes_get_data (blocks->pdata[i], &len);
+      g_assert (len > 0 && block >= end && block + len <= data + size);
+      end = block + len;
+      gsize off = 0, body = 0;
+      guint tag = 0;
+      g_assert (sk_pgp_read_header (block, len, &off, &tag, &body) && tag == 6);
+      g_assert (is_upper_hex (fprs->pdata[i], 40));
+      g_autoptr (SkPgpKey) primary = sk_pgp_key_from_block (block, len, NULL);
+      g_assert (primary != NULL && g_str_equal (primary->fpr, fprs->pdata[i]));
+      check_key (primary);
+    }
 }
 
 static void
@@ -160,5 +195,6 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
   g_autoptr (SkPgpKey) none =
       sk_pgp_subkey_from_block (data, size, "0000000000000000000000000000000000000000", &sub_error);
   g_assert (none == NULL && sub_error != NULL);
+  key_blocks (data, size);
   return 0;
 }
