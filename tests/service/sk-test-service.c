@@ -8,8 +8,11 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "sk-package.h"
+#include "sk-synth.h"
 #include "sk-test-gpg.h"
 #include "sk-test-service.h"
+#include "sk-test-util.h"
 
 SkTestService svc;
 
@@ -224,6 +227,41 @@ resolve_arg (const char *arg, const User *user)
       return g_build_filename (out, name, NULL);
     }
   return g_strdup (arg);
+}
+
+/* A package of one KNY01 file of RECORDS synthetic records for case
+ * C…SEED, written in a folder of the standard side's and packed into
+ * MEDIUM (made if need be), readable by the test users with its
+ * signature; the synthetic file is removed again.  Returns the package's
+ * path. */
+char *
+pack_for_users (guint64 seed, guint64 records, const char *medium)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (SkPolicy) layouts = sk_test_default_policy ();
+  g_autofree char *work = g_strdup_printf ("%s/synth-%" G_GUINT64_FORMAT, svc.tmp, seed);
+  g_assert_cmpint (g_mkdir (work, 0700), ==, 0);
+  g_assert_cmpint (g_mkdir_with_parents (medium, 0755), ==, 0);
+  g_assert_cmpint (g_chmod (medium, 0755), ==, 0);
+  SkSynthOptions opts;
+  sk_synth_options_init (&opts);
+  opts.seed = seed;
+  opts.records = records;
+  g_autofree char *file =
+      sk_synth_write_file (layouts, sk_policy_lookup_kind (layouts, "KNY01"), &opts, work, &error);
+  g_assert_no_error (error);
+  const char *files[] = { file, NULL };
+  g_autofree char *case_id = g_strdup_printf ("C%019" G_GUINT64_FORMAT, seed);
+  char *package =
+      sk_package_pack (svc.st.std, svc.st.std_policy, sk_actor_for_process (SK_ROLE_OPERATOR),
+                       "subscriber", case_id, files, medium, NULL, NULL, &error);
+  g_assert_no_error (error);
+  g_autofree char *sig = g_strconcat (package, ".sig", NULL);
+  g_assert_cmpint (g_chmod (package, 0644), ==, 0);
+  g_assert_cmpint (g_chmod (sig, 0644), ==, 0);
+  (void)g_remove (file);
+  (void)g_rmdir (work);
+  return package;
 }
 
 /* A new checkpoint of STATION copied with its signature into the files

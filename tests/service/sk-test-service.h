@@ -85,6 +85,11 @@ void
 write_text (const char *path, const char *text, int mode);
 void
 copy_file (const char *from, const char *to, int mode);
+/* A package of one KNY01 file of RECORDS synthetic records for case
+ * C…SEED, packed on the standard side into the folder MEDIUM (made if
+ * need be) and readable by the test users; returns its path. */
+char *
+pack_for_users (guint64 seed, guint64 records, const char *medium);
 /* A new checkpoint of STATION copied with its signature into the files
  * the test users can read, as NAME and NAME.sig; returns the copy's path. */
 char *

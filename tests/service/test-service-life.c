@@ -7,7 +7,6 @@
 #include <string.h>
 
 #include "sk-fault.h"
-#include "sk-package.h"
 #include "sk-synth.h"
 #include "sk-test-service.h"
 #include "sk-test-util.h"
@@ -17,29 +16,8 @@
 static char *
 fresh_package (guint64 seed, char **out_name)
 {
-  g_autoptr (GError) error = NULL;
-  g_autoptr (SkPolicy) layouts = sk_test_default_policy ();
-  g_autofree char *work = g_strdup_printf ("%s/work-%" G_GUINT64_FORMAT, svc.tmp, seed);
   char *medium = g_strdup_printf ("%s/medium-%" G_GUINT64_FORMAT, svc.tmp, seed);
-  g_assert_cmpint (g_mkdir (work, 0700), ==, 0);
-  g_assert_cmpint (g_mkdir (medium, 0755), ==, 0);
-  g_assert_cmpint (g_chmod (medium, 0755), ==, 0);
-  SkSynthOptions opts;
-  sk_synth_options_init (&opts);
-  opts.seed = seed;
-  opts.records = 20;
-  g_autofree char *file =
-      sk_synth_write_file (layouts, sk_policy_lookup_kind (layouts, "KNY01"), &opts, work, &error);
-  g_assert_no_error (error);
-  const char *files[] = { file, NULL };
-  g_autofree char *case_id = g_strdup_printf ("C%019" G_GUINT64_FORMAT, seed);
-  g_autofree char *package =
-      sk_package_pack (svc.st.std, svc.st.std_policy, sk_actor_for_process (SK_ROLE_OPERATOR),
-                       "subscriber", case_id, files, medium, NULL, NULL, &error);
-  g_assert_no_error (error);
-  g_autofree char *sig = g_strconcat (package, ".sig", NULL);
-  g_assert_cmpint (g_chmod (package, 0644), ==, 0);
-  g_assert_cmpint (g_chmod (sig, 0644), ==, 0);
+  g_autofree char *package = pack_for_users (seed, 20, medium);
   *out_name = g_path_get_basename (package);
   return medium;
 }
@@ -192,29 +170,10 @@ store_files (void)
 void
 test_cancel (void)
 {
-  g_autoptr (GError) error = NULL;
-  g_autoptr (SkPolicy) layouts = sk_test_default_policy ();
-  g_autofree char *work = g_build_filename (svc.tmp, "work-cancel", NULL);
   g_autofree char *medium = g_build_filename (svc.tmp, "medium-cancel", NULL);
-  g_assert_cmpint (g_mkdir (work, 0700), ==, 0);
-  g_assert_cmpint (g_mkdir (medium, 0755), ==, 0);
-  g_assert_cmpint (g_chmod (medium, 0755), ==, 0);
-  SkSynthOptions opts;
-  sk_synth_options_init (&opts);
-  opts.seed = 300;
-  opts.records = 40000; /* some 20 MB: an import that is still running */
-  g_autofree char *file =
-      sk_synth_write_file (layouts, sk_policy_lookup_kind (layouts, "KNY01"), &opts, work, &error);
-  g_assert_no_error (error);
-  const char *files[] = { file, NULL };
   const char *case_id = "C0000000000000000300";
-  g_autofree char *package =
-      sk_package_pack (svc.st.std, svc.st.std_policy, sk_actor_for_process (SK_ROLE_OPERATOR),
-                       "subscriber", case_id, files, medium, NULL, NULL, &error);
-  g_assert_no_error (error);
-  g_autofree char *sig = g_strconcat (package, ".sig", NULL);
-  g_assert_cmpint (g_chmod (package, 0644), ==, 0);
-  g_assert_cmpint (g_chmod (sig, 0644), ==, 0);
+  /* Some 20 MB: an import that is still running. */
+  g_autofree char *package = pack_for_users (300, 40000, medium);
   g_autofree char *name = g_path_get_basename (package);
 
   guint before = store_files ();

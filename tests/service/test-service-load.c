@@ -8,9 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "sk-package.h"
 #include "sk-pipeline.h"
-#include "sk-synth.h"
 #include "sk-test-gpg.h"
 #include "sk-test-service.h"
 #include "sk-test-util.h"
@@ -95,33 +93,9 @@ service_figures (guint64 *rss_kb, guint *fds, guint *db_fds)
 static char *
 load_packages (void)
 {
-  g_autoptr (GError) error = NULL;
-  g_autoptr (SkPolicy) layouts = sk_test_default_policy ();
-  g_autofree char *work = g_build_filename (svc.tmp, "load-work", NULL);
   char *medium = g_build_filename (svc.tmp, "load-medium", NULL);
-  g_assert_cmpint (g_mkdir (work, 0700), ==, 0);
-  g_assert_cmpint (g_mkdir (medium, 0755), ==, 0);
-  g_assert_cmpint (g_chmod (medium, 0755), ==, 0);
   for (guint64 seed = 600; seed < 600 + LOAD_PACKAGES; seed++)
-    {
-      SkSynthOptions opts;
-      sk_synth_options_init (&opts);
-      opts.seed = seed;
-      opts.records = 20;
-      g_autofree char *file = sk_synth_write_file (
-          layouts, sk_policy_lookup_kind (layouts, "KNY01"), &opts, work, &error);
-      g_assert_no_error (error);
-      const char *files[] = { file, NULL };
-      g_autofree char *case_id = g_strdup_printf ("C%019" G_GUINT64_FORMAT, seed);
-      g_autofree char *package =
-          sk_package_pack (svc.st.std, svc.st.std_policy, sk_actor_for_process (SK_ROLE_OPERATOR),
-                           "subscriber", case_id, files, medium, NULL, NULL, &error);
-      g_assert_no_error (error);
-      g_autofree char *sig = g_strconcat (package, ".sig", NULL);
-      g_assert_cmpint (g_chmod (package, 0644), ==, 0);
-      g_assert_cmpint (g_chmod (sig, 0644), ==, 0);
-      (void)g_remove (file);
-    }
+    g_free (pack_for_users (seed, 20, medium));
   return medium;
 }
 
@@ -317,7 +291,6 @@ bench_import (void)
   g_assert_cmpuint (runs, >=, 1);
   g_assert_cmpuint (runs, <=, 15);
   g_autoptr (GError) error = NULL;
-  g_autoptr (SkPolicy) layouts = sk_test_default_policy ();
 
   /* A twin terminal (the same keys and policy, a station of its own) for
    * the in-process runs. */
@@ -345,32 +318,12 @@ bench_import (void)
       for (guint k = 0; k < 2; k++)
         {
           guint64 seed = 7700 + i * 2 + k;
-          g_autofree char *work = g_strdup_printf ("%s/bench-%" G_GUINT64_FORMAT, svc.tmp, seed);
           mediums[k] = g_strdup_printf ("%s/bench-medium-%" G_GUINT64_FORMAT, svc.tmp, seed);
-          g_assert_cmpint (g_mkdir (work, 0700), ==, 0);
-          g_assert_cmpint (g_mkdir (mediums[k], 0755), ==, 0);
-          g_assert_cmpint (g_chmod (mediums[k], 0755), ==, 0);
-          SkSynthOptions opts;
-          sk_synth_options_init (&opts);
-          opts.seed = seed;
-          opts.records = records;
-          g_autofree char *file = sk_synth_write_file (
-              layouts, sk_policy_lookup_kind (layouts, "KNY01"), &opts, work, &error);
-          g_assert_no_error (error);
-          const char *files[] = { file, NULL };
-          g_autofree char *case_id = g_strdup_printf ("C%019" G_GUINT64_FORMAT, seed);
-          g_autofree char *package = sk_package_pack (
-              svc.st.std, svc.st.std_policy, sk_actor_for_process (SK_ROLE_OPERATOR), "subscriber",
-              case_id, files, mediums[k], NULL, NULL, &error);
-          g_assert_no_error (error);
-          g_autofree char *sig = g_strconcat (package, ".sig", NULL);
-          g_assert_cmpint (g_chmod (package, 0644), ==, 0);
-          g_assert_cmpint (g_chmod (sig, 0644), ==, 0);
+          g_autofree char *package = pack_for_users (seed, records, mediums[k]);
           names[k] = g_path_get_basename (package);
           GStatBuf st;
           g_assert_cmpint (g_stat (package, &st), ==, 0);
           size = (guint64)st.st_size;
-          (void)g_remove (file);
           /* Both read their package from the page cache. */
           g_autofree char *warm = NULL;
           g_assert_true (g_file_get_contents (package, &warm, NULL, NULL));

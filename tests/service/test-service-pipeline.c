@@ -5,10 +5,7 @@
 #include <glib/gstdio.h>
 #include <string.h>
 
-#include "sk-package.h"
-#include "sk-synth.h"
 #include "sk-test-service.h"
-#include "sk-test-util.h"
 
 static void
 on_case_changed (GDBusConnection *c,
@@ -160,29 +157,9 @@ void
 test_workflow (void)
 {
   g_autoptr (GError) error = NULL;
-  g_autoptr (SkPolicy) layouts = sk_test_default_policy ();
-  g_autofree char *work = g_build_filename (svc.tmp, "work", NULL);
   g_autofree char *medium = g_build_filename (svc.tmp, "medium", NULL);
-  g_assert_cmpint (g_mkdir (work, 0700), ==, 0);
-  g_assert_cmpint (g_mkdir (medium, 0755), ==, 0);
-  g_assert_cmpint (g_chmod (medium, 0755), ==, 0);
-
-  SkSynthOptions opts;
-  sk_synth_options_init (&opts);
-  opts.seed = 11;
-  opts.records = 20;
-  g_autofree char *file =
-      sk_synth_write_file (layouts, sk_policy_lookup_kind (layouts, "KNY01"), &opts, work, &error);
-  g_assert_no_error (error);
-  const char *files[] = { file, NULL };
   const char *case_id = "C0000000000000000011";
-  g_autofree char *package =
-      sk_package_pack (svc.st.std, svc.st.std_policy, sk_actor_for_process (SK_ROLE_OPERATOR),
-                       "subscriber", case_id, files, medium, NULL, NULL, &error);
-  g_assert_no_error (error);
-  g_autofree char *sig = g_strconcat (package, ".sig", NULL);
-  g_assert_cmpint (g_chmod (package, 0644), ==, 0);
-  g_assert_cmpint (g_chmod (sig, 0644), ==, 0);
+  g_autofree char *package = pack_for_users (11, 20, medium);
   g_autofree char *name = g_path_get_basename (package);
 
   /* A name that is no plain package name never reaches the core. */
