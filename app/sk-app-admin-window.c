@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "sk-app-admin-window.h"
+#include "sk-app-chooser.h"
 #include "sk-app-files.h"
 #include "sk-app-format.h"
 #include "sk-app-json.h"
@@ -480,37 +481,21 @@ show_pending (SkAppAdminWindow *self, GBytes *bytes)
 }
 
 static void
-on_policy_chosen (GtkNativeDialog *dialog, int response, gpointer user_data)
+on_policy_chosen (gpointer owner, const char *path)
 {
-  g_autoptr (SkAppAdminWindow) self = user_data;
-  g_autoptr (GtkNativeDialog) owned = dialog;
+  SkAppAdminWindow *self = owner;
   g_autoptr (GError) error = NULL;
-  g_autofree char *name = NULL;
+  g_autofree char *missing_sig = NULL;
+  int policy_fd, sig_fd;
 
-  if (response != GTK_RESPONSE_ACCEPT)
-    return;
-  g_autofree char *path = gtk_file_chooser_get_filename (GTK_FILE_CHOOSER (owned));
-  if (path == NULL)
-    return;
   discard_pending (self);
-  int dirfd = sk_app_open_parent (path, &name, &error);
-  if (dirfd < 0)
+  if (!sk_app_open_signed (path, &policy_fd, &sig_fd, &missing_sig, &error))
     {
-      sk_app_refusal_bar_show_error (self->refusal_bar, _ ("Reading the new policy"), error);
-      return;
-    }
-  g_autofree char *sig_name = g_strconcat (name, ".sig", NULL);
-  int policy_fd = sk_app_open_in (dirfd, name, &error);
-  int sig_fd = policy_fd >= 0 ? sk_app_open_in (dirfd, sig_name, &error) : -1;
-  close (dirfd);
-  if (sig_fd < 0)
-    {
-      if (policy_fd >= 0)
+      if (missing_sig != NULL)
         {
-          close (policy_fd);
           g_clear_error (&error);
           g_set_error (&error, SK_ERROR, SK_ERROR_POLICY_UNSIGNED,
-                       _ ("no signature file %s beside the policy"), sig_name);
+                       _ ("no signature file %s beside the policy"), missing_sig);
         }
       sk_app_refusal_bar_show_error (self->refusal_bar, _ ("Reading the new policy"), error);
       return;
@@ -531,17 +516,14 @@ static void
 on_install_policy (GSimpleAction *action, GVariant *parameter, gpointer user_data)
 {
   SkAppAdminWindow *self = user_data;
-  GtkFileChooserNative *chooser =
-      gtk_file_chooser_native_new (_ ("Choose a Signed Policy"), GTK_WINDOW (self),
-                                   GTK_FILE_CHOOSER_ACTION_OPEN, _ ("_Open"), _ ("_Cancel"));
-  g_autoptr (GtkFileFilter) filter = gtk_file_filter_new ();
-
-  gtk_file_filter_set_name (filter, _ ("Policies (*.json)"));
-  gtk_file_filter_add_pattern (filter, "*.json");
-  gtk_file_chooser_add_filter (GTK_FILE_CHOOSER (chooser), g_object_ref (filter));
-  gtk_file_chooser_set_local_only (GTK_FILE_CHOOSER (chooser), TRUE);
-  g_signal_connect (chooser, "response", G_CALLBACK (on_policy_chosen), g_object_ref (self));
-  gtk_native_dialog_show (GTK_NATIVE_DIALOG (chooser));
+  const SkAppChooser what = {
+    .title = _ ("Choose a Signed Policy"),
+    .action = GTK_FILE_CHOOSER_ACTION_OPEN,
+    .accept = _ ("_Open"),
+    .filter_name = _ ("Policies (*.json)"),
+    .filter_pattern = "*.json",
+  };
+  sk_app_choose (GTK_WINDOW (self), G_OBJECT (self), &what, on_policy_chosen);
 }
 
 static void
@@ -624,22 +606,12 @@ on_keys_imported (GObject *source, GAsyncResult *result, gpointer user_data)
 }
 
 static void
-on_keys_chosen (GtkNativeDialog *dialog, int response, gpointer user_data)
+on_keys_chosen (gpointer owner, const char *path)
 {
-  g_autoptr (SkAppAdminWindow) self = user_data;
-  g_autoptr (GtkNativeDialog) owned = dialog;
+  SkAppAdminWindow *self = owner;
   g_autoptr (GError) error = NULL;
-  g_autofree char *name = NULL;
 
-  if (response != GTK_RESPONSE_ACCEPT)
-    return;
-  g_autofree char *path = gtk_file_chooser_get_filename (GTK_FILE_CHOOSER (owned));
-  if (path == NULL)
-    return;
-  int dirfd = sk_app_open_parent (path, &name, &error);
-  int fd = dirfd >= 0 ? sk_app_open_in (dirfd, name, &error) : -1;
-  if (dirfd >= 0)
-    close (dirfd);
+  int fd = sk_app_open_file (path, &error);
   if (fd < 0)
     {
       sk_app_refusal_bar_show_error (self->refusal_bar, _ ("Importing keys"), error);
@@ -654,13 +626,12 @@ static void
 on_import_keys (GSimpleAction *action, GVariant *parameter, gpointer user_data)
 {
   SkAppAdminWindow *self = user_data;
-  GtkFileChooserNative *chooser =
-      gtk_file_chooser_native_new (_ ("Import Keys"), GTK_WINDOW (self),
-                                   GTK_FILE_CHOOSER_ACTION_OPEN, _ ("_Import"), _ ("_Cancel"));
-
-  gtk_file_chooser_set_local_only (GTK_FILE_CHOOSER (chooser), TRUE);
-  g_signal_connect (chooser, "response", G_CALLBACK (on_keys_chosen), g_object_ref (self));
-  gtk_native_dialog_show (GTK_NATIVE_DIALOG (chooser));
+  const SkAppChooser what = {
+    .title = _ ("Import Keys"),
+    .action = GTK_FILE_CHOOSER_ACTION_OPEN,
+    .accept = _ ("_Import"),
+  };
+  sk_app_choose (GTK_WINDOW (self), G_OBJECT (self), &what, on_keys_chosen);
 }
 
 static void

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "sk-app-auditor-window.h"
+#include "sk-app-chooser.h"
 #include "sk-app-files.h"
 #include "sk-app-format.h"
 #include "sk-app-job-dialog.h"
@@ -345,17 +346,11 @@ on_export_started (GObject *source, GAsyncResult *result, gpointer user_data)
 }
 
 static void
-on_export_chosen (GtkNativeDialog *dialog, int response, gpointer user_data)
+on_export_chosen (gpointer owner, const char *path)
 {
-  g_autoptr (SkAppAuditorWindow) self = user_data;
-  g_autoptr (GtkNativeDialog) owned = dialog;
+  SkAppAuditorWindow *self = owner;
   g_autoptr (GError) error = NULL;
 
-  if (response != GTK_RESPONSE_ACCEPT)
-    return;
-  g_autofree char *path = gtk_file_chooser_get_filename (GTK_FILE_CHOOSER (owned));
-  if (path == NULL)
-    return;
   int fd = sk_app_create_file (path, &error);
   if (fd < 0)
     {
@@ -363,7 +358,7 @@ on_export_chosen (GtkNativeDialog *dialog, int response, gpointer user_data)
       return;
     }
   g_free (self->export_path);
-  self->export_path = g_steal_pointer (&path);
+  self->export_path = g_strdup (path);
   g_autoptr (GUnixFDList) fds = sk_app_fd_list_take (fd);
   /* Japanese headers, local times in this desktop's zone. */
   g_autoptr (GTimeZone) zone = g_time_zone_new_local ();
@@ -381,16 +376,15 @@ static void
 on_export (GSimpleAction *action, GVariant *parameter, gpointer user_data)
 {
   SkAppAuditorWindow *self = user_data;
-  GtkFileChooserNative *chooser =
-      gtk_file_chooser_native_new (_ ("Export the Record"), GTK_WINDOW (self),
-                                   GTK_FILE_CHOOSER_ACTION_SAVE, _ ("_Export"), _ ("_Cancel"));
   g_autoptr (GDateTime) now = g_date_time_new_now_local ();
   g_autofree char *name = g_date_time_format (now, "sekisho-journal-%Y%m%d-%H%M.csv");
-
-  gtk_file_chooser_set_current_name (GTK_FILE_CHOOSER (chooser), name);
-  gtk_file_chooser_set_local_only (GTK_FILE_CHOOSER (chooser), TRUE);
-  g_signal_connect (chooser, "response", G_CALLBACK (on_export_chosen), g_object_ref (self));
-  gtk_native_dialog_show (GTK_NATIVE_DIALOG (chooser));
+  const SkAppChooser what = {
+    .title = _ ("Export the Record"),
+    .action = GTK_FILE_CHOOSER_ACTION_SAVE,
+    .accept = _ ("_Export"),
+    .current_name = name,
+  };
+  sk_app_choose (GTK_WINDOW (self), G_OBJECT (self), &what, on_export_chosen);
 }
 
 /* ---- a checkpoint kept off the station -------------------------------------------------- */
@@ -471,36 +465,20 @@ on_checkpoint_checked (GObject *source, GAsyncResult *result, gpointer user_data
 }
 
 static void
-on_checkpoint_chosen (GtkNativeDialog *dialog, int response, gpointer user_data)
+on_checkpoint_chosen (gpointer owner, const char *path)
 {
-  g_autoptr (SkAppAuditorWindow) self = user_data;
-  g_autoptr (GtkNativeDialog) owned = dialog;
+  SkAppAuditorWindow *self = owner;
   g_autoptr (GError) error = NULL;
-  g_autofree char *name = NULL;
+  g_autofree char *missing_sig = NULL;
+  int cp_fd, sig_fd;
 
-  if (response != GTK_RESPONSE_ACCEPT)
-    return;
-  g_autofree char *path = gtk_file_chooser_get_filename (GTK_FILE_CHOOSER (owned));
-  if (path == NULL)
-    return;
   /* The checkpoint and its signature beside it, each opened once from the
    * folder chosen, and handed to the service as descriptors. */
-  int dirfd = sk_app_open_parent (path, &name, &error);
-  if (dirfd < 0)
+  if (!sk_app_open_signed (path, &cp_fd, &sig_fd, &missing_sig, &error))
     {
-      sk_app_refusal_bar_show_error (self->refusal_bar, _ ("Checking a checkpoint"), error);
-      return;
-    }
-  g_autofree char *sig_name = g_strconcat (name, ".sig", NULL);
-  int cp_fd = sk_app_open_in (dirfd, name, &error);
-  int sig_fd = cp_fd >= 0 ? sk_app_open_in (dirfd, sig_name, &error) : -1;
-  close (dirfd);
-  if (sig_fd < 0)
-    {
-      if (cp_fd >= 0)
+      if (missing_sig != NULL)
         {
-          close (cp_fd);
-          g_autofree char *shown = sk_escape_untrusted (sig_name);
+          g_autofree char *shown = sk_escape_untrusted (missing_sig);
           g_clear_error (&error);
           g_set_error (&error, SK_ERROR, SK_ERROR_SIG_MISSING,
                        _ ("no signature file %s beside the checkpoint"), shown);
@@ -518,18 +496,15 @@ static void
 on_check_checkpoint (GSimpleAction *action, GVariant *parameter, gpointer user_data)
 {
   SkAppAuditorWindow *self = user_data;
-  GtkFileChooserNative *chooser =
-      gtk_file_chooser_native_new (_ ("Check a Checkpoint Kept off the Station"), GTK_WINDOW (self),
-                                   GTK_FILE_CHOOSER_ACTION_OPEN, _ ("_Check"), _ ("_Cancel"));
-  g_autoptr (GtkFileFilter) filter = gtk_file_filter_new ();
-
-  /* TRANSLATORS: the file chooser's filter; its .sig lies beside it. */
-  gtk_file_filter_set_name (filter, _ ("Checkpoints (*.json)"));
-  gtk_file_filter_add_pattern (filter, "*.json");
-  gtk_file_chooser_add_filter (GTK_FILE_CHOOSER (chooser), g_object_ref (filter));
-  gtk_file_chooser_set_local_only (GTK_FILE_CHOOSER (chooser), TRUE);
-  g_signal_connect (chooser, "response", G_CALLBACK (on_checkpoint_chosen), g_object_ref (self));
-  gtk_native_dialog_show (GTK_NATIVE_DIALOG (chooser));
+  const SkAppChooser what = {
+    .title = _ ("Check a Checkpoint Kept off the Station"),
+    .action = GTK_FILE_CHOOSER_ACTION_OPEN,
+    .accept = _ ("_Check"),
+    /* TRANSLATORS: the file chooser's filter; its .sig lies beside it. */
+    .filter_name = _ ("Checkpoints (*.json)"),
+    .filter_pattern = "*.json",
+  };
+  sk_app_choose (GTK_WINDOW (self), G_OBJECT (self), &what, on_checkpoint_chosen);
 }
 
 static void

@@ -83,6 +83,50 @@ sk_app_open_in (int dirfd, const char *name, GError **error)
 }
 
 int
+sk_app_open_file (const char *path, GError **error)
+{
+  g_return_val_if_fail (path != NULL, -1);
+
+  g_autofree char *name = NULL;
+  int dirfd = sk_app_open_parent (path, &name, error);
+  if (dirfd < 0)
+    return -1;
+  int fd = sk_app_open_in (dirfd, name, error);
+  close (dirfd);
+  return fd;
+}
+
+gboolean
+sk_app_open_signed (
+    const char *path, int *out_fd, int *out_sig_fd, char **out_missing_sig, GError **error)
+{
+  g_return_val_if_fail (path != NULL && out_fd != NULL && out_sig_fd != NULL, FALSE);
+  g_return_val_if_fail (out_missing_sig != NULL && *out_missing_sig == NULL, FALSE);
+
+  *out_fd = *out_sig_fd = -1;
+  g_autofree char *name = NULL;
+  int dirfd = sk_app_open_parent (path, &name, error);
+  if (dirfd < 0)
+    return FALSE;
+  g_autofree char *sig_name = g_strconcat (name, ".sig", NULL);
+  int fd = sk_app_open_in (dirfd, name, error);
+  int sig_fd = fd >= 0 ? sk_app_open_in (dirfd, sig_name, error) : -1;
+  close (dirfd);
+  if (sig_fd < 0)
+    {
+      if (fd >= 0)
+        {
+          close (fd);
+          *out_missing_sig = g_steal_pointer (&sig_name);
+        }
+      return FALSE;
+    }
+  *out_fd = fd;
+  *out_sig_fd = sig_fd;
+  return TRUE;
+}
+
+int
 sk_app_create_file (const char *path, GError **error)
 {
   g_return_val_if_fail (path != NULL, -1);

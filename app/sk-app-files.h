@@ -21,6 +21,16 @@ sk_app_open_folder (const char *path, GError **error);
 /* NAME inside the folder DIRFD, for reading: a regular file, no link. */
 int
 sk_app_open_in (int dirfd, const char *name, GError **error);
+/* The regular file at PATH, opened once through its folder: no link. */
+int
+sk_app_open_file (const char *path, GError **error);
+/* The regular file at PATH and its signature PATH.sig beside it, each
+ * opened once through one opening of their folder: no link.  When PATH
+ * opens but its signature does not, *OUT_MISSING_SIG holds the signature's
+ * name (for the caller to refuse in its own words); otherwise NULL. */
+gboolean
+sk_app_open_signed (
+    const char *path, int *out_fd, int *out_sig_fd, char **out_missing_sig, GError **error);
 /* A new file at PATH for the service to write (exclusive, 0600, no link). */
 int
 sk_app_create_file (const char *path, GError **error);

@@ -6,6 +6,7 @@
 #include <gio/gunixfdlist.h>
 #include <glib/gi18n.h>
 
+#include "sk-app-chooser.h"
 #include "sk-app-files.h"
 #include "sk-app-format.h"
 #include "sk-app-job-dialog.h"
@@ -135,19 +136,12 @@ on_import_started (GObject *source, GAsyncResult *result, gpointer user_data)
 }
 
 static void
-on_import_chosen (GtkNativeDialog *dialog, int response, gpointer user_data)
+on_import_chosen (gpointer owner, const char *path)
 {
-  g_autoptr (SkAppOperatorWindow) self = user_data;
-  g_autoptr (GtkNativeDialog) owned = dialog;
-  g_autofree char *path = NULL;
+  SkAppOperatorWindow *self = owner;
   g_autofree char *name = NULL;
   g_autoptr (GError) error = NULL;
 
-  if (response != GTK_RESPONSE_ACCEPT)
-    return;
-  path = gtk_file_chooser_get_filename (GTK_FILE_CHOOSER (owned));
-  if (path == NULL)
-    return;
   int fd = sk_app_open_parent (path, &name, &error);
   if (fd < 0)
     {
@@ -163,17 +157,14 @@ static void
 on_import_file (GSimpleAction *action, GVariant *parameter, gpointer user_data)
 {
   SkAppOperatorWindow *self = user_data;
-  GtkFileChooserNative *chooser =
-      gtk_file_chooser_native_new (_ ("Import a Package"), GTK_WINDOW (self),
-                                   GTK_FILE_CHOOSER_ACTION_OPEN, _ ("_Import"), _ ("_Cancel"));
-  g_autoptr (GtkFileFilter) filter = gtk_file_filter_new ();
-
-  gtk_file_filter_set_name (filter, _ ("Sekisho packages (*.tar.gpg)"));
-  gtk_file_filter_add_pattern (filter, "*.tar.gpg");
-  gtk_file_chooser_add_filter (GTK_FILE_CHOOSER (chooser), g_object_ref (filter));
-  gtk_file_chooser_set_local_only (GTK_FILE_CHOOSER (chooser), TRUE);
-  g_signal_connect (chooser, "response", G_CALLBACK (on_import_chosen), g_object_ref (self));
-  gtk_native_dialog_show (GTK_NATIVE_DIALOG (chooser));
+  const SkAppChooser what = {
+    .title = _ ("Import a Package"),
+    .action = GTK_FILE_CHOOSER_ACTION_OPEN,
+    .accept = _ ("_Import"),
+    .filter_name = _ ("Sekisho packages (*.tar.gpg)"),
+    .filter_pattern = "*.tar.gpg",
+  };
+  sk_app_choose (GTK_WINDOW (self), G_OBJECT (self), &what, on_import_chosen);
 }
 
 /* From the chosen registered medium: the service reads it (once) into the
@@ -567,16 +558,12 @@ on_export_started (GObject *source, GAsyncResult *result, gpointer user_data)
 }
 
 static void
-on_export_chosen (GtkNativeDialog *dialog, int response, gpointer user_data)
+on_export_chosen (gpointer owner, const char *path)
 {
-  g_autoptr (SkAppOperatorWindow) self = user_data;
-  g_autoptr (GtkNativeDialog) owned = dialog;
+  SkAppOperatorWindow *self = owner;
   g_autoptr (GError) error = NULL;
 
-  if (response != GTK_RESPONSE_ACCEPT || self->case_id == NULL)
-    return;
-  g_autofree char *path = gtk_file_chooser_get_filename (GTK_FILE_CHOOSER (owned));
-  if (path == NULL)
+  if (self->case_id == NULL)
     return;
   int fd = sk_app_open_folder (path, &error);
   if (fd < 0)
@@ -594,13 +581,12 @@ static void
 on_export_folder (GSimpleAction *action, GVariant *parameter, gpointer user_data)
 {
   SkAppOperatorWindow *self = user_data;
-  GtkFileChooserNative *chooser = gtk_file_chooser_native_new (
-      _ ("Export to a Folder"), GTK_WINDOW (self), GTK_FILE_CHOOSER_ACTION_SELECT_FOLDER,
-      _ ("_Export"), _ ("_Cancel"));
-
-  gtk_file_chooser_set_local_only (GTK_FILE_CHOOSER (chooser), TRUE);
-  g_signal_connect (chooser, "response", G_CALLBACK (on_export_chosen), g_object_ref (self));
-  gtk_native_dialog_show (GTK_NATIVE_DIALOG (chooser));
+  const SkAppChooser what = {
+    .title = _ ("Export to a Folder"),
+    .action = GTK_FILE_CHOOSER_ACTION_SELECT_FOLDER,
+    .accept = _ ("_Export"),
+  };
+  sk_app_choose (GTK_WINDOW (self), G_OBJECT (self), &what, on_export_chosen);
 }
 
 static void

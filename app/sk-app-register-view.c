@@ -7,6 +7,7 @@
 #include <glib/gi18n.h>
 #include <unistd.h>
 
+#include "sk-app-chooser.h"
 #include "sk-app-files.h"
 #include "sk-app-format.h"
 #include "sk-app-json.h"
@@ -289,17 +290,11 @@ on_exported (GObject *source, GAsyncResult *result, gpointer user_data)
 }
 
 static void
-on_export_chosen (GtkNativeDialog *dialog, int response, gpointer user_data)
+on_export_chosen (gpointer owner, const char *path)
 {
-  g_autoptr (SkAppRegisterView) self = user_data;
-  g_autoptr (GtkNativeDialog) owned = dialog;
+  SkAppRegisterView *self = owner;
   g_autoptr (GError) error = NULL;
 
-  if (response != GTK_RESPONSE_ACCEPT)
-    return;
-  g_autofree char *path = gtk_file_chooser_get_filename (GTK_FILE_CHOOSER (owned));
-  if (path == NULL)
-    return;
   int fd = sk_app_create_file (path, &error);
   if (fd < 0)
     {
@@ -316,15 +311,15 @@ static void
 on_export_clicked (SkAppRegisterView *self, GtkButton *button)
 {
   GtkWindow *parent = GTK_WINDOW (gtk_widget_get_toplevel (GTK_WIDGET (self)));
-  GtkFileChooserNative *chooser =
-      gtk_file_chooser_native_new (_ ("Export the Media Register"), parent,
-                                   GTK_FILE_CHOOSER_ACTION_SAVE, _ ("_Export"), _ ("_Cancel"));
-
-  gtk_file_chooser_set_local_only (GTK_FILE_CHOOSER (chooser), TRUE);
-  gtk_file_chooser_set_do_overwrite_confirmation (GTK_FILE_CHOOSER (chooser), FALSE);
-  gtk_file_chooser_set_current_name (GTK_FILE_CHOOSER (chooser), "media-register.csv");
-  g_signal_connect (chooser, "response", G_CALLBACK (on_export_chosen), g_object_ref (self));
-  gtk_native_dialog_show (GTK_NATIVE_DIALOG (chooser));
+  /* No question about overwriting (GTK's default): the service creates
+   * the file new, and refuses one that exists. */
+  const SkAppChooser what = {
+    .title = _ ("Export the Media Register"),
+    .action = GTK_FILE_CHOOSER_ACTION_SAVE,
+    .accept = _ ("_Export"),
+    .current_name = "media-register.csv",
+  };
+  sk_app_choose (parent, G_OBJECT (self), &what, on_export_chosen);
 }
 
 static void
@@ -354,22 +349,12 @@ on_imported (GObject *source, GAsyncResult *result, gpointer user_data)
 }
 
 static void
-on_import_chosen (GtkNativeDialog *dialog, int response, gpointer user_data)
+on_import_chosen (gpointer owner, const char *path)
 {
-  g_autoptr (SkAppRegisterView) self = user_data;
-  g_autoptr (GtkNativeDialog) owned = dialog;
+  SkAppRegisterView *self = owner;
   g_autoptr (GError) error = NULL;
-  g_autofree char *name = NULL;
 
-  if (response != GTK_RESPONSE_ACCEPT)
-    return;
-  g_autofree char *path = gtk_file_chooser_get_filename (GTK_FILE_CHOOSER (owned));
-  if (path == NULL)
-    return;
-  int dirfd = sk_app_open_parent (path, &name, &error);
-  int fd = dirfd >= 0 ? sk_app_open_in (dirfd, name, &error) : -1;
-  if (dirfd >= 0)
-    close (dirfd);
+  int fd = sk_app_open_file (path, &error);
   if (fd < 0)
     {
       refused (self, _ ("Importing the media register"), error);
@@ -385,17 +370,14 @@ static void
 on_import_clicked (SkAppRegisterView *self, GtkButton *button)
 {
   GtkWindow *parent = GTK_WINDOW (gtk_widget_get_toplevel (GTK_WIDGET (self)));
-  GtkFileChooserNative *chooser =
-      gtk_file_chooser_native_new (_ ("Import a Media Register"), parent,
-                                   GTK_FILE_CHOOSER_ACTION_OPEN, _ ("_Import"), _ ("_Cancel"));
-  g_autoptr (GtkFileFilter) filter = gtk_file_filter_new ();
-
-  gtk_file_filter_set_name (filter, _ ("CSV files (*.csv)"));
-  gtk_file_filter_add_pattern (filter, "*.csv");
-  gtk_file_chooser_add_filter (GTK_FILE_CHOOSER (chooser), g_object_ref (filter));
-  gtk_file_chooser_set_local_only (GTK_FILE_CHOOSER (chooser), TRUE);
-  g_signal_connect (chooser, "response", G_CALLBACK (on_import_chosen), g_object_ref (self));
-  gtk_native_dialog_show (GTK_NATIVE_DIALOG (chooser));
+  const SkAppChooser what = {
+    .title = _ ("Import a Media Register"),
+    .action = GTK_FILE_CHOOSER_ACTION_OPEN,
+    .accept = _ ("_Import"),
+    .filter_name = _ ("CSV files (*.csv)"),
+    .filter_pattern = "*.csv",
+  };
+  sk_app_choose (parent, G_OBJECT (self), &what, on_import_chosen);
 }
 
 /* ---- the object -------------------------------------------------------------------------- */

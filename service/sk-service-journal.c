@@ -19,9 +19,8 @@
 
 #include "sk-error.h"
 #include "sk-journal-csv.h"
+#include "sk-service-call.h"
 #include "sk-service-private.h"
-
-#define SERVICE(p) SK_SERVICE (p)
 
 static char *
 run_verify (gpointer data, SkProgress *progress, GCancellable *cancellable, GError **error)
@@ -261,7 +260,7 @@ on_journal_show (SkDbusJournal *skeleton,
 static gboolean
 on_journal_verify (SkDbusJournal *skeleton, GDBusMethodInvocation *invocation, gpointer user_data)
 {
-  _sk_service_start_job (SERVICE (user_data), invocation, run_verify, NULL, NULL, -1);
+  _sk_service_start_job (SK_SERVICE (user_data), invocation, run_verify, NULL, NULL, -1);
   return G_DBUS_METHOD_INVOCATION_HANDLED;
 }
 
@@ -308,7 +307,7 @@ on_journal_export (SkDbusJournal *skeleton,
       _sk_service_return_error (invocation, error);
       return G_DBUS_METHOD_INVOCATION_HANDLED;
     }
-  _sk_service_start_job (SERVICE (user_data), invocation, run_journal_export, headers, zone, fd);
+  _sk_service_start_job (SK_SERVICE (user_data), invocation, run_journal_export, headers, zone, fd);
   return G_DBUS_METHOD_INVOCATION_HANDLED;
 }
 

@@ -25,6 +25,7 @@
 #include "sk-error.h"
 #include "sk-media-csv.h"
 #include "sk-report.h"
+#include "sk-service-call.h"
 #include "sk-service-private.h"
 
 static char *

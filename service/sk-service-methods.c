@@ -2,9 +2,10 @@
  *
  * Handlers run in the invocation's own thread, after the bouncer let the
  * caller through (sk-service.c); each takes the station lock for the core
- * call.  Long steps become jobs (sk-job.h).  Cases, Policy and Keys are
- * here, with what the parts share (JSON, descriptors, jobs); the Journal's
- * are in sk-service-journal.c, the Station's and the Media's in theirs.
+ * call.  Long steps become jobs (sk-job.h, through sk-service-call.h).
+ * Cases, Policy and Keys are here, with the pipeline they act on; the
+ * Journal's are in sk-service-journal.c, the Station's and the Media's in
+ * theirs.
  */
 #define G_LOG_DOMAIN "sekisho-service"
 
@@ -23,38 +24,14 @@
 #include "sk-error.h"
 #include "sk-journal-csv.h"
 #include "sk-report.h"
+#include "sk-service-call.h"
 #include "sk-service-private.h"
 
 /* The most a caller may hand in as a policy, its signature or a key file. */
 #define MAX_KEY_FILE (1024 * 1024)
 #define MAX_SIGNATURE (64 * 1024)
 
-/* ---- JSON ---------------------------------------------------------------- */
-
-char *
-_sk_service_json_text (JsonBuilder *b)
-{
-  g_autoptr (JsonNode) root = json_builder_get_root (b);
-  return json_to_string (root, FALSE);
-}
-
-void
-_sk_service_add_string (JsonBuilder *b, const char *name, const char *value)
-{
-  json_builder_set_member_name (b, name);
-  if (value != NULL)
-    json_builder_add_string_value (b, value);
-  else
-    json_builder_add_null_value (b);
-}
-
-/* Names from a medium are untrusted: escaped before they leave. */
-void
-_sk_service_add_untrusted (JsonBuilder *b, const char *name, const char *value)
-{
-  g_autofree char *escaped = value != NULL ? sk_escape_untrusted (value) : NULL;
-  _sk_service_add_string (b, name, escaped);
-}
+/* ---- JSON and small helpers ---------------------------------------------- */
 
 static char *
 strings_json (const char *member, GPtrArray *values, gboolean untrusted)
@@ -72,35 +49,6 @@ strings_json (const char *member, GPtrArray *values, gboolean untrusted)
   json_builder_end_array (b);
   json_builder_end_object (b);
   return _sk_service_json_text (b);
-}
-
-/* ---- small helpers ------------------------------------------------------- */
-
-static SkPipeline *
-pipeline_locked (SkService *self, GError **error)
-{
-  if (self->pipeline == NULL)
-    {
-      g_set_error_literal (error, SK_ERROR, SK_ERROR_STATION_INVALID,
-                           _ ("the station has no policy installed yet"));
-      return NULL;
-    }
-  return self->pipeline;
-}
-
-/* The descriptor at INDEX of the call's fd list, as our own copy. */
-int
-_sk_service_take_fd (GDBusMethodInvocation *invocation, GVariant *handle, GError **error)
-{
-  GDBusMessage *message = g_dbus_method_invocation_get_message (invocation);
-  GUnixFDList *fds = g_dbus_message_get_unix_fd_list (message);
-  gint32 index = g_variant_get_handle (handle);
-  if (fds == NULL || index < 0 || index >= g_unix_fd_list_get_length (fds))
-    {
-      g_set_error_literal (error, SK_ERROR, SK_ERROR_USAGE, _ ("a descriptor is missing"));
-      return -1;
-    }
-  return g_unix_fd_list_get (fds, index, error);
 }
 
 /* A plain name in a folder: no separators, no dot files. */
@@ -128,34 +76,6 @@ static char *
 fd_path (int fd)
 {
   return g_strdup_printf ("/proc/self/fd/%d", fd);
-}
-
-GBytes *
-_sk_service_read_fd (int fd, gsize max, gboolean *too_big, GError **error)
-{
-  *too_big = FALSE;
-  g_autoptr (GByteArray) buf = g_byte_array_new ();
-  guint8 chunk[16384];
-  for (;;)
-    {
-      ssize_t n = read (fd, chunk, sizeof chunk);
-      if (n < 0 && errno == EINTR)
-        continue;
-      if (n < 0)
-        {
-          sk_error_set_from_errno (error, errno, _ ("reading what the caller sent"));
-          return NULL;
-        }
-      if (n == 0)
-        break;
-      if (buf->len + (gsize)n > max)
-        {
-          *too_big = TRUE;
-          return NULL;
-        }
-      g_byte_array_append (buf, chunk, (guint)n);
-    }
-  return g_byte_array_free_to_bytes (g_steal_pointer (&buf));
 }
 
 /* Read all of FD (at most MAX bytes) into a new file NAME in a private
@@ -204,57 +124,48 @@ make_spool_dir (SkService *self, GError **error)
   return dir;
 }
 
-/* ---- jobs ---------------------------------------------------------------- */
+/* ---- the pipeline -------------------------------------------------------- */
 
+/* The pipeline says when a case changed, after the commit, in the worker
+ * thread of the step; the bus hears it from there, on any thread. */
 static void
-job_data_free (gpointer data)
+on_case_changed (SkPipeline *pipeline, const char *case_id, gpointer user_data)
 {
-  JobData *d = data;
-  g_object_unref (d->service);
-  sk_actor_free (d->actor);
-  g_free (d->arg);
-  g_free (d->arg2);
-  if (d->fd >= 0)
-    close (d->fd);
-  g_free (d);
+  SkService *self = SK_SERVICE (user_data);
+  /* The id as the case holds it (clients ask Show with it): untrusted text,
+   * which they escape before they show it. */
+  if (self->cases != NULL && case_id != NULL && g_utf8_validate (case_id, -1, NULL))
+    sk_dbus_cases_emit_case_changed (self->cases, case_id);
 }
 
-static void
-job_denied (GDBusMethodInvocation *invocation, gpointer user_data)
+gboolean
+_sk_service_open_pipeline_locked (SkService *self, GError **error)
 {
-  _sk_service_journal_denial (SK_SERVICE (user_data), invocation);
+  g_autoptr (SkPolicy) policy = sk_station_load_policy (self->station, error);
+  if (policy == NULL)
+    return FALSE;
+  g_autoptr (SkPipeline) pipeline =
+      sk_pipeline_new (self->station, policy, self->handoff_root, error);
+  if (pipeline == NULL)
+    return FALSE;
+  g_signal_connect_object (pipeline, "case-changed", G_CALLBACK (on_case_changed), self, 0);
+  g_set_object (&self->pipeline, pipeline);
+  return TRUE;
 }
 
-void
-_sk_service_start_job (SkService *self,
-                       GDBusMethodInvocation *invocation,
-                       SkJobFunc func,
-                       const char *arg,
-                       const char *arg2,
-                       int fd)
+static SkPipeline *
+pipeline_locked (SkService *self, GError **error)
 {
-  g_autoptr (GError) error = NULL;
-  g_autoptr (SkJob) job = sk_job_new (
-      self->connection, g_dbus_method_invocation_get_sender (invocation), job_denied, self, &error);
-  if (job == NULL)
+  if (self->pipeline == NULL)
     {
-      if (fd >= 0)
-        close (fd);
-      _sk_service_return_error (invocation, error);
-      return;
+      g_set_error_literal (error, SK_ERROR, SK_ERROR_STATION_INVALID,
+                           _ ("the station has no policy installed yet"));
+      return NULL;
     }
-  JobData *d = g_new0 (JobData, 1);
-  d->service = g_object_ref (self);
-  d->actor = sk_actor_copy (_sk_service_actor (invocation));
-  d->arg = g_strdup (arg);
-  d->arg2 = g_strdup (arg2);
-  d->fd = fd;
-  /* The path goes back first, so that a client that asks at once finds the
-   * job. */
-  g_dbus_method_invocation_return_value (invocation,
-                                         g_variant_new ("(o)", sk_job_get_object_path (job)));
-  sk_job_start (job, func, d, job_data_free, NULL, NULL);
+  return self->pipeline;
 }
+
+/* ---- jobs ---------------------------------------------------------------- */
 
 static char *
 run_import (gpointer data, SkProgress *progress, GCancellable *cancellable, GError **error)
@@ -338,8 +249,6 @@ run_export (gpointer data, SkProgress *progress, GCancellable *cancellable, GErr
 }
 
 /* ---- Cases --------------------------------------------------------------- */
-
-#define SERVICE(p) SK_SERVICE (p)
 
 static gboolean
 on_cases_list (SkDbusCases *skeleton, GDBusMethodInvocation *invocation, gpointer user_data)
@@ -458,7 +367,7 @@ on_cases_hand_off (SkDbusCases *skeleton,
                    const char *case_id,
                    gpointer user_data)
 {
-  _sk_service_start_job (SERVICE (user_data), invocation, run_hand_off, case_id, NULL, -1);
+  _sk_service_start_job (SK_SERVICE (user_data), invocation, run_hand_off, case_id, NULL, -1);
   return G_DBUS_METHOD_INVOCATION_HANDLED;
 }
 
@@ -474,7 +383,7 @@ on_cases_take_in (SkDbusCases *skeleton,
       _sk_service_return_error (invocation, error);
       return G_DBUS_METHOD_INVOCATION_HANDLED;
     }
-  _sk_service_start_job (SERVICE (user_data), invocation, run_take_in, name, NULL, -1);
+  _sk_service_start_job (SK_SERVICE (user_data), invocation, run_take_in, name, NULL, -1);
   return G_DBUS_METHOD_INVOCATION_HANDLED;
 }
 
@@ -493,7 +402,7 @@ on_cases_export (SkDbusCases *skeleton,
       _sk_service_return_error (invocation, error);
       return G_DBUS_METHOD_INVOCATION_HANDLED;
     }
-  _sk_service_start_job (SERVICE (user_data), invocation, run_export, case_id, NULL, fd);
+  _sk_service_start_job (SK_SERVICE (user_data), invocation, run_export, case_id, NULL, fd);
   return G_DBUS_METHOD_INVOCATION_HANDLED;
 }
 
@@ -524,7 +433,7 @@ on_cases_confirm_upload (SkDbusCases *skeleton,
                          const char *case_id,
                          gpointer user_data)
 {
-  if (case_step (SERVICE (user_data), invocation, case_id, sk_pipeline_confirm_upload))
+  if (case_step (SK_SERVICE (user_data), invocation, case_id, sk_pipeline_confirm_upload))
     sk_dbus_cases_complete_confirm_upload (skeleton, invocation);
   return G_DBUS_METHOD_INVOCATION_HANDLED;
 }
@@ -535,7 +444,7 @@ on_cases_interrupt (SkDbusCases *skeleton,
                     const char *case_id,
                     gpointer user_data)
 {
-  if (case_step (SERVICE (user_data), invocation, case_id, sk_pipeline_interrupt))
+  if (case_step (SK_SERVICE (user_data), invocation, case_id, sk_pipeline_interrupt))
     sk_dbus_cases_complete_interrupt (skeleton, invocation);
   return G_DBUS_METHOD_INVOCATION_HANDLED;
 }

@@ -1,11 +1,11 @@
-/* sk-service-private.h — what the service's parts share */
+/* sk-service-private.h — the service's state, and how its parts are joined
+ *
+ * The helpers every handler uses are in sk-service-call.h.
+ */
 #pragma once
-
-#include <json-glib/json-glib.h>
 
 #include "sk-bouncer.h"
 #include "sk-dbus-generated.h"
-#include "sk-job.h"
 #include "sk-media.h"
 #include "sk-pipeline.h"
 #include "sk-service.h"
@@ -51,40 +51,6 @@ struct _SkService
   gboolean sweeping;
 };
 
-/* What a job of a method gets: its caller, its arguments. */
-typedef struct
-{
-  SkService *service;
-  SkActor *actor;
-  char *arg;  /* a case id or a name */
-  char *arg2; /* a second one (a medium id), or NULL */
-  int fd;     /* -1: none */
-} JobData;
-
-/* Start FUNC (with a JobData of these) as a job of the invocation's caller;
- * completes INVOCATION with the job's path (every long method returns just
- * that).  FD (may be -1) is the job's from now on. */
-void
-_sk_service_start_job (SkService *self,
-                       GDBusMethodInvocation *invocation,
-                       SkJobFunc func,
-                       const char *arg,
-                       const char *arg2,
-                       int fd);
-
-/* All of FD, at most MAX bytes.  More than MAX: NULL with *TOO_BIG set and
- * no error, for the caller to refuse in its own words. */
-GBytes *
-_sk_service_read_fd (int fd, gsize max, gboolean *too_big, GError **error);
-
-/* The descriptor HANDLE of the call's fd list, as our own copy, or -1. */
-int
-_sk_service_take_fd (GDBusMethodInvocation *invocation, GVariant *handle, GError **error);
-
-/* The actor the bouncer let through, kept on the invocation. */
-const SkActor *
-_sk_service_actor (GDBusMethodInvocation *invocation);
-
 /* Connect every handle-* of the interfaces (sk-service-methods.c). */
 void
 _sk_service_connect_methods (SkService *self);
@@ -106,30 +72,9 @@ _sk_service_start_media (SkService *self);
 void
 _sk_service_stop_media (SkService *self);
 
-/* Under the lock: (re)make the pipeline for the installed policy. */
+/* Under the lock: (re)make the pipeline for the installed policy
+ * (sk-service-methods.c, beside Policy.Install). */
 gboolean
 _sk_service_open_pipeline_locked (SkService *self, GError **error);
-
-/* Journal a refusal at a door: the caller of INVOCATION, the method. */
-void
-_sk_service_journal_denial (SkService *self, GDBusMethodInvocation *invocation);
-
-/* Tell clients that CASE_ID changed; any thread. */
-void
-_sk_service_case_changed (SkService *self, const char *case_id);
-
-/* JSON for the answers: B's root as text; a member NAME with VALUE (NULL:
- * null); the same with VALUE escaped, for names from media and packages. */
-char *
-_sk_service_json_text (JsonBuilder *b);
-void
-_sk_service_add_string (JsonBuilder *b, const char *name, const char *value);
-void
-_sk_service_add_untrusted (JsonBuilder *b, const char *name, const char *value);
-
-/* Return ERROR as its jp.sekisho.Error.* name; an error outside SK_ERROR
- * becomes io-error. */
-void
-_sk_service_return_error (GDBusMethodInvocation *invocation, const GError *error);
 
 G_END_DECLS

@@ -15,6 +15,7 @@
 
 #include "sk-error.h"
 #include "sk-report.h"
+#include "sk-service-call.h"
 #include "sk-service-private.h"
 
 /* Room for one group entry from the system's group database. */

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "sk-error.h"
+#include "sk-service-call.h"
 #include "sk-service-private.h"
 
 G_DEFINE_FINAL_TYPE (SkService, sk_service, G_TYPE_OBJECT)
@@ -84,63 +85,6 @@ rule_for (const char *interface, const char *method)
   return NULL;
 }
 
-#define ACTOR_KEY "sk-actor"
-
-const SkActor *
-_sk_service_actor (GDBusMethodInvocation *invocation)
-{
-  return g_object_get_data (G_OBJECT (invocation), ACTOR_KEY);
-}
-
-void
-_sk_service_return_error (GDBusMethodInvocation *invocation, const GError *error)
-{
-  if (error->domain == SK_ERROR)
-    {
-      g_dbus_method_invocation_return_gerror (invocation, error);
-      return;
-    }
-  SkErrorCode code = g_error_matches (error, G_IO_ERROR, G_IO_ERROR_NO_SPACE) ? SK_ERROR_DISK_FULL
-                                                                              : SK_ERROR_IO_ERROR;
-  g_dbus_method_invocation_return_error_literal (invocation, SK_ERROR, (gint)code, error->message);
-}
-
-/* Journal a refusal at the door: who (as far as known), which method. */
-static void
-journal_denial (
-    SkService *self, const char *interface, const char *method, gint64 uid, const char *role)
-{
-  g_autofree char *login = uid >= 0 ? sk_actor_login_for_uid ((guint32)uid) : NULL;
-  g_autofree char *details =
-      g_strdup_printf ("{\"method\":\"%s.%s\"}", interface, method); /* both from our table */
-  SkJournalEntry entry = {
-    .event = "role-denied",
-    .outcome = "refused",
-    .reason = "role-denied",
-    .uid = uid,
-    .login = login,
-    .role = role,
-    .details = details,
-  };
-  g_autoptr (GError) error = NULL;
-  g_mutex_lock (&self->lock);
-  g_autoptr (SkJournal) journal = sk_station_open_journal (self->station, FALSE, &error);
-  gboolean ok = journal != NULL && sk_journal_record (journal, &entry, &error) != 0;
-  g_mutex_unlock (&self->lock);
-  if (!ok)
-    g_warning ("a refusal could not be journaled: %s", error->message);
-}
-
-void
-_sk_service_journal_denial (SkService *self, GDBusMethodInvocation *invocation)
-{
-  gint64 uid = -1;
-  g_autoptr (SkActor) actor = sk_bouncer_identify (self->bouncer, invocation, &uid, NULL);
-  journal_denial (self, g_dbus_method_invocation_get_interface_name (invocation),
-                  g_dbus_method_invocation_get_method_name (invocation), uid,
-                  actor != NULL ? actor->role : NULL);
-}
-
 /* Runs in the invocation's own thread (the skeletons handle invocations in
  * threads), so the bus and polkit may be waited on here. */
 static gboolean
@@ -169,12 +113,11 @@ on_authorize_method (GDBusInterfaceSkeleton *skeleton,
                                   &error);
   if (actor == NULL)
     {
-      journal_denial (self, interface, method, uid, role);
+      _sk_service_journal_refusal (self, interface, method, uid, role);
       g_dbus_method_invocation_return_gerror (invocation, error);
       return FALSE;
     }
-  g_object_set_data_full (G_OBJECT (invocation), ACTOR_KEY, g_steal_pointer (&actor),
-                          (GDestroyNotify)sk_actor_free);
+  _sk_service_set_actor (invocation, g_steal_pointer (&actor));
   return TRUE;
 }
 
@@ -285,38 +228,6 @@ sk_service_check_station_dir (const char *station_dir, GError **error)
 }
 
 /* ---- life --------------------------------------------------------------- */
-
-static void
-on_case_changed (SkPipeline *pipeline, const char *case_id, gpointer user_data)
-{
-  _sk_service_case_changed (SK_SERVICE (user_data), case_id);
-}
-
-gboolean
-_sk_service_open_pipeline_locked (SkService *self, GError **error)
-{
-  g_autoptr (SkPolicy) policy = sk_station_load_policy (self->station, error);
-  if (policy == NULL)
-    return FALSE;
-  g_autoptr (SkPipeline) pipeline =
-      sk_pipeline_new (self->station, policy, self->handoff_root, error);
-  if (pipeline == NULL)
-    return FALSE;
-  /* The pipeline says when a case changed, after the commit, in the worker
-   * thread of the step; the bus hears it from there. */
-  g_signal_connect_object (pipeline, "case-changed", G_CALLBACK (on_case_changed), self, 0);
-  g_set_object (&self->pipeline, pipeline);
-  return TRUE;
-}
-
-void
-_sk_service_case_changed (SkService *self, const char *case_id)
-{
-  /* The id as the case holds it (clients ask Show with it): untrusted text,
-   * which they escape before they show it. */
-  if (self->cases != NULL && case_id != NULL && g_utf8_validate (case_id, -1, NULL))
-    sk_dbus_cases_emit_case_changed (self->cases, case_id);
-}
 
 static void
 sk_service_dispose (GObject *object)

@@ -415,6 +415,38 @@ register_ok (Fixture *fx, const char *id, const char *number)
   return r;
 }
 
+/* Media followed, a storage stick SERIAL over DEVNODE plugged in and
+ * seen, and registered as NUMBER: the medium's id; *OUT_DISK (unless
+ * NULL) the stick's testbed path. */
+static char *
+plug_registered (
+    Fixture *fx, const char *serial, const char *devnode, const char *number, char **out_disk)
+{
+  start_media (fx);
+  g_autofree char *disk = add_usb (fx, serial, storage_only, devnode);
+  g_assert_nonnull (disk);
+  pump_until (&fx->added, 1);
+  char *id = only_medium_id (fx);
+  g_autoptr (SkMediumRecord) r = register_ok (fx, id, number);
+  g_assert_nonnull (r);
+  if (out_disk != NULL)
+    *out_disk = g_steal_pointer (&disk);
+  return id;
+}
+
+/* The one package on medium ID (NULL: the one medium) imported as the
+ * operator, without a refusal. */
+static void
+import_one_ok (Fixture *fx, const char *id)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GPtrArray) results =
+      sk_media_import (fx->media, fx->pipe, &fx->op, id, NULL, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (results->len, ==, 1);
+  g_assert_null (((SkMediumImport *)g_ptr_array_index (results, 0))->reason);
+}
+
 /* ---- packages ------------------------------------------------------------- */
 
 static char *
@@ -952,13 +984,7 @@ test_tokens (Fixture *fx, gconstpointer data)
   g_autoptr (GError) error = NULL;
   Loop *a = make_loop (fx, NULL);
   Loop *b = make_loop (fx, NULL);
-  start_media (fx);
-  g_autofree char *da = add_usb (fx, "GENUINE", storage_only, a->devnode);
-  g_assert_nonnull (da);
-  pump_until (&fx->added, 1);
-  g_autofree char *id = only_medium_id (fx);
-  g_autoptr (SkMediumRecord) r = register_ok (fx, id, "USB-0100");
-  g_assert_nonnull (r);
+  g_free (plug_registered (fx, "GENUINE", a->devnode, "USB-0100", NULL));
   SkMediaRegister *reg = sk_media_get_register (fx->media);
 
   /* Read the genuine token off A. */
@@ -1069,13 +1095,8 @@ test_swapped_node (Fixture *fx, gconstpointer data)
   const char *node = fx->dev_node;
   unlink (node);
   g_assert_cmpint (mknod (node, S_IFBLK | 0600, devnum_of (a->devnode)), ==, 0);
-  start_media (fx);
-  g_autofree char *disk = add_usb (fx, "SWAPPED", storage_only, node);
-  g_assert_nonnull (disk);
-  pump_until (&fx->added, 1);
-  g_autofree char *id = only_medium_id (fx);
-  g_autoptr (SkMediumRecord) r = register_ok (fx, id, "USB-0700");
-  g_assert_nonnull (r);
+  g_autofree char *disk = NULL;
+  g_autofree char *id = plug_registered (fx, "SWAPPED", node, "USB-0700", &disk);
   g_autofree char *b_before = file_sha256 (b->img);
 
   struct
@@ -1115,11 +1136,7 @@ test_swapped_node (Fixture *fx, gconstpointer data)
   /* The right node again: the medium is used as ever. */
   g_assert_cmpint (unlink (node), ==, 0);
   g_assert_cmpint (mknod (node, S_IFBLK | 0600, devnum_of (a->devnode)), ==, 0);
-  g_autoptr (GPtrArray) results =
-      sk_media_import (fx->media, fx->pipe, &fx->op, id, NULL, NULL, &error);
-  g_assert_no_error (error);
-  g_assert_cmpuint (results->len, ==, 1);
-  g_assert_null (((SkMediumImport *)g_ptr_array_index (results, 0))->reason);
+  import_one_ok (fx, id);
 }
 
 /* A setuid binary, a device node, a symlink and FIFOs named like packages on
@@ -1153,13 +1170,7 @@ test_planted (Fixture *fx, gconstpointer data)
   g_assert_cmpint (chmod (p, 04755), ==, 0);
 #undef PLANT
   Loop *l = make_loop (fx, populate);
-  start_media (fx);
-  g_autofree char *disk = add_usb (fx, "PLANTED", storage_only, l->devnode);
-  g_assert_nonnull (disk);
-  pump_until (&fx->added, 1);
-  g_autofree char *id = only_medium_id (fx);
-  g_autoptr (SkMediumRecord) r = register_ok (fx, id, "USB-0200");
-  g_assert_nonnull (r);
+  g_autofree char *id = plug_registered (fx, "PLANTED", l->devnode, "USB-0200", NULL);
 
   /* Mount options as the kernel shows them; the setuid file cannot run. */
   g_autoptr (SkMount) ro =
@@ -1356,13 +1367,7 @@ test_readback_flip (Fixture *fx, gconstpointer data)
   g_autoptr (GError) error = NULL;
   g_autofree char *export_case = case_with_result (fx, 51);
   Loop *l = make_loop (fx, NULL);
-  start_media (fx);
-  g_autofree char *disk = add_usb (fx, "FLIP", storage_only, l->devnode);
-  g_assert_nonnull (disk);
-  pump_until (&fx->added, 1);
-  g_autofree char *id = only_medium_id (fx);
-  g_autoptr (SkMediumRecord) r = register_ok (fx, id, "USB-0300");
-  g_assert_nonnull (r);
+  g_autofree char *id = plug_registered (fx, "FLIP", l->devnode, "USB-0300", NULL);
 
   Flip f = { .fx = fx, .loop = l };
   sk_fault_set_hook (flip_hook, &f);
@@ -1413,13 +1418,7 @@ test_full (Fixture *fx, gconstpointer data)
     g_assert_cmpint (write (fd, buf, 1024 * 1024), ==, 1024 * 1024);
   close (fd);
   Loop *l = make_loop (fx, populate);
-  start_media (fx);
-  g_autofree char *disk = add_usb (fx, "FULL", storage_only, l->devnode);
-  g_assert_nonnull (disk);
-  pump_until (&fx->added, 1);
-  g_autofree char *id = only_medium_id (fx);
-  g_autoptr (SkMediumRecord) r = register_ok (fx, id, "USB-0400");
-  g_assert_nonnull (r);
+  g_autofree char *id = plug_registered (fx, "FULL", l->devnode, "USB-0400", NULL);
   g_autofree char *file =
       sk_media_export (fx->media, fx->pipe, &fx->op, id, export_case, NULL, &error);
   g_assert_error (error, SK_ERROR, SK_ERROR_MEDIA_FULL);
@@ -1462,12 +1461,8 @@ test_pulled (Fixture *fx, gconstpointer data)
   g_autofree char *populate = g_build_filename (fx->tmp, "pulled", NULL);
   g_autofree char *pkg = pack_into (fx, 71, populate);
   Loop *l = make_loop (fx, populate);
-  start_media (fx);
-  g_autofree char *disk = add_usb (fx, "PULLED", storage_only, l->devnode);
-  pump_until (&fx->added, 1);
-  g_autofree char *id = only_medium_id (fx);
-  g_autoptr (SkMediumRecord) r = register_ok (fx, id, "USB-0500");
-  g_assert_nonnull (r);
+  g_autofree char *disk = NULL;
+  g_autofree char *id = plug_registered (fx, "PULLED", l->devnode, "USB-0500", &disk);
 
   Pull p = { .fx = fx, .disk = disk };
   sk_fault_set_hook (pull_hook, &p);
@@ -1497,37 +1492,12 @@ test_pulled (Fixture *fx, gconstpointer data)
   g_assert_cmpuint (items->len, ==, 0);
 }
 
-/* The command line: the register out and back in as CSV, a hostile CSV
- * refused with exit 1 and its reason, the list as JSON. */
+/* The CLI on the terminal station with ARGS and --json: its exit status,
+ * its output in *OUT.  MOCKED: in-process as far as devices go, seeing
+ * this test's mocked devices (umockdev's preload and testbed, inherited);
+ * else without the preload. */
 static int
-run_cli (Fixture *fx, char **out, const char *first, ...)
-{
-  g_autoptr (GPtrArray) argv = g_ptr_array_new ();
-  g_ptr_array_add (argv, (char *)g_getenv ("SEKISHO_CLI"));
-  g_ptr_array_add (argv, (char *)"--station");
-  g_ptr_array_add (argv, (char *)sk_station_get_dir (fx->st.term));
-  g_ptr_array_add (argv, (char *)"--json");
-  va_list args;
-  va_start (args, first);
-  for (const char *a = first; a != NULL; a = va_arg (args, const char *))
-    g_ptr_array_add (argv, (char *)a);
-  va_end (args);
-  g_ptr_array_add (argv, NULL);
-  g_auto (GStrv) env = g_get_environ ();
-  env = g_environ_unsetenv (env, "LD_PRELOAD");
-  int status = 0;
-  g_autoptr (GError) error = NULL;
-  g_spawn_sync (NULL, (char **)argv->pdata, env, G_SPAWN_STDERR_TO_DEV_NULL, NULL, NULL, out, NULL,
-                &status, &error);
-  g_assert_no_error (error);
-  g_assert_true (WIFEXITED (status));
-  return WEXITSTATUS (status);
-}
-
-/* The CLI in-process, seeing this test's mocked devices (umockdev's
- * preload and testbed, inherited). */
-static int
-run_cli_mocked (Fixture *fx, char **out, const char *const *args)
+run_cli_argv (Fixture *fx, char **out, const char *const *args, gboolean mocked)
 {
   g_autoptr (GPtrArray) argv = g_ptr_array_new ();
   g_ptr_array_add (argv, (char *)g_getenv ("SEKISHO_CLI"));
@@ -1537,13 +1507,36 @@ run_cli_mocked (Fixture *fx, char **out, const char *const *args)
   for (guint i = 0; args[i] != NULL; i++)
     g_ptr_array_add (argv, (char *)args[i]);
   g_ptr_array_add (argv, NULL);
+  g_auto (GStrv) env = mocked ? NULL : g_environ_unsetenv (g_get_environ (), "LD_PRELOAD");
   int status = 0;
   g_autoptr (GError) error = NULL;
-  g_spawn_sync (NULL, (char **)argv->pdata, NULL, G_SPAWN_STDERR_TO_DEV_NULL, NULL, NULL, out, NULL,
+  g_spawn_sync (NULL, (char **)argv->pdata, env, G_SPAWN_STDERR_TO_DEV_NULL, NULL, NULL, out, NULL,
                 &status, &error);
   g_assert_no_error (error);
   g_assert_true (WIFEXITED (status));
   return WEXITSTATUS (status);
+}
+
+/* The command line: the register out and back in as CSV, a hostile CSV
+ * refused with exit 1 and its reason, the list as JSON. */
+static int
+run_cli (Fixture *fx, char **out, const char *first, ...)
+{
+  g_autoptr (GPtrArray) args = g_ptr_array_new ();
+  va_list ap;
+  va_start (ap, first);
+  for (const char *a = first; a != NULL; a = va_arg (ap, const char *))
+    g_ptr_array_add (args, (char *)a);
+  va_end (ap);
+  g_ptr_array_add (args, NULL);
+  return run_cli_argv (fx, out, (const char *const *)args->pdata, FALSE);
+}
+
+/* The CLI seeing this test's mocked devices. */
+static int
+run_cli_mocked (Fixture *fx, char **out, const char *const *args)
+{
+  return run_cli_argv (fx, out, args, TRUE);
 }
 
 /* Holds DEVNODE's block device exclusively, as a mounted file system
@@ -1571,13 +1564,8 @@ test_look_only (Fixture *fx, gconstpointer data)
     return;
   g_autoptr (GError) error = NULL;
   Loop *l = make_loop (fx, NULL);
-  start_media (fx);
-  g_autofree char *disk = add_usb (fx, "LOOK", storage_only, l->devnode);
-  g_assert_nonnull (disk);
-  pump_until (&fx->added, 1);
-  g_autofree char *id = only_medium_id (fx);
-  g_autoptr (SkMediumRecord) r = register_ok (fx, id, "USB-0900");
-  g_assert_nonnull (r);
+  g_autofree char *disk = NULL;
+  g_free (plug_registered (fx, "LOOK", l->devnode, "USB-0900", &disk));
   g_clear_object (&fx->media);
 
   int held = hold_exclusively (l->devnode);
@@ -1731,11 +1719,7 @@ test_policy_import_unregistered (Fixture *fx, gconstpointer data)
   g_assert_nonnull (disk);
   pump_until (&fx->added, 1);
 
-  g_autoptr (GPtrArray) results =
-      sk_media_import (fx->media, fx->pipe, &fx->op, NULL, NULL, NULL, &error);
-  g_assert_no_error (error);
-  g_assert_cmpuint (results->len, ==, 1);
-  g_assert_null (((SkMediumImport *)g_ptr_array_index (results, 0))->reason);
+  import_one_ok (fx, NULL);
   g_autofree char *file =
       sk_media_export (fx->media, fx->pipe, &fx->op, NULL, export_case, NULL, &error);
   g_assert_error (error, SK_ERROR, SK_ERROR_MEDIA_UNREGISTERED);
@@ -1867,12 +1851,7 @@ test_eio_import (Fixture *fx, gconstpointer data)
   Eio e = { 0 };
   if (!eio_start (fx, &e, populate))
     return;
-  start_media (fx);
-  e.disk = add_usb (fx, "EIO-IN", storage_only, e.loop->devnode);
-  pump_until (&fx->added, 1);
-  g_autofree char *id = only_medium_id (fx);
-  g_autoptr (SkMediumRecord) r = register_ok (fx, id, "USB-0900");
-  g_assert_nonnull (r);
+  g_autofree char *id = plug_registered (fx, "EIO-IN", e.loop->devnode, "USB-0900", &e.disk);
 
   e.point = "media-import-before-read";
   e.pull = TRUE;
@@ -1910,12 +1889,7 @@ test_eio_export (Fixture *fx, gconstpointer data)
   Eio e = { 0 };
   if (!eio_start (fx, &e, NULL))
     return;
-  start_media (fx);
-  e.disk = add_usb (fx, "EIO-OUT", storage_only, e.loop->devnode);
-  pump_until (&fx->added, 1);
-  g_autofree char *id = only_medium_id (fx);
-  g_autoptr (SkMediumRecord) r = register_ok (fx, id, "USB-0901");
-  g_assert_nonnull (r);
+  g_autofree char *id = plug_registered (fx, "EIO-OUT", e.loop->devnode, "USB-0901", &e.disk);
 
   /* EIO while the package is synced: when the medium reads again, a fresh
    * mount shows nothing of the package (media-not-written); when it does
@@ -2062,13 +2036,7 @@ test_read_only_untouched (Fixture *fx, gconstpointer data)
   g_autofree char *pkg = pack_into (fx, 81, populate);
   g_assert_nonnull (pkg);
   Loop *l = make_loop (fx, populate);
-  start_media (fx);
-  g_autofree char *disk = add_usb (fx, "DIRTY", storage_only, l->devnode);
-  g_assert_nonnull (disk);
-  pump_until (&fx->added, 1);
-  g_autofree char *id = only_medium_id (fx);
-  g_autoptr (SkMediumRecord) r = register_ok (fx, id, "USB-0810");
-  g_assert_nonnull (r);
+  g_autofree char *id = plug_registered (fx, "DIRTY", l->devnode, "USB-0810", NULL);
   dirty_journal (fx, l->devnode);
   const char *dumpe2fs[] = { "dumpe2fs", "-h", l->img, NULL };
   g_autofree char *sb = run_real (dumpe2fs);
@@ -2092,11 +2060,7 @@ test_read_only_untouched (Fixture *fx, gconstpointer data)
 
   /* Sekisho's import: the package comes in, the medium is unchanged. */
   g_autofree char *before = file_sha256 (l->img);
-  g_autoptr (GPtrArray) results =
-      sk_media_import (fx->media, fx->pipe, &fx->op, id, NULL, NULL, &error);
-  g_assert_no_error (error);
-  g_assert_cmpuint (results->len, ==, 1);
-  g_assert_null (((SkMediumImport *)g_ptr_array_index (results, 0))->reason);
+  import_one_ok (fx, id);
   g_autofree char *after = file_sha256 (l->img);
   g_assert_cmpstr (before, ==, after);
   /* …and the device is writable again for what comes next (an export). */
@@ -2214,12 +2178,8 @@ test_write_protected (Fixture *fx, gconstpointer data)
   g_autofree char *pkg = pack_into (fx, 86, populate);
   g_assert_nonnull (pkg);
   Loop *l = make_loop (fx, populate);
-  start_media (fx);
-  g_autofree char *disk = add_usb (fx, "LOCKED", storage_only, l->devnode);
-  pump_until (&fx->added, 1);
-  g_autofree char *id = only_medium_id (fx);
-  g_autoptr (SkMediumRecord) r = register_ok (fx, id, "USB-0850");
-  g_assert_nonnull (r);
+  g_autofree char *disk = NULL;
+  g_free (plug_registered (fx, "LOCKED", l->devnode, "USB-0850", &disk));
   /* The switch: the same image, now on a read-only loop device. */
   umockdev_testbed_uevent (fx->tb, disk, "remove");
   pump_until (&fx->removed, 1);
@@ -2245,11 +2205,7 @@ test_write_protected (Fixture *fx, gconstpointer data)
   g_autoptr (SkJournalRow) row = last_row (fx, "media-export");
   g_assert_cmpstr (row->reason, ==, "media-read-only");
   g_assert_cmpuint (rows_of (fx, "package-exported"), ==, 0);
-  g_autoptr (GPtrArray) results =
-      sk_media_import (fx->media, fx->pipe, &fx->op, id2, NULL, NULL, &error);
-  g_assert_no_error (error);
-  g_assert_cmpuint (results->len, ==, 1);
-  g_assert_null (((SkMediumImport *)g_ptr_array_index (results, 0))->reason);
+  import_one_ok (fx, id2);
   g_autofree char *after = file_sha256 (l->img);
   g_assert_cmpstr (before, ==, after);
 }
@@ -2393,11 +2349,7 @@ test_disc (Fixture *fx, gconstpointer data)
   g_assert_null (burned);
   g_assert_error (error, SK_ERROR, SK_ERROR_MEDIA_READ_ONLY);
   g_clear_error (&error);
-  g_autoptr (GPtrArray) results =
-      sk_media_import (fx->media, fx->pipe, &fx->op, id, NULL, NULL, &error);
-  g_assert_no_error (error);
-  g_assert_cmpuint (results->len, ==, 1);
-  g_assert_null (((SkMediumImport *)g_ptr_array_index (results, 0))->reason);
+  import_one_ok (fx, id);
   g_autofree char *after = file_sha256 (l->img);
   g_assert_cmpstr (before, ==, after);
 

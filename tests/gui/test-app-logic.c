@@ -4,15 +4,20 @@
  * overdue; every reason code a D-Bus error can carry comes back as its code
  * with a next step; bus failures are "service unreachable"; untrusted names
  * are escaped before they reach a widget; every event core journals has
- * Japanese words in the auditor's table.  No display needed.  It runs in
+ * Japanese words in the auditor's table; a file chosen is opened once,
+ * through its folder, never through a link.  No display needed.  It runs in
  * Japanese, with the build's catalogue (SEKISHO_LOCALEDIR), as the app does.
  */
 #include "config.h"
 
 #include <glib/gi18n.h>
+#include <glib/gstdio.h>
 #include <locale.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
+#include "sk-app-files.h"
 #include "sk-app-format.h"
 #include "sk-app-json.h"
 #include "sk-app-medium.h"
@@ -456,6 +461,69 @@ test_journaled_events_named (void)
   g_assert_cmpuint (missing, ==, 0);
 }
 
+/* What a chooser hands over is opened once through its folder: a regular
+ * file, never a link or a FIFO (which would hang the app); a file and the
+ * signature beside it both, or neither, and then the missing signature is
+ * named for the caller's own words. */
+static void
+test_open_chosen (void)
+{
+  g_autoptr (GError) error = NULL;
+  g_autofree char *dir = g_dir_make_tmp ("sk-app-files-XXXXXX", &error);
+  g_assert_no_error (error);
+  g_autofree char *plain = g_build_filename (dir, "policy.json", NULL);
+  g_autofree char *sig = g_build_filename (dir, "policy.json.sig", NULL);
+  g_autofree char *lonely = g_build_filename (dir, "lonely.json", NULL);
+  g_autofree char *link = g_build_filename (dir, "link.json", NULL);
+  g_autofree char *fifo = g_build_filename (dir, "fifo.json", NULL);
+  g_assert_true (g_file_set_contents (plain, "{}", -1, NULL));
+  g_assert_true (g_file_set_contents (sig, "sig", -1, NULL));
+  g_assert_true (g_file_set_contents (lonely, "{}", -1, NULL));
+  g_assert_cmpint (symlink (plain, link), ==, 0);
+  g_assert_cmpint (mkfifo (fifo, 0600), ==, 0);
+
+  int fd = sk_app_open_file (plain, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (fd, >=, 0);
+  char buf[8];
+  g_assert_cmpint (read (fd, buf, sizeof buf), ==, 2);
+  close (fd);
+  const char *refused[] = { link, fifo, dir };
+  for (gsize i = 0; i < G_N_ELEMENTS (refused); i++)
+    {
+      fd = sk_app_open_file (refused[i], &error);
+      g_assert_cmpint (fd, ==, -1);
+      g_assert_nonnull (error);
+      g_clear_error (&error);
+    }
+
+  int sig_fd;
+  g_autofree char *missing = NULL;
+  g_assert_true (sk_app_open_signed (plain, &fd, &sig_fd, &missing, &error));
+  g_assert_no_error (error);
+  g_assert_null (missing);
+  g_assert_cmpint (read (sig_fd, buf, sizeof buf), ==, 3);
+  close (fd);
+  close (sig_fd);
+  g_assert_false (sk_app_open_signed (lonely, &fd, &sig_fd, &missing, &error));
+  g_assert_nonnull (error);
+  g_clear_error (&error);
+  g_assert_cmpstr (missing, ==, "lonely.json.sig");
+  g_assert_cmpint (fd, ==, -1);
+  g_assert_cmpint (sig_fd, ==, -1);
+  g_clear_pointer (&missing, g_free);
+  /* A link is refused as the file itself: no signature is asked for. */
+  g_assert_false (sk_app_open_signed (link, &fd, &sig_fd, &missing, &error));
+  g_assert_nonnull (error);
+  g_clear_error (&error);
+  g_assert_null (missing);
+
+  const char *made[] = { plain, sig, lonely, link, fifo };
+  for (gsize i = 0; i < G_N_ELEMENTS (made); i++)
+    g_assert_cmpint (g_unlink (made[i]), ==, 0);
+  g_assert_cmpint (g_rmdir (dir), ==, 0);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -483,5 +551,6 @@ main (int argc, char **argv)
   g_test_add_func ("/app/next-deadline", test_next_deadline);
   g_test_add_func ("/app/event-labels", test_event_labels);
   g_test_add_func ("/app/journaled-events-named", test_journaled_events_named);
+  g_test_add_func ("/app/open-chosen", test_open_chosen);
   return g_test_run ();
 }
