@@ -316,15 +316,16 @@ read_back (int dirfd, const char *name, const char *expected_sha, GError **error
  * media the station writes to). */
 #define DIRECT_ALIGN 4096
 
-/* The package as it is written: to the file, hashed, kept in a ring, and
- * read back from the medium on a second thread, a step behind the writer:
- * each step is written out (sync_file_range), dropped from the page cache
- * where the kernel allows, read again and compared byte for byte with the
- * ring (the bytes the signature's digest took). */
+/* The package as it is written: to the file, kept in a ring, and read
+ * back from the medium on a second thread, a step behind the writer: each
+ * step is written out (sync_file_range), dropped from the page cache where
+ * the kernel allows, read again, compared byte for byte with the ring, and
+ * only then taken by the signature's digest (on that thread: the writer's
+ * is busy encrypting). */
 typedef struct
 {
   int fd;
-  SkDigest *sum; /* what was written */
+  SkDigest *sum; /* what was read back equal to what was written */
   guint64 written;
   int write_errno;
   guint8 *ring; /* byte N written is at N % READBACK_RING until checked */
@@ -387,7 +388,6 @@ pack_sink_write (PackSink *sink, const guint8 *data, gsize len, GError **error)
         }
       done += (gsize)n;
     }
-  sk_digest_update (sink->sum, data, len);
   sink->written += len;
   if (sink->written - sink->published >= READBACK_STEP)
     {
@@ -461,6 +461,10 @@ read_back_range (PackSink *sink, guint8 *buf, guint64 from, guint64 to)
           sink->mismatch = TRUE;
           return FALSE;
         }
+      /* The signature's digest, here rather than on the writer's thread:
+       * these bytes are what was written, and the writer is busy
+       * encrypting. */
+      sk_digest_update (sink->sum, buf, got);
       from += got;
       g_mutex_lock (&sink->lock);
       sink->checked = from;
@@ -555,6 +559,12 @@ encrypt_in_process (SkKeyring *keyring,
   if (ok && !sink.mismatch && sink.back_errno != 0)
     {
       sk_error_set_from_errno (error, sink.back_errno, _ ("reading the package back"));
+      ok = FALSE;
+    }
+  /* The digest took what was read back: all of it, or nothing is signed. */
+  if (ok && !sink.mismatch && sink.checked != sink.written)
+    {
+      sk_error_set_from_errno (error, EIO, _ ("reading the package back"));
       ok = FALSE;
     }
   if (!ok)
