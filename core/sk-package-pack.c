@@ -25,9 +25,16 @@
 
 /* ---- helpers ----------------------------------------------------------- */
 
+/* Hash the file at PATH; STOP (or the operation's cancellation) ends it
+ * early. */
 static gboolean
-hash_file (
-    const char *path, char **out_sha, guint64 *out_size, SkProgress *progress, GError **error)
+hash_file (const char *path,
+           char **out_sha,
+           guint64 *out_size,
+           SkProgress *progress,
+           GCancellable *cancellable,
+           GCancellable *stop,
+           GError **error)
 {
   int fd = open (path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
   if (fd < 0)
@@ -47,8 +54,15 @@ hash_file (
       close (fd);
       return FALSE;
     }
+  (void)posix_fadvise (fd, 0, 0, POSIX_FADV_SEQUENTIAL);
   for (;;)
     {
+      if (sk_progress_set_error_if_cancelled (progress, cancellable, error) ||
+          g_cancellable_set_error_if_cancelled (stop, error))
+        {
+          close (fd);
+          return FALSE;
+        }
       ssize_t n = read (fd, buf, BLOCK);
       if (n < 0 && errno == EINTR)
         continue;
@@ -62,16 +76,36 @@ hash_file (
         break;
       sk_sha256_update (sum, buf, (gsize)n);
       size += (guint64)n;
-      if (!sk_progress_add (progress, (guint64)n, error))
-        {
-          close (fd);
-          return FALSE;
-        }
     }
   close (fd);
   *out_sha = g_strdup (sk_sha256_hex (sum));
   *out_size = size;
   return TRUE;
+}
+
+/* The manifest's hashes of the files to pack, taken on a thread of their
+ * own while the files are validated (validation reads them too, on the
+ * other core where there is one).  Nothing is written meanwhile. */
+typedef struct
+{
+  const char *const *paths;
+  SkProgress *progress;
+  GCancellable *cancellable;
+  GCancellable *stop; /* validation refused: hashing ends early */
+  char **sha;         /* [i] */
+  guint64 *size;      /* [i] */
+  GError *error;
+} HashJob;
+
+static gpointer
+hash_files (gpointer data)
+{
+  HashJob *job = data;
+  for (guint i = 0; job->paths[i] != NULL; i++)
+    if (!hash_file (job->paths[i], &job->sha[i], &job->size[i], job->progress, job->cancellable,
+                    job->stop, &job->error))
+      break;
+  return NULL;
 }
 
 static char *
@@ -865,14 +899,39 @@ pack_paths (SkStation *station,
     }
   if (!sk_progress_begin (progress, SK_PROGRESS_PHASE_VALIDATE, total, error))
     return NULL;
+  guint n_files = g_strv_length ((GStrv)files);
+  g_autoptr (GCancellable) stop = g_cancellable_new ();
+  g_autoptr (GPtrArray) shas = g_ptr_array_new_full (n_files, g_free);
+  g_ptr_array_set_size (shas, (gint)n_files);
+  g_autofree guint64 *sizes = g_new0 (guint64, n_files);
+  HashJob hashing = { .paths = files,
+                      .progress = progress,
+                      .cancellable = cancellable,
+                      .stop = stop,
+                      .sha = (char **)shas->pdata,
+                      .size = sizes };
+  GThread *hasher = g_thread_new ("sk-pack-hash", hash_files, &hashing);
   g_autoptr (GPtrArray) reports = sk_validate_paths (policy, files, cancellable, error);
   if (reports == NULL)
+    g_cancellable_cancel (stop);
+  else
+    {
+      total = 0;
+      for (guint i = 0; i < reports->len; i++)
+        total += ((SkFileReport *)g_ptr_array_index (reports, i))->size;
+    }
+  gboolean ok = reports != NULL && sk_progress_add (progress, total, error) &&
+                sk_progress_begin (progress, SK_PROGRESS_PHASE_HASH, total, error);
+  g_thread_join (hasher);
+  g_autoptr (GError) hash_error = g_steal_pointer (&hashing.error);
+  if (!ok)
     return NULL;
-  total = 0;
-  for (guint i = 0; i < reports->len; i++)
-    total += ((SkFileReport *)g_ptr_array_index (reports, i))->size;
-  if (!sk_progress_add (progress, total, error) ||
-      !sk_progress_begin (progress, SK_PROGRESS_PHASE_HASH, total, error))
+  if (hash_error != NULL)
+    {
+      g_propagate_error (error, g_steal_pointer (&hash_error));
+      return NULL;
+    }
+  if (!sk_progress_add (progress, total, error))
     return NULL;
 
   g_autoptr (SkManifest) m = _sk_manifest_new (workflow, case_id);
@@ -919,8 +978,8 @@ pack_paths (SkStation *station,
             g_set_error (error, SK_ERROR, SK_ERROR_TAR_DUPLICATE, _ ("%s is given twice"), safe);
             return NULL;
           }
-      if (!hash_file (files[i], &f->sha256, &f->size, progress, error))
-        return NULL;
+      f->sha256 = g_steal_pointer (&shas->pdata[i]);
+      f->size = sizes[i];
     }
 
   EntrySource src = { .paths = files };
