@@ -727,6 +727,10 @@ write_package (SkStation *station,
       close (dirfd);
       return NULL;
     }
+  /* Room for a few of the tar's writes in flight (best effort: the
+   * system's cap may be lower): fewer switches between the two threads. */
+  int sndbuf = 1024 * 1024;
+  (void)setsockopt (sv[1], SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof sndbuf);
   TarJob job = { .fd = sv[1],
                  .progress = progress,
                  .manifest = manifest,
