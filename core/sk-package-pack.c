@@ -346,36 +346,41 @@ read_back (int dirfd, const char *name, const char *expected_sha, GError **error
  * (the writer waits for the read-back beyond that). */
 #define READBACK_STEP ((guint64)4 * 1024 * 1024)
 #define READBACK_RING (3 * READBACK_STEP)
-/* What O_DIRECT reads are aligned to (the largest logical block of the
- * media the station writes to). */
+/* What O_DIRECT writes and reads are aligned to (the largest logical
+ * block of the media the station writes to). */
 #define DIRECT_ALIGN 4096
 
-/* The package as it is written: to the file, kept in a ring, and read
- * back from the medium on a second thread, a step behind the writer: each
- * step is written out (sync_file_range), dropped from the page cache where
- * the kernel allows, read again, compared byte for byte with the ring, and
- * only then taken by the signature's digest (on that thread: the writer's
- * is busy encrypting). */
+/* The package as it is encrypted: kept in a ring, and written and read
+ * back from the medium on a thread of its own (sk-pack-io), a step behind
+ * the encryption.  Each step is written past the page cache where the
+ * file system allows (O_DIRECT: no copy into the page cache, nothing left
+ * to flush), else through it and then flushed (sync_file_range) and
+ * dropped; read again from the device, compared byte for byte with the
+ * ring, and only then taken by the signature's digest.  The encrypting
+ * thread only copies into the ring. */
 typedef struct
 {
-  int fd;
-  SkDigest *sum; /* what was read back equal to what was written */
-  guint64 written;
-  int write_errno;
-  guint8 *ring; /* byte N written is at N % READBACK_RING until checked */
+  int fd;          /* the temporary, read-write */
+  int direct_fd;   /* the same file again, O_DIRECT; -1: none (any more) */
+  SkDigest *sum;   /* what was read back equal to what was written */
+  guint8 *ring;    /* byte N is at N % READBACK_RING until checked; aligned */
+  guint64 written; /* into the ring: the encrypting thread's */
 
   GMutex lock;
-  GCond cond;          /* for both threads: broadcast */
-  guint64 published;   /* the read-back may go this far */
-  guint64 checked;     /* read back and compared this far */
-  gboolean closing;    /* nothing more will be published */
-  gboolean reader_end; /* the read-back ended (at the end, or failed) */
-  gboolean mismatch;   /* something read back differs from what was written */
-  int direct_fd;       /* the file again, O_DIRECT; -1: none */
+  GCond cond;        /* for both threads: broadcast */
+  guint64 published; /* the I/O thread may write and read back this far */
+  guint64 checked;   /* read back and compared this far */
+  gboolean closing;  /* nothing more will be published */
+  gboolean abandon;  /* the encryption failed: stop */
+  gboolean all_out;  /* everything published is written (at the end) */
+  gboolean go_read;  /* the last step may be read back */
+  gboolean io_end;   /* the I/O thread ended (at the end, or failed) */
+  gboolean mismatch; /* something read back differs from what was written */
+  int write_errno;
   int back_errno;
 } PackSink;
 
-/* Copy LEN bytes between the ring and BYTES at file offset OFF, either way. */
+/* Copy LEN bytes from BYTES into the ring at file offset OFF. */
 static void
 ring_copy_in (PackSink *sink, guint64 off, const guint8 *bytes, gsize len)
 {
@@ -394,34 +399,40 @@ ring_equal (PackSink *sink, guint64 off, const guint8 *bytes, gsize len)
          memcmp (sink->ring, bytes + first, len - first) == 0;
 }
 
+/* Why the I/O thread ended early. */
+static void
+pack_sink_set_error (PackSink *sink, GError **error)
+{
+  if (sink->mismatch)
+    g_set_error_literal (error, SK_ERROR, SK_ERROR_MEDIA_READBACK_MISMATCH,
+                         _ ("the package reads back differently from what was written"));
+  else if (sink->write_errno != 0)
+    sk_error_set_from_errno (error, sink->write_errno, _ ("writing the package"));
+  else
+    sk_error_set_from_errno (error, sink->back_errno != 0 ? sink->back_errno : EIO,
+                             _ ("reading the package back"));
+}
+
 static gboolean
 pack_sink_write (PackSink *sink, const guint8 *data, gsize len, GError **error)
 {
   /* Room in the ring: what is older than the ring holds must have been
-   * read back (or the read-back has ended, and says why below). */
+   * written and read back. */
   g_mutex_lock (&sink->lock);
-  while (!sink->reader_end && sink->written + len - sink->checked > READBACK_RING)
+  while (!sink->io_end && sink->written + len - sink->checked > READBACK_RING)
     {
       sink->published = sink->written;
       g_cond_broadcast (&sink->cond);
       g_cond_wait (&sink->cond, &sink->lock);
     }
+  gboolean ended = sink->io_end;
   g_mutex_unlock (&sink->lock);
-  ring_copy_in (sink, sink->written, data, len);
-  gsize done = 0;
-  while (done < len)
+  if (ended)
     {
-      ssize_t n = write (sink->fd, data + done, len - done);
-      if (n < 0 && errno == EINTR)
-        continue;
-      if (n <= 0)
-        {
-          sink->write_errno = n < 0 ? errno : ENOSPC;
-          sk_error_set_from_errno (error, sink->write_errno, _ ("writing the package"));
-          return FALSE;
-        }
-      done += (gsize)n;
+      pack_sink_set_error (sink, error);
+      return FALSE;
     }
+  ring_copy_in (sink, sink->written, data, len);
   sink->written += len;
   if (sink->written - sink->published >= READBACK_STEP)
     {
@@ -447,13 +458,52 @@ pack_sink_out (const guint8 *data, gsize len, gpointer user_data, GError **error
   return TRUE;
 }
 
-/* Read [FROM, TO) back and compare it with the ring.  Through a descriptor opened with
- * O_DIRECT where the file system allows (the bytes then come from the
- * device, with no copy through the page cache), else through the writer's
- * own, after dropping the range from the page cache. */
+/* Write [FROM, TO) from the ring to the file: whole aligned blocks past
+ * the page cache where the file system takes them, the rest (the end of
+ * the package, or everything on a file system without O_DIRECT) through
+ * the page cache. */
+static gboolean
+write_range (PackSink *sink, guint64 from, guint64 to)
+{
+  while (from < to)
+    {
+      gsize at = (gsize)(from % READBACK_RING);
+      gsize n = (gsize)MIN (to - from, (guint64)(READBACK_RING - at));
+      int fd = sink->fd;
+      if (sink->direct_fd >= 0 && n >= DIRECT_ALIGN)
+        {
+          fd = sink->direct_fd;
+          n &= ~(gsize)(DIRECT_ALIGN - 1);
+        }
+      ssize_t w = pwrite (fd, sink->ring + at, n, (off_t)from);
+      if (w < 0 && errno == EINTR)
+        continue;
+      /* A device whose blocks are larger than DIRECT_ALIGN, or a short
+       * write that left FROM unaligned: the rest through the page cache. */
+      if (w < 0 && errno == EINVAL && fd == sink->direct_fd)
+        {
+          close (sink->direct_fd);
+          sink->direct_fd = -1;
+          continue;
+        }
+      if (w <= 0)
+        {
+          sink->write_errno = w < 0 ? errno : ENOSPC;
+          return FALSE;
+        }
+      from += (guint64)w;
+    }
+  return TRUE;
+}
+
+/* Read [FROM, TO) back and compare it with the ring: through the O_DIRECT
+ * descriptor where there is one (the bytes then come from the device),
+ * else through the page cache after flushing and dropping the range. */
 static gboolean
 read_back_range (PackSink *sink, guint8 *buf, guint64 from, guint64 to)
 {
+  /* What went through the page cache (at least the end) reaches the
+   * device first. */
   if (sync_file_range (sink->fd, (off_t)from, (off_t)(to - from),
                        SYNC_FILE_RANGE_WAIT_BEFORE | SYNC_FILE_RANGE_WRITE |
                            SYNC_FILE_RANGE_WAIT_AFTER) != 0)
@@ -495,9 +545,7 @@ read_back_range (PackSink *sink, guint8 *buf, guint64 from, guint64 to)
           sink->mismatch = TRUE;
           return FALSE;
         }
-      /* The signature's digest, here rather than on the writer's thread:
-       * these bytes are what was written, and the writer is busy
-       * encrypting. */
+      /* The signature's digest: these bytes are what was written. */
       sk_digest_update (sink->sum, buf, got);
       from += got;
       g_mutex_lock (&sink->lock);
@@ -509,7 +557,7 @@ read_back_range (PackSink *sink, guint8 *buf, guint64 from, guint64 to)
 }
 
 static gpointer
-read_back_thread (gpointer data)
+pack_io_thread (gpointer data)
 {
   PackSink *sink = data;
   guint8 *buf = NULL;
@@ -519,22 +567,36 @@ read_back_thread (gpointer data)
   while (buf != NULL)
     {
       g_mutex_lock (&sink->lock);
-      while (!sink->closing && sink->published - done < DIRECT_ALIGN)
+      while (!sink->closing && !sink->abandon && sink->published - done < DIRECT_ALIGN)
         g_cond_wait (&sink->cond, &sink->lock);
-      gboolean last = sink->closing;
+      gboolean stop = sink->abandon, last = sink->closing;
       /* Up to a block boundary, except at the end. */
       guint64 to = last ? sink->published : sink->published & ~(guint64)(DIRECT_ALIGN - 1);
       g_mutex_unlock (&sink->lock);
-      if (to > done && !read_back_range (sink, buf, done, to))
+      if (stop || (to > done && !write_range (sink, done, to)))
+        break;
+      if (last)
+        {
+          /* All written: the caller's last look (a fault point) comes
+           * before the end is read back. */
+          g_mutex_lock (&sink->lock);
+          sink->all_out = TRUE;
+          g_cond_broadcast (&sink->cond);
+          while (!sink->go_read && !sink->abandon)
+            g_cond_wait (&sink->cond, &sink->lock);
+          stop = sink->abandon;
+          g_mutex_unlock (&sink->lock);
+        }
+      if (stop || (to > done && !read_back_range (sink, buf, done, to)))
         break;
       done = to;
       if (last)
         break;
     }
   free (buf);
-  /* A writer waiting for room goes on (and learns why at the end). */
+  /* An encryption waiting for room learns why. */
   g_mutex_lock (&sink->lock);
-  sink->reader_end = TRUE;
+  sink->io_end = TRUE;
   g_cond_broadcast (&sink->cond);
   g_mutex_unlock (&sink->lock);
   return NULL;
@@ -544,7 +606,8 @@ read_back_thread (gpointer data)
  * written, unfinished, for the signature), *OUT_SHA (of what was written)
  * and *OUT_MISMATCH (what was read back differs) on success.
  * G_IO_ERROR_NOT_SUPPORTED, with nothing read or written, when the
- * recipient's key is GnuPG's to encrypt to. */
+ * recipient's key is GnuPG's to encrypt to.  *OUT_IO_FAILED: the failure
+ * is the medium's (writing or reading back), not the plaintext's. */
 static gboolean
 encrypt_in_process (SkKeyring *keyring,
                     const char *recipient,
@@ -553,52 +616,63 @@ encrypt_in_process (SkKeyring *keyring,
                     SkDigest **out_sum,
                     char **out_sha,
                     gboolean *out_mismatch,
+                    gboolean *out_io_failed,
                     GCancellable *cancellable,
                     GError **error)
 {
   g_autoptr (SkDigest) sum = sk_digest_new (PACK_SIG_HASH);
-  if (sum == NULL)
+  guint8 *ring = NULL;
+  if (sum == NULL || posix_memalign ((void **)&ring, DIRECT_ALIGN, READBACK_RING) != 0)
     {
       g_set_error_literal (error, SK_ERROR, SK_ERROR_IO_ERROR, _ ("SHA-256 is unavailable"));
       return FALSE;
     }
-  /* The same file again, by its descriptor, for reads past the page
-   * cache; a file system without O_DIRECT (tmpfs) reads through the page
-   * cache after dropping it. */
+  /* The same file again, by its descriptor, for writes and reads past the
+   * page cache; on a file system without O_DIRECT (tmpfs) both go through
+   * the page cache. */
   g_autofree char *self_fd = g_strdup_printf ("/proc/self/fd/%d", out);
-  g_autofree guint8 *ring = g_malloc (READBACK_RING);
-  PackSink sink = { .fd = out,
-                    .sum = sum,
-                    .ring = ring,
-                    .direct_fd = open (self_fd, O_RDONLY | O_DIRECT | O_CLOEXEC) };
+  PackSink sink = {
+    .fd = out, .sum = sum, .ring = ring, .direct_fd = open (self_fd, O_RDWR | O_DIRECT | O_CLOEXEC)
+  };
   g_mutex_init (&sink.lock);
   g_cond_init (&sink.cond);
-  GThread *reader = g_thread_new ("sk-pack-readback", read_back_thread, &sink);
+  GThread *io = g_thread_new ("sk-pack-io", pack_io_thread, &sink);
   gboolean ok = sk_keyring_encrypt_to (keyring, recipient, plain_fd, pack_sink_out, &sink,
                                        cancellable, error);
-  /* A medium that changes what was written is caught below: the tail of
+  g_mutex_lock (&sink.lock);
+  sink.published = sink.written;
+  sink.closing = TRUE;
+  sink.abandon = !ok;
+  g_cond_broadcast (&sink.cond);
+  while (ok && !sink.all_out && !sink.io_end)
+    g_cond_wait (&sink.cond, &sink.lock);
+  g_mutex_unlock (&sink.lock);
+  /* A medium that changes what was written is caught below: the end of
    * the package is read back after this point. */
   if (ok)
     sk_fault_point ("pack-before-fsync");
   g_mutex_lock (&sink.lock);
-  sink.published = sink.written;
-  sink.closing = TRUE;
+  sink.go_read = TRUE;
   g_cond_broadcast (&sink.cond);
   g_mutex_unlock (&sink.lock);
-  g_thread_join (reader);
+  g_thread_join (io);
   if (sink.direct_fd >= 0)
     close (sink.direct_fd);
   g_mutex_clear (&sink.lock);
   g_cond_clear (&sink.cond);
-  if (ok && !sink.mismatch && sink.back_errno != 0)
+  free (ring);
+  *out_io_failed = sink.write_errno != 0 || sink.back_errno != 0;
+  /* What was read back differs: the caller says so, by name. */
+  if (sink.mismatch)
     {
-      sk_error_set_from_errno (error, sink.back_errno, _ ("reading the package back"));
-      ok = FALSE;
+      g_clear_error (error);
+      ok = TRUE;
     }
-  /* The digest took what was read back: all of it, or nothing is signed. */
-  if (ok && !sink.mismatch && sink.checked != sink.written)
+  else if (ok && (sink.write_errno != 0 || sink.back_errno != 0 || sink.checked != sink.written))
     {
-      sk_error_set_from_errno (error, EIO, _ ("reading the package back"));
+      /* The digest took what was read back: all of it, or nothing is
+       * signed. */
+      pack_sink_set_error (&sink, error);
       ok = FALSE;
     }
   if (!ok)
@@ -743,12 +817,12 @@ write_package (SkStation *station,
   SkKeyring *keyring = sk_station_get_keyring (station);
   g_autoptr (GError) enc_error = NULL;
   g_autofree char *sha = NULL;
-  gboolean back_mismatch = FALSE;
+  gboolean back_mismatch = FALSE, io_failed = FALSE;
   g_autoptr (SkDigest) sum = NULL;
   /* In-process first (issue 15); GnuPG for a recipient key it does not
    * handle, before a byte is read from the tar. */
   gboolean ok = encrypt_in_process (keyring, m->recipient, sv[0], out, &sum, &sha, &back_mismatch,
-                                    cancellable, &enc_error);
+                                    &io_failed, cancellable, &enc_error);
   gboolean in_process = ok || !g_error_matches (enc_error, G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED);
   if (!in_process)
     {
@@ -762,9 +836,10 @@ write_package (SkStation *station,
   close (sv[0]);
   close (sv[1]);
   /* The tar's own failure explains a short message, except when the
-   * encryption stopped first for a cancellation: the tar then only saw
-   * its reader go. */
-  if (job.error != NULL && !g_error_matches (enc_error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+   * encryption stopped first for a cancellation or for the medium: the tar
+   * then only saw its reader go. */
+  if (job.error != NULL && !g_error_matches (enc_error, G_IO_ERROR, G_IO_ERROR_CANCELLED) &&
+      !back_mismatch && !io_failed)
     {
       g_propagate_error (error, job.error);
       ok = FALSE;
