@@ -587,6 +587,9 @@ pack_io_thread (gpointer data)
           stop = sink->abandon;
           g_mutex_unlock (&sink->lock);
         }
+      /* Each step is on the medium; a test may change it here. */
+      if (!stop && to > done)
+        sk_fault_point ("pack-before-readback");
       if (stop || (to > done && !read_back_range (sink, buf, done, to)))
         break;
       done = to;
