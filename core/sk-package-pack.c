@@ -350,31 +350,36 @@ read_back (int dirfd, const char *name, const char *expected_sha, GError **error
  * block of the media the station writes to). */
 #define DIRECT_ALIGN 4096
 
-/* The package as it is encrypted: kept in a ring, and written and read
- * back from the medium on a thread of its own (sk-pack-io), a step behind
- * the encryption.  Each step is written past the page cache where the
- * file system allows (O_DIRECT: no copy into the page cache, nothing left
- * to flush), else through it and then flushed (sync_file_range) and
- * dropped; read again from the device, compared byte for byte with the
- * ring, and only then taken by the signature's digest.  The encrypting
+/* The package as it is encrypted: kept in a ring, written out by one
+ * thread (sk-pack-write) and read back from the medium by another
+ * (sk-pack-check), a step or more behind the encryption, so that writing
+ * a step, reading back the one before and encrypting the next overlap.
+ * Each step is hashed for the signature as it is written, then written
+ * past the page cache where the file system allows (O_DIRECT: no copy into
+ * the page cache, nothing left to flush), else through it; read again from
+ * the device (past the page cache, or after flushing and dropping the
+ * range) and compared byte for byte with the ring, so the signature's
+ * digest took exactly the bytes that read back the same.  The encrypting
  * thread only copies into the ring. */
 typedef struct
 {
   int fd;          /* the temporary, read-write */
-  int direct_fd;   /* the same file again, O_DIRECT; -1: none (any more) */
-  SkDigest *sum;   /* what was read back equal to what was written */
+  int direct_wfd;  /* the writer's O_DIRECT descriptor of it; -1: none (any more) */
+  int direct_rfd;  /* the reader's */
+  SkDigest *sum;   /* what was written (and, at the end, read back the same) */
   guint8 *ring;    /* byte N is at N % READBACK_RING until checked; aligned */
   guint64 written; /* into the ring: the encrypting thread's */
 
   GMutex lock;
-  GCond cond;        /* for both threads: broadcast */
-  guint64 published; /* the I/O thread may write and read back this far */
+  GCond cond;        /* for all threads: broadcast */
+  guint64 published; /* the writer may go this far */
+  guint64 out;       /* written to the file this far */
   guint64 checked;   /* read back and compared this far */
   gboolean closing;  /* nothing more will be published */
   gboolean abandon;  /* the encryption failed: stop */
   gboolean all_out;  /* everything published is written (at the end) */
-  gboolean go_read;  /* the last step may be read back */
-  gboolean io_end;   /* the I/O thread ended (at the end, or failed) */
+  gboolean go_read;  /* the end may be read back */
+  gboolean io_end;   /* the writer or the reader failed, or the reader is done */
   gboolean mismatch; /* something read back differs from what was written */
   int write_errno;
   int back_errno;
@@ -399,7 +404,17 @@ ring_equal (PackSink *sink, guint64 off, const guint8 *bytes, gsize len)
          memcmp (sink->ring, bytes + first, len - first) == 0;
 }
 
-/* Why the I/O thread ended early. */
+/* The signature's digest over [OFF, OFF + LEN) of the ring. */
+static void
+ring_hash (PackSink *sink, guint64 off, gsize len)
+{
+  gsize at = (gsize)(off % READBACK_RING);
+  gsize first = MIN (len, (gsize)READBACK_RING - at);
+  sk_digest_update (sink->sum, sink->ring + at, first);
+  sk_digest_update (sink->sum, sink->ring, len - first);
+}
+
+/* Why the writer or the reader ended early. */
 static void
 pack_sink_set_error (PackSink *sink, GError **error)
 {
@@ -470,9 +485,9 @@ write_range (PackSink *sink, guint64 from, guint64 to)
       gsize at = (gsize)(from % READBACK_RING);
       gsize n = (gsize)MIN (to - from, (guint64)(READBACK_RING - at));
       int fd = sink->fd;
-      if (sink->direct_fd >= 0 && n >= DIRECT_ALIGN)
+      if (sink->direct_wfd >= 0 && n >= DIRECT_ALIGN)
         {
-          fd = sink->direct_fd;
+          fd = sink->direct_wfd;
           n &= ~(gsize)(DIRECT_ALIGN - 1);
         }
       ssize_t w = pwrite (fd, sink->ring + at, n, (off_t)from);
@@ -480,10 +495,10 @@ write_range (PackSink *sink, guint64 from, guint64 to)
         continue;
       /* A device whose blocks are larger than DIRECT_ALIGN, or a short
        * write that left FROM unaligned: the rest through the page cache. */
-      if (w < 0 && errno == EINVAL && fd == sink->direct_fd)
+      if (w < 0 && errno == EINVAL && fd == sink->direct_wfd)
         {
-          close (sink->direct_fd);
-          sink->direct_fd = -1;
+          close (sink->direct_wfd);
+          sink->direct_wfd = -1;
           continue;
         }
       if (w <= 0)
@@ -511,14 +526,14 @@ read_back_range (PackSink *sink, guint8 *buf, guint64 from, guint64 to)
       sink->back_errno = errno;
       return FALSE;
     }
-  if (sink->direct_fd < 0)
+  if (sink->direct_rfd < 0)
     (void)posix_fadvise (sink->fd, (off_t)from, (off_t)(to - from), POSIX_FADV_DONTNEED);
   while (from < to)
     {
-      int fd = sink->direct_fd >= 0 ? sink->direct_fd : sink->fd;
+      int fd = sink->direct_rfd >= 0 ? sink->direct_rfd : sink->fd;
       /* O_DIRECT reads whole aligned blocks: FROM stays aligned (every
        * range but the last ends on a block), the last read comes up short. */
-      gsize want = sink->direct_fd >= 0
+      gsize want = sink->direct_rfd >= 0
                        ? (gsize)MIN ((guint64)BLOCK,
                                      (to - from + DIRECT_ALIGN - 1) & ~(guint64)(DIRECT_ALIGN - 1))
                        : (gsize)MIN ((guint64)BLOCK, to - from);
@@ -527,10 +542,10 @@ read_back_range (PackSink *sink, guint8 *buf, guint64 from, guint64 to)
         continue;
       /* A device whose blocks are larger than DIRECT_ALIGN, or a short read
        * that left FROM unaligned: the rest through the page cache. */
-      if (n < 0 && errno == EINVAL && sink->direct_fd >= 0)
+      if (n < 0 && errno == EINVAL && sink->direct_rfd >= 0)
         {
-          close (sink->direct_fd);
-          sink->direct_fd = -1;
+          close (sink->direct_rfd);
+          sink->direct_rfd = -1;
           (void)posix_fadvise (sink->fd, (off_t)from, (off_t)(to - from), POSIX_FADV_DONTNEED);
           continue;
         }
@@ -545,8 +560,6 @@ read_back_range (PackSink *sink, guint8 *buf, guint64 from, guint64 to)
           sink->mismatch = TRUE;
           return FALSE;
         }
-      /* The signature's digest: these bytes are what was written. */
-      sk_digest_update (sink->sum, buf, got);
       from += got;
       g_mutex_lock (&sink->lock);
       sink->checked = from;
@@ -556,52 +569,85 @@ read_back_range (PackSink *sink, guint8 *buf, guint64 from, guint64 to)
   return TRUE;
 }
 
+/* The writer or the reader failed, or the reader is done: everyone stops
+ * waiting. */
+static void
+pack_sink_end (PackSink *sink)
+{
+  g_mutex_lock (&sink->lock);
+  sink->io_end = TRUE;
+  g_cond_broadcast (&sink->cond);
+  g_mutex_unlock (&sink->lock);
+}
+
 static gpointer
-pack_io_thread (gpointer data)
+pack_write_thread (gpointer data)
+{
+  PackSink *sink = data;
+  guint64 done = 0;
+  for (;;)
+    {
+      g_mutex_lock (&sink->lock);
+      while (!sink->closing && !sink->abandon && !sink->io_end &&
+             sink->published - done < DIRECT_ALIGN)
+        g_cond_wait (&sink->cond, &sink->lock);
+      gboolean stop = sink->abandon || sink->io_end, last = sink->closing;
+      /* Up to a block boundary, except at the end. */
+      guint64 to = last ? sink->published : sink->published & ~(guint64)(DIRECT_ALIGN - 1);
+      g_mutex_unlock (&sink->lock);
+      if (stop)
+        break;
+      ring_hash (sink, done, (gsize)(to - done));
+      if (!write_range (sink, done, to))
+        {
+          pack_sink_end (sink);
+          break;
+        }
+      done = to;
+      g_mutex_lock (&sink->lock);
+      sink->out = to;
+      sink->all_out = last;
+      g_cond_broadcast (&sink->cond);
+      g_mutex_unlock (&sink->lock);
+      if (last)
+        break;
+    }
+  return NULL;
+}
+
+static gpointer
+pack_check_thread (gpointer data)
 {
   PackSink *sink = data;
   guint8 *buf = NULL;
   if (posix_memalign ((void **)&buf, DIRECT_ALIGN, BLOCK) != 0)
     sink->back_errno = ENOMEM;
   guint64 done = 0;
-  while (buf != NULL)
+  gboolean ok = buf != NULL;
+  while (ok)
     {
+      /* A step at a time while the package grows; the end (all written)
+       * only when the caller lets it, after its last look. */
       g_mutex_lock (&sink->lock);
-      while (!sink->closing && !sink->abandon && sink->published - done < DIRECT_ALIGN)
+      while (!sink->abandon && !sink->io_end &&
+             (sink->all_out ? !sink->go_read : sink->out - done < READBACK_STEP))
         g_cond_wait (&sink->cond, &sink->lock);
-      gboolean stop = sink->abandon, last = sink->closing;
-      /* Up to a block boundary, except at the end. */
-      guint64 to = last ? sink->published : sink->published & ~(guint64)(DIRECT_ALIGN - 1);
+      gboolean stop = sink->abandon || sink->io_end, last = sink->all_out;
+      guint64 to = sink->out;
       g_mutex_unlock (&sink->lock);
-      if (stop || (to > done && !write_range (sink, done, to)))
+      if (stop)
         break;
-      if (last)
-        {
-          /* All written: the caller's last look (a fault point) comes
-           * before the end is read back. */
-          g_mutex_lock (&sink->lock);
-          sink->all_out = TRUE;
-          g_cond_broadcast (&sink->cond);
-          while (!sink->go_read && !sink->abandon)
-            g_cond_wait (&sink->cond, &sink->lock);
-          stop = sink->abandon;
-          g_mutex_unlock (&sink->lock);
-        }
       /* Each step is on the medium; a test may change it here. */
-      if (!stop && to > done)
+      if (to > done)
         sk_fault_point ("pack-before-readback");
-      if (stop || (to > done && !read_back_range (sink, buf, done, to)))
-        break;
+      ok = to <= done || read_back_range (sink, buf, done, to);
       done = to;
       if (last)
         break;
     }
   free (buf);
   /* An encryption waiting for room learns why. */
-  g_mutex_lock (&sink->lock);
-  sink->io_end = TRUE;
-  g_cond_broadcast (&sink->cond);
-  g_mutex_unlock (&sink->lock);
+  pack_sink_end (sink);
   return NULL;
 }
 
@@ -634,12 +680,15 @@ encrypt_in_process (SkKeyring *keyring,
    * page cache; on a file system without O_DIRECT (tmpfs) both go through
    * the page cache. */
   g_autofree char *self_fd = g_strdup_printf ("/proc/self/fd/%d", out);
-  PackSink sink = {
-    .fd = out, .sum = sum, .ring = ring, .direct_fd = open (self_fd, O_RDWR | O_DIRECT | O_CLOEXEC)
-  };
+  PackSink sink = { .fd = out,
+                    .sum = sum,
+                    .ring = ring,
+                    .direct_wfd = open (self_fd, O_WRONLY | O_DIRECT | O_CLOEXEC),
+                    .direct_rfd = open (self_fd, O_RDONLY | O_DIRECT | O_CLOEXEC) };
   g_mutex_init (&sink.lock);
   g_cond_init (&sink.cond);
-  GThread *io = g_thread_new ("sk-pack-io", pack_io_thread, &sink);
+  GThread *writer = g_thread_new ("sk-pack-write", pack_write_thread, &sink);
+  GThread *reader = g_thread_new ("sk-pack-check", pack_check_thread, &sink);
   gboolean ok = sk_keyring_encrypt_to (keyring, recipient, plain_fd, pack_sink_out, &sink,
                                        cancellable, error);
   g_mutex_lock (&sink.lock);
@@ -658,9 +707,12 @@ encrypt_in_process (SkKeyring *keyring,
   sink.go_read = TRUE;
   g_cond_broadcast (&sink.cond);
   g_mutex_unlock (&sink.lock);
-  g_thread_join (io);
-  if (sink.direct_fd >= 0)
-    close (sink.direct_fd);
+  g_thread_join (writer);
+  g_thread_join (reader);
+  if (sink.direct_wfd >= 0)
+    close (sink.direct_wfd);
+  if (sink.direct_rfd >= 0)
+    close (sink.direct_rfd);
   g_mutex_clear (&sink.lock);
   g_cond_clear (&sink.cond);
   free (ring);
