@@ -18,6 +18,9 @@ typedef struct archive_entry *SkArchiveEntry;
 G_DEFINE_AUTO_CLEANUP_FREE_FUNC (SkArchiveEntry, archive_entry_free, NULL)
 
 #define BLOCK (64 * 1024)
+/* What a file's data is read in when it is archived: the size of each
+ * write to the archive's descriptor. */
+#define WRITE_BLOCK (256 * 1024)
 
 gboolean
 sk_tar_name_is_safe (const char *name)
@@ -87,11 +90,12 @@ sk_tar_writer_new (int fd, GError **error)
   w->fd = fd;
   w->a = archive_write_new ();
   if (w->a == NULL || archive_write_set_format_pax_restricted (w->a) != ARCHIVE_OK ||
-      /* Hand the bytes on in 256 KiB writes (at 10 KiB, the classic tar
-       * block, a 500 MB archive takes 50,000 system calls), but pad the
-       * end as before, to a multiple of 10 KiB. */
-      archive_write_set_bytes_per_block (w->a, 256 * 1024) != ARCHIVE_OK ||
-      archive_write_set_bytes_in_last_block (w->a, 10240) != ARCHIVE_OK ||
+      /* Unblocked: libarchive hands each piece on as it is given (file
+       * data in WRITE_BLOCK reads, headers as they are made) instead of
+       * copying every byte into a block of its own first.  The archive
+       * then ends with its two zero blocks, not padded further to the
+       * classic 10 KiB record, which no reader needs. */
+      archive_write_set_bytes_per_block (w->a, 0) != ARCHIVE_OK ||
       archive_write_open2 (w->a, w, NULL, writer_write, NULL, NULL) != ARCHIVE_OK)
     {
       if (w->a != NULL)
@@ -139,14 +143,14 @@ gboolean
 sk_tar_writer_add_fd (
     SkTarWriter *w, const char *name, guint64 size, gint64 mtime, int data_fd, GError **error)
 {
-  g_autofree guint8 *buf = g_malloc (BLOCK);
+  g_autofree guint8 *buf = g_malloc (WRITE_BLOCK);
   guint64 done = 0;
 
   if (!write_header (w, name, size, mtime, error))
     return FALSE;
   while (done < size)
     {
-      ssize_t n = read (data_fd, buf, (size_t)MIN ((guint64)BLOCK, size - done));
+      ssize_t n = read (data_fd, buf, (size_t)MIN ((guint64)WRITE_BLOCK, size - done));
       if (n < 0 && errno == EINTR)
         continue;
       if (n < 0)

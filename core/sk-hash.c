@@ -250,6 +250,12 @@ sk_cfb_encrypt (SkCfb *cfb, guint8 *data, gsize len)
   return gcry_cipher_encrypt (cfb->hd, data, len, NULL, 0) == 0;
 }
 
+gboolean
+sk_cfb_encrypt_to (SkCfb *cfb, guint8 *out, const guint8 *in, gsize len)
+{
+  return gcry_cipher_encrypt (cfb->hd, out, len, in, len) == 0;
+}
+
 void
 sk_cfb_free (SkCfb *cfb)
 {

@@ -73,6 +73,10 @@ sk_cfb_decrypt (SkCfb *cfb, guint8 *data, gsize len);
 /* The same, the other way (sk-pgp-write.c). */
 gboolean
 sk_cfb_encrypt (SkCfb *cfb, guint8 *data, gsize len);
+/* The same from IN to OUT (LEN bytes each, not overlapping): no copy
+ * first. */
+gboolean
+sk_cfb_encrypt_to (SkCfb *cfb, guint8 *out, const guint8 *in, gsize len);
 void
 sk_cfb_free (SkCfb *cfb);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (SkCfb, sk_cfb_free)

@@ -25,9 +25,16 @@
 
 /* ---- helpers ----------------------------------------------------------- */
 
+/* Hash the file at PATH; STOP (or the operation's cancellation) ends it
+ * early. */
 static gboolean
-hash_file (
-    const char *path, char **out_sha, guint64 *out_size, SkProgress *progress, GError **error)
+hash_file (const char *path,
+           char **out_sha,
+           guint64 *out_size,
+           SkProgress *progress,
+           GCancellable *cancellable,
+           GCancellable *stop,
+           GError **error)
 {
   int fd = open (path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
   if (fd < 0)
@@ -47,8 +54,15 @@ hash_file (
       close (fd);
       return FALSE;
     }
+  (void)posix_fadvise (fd, 0, 0, POSIX_FADV_SEQUENTIAL);
   for (;;)
     {
+      if (sk_progress_set_error_if_cancelled (progress, cancellable, error) ||
+          g_cancellable_set_error_if_cancelled (stop, error))
+        {
+          close (fd);
+          return FALSE;
+        }
       ssize_t n = read (fd, buf, BLOCK);
       if (n < 0 && errno == EINTR)
         continue;
@@ -62,16 +76,36 @@ hash_file (
         break;
       sk_sha256_update (sum, buf, (gsize)n);
       size += (guint64)n;
-      if (!sk_progress_add (progress, (guint64)n, error))
-        {
-          close (fd);
-          return FALSE;
-        }
     }
   close (fd);
   *out_sha = g_strdup (sk_sha256_hex (sum));
   *out_size = size;
   return TRUE;
+}
+
+/* The manifest's hashes of the files to pack, taken on a thread of their
+ * own while the files are validated (validation reads them too, on the
+ * other core where there is one).  Nothing is written meanwhile. */
+typedef struct
+{
+  const char *const *paths;
+  SkProgress *progress;
+  GCancellable *cancellable;
+  GCancellable *stop; /* validation refused: hashing ends early */
+  char **sha;         /* [i] */
+  guint64 *size;      /* [i] */
+  GError *error;
+} HashJob;
+
+static gpointer
+hash_files (gpointer data)
+{
+  HashJob *job = data;
+  for (guint i = 0; job->paths[i] != NULL; i++)
+    if (!hash_file (job->paths[i], &job->sha[i], &job->size[i], job->progress, job->cancellable,
+                    job->stop, &job->error))
+      break;
+  return NULL;
 }
 
 static char *
@@ -312,35 +346,46 @@ read_back (int dirfd, const char *name, const char *expected_sha, GError **error
  * (the writer waits for the read-back beyond that). */
 #define READBACK_STEP ((guint64)4 * 1024 * 1024)
 #define READBACK_RING (3 * READBACK_STEP)
-/* What O_DIRECT reads are aligned to (the largest logical block of the
- * media the station writes to). */
+/* What O_DIRECT writes and reads are aligned to (the largest logical
+ * block of the media the station writes to). */
 #define DIRECT_ALIGN 4096
 
-/* The package as it is written: to the file, hashed, kept in a ring, and
- * read back from the medium on a second thread, a step behind the writer:
- * each step is written out (sync_file_range), dropped from the page cache
- * where the kernel allows, read again and compared byte for byte with the
- * ring (the bytes the signature's digest took). */
+/* The package as it is encrypted: kept in a ring, written out by one
+ * thread (sk-pack-write) and read back from the medium by another
+ * (sk-pack-check), a step or more behind the encryption, so that writing
+ * a step, reading back the one before and encrypting the next overlap.
+ * Each step is hashed for the signature as it is written, then written
+ * past the page cache where the file system allows (O_DIRECT: no copy into
+ * the page cache, nothing left to flush), else through it; read again from
+ * the device (past the page cache, or after flushing and dropping the
+ * range) and compared byte for byte with the ring, so the signature's
+ * digest took exactly the bytes that read back the same.  The encrypting
+ * thread only copies into the ring. */
 typedef struct
 {
-  int fd;
-  SkDigest *sum; /* what was written */
-  guint64 written;
-  int write_errno;
-  guint8 *ring; /* byte N written is at N % READBACK_RING until checked */
+  int fd;          /* the temporary, read-write */
+  int direct_wfd;  /* the writer's O_DIRECT descriptor of it; -1: none (any more) */
+  int direct_rfd;  /* the reader's */
+  SkDigest *sum;   /* what was written (and, at the end, read back the same) */
+  guint8 *ring;    /* byte N is at N % READBACK_RING until checked; aligned */
+  guint64 written; /* into the ring: the encrypting thread's */
 
   GMutex lock;
-  GCond cond;          /* for both threads: broadcast */
-  guint64 published;   /* the read-back may go this far */
-  guint64 checked;     /* read back and compared this far */
-  gboolean closing;    /* nothing more will be published */
-  gboolean reader_end; /* the read-back ended (at the end, or failed) */
-  gboolean mismatch;   /* something read back differs from what was written */
-  int direct_fd;       /* the file again, O_DIRECT; -1: none */
+  GCond cond;        /* for all threads: broadcast */
+  guint64 published; /* the writer may go this far */
+  guint64 out;       /* written to the file this far */
+  guint64 checked;   /* read back and compared this far */
+  gboolean closing;  /* nothing more will be published */
+  gboolean abandon;  /* the encryption failed: stop */
+  gboolean all_out;  /* everything published is written (at the end) */
+  gboolean go_read;  /* the end may be read back */
+  gboolean io_end;   /* the writer or the reader failed, or the reader is done */
+  gboolean mismatch; /* something read back differs from what was written */
+  int write_errno;
   int back_errno;
 } PackSink;
 
-/* Copy LEN bytes between the ring and BYTES at file offset OFF, either way. */
+/* Copy LEN bytes from BYTES into the ring at file offset OFF. */
 static void
 ring_copy_in (PackSink *sink, guint64 off, const guint8 *bytes, gsize len)
 {
@@ -359,35 +404,50 @@ ring_equal (PackSink *sink, guint64 off, const guint8 *bytes, gsize len)
          memcmp (sink->ring, bytes + first, len - first) == 0;
 }
 
+/* The signature's digest over [OFF, OFF + LEN) of the ring. */
+static void
+ring_hash (PackSink *sink, guint64 off, gsize len)
+{
+  gsize at = (gsize)(off % READBACK_RING);
+  gsize first = MIN (len, (gsize)READBACK_RING - at);
+  sk_digest_update (sink->sum, sink->ring + at, first);
+  sk_digest_update (sink->sum, sink->ring, len - first);
+}
+
+/* Why the writer or the reader ended early. */
+static void
+pack_sink_set_error (PackSink *sink, GError **error)
+{
+  if (sink->mismatch)
+    g_set_error_literal (error, SK_ERROR, SK_ERROR_MEDIA_READBACK_MISMATCH,
+                         _ ("the package reads back differently from what was written"));
+  else if (sink->write_errno != 0)
+    sk_error_set_from_errno (error, sink->write_errno, _ ("writing the package"));
+  else
+    sk_error_set_from_errno (error, sink->back_errno != 0 ? sink->back_errno : EIO,
+                             _ ("reading the package back"));
+}
+
 static gboolean
 pack_sink_write (PackSink *sink, const guint8 *data, gsize len, GError **error)
 {
   /* Room in the ring: what is older than the ring holds must have been
-   * read back (or the read-back has ended, and says why below). */
+   * written and read back. */
   g_mutex_lock (&sink->lock);
-  while (!sink->reader_end && sink->written + len - sink->checked > READBACK_RING)
+  while (!sink->io_end && sink->written + len - sink->checked > READBACK_RING)
     {
       sink->published = sink->written;
       g_cond_broadcast (&sink->cond);
       g_cond_wait (&sink->cond, &sink->lock);
     }
+  gboolean ended = sink->io_end;
   g_mutex_unlock (&sink->lock);
-  ring_copy_in (sink, sink->written, data, len);
-  gsize done = 0;
-  while (done < len)
+  if (ended)
     {
-      ssize_t n = write (sink->fd, data + done, len - done);
-      if (n < 0 && errno == EINTR)
-        continue;
-      if (n <= 0)
-        {
-          sink->write_errno = n < 0 ? errno : ENOSPC;
-          sk_error_set_from_errno (error, sink->write_errno, _ ("writing the package"));
-          return FALSE;
-        }
-      done += (gsize)n;
+      pack_sink_set_error (sink, error);
+      return FALSE;
     }
-  sk_digest_update (sink->sum, data, len);
+  ring_copy_in (sink, sink->written, data, len);
   sink->written += len;
   if (sink->written - sink->published >= READBACK_STEP)
     {
@@ -413,13 +473,52 @@ pack_sink_out (const guint8 *data, gsize len, gpointer user_data, GError **error
   return TRUE;
 }
 
-/* Read [FROM, TO) back and compare it with the ring.  Through a descriptor opened with
- * O_DIRECT where the file system allows (the bytes then come from the
- * device, with no copy through the page cache), else through the writer's
- * own, after dropping the range from the page cache. */
+/* Write [FROM, TO) from the ring to the file: whole aligned blocks past
+ * the page cache where the file system takes them, the rest (the end of
+ * the package, or everything on a file system without O_DIRECT) through
+ * the page cache. */
+static gboolean
+write_range (PackSink *sink, guint64 from, guint64 to)
+{
+  while (from < to)
+    {
+      gsize at = (gsize)(from % READBACK_RING);
+      gsize n = (gsize)MIN (to - from, (guint64)(READBACK_RING - at));
+      int fd = sink->fd;
+      if (sink->direct_wfd >= 0 && n >= DIRECT_ALIGN)
+        {
+          fd = sink->direct_wfd;
+          n &= ~(gsize)(DIRECT_ALIGN - 1);
+        }
+      ssize_t w = pwrite (fd, sink->ring + at, n, (off_t)from);
+      if (w < 0 && errno == EINTR)
+        continue;
+      /* A device whose blocks are larger than DIRECT_ALIGN, or a short
+       * write that left FROM unaligned: the rest through the page cache. */
+      if (w < 0 && errno == EINVAL && fd == sink->direct_wfd)
+        {
+          close (sink->direct_wfd);
+          sink->direct_wfd = -1;
+          continue;
+        }
+      if (w <= 0)
+        {
+          sink->write_errno = w < 0 ? errno : ENOSPC;
+          return FALSE;
+        }
+      from += (guint64)w;
+    }
+  return TRUE;
+}
+
+/* Read [FROM, TO) back and compare it with the ring: through the O_DIRECT
+ * descriptor where there is one (the bytes then come from the device),
+ * else through the page cache after flushing and dropping the range. */
 static gboolean
 read_back_range (PackSink *sink, guint8 *buf, guint64 from, guint64 to)
 {
+  /* What went through the page cache (at least the end) reaches the
+   * device first. */
   if (sync_file_range (sink->fd, (off_t)from, (off_t)(to - from),
                        SYNC_FILE_RANGE_WAIT_BEFORE | SYNC_FILE_RANGE_WRITE |
                            SYNC_FILE_RANGE_WAIT_AFTER) != 0)
@@ -427,14 +526,14 @@ read_back_range (PackSink *sink, guint8 *buf, guint64 from, guint64 to)
       sink->back_errno = errno;
       return FALSE;
     }
-  if (sink->direct_fd < 0)
+  if (sink->direct_rfd < 0)
     (void)posix_fadvise (sink->fd, (off_t)from, (off_t)(to - from), POSIX_FADV_DONTNEED);
   while (from < to)
     {
-      int fd = sink->direct_fd >= 0 ? sink->direct_fd : sink->fd;
+      int fd = sink->direct_rfd >= 0 ? sink->direct_rfd : sink->fd;
       /* O_DIRECT reads whole aligned blocks: FROM stays aligned (every
        * range but the last ends on a block), the last read comes up short. */
-      gsize want = sink->direct_fd >= 0
+      gsize want = sink->direct_rfd >= 0
                        ? (gsize)MIN ((guint64)BLOCK,
                                      (to - from + DIRECT_ALIGN - 1) & ~(guint64)(DIRECT_ALIGN - 1))
                        : (gsize)MIN ((guint64)BLOCK, to - from);
@@ -443,10 +542,10 @@ read_back_range (PackSink *sink, guint8 *buf, guint64 from, guint64 to)
         continue;
       /* A device whose blocks are larger than DIRECT_ALIGN, or a short read
        * that left FROM unaligned: the rest through the page cache. */
-      if (n < 0 && errno == EINVAL && sink->direct_fd >= 0)
+      if (n < 0 && errno == EINVAL && sink->direct_rfd >= 0)
         {
-          close (sink->direct_fd);
-          sink->direct_fd = -1;
+          close (sink->direct_rfd);
+          sink->direct_rfd = -1;
           (void)posix_fadvise (sink->fd, (off_t)from, (off_t)(to - from), POSIX_FADV_DONTNEED);
           continue;
         }
@@ -470,35 +569,85 @@ read_back_range (PackSink *sink, guint8 *buf, guint64 from, guint64 to)
   return TRUE;
 }
 
+/* The writer or the reader failed, or the reader is done: everyone stops
+ * waiting. */
+static void
+pack_sink_end (PackSink *sink)
+{
+  g_mutex_lock (&sink->lock);
+  sink->io_end = TRUE;
+  g_cond_broadcast (&sink->cond);
+  g_mutex_unlock (&sink->lock);
+}
+
 static gpointer
-read_back_thread (gpointer data)
+pack_write_thread (gpointer data)
+{
+  PackSink *sink = data;
+  guint64 done = 0;
+  for (;;)
+    {
+      g_mutex_lock (&sink->lock);
+      while (!sink->closing && !sink->abandon && !sink->io_end &&
+             sink->published - done < DIRECT_ALIGN)
+        g_cond_wait (&sink->cond, &sink->lock);
+      gboolean stop = sink->abandon || sink->io_end, last = sink->closing;
+      /* Up to a block boundary, except at the end. */
+      guint64 to = last ? sink->published : sink->published & ~(guint64)(DIRECT_ALIGN - 1);
+      g_mutex_unlock (&sink->lock);
+      if (stop)
+        break;
+      ring_hash (sink, done, (gsize)(to - done));
+      if (!write_range (sink, done, to))
+        {
+          pack_sink_end (sink);
+          break;
+        }
+      done = to;
+      g_mutex_lock (&sink->lock);
+      sink->out = to;
+      sink->all_out = last;
+      g_cond_broadcast (&sink->cond);
+      g_mutex_unlock (&sink->lock);
+      if (last)
+        break;
+    }
+  return NULL;
+}
+
+static gpointer
+pack_check_thread (gpointer data)
 {
   PackSink *sink = data;
   guint8 *buf = NULL;
   if (posix_memalign ((void **)&buf, DIRECT_ALIGN, BLOCK) != 0)
     sink->back_errno = ENOMEM;
   guint64 done = 0;
-  while (buf != NULL)
+  gboolean ok = buf != NULL;
+  while (ok)
     {
+      /* A step at a time while the package grows; the end (all written)
+       * only when the caller lets it, after its last look. */
       g_mutex_lock (&sink->lock);
-      while (!sink->closing && sink->published - done < DIRECT_ALIGN)
+      while (!sink->abandon && !sink->io_end &&
+             (sink->all_out ? !sink->go_read : sink->out - done < READBACK_STEP))
         g_cond_wait (&sink->cond, &sink->lock);
-      gboolean last = sink->closing;
-      /* Up to a block boundary, except at the end. */
-      guint64 to = last ? sink->published : sink->published & ~(guint64)(DIRECT_ALIGN - 1);
+      gboolean stop = sink->abandon || sink->io_end, last = sink->all_out;
+      guint64 to = sink->out;
       g_mutex_unlock (&sink->lock);
-      if (to > done && !read_back_range (sink, buf, done, to))
+      if (stop)
         break;
+      /* Each step is on the medium; a test may change it here. */
+      if (to > done)
+        sk_fault_point ("pack-before-readback");
+      ok = to <= done || read_back_range (sink, buf, done, to);
       done = to;
       if (last)
         break;
     }
   free (buf);
-  /* A writer waiting for room goes on (and learns why at the end). */
-  g_mutex_lock (&sink->lock);
-  sink->reader_end = TRUE;
-  g_cond_broadcast (&sink->cond);
-  g_mutex_unlock (&sink->lock);
+  /* An encryption waiting for room learns why. */
+  pack_sink_end (sink);
   return NULL;
 }
 
@@ -506,7 +655,8 @@ read_back_thread (gpointer data)
  * written, unfinished, for the signature), *OUT_SHA (of what was written)
  * and *OUT_MISMATCH (what was read back differs) on success.
  * G_IO_ERROR_NOT_SUPPORTED, with nothing read or written, when the
- * recipient's key is GnuPG's to encrypt to. */
+ * recipient's key is GnuPG's to encrypt to.  *OUT_IO_FAILED: the failure
+ * is the medium's (writing or reading back), not the plaintext's. */
 static gboolean
 encrypt_in_process (SkKeyring *keyring,
                     const char *recipient,
@@ -515,46 +665,69 @@ encrypt_in_process (SkKeyring *keyring,
                     SkDigest **out_sum,
                     char **out_sha,
                     gboolean *out_mismatch,
+                    gboolean *out_io_failed,
                     GCancellable *cancellable,
                     GError **error)
 {
   g_autoptr (SkDigest) sum = sk_digest_new (PACK_SIG_HASH);
-  if (sum == NULL)
+  guint8 *ring = NULL;
+  if (sum == NULL || posix_memalign ((void **)&ring, DIRECT_ALIGN, READBACK_RING) != 0)
     {
       g_set_error_literal (error, SK_ERROR, SK_ERROR_IO_ERROR, _ ("SHA-256 is unavailable"));
       return FALSE;
     }
-  /* The same file again, by its descriptor, for reads past the page
-   * cache; a file system without O_DIRECT (tmpfs) reads through the page
-   * cache after dropping it. */
+  /* The same file again, by its descriptor, for writes and reads past the
+   * page cache; on a file system without O_DIRECT (tmpfs) both go through
+   * the page cache. */
   g_autofree char *self_fd = g_strdup_printf ("/proc/self/fd/%d", out);
-  g_autofree guint8 *ring = g_malloc (READBACK_RING);
   PackSink sink = { .fd = out,
                     .sum = sum,
                     .ring = ring,
-                    .direct_fd = open (self_fd, O_RDONLY | O_DIRECT | O_CLOEXEC) };
+                    .direct_wfd = open (self_fd, O_WRONLY | O_DIRECT | O_CLOEXEC),
+                    .direct_rfd = open (self_fd, O_RDONLY | O_DIRECT | O_CLOEXEC) };
   g_mutex_init (&sink.lock);
   g_cond_init (&sink.cond);
-  GThread *reader = g_thread_new ("sk-pack-readback", read_back_thread, &sink);
+  GThread *writer = g_thread_new ("sk-pack-write", pack_write_thread, &sink);
+  GThread *reader = g_thread_new ("sk-pack-check", pack_check_thread, &sink);
   gboolean ok = sk_keyring_encrypt_to (keyring, recipient, plain_fd, pack_sink_out, &sink,
                                        cancellable, error);
-  /* A medium that changes what was written is caught below: the tail of
+  g_mutex_lock (&sink.lock);
+  sink.published = sink.written;
+  sink.closing = TRUE;
+  sink.abandon = !ok;
+  g_cond_broadcast (&sink.cond);
+  while (ok && !sink.all_out && !sink.io_end)
+    g_cond_wait (&sink.cond, &sink.lock);
+  g_mutex_unlock (&sink.lock);
+  /* A medium that changes what was written is caught below: the end of
    * the package is read back after this point. */
   if (ok)
     sk_fault_point ("pack-before-fsync");
   g_mutex_lock (&sink.lock);
-  sink.published = sink.written;
-  sink.closing = TRUE;
+  sink.go_read = TRUE;
   g_cond_broadcast (&sink.cond);
   g_mutex_unlock (&sink.lock);
+  g_thread_join (writer);
   g_thread_join (reader);
-  if (sink.direct_fd >= 0)
-    close (sink.direct_fd);
+  if (sink.direct_wfd >= 0)
+    close (sink.direct_wfd);
+  if (sink.direct_rfd >= 0)
+    close (sink.direct_rfd);
   g_mutex_clear (&sink.lock);
   g_cond_clear (&sink.cond);
-  if (ok && !sink.mismatch && sink.back_errno != 0)
+  free (ring);
+  *out_io_failed = sink.write_errno != 0 || sink.back_errno != 0;
+  /* What was read back differs: the caller says so, by name. */
+  if (sink.mismatch)
     {
-      sk_error_set_from_errno (error, sink.back_errno, _ ("reading the package back"));
+      g_clear_error (error);
+      ok = TRUE;
+    }
+  else if (ok && (sink.write_errno != 0 || sink.back_errno != 0 || sink.checked != sink.written))
+    {
+      /* The digest took what was read back: all of it, or nothing is
+       * signed. */
+      pack_sink_set_error (&sink, error);
       ok = FALSE;
     }
   if (!ok)
@@ -683,6 +856,10 @@ write_package (SkStation *station,
       close (dirfd);
       return NULL;
     }
+  /* Room for a few of the tar's writes in flight (best effort: the
+   * system's cap may be lower): fewer switches between the two threads. */
+  int sndbuf = 1024 * 1024;
+  (void)setsockopt (sv[1], SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof sndbuf);
   TarJob job = { .fd = sv[1],
                  .progress = progress,
                  .manifest = manifest,
@@ -695,12 +872,12 @@ write_package (SkStation *station,
   SkKeyring *keyring = sk_station_get_keyring (station);
   g_autoptr (GError) enc_error = NULL;
   g_autofree char *sha = NULL;
-  gboolean back_mismatch = FALSE;
+  gboolean back_mismatch = FALSE, io_failed = FALSE;
   g_autoptr (SkDigest) sum = NULL;
   /* In-process first (issue 15); GnuPG for a recipient key it does not
    * handle, before a byte is read from the tar. */
   gboolean ok = encrypt_in_process (keyring, m->recipient, sv[0], out, &sum, &sha, &back_mismatch,
-                                    cancellable, &enc_error);
+                                    &io_failed, cancellable, &enc_error);
   gboolean in_process = ok || !g_error_matches (enc_error, G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED);
   if (!in_process)
     {
@@ -714,9 +891,10 @@ write_package (SkStation *station,
   close (sv[0]);
   close (sv[1]);
   /* The tar's own failure explains a short message, except when the
-   * encryption stopped first for a cancellation: the tar then only saw
-   * its reader go. */
-  if (job.error != NULL && !g_error_matches (enc_error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+   * encryption stopped first for a cancellation or for the medium: the tar
+   * then only saw its reader go. */
+  if (job.error != NULL && !g_error_matches (enc_error, G_IO_ERROR, G_IO_ERROR_CANCELLED) &&
+      !back_mismatch && !io_failed)
     {
       g_propagate_error (error, job.error);
       ok = FALSE;
@@ -855,14 +1033,39 @@ pack_paths (SkStation *station,
     }
   if (!sk_progress_begin (progress, SK_PROGRESS_PHASE_VALIDATE, total, error))
     return NULL;
+  guint n_files = g_strv_length ((GStrv)files);
+  g_autoptr (GCancellable) stop = g_cancellable_new ();
+  g_autoptr (GPtrArray) shas = g_ptr_array_new_full (n_files, g_free);
+  g_ptr_array_set_size (shas, (gint)n_files);
+  g_autofree guint64 *sizes = g_new0 (guint64, n_files);
+  HashJob hashing = { .paths = files,
+                      .progress = progress,
+                      .cancellable = cancellable,
+                      .stop = stop,
+                      .sha = (char **)shas->pdata,
+                      .size = sizes };
+  GThread *hasher = g_thread_new ("sk-pack-hash", hash_files, &hashing);
   g_autoptr (GPtrArray) reports = sk_validate_paths (policy, files, cancellable, error);
   if (reports == NULL)
+    g_cancellable_cancel (stop);
+  else
+    {
+      total = 0;
+      for (guint i = 0; i < reports->len; i++)
+        total += ((SkFileReport *)g_ptr_array_index (reports, i))->size;
+    }
+  gboolean ok = reports != NULL && sk_progress_add (progress, total, error) &&
+                sk_progress_begin (progress, SK_PROGRESS_PHASE_HASH, total, error);
+  g_thread_join (hasher);
+  g_autoptr (GError) hash_error = g_steal_pointer (&hashing.error);
+  if (!ok)
     return NULL;
-  total = 0;
-  for (guint i = 0; i < reports->len; i++)
-    total += ((SkFileReport *)g_ptr_array_index (reports, i))->size;
-  if (!sk_progress_add (progress, total, error) ||
-      !sk_progress_begin (progress, SK_PROGRESS_PHASE_HASH, total, error))
+  if (hash_error != NULL)
+    {
+      g_propagate_error (error, g_steal_pointer (&hash_error));
+      return NULL;
+    }
+  if (!sk_progress_add (progress, total, error))
     return NULL;
 
   g_autoptr (SkManifest) m = _sk_manifest_new (workflow, case_id);
@@ -909,8 +1112,8 @@ pack_paths (SkStation *station,
             g_set_error (error, SK_ERROR, SK_ERROR_TAR_DUPLICATE, _ ("%s is given twice"), safe);
             return NULL;
           }
-      if (!hash_file (files[i], &f->sha256, &f->size, progress, error))
-        return NULL;
+      f->sha256 = g_steal_pointer (&shas->pdata[i]);
+      f->size = sizes[i];
     }
 
   EntrySource src = { .paths = files };

@@ -201,30 +201,110 @@ sk_pgp_ecdh_session_key (const SkPgpKey *recipient,
 
 /* ---- the encrypted message ------------------------------------------------ */
 
+/* The detection code's SHA-1 is taken on a second thread while the chunk
+ * it covers is encrypted on the caller's: the two are the message's main
+ * costs, and both only read the literal packet's chunk.  One chunk at a
+ * time, in order: every other hashing waits for the worker to be idle. */
+typedef struct
+{
+  GThread *thread;
+  GMutex lock;
+  GCond cond;
+  SkDigest *mdc; /* SHA-1 over the prefix, the plaintext packets, 0xD3 0x14 */
+  guint8 head[5];
+  gsize head_len;
+  const guint8 *data; /* the job: HEAD then DATA; NULL: none */
+  gsize len;
+  gboolean quit;
+} MdcWorker;
+
 struct _SkPgpEncryptor
 {
   SkPgpOutFunc out;
   gpointer user_data;
   SkCfb *cfb;
-  SkDigest *mdc; /* SHA-1 over the prefix, the plaintext packets, 0xD3 0x14 */
+  MdcWorker mdc;
   guint8 *inner; /* the literal packet's body, a chunk at a time */
   gsize inner_len;
+  guint8 *spare; /* the previous chunk, while the worker hashes it */
   guint8 *outer; /* the encrypted packet's body, a chunk at a time */
   gsize outer_len;
   gboolean failed;
   gboolean finished;
 };
 
+static gpointer
+mdc_thread (gpointer data)
+{
+  MdcWorker *w = data;
+  g_mutex_lock (&w->lock);
+  for (;;)
+    {
+      while (w->data == NULL && !w->quit)
+        g_cond_wait (&w->cond, &w->lock);
+      if (w->data == NULL)
+        break;
+      g_mutex_unlock (&w->lock);
+      sk_digest_update (w->mdc, w->head, w->head_len);
+      sk_digest_update (w->mdc, w->data, w->len);
+      g_mutex_lock (&w->lock);
+      w->data = NULL;
+      g_cond_broadcast (&w->cond);
+    }
+  g_mutex_unlock (&w->lock);
+  return NULL;
+}
+
+/* Until the worker has hashed what it was given. */
+static void
+mdc_wait (MdcWorker *w)
+{
+  g_mutex_lock (&w->lock);
+  while (w->data != NULL)
+    g_cond_wait (&w->cond, &w->lock);
+  g_mutex_unlock (&w->lock);
+}
+
+/* HEAD then DATA, hashed by the worker; DATA stays untouched until the
+ * next mdc_wait(). */
+static void
+mdc_post (MdcWorker *w, const guint8 *head, gsize head_len, const guint8 *data, gsize len)
+{
+  mdc_wait (w);
+  g_mutex_lock (&w->lock);
+  memcpy (w->head, head, head_len);
+  w->head_len = head_len;
+  w->len = len;
+  w->data = data;
+  g_cond_broadcast (&w->cond);
+  g_mutex_unlock (&w->lock);
+}
+
 void
 sk_pgp_encryptor_free (SkPgpEncryptor *self)
 {
   if (self == NULL)
     return;
+  if (self->mdc.thread != NULL)
+    {
+      mdc_wait (&self->mdc);
+      g_mutex_lock (&self->mdc.lock);
+      self->mdc.quit = TRUE;
+      g_cond_broadcast (&self->mdc.cond);
+      g_mutex_unlock (&self->mdc.lock);
+      g_thread_join (self->mdc.thread);
+    }
+  g_mutex_clear (&self->mdc.lock);
+  g_cond_clear (&self->mdc.cond);
   sk_cfb_free (self->cfb);
-  sk_digest_free (self->mdc);
+  sk_digest_free (self->mdc.mdc);
+  /* Both hold plaintext. */
   if (self->inner != NULL)
     sk_memzero (self->inner, CHUNK);
+  if (self->spare != NULL)
+    sk_memzero (self->spare, CHUNK);
   g_free (self->inner);
+  g_free (self->spare);
   g_free (self->outer);
   g_free (self);
 }
@@ -247,20 +327,22 @@ outer_flush (SkPgpEncryptor *self, gboolean last, GError **error)
 }
 
 /* Plaintext of the encrypted packet (the prefix, the literal packet, the
- * detection code): hashed for the detection code, encrypted, framed. */
+ * detection code): encrypted and framed; hashed for the detection code
+ * here when HASH (else the worker was given it). */
 static gboolean
-encrypt_put (SkPgpEncryptor *self, const guint8 *data, gsize len, GError **error)
+encrypt_put (SkPgpEncryptor *self, const guint8 *data, gsize len, gboolean hash, GError **error)
 {
-  if (!self->finished)
-    sk_digest_update (self->mdc, data, len);
+  if (hash && !self->finished)
+    {
+      mdc_wait (&self->mdc);
+      sk_digest_update (self->mdc.mdc, data, len);
+    }
   while (len > 0)
     {
       if (self->outer_len == CHUNK && !outer_flush (self, FALSE, error))
         return FALSE;
       gsize n = MIN (len, CHUNK - self->outer_len);
-      guint8 *dst = self->outer + self->outer_len;
-      memcpy (dst, data, n);
-      if (!sk_cfb_encrypt (self->cfb, dst, n))
+      if (!sk_cfb_encrypt_to (self->cfb, self->outer + self->outer_len, data, n))
         {
           g_set_error (error, SK_ERROR, SK_ERROR_IO_ERROR, "libgcrypt failed to encrypt");
           return FALSE;
@@ -272,7 +354,9 @@ encrypt_put (SkPgpEncryptor *self, const guint8 *data, gsize len, GError **error
   return TRUE;
 }
 
-/* A chunk of the literal packet's body, with its length. */
+/* A chunk of the literal packet's body, with its length: hashed by the
+ * worker while it is encrypted here; the next chunk fills the other
+ * buffer. */
 static gboolean
 inner_flush (SkPgpEncryptor *self, gboolean last, GError **error)
 {
@@ -282,9 +366,13 @@ inner_flush (SkPgpEncryptor *self, gboolean last, GError **error)
     head_len = put_length (head, self->inner_len);
   else
     head[0] = 0xe0 | CHUNK_LOG;
-  if (!encrypt_put (self, head, head_len, error) ||
-      !encrypt_put (self, self->inner, self->inner_len, error))
+  mdc_post (&self->mdc, head, head_len, self->inner, self->inner_len);
+  if (!encrypt_put (self, head, head_len, FALSE, error) ||
+      !encrypt_put (self, self->inner, self->inner_len, FALSE, error))
     return FALSE;
+  guint8 *filled = self->inner;
+  self->inner = self->spare;
+  self->spare = filled;
   self->inner_len = 0;
   return TRUE;
 }
@@ -300,20 +388,24 @@ sk_pgp_encryptor_new (const SkPgpKey *recipient,
   g_autoptr (GBytes) pkesk =
       sk_pgp_ecdh_session_key (recipient, SK_PGP_CIPHER_AES256, key, sizeof key, NULL, error);
   g_autoptr (SkPgpEncryptor) self = g_new0 (SkPgpEncryptor, 1);
+  g_mutex_init (&self->mdc.lock);
+  g_cond_init (&self->mdc.cond);
   self->out = out;
   self->user_data = user_data;
   self->cfb = pkesk != NULL ? sk_cfb_new (SK_PGP_CIPHER_AES256, key, sizeof key) : NULL;
   sk_memzero (key, sizeof key);
   if (pkesk == NULL)
     return NULL;
-  self->mdc = sk_digest_new (2);
-  if (self->cfb == NULL || self->mdc == NULL)
+  self->mdc.mdc = sk_digest_new (2);
+  if (self->cfb == NULL || self->mdc.mdc == NULL)
     {
       g_set_error (error, SK_ERROR, SK_ERROR_IO_ERROR, "libgcrypt has no AES-256 or SHA-1");
       return NULL;
     }
   self->inner = g_malloc (CHUNK);
+  self->spare = g_malloc (CHUNK);
   self->outer = g_malloc (CHUNK);
+  self->mdc.thread = g_thread_new ("sk-pgp-mdc", mdc_thread, &self->mdc);
 
   /* The session-key packet (new format, tag 1), then the encrypted packet's
    * tag (new format, 18); its body starts with the version, 1, in clear. */
@@ -336,8 +428,8 @@ sk_pgp_encryptor_new (const SkPgpKey *recipient,
   /* The literal packet (new format, tag 11): binary, no name, no date. */
   static const guint8 literal_tag = 0xc0 | 11;
   static const guint8 literal_head[6] = { 'b', 0, 0, 0, 0, 0 };
-  if (!encrypt_put (self, prefix, sizeof prefix, error) ||
-      !encrypt_put (self, &literal_tag, 1, error))
+  if (!encrypt_put (self, prefix, sizeof prefix, TRUE, error) ||
+      !encrypt_put (self, &literal_tag, 1, TRUE, error))
     return NULL;
   memcpy (self->inner, literal_head, sizeof literal_head);
   self->inner_len = sizeof literal_head;
@@ -377,14 +469,15 @@ sk_pgp_encryptor_finish (SkPgpEncryptor *self, GError **error)
   g_return_val_if_fail (!self->finished, FALSE);
   static const guint8 mdc_head[2] = { 0xd3, 0x14 };
   gsize dlen = 0;
-  if (self->failed || !inner_flush (self, TRUE, error) || !encrypt_put (self, mdc_head, 2, error))
+  if (self->failed || !inner_flush (self, TRUE, error) ||
+      !encrypt_put (self, mdc_head, 2, TRUE, error))
     {
       self->failed = TRUE;
       return FALSE;
     }
   self->finished = TRUE;
-  const guint8 *sum = sk_digest_finish (self->mdc, &dlen);
-  if (!encrypt_put (self, sum, dlen, error) || !outer_flush (self, TRUE, error))
+  const guint8 *sum = sk_digest_finish (self->mdc.mdc, &dlen);
+  if (!encrypt_put (self, sum, dlen, TRUE, error) || !outer_flush (self, TRUE, error))
     {
       self->failed = TRUE;
       return FALSE;

@@ -688,6 +688,64 @@ test_pack_large (Fixture *fx, gconstpointer data)
   g_assert_cmpint (sk_test_run (verify, NULL, NULL), ==, 0);
 }
 
+/* The medium changes a byte that was written, just before a step is read
+ * back: byte (size so far - 100), once the package is past the read-back's
+ * ring (12 MiB), so the ring has wrapped. */
+typedef struct
+{
+  const char *dir;
+  gboolean flipped;
+} Spoiler;
+
+static void
+spoil_step (const char *name, gpointer data)
+{
+  Spoiler *sp = data;
+  if (!g_str_equal (name, "pack-before-readback") || sp->flipped)
+    return;
+  g_autoptr (GPtrArray) names = dir_list (sp->dir);
+  for (guint i = 0; i < names->len; i++)
+    {
+      const char *n = g_ptr_array_index (names, i);
+      if (!g_str_has_suffix (n, ".tmp"))
+        continue;
+      g_autofree char *path = g_build_filename (sp->dir, n, NULL);
+      int fd = open (path, O_RDWR | O_CLOEXEC);
+      g_assert_cmpint (fd, >=, 0);
+      struct stat st;
+      g_assert_cmpint (fstat (fd, &st), ==, 0);
+      if (st.st_size > 12 * 1024 * 1024)
+        {
+          guint8 b;
+          g_assert_cmpint (pread (fd, &b, 1, st.st_size - 100), ==, 1);
+          b ^= 0x20;
+          g_assert_cmpint (pwrite (fd, &b, 1, st.st_size - 100), ==, 1);
+          sp->flipped = TRUE;
+        }
+      close (fd);
+    }
+}
+
+/* A byte that changes on the medium in the middle of a large package (past
+ * the read-back's ring) is caught: nothing is left, the refusal says
+ * why. */
+static void
+test_pack_large_spoiled (Fixture *fx, gconstpointer data)
+{
+  if (!sk_fault_compiled_in ())
+    {
+      g_test_skip ("the hook needs a build with fault points");
+      return;
+    }
+  g_autofree char *file = synth (fx, "KNY01", 2, 60000);
+  const char *files[] = { file, NULL };
+  Spoiler sp = { .dir = fx->out };
+  sk_fault_set_hook (spoil_step, &sp);
+  assert_pack_refused (fx, "subscriber", CASE_ID, files, SK_ERROR_MEDIA_READBACK_MISMATCH);
+  sk_fault_set_hook (NULL, NULL);
+  g_assert_true (sp.flipped);
+}
+
 static void
 test_two_files (Fixture *fx, gconstpointer data)
 {
@@ -1743,6 +1801,7 @@ main (int argc, char **argv)
   ADD ("/package/pack/round-trip", test_round_trip);
   ADD ("/package/pack/two-files", test_two_files);
   ADD ("/package/pack/large", test_pack_large);
+  ADD ("/package/pack/large-spoiled", test_pack_large_spoiled);
   ADD ("/package/pack/refuses-defect", test_pack_refuses_defect);
   ADD ("/package/pack/refuses-mixed-workflows", test_pack_refuses_mixed);
   ADD ("/package/pack/refuses-wrong-case", test_pack_refuses_wrong_case);
