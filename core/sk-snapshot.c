@@ -89,9 +89,16 @@ sk_snapshot_append (SkSnapshot *self, const guint8 *data, gsize len, GError **er
 gboolean
 sk_snapshot_end (SkSnapshot *self, GError *failure, GError **error)
 {
-  /* Sealed: from here on not even this process can change the copy. */
+  /* Sealed: from here on not even this process can change the copy.  The
+   * copy is never mapped, so no writable mapping of it exists, and the
+   * future-write seal refuses every write from here on as F_SEAL_WRITE
+   * would.  F_SEAL_WRITE itself also waits for every page another thread
+   * holds a moment (the store's seal reading the copy as it is sealed),
+   * and gives up with EBUSY while they keep coming: under load a package
+   * was refused with io-error. */
   if (failure == NULL &&
-      fcntl (self->fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE | F_SEAL_SEAL) != 0)
+      fcntl (self->fd, F_ADD_SEALS,
+             F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_FUTURE_WRITE | F_SEAL_SEAL) != 0)
     {
       sk_error_set_from_errno (&failure, errno, _ ("sealing the private copy of the package"));
       g_propagate_error (error, g_error_copy (failure));

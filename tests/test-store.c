@@ -292,6 +292,66 @@ stage_snapshot (Fixture *fx, SkStore *store, SkSnapshot *snap, guint64 size)
   return staged;
 }
 
+typedef struct
+{
+  SkSnapshot *snap;
+  gsize size;
+  gint stop;
+  GBytes *content;
+} Reading;
+
+static gpointer
+append_all (gpointer data)
+{
+  Reading *w = data;
+  const guint8 *bytes = g_bytes_get_data (w->content, NULL);
+  for (gsize off = 0; off < w->size; off += 256 * 1024)
+    g_assert_true (sk_snapshot_append (w->snap, bytes + off, 256 * 1024, NULL));
+  return NULL;
+}
+
+static gpointer
+read_in_a_loop (gpointer data)
+{
+  Reading *r = data;
+  g_autofree guint8 *buf = g_malloc (1024 * 1024);
+  while (!g_atomic_int_get (&r->stop))
+    for (gsize off = 0; off + 1024 * 1024 <= r->size; off += 1024 * 1024)
+      g_assert_true (sk_snapshot_read (r->snap, off, buf, 1024 * 1024, NULL, NULL));
+  return NULL;
+}
+
+/* A snapshot is sealed even while another thread reads it (the store's
+ * seal always may) and just after another wrote it (the copier does): and
+ * once sealed, nobody writes to it. */
+static void
+test_snapshot_sealed_while_read (Fixture *fx, gconstpointer data)
+{
+  const gsize size = 8 * 1024 * 1024;
+  g_autoptr (GBytes) content = pattern (size, 5);
+  for (int i = 0; i < 20; i++)
+    {
+      g_autoptr (GError) error = NULL;
+      g_autoptr (SkSnapshot) snap = sk_snapshot_new (&error);
+      g_assert_no_error (error);
+      /* Written on another thread, as the copier does; sealed on this one. */
+      Reading w = { snap, size, 0 };
+      w.content = content;
+      g_thread_join (g_thread_new ("writer", append_all, &w));
+      Reading r = { snap, size, 0 };
+      GThread *reader = g_thread_new ("reader", read_in_a_loop, &r);
+      g_usleep (2000);
+      g_assert_true (sk_snapshot_end (snap, NULL, &error));
+      g_assert_no_error (error);
+      g_atomic_int_set (&r.stop, 1);
+      g_thread_join (reader);
+      int fd = sk_snapshot_get_fd (snap);
+      g_assert_cmpint (pwrite (fd, "x", 1, 0), ==, -1);
+      g_assert_cmpint (errno, ==, EPERM);
+      g_assert_cmpint (ftruncate (fd, 0), ==, -1);
+    }
+}
+
 /* Sealing bytes as they arrive (a package read once, sk-snapshot.h): the
  * store's file is written before the last byte has come, so the disk
  * starts at once; the item opens to the same bytes; a writer that fails
@@ -942,6 +1002,7 @@ main (int argc, char **argv)
   ADD ("/store/round-trip", test_round_trip);
   ADD ("/store/stage-fd", test_stage_fd);
   ADD ("/store/stage-pulled", test_stage_pulled);
+  ADD ("/store/snapshot-sealed-while-read", test_snapshot_sealed_while_read);
   ADD ("/store/tampered", test_tampered);
   ADD ("/store/delete-leaves-nothing", test_delete_leaves_nothing);
   ADD ("/store/sweep", test_sweep);

@@ -74,6 +74,10 @@ job_line (SkBusJobWatch *w)
 {
   if (!w->finished && w->vanished)
     return g_strdup ("JOB fail service-unreachable");
+  /* The message too, where people read (the test's log): a reason code
+   * alone did not say which io-error it was. */
+  if (w->finished && !w->ok && w->message != NULL)
+    g_printerr ("sk-bus-client: job failed: %s\n", w->message);
   return g_strdup_printf ("JOB %s %s",
                           !w->finished ? "timeout"
                           : w->ok      ? "ok"
