@@ -804,9 +804,10 @@ sk_package_copy_in (SkStation *station,
 }
 
 static gboolean
-copy_block (const guint8 *data, gsize len, gpointer user_data, GError **error)
+signature_hash_block (const guint8 *data, gsize len, gpointer user_data, GError **error)
 {
-  return sk_snapshot_append (user_data, data, len, error);
+  sk_verifier_update (user_data, data, len);
+  return TRUE;
 }
 
 /* Acceptance 1, reading the package once.  Each byte read is hashed for
@@ -845,15 +846,19 @@ verify_once (SkStation *station,
     return NULL;
   int copy = -1;
 
-  /* The copy is written on the second core while this one hashes. */
-  g_autoptr (SkBlockWorker) copier =
-      snap != NULL ? sk_block_worker_new ("sk-copy", copy_block, snap, BLOCK) : NULL;
-  g_autofree guint8 *own = copier == NULL ? g_malloc (BLOCK) : NULL;
+  /* With a private copy to write, the signature's hash runs on the second
+   * core while this one reads and writes the copy: the two halves cost
+   * about the same (at 500 MB, 0.25 s of SHA-256 against 0.27 s of
+   * copying in and out of the kernel), where hashing beside the read left
+   * this core with both. */
+  g_autoptr (SkBlockWorker) hasher =
+      snap != NULL ? sk_block_worker_new ("sk-sig-hash", signature_hash_block, v, BLOCK) : NULL;
+  g_autofree guint8 *own = hasher == NULL ? g_malloc (BLOCK) : NULL;
   g_autoptr (GError) read_error = NULL;
   guint64 total = 0;
   for (;;)
     {
-      guint8 *buf = copier != NULL ? sk_block_worker_get_buffer (copier) : own;
+      guint8 *buf = hasher != NULL ? sk_block_worker_get_buffer (hasher) : own;
       if (sk_progress_set_error_if_cancelled (progress, cancellable, &read_error))
         break;
       ssize_t n = read (pass.fd, buf, BLOCK);
@@ -873,14 +878,24 @@ verify_once (SkStation *station,
                   _ ("the package is larger than the policy allows"));
           break;
         }
-      if (copier != NULL)
-        sk_block_worker_push (copier, buf, (gsize)n);
-      sk_verifier_update (v, buf, (gsize)n);
+      if (hasher != NULL)
+        {
+          /* The buffer stays ours to read until the next is asked for. */
+          sk_block_worker_push (hasher, buf, (gsize)n);
+          if (!sk_snapshot_append (snap, buf, (gsize)n, &read_error))
+            {
+              g_prefix_error (&read_error, _ ("making a private copy of the package: "));
+              break;
+            }
+        }
+      else
+        sk_verifier_update (v, buf, (gsize)n);
       if (!sk_progress_add (progress, (guint64)n, &read_error))
         break;
     }
-  if (copier != NULL && !sk_block_worker_finish (copier, read_error == NULL ? &read_error : NULL))
-    g_prefix_error (&read_error, _ ("making a private copy of the package: "));
+  /* Every block hashed (hashing itself cannot fail). */
+  if (hasher != NULL)
+    (void)sk_block_worker_finish (hasher, NULL);
   /* Taken before the signature's trailer is hashed. */
   if (out_sha256 != NULL && read_error == NULL)
     *out_sha256 = sk_verifier_dup_sha256 (v);
