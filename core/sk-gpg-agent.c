@@ -1,4 +1,4 @@
-/* sk-gpg-agent.c — PKSIGN through the station's gpg-agent */
+/* sk-gpg-agent.c — PKSIGN and PKDECRYPT through the station's gpg-agent */
 #define G_LOG_DOMAIN "sekisho-keyring"
 
 #include "config.h"
@@ -25,6 +25,7 @@
 typedef struct
 {
   int fd;
+  gboolean decrypting; /* which refusal to name */
   char buf[2 * LINE_MAX_LEN];
   gsize len;
 } Conn;
@@ -35,6 +36,21 @@ conn_clear (Conn *c)
   if (c->fd >= 0)
     close (c->fd);
   c->fd = -1;
+  /* What the agent said may have been a decrypted session key. */
+  explicit_bzero (c->buf, sizeof c->buf);
+  c->len = 0;
+}
+
+static gboolean
+conn_fail (Conn *c, GError **error, const char *what)
+{
+  if (c->decrypting)
+    g_set_error (error, SK_ERROR, SK_ERROR_DECRYPT_FAILED,
+                 _ ("The station's gpg-agent did not decrypt (%s)."), what);
+  else
+    g_set_error (error, SK_ERROR, SK_ERROR_SIG_UNTRUSTED_KEY,
+                 _ ("The station's gpg-agent did not sign (%s)."), what);
+  return FALSE;
 }
 
 static gboolean
@@ -57,7 +73,7 @@ read_line (Conn *c, char line[LINE_MAX_LEN + 1], gsize *out_len, GError **error)
         {
           gsize n = (gsize)(nl - c->buf);
           if (n > LINE_MAX_LEN)
-            return agent_fail (error, "a line too long");
+            return conn_fail (c, error, "a line too long");
           memcpy (line, c->buf, n);
           line[n] = '\0';
           *out_len = n;
@@ -66,18 +82,18 @@ read_line (Conn *c, char line[LINE_MAX_LEN + 1], gsize *out_len, GError **error)
           return TRUE;
         }
       if (c->len == sizeof c->buf)
-        return agent_fail (error, "a line too long");
+        return conn_fail (c, error, "a line too long");
       struct pollfd p = { .fd = c->fd, .events = POLLIN };
       int r = poll (&p, 1, TIMEOUT_MS);
       if (r < 0 && errno == EINTR)
         continue;
       if (r <= 0)
-        return agent_fail (error, r == 0 ? "no answer" : g_strerror (errno));
+        return conn_fail (c, error, r == 0 ? "no answer" : g_strerror (errno));
       ssize_t got = recv (c->fd, c->buf + c->len, sizeof c->buf - c->len, 0);
       if (got < 0 && errno == EINTR)
         continue;
       if (got <= 0)
-        return agent_fail (error, got == 0 ? "the connection closed" : g_strerror (errno));
+        return conn_fail (c, error, got == 0 ? "the connection closed" : g_strerror (errno));
       c->len += (gsize)got;
     }
 }
@@ -93,7 +109,7 @@ send_line (Conn *c, const char *line, GError **error)
       if (n < 0 && errno == EINTR)
         continue;
       if (n <= 0)
-        return agent_fail (error, g_strerror (errno));
+        return conn_fail (c, error, g_strerror (errno));
       done += (gsize)n;
     }
   return TRUE;
@@ -122,44 +138,100 @@ append_data (GByteArray *out, const char *data, gsize len)
   return TRUE;
 }
 
-/* Send COMMAND and read to its OK; data lines go to DATA (NULL: none
- * expected).  Every inquiry (a passphrase) is cancelled. */
+/* Send an inquiry's answer: DATA as D lines (percent-escaping %, CR and
+ * LF, as Assuan wants), then END. */
 static gboolean
-transact (Conn *c, const char *command, GByteArray *data, GError **error)
+send_inquiry_data (Conn *c, GBytes *data, GError **error)
+{
+  gsize len = 0;
+  const guint8 *d = g_bytes_get_data (data, &len);
+  g_autoptr (GString) line = g_string_sized_new (LINE_MAX_LEN);
+  for (gsize i = 0; i <= len; i++)
+    {
+      if (i == len || line->len + 3 > LINE_MAX_LEN - 8)
+        {
+          if (line->len > 0)
+            {
+              g_string_prepend (line, "D ");
+              if (!send_line (c, line->str, error))
+                return FALSE;
+              g_string_truncate (line, 0);
+            }
+          if (i == len)
+            break;
+        }
+      if (d[i] == '%' || d[i] == '\r' || d[i] == '\n' || d[i] == '\0')
+        g_string_append_printf (line, "%%%02X", d[i]);
+      else
+        g_string_append_c (line, (char)d[i]);
+    }
+  return send_line (c, "END", error);
+}
+
+/* Send COMMAND and read to its OK; data lines go to DATA (NULL: none
+ * expected).  The inquiry named INQUIRY (NULL: none) is answered with
+ * INQUIRY_DATA; every other inquiry (a passphrase) is cancelled. */
+static gboolean
+transact_full (Conn *c,
+               const char *command,
+               GByteArray *data,
+               const char *inquiry,
+               GBytes *inquiry_data,
+               GError **error)
 {
   char line[LINE_MAX_LEN + 1];
   gsize len = 0;
+  gboolean ok = FALSE;
   if (!send_line (c, command, error))
     return FALSE;
   for (;;)
     {
       if (!read_line (c, line, &len, error))
-        return FALSE;
+        break;
       if (g_str_equal (line, "OK") || g_str_has_prefix (line, "OK "))
-        return TRUE;
+        {
+          ok = TRUE;
+          break;
+        }
       if (g_str_has_prefix (line, "ERR"))
         {
           /* The agent's message names the error, never key material. */
           g_autofree char *what = g_strdup_printf ("%.20s: %.200s", command, line);
-          return agent_fail (error, what);
+          conn_fail (c, error, what);
+          break;
         }
       if (g_str_has_prefix (line, "INQUIRE "))
         {
-          if (!send_line (c, "CAN", error))
-            return FALSE;
+          const char *name = line + strlen ("INQUIRE ");
+          gboolean answer = inquiry != NULL && g_str_has_prefix (name, inquiry) &&
+                            (name[strlen (inquiry)] == '\0' || name[strlen (inquiry)] == ' ');
+          if (answer ? !send_inquiry_data (c, inquiry_data, error) : !send_line (c, "CAN", error))
+            break;
           continue;
         }
       if (g_str_has_prefix (line, "D "))
         {
           if (data == NULL || !append_data (data, line + 2, len - 2))
-            return agent_fail (error, "unexpected data");
+            {
+              conn_fail (c, error, "unexpected data");
+              break;
+            }
           continue;
         }
       /* Status ("S …") and comments ("#…"): nothing to act on. */
       if (line[0] == 'S' || line[0] == '#')
         continue;
-      return agent_fail (error, "an unknown answer");
+      conn_fail (c, error, "an unknown answer");
+      break;
     }
+  explicit_bzero (line, sizeof line);
+  return ok;
+}
+
+static gboolean
+transact (Conn *c, const char *command, GByteArray *data, GError **error)
+{
+  return transact_full (c, command, data, NULL, NULL, error);
 }
 
 static gboolean
@@ -223,4 +295,92 @@ sk_gpg_agent_sign_digest (const char *socket_path,
   if (!ok)
     return NULL;
   return g_byte_array_free_to_bytes (g_steal_pointer (&answer));
+}
+
+/* ---- PKDECRYPT ----------------------------------------------------------- */
+
+struct _SkGpgAgent
+{
+  Conn conn;
+};
+
+SkGpgAgent *
+sk_gpg_agent_connect (const char *socket_path, GError **error)
+{
+  struct sockaddr_un addr = { .sun_family = AF_UNIX };
+  char line[LINE_MAX_LEN + 1];
+  g_autoptr (SkGpgAgent) self = g_new0 (SkGpgAgent, 1);
+  self->conn.fd = -1;
+  self->conn.decrypting = TRUE;
+  if (strlen (socket_path) >= sizeof addr.sun_path)
+    {
+      conn_fail (&self->conn, error, "its socket's path is too long");
+      return NULL;
+    }
+  strcpy (addr.sun_path, socket_path);
+  self->conn.fd = socket (AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (self->conn.fd < 0 || connect (self->conn.fd, (struct sockaddr *)&addr, sizeof addr) != 0)
+    {
+      conn_fail (&self->conn, error, g_strerror (errno));
+      return NULL;
+    }
+  gsize len = 0;
+  if (!read_line (&self->conn, line, &len, error))
+    return NULL;
+  if (!g_str_has_prefix (line, "OK"))
+    {
+      conn_fail (&self->conn, error, "no greeting");
+      return NULL;
+    }
+  /* Never a pinentry: a key that wants a passphrase is refused. */
+  if (!transact (&self->conn, "OPTION pinentry-mode=loopback", NULL, error))
+    return NULL;
+  return g_steal_pointer (&self);
+}
+
+void
+sk_gpg_agent_free (SkGpgAgent *self)
+{
+  if (self == NULL)
+    return;
+  conn_clear (&self->conn);
+  g_free (self);
+}
+
+gboolean
+sk_gpg_agent_has_key (SkGpgAgent *self, const char *keygrip)
+{
+  if (!is_hex (keygrip, 40))
+    return FALSE;
+  g_autofree char *command = g_strconcat ("HAVEKEY ", keygrip, NULL);
+  return transact (&self->conn, command, NULL, NULL);
+}
+
+static void
+wipe_free (gpointer data)
+{
+  GByteArray *array = data;
+  explicit_bzero (array->data, array->len);
+  g_byte_array_unref (array);
+}
+
+GBytes *
+sk_gpg_agent_pkdecrypt (SkGpgAgent *self, const char *keygrip, GBytes *ciphertext, GError **error)
+{
+  if (!is_hex (keygrip, 40))
+    {
+      conn_fail (&self->conn, error, "no usable key");
+      return NULL;
+    }
+  g_autofree char *setkey = g_strconcat ("SETKEY ", keygrip, NULL);
+  /* Room for the whole answer at once: the array never moves, so no copy
+   * of the decrypted value is left behind in freed memory. */
+  GByteArray *answer = g_byte_array_sized_new (ANSWER_MAX + 1);
+  if (!transact (&self->conn, setkey, NULL, error) ||
+      !transact_full (&self->conn, "PKDECRYPT", answer, "CIPHERTEXT", ciphertext, error))
+    {
+      wipe_free (answer);
+      return NULL;
+    }
+  return g_bytes_new_with_free_func (answer->data, answer->len, wipe_free, answer);
 }

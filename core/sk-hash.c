@@ -392,6 +392,52 @@ sk_ed25519_verify (
   return pk_verify (sig, data, key);
 }
 
+/* The keygrip of KEY in upper-case hex. */
+static gboolean
+keygrip_hex (gcry_sexp_t key, char out[41])
+{
+  guint8 grip[20];
+  if (key == NULL || gcry_pk_get_keygrip (key, grip) == NULL)
+    return FALSE;
+  static const char digits[] = "0123456789ABCDEF";
+  for (gsize i = 0; i < sizeof grip; i++)
+    {
+      out[2 * i] = digits[grip[i] >> 4];
+      out[2 * i + 1] = digits[grip[i] & 15];
+    }
+  out[40] = '\0';
+  return TRUE;
+}
+
+gboolean
+sk_keygrip_rsa (const guint8 *n, gsize n_len, const guint8 *e, gsize e_len, char out[41])
+{
+  init_gcrypt ();
+  /* As gpg builds it (g10/keyid.c): the numbers as positive MPIs, which
+   * the grip hashes with the leading zero a set high bit takes. */
+  gcry_mpi_t mn = NULL, me = NULL;
+  g_auto (gcry_sexp_t) key = NULL;
+  gboolean ok = gcry_mpi_scan (&mn, GCRYMPI_FMT_USG, n, n_len, NULL) == 0 &&
+                gcry_mpi_scan (&me, GCRYMPI_FMT_USG, e, e_len, NULL) == 0 &&
+                gcry_sexp_build (&key, NULL, "(public-key(rsa(n%m)(e%m)))", mn, me) == 0;
+  gcry_mpi_release (mn);
+  gcry_mpi_release (me);
+  return ok && keygrip_hex (key, out);
+}
+
+gboolean
+sk_keygrip_cv25519 (const guint8 q[32], char out[41])
+{
+  init_gcrypt ();
+  guint8 point[33] = { 0x40 };
+  memcpy (point + 1, q, 32);
+  g_auto (gcry_sexp_t) key = NULL;
+  if (gcry_sexp_build (&key, NULL, "(public-key(ecc(curve Curve25519)(flags djb-tweak)(q%b)))",
+                       (int)sizeof point, point) != 0)
+    return FALSE;
+  return keygrip_hex (key, out);
+}
+
 void
 sk_random_bytes (guint8 *out, gsize len)
 {

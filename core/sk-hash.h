@@ -9,7 +9,8 @@
  * sk-pgp-decrypt.c) takes its primitives from here, named by their OpenPGP
  * numbers (RFC 4880 §9): the digest of a signature, the CFB decryption of
  * an encrypted-data packet, and the check of an RSA or Ed25519 signature
- * over a digest.  The store seals its items with AES-256-GCM from here
+ * over a digest, and the keygrips gpg-agent knows keys by.  The store
+ * seals its items with AES-256-GCM from here
  * (sk-crypto.c says why).  Key material never comes from here: keys are GnuPG's.
  */
 #pragma once
@@ -131,6 +132,15 @@ sk_rsa_verify (const guint8 *n,
 gboolean
 sk_ed25519_verify (
     const guint8 *q, const guint8 *digest, gsize digest_len, const guint8 *r, const guint8 *s);
+
+/* The keygrip by which gpg-agent knows a key (40 upper-case hex digits),
+ * as GnuPG computes it from the public key: RSA from N, E (big-endian);
+ * ECDH on Curve25519 from the point Q (32 octets).  FALSE when libgcrypt
+ * cannot. */
+gboolean
+sk_keygrip_rsa (const guint8 *n, gsize n_len, const guint8 *e, gsize e_len, char out[41]);
+gboolean
+sk_keygrip_cv25519 (const guint8 q[32], char out[41]);
 
 /* What writing a message in-process takes (sk-pgp-write.c): session keys
  * and ephemeral secrets from libgcrypt's strong generator; X25519 (RFC
