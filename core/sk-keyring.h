@@ -178,6 +178,15 @@ sk_keyring_decrypt_to (SkKeyring *self,
                        GCancellable *cancellable,
                        GError **error);
 
+/* The session key of MESSAGE (an encrypted message, or at least its
+ * session-key packets and first encrypted bytes) as `gpg
+ * --show-session-key` shows it, "ALGO:HEX", opened by the station's
+ * gpg-agent alone (no gpg process); G_IO_ERROR_NOT_SUPPORTED where the
+ * decryption would leave it to GnuPG.  For tests: it hands out a secret
+ * the caller must wipe. */
+char *
+sk_keyring_show_session_key (SkKeyring *self, GBytes *message, GError **error);
+
 /* Import public keys from KEYDATA (binary or armored).  Secret keys are
  * imported only when their primary fingerprint is ALLOWED_SECRET_FPR; any
  * other secret key refuses the whole import (SK_ERROR_KEY_REFUSED) and nothing
