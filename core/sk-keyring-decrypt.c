@@ -445,10 +445,11 @@ sk_keyring_show_session_key (SkKeyring *self, GBytes *message, GError **error)
                          "the station's gpg-agent cannot open this session key alone");
   if (r != FAST_OPENED)
     return NULL;
-  GString *out = g_string_new (NULL);
-  g_string_append_printf (out, "%u:", sk.algo);
+  /* Written in place, once: no copy of the key is left behind. */
+  char *out = g_malloc (4 + 2 * sizeof sk.key + 1);
+  gsize n = (gsize)g_snprintf (out, 5, "%u:", sk.algo);
   for (gsize i = 0; i < sk.len; i++)
-    g_string_append_printf (out, "%02X", sk.key[i]);
+    g_snprintf (out + n + 2 * i, 3, "%02X", sk.key[i]);
   explicit_bzero (&sk, sizeof sk);
-  return g_string_free (out, FALSE);
+  return out;
 }
