@@ -345,8 +345,10 @@ sk_pgp_pkesk_ecdh_unwrap (const SkPgpPkesk *pkesk,
       return refuse (error, N_ ("the wrapped key fails its integrity check"));
     }
   /* PKCS #5 padding: N octets of value N, all of them. */
+  /* At least the cipher's number, a 16-octet key, its checksum and one
+   * octet of padding; the padding no longer than what that leaves. */
   guint pad = m[mlen - 1];
-  gboolean ok = pad >= 1 && pad <= mlen - 3 - 16;
+  gboolean ok = mlen >= 3 + 16 + 1 && pad >= 1 && pad <= mlen - (3 + 16);
   for (gsize i = 0; ok && i < pad; i++)
     ok = m[mlen - 1 - i] == pad;
   if (!ok)
