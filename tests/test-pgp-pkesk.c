@@ -139,7 +139,7 @@ keys_ensure (void)
   keys->rsa_sub = encryption_subkey (gh, keys->rsa);
 
   g_autoptr (GError) error = NULL;
-  keys->tmp = g_dir_make_tmp ("skk-XXXXXX", &error);
+  keys->tmp = g_dir_make_tmp ("skpk-XXXXXX", &error);
   g_assert_no_error (error);
   keys->home = g_build_filename (keys->tmp, "gnupg", NULL);
   g_assert_true (sk_keyring_init_home (keys->home, &error));
