@@ -333,6 +333,57 @@ test_recipients (void)
   assert_refused (m5, SK_ERROR_DECRYPT_WRONG_RECIPIENT);
 }
 
+/* A station key that wants a passphrase: the agent is never let to ask
+ * for it (the fast path declines, GPGME's loopback pinentry gets none),
+ * and the message is refused as before (decrypt-failed: GnuPG's "no
+ * data" once the agent would not decrypt). */
+static void
+test_passphrase_refused (void)
+{
+  keys_ensure ();
+  g_autoptr (GError) error = NULL;
+  g_autofree char *tmp = g_dir_make_tmp ("skpk-XXXXXX", &error);
+  g_assert_no_error (error);
+  g_autofree char *home = g_build_filename (tmp, "gnupg", NULL);
+  g_assert_true (sk_keyring_init_home (home, &error));
+  g_autoptr (SkKeyring) keyring = sk_keyring_new (home, &error);
+  g_assert_no_error (error);
+  g_autoptr (GBytes) sec = sk_test_gpg_export (keys->gpg, keys->cv, TRUE);
+  import (keyring, sec, keys->cv);
+  /* The key protected afresh in this home (old passphrase empty). */
+  const char *argv[] = { "gpg",      "--homedir",    home,           "--batch",  "--pinentry-mode",
+                         "loopback", "--passphrase", "a passphrase", "--passwd", keys->cv,
+                         NULL };
+  int status = 0;
+  g_spawn_sync (NULL, (char **)argv, NULL,
+                G_SPAWN_SEARCH_PATH | G_SPAWN_STDOUT_TO_DEV_NULL | G_SPAWN_STDERR_TO_DEV_NULL, NULL,
+                NULL, NULL, NULL, &status, &error);
+  g_assert_no_error (error);
+  g_assert_true (g_spawn_check_wait_status (status, NULL));
+
+  g_autoptr (GBytes) plain = random_plain (100);
+  const char *r[] = { "-r", keys->cv, NULL };
+  g_autoptr (GBytes) msg = stock_message (plain, r, NULL);
+  g_autofree char *sk = sk_keyring_show_session_key (keyring, msg, &error);
+  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED);
+  g_assert_null (sk);
+  g_clear_error (&error);
+
+  g_autofree char *path = g_build_filename (tmp, "in.gpg", NULL);
+  g_assert_true (g_file_set_contents (path, g_bytes_get_data (msg, NULL),
+                                      (gssize)g_bytes_get_size (msg), NULL));
+  int fd = open (path, O_RDONLY | O_CLOEXEC);
+  g_assert_cmpint (fd, >=, 0);
+  g_autoptr (GByteArray) back = g_byte_array_new ();
+  g_assert_false (sk_keyring_decrypt_to (keyring, fd, collect, back, NULL, &error));
+  close (fd);
+  g_assert_error (error, SK_ERROR, SK_ERROR_DECRYPT_FAILED);
+  g_unlink (path);
+  g_clear_object (&keyring);
+  sk_test_gpg_remove_home (home);
+  g_assert_cmpint (g_rmdir (tmp), ==, 0);
+}
+
 /* ---- hostile session-key packets ------------------------------------- */
 
 static void
@@ -677,6 +728,7 @@ main (int argc, char **argv)
   g_test_add_func ("/pgp-pkesk/session-key-cv25519", test_session_key_cv25519);
   g_test_add_func ("/pgp-pkesk/session-key-rsa", test_session_key_rsa);
   g_test_add_func ("/pgp-pkesk/recipients", test_recipients);
+  g_test_add_func ("/pgp-pkesk/passphrase-refused", test_passphrase_refused);
   g_test_add_func ("/pgp-pkesk/damaged-cv25519", test_damaged_cv25519);
   g_test_add_func ("/pgp-pkesk/damaged-rsa", test_damaged_rsa);
   g_test_add_func ("/pgp-pkesk/no-gpg-process", test_no_gpg_process);
