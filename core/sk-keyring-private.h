@@ -100,6 +100,18 @@ _sk_keyring_forget_keys (SkKeyring *self);
 void
 _sk_key_cache_free (SkKeyCache *cache);
 
+/* GnuPG's listing and export of a home as bytes, each one run of gpg
+ * through GPGME's spawn engine (sk-keyring-listing.c), and the listing
+ * read into the keys GPGME's keylist would have made of it. */
+GBytes *
+_sk_keyring_run_gpg (const char *homedir, const char *const *args, GError **error);
+GBytes *
+_sk_keyring_run_listing (const char *homedir, GError **error);
+GBytes *
+_sk_keyring_run_export (const char *homedir, GError **error);
+gboolean
+_sk_keyring_parse_listing (GBytes *listing, GPtrArray **out_keys, GError **error);
+
 /* The signed file, streamed through GPGME's read callback (never read whole
  * into memory).  Before each chunk the callback waits for the fd or the
  * cancellable, whichever comes first, so a cancellation also ends a read that
