@@ -46,7 +46,10 @@
  * and neither kept nor written.  And a listing is not used past the first
  * expiry time of any key or subkey in it: "expired" is GnuPG's word as of
  * the listing, so the listing is made again once that word may have
- * changed.
+ * changed.  Nor is a listing kept that may be a failed run of gpg (whose
+ * exit status GPGME's spawn engine does not return): one with no key, not
+ * ending in a newline, or whose export lacks a block for one of its keys
+ * (cache_is_whole).
  *
  * WHAT IT DOES NOT PROVE.  That the keyring has not changed since the
  * listing in a way its files' stamps do not show: a writer that restores
@@ -213,6 +216,31 @@ cache_read_outputs (SkKeyCache *cache, GBytes *listing, GBytes *export, GError *
       g_hash_table_replace (cache->blocks, g_strdup (fprs->pdata[i]), g_bytes_new (NULL, 0));
   cache->listing = g_bytes_ref (listing);
   cache->export = g_bytes_ref (export);
+  return TRUE;
+}
+
+/* Whether the listing and the export of CACHE are of the same keys, one
+ * block per key and at least one key.  gpg's exit status does not come
+ * back through GPGME's spawn engine: a run that failed (gpg missing, not
+ * started, killed) prints nothing or less, and such a listing — which can
+ * only refuse — is used once and neither kept nor written, so that it is
+ * not believed again. */
+static gboolean
+cache_is_whole (const SkKeyCache *cache)
+{
+  gsize len = 0;
+  const char *listing = g_bytes_get_data (cache->listing, &len);
+  if (cache->keys->len == 0 || len == 0 || listing[len - 1] != '\n' ||
+      g_hash_table_size (cache->blocks) != cache->keys->len)
+    return FALSE;
+  for (guint i = 0; i < cache->keys->len; i++)
+    {
+      gpgme_key_t key = cache->keys->pdata[i];
+      g_autofree char *upper = g_ascii_strup (key->subkeys->fpr, -1);
+      GBytes *block = g_hash_table_lookup (cache->blocks, upper);
+      if (block == NULL || g_bytes_get_size (block) == 0)
+        return FALSE;
+    }
   return TRUE;
 }
 
@@ -469,7 +497,7 @@ cache_read_file (const char *homedir, const FileStamp stamps[N_STAMPED], gint64 
       return NULL;
     }
   g_autoptr (GError) error = NULL;
-  if (!cache_read_outputs (cache, listing, export, &error) ||
+  if (!cache_read_outputs (cache, listing, export, &error) || !cache_is_whole (cache) ||
       first_expiry (cache->keys, cache->listed_at) != cache->valid_until)
     {
       g_debug ("the key cache of %s does not read: %s", homedir,
@@ -524,7 +552,7 @@ cache_get (SkKeyring *self, GError **error)
       return NULL;
     }
   fresh->valid_until = first_expiry (fresh->keys, now);
-  if (stamped && now_ns >= racy_until)
+  if (stamped && now_ns >= racy_until && cache_is_whole (fresh))
     {
       self->keys = key_cache_ref (fresh);
       cache_write_file (self->homedir, fresh);

@@ -10,7 +10,8 @@
  * WHAT IS READ.  Of each key, what GPGME 1.18's keylist reads from the
  * pub, sub, fpr and grp records (keylist.c: trust letters, length,
  * algorithm, key id, creation and expiry, capabilities, curve,
- * fingerprint, keygrip, ownertrust), with GPGME's meaning for each letter.
+ * fingerprint, ownertrust; keygrips only when gpg prints them, which this
+ * listing does not ask for, as GPGME's does not), with GPGME's meaning for each letter.
  * User ids are not read: nothing judged through the cache looks at them
  * (the key list of the station is GPGME's own listing, sk-keyring.c).
  * test-keyring-cache compares every field with GPGME's keylist of the same
@@ -84,13 +85,9 @@ _sk_keyring_run_gpg (const char *homedir, const char *const *args, GError **erro
 GBytes *
 _sk_keyring_run_listing (const char *homedir, GError **error)
 {
-  static const char *const args[] = { "--with-colons",
-                                      "--fixed-list-mode",
-                                      "--with-fingerprint",
-                                      "--with-fingerprint",
-                                      "--with-keygrip",
-                                      "--list-keys",
-                                      NULL };
+  static const char *const args[] = { "--with-colons",      "--fixed-list-mode",
+                                      "--with-fingerprint", "--with-fingerprint",
+                                      "--list-keys",        NULL };
   return _sk_keyring_run_gpg (homedir, args, error);
 }
 
@@ -219,6 +216,9 @@ set_subkey_caps (gpgme_subkey_t sk, const char *src)
       }
 }
 
+/* Of the primary, the key's: upper or lower case alike (GPGME's
+ * set_mainkey_capability), so an expired or revoked key, whose capital
+ * letters gpg leaves out, keeps its own. */
 static void
 set_key_caps (gpgme_key_t key, const char *src)
 {
@@ -230,18 +230,23 @@ set_key_caps (gpgme_key_t key, const char *src)
       case 'D':
         key->disabled = 1;
         break;
+      case 'e':
       case 'E':
         key->can_encrypt = 1;
         break;
+      case 's':
       case 'S':
         key->can_sign = 1;
         break;
+      case 'c':
       case 'C':
         key->can_certify = 1;
         break;
+      case 'a':
       case 'A':
         key->can_authenticate = 1;
         break;
+      case 'q':
       case 'Q':
         key->is_qualified = 1;
         break;
@@ -250,22 +255,31 @@ set_key_caps (gpgme_key_t key, const char *src)
       }
 }
 
+/* Letters up to the first digit; the last one counts. */
 static gpgme_validity_t
 owner_trust (const char *src)
 {
-  switch (*src)
-    {
-    case 'n':
-      return GPGME_VALIDITY_NEVER;
-    case 'm':
-      return GPGME_VALIDITY_MARGINAL;
-    case 'f':
-      return GPGME_VALIDITY_FULL;
-    case 'u':
-      return GPGME_VALIDITY_ULTIMATE;
-    default:
-      return GPGME_VALIDITY_UNKNOWN;
-    }
+  gpgme_validity_t out = GPGME_VALIDITY_UNKNOWN;
+  for (; *src != '\0' && !g_ascii_isdigit (*src); src++)
+    switch (*src)
+      {
+      case 'n':
+        out = GPGME_VALIDITY_NEVER;
+        break;
+      case 'm':
+        out = GPGME_VALIDITY_MARGINAL;
+        break;
+      case 'f':
+        out = GPGME_VALIDITY_FULL;
+        break;
+      case 'u':
+        out = GPGME_VALIDITY_ULTIMATE;
+        break;
+      default:
+        out = GPGME_VALIDITY_UNKNOWN;
+        break;
+      }
+  return out;
 }
 
 /* A pub or sub record (FIELDS, N of them) onto SK. */
@@ -275,7 +289,7 @@ read_key_record (gpgme_subkey_t sk, char **fields, guint n)
   if (n < 12)
     return FALSE;
   guint64 v = 0;
-  if (g_ascii_string_to_unsigned (fields[2], 10, 1, 65535, &v, NULL))
+  if (g_ascii_string_to_unsigned (fields[2], 10, 2, G_MAXUINT, &v, NULL))
     sk->length = (unsigned int)v;
   if (g_ascii_string_to_unsigned (fields[3], 10, 1, 127, &v, NULL))
     sk->pubkey_algo = map_pk_algo ((int)v);
@@ -326,7 +340,7 @@ _sk_keyring_parse_listing (GBytes *listing, GPtrArray **out_keys, GError **error
       g_set_error (error, SK_ERROR, SK_ERROR_IO_ERROR, _ ("GnuPG's key listing is not text"));
       return FALSE;
     }
-  g_autofree char *text = g_strndup (data, len);
+  g_autofree char *text = g_strndup (len > 0 ? data : "", len);
   g_auto (GStrv) lines = g_strsplit (text, "\n", -1);
   g_autoptr (GPtrArray) keys = g_ptr_array_new_with_free_func ((GDestroyNotify)gpgme_key_unref);
   gpgme_key_t key = NULL; /* the last of KEYS */
