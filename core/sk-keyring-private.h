@@ -1,8 +1,10 @@
 /* sk-keyring-private.h — what the files of the door to GPGME share
  *
  * SkKeyring is one type in several files, split by concept (STYLE.md 23):
- * sk-keyring.c (the object, its home, GPGME's contexts, keys listed and
- * exported), sk-keyring-verify.c (the rule of acceptance 1),
+ * sk-keyring.c (the object, its home, keys listed and exported),
+ * sk-keyring-gpgme.c (GPGME started on first use, its contexts and errors),
+ * sk-keyring-cache.c and sk-keyring-listing.c (the key cache and the gpg
+ * output it keeps), sk-keyring-verify.c (the rule of acceptance 1),
  * sk-keyring-write.c (signing and encryption), sk-keyring-decrypt.c and
  * sk-keyring-import.c.  Only these files include this header, and this
  * header is the only one that includes <gpgme.h> (the one door, STYLE.md
