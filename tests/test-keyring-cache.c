@@ -332,6 +332,7 @@ test_key_imported (Station *st, gconstpointer user_data)
   g_autoptr (GBytes) again = sk_test_gpg_export (keys->gpg, keys->stranger, FALSE);
   g_autoptr (GPtrArray) imported = sk_keyring_import (second, again, NULL, &error);
   g_assert_no_error (error);
+  g_assert_nonnull (imported);
   g_autofree char *path = cache_path (st);
   g_assert_false (g_file_test (path, G_FILE_TEST_EXISTS));
 }
