@@ -1,8 +1,10 @@
 /* sk-keyring-private.h — what the files of the door to GPGME share
  *
  * SkKeyring is one type in several files, split by concept (STYLE.md 23):
- * sk-keyring.c (the object, its home, GPGME's contexts, keys listed and
- * exported), sk-keyring-verify.c (the rule of acceptance 1),
+ * sk-keyring.c (the object, its home, keys listed and exported),
+ * sk-keyring-gpgme.c (GPGME started on first use, its contexts and errors),
+ * sk-keyring-cache.c and sk-keyring-listing.c (the key cache and the gpg
+ * output it keeps), sk-keyring-verify.c (the rule of acceptance 1),
  * sk-keyring-write.c (signing and encryption), sk-keyring-decrypt.c and
  * sk-keyring-import.c.  Only these files include this header, and this
  * header is the only one that includes <gpgme.h> (the one door, STYLE.md
@@ -99,6 +101,18 @@ void
 _sk_keyring_forget_keys (SkKeyring *self);
 void
 _sk_key_cache_free (SkKeyCache *cache);
+
+/* GnuPG's listing and export of a home as bytes, each one run of gpg
+ * through GPGME's spawn engine (sk-keyring-listing.c), and the listing
+ * read into the keys GPGME's keylist would have made of it. */
+GBytes *
+_sk_keyring_run_gpg (const char *homedir, const char *const *args, GError **error);
+GBytes *
+_sk_keyring_run_listing (const char *homedir, GError **error);
+GBytes *
+_sk_keyring_run_export (const char *homedir, GError **error);
+gboolean
+_sk_keyring_parse_listing (GBytes *listing, GPtrArray **out_keys, GError **error);
 
 /* The signed file, streamed through GPGME's read callback (never read whole
  * into memory).  Before each chunk the callback waits for the fd or the
