@@ -20,6 +20,7 @@
 
 #include "sk-error.h"
 #include "sk-fault.h"
+#include "sk-fs.h"
 #include "sk-hash.h"
 #include "sk-mount.h"
 
@@ -492,7 +493,7 @@ sk_mount_list (SkMount *self, GError **error)
       set_medium_errno (error, errsv, SK_ERROR_MEDIA_REMOVED, _ ("listing the medium"));
       return NULL;
     }
-  g_ptr_array_sort (names, (GCompareFunc)g_strcmp0);
+  g_ptr_array_sort (names, sk_fs_compare_names);
   return g_steal_pointer (&names);
 }
 
