@@ -70,9 +70,10 @@ static const char *const tools[] = { "mkfs.exfat", "mount.exfat-fuse", "losetup"
                                      "xorriso",    "mkfs.vfat",        "mcopy",   "mdir",
                                      NULL };
 
-/* Why these tests cannot run here, or NULL. */
+/* Enter a mount namespace of our own; why these tests cannot run here, or
+ * NULL. */
 static const char *
-find_skip_reason (void)
+prepare (void)
 {
   static char why[160];
   if (getuid () != 0)
@@ -867,7 +868,7 @@ main (int argc, char **argv)
   setlocale (LC_ALL, "C.UTF-8");
   g_test_init (&argc, &argv, NULL);
 
-  skip_reason = find_skip_reason ();
+  skip_reason = prepare ();
   if (skip_reason == NULL)
     ctx_setup ();
   g_test_add_func ("/media-fuse/exfat-import", test_exfat_import);
