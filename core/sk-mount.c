@@ -20,7 +20,9 @@
 
 #include "sk-error.h"
 #include "sk-fault.h"
+#include "sk-fs.h"
 #include "sk-hash.h"
+#include "sk-mount-private.h"
 #include "sk-mount.h"
 
 #define COPY_CHUNK (1024 * 1024)
@@ -428,6 +430,59 @@ sk_mount_new (
   return g_steal_pointer (&self);
 }
 
+/* The statvfs flags a mount made with FLAGS (mount(2)'s) shows. */
+static unsigned long
+statvfs_flags (unsigned long flags)
+{
+  unsigned long want = 0;
+  want |= (flags & MS_RDONLY) ? ST_RDONLY : 0;
+  want |= (flags & MS_NOSUID) ? ST_NOSUID : 0;
+  want |= (flags & MS_NODEV) ? ST_NODEV : 0;
+  want |= (flags & MS_NOEXEC) ? ST_NOEXEC : 0;
+  want |= (flags & MS_NOATIME) ? ST_NOATIME : 0;
+  return want;
+}
+
+SkMount *
+sk_mount_adopt (int root_fd, const char *fs_type, SkMountMode mode, GError **error)
+{
+  g_return_val_if_fail (root_fd >= 0, NULL);
+
+  unsigned long flags = 0;
+  g_autofree char *data = NULL;
+  if (!sk_mount_options (fs_type, mode, &flags, &data, error))
+    return NULL;
+
+  g_autoptr (SkMount) self = g_object_new (SK_TYPE_MOUNT, NULL);
+  self->mode = mode;
+  self->dirfd = openat (root_fd, ".", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  struct statvfs sv;
+  if (self->dirfd < 0 || fstatvfs (self->dirfd, &sv) != 0)
+    {
+      sk_error_set_from_errno (error, errno, _ ("opening the medium's top folder"));
+      return NULL;
+    }
+  if (mode == SK_MOUNT_READ_WRITE && (sv.f_flag & ST_RDONLY))
+    {
+      g_set_error_literal (error, SK_ERROR, SK_ERROR_MEDIA_READ_ONLY,
+                           _ ("the medium is write-protected; nothing was written"));
+      return NULL;
+    }
+  /* No weaker than a mount of our own. */
+  unsigned long want = statvfs_flags (flags);
+  if ((sv.f_flag & want) != want)
+    {
+      g_autofree char *have = sk_mount_read_options (self, NULL);
+      g_set_error (error, SK_ERROR, SK_ERROR_USAGE,
+                   _ ("the file system is mounted %s, without all of the options Sekisho mounts "
+                      "media with; it is not used"),
+                   have);
+      return NULL;
+    }
+  self->path = g_strdup_printf ("/proc/self/fd/%d", self->dirfd);
+  return g_steal_pointer (&self);
+}
+
 const char *
 sk_mount_get_path (SkMount *self)
 {
@@ -492,7 +547,7 @@ sk_mount_list (SkMount *self, GError **error)
       set_medium_errno (error, errsv, SK_ERROR_MEDIA_REMOVED, _ ("listing the medium"));
       return NULL;
     }
-  g_ptr_array_sort (names, (GCompareFunc)g_strcmp0);
+  g_ptr_array_sort (names, sk_fs_compare_names);
   return g_steal_pointer (&names);
 }
 
