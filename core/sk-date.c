@@ -50,8 +50,9 @@ days_in_month (int year, int month)
   return mdays[month - 1] + (month == 2 && is_leap (year));
 }
 
-gboolean
-sk_date_is_valid (int year, int month, int day)
+/* Static, so that the parsers below inline it (see sk-ident.c). */
+static inline gboolean
+date_is_valid (int year, int month, int day)
 {
   if (month < 1 || month > 12 || day < 1)
     return FALSE;
@@ -59,17 +60,28 @@ sk_date_is_valid (int year, int month, int day)
 }
 
 gboolean
+sk_date_is_valid (int year, int month, int day)
+{
+  return date_is_valid (year, month, day);
+}
+
+gboolean
 sk_parse_digits (const char *s, gsize n, guint64 *out)
 {
   guint64 v = 0;
+  guint bad = 0;
 
   g_return_val_if_fail (n <= 19, FALSE);
+  /* No branch per byte: the value is computed whatever the bytes, and
+   * given only when every one was a digit. */
   for (gsize i = 0; i < n; i++)
     {
-      if (s[i] < '0' || s[i] > '9')
-        return FALSE;
-      v = v * 10 + (guint64)(s[i] - '0');
+      guint d = (guint8)(s[i] - '0');
+      bad |= d > 9;
+      v = v * 10 + d;
     }
+  if (bad != 0)
+    return FALSE;
   *out = v;
   return TRUE;
 }
@@ -121,7 +133,7 @@ sk_date_parse_ymd_key (const char *s, guint32 *out_ymd)
   if (!all_digits (s, 8))
     return FALSE;
   int y = d4 (s), m = d2 (s + 4), d = d2 (s + 6);
-  if (!year_in_range (y) || !sk_date_is_valid (y, m, d))
+  if (!year_in_range (y) || !date_is_valid (y, m, d))
     return FALSE;
   if (out_ymd != NULL)
     *out_ymd = ymd_key (y, m, d);
@@ -192,7 +204,7 @@ sk_wareki_parse_key (const char *s, guint32 *out_ymd)
 
   const SkEraSpan *span = &eras[era];
   int y = span->base_year + yy - 1;
-  if (!sk_date_is_valid (y, m, d))
+  if (!date_is_valid (y, m, d))
     return FALSE;
   /* Real dates compare as their YYYYMMDD keys do. */
   guint32 ymd = ymd_key (y, m, d);

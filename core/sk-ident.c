@@ -5,17 +5,24 @@
 
 #include "sk-ident.h"
 
-static gboolean
+/* Whether the LEN bytes at S are ASCII digits, without a branch per byte
+ * (the validator asks once per record and field). */
+static inline gboolean
 all_digits (const char *s, gsize len)
 {
+  guint bad = 0;
+
   for (gsize i = 0; i < len; i++)
-    if (s[i] < '0' || s[i] > '9')
-      return FALSE;
-  return TRUE;
+    bad |= (guint8)(s[i] - '0') > 9;
+  return bad == 0;
 }
 
-int
-sk_individual_number_check_digit (const char *first11)
+/* The validators below call these static forms, which the compiler
+ * inlines; a call to the exported function is never inlined in
+ * position-independent code (it could be interposed).  The exported
+ * functions are the same arithmetic. */
+static inline int
+individual_number_check_digit (const char *first11)
 {
   static const int weights[11] = { 6, 5, 4, 3, 2, 7, 6, 5, 4, 3, 2 };
   int sum = 0;
@@ -26,23 +33,30 @@ sk_individual_number_check_digit (const char *first11)
   return rem <= 1 ? 0 : 11 - rem;
 }
 
+int
+sk_individual_number_check_digit (const char *first11)
+{
+  return individual_number_check_digit (first11);
+}
+
 gboolean
 sk_individual_number_is_valid (const char *digits, gsize len)
 {
   if (len != 12 || !all_digits (digits, len))
     return FALSE;
 
-  gboolean all_same = TRUE;
-  for (gsize i = 1; i < len && all_same; i++)
-    all_same = digits[i] == digits[0];
-  if (all_same)
+  /* One repeated digit: no byte differs from the first. */
+  guint differ = 0;
+  for (gsize i = 1; i < len; i++)
+    differ |= (guint8)(digits[i] ^ digits[0]);
+  if (differ == 0)
     return FALSE;
 
-  return sk_individual_number_check_digit (digits) == digits[11] - '0';
+  return individual_number_check_digit (digits) == digits[11] - '0';
 }
 
-int
-sk_insurer_number_check_digit (const char *first7)
+static inline int
+insurer_number_check_digit (const char *first7)
 {
   int sum = 0;
 
@@ -58,16 +72,22 @@ sk_insurer_number_check_digit (const char *first7)
   return (10 - sum % 10) % 10;
 }
 
+int
+sk_insurer_number_check_digit (const char *first7)
+{
+  return insurer_number_check_digit (first7);
+}
+
 gboolean
 sk_insurer_number_is_valid (const char *digits, gsize len)
 {
   if (len != 8 || !all_digits (digits, len))
     return FALSE;
-  return sk_insurer_number_check_digit (digits) == digits[7] - '0';
+  return insurer_number_check_digit (digits) == digits[7] - '0';
 }
 
-int
-sk_local_government_code_check_digit (const char *first5)
+static inline int
+local_government_code_check_digit (const char *first5)
 {
   static const int weights[5] = { 6, 5, 4, 3, 2 };
   int sum = 0;
@@ -77,10 +97,16 @@ sk_local_government_code_check_digit (const char *first5)
   return (11 - sum % 11) % 10;
 }
 
+int
+sk_local_government_code_check_digit (const char *first5)
+{
+  return local_government_code_check_digit (first5);
+}
+
 gboolean
 sk_local_government_code_is_valid (const char *digits, gsize len)
 {
   if (len != 6 || !all_digits (digits, len))
     return FALSE;
-  return sk_local_government_code_check_digit (digits) == digits[5] - '0';
+  return local_government_code_check_digit (digits) == digits[5] - '0';
 }

@@ -123,6 +123,7 @@ plan_field (SkFieldPlan *fp, const SkField *f, guint record_length)
   sk_code_set_init (&fp->required_when, &f->required_when.codes);
   sk_code_set_init (&fp->blank_when, &f->blank_when.codes);
   sk_code_set_init (&fp->count_when, &f->count_when.codes);
+  fp->digits_key = f->unique && f->type == SK_FIELD_DIGITS && f->length <= SK_DIGITS_KEY_MAX;
   fp->across = f->group >= 0 || f->required_when.field >= 0 || f->blank_when.field >= 0 ||
                f->not_before >= 0 || f->agrees_with >= 0 || f->age_at >= 0;
 }

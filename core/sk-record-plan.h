@@ -10,6 +10,8 @@
  */
 #pragma once
 
+#include <string.h>
+
 #include "sk-policy-private.h"
 
 G_BEGIN_DECLS
@@ -66,6 +68,93 @@ sk_code_set_contains (const SkCodeSet *set, const char *value, gsize len)
   return FALSE;
 }
 
+/* ---- keys of unique values and of pairing ------------------------------ */
+
+/* A 64-bit mixer (splitmix64's), a bijection; 0, the empty slot of a key
+ * set, becomes 1. */
+static inline guint64
+sk_key_mix (guint64 x)
+{
+  x ^= x >> 30;
+  x *= G_GUINT64_CONSTANT (0xbf58476d1ce4e5b9);
+  x ^= x >> 27;
+  x *= G_GUINT64_CONSTANT (0x94d049bb133111eb);
+  x ^= x >> 31;
+  return x == 0 ? 1 : x;
+}
+
+/* A value's bytes and length into H, eight bytes at a time (a byte-wise
+ * hash was a chain of one multiplication per byte, the longest part of a
+ * record's key).  Each step is a bijection of H for a given word, and the
+ * length takes part, so that values differing only in trailing zero bytes
+ * differ.  Finished by sk_key_mix (), keys are compared by hash: two different
+ * values of a million collide with odds near 1 in 10^7, and a collision can
+ * only make two different values look equal. */
+#define SK_KEY_HASH_SEED G_GUINT64_CONSTANT (0xcbf29ce484222325)
+#define SK_KEY_HASH_MUL G_GUINT64_CONSTANT (0x9e3779b97f4a7c15)
+
+static inline guint64
+sk_key_hash_step (guint64 h, guint64 w)
+{
+  h = (h ^ w) * SK_KEY_HASH_MUL;
+  return h << 31 | h >> 33;
+}
+
+static inline guint64
+sk_key_hash_bytes (guint64 h, const guint8 *p, gsize len)
+{
+  guint64 w;
+
+  h = sk_key_hash_step (h, len);
+  for (; len >= 8; p += 8, len -= 8)
+    {
+      memcpy (&w, p, 8);
+      h = sk_key_hash_step (h, w);
+    }
+  if (len > 0)
+    {
+      w = 0;
+      for (gsize k = 0; k < len; k++)
+        w |= (guint64)p[k] << (8 * k);
+      h = sk_key_hash_step (h, w);
+    }
+  return h;
+}
+
+/* The longest digit field whose values are their own unique keys: four bits
+ * a digit and four for the length fill a 64-bit word. */
+#define SK_DIGITS_KEY_MAX 15
+
+/* A value of a digit field of at most SK_DIGITS_KEY_MAX digits as itself:
+ * its digits as four bits each and its length in the four bits below them,
+ * mixed by sk_key_mix (), a bijection that keeps every such word non-zero.  Two
+ * values have one key exactly when they are equal, so a unique digit field
+ * (個人番号) never reports a duplicate that is not one.  The value must be
+ * digits (its field's type check passed): any other byte loses its top
+ * bits, which could only make two values look equal, never two equal
+ * values differ. */
+static inline guint64
+sk_key_digits (const guint8 *p, guint len)
+{
+  guint64 packed = 0, w;
+  guint i = 0;
+
+  g_assert (len >= 1 && len <= SK_DIGITS_KEY_MAX);
+  if (len >= 8)
+    {
+      /* Eight digits' low nibbles gathered into 32 bits, in three steps. */
+      memcpy (&w, p, 8);
+      w &= G_GUINT64_CONSTANT (0x0F0F0F0F0F0F0F0F);
+      w = (w | w >> 4) & G_GUINT64_CONSTANT (0x00FF00FF00FF00FF);
+      w = (w | w >> 8) & G_GUINT64_CONSTANT (0x0000FFFF0000FFFF);
+      packed = (w | w >> 16) & G_GUINT64_CONSTANT (0xFFFFFFFF);
+      i = 8;
+    }
+  for (; i < len; i++)
+    packed = packed << 4 | (p[i] & 0x0Fu);
+  return sk_key_mix (packed << 4 | len);
+}
+
 typedef struct
 {
   const SkField *field;
@@ -95,6 +184,9 @@ typedef struct
   SkCodeSet count_when;
   /* Takes part in the checks across fields of its record. */
   gboolean across;
+  /* A unique digit field short enough for its values to be their own keys
+   * (sk_key_digits ()). */
+  gboolean digits_key;
 } SkFieldPlan;
 
 typedef struct

@@ -98,17 +98,6 @@ sk_key_set_size (const SkKeySet *set)
   return set->size;
 }
 
-static guint64
-mix64 (guint64 x)
-{
-  x ^= x >> 30;
-  x *= G_GUINT64_CONSTANT (0xbf58476d1ce4e5b9);
-  x ^= x >> 27;
-  x *= G_GUINT64_CONSTANT (0x94d049bb133111eb);
-  x ^= x >> 31;
-  return x == 0 ? 1 : x;
-}
-
 static void
 sk_key_set_prefetch (const SkKeySet *set, guint64 key)
 {
@@ -159,21 +148,6 @@ sk_key_set_add (SkKeySet *set, guint64 key)
         }
     }
 }
-
-/* FNV-1a over the bytes, finished by a 64-bit mixer.  Keys are compared by
- * hash: two different values of a million collide with odds near 1 in 10^7. */
-static guint64
-hash_bytes (guint64 h, const guint8 *p, gsize len)
-{
-  for (gsize i = 0; i < len; i++)
-    {
-      h ^= p[i];
-      h *= G_GUINT64_CONSTANT (0x100000001b3);
-    }
-  return h;
-}
-
-#define HASH_SEED G_GUINT64_CONSTANT (0xcbf29ce484222325)
 
 /* ---- reports ----------------------------------------------------------- */
 
@@ -559,12 +533,14 @@ check_value_rules (SkValidator *v, const SkFieldPlan *fp, SkValue *val, guint64 
  * is compared from the end 32 bytes at a time while it lasts (an address is
  * mostly padding), then eight; the last few padding bytes are counted in
  * the word that ends there rather than byte by byte, whose branch would
- * guess wrong on nearly every field. */
-static guint
+ * guess wrong on nearly every field.  Inlined, so that UNIT and PATTERN
+ * are constants: the whole units of SAME are then a mask, not a division. */
+G_ALWAYS_INLINE static inline guint
 trimmed_length (const guint8 *p, guint len, guint64 pattern, guint unit)
 {
   guint end = len;
 
+  g_assert (unit == 1 || unit == 2);
   while (end >= 32)
     {
       guint64 w[4];
@@ -582,7 +558,7 @@ trimmed_length (const guint8 *p, guint len, guint64 pattern, guint unit)
         {
           /* The bytes that match from the top down, in whole units. */
           guint same = (guint)__builtin_clzll (diff) / 8;
-          return end - same / unit * unit;
+          return end - (same & ~(unit - 1));
         }
       end -= 8;
     }
@@ -936,7 +912,7 @@ check_across_fields (SkValidator *v, const SkRecordPlan *plan, guint64 record)
 static guint64
 pair_key_hash (const SkKind *kind, const SkValue *vals, gboolean *out_ok)
 {
-  guint64 h = HASH_SEED;
+  guint64 h = SK_KEY_HASH_SEED;
 
   *out_ok = TRUE;
   for (guint i = 0; i < kind->n_pair_key; i++)
@@ -944,10 +920,9 @@ pair_key_hash (const SkKind *kind, const SkValue *vals, gboolean *out_ok)
       const SkValue *val = &vals[kind->pair_key_index[i]];
       if (!val->ok || val->blank)
         *out_ok = FALSE;
-      h = hash_bytes (h, val->p, val->trimmed);
-      h = hash_bytes (h, (const guint8 *)"\x1f", 1);
+      h = sk_key_hash_bytes (h, val->p, val->trimmed);
     }
-  return mix64 (h);
+  return sk_key_mix (h);
 }
 
 /* A key set is far larger than the caches: each record's keys are looked
@@ -986,7 +961,10 @@ check_data_record (SkValidator *v, const SkRecordPlan *plan, guint64 record)
       guint i = plan->unique[u];
       if (!vals[i].ok || vals[i].blank)
         continue;
-      guint64 key = mix64 (hash_bytes (HASH_SEED, vals[i].p, vals[i].trimmed));
+      guint64 key =
+          plan->fields[i].digits_key
+              ? sk_key_digits (vals[i].p, vals[i].trimmed)
+              : sk_key_mix (sk_key_hash_bytes (SK_KEY_HASH_SEED, vals[i].p, vals[i].trimmed));
       sk_key_set_prefetch (v->unique[i], key);
       flush_unique (v, i);
       v->pending_unique[i] = (SkPendingKey){ key, record, TRUE };

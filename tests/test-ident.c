@@ -125,6 +125,119 @@ test_age (void)
   g_assert_cmpint (sk_age_on (birth, ref), ==, 65);
 }
 
+/* The identifier checks as they were written before they were fused into
+ * branch-free passes: the references for test_ident_forms. */
+static gboolean
+reference_digits (const char *s, gsize len)
+{
+  for (gsize i = 0; i < len; i++)
+    if (s[i] < '0' || s[i] > '9')
+      return FALSE;
+  return TRUE;
+}
+
+static gboolean
+reference_individual (const char *s, gsize len)
+{
+  static const int weights[11] = { 6, 5, 4, 3, 2, 7, 6, 5, 4, 3, 2 };
+  int sum = 0;
+
+  if (len != 12 || !reference_digits (s, len))
+    return FALSE;
+  gboolean all_same = TRUE;
+  for (gsize i = 1; i < len && all_same; i++)
+    all_same = s[i] == s[0];
+  if (all_same)
+    return FALSE;
+  for (int i = 0; i < 11; i++)
+    sum += (s[i] - '0') * weights[i];
+  int rem = sum % 11;
+  return (rem <= 1 ? 0 : 11 - rem) == s[11] - '0';
+}
+
+static gboolean
+reference_insurer (const char *s, gsize len)
+{
+  int sum = 0;
+
+  if (len != 8 || !reference_digits (s, len))
+    return FALSE;
+  for (int i = 0; i < 7; i++)
+    {
+      int p = (s[6 - i] - '0') * (i % 2 == 0 ? 2 : 1);
+      sum += p / 10 + p % 10;
+    }
+  return (10 - sum % 10) % 10 == s[7] - '0';
+}
+
+static gboolean
+reference_lg (const char *s, gsize len)
+{
+  static const int weights[5] = { 6, 5, 4, 3, 2 };
+  int sum = 0;
+
+  if (len != 6 || !reference_digits (s, len))
+    return FALSE;
+  for (int i = 0; i < 5; i++)
+    sum += (s[i] - '0') * weights[i];
+  return (11 - sum % 11) % 10 == s[5] - '0';
+}
+
+/* The identifier checks and sk_parse_digits against their references on
+ * digit strings (every check digit of many numbers, repeated digits), and
+ * on the same strings with one byte spoiled by each of the bytes around
+ * the digits, at each position and each length up to 19. */
+static void
+test_ident_forms (void)
+{
+  static const char spoilers[] = { '\0', ' ', '/', ':', 'A', '\x80', '\xFF', '\xB0' };
+  GRand *rand = g_rand_new_with_seed (15);
+  char s[20];
+
+  for (guint n = 0; n < 200000; n++)
+    {
+      gsize len = 1 + n % 19;
+      for (gsize i = 0; i < len; i++)
+        s[i] = (char)('0' + g_rand_int_range (rand, 0, 10));
+      if (n % 7 == 0)
+        memset (s, s[0], len); /* one repeated digit */
+      if (n % 3 == 0)
+        {
+          /* A spoiled byte somewhere. */
+          s[g_rand_int_range (rand, 0, (gint32)len)] =
+              spoilers[g_rand_int_range (rand, 0, G_N_ELEMENTS (spoilers))];
+        }
+      else if (len == 12 || len == 8 || len == 6)
+        {
+          /* Often a right check digit, so that both answers are common. */
+          if (len == 12 && n % 2 == 0)
+            s[11] = (char)('0' + sk_individual_number_check_digit (s));
+          if (len == 8 && n % 2 == 0)
+            s[7] = (char)('0' + sk_insurer_number_check_digit (s));
+          if (len == 6 && n % 2 == 0)
+            s[5] = (char)('0' + sk_local_government_code_check_digit (s));
+        }
+      s[len] = '\0';
+
+      g_assert_cmpint (sk_individual_number_is_valid (s, len), ==, reference_individual (s, len));
+      g_assert_cmpint (sk_insurer_number_is_valid (s, len), ==, reference_insurer (s, len));
+      g_assert_cmpint (sk_local_government_code_is_valid (s, len), ==, reference_lg (s, len));
+
+      guint64 got = 12345, want = 0;
+      gboolean ok = sk_parse_digits (s, len, &got);
+      g_assert_cmpint (ok, ==, reference_digits (s, len));
+      if (ok)
+        {
+          for (gsize i = 0; i < len; i++)
+            want = want * 10 + (guint64)(s[i] - '0');
+          g_assert_cmpuint (got, ==, want);
+        }
+      else
+        g_assert_cmpuint (got, ==, 12345); /* untouched on refusal */
+    }
+  g_rand_free (rand);
+}
+
 /* Every day from 1868 to 2999 as YYYYMMDD: its key is the date's digits, its
  * day number the one sk_date_from_days names, and keys order as days do.  Out
  * of range, unreal dates and non-digits are refused by both parsers alike. */
@@ -263,6 +376,7 @@ main (int argc, char **argv)
   g_test_add_func ("/ident/individual-number", test_individual_number);
   g_test_add_func ("/ident/insurer-number", test_insurer_number);
   g_test_add_func ("/ident/local-government-code", test_local_government_code);
+  g_test_add_func ("/ident/forms", test_ident_forms);
   g_test_add_func ("/date/gregorian", test_dates);
   g_test_add_func ("/date/wareki", test_wareki);
   g_test_add_func ("/date/age", test_age);

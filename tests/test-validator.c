@@ -9,6 +9,7 @@
 #include <glib/gstdio.h>
 #include <string.h>
 
+#include "sk-ident.h"
 #include "sk-policy-private.h"
 #include "sk-record-plan.h"
 #include "sk-synth.h"
@@ -421,6 +422,103 @@ test_duplicate_key (Fixture *fx, gconstpointer data)
   g_autoptr (SkFileReport) r = check_one (fx, paths, 0);
   assert_has (r, SK_ERROR_DUPLICATE_KEY, 9, "個人番号");
   g_assert_false (sk_test_report_has (r, SK_ERROR_DUPLICATE_KEY, 2, NULL));
+}
+
+/* Unique keys in a file: values one digit (個人番号, whose values are their
+ * own keys) or one byte (要求通番, hashed) apart at every position of the
+ * field are no duplicates, and an equal value still is one, at its record
+ * (test_unique_keys checks the keys themselves). */
+static void
+test_unique_near_values (Fixture *fx, gconstpointer data)
+{
+  g_autofree char *number_path = generate (fx, "KNY01", RECORDS);
+  g_autofree char *serial_path = generate (fx, "SKI01", RECORDS);
+  const char *number_paths[] = { number_path, NULL };
+  const char *serial_paths[] = { serial_path, NULL };
+  const char number_base[] = "98320567321";
+  const char serial_base[] = "REQ-2026-0000000001";
+  char number[13], serial[21];
+
+  for (guint r = 0; r < RECORDS; r++)
+    {
+      guint pos = r % 11;
+      memcpy (number, number_base, 11);
+      number[pos] = (char)('0' + (number[pos] - '0' + 1 + r / 11) % 10);
+      number[11] = (char)('0' + sk_individual_number_check_digit (number));
+      p1_patch (fx, number_path, "KNY01", r + 2, "個人番号", number, 12);
+
+      /* Twenty bytes, each changed in one record (the last in the four
+       * bytes after the hash's two whole words). */
+      memcpy (serial, serial_base, 19);
+      serial[19] = 'A';
+      serial[r % 20] = serial[r % 20] == 'Z' ? 'Y' : 'Z';
+      p1_patch (fx, serial_path, "SKI01", r + 2, "要求通番", serial, 20);
+    }
+  {
+    g_autoptr (SkFileReport) r = check_one (fx, number_paths, 0);
+    g_autoptr (SkFileReport) s = check_one (fx, serial_paths, 0);
+    if (!sk_file_report_ok (r) || !sk_file_report_ok (s))
+      g_error ("near values: %s / %s", sk_test_report_describe (r), sk_test_report_describe (s));
+  }
+
+  g_autofree char *first_number = p1_read_field (fx, number_path, "KNY01", 2, "個人番号", 12);
+  p1_patch (fx, number_path, "KNY01", RECORDS + 1, "個人番号", first_number, 12);
+  g_autofree char *first_serial = p1_read_field (fx, serial_path, "SKI01", 2, "要求通番", 20);
+  p1_patch (fx, serial_path, "SKI01", RECORDS + 1, "要求通番", first_serial, 20);
+  g_autoptr (SkFileReport) r = check_one (fx, number_paths, 0);
+  g_autoptr (SkFileReport) s = check_one (fx, serial_paths, 0);
+  assert_has (r, SK_ERROR_DUPLICATE_KEY, RECORDS + 1, "個人番号");
+  assert_has (s, SK_ERROR_DUPLICATE_KEY, RECORDS + 1, "要求通番");
+  g_assert_cmpuint (r->findings->len, ==, 1);
+  g_assert_cmpuint (s->findings->len, ==, 1);
+}
+
+/* The keys themselves: for every length, a digit value and each value that
+ * differs from it in one position (every other digit there) have different
+ * digit keys, and so do byte values one byte apart under the hash; equal
+ * values have equal keys, the hash's depending on the length too. */
+static void
+test_unique_keys (void)
+{
+  GRand *rand = g_rand_new_with_seed (15);
+
+  for (guint round = 0; round < 200; round++)
+    for (guint len = 1; len <= 24; len++)
+      {
+        guint8 base[25], other[25];
+        for (guint i = 0; i < len; i++)
+          base[i] = (guint8)('0' + g_rand_int_range (rand, 0, 10));
+        guint64 digits = len <= SK_DIGITS_KEY_MAX ? sk_key_digits (base, len) : 0;
+        guint64 hash = sk_key_mix (sk_key_hash_bytes (SK_KEY_HASH_SEED, base, len));
+
+        g_assert_cmpuint (digits, !=, len <= SK_DIGITS_KEY_MAX ? 0 : 1);
+        g_assert_cmpuint (hash, !=, 0);
+        memcpy (other, base, len);
+        if (len <= SK_DIGITS_KEY_MAX)
+          g_assert_cmpuint (sk_key_digits (other, len), ==, digits);
+        g_assert_cmpuint (sk_key_mix (sk_key_hash_bytes (SK_KEY_HASH_SEED, other, len)), ==, hash);
+        /* One more digit, a zero: another value. */
+        other[len] = '0';
+        if (len < SK_DIGITS_KEY_MAX)
+          g_assert_cmpuint (sk_key_digits (other, len + 1), !=, digits);
+        if (len < 24)
+          g_assert_cmpuint (sk_key_mix (sk_key_hash_bytes (SK_KEY_HASH_SEED, other, len + 1)), !=,
+                            hash);
+
+        for (guint pos = 0; pos < len; pos++)
+          for (guint8 d = '0'; d <= '9'; d++)
+            {
+              if (d == base[pos])
+                continue;
+              memcpy (other, base, len);
+              other[pos] = d;
+              if (len <= SK_DIGITS_KEY_MAX)
+                g_assert_cmpuint (sk_key_digits (other, len), !=, digits);
+              g_assert_cmpuint (sk_key_mix (sk_key_hash_bytes (SK_KEY_HASH_SEED, other, len)), !=,
+                                hash);
+            }
+      }
+  g_rand_free (rand);
 }
 
 /* SKI01: exactly one of 個人番号 and 宛名番号. */
@@ -922,6 +1020,7 @@ main (int argc, char **argv)
   ADD ("/validator/p1/age", test_age);
   ADD ("/validator/p1/not-before", test_not_before);
   ADD ("/validator/p1/duplicate-key", test_duplicate_key);
+  ADD ("/validator/p1/unique-near-values", test_unique_near_values);
   ADD ("/validator/p1/group", test_group);
   ADD ("/validator/p1/conditions", test_conditions);
   ADD ("/validator/p1/line-ending", test_line_ending);
@@ -937,6 +1036,7 @@ main (int argc, char **argv)
   ADD ("/validator/cap/records", test_records_cap);
   ADD ("/validator/plan/p1-digit-bytes", test_p1_digit_bytes);
   g_test_add_func ("/validator/plan/code-sets", test_code_sets);
+  g_test_add_func ("/validator/plan/unique-keys", test_unique_keys);
 #undef ADD
 
   return g_test_run ();
