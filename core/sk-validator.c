@@ -458,7 +458,10 @@ check_value_rules (SkValidator *v, const SkFieldPlan *fp, SkValue *val, guint64 
       add_finding (v, SK_ERROR_CODE_VALUE, record, f);
       return;
     }
-  if (f->prefix != NULL && strncmp (s, f->prefix, fp->prefix_len) != 0)
+  /* Within the value: a value shorter than the prefix does not start with
+   * it, whatever the next field holds. */
+  if (f->prefix != NULL &&
+      (val->trimmed < fp->prefix_len || memcmp (s, f->prefix, fp->prefix_len) != 0))
     {
       add_finding (v, SK_ERROR_CODE_VALUE, record, f);
       return;
