@@ -7,7 +7,6 @@
 #include <fcntl.h>
 #include <glib/gi18n-lib.h>
 #include <sodium.h>
-#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -295,96 +294,6 @@ sk_seal_stream (const SkItemKey *key,
  * written before its write-back is started. */
 #define SEAL_BATCH 16
 #define WRITEBACK_STEP ((guint64)8 * 1024 * 1024)
-/* What writes past the page cache are aligned to (the largest logical
- * block of the disks a station's store is on). */
-#define DIRECT_ALIGN 4096
-
-/* sk_seal_pull()'s output past the page cache (O_DIRECT) where the store's
- * file system takes it: no copy into the page cache and no write-back left
- * for the kernel to do on the same two cores as the import.  Whole aligned
- * blocks go out as they are sealed; the last partial block through the
- * page cache, as does everything where O_DIRECT is refused (tmpfs). */
-typedef struct
-{
-  int fd;        /* the store file, as the caller opened it */
-  int direct_fd; /* the same file again, O_DIRECT; -1: none */
-  guint8 *buf;   /* aligned; PENDING bytes not yet written, then room */
-  gsize pending; /* at the front of BUF, written at file offset BASE */
-  guint64 base;  /* aligned */
-} DirectOut;
-
-/* No more writes past the page cache. */
-static void
-direct_out_close (DirectOut *d)
-{
-  if (d->direct_fd >= 0)
-    close (d->direct_fd);
-  d->direct_fd = -1;
-}
-
-static void
-direct_out_clear (DirectOut *d)
-{
-  direct_out_close (d);
-  g_clear_pointer (&d->buf, free);
-}
-G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (DirectOut, direct_out_clear)
-
-/* Write LEN bytes of BUF at OFFSET through FD, whole. */
-static gboolean
-pwrite_all (int fd, const guint8 *buf, gsize len, guint64 offset, GError **error)
-{
-  while (len > 0)
-    {
-      ssize_t n = pwrite (fd, buf, len, (off_t)offset);
-      if (n < 0 && errno == EINTR)
-        continue;
-      if (n <= 0)
-        {
-          sk_error_set_from_errno (error, n < 0 ? errno : ENOSPC, _ ("writing to the store"));
-          return FALSE;
-        }
-      buf += n;
-      len -= (gsize)n;
-      offset += (guint64)n;
-    }
-  return TRUE;
-}
-
-/* Write out what of D's buffer fills whole aligned blocks; keep the rest
- * at its front.  A file system that takes the descriptor but refuses the
- * write (EINVAL) gets the rest through the page cache. */
-static gboolean
-direct_out_flush (DirectOut *d, GError **error)
-{
-  gsize whole = d->pending & ~(gsize)(DIRECT_ALIGN - 1);
-  gsize off = 0;
-  while (off < whole && d->direct_fd >= 0)
-    {
-      ssize_t n = pwrite (d->direct_fd, d->buf + off, whole - off, (off_t)(d->base + off));
-      if (n < 0 && errno == EINTR)
-        continue;
-      if (n < 0 && errno == EINVAL)
-        {
-          direct_out_close (d);
-          break;
-        }
-      if (n <= 0)
-        {
-          sk_error_set_from_errno (error, n < 0 ? errno : ENOSPC, _ ("writing to the store"));
-          return FALSE;
-        }
-      off += (gsize)n;
-    }
-  /* A short direct write leaves OFF unaligned: the rest of the whole
-   * blocks through the page cache. */
-  if (off < whole && !pwrite_all (d->fd, d->buf + off, whole - off, d->base + off, error))
-    return FALSE;
-  memmove (d->buf, d->buf + whole, d->pending - whole);
-  d->pending -= whole;
-  d->base += whole;
-  return TRUE;
-}
 
 gboolean
 sk_seal_pull (const SkItemKey *key,
@@ -408,24 +317,6 @@ sk_seal_pull (const SkItemKey *key,
   if (!seal_init (&s, key, SK_SEAL_CHUNK * SEAL_BATCH, SEALED_CHUNK * SEAL_BATCH, error) ||
       !seal_begin (&s, out_fd, error))
     return FALSE;
-  /* The header went out through the page cache; it is written again, the
-   * same bytes, as the start of the first aligned block. */
-  g_auto (DirectOut) d = { .fd = out_fd, .direct_fd = -1 };
-  g_autofree char *self_fd = g_strdup_printf ("/proc/self/fd/%d", out_fd);
-  d.direct_fd = open (self_fd, O_WRONLY | O_DIRECT | O_CLOEXEC);
-  if (d.direct_fd >= 0 &&
-      posix_memalign ((void **)&d.buf, DIRECT_ALIGN, s.sealed_len + DIRECT_ALIGN) != 0)
-    {
-      d.buf = NULL;
-      direct_out_close (&d);
-    }
-  if (d.direct_fd < 0)
-    g_clear_pointer (&d.buf, free);
-  if (d.buf != NULL)
-    {
-      memcpy (d.buf, s.header, SEAL_HEADER);
-      d.pending = SEAL_HEADER;
-    }
   guint64 done = 0;
   guint64 written = SEAL_HEADER, kicked = 0;
   do
@@ -439,41 +330,22 @@ sk_seal_pull (const SkItemKey *key,
         sk_sha256_update (sum, s.plain, want);
       /* Every chunk full but the last, which is sealed as last (an empty
        * item is one empty last chunk, as sk_seal_stream() writes). */
-      guint8 *sealed = d.buf != NULL ? d.buf + d.pending : s.sealed;
       gsize out_len = 0;
       gsize off = 0;
       do
         {
           gsize n = MIN (want - off, (gsize)SK_SEAL_CHUNK);
           gboolean last = done + off + n == size;
-          if (!seal_chunk (&s, s.plain + off, n, last, sealed + out_len, error))
+          if (!seal_chunk (&s, s.plain + off, n, last, s.sealed + out_len, error))
             return FALSE;
           out_len += n + SK_GCM_TAG;
           off += n;
         }
       while (off < want);
       done += want;
-      written += out_len;
-      if (d.buf != NULL)
-        {
-          d.pending += out_len;
-          if (!direct_out_flush (&d, error))
-            return FALSE;
-          if (d.direct_fd >= 0)
-            continue;
-          /* O_DIRECT refused after all: the rest as below. */
-          if (!pwrite_all (out_fd, d.buf, d.pending, d.base, error))
-            return FALSE;
-          g_clear_pointer (&d.buf, free);
-          if (lseek (out_fd, (off_t)written, SEEK_SET) < 0)
-            {
-              sk_error_set_from_errno (error, errno, _ ("writing to the store"));
-              return FALSE;
-            }
-          continue;
-        }
       if (!write_all (out_fd, s.sealed, out_len, error))
         return FALSE;
+      written += out_len;
       /* Start writing back what is written, a step at a time, so that the
        * caller's fsync finds little left to do (it still waits for all). */
       if (written - kicked >= WRITEBACK_STEP)
@@ -484,15 +356,6 @@ sk_seal_pull (const SkItemKey *key,
         }
     }
   while (done < size);
-  /* The last partial block through the page cache; the caller's fsync
-   * takes it (and the file's size) to the disk. */
-  if (d.buf != NULL && (!pwrite_all (out_fd, d.buf, d.pending, d.base, error) ||
-                        lseek (out_fd, (off_t)written, SEEK_SET) < 0))
-    {
-      if (error != NULL && *error == NULL)
-        sk_error_set_from_errno (error, errno, _ ("writing to the store"));
-      return FALSE;
-    }
   if (out_sha256 != NULL)
     *out_sha256 = g_strdup (sk_sha256_hex (sum));
   return TRUE;
