@@ -69,4 +69,10 @@ sk_test_gpg_remove_home (const char *path);
 void
 sk_test_remove_tree (const char *path);
 
+/* `gpg --homedir HOME --batch --yes` (no passphrase, loopback pinentry)
+ * with ARGS; its standard output into OUT_PATH when not NULL.  Aborts the
+ * test when gpg fails; returns its standard error. */
+char *
+sk_test_gpg_run_in (const char *home, const char *const *args, const char *out_path);
+
 G_END_DECLS

@@ -57,29 +57,7 @@ static Keys *keys;
 static char *
 run_gpg (const char *home, const char *const *args, const char *out_path)
 {
-  g_autoptr (GPtrArray) argv = g_ptr_array_new ();
-  const char *head[] = { "gpg",      "--homedir",       home,       "--batch",      "--yes",
-                         "--no-tty", "--pinentry-mode", "loopback", "--passphrase", "",
-                         NULL };
-  for (gsize i = 0; head[i] != NULL; i++)
-    g_ptr_array_add (argv, (char *)head[i]);
-  if (out_path != NULL)
-    {
-      g_ptr_array_add (argv, (char *)"-o");
-      g_ptr_array_add (argv, (char *)out_path);
-    }
-  for (gsize i = 0; args[i] != NULL; i++)
-    g_ptr_array_add (argv, (char *)args[i]);
-  g_ptr_array_add (argv, NULL);
-  g_autofree char *err = NULL;
-  int status = 0;
-  g_autoptr (GError) error = NULL;
-  g_spawn_sync (NULL, (char **)argv->pdata, NULL, G_SPAWN_SEARCH_PATH | G_SPAWN_STDOUT_TO_DEV_NULL,
-                NULL, NULL, NULL, &err, &status, &error);
-  g_assert_no_error (error);
-  if (!g_spawn_check_wait_status (status, NULL))
-    g_error ("gpg %s failed: %s", args[0], err);
-  return g_steal_pointer (&err);
+  return sk_test_gpg_run_in (home, args, out_path);
 }
 
 /* The fingerprint of PRIMARY's encryption subkey, as gpg lists it. */

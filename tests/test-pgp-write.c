@@ -244,32 +244,7 @@ typedef struct
 static void
 run_gpg (const char *home, const char *const *args, const char *out_path)
 {
-  g_autoptr (GPtrArray) argv = g_ptr_array_new ();
-  g_ptr_array_add (argv, (char *)"gpg");
-  g_ptr_array_add (argv, (char *)"--homedir");
-  g_ptr_array_add (argv, (char *)home);
-  g_ptr_array_add (argv, (char *)"--batch");
-  g_ptr_array_add (argv, (char *)"--yes");
-  g_ptr_array_add (argv, (char *)"--pinentry-mode");
-  g_ptr_array_add (argv, (char *)"loopback");
-  g_ptr_array_add (argv, (char *)"--passphrase");
-  g_ptr_array_add (argv, (char *)"");
-  if (out_path != NULL)
-    {
-      g_ptr_array_add (argv, (char *)"-o");
-      g_ptr_array_add (argv, (char *)out_path);
-    }
-  for (gsize i = 0; args[i] != NULL; i++)
-    g_ptr_array_add (argv, (char *)args[i]);
-  g_ptr_array_add (argv, NULL);
-  g_autofree char *err = NULL;
-  int status = 0;
-  g_autoptr (GError) error = NULL;
-  g_spawn_sync (NULL, (char **)argv->pdata, NULL, G_SPAWN_SEARCH_PATH | G_SPAWN_STDOUT_TO_DEV_NULL,
-                NULL, NULL, NULL, &err, &status, &error);
-  g_assert_no_error (error);
-  if (!g_spawn_check_wait_status (status, NULL))
-    g_error ("gpg %s failed: %s", args[0], err);
+  g_free (sk_test_gpg_run_in (home, args, out_path));
 }
 
 static char *
