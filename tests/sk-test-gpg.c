@@ -349,3 +349,19 @@ sk_test_gpg_run_in (const char *home, const char *const *args, const char *out_p
     g_error ("gpg %s failed: %s", args[0], err);
   return g_steal_pointer (&err);
 }
+
+void
+sk_test_gpg_stock_import (const char *tmp, const char *home, GBytes *keydata)
+{
+  g_autofree char *path = g_build_filename (tmp, "key.gpg", NULL);
+  g_autoptr (GError) error = NULL;
+  g_assert_true (g_file_set_contents (path, g_bytes_get_data (keydata, NULL),
+                                      (gssize)g_bytes_get_size (keydata), &error));
+  const char *argv[] = { "gpg", "--homedir", home, "--batch", "--quiet", "--import", path, NULL };
+  int status = -1;
+  g_assert_true (g_spawn_sync (NULL, (char **)argv, NULL, G_SPAWN_SEARCH_PATH, NULL, NULL, NULL,
+                               NULL, &status, &error));
+  g_assert_no_error (error);
+  g_assert_true (g_spawn_check_wait_status (status, NULL));
+  g_assert_cmpint (g_unlink (path), ==, 0);
+}

@@ -75,4 +75,9 @@ sk_test_remove_tree (const char *path);
 char *
 sk_test_gpg_run_in (const char *home, const char *const *args, const char *out_path);
 
+/* Stock gpg imports KEYDATA into HOME (through a file in TMP), as an
+ * administrator's `gpg --homedir` would, behind any SkKeyring's back. */
+void
+sk_test_gpg_stock_import (const char *tmp, const char *home, GBytes *keydata);
+
 G_END_DECLS

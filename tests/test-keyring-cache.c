@@ -73,24 +73,6 @@ keys_ensure (void)
   keys->stranger = sk_test_gpg_make_key (keys->gpg, "Str <x@test>", "ed25519", "never", NULL);
 }
 
-/* Stock gpg imports KEYDATA into HOME, as an administrator's `gpg
- * --homedir` would. */
-static void
-stock_import (const char *tmp, const char *home, GBytes *keydata)
-{
-  g_autofree char *path = g_build_filename (tmp, "key.gpg", NULL);
-  g_autoptr (GError) error = NULL;
-  g_assert_true (g_file_set_contents (path, g_bytes_get_data (keydata, NULL),
-                                      (gssize)g_bytes_get_size (keydata), &error));
-  const char *argv[] = { "gpg", "--homedir", home, "--batch", "--quiet", "--import", path, NULL };
-  int status = -1;
-  g_assert_true (g_spawn_sync (NULL, (char **)argv, NULL, G_SPAWN_SEARCH_PATH, NULL, NULL, NULL,
-                               NULL, &status, &error));
-  g_assert_no_error (error);
-  g_assert_true (g_spawn_check_wait_status (status, NULL));
-  g_assert_cmpint (g_unlink (path), ==, 0);
-}
-
 static void
 station_setup (Station *st, gconstpointer user_data)
 {
@@ -103,8 +85,8 @@ station_setup (Station *st, gconstpointer user_data)
   g_assert_no_error (error);
   g_autoptr (GBytes) a = sk_test_gpg_export (keys->gpg, keys->signer, FALSE);
   g_autoptr (GBytes) b = sk_test_gpg_export (keys->gpg, keys->other, FALSE);
-  stock_import (st->tmp, st->home, a);
-  stock_import (st->tmp, st->home, b);
+  sk_test_gpg_stock_import (st->tmp, st->home, a);
+  sk_test_gpg_stock_import (st->tmp, st->home, b);
   st->data = g_bytes_new_static (signed_data, sizeof signed_data - 1);
   g_autofree char *exact = g_strconcat (keys->signer, "!", NULL);
   const char *args[] = { "-u", exact, NULL };
@@ -322,7 +304,7 @@ test_key_imported (Station *st, gconstpointer user_data)
   g_assert_false (sk_keyring_has_public_key (first, keys->stranger));
   g_assert_cmpuint (sk_keyring_get_key_runs (first), ==, 2);
   g_autoptr (GBytes) key = sk_test_gpg_export (keys->gpg, keys->stranger, FALSE);
-  stock_import (st->tmp, st->home, key);
+  sk_test_gpg_stock_import (st->tmp, st->home, key);
   g_autoptr (SkKeyring) second = sk_keyring_new (st->home, &error);
   g_assert_true (sk_keyring_has_public_key (second, keys->stranger));
   g_assert_cmpuint (sk_keyring_get_key_runs (second), >=, 2);
@@ -344,7 +326,7 @@ test_revoked (Station *st, gconstpointer user_data)
   g_autofree char *victim =
       sk_test_gpg_make_key (keys->gpg, "Victim <v@test>", "ed25519", "never", NULL);
   g_autoptr (GBytes) key = sk_test_gpg_export (keys->gpg, victim, FALSE);
-  stock_import (st->tmp, st->home, key);
+  sk_test_gpg_stock_import (st->tmp, st->home, key);
   g_autofree char *exact = g_strconcat (victim, "!", NULL);
   const char *args[] = { "-u", exact, NULL };
   g_autoptr (GBytes) sig = sk_test_gpg_sign (keys->gpg, st->data, args);
@@ -353,7 +335,7 @@ test_revoked (Station *st, gconstpointer user_data)
   g_assert_cmpuint (verify_once (st, victim, sig, 0), ==, 0);
   sk_test_gpg_revoke (keys->gpg, victim);
   g_autoptr (GBytes) revocation = sk_test_gpg_export (keys->gpg, victim, FALSE);
-  stock_import (st->tmp, st->home, revocation);
+  sk_test_gpg_stock_import (st->tmp, st->home, revocation);
   /* Listed again (twice when the import is within the racy window). */
   g_assert_cmpuint (verify_once (st, victim, sig, SK_ERROR_SIG_KEY_REVOKED), >=, 2);
 }
@@ -365,7 +347,7 @@ test_expired (Station *st, gconstpointer user_data)
   g_autofree char *brief =
       sk_test_gpg_make_key (keys->gpg, "Brief <b@test>", "ed25519", "seconds=6", NULL);
   g_autoptr (GBytes) key = sk_test_gpg_export (keys->gpg, brief, FALSE);
-  stock_import (st->tmp, st->home, key);
+  sk_test_gpg_stock_import (st->tmp, st->home, key);
   g_autofree char *exact = g_strconcat (brief, "!", NULL);
   const char *args[] = { "-u", exact, NULL };
   g_autoptr (GBytes) sig = sk_test_gpg_sign (keys->gpg, st->data, args);

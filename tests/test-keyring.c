@@ -1042,26 +1042,6 @@ import_public (Station *st, const char *fpr)
   g_assert_cmpuint (imported->len, ==, 1);
 }
 
-/* Stock gpg imports KEYDATA into the station's home behind the keyring's
- * back, as an administrator's `gpg --homedir` would. */
-static void
-stock_gpg_import (Station *st, GBytes *keydata)
-{
-  g_autofree char *path = g_build_filename (st->tmp, "key.gpg", NULL);
-  g_autoptr (GError) error = NULL;
-  g_assert_true (g_file_set_contents (path, g_bytes_get_data (keydata, NULL),
-                                      (gssize)g_bytes_get_size (keydata), &error));
-  const char *argv[] = {
-    "gpg", "--homedir", st->home, "--batch", "--quiet", "--import", path, NULL
-  };
-  int status = -1;
-  g_assert_true (g_spawn_sync (NULL, (char **)argv, NULL, G_SPAWN_SEARCH_PATH, NULL, NULL, NULL,
-                               NULL, &status, &error));
-  g_assert_no_error (error);
-  g_assert_true (g_spawn_check_wait_status (status, NULL));
-  g_assert_cmpint (g_unlink (path), ==, 0);
-}
-
 /* Once the home's files are older than the cache's racy window, the listing
  * and export are kept: a second verification runs no gpg.  A key that
  * expires while the listing is kept is seen expired (the listing's first
@@ -1136,7 +1116,7 @@ test_cache_kept_and_dropped (Station *st, gconstpointer user_data)
   g_assert_cmpuint (sk_keyring_get_key_runs (st->keyring), ==, runs);
   sk_test_gpg_revoke (keys->gpg, fresh);
   g_autoptr (GBytes) revocation = sk_test_gpg_export (keys->gpg, fresh, FALSE);
-  stock_gpg_import (st, revocation);
+  sk_test_gpg_stock_import (st->tmp, st->home, revocation);
   g_autoptr (SkSignature) h =
       sk_keyring_verify_detached_bytes (st->keyring, by_fresh, st->data, fresh_ok, &error);
   g_assert_error (error, SK_ERROR, SK_ERROR_SIG_KEY_REVOKED);
