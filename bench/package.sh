@@ -40,9 +40,11 @@ measure() {
   echo "$(echo "scale=3; ($t1 - $t0) / 1000000000" | bc) $kib"
 }
 
-# Two runs' "seconds peak_kib" as one: the times added, the larger peak.
+# Two runs' "seconds peak_kib" as one: the times added, the larger peak;
+# fails (stopping the benchmark) when either run failed and printed nothing.
 sum2() {
-  awk '{ s += $1; if ($2 > m) m = $2 } END { printf "%.3f %d\n", s, m }'
+  awk '{ s += $1; if ($2 > m) m = $2 }
+    END { if (NR != 2) exit 1; printf "%.3f %d\n", s, m }'
 }
 
 # Each measurement is taken $rounds times, sekisho's and stock's
