@@ -223,13 +223,13 @@ seal_chunk (Seal *s, const guint8 *plain, gsize len, gboolean last, guint8 *out,
   return TRUE;
 }
 
-static gboolean
-seal_begin (Seal *s, int out_fd, GError **error)
+/* A new item's header: the magic, seven random bytes, a zero. */
+static void
+seal_header (Seal *s)
 {
   memcpy (s->header, SEAL_MAGIC, 8);
   randombytes_buf (s->header + 8, 7);
   s->header[15] = 0;
-  return write_all (out_fd, s->header, SEAL_HEADER, error);
 }
 
 gboolean
@@ -255,7 +255,8 @@ sk_seal_stream (const SkItemKey *key,
   if (!seal_init (&s, key, SK_SEAL_CHUNK, SEALED_CHUNK, error))
     return FALSE;
   s.next = g_malloc (SK_SEAL_CHUNK);
-  if (!seal_begin (&s, out_fd, error))
+  seal_header (&s);
+  if (!write_all (out_fd, s.header, SEAL_HEADER, error))
     return FALSE;
 
   /* Read one chunk ahead, so that the last chunk can be sealed as last. */
@@ -290,112 +291,123 @@ sk_seal_stream (const SkItemKey *key,
   return TRUE;
 }
 
-/* Chunks sealed per pull and write of sk_seal_pull(), and how much is
- * written before its write-back is started. */
+/* Chunks an SkSealer seals into its output buffer before handing them
+ * on. */
 #define SEAL_BATCH 16
-#define WRITEBACK_STEP ((guint64)8 * 1024 * 1024)
+
+struct _SkSealer
+{
+  Seal s;
+  guint64 size;   /* the plaintext's, announced */
+  guint64 sealed; /* plaintext bytes sealed so far */
+  gsize pending;  /* plaintext bytes waiting in s.plain for a whole chunk */
+  gsize out_len;  /* sealed bytes waiting in s.sealed */
+  SkSealOut out;
+  gpointer out_data;
+};
+
+/* Hand on the sealed bytes waiting. */
+static gboolean
+sealer_flush (SkSealer *self, GError **error)
+{
+  if (self->out_len == 0)
+    return TRUE;
+  gsize len = self->out_len;
+  self->out_len = 0;
+  return self->out (self->s.sealed, len, self->out_data, error);
+}
+
+/* Seal LEN bytes of PLAIN as the next chunk: the last one when it ends
+ * the announced size. */
+static gboolean
+sealer_chunk (SkSealer *self, const guint8 *plain, gsize len, GError **error)
+{
+  if (self->out_len + SEALED_CHUNK > self->s.sealed_len && !sealer_flush (self, error))
+    return FALSE;
+  gboolean last = self->sealed + len == self->size;
+  if (!seal_chunk (&self->s, plain, len, last, self->s.sealed + self->out_len, error))
+    return FALSE;
+  self->out_len += len + SK_GCM_TAG;
+  self->sealed += len;
+  return TRUE;
+}
+
+SkSealer *
+sk_sealer_new (const SkItemKey *key, guint64 size, SkSealOut out, gpointer out_data, GError **error)
+{
+  g_return_val_if_fail (key != NULL && out != NULL, NULL);
+
+  g_autoptr (SkSealer) self = g_new0 (SkSealer, 1);
+  self->size = size;
+  self->out = out;
+  self->out_data = out_data;
+  if (!seal_init (&self->s, key, SK_SEAL_CHUNK, SEALED_CHUNK * SEAL_BATCH, error))
+    return NULL;
+  seal_header (&self->s);
+  memcpy (self->s.sealed, self->s.header, SEAL_HEADER);
+  self->out_len = SEAL_HEADER;
+  return g_steal_pointer (&self);
+}
 
 gboolean
-sk_seal_pull (const SkItemKey *key,
-              SkSealPull pull,
-              gpointer user_data,
-              guint64 size,
-              int out_fd,
-              char **out_sha256,
-              GCancellable *cancellable,
-              GError **error)
+sk_sealer_push (SkSealer *self, const guint8 *data, gsize len, GError **error)
 {
-  g_return_val_if_fail (key != NULL, FALSE);
-
-  g_auto (Seal) s = { 0 };
-  g_autoptr (SkSha256) sum = out_sha256 != NULL ? sk_sha256_new () : NULL;
-  if (out_sha256 != NULL && sum == NULL)
+  if (len > self->size - self->sealed - self->pending)
     {
-      g_set_error_literal (error, SK_ERROR, SK_ERROR_IO_ERROR, _ ("SHA-256 is unavailable"));
+      g_set_error_literal (error, SK_ERROR, SK_ERROR_IO_ERROR,
+                           _ ("more bytes to store than were announced"));
       return FALSE;
     }
-  if (!seal_init (&s, key, SK_SEAL_CHUNK * SEAL_BATCH, SEALED_CHUNK * SEAL_BATCH, error) ||
-      !seal_begin (&s, out_fd, error))
-    return FALSE;
-  guint64 done = 0;
-  guint64 written = SEAL_HEADER, kicked = 0;
-  do
+  while (len > 0)
     {
-      if (g_cancellable_set_error_if_cancelled (cancellable, error))
-        return FALSE;
-      gsize want = (gsize)MIN (size - done, (guint64)s.plain_len);
-      if (!pull (user_data, done, s.plain, want, cancellable, error))
-        return FALSE;
-      if (sum != NULL)
-        sk_sha256_update (sum, s.plain, want);
-      /* Every chunk full but the last, which is sealed as last (an empty
-       * item is one empty last chunk, as sk_seal_stream() writes). */
-      gsize out_len = 0;
-      gsize off = 0;
-      do
+      guint64 left = self->size - self->sealed;
+      /* A whole chunk, or the end, straight from DATA; else gathered. */
+      gsize whole = (gsize)MIN (left, (guint64)SK_SEAL_CHUNK);
+      if (self->pending == 0 && len >= whole)
         {
-          gsize n = MIN (want - off, (gsize)SK_SEAL_CHUNK);
-          gboolean last = done + off + n == size;
-          if (!seal_chunk (&s, s.plain + off, n, last, s.sealed + out_len, error))
+          if (!sealer_chunk (self, data, whole, error))
             return FALSE;
-          out_len += n + SK_GCM_TAG;
-          off += n;
+          data += whole;
+          len -= whole;
+          continue;
         }
-      while (off < want);
-      done += want;
-      if (!write_all (out_fd, s.sealed, out_len, error))
-        return FALSE;
-      written += out_len;
-      /* Start writing back what is written, a step at a time, so that the
-       * caller's fsync finds little left to do (it still waits for all). */
-      if (written - kicked >= WRITEBACK_STEP)
+      gsize n = MIN (len, whole - self->pending);
+      memcpy (self->s.plain + self->pending, data, n);
+      self->pending += n;
+      data += n;
+      len -= n;
+      if (self->pending == whole)
         {
-          (void)sync_file_range (out_fd, (off_t)kicked, (off_t)(written - kicked),
-                                 SYNC_FILE_RANGE_WRITE);
-          kicked = written;
+          self->pending = 0;
+          if (!sealer_chunk (self, self->s.plain, whole, error))
+            return FALSE;
         }
-    }
-  while (done < size);
-  if (out_sha256 != NULL)
-    *out_sha256 = g_strdup (sk_sha256_hex (sum));
-  return TRUE;
-}
-
-static gboolean
-pull_fd (gpointer user_data,
-         guint64 offset,
-         guint8 *buf,
-         gsize len,
-         GCancellable *cancellable,
-         GError **error)
-{
-  int fd = GPOINTER_TO_INT (user_data);
-  for (gsize got = 0; got < len;)
-    {
-      ssize_t n = pread (fd, buf + got, len - got, (off_t)(offset + got));
-      if (n < 0 && errno == EINTR)
-        continue;
-      if (n <= 0)
-        {
-          sk_error_set_from_errno (error, n < 0 ? errno : EIO, _ ("reading from the store"));
-          return FALSE;
-        }
-      got += (gsize)n;
     }
   return TRUE;
 }
 
 gboolean
-sk_seal_fd (const SkItemKey *key,
-            int in_fd,
-            guint64 size,
-            int out_fd,
-            char **out_sha256,
-            GCancellable *cancellable,
-            GError **error)
+sk_sealer_finish (SkSealer *self, GError **error)
 {
-  return sk_seal_pull (key, pull_fd, GINT_TO_POINTER (in_fd), size, out_fd, out_sha256, cancellable,
-                       error);
+  if (self->sealed + self->pending != self->size)
+    {
+      g_set_error_literal (error, SK_ERROR, SK_ERROR_IO_ERROR,
+                           _ ("fewer bytes to store than were announced"));
+      return FALSE;
+    }
+  /* An empty item is one empty last chunk, as sk_seal_stream() writes. */
+  if (self->size == 0 && !sealer_chunk (self, NULL, 0, error))
+    return FALSE;
+  return sealer_flush (self, error);
+}
+
+void
+sk_sealer_free (SkSealer *self)
+{
+  if (self == NULL)
+    return;
+  seal_clear (&self->s);
+  g_free (self);
 }
 
 static gssize

@@ -48,41 +48,25 @@ sk_seal_stream (const SkItemKey *key,
                 GCancellable *cancellable,
                 GError **error);
 
-/* The same over the first SIZE bytes of IN_FD, read with pread() from
- * offset 0 (the descriptor's own offset is left alone, so another thread
- * may read it meanwhile), in batches of chunks.  With OUT_SHA256, the
- * SHA-256 of those bytes (lower-case hex); without, none is taken (the
- * caller has it already).  Cancelling CANCELLABLE stops it between
- * batches. */
+/* Sealing bytes pushed as they arrive: SIZE bytes in all (announced, so
+ * that the last chunk is sealed as last), in pieces of any length, from
+ * one thread; the sealed bytes, header first, go to OUT in batches of
+ * chunks as they are made.  What sk_seal_stream() would write of the same
+ * bytes, and sk_open_stream() opens. */
+typedef gboolean (*SkSealOut) (const guint8 *data, gsize len, gpointer user_data, GError **error);
+typedef struct _SkSealer SkSealer;
+SkSealer *
+sk_sealer_new (
+    const SkItemKey *key, guint64 size, SkSealOut out, gpointer out_data, GError **error);
+/* FALSE (with ERROR) when OUT failed, or beyond the announced size. */
 gboolean
-sk_seal_fd (const SkItemKey *key,
-            int in_fd,
-            guint64 size,
-            int out_fd,
-            char **out_sha256,
-            GCancellable *cancellable,
-            GError **error);
-
-/* Where sk_seal_pull() takes its plaintext: LEN bytes from OFFSET into
- * BUF, all of them or FALSE (with ERROR); a wait for them ends when
- * CANCELLABLE fires. */
-typedef gboolean (*SkSealPull) (gpointer user_data,
-                                guint64 offset,
-                                guint8 *buf,
-                                gsize len,
-                                GCancellable *cancellable,
-                                GError **error);
-
-/* sk_seal_fd() over the bytes PULL gives, in order, as they arrive. */
+sk_sealer_push (SkSealer *self, const guint8 *data, gsize len, GError **error);
+/* Seal and hand on the rest; FALSE when fewer than SIZE bytes came. */
 gboolean
-sk_seal_pull (const SkItemKey *key,
-              SkSealPull pull,
-              gpointer user_data,
-              guint64 size,
-              int out_fd,
-              char **out_sha256,
-              GCancellable *cancellable,
-              GError **error);
+sk_sealer_finish (SkSealer *self, GError **error);
+void
+sk_sealer_free (SkSealer *self);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (SkSealer, sk_sealer_free)
 
 /* Open what sk_seal_stream() wrote, writing the plaintext to OUT.  Anything
  * altered or cut short fails with SK_ERROR_DECRYPT_FAILED; plaintext already

@@ -20,7 +20,7 @@
 #include "sk-fs.h"
 #include "sk-hash.h"
 #include "sk-keyring.h"
-#include "sk-pack-sink.h"
+#include "sk-sink.h"
 #include "sk-package-private.h"
 #include "sk-policy-private.h"
 
@@ -366,12 +366,12 @@ encrypt_in_process (SkKeyring *keyring,
       g_set_error_literal (error, SK_ERROR, SK_ERROR_IO_ERROR, _ ("SHA-256 is unavailable"));
       return FALSE;
     }
-  SkPackSink *sink = sk_pack_sink_start (out, sum, error);
+  SkSink *sink = sk_sink_start (out, sum, TRUE, _ ("writing the package"), error);
   if (sink == NULL)
     return FALSE;
-  gboolean ok = sk_keyring_encrypt_to (keyring, recipient, plain_fd, sk_pack_sink_out, sink,
-                                       cancellable, error);
-  ok = sk_pack_sink_finish (sink, ok, out_mismatch, out_io_failed, error);
+  gboolean ok =
+      sk_keyring_encrypt_to (keyring, recipient, plain_fd, sk_sink_out, sink, cancellable, error);
+  ok = sk_sink_finish (sink, ok, out_mismatch, out_io_failed, error);
   if (!ok)
     return FALSE;
   g_autoptr (SkDigest) copy = sk_digest_copy (sum);

@@ -313,6 +313,7 @@ verify_once (SkStation *station,
              const SkPackageSource *src,
              int in_fd,
              SkSnapshot *snap,
+             SkStaged *staged,
              guint64 max_size,
              int *out_copy,
              guint64 *out_size,
@@ -320,18 +321,6 @@ verify_once (SkStation *station,
              SkProgress *progress,
              GCancellable *cancellable,
              GError **error);
-
-/* The store's seal takes the snapshot's bytes as they arrive. */
-static gboolean
-pull_snapshot (gpointer user_data,
-               guint64 offset,
-               guint8 *buf,
-               gsize len,
-               GCancellable *cancellable,
-               GError **error)
-{
-  return sk_snapshot_read (user_data, offset, buf, len, cancellable, error);
-}
 
 /* The SHA-256 of the private copy COPY (from its start), for a signature
  * that took another hash. */
@@ -406,16 +395,16 @@ sk_package_copy_in_at (SkStation *station,
       close (fd);
       return NULL;
     }
-  /* The store's copy is sealed from it on another core as the bytes
-   * arrive, so that the disk starts writing at once.  Sealing is not
-   * reading: nothing parses those bytes, and a package refused below
-   * leaves nothing in the store (a staged item is discarded when freed).
-   * sk_package_check_source() finishes it, synced, before the package is
-   * taken in. */
+  /* The store's copy is sealed on the second core as the bytes arrive,
+   * from the blocks the signature's hash takes (verify_once), and written
+   * on a thread of the store's own, so that the disk starts writing at
+   * once.  Sealing is not reading: nothing parses those bytes, and a
+   * package refused below leaves nothing in the store (a staged item is
+   * discarded when freed).  sk_package_check_source() finishes it, synced,
+   * before the package is taken in. */
   SkItemInfo info = { .kind = "package", .name = name, .records = -1, .deadline_us = deadline_us };
-  g_autoptr (SkStaged) staged = sk_store_stage_pulled (
-      store, sk_snapshot_get_fd (snap), (guint64)st.st_size, pull_snapshot, sk_snapshot_ref (snap),
-      (GDestroyNotify)sk_snapshot_unref, &info, error);
+  g_autoptr (SkStaged) staged =
+      sk_store_stage_pushed (store, sk_snapshot_get_fd (snap), (guint64)st.st_size, &info, error);
   if (staged == NULL)
     {
       close (fd);
@@ -426,9 +415,9 @@ sk_package_copy_in_at (SkStation *station,
   int copy = -1;
   guint64 size = 0;
   g_autofree char *sha256 = NULL;
-  g_autoptr (SkSignature) verified =
-      verify_once (station, verifier, sig, sk_policy_get_signers (policy, direction), NULL, fd,
-                   snap, package_cap (policy), &copy, &size, &sha256, progress, cancellable, error);
+  g_autoptr (SkSignature) verified = verify_once (
+      station, verifier, sig, sk_policy_get_signers (policy, direction), NULL, fd, snap, staged,
+      package_cap (policy), &copy, &size, &sha256, progress, cancellable, error);
   if (verified == NULL)
     return NULL;
   if (size != (guint64)st.st_size)
@@ -472,10 +461,22 @@ sk_package_copy_in (SkStation *station,
   return staged;
 }
 
+/* What the second core does with each block read: the signature's hash,
+ * and the store's seal when the package is being imported. */
+typedef struct
+{
+  SkVerifier *v;
+  SkStaged *staged;
+} HashBlock;
+
 static gboolean
 signature_hash_block (const guint8 *data, gsize len, gpointer user_data, GError **error)
 {
-  sk_verifier_update (user_data, data, len);
+  HashBlock *h = user_data;
+  sk_verifier_update (h->v, data, len);
+  /* A failed seal is reported when the staged item is finished. */
+  if (h->staged != NULL)
+    (void)sk_staged_push (h->staged, data, len);
   return TRUE;
 }
 
@@ -501,6 +502,7 @@ verify_once (SkStation *station,
              const SkPackageSource *src,
              int in_fd,
              SkSnapshot *snap,
+             SkStaged *staged,
              guint64 max_size,
              int *out_copy,
              guint64 *out_size,
@@ -520,8 +522,9 @@ verify_once (SkStation *station,
    * about the same (at 500 MB, 0.25 s of SHA-256 against 0.27 s of
    * copying in and out of the kernel), where hashing beside the read left
    * this core with both. */
+  HashBlock h = { v, staged };
   g_autoptr (SkBlockWorker) hasher =
-      snap != NULL ? sk_block_worker_new ("sk-sig-hash", signature_hash_block, v, BLOCK) : NULL;
+      snap != NULL ? sk_block_worker_new ("sk-sig-hash", signature_hash_block, &h, BLOCK) : NULL;
   g_autofree guint8 *own = hasher == NULL ? g_malloc (BLOCK) : NULL;
   g_autoptr (GError) read_error = NULL;
   guint64 total = 0;
@@ -562,17 +565,16 @@ verify_once (SkStation *station,
       if (!sk_progress_add (progress, (guint64)n, &read_error))
         break;
     }
-  /* Every block hashed (hashing itself cannot fail). */
+  /* Every block hashed (hashing itself cannot fail) and, for the store,
+   * sealed (a failed seal is the staged item's, reported when finished). */
   if (hasher != NULL)
     (void)sk_block_worker_finish (hasher, NULL);
   /* Taken before the signature's trailer is hashed. */
   if (out_sha256 != NULL && read_error == NULL)
     *out_sha256 = sk_verifier_dup_sha256 (v);
   /* Whole, and sealed: from here on not even this process can change the
-   * copy.  (Or, failed: whoever waits for more of it hears why.) */
-  if (snap != NULL)
-    sk_snapshot_end (snap, read_error != NULL ? g_error_copy (read_error) : NULL, &read_error);
-  if (snap != NULL && read_error == NULL)
+   * copy. */
+  if (snap != NULL && read_error == NULL && sk_snapshot_seal (snap, &read_error))
     {
       copy = fcntl (sk_snapshot_get_fd (snap), F_DUPFD_CLOEXEC, 3);
       if (copy < 0)
@@ -674,8 +676,9 @@ sk_package_check_source (SkStation *station,
       g_autoptr (SkSnapshot) snap = src->path != NULL ? sk_snapshot_new (error) : NULL;
       if (src->path != NULL && snap == NULL)
         return NULL;
-      signature = verify_once (station, v, sig, sk_policy_get_signers (policy, direction), src, -1,
-                               snap, package_cap (policy), &copy, NULL, NULL, told, stop, error);
+      signature =
+          verify_once (station, v, sig, sk_policy_get_signers (policy, direction), src, -1, snap,
+                       NULL, package_cap (policy), &copy, NULL, NULL, told, stop, error);
       if (signature == NULL)
         return NULL;
     }

@@ -3,6 +3,7 @@
 
 #include "sk-crypto.h"
 #include "sk-db.h"
+#include "sk-sink.h"
 #include "sk-store.h"
 
 G_BEGIN_DECLS
@@ -31,16 +32,14 @@ struct _SkStaged
   SkItemKey *key;
   char *temp;
   gboolean committed;
-  /* Sealed on a thread of its own (sk_store_stage_fd) until finished. */
-  int source_fd;   /* the bytes being sealed, or -1 */
-  int out_fd;      /* the file they are sealed into, or -1 */
-  SkSealPull pull; /* or where they are taken from as they arrive */
-  gpointer pull_data;
-  GDestroyNotify pull_destroy;
-  GThread *thread;
-  GCancellable *stop;
-  char *sealed_sha256; /* the thread's SHA-256, when none was given */
-  GError *seal_error;
+  /* Sealed as pushed, written on a thread of its own (sk_store_stage_pushed)
+   * until finished. */
+  int source_fd;      /* the same bytes, for readers, or -1 */
+  int out_fd;         /* the file they are sealed into, or -1 */
+  gboolean pushed;    /* made by sk_store_stage_pushed() */
+  SkSealer *sealer;   /* until finished */
+  SkSink *sink;       /* until finished */
+  GError *seal_error; /* the first failure of the seal or its write */
 };
 
 /* The item of the row STMT stands on (ITEM_COLUMNS, in that order). */

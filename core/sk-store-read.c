@@ -200,8 +200,7 @@ sk_staged_open_reader (SkStaged *staged, GCancellable *cancellable, GError **err
   if (staged->source_fd >= 0)
     {
       /* Still sealing, or sealed from: the bytes it was given, which
-       * cannot change (sk_store_stage_fd()).  The sealing thread reads at
-       * offsets of its own; this reader from the start. */
+       * cannot change (sk_store_stage_pushed()), read from the start. */
       int fd = fcntl (staged->source_fd, F_DUPFD_CLOEXEC, 3);
       if (fd < 0 || lseek (fd, 0, SEEK_SET) != 0)
         {

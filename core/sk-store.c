@@ -391,15 +391,20 @@ discard (SkStore *self, const char *name)
     (void)fsync (self->dirfd);
 }
 
-/* Wait for the sealing thread, if any; its error in STAGED->seal_error. */
-static void
-staged_join (SkStaged *staged)
+/* End the seal of a pushed item: with OK, seal the rest and wait until
+ * all is written; else abandon it.  FALSE with STAGED->seal_error when it
+ * failed (or had failed). */
+static gboolean
+staged_end_seal (SkStaged *staged, gboolean ok)
 {
-  if (staged->thread == NULL)
-    return;
-  g_thread_join (g_steal_pointer (&staged->thread));
-  if (staged->item->sha256 == NULL)
-    staged->item->sha256 = g_steal_pointer (&staged->sealed_sha256);
+  if (staged->sink == NULL)
+    return staged->seal_error == NULL;
+  ok = ok && staged->seal_error == NULL && sk_sealer_finish (staged->sealer, &staged->seal_error);
+  g_clear_pointer (&staged->sealer, sk_sealer_free);
+  gboolean mismatch = FALSE, io_failed = FALSE;
+  ok = sk_sink_finish (g_steal_pointer (&staged->sink), ok, &mismatch, &io_failed,
+                       ok ? &staged->seal_error : NULL);
+  return ok && staged->seal_error == NULL;
 }
 
 void
@@ -407,21 +412,15 @@ sk_staged_free (SkStaged *staged)
 {
   if (staged == NULL)
     return;
-  if (staged->thread != NULL)
-    g_cancellable_cancel (staged->stop);
-  staged_join (staged);
+  (void)staged_end_seal (staged, FALSE);
   if (staged->out_fd >= 0)
     close (staged->out_fd);
   if (staged->source_fd >= 0)
     close (staged->source_fd);
-  if (staged->pull_destroy != NULL)
-    staged->pull_destroy (staged->pull_data);
   if (!staged->committed)
     discard (staged->store, staged->temp);
   g_object_unref (staged->store);
-  g_clear_object (&staged->stop);
   g_clear_error (&staged->seal_error);
-  g_free (staged->sealed_sha256);
   sk_item_free (staged->item);
   sk_item_key_free (staged->key);
   g_free (staged->temp);
@@ -498,27 +497,9 @@ sk_store_stage (SkStore *self,
   return sealed ? g_steal_pointer (&staged) : NULL;
 }
 
-static gpointer
-seal_thread (gpointer data)
-{
-  SkStaged *staged = data;
-  if (staged->pull != NULL)
-    sk_seal_pull (staged->key, staged->pull, staged->pull_data, staged->item->size, staged->out_fd,
-                  NULL, staged->stop, &staged->seal_error);
-  else
-    sk_seal_fd (staged->key, staged->source_fd, staged->item->size, staged->out_fd,
-                staged->item->sha256 == NULL ? &staged->sealed_sha256 : NULL, staged->stop,
-                &staged->seal_error);
-  return NULL;
-}
-
 SkStaged *
-sk_store_stage_fd (SkStore *self,
-                   int source_fd,
-                   guint64 size,
-                   const char *sha256,
-                   const SkItemInfo *info,
-                   GError **error)
+sk_store_stage_pushed (
+    SkStore *self, int source_fd, guint64 size, const SkItemInfo *info, GError **error)
 {
   g_return_val_if_fail (SK_IS_STORE (self), NULL);
   g_return_val_if_fail (source_fd >= 0, NULL);
@@ -529,55 +510,31 @@ sk_store_stage_fd (SkStore *self,
   if (staged == NULL)
     return NULL;
   staged->out_fd = fd;
+  staged->pushed = TRUE;
+  staged->item->size = size;
   staged->source_fd = fcntl (source_fd, F_DUPFD_CLOEXEC, 3);
   if (staged->source_fd < 0)
     {
       sk_error_set_from_errno (error, errno, _ ("creating a file in the store"));
       return NULL;
     }
-  staged->item->size = size;
-  staged->item->sha256 = g_strdup (sha256);
-  staged->stop = g_cancellable_new ();
-  staged->thread = g_thread_new ("sk-seal", seal_thread, staged);
+  staged->sink = sk_sink_start (fd, NULL, FALSE, _ ("writing to the store"), error);
+  if (staged->sink == NULL)
+    return NULL;
+  staged->sealer = sk_sealer_new (staged->key, size, sk_sink_out, staged->sink, error);
+  if (staged->sealer == NULL)
+    return NULL;
   return g_steal_pointer (&staged);
 }
 
-SkStaged *
-sk_store_stage_pulled (SkStore *self,
-                       int source_fd,
-                       guint64 size,
-                       SkSealPull pull,
-                       gpointer pull_data,
-                       GDestroyNotify pull_destroy,
-                       const SkItemInfo *info,
-                       GError **error)
+gboolean
+sk_staged_push (SkStaged *staged, const guint8 *data, gsize len)
 {
-  g_return_val_if_fail (SK_IS_STORE (self), NULL);
-  g_return_val_if_fail (source_fd >= 0 && pull != NULL, NULL);
-  g_return_val_if_fail (info != NULL && info->kind != NULL && info->name != NULL, NULL);
+  g_return_val_if_fail (staged != NULL && staged->pushed, FALSE);
 
-  int fd = -1;
-  g_autoptr (SkStaged) staged = staged_new (self, info, &fd, error);
-  if (staged == NULL)
-    {
-      if (pull_destroy != NULL)
-        pull_destroy (pull_data);
-      return NULL;
-    }
-  staged->out_fd = fd;
-  staged->pull = pull;
-  staged->pull_data = pull_data;
-  staged->pull_destroy = pull_destroy;
-  staged->source_fd = fcntl (source_fd, F_DUPFD_CLOEXEC, 3);
-  if (staged->source_fd < 0)
-    {
-      sk_error_set_from_errno (error, errno, _ ("creating a file in the store"));
-      return NULL;
-    }
-  staged->item->size = size;
-  staged->stop = g_cancellable_new ();
-  staged->thread = g_thread_new ("sk-seal", seal_thread, staged);
-  return g_steal_pointer (&staged);
+  if (staged->sealer == NULL || staged->seal_error != NULL)
+    return FALSE;
+  return sk_sealer_push (staged->sealer, data, len, &staged->seal_error);
 }
 
 void
@@ -592,10 +549,9 @@ gboolean
 sk_staged_finish (SkStaged *staged, GError **error)
 {
   g_return_val_if_fail (staged != NULL && !staged->committed, FALSE);
-  g_return_val_if_fail (staged->pull == NULL || staged->item->sha256 != NULL, FALSE);
+  g_return_val_if_fail (!staged->pushed || staged->item->sha256 != NULL, FALSE);
 
-  staged_join (staged);
-  if (staged->seal_error != NULL)
+  if (!staged_end_seal (staged, TRUE))
     {
       g_propagate_error (error, g_error_copy (staged->seal_error));
       return FALSE;

@@ -113,35 +113,24 @@ sk_store_stage (SkStore *self,
                 GCancellable *cancellable,
                 GError **error);
 
-/* The same, from the first SIZE bytes of SOURCE_FD (which must not change:
- * a sealed memfd, sk-package.c), sealed on a thread of its own while the
- * caller reads the same bytes through sk_staged_open_reader().  SHA256 is
- * their SHA-256 when the caller has it (lower-case hex), else NULL and the
- * thread takes it.  The staged item's size is SIZE at once; its sha256 once
- * finished.  Finish waits for the thread and syncs the file; commit
- * finishes first if the caller did not. */
+/* An item of SIZE bytes (known in advance) sealed as they arrive: one
+ * thread pushes them in order (sk_staged_push()), they are sealed on that
+ * thread and written on a thread of the store's own, past the page cache
+ * where the file system allows, so the disk starts at once and the pushing
+ * thread never waits for it (unless the disk falls 12 MiB behind).
+ * SOURCE_FD holds the same bytes for sk_staged_open_reader(): all of them
+ * by the time it is called, and unchanging (a sealed memfd, sk-package.c).
+ * The item's SHA-256 is not taken here: the caller gives it with
+ * sk_staged_set_sha256() before finishing.  Finish seals the end, waits
+ * for the writer and syncs the file; freed before, the item is abandoned
+ * and leaves nothing. */
 SkStaged *
-sk_store_stage_fd (SkStore *self,
-                   int source_fd,
-                   guint64 size,
-                   const char *sha256,
-                   const SkItemInfo *info,
-                   GError **error);
-/* As sk_store_stage_fd(), sealing bytes PULL gives as they arrive (the
- * sealing thread waits for them), of SIZE known in advance, without taking
- * their SHA-256: the caller gives it with sk_staged_set_sha256() before
- * finishing.  SOURCE_FD is what sk_staged_open_reader() reads; it must
- * hold all SIZE bytes by then.  PULL_DESTROY frees PULL_DATA when the
- * staged item goes (also when this fails). */
-SkStaged *
-sk_store_stage_pulled (SkStore *self,
-                       int source_fd,
-                       guint64 size,
-                       SkSealPull pull,
-                       gpointer pull_data,
-                       GDestroyNotify pull_destroy,
-                       const SkItemInfo *info,
-                       GError **error);
+sk_store_stage_pushed (
+    SkStore *self, int source_fd, guint64 size, const SkItemInfo *info, GError **error);
+/* The item's next LEN bytes.  FALSE once the seal or its write has failed
+ * (the reason comes from finish), or beyond SIZE; later pushes are ignored. */
+gboolean
+sk_staged_push (SkStaged *staged, const guint8 *data, gsize len);
 void
 sk_staged_set_sha256 (SkStaged *staged, const char *sha256);
 gboolean

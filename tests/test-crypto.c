@@ -150,35 +150,80 @@ test_round_trip_and_tampering (void)
     }
 }
 
-/* sk_seal_fd() (in batches) writes what sk_seal_stream() would open. */
+static gboolean
+out_to_array (const guint8 *data, gsize len, gpointer user_data, GError **error)
+{
+  g_byte_array_append (user_data, data, (guint)len);
+  return TRUE;
+}
+
+static gboolean
+out_failing (const guint8 *data, gsize len, gpointer user_data, GError **error)
+{
+  g_set_error_literal (error, SK_ERROR, SK_ERROR_DISK_FULL, "full");
+  return FALSE;
+}
+
+/* An SkSealer, given the bytes in pieces of any size, writes what
+ * sk_open_stream() opens: empty, short, whole chunks, a batch and one; and
+ * it refuses more or fewer bytes than announced, and passes on its
+ * output's failure. */
 static void
-test_seal_fd (void)
+test_sealer (void)
 {
   g_autoptr (SkItemKey) key = sk_item_key_new_random ();
-  const gsize sizes[] = { 0, 5, 16 * SK_SEAL_CHUNK, 16 * SK_SEAL_CHUNK + 1,
-                          40 * SK_SEAL_CHUNK + 7 };
+  const gsize sizes[] = {
+    0, 5, SK_SEAL_CHUNK, 16 * SK_SEAL_CHUNK, 16 * SK_SEAL_CHUNK + 1, 40 * SK_SEAL_CHUNK + 7
+  };
+  const gsize pieces[] = { SK_SEAL_CHUNK, 3, SK_SEAL_CHUNK - 1, 5 * SK_SEAL_CHUNK + 2, 1 };
   for (gsize i = 0; i < G_N_ELEMENTS (sizes); i++)
     {
       g_autoptr (GBytes) content = pattern (sizes[i], (guint8)(i + 40));
-      int in = memfd_of (g_bytes_get_data (content, NULL), sizes[i]);
-      int out = memfd_create ("out", MFD_CLOEXEC);
+      const guint8 *bytes = g_bytes_get_data (content, NULL);
+      g_autoptr (GByteArray) sealed = g_byte_array_new ();
       g_autoptr (GError) error = NULL;
-      g_autofree char *sha = NULL;
-      g_assert_true (sk_seal_fd (key, in, sizes[i], out, &sha, NULL, &error));
+      g_autoptr (SkSealer) sealer = sk_sealer_new (key, sizes[i], out_to_array, sealed, &error);
       g_assert_no_error (error);
-      g_autofree char *want = g_compute_checksum_for_bytes (G_CHECKSUM_SHA256, content);
-      g_assert_cmpstr (sha, ==, want);
+      for (gsize off = 0, k = i; off < sizes[i]; k++)
+        {
+          gsize n = MIN (pieces[k % G_N_ELEMENTS (pieces)], sizes[i] - off);
+          g_assert_true (sk_sealer_push (sealer, bytes + off, n, &error));
+          g_assert_no_error (error);
+          off += n;
+        }
+      g_assert_true (sk_sealer_finish (sealer, &error));
+      g_assert_no_error (error);
+      /* The header, then each chunk with its tag (an empty item: one). */
+      gsize chunks = MAX ((sizes[i] + SK_SEAL_CHUNK - 1) / SK_SEAL_CHUNK, 1);
+      g_assert_cmpuint (sealed->len, ==, HEADER + sizes[i] + chunks * (SEALED - SK_SEAL_CHUNK));
+      int out = memfd_of (sealed->data, sealed->len);
       g_autoptr (GOutputStream) plain = g_memory_output_stream_new_resizable ();
-      g_assert_cmpint (lseek (out, 0, SEEK_SET), ==, 0);
       g_assert_true (sk_open_stream (key, out, plain, NULL, &error));
       g_assert_no_error (error);
       g_assert_true (g_output_stream_close (plain, NULL, NULL));
       g_autoptr (GBytes) back =
           g_memory_output_stream_steal_as_bytes (G_MEMORY_OUTPUT_STREAM (plain));
       g_assert_true (g_bytes_equal (back, content));
-      close (in);
       close (out);
     }
+
+  g_autoptr (GByteArray) sealed = g_byte_array_new ();
+  g_autoptr (GError) error = NULL;
+  guint8 ten[10] = { 0 };
+  g_autoptr (SkSealer) over = sk_sealer_new (key, 9, out_to_array, sealed, &error);
+  g_assert_false (sk_sealer_push (over, ten, 10, &error));
+  g_assert_error (error, SK_ERROR, SK_ERROR_IO_ERROR);
+  g_clear_error (&error);
+  g_autoptr (SkSealer) under = sk_sealer_new (key, 11, out_to_array, sealed, &error);
+  g_assert_true (sk_sealer_push (under, ten, 10, &error));
+  g_assert_false (sk_sealer_finish (under, &error));
+  g_assert_error (error, SK_ERROR, SK_ERROR_IO_ERROR);
+  g_clear_error (&error);
+  g_autoptr (GBytes) big = pattern (20 * SK_SEAL_CHUNK, 1);
+  g_autoptr (SkSealer) failing = sk_sealer_new (key, 20 * SK_SEAL_CHUNK, out_failing, NULL, &error);
+  g_assert_false (
+      sk_sealer_push (failing, g_bytes_get_data (big, NULL), 20 * SK_SEAL_CHUNK, &error));
+  g_assert_error (error, SK_ERROR, SK_ERROR_DISK_FULL);
 }
 
 /* Format 1, as earlier versions sealed items (libsodium's secretstream, a
@@ -227,7 +272,7 @@ main (int argc, char **argv)
   g_test_init (&argc, &argv, NULL);
   g_assert_true (sk_crypto_init (NULL));
   g_test_add_func ("/crypto/round-trip-and-tampering", test_round_trip_and_tampering);
-  g_test_add_func ("/crypto/seal-fd", test_seal_fd);
+  g_test_add_func ("/crypto/sealer", test_sealer);
   g_test_add_func ("/crypto/format-1", test_format_1);
   return g_test_run ();
 }

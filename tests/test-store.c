@@ -179,32 +179,38 @@ memfd_of (GBytes *content)
   return fd;
 }
 
-/* Sealing from a descriptor on a thread of its own: the staged reader gives
- * the bytes back meanwhile, the item holds the given SHA-256 or the one the
- * thread took, opens to the same bytes once committed, and a staged item
- * freed before its thread ends leaves nothing behind. */
+/* Bytes pushed in pieces of awkward sizes (sk_store_stage_pushed): the
+ * staged reader gives the source's bytes back, the item holds the given
+ * SHA-256 and opens to the same bytes once committed, whatever the sizes
+ * (empty, one byte, whole chunks, a batch and one). */
 static void
-test_stage_fd (Fixture *fx, gconstpointer data)
+test_stage_pushed (Fixture *fx, gconstpointer data)
 {
   g_auto (Opened) o = { 0 };
   g_autoptr (GError) error = NULL;
   const gsize sizes[] = { 0, 1, 65536, 16 * 65536, 16 * 65536 + 1, 5000000 };
+  const gsize pieces[] = { 7, 65536, 100003, 1, 262144, 65535 };
 
   open_all (fx, &o);
   for (gsize i = 0; i < G_N_ELEMENTS (sizes); i++)
     {
       g_autoptr (GBytes) content = pattern (sizes[i], (guint8)(i + 7));
+      const guint8 *bytes = g_bytes_get_data (content, NULL);
       g_autofree char *sha = g_compute_checksum_for_bytes (G_CHECKSUM_SHA256, content);
       int fd = memfd_of (content);
       SkItemInfo info = {
         .kind = "package", .name = "p.tar.gpg", .records = -1, .deadline_us = G_MAXINT64
       };
-      /* Even sizes: the caller knows the SHA-256; odd: the thread takes it. */
-      g_autoptr (SkStaged) staged =
-          sk_store_stage_fd (o.store, fd, sizes[i], i % 2 == 0 ? sha : NULL, &info, &error);
+      g_autoptr (SkStaged) staged = sk_store_stage_pushed (o.store, fd, sizes[i], &info, &error);
       g_assert_no_error (error);
       close (fd);
       g_assert_cmpuint (sk_staged_get_item (staged)->size, ==, sizes[i]);
+      for (gsize off = 0, k = i; off < sizes[i]; k++)
+        {
+          gsize n = MIN (pieces[k % G_N_ELEMENTS (pieces)], sizes[i] - off);
+          g_assert_true (sk_staged_push (staged, bytes + off, n));
+          off += n;
+        }
 
       g_autoptr (SkStoreReader) r = sk_staged_open_reader (staged, NULL, &error);
       g_assert_no_error (error);
@@ -216,11 +222,11 @@ test_stage_fd (Fixture *fx, gconstpointer data)
       g_assert_cmpint (n, ==, 0);
       g_assert_true (sk_store_reader_finish (r, &error));
       g_assert_no_error (error);
-      g_assert_cmpmem (got->data, got->len, g_bytes_get_data (content, NULL), sizes[i]);
+      g_assert_cmpmem (got->data, got->len, bytes, sizes[i]);
 
+      sk_staged_set_sha256 (staged, sha);
       g_assert_true (sk_staged_finish (staged, &error));
       g_assert_no_error (error);
-      g_assert_cmpstr (sk_staged_get_item (staged)->sha256, ==, sha);
       SkJournalEntry who = {
         .event = "item-stored", .outcome = "ok", .uid = 1000, .role = "operator"
       };
@@ -231,35 +237,6 @@ test_stage_fd (Fixture *fx, gconstpointer data)
       g_assert_no_error (error);
       g_assert_true (g_bytes_equal (back, content));
     }
-
-  /* Freed while the thread may still be sealing: no file stays. */
-  g_autoptr (GBytes) big = pattern (20000000, 1);
-  int fd = memfd_of (big);
-  SkItemInfo info = {
-    .kind = "package", .name = "p.tar.gpg", .records = -1, .deadline_us = G_MAXINT64
-  };
-  SkStaged *staged = sk_store_stage_fd (o.store, fd, g_bytes_get_size (big), NULL, &info, &error);
-  g_assert_no_error (error);
-  close (fd);
-  sk_staged_free (staged);
-  g_autoptr (GDir) dir = g_dir_open (fx->store_dir, 0, &error);
-  g_assert_no_error (error);
-  guint files = 0;
-  for (const char *n; (n = g_dir_read_name (dir)) != NULL;)
-    if (g_str_has_suffix (n, ".sealed") || g_str_has_prefix (n, ".tmp-"))
-      files++;
-  g_assert_cmpuint (files, ==, G_N_ELEMENTS (sizes));
-}
-
-static gboolean
-pull_snapshot (gpointer user_data,
-               guint64 offset,
-               guint8 *buf,
-               gsize len,
-               GCancellable *cancellable,
-               GError **error)
-{
-  return sk_snapshot_read (user_data, offset, buf, len, cancellable, error);
 }
 
 /* Bytes under temporary names in the store: staged items being sealed. */
@@ -279,15 +256,13 @@ staged_bytes (Fixture *fx)
 }
 
 static SkStaged *
-stage_snapshot (Fixture *fx, SkStore *store, SkSnapshot *snap, guint64 size)
+stage_pushed (SkStore *store, int source_fd, guint64 size)
 {
   g_autoptr (GError) error = NULL;
   SkItemInfo info = {
     .kind = "package", .name = "p.tar.gpg", .records = -1, .deadline_us = G_MAXINT64
   };
-  SkStaged *staged = sk_store_stage_pulled (store, sk_snapshot_get_fd (snap), size, pull_snapshot,
-                                            sk_snapshot_ref (snap),
-                                            (GDestroyNotify)sk_snapshot_unref, &info, &error);
+  SkStaged *staged = sk_store_stage_pushed (store, source_fd, size, &info, &error);
   g_assert_no_error (error);
   return staged;
 }
@@ -317,13 +292,14 @@ read_in_a_loop (gpointer data)
   g_autofree guint8 *buf = g_malloc (1024 * 1024);
   while (!g_atomic_int_get (&r->stop))
     for (gsize off = 0; off + 1024 * 1024 <= r->size; off += 1024 * 1024)
-      g_assert_true (sk_snapshot_read (r->snap, off, buf, 1024 * 1024, NULL, NULL));
+      g_assert_cmpint (pread (sk_snapshot_get_fd (r->snap), buf, 1024 * 1024, (off_t)off), ==,
+                       1024 * 1024);
   return NULL;
 }
 
-/* A snapshot is sealed even while another thread reads it (the store's
- * seal always may) and just after another wrote it (the copier does): and
- * once sealed, nobody writes to it. */
+/* A snapshot is sealed even while another thread reads it (a staged
+ * reader may) and just after another wrote it (the copier does): and once
+ * sealed, nobody writes to it. */
 static void
 test_snapshot_sealed_while_read (Fixture *fx, gconstpointer data)
 {
@@ -341,7 +317,7 @@ test_snapshot_sealed_while_read (Fixture *fx, gconstpointer data)
       Reading r = { snap, size, 0 };
       GThread *reader = g_thread_new ("reader", read_in_a_loop, &r);
       g_usleep (2000);
-      g_assert_true (sk_snapshot_end (snap, NULL, &error));
+      g_assert_true (sk_snapshot_seal (snap, &error));
       g_assert_no_error (error);
       g_atomic_int_set (&r.stop, 1);
       g_thread_join (reader);
@@ -352,34 +328,30 @@ test_snapshot_sealed_while_read (Fixture *fx, gconstpointer data)
     }
 }
 
-/* Sealing bytes as they arrive (a package read once, sk-snapshot.h): the
+/* Sealing bytes as they arrive (a package read once, sk-package.c): the
  * store's file is written before the last byte has come, so the disk
- * starts at once; the item opens to the same bytes; a writer that fails
- * fails the seal with its reason and leaves nothing; a staged item freed
- * while its writer stalls goes at once and leaves nothing. */
+ * starts at once; the item opens to the same bytes; more bytes than
+ * announced, or fewer, fail and leave nothing; a staged item freed before
+ * it is finished goes at once and leaves nothing. */
 static void
-test_stage_pulled (Fixture *fx, gconstpointer data)
+test_stage_pushed_streams (Fixture *fx, gconstpointer data)
 {
   g_auto (Opened) o = { 0 };
   g_autoptr (GError) error = NULL;
   open_all (fx, &o);
 
-  const gsize size = 6 * 1024 * 1024 + 7, half = 3 * 1024 * 1024 + 5;
+  const gsize size = 14 * 1024 * 1024 + 7, part = 9 * 1024 * 1024 + 5;
   g_autoptr (GBytes) content = pattern (size, 3);
   const guint8 *bytes = g_bytes_get_data (content, NULL);
   g_autofree char *sha = g_compute_checksum_for_bytes (G_CHECKSUM_SHA256, content);
-  g_autoptr (SkSnapshot) snap = sk_snapshot_new (&error);
-  g_assert_no_error (error);
-  g_autoptr (SkStaged) staged = stage_snapshot (fx, o.store, snap, size);
-  g_assert_true (sk_snapshot_append (snap, bytes, half, &error));
-  g_assert_no_error (error);
+  int fd = memfd_of (content);
+  g_autoptr (SkStaged) staged = stage_pushed (o.store, fd, size);
+  g_assert_true (sk_staged_push (staged, bytes, part));
   gint64 until = g_get_monotonic_time () + 20 * G_USEC_PER_SEC;
   while (staged_bytes (fx) < 2 * 1024 * 1024 && g_get_monotonic_time () < until)
     g_usleep (10000);
   g_assert_cmpuint (staged_bytes (fx), >=, 2 * 1024 * 1024);
-  g_assert_true (sk_snapshot_append (snap, bytes + half, size - half, &error));
-  g_assert_true (sk_snapshot_end (snap, NULL, &error));
-  g_assert_no_error (error);
+  g_assert_true (sk_staged_push (staged, bytes + part, size - part));
   sk_staged_set_sha256 (staged, sha);
   g_assert_true (sk_staged_finish (staged, &error));
   g_assert_no_error (error);
@@ -390,28 +362,35 @@ test_stage_pulled (Fixture *fx, gconstpointer data)
   g_assert_no_error (error);
   g_assert_true (g_bytes_equal (back, content));
 
-  /* The writer fails (a medium pulled): so does the seal, with its reason. */
-  g_autoptr (SkSnapshot) failing = sk_snapshot_new (&error);
-  SkStaged *broken = stage_snapshot (fx, o.store, failing, size);
-  g_assert_true (sk_snapshot_append (failing, bytes, 100000, &error));
-  g_assert_false (sk_snapshot_end (
-      failing, g_error_new_literal (SK_ERROR, SK_ERROR_MEDIA_REMOVED, "pulled"), &error));
-  g_assert_no_error (error);
-  sk_staged_set_sha256 (broken, sha);
-  g_assert_false (sk_staged_finish (broken, &error));
-  g_assert_error (error, SK_ERROR, SK_ERROR_MEDIA_REMOVED);
+  /* More than announced: refused at once, and the seal stays failed. */
+  SkStaged *over = stage_pushed (o.store, fd, 1000);
+  g_assert_false (sk_staged_push (over, bytes, 1001));
+  g_assert_false (sk_staged_push (over, bytes, 1));
+  sk_staged_set_sha256 (over, sha);
+  g_assert_false (sk_staged_finish (over, &error));
+  g_assert_error (error, SK_ERROR, SK_ERROR_IO_ERROR);
   g_clear_error (&error);
-  sk_staged_free (broken);
+  sk_staged_free (over);
   g_assert_cmpuint (staged_bytes (fx), ==, 0);
 
-  /* Freed while the writer stalls: at once, and nothing stays. */
-  g_autoptr (SkSnapshot) stalled = sk_snapshot_new (&error);
-  SkStaged *waiting = stage_snapshot (fx, o.store, stalled, size);
-  g_assert_true (sk_snapshot_append (stalled, bytes, 10000, &error));
+  /* Fewer than announced (the source ended early): no item. */
+  SkStaged *under = stage_pushed (o.store, fd, size);
+  g_assert_true (sk_staged_push (under, bytes, 5 * 1024 * 1024));
+  sk_staged_set_sha256 (under, sha);
+  g_assert_false (sk_staged_finish (under, &error));
+  g_assert_error (error, SK_ERROR, SK_ERROR_IO_ERROR);
+  g_clear_error (&error);
+  sk_staged_free (under);
+  g_assert_cmpuint (staged_bytes (fx), ==, 0);
+
+  /* Freed half-pushed: at once, and nothing stays. */
+  SkStaged *waiting = stage_pushed (o.store, fd, size);
+  g_assert_true (sk_staged_push (waiting, bytes, 10000));
   gint64 start = g_get_monotonic_time ();
   sk_staged_free (waiting);
   g_assert_cmpint (g_get_monotonic_time () - start, <, G_USEC_PER_SEC);
   g_assert_cmpuint (staged_bytes (fx), ==, 0);
+  close (fd);
 }
 
 static void
@@ -847,6 +826,20 @@ test_disk_full (Fixture *fx, gconstpointer data)
     g_assert_cmpuint (stored->len, >, 0);
     g_clear_error (&error);
 
+    /* The same for an item sealed as it is pushed, whose writes happen on
+     * the store's own thread: the disk's refusal comes from finish. */
+    {
+      g_autoptr (GBytes) content = pattern (300000, 9);
+      int fd = memfd_of (content);
+      g_autoptr (SkStaged) staged = stage_pushed (o.store, fd, 300000);
+      close (fd);
+      (void)sk_staged_push (staged, g_bytes_get_data (content, NULL), 300000);
+      sk_staged_set_sha256 (staged, "0000");
+      g_assert_false (sk_staged_finish (staged, &error));
+      g_assert_error (error, SK_ERROR, SK_ERROR_DISK_FULL);
+      g_clear_error (&error);
+    }
+
     /* Nothing half-written; everything acknowledged reads back. */
     g_autoptr (GDir) dir = g_dir_open (fx->store_dir, 0, NULL);
     const char *name;
@@ -1000,8 +993,8 @@ main (int argc, char **argv)
   g_test_init (&argc, &argv, NULL);
 #define ADD(path, fn) g_test_add (path, Fixture, NULL, fixture_setup, fn, fixture_teardown)
   ADD ("/store/round-trip", test_round_trip);
-  ADD ("/store/stage-fd", test_stage_fd);
-  ADD ("/store/stage-pulled", test_stage_pulled);
+  ADD ("/store/stage-pushed", test_stage_pushed);
+  ADD ("/store/stage-pushed-streams", test_stage_pushed_streams);
   ADD ("/store/snapshot-sealed-while-read", test_snapshot_sealed_while_read);
   ADD ("/store/tampered", test_tampered);
   ADD ("/store/delete-leaves-nothing", test_delete_leaves_nothing);

@@ -1,5 +1,6 @@
-/* sk-pack-sink.c — where pack's encrypted message goes: a ring, written to
- * the medium and read back from it on two threads */
+/* sk-sink.c — a ring written out past the page cache on a thread of its
+ * own, and read back on another: pack's encrypted message, the store's
+ * sealed copy */
 #define G_LOG_DOMAIN "sekisho-package"
 
 #include "config.h"
@@ -13,7 +14,7 @@
 
 #include "sk-error.h"
 #include "sk-fault.h"
-#include "sk-pack-sink.h"
+#include "sk-sink.h"
 
 /* What the read-back buffer takes at once. */
 #define BLOCK (256 * 1024)
@@ -27,23 +28,25 @@
  * block of the media the station writes to). */
 #define DIRECT_ALIGN 4096
 
-/* The package as it is encrypted: kept in a ring, written out by one
- * thread (sk-pack-write) and read back from the medium by another
- * (sk-pack-check), a step or more behind the encryption, so that writing
- * a step, reading back the one before and encrypting the next overlap.
- * Each step is hashed for the signature as it is written, then written
- * past the page cache where the file system allows (O_DIRECT: no copy into
- * the page cache, nothing left to flush), else through it; read again from
- * the device (past the page cache, or after flushing and dropping the
- * range) and compared byte for byte with the ring, so the signature's
- * digest took exactly the bytes that read back the same.  The encrypting
- * thread only copies into the ring. */
-struct _SkPackSink
+/* A file as it is made (the package as it is encrypted, an item as it is
+ * sealed): kept in a ring, written out by one thread (sk-sink-write) and,
+ * for a package, read back from the medium by another (sk-sink-check), a
+ * step or more behind, so that writing a step, reading back the one before
+ * and making the next overlap.  Each step is hashed (for the signature,
+ * when there is a digest) as it is written, then written past the page
+ * cache where the file system allows (O_DIRECT: no copy into the page
+ * cache, nothing left to flush), else through it, its write-back started
+ * at once; read again from the device (past the page cache, or after
+ * flushing and dropping the range) and compared byte for byte with the
+ * ring, so the signature's digest took exactly the bytes that read back
+ * the same.  The thread that makes the bytes only copies into the ring. */
+struct _SkSink
 {
-  int fd;          /* the temporary, read-write */
-  int direct_wfd;  /* the writer's O_DIRECT descriptor of it; -1: none (any more) */
-  int direct_rfd;  /* the reader's */
-  SkDigest *sum;   /* what was written (and, at the end, read back the same) */
+  int fd;         /* the temporary, read-write (write-only without read-back) */
+  int direct_wfd; /* the writer's O_DIRECT descriptor of it; -1: none (any more) */
+  int direct_rfd; /* the reader's */
+  SkDigest *sum;  /* what was written (and, at the end, read back the same); or NULL */
+  gboolean read_back;
   guint8 *ring;    /* byte N is at N % READBACK_RING until checked; aligned */
   guint64 written; /* into the ring: the encrypting thread's */
 
@@ -59,16 +62,17 @@ struct _SkPackSink
   gboolean io_end;   /* the writer or the reader failed, or the reader is done */
   gboolean mismatch; /* something read back differs from what was written */
   int write_errno;
+  const char *writing; /* what a failed write was doing (translated) */
   int back_errno;
   GThread *writer;
-  GThread *reader;
+  GThread *reader; /* NULL without read-back */
 };
 
-typedef SkPackSink PackSink;
+typedef SkSink Sink;
 
 /* Copy LEN bytes from BYTES into the ring at file offset OFF. */
 static void
-ring_copy_in (PackSink *sink, guint64 off, const guint8 *bytes, gsize len)
+ring_copy_in (Sink *sink, guint64 off, const guint8 *bytes, gsize len)
 {
   gsize at = (gsize)(off % READBACK_RING);
   gsize first = MIN (len, (gsize)READBACK_RING - at);
@@ -77,7 +81,7 @@ ring_copy_in (PackSink *sink, guint64 off, const guint8 *bytes, gsize len)
 }
 
 static gboolean
-ring_equal (PackSink *sink, guint64 off, const guint8 *bytes, gsize len)
+ring_equal (Sink *sink, guint64 off, const guint8 *bytes, gsize len)
 {
   gsize at = (gsize)(off % READBACK_RING);
   gsize first = MIN (len, (gsize)READBACK_RING - at);
@@ -87,8 +91,10 @@ ring_equal (PackSink *sink, guint64 off, const guint8 *bytes, gsize len)
 
 /* The signature's digest over [OFF, OFF + LEN) of the ring. */
 static void
-ring_hash (PackSink *sink, guint64 off, gsize len)
+ring_hash (Sink *sink, guint64 off, gsize len)
 {
+  if (sink->sum == NULL)
+    return;
   gsize at = (gsize)(off % READBACK_RING);
   gsize first = MIN (len, (gsize)READBACK_RING - at);
   sk_digest_update (sink->sum, sink->ring + at, first);
@@ -97,20 +103,20 @@ ring_hash (PackSink *sink, guint64 off, gsize len)
 
 /* Why the writer or the reader ended early. */
 static void
-pack_sink_set_error (PackSink *sink, GError **error)
+sink_set_error (Sink *sink, GError **error)
 {
   if (sink->mismatch)
     g_set_error_literal (error, SK_ERROR, SK_ERROR_MEDIA_READBACK_MISMATCH,
                          _ ("the package reads back differently from what was written"));
   else if (sink->write_errno != 0)
-    sk_error_set_from_errno (error, sink->write_errno, _ ("writing the package"));
+    sk_error_set_from_errno (error, sink->write_errno, sink->writing);
   else
     sk_error_set_from_errno (error, sink->back_errno != 0 ? sink->back_errno : EIO,
                              _ ("reading the package back"));
 }
 
 static gboolean
-pack_sink_write (PackSink *sink, const guint8 *data, gsize len, GError **error)
+sink_write (Sink *sink, const guint8 *data, gsize len, GError **error)
 {
   /* Room in the ring: what is older than the ring holds must have been
    * written and read back. */
@@ -125,7 +131,7 @@ pack_sink_write (PackSink *sink, const guint8 *data, gsize len, GError **error)
   g_mutex_unlock (&sink->lock);
   if (ended)
     {
-      pack_sink_set_error (sink, error);
+      sink_set_error (sink, error);
       return FALSE;
     }
   ring_copy_in (sink, sink->written, data, len);
@@ -141,13 +147,13 @@ pack_sink_write (PackSink *sink, const guint8 *data, gsize len, GError **error)
 }
 
 gboolean
-sk_pack_sink_out (const guint8 *data, gsize len, gpointer user_data, GError **error)
+sk_sink_out (const guint8 *data, gsize len, gpointer user_data, GError **error)
 {
   /* In pieces of at most a step, so that each fits the ring. */
   for (gsize off = 0; off < len;)
     {
       gsize n = (gsize)MIN ((guint64)(len - off), READBACK_STEP);
-      if (!pack_sink_write (user_data, data + off, n, error))
+      if (!sink_write (user_data, data + off, n, error))
         return FALSE;
       off += n;
     }
@@ -159,7 +165,7 @@ sk_pack_sink_out (const guint8 *data, gsize len, gpointer user_data, GError **er
  * the package, or everything on a file system without O_DIRECT) through
  * the page cache. */
 static gboolean
-write_range (PackSink *sink, guint64 from, guint64 to)
+write_range (Sink *sink, guint64 from, guint64 to)
 {
   while (from < to)
     {
@@ -187,6 +193,11 @@ write_range (PackSink *sink, guint64 from, guint64 to)
           sink->write_errno = w < 0 ? errno : ENOSPC;
           return FALSE;
         }
+      /* What went through the page cache starts for the device now, so
+       * that the caller's fsync finds little left (with read-back, the
+       * reader flushes it). */
+      if (fd == sink->fd && !sink->read_back)
+        (void)sync_file_range (fd, (off_t)from, (off_t)w, SYNC_FILE_RANGE_WRITE);
       from += (guint64)w;
     }
   return TRUE;
@@ -196,7 +207,7 @@ write_range (PackSink *sink, guint64 from, guint64 to)
  * descriptor where there is one (the bytes then come from the device),
  * else through the page cache after flushing and dropping the range. */
 static gboolean
-read_back_range (PackSink *sink, guint8 *buf, guint64 from, guint64 to)
+read_back_range (Sink *sink, guint8 *buf, guint64 from, guint64 to)
 {
   /* What went through the page cache (at least the end) reaches the
    * device first. */
@@ -253,7 +264,7 @@ read_back_range (PackSink *sink, guint8 *buf, guint64 from, guint64 to)
 /* The writer or the reader failed, or the reader is done: everyone stops
  * waiting. */
 static void
-pack_sink_end (PackSink *sink)
+sink_end (Sink *sink)
 {
   g_mutex_lock (&sink->lock);
   sink->io_end = TRUE;
@@ -262,9 +273,9 @@ pack_sink_end (PackSink *sink)
 }
 
 static gpointer
-pack_write_thread (gpointer data)
+sink_write_thread (gpointer data)
 {
-  PackSink *sink = data;
+  Sink *sink = data;
   guint64 done = 0;
   for (;;)
     {
@@ -281,12 +292,15 @@ pack_write_thread (gpointer data)
       ring_hash (sink, done, (gsize)(to - done));
       if (!write_range (sink, done, to))
         {
-          pack_sink_end (sink);
+          sink_end (sink);
           break;
         }
       done = to;
       g_mutex_lock (&sink->lock);
       sink->out = to;
+      /* Without read-back, what is written is done with. */
+      if (!sink->read_back)
+        sink->checked = to;
       sink->all_out = last;
       g_cond_broadcast (&sink->cond);
       g_mutex_unlock (&sink->lock);
@@ -297,9 +311,9 @@ pack_write_thread (gpointer data)
 }
 
 static gpointer
-pack_check_thread (gpointer data)
+sink_check_thread (gpointer data)
 {
-  PackSink *sink = data;
+  Sink *sink = data;
   guint8 *buf = NULL;
   if (posix_memalign ((void **)&buf, DIRECT_ALIGN, BLOCK) != 0)
     sink->back_errno = ENOMEM;
@@ -328,39 +342,42 @@ pack_check_thread (gpointer data)
     }
   free (buf);
   /* An encryption waiting for room learns why. */
-  pack_sink_end (sink);
+  sink_end (sink);
   return NULL;
 }
 
-SkPackSink *
-sk_pack_sink_start (int fd, SkDigest *sum, GError **error)
+SkSink *
+sk_sink_start (int fd, SkDigest *sum, gboolean read_back, const char *writing, GError **error)
 {
   guint8 *ring = NULL;
   if (posix_memalign ((void **)&ring, DIRECT_ALIGN, READBACK_RING) != 0)
     {
-      sk_error_set_from_errno (error, ENOMEM, _ ("writing the package"));
+      sk_error_set_from_errno (error, ENOMEM, writing);
       return NULL;
     }
-  SkPackSink *sink = g_new0 (SkPackSink, 1);
+  SkSink *sink = g_new0 (SkSink, 1);
   sink->fd = fd;
   sink->sum = sum;
+  sink->read_back = read_back;
+  sink->writing = writing;
   sink->ring = ring;
   /* The same file again, by its descriptor, for writes and reads past the
    * page cache; where the file system has no O_DIRECT both go through the
    * page cache. */
   g_autofree char *self_fd = g_strdup_printf ("/proc/self/fd/%d", fd);
   sink->direct_wfd = open (self_fd, O_WRONLY | O_DIRECT | O_CLOEXEC);
-  sink->direct_rfd = open (self_fd, O_RDONLY | O_DIRECT | O_CLOEXEC);
+  sink->direct_rfd = read_back ? open (self_fd, O_RDONLY | O_DIRECT | O_CLOEXEC) : -1;
   g_mutex_init (&sink->lock);
   g_cond_init (&sink->cond);
-  sink->writer = g_thread_new ("sk-pack-write", pack_write_thread, sink);
-  sink->reader = g_thread_new ("sk-pack-check", pack_check_thread, sink);
+  sink->writer = g_thread_new ("sk-sink-write", sink_write_thread, sink);
+  if (read_back)
+    sink->reader = g_thread_new ("sk-sink-check", sink_check_thread, sink);
   return sink;
 }
 
 gboolean
-sk_pack_sink_finish (
-    SkPackSink *sink, gboolean ok, gboolean *out_mismatch, gboolean *out_io_failed, GError **error)
+sk_sink_finish (
+    SkSink *sink, gboolean ok, gboolean *out_mismatch, gboolean *out_io_failed, GError **error)
 {
   g_mutex_lock (&sink->lock);
   sink->published = sink->written;
@@ -372,14 +389,15 @@ sk_pack_sink_finish (
   g_mutex_unlock (&sink->lock);
   /* A medium that changes what was written is caught below: the end of
    * the package is read back after this point. */
-  if (ok)
+  if (ok && sink->read_back)
     sk_fault_point ("pack-before-fsync");
   g_mutex_lock (&sink->lock);
   sink->go_read = TRUE;
   g_cond_broadcast (&sink->cond);
   g_mutex_unlock (&sink->lock);
   g_thread_join (sink->writer);
-  g_thread_join (sink->reader);
+  if (sink->reader != NULL)
+    g_thread_join (sink->reader);
   if (sink->direct_wfd >= 0)
     close (sink->direct_wfd);
   if (sink->direct_rfd >= 0)
@@ -400,7 +418,7 @@ sk_pack_sink_finish (
     {
       /* The digest took what was read back: all of it, or nothing is
        * signed. */
-      pack_sink_set_error (sink, error);
+      sink_set_error (sink, error);
       ok = FALSE;
     }
   g_free (sink);
