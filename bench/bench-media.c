@@ -24,14 +24,24 @@
  * copy-in / (cp + sync) (DESIGN.md §10: import from a medium at most 1.2×
  * cp + sync), the time of a mount and unmount alone and with the
  * register's token check (the medium's own part), and the CPU seconds (this process and its
- * children: gpg, cp) of each phase, which a busy machine disturbs less than wall times.  A
- * benchmark, not a test.
+ * children: gpg, cp) of each phase, which a busy machine disturbs less than wall times.
+ *
+ * Import and cp + sync are taken SEKISHO_BENCH_ROUNDS times (default 3),
+ * alternating, each import into a station of its own (a package is
+ * received once); the row gives their medians.  The loop medium reads as
+ * fast as this machine's disk, far faster than a USB stick; where the
+ * kernel has the cgroup v1 blkio throttle, the same pair is then taken
+ * again with the medium's reads held to SEKISHO_BENCH_MEDIUM_MBS MB/s
+ * (default 150, a USB 3 stick's), the medium a terminal actually reads.
+ * A benchmark, not a test.
  */
 #include "config.h"
 
 #include <fcntl.h>
 #include <glib/gstdio.h>
+#include <sys/sysmacros.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/mount.h>
 #include <sys/resource.h>
 #include <unistd.h>
@@ -91,6 +101,187 @@ die (GError *error)
   exit (1);
 }
 
+#define BLKIO "/sys/fs/cgroup/blkio"
+
+/* TEXT written into the control file PATH as it is (cgroupfs takes no
+ * temporary-and-rename). */
+static gboolean
+write_control (const char *path, const char *text)
+{
+  int fd = open (path, O_WRONLY | O_CLOEXEC);
+  if (fd < 0)
+    return FALSE;
+  gboolean ok = write (fd, text, strlen (text)) == (ssize_t)strlen (text);
+  return close (fd) == 0 && ok;
+}
+
+/* This process (and the children it starts) moved into a blkio cgroup of
+ * its own in which reads of DEV go at most MBS MB/s; its folder, or NULL
+ * where the kernel has no cgroup v1 blkio throttle. */
+static char *
+throttle_reads (dev_t dev, guint mbs)
+{
+  if (!g_file_test (BLKIO "/blkio.throttle.read_bps_device", G_FILE_TEST_EXISTS))
+    return NULL;
+  g_autofree char *dir = g_strdup_printf (BLKIO "/sekisho-bench-%d", (int)getpid ());
+  g_autofree char *limit = g_strdup_printf ("%u:%u %" G_GUINT64_FORMAT "\n", major (dev),
+                                            minor (dev), (guint64)mbs * 1000 * 1000);
+  g_autofree char *me = g_strdup_printf ("%d\n", (int)getpid ());
+  g_autofree char *bps = g_build_filename (dir, "blkio.throttle.read_bps_device", NULL);
+  g_autofree char *procs = g_build_filename (dir, "cgroup.procs", NULL);
+  if (g_mkdir (dir, 0755) != 0 || !write_control (bps, limit) || !write_control (procs, me))
+    {
+      g_rmdir (dir);
+      return NULL;
+    }
+  return g_steal_pointer (&dir);
+}
+
+static void
+unthrottle (char *dir)
+{
+  g_autofree char *me = g_strdup_printf ("%d\n", (int)getpid ());
+  write_control (BLKIO "/cgroup.procs", me);
+  g_rmdir (dir);
+  g_free (dir);
+}
+
+static int
+cmp_double (gconstpointer a, gconstpointer b)
+{
+  double x = *(const double *)a, y = *(const double *)b;
+  return x < y ? -1 : x > y;
+}
+
+static double
+median (GArray *v)
+{
+  g_array_sort (v, cmp_double);
+  return g_array_index (v, double, v->len / 2);
+}
+
+/* What the medium is, for the measurements. */
+typedef struct
+{
+  const char *dev;
+  dev_t dev_num;
+  const char *pkg_name;
+  const char *copy_dir;
+} Medium;
+
+/* cp + sync of the package and its signature off the medium, cold; its
+ * wall seconds, and its CPU seconds in *CPU. */
+static double
+time_cp_sync (const Medium *m, double *cpu)
+{
+  g_autoptr (GError) error = NULL;
+  drop_caches ();
+  gint64 t0 = g_get_monotonic_time ();
+  double c0 = cpu_now ();
+  g_autoptr (SkMount) ro = sk_mount_new (m->dev, m->dev_num, "ext4", SK_MOUNT_READ_ONLY, &error);
+  if (ro == NULL)
+    die (g_steal_pointer (&error));
+  /* cp reaches the detached mount through this process's descriptor. */
+  g_autofree char *root =
+      g_strdup_printf ("/proc/%d/fd/%d", (int)getpid (), sk_mount_get_dirfd (ro));
+  g_autofree char *src = g_build_filename (root, m->pkg_name, NULL);
+  g_autofree char *src_sig = g_strconcat (src, ".sig", NULL);
+  const char *cp[] = { "cp", src, src_sig, m->copy_dir, NULL };
+  g_free (run (cp));
+  const char *sync_argv[] = { "sync", NULL };
+  g_free (run (sync_argv));
+  if (!sk_mount_unmount (ro, &error))
+    die (g_steal_pointer (&error));
+  double s = (g_get_monotonic_time () - t0) / 1e6;
+  *cpu = cpu_now () - c0;
+  g_autofree char *copy = g_build_filename (m->copy_dir, m->pkg_name, NULL);
+  g_autofree char *copy_sig = g_strconcat (copy, ".sig", NULL);
+  g_unlink (copy);
+  g_unlink (copy_sig);
+  return s;
+}
+
+/* Import off the medium into DIR, a copy of the terminal station TERM as
+ * it was before any import (a package is received once), cold; wall and
+ * CPU seconds as above.  The copy is warmed first as a terminal in
+ * service is (its gpg-agent started, its key cache made: keyed to the
+ * keyring files' inodes, a copy starts cold) by a check of PKG. */
+static double
+time_import (const Medium *m,
+             SkStation *term,
+             SkPolicy *policy,
+             const char *pkg,
+             const char *dir,
+             const char *run_dir,
+             double *cpu)
+{
+  g_autoptr (GError) error = NULL;
+  const char *cp[] = { "cp", "-a", sk_station_get_dir (term), dir, NULL };
+  g_free (run (cp));
+  g_autoptr (SkStation) station = sk_station_open (dir, &error);
+  g_autoptr (SkPipeline) pipe =
+      station != NULL ? sk_pipeline_new (station, policy, run_dir, &error) : NULL;
+  g_autoptr (SkPackageResult) warm =
+      pipe != NULL ? sk_package_check (station, policy, pkg, NULL, NULL, NULL, NULL, &error) : NULL;
+  if (warm == NULL)
+    die (g_steal_pointer (&error));
+  drop_caches ();
+  gint64 t0 = g_get_monotonic_time ();
+  double c0 = cpu_now ();
+  g_autoptr (SkMount) ro = sk_mount_new (m->dev, m->dev_num, "ext4", SK_MOUNT_READ_ONLY, &error);
+  if (ro == NULL)
+    die (g_steal_pointer (&error));
+  g_autoptr (SkCase) c =
+      sk_pipeline_import_at (pipe, &(SkActor){ 0, "bench", "operator" }, sk_mount_get_dirfd (ro),
+                             m->pkg_name, NULL, NULL, &error);
+  if (c == NULL || !sk_mount_unmount (ro, &error))
+    die (g_steal_pointer (&error));
+  double s = (g_get_monotonic_time () - t0) / 1e6;
+  *cpu = cpu_now () - c0;
+  g_clear_pointer (&c, sk_case_free);
+  g_clear_object (&pipe);
+  g_clear_object (&station);
+  g_autofree char *home = g_build_filename (dir, "gnupg", NULL);
+  sk_test_gpg_remove_home (home);
+  sk_test_remove_tree (dir);
+  return s;
+}
+
+/* ROUNDS of cp + sync and import, alternating; their medians. */
+static void
+time_pairs (const Medium *m,
+            SkStation *term,
+            SkPolicy *policy,
+            const char *pkg,
+            const char *tmp,
+            const char *tag,
+            const char *run_dir,
+            guint rounds,
+            double *cp_s,
+            double *cp_cpu,
+            double *import_s,
+            double *import_cpu)
+{
+  g_autoptr (GArray) cp = g_array_new (FALSE, FALSE, sizeof (double));
+  g_autoptr (GArray) cpc = g_array_new (FALSE, FALSE, sizeof (double));
+  g_autoptr (GArray) imp = g_array_new (FALSE, FALSE, sizeof (double));
+  g_autoptr (GArray) impc = g_array_new (FALSE, FALSE, sizeof (double));
+  for (guint r = 0; r < rounds; r++)
+    {
+      double c = 0, s = time_cp_sync (m, &c);
+      g_array_append_val (cp, s);
+      g_array_append_val (cpc, c);
+      g_autofree char *dir = g_strdup_printf ("%s/%s-%u", tmp, tag, r);
+      s = time_import (m, term, policy, pkg, dir, run_dir, &c);
+      g_array_append_val (imp, s);
+      g_array_append_val (impc, c);
+    }
+  *cp_s = median (cp);
+  *cp_cpu = median (cpc);
+  *import_s = median (imp);
+  *import_cpu = median (impc);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -117,10 +308,6 @@ main (int argc, char **argv)
   SkTestStations st;
   sk_test_stations_make (tmp, &st);
   g_autoptr (SkPolicy) layouts = sk_test_default_policy ();
-  g_autoptr (SkPipeline) pipe = sk_pipeline_new (st.term, st.term_policy, run_dir, &error);
-  if (pipe == NULL)
-    die (error);
-
   /* The request, packed into the folder the image is made from. */
   g_autofree char *files = g_build_filename (tmp, "files", NULL);
   g_autofree char *medium = g_build_filename (tmp, "medium", NULL);
@@ -160,28 +347,15 @@ main (int argc, char **argv)
     g_error ("%s is not a block device", dev);
   dev_t dev_num = dev_st.st_rdev;
 
-  /* cp + sync of the same bytes, into the store's file system */
+  /* cp + sync of the same bytes go into the store's file system */
   g_autofree char *copy_dir = g_build_filename (tmp, "copy", NULL);
   g_mkdir (copy_dir, 0700);
-  drop_caches ();
-  gint64 t0 = g_get_monotonic_time ();
-  double c0 = cpu_now ();
-  g_autoptr (SkMount) ro2 = sk_mount_new (dev, dev_num, "ext4", SK_MOUNT_READ_ONLY, &error);
-  if (ro2 == NULL)
-    die (error);
-  /* cp reaches the detached mount through this process's descriptor. */
-  g_autofree char *root =
-      g_strdup_printf ("/proc/%d/fd/%d", (int)getpid (), sk_mount_get_dirfd (ro2));
-  g_autofree char *src = g_build_filename (root, pkg_name, NULL);
-  g_autofree char *src_sig = g_strconcat (src, ".sig", NULL);
-  const char *cp[] = { "cp", src, src_sig, copy_dir, NULL };
-  g_free (run (cp));
-  const char *sync_argv[] = { "sync", NULL };
-  g_free (run (sync_argv));
-  if (!sk_mount_unmount (ro2, &error))
-    die (error);
-  double cp_s = (g_get_monotonic_time () - t0) / 1e6;
-  double cp_cpu = cpu_now () - c0;
+  Medium medium_at = { dev, dev_num, pkg_name, copy_dir };
+  const char *rounds_text = g_getenv ("SEKISHO_BENCH_ROUNDS");
+  guint rounds = rounds_text != NULL ? (guint)g_ascii_strtoull (rounds_text, NULL, 10) : 3;
+  rounds = CLAMP (rounds, 1, 9);
+  gint64 t0;
+  double c0;
 
   /* copy-in alone: medium → sealed staged copy, signature checked on the way */
   g_autoptr (SkStore) store = sk_station_open_store (st.term, NULL, NULL, &error);
@@ -206,35 +380,34 @@ main (int argc, char **argv)
   double copy_cpu = cpu_now () - c0;
   g_clear_object (&store);
 
-  /* The check alone, on the copy, with nothing of a medium in it: what
-   * import spends beyond it is the medium's and the store's part. */
-  g_autofree char *copied = g_build_filename (copy_dir, pkg_name, NULL);
+  /* The check alone, on the package the image was made from, with nothing
+   * of a medium in it: what import spends beyond it is the medium's and
+   * the store's part. */
   drop_caches ();
   t0 = g_get_monotonic_time ();
   c0 = cpu_now ();
   g_autoptr (SkPackageResult) checked =
-      sk_package_check (st.term, st.term_policy, copied, NULL, NULL, NULL, NULL, &error);
+      sk_package_check (st.term, st.term_policy, pkg, NULL, NULL, NULL, NULL, &error);
   if (checked == NULL)
     die (error);
   double check_s = (g_get_monotonic_time () - t0) / 1e6;
   double check_cpu = cpu_now () - c0;
 
-  /* import (after the check: a package is received once) */
-  drop_caches ();
-  t0 = g_get_monotonic_time ();
-  c0 = cpu_now ();
-  g_autoptr (SkMount) ro = sk_mount_new (dev, dev_num, "ext4", SK_MOUNT_READ_ONLY, &error);
-  if (ro == NULL)
-    die (error);
-  g_autoptr (SkCase) c =
-      sk_pipeline_import_at (pipe, &(SkActor){ 0, "bench", "operator" }, sk_mount_get_dirfd (ro),
-                             pkg_name, NULL, NULL, &error);
-  if (c == NULL)
-    die (error);
-  if (!sk_mount_unmount (ro, &error))
-    die (error);
-  double import_s = (g_get_monotonic_time () - t0) / 1e6;
-  double import_cpu = cpu_now () - c0;
+  /* import against cp + sync, alternating, on the medium as fast as the
+   * disk; then on a medium held to a USB stick's speed */
+  double cp_s, cp_cpu, import_s, import_cpu;
+  time_pairs (&medium_at, st.term, st.term_policy, pkg, tmp, "fast", run_dir, rounds, &cp_s,
+              &cp_cpu, &import_s, &import_cpu);
+  const char *mbs_text = g_getenv ("SEKISHO_BENCH_MEDIUM_MBS");
+  guint mbs = mbs_text != NULL ? (guint)g_ascii_strtoull (mbs_text, NULL, 10) : 150;
+  double slow_cp_s = 0, slow_cp_cpu = 0, slow_import_s = 0, slow_import_cpu = 0;
+  char *throttled = mbs > 0 ? throttle_reads (dev_num, mbs) : NULL;
+  if (throttled != NULL)
+    {
+      time_pairs (&medium_at, st.term, st.term_policy, pkg, tmp, "slow", run_dir, rounds,
+                  &slow_cp_s, &slow_cp_cpu, &slow_import_s, &slow_import_cpu);
+      unthrottle (throttled);
+    }
 
   /* The medium's own part of an import: a detached read-only mount of
    * the checked device and its unmount (device free again), cold. */
@@ -293,12 +466,21 @@ main (int argc, char **argv)
            "%.2f/%.2f/%.2f/%.2f\n",
            records, bytes / 1e6, import_s, check_s, copy_s, cp_s, import_s / cp_s,
            (import_s - check_s) / cp_s, copy_s / cp_s, import_cpu, check_cpu, copy_cpu, cp_cpu);
+  if (slow_cp_s > 0)
+    g_print ("the medium read at %u MB/s (a USB stick's speed; cgroup blkio throttle):\n"
+             "%-8" G_GUINT64_FORMAT " %8.1f %8.2f %8s %8s %8.2f %9.2f %13.2f %9s  %.2f/-/-/%.2f\n",
+             mbs, records, bytes / 1e6, slow_import_s, "-", "-", slow_cp_s,
+             slow_import_s / slow_cp_s, (slow_import_s - check_s) / slow_cp_s, "-", slow_import_cpu,
+             slow_cp_cpu);
+  else
+    g_print ("the medium at a USB stick's speed: not measured (no cgroup v1 blkio throttle "
+             "here, or SEKISHO_BENCH_MEDIUM_MBS=0)\n");
+  g_print ("import and cp+sync: medians of %u alternating runs each\n", rounds);
   g_print ("mount+unmount (read-only, detached, device checked and freed): %.2f ms\n", mount_ms);
   g_print ("the same with the token read and its signature verified: %.2f ms\n", token_ms);
 
   const char *detach[] = { "losetup", "-d", dev, NULL };
   g_free (run (detach));
-  g_clear_object (&pipe);
   sk_test_stations_clear (&st);
   umount2 (run_dir, MNT_DETACH);
   sk_test_remove_tree (tmp);
