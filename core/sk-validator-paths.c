@@ -163,12 +163,6 @@ validate_p1_in_halves (SkValidator *v,
 
 /* ---- many files --------------------------------------------------------- */
 
-typedef struct
-{
-  const char *path;
-  SkValidator *validator;
-} SkPending;
-
 static SkFileReport *
 run_one (SkValidator *v,
          const char *path,
