@@ -30,6 +30,9 @@ struct _SkDbStmt
 
 G_DEFINE_FINAL_TYPE (SkDb, sk_db, G_TYPE_OBJECT)
 
+/* The page cache of a read-only connection, KiB (see sk_db_open). */
+#define SK_DB_READER_CACHE_KIB 256
+
 /* The one place an SQLite result code becomes a reason code. */
 static void
 set_error (GError **error, SkDb *self, int rc, const char *what)
@@ -145,13 +148,22 @@ sk_db_open (const char *path, SkDbMode mode, GError **error)
   sqlite3_extended_result_codes (self->handle, 1);
   sqlite3_busy_timeout (self->handle, 10000);
 
-  /* Read-only handles change nothing, not even the journal mode. */
-  const char *setup = mode == SK_DB_READ_ONLY ? "PRAGMA query_only = ON;"
-                                              : "PRAGMA journal_mode = WAL;"
-                                                "PRAGMA synchronous = FULL;"
-                                                "PRAGMA secure_delete = ON;"
-                                                "PRAGMA foreign_keys = ON;"
-                                                "PRAGMA trusted_schema = OFF;";
+  /* Read-only handles change nothing, not even the journal mode.  Their
+   * page cache is small: a reader is opened for one call (a journal read,
+   * a verification's half) and closed, so its cache never serves another,
+   * and a scan reads each page once — the kernel's page cache keeps the
+   * file.  With SQLite's default of 2 MB, every reader of a journal past
+   * 2 MB filled 2 MB of heap, and the service, with several readers at
+   * once in worker threads, kept the sum of them in its arenas: its
+   * memory grew with the journal (tests/service: /service/load). */
+  const char *setup = mode == SK_DB_READ_ONLY
+                          ? "PRAGMA query_only = ON;"
+                            "PRAGMA cache_size = -" G_STRINGIFY (SK_DB_READER_CACHE_KIB) ";"
+                          : "PRAGMA journal_mode = WAL;"
+                            "PRAGMA synchronous = FULL;"
+                            "PRAGMA secure_delete = ON;"
+                            "PRAGMA foreign_keys = ON;"
+                            "PRAGMA trusted_schema = OFF;";
   if (!sk_db_exec (self, setup, error))
     return NULL;
   return g_steal_pointer (&self);
@@ -392,4 +404,15 @@ sk_db_changes (SkDb *self)
 {
   g_return_val_if_fail (SK_IS_DB (self), 0);
   return sqlite3_changes64 (self->handle);
+}
+
+gint64
+sk_db_get_cache_used (SkDb *self)
+{
+  g_return_val_if_fail (SK_IS_DB (self), 0);
+  int used = 0, highwater = 0;
+  if (sqlite3_db_status (self->handle, SQLITE_DBSTATUS_CACHE_USED, &used, &highwater, 0) !=
+      SQLITE_OK)
+    return 0;
+  return used;
 }

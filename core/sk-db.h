@@ -102,5 +102,9 @@ sk_db_stmt_column_blob (SkDbStmt *stmt, int column, gsize *out_len);
 
 gint64
 sk_db_changes (SkDb *self);
+/* Bytes of heap SELF's page cache holds now (a read-only connection's is
+ * capped: sk_db_open). */
+gint64
+sk_db_get_cache_used (SkDb *self);
 
 G_END_DECLS

@@ -1035,6 +1035,67 @@ test_checkpoint_parse (void)
   g_clear_error (&error);
 }
 
+/* A read-only connection's page cache is capped (sk-db.c): a reader is
+ * opened for one call and closed, and the service runs several at once; at
+ * SQLite's default of 2 MB each, its memory followed the journal's size
+ * (tests/service: /service/load).  A journal of some 7 MB, verified on a
+ * read-only connection: that connection's cache stays under the cap, where
+ * a read-write one (default cache) reading the same rows fills megabytes. */
+#define CACHE_ROWS 20000
+
+static void
+test_reader_cache (Fixture *fx, gconstpointer data)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (SkJournal) writer = open_journal (fx->path);
+  for (guint done = 0; done < CACHE_ROWS; done += 1000)
+    {
+      g_assert_true (sk_journal_begin (writer, &error));
+      g_assert_no_error (error);
+      for (guint i = done; i < done + 1000; i++)
+        {
+          g_autofree char *details =
+              g_strdup_printf ("{\"n\":%u,\"name\":\"039004_KNY01_%u.DAT\"}", i, i);
+          SkJournalEntry entry = {
+            .event = "role-denied",
+            .outcome = "refused",
+            .reason = "role-denied",
+            .uid = 61006,
+            .login = "sknone",
+            .details = details,
+          };
+          g_assert_cmpint (sk_journal_append (writer, &entry, &error), >, 0);
+          g_assert_no_error (error);
+        }
+      g_assert_true (sk_journal_commit (writer, &error));
+      g_assert_no_error (error);
+    }
+
+  gint64 entries = 0, bad = 0;
+  g_assert_true (sk_journal_verify (writer, &entries, &bad, NULL, &error));
+  g_assert_no_error (error);
+  g_assert_cmpint (entries, ==, CACHE_ROWS);
+  gint64 writer_cache = sk_db_get_cache_used (sk_journal_get_db (writer));
+
+  g_autoptr (SkDb) db = sk_db_open (fx->path, SK_DB_READ_ONLY, &error);
+  g_assert_no_error (error);
+  g_autoptr (SkJournal) reader = sk_journal_open_read_only (db, &error);
+  g_assert_no_error (error);
+  g_assert_true (sk_journal_verify (reader, &entries, &bad, NULL, &error));
+  g_assert_no_error (error);
+  g_assert_cmpint (entries, ==, CACHE_ROWS);
+  gint64 reader_cache = sk_db_get_cache_used (db);
+  g_test_message ("page cache after verifying %d rows: read-write %" G_GINT64_FORMAT
+                  " bytes, read-only %" G_GINT64_FORMAT " bytes",
+                  CACHE_ROWS, writer_cache, reader_cache);
+  /* The rows fill more than the reader's cap: the read-write connection,
+   * verifying them in one pass, holds over 1 MB; the read-only one, which
+   * read half of them (the other half on a reader of its own), at most
+   * its cap of 256 KiB and the cache's bookkeeping. */
+  g_assert_cmpint (writer_cache, >, 1024 * 1024);
+  g_assert_cmpint (reader_cache, <=, 320 * 1024);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -1045,6 +1106,7 @@ main (int argc, char **argv)
   ADD ("/journal/tamper/each-byte", test_tamper_each_byte);
   ADD ("/journal/tamper/rows", test_delete_swap_insert_truncate);
   ADD ("/journal/verify-two-halves", test_verify_two_halves);
+  ADD ("/journal/reader-cache", test_reader_cache);
   ADD ("/journal/read-only-older-schema", test_read_only_older_schema);
   ADD ("/journal/checkpoint", test_checkpoint);
   ADD ("/journal/clock-anomaly", test_clock_anomaly);
