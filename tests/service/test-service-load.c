@@ -251,7 +251,11 @@ test_load (void)
    * cache of the journal's write connection as the journal grows by the
    * refusals and imports of the load (at most SQLite's default cache of
    * some 2 MB), and the allocator's high-water mark of calls running at
-   * once.  Measured alone, each kind of call levels off within seconds;
+   * once.  The connections a call opens to read (Journal.Verify's,
+   * Journal.Show's) hold at most 256 KiB each (sk-db.c): at SQLite's
+   * default they grew with the journal too, and a run whose caller without
+   * a role journaled 9,416 refusals grew by 6.5 MB here.  Measured alone,
+   * each kind of call levels off within seconds;
    * a leak of 1.3 KB per call would pass 4 MB over the some 3,000 calls
    * of the second half of a 120 s round.  Leaks themselves are
    * LeakSanitizer's to find: the ASan build fails teardown on one. */
