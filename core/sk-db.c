@@ -87,6 +87,51 @@ sk_db_init (SkDb *self)
 {
 }
 
+/* PATH made (or made again) 0600 before SQLite opens it, without an
+ * ordinary descriptor of an existing database: closing any descriptor of
+ * the file drops every POSIX lock this process holds on it, among them the
+ * SHARED lock each of its WAL connections holds while open.  Another
+ * process closing its last connection then gets the EXCLUSIVE lock, takes
+ * itself for the last one, checkpoints and deletes the WAL and its index
+ * under ours: "database disk image is malformed" (SQLite's "How To Corrupt
+ * An SQLite Database File", 2.2; seen in tests/service /service/killed
+ * once the journal was large).  An O_PATH descriptor takes no lock and its
+ * close drops none. */
+static gboolean
+make_private (const char *path, GError **error)
+{
+  int fd = open (path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+  if (fd >= 0)
+    {
+      close (fd); /* a new file: no lock of ours on it yet */
+      return TRUE;
+    }
+  int errsv = errno;
+  if (errsv == EEXIST)
+    {
+      struct stat st;
+      fd = open (path, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+      errsv = fd < 0 || fstat (fd, &st) != 0 ? errno : 0;
+      /* O_PATH with O_NOFOLLOW opens a symbolic link itself. */
+      if (errsv == 0 && !S_ISREG (st.st_mode))
+        errsv = S_ISLNK (st.st_mode) ? ELOOP : EINVAL;
+      /* A database an older version made 0644 becomes 0600 too. */
+      if (errsv == 0 && (st.st_mode & 07777) != 0600)
+        {
+          g_autofree char *self_fd = g_strdup_printf ("/proc/self/fd/%d", fd);
+          if (chmod (self_fd, 0600) != 0)
+            errsv = errno;
+        }
+      if (fd >= 0)
+        close (fd);
+    }
+  if (errsv == 0)
+    return TRUE;
+  g_autofree char *what = g_strdup_printf (_ ("opening %s"), path);
+  sk_error_set_from_errno (error, errsv, what);
+  return FALSE;
+}
+
 SkDb *
 sk_db_open (const char *path, SkDbMode mode, GError **error)
 {
@@ -118,31 +163,20 @@ sk_db_open (const char *path, SkDbMode mode, GError **error)
   /* SQLite creates the database with 0644 (less the umask), and its -wal
    * and -shm files with the database's mode: made here first, 0600, every
    * one of them is private to the station's owner. */
-  if (mode != SK_DB_READ_ONLY)
-    {
-      int fd = open (path, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
-      /* A database an older version made 0644 becomes 0600 too. */
-      if (fd >= 0 && fchmod (fd, 0600) != 0)
-        {
-          int errsv = errno;
-          close (fd);
-          errno = errsv;
-          fd = -1;
-        }
-      if (fd < 0)
-        {
-          int errsv = errno;
-          g_autofree char *what = g_strdup_printf (_ ("opening %s"), path);
-          sk_error_set_from_errno (error, errsv, what);
-          return NULL;
-        }
-      close (fd);
-    }
+  if (mode != SK_DB_READ_ONLY && !make_private (path, error))
+    return NULL;
   int rc = sqlite3_open_v2 (uri != NULL ? uri : path, &self->handle, flags, NULL);
   if (rc != SQLITE_OK)
     {
       g_autofree char *what = g_strdup_printf (_ ("opening %s"), path);
       set_error (error, self, rc, what);
+      return NULL;
+    }
+  /* SQLite opens a file it may not write read-only without a word. */
+  if (mode != SK_DB_READ_ONLY && sqlite3_db_readonly (self->handle, "main") == 1)
+    {
+      g_autofree char *what = g_strdup_printf (_ ("opening %s"), path);
+      set_error (error, NULL, SQLITE_READONLY, what);
       return NULL;
     }
   sqlite3_extended_result_codes (self->handle, 1);
