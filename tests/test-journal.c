@@ -7,10 +7,12 @@
  */
 #include "config.h"
 
+#include <fcntl.h>
 #include <glib/gstdio.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/un.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "sk-db.h"
@@ -1096,6 +1098,69 @@ test_reader_cache (Fixture *fx, gconstpointer data)
   g_assert_cmpint (reader_cache, <=, 320 * 1024);
 }
 
+/* Whether some process holds a POSIX lock on the SHARED bytes of the
+ * database PATH (SQLite's unix locking: 510 bytes from PENDING_BYTE + 2).
+ * Asked from a child: F_GETLK never reports the asker's own locks. */
+static gboolean
+shared_lock_held (const char *path)
+{
+  pid_t pid = fork ();
+  g_assert_cmpint (pid, >=, 0);
+  if (pid == 0)
+    {
+      int fd = open (path, O_RDONLY | O_CLOEXEC);
+      struct flock fl = {
+        .l_type = F_WRLCK,
+        .l_whence = SEEK_SET,
+        .l_start = 0x40000000 + 2,
+        .l_len = 510,
+      };
+      if (fd < 0 || fcntl (fd, F_GETLK, &fl) != 0)
+        _exit (2);
+      _exit (fl.l_type != F_UNLCK ? 0 : 1);
+    }
+  int status = 0;
+  g_assert_cmpint (waitpid (pid, &status, 0), ==, pid);
+  g_assert_true (WIFEXITED (status));
+  g_assert_cmpint (WEXITSTATUS (status), !=, 2);
+  return WEXITSTATUS (status) == 0;
+}
+
+/* A WAL connection holds its SHARED lock on the database file while open;
+ * opening another connection to the same file in the same process must
+ * not drop it (sk_db_open opens no ordinary descriptor of an existing
+ * database, whose close would): without it another process may take
+ * itself for the last user and delete the WAL under ours. */
+static void
+test_locks_kept (Fixture *fx, gconstpointer data)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (SkJournal) first = open_journal (fx->path);
+  append_rows (first, 2);
+  g_assert_true (shared_lock_held (fx->path));
+  for (int i = 0; i < 2; i++)
+    {
+      g_autoptr (SkDb) other =
+          sk_db_open (fx->path, i == 0 ? SK_DB_READ_WRITE : SK_DB_READ_ONLY, &error);
+      g_assert_no_error (error);
+      g_assert_nonnull (other);
+      g_assert_true (shared_lock_held (fx->path));
+    }
+  /* An older version's 0644 database is made 0600, the lock still held. */
+  g_assert_cmpint (g_chmod (fx->path, 0644), ==, 0);
+  g_autoptr (SkDb) again = sk_db_open (fx->path, SK_DB_READ_WRITE, &error);
+  g_assert_no_error (error);
+  g_assert_nonnull (again);
+  GStatBuf st;
+  g_assert_cmpint (g_stat (fx->path, &st), ==, 0);
+  g_assert_cmpint (st.st_mode & 07777, ==, 0600);
+  g_assert_true (shared_lock_held (fx->path));
+  gint64 entries = 0, bad = 0;
+  g_assert_true (sk_journal_verify (first, &entries, &bad, NULL, &error));
+  g_assert_no_error (error);
+  g_assert_cmpint (entries, ==, 2);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -1107,6 +1172,7 @@ main (int argc, char **argv)
   ADD ("/journal/tamper/rows", test_delete_swap_insert_truncate);
   ADD ("/journal/verify-two-halves", test_verify_two_halves);
   ADD ("/journal/reader-cache", test_reader_cache);
+  ADD ("/journal/locks-kept", test_locks_kept);
   ADD ("/journal/read-only-older-schema", test_read_only_older_schema);
   ADD ("/journal/checkpoint", test_checkpoint);
   ADD ("/journal/clock-anomaly", test_clock_anomaly);
