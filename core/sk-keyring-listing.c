@@ -335,7 +335,8 @@ _sk_keyring_parse_listing (GBytes *listing, GPtrArray **out_keys, GError **error
   gsize len = 0;
   const char *data = g_bytes_get_data (listing, &len);
   *out_keys = NULL;
-  if (memchr (data, '\0', len) != NULL)
+  /* An empty listing has no data pointer at all (memchr's is never NULL). */
+  if (len > 0 && memchr (data, '\0', len) != NULL)
     {
       g_set_error (error, SK_ERROR, SK_ERROR_IO_ERROR, _ ("GnuPG's key listing is not text"));
       return FALSE;
