@@ -19,6 +19,9 @@
 #include "sk-hash.h"
 #include "sk-keyring-private.h"
 
+/* Held while the umask is narrowed for an import (below). */
+G_LOCK_DEFINE_STATIC (import_umask);
+
 /* ---- import ---------------------------------------------------------------- */
 
 /* A throw-away GnuPG home, removed with whatever agent the import started. */
@@ -177,10 +180,15 @@ import_into (gpgme_ctx_t ctx, GBytes *keydata, GError **error)
       return NULL;
     }
   /* gpg writes the keyring (pubring.kbx, its ~ backup) with the mode our
-   * umask allows, 0644 by default: every file of a station is 0600. */
+   * umask allows, 0644 by default: every file of a station is 0600.  The
+   * umask is the process's, not the thread's: two imports at once (two
+   * stations made on two threads) each restored the other's mask, and one
+   * keyring came out 0644 (test-station-state, in CI).  One at a time. */
+  G_LOCK (import_umask);
   mode_t mask = umask (077);
   gerr = gpgme_op_import (ctx, in);
   umask (mask);
+  G_UNLOCK (import_umask);
   result = gpgme_op_import_result (ctx);
   if (gpgme_err_code (gerr) == GPG_ERR_NO_DATA ||
       (gerr == 0 && (result == NULL || result->considered == 0)))
