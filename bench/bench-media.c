@@ -169,18 +169,49 @@ typedef struct
   const char *copy_dir;
 } Medium;
 
+/* A measurement's start: wall and CPU clocks, read after the page cache
+ * is dropped, so that every phase starts cold. */
+typedef struct
+{
+  gint64 t0;
+  double c0;
+} Clock;
+
+static Clock
+clock_start_cold (void)
+{
+  drop_caches ();
+  return (Clock){ g_get_monotonic_time (), cpu_now () };
+}
+
+/* Wall seconds since START; its CPU seconds in *CPU. */
+static double
+clock_stop (Clock start, double *cpu)
+{
+  double s = (g_get_monotonic_time () - start.t0) / 1e6;
+  *cpu = cpu_now () - start.c0;
+  return s;
+}
+
+/* The medium mounted read-only, as import mounts it. */
+static SkMount *
+mount_ro (const Medium *m)
+{
+  g_autoptr (GError) error = NULL;
+  SkMount *ro = sk_mount_new (m->dev, m->dev_num, "ext4", SK_MOUNT_READ_ONLY, &error);
+  if (ro == NULL)
+    die (g_steal_pointer (&error));
+  return ro;
+}
+
 /* cp + sync of the package and its signature off the medium, cold; its
  * wall seconds, and its CPU seconds in *CPU. */
 static double
 time_cp_sync (const Medium *m, double *cpu)
 {
   g_autoptr (GError) error = NULL;
-  drop_caches ();
-  gint64 t0 = g_get_monotonic_time ();
-  double c0 = cpu_now ();
-  g_autoptr (SkMount) ro = sk_mount_new (m->dev, m->dev_num, "ext4", SK_MOUNT_READ_ONLY, &error);
-  if (ro == NULL)
-    die (g_steal_pointer (&error));
+  Clock start = clock_start_cold ();
+  g_autoptr (SkMount) ro = mount_ro (m);
   /* cp reaches the detached mount through this process's descriptor. */
   g_autofree char *root =
       g_strdup_printf ("/proc/%d/fd/%d", (int)getpid (), sk_mount_get_dirfd (ro));
@@ -192,8 +223,7 @@ time_cp_sync (const Medium *m, double *cpu)
   g_free (run (sync_argv));
   if (!sk_mount_unmount (ro, &error))
     die (g_steal_pointer (&error));
-  double s = (g_get_monotonic_time () - t0) / 1e6;
-  *cpu = cpu_now () - c0;
+  double s = clock_stop (start, cpu);
   g_autofree char *copy = g_build_filename (m->copy_dir, m->pkg_name, NULL);
   g_autofree char *copy_sig = g_strconcat (copy, ".sig", NULL);
   g_unlink (copy);
@@ -225,19 +255,14 @@ time_import (const Medium *m,
       pipe != NULL ? sk_package_check (station, policy, pkg, NULL, NULL, NULL, NULL, &error) : NULL;
   if (warm == NULL)
     die (g_steal_pointer (&error));
-  drop_caches ();
-  gint64 t0 = g_get_monotonic_time ();
-  double c0 = cpu_now ();
-  g_autoptr (SkMount) ro = sk_mount_new (m->dev, m->dev_num, "ext4", SK_MOUNT_READ_ONLY, &error);
-  if (ro == NULL)
-    die (g_steal_pointer (&error));
+  Clock start = clock_start_cold ();
+  g_autoptr (SkMount) ro = mount_ro (m);
   g_autoptr (SkCase) c =
       sk_pipeline_import_at (pipe, &(SkActor){ 0, "bench", "operator" }, sk_mount_get_dirfd (ro),
                              m->pkg_name, NULL, NULL, &error);
   if (c == NULL || !sk_mount_unmount (ro, &error))
     die (g_steal_pointer (&error));
-  double s = (g_get_monotonic_time () - t0) / 1e6;
-  *cpu = cpu_now () - c0;
+  double s = clock_stop (start, cpu);
   g_clear_pointer (&c, sk_case_free);
   g_clear_object (&pipe);
   g_clear_object (&station);
@@ -354,20 +379,15 @@ main (int argc, char **argv)
   const char *rounds_text = g_getenv ("SEKISHO_BENCH_ROUNDS");
   guint rounds = rounds_text != NULL ? (guint)g_ascii_strtoull (rounds_text, NULL, 10) : 3;
   rounds = CLAMP (rounds, 1, 9);
-  gint64 t0;
-  double c0;
 
   /* copy-in alone: medium → sealed staged copy, signature checked on the way */
   g_autoptr (SkStore) store = sk_station_open_store (st.term, NULL, NULL, &error);
   if (store == NULL)
     die (error);
-  drop_caches ();
-  t0 = g_get_monotonic_time ();
-  c0 = cpu_now ();
+  double copy_cpu = 0;
+  Clock start = clock_start_cold ();
   {
-    g_autoptr (SkMount) ro3 = sk_mount_new (dev, dev_num, "ext4", SK_MOUNT_READ_ONLY, &error);
-    if (ro3 == NULL)
-      die (error);
+    g_autoptr (SkMount) ro3 = mount_ro (&medium_at);
     g_autoptr (GBytes) sig = NULL;
     g_autoptr (SkSignature) verified = NULL;
     g_autoptr (SkStaged) staged =
@@ -376,22 +396,19 @@ main (int argc, char **argv)
     if (staged == NULL || !sk_mount_unmount (ro3, &error))
       die (error);
   }
-  double copy_s = (g_get_monotonic_time () - t0) / 1e6;
-  double copy_cpu = cpu_now () - c0;
+  double copy_s = clock_stop (start, &copy_cpu);
   g_clear_object (&store);
 
   /* The check alone, on the package the image was made from, with nothing
    * of a medium in it: what import spends beyond it is the medium's and
    * the store's part. */
-  drop_caches ();
-  t0 = g_get_monotonic_time ();
-  c0 = cpu_now ();
+  double check_cpu = 0;
+  start = clock_start_cold ();
   g_autoptr (SkPackageResult) checked =
       sk_package_check (st.term, st.term_policy, pkg, NULL, NULL, NULL, NULL, &error);
   if (checked == NULL)
     die (error);
-  double check_s = (g_get_monotonic_time () - t0) / 1e6;
-  double check_cpu = cpu_now () - c0;
+  double check_s = clock_stop (start, &check_cpu);
 
   /* import against cp + sync, alternating, on the medium as fast as the
    * disk; then on a medium held to a USB stick's speed */
@@ -411,16 +428,16 @@ main (int argc, char **argv)
 
   /* The medium's own part of an import: a detached read-only mount of
    * the checked device and its unmount (device free again), cold. */
-  drop_caches ();
-  t0 = g_get_monotonic_time ();
   const guint cycles = 5;
+  double unused_cpu = 0;
+  start = clock_start_cold ();
   for (guint i = 0; i < cycles; i++)
     {
-      g_autoptr (SkMount) m = sk_mount_new (dev, dev_num, "ext4", SK_MOUNT_READ_ONLY, &error);
-      if (m == NULL || !sk_mount_unmount (m, &error))
+      g_autoptr (SkMount) m = mount_ro (&medium_at);
+      if (!sk_mount_unmount (m, &error))
         die (error);
     }
-  double mount_ms = (g_get_monotonic_time () - t0) / 1e3 / cycles;
+  double mount_ms = clock_stop (start, &unused_cpu) * 1e3 / cycles;
 
   /* The register's part: the medium registered (its token written and
    * read back), then judged as an import judges it — its token read off
@@ -446,17 +463,16 @@ main (int argc, char **argv)
       sk_media_register_add (reg, &admin, &stick, "usb-storage", "BENCH-0001", NULL, &error);
   if (rec == NULL)
     die (error);
-  drop_caches ();
-  t0 = g_get_monotonic_time ();
+  start = clock_start_cold ();
   for (guint i = 0; i < cycles; i++)
     {
-      g_autoptr (SkMount) m = sk_mount_new (dev, dev_num, "ext4", SK_MOUNT_READ_ONLY, &error);
+      g_autoptr (SkMount) m = mount_ro (&medium_at);
       g_autoptr (SkMediumRecord) ok =
-          m != NULL ? sk_media_register_check (reg, &stick, "usb-storage", m, &error) : NULL;
+          sk_media_register_check (reg, &stick, "usb-storage", m, &error);
       if (ok == NULL || !sk_mount_unmount (m, &error))
         die (error);
     }
-  double token_ms = (g_get_monotonic_time () - t0) / 1e3 / cycles;
+  double token_ms = clock_stop (start, &unused_cpu) * 1e3 / cycles;
   g_array_unref (stick.interfaces);
 
   g_print ("%-8s %8s %8s %8s %8s %8s %9s %13s %9s  %s\n", "records", "pkg_MB", "import_s",
